@@ -1,0 +1,16 @@
+//! Convoy's domain: vehicle ids, positions, the versioned wire format, move plans and the
+//! geometry that judges a position against a plan.
+//!
+//! This crate does no I/O and knows nothing of async, MQTT or databases: every other part of
+//! Convoy depends on it, and it depends on none of them.
+
+pub mod geometry;
+pub mod plan;
+pub mod position;
+pub mod topics;
+pub mod vehicle;
+pub mod wire;
+
+pub use position::{FixMode, Position};
+pub use vehicle::{VehicleId, VehicleIdError};
+pub use wire::{PositionBatch, WireError};
