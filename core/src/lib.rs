@@ -14,3 +14,5 @@ pub mod wire;
 pub use position::{FixMode, Position};
 pub use vehicle::{VehicleId, VehicleIdError};
 pub use wire::{PositionBatch, WireError};
+pub mod role;
+pub use role::Role;

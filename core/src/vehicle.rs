@@ -33,10 +33,7 @@ impl VehicleId {
         if id.len() > MAX_VEHICLE_ID_LEN {
             return Err(VehicleIdError::TooLong(id.len()));
         }
-        if let Some(bad) = id
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
+        if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
             return Err(VehicleIdError::BadCharacter(bad));
         }
         Ok(Self(id))

@@ -57,6 +57,10 @@ pub enum WireError {
     NotFinite { seq: u64, field: &'static str },
     #[error("position seq {seq}: fix time {t} is more than 5 minutes in the future")]
     FutureFix { seq: u64, t: String },
+    #[error("position seq {seq}: {field} is out of its range")]
+    FieldOutOfRange { seq: u64, field: &'static str },
+    #[error("seq {0} is above the largest storable sequence number (2^63 - 1)")]
+    SeqOutOfRange(u64),
 }
 
 impl WireError {
@@ -73,6 +77,8 @@ impl WireError {
             WireError::LongitudeOutOfRange { .. } => "longitude_out_of_range",
             WireError::NotFinite { .. } => "not_finite",
             WireError::FutureFix { .. } => "future_fix",
+            WireError::FieldOutOfRange { .. } => "field_out_of_range",
+            WireError::SeqOutOfRange(_) => "seq_out_of_range",
         }
     }
 }
@@ -89,6 +95,8 @@ pub const WIRE_ERROR_REASONS: &[&str] = &[
     "longitude_out_of_range",
     "not_finite",
     "future_fix",
+    "field_out_of_range",
+    "seq_out_of_range",
 ];
 
 /// Only the version is read first, so a future version with another shape gets the right error.
@@ -153,6 +161,10 @@ impl PositionBatch {
 
 fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> {
     let seq = p.seq;
+    if seq > i64::MAX as u64 {
+        // Databases store seq as a signed 64-bit integer.
+        return Err(WireError::SeqOutOfRange(seq));
+    }
     let numbers = [
         ("lat", Some(p.lat)),
         ("lon", Some(p.lon)),
@@ -171,6 +183,9 @@ fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> 
     }
     if !(-180.0..=180.0).contains(&p.lon) {
         return Err(WireError::LongitudeOutOfRange { seq, lon: p.lon });
+    }
+    if p.sats.is_some_and(|s| s > 255) {
+        return Err(WireError::FieldOutOfRange { seq, field: "sats" });
     }
     if p.t > now + MAX_FUTURE_SKEW {
         return Err(WireError::FutureFix { seq, t: crate::position::format_time(&p.t) });
@@ -225,7 +240,10 @@ mod tests {
         let text = with_position(r#"{"seq":1,"t":"2026-11-28T09:15:02.000Z","lat":1.5,"lon":2.5}"#);
         let batch = decode(&text).unwrap();
         let p = &batch.positions[0];
-        assert_eq!((p.alt_m, p.speed_mps, p.course_deg, p.fix, p.sats, p.hdop), (None, None, None, None, None, None));
+        assert_eq!(
+            (p.alt_m, p.speed_mps, p.course_deg, p.fix, p.sats, p.hdop),
+            (None, None, None, None, None, None)
+        );
         assert_eq!(String::from_utf8(batch.encode()).unwrap(), text);
     }
 
@@ -264,6 +282,18 @@ mod tests {
     }
 
     #[test]
+    fn an_impossible_satellite_count_is_refused() {
+        let text = with_position(r#"{"seq":4,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2,"sats":256}"#);
+        assert_eq!(decode(&text).unwrap_err(), WireError::FieldOutOfRange { seq: 4, field: "sats" });
+    }
+
+    #[test]
+    fn a_seq_beyond_signed_64_bits_is_refused() {
+        let text = with_position(r#"{"seq":9223372036854775808,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2}"#);
+        assert_eq!(decode(&text).unwrap_err(), WireError::SeqOutOfRange(1 << 63));
+    }
+
+    #[test]
     fn a_fix_more_than_five_minutes_ahead_is_refused() {
         let ahead = with_position(r#"{"seq":3,"t":"2026-11-28T09:20:31Z","lat":1,"lon":2}"#);
         assert_eq!(decode(&ahead).unwrap_err().reason(), "future_fix");
@@ -274,23 +304,43 @@ mod tests {
     #[test]
     fn bad_vehicle_ids_are_refused() {
         for bad in ["", "truck/07", &"x".repeat(65), "truck 07", "+", "#"] {
-            let text = format!(r#"{{"v":1,"vehicle":{},"positions":[]}}"#, serde_json::to_string(bad).unwrap());
+            let text =
+                format!(r#"{{"v":1,"vehicle":{},"positions":[]}}"#, serde_json::to_string(bad).unwrap());
             assert_eq!(decode(&text).unwrap_err().reason(), "bad_vehicle_id", "{bad:?}");
         }
     }
 
     #[test]
     fn other_versions_and_shapes_are_refused() {
-        assert_eq!(decode(r#"{"v":2,"vehicle":"a","positions":[]}"#).unwrap_err(), WireError::UnsupportedVersion(2));
+        assert_eq!(
+            decode(r#"{"v":2,"vehicle":"a","positions":[]}"#).unwrap_err(),
+            WireError::UnsupportedVersion(2)
+        );
         assert_eq!(decode(r#"{"vehicle":"a","positions":[]}"#).unwrap_err().reason(), "malformed");
         assert_eq!(decode(r#"{"v":"1","vehicle":"a","positions":[]}"#).unwrap_err().reason(), "malformed");
         assert_eq!(decode(r#"{"v":1,"vehicle":"a","positions":[]}"#).unwrap_err(), WireError::EmptyBatch);
         assert_eq!(decode("not json").unwrap_err().reason(), "malformed");
-        assert_eq!(decode(&with_position(r#"{"seq":-1,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2}"#)).unwrap_err().reason(), "malformed");
-        assert_eq!(decode(&with_position(r#"{"seq":1,"t":"yesterday","lat":1,"lon":2}"#)).unwrap_err().reason(), "malformed");
-        assert_eq!(decode(&with_position(r#"{"seq":1,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2,"fix":"4d"}"#)).unwrap_err().reason(), "malformed");
+        assert_eq!(
+            decode(&with_position(r#"{"seq":-1,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2}"#))
+                .unwrap_err()
+                .reason(),
+            "malformed"
+        );
+        assert_eq!(
+            decode(&with_position(r#"{"seq":1,"t":"yesterday","lat":1,"lon":2}"#)).unwrap_err().reason(),
+            "malformed"
+        );
+        assert_eq!(
+            decode(&with_position(r#"{"seq":1,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2,"fix":"4d"}"#))
+                .unwrap_err()
+                .reason(),
+            "malformed"
+        );
         let huge = vec![b' '; MAX_PAYLOAD_BYTES + 1];
-        assert_eq!(PositionBatch::decode(&huge, now()).unwrap_err(), WireError::TooLarge(MAX_PAYLOAD_BYTES + 1));
+        assert_eq!(
+            PositionBatch::decode(&huge, now()).unwrap_err(),
+            WireError::TooLarge(MAX_PAYLOAD_BYTES + 1)
+        );
     }
 
     #[test]
@@ -306,6 +356,8 @@ mod tests {
             WireError::LongitudeOutOfRange { seq: 0, lon: 0.0 },
             WireError::NotFinite { seq: 0, field: "lat" },
             WireError::FutureFix { seq: 0, t: String::new() },
+            WireError::FieldOutOfRange { seq: 0, field: "sats" },
+            WireError::SeqOutOfRange(0),
         ];
         let reasons: Vec<_> = errors.iter().map(WireError::reason).collect();
         assert_eq!(reasons, WIRE_ERROR_REASONS);
@@ -317,7 +369,7 @@ mod tests {
 
         fn position() -> impl Strategy<Value = Position> {
             (
-                any::<u64>(),
+                0..=i64::MAX as u64,
                 0i64..4_000_000_000_000,
                 -90.0f64..=90.0,
                 -180.0f64..=180.0,
@@ -328,18 +380,20 @@ mod tests {
                 proptest::option::of(0u32..64),
                 proptest::option::of(0.0f64..50.0),
             )
-                .prop_map(|(seq, ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop)| Position {
-                    seq,
-                    t: DateTime::from_timestamp_millis(ms).unwrap(),
-                    lat,
-                    lon,
-                    alt_m,
-                    speed_mps,
-                    course_deg,
-                    fix,
-                    sats,
-                    hdop,
-                })
+                .prop_map(
+                    |(seq, ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop)| Position {
+                        seq,
+                        t: DateTime::from_timestamp_millis(ms).unwrap(),
+                        lat,
+                        lon,
+                        alt_m,
+                        speed_mps,
+                        course_deg,
+                        fix,
+                        sats,
+                        hdop,
+                    },
+                )
         }
 
         proptest! {

@@ -89,7 +89,9 @@ fn polygon_contains_inside_and_boundary_not_outside() {
     // A polygon with a hole: the hole is outside.
     let ring = geo::Polygon::new(
         depot.exterior().clone(),
-        vec![line_string![(x: 11.004, y: 48.004), (x: 11.006, y: 48.004), (x: 11.006, y: 48.006), (x: 11.004, y: 48.006), (x: 11.004, y: 48.004)]],
+        vec![
+            line_string![(x: 11.004, y: 48.004), (x: 11.006, y: 48.004), (x: 11.006, y: 48.006), (x: 11.004, y: 48.006), (x: 11.004, y: 48.004)],
+        ],
     );
     assert!(!in_polygon(Point::new(11.005, 48.005), &ring));
     assert!(in_polygon(Point::new(11.002, 48.002), &ring));
@@ -101,11 +103,8 @@ fn coordinate() -> impl Strategy<Value = Point> {
 
 /// A route of 2 to 6 vertices, each step 10 m to 100 km from the last.
 fn route() -> impl Strategy<Value = LineString> {
-    (
-        coordinate(),
-        proptest::collection::vec((0.0f64..360.0, 10.0f64..100_000.0), 1..6),
-    )
-        .prop_map(|(start, steps)| {
+    (coordinate(), proptest::collection::vec((0.0f64..360.0, 10.0f64..100_000.0), 1..6)).prop_map(
+        |(start, steps)| {
             let mut points = vec![start];
             for (azimuth, length) in steps {
                 let last = *points.last().unwrap();
@@ -113,7 +112,8 @@ fn route() -> impl Strategy<Value = LineString> {
                 points.push(Point::new(lon, lat));
             }
             LineString::from(points)
-        })
+        },
+    )
 }
 
 proptest! {

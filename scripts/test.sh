@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every Convoy test on a fresh Debian machine with only Rust installed:
+# installs what the tests need (PostgreSQL, Mosquitto, socat) from Debian's packages, starts
+# PostgreSQL in a temporary directory on a free loopback port, runs the formatter and lint
+# checks and the whole test suite, and stops what it started. Tests that need Mosquitto start
+# their own broker on a free loopback port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+postgres_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# 1. Packages.
+missing=()
+[ -n "$(postgres_bin)" ] || missing+=(postgresql)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:$(postgres_bin)"
+
+# 2. PostgreSQL, in a temporary directory, on a free loopback port.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+}
+
+work=$(mktemp -d /tmp/convoy-test.XXXXXX)
+chmod 755 "$work"
+pg_data="$work/pg"
+pg_port=$(free_port)
+run_pg() {
+  # PostgreSQL refuses to run as root: use its own account then.
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+cleanup() {
+  run_pg pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$pg_data"
+[ "$(id -u)" = 0 ] && chown postgres "$pg_data"
+run_pg initdb -D "$pg_data" -U postgres -A trust --no-sync >/dev/null
+run_pg pg_ctl -D "$pg_data" -l "$pg_data/server.log" -w \
+  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+export CONVOY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+log "PostgreSQL on 127.0.0.1:$pg_port"
+
+# 3. Checks and tests.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace --quiet "$@"

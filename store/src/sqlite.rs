@@ -1,0 +1,327 @@
+//! The embedded SQLite backend: one file, WAL journal, one connection behind a mutex, every
+//! call on tokio's blocking pool so the async runtime never waits on the disk.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use convoy_core::{Position, VehicleId};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{
+    newest_per_vehicle, parse_fix, parse_role, parse_vehicle, DeadLetter, IngestWrite, LatestPosition,
+    Result, StoreError, User, WriteOutcome,
+};
+
+/// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Task(format!("creating {}: {e}", dir.display())))?;
+        }
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let mut conn = Connection::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // Ingest acknowledges a message to the broker once its batch is committed, so a
+            // commit must survive a power cut too: FULL syncs the WAL at every commit.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Task("SQLite connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    pub async fn write_ingest(&self, write: &IngestWrite) -> Result<WriteOutcome> {
+        let write = write.clone();
+        self.with(move |conn| {
+            let received_ms = write.received_at.unwrap_or_else(Utc::now).timestamp_millis();
+            let tx = conn.transaction()?;
+            let mut outcome = WriteOutcome::default();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO positions
+                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?;
+                for batch in &write.positions {
+                    for p in &batch.positions {
+                        let changed = insert.execute(params![
+                            batch.vehicle.as_str(),
+                            p.seq as i64,
+                            p.t.timestamp_millis(),
+                            p.lat,
+                            p.lon,
+                            p.alt_m,
+                            p.speed_mps,
+                            p.course_deg,
+                            p.fix.map(|f| f.as_str()),
+                            p.sats,
+                            p.hdop,
+                            received_ms,
+                        ])?;
+                        if changed == 1 {
+                            outcome.inserted += 1;
+                        } else {
+                            outcome.duplicates += 1;
+                        }
+                    }
+                }
+                let mut latest = tx.prepare_cached(
+                    "INSERT INTO vehicle_latest
+                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT (vehicle) DO UPDATE SET
+                       seq = excluded.seq, t_ms = excluded.t_ms, lat = excluded.lat, lon = excluded.lon,
+                       alt_m = excluded.alt_m, speed_mps = excluded.speed_mps,
+                       course_deg = excluded.course_deg, fix = excluded.fix, sats = excluded.sats,
+                       hdop = excluded.hdop, received_ms = excluded.received_ms
+                     WHERE excluded.t_ms > vehicle_latest.t_ms",
+                )?;
+                for (vehicle, p) in newest_per_vehicle(&write) {
+                    latest.execute(params![
+                        vehicle.as_str(),
+                        p.seq as i64,
+                        p.t.timestamp_millis(),
+                        p.lat,
+                        p.lon,
+                        p.alt_m,
+                        p.speed_mps,
+                        p.course_deg,
+                        p.fix.map(|f| f.as_str()),
+                        p.sats,
+                        p.hdop,
+                        received_ms,
+                    ])?;
+                }
+                let mut dead = tx.prepare_cached(
+                    "INSERT INTO dead_letters (received_ms, topic, payload, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for d in &write.dead_letters {
+                    dead.execute(params![d.received_at.timestamp_millis(), d.topic, d.payload, d.reason, d.detail])?;
+                }
+            }
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    pub async fn add_vehicle(&self, id: &VehicleId, password_hash: &str) -> Result<()> {
+        let (id, hash) = (id.to_string(), password_hash.to_string());
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "INSERT OR IGNORE INTO vehicles (id, password_hash, created_ms) VALUES (?1, ?2, ?3)",
+                params![id, hash, Utc::now().timestamp_millis()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::AlreadyExists(format!("vehicle {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT password_hash FROM vehicles WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn add_user(&self, user: &User) -> Result<()> {
+        let user = user.clone();
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "INSERT OR IGNORE INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![user.name, user.role.as_str(), user.password_hash, Utc::now().timestamp_millis()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::AlreadyExists(format!("user {}", user.name)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+        let name = name.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT name, role, password_hash FROM users WHERE name = ?1",
+                [name],
+                user_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn add_token(&self, token_hash: &str, username: &str, expires_at: DateTime<Utc>) -> Result<()> {
+        let (token_hash, username) = (token_hash.to_string(), username.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO tokens (token_hash, username, expires_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, username, expires_at.timestamp_millis()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn token_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT u.name, u.role, u.password_hash FROM tokens t JOIN users u ON u.name = t.username
+                 WHERE t.token_hash = ?1 AND t.expires_ms > ?2",
+                params![token_hash, now.timestamp_millis()],
+                user_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn latest_positions(&self) -> Result<Vec<LatestPosition>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms
+                 FROM vehicle_latest ORDER BY vehicle",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, position_from_row(r, 1)?, r.get::<_, i64>(11)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (vehicle, position, received_ms) = row?;
+                out.push(LatestPosition {
+                    vehicle: parse_vehicle(vehicle)?,
+                    position: position?,
+                    received_at: from_millis(received_ms)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn track(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Position>> {
+        let vehicle = vehicle.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop FROM positions
+                 WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms, seq",
+            )?;
+            let rows = stmt
+                .query_map(params![vehicle, from.timestamp_millis(), to.timestamp_millis()], |r| {
+                    position_from_row(r, 0)
+                })?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT received_ms, topic, payload, reason, detail FROM dead_letters ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ms, topic, payload, reason, detail) = row?;
+                out.push(DeadLetter { received_at: from_millis(ms)?, topic, payload, reason, detail });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.with(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms} ms")))
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
+    let (name, role, password_hash): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    Ok(parse_role(&role).map(|role| User { name, role, password_hash }))
+}
+
+/// Reads the ten position columns starting at `first`:
+/// seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop.
+fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<Position>> {
+    let seq: i64 = r.get(first)?;
+    let t_ms: i64 = r.get(first + 1)?;
+    let (lat, lon) = (r.get(first + 2)?, r.get(first + 3)?);
+    let (alt_m, speed_mps, course_deg) = (r.get(first + 4)?, r.get(first + 5)?, r.get(first + 6)?);
+    let fix: Option<String> = r.get(first + 7)?;
+    let (sats, hdop) = (r.get(first + 8)?, r.get(first + 9)?);
+    Ok((|| {
+        Ok(Position {
+            seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
+            t: from_millis(t_ms)?,
+            lat,
+            lon,
+            alt_m,
+            speed_mps,
+            course_deg,
+            fix: parse_fix(fix)?,
+            sats,
+            hdop,
+        })
+    })())
+}

@@ -1,0 +1,105 @@
+//! Real services for Convoy's tests. Nothing here fakes a service: PostgreSQL is the server
+//! that `scripts/test.sh` started, Mosquitto is Debian's broker, started per test on a free
+//! loopback port and stopped when the handle drops.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The environment variable naming the PostgreSQL server the tests may use (a superuser URL).
+pub const POSTGRES_ENV: &str = "CONVOY_TEST_POSTGRES_URL";
+
+/// A free TCP port on 127.0.0.1 (bound and released, so another process may still race for it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A new, empty database on the test PostgreSQL server; returns its URL.
+///
+/// Panics with instructions when the server is not configured: a test that needs PostgreSQL
+/// must run, not skip.
+pub async fn fresh_postgres_database() -> String {
+    let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!("{POSTGRES_ENV} is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+    });
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin_url}: {e}"));
+    tokio::spawn(connection);
+    let name = format!("convoy_test_{:016x}", rand::random::<u64>());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let (base, _) = admin_url.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+/// A Mosquitto broker on a free loopback port, stopped on drop.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    /// Starts Mosquitto with anonymous access on 127.0.0.1, with the in-flight limits raised so
+    /// a consumer that acknowledges after its database commit is not held to 20 messages.
+    pub fn start() -> Mosquitto {
+        Self::start_with(&[])
+    }
+
+    /// Starts Mosquitto with extra configuration lines.
+    pub fn start_with(extra: &[&str]) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 100000\npersistence false\n"
+        );
+        for line in extra {
+            config.push_str(line);
+            config.push('\n');
+        }
+        let conf_path = dir.path().join("mosquitto.conf");
+        std::fs::write(&conf_path, config).unwrap();
+        let child = Command::new(mosquitto_binary())
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is not installed: run the tests with scripts/test.sh, which installs it");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not start on {addr}");
+        Mosquitto { child, port, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mosquitto_binary() -> &'static str {
+    if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    }
+}
