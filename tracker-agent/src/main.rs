@@ -1,1 +1,69 @@
-fn main() {}
+//! `convoy-agent`: the in-vehicle agent. Flags override the config file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use convoy_agent::config::AgentConfigFile;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "convoy-agent",
+    version,
+    about = "Reads a GNSS receiver and publishes its fixes to Convoy over MQTT"
+)]
+struct Args {
+    /// TOML configuration file (see deploy/convoy-agent.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Serial device of the receiver.
+    #[arg(long)]
+    serial: Option<PathBuf>,
+    /// Serial speed in baud.
+    #[arg(long)]
+    baud: Option<u32>,
+    /// This vehicle's id.
+    #[arg(long)]
+    vehicle: Option<String>,
+    /// Broker address, mqtt://HOST:PORT.
+    #[arg(long)]
+    broker: Option<String>,
+    /// MQTT user name (default: the vehicle id).
+    #[arg(long)]
+    username: Option<String>,
+    /// File holding the MQTT password (or set CONVOY_AGENT_PASSWORD).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// State directory.
+    #[arg(long)]
+    spool: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut file = match &args.config {
+        Some(path) => AgentConfigFile::load(path)?,
+        None => AgentConfigFile::default(),
+    };
+    file.serial = args.serial.or(file.serial);
+    file.baud = args.baud.or(file.baud);
+    file.vehicle = args.vehicle.or(file.vehicle);
+    file.broker = args.broker.or(file.broker);
+    file.username = args.username.or(file.username);
+    file.password_file = args.password_file.or(file.password_file);
+    file.spool = args.spool.or(file.spool);
+    let config = file.resolve()?;
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = shutdown_tx.send(true);
+    });
+    convoy_agent::run(config, shutdown_rx).await.context("agent stopped")
+}

@@ -1,0 +1,191 @@
+//! The agent's configuration: a TOML file (annotated example in `deploy/convoy-agent.toml`),
+//! overridden by command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use convoy_core::VehicleId;
+use serde::Deserialize;
+
+/// The environment variable that may hold the MQTT password.
+pub const PASSWORD_ENV: &str = "CONVOY_AGENT_PASSWORD";
+
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The receiver's serial device, e.g. `/dev/ttyACM0`.
+    pub serial: PathBuf,
+    /// Serial speed in baud (4800 to 921600).
+    pub baud: u32,
+    pub vehicle: VehicleId,
+    pub broker: BrokerAddress,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Where the agent keeps its state (the sequence counter).
+    pub state_dir: PathBuf,
+    /// The most fixes in one published batch.
+    pub max_batch_fixes: usize,
+    /// The most fixes held while the broker is unreachable; beyond it the oldest are dropped.
+    pub max_buffered_fixes: usize,
+}
+
+/// Where the broker is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerAddress {
+    pub host: String,
+    pub port: u16,
+}
+
+impl BrokerAddress {
+    /// Parses `mqtt://HOST:PORT` (port 1883 if absent).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let rest = if let Some(rest) = url.strip_prefix("mqtt://") {
+            rest
+        } else if url.starts_with("mqtts://") {
+            bail!("mqtts:// (TLS) is not supported by this build of the agent yet; use mqtt:// on a trusted link")
+        } else {
+            bail!("broker {url:?} must look like mqtt://HOST:PORT")
+        };
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().with_context(|| format!("bad port in {url:?}"))?),
+            None => (rest, 1883),
+        };
+        if host.is_empty() {
+            bail!("broker {url:?} has no host");
+        }
+        Ok(Self { host: host.to_string(), port })
+    }
+}
+
+/// The file form of the configuration. Every field may also come from a flag.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfigFile {
+    /// The receiver's serial device.
+    pub serial: Option<PathBuf>,
+    /// Serial speed in baud.
+    pub baud: Option<u32>,
+    /// This vehicle's id, as registered on the server.
+    pub vehicle: Option<String>,
+    /// `mqtt://HOST:PORT`.
+    pub broker: Option<String>,
+    /// MQTT user name; defaults to the vehicle id.
+    pub username: Option<String>,
+    /// A file holding the MQTT password (or set CONVOY_AGENT_PASSWORD).
+    pub password_file: Option<PathBuf>,
+    /// The agent's state directory.
+    pub spool: Option<PathBuf>,
+    /// The most fixes in one published batch.
+    pub max_batch_fixes: Option<usize>,
+    /// The most fixes held while the broker is unreachable.
+    pub max_buffered_fixes: Option<usize>,
+}
+
+impl AgentConfigFile {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Checks and completes the configuration, reporting every problem at once.
+    pub fn resolve(self) -> anyhow::Result<AgentConfig> {
+        let mut problems = Vec::new();
+        let serial = self.serial.clone();
+        if serial.is_none() {
+            problems.push("no serial device (serial = \"/dev/ttyACM0\" or --serial)".to_string());
+        }
+        let baud = self.baud.unwrap_or(9600);
+        if !(4800..=921_600).contains(&baud) {
+            problems.push(format!("baud {baud} is outside 4800 to 921600"));
+        }
+        let vehicle = match self.vehicle.as_deref().map(VehicleId::new) {
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                problems.push(format!("vehicle: {e}"));
+                None
+            }
+            None => {
+                problems.push("no vehicle id (vehicle = \"truck-07\" or --vehicle)".to_string());
+                None
+            }
+        };
+        let broker = match BrokerAddress::parse(self.broker.as_deref().unwrap_or("mqtt://127.0.0.1:1883")) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        };
+        let password = match &self.password_file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    problems.push(format!("password file {}: {e}", path.display()));
+                    None
+                }
+            },
+            None => std::env::var(PASSWORD_ENV).ok(),
+        };
+        let (Some(serial), Some(vehicle), Some(broker), true) =
+            (serial, vehicle, broker, problems.is_empty())
+        else {
+            bail!("invalid agent configuration:\n  - {}", problems.join("\n  - "));
+        };
+        Ok(AgentConfig {
+            serial,
+            baud,
+            username: Some(self.username.unwrap_or_else(|| vehicle.to_string())),
+            state_dir: self
+                .spool
+                .unwrap_or_else(|| PathBuf::from("/var/lib/convoy-agent").join(vehicle.as_str())),
+            vehicle,
+            broker,
+            password,
+            max_batch_fixes: self
+                .max_batch_fixes
+                .unwrap_or(200)
+                .clamp(1, convoy_core::wire::MAX_BATCH_POSITIONS),
+            max_buffered_fixes: self.max_buffered_fixes.unwrap_or(7 * 24 * 3600),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../deploy/convoy-agent.toml");
+        let file: AgentConfigFile = toml::from_str(text).unwrap();
+        assert!(file.resolve().is_err(), "the example's password file does not exist here");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let file = AgentConfigFile {
+            baud: Some(300),
+            vehicle: Some("bad id".into()),
+            broker: Some("http://x".into()),
+            ..Default::default()
+        };
+        let err = file.resolve().unwrap_err().to_string();
+        for expected in ["no serial device", "baud 300", "vehicle:", "mqtt://HOST:PORT"] {
+            assert!(err.contains(expected), "{expected:?} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<AgentConfigFile>("serail = \"/dev/ttyS0\"").is_err());
+    }
+
+    #[test]
+    fn broker_addresses_parse() {
+        assert_eq!(
+            BrokerAddress::parse("mqtt://10.0.0.1:8883").unwrap(),
+            BrokerAddress { host: "10.0.0.1".into(), port: 8883 }
+        );
+        assert_eq!(BrokerAddress::parse("mqtt://broker").unwrap().port, 1883);
+        assert!(BrokerAddress::parse("tcp://broker").is_err());
+    }
+}
