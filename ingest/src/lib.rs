@@ -1,1 +1,249 @@
-//! placeholder
+//! Ingest: consumes positions from the broker, validates them, and stores them in batches.
+//!
+//! A message is acknowledged to the broker only after the batch that holds it is committed, so
+//! a crash of ingest or of the database loses nothing: the broker redelivers, and the store's
+//! (vehicle, seq, t) key makes the redelivery harmless. Whatever cannot be accepted goes to the
+//! dead letters with its raw bytes and a reason, and is acknowledged: retrying it cannot help.
+//!
+//! Ingest knows the broker and the store; it knows nothing of HTTP or of the gateway.
+
+mod metrics;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, STATUS_FILTER};
+use convoy_core::{PositionBatch, VehicleId};
+use convoy_store::{DeadLetter, IngestWrite, Store, VehiclePositions};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use tokio::sync::{mpsc, watch};
+
+pub use metrics::IngestMetrics;
+
+/// How ingest reaches the broker and how it batches.
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    pub broker_host: String,
+    pub broker_port: u16,
+    /// Stable, so the broker keeps the session (and its unacknowledged messages) across restarts.
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The most messages committed in one transaction.
+    pub max_batch_messages: usize,
+    /// How long the first message of a batch may wait for others.
+    pub max_batch_delay: Duration,
+}
+
+impl IngestConfig {
+    pub fn new(broker_host: impl Into<String>, broker_port: u16) -> Self {
+        Self {
+            broker_host: broker_host.into(),
+            broker_port,
+            client_id: "convoy-ingest".into(),
+            username: None,
+            password: None,
+            max_batch_messages: 1000,
+            max_batch_delay: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Runs ingest until `shutdown` turns true. Store failures are retried with backoff, holding
+/// the batch unacknowledged; they never drop a message.
+pub async fn run(
+    config: IngestConfig,
+    store: Store,
+    metrics: IngestMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut options =
+        MqttOptions::new(config.client_id.clone(), config.broker_host.clone(), config.broker_port);
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
+    options.set_keep_alive(Duration::from_secs(15));
+    options.set_max_packet_size(convoy_core::wire::MAX_PAYLOAD_BYTES + 1024, 64 * 1024);
+    if let Some(user) = &config.username {
+        options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
+    }
+    let (client, eventloop) = AsyncClient::new(options, 1024);
+    let (publish_tx, mut publish_rx) = mpsc::channel::<Publish>(config.max_batch_messages * 2);
+    let poller = tokio::spawn(poll_broker(eventloop, client.clone(), publish_tx));
+
+    let mut registered: HashSet<VehicleId> = HashSet::new();
+    let mut batch: Vec<Publish> = Vec::with_capacity(config.max_batch_messages);
+    loop {
+        // Wait for a first message, then gather more for a short while.
+        tokio::select! {
+            publish = publish_rx.recv() => match publish {
+                Some(p) => batch.push(p),
+                None => break,
+            },
+            _ = shutdown.changed() => break,
+        }
+        let deadline = tokio::time::Instant::now() + config.max_batch_delay;
+        while batch.len() < config.max_batch_messages {
+            match tokio::time::timeout_at(deadline, publish_rx.recv()).await {
+                Ok(Some(p)) => batch.push(p),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let committed = store_batch(&batch, &store, &mut registered, &metrics, &mut shutdown).await;
+        if !committed {
+            // Shut down before the commit: leave the messages unacknowledged for the broker to
+            // redeliver.
+            break;
+        }
+        for publish in batch.drain(..) {
+            client.ack(&publish).await?;
+        }
+    }
+    let _ = client.try_disconnect();
+    // Give the event loop a moment to send the DISCONNECT before it is stopped.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    poller.abort();
+    Ok(())
+}
+
+/// Keeps the broker connection alive, subscribes on every (re)connection, and forwards each
+/// received message to the batcher.
+async fn poll_broker(mut eventloop: rumqttc::EventLoop, client: AsyncClient, forward: mpsc::Sender<Publish>) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(200);
+                tracing::info!("ingest connected to the broker");
+                for filter in [POSITIONS_FILTER, STATUS_FILTER] {
+                    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
+                        tracing::error!(error = %e, filter, "cannot subscribe");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                if forward.send(publish).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "ingest lost the broker");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Stores one batch of messages: checks each, then commits positions and dead letters in one
+/// transaction, retrying with backoff while the store fails. Returns false only if shut down
+/// before the commit.
+async fn store_batch(
+    batch: &[Publish],
+    store: &Store,
+    registered: &mut HashSet<VehicleId>,
+    metrics: &IngestMetrics,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let started = std::time::Instant::now();
+        let result = match prepare(batch, store, registered, metrics).await {
+            Ok(write) => store.write_ingest(&write).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(outcome) => {
+                metrics.committed(outcome, started.elapsed());
+                return true;
+            }
+            Err(e) => {
+                metrics.store_errors.inc();
+                tracing::error!(error = %e, retry_in = ?backoff, "cannot store batch; holding it unacknowledged");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return false,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Decodes and checks every message of a batch; what fails becomes a dead letter. Fails only
+/// when the store cannot say whether a vehicle is registered: a store outage must not turn
+/// good messages into dead letters.
+async fn prepare(
+    batch: &[Publish],
+    store: &Store,
+    registered: &mut HashSet<VehicleId>,
+    metrics: &IngestMetrics,
+) -> Result<IngestWrite, convoy_store::StoreError> {
+    let now = Utc::now();
+    let mut write = IngestWrite { received_at: Some(now), ..Default::default() };
+    for publish in batch {
+        match check(publish, store, registered, now).await? {
+            Verdict::Store(positions) => write.positions.push(positions),
+            Verdict::Nothing => {}
+            Verdict::Reject { reason, detail } => {
+                metrics.rejected(reason);
+                tracing::warn!(topic = %publish.topic, reason, %detail, "message rejected");
+                write.dead_letters.push(DeadLetter {
+                    received_at: now,
+                    topic: publish.topic.clone(),
+                    payload: publish.payload.to_vec(),
+                    reason: reason.to_string(),
+                    detail,
+                });
+            }
+        }
+    }
+    Ok(write)
+}
+
+/// What to do with one message.
+enum Verdict {
+    Store(VehiclePositions),
+    /// Accepted, nothing to store (agent status, for now).
+    Nothing,
+    Reject {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+/// Reasons ingest itself adds to those of [`convoy_core::WireError::reason`].
+pub const INGEST_REJECTION_REASONS: &[&str] = &["bad_topic", "vehicle_mismatch", "unknown_vehicle"];
+
+async fn check(
+    publish: &Publish,
+    store: &Store,
+    registered: &mut HashSet<VehicleId>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Verdict, convoy_store::StoreError> {
+    let Some((topic_vehicle, kind)) = parse_vehicle_topic(&publish.topic) else {
+        let detail = format!("topic {:?} is not a vehicle topic", publish.topic);
+        return Ok(Verdict::Reject { reason: "bad_topic", detail });
+    };
+    if kind == VehicleTopic::Status {
+        return Ok(Verdict::Nothing);
+    }
+    let batch = match PositionBatch::decode(&publish.payload, now) {
+        Ok(batch) => batch,
+        Err(e) => return Ok(Verdict::Reject { reason: e.reason(), detail: e.to_string() }),
+    };
+    if batch.vehicle.as_str() != topic_vehicle {
+        let detail =
+            format!("payload is for vehicle {} but was published on {}", batch.vehicle, publish.topic);
+        return Ok(Verdict::Reject { reason: "vehicle_mismatch", detail });
+    }
+    if !registered.contains(&batch.vehicle) {
+        if !store.vehicle_registered(&batch.vehicle).await? {
+            let detail = format!("vehicle {} is not registered", batch.vehicle);
+            return Ok(Verdict::Reject { reason: "unknown_vehicle", detail });
+        }
+        registered.insert(batch.vehicle.clone());
+    }
+    Ok(Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions }))
+}

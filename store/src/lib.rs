@@ -137,6 +137,11 @@ impl Store {
         dispatch!(self, s => s.vehicle_password_hash(id))
     }
 
+    /// Every registered vehicle, ordered by id.
+    pub async fn vehicle_ids(&self) -> Result<Vec<VehicleId>> {
+        dispatch!(self, s => s.vehicle_ids())
+    }
+
     pub async fn vehicle_registered(&self, id: &VehicleId) -> Result<bool> {
         Ok(self.vehicle_password_hash(id).await?.is_some())
     }

@@ -168,6 +168,11 @@ impl PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
+    pub async fn vehicle_ids(&self) -> Result<Vec<VehicleId>> {
+        let rows = self.client().await?.query("SELECT id FROM vehicles ORDER BY id", &[]).await?;
+        rows.into_iter().map(|r| parse_vehicle(r.get(0))).collect()
+    }
+
     pub async fn add_user(&self, user: &User) -> Result<()> {
         let changed = self
             .client()

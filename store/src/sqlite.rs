@@ -158,6 +158,15 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn vehicle_ids(&self) -> Result<Vec<VehicleId>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT id FROM vehicles ORDER BY id")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            ids.map(|id| parse_vehicle(id?)).collect()
+        })
+        .await
+    }
+
     pub async fn add_user(&self, user: &User) -> Result<()> {
         let user = user.clone();
         self.with(move |conn| {

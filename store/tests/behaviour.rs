@@ -129,6 +129,8 @@ async fn a_vehicle_is_registered_once(f: Fixture) {
     assert!(matches!(f.store.add_vehicle(&id, "hash-2").await, Err(StoreError::AlreadyExists(_))));
     assert_eq!(f.store.vehicle_password_hash(&id).await.unwrap().as_deref(), Some("hash-1"));
     assert!(f.store.vehicle_registered(&id).await.unwrap());
+    f.store.add_vehicle(&vehicle("escort-1"), "hash-3").await.unwrap();
+    assert_eq!(f.store.vehicle_ids().await.unwrap(), vec![vehicle("escort-1"), id]);
 }
 
 async fn a_token_logs_its_user_in_until_it_expires(f: Fixture) {

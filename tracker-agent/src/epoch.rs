@@ -73,6 +73,9 @@ pub struct EpochAssembler {
     last: Option<NaiveDateTime>,
     /// Whether the date of `last` came from the host clock rather than the receiver.
     last_date_from_host: bool,
+    /// The time of the epoch completed last: late sentences of it (after a quiet flush) are
+    /// dropped rather than made into a second fix of the same epoch.
+    last_emitted: Option<NaiveTime>,
 }
 
 impl EpochAssembler {
@@ -91,63 +94,24 @@ impl EpochAssembler {
             Err(_) if !is_navigation(sentence) => return Err(Skip::Ignored),
             Err(_) => return Err(Skip::Unparsable),
         };
-        let (time, update): (Option<NaiveTime>, Box<dyn FnOnce(&mut Partial)>) = match parsed {
-            ParseResult::GGA(gga) => (
-                gga.fix_time,
-                Box::new(move |p| {
-                    let valid = gga.fix_type.is_some_and(is_valid_fix_type);
-                    p.note_validity(valid);
-                    if valid {
-                        if let (Some(lat), Some(lon)) = (gga.latitude, gga.longitude) {
-                            p.lat_lon = Some((lat, lon));
-                        }
-                        p.alt_m = gga.altitude.map(f64::from).or(p.alt_m);
-                    }
-                    p.sats = gga.fix_satellites.or(p.sats);
-                    p.hdop = gga.hdop.map(f64::from).or(p.hdop);
-                }),
-            ),
-            ParseResult::RMC(rmc) => (
-                rmc.fix_time,
-                Box::new(move |p| {
-                    let valid = rmc.status_of_fix != RmcStatusOfFix::Invalid;
-                    p.note_validity(valid);
-                    p.date = rmc.fix_date.or(p.date);
-                    if valid {
-                        if p.lat_lon.is_none() {
-                            if let (Some(lat), Some(lon)) = (rmc.lat, rmc.lon) {
-                                p.lat_lon = Some((lat, lon));
-                            }
-                        }
-                        p.speed_mps = rmc.speed_over_ground.map(|k| f64::from(k) * KNOT_MPS).or(p.speed_mps);
-                        p.course_deg = rmc.true_course.map(f64::from).or(p.course_deg);
-                    }
-                }),
-            ),
-            ParseResult::GSA(gsa) => (
-                // GSA carries no time: it belongs to the epoch in progress.
-                None,
-                Box::new(move |p| {
-                    p.gsa_mode = match gsa.mode2 {
-                        GsaMode2::Fix2D => Some(FixMode::TwoD),
-                        GsaMode2::Fix3D => Some(FixMode::ThreeD),
-                        GsaMode2::NoFix => p.gsa_mode,
-                    };
-                    if let Some(hdop) = gsa.hdop {
-                        p.hdop = p.hdop.or(Some(f64::from(hdop)));
-                    }
-                }),
-            ),
+        let time = match &parsed {
+            ParseResult::GGA(gga) => gga.fix_time,
+            ParseResult::RMC(rmc) => rmc.fix_time,
+            // GSA carries no time: it belongs to the epoch in progress.
+            ParseResult::GSA(_) => None,
             _ => return Err(Skip::Ignored),
         };
         let mut finished = None;
+        if time.is_some() && time == self.last_emitted && self.current.time.is_none() {
+            return Ok(None);
+        }
         if let Some(time) = time {
             if self.current.time.is_some_and(|t| t != time) {
                 finished = self.finish(host_now);
             }
             self.current.time = Some(time);
         }
-        update(&mut self.current);
+        self.current.apply(parsed);
         Ok(finished)
     }
 
@@ -159,6 +123,7 @@ impl EpochAssembler {
     fn finish(&mut self, host_now: DateTime<Utc>) -> Option<Epoch> {
         let p = std::mem::take(&mut self.current);
         let time = p.time?;
+        self.last_emitted = Some(time);
         let (date, date_from_host_clock) = match p.date {
             Some(date) => (date, false),
             None => match self.last {
@@ -192,6 +157,50 @@ impl EpochAssembler {
 }
 
 impl Partial {
+    /// Merges one GGA, RMC or GSA into the epoch.
+    fn apply(&mut self, parsed: ParseResult) {
+        match parsed {
+            ParseResult::GGA(gga) => {
+                let valid = gga.fix_type.is_some_and(is_valid_fix_type);
+                self.note_validity(valid);
+                if valid {
+                    if let (Some(lat), Some(lon)) = (gga.latitude, gga.longitude) {
+                        self.lat_lon = Some((lat, lon));
+                    }
+                    self.alt_m = gga.altitude.map(widen).or(self.alt_m);
+                }
+                self.sats = gga.fix_satellites.or(self.sats);
+                self.hdop = gga.hdop.map(widen).or(self.hdop);
+            }
+            ParseResult::RMC(rmc) => {
+                let valid = rmc.status_of_fix != RmcStatusOfFix::Invalid;
+                self.note_validity(valid);
+                self.date = rmc.fix_date.or(self.date);
+                if valid {
+                    if self.lat_lon.is_none() {
+                        if let (Some(lat), Some(lon)) = (rmc.lat, rmc.lon) {
+                            self.lat_lon = Some((lat, lon));
+                        }
+                    }
+                    self.speed_mps = rmc.speed_over_ground.map(|k| widen(k) * KNOT_MPS).or(self.speed_mps);
+                    self.course_deg = rmc.true_course.map(widen).or(self.course_deg);
+                }
+            }
+            ParseResult::GSA(gsa) => {
+                // Receivers send one GSA per constellation: any 2D or 3D one sets the mode.
+                match gsa.mode2 {
+                    GsaMode2::Fix2D => self.gsa_mode = Some(FixMode::TwoD),
+                    GsaMode2::Fix3D => self.gsa_mode = Some(FixMode::ThreeD),
+                    GsaMode2::NoFix => {}
+                }
+                if let Some(hdop) = gsa.hdop {
+                    self.hdop = self.hdop.or(Some(widen(hdop)));
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn note_validity(&mut self, valid: bool) {
         if valid {
             self.valid = Some(true);
@@ -199,6 +208,12 @@ impl Partial {
             self.invalid_seen = true;
         }
     }
+}
+
+/// The decoder gives some fields as `f32`; widen them by their decimal text, so `0.9` stays
+/// `0.9` and does not become `0.8999999761581421`.
+fn widen(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
 }
 
 fn is_valid_fix_type(t: FixType) -> bool {

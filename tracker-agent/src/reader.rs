@@ -15,8 +15,10 @@ use crate::framer::{Framed, Framer};
 use crate::seq::SeqCounter;
 use crate::{AgentConfig, AgentStats};
 
-/// With no byte for this long, the epoch in progress is complete (the receiver went quiet).
-const QUIET_FLUSH: Duration = Duration::from_millis(1500);
+/// With no byte for this long, the epoch in progress is complete: a receiver sends an epoch's
+/// sentences in one burst, so a pause ends it without waiting for the next epoch's first
+/// sentence (a second later at 1 Hz).
+const QUIET_FLUSH: Duration = Duration::from_millis(250);
 /// The longest wait between attempts to reopen a vanished device.
 const MAX_REOPEN_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -109,7 +111,7 @@ fn emit(
         }
         Epoch::Fix(fix) => {
             stats.fixes.fetch_add(1, Ordering::Relaxed);
-            let position = to_position(seq.next()?, fix);
+            let position = to_position(seq.take()?, fix);
             // The publisher only stops after the reader, so the channel is open.
             let _ = fixes.send(position);
         }

@@ -39,7 +39,7 @@ impl SeqCounter {
     }
 
     /// Hands out the next number, after its successor is durably recorded.
-    pub fn next(&mut self) -> anyhow::Result<u64> {
+    pub fn take(&mut self) -> anyhow::Result<u64> {
         let seq = self.next;
         self.persist(seq + 1)?;
         self.next = seq + 1;
@@ -67,11 +67,11 @@ mod tests {
     fn numbers_continue_across_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let mut counter = SeqCounter::open(dir.path()).unwrap();
-        assert_eq!((counter.next().unwrap(), counter.next().unwrap()), (1, 2));
+        assert_eq!((counter.take().unwrap(), counter.take().unwrap()), (1, 2));
         drop(counter);
         let mut reopened = SeqCounter::open(dir.path()).unwrap();
         assert_eq!(reopened.peek(), 3);
-        assert_eq!(reopened.next().unwrap(), 3);
+        assert_eq!(reopened.take().unwrap(), 3);
     }
 
     #[test]

@@ -6,8 +6,10 @@ use proptest::prelude::*;
 /// 2.x (Python) by a different method: dense sampling of the geodesic line from A to B,
 /// refined by golden-section search (the script is in docs/geometry-reference.md).
 /// Columns: name, P (lat, lon), A (lat, lon), B (lat, lon), distance in metres.
+type LatLon = (f64, f64);
+
 #[rustfmt::skip]
-const SEGMENT_REFERENCES: &[(&str, (f64, f64), (f64, f64), (f64, f64), f64)] = &[
+const SEGMENT_REFERENCES: &[(&str, LatLon, LatLon, LatLon, f64)] = &[
     ("equator, 100 km segment, 1 km off the middle", (0.009, 0.45), (0.0, 0.0), (0.0, 0.898315), 995.1685),
     ("Munich, 1 km segment, a point beside it", (48.1375, 11.582), (48.1371, 11.5761), (48.138, 11.5895), 0.3911),
     ("Svalbard 78N, 102 km east-west, the geodesic bulges north", (78.0, 15.0), (78.0, 12.8), (78.0, 17.2), 959.1864),
@@ -19,7 +21,7 @@ const SEGMENT_REFERENCES: &[(&str, (f64, f64), (f64, f64), (f64, f64), f64)] = &
     ("southern hemisphere 35S, 76 km, 2.7 km off", (-34.9, 138.6), (-34.8, 138.5), (-35.4, 138.9), 2711.1973),
 ];
 
-fn pt((lat, lon): (f64, f64)) -> Point {
+fn pt((lat, lon): LatLon) -> Point {
     Point::new(lon, lat)
 }
 

@@ -44,7 +44,8 @@ fn gga_rmc_and_gsa_of_one_time_make_one_fix() {
     // gpsd reports lat -37.784788333, lon 175.314896667 for this epoch.
     assert!((first.lat - -37.784788333).abs() < 1e-9, "{}", first.lat);
     assert!((first.lon - 175.314896667).abs() < 1e-9, "{}", first.lon);
-    assert_eq!(first.alt_m, Some(f64::from(59.9f32)));
+    assert_eq!(first.alt_m, Some(59.9));
+    assert_eq!(first.hdop, Some(1.1));
     assert_eq!(first.fix, FixMode::ThreeD);
     assert_eq!(first.sats, Some(8));
     assert!((first.speed_mps.unwrap() - 0.69 * KNOT_MPS).abs() < 1e-6);
@@ -110,4 +111,17 @@ fn sentences_that_are_not_navigation_are_ignored_and_broken_ones_reported() {
         Err(Skip::Ignored)
     );
     assert_eq!(assembler.push("$GPGGA,xx,yy*00", host_now()), Err(Skip::Unparsable));
+}
+
+#[test]
+fn late_sentences_of_an_epoch_already_flushed_make_no_second_fix() {
+    let mut assembler = EpochAssembler::new();
+    assert_eq!(assembler.push(BU353S4[0], host_now()), Ok(None));
+    assert!(matches!(assembler.flush(host_now()), Some(Epoch::Fix(_))));
+    // The RMC of the same epoch arrives after the quiet flush.
+    assert_eq!(assembler.push(BU353S4[2], host_now()), Ok(None));
+    assert_eq!(assembler.flush(host_now()), None);
+    // The next epoch is made as usual.
+    assert_eq!(assembler.push(BU353S4[3], host_now()), Ok(None));
+    assert!(matches!(assembler.flush(host_now()), Some(Epoch::Fix(_))));
 }

@@ -1,0 +1,207 @@
+//! The HTTP API (DESIGN.md's contract): health, metrics, login, vehicles.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use convoy_core::{Position, Role, VehicleId};
+use convoy_store::{Store, StoreError, User};
+use prometheus::{Encoder, Registry, TextEncoder};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::auth;
+use crate::metrics::GatewayMetrics;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub registry: Registry,
+    pub metrics: GatewayMetrics,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/vehicles", get(list_vehicles).post(add_vehicle))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}
+
+/// An error as the API shows it: a status and `{"error": "..."}`. Internal details are logged,
+/// not shown.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error while serving a request");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; try again")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// A request made with a valid bearer token.
+pub struct Authenticated(pub User);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+        match auth::authenticate(&state.store, token.trim()).await? {
+            Some(user) => Ok(Authenticated(user)),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token")),
+        }
+    }
+}
+
+impl Authenticated {
+    fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.0.role) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, format!("role {} may not do this", self.0.role)))
+        }
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "store": state.store.backend() })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = Vec::new();
+    let encoder = TextEncoder::new();
+    if let Err(e) = encoder.encode(&state.registry.gather(), &mut text) {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("metrics: {e}")).into_response();
+    }
+    ([(header::CONTENT_TYPE, encoder.format_type().to_string())], text).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    match auth::login(&state.store, &request.username, &request.password).await? {
+        Some((token, expires_at)) => {
+            state.metrics.logins.with_label_values(&["ok"]).inc();
+            Ok(Json(LoginResponse { token, expires_at }))
+        }
+        None => {
+            state.metrics.logins.with_label_values(&["refused"]).inc();
+            tracing::warn!(user = %request.username, "login refused");
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VehicleView {
+    id: VehicleId,
+    /// The newest position by fix time, as on the wire; absent before the first one.
+    position: Option<Position>,
+    /// When the server received that position.
+    received_at: Option<DateTime<Utc>>,
+    /// The move the vehicle is on; moves come with the planning API.
+    #[serde(rename = "move")]
+    move_id: Option<String>,
+}
+
+async fn list_vehicles(State(state): State<AppState>, _user: Authenticated) -> Result<Response, ApiError> {
+    let mut latest = state.store.latest_positions().await?.into_iter().peekable();
+    let mut vehicles = Vec::new();
+    for id in state.store.vehicle_ids().await? {
+        let position = latest.next_if(|l| l.vehicle == id);
+        vehicles.push(VehicleView {
+            id,
+            received_at: position.as_ref().map(|l| l.received_at),
+            position: position.map(|l| l.position),
+            move_id: None,
+        });
+    }
+    Ok(Json(json!({ "vehicles": vehicles })).into_response())
+}
+
+#[derive(Deserialize)]
+struct AddVehicleRequest {
+    id: String,
+}
+
+async fn add_vehicle(
+    State(state): State<AppState>,
+    user: Authenticated,
+    body: Result<Json<AddVehicleRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher])?;
+    let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let id = VehicleId::new(request.id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    match auth::register_vehicle(&state.store, &id).await {
+        Ok(password) => {
+            tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
+            Ok((StatusCode::CREATED, Json(json!({ "id": id, "password": password }))).into_response())
+        }
+        Err(StoreError::AlreadyExists(what)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

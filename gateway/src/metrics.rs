@@ -1,0 +1,30 @@
+//! The gateway's Prometheus metrics.
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+#[derive(Clone)]
+pub struct GatewayMetrics {
+    pub logins: IntCounterVec,
+    pub mqtt_auth_failures: IntCounter,
+}
+
+impl GatewayMetrics {
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            logins: IntCounterVec::new(
+                Opts::new("convoy_gateway_logins_total", "Logins by outcome"),
+                &["outcome"],
+            )?,
+            mqtt_auth_failures: IntCounter::new(
+                "convoy_gateway_mqtt_auth_failures_total",
+                "MQTT connections refused for bad credentials",
+            )?,
+        };
+        registry.register(Box::new(metrics.logins.clone()))?;
+        registry.register(Box::new(metrics.mqtt_auth_failures.clone()))?;
+        for outcome in ["ok", "refused"] {
+            metrics.logins.with_label_values(&[outcome]);
+        }
+        Ok(metrics)
+    }
+}

@@ -1,0 +1,65 @@
+//! Ingest's Prometheus metrics. Labels are bounded: a reason, never a vehicle id.
+
+use std::time::Duration;
+
+use convoy_store::WriteOutcome;
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+#[derive(Clone)]
+pub struct IngestMetrics {
+    pub positions: IntCounter,
+    pub duplicates: IntCounter,
+    pub rejected: IntCounterVec,
+    pub store_errors: IntCounter,
+    pub commit_seconds: Histogram,
+}
+
+impl IngestMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            positions: IntCounter::new(
+                "convoy_ingest_positions_total",
+                "Positions stored for the first time",
+            )?,
+            duplicates: IntCounter::new(
+                "convoy_ingest_duplicates_total",
+                "Positions received again (redelivery) and left as stored",
+            )?,
+            rejected: IntCounterVec::new(
+                Opts::new(
+                    "convoy_ingest_rejected_total",
+                    "Messages refused and kept as dead letters, by reason",
+                ),
+                &["reason"],
+            )?,
+            store_errors: IntCounter::new(
+                "convoy_ingest_store_errors_total",
+                "Failed commits (the batch is held and retried)",
+            )?,
+            commit_seconds: Histogram::with_opts(HistogramOpts::new(
+                "convoy_ingest_commit_seconds",
+                "Time to check and commit one batch",
+            ))?,
+        };
+        registry.register(Box::new(metrics.positions.clone()))?;
+        registry.register(Box::new(metrics.duplicates.clone()))?;
+        registry.register(Box::new(metrics.rejected.clone()))?;
+        registry.register(Box::new(metrics.store_errors.clone()))?;
+        registry.register(Box::new(metrics.commit_seconds.clone()))?;
+        for reason in convoy_core::wire::WIRE_ERROR_REASONS.iter().chain(crate::INGEST_REJECTION_REASONS) {
+            metrics.rejected.with_label_values(&[reason]);
+        }
+        Ok(metrics)
+    }
+
+    pub(crate) fn rejected(&self, reason: &str) {
+        self.rejected.with_label_values(&[reason]).inc();
+    }
+
+    pub(crate) fn committed(&self, outcome: WriteOutcome, took: Duration) {
+        self.positions.inc_by(outcome.inserted);
+        self.duplicates.inc_by(outcome.duplicates);
+        self.commit_seconds.observe(took.as_secs_f64());
+    }
+}

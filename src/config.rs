@@ -1,0 +1,128 @@
+//! The server's configuration: a TOML file (annotated example in `deploy/convoy.toml`),
+//! overridden by command-line flags, with embedded defaults when there is no file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// The resolved configuration of `convoy serve`.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database: String,
+    pub broker: BrokerChoice,
+    pub http_listen: SocketAddr,
+}
+
+/// Which broker the server uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrokerChoice {
+    /// The embedded rumqttd, listening on this address.
+    Embedded { listen: SocketAddr },
+    /// An external broker (Mosquitto, EMQX).
+    External { host: String, port: u16, username: Option<String>, password: Option<String> },
+}
+
+/// The file form; every key may also come from a flag.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfigFile {
+    /// Where the server keeps its files (the SQLite database by default).
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`; default: SQLite in the data directory.
+    pub database: Option<String>,
+    /// `embedded` (default) or `mqtt://HOST:PORT`.
+    pub broker: Option<String>,
+    /// Where the embedded broker listens (default 127.0.0.1:1883).
+    pub mqtt_listen: Option<SocketAddr>,
+    /// Where the HTTP API listens (default 127.0.0.1:8080).
+    pub http_listen: Option<SocketAddr>,
+    /// User name for an external broker.
+    pub broker_username: Option<String>,
+    /// A file holding the password for an external broker.
+    pub broker_password_file: Option<PathBuf>,
+}
+
+impl ServerConfigFile {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn resolve(self) -> anyhow::Result<ServerConfig> {
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("convoy-data"));
+        let database =
+            self.database.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("convoy.db").display()));
+        let broker = match self.broker.as_deref().unwrap_or("embedded") {
+            "embedded" => BrokerChoice::Embedded {
+                listen: self.mqtt_listen.unwrap_or_else(|| "127.0.0.1:1883".parse().unwrap()),
+            },
+            url => {
+                let Some(rest) = url.strip_prefix("mqtt://") else {
+                    bail!("broker {url:?} must be \"embedded\" or mqtt://HOST:PORT");
+                };
+                let (host, port) = match rest.rsplit_once(':') {
+                    Some((h, p)) => {
+                        (h.to_string(), p.parse().with_context(|| format!("bad port in {url:?}"))?)
+                    }
+                    None => (rest.to_string(), 1883),
+                };
+                let password = match &self.broker_password_file {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                            .trim_end()
+                            .to_string(),
+                    ),
+                    None => None,
+                };
+                BrokerChoice::External { host, port, username: self.broker_username, password }
+            }
+        };
+        Ok(ServerConfig {
+            data_dir,
+            database,
+            broker,
+            http_listen: self.http_listen.unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_means_embedded_defaults() {
+        let config = ServerConfigFile::default().resolve().unwrap();
+        assert_eq!(config.database, "sqlite://convoy-data/convoy.db");
+        assert_eq!(config.broker, BrokerChoice::Embedded { listen: "127.0.0.1:1883".parse().unwrap() });
+        assert_eq!(config.http_listen, "127.0.0.1:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let file: ServerConfigFile = toml::from_str(include_str!("../deploy/convoy.toml")).unwrap();
+        let config = file.resolve().unwrap();
+        assert!(config.database.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn an_external_broker_is_parsed_and_a_bad_one_refused() {
+        let file = ServerConfigFile { broker: Some("mqtt://10.1.2.3:1884".into()), ..Default::default() };
+        assert_eq!(
+            file.resolve().unwrap().broker,
+            BrokerChoice::External { host: "10.1.2.3".into(), port: 1884, username: None, password: None }
+        );
+        let bad = ServerConfigFile { broker: Some("amqp://x".into()), ..Default::default() };
+        assert!(bad.resolve().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! The `convoy` binary's library: wires the parts (store, embedded broker, ingest, HTTP) into
+//! one process, and runs the demo. Each part lives in its own crate; this one only connects
+//! them.
+
+pub mod config;
+pub mod demo;
+pub mod pty;
+pub mod server;

@@ -1,0 +1,89 @@
+//! `convoy serve`: the store, the broker (embedded or external), ingest and the HTTP API in
+//! one process. The parts meet here and nowhere else.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use anyhow::Context;
+use convoy_gateway::broker::{self, InternalClient};
+use convoy_gateway::{AppState, GatewayMetrics};
+use convoy_ingest::{IngestConfig, IngestMetrics};
+use convoy_store::Store;
+use prometheus::Registry;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{BrokerChoice, ServerConfig};
+
+/// A started server.
+pub struct RunningServer {
+    pub http_addr: SocketAddr,
+    /// Where the embedded broker listens, if it is the embedded one.
+    pub mqtt_addr: Option<SocketAddr>,
+    pub store: Store,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl RunningServer {
+    /// Waits for every part to stop (after shutdown), reporting the first failure.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let mut first_error = None;
+        for (name, task) in self.tasks {
+            let result = task.await.with_context(|| format!("{name} panicked")).and_then(|r| r);
+            if let Err(e) = result {
+                tracing::error!(part = name, error = %e, "stopped with an error");
+                first_error.get_or_insert(e.context(name));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Starts every part; they run until `shutdown` turns true.
+pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<RunningServer> {
+    let store =
+        Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+    tracing::info!(backend = store.backend(), "store open");
+    let registry = Registry::new();
+    let gateway_metrics = GatewayMetrics::new(&registry)?;
+    let ingest_metrics = IngestMetrics::new(&registry)?;
+
+    let (ingest_config, mqtt_addr) = match &config.broker {
+        BrokerChoice::Embedded { listen } => {
+            let internal = InternalClient::random("convoy-ingest");
+            let (listen, store, internal_for_broker, metrics) =
+                (*listen, store.clone(), internal.clone(), gateway_metrics.clone());
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                broker::start(listen, store, internal_for_broker, metrics, runtime)
+            })
+            .await??;
+            tracing::info!(%listen, "embedded broker listening");
+            let host =
+                if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
+            let mut ingest = IngestConfig::new(host.to_string(), listen.port());
+            ingest.username = Some(internal.username);
+            ingest.password = Some(internal.password);
+            (ingest, Some(listen))
+        }
+        BrokerChoice::External { host, port, username, password } => {
+            let mut ingest = IngestConfig::new(host.clone(), *port);
+            ingest.username = username.clone();
+            ingest.password = password.clone();
+            (ingest, None)
+        }
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("binding the HTTP API to {}", config.http_listen))?;
+    let http_addr = listener.local_addr()?;
+    tracing::info!(%http_addr, "HTTP API listening");
+
+    let state = AppState { store: store.clone(), registry, metrics: gateway_metrics };
+    let http_shutdown = shutdown.clone();
+    let http = tokio::spawn(async move {
+        convoy_gateway::serve(listener, state, http_shutdown).await.context("HTTP server failed")
+    });
+    let ingest = tokio::spawn(convoy_ingest::run(ingest_config, store.clone(), ingest_metrics, shutdown));
+    Ok(RunningServer { http_addr, mqtt_addr, store, tasks: vec![("http", http), ("ingest", ingest)] })
+}
