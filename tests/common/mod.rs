@@ -1,0 +1,232 @@
+//! What the end-to-end tests share: a server on real services, an agent on a real
+//! pseudo-terminal, an HTTP client, and gpsd's decoded output as the oracle.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use convoy::config::{BrokerChoice, ServerConfig};
+use convoy::pty::PtyPair;
+use convoy::server::RunningServer;
+use convoy_agent::config::BrokerAddress;
+use convoy_agent::AgentConfig;
+use convoy_core::{Role, VehicleId};
+use convoy_testkit::Mosquitto;
+use serde_json::Value;
+use tokio::sync::watch;
+
+pub const ESCORT_USER: &str = "escort-ana";
+pub const ESCORT_PASSWORD: &str = "a long enough escort password";
+pub const ADMIN_USER: &str = "admin-bo";
+pub const ADMIN_PASSWORD: &str = "a long enough admin password";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum BrokerKind {
+    Embedded,
+    Mosquitto,
+}
+
+/// A running server with everything it stands on; dropping it stops the external broker.
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub http: SocketAddr,
+    pub mqtt: SocketAddr,
+    pub shutdown: watch::Sender<bool>,
+    pub store: convoy_store::Store,
+    _mosquitto: Option<Mosquitto>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend, broker: BrokerKind) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let database = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("convoy.db").display()),
+            Backend::Postgres => convoy_testkit::fresh_postgres_database().await,
+        };
+        let (broker_choice, mosquitto, mqtt) = match broker {
+            BrokerKind::Embedded => {
+                let listen: SocketAddr = format!("127.0.0.1:{}", convoy_testkit::free_port()).parse().unwrap();
+                (BrokerChoice::Embedded { listen }, None, listen)
+            }
+            BrokerKind::Mosquitto => {
+                let mosquitto = Mosquitto::start();
+                let addr: SocketAddr = format!("127.0.0.1:{}", mosquitto.port).parse().unwrap();
+                let choice = BrokerChoice::External {
+                    host: "127.0.0.1".into(),
+                    port: mosquitto.port,
+                    username: None,
+                    password: None,
+                };
+                (choice, Some(mosquitto), addr)
+            }
+        };
+        let config = ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            database,
+            broker: broker_choice,
+            http_listen: "127.0.0.1:0".parse().unwrap(),
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = convoy::server::start(&config, shutdown_rx).await.unwrap();
+        let store = server.store.clone();
+        convoy_gateway::auth::add_user(&store, ESCORT_USER, Role::Escort, ESCORT_PASSWORD).await.unwrap();
+        convoy_gateway::auth::add_user(&store, ADMIN_USER, Role::Admin, ADMIN_PASSWORD).await.unwrap();
+        TestServer {
+            http: server.http_addr,
+            server: Some(server),
+            mqtt,
+            shutdown,
+            store,
+            _mosquitto: mosquitto,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// Logs in over HTTP and returns the bearer token.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/v1/login"))
+            .json(&serde_json::json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login of {user}");
+        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = reqwest::Client::new().get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.send(true).unwrap();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(10), server.wait()).await.unwrap().unwrap();
+        }
+    }
+}
+
+/// The value of one sample in Prometheus text, e.g. `convoy_ingest_rejected_total{reason="malformed"}`.
+pub fn metric(text: &str, sample: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Polls `check` every 100 ms until it returns Some, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A real agent reading a pseudo-terminal, as it reads a serial port.
+pub struct TestAgent {
+    pub pty: PtyPair,
+    pub shutdown: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _state: tempfile::TempDir,
+}
+
+impl TestAgent {
+    pub fn start(vehicle: &VehicleId, password: &str, mqtt: SocketAddr) -> TestAgent {
+        let pty = PtyPair::open().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let config = AgentConfig {
+            serial: pty.slave_path.clone(),
+            baud: 9600,
+            vehicle: vehicle.clone(),
+            broker: BrokerAddress { host: mqtt.ip().to_string(), port: mqtt.port() },
+            username: Some(vehicle.to_string()),
+            password: Some(password.to_string()),
+            state_dir: state.path().to_path_buf(),
+            max_batch_fixes: 200,
+            max_buffered_fixes: 100_000,
+        };
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(convoy_agent::run(config, rx));
+        TestAgent { pty, shutdown, task, _state: state }
+    }
+
+    /// Writes receiver bytes into the terminal from a thread (a full terminal blocks the writer).
+    pub fn feed(&self, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+        let mut master = self.pty.master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for chunk in bytes.chunks(512) {
+                master.write_all(chunk).unwrap();
+            }
+        })
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.unwrap().unwrap().unwrap();
+    }
+}
+
+/// The project's copy of the real data.
+pub fn data_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(relative)
+}
+
+/// One epoch as gpsd decoded it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OracleFix {
+    /// gpsd leaves the time out of some reports (e.g. the first fix after a no-fix spell).
+    pub t: Option<DateTime<Utc>>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// The epochs with a 2D or 3D fix in gpsd's decoded output (`.chk`), in order, once each
+/// (gpsd repeats a report as more sentences of the same epoch arrive).
+pub fn gpsd_fixes(chk: &Path) -> Vec<OracleFix> {
+    let text = std::fs::read_to_string(chk).unwrap();
+    let mut fixes: Vec<OracleFix> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["class"] != "TPV" || v["mode"].as_u64().unwrap_or(0) < 2 {
+            continue;
+        }
+        let (Some(lat), Some(lon)) = (v["lat"].as_f64(), v["lon"].as_f64()) else {
+            continue;
+        };
+        let t = v["time"].as_str().map(|t| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc));
+        let same_epoch = fixes.last().is_some_and(|last| match (last.t, t) {
+            (Some(a), Some(b)) => a == b,
+            _ => last.lat == lat && last.lon == lon,
+        });
+        if !same_epoch {
+            fixes.push(OracleFix { t, lat, lon });
+        }
+    }
+    fixes
+}
