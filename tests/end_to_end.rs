@@ -43,9 +43,15 @@ async fn receiver_log_reaches_the_api(backend: Backend, broker: BrokerKind) {
         if let Some(t) = oracle.t {
             assert_eq!(stored.t, t);
         }
-        assert!((stored.lat - oracle.lat).abs() < 1e-6 && (stored.lon - oracle.lon).abs() < 1e-6, "{stored:?} vs {oracle:?}");
+        assert!(
+            (stored.lat - oracle.lat).abs() < 1e-6 && (stored.lon - oracle.lon).abs() < 1e-6,
+            "{stored:?} vs {oracle:?}"
+        );
     }
-    assert_eq!(track.iter().map(|p| p.seq).collect::<Vec<_>>(), (1..=expected.len() as u64).collect::<Vec<_>>());
+    assert_eq!(
+        track.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        (1..=expected.len() as u64).collect::<Vec<_>>()
+    );
 
     agent.stop().await;
     server.stop().await;

@@ -35,15 +35,24 @@ pub struct DemoOptions {
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let demo = start(&options, shutdown_rx).await?;
-    println!("Convoy demo is running.");
-    println!("  API:  http://{}/api/v1/vehicles", demo.http_addr);
-    println!("  data: {}", options.data_dir.display());
-    println!("login: {} {}", DEMO_USER, demo.password);
-    println!("Press Ctrl-C to stop.");
+    say(&format!(
+        "Convoy demo is running.\n  API:  http://{}/api/v1/vehicles\n  data: {}\nlogin: {DEMO_USER} {}\nPress Ctrl-C to stop.",
+        demo.http_addr,
+        options.data_dir.display(),
+        demo.password
+    ));
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    println!("Stopping...");
+    say("Stopping...");
     let _ = shutdown_tx.send(true);
     demo.stop().await
+}
+
+/// Prints a line for the person at the terminal; a closed standard output (the demo piped into
+/// `head`) is no reason to stop.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// A running demo.

@@ -56,7 +56,8 @@ impl TestServer {
         };
         let (broker_choice, mosquitto, mqtt) = match broker {
             BrokerKind::Embedded => {
-                let listen: SocketAddr = format!("127.0.0.1:{}", convoy_testkit::free_port()).parse().unwrap();
+                let listen: SocketAddr =
+                    format!("127.0.0.1:{}", convoy_testkit::free_port()).parse().unwrap();
                 (BrokerChoice::Embedded { listen }, None, listen)
             }
             BrokerKind::Mosquitto => {
