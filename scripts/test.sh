@@ -63,4 +63,12 @@ log "PostgreSQL on 127.0.0.1:$pg_port"
 # 3. Checks and tests.
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo test --workspace --quiet "$@"
+# Run every test binary and doc test; then one closing line with the totals over all of them.
+results="$work/test-output.txt"
+set +e
+cargo test --workspace --quiet "$@" 2>&1 | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "all tests: %d passed, %d failed\n", p, f }' "$results"
+exit "$status"
