@@ -4,6 +4,7 @@
 //! It depends on `convoy-core` only: it knows the wire format, and nothing of the server.
 
 pub mod config;
+pub mod decoder;
 pub mod epoch;
 pub mod framer;
 mod publisher;
