@@ -7,8 +7,8 @@ mod oracle;
 fn main() {
     let details = std::env::args().any(|a| a == "--details");
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().to_utc();
-    println!("| log | gpsd epochs | matched | missing | extra | different |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| log | gpsd epochs | matched | missing | extra | different | why we keep the difference |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
     let (mut total, mut matched) = (0, 0);
     for log in oracle::gpsd_logs() {
         let expected = oracle::gpsd_epochs(&oracle::chk_of(&log));
@@ -17,7 +17,15 @@ fn main() {
         total += c.epochs;
         matched += c.matched;
         let name = log.strip_prefix(oracle::data_dir()).unwrap().display().to_string();
-        println!("| {name} | {} | {} | {} | {} | {} |", c.epochs, c.matched, c.missing.len(), c.extra.len(), c.different.len());
+        let why = oracle::KEPT_DIFFERENCES.iter().find(|k| k.0 == name).map_or("", |k| k.4);
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {why} |",
+            c.epochs,
+            c.matched,
+            c.missing.len(),
+            c.extra.len(),
+            c.different.len()
+        );
         if details {
             for line in c.missing.iter().take(3) {
                 println!("    missing {line}");
@@ -30,5 +38,5 @@ fn main() {
             }
         }
     }
-    println!("| **all** | {total} | {matched} | | | |");
+    println!("| **all** | {total} | {matched} | | | | |");
 }

@@ -42,6 +42,11 @@ impl Decoder {
         });
     }
 
+    /// Forgets a partial sentence, e.g. after the device was reopened.
+    pub fn reset_framing(&mut self) {
+        self.framer = Framer::new();
+    }
+
     /// Completes the epoch in progress (the receiver paused or stopped).
     pub fn flush(&mut self, now: DateTime<Utc>) -> Option<Epoch> {
         self.assembler.flush(now)

@@ -7,13 +7,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use convoy_core::FixMode;
-use nmea::sentences::gsa::GsaMode2;
-use nmea::sentences::rmc::RmcStatusOfFix;
-use nmea::sentences::FixType;
-use nmea::ParseResult;
 
-/// Knots to metres per second.
-const KNOT_MPS: f64 = 1852.0 / 3600.0;
+use crate::nav::{self, Nav};
 
 /// One epoch's merged fix.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,32 +30,34 @@ pub struct Fix {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Epoch {
     Fix(Fix),
-    /// The receiver reported this epoch without a fix (RMC `V`, GGA quality 0, GSA mode 1).
+    /// The receiver reported this epoch without a fix (RMC `V`, GGA quality 0, GNS mode `N`).
     NoFix,
 }
 
 /// Why a checksummed sentence was not used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Skip {
-    /// A navigation sentence the decoder could not read.
+    /// A navigation sentence with nothing readable in it.
     Unparsable,
-    /// Not navigation data for us (satellites in view, AIS, depth, proprietary...).
+    /// Not navigation data (satellites in view, AIS, depth, proprietary...).
     Ignored,
 }
 
+/// What the sentences of the epoch in progress said so far. Where several sentences give the
+/// same value, the last one wins, as in gpsd.
 #[derive(Debug, Default)]
 struct Partial {
     time: Option<NaiveTime>,
     date: Option<NaiveDate>,
+    /// The last valid position reported.
     lat_lon: Option<(f64, f64)>,
     alt_m: Option<f64>,
     speed_mps: Option<f64>,
     course_deg: Option<f64>,
     sats: Option<u32>,
     hdop: Option<f64>,
-    gsa_mode: Option<FixMode>,
-    /// Some(true) when a sentence said the fix is valid, Some(false) when one said it is not.
-    valid: Option<bool>,
+    mode: Option<FixMode>,
+    /// A sentence said there is no fix.
     invalid_seen: bool,
 }
 
@@ -86,32 +83,22 @@ impl EpochAssembler {
     /// Takes one checksummed sentence. Returns the previous epoch if this sentence starts a new
     /// one. `host_now` is only used when the receiver has never sent a date.
     pub fn push(&mut self, sentence: &str, host_now: DateTime<Utc>) -> Result<Option<Epoch>, Skip> {
-        let parsed = match nmea::parse_str(sentence) {
-            Ok(parsed) => parsed,
-            Err(nmea::Error::Unsupported(_) | nmea::Error::UnknownGnssType(_) | nmea::Error::Unknown(_)) => {
-                return Err(Skip::Ignored)
-            }
-            Err(_) if !is_navigation(sentence) => return Err(Skip::Ignored),
-            Err(_) => return Err(Skip::Unparsable),
+        let nav = match nav::read(sentence) {
+            Ok(Some(nav)) => nav,
+            Ok(None) => return Err(Skip::Ignored),
+            Err(()) => return Err(Skip::Unparsable),
         };
-        let time = match &parsed {
-            ParseResult::GGA(gga) => gga.fix_time,
-            ParseResult::RMC(rmc) => rmc.fix_time,
-            // GSA carries no time: it belongs to the epoch in progress.
-            ParseResult::GSA(_) => None,
-            _ => return Err(Skip::Ignored),
-        };
-        let mut finished = None;
-        if time.is_some() && time == self.last_emitted && self.current.time.is_none() {
+        if nav.time.is_some() && nav.time == self.last_emitted && self.current.time.is_none() {
             return Ok(None);
         }
-        if let Some(time) = time {
+        let mut finished = None;
+        if let Some(time) = nav.time {
             if self.current.time.is_some_and(|t| t != time) {
                 finished = self.finish(host_now);
             }
             self.current.time = Some(time);
         }
-        self.current.apply(parsed);
+        self.current.apply(nav);
         Ok(finished)
     }
 
@@ -134,13 +121,12 @@ impl EpochAssembler {
         let when = date.and_time(time);
         self.last = Some(when);
         self.last_date_from_host = date_from_host_clock;
-        if p.invalid_seen || p.valid != Some(true) {
-            return Some(Epoch::NoFix);
-        }
+        // A receiver that gives a valid position in one sentence and says "no fix" in another
+        // of the same epoch is taken at its valid position, as gpsd does.
         let Some((lat, lon)) = p.lat_lon else {
-            return Some(Epoch::NoFix);
+            return p.invalid_seen.then_some(Epoch::NoFix);
         };
-        let fix = p.gsa_mode.unwrap_or(if p.alt_m.is_some() { FixMode::ThreeD } else { FixMode::TwoD });
+        let fix = p.mode.unwrap_or(if p.alt_m.is_some() { FixMode::ThreeD } else { FixMode::TwoD });
         Some(Epoch::Fix(Fix {
             t: when.and_utc(),
             lat,
@@ -157,74 +143,28 @@ impl EpochAssembler {
 }
 
 impl Partial {
-    /// Merges one GGA, RMC or GSA into the epoch.
-    fn apply(&mut self, parsed: ParseResult) {
-        match parsed {
-            ParseResult::GGA(gga) => {
-                let valid = gga.fix_type.is_some_and(is_valid_fix_type);
-                self.note_validity(valid);
-                if valid {
-                    if let (Some(lat), Some(lon)) = (gga.latitude, gga.longitude) {
-                        self.lat_lon = Some((lat, lon));
-                    }
-                    self.alt_m = gga.altitude.map(widen).or(self.alt_m);
+    fn apply(&mut self, nav: Nav) {
+        self.date = nav.date.or(self.date);
+        match nav.valid {
+            Some(false) => self.invalid_seen = true,
+            Some(true) => {
+                if let Some(position) = nav.lat_lon {
+                    self.lat_lon = Some(position);
                 }
-                self.sats = gga.fix_satellites.or(self.sats);
-                self.hdop = gga.hdop.map(widen).or(self.hdop);
+                self.speed_mps = nav.speed_mps.or(self.speed_mps);
+                self.course_deg = nav.course_deg.or(self.course_deg);
+                self.alt_m = nav.alt_m.or(self.alt_m);
             }
-            ParseResult::RMC(rmc) => {
-                let valid = rmc.status_of_fix != RmcStatusOfFix::Invalid;
-                self.note_validity(valid);
-                self.date = rmc.fix_date.or(self.date);
-                if valid {
-                    if self.lat_lon.is_none() {
-                        if let (Some(lat), Some(lon)) = (rmc.lat, rmc.lon) {
-                            self.lat_lon = Some((lat, lon));
-                        }
-                    }
-                    self.speed_mps = rmc.speed_over_ground.map(|k| widen(k) * KNOT_MPS).or(self.speed_mps);
-                    self.course_deg = rmc.true_course.map(widen).or(self.course_deg);
-                }
+            // VTG and GSA carry no validity of their own.
+            None => {
+                self.speed_mps = nav.speed_mps.or(self.speed_mps);
+                self.course_deg = nav.course_deg.or(self.course_deg);
             }
-            ParseResult::GSA(gsa) => {
-                // Receivers send one GSA per constellation: any 2D or 3D one sets the mode.
-                match gsa.mode2 {
-                    GsaMode2::Fix2D => self.gsa_mode = Some(FixMode::TwoD),
-                    GsaMode2::Fix3D => self.gsa_mode = Some(FixMode::ThreeD),
-                    GsaMode2::NoFix => {}
-                }
-                if let Some(hdop) = gsa.hdop {
-                    self.hdop = self.hdop.or(Some(widen(hdop)));
-                }
-            }
-            _ => {}
         }
+        self.sats = nav.sats.or(self.sats);
+        self.hdop = nav.hdop.or(self.hdop);
+        self.mode = nav.mode.or(self.mode);
     }
-
-    fn note_validity(&mut self, valid: bool) {
-        if valid {
-            self.valid = Some(true);
-        } else {
-            self.invalid_seen = true;
-        }
-    }
-}
-
-/// The decoder gives some fields as `f32`; widen them by their decimal text, so `0.9` stays
-/// `0.9` and does not become `0.8999999761581421`.
-fn widen(value: f32) -> f64 {
-    value.to_string().parse().unwrap_or(f64::from(value))
-}
-
-fn is_valid_fix_type(t: FixType) -> bool {
-    !matches!(t, FixType::Invalid)
-}
-
-/// Sentence types that carry navigation data: failing to read one is an error worth counting.
-fn is_navigation(sentence: &str) -> bool {
-    sentence
-        .get(3..6)
-        .is_some_and(|kind| matches!(kind, "GGA" | "RMC" | "GSA" | "GLL" | "GNS" | "VTG" | "ZDA"))
 }
 
 /// The date of a time of day that follows `last`: the same day, or the next after midnight.

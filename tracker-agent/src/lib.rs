@@ -7,8 +7,9 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+pub mod nav;
 mod publisher;
-mod reader;
+pub mod reader;
 pub mod seq;
 
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use tokio::sync::watch;
 pub struct AgentStats {
     pub fixes: std::sync::atomic::AtomicU64,
     pub no_fix_epochs: std::sync::atomic::AtomicU64,
-    pub nmea_rejected: std::sync::atomic::AtomicU64,
-    pub nmea_unparsable: std::sync::atomic::AtomicU64,
+    /// Set-aside input by reason, in the order of [`decoder::REJECT_REASONS`].
+    pub nmea_rejected: [std::sync::atomic::AtomicU64; decoder::REJECT_REASONS.len()],
     pub serial_errors: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,
     pub dropped: std::sync::atomic::AtomicU64,

@@ -142,8 +142,11 @@ fn status(
         "buffered_fixes": buffered,
         "fixes": stats.fixes.load(Ordering::Relaxed),
         "no_fix_epochs": stats.no_fix_epochs.load(Ordering::Relaxed),
-        "nmea_rejected": stats.nmea_rejected.load(Ordering::Relaxed),
-        "nmea_unparsable": stats.nmea_unparsable.load(Ordering::Relaxed),
+        "nmea_rejected": crate::decoder::REJECT_REASONS
+            .iter()
+            .zip(&stats.nmea_rejected)
+            .map(|(reason, count)| (reason.to_string(), count.load(Ordering::Relaxed).into()))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
         "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
         "dropped_fixes": stats.dropped.load(Ordering::Relaxed),
     })

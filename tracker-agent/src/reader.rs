@@ -1,5 +1,5 @@
-//! Reads the receiver: opens the serial device (and reopens it when it disappears), frames
-//! sentences, assembles epochs, numbers the fixes and hands them to the publisher.
+//! Reads the receiver: opens the serial device (and reopens it when it disappears), decodes
+//! its bytes into epochs, numbers the fixes and hands them on.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -10,8 +10,8 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
-use crate::epoch::{Epoch, EpochAssembler, Fix, Skip};
-use crate::framer::{Framed, Framer};
+use crate::decoder::Decoder;
+use crate::epoch::{Epoch, Fix};
 use crate::seq::SeqCounter;
 use crate::{AgentConfig, AgentStats};
 
@@ -22,6 +22,7 @@ const QUIET_FLUSH: Duration = Duration::from_millis(250);
 /// The longest wait between attempts to reopen a vanished device.
 const MAX_REOPEN_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Reads until `shutdown` turns true; every fix goes to `fixes` with its sequence number.
 pub async fn run(
     config: &AgentConfig,
     seq: &mut SeqCounter,
@@ -30,7 +31,20 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(100);
-    let mut assembler = EpochAssembler::new();
+    let mut decoder = Decoder::new();
+    let emit = |epoch: Epoch, seq: &mut SeqCounter| -> anyhow::Result<()> {
+        match epoch {
+            Epoch::NoFix => {
+                stats.no_fix_epochs.fetch_add(1, Ordering::Relaxed);
+            }
+            Epoch::Fix(fix) => {
+                stats.fixes.fetch_add(1, Ordering::Relaxed);
+                // The receiver of this channel only stops after the reader.
+                let _ = fixes.send(to_position(seq.take()?, fix));
+            }
+        }
+        Ok(())
+    };
     while !*shutdown.borrow() {
         let mut port = match tokio_serial::new(config.serial.to_string_lossy(), config.baud)
             .open_native_async()
@@ -38,6 +52,7 @@ pub async fn run(
             Ok(port) => {
                 tracing::info!(device = %config.serial.display(), baud = config.baud, "serial device open");
                 backoff = Duration::from_millis(100);
+                decoder.reset_framing();
                 port
             }
             Err(e) => {
@@ -51,7 +66,6 @@ pub async fn run(
                 continue;
             }
         };
-        let mut framer = Framer::new();
         let mut buf = vec![0u8; 4096];
         loop {
             let read = tokio::select! {
@@ -60,8 +74,8 @@ pub async fn run(
             };
             match read {
                 Err(_quiet) => {
-                    if let Some(epoch) = assembler.flush(Utc::now()) {
-                        emit(epoch, seq, &fixes, stats)?;
+                    if let Some(epoch) = decoder.flush(Utc::now()) {
+                        emit(epoch, seq)?;
                     }
                 }
                 Ok(Ok(0)) | Ok(Err(_)) => {
@@ -71,50 +85,20 @@ pub async fn run(
                     break;
                 }
                 Ok(Ok(n)) => {
-                    let mut sentences = Vec::new();
-                    framer.push(&buf[..n], |framed| match framed {
-                        Framed::Sentence(s) => sentences.push(s),
-                        Framed::Rejected(why) => {
-                            stats.nmea_rejected.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!(reason = why.reason(), "NMEA rejected");
-                        }
-                    });
-                    for sentence in sentences {
-                        match assembler.push(&sentence, Utc::now()) {
-                            Ok(Some(epoch)) => emit(epoch, seq, &fixes, stats)?,
-                            Ok(None) | Err(Skip::Ignored) => {}
-                            Err(Skip::Unparsable) => {
-                                stats.nmea_unparsable.fetch_add(1, Ordering::Relaxed);
-                                tracing::debug!(%sentence, "NMEA sentence could not be decoded");
-                            }
-                        }
+                    let mut epochs = Vec::new();
+                    decoder.push(&buf[..n], Utc::now(), |epoch| epochs.push(epoch));
+                    for epoch in epochs {
+                        emit(epoch, seq)?;
+                    }
+                    for ((_, count), stat) in decoder.rejected().zip(&stats.nmea_rejected) {
+                        stat.store(count, Ordering::Relaxed);
                     }
                 }
             }
         }
     }
-    if let Some(epoch) = assembler.flush(Utc::now()) {
-        emit(epoch, seq, &fixes, stats)?;
-    }
-    Ok(())
-}
-
-fn emit(
-    epoch: Epoch,
-    seq: &mut SeqCounter,
-    fixes: &mpsc::UnboundedSender<Position>,
-    stats: &AgentStats,
-) -> anyhow::Result<()> {
-    match epoch {
-        Epoch::NoFix => {
-            stats.no_fix_epochs.fetch_add(1, Ordering::Relaxed);
-        }
-        Epoch::Fix(fix) => {
-            stats.fixes.fetch_add(1, Ordering::Relaxed);
-            let position = to_position(seq.take()?, fix);
-            // The publisher only stops after the reader, so the channel is open.
-            let _ = fixes.send(position);
-        }
+    if let Some(epoch) = decoder.flush(Utc::now()) {
+        emit(epoch, seq)?;
     }
     Ok(())
 }

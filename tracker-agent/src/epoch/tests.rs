@@ -48,7 +48,7 @@ fn gga_rmc_and_gsa_of_one_time_make_one_fix() {
     assert_eq!(first.hdop, Some(1.1));
     assert_eq!(first.fix, FixMode::ThreeD);
     assert_eq!(first.sats, Some(8));
-    assert!((first.speed_mps.unwrap() - 0.69 * KNOT_MPS).abs() < 1e-6);
+    assert!((first.speed_mps.unwrap() - 0.69 * crate::nav::KNOT_MPS).abs() < 1e-6);
     assert!((first.course_deg.unwrap() - 181.39).abs() < 1e-4);
     assert!(!first.date_from_host_clock);
     assert_eq!(fixes[2].t, Utc.with_ymd_and_hms(2014, 12, 31, 3, 7, 21).unwrap());

@@ -1,0 +1,123 @@
+//! gpsd is the oracle: every receiver log of gpsd's regression suite goes byte for byte through
+//! a pseudo-terminal into the agent's serial reader, and the fixes that come out are compared
+//! with what gpsd decoded from the same log. A log matches exactly unless it is listed in
+//! `oracle::KEPT_DIFFERENCES` with the reason (docs/NMEA-ORACLE.md has the table).
+
+mod oracle;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use convoy_agent::config::BrokerAddress;
+use convoy_agent::epoch::Fix;
+use convoy_agent::seq::SeqCounter;
+use convoy_agent::{AgentConfig, AgentStats};
+use convoy_core::{FixMode, Position, VehicleId};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+
+/// A pseudo-terminal in raw mode: (master to write receiver bytes into, slave path, slave fd).
+fn pty() -> (std::fs::File, std::path::PathBuf, std::os::fd::OwnedFd) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut termios = tcgetattr(&pty.slave).unwrap();
+    cfmakeraw(&mut termios);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
+    let path = nix::unistd::ttyname(&pty.slave).unwrap();
+    (std::fs::File::from(pty.master), path, pty.slave)
+}
+
+/// Writes a log into a pseudo-terminal and collects what the agent's serial reader makes of it.
+async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Position> {
+    let (mut master, path, _slave) = pty();
+    let state = tempfile::tempdir().unwrap();
+    let config = AgentConfig {
+        serial: path,
+        baud: 9600,
+        vehicle: VehicleId::new("oracle").unwrap(),
+        broker: BrokerAddress { host: "127.0.0.1".into(), port: 1 },
+        username: None,
+        password: None,
+        state_dir: state.path().to_path_buf(),
+        max_batch_fixes: 100,
+        max_buffered_fixes: 100,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let reader = tokio::spawn(async move {
+        let mut seq = SeqCounter::open(&config.state_dir).unwrap();
+        let stats = Arc::new(AgentStats::default());
+        convoy_agent::reader::run(&config, &mut seq, tx, &stats, stop_rx).await.unwrap();
+    });
+    let writer = std::thread::spawn(move || master.write_all(&bytes).map(|()| master));
+    let master = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap().unwrap();
+    // The reader completes the last epoch after a quiet spell; wait until nothing more comes.
+    let mut positions = Vec::new();
+    while let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(1000), rx.recv()).await {
+        positions.push(p);
+    }
+    stop.send(true).unwrap();
+    reader.await.unwrap();
+    drop(master);
+    while let Ok(p) = rx.try_recv() {
+        positions.push(p);
+    }
+    positions
+}
+
+fn as_fix(p: &Position) -> Fix {
+    Fix {
+        t: p.t,
+        lat: p.lat,
+        lon: p.lon,
+        alt_m: p.alt_m,
+        speed_mps: p.speed_mps,
+        course_deg: p.course_deg,
+        fix: p.fix.unwrap_or(FixMode::TwoD),
+        sats: p.sats,
+        hdop: p.hdop,
+        date_from_host_clock: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_gpsd_log_decodes_as_gpsd_decodes_it_through_a_serial_port() {
+    let logs = oracle::gpsd_logs();
+    assert!(logs.len() >= 80, "found only {} logs", logs.len());
+    let mut runs = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(8));
+    for log in logs {
+        let limit = limit.clone();
+        runs.spawn(async move {
+            let _slot = limit.acquire().await.unwrap();
+            let positions = through_the_serial_reader(std::fs::read(&log).unwrap()).await;
+            (log, positions)
+        });
+    }
+    let mut failures = Vec::new();
+    let (mut epochs, mut matched) = (0, 0);
+    while let Some(run) = runs.join_next().await {
+        let (log, positions) = run.unwrap();
+        let name = log.strip_prefix(oracle::data_dir()).unwrap().display().to_string();
+        let seqs: Vec<u64> = positions.iter().map(|p| p.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=positions.len() as u64).collect::<Vec<_>>(),
+            "{name}: one seq per fix, in order"
+        );
+        let fixes: Vec<Fix> = positions.iter().map(as_fix).collect();
+        let c = oracle::compare(&oracle::gpsd_epochs(&oracle::chk_of(&log)), &fixes);
+        epochs += c.epochs;
+        matched += c.matched;
+        let kept =
+            oracle::KEPT_DIFFERENCES.iter().find(|k| k.0 == name).map_or((0, 0, 0), |k| (k.1, k.2, k.3));
+        let got = (c.missing.len(), c.extra.len(), c.different.len());
+        if got != kept {
+            failures.push(format!(
+                "{name}: (missing, extra, different) = {got:?}, expected {kept:?}\n  missing {:?}\n  extra {:?}\n  different {:?}",
+                c.missing, c.extra, c.different
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} logs differ from gpsd:\n{}", failures.len(), failures.join("\n"));
+    assert!(matched * 100 >= epochs * 97, "matched {matched} of {epochs} epochs");
+}
