@@ -86,7 +86,7 @@ impl EpochAssembler {
         let nav = match nav::read(sentence) {
             Ok(Some(nav)) => nav,
             Ok(None) => return Err(Skip::Ignored),
-            Err(()) => return Err(Skip::Unparsable),
+            Err(nav::Unreadable) => return Err(Skip::Unparsable),
         };
         if nav.time.is_some() && nav.time == self.last_emitted && self.current.time.is_none() {
             return Ok(None);

@@ -37,16 +37,20 @@ pub struct Nav {
 /// Sentence types that carry navigation data.
 const NAVIGATION: [&str; 7] = ["GGA", "RMC", "GNS", "GLL", "VTG", "ZDA", "GSA"];
 
+/// A navigation sentence with nothing usable in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreadable;
+
 /// Reads a checksummed sentence. `Ok(None)`: not navigation data (satellites in view, AIS,
-/// depth, proprietary). `Err(())`: a navigation sentence with nothing usable in it.
-pub fn read(sentence: &str) -> Result<Option<Nav>, ()> {
+/// depth, proprietary).
+pub fn read(sentence: &str) -> Result<Option<Nav>, Unreadable> {
     let Some(kind) = sentence_type(sentence) else { return Ok(None) };
     if !NAVIGATION.contains(&kind) {
         return Ok(None);
     }
     match nmea::parse_str(sentence) {
         Ok(parsed) => Ok(from_nmea(parsed)),
-        Err(_) => tolerant(kind, sentence).map(Some).ok_or(()),
+        Err(_) => tolerant(kind, sentence).map(Some).ok_or(Unreadable),
     }
 }
 
@@ -286,6 +290,6 @@ mod tests {
 
     #[test]
     fn a_navigation_sentence_with_nothing_usable_is_an_error() {
-        assert_eq!(read("$GPGGA,xx,yy*00"), Err(()));
+        assert_eq!(read("$GPGGA,xx,yy*00"), Err(Unreadable));
     }
 }
