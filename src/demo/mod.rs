@@ -113,7 +113,8 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
             password: Some(vehicle_password),
             state_dir: data_dir.join("agents").join(id),
             max_batch_fixes: 200,
-            max_buffered_fixes: 7 * 24 * 3600,
+            spool: Default::default(),
+            heartbeat: None,
             vehicle,
         };
         agents.push(tokio::spawn(convoy_agent::run(agent, shutdown.clone())));

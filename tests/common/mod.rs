@@ -170,7 +170,8 @@ impl TestAgent {
             password: Some(password.to_string()),
             state_dir: state.path().to_path_buf(),
             max_batch_fixes: 200,
-            max_buffered_fixes: 100_000,
+            spool: Default::default(),
+            heartbeat: None,
         };
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(convoy_agent::run(config, rx));

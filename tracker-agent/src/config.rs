@@ -2,10 +2,13 @@
 //! overridden by command-line flags.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use convoy_core::VehicleId;
 use serde::Deserialize;
+
+use crate::spool::{FsyncPolicy, SpoolConfig};
 
 /// The environment variable that may hold the MQTT password.
 pub const PASSWORD_ENV: &str = "CONVOY_AGENT_PASSWORD";
@@ -20,12 +23,14 @@ pub struct AgentConfig {
     pub broker: BrokerAddress,
     pub username: Option<String>,
     pub password: Option<String>,
-    /// Where the agent keeps its state (the sequence counter).
+    /// Where the agent keeps its state: the sequence counter and the spool.
     pub state_dir: PathBuf,
     /// The most fixes in one published batch.
     pub max_batch_fixes: usize,
-    /// The most fixes held while the broker is unreachable; beyond it the oldest are dropped.
-    pub max_buffered_fixes: usize,
+    /// The on-disk queue of fixes waiting for the broker.
+    pub spool: SpoolConfig,
+    /// Thin a stationary vehicle to one fix per this interval; `None` publishes every fix.
+    pub heartbeat: Option<Duration>,
 }
 
 /// Where the broker is.
@@ -72,12 +77,18 @@ pub struct AgentConfigFile {
     pub username: Option<String>,
     /// A file holding the MQTT password (or set CONVOY_AGENT_PASSWORD).
     pub password_file: Option<PathBuf>,
-    /// The agent's state directory.
+    /// The agent's state directory (sequence counter and spool).
     pub spool: Option<PathBuf>,
     /// The most fixes in one published batch.
     pub max_batch_fixes: Option<usize>,
-    /// The most fixes held while the broker is unreachable.
-    pub max_buffered_fixes: Option<usize>,
+    /// The most fixes the spool holds while the broker is unreachable (default: 7 days at 1 Hz).
+    pub spool_max_fixes: Option<u64>,
+    /// When spooled fixes are synced to disk: "always" (default), "interval" or "never".
+    pub fsync: Option<String>,
+    /// With fsync = "interval": at most this many milliseconds between syncs.
+    pub fsync_interval_ms: Option<u64>,
+    /// Thin a stationary vehicle to one fix every this many seconds (off when absent).
+    pub heartbeat_s: Option<u64>,
 }
 
 impl AgentConfigFile {
@@ -125,8 +136,27 @@ impl AgentConfigFile {
             },
             None => std::env::var(PASSWORD_ENV).ok(),
         };
-        let (Some(serial), Some(vehicle), Some(broker), true) =
-            (serial, vehicle, broker, problems.is_empty())
+        let fsync = match (self.fsync.as_deref().unwrap_or("always"), self.fsync_interval_ms) {
+            ("always", _) => Some(FsyncPolicy::Always),
+            ("never", _) => Some(FsyncPolicy::Never),
+            ("interval", Some(ms)) if ms > 0 => Some(FsyncPolicy::Interval(Duration::from_millis(ms))),
+            ("interval", _) => {
+                problems.push("fsync = \"interval\" needs fsync_interval_ms above 0".to_string());
+                None
+            }
+            (other, _) => {
+                problems.push(format!("fsync {other:?} must be \"always\", \"interval\" or \"never\""));
+                None
+            }
+        };
+        if self.spool_max_fixes == Some(0) {
+            problems.push("spool_max_fixes must be above 0".to_string());
+        }
+        if self.heartbeat_s == Some(0) {
+            problems.push("heartbeat_s must be above 0 (leave it out to publish every fix)".to_string());
+        }
+        let (Some(serial), Some(vehicle), Some(broker), Some(fsync), true) =
+            (serial, vehicle, broker, fsync, problems.is_empty())
         else {
             bail!("invalid agent configuration:\n  - {}", problems.join("\n  - "));
         };
@@ -144,7 +174,12 @@ impl AgentConfigFile {
                 .max_batch_fixes
                 .unwrap_or(200)
                 .clamp(1, convoy_core::wire::MAX_BATCH_POSITIONS),
-            max_buffered_fixes: self.max_buffered_fixes.unwrap_or(7 * 24 * 3600),
+            spool: SpoolConfig {
+                max_fixes: self.spool_max_fixes.unwrap_or(SpoolConfig::default().max_fixes),
+                fsync,
+                ..SpoolConfig::default()
+            },
+            heartbeat: self.heartbeat_s.map(Duration::from_secs),
         })
     }
 }
@@ -166,10 +201,19 @@ mod tests {
             baud: Some(300),
             vehicle: Some("bad id".into()),
             broker: Some("http://x".into()),
+            fsync: Some("sometimes".into()),
+            heartbeat_s: Some(0),
             ..Default::default()
         };
         let err = file.resolve().unwrap_err().to_string();
-        for expected in ["no serial device", "baud 300", "vehicle:", "mqtt://HOST:PORT"] {
+        for expected in [
+            "no serial device",
+            "baud 300",
+            "vehicle:",
+            "mqtt://HOST:PORT",
+            "fsync \"sometimes\"",
+            "heartbeat_s",
+        ] {
             assert!(err.contains(expected), "{expected:?} missing from {err}");
         }
     }

@@ -10,7 +10,9 @@ pub mod framer;
 pub mod nav;
 mod publisher;
 pub mod reader;
+pub mod sampler;
 pub mod seq;
+pub mod spool;
 
 use std::sync::Arc;
 
@@ -25,16 +27,46 @@ pub struct AgentStats {
     /// Set-aside input by reason, in the order of [`decoder::REJECT_REASONS`].
     pub nmea_rejected: [std::sync::atomic::AtomicU64; decoder::REJECT_REASONS.len()],
     pub serial_errors: std::sync::atomic::AtomicU64,
+    /// Fixes thinned out by the heartbeat sampling policy.
+    pub thinned: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,
-    pub dropped: std::sync::atomic::AtomicU64,
+    /// When the receiver last completed an epoch, in milliseconds since the Unix epoch (0: never).
+    pub last_epoch_ms: std::sync::atomic::AtomicI64,
+    /// Whether that epoch had a fix.
+    pub last_epoch_had_fix: std::sync::atomic::AtomicBool,
+}
+
+/// The receiver's state as the status reports it.
+pub fn gnss_state(stats: &AgentStats, now: chrono::DateTime<chrono::Utc>) -> &'static str {
+    use std::sync::atomic::Ordering;
+    let last = stats.last_epoch_ms.load(Ordering::Relaxed);
+    if last == 0 || now.timestamp_millis() - last > 5_000 {
+        "no_data"
+    } else if stats.last_epoch_had_fix.load(Ordering::Relaxed) {
+        "fix"
+    } else {
+        "no_fix"
+    }
 }
 
 /// Runs the agent until `shutdown` turns true.
 pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let stats = Arc::new(AgentStats::default());
+    let (spool, recovery) = spool::Spool::open(&config.state_dir.join("spool"), config.spool.clone())?;
+    if recovery != spool::Recovery::default() {
+        tracing::warn!(
+            pending = recovery.pending,
+            corrupt_records = recovery.corrupt_records,
+            truncated_bytes = recovery.truncated_bytes,
+            "spool recovered"
+        );
+    }
     let mut seq = seq::SeqCounter::open(&config.state_dir)?;
+    // A spool written past the counter (the counter file lost) never lets a number repeat.
+    seq.ensure_above(spool.last_seq())?;
     let (fix_tx, fix_rx) = tokio::sync::mpsc::unbounded_channel();
-    let publisher = tokio::spawn(publisher::run(config.clone(), fix_rx, stats.clone(), shutdown.clone()));
+    let publisher =
+        tokio::spawn(publisher::run(config.clone(), fix_rx, spool, stats.clone(), shutdown.clone()));
     let read = reader::run(&config, &mut seq, fix_tx, &stats, shutdown);
     let read_result = read.await;
     let publish_result = publisher.await?;

@@ -1,25 +1,55 @@
-//! Publishes fixes to the broker: QoS 1 batches on `convoy/v1/vehicles/{id}/positions`, a
-//! persistent session, a retained status with a last will of "offline", and a bounded buffer
-//! that holds fixes while the broker is out of reach (oldest dropped first, counted).
+//! Publishes spooled fixes to the broker: QoS 1 batches on `convoy/v1/vehicles/{id}/positions`,
+//! oldest first, over a persistent session, with a retained status and a last will of
+//! "offline". A fix leaves the spool only when the broker's PUBACK for its batch has come.
+//!
+//! Matching PUBACKs to batches: rumqttc numbers each publish (its packet id) as it sends it, in
+//! the order the requests were made, and reports `Outgoing::Publish(pkid)`. So every request is
+//! noted in `Sent` before it is made; the event loop pairs each new packet id with the oldest
+//! note, and reports the note back when that packet id is acknowledged. A packet id seen again
+//! while unacknowledged is a retransmission after a reconnect, not a new publish.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use convoy_core::topics::{positions_topic, status_topic};
 use convoy_core::{Position, PositionBatch};
-use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use crate::spool::{FsyncPolicy, Spool};
 use crate::{AgentConfig, AgentStats};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(30);
+/// Position batches awaiting their PUBACK at once. With batches of up to 200 fixes this keeps
+/// thousands of fixes in flight during a backlog, while the client's queue (64) never fills.
+const MAX_BATCHES_IN_FLIGHT: usize = 16;
+
+/// What a publish request was, noted before the request is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+    /// A batch of positions ending at this seq.
+    Positions {
+        last_seq: u64,
+    },
+    Status,
+}
+
+type SentQueue = Arc<Mutex<VecDeque<Sent>>>;
+
+/// What the event loop tells the publisher.
+enum Broker {
+    Connected,
+    Acked(Sent),
+}
 
 pub async fn run(
     config: AgentConfig,
     mut fixes: mpsc::UnboundedReceiver<Position>,
+    mut spool: Spool,
     stats: Arc<AgentStats>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -33,122 +63,190 @@ pub async fn run(
     options.set_clean_session(false);
     options.set_keep_alive(Duration::from_secs(15));
     options.set_max_packet_size(convoy_core::wire::MAX_PAYLOAD_BYTES + 1024, 64 * 1024);
+    options.set_inflight(MAX_BATCHES_IN_FLIGHT as u16 + 8);
     if let Some(user) = &config.username {
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
-    options.set_last_will(LastWill::new(
-        &status_topic,
-        status(&config, "offline", &stats, 0, started),
-        QoS::AtLeastOnce,
-        true,
-    ));
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
-
-    // The event loop runs on its own: it connects, reconnects with backoff, resends what the
-    // broker has not acknowledged, and announces each new connection.
-    let (connected_tx, mut connected_rx) = watch::channel(0u64);
-    let poller = tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(200);
-        let mut connections = 0u64;
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    connections += 1;
-                    backoff = Duration::from_millis(200);
-                    let _ = connected_tx.send(connections);
-                }
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "broker connection failed");
-                    let jitter = Duration::from_millis(rand::random::<u64>() % 250);
-                    tokio::time::sleep(backoff + jitter).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
-    });
+    let will = status(&config, "offline", &stats, &mut spool, started);
+    options.set_last_will(LastWill::new(&status_topic, will, QoS::AtLeastOnce, true));
+    let (client, eventloop) = AsyncClient::new(options, 64);
+    let sent: SentQueue = Arc::default();
+    let (broker_tx, mut broker_rx) = mpsc::unbounded_channel();
+    let poller = tokio::spawn(poll_broker(eventloop, sent.clone(), broker_tx));
 
     let topic = positions_topic(&config.vehicle);
-    let mut buffer: VecDeque<Position> = VecDeque::new();
+    // Batches handed to the client, oldest first, and whether each was acknowledged.
+    let mut in_flight: VecDeque<(u64, bool)> = VecDeque::new();
     let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
-    let mut retry = tokio::time::interval(Duration::from_millis(200));
+    let mut sync_tick = tokio::time::interval(match config.spool.fsync {
+        FsyncPolicy::Interval(every) => every,
+        _ => Duration::from_secs(3600),
+    });
     let mut reader_done = false;
     loop {
         tokio::select! {
             fix = fixes.recv(), if !reader_done => match fix {
-                Some(fix) => buffer.push_back(fix),
+                Some(fix) => spool_fix(&mut spool, &fix)?,
                 None => reader_done = true,
             },
-            _ = connected_rx.changed() => {
-                tracing::info!(broker = %config.broker.host, "connected to broker");
-                let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, status(&config, "online", &stats, buffer.len(), started));
-            }
+            event = broker_rx.recv() => match event {
+                Some(Broker::Connected) => {
+                    tracing::info!(broker = %config.broker.host, "connected to broker");
+                    publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
+                }
+                Some(Broker::Acked(Sent::Positions { last_seq })) => {
+                    if let Some(batch) = in_flight.iter_mut().find(|(seq, _)| *seq == last_seq) {
+                        batch.1 = true;
+                    }
+                    // Fixes leave the spool in order: only an unbroken run of acknowledged
+                    // batches from the oldest moves the head.
+                    while in_flight.front().is_some_and(|(_, acked)| *acked) {
+                        let (seq, _) = in_flight.pop_front().expect("checked above");
+                        spool.ack_through(seq)?;
+                    }
+                }
+                Some(Broker::Acked(Sent::Status)) => {}
+                None => anyhow::bail!("the MQTT event loop stopped"),
+            },
             _ = status_tick.tick() => {
-                let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, status(&config, "online", &stats, buffer.len(), started));
+                publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
             }
-            _ = retry.tick() => {}
+            _ = sync_tick.tick() => spool.sync()?,
             _ = shutdown.changed(), if !*shutdown.borrow() => {}
         }
         while let Ok(fix) = fixes.try_recv() {
-            buffer.push_back(fix);
+            spool_fix(&mut spool, &fix)?;
         }
-        while buffer.len() > config.max_buffered_fixes {
-            buffer.pop_front();
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        // Hand batches to the client until its queue is full (the broker is away): the rest
-        // waits in the buffer, oldest first.
-        while !buffer.is_empty() {
-            let n = buffer.len().min(config.max_batch_fixes);
-            let batch = PositionBatch::new(config.vehicle.clone(), buffer.iter().take(n).cloned().collect());
-            match client.try_publish(&topic, QoS::AtLeastOnce, false, batch.encode()) {
+
+        // Hand the client batches, oldest first, up to the in-flight limit. While the broker is
+        // away the limit is reached and the rest waits in the spool.
+        while in_flight.len() < MAX_BATCHES_IN_FLIGHT {
+            let batch = spool.next_unsent(config.max_batch_fixes)?;
+            let Some(last) = batch.last() else { break };
+            let last_seq = last.seq;
+            let count = batch.len() as u64;
+            let payload = PositionBatch::new(config.vehicle.clone(), batch).encode();
+            sent.lock().expect("sent queue poisoned").push_back(Sent::Positions { last_seq });
+            match client.try_publish(&topic, QoS::AtLeastOnce, false, payload) {
                 Ok(()) => {
-                    buffer.drain(..n);
-                    stats.published.fetch_add(n as u64, Ordering::Relaxed);
+                    in_flight.push_back((last_seq, false));
+                    stats.published.fetch_add(count, Ordering::Relaxed);
                 }
-                Err(ClientError::TryRequest(_)) => break,
-                Err(e) => anyhow::bail!("MQTT client stopped: {e}"),
+                Err(e) => {
+                    sent.lock().expect("sent queue poisoned").pop_back();
+                    if !matches!(e, ClientError::TryRequest(_)) {
+                        anyhow::bail!("MQTT client stopped: {e}");
+                    }
+                    // The client's queue is full: publish these again later (the server
+                    // de-duplicates whatever reaches it twice).
+                    spool.resend_all();
+                    in_flight.clear();
+                    break;
+                }
             }
         }
         if *shutdown.borrow() && (reader_done || fixes.is_closed()) {
             break;
         }
     }
-    let _ = client.try_publish(
-        &status_topic,
-        QoS::AtLeastOnce,
-        true,
-        status(&config, "offline", &stats, buffer.len(), started),
-    );
+    spool.sync()?;
+    publish_status(&client, &sent, &status_topic, status(&config, "offline", &stats, &mut spool, started));
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
     Ok(())
+}
+
+fn spool_fix(spool: &mut Spool, fix: &Position) -> anyhow::Result<()> {
+    spool.append(fix).map_err(|e| e.context(format!("spooling fix {}", fix.seq)))
+}
+
+fn publish_status(client: &AsyncClient, sent: &SentQueue, topic: &str, payload: Vec<u8>) {
+    sent.lock().expect("sent queue poisoned").push_back(Sent::Status);
+    if client.try_publish(topic, QoS::AtLeastOnce, true, payload).is_err() {
+        sent.lock().expect("sent queue poisoned").pop_back();
+    }
+}
+
+/// Drives the connection: connects, reconnects with jittered exponential backoff, resends what
+/// the broker has not acknowledged, and reports connections and acknowledgements.
+async fn poll_broker(
+    mut eventloop: rumqttc::EventLoop,
+    sent: SentQueue,
+    report: mpsc::UnboundedSender<Broker>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    let mut awaiting_ack: HashMap<u16, Sent> = HashMap::new();
+    loop {
+        let event = eventloop.poll().await;
+        let message = match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(200);
+                Some(Broker::Connected)
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                if !awaiting_ack.contains_key(&pkid) {
+                    if let Some(note) = sent.lock().expect("sent queue poisoned").pop_front() {
+                        awaiting_ack.insert(pkid, note);
+                    }
+                }
+                None
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) => awaiting_ack.remove(&ack.pkid).map(Broker::Acked),
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "broker connection failed");
+                let jitter =
+                    Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
+                tokio::time::sleep(backoff + jitter).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                None
+            }
+        };
+        if let Some(message) = message {
+            if report.send(message).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 fn status(
     config: &AgentConfig,
     state: &str,
     stats: &AgentStats,
-    buffered: usize,
+    spool: &mut Spool,
     started: Instant,
 ) -> Vec<u8> {
+    let now = Utc::now();
+    let oldest_age_s = match spool.oldest() {
+        Ok(Some(oldest)) => Some((now - oldest.t).num_seconds().max(0)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the oldest spooled fix");
+            None
+        }
+    };
     json!({
         "v": 1,
         "vehicle": config.vehicle,
         "state": state,
+        "t": convoy_core::position::format_time(&now),
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": started.elapsed().as_secs(),
-        "buffered_fixes": buffered,
+        "gnss": crate::gnss_state(stats, now),
+        "spool_depth": spool.depth(),
+        "spool_oldest_age_s": oldest_age_s,
+        "spool_dropped": spool.dropped(),
         "fixes": stats.fixes.load(Ordering::Relaxed),
+        "thinned": stats.thinned.load(Ordering::Relaxed),
         "no_fix_epochs": stats.no_fix_epochs.load(Ordering::Relaxed),
+        "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
         "nmea_rejected": crate::decoder::REJECT_REASONS
             .iter()
             .zip(&stats.nmea_rejected)
             .map(|(reason, count)| (reason.to_string(), count.load(Ordering::Relaxed).into()))
             .collect::<serde_json::Map<String, serde_json::Value>>(),
-        "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
-        "dropped_fixes": stats.dropped.load(Ordering::Relaxed),
     })
     .to_string()
     .into_bytes()

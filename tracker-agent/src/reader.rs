@@ -12,6 +12,7 @@ use tokio_serial::SerialPortBuilderExt;
 
 use crate::decoder::Decoder;
 use crate::epoch::{Epoch, Fix};
+use crate::sampler::Sampler;
 use crate::seq::SeqCounter;
 use crate::{AgentConfig, AgentStats};
 
@@ -32,14 +33,21 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(100);
     let mut decoder = Decoder::new();
-    let emit = |epoch: Epoch, seq: &mut SeqCounter| -> anyhow::Result<()> {
+    let mut sampler = Sampler::new(config.heartbeat);
+    let mut emit = |epoch: Epoch, seq: &mut SeqCounter| -> anyhow::Result<()> {
+        stats.last_epoch_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+        stats.last_epoch_had_fix.store(matches!(epoch, Epoch::Fix(_)), Ordering::Relaxed);
         match epoch {
             Epoch::NoFix => {
                 stats.no_fix_epochs.fetch_add(1, Ordering::Relaxed);
             }
+            Epoch::Fix(fix) if !sampler.keep(&fix) => {
+                stats.thinned.fetch_add(1, Ordering::Relaxed);
+            }
             Epoch::Fix(fix) => {
                 stats.fixes.fetch_add(1, Ordering::Relaxed);
-                // The receiver of this channel only stops after the reader.
+                // Numbered after sampling, so a gap in seq always means a lost fix. The
+                // receiver of this channel only stops after the reader.
                 let _ = fixes.send(to_position(seq.take()?, fix));
             }
         }

@@ -38,6 +38,15 @@ impl SeqCounter {
         self.next
     }
 
+    /// Makes sure the next number is above `seq`.
+    pub fn ensure_above(&mut self, seq: u64) -> anyhow::Result<()> {
+        if self.next <= seq {
+            self.persist(seq + 1)?;
+            self.next = seq + 1;
+        }
+        Ok(())
+    }
+
     /// Hands out the next number, after its successor is durably recorded.
     pub fn take(&mut self) -> anyhow::Result<u64> {
         let seq = self.next;

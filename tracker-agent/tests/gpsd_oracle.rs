@@ -39,7 +39,8 @@ async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Position> {
         password: None,
         state_dir: state.path().to_path_buf(),
         max_batch_fixes: 100,
-        max_buffered_fixes: 100,
+        spool: Default::default(),
+        heartbeat: None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
