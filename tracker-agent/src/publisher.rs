@@ -184,9 +184,9 @@ async fn poll_broker(
                 Some(Broker::Connected)
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
-                if !awaiting_ack.contains_key(&pkid) {
+                if let std::collections::hash_map::Entry::Vacant(entry) = awaiting_ack.entry(pkid) {
                     if let Some(note) = sent.lock().expect("sent queue poisoned").pop_front() {
-                        awaiting_ack.insert(pkid, note);
+                        entry.insert(note);
                     }
                 }
                 None
