@@ -61,13 +61,11 @@ pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow
             "spool recovered"
         );
     }
-    let mut seq = seq::SeqCounter::open(&config.state_dir)?;
-    // A spool written past the counter (the counter file lost) never lets a number repeat.
-    seq.ensure_above(spool.last_seq())?;
+    let floor = seq::SeqFloor::open(&config.state_dir)?;
     let (fix_tx, fix_rx) = tokio::sync::mpsc::unbounded_channel();
     let publisher =
-        tokio::spawn(publisher::run(config.clone(), fix_rx, spool, stats.clone(), shutdown.clone()));
-    let read = reader::run(&config, &mut seq, fix_tx, &stats, shutdown);
+        tokio::spawn(publisher::run(config.clone(), fix_rx, spool, floor, stats.clone(), shutdown.clone()));
+    let read = reader::run(&config, fix_tx, &stats, shutdown);
     let read_result = read.await;
     let publish_result = publisher.await?;
     read_result.and(publish_result)

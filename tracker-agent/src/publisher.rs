@@ -20,6 +20,8 @@ use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, 
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use crate::epoch::Fix;
+use crate::seq::SeqFloor;
 use crate::spool::{FsyncPolicy, Spool};
 use crate::{AgentConfig, AgentStats};
 
@@ -48,8 +50,9 @@ enum Broker {
 
 pub async fn run(
     config: AgentConfig,
-    mut fixes: mpsc::UnboundedReceiver<Position>,
+    mut fixes: mpsc::UnboundedReceiver<Fix>,
     mut spool: Spool,
+    mut floor: SeqFloor,
     stats: Arc<AgentStats>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -74,6 +77,7 @@ pub async fn run(
     let (broker_tx, mut broker_rx) = mpsc::unbounded_channel();
     let poller = tokio::spawn(poll_broker(eventloop, sent.clone(), broker_tx));
 
+    let mut numbering = Numbering { next: floor.floor().max(spool.last_seq() + 1) };
     let topic = positions_topic(&config.vehicle);
     // Batches handed to the client, oldest first, and whether each was acknowledged.
     let mut in_flight: VecDeque<(u64, bool)> = VecDeque::new();
@@ -86,7 +90,7 @@ pub async fn run(
     loop {
         tokio::select! {
             fix = fixes.recv(), if !reader_done => match fix {
-                Some(fix) => spool_fix(&mut spool, &fix)?,
+                Some(fix) => numbering.spool(&mut spool, &mut floor, fix)?,
                 None => reader_done = true,
             },
             event = broker_rx.recv() => match event {
@@ -115,7 +119,7 @@ pub async fn run(
             _ = shutdown.changed(), if !*shutdown.borrow() => {}
         }
         while let Ok(fix) = fixes.try_recv() {
-            spool_fix(&mut spool, &fix)?;
+            numbering.spool(&mut spool, &mut floor, fix)?;
         }
 
         // Hand the client batches, oldest first, up to the in-flight limit. While the broker is
@@ -150,14 +154,47 @@ pub async fn run(
         }
     }
     spool.sync()?;
+    floor.raise(numbering.next)?;
     publish_status(&client, &sent, &status_topic, status(&config, "offline", &stats, &mut spool, started));
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
     Ok(())
 }
 
-fn spool_fix(spool: &mut Spool, fix: &Position) -> anyhow::Result<()> {
-    spool.append(fix).map_err(|e| e.context(format!("spooling fix {}", fix.seq)))
+/// Numbers fixes as they enter the spool: the spool is what makes a number durable, so a crash
+/// can leave no gap in the sequence.
+struct Numbering {
+    next: u64,
+}
+
+impl Numbering {
+    /// How often the floor file is raised to follow the spool.
+    const FLOOR_EVERY: u64 = 256;
+
+    fn spool(&mut self, spool: &mut Spool, floor: &mut SeqFloor, fix: Fix) -> anyhow::Result<()> {
+        let position = to_position(self.next, fix);
+        spool.append(&position).map_err(|e| e.context(format!("spooling fix {}", position.seq)))?;
+        self.next += 1;
+        if self.next % Self::FLOOR_EVERY == 0 {
+            floor.raise(self.next)?;
+        }
+        Ok(())
+    }
+}
+
+fn to_position(seq: u64, fix: Fix) -> Position {
+    Position {
+        seq,
+        t: fix.t,
+        lat: fix.lat,
+        lon: fix.lon,
+        alt_m: fix.alt_m,
+        speed_mps: fix.speed_mps,
+        course_deg: fix.course_deg,
+        fix: Some(fix.fix),
+        sats: fix.sats,
+        hdop: fix.hdop,
+    }
 }
 
 fn publish_status(client: &AsyncClient, sent: &SentQueue, topic: &str, payload: Vec<u8>) {

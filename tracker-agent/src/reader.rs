@@ -1,11 +1,10 @@
 //! Reads the receiver: opens the serial device (and reopens it when it disappears), decodes
-//! its bytes into epochs, numbers the fixes and hands them on.
+//! its bytes into epochs, and hands the fixes on to be spooled.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use convoy_core::Position;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
@@ -13,7 +12,6 @@ use tokio_serial::SerialPortBuilderExt;
 use crate::decoder::Decoder;
 use crate::epoch::{Epoch, Fix};
 use crate::sampler::Sampler;
-use crate::seq::SeqCounter;
 use crate::{AgentConfig, AgentStats};
 
 /// With no byte for this long, the epoch in progress is complete: a receiver sends an epoch's
@@ -23,18 +21,17 @@ const QUIET_FLUSH: Duration = Duration::from_millis(250);
 /// The longest wait between attempts to reopen a vanished device.
 const MAX_REOPEN_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Reads until `shutdown` turns true; every fix goes to `fixes` with its sequence number.
+/// Reads until `shutdown` turns true; every fix kept by the sampling policy goes to `fixes`.
 pub async fn run(
     config: &AgentConfig,
-    seq: &mut SeqCounter,
-    fixes: mpsc::UnboundedSender<Position>,
+    fixes: mpsc::UnboundedSender<Fix>,
     stats: &AgentStats,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(100);
     let mut decoder = Decoder::new();
     let mut sampler = Sampler::new(config.heartbeat);
-    let mut emit = |epoch: Epoch, seq: &mut SeqCounter| -> anyhow::Result<()> {
+    let mut emit = |epoch: Epoch| {
         stats.last_epoch_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         stats.last_epoch_had_fix.store(matches!(epoch, Epoch::Fix(_)), Ordering::Relaxed);
         match epoch {
@@ -46,12 +43,10 @@ pub async fn run(
             }
             Epoch::Fix(fix) => {
                 stats.fixes.fetch_add(1, Ordering::Relaxed);
-                // Numbered after sampling, so a gap in seq always means a lost fix. The
-                // receiver of this channel only stops after the reader.
-                let _ = fixes.send(to_position(seq.take()?, fix));
+                // The receiver of this channel only stops after the reader.
+                let _ = fixes.send(fix);
             }
         }
-        Ok(())
     };
     while !*shutdown.borrow() {
         let mut port = match tokio_serial::new(config.serial.to_string_lossy(), config.baud)
@@ -83,7 +78,7 @@ pub async fn run(
             match read {
                 Err(_quiet) => {
                     if let Some(epoch) = decoder.flush(Utc::now()) {
-                        emit(epoch, seq)?;
+                        emit(epoch);
                     }
                 }
                 Ok(Ok(0)) | Ok(Err(_)) => {
@@ -96,7 +91,7 @@ pub async fn run(
                     let mut epochs = Vec::new();
                     decoder.push(&buf[..n], Utc::now(), |epoch| epochs.push(epoch));
                     for epoch in epochs {
-                        emit(epoch, seq)?;
+                        emit(epoch);
                     }
                     for ((_, count), stat) in decoder.rejected().zip(&stats.nmea_rejected) {
                         stat.store(count, Ordering::Relaxed);
@@ -106,22 +101,7 @@ pub async fn run(
         }
     }
     if let Some(epoch) = decoder.flush(Utc::now()) {
-        emit(epoch, seq)?;
+        emit(epoch);
     }
     Ok(())
-}
-
-fn to_position(seq: u64, fix: Fix) -> Position {
-    Position {
-        seq,
-        t: fix.t,
-        lat: fix.lat,
-        lon: fix.lon,
-        alt_m: fix.alt_m,
-        speed_mps: fix.speed_mps,
-        course_deg: fix.course_deg,
-        fix: Some(fix.fix),
-        sats: fix.sats,
-        hdop: fix.hdop,
-    }
 }
