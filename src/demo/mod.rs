@@ -2,7 +2,6 @@
 //! SQLite under the data directory, the server, and three simulated vehicles whose agents read
 //! NMEA from pseudo-terminals exactly as from a serial port.
 
-pub mod nmea_out;
 pub mod simulator;
 
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::{DurationRound, Utc};
 use geo::{Bearing, Distance, Geodesic, Point};
 
-use super::nmea_out::{epoch_sentences, SimFix};
+use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
 
 /// The demo's road: a real 20-minute drive through Munich at 1 Hz (BMW Car IT's barefoot test
 /// data, Apache-2.0; see data/drives/barefoot).

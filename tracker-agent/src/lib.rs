@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod epoch;
 pub mod framer;
 pub mod nav;
+pub mod nmea_writer;
 mod publisher;
 pub mod reader;
 pub mod sampler;

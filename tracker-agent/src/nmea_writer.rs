@@ -1,4 +1,6 @@
 //! Writes NMEA 0183 sentences as a receiver does: GGA, GSA and RMC with correct checksums.
+//! The agent itself only reads NMEA; this is for simulated receivers (the demo, tests and
+//! benchmarks), so that they speak exactly what the agent reads.
 
 use chrono::{DateTime, Utc};
 
@@ -60,9 +62,9 @@ fn angle(value: f64, degree_digits: usize, positive: char, negative: char) -> (S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::epoch::{Epoch, EpochAssembler};
+    use crate::framer::{Framed, Framer};
     use chrono::TimeZone;
-    use convoy_agent::epoch::{Epoch, EpochAssembler};
-    use convoy_agent::framer::{Framed, Framer};
 
     #[test]
     fn the_agent_reads_back_what_the_simulator_writes() {

@@ -1,0 +1,84 @@
+//! Real parts for the agent's tests: a pseudo-terminal to be its serial port, and a collector
+//! that subscribes to what reaches the broker.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convoy_core::{Position, PositionBatch};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+
+/// A pseudo-terminal in raw mode: the master to write receiver bytes into, the slave's path for
+/// the agent, and the slave held open so the terminal lives between the agent's restarts.
+pub struct Pty {
+    pub master: std::fs::File,
+    pub path: std::path::PathBuf,
+    _slave: std::os::fd::OwnedFd,
+}
+
+pub fn pty() -> Pty {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut termios = tcgetattr(&pty.slave).unwrap();
+    cfmakeraw(&mut termios);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
+    let path = nix::unistd::ttyname(&pty.slave).unwrap();
+    Pty { master: std::fs::File::from(pty.master), path, _slave: pty.slave }
+}
+
+/// Everything published on a vehicle's positions topic, by seq, with how often each came.
+#[derive(Clone, Default)]
+pub struct Collected {
+    pub by_seq: Arc<Mutex<BTreeMap<u64, (Position, u32)>>>,
+}
+
+impl Collected {
+    pub fn seqs(&self) -> Vec<u64> {
+        self.by_seq.lock().unwrap().keys().copied().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_seq.lock().unwrap().len()
+    }
+}
+
+/// Subscribes to `convoy/v1/vehicles/+/positions` on the broker at `port` and collects.
+pub async fn collect(port: u16) -> Collected {
+    let collected = Collected::default();
+    let mut options = MqttOptions::new("test-collector", "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    client.subscribe("convoy/v1/vehicles/+/positions", QoS::AtLeastOnce).await.unwrap();
+    let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
+    let mut subscribed_tx = Some(subscribed_tx);
+    let sink = collected.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(tx) = subscribed_tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let far_future = chrono::DateTime::from_timestamp(4_000_000_000, 0).unwrap();
+                    let batch = PositionBatch::decode(&publish.payload, far_future)
+                        .expect("agent publishes valid batches");
+                    let mut by_seq = sink.by_seq.lock().unwrap();
+                    for p in batch.positions {
+                        let entry = by_seq.entry(p.seq).or_insert((p.clone(), 0));
+                        assert_eq!(entry.0, p, "seq {} arrived twice with different content", p.seq);
+                        entry.1 += 1;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), subscribed_rx).await.unwrap().unwrap();
+    collected
+}
