@@ -57,3 +57,61 @@ impl Decoder {
         REJECT_REASONS.iter().copied().zip(self.rejected.iter().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).unwrap()
+    }
+
+    /// A sentence with a correct checksum and arbitrary fields, so the fuzzing gets past the
+    /// framer into the decoders.
+    fn checksummed_sentence() -> impl Strategy<Value = String> {
+        let talker =
+            prop_oneof![Just("GP"), Just("GN"), Just("GL"), Just("GA"), Just("BD"), Just("QZ"), Just("EC")];
+        let kind = prop_oneof![
+            Just("GGA"),
+            Just("RMC"),
+            Just("GNS"),
+            Just("GLL"),
+            Just("VTG"),
+            Just("ZDA"),
+            Just("GSA"),
+            Just("GSV")
+        ];
+        let field = proptest::string::string_regex("[0-9A-Z.+-]{0,12}").unwrap();
+        (talker, kind, proptest::collection::vec(field, 0..20)).prop_map(|(talker, kind, fields)| {
+            let body = format!("{talker}{kind},{}", fields.join(","));
+            let checksum = body.bytes().fold(0u8, |a, b| a ^ b);
+            format!("${body}*{checksum:02X}\r\n")
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..512), 0..16)) {
+            let mut decoder = Decoder::new();
+            for chunk in &chunks {
+                decoder.push(chunk, now(), |_| {});
+            }
+            decoder.flush(now());
+        }
+
+        #[test]
+        fn arbitrary_checksummed_sentences_never_panic(sentences in proptest::collection::vec(checksummed_sentence(), 0..40)) {
+            let mut decoder = Decoder::new();
+            let mut fixes = 0;
+            for s in &sentences {
+                decoder.push(s.as_bytes(), now(), |e| if let Epoch::Fix(f) = e {
+                    assert!(f.lat.is_finite() && f.lon.is_finite() && f.lat.abs() <= 90.0 && f.lon.abs() <= 180.0, "{f:?}");
+                    fixes += 1;
+                });
+            }
+            decoder.flush(now());
+            prop_assert!(fixes <= sentences.len());
+        }
+    }
+}

@@ -48,10 +48,15 @@ pub fn read(sentence: &str) -> Result<Option<Nav>, Unreadable> {
     if !NAVIGATION.contains(&kind) {
         return Ok(None);
     }
-    match nmea::parse_str(sentence) {
-        Ok(parsed) => Ok(from_nmea(parsed)),
-        Err(_) => tolerant(kind, sentence).map(Some).ok_or(Unreadable),
+    let mut nav = match nmea::parse_str(sentence) {
+        Ok(parsed) => from_nmea(parsed),
+        Err(_) => Some(tolerant(kind, sentence).ok_or(Unreadable)?),
+    };
+    // A position off the globe is no position, whatever the sentence claims.
+    if let Some(nav) = &mut nav {
+        nav.lat_lon = nav.lat_lon.filter(|(lat, lon)| lat.abs() <= 90.0 && lon.abs() <= 180.0);
     }
+    Ok(nav)
 }
 
 /// `GGA` of `$GNGGA,...`; proprietary sentences (`$P...`) have no standard type.
@@ -277,6 +282,21 @@ mod tests {
         let gll = read("$ECGLL,5119.881,N,00125.169,E,164326,A,D*52").unwrap().unwrap();
         assert_eq!(gll.valid, Some(true));
         assert_eq!(gll.time, NaiveTime::from_hms_opt(16, 43, 26));
+    }
+
+    #[test]
+    fn a_position_off_the_globe_is_dropped() {
+        let nav = read(&checksummed("GPGGA,120000,9130.000,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(nav.lat_lon, None);
+        let nav =
+            read(&checksummed("GPRMC,120000,A,4807.038,N,18100.000,E,0.0,0.0,010126,,,A")).unwrap().unwrap();
+        assert_eq!(nav.lat_lon, None);
+    }
+
+    fn checksummed(body: &str) -> String {
+        format!("${body}*{:02X}", body.bytes().fold(0u8, |a, b| a ^ b))
     }
 
     #[test]

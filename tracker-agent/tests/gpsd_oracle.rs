@@ -98,3 +98,40 @@ async fn every_gpsd_log_decodes_as_gpsd_decodes_it_through_a_serial_port() {
     assert!(failures.is_empty(), "{} logs differ from gpsd:\n{}", failures.len(), failures.join("\n"));
     assert!(matched * 100 >= epochs * 97, "matched {matched} of {epochs} epochs");
 }
+
+/// Three hours of a real car drive (Garmin, 2 s epochs near Reno and Lake Tahoe): it crosses
+/// UTC midnight and has a 21-minute gap where the logger was restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_hour_drive_across_midnight_and_a_logger_restart_comes_out_whole() {
+    let path = oracle::data_dir().join("dotmorten-nmeaparser/NmeaSampleData.txt");
+    let bytes = std::fs::read(&path).unwrap();
+    // The receiver's own count: one RMC with status A per epoch.
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let rmc: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("$GPRMC,") && l.split(',').nth(2) == Some("A")).collect();
+    assert_eq!(rmc.len(), 4469);
+
+    let fixes = through_the_serial_reader(bytes).await;
+    assert_eq!(fixes.len(), rmc.len(), "one fix per epoch");
+    assert!(fixes.iter().all(|f| !f.date_from_host_clock), "every date is the receiver's");
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    assert_eq!(fixes[0].t, at("2005-09-25T23:52:34Z"));
+    assert!((fixes[0].lat - (39.0 + 25.9702 / 60.0)).abs() < 1e-9);
+    assert!((fixes[0].lon + (119.0 + 45.9354 / 60.0)).abs() < 1e-9);
+    assert_eq!(fixes.last().unwrap().t, at("2005-09-26T02:56:32Z"));
+    assert!(fixes.windows(2).all(|w| w[0].t < w[1].t), "fix times only rise, across midnight too");
+    // Each fix has its RMC's time and date, the midnight crossing and the gaps included.
+    for (fix, rmc) in fixes.iter().zip(&rmc) {
+        let fields: Vec<&str> = rmc.split(',').collect();
+        assert_eq!(
+            fix.t.format("%H%M%S %d%m%y").to_string(),
+            format!("{} {}", fields[1], fields[9]),
+            "{rmc}"
+        );
+    }
+    let restart = fixes
+        .windows(2)
+        .find(|w| w[0].t == at("2005-09-26T01:27:40Z"))
+        .expect("the last fix before the restart");
+    assert_eq!(restart[1].t, at("2005-09-26T01:48:30Z"), "the logger restart is a gap, not a jump in dates");
+}
