@@ -61,8 +61,12 @@ impl Mosquitto {
 
     /// Starts Mosquitto with extra configuration lines.
     pub fn start_with(extra: &[&str]) -> Mosquitto {
+        Self::start_on(free_port(), extra)
+    }
+
+    /// Starts Mosquitto on a given port (to bring a broker back where clients expect it).
+    pub fn start_on(port: u16, extra: &[&str]) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut config = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 100000\npersistence false\n"
         );
@@ -82,6 +86,33 @@ impl Mosquitto {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not start on {addr}");
         Mosquitto { child, port, _dir: dir }
+    }
+
+    /// A password file with these users, written by `mosquitto_passwd`, for `password_file`.
+    pub fn password_file(dir: &Path, users: &[(&str, &str)]) -> std::path::PathBuf {
+        let path = dir.join("passwd");
+        for (i, (user, password)) in users.iter().enumerate() {
+            let mut command = Command::new("mosquitto_passwd");
+            if i == 0 {
+                command.arg("-c");
+            }
+            let status =
+                command.arg("-b").arg(&path).arg(user).arg(password).status().expect("mosquitto_passwd");
+            assert!(status.success(), "mosquitto_passwd failed");
+        }
+        path
+    }
+
+    /// Makes the broker read its password file again (SIGHUP).
+    pub fn reload(&self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("signalling mosquitto");
+    }
+
+    /// Stops the broker now.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn url(&self) -> String {

@@ -46,9 +46,18 @@ impl Collected {
 
 /// Subscribes to `convoy/v1/vehicles/+/positions` on the broker at `port` and collects.
 pub async fn collect(port: u16) -> Collected {
+    collect_as(port, None).await
+}
+
+/// The same, logging in with a user name and password.
+pub async fn collect_as(port: u16, credentials: Option<(&str, &str)>) -> Collected {
     let collected = Collected::default();
-    let mut options = MqttOptions::new("test-collector", "127.0.0.1", port);
+    let client_id = format!("test-collector-{:08x}", rand::random::<u32>());
+    let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
     options.set_max_packet_size(1 << 20, 1 << 20);
+    if let Some((user, password)) = credentials {
+        options.set_credentials(user, password);
+    }
     let (client, mut eventloop) = AsyncClient::new(options, 100);
     client.subscribe("convoy/v1/vehicles/+/positions", QoS::AtLeastOnce).await.unwrap();
     let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
