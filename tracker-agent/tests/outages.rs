@@ -116,6 +116,7 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
     stop.send(true).unwrap();
     reader.await.unwrap().unwrap();
     socat.kill().unwrap();
+    socat.wait().unwrap();
 }
 
 fn start_agent(pty: &support::Pty, port: u16, state: &Path, password_file: &Path) -> Child {
