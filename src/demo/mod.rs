@@ -107,7 +107,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         let agent = AgentConfig {
             serial,
             baud: 9600,
-            broker: BrokerAddress { host: "127.0.0.1".into(), port: mqtt_listen.port() },
+            broker: BrokerAddress::plain("127.0.0.1", mqtt_listen.port()),
             username: Some(id.to_string()),
             password: Some(vehicle_password),
             state_dir: data_dir.join("agents").join(id),

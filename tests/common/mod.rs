@@ -165,7 +165,7 @@ impl TestAgent {
             serial: pty.slave_path.clone(),
             baud: 9600,
             vehicle: vehicle.clone(),
-            broker: BrokerAddress { host: mqtt.ip().to_string(), port: mqtt.port() },
+            broker: BrokerAddress::plain(mqtt.ip().to_string(), mqtt.port()),
             username: Some(vehicle.to_string()),
             password: Some(password.to_string()),
             state_dir: state.path().to_path_buf(),

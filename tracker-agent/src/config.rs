@@ -9,6 +9,7 @@ use convoy_core::VehicleId;
 use serde::Deserialize;
 
 use crate::spool::{FsyncPolicy, SpoolConfig};
+use crate::tls::TlsFiles;
 
 /// The environment variable that may hold the MQTT password.
 pub const PASSWORD_ENV: &str = "CONVOY_AGENT_PASSWORD";
@@ -38,26 +39,37 @@ pub struct AgentConfig {
 pub struct BrokerAddress {
     pub host: String,
     pub port: u16,
+    /// TLS (`mqtts://`), with these files.
+    pub tls: Option<TlsFiles>,
 }
 
 impl BrokerAddress {
-    /// Parses `mqtt://HOST:PORT` (port 1883 if absent).
-    pub fn parse(url: &str) -> anyhow::Result<Self> {
-        let rest = if let Some(rest) = url.strip_prefix("mqtt://") {
-            rest
-        } else if url.starts_with("mqtts://") {
-            bail!("mqtts:// (TLS) is not supported by this build of the agent yet; use mqtt:// on a trusted link")
+    /// Parses `mqtt://HOST:PORT` (port 1883 if absent) or `mqtts://HOST:PORT` (8883), the
+    /// latter with the TLS files it needs.
+    pub fn parse(url: &str, tls: Option<TlsFiles>) -> anyhow::Result<Self> {
+        let (rest, default_port, tls) = if let Some(rest) = url.strip_prefix("mqtt://") {
+            (rest, 1883, None)
+        } else if let Some(rest) = url.strip_prefix("mqtts://") {
+            let Some(tls) = tls else {
+                bail!("mqtts:// needs ca_file: the CA that signed the broker's certificate")
+            };
+            (rest, 8883, Some(tls))
         } else {
-            bail!("broker {url:?} must look like mqtt://HOST:PORT")
+            bail!("broker {url:?} must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
         };
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().with_context(|| format!("bad port in {url:?}"))?),
-            None => (rest, 1883),
+            None => (rest, default_port),
         };
         if host.is_empty() {
             bail!("broker {url:?} has no host");
         }
-        Ok(Self { host: host.to_string(), port })
+        Ok(Self { host: host.to_string(), port, tls })
+    }
+
+    /// A plain TCP broker.
+    pub fn plain(host: impl Into<String>, port: u16) -> Self {
+        Self { host: host.into(), port, tls: None }
     }
 }
 
@@ -71,8 +83,14 @@ pub struct AgentConfigFile {
     pub baud: Option<u32>,
     /// This vehicle's id, as registered on the server.
     pub vehicle: Option<String>,
-    /// `mqtt://HOST:PORT`.
+    /// `mqtt://HOST:PORT`, or `mqtts://HOST:PORT` for TLS.
     pub broker: Option<String>,
+    /// With mqtts: the CA that signed the broker's certificate (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// With mqtts: this vehicle's client certificate (PEM), if the broker asks for one.
+    pub client_cert_file: Option<PathBuf>,
+    /// With mqtts: the key of the client certificate (PEM).
+    pub client_key_file: Option<PathBuf>,
     /// MQTT user name; defaults to the vehicle id.
     pub username: Option<String>,
     /// A file holding the MQTT password (or set CONVOY_AGENT_PASSWORD).
@@ -119,13 +137,23 @@ impl AgentConfigFile {
                 None
             }
         };
-        let broker = match BrokerAddress::parse(self.broker.as_deref().unwrap_or("mqtt://127.0.0.1:1883")) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                problems.push(e.to_string());
+        let client_cert = match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => None,
+            _ => {
+                problems.push("client_cert_file and client_key_file go together".to_string());
                 None
             }
         };
+        let tls = self.ca_file.clone().map(|ca_file| TlsFiles { ca_file, client_cert });
+        let broker =
+            match BrokerAddress::parse(self.broker.as_deref().unwrap_or("mqtt://127.0.0.1:1883"), tls) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    None
+                }
+            };
         let password = match &self.password_file {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
@@ -226,10 +254,14 @@ mod tests {
     #[test]
     fn broker_addresses_parse() {
         assert_eq!(
-            BrokerAddress::parse("mqtt://10.0.0.1:8883").unwrap(),
-            BrokerAddress { host: "10.0.0.1".into(), port: 8883 }
+            BrokerAddress::parse("mqtt://10.0.0.1:8883", None).unwrap(),
+            BrokerAddress::plain("10.0.0.1", 8883)
         );
-        assert_eq!(BrokerAddress::parse("mqtt://broker").unwrap().port, 1883);
-        assert!(BrokerAddress::parse("tcp://broker").is_err());
+        assert_eq!(BrokerAddress::parse("mqtt://broker", None).unwrap().port, 1883);
+        assert!(BrokerAddress::parse("tcp://broker", None).is_err());
+        assert!(BrokerAddress::parse("mqtts://broker", None).is_err(), "TLS needs a CA");
+        let tls = TlsFiles { ca_file: "/etc/ca.pem".into(), client_cert: None };
+        let secure = BrokerAddress::parse("mqtts://broker", Some(tls.clone())).unwrap();
+        assert_eq!((secure.port, secure.tls), (8883, Some(tls)));
     }
 }

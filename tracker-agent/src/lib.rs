@@ -14,6 +14,7 @@ pub mod reader;
 pub mod sampler;
 pub mod seq;
 pub mod spool;
+pub mod tls;
 
 use std::sync::Arc;
 

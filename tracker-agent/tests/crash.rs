@@ -87,6 +87,7 @@ async fn every_numbered_fix_reaches_the_broker_through_repeated_kill_9() {
     let received = seqs.len() as u64;
     assert!(kills >= 5, "the agent was killed {kills} times");
     assert_eq!(seqs, (1..=received).collect::<Vec<_>>(), "every numbered fix arrived, with no gap");
+    assert_eq!(collected.conflicts(), 0, "no seq came twice with other content");
     // Each fix is one of the receiver's epochs, and no epoch came under two numbers.
     let by_seq = collected.by_seq.lock().unwrap();
     let mut times: Vec<DateTime<Utc>> = by_seq.values().map(|(p, _)| p.t).collect();

@@ -33,7 +33,7 @@ async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
         serial: path,
         baud: 9600,
         vehicle: VehicleId::new("oracle").unwrap(),
-        broker: BrokerAddress { host: "127.0.0.1".into(), port: 1 },
+        broker: BrokerAddress::plain("127.0.0.1", 1),
         username: None,
         password: None,
         state_dir: state.path().to_path_buf(),

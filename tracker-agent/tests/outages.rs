@@ -77,7 +77,7 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
         serial: dir.path().join("gps"),
         baud: 9600,
         vehicle: VehicleId::new("truck-07").unwrap(),
-        broker: BrokerAddress { host: "127.0.0.1".into(), port: 1 },
+        broker: BrokerAddress::plain("127.0.0.1", 1),
         username: None,
         password: None,
         state_dir: state.path().to_path_buf(),
@@ -182,6 +182,7 @@ async fn a_refused_password_and_a_broker_outage_lose_nothing() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(collected.seqs(), (1..=20).collect::<Vec<_>>(), "the backlog, oldest first, whole");
+    assert_eq!(collected.conflicts(), 0, "no seq came twice with other content");
     agent.kill().unwrap();
     agent.wait().unwrap();
 }
