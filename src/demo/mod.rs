@@ -114,6 +114,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
             max_batch_fixes: 200,
             spool: Default::default(),
             heartbeat: None,
+            metrics_file: None,
             vehicle,
         };
         agents.push(tokio::spawn(convoy_agent::run(agent, shutdown.clone())));

@@ -172,6 +172,7 @@ impl TestAgent {
             max_batch_fixes: 200,
             spool: Default::default(),
             heartbeat: None,
+            metrics_file: None,
         };
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(convoy_agent::run(config, rx));

@@ -32,6 +32,8 @@ pub struct AgentConfig {
     pub spool: SpoolConfig,
     /// Thin a stationary vehicle to one fix per this interval; `None` publishes every fix.
     pub heartbeat: Option<Duration>,
+    /// Where to write Prometheus metrics (for node_exporter's textfile collector), if anywhere.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Where the broker is.
@@ -107,6 +109,8 @@ pub struct AgentConfigFile {
     pub fsync_interval_ms: Option<u64>,
     /// Thin a stationary vehicle to one fix every this many seconds (off when absent).
     pub heartbeat_s: Option<u64>,
+    /// Write Prometheus metrics to this file every 30 s (node_exporter textfile collector).
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl AgentConfigFile {
@@ -208,6 +212,7 @@ impl AgentConfigFile {
                 ..SpoolConfig::default()
             },
             heartbeat: self.heartbeat_s.map(Duration::from_secs),
+            metrics_file: self.metrics_file,
         })
     }
 }

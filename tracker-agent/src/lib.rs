@@ -7,6 +7,7 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+pub mod metrics;
 pub mod nav;
 pub mod nmea_writer;
 mod publisher;

@@ -120,6 +120,7 @@ pub async fn run(
             },
             _ = status_tick.tick() => {
                 publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
+                write_metrics(&config, &stats, &mut spool);
             }
             _ = sync_tick.tick() => spool.sync()?,
             _ = shutdown.changed(), if !*shutdown.borrow() => {}
@@ -161,6 +162,7 @@ pub async fn run(
     }
     spool.sync()?;
     floor.raise(numbering.next)?;
+    write_metrics(&config, &stats, &mut spool);
     publish_status(&client, &sent, &status_topic, status(&config, "offline", &stats, &mut spool, started));
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
@@ -254,6 +256,30 @@ async fn poll_broker(
     }
 }
 
+/// The age of the oldest fix waiting in the spool, in seconds.
+fn oldest_age_s(spool: &mut Spool) -> Option<i64> {
+    match spool.oldest() {
+        Ok(oldest) => oldest.map(|p| (Utc::now() - p.t).num_seconds().max(0)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the oldest spooled fix");
+            None
+        }
+    }
+}
+
+fn write_metrics(config: &AgentConfig, stats: &AgentStats, spool: &mut Spool) {
+    let Some(path) = &config.metrics_file else { return };
+    let figures = crate::metrics::SpoolFigures {
+        depth: spool.depth(),
+        dropped: spool.dropped(),
+        oldest_age_s: oldest_age_s(spool),
+    };
+    let text = crate::metrics::render(stats, &figures, crate::gnss_state(stats, Utc::now()));
+    if let Err(e) = crate::metrics::write(path, &text) {
+        tracing::warn!(error = %e, path = %path.display(), "cannot write the metrics file");
+    }
+}
+
 fn status(
     config: &AgentConfig,
     state: &str,
@@ -262,14 +288,7 @@ fn status(
     started: Instant,
 ) -> Vec<u8> {
     let now = Utc::now();
-    let oldest_age_s = match spool.oldest() {
-        Ok(Some(oldest)) => Some((now - oldest.t).num_seconds().max(0)),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the oldest spooled fix");
-            None
-        }
-    };
+    let oldest_age_s = oldest_age_s(spool);
     json!({
         "v": 1,
         "vehicle": config.vehicle,

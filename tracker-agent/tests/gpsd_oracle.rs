@@ -40,6 +40,7 @@ async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
         max_batch_fixes: 100,
         spool: Default::default(),
         heartbeat: None,
+        metrics_file: None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);

@@ -84,6 +84,7 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
         max_batch_fixes: 100,
         spool: Default::default(),
         heartbeat: None,
+        metrics_file: None,
     };
     let stats = Arc::new(AgentStats::default());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
