@@ -39,7 +39,9 @@ struct Args {
     spool: Option<PathBuf>,
 }
 
-#[tokio::main]
+/// One thread: the agent waits on a serial port and a socket, and a multi-threaded runtime
+/// would spend more on waking its threads than on the work (measured in docs/BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(

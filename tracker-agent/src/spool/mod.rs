@@ -21,7 +21,7 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -89,10 +89,23 @@ pub struct Spool {
     /// How many of `pending` have been handed out for publishing.
     sent: usize,
     dropped: u64,
+    /// When `head` was last written to its file; it is written at most once a second (a crash
+    /// in between only makes a few acknowledged fixes go out again, and the server keeps each
+    /// fix once).
+    head_written: Instant,
+    head_dirty: bool,
     /// The segment the cursor reads, kept in memory while it does.
     read_cache: Option<(u64, Vec<u8>)>,
     last_sync: Instant,
     unsynced: bool,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Err(e) = self.write_head() {
+            tracing::warn!(error = %e, "cannot record the spool head");
+        }
+    }
 }
 
 impl Spool {
@@ -147,6 +160,8 @@ impl Spool {
             pending,
             sent: 0,
             dropped: 0,
+            head_written: Instant::now(),
+            head_dirty: false,
             read_cache: None,
             last_sync: Instant::now(),
             unsynced: false,
@@ -185,13 +200,22 @@ impl Spool {
         Ok(())
     }
 
-    /// Forces appended fixes to disk now.
+    /// Forces appended fixes and the head to disk now.
     pub fn sync(&mut self) -> anyhow::Result<()> {
         if self.unsynced {
             self.writer.sync_data().context("syncing the spool")?;
             self.unsynced = false;
         }
         self.last_sync = Instant::now();
+        self.write_head()
+    }
+
+    fn write_head(&mut self) -> anyhow::Result<()> {
+        if self.head_dirty {
+            write_head(&self.dir, self.head, self.config.fsync != FsyncPolicy::Never)?;
+            self.head_dirty = false;
+            self.head_written = Instant::now();
+        }
         Ok(())
     }
 
@@ -276,12 +300,20 @@ impl Spool {
             self.sent = self.sent.saturating_sub(1);
         }
         self.head = seq;
-        write_head(&self.dir, seq, self.config.fsync == FsyncPolicy::Always)?;
+        self.head_dirty = true;
+        if self.head_written.elapsed() >= Duration::from_secs(1) {
+            self.write_head()?;
+        }
         self.remove_finished_segments()
     }
 
-    /// Deletes segments whose fixes have all left, except the one being written.
+    /// Deletes segments whose fixes have all left, except the one being written. The head is
+    /// recorded first: numbering resumes above it, so it must never lag behind what was deleted.
     fn remove_finished_segments(&mut self) -> anyhow::Result<()> {
+        let finished = |s: &Segment| s.last_seq.is_none_or(|last| last <= self.head);
+        if self.segments.len() > 1 && finished(&self.segments[0]) {
+            self.write_head()?;
+        }
         while self.segments.len() > 1 && self.segments[0].last_seq.is_none_or(|last| last <= self.head) {
             let segment = self.segments.pop_front().expect("checked above");
             fs::remove_file(&segment.path).with_context(|| format!("removing {}", segment.path.display()))?;
@@ -319,14 +351,18 @@ impl Spool {
                 self.cursor = (next.id, 0);
                 continue;
             }
-            // Segments are read whole and kept while the cursor is in them; the segment being
-            // written is read again when it has grown past what is cached.
-            let stale = self.read_cache.as_ref().is_none_or(|(id, bytes)| {
-                *id != segment.id
-                    || (bytes.len() as u64) < segment.bytes.min(self.cursor.1 + record::HEADER_LEN as u64 + 1)
-            });
-            if stale {
-                self.read_cache = Some((segment.id, fs::read(&segment.path)?));
+            // Segments are read whole and kept while the cursor is in them; of the segment
+            // being written, only what was appended since is read.
+            let needed = segment.bytes.min(self.cursor.1 + record::HEADER_LEN as u64 + 1);
+            match &mut self.read_cache {
+                Some((id, bytes)) if *id == segment.id => {
+                    if (bytes.len() as u64) < needed {
+                        let mut file = File::open(&segment.path)?;
+                        file.seek(SeekFrom::Start(bytes.len() as u64))?;
+                        file.read_to_end(bytes)?;
+                    }
+                }
+                _ => self.read_cache = Some((segment.id, fs::read(&segment.path)?)),
             }
             let bytes = &self.read_cache.as_ref().expect("filled above").1;
             let end = (segment.bytes as usize).min(bytes.len());

@@ -248,3 +248,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn numbering_never_falls_below_what_was_deleted_even_without_a_clean_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut spool, _) = Spool::open(dir.path(), small(1000)).unwrap();
+    for seq in 1..=40 {
+        spool.append(&position(seq)).unwrap();
+    }
+    spool.next_unsent(100).unwrap();
+    spool.ack_through(40).unwrap();
+    // A crash: no Drop, no final sync.
+    std::mem::forget(spool);
+    let (spool, _) = Spool::open(dir.path(), small(1000)).unwrap();
+    assert!(spool.last_seq() >= 36, "numbering resumes above every deleted fix: {}", spool.last_seq());
+}
