@@ -153,34 +153,23 @@ async fn mosquitto_pub(port: u16, fixes: u64) -> Option<(u64, f64)> {
         .ok()?;
     let mut stdin = child.stdin.take()?;
     std::thread::spawn(move || stdin.write_all(&lines));
-    // mosquitto_pub may end before every message is out: report what arrived, when.
-    let mut last = (0, started.elapsed());
+    // mosquitto_pub may end before every message is out: report what arrived, and when the
+    // last of it did.
+    let (mut arrived, mut last_arrival, mut last_change) = (0, 0.0, Instant::now());
     while started.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let now = count.load(Ordering::Relaxed);
-        if now != last.0 {
-            last = (now, started.elapsed());
+        if now != arrived {
+            (arrived, last_arrival, last_change) = (now, started.elapsed().as_secs_f64(), Instant::now());
         }
-        if now >= fixes
-            || (child.try_wait().ok()?.is_some() && last.1.elapsed_since(started) > Duration::from_secs(3))
-        {
+        let publisher_done = child.try_wait().ok()?.is_some();
+        if now >= fixes || (publisher_done && last_change.elapsed() > Duration::from_secs(3)) {
             break;
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    Some((last.0, last.1.as_secs_f64()))
-}
-
-trait SinceStart {
-    fn elapsed_since(&self, started: Instant) -> Duration;
-}
-
-impl SinceStart for Duration {
-    /// How long ago, from now, the moment `self` after `started` was.
-    fn elapsed_since(&self, started: Instant) -> Duration {
-        started.elapsed().saturating_sub(*self)
-    }
+    Some((arrived, last_arrival))
 }
 
 #[tokio::main]

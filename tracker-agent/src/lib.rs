@@ -3,6 +3,7 @@
 //!
 //! It depends on `convoy-core` only: it knows the wire format, and nothing of the server.
 
+pub mod clock;
 pub mod config;
 pub mod decoder;
 pub mod epoch;
@@ -30,6 +31,8 @@ pub struct AgentStats {
     /// Set-aside input by reason, in the order of [`decoder::REJECT_REASONS`].
     pub nmea_rejected: [std::sync::atomic::AtomicU64; decoder::REJECT_REASONS.len()],
     pub serial_errors: std::sync::atomic::AtomicU64,
+    /// Jumps of the host clock relative to the receiver's.
+    pub clock_jumps: std::sync::atomic::AtomicU64,
     /// Fixes thinned out by the heartbeat sampling policy.
     pub thinned: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,

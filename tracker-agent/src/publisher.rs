@@ -304,6 +304,7 @@ fn status(
         "thinned": stats.thinned.load(Ordering::Relaxed),
         "no_fix_epochs": stats.no_fix_epochs.load(Ordering::Relaxed),
         "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
+        "clock_jumps": stats.clock_jumps.load(Ordering::Relaxed),
         "nmea_rejected": crate::decoder::REJECT_REASONS
             .iter()
             .zip(&stats.nmea_rejected)

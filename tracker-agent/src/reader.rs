@@ -9,6 +9,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
+use crate::clock::ClockWatch;
 use crate::decoder::Decoder;
 use crate::epoch::{Epoch, Fix};
 use crate::sampler::Sampler;
@@ -31,9 +32,19 @@ pub async fn run(
     let mut backoff = Duration::from_millis(100);
     let mut decoder = Decoder::new();
     let mut sampler = Sampler::new(config.heartbeat);
+    let mut clock = ClockWatch::default();
     let mut emit = |epoch: Epoch| {
         stats.last_epoch_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         stats.last_epoch_had_fix.store(matches!(epoch, Epoch::Fix(_)), Ordering::Relaxed);
+        if let Epoch::Fix(fix) = &epoch {
+            if let Some(jump) = clock.observe(Utc::now(), fix.t).filter(|_| !fix.date_from_host_clock) {
+                stats.clock_jumps.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    jump_s = jump.num_seconds(),
+                    "the host clock jumped against the receiver's; fixes keep the receiver's time"
+                );
+            }
+        }
         match epoch {
             Epoch::NoFix => {
                 stats.no_fix_epochs.fetch_add(1, Ordering::Relaxed);
