@@ -5,7 +5,6 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -27,20 +26,6 @@ fn epoch(i: u64) -> SimFix {
     }
 }
 
-fn start_agent(pty: &support::Pty, port: u16, state: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_convoy-agent"))
-        .arg("--serial")
-        .arg(&pty.path)
-        .args(["--vehicle", "truck-07", "--broker", &format!("mqtt://127.0.0.1:{port}")])
-        .arg("--spool")
-        .arg(state)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_numbered_fix_reaches_the_broker_through_repeated_kill_9() {
     let mosquitto = Mosquitto::start();
@@ -58,14 +43,14 @@ async fn every_numbered_fix_reaches_the_broker_through_repeated_kill_9() {
     });
 
     let mut kills = 0;
-    let mut agent = start_agent(&pty, mosquitto.port, state.path());
+    let mut agent = support::start_agent(&pty.path, mosquitto.port, state.path(), &[]);
     while !writer.is_finished() {
         let alive_ms = 200 + rand::random::<u64>() % 900;
         tokio::time::sleep(Duration::from_millis(alive_ms)).await;
         agent.kill().unwrap(); // SIGKILL
         agent.wait().unwrap();
         kills += 1;
-        agent = start_agent(&pty, mosquitto.port, state.path());
+        agent = support::start_agent(&pty.path, mosquitto.port, state.path(), &[]);
     }
     writer.join().unwrap();
 

@@ -4,44 +4,21 @@
 //! `oracle::KEPT_DIFFERENCES` with the reason (docs/NMEA-ORACLE.md has the table).
 
 mod oracle;
+mod support;
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use convoy_agent::config::BrokerAddress;
 use convoy_agent::epoch::Fix;
-use convoy_agent::{AgentConfig, AgentStats};
-use convoy_core::VehicleId;
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-
-/// A pseudo-terminal in raw mode: (master to write receiver bytes into, slave path, slave fd).
-fn pty() -> (std::fs::File, std::path::PathBuf, std::os::fd::OwnedFd) {
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let mut termios = tcgetattr(&pty.slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
-    let path = nix::unistd::ttyname(&pty.slave).unwrap();
-    (std::fs::File::from(pty.master), path, pty.slave)
-}
+use convoy_agent::AgentStats;
 
 /// Writes a log into a pseudo-terminal and collects what the agent's serial reader makes of it.
 async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
-    let (mut master, path, _slave) = pty();
+    let pty = support::pty();
+    let mut master = pty.master.try_clone().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
-        serial: path,
-        baud: 9600,
-        vehicle: VehicleId::new("oracle").unwrap(),
-        broker: BrokerAddress::plain("127.0.0.1", 1),
-        username: None,
-        password: None,
-        state_dir: state.path().to_path_buf(),
-        max_batch_fixes: 100,
-        spool: Default::default(),
-        heartbeat: None,
-        metrics_file: None,
-    };
+    let config = support::reader_config(&pty.path, state.path());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let reader = tokio::spawn(async move {

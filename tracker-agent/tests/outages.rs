@@ -11,11 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use convoy_agent::config::BrokerAddress;
 use convoy_agent::epoch::Fix;
 use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
-use convoy_agent::{AgentConfig, AgentStats};
-use convoy_core::VehicleId;
+use convoy_agent::AgentStats;
 use convoy_testkit::Mosquitto;
 
 fn epoch(i: u64) -> SimFix {
@@ -73,19 +71,7 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut socat = plug_in(dir.path());
     let state = tempfile::tempdir().unwrap();
-    let config = AgentConfig {
-        serial: dir.path().join("gps"),
-        baud: 9600,
-        vehicle: VehicleId::new("truck-07").unwrap(),
-        broker: BrokerAddress::plain("127.0.0.1", 1),
-        username: None,
-        password: None,
-        state_dir: state.path().to_path_buf(),
-        max_batch_fixes: 100,
-        spool: Default::default(),
-        heartbeat: None,
-        metrics_file: None,
-    };
+    let config = support::reader_config(&dir.path().join("gps"), state.path());
     let stats = Arc::new(AgentStats::default());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -120,22 +106,6 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
     socat.wait().unwrap();
 }
 
-fn start_agent(pty: &support::Pty, port: u16, state: &Path, password_file: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_convoy-agent"))
-        .arg("--serial")
-        .arg(&pty.path)
-        .args(["--vehicle", "truck-07", "--broker", &format!("mqtt://127.0.0.1:{port}")])
-        .arg("--spool")
-        .arg(state)
-        .arg("--password-file")
-        .arg(password_file)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_password_and_a_broker_outage_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,7 +121,8 @@ async fn a_refused_password_and_a_broker_outage_lose_nothing() {
     std::fs::write(&wrong, "wrong\n").unwrap();
     let pty = support::pty();
     let state = tempfile::tempdir().unwrap();
-    let mut agent = start_agent(&pty, port, state.path(), &wrong);
+    let mut agent =
+        support::start_agent(&pty.path, port, state.path(), &["--password-file".as_ref(), wrong.as_os_str()]);
     let mut master = pty.master.try_clone().unwrap();
     tokio::task::spawn_blocking(move || {
         for i in 0..20 {

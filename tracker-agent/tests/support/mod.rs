@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use convoy_core::{Position, PositionBatch};
+use convoy_agent::config::BrokerAddress;
+use convoy_agent::AgentConfig;
+use convoy_core::{Position, PositionBatch, VehicleId};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
@@ -26,6 +28,45 @@ pub fn pty() -> Pty {
     tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
     let path = nix::unistd::ttyname(&pty.slave).unwrap();
     Pty { master: std::fs::File::from(pty.master), path, _slave: pty.slave }
+}
+
+/// An agent configuration for reading `serial` only: the broker is never reached.
+pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> AgentConfig {
+    AgentConfig {
+        serial: serial.to_path_buf(),
+        baud: 9600,
+        vehicle: VehicleId::new("truck-07").unwrap(),
+        broker: BrokerAddress::plain("127.0.0.1", 1),
+        username: None,
+        password: None,
+        state_dir: state.to_path_buf(),
+        max_batch_fixes: 100,
+        spool: Default::default(),
+        heartbeat: None,
+        metrics_file: None,
+    }
+}
+
+/// Starts the real `convoy-agent` binary as vehicle truck-07, reading `serial`, with `extra`
+/// flags.
+pub fn start_agent(
+    serial: &std::path::Path,
+    port: u16,
+    state: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_convoy-agent"))
+        .arg("--serial")
+        .arg(serial)
+        .args(["--vehicle", "truck-07", "--broker", &format!("mqtt://127.0.0.1:{port}")])
+        .arg("--spool")
+        .arg(state)
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 /// Everything published on the positions topics, by seq, with how often each came; which
