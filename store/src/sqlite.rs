@@ -72,20 +72,7 @@ impl SqliteStore {
                 )?;
                 for batch in &write.positions {
                     for p in &batch.positions {
-                        let changed = insert.execute(params![
-                            batch.vehicle.as_str(),
-                            p.seq as i64,
-                            p.t.timestamp_millis(),
-                            p.lat,
-                            p.lon,
-                            p.alt_m,
-                            p.speed_mps,
-                            p.course_deg,
-                            p.fix.map(|f| f.as_str()),
-                            p.sats,
-                            p.hdop,
-                            received_ms,
-                        ])?;
+                        let changed = insert.execute(position_row(batch.vehicle.as_str(), p, received_ms))?;
                         if changed == 1 {
                             outcome.inserted += 1;
                         } else {
@@ -105,20 +92,7 @@ impl SqliteStore {
                      WHERE excluded.t_ms > vehicle_latest.t_ms",
                 )?;
                 for (vehicle, p) in newest_per_vehicle(&write) {
-                    latest.execute(params![
-                        vehicle.as_str(),
-                        p.seq as i64,
-                        p.t.timestamp_millis(),
-                        p.lat,
-                        p.lon,
-                        p.alt_m,
-                        p.speed_mps,
-                        p.course_deg,
-                        p.fix.map(|f| f.as_str()),
-                        p.sats,
-                        p.hdop,
-                        received_ms,
-                    ])?;
+                    latest.execute(position_row(vehicle.as_str(), p, received_ms))?;
                 }
                 let mut dead = tx.prepare_cached(
                     "INSERT INTO dead_letters (received_ms, topic, payload, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -299,6 +273,24 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The twelve values of a position row, in the column order both position tables share.
+fn position_row<'a>(vehicle: &'a str, p: &'a Position, received_ms: i64) -> impl rusqlite::Params + 'a {
+    (
+        vehicle,
+        p.seq as i64,
+        p.t.timestamp_millis(),
+        p.lat,
+        p.lon,
+        p.alt_m,
+        p.speed_mps,
+        p.course_deg,
+        p.fix.map(|f| f.as_str()),
+        p.sats,
+        p.hdop,
+        received_ms,
+    )
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>> {

@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::pty;
 
 const HZ: u64 = 10;
 
@@ -31,21 +35,6 @@ fn epoch(i: u64) -> SimFix {
         sats: 12,
         hdop: 0.7,
     }
-}
-
-struct Pty {
-    master: std::fs::File,
-    path: std::path::PathBuf,
-    _slave: std::os::fd::OwnedFd,
-}
-
-fn pty() -> Pty {
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let mut termios = tcgetattr(&pty.slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
-    let path = nix::unistd::ttyname(&pty.slave).unwrap();
-    Pty { master: std::fs::File::from(pty.master), path, _slave: pty.slave }
 }
 
 /// CPU seconds (user + system) and peak resident memory (MiB) of a running process.
