@@ -6,7 +6,9 @@
 
 pub mod geometry;
 pub mod plan;
+pub mod plausibility;
 pub mod position;
+pub mod simplify;
 pub mod topics;
 pub mod vehicle;
 pub mod wire;

@@ -5,14 +5,23 @@
 //! - PostgreSQL (production), TimescaleDB-compatible schema.
 //!
 //! Both keep the same meaning: a position is keyed by (vehicle, seq, t), so a redelivered or
-//! replayed message is stored once; the latest position of a vehicle only moves forward in fix
-//! time; an ingest write is one transaction, so a crash leaves all of it or none.
+//! replayed message is stored once; each fix is stored with its marks (late, implausible); the
+//! latest position of a vehicle only moves forward in fix time and only to a plausible fix; an
+//! ingest write is one transaction, so a crash leaves all of it or none. Retention deletes old
+//! positions except those under a legal hold, and records every purge.
 
+mod housekeeping;
 mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use convoy_core::plausibility::{ArrivalMarker, Implausible, Marks};
 use convoy_core::{Position, Role, VehicleId};
+use tokio::sync::mpsc;
+
+pub use housekeeping::{run_housekeeping, Retention};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -56,12 +65,62 @@ pub struct VehiclePositions {
     pub positions: Vec<Position>,
 }
 
+/// An agent's latest health report, as it published it (a JSON object).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentStatus {
+    pub vehicle: VehicleId,
+    pub received_at: DateTime<Utc>,
+    pub status_json: String,
+}
+
 /// Everything one ingest commit writes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IngestWrite {
+    /// When the positions were stored; `None` stamps them with the clock at the write.
     pub received_at: Option<DateTime<Utc>>,
+    /// Fixes older than this are marked `older_than_retention`.
+    pub oldest_kept: Option<DateTime<Utc>>,
     pub positions: Vec<VehiclePositions>,
     pub dead_letters: Vec<DeadLetter>,
+    pub statuses: Vec<AgentStatus>,
+}
+
+/// A stored fix with what Convoy recorded about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPosition {
+    pub position: Position,
+    /// It arrived after a newer fix of its vehicle (a backlog).
+    pub late: bool,
+    pub implausible: Option<Implausible>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A legal hold: positions of `vehicle` (of every vehicle if `None`) with fix times in
+/// `[from, to)` survive retention until the hold is released.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegalHold {
+    pub vehicle: Option<VehicleId>,
+    /// The move the hold is for, if it is for one.
+    pub move_id: Option<String>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub reason: String,
+    pub created_by: String,
+}
+
+/// What one retention purge did; every purge is recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PurgeReport {
+    pub ran_at: DateTime<Utc>,
+    /// Positions with fix times before this were due.
+    pub cutoff: DateTime<Utc>,
+    /// Positions deleted, in dropped partitions or chunks and row by row.
+    pub positions_deleted: u64,
+    /// Whole partitions or chunks dropped (their rows are counted above).
+    pub partitions_dropped: u64,
+    /// Positions older than the cutoff kept because a legal hold covers them.
+    pub positions_held: u64,
+    pub dead_letters_deleted: u64,
 }
 
 /// What an ingest write did.
@@ -175,7 +234,97 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Position>> {
-        dispatch!(self, s => s.track(vehicle, from, to))
+        let mut stream = self.track_stream(vehicle, from, to);
+        let mut track = Vec::new();
+        while let Some(stored) = stream.recv().await {
+            track.push(stored?.position);
+        }
+        Ok(track)
+    }
+
+    /// Streams a vehicle's stored positions with fix times in `[from, to)`, in fix-time order,
+    /// a page at a time, so a long track never sits whole in memory and never holds the
+    /// database for long. Dropping the receiver stops the reading.
+    pub fn track_stream(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> mpsc::Receiver<Result<StoredPosition>> {
+        const PAGE: u32 = 2000;
+        let (tx, rx) = mpsc::channel(PAGE as usize);
+        let (store, vehicle) = (self.clone(), vehicle.clone());
+        tokio::spawn(async move {
+            let mut after = None;
+            loop {
+                let page = match store.track_page(&vehicle, from, to, after, PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let last = page.last().map(|p| (p.position.t, p.position.seq));
+                let full = page.len() == PAGE as usize;
+                for stored in page {
+                    if tx.send(Ok(stored)).await.is_err() {
+                        return;
+                    }
+                }
+                match last {
+                    Some(last) if full => after = Some(last),
+                    _ => return,
+                }
+            }
+        });
+        rx
+    }
+
+    /// At most `limit` positions of a track, after the fix `(t, seq)` in `(t, seq)` order.
+    async fn track_page(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, u64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredPosition>> {
+        dispatch!(self, s => s.track_page(vehicle, from, to, after, limit))
+    }
+
+    /// Each vehicle's latest agent status, ordered by vehicle id.
+    pub async fn agent_statuses(&self) -> Result<Vec<AgentStatus>> {
+        dispatch!(self, s => s.agent_statuses())
+    }
+
+    /// Places a legal hold; returns its id.
+    pub async fn add_legal_hold(&self, hold: &LegalHold) -> Result<i64> {
+        dispatch!(self, s => s.add_legal_hold(hold))
+    }
+
+    /// Releases a hold: its positions become subject to retention again. False if no hold
+    /// with that id is in force.
+    pub async fn release_legal_hold(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        dispatch!(self, s => s.release_legal_hold(id, now))
+    }
+
+    /// Creates what the store needs ahead of time (PostgreSQL: the coming days' partitions).
+    pub async fn prepare_ahead(&self, now: DateTime<Utc>) -> Result<()> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => s.prepare_ahead(now).await,
+        }
+    }
+
+    /// Deletes positions (and dead letters) from before `cutoff`, except positions under a
+    /// legal hold, and records the purge.
+    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+        dispatch!(self, s => s.purge(cutoff, now))
+    }
+
+    /// The most recent purges first.
+    pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>> {
+        dispatch!(self, s => s.purges(limit))
     }
 
     /// The newest dead letters first.
@@ -189,20 +338,38 @@ impl Store {
     }
 }
 
-/// For each vehicle in a write, the position with the newest fix time: what the latest table
-/// should move to (if it is newer than what it holds).
-fn newest_per_vehicle(write: &IngestWrite) -> Vec<(&VehicleId, &Position)> {
-    let mut newest: Vec<(&VehicleId, &Position)> = Vec::new();
+/// The distinct vehicles of a write's positions.
+fn vehicles_of(write: &IngestWrite) -> Vec<&VehicleId> {
+    let mut vehicles: Vec<&VehicleId> = write.positions.iter().map(|b| &b.vehicle).collect();
+    vehicles.sort();
+    vehicles.dedup();
+    vehicles
+}
+
+/// A write's positions with their marks, in arrival order, and each vehicle's newest plausible
+/// fix afterwards where it changed: what the latest table moves to.
+struct MarkedWrite<'a> {
+    positions: Vec<(&'a VehicleId, &'a Position, Marks)>,
+    new_latest: Vec<(VehicleId, Position)>,
+}
+
+/// Marks a write's positions against each vehicle's stored newest plausible fix.
+fn mark_write(write: &IngestWrite, mut stored_latest: HashMap<VehicleId, Position>) -> MarkedWrite<'_> {
+    let mut markers: HashMap<&VehicleId, ArrivalMarker> = HashMap::new();
+    let mut positions = Vec::new();
     for batch in &write.positions {
+        let marker = markers
+            .entry(&batch.vehicle)
+            .or_insert_with(|| ArrivalMarker::new(stored_latest.remove(&batch.vehicle), write.oldest_kept));
         for p in &batch.positions {
-            match newest.iter_mut().find(|(v, _)| *v == &batch.vehicle) {
-                Some(entry) if p.t > entry.1.t => entry.1 = p,
-                Some(_) => {}
-                None => newest.push((&batch.vehicle, p)),
-            }
+            positions.push((&batch.vehicle, p, marker.mark(p)));
         }
     }
-    newest
+    let new_latest = markers
+        .into_iter()
+        .filter_map(|(vehicle, marker)| marker.newest().map(|p| (vehicle.clone(), p.clone())))
+        .collect();
+    MarkedWrite { positions, new_latest }
 }
 
 fn parse_role(text: &str) -> Result<Role> {
@@ -211,6 +378,13 @@ fn parse_role(text: &str) -> Result<Role> {
 
 fn parse_vehicle(text: String) -> Result<VehicleId> {
     VehicleId::new(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_implausible(text: Option<String>) -> Result<Option<Implausible>> {
+    text.map(|r| {
+        Implausible::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("implausible reason {r:?}")))
+    })
+    .transpose()
 }
 
 fn parse_fix(text: Option<String>) -> Result<Option<convoy_core::FixMode>> {

@@ -2,18 +2,32 @@
 //! An ingest write is one transaction: positions go in with one `INSERT … SELECT FROM UNNEST`
 //! per write, so a batch costs one round trip however many positions it holds.
 
-use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
 use convoy_core::{Position, VehicleId};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 use crate::{
-    newest_per_vehicle, parse_fix, parse_role, parse_vehicle, DeadLetter, IngestWrite, LatestPosition,
-    Result, StoreError, User, WriteOutcome,
+    mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
+    DeadLetter, IngestWrite, LatestPosition, LegalHold, PurgeReport, Result, StoreError, StoredPosition,
+    User, WriteOutcome,
 };
 
 /// Schema versions, applied in order; `schema_migrations` records the ones applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_initial.sql"),
+    include_str!("../migrations/postgres/0002_marks_holds_purges.sql"),
+    include_str!("../migrations/postgres/0003_positions_by_time.sql"),
+];
+
+/// Serialises retention purges from several processes.
+const PURGE_LOCK_KEY: i64 = 0x7075_7267_65; // "purge"
+
+/// How far ahead daily partitions are made, so a day's first fix never waits for one.
+const PARTITION_DAYS_AHEAD: i64 = 7;
 
 /// Serialises concurrent migrations from several processes.
 const MIGRATION_LOCK_KEY: i64 = 0x636f_6e76_6f79; // "convoy"
@@ -21,6 +35,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x636f_6e76_6f79; // "convoy"
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// UTC days (days since 1970) known to have a partition; a miss asks the database.
+    days_ready: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl PgStore {
@@ -29,7 +45,7 @@ impl PgStore {
         let manager =
             Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(8).build().map_err(|e| StoreError::Pool(e.to_string()))?;
-        let store = Self { pool };
+        let store = Self { pool, days_ready: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -61,24 +77,50 @@ impl PgStore {
     }
 
     pub async fn write_ingest(&self, write: &IngestWrite) -> Result<WriteOutcome> {
-        let received_at = write.received_at.unwrap_or_else(Utc::now);
-        let mut columns = PositionColumns::default();
-        for batch in &write.positions {
-            for p in &batch.positions {
-                columns.push(batch.vehicle.as_str(), p);
-            }
+        let result = self.write_ingest_once(write).await;
+        if result.is_err() {
+            // A partition may have been dropped behind the cache's back (by a purge elsewhere).
+            self.days_ready.lock().expect("days cache").clear();
         }
-        let total = columns.vehicle.len() as u64;
+        result
+    }
 
+    async fn write_ingest_once(&self, write: &IngestWrite) -> Result<WriteOutcome> {
+        self.ensure_partitions(write).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let vehicles: Vec<&str> = vehicles_of(write).into_iter().map(|v| v.as_str()).collect();
+        // Locking the latest rows orders concurrent writers of one vehicle (several ingest
+        // processes sharing a subscription), so their marks stay consistent.
+        let rows = tx
+            .query(
+                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, vehicle
+                 FROM vehicle_latest WHERE vehicle = ANY($1) FOR UPDATE",
+                &[&vehicles],
+            )
+            .await?;
+        let mut stored_latest = HashMap::new();
+        for row in &rows {
+            stored_latest.insert(parse_vehicle(row.get(10))?, position_from_row(row)?);
+        }
+        let marked = mark_write(write, stored_latest);
+        let received_at = write.received_at.unwrap_or_else(Utc::now);
+
+        let mut columns = PositionColumns::default();
+        for (vehicle, p, marks) in &marked.positions {
+            columns.push(vehicle.as_str(), p);
+            columns.late.push(marks.late);
+            columns.implausible.push(marks.implausible.map(|r| r.as_str()));
+        }
+        let total = columns.vehicle.len() as u64;
         let inserted = tx
             .execute(
                 "INSERT INTO positions
-                   (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_at)
-                 SELECT *, $12::timestamptz FROM UNNEST(
+                   (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible,
+                    received_at)
+                 SELECT *, $14::timestamptz FROM UNNEST(
                    $1::text[], $2::int8[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[],
-                   $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[])
+                   $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[], $12::bool[], $13::text[])
                  ON CONFLICT DO NOTHING",
                 &[
                     &columns.vehicle,
@@ -92,6 +134,8 @@ impl PgStore {
                     &columns.fix,
                     &columns.sats,
                     &columns.hdop,
+                    &columns.late,
+                    &columns.implausible,
                     &received_at,
                 ],
             )
@@ -109,7 +153,7 @@ impl PgStore {
                  WHERE excluded.t > vehicle_latest.t",
             )
             .await?;
-        for (vehicle, p) in newest_per_vehicle(write) {
+        for (vehicle, p) in &marked.new_latest {
             tx.execute(
                 &upsert_latest,
                 &[
@@ -140,8 +184,57 @@ impl PgStore {
                     .await?;
             }
         }
+        for st in &write.statuses {
+            tx.execute(
+                "INSERT INTO agent_status (vehicle, received_at, status_json) VALUES ($1, $2, $3)
+                 ON CONFLICT (vehicle) DO UPDATE SET
+                   received_at = excluded.received_at, status_json = excluded.status_json",
+                &[&st.vehicle.as_str(), &st.received_at, &st.status_json],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(WriteOutcome { inserted, duplicates: total - inserted })
+    }
+
+    /// Makes sure every UTC day of the write's fixes has its partition, asking the database
+    /// only for days this process has not seen yet (outside the write's transaction, so a
+    /// failed write does not undo them).
+    async fn ensure_partitions(&self, write: &IngestWrite) -> Result<()> {
+        let missing: Vec<i64> = {
+            let ready = self.days_ready.lock().expect("days cache");
+            let mut days: Vec<i64> = write
+                .positions
+                .iter()
+                .flat_map(|b| b.positions.iter().map(|p| p.t.timestamp().div_euclid(86_400)))
+                .filter(|day| !ready.contains(day))
+                .collect();
+            days.sort_unstable();
+            days.dedup();
+            days
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        for &day in &missing {
+            let start = DateTime::<Utc>::from_timestamp(day * 86_400, 0)
+                .ok_or_else(|| StoreError::Corrupt(format!("day {day}")))?;
+            client.execute("SELECT convoy_ensure_partitions($1, $1)", &[&start]).await?;
+        }
+        self.days_ready.lock().expect("days cache").extend(missing);
+        Ok(())
+    }
+
+    pub async fn prepare_ahead(&self, now: DateTime<Utc>) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "SELECT convoy_ensure_partitions($1, $2)",
+                &[&(now - Duration::days(1)), &(now + Duration::days(PARTITION_DAYS_AHEAD))],
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn add_vehicle(&self, id: &VehicleId, password_hash: &str) -> Result<()> {
@@ -242,22 +335,188 @@ impl PgStore {
             .collect()
     }
 
-    pub async fn track(
+    pub async fn track_page(
         &self,
         vehicle: &VehicleId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Position>> {
+        after: Option<(DateTime<Utc>, u64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredPosition>> {
+        // Before every fix of the range when there is no previous page.
+        let (after_t, after_seq) = after.map_or((from, -1), |(t, seq)| (t, seq as i64));
         let rows = self
             .client()
             .await?
             .query(
-                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop FROM positions
-                 WHERE vehicle = $1 AND t >= $2 AND t < $3 ORDER BY t, seq",
-                &[&vehicle.as_str(), &from, &to],
+                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible,
+                        received_at
+                 FROM positions
+                 WHERE vehicle = $1 AND t >= $2 AND t < $3 AND (t, seq) > ($4, $5)
+                 ORDER BY t, seq LIMIT $6",
+                &[&vehicle.as_str(), &from, &to, &after_t, &after_seq, &i64::from(limit)],
             )
             .await?;
-        rows.iter().map(position_from_row).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(StoredPosition {
+                    position: position_from_row(r)?,
+                    late: r.get(10),
+                    implausible: parse_implausible(r.get(11))?,
+                    received_at: r.get(12),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn agent_statuses(&self) -> Result<Vec<AgentStatus>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT vehicle, received_at, status_json FROM agent_status ORDER BY vehicle", &[])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AgentStatus {
+                    vehicle: parse_vehicle(r.get(0))?,
+                    received_at: r.get(1),
+                    status_json: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_legal_hold(&self, hold: &LegalHold) -> Result<i64> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO legal_holds (vehicle, move_id, from_t, to_t, reason, created_by)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &hold.vehicle.as_ref().map(|v| v.as_str()),
+                    &hold.move_id,
+                    &hold.from,
+                    &hold.to,
+                    &hold.reason,
+                    &hold.created_by,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    pub async fn release_legal_hold(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE legal_holds SET released_at = $2 WHERE id = $1 AND released_at IS NULL",
+                &[&id, &now],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PURGE_LOCK_KEY]).await?;
+        let mut report = PurgeReport {
+            ran_at: now,
+            cutoff,
+            positions_deleted: 0,
+            partitions_dropped: 0,
+            positions_held: 0,
+            dead_letters_deleted: 0,
+        };
+        // Whole days first: a slice wholly before the cutoff that no hold touches goes at once.
+        for slice in time_slices(&tx).await? {
+            if slice.end > cutoff {
+                continue;
+            }
+            let held: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM legal_holds
+                                    WHERE released_at IS NULL AND from_t < $2 AND to_t > $1)",
+                    &[&slice.start, &slice.end],
+                )
+                .await?
+                .get(0);
+            if held {
+                continue;
+            }
+            let rows: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM positions WHERE t >= $1 AND t < $2",
+                    &[&slice.start, &slice.end],
+                )
+                .await?
+                .get(0);
+            match &slice.partition {
+                Some(name) => {
+                    tx.batch_execute(&format!("DROP TABLE \"{}\"", name.replace('"', "\"\""))).await?
+                }
+                None => {
+                    tx.execute(
+                        "SELECT drop_chunks('positions', older_than => $2::timestamptz, newer_than => $1::timestamptz)",
+                        &[&slice.start, &slice.end],
+                    )
+                    .await?;
+                }
+            }
+            report.positions_deleted += rows as u64;
+            report.partitions_dropped += 1;
+        }
+        let not_held = "NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL
+                          AND (h.vehicle IS NULL OR h.vehicle = p.vehicle) AND p.t >= h.from_t AND p.t < h.to_t)";
+        report.positions_deleted +=
+            tx.execute(&format!("DELETE FROM positions p WHERE t < $1 AND {not_held}"), &[&cutoff]).await?;
+        tx.execute(&format!("DELETE FROM vehicle_latest p WHERE t < $1 AND {not_held}"), &[&cutoff]).await?;
+        let held: i64 = tx.query_one("SELECT count(*) FROM positions WHERE t < $1", &[&cutoff]).await?.get(0);
+        report.positions_held = held as u64;
+        report.dead_letters_deleted =
+            tx.execute("DELETE FROM dead_letters WHERE received_at < $1", &[&cutoff]).await?;
+        tx.execute(
+            "INSERT INTO purges (ran_at, cutoff, positions_deleted, partitions_dropped, positions_held,
+                                 dead_letters_deleted)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &report.ran_at,
+                &report.cutoff,
+                &(report.positions_deleted as i64),
+                &(report.partitions_dropped as i64),
+                &(report.positions_held as i64),
+                &(report.dead_letters_deleted as i64),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        self.days_ready.lock().expect("days cache").clear();
+        Ok(report)
+    }
+
+    pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT ran_at, cutoff, positions_deleted, partitions_dropped, positions_held, dead_letters_deleted
+                 FROM purges ORDER BY id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PurgeReport {
+                ran_at: r.get(0),
+                cutoff: r.get(1),
+                positions_deleted: r.get::<_, i64>(2) as u64,
+                partitions_dropped: r.get::<_, i64>(3) as u64,
+                positions_held: r.get::<_, i64>(4) as u64,
+                dead_letters_deleted: r.get::<_, i64>(5) as u64,
+            })
+            .collect())
     }
 
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
@@ -306,6 +565,8 @@ struct PositionColumns<'a> {
     fix: Vec<Option<&'static str>>,
     sats: Vec<Option<i32>>,
     hdop: Vec<Option<f64>>,
+    late: Vec<bool>,
+    implausible: Vec<Option<&'static str>>,
 }
 
 impl<'a> PositionColumns<'a> {
@@ -322,6 +583,56 @@ impl<'a> PositionColumns<'a> {
         self.sats.push(p.sats.map(sats_to_sql));
         self.hdop.push(p.hdop);
     }
+}
+
+/// A stretch of time the positions table keeps as one unit: a native partition (named) or a
+/// TimescaleDB chunk.
+struct TimeSlice {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    partition: Option<String>,
+}
+
+/// The positions table's partitions or chunks; none for a table that is neither.
+async fn time_slices(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<TimeSlice>> {
+    let hypertable: bool = tx
+        .query_one("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')", &[])
+        .await?
+        .get(0);
+    if hypertable {
+        let rows = tx
+            .query(
+                "SELECT range_start, range_end FROM timescaledb_information.chunks
+                 WHERE hypertable_name = 'positions' ORDER BY range_start",
+                &[],
+            )
+            .await?;
+        return Ok(rows
+            .iter()
+            .map(|r| TimeSlice { start: r.get(0), end: r.get(1), partition: None })
+            .collect());
+    }
+    let rows = tx
+        .query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'positions'::regclass",
+            &[],
+        )
+        .await?;
+    let mut slices = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        // Named positions_pYYYYMMDD by convoy_ensure_partitions; anything else is left alone.
+        let day = name
+            .strip_prefix("positions_p")
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+            .and_then(|d| d.and_hms_opt(0, 0, 0));
+        if let Some(day) = day {
+            let start = day.and_utc();
+            slices.push(TimeSlice { start, end: start + Duration::days(1), partition: Some(name) });
+        }
+    }
+    Ok(slices)
 }
 
 fn user_from_row(r: &Row) -> Result<User> {

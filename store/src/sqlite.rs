@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file, WAL journal, one connection behind a mutex, every
 //! call on tokio's blocking pool so the async runtime never waits on the disk.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -9,12 +10,16 @@ use convoy_core::{Position, VehicleId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
-    newest_per_vehicle, parse_fix, parse_role, parse_vehicle, DeadLetter, IngestWrite, LatestPosition,
-    Result, StoreError, User, WriteOutcome,
+    mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
+    DeadLetter, IngestWrite, LatestPosition, LegalHold, PurgeReport, Result, StoreError, StoredPosition,
+    User, WriteOutcome,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+    include_str!("../migrations/sqlite/0002_marks_holds_purges.sql"),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -61,23 +66,40 @@ impl SqliteStore {
     pub async fn write_ingest(&self, write: &IngestWrite) -> Result<WriteOutcome> {
         let write = write.clone();
         self.with(move |conn| {
-            let received_ms = write.received_at.unwrap_or_else(Utc::now).timestamp_millis();
             let tx = conn.transaction()?;
+            let mut stored_latest = HashMap::new();
+            {
+                let mut latest = tx.prepare_cached(
+                    "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop
+                     FROM vehicle_latest WHERE vehicle = ?1",
+                )?;
+                for vehicle in vehicles_of(&write) {
+                    if let Some(p) = latest.query_row([vehicle.as_str()], |r| position_from_row(r, 0)).optional()? {
+                        stored_latest.insert(vehicle.clone(), p?);
+                    }
+                }
+            }
+            let marked = mark_write(&write, stored_latest);
+            // Stamped after any wait for the connection: the time the rows were really written.
+            let received_ms = write.received_at.unwrap_or_else(Utc::now).timestamp_millis();
             let mut outcome = WriteOutcome::default();
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT OR IGNORE INTO positions
-                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms,
+                      late, implausible)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?;
-                for batch in &write.positions {
-                    for p in &batch.positions {
-                        let changed = insert.execute(position_row(batch.vehicle.as_str(), p, received_ms))?;
-                        if changed == 1 {
-                            outcome.inserted += 1;
-                        } else {
-                            outcome.duplicates += 1;
-                        }
+                for (vehicle, p, marks) in &marked.positions {
+                    let row = position_row(vehicle.as_str(), p, received_ms);
+                    let changed = insert.execute(rusqlite::params_from_iter(row.into_iter().chain([
+                        rusqlite::types::Value::from(marks.late),
+                        marks.implausible.map(|r| r.as_str().to_string()).into(),
+                    ])))?;
+                    if changed == 1 {
+                        outcome.inserted += 1;
+                    } else {
+                        outcome.duplicates += 1;
                     }
                 }
                 let mut latest = tx.prepare_cached(
@@ -91,14 +113,22 @@ impl SqliteStore {
                        hdop = excluded.hdop, received_ms = excluded.received_ms
                      WHERE excluded.t_ms > vehicle_latest.t_ms",
                 )?;
-                for (vehicle, p) in newest_per_vehicle(&write) {
-                    latest.execute(position_row(vehicle.as_str(), p, received_ms))?;
+                for (vehicle, p) in &marked.new_latest {
+                    latest.execute(rusqlite::params_from_iter(position_row(vehicle.as_str(), p, received_ms)))?;
                 }
                 let mut dead = tx.prepare_cached(
                     "INSERT INTO dead_letters (received_ms, topic, payload, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 for d in &write.dead_letters {
                     dead.execute(params![d.received_at.timestamp_millis(), d.topic, d.payload, d.reason, d.detail])?;
+                }
+                let mut status = tx.prepare_cached(
+                    "INSERT INTO agent_status (vehicle, received_ms, status_json) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (vehicle) DO UPDATE SET
+                       received_ms = excluded.received_ms, status_json = excluded.status_json",
+                )?;
+                for st in &write.statuses {
+                    status.execute(params![st.vehicle.as_str(), st.received_at.timestamp_millis(), st.status_json])?;
                 }
             }
             tx.commit()?;
@@ -220,23 +250,155 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn track(
+    pub async fn track_page(
         &self,
         vehicle: &VehicleId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Position>> {
+        after: Option<(DateTime<Utc>, u64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredPosition>> {
         let vehicle = vehicle.to_string();
+        // Before every fix of the range when there is no previous page.
+        let (after_ms, after_seq) =
+            after.map_or((i64::MIN, -1), |(t, seq)| (t.timestamp_millis(), seq as i64));
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop FROM positions
-                 WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms, seq",
+                "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop,
+                        late, implausible, received_ms
+                 FROM positions
+                 WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 AND (t_ms, seq) > (?4, ?5)
+                 ORDER BY t_ms, seq LIMIT ?6",
             )?;
-            let rows = stmt
-                .query_map(params![vehicle, from.timestamp_millis(), to.timestamp_millis()], |r| {
-                    position_from_row(r, 0)
-                })?;
-            rows.map(|r| r?).collect()
+            let params =
+                params![vehicle, from.timestamp_millis(), to.timestamp_millis(), after_ms, after_seq, limit];
+            let rows = stmt.query_map(params, |r| {
+                Ok((position_from_row(r, 0)?, r.get::<_, bool>(10)?, r.get(11)?, r.get::<_, i64>(12)?))
+            })?;
+            let mut page = Vec::new();
+            for row in rows {
+                let (position, late, implausible, received_ms) = row?;
+                page.push(StoredPosition {
+                    position: position?,
+                    late,
+                    implausible: parse_implausible(implausible)?,
+                    received_at: from_millis(received_ms)?,
+                });
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    pub async fn agent_statuses(&self) -> Result<Vec<AgentStatus>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT vehicle, received_ms, status_json FROM agent_status ORDER BY vehicle",
+            )?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get(2)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (vehicle, ms, status_json) = row?;
+                out.push(AgentStatus {
+                    vehicle: parse_vehicle(vehicle)?,
+                    received_at: from_millis(ms)?,
+                    status_json,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn add_legal_hold(&self, hold: &LegalHold) -> Result<i64> {
+        let hold = hold.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO legal_holds (vehicle, move_id, from_ms, to_ms, reason, created_by, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    hold.vehicle.as_ref().map(|v| v.as_str()),
+                    hold.move_id,
+                    hold.from.timestamp_millis(),
+                    hold.to.timestamp_millis(),
+                    hold.reason,
+                    hold.created_by,
+                    Utc::now().timestamp_millis()
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn release_legal_hold(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE legal_holds SET released_ms = ?2 WHERE id = ?1 AND released_ms IS NULL",
+                params![id, now.timestamp_millis()],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+        self.with(move |conn| {
+            let cutoff_ms = cutoff.timestamp_millis();
+            let tx = conn.transaction()?;
+            let not_held = "NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_ms IS NULL
+                              AND (h.vehicle IS NULL OR h.vehicle = p.vehicle)
+                              AND p.t_ms >= h.from_ms AND p.t_ms < h.to_ms)";
+            let positions_deleted =
+                tx.execute(&format!("DELETE FROM positions AS p WHERE t_ms < ?1 AND {not_held}"), [cutoff_ms])?;
+            tx.execute(&format!("DELETE FROM vehicle_latest AS p WHERE t_ms < ?1 AND {not_held}"), [cutoff_ms])?;
+            let positions_held: i64 =
+                tx.query_row("SELECT count(*) FROM positions WHERE t_ms < ?1", [cutoff_ms], |r| r.get(0))?;
+            let dead_letters_deleted = tx.execute("DELETE FROM dead_letters WHERE received_ms < ?1", [cutoff_ms])?;
+            let report = PurgeReport {
+                ran_at: now,
+                cutoff,
+                positions_deleted: positions_deleted as u64,
+                partitions_dropped: 0,
+                positions_held: positions_held as u64,
+                dead_letters_deleted: dead_letters_deleted as u64,
+            };
+            tx.execute(
+                "INSERT INTO purges (ran_ms, cutoff_ms, positions_deleted, partitions_dropped, positions_held,
+                                     dead_letters_deleted)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                params![now.timestamp_millis(), cutoff_ms, positions_deleted as i64, positions_held, dead_letters_deleted as i64],
+            )?;
+            tx.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+
+    pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ran_ms, cutoff_ms, positions_deleted, partitions_dropped, positions_held, dead_letters_deleted
+                 FROM purges ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?, r.get::<_, i64>(5)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ran, cutoff, deleted, dropped, held, dead) = row?;
+                out.push(PurgeReport {
+                    ran_at: from_millis(ran)?,
+                    cutoff: from_millis(cutoff)?,
+                    positions_deleted: deleted as u64,
+                    partitions_dropped: dropped as u64,
+                    positions_held: held as u64,
+                    dead_letters_deleted: dead as u64,
+                });
+            }
+            Ok(out)
         })
         .await
     }
@@ -276,21 +438,21 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The twelve values of a position row, in the column order both position tables share.
-fn position_row<'a>(vehicle: &'a str, p: &'a Position, received_ms: i64) -> impl rusqlite::Params + 'a {
-    (
-        vehicle,
-        p.seq as i64,
-        p.t.timestamp_millis(),
-        p.lat,
-        p.lon,
-        p.alt_m,
-        p.speed_mps,
-        p.course_deg,
-        p.fix.map(|f| f.as_str()),
-        p.sats,
-        p.hdop,
-        received_ms,
-    )
+fn position_row(vehicle: &str, p: &Position, received_ms: i64) -> [rusqlite::types::Value; 12] {
+    [
+        vehicle.to_string().into(),
+        (p.seq as i64).into(),
+        p.t.timestamp_millis().into(),
+        p.lat.into(),
+        p.lon.into(),
+        p.alt_m.into(),
+        p.speed_mps.into(),
+        p.course_deg.into(),
+        p.fix.map(|f| f.as_str().to_string()).into(),
+        p.sats.map(i64::from).into(),
+        p.hdop.into(),
+        received_ms.into(),
+    ]
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>> {

@@ -2,8 +2,12 @@
 //! PostgreSQL server (a fresh database per test).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use convoy_core::plausibility::Implausible;
 use convoy_core::{FixMode, Position, Role, VehicleId};
-use convoy_store::{DeadLetter, IngestWrite, Store, StoreError, User, VehiclePositions, WriteOutcome};
+use convoy_store::{
+    AgentStatus, DeadLetter, IngestWrite, LegalHold, Store, StoreError, StoredPosition, User,
+    VehiclePositions, WriteOutcome,
+};
 
 /// A store of the given backend, kept alive with whatever it needs (the SQLite directory).
 struct Fixture {
@@ -50,8 +54,17 @@ fn write_of(id: &str, positions: Vec<Position>) -> IngestWrite {
     IngestWrite {
         received_at: Some(t0() + Duration::minutes(1)),
         positions: vec![VehiclePositions { vehicle: vehicle(id), positions }],
-        dead_letters: vec![],
+        ..Default::default()
     }
+}
+
+async fn stored_track(store: &Store, id: &str) -> Vec<StoredPosition> {
+    let mut stream = store.track_stream(&vehicle(id), t0() - Duration::days(400), t0() + Duration::days(1));
+    let mut track = Vec::new();
+    while let Some(p) = stream.recv().await {
+        track.push(p.unwrap());
+    }
+    track
 }
 
 async fn whole_track(store: &Store, id: &str) -> Vec<Position> {
@@ -152,6 +165,123 @@ async fn reopening_keeps_the_data_and_the_schema(f: Fixture) {
     reopened.ping().await.unwrap();
 }
 
+async fn a_backlog_is_stored_marked_late(f: Fixture) {
+    f.store.write_ingest(&write_of("truck-07", vec![position(10, 10)])).await.unwrap();
+    f.store.write_ingest(&write_of("truck-07", vec![position(5, 5), position(6, 6)])).await.unwrap();
+    f.store.write_ingest(&write_of("truck-07", vec![position(11, 11)])).await.unwrap();
+    let marks: Vec<_> =
+        stored_track(&f.store, "truck-07").await.iter().map(|p| (p.position.seq, p.late)).collect();
+    assert_eq!(marks, vec![(5, true), (6, true), (10, false), (11, false)]);
+}
+
+async fn an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position(f: Fixture) {
+    // 0.05 degrees of latitude (about 5.5 km) in one second.
+    let wild = Position { lat: position(2, 1).lat + 0.05, ..position(2, 1) };
+    let write = write_of("truck-07", vec![position(1, 0), wild.clone(), position(3, 2)]);
+    assert_eq!(f.store.write_ingest(&write).await.unwrap().inserted, 3);
+    let track = stored_track(&f.store, "truck-07").await;
+    assert_eq!(track[1].position, wild, "the raw values are kept");
+    let marks: Vec<_> = track.iter().map(|p| p.implausible).collect();
+    assert_eq!(marks, vec![None, Some(Implausible::TooFast), None]);
+    // A wild fix as the newest one of a write does not become the live position either.
+    let wild_last = Position { lat: position(4, 3).lat - 0.05, ..position(4, 3) };
+    f.store.write_ingest(&write_of("truck-07", vec![wild_last])).await.unwrap();
+    let latest = f.store.latest_positions().await.unwrap();
+    assert_eq!(latest[0].position.seq, 3);
+}
+
+async fn a_fix_older_than_the_retention_is_marked(f: Fixture) {
+    let write = IngestWrite {
+        oldest_kept: Some(t0() + Duration::seconds(5)),
+        ..write_of("truck-07", vec![position(1, 0), position(9, 9)])
+    };
+    f.store.write_ingest(&write).await.unwrap();
+    let marks: Vec<_> = stored_track(&f.store, "truck-07").await.iter().map(|p| p.implausible).collect();
+    assert_eq!(marks, vec![Some(Implausible::OlderThanRetention), None]);
+}
+
+async fn a_long_track_streams_whole_and_in_order(f: Fixture) {
+    // More than two pages, written in reverse so the order comes from the query.
+    let mut positions: Vec<_> = (0..4500).map(|i| position(i, i as i64)).collect();
+    positions.reverse();
+    for chunk in positions.chunks(1000) {
+        f.store.write_ingest(&write_of("truck-07", chunk.to_vec())).await.unwrap();
+    }
+    let seqs: Vec<_> = stored_track(&f.store, "truck-07").await.iter().map(|p| p.position.seq).collect();
+    assert_eq!(seqs, (0..4500).collect::<Vec<_>>());
+    // Stopping early is fine: the reader goes away.
+    let mut stream = f.store.track_stream(&vehicle("truck-07"), t0(), t0() + Duration::days(1));
+    assert_eq!(stream.recv().await.unwrap().unwrap().position.seq, 0);
+    drop(stream);
+}
+
+async fn the_latest_agent_status_is_kept(f: Fixture) {
+    let status = |minute: i64, json: &str| AgentStatus {
+        vehicle: vehicle("truck-07"),
+        received_at: t0() + Duration::minutes(minute),
+        status_json: json.into(),
+    };
+    let first = IngestWrite { statuses: vec![status(0, r#"{"state":"online"}"#)], ..Default::default() };
+    f.store.write_ingest(&first).await.unwrap();
+    let second = IngestWrite { statuses: vec![status(1, r#"{"state":"offline"}"#)], ..Default::default() };
+    f.store.write_ingest(&second).await.unwrap();
+    assert_eq!(f.store.agent_statuses().await.unwrap(), vec![status(1, r#"{"state":"offline"}"#)]);
+}
+
+/// Fixes on three days, 40, 20 and 0 days before t0; retention of 30 days at t0.
+async fn write_three_days(store: &Store, id: &str) {
+    let fixes = [-40, -20, 0]
+        .iter()
+        .enumerate()
+        .map(|(i, days)| Position { t: t0() + Duration::days(*days), ..position(i as u64, 0) })
+        .collect();
+    store.write_ingest(&write_of(id, fixes)).await.unwrap();
+}
+
+async fn retention_deletes_old_positions_and_records_the_purge(f: Fixture) {
+    write_three_days(&f.store, "truck-07").await;
+    let dead = DeadLetter {
+        received_at: t0() - Duration::days(31),
+        topic: "t".into(),
+        payload: vec![],
+        reason: "malformed".into(),
+        detail: String::new(),
+    };
+    f.store.write_ingest(&IngestWrite { dead_letters: vec![dead], ..Default::default() }).await.unwrap();
+    let cutoff = t0() - Duration::days(30);
+    let report = f.store.purge(cutoff, t0()).await.unwrap();
+    assert_eq!((report.positions_deleted, report.positions_held, report.dead_letters_deleted), (1, 0, 1));
+    let days: Vec<_> = stored_track(&f.store, "truck-07").await.iter().map(|p| p.position.seq).collect();
+    assert_eq!(days, vec![1, 2]);
+    assert_eq!(f.store.purges(10).await.unwrap(), vec![report]);
+}
+
+async fn a_legal_hold_keeps_its_positions_until_released(f: Fixture) {
+    write_three_days(&f.store, "truck-07").await;
+    write_three_days(&f.store, "escort-1").await;
+    let hold = LegalHold {
+        vehicle: Some(vehicle("truck-07")),
+        move_id: Some("move-1".into()),
+        from: t0() - Duration::days(41),
+        to: t0() - Duration::days(39),
+        reason: "insurance claim".into(),
+        created_by: "ana".into(),
+    };
+    let id = f.store.add_legal_hold(&hold).await.unwrap();
+    let cutoff = t0() - Duration::days(30);
+    let report = f.store.purge(cutoff, t0()).await.unwrap();
+    assert_eq!((report.positions_deleted, report.positions_held), (1, 1), "{report:?}");
+    assert_eq!(stored_track(&f.store, "truck-07").await.len(), 3);
+    assert_eq!(stored_track(&f.store, "escort-1").await.len(), 2);
+
+    assert!(f.store.release_legal_hold(id, t0()).await.unwrap());
+    assert!(!f.store.release_legal_hold(id, t0()).await.unwrap(), "released once");
+    let report = f.store.purge(cutoff, t0()).await.unwrap();
+    assert_eq!((report.positions_deleted, report.positions_held), (1, 0));
+    assert_eq!(stored_track(&f.store, "truck-07").await.len(), 2);
+    assert_eq!(f.store.purges(10).await.unwrap().len(), 2);
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -172,6 +302,13 @@ both_backends!(
     a_vehicle_is_registered_once,
     a_token_logs_its_user_in_until_it_expires,
     reopening_keeps_the_data_and_the_schema,
+    a_backlog_is_stored_marked_late,
+    an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position,
+    a_fix_older_than_the_retention_is_marked,
+    a_long_track_streams_whole_and_in_order,
+    the_latest_agent_status_is_kept,
+    retention_deletes_old_positions_and_records_the_purge,
+    a_legal_hold_keeps_its_positions_until_released,
 );
 
 #[tokio::test]

@@ -1,0 +1,56 @@
+//! The store's upkeep, run in the background by the server: partitions made ahead of time, and
+//! the retention purge.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::Store;
+
+/// How long positions are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub days: u32,
+}
+
+impl Retention {
+    /// Fix times before this are due for deletion at `now`.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(self.days))
+    }
+}
+
+/// Prepares partitions and purges what retention says, at once and then every `every`, until
+/// `shutdown` turns true. Failures are logged and retried at the next round: upkeep never
+/// stops the server.
+pub async fn run_housekeeping(
+    store: Store,
+    retention: Option<Retention>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    loop {
+        let now = Utc::now();
+        if let Err(e) = store.prepare_ahead(now).await {
+            tracing::error!(error = %e, "cannot prepare partitions ahead");
+        }
+        if let Some(retention) = retention {
+            match store.purge(retention.cutoff(now), now).await {
+                Ok(report) => tracing::info!(
+                    cutoff = %report.cutoff,
+                    positions_deleted = report.positions_deleted,
+                    partitions_dropped = report.partitions_dropped,
+                    positions_held = report.positions_held,
+                    dead_letters_deleted = report.dead_letters_deleted,
+                    "retention purge"
+                ),
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
