@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use convoy_store::Retention;
 use serde::Deserialize;
 
 /// The resolved configuration of `convoy serve`.
@@ -15,7 +16,31 @@ pub struct ServerConfig {
     pub database: String,
     pub broker: BrokerChoice,
     pub http_listen: SocketAddr,
+    /// How long positions are kept; `None` keeps them forever.
+    pub retention: Option<Retention>,
+    /// Ingest's MQTT client id: stable, so the broker keeps its session across restarts.
+    pub ingest_client_id: String,
+    /// MQTT shared-subscription group for several ingest processes (external brokers).
+    pub ingest_share_group: Option<String>,
 }
+
+impl ServerConfig {
+    /// A configuration with these essentials and the defaults for everything else.
+    pub fn new(data_dir: PathBuf, database: String, broker: BrokerChoice, http_listen: SocketAddr) -> Self {
+        Self {
+            data_dir,
+            database,
+            broker,
+            http_listen,
+            retention: Some(Retention { days: DEFAULT_RETENTION_DAYS }),
+            ingest_client_id: "convoy-ingest".into(),
+            ingest_share_group: None,
+        }
+    }
+}
+
+/// Positions are kept this many days unless configured otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// Which broker the server uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +69,12 @@ pub struct ServerConfigFile {
     pub broker_username: Option<String>,
     /// A file holding the password for an external broker.
     pub broker_password_file: Option<PathBuf>,
+    /// Days positions are kept (default 90); 0 keeps them forever. Legal holds survive it.
+    pub retention_days: Option<u32>,
+    /// Ingest's MQTT client id (default convoy-ingest); give each ingest process its own.
+    pub ingest_client_id: Option<String>,
+    /// Share the subscription with other ingest processes in this group (`$share/GROUP/...`).
+    pub ingest_share_group: Option<String>,
 }
 
 impl ServerConfigFile {
@@ -87,6 +118,12 @@ impl ServerConfigFile {
             database,
             broker,
             http_listen: self.http_listen.unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap()),
+            retention: match self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS) {
+                0 => None,
+                days => Some(Retention { days }),
+            },
+            ingest_client_id: self.ingest_client_id.unwrap_or_else(|| "convoy-ingest".into()),
+            ingest_share_group: self.ingest_share_group,
         })
     }
 }
@@ -101,6 +138,9 @@ mod tests {
         assert_eq!(config.database, "sqlite://convoy-data/convoy.db");
         assert_eq!(config.broker, BrokerChoice::Embedded { listen: "127.0.0.1:1883".parse().unwrap() });
         assert_eq!(config.http_listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.retention, Some(Retention { days: DEFAULT_RETENTION_DAYS }));
+        let forever = ServerConfigFile { retention_days: Some(0), ..Default::default() };
+        assert_eq!(forever.resolve().unwrap().retention, None);
     }
 
     #[test]

@@ -4,5 +4,6 @@
 
 pub mod config;
 pub mod demo;
+pub mod loadgen;
 pub mod pty;
 pub mod server;

@@ -46,6 +46,58 @@ enum Command {
         #[arg(long)]
         http_listen: Option<SocketAddr>,
     },
+    /// Run only ingest (broker to database), e.g. several processes sharing one subscription.
+    Ingest {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// TOML configuration file (see deploy/convoy.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The external broker, mqtt://HOST:PORT.
+        #[arg(long)]
+        broker: Option<String>,
+        /// MQTT client id (stable per process: the broker keeps its session).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Share the subscription with the other processes of this group.
+        #[arg(long)]
+        share_group: Option<String>,
+    },
+    /// Simulate a fleet publishing over MQTT and measure what gets stored, and how fast.
+    Loadgen {
+        /// The broker ingest consumes from, mqtt://HOST:PORT.
+        #[arg(long)]
+        broker: String,
+        /// The database ingest writes to (vehicles are registered there; results read back).
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 100)]
+        vehicles: usize,
+        /// Fixes per second per vehicle; 0 sends as fast as the broker takes them.
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Fixes per message.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Fixes per vehicle in all.
+        #[arg(long, default_value_t = 60)]
+        fixes: u64,
+        /// MQTT connections the vehicles are spread over.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Seconds to wait for ingest to store everything after the last publish.
+        #[arg(long, default_value_t = 120)]
+        settle_timeout: u64,
+    },
+    /// Bring the database schema up to date (also done at every start).
+    Migrate {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Manage vehicles.
     Vehicle {
         #[command(subcommand)]
@@ -128,6 +180,66 @@ async fn main() -> anyhow::Result<()> {
             file.http_listen = http_listen.or(file.http_listen);
             let config = storage.into_config_file(file).resolve()?;
             serve(config).await
+        }
+        Command::Ingest { storage, config, broker, client_id, share_group } => {
+            let mut file = match &config {
+                Some(path) => ServerConfigFile::load(path)?,
+                None => ServerConfigFile::default(),
+            };
+            file.broker = broker.or(file.broker);
+            file.ingest_client_id = client_id.or(file.ingest_client_id);
+            file.ingest_share_group = share_group.or(file.ingest_share_group);
+            let config = storage.into_config_file(file).resolve()?;
+            let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+            let mut ingest = tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => {
+                    result?;
+                    let _ = shutdown_tx.send(true);
+                    ingest.await?
+                }
+                result = &mut ingest => result?,
+            }
+        }
+        Command::Loadgen {
+            broker,
+            database,
+            vehicles,
+            rate,
+            batch,
+            fixes,
+            connections,
+            username,
+            password_file,
+            settle_timeout,
+        } => {
+            let address = convoy_agent::config::BrokerAddress::parse(&broker, None)?;
+            let password = match password_file {
+                Some(path) => Some(std::fs::read_to_string(&path)?.trim_end().to_string()),
+                None => None,
+            };
+            let config = convoy::loadgen::LoadgenConfig {
+                broker_host: address.host,
+                broker_port: address.port,
+                username,
+                password,
+                database,
+                vehicles,
+                rate_hz: rate,
+                batch,
+                fixes_per_vehicle: fixes,
+                connections,
+                settle_timeout: std::time::Duration::from_secs(settle_timeout),
+            };
+            let report = convoy::loadgen::run(config).await?;
+            println!("{report}");
+            anyhow::ensure!(report.stored == report.sent, "{} of {} fixes stored", report.stored, report.sent);
+            Ok(())
+        }
+        Command::Migrate { storage } => {
+            let store = storage.open().await?;
+            eprintln!("The {} schema is up to date.", store.backend());
+            Ok(())
         }
         Command::Vehicle { command: VehicleCommand::Add { id, storage } } => {
             let id = VehicleId::new(id)?;

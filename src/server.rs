@@ -47,7 +47,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     let gateway_metrics = GatewayMetrics::new(&registry)?;
     let ingest_metrics = IngestMetrics::new(&registry)?;
 
-    let (ingest_config, mqtt_addr) = match &config.broker {
+    let (mut ingest_config, mqtt_addr) = match &config.broker {
         BrokerChoice::Embedded { listen } => {
             let internal = InternalClient::random("convoy-ingest");
             let (listen, store, internal_for_broker, metrics) =
@@ -66,12 +66,10 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
             (ingest, Some(listen))
         }
         BrokerChoice::External { host, port, username, password } => {
-            let mut ingest = IngestConfig::new(host.clone(), *port);
-            ingest.username = username.clone();
-            ingest.password = password.clone();
-            (ingest, None)
+            (external_ingest_config(config, host, *port, username, password), None)
         }
     };
+    ingest_config.retention = config.retention;
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -84,6 +82,50 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     let http = tokio::spawn(async move {
         convoy_gateway::serve(listener, state, http_shutdown).await.context("HTTP server failed")
     });
+    let housekeeping = tokio::spawn(convoy_store::run_housekeeping(
+        store.clone(),
+        config.retention,
+        HOUSEKEEPING_EVERY,
+        shutdown.clone(),
+    ));
     let ingest = tokio::spawn(convoy_ingest::run(ingest_config, store.clone(), ingest_metrics, shutdown));
-    Ok(RunningServer { http_addr, mqtt_addr, store, tasks: vec![("http", http), ("ingest", ingest)] })
+    Ok(RunningServer {
+        http_addr,
+        mqtt_addr,
+        store,
+        tasks: vec![("http", http), ("ingest", ingest), ("housekeeping", housekeeping)],
+    })
+}
+
+/// How often partitions are prepared and retention purges run.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `convoy ingest`: only the ingest role, against an external broker, for sites that run several
+/// ingest processes sharing one subscription. Runs until `shutdown` turns true.
+pub async fn run_ingest(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let BrokerChoice::External { host, port, username, password } = &config.broker else {
+        anyhow::bail!("convoy ingest needs an external broker (--broker mqtt://HOST:PORT)");
+    };
+    let store =
+        Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+    let metrics = IngestMetrics::new(&Registry::new())?;
+    let mut ingest = external_ingest_config(config, host, *port, username, password);
+    ingest.retention = config.retention;
+    tracing::info!(backend = store.backend(), broker = %format!("{host}:{port}"), "ingest running");
+    convoy_ingest::run(ingest, store, metrics, shutdown).await
+}
+
+fn external_ingest_config(
+    config: &ServerConfig,
+    host: &str,
+    port: u16,
+    username: &Option<String>,
+    password: &Option<String>,
+) -> IngestConfig {
+    let mut ingest = IngestConfig::new(host, port);
+    ingest.client_id = config.ingest_client_id.clone();
+    ingest.share_group = config.ingest_share_group.clone();
+    ingest.username = username.clone();
+    ingest.password = password.clone();
+    ingest
 }

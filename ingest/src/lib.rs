@@ -5,6 +5,9 @@
 //! (vehicle, seq, t) key makes the redelivery harmless. Whatever cannot be accepted goes to the
 //! dead letters with its raw bytes and a reason, and is acknowledged: retrying it cannot help.
 //!
+//! Receiving and committing overlap: while one batch commits, the next is gathered, so the
+//! broker's in-flight window (not the commit's round trip) sets the pace.
+//!
 //! Ingest knows the broker and the store; it knows nothing of HTTP or of the gateway.
 
 mod metrics;
@@ -15,7 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, STATUS_FILTER};
 use convoy_core::{PositionBatch, VehicleId};
-use convoy_store::{DeadLetter, IngestWrite, Store, VehiclePositions};
+use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
@@ -34,6 +37,11 @@ pub struct IngestConfig {
     pub max_batch_messages: usize,
     /// How long the first message of a batch may wait for others.
     pub max_batch_delay: Duration,
+    /// Subscribe as a member of this MQTT shared-subscription group (`$share/GROUP/...`), so
+    /// several ingest processes share the load; `None` receives everything.
+    pub share_group: Option<String>,
+    /// Fixes older than the retention are stored marked `older_than_retention`.
+    pub retention: Option<Retention>,
 }
 
 impl IngestConfig {
@@ -46,6 +54,8 @@ impl IngestConfig {
             password: None,
             max_batch_messages: 1000,
             max_batch_delay: Duration::from_millis(20),
+            share_group: None,
+            retention: None,
         }
     }
 }
@@ -68,12 +78,20 @@ pub async fn run(
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
     let (client, eventloop) = AsyncClient::new(options, 1024);
-    let (publish_tx, mut publish_rx) = mpsc::channel::<Publish>(config.max_batch_messages * 2);
-    let poller = tokio::spawn(poll_broker(eventloop, client.clone(), publish_tx));
+    // Unbounded on purpose: the event loop must never wait on the batcher, or it would stop
+    // sending the acknowledgements the writer queues and stop answering the broker's pings.
+    // What it holds is bounded by the broker's in-flight window for this client
+    // (`max_inflight_messages` in Mosquitto: see deploy/mosquitto.conf).
+    let (publish_tx, mut publish_rx) = mpsc::unbounded_channel::<Publish>();
+    let filters = subscription_filters(config.share_group.as_deref());
+    let poller = tokio::spawn(poll_broker(eventloop, client.clone(), filters, publish_tx));
+    // One batch waits while another commits: enough to overlap gathering with committing.
+    let (batch_tx, batch_rx) = mpsc::channel::<Vec<Publish>>(1);
+    let writer =
+        tokio::spawn(write_batches(batch_rx, client.clone(), store, config.retention, metrics, shutdown.clone()));
 
-    let mut registered: HashSet<VehicleId> = HashSet::new();
-    let mut batch: Vec<Publish> = Vec::with_capacity(config.max_batch_messages);
     loop {
+        let mut batch: Vec<Publish> = Vec::with_capacity(config.max_batch_messages);
         // Wait for a first message, then gather more for a short while.
         tokio::select! {
             publish = publish_rx.recv() => match publish {
@@ -89,40 +107,79 @@ pub async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
-        let committed = store_batch(&batch, &store, &mut registered, &metrics, &mut shutdown).await;
-        if !committed {
-            // Shut down before the commit: leave the messages unacknowledged for the broker to
-            // redeliver.
+        if batch_tx.send(batch).await.is_err() {
             break;
         }
-        for publish in batch.drain(..) {
-            client.ack(&publish).await?;
-        }
     }
+    // The writer finishes the batch in hand (committed and acknowledged) unless it is stuck
+    // retrying; what is not acknowledged the broker redelivers.
+    drop(batch_tx);
+    let written = writer.await;
     let _ = client.try_disconnect();
     // Give the event loop a moment to send the DISCONNECT before it is stopped.
     tokio::time::sleep(Duration::from_millis(100)).await;
     poller.abort();
+    written?
+}
+
+/// The topic filters ingest subscribes to, inside a shared-subscription group if one is set.
+fn subscription_filters(share_group: Option<&str>) -> Vec<String> {
+    [POSITIONS_FILTER, STATUS_FILTER]
+        .iter()
+        .map(|filter| match share_group {
+            Some(group) => format!("$share/{group}/{filter}"),
+            None => filter.to_string(),
+        })
+        .collect()
+}
+
+/// Commits batches in the order they were gathered and acknowledges each batch's messages once
+/// it is committed.
+async fn write_batches(
+    mut batches: mpsc::Receiver<Vec<Publish>>,
+    client: AsyncClient,
+    store: Store,
+    retention: Option<Retention>,
+    metrics: IngestMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut registered: HashSet<VehicleId> = HashSet::new();
+    while let Some(batch) = batches.recv().await {
+        let committed = store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
+        if !committed {
+            // Shut down before the commit: leave the messages unacknowledged for the broker to
+            // redeliver.
+            return Ok(());
+        }
+        for publish in &batch {
+            client.ack(publish).await?;
+        }
+    }
     Ok(())
 }
 
 /// Keeps the broker connection alive, subscribes on every (re)connection, and forwards each
 /// received message to the batcher.
-async fn poll_broker(mut eventloop: rumqttc::EventLoop, client: AsyncClient, forward: mpsc::Sender<Publish>) {
+async fn poll_broker(
+    mut eventloop: rumqttc::EventLoop,
+    client: AsyncClient,
+    filters: Vec<String>,
+    forward: mpsc::UnboundedSender<Publish>,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff = Duration::from_millis(200);
                 tracing::info!("ingest connected to the broker");
-                for filter in [POSITIONS_FILTER, STATUS_FILTER] {
-                    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
+                for filter in &filters {
+                    if let Err(e) = client.try_subscribe(filter.as_str(), QoS::AtLeastOnce) {
                         tracing::error!(error = %e, filter, "cannot subscribe");
                     }
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                if forward.send(publish).await.is_err() {
+                if forward.send(publish).is_err() {
                     return;
                 }
             }
@@ -143,13 +200,14 @@ async fn store_batch(
     batch: &[Publish],
     store: &Store,
     registered: &mut HashSet<VehicleId>,
+    retention: Option<Retention>,
     metrics: &IngestMetrics,
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
-        let result = match prepare(batch, store, registered, metrics).await {
+        let result = match prepare(batch, store, registered, retention, metrics).await {
             Ok(write) => store.write_ingest(&write).await,
             Err(e) => Err(e),
         };
@@ -178,13 +236,15 @@ async fn prepare(
     batch: &[Publish],
     store: &Store,
     registered: &mut HashSet<VehicleId>,
+    retention: Option<Retention>,
     metrics: &IngestMetrics,
 ) -> Result<IngestWrite, convoy_store::StoreError> {
     let now = Utc::now();
-    let mut write = IngestWrite { received_at: Some(now), ..Default::default() };
+    let mut write = IngestWrite { oldest_kept: retention.map(|r| r.cutoff(now)), ..Default::default() };
     for publish in batch {
         match check(publish, store, registered, now).await? {
             Verdict::Store(positions) => write.positions.push(positions),
+            Verdict::Status(status) => write.statuses.push(status),
             Verdict::Nothing => {}
             Verdict::Reject { reason, detail } => {
                 metrics.rejected(reason);
@@ -205,7 +265,8 @@ async fn prepare(
 /// What to do with one message.
 enum Verdict {
     Store(VehiclePositions),
-    /// Accepted, nothing to store (agent status, for now).
+    Status(AgentStatus),
+    /// Accepted, nothing to store (a retained status being cleared).
     Nothing,
     Reject {
         reason: &'static str,
@@ -214,7 +275,11 @@ enum Verdict {
 }
 
 /// Reasons ingest itself adds to those of [`convoy_core::WireError::reason`].
-pub const INGEST_REJECTION_REASONS: &[&str] = &["bad_topic", "vehicle_mismatch", "unknown_vehicle"];
+pub const INGEST_REJECTION_REASONS: &[&str] =
+    &["bad_topic", "vehicle_mismatch", "unknown_vehicle", "malformed_status"];
+
+/// The largest agent status kept; the agent's own reports are well under 1 KiB.
+const MAX_STATUS_BYTES: usize = 16 * 1024;
 
 async fn check(
     publish: &Publish,
@@ -227,7 +292,7 @@ async fn check(
         return Ok(Verdict::Reject { reason: "bad_topic", detail });
     };
     if kind == VehicleTopic::Status {
-        return Ok(Verdict::Nothing);
+        return check_status(publish, topic_vehicle, store, registered, now).await;
     }
     let batch = match PositionBatch::decode(&publish.payload, now) {
         Ok(batch) => batch,
@@ -238,12 +303,56 @@ async fn check(
             format!("payload is for vehicle {} but was published on {}", batch.vehicle, publish.topic);
         return Ok(Verdict::Reject { reason: "vehicle_mismatch", detail });
     }
-    if !registered.contains(&batch.vehicle) {
-        if !store.vehicle_registered(&batch.vehicle).await? {
-            let detail = format!("vehicle {} is not registered", batch.vehicle);
-            return Ok(Verdict::Reject { reason: "unknown_vehicle", detail });
-        }
-        registered.insert(batch.vehicle.clone());
+    if let Some(reject) = unregistered(&batch.vehicle, store, registered).await? {
+        return Ok(reject);
     }
     Ok(Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions }))
+}
+
+/// An agent status is kept as the agent wrote it, if it is a JSON object of a sane size from a
+/// registered vehicle. An empty payload clears a retained message and is not stored.
+async fn check_status(
+    publish: &Publish,
+    topic_vehicle: &str,
+    store: &Store,
+    registered: &mut HashSet<VehicleId>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Verdict, convoy_store::StoreError> {
+    if publish.payload.is_empty() {
+        return Ok(Verdict::Nothing);
+    }
+    let malformed = |detail: String| Ok(Verdict::Reject { reason: "malformed_status", detail });
+    if publish.payload.len() > MAX_STATUS_BYTES {
+        return malformed(format!("status is {} bytes; at most {MAX_STATUS_BYTES}", publish.payload.len()));
+    }
+    let object = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&publish.payload);
+    if let Err(e) = object {
+        return malformed(format!("status is not a JSON object: {e}"));
+    }
+    let vehicle = match VehicleId::new(topic_vehicle) {
+        Ok(vehicle) => vehicle,
+        Err(e) => return Ok(Verdict::Reject { reason: "bad_topic", detail: e.to_string() }),
+    };
+    if let Some(reject) = unregistered(&vehicle, store, registered).await? {
+        return Ok(reject);
+    }
+    let status_json = String::from_utf8_lossy(&publish.payload).into_owned();
+    Ok(Verdict::Status(AgentStatus { vehicle, received_at: now, status_json }))
+}
+
+/// A rejection if the vehicle is not registered; registrations are remembered.
+async fn unregistered(
+    vehicle: &VehicleId,
+    store: &Store,
+    registered: &mut HashSet<VehicleId>,
+) -> Result<Option<Verdict>, convoy_store::StoreError> {
+    if registered.contains(vehicle) {
+        return Ok(None);
+    }
+    if !store.vehicle_registered(vehicle).await? {
+        let detail = format!("vehicle {vehicle} is not registered");
+        return Ok(Some(Verdict::Reject { reason: "unknown_vehicle", detail }));
+    }
+    registered.insert(vehicle.clone());
+    Ok(None)
 }

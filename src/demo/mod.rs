@@ -82,12 +82,12 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?
     };
-    let config = ServerConfig {
-        data_dir: data_dir.clone(),
-        database: format!("sqlite://{}", data_dir.join("convoy.db").display()),
-        broker: BrokerChoice::Embedded { listen: mqtt_listen },
-        http_listen: options.http_listen,
-    };
+    let config = ServerConfig::new(
+        data_dir.clone(),
+        format!("sqlite://{}", data_dir.join("convoy.db").display()),
+        BrokerChoice::Embedded { listen: mqtt_listen },
+        options.http_listen,
+    );
     let server = crate::server::start(&config, shutdown.clone()).await?;
     let password = demo_login(&server.store, data_dir).await?;
 

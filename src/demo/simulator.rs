@@ -51,7 +51,7 @@ impl Route {
 
     /// Where the vehicle is `second` seconds into an endless back-and-forth drive, and the
     /// point it comes from.
-    fn at(&self, second: u64) -> (Point, Point) {
+    pub(crate) fn at(&self, second: u64) -> (Point, Point) {
         let n = self.points.len() as u64;
         let period = 2 * (n - 1);
         let index = |s: u64| {
