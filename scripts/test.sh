@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every Convoy test on a fresh Debian machine with only Rust installed:
-# installs what the tests need (PostgreSQL, Mosquitto, socat) from Debian's packages, starts
-# PostgreSQL in a temporary directory on a free loopback port, runs the formatter and lint
-# checks and the whole test suite, and stops what it started. Tests that need Mosquitto start
-# their own broker on a free loopback port.
+# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm) from Debian's
+# packages and the TimescaleDB test server's npm packages (tests/timescale), starts PostgreSQL in
+# a temporary directory on a free loopback port, runs the formatter and lint checks and the whole
+# test suite, and stops what it started. Tests that need Mosquitto or TimescaleDB start their own
+# on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,16 @@ missing=()
 [ -n "$(postgres_bin)" ] || missing+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# TimescaleDB inside PGlite, for the hypertable tests (Debian has no TimescaleDB): from its lockfile.
+if [ ! -d tests/timescale/node_modules ]; then
+  log "installing the TimescaleDB test server (npm ci in tests/timescale)"
+  (cd tests/timescale && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 export PATH="$PATH:/usr/sbin:$(postgres_bin)"
 

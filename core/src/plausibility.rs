@@ -46,7 +46,7 @@ pub struct Marks {
 
 /// Follows one vehicle's fixes as they arrive and marks each.
 ///
-/// The reference for the speed check is the newest plausible fix: a single wild fix is marked,
+/// The reference for the speed check is the newest fix that was not too fast: a single wild fix is marked,
 /// and the good fix after it is not marked for jumping back. A late fix is compared with the
 /// fix that arrived just before it when that one is earlier in time (a backlog arrives in
 /// sequence order), and with nothing otherwise: its true predecessor may not be known.
@@ -74,20 +74,23 @@ impl ArrivalMarker {
         } else {
             self.newest.as_ref()
         };
+        let fast = reference.is_some_and(|reference| too_fast(reference, fix));
         let implausible = if self.oldest_kept.is_some_and(|oldest| fix.t < oldest) {
             Some(Implausible::OlderThanRetention)
-        } else if reference.is_some_and(|reference| too_fast(reference, fix)) {
+        } else if fast {
             Some(Implausible::TooFast)
         } else {
             None
         };
-        if implausible.is_none() {
+        // A fix from a receiver with a wrong date (an old GPS week, say) is still where the
+        // vehicle is; only a fix the vehicle cannot have reached is kept out of the reference.
+        if fast {
+            self.previous_arrival = None;
+        } else {
             if !late {
                 self.newest = Some(fix.clone());
             }
             self.previous_arrival = Some(fix.clone());
-        } else {
-            self.previous_arrival = None;
         }
         Marks { late, implausible }
     }

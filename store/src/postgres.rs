@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::{Position, VehicleId};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::{
     mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
@@ -40,11 +42,25 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Opens `postgres://...`. Besides libpq's parameters the URL may carry `sslrootcert=PATH`
+    /// (the CA that signed the server's certificate; TLS is then used, and required with
+    /// `sslmode=require`) and `pool_max_size=N` (connections; default 8).
     pub async fn open(url: &str) -> Result<Self> {
-        let config: tokio_postgres::Config = url.parse()?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(8).build().map_err(|e| StoreError::Pool(e.to_string()))?;
+        let options = ConnectOptions::parse(url)?;
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match &options.root_cert {
+            Some(path) => Manager::from_config(options.config, tls_trusting(path)?, recycling),
+            None if options.config.get_ssl_mode() == SslMode::Require => {
+                return Err(StoreError::BadUrl(
+                    "sslmode=require needs sslrootcert=PATH, the CA that signed the server's certificate".into(),
+                ))
+            }
+            None => Manager::from_config(options.config, NoTls, recycling),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_max_size)
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = Self { pool, days_ready: Arc::default() };
         store.migrate().await?;
         Ok(store)
@@ -544,6 +560,54 @@ impl PgStore {
         self.client().await?.execute("SELECT 1", &[]).await?;
         Ok(())
     }
+}
+
+/// A PostgreSQL URL split into what tokio-postgres understands and Convoy's own parameters.
+struct ConnectOptions {
+    config: tokio_postgres::Config,
+    root_cert: Option<std::path::PathBuf>,
+    pool_max_size: usize,
+}
+
+impl ConnectOptions {
+    fn parse(url: &str) -> Result<Self> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut root_cert = None;
+        let mut pool_max_size = 8;
+        let mut passed_on = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("sslrootcert", path)) => root_cert = Some(path.into()),
+                Some(("pool_max_size", n)) => {
+                    pool_max_size = n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        StoreError::BadUrl(format!("pool_max_size={n}: a positive number is needed"))
+                    })?
+                }
+                _ => passed_on.push(pair),
+            }
+        }
+        let url = if passed_on.is_empty() { base.to_string() } else { format!("{base}?{}", passed_on.join("&")) };
+        Ok(Self { config: url.parse()?, root_cert, pool_max_size })
+    }
+}
+
+/// TLS trusting exactly the CA certificates in `ca_file` (PEM), not the system's.
+fn tls_trusting(ca_file: &std::path::Path) -> Result<MakeRustlsConnect> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let bad = |e: &dyn std::fmt::Display| StoreError::BadUrl(format!("sslrootcert {}: {e}", ca_file.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(&e))? {
+        roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(bad(&"no certificate in the file"));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 /// Satellite counts are validated on the wire (at most 255), so they always fit.

@@ -1,5 +1,6 @@
-//! One behaviour suite, run against both backends: the embedded SQLite file and a real
-//! PostgreSQL server (a fresh database per test).
+//! One behaviour suite, run against both backends: the embedded SQLite file, a real
+//! PostgreSQL server (a fresh database per test), and TimescaleDB (a server per test, see
+//! tests/timescale).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use convoy_core::plausibility::Implausible;
@@ -14,17 +15,25 @@ struct Fixture {
     store: Store,
     url: String,
     _dir: Option<tempfile::TempDir>,
+    _timescale: Option<convoy_testkit::Timescale>,
 }
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("convoy.db").display());
-    Fixture { store: Store::open(&url).await.unwrap(), url, _dir: Some(dir) }
+    Fixture { store: Store::open(&url).await.unwrap(), url, _dir: Some(dir), _timescale: None }
 }
 
 async fn postgres() -> Fixture {
     let url = convoy_testkit::fresh_postgres_database().await;
-    Fixture { store: Store::open(&url).await.unwrap(), url, _dir: None }
+    Fixture { store: Store::open(&url).await.unwrap(), url, _dir: None, _timescale: None }
+}
+
+async fn timescale() -> Fixture {
+    let server = tokio::task::spawn_blocking(convoy_testkit::Timescale::start).await.unwrap();
+    // The test server serves one session at a time.
+    let url = format!("{}?pool_max_size=1", server.url());
+    Fixture { store: Store::open(&url).await.unwrap(), url, _dir: None, _timescale: Some(server) }
 }
 
 fn t0() -> DateTime<Utc> {
@@ -282,18 +291,28 @@ async fn a_legal_hold_keeps_its_positions_until_released(f: Fixture) {
     assert_eq!(f.store.purges(10).await.unwrap().len(), 2);
 }
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::postgres().await).await })*
+macro_rules! suite_on {
+    ($backend:ident, $fixture:ident: $($name:ident),* $(,)?) => {
+        mod $backend {
+            $(#[tokio::test] async fn $name() { super::$name(super::$fixture().await).await })*
         }
     };
 }
 
-both_backends!(
+macro_rules! every_backend {
+    ($($name:ident),* $(,)?) => {
+        suite_on!(on_sqlite, sqlite: $($name),*);
+        suite_on!(on_postgres, postgres: $($name),*);
+        suite_on!(on_timescale, timescale: $($name),*);
+    };
+}
+
+// Opening a second store while the first holds its connection needs more than the one
+// session the TimescaleDB test server serves.
+suite_on!(on_sqlite_reopened, sqlite: reopening_keeps_the_data_and_the_schema);
+suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schema);
+
+every_backend!(
     a_redelivered_position_is_stored_once,
     the_latest_position_never_moves_back_in_fix_time,
     a_track_is_bounded_by_its_time_range,
@@ -301,7 +320,6 @@ both_backends!(
     dead_letters_keep_their_raw_bytes,
     a_vehicle_is_registered_once,
     a_token_logs_its_user_in_until_it_expires,
-    reopening_keeps_the_data_and_the_schema,
     a_backlog_is_stored_marked_late,
     an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position,
     a_fix_older_than_the_retention_is_marked,

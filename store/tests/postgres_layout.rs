@@ -104,3 +104,80 @@ async fn a_first_version_database_is_converted_with_its_rows() {
         client.query_one("SELECT max(version) FROM schema_migrations", &[]).await.unwrap().get(0);
     assert_eq!(versions, 3);
 }
+
+/// On TimescaleDB, positions become a hypertable with compression; retention drops whole chunks,
+/// and a late backlog still goes into a day whose chunk is already compressed.
+#[tokio::test]
+async fn on_timescaledb_positions_are_a_compressed_hypertable_and_purged_by_chunk() {
+    let server = tokio::task::spawn_blocking(convoy_testkit::Timescale::start).await.unwrap();
+    let url = format!("{}?pool_max_size=1", server.url());
+    let store = Store::open(&url).await.unwrap();
+    let old = t0() - Duration::days(40);
+    let fixes = (0..10).map(|i| position(i, old + Duration::seconds(i as i64))).collect();
+    store.write_ingest(&write(fixes)).await.unwrap();
+    store.write_ingest(&write(vec![position(100, t0())])).await.unwrap();
+    // The store's one connection is the server's one session: let it go before asking.
+    drop(store);
+
+    let client = server.client().await;
+    let row = client
+        .query_one(
+            "SELECT compression_enabled FROM timescaledb_information.hypertables WHERE hypertable_name = 'positions'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "positions is a hypertable with compression enabled");
+    let compressed = client
+        .query(
+            "SELECT compress_chunk(c) FROM show_chunks('positions', older_than => $1::timestamptz) c",
+            &[&(t0() - Duration::days(7))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(compressed.len(), 1, "the old day's chunk is compressed");
+    drop(client);
+
+    let store = Store::open(&url).await.unwrap();
+    // A late fix for the compressed day, and a redelivery of one already there.
+    let late = vec![position(10, old + Duration::seconds(10)), position(3, old + Duration::seconds(3))];
+    let outcome = store.write_ingest(&write(late)).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+
+    let report = store.purge(t0() - Duration::days(30), t0()).await.unwrap();
+    assert_eq!((report.partitions_dropped, report.positions_deleted), (1, 11), "{report:?}");
+    let vehicle = VehicleId::new("truck-07").unwrap();
+    let left = store.track(&vehicle, old - Duration::days(1), t0() + Duration::days(1)).await.unwrap();
+    assert_eq!(left.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![100]);
+}
+
+/// TLS to the database, trusting exactly the CA given in the URL.
+#[tokio::test]
+async fn the_database_connection_can_require_tls_with_a_pinned_ca() {
+    let server = tokio::task::spawn_blocking(convoy_testkit::PgCluster::start_with_tls).await.unwrap();
+    let ca = server.ca_file().unwrap().display().to_string();
+    let url = format!("{}?sslmode=require&sslrootcert={ca}", server.url());
+    let store = Store::open(&url).await.unwrap();
+    store.write_ingest(&write(vec![position(1, t0())])).await.unwrap();
+
+    let client = connect(&server.url()).await;
+    let encrypted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE s.ssl AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "the store's connection is encrypted");
+
+    // Without the CA, require is refused up front; with another CA, the server is not trusted.
+    let without_ca = format!("{}?sslmode=require", server.url());
+    assert!(matches!(Store::open(&without_ca).await, Err(convoy_store::StoreError::BadUrl(_))));
+    let other = tokio::task::spawn_blocking(convoy_testkit::PgCluster::start_with_tls).await.unwrap();
+    let other_ca = other.ca_file().unwrap().display().to_string();
+    let wrong = format!("{}?sslmode=require&sslrootcert={other_ca}", server.url());
+    let error = Store::open(&wrong).await.err().expect("a server signed by another CA is refused");
+    assert!(error.to_string().contains("TLS"), "{error}");
+}

@@ -7,6 +7,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod postgres_cluster;
+pub use postgres_cluster::PgCluster;
+mod timescale;
+pub use timescale::Timescale;
+
 /// The environment variable naming the PostgreSQL server the tests may use (a superuser URL).
 pub const POSTGRES_ENV: &str = "CONVOY_TEST_POSTGRES_URL";
 
