@@ -87,10 +87,12 @@ const NO_LOGIN: &str = "loadgen: no login";
 /// Registers the fleet, publishes, waits for the store to hold everything, and reports.
 pub async fn run(config: LoadgenConfig) -> anyhow::Result<LoadgenReport> {
     anyhow::ensure!(config.vehicles > 0 && config.batch > 0 && config.connections > 0, "nothing to send");
-    let store = Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+    let store =
+        Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     let run_id = format!("{:04x}", rand::random::<u16>());
-    let vehicles: Vec<VehicleId> =
-        (0..config.vehicles).map(|n| VehicleId::new(format!("lg{run_id}-{n:05}"))).collect::<Result<_, _>>()?;
+    let vehicles: Vec<VehicleId> = (0..config.vehicles)
+        .map(|n| VehicleId::new(format!("lg{run_id}-{n:05}")))
+        .collect::<Result<_, _>>()?;
     for vehicle in &vehicles {
         store.add_vehicle(vehicle, NO_LOGIN).await?;
     }
@@ -122,7 +124,8 @@ pub async fn run(config: LoadgenConfig) -> anyhow::Result<LoadgenReport> {
         let mut track = store.track_stream(vehicle, start_time - chrono::Duration::minutes(1), Utc::now());
         while let Some(stored) = track.recv().await {
             let stored = stored?;
-            latencies.push((stored.received_at - stored.position.t).num_microseconds().unwrap_or(0) as f64 / 1e3);
+            latencies
+                .push((stored.received_at - stored.position.t).num_microseconds().unwrap_or(0) as f64 / 1e3);
         }
     }
     report.stored = latencies.len() as u64;
@@ -192,12 +195,16 @@ impl Fleet {
 
 /// Publishes every fix of a fleet over one connection; returns (sent, acknowledged) fixes.
 async fn publish_fleet(config: LoadgenConfig, client_id: String, fleet: Fleet) -> anyhow::Result<(u64, u64)> {
-    let mut options = MqttOptions::new(format!("convoy-loadgen-{client_id}"), &config.broker_host, config.broker_port);
+    let mut options =
+        MqttOptions::new(format!("convoy-loadgen-{client_id}"), &config.broker_host, config.broker_port);
     // A persistent session: after a broker restart, unacknowledged messages are sent again.
     options.set_clean_session(false);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_inflight(1000);
-    options.set_max_packet_size(convoy_core::wire::MAX_PAYLOAD_BYTES + 1024, convoy_core::wire::MAX_PAYLOAD_BYTES + 1024);
+    options.set_max_packet_size(
+        convoy_core::wire::MAX_PAYLOAD_BYTES + 1024,
+        convoy_core::wire::MAX_PAYLOAD_BYTES + 1024,
+    );
     if let Some(user) = &config.username {
         options.set_credentials(user, config.password.clone().unwrap_or_default());
     }
@@ -246,6 +253,7 @@ async fn publish_fleet(config: LoadgenConfig, client_id: String, fleet: Fleet) -
     let acknowledged_messages = poller.await?;
     let _ = client.disconnect().await;
     // Only the last message of each vehicle may hold fewer than `batch` fixes.
-    let acknowledged = if acknowledged_messages == total_messages { sent } else { acknowledged_messages * batch };
+    let acknowledged =
+        if acknowledged_messages == total_messages { sent } else { acknowledged_messages * batch };
     Ok((sent, acknowledged))
 }

@@ -191,7 +191,8 @@ async fn main() -> anyhow::Result<()> {
             file.ingest_share_group = share_group.or(file.ingest_share_group);
             let config = storage.into_config_file(file).resolve()?;
             let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-            let mut ingest = tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
+            let mut ingest =
+                tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
             tokio::select! {
                 result = tokio::signal::ctrl_c() => {
                     result?;
@@ -233,7 +234,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let report = convoy::loadgen::run(config).await?;
             println!("{report}");
-            anyhow::ensure!(report.stored == report.sent, "{} of {} fixes stored", report.stored, report.sent);
+            anyhow::ensure!(
+                report.stored == report.sent,
+                "{} of {} fixes stored",
+                report.stored,
+                report.sent
+            );
             Ok(())
         }
         Command::Migrate { storage } => {

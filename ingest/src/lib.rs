@@ -87,8 +87,14 @@ pub async fn run(
     let poller = tokio::spawn(poll_broker(eventloop, client.clone(), filters, publish_tx));
     // One batch waits while another commits: enough to overlap gathering with committing.
     let (batch_tx, batch_rx) = mpsc::channel::<Vec<Publish>>(1);
-    let writer =
-        tokio::spawn(write_batches(batch_rx, client.clone(), store, config.retention, metrics, shutdown.clone()));
+    let writer = tokio::spawn(write_batches(
+        batch_rx,
+        client.clone(),
+        store,
+        config.retention,
+        metrics,
+        shutdown.clone(),
+    ));
 
     loop {
         let mut batch: Vec<Publish> = Vec::with_capacity(config.max_batch_messages);
@@ -145,7 +151,8 @@ async fn write_batches(
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
     while let Some(batch) = batches.recv().await {
-        let committed = store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
+        let committed =
+            store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
         if !committed {
             // Shut down before the commit: leave the messages unacknowledged for the broker to
             // redeliver.

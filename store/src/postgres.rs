@@ -26,7 +26,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Serialises retention purges from several processes.
-const PURGE_LOCK_KEY: i64 = 0x7075_7267_65; // "purge"
+const PURGE_LOCK_KEY: i64 = 0x0070_7572_6765; // "purge"
 
 /// How far ahead daily partitions are made, so a day's first fix never waits for one.
 const PARTITION_DAYS_AHEAD: i64 = 7;

@@ -72,12 +72,12 @@ impl TestServer {
                 (choice, Some(mosquitto), addr)
             }
         };
-        let config = ServerConfig {
-            data_dir: dir.path().to_path_buf(),
+        let config = ServerConfig::new(
+            dir.path().to_path_buf(),
             database,
-            broker: broker_choice,
-            http_listen: "127.0.0.1:0".parse().unwrap(),
-        };
+            broker_choice,
+            "127.0.0.1:0".parse().unwrap(),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = convoy::server::start(&config, shutdown_rx).await.unwrap();
         let store = server.store.clone();
