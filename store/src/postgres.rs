@@ -52,7 +52,8 @@ impl PgStore {
             Some(path) => Manager::from_config(options.config, tls_trusting(path)?, recycling),
             None if options.config.get_ssl_mode() == SslMode::Require => {
                 return Err(StoreError::BadUrl(
-                    "sslmode=require needs sslrootcert=PATH, the CA that signed the server's certificate".into(),
+                    "sslmode=require needs sslrootcert=PATH, the CA that signed the server's certificate"
+                        .into(),
                 ))
             }
             None => Manager::from_config(options.config, NoTls, recycling),
@@ -586,7 +587,8 @@ impl ConnectOptions {
                 _ => passed_on.push(pair),
             }
         }
-        let url = if passed_on.is_empty() { base.to_string() } else { format!("{base}?{}", passed_on.join("&")) };
+        let url =
+            if passed_on.is_empty() { base.to_string() } else { format!("{base}?{}", passed_on.join("&")) };
         Ok(Self { config: url.parse()?, root_cert, pool_max_size })
     }
 }
@@ -594,7 +596,8 @@ impl ConnectOptions {
 /// TLS trusting exactly the CA certificates in `ca_file` (PEM), not the system's.
 fn tls_trusting(ca_file: &std::path::Path) -> Result<MakeRustlsConnect> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let bad = |e: &dyn std::fmt::Display| StoreError::BadUrl(format!("sslrootcert {}: {e}", ca_file.display()));
+    let bad =
+        |e: &dyn std::fmt::Display| StoreError::BadUrl(format!("sslrootcert {}: {e}", ca_file.display()));
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(&e))? {
         roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
@@ -602,11 +605,12 @@ fn tls_trusting(ca_file: &std::path::Path) -> Result<MakeRustlsConnect> {
     if roots.is_empty() {
         return Err(bad(&"no certificate in the file"));
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad(&e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(&e))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 

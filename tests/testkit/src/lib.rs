@@ -54,7 +54,7 @@ pub async fn fresh_postgres_database() -> String {
 pub struct Mosquitto {
     child: Child,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Mosquitto {
@@ -69,28 +69,49 @@ impl Mosquitto {
         Self::start_on(free_port(), extra)
     }
 
+    /// Starts Mosquitto with its persistence on: sessions and queued messages survive
+    /// [`Mosquitto::restart`], as with the broker configuration in deploy/.
+    pub fn start_persistent() -> Mosquitto {
+        Self::start_configured(free_port(), &[], true)
+    }
+
     /// Starts Mosquitto on a given port (to bring a broker back where clients expect it).
     pub fn start_on(port: u16, extra: &[&str]) -> Mosquitto {
+        Self::start_configured(port, extra, false)
+    }
+
+    fn start_configured(port: u16, extra: &[&str], persistent: bool) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
+        let persistence = if persistent {
+            // Started as root, Mosquitto drops to its own user, which must be able to write here.
+            let store = dir.path().join("persistence");
+            std::fs::create_dir(&store).unwrap();
+            std::fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+            std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            format!("persistence true\npersistence_location {}/\n", store.display())
+        } else {
+            "persistence false\n".to_string()
+        };
         let mut config = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 100000\npersistence false\n"
+            "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\nmax_queued_bytes 0\n{persistence}"
         );
         for line in extra {
             config.push_str(line);
             config.push('\n');
         }
-        let conf_path = dir.path().join("mosquitto.conf");
-        std::fs::write(&conf_path, config).unwrap();
-        let child = Command::new(mosquitto_binary())
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is not installed: run the tests with scripts/test.sh, which installs it");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not start on {addr}");
-        Mosquitto { child, port, _dir: dir }
+        std::fs::write(dir.path().join("mosquitto.conf"), config).unwrap();
+        let child = spawn_mosquitto(dir.path(), port);
+        Mosquitto { child, port, dir }
+    }
+
+    /// Stops the broker as an operator would (SIGTERM: a persistent broker saves its state)
+    /// and starts it again on the same port with the same configuration.
+    pub fn restart(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signalling mosquitto");
+        let _ = self.child.wait();
+        self.child = spawn_mosquitto(self.dir.path(), self.port);
     }
 
     /// A password file with these users, written by `mosquitto_passwd`, for `password_file`.
@@ -130,6 +151,20 @@ impl Drop for Mosquitto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs Mosquitto with the configuration in `dir` and waits until it listens on `port`.
+fn spawn_mosquitto(dir: &Path, port: u16) -> Child {
+    let child = Command::new(mosquitto_binary())
+        .arg("-c")
+        .arg(dir.join("mosquitto.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto is not installed: run the tests with scripts/test.sh, which installs it");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not start on {addr}");
+    child
 }
 
 fn mosquitto_binary() -> &'static str {
