@@ -39,7 +39,8 @@ impl Implausible {
 /// What Convoy thought of one fix when it arrived.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Marks {
-    /// Older than the vehicle's newest plausible fix at arrival (a backlog after an outage).
+    /// Older than the vehicle's newest plausible fix at arrival (a backlog after an outage); of
+    /// two fixes with the same time, the lower seq is the older.
     pub late: bool,
     pub implausible: Option<Implausible>,
 }
@@ -68,7 +69,7 @@ impl ArrivalMarker {
 
     /// Marks the next arriving fix.
     pub fn mark(&mut self, fix: &Position) -> Marks {
-        let late = self.newest.as_ref().is_some_and(|newest| fix.t < newest.t);
+        let late = self.newest.as_ref().is_some_and(|newest| (fix.t, fix.seq) < (newest.t, newest.seq));
         let reference = if late {
             self.previous_arrival.as_ref().filter(|previous| previous.t < fix.t)
         } else {

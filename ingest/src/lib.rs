@@ -52,7 +52,7 @@ impl IngestConfig {
             client_id: "convoy-ingest".into(),
             username: None,
             password: None,
-            max_batch_messages: 1000,
+            max_batch_messages: 4000,
             max_batch_delay: Duration::from_millis(20),
             share_group: None,
             retention: None,

@@ -111,7 +111,7 @@ impl SqliteStore {
                        alt_m = excluded.alt_m, speed_mps = excluded.speed_mps,
                        course_deg = excluded.course_deg, fix = excluded.fix, sats = excluded.sats,
                        hdop = excluded.hdop, received_ms = excluded.received_ms
-                     WHERE excluded.t_ms > vehicle_latest.t_ms",
+                     WHERE (excluded.t_ms, excluded.seq) > (vehicle_latest.t_ms, vehicle_latest.seq)",
                 )?;
                 for (vehicle, p) in &marked.new_latest {
                     latest.execute(rusqlite::params_from_iter(position_row(vehicle.as_str(), p, received_ms)))?;

@@ -1,6 +1,10 @@
 -- Positions are split by fix time so that retention drops whole days instead of deleting rows:
 -- a TimescaleDB hypertable (daily chunks, compressed after 7 days) where TimescaleDB is
 -- available, native daily range partitions otherwise.
+--
+-- The key becomes (vehicle, t, seq): the same identity as (vehicle, seq, t), in the order track
+-- queries read, so it replaces the separate (vehicle, t) index and every insert maintains one
+-- index instead of two.
 
 -- Creates the daily partitions covering [from_t, to_t] (UTC days) when positions is natively
 -- partitioned, and returns how many it created; does nothing on a hypertable.
@@ -43,6 +47,9 @@ BEGIN
         END;
     END IF;
     IF timescale THEN
+        ALTER TABLE positions DROP CONSTRAINT positions_pkey;
+        ALTER TABLE positions ADD PRIMARY KEY (vehicle, t, seq);
+        DROP INDEX positions_by_vehicle_time;
         PERFORM create_hypertable('positions', 't', chunk_time_interval => INTERVAL '1 day',
                                   migrate_data => true);
         ALTER TABLE positions SET (timescaledb.compress, timescaledb.compress_segmentby = 'vehicle',
@@ -57,7 +64,6 @@ BEGIN
         END LOOP;
         INSERT INTO positions SELECT * FROM positions_before_partitioning;
         DROP TABLE positions_before_partitioning;
-        ALTER TABLE positions ADD PRIMARY KEY (vehicle, seq, t);
-        CREATE INDEX positions_by_vehicle_time ON positions (vehicle, t);
+        ALTER TABLE positions ADD PRIMARY KEY (vehicle, t, seq);
     END IF;
 END $$;
