@@ -67,7 +67,7 @@ fn load(broker_port: u16, database: &str, vehicles: usize, fixes: u64, rate_hz: 
         broker_port,
         username: None,
         password: None,
-        database: database.to_string(),
+        database: Some(database.to_string()),
         vehicles,
         rate_hz,
         batch: 1,

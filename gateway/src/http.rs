@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/login", post(login))
         .route("/api/v1/vehicles", get(list_vehicles).post(add_vehicle))
+        .route("/api/v1/vehicles/{id}/track", get(crate::track::vehicle_track))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)
 }
@@ -57,7 +58,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self { status, message: message.into() }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod broker;
 mod http;
 mod metrics;
+mod track;
 
 pub use http::{router, serve, AppState};
 pub use metrics::GatewayMetrics;

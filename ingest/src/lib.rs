@@ -247,9 +247,10 @@ async fn prepare(
     metrics: &IngestMetrics,
 ) -> Result<IngestWrite, convoy_store::StoreError> {
     let now = Utc::now();
+    learn_registrations(batch, store, registered).await?;
     let mut write = IngestWrite { oldest_kept: retention.map(|r| r.cutoff(now)), ..Default::default() };
     for publish in batch {
-        match check(publish, store, registered, now).await? {
+        match check(publish, registered, now) {
             Verdict::Store(positions) => write.positions.push(positions),
             Verdict::Status(status) => write.statuses.push(status),
             Verdict::Nothing => {}
@@ -288,47 +289,41 @@ pub const INGEST_REJECTION_REASONS: &[&str] =
 /// The largest agent status kept; the agent's own reports are well under 1 KiB.
 const MAX_STATUS_BYTES: usize = 16 * 1024;
 
-async fn check(
-    publish: &Publish,
-    store: &Store,
-    registered: &mut HashSet<VehicleId>,
-    now: chrono::DateTime<Utc>,
-) -> Result<Verdict, convoy_store::StoreError> {
+fn check(publish: &Publish, registered: &HashSet<VehicleId>, now: chrono::DateTime<Utc>) -> Verdict {
     let Some((topic_vehicle, kind)) = parse_vehicle_topic(&publish.topic) else {
         let detail = format!("topic {:?} is not a vehicle topic", publish.topic);
-        return Ok(Verdict::Reject { reason: "bad_topic", detail });
+        return Verdict::Reject { reason: "bad_topic", detail };
     };
     if kind == VehicleTopic::Status {
-        return check_status(publish, topic_vehicle, store, registered, now).await;
+        return check_status(publish, topic_vehicle, registered, now);
     }
     let batch = match PositionBatch::decode(&publish.payload, now) {
         Ok(batch) => batch,
-        Err(e) => return Ok(Verdict::Reject { reason: e.reason(), detail: e.to_string() }),
+        Err(e) => return Verdict::Reject { reason: e.reason(), detail: e.to_string() },
     };
     if batch.vehicle.as_str() != topic_vehicle {
         let detail =
             format!("payload is for vehicle {} but was published on {}", batch.vehicle, publish.topic);
-        return Ok(Verdict::Reject { reason: "vehicle_mismatch", detail });
+        return Verdict::Reject { reason: "vehicle_mismatch", detail };
     }
-    if let Some(reject) = unregistered(&batch.vehicle, store, registered).await? {
-        return Ok(reject);
+    if let Some(reject) = unregistered(&batch.vehicle, registered) {
+        return reject;
     }
-    Ok(Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions }))
+    Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions })
 }
 
 /// An agent status is kept as the agent wrote it, if it is a JSON object of a sane size from a
 /// registered vehicle. An empty payload clears a retained message and is not stored.
-async fn check_status(
+fn check_status(
     publish: &Publish,
     topic_vehicle: &str,
-    store: &Store,
-    registered: &mut HashSet<VehicleId>,
+    registered: &HashSet<VehicleId>,
     now: chrono::DateTime<Utc>,
-) -> Result<Verdict, convoy_store::StoreError> {
+) -> Verdict {
     if publish.payload.is_empty() {
-        return Ok(Verdict::Nothing);
+        return Verdict::Nothing;
     }
-    let malformed = |detail: String| Ok(Verdict::Reject { reason: "malformed_status", detail });
+    let malformed = |detail: String| Verdict::Reject { reason: "malformed_status", detail };
     if publish.payload.len() > MAX_STATUS_BYTES {
         return malformed(format!("status is {} bytes; at most {MAX_STATUS_BYTES}", publish.payload.len()));
     }
@@ -338,28 +333,42 @@ async fn check_status(
     }
     let vehicle = match VehicleId::new(topic_vehicle) {
         Ok(vehicle) => vehicle,
-        Err(e) => return Ok(Verdict::Reject { reason: "bad_topic", detail: e.to_string() }),
+        Err(e) => return Verdict::Reject { reason: "bad_topic", detail: e.to_string() },
     };
-    if let Some(reject) = unregistered(&vehicle, store, registered).await? {
-        return Ok(reject);
+    if let Some(reject) = unregistered(&vehicle, registered) {
+        return reject;
     }
     let status_json = String::from_utf8_lossy(&publish.payload).into_owned();
-    Ok(Verdict::Status(AgentStatus { vehicle, received_at: now, status_json }))
+    Verdict::Status(AgentStatus { vehicle, received_at: now, status_json })
 }
 
-/// A rejection if the vehicle is not registered; registrations are remembered.
-async fn unregistered(
-    vehicle: &VehicleId,
+/// Asks the store, in one round trip, which of the batch's vehicles not yet known to be
+/// registered are; a fleet's first messages after a start must not cost a query each.
+async fn learn_registrations(
+    batch: &[Publish],
     store: &Store,
     registered: &mut HashSet<VehicleId>,
-) -> Result<Option<Verdict>, convoy_store::StoreError> {
+) -> Result<(), convoy_store::StoreError> {
+    let mut unknown: Vec<VehicleId> = batch
+        .iter()
+        .filter_map(|p| parse_vehicle_topic(&p.topic))
+        .filter_map(|(id, _)| VehicleId::new(id).ok())
+        .filter(|id| !registered.contains(id))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    unknown.dedup();
+    registered.extend(store.registered_among(&unknown).await?);
+    Ok(())
+}
+
+/// A rejection if the vehicle is not registered (as [`learn_registrations`] found).
+fn unregistered(vehicle: &VehicleId, registered: &HashSet<VehicleId>) -> Option<Verdict> {
     if registered.contains(vehicle) {
-        return Ok(None);
+        return None;
     }
-    if !store.vehicle_registered(vehicle).await? {
-        let detail = format!("vehicle {vehicle} is not registered");
-        return Ok(Some(Verdict::Reject { reason: "unknown_vehicle", detail }));
-    }
-    registered.insert(vehicle.clone());
-    Ok(None)
+    let detail = format!("vehicle {vehicle} is not registered");
+    Some(Verdict::Reject { reason: "unknown_vehicle", detail })
 }

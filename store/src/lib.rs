@@ -201,6 +201,11 @@ impl Store {
         dispatch!(self, s => s.vehicle_ids())
     }
 
+    /// Those of `ids` that are registered, in one round trip.
+    pub async fn registered_among(&self, ids: &[VehicleId]) -> Result<Vec<VehicleId>> {
+        dispatch!(self, s => s.registered_among(ids))
+    }
+
     pub async fn vehicle_registered(&self, id: &VehicleId) -> Result<bool> {
         Ok(self.vehicle_password_hash(id).await?.is_some())
     }

@@ -263,6 +263,12 @@ impl PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
+    pub async fn registered_among(&self, ids: &[VehicleId]) -> Result<Vec<VehicleId>> {
+        let ids: Vec<&str> = ids.iter().map(VehicleId::as_str).collect();
+        let rows = self.client().await?.query("SELECT id FROM vehicles WHERE id = ANY($1)", &[&ids]).await?;
+        rows.into_iter().map(|r| parse_vehicle(r.get(0))).collect()
+    }
+
     pub async fn vehicle_ids(&self) -> Result<Vec<VehicleId>> {
         let rows = self.client().await?.query("SELECT id FROM vehicles ORDER BY id", &[]).await?;
         rows.into_iter().map(|r| parse_vehicle(r.get(0))).collect()

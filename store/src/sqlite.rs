@@ -91,11 +91,22 @@ impl SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?;
                 for (vehicle, p, marks) in &marked.positions {
-                    let row = position_row(vehicle.as_str(), p, received_ms);
-                    let changed = insert.execute(rusqlite::params_from_iter(row.into_iter().chain([
-                        rusqlite::types::Value::from(marks.late),
-                        marks.implausible.map(|r| r.as_str().to_string()).into(),
-                    ])))?;
+                    let changed = insert.execute(params![
+                        vehicle.as_str(),
+                        p.seq as i64,
+                        p.t.timestamp_millis(),
+                        p.lat,
+                        p.lon,
+                        p.alt_m,
+                        p.speed_mps,
+                        p.course_deg,
+                        p.fix.map(|f| f.as_str()),
+                        p.sats,
+                        p.hdop,
+                        received_ms,
+                        marks.late,
+                        marks.implausible.map(|r| r.as_str()),
+                    ])?;
                     if changed == 1 {
                         outcome.inserted += 1;
                     } else {
@@ -158,6 +169,21 @@ impl SqliteStore {
             Ok(conn
                 .query_row("SELECT password_hash FROM vehicles WHERE id = ?1", [id], |r| r.get(0))
                 .optional()?)
+        })
+        .await
+    }
+
+    pub async fn registered_among(&self, ids: &[VehicleId]) -> Result<Vec<VehicleId>> {
+        let ids = ids.to_vec();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT 1 FROM vehicles WHERE id = ?1")?;
+            let mut found = Vec::new();
+            for id in ids {
+                if stmt.exists([id.as_str()])? {
+                    found.push(id);
+                }
+            }
+            Ok(found)
         })
         .await
     }

@@ -1,0 +1,125 @@
+//! `GET /api/v1/vehicles/{id}/track`: a vehicle's stored fixes in fix-time order, streamed as
+//! they are read (a day at 10 Hz never sits whole in memory), or simplified for display.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use convoy_core::simplify::simplify_indices;
+use convoy_core::{Position, VehicleId};
+use convoy_store::StoredPosition;
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::http::{ApiError, AppState, Authenticated};
+
+/// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
+/// needs the whole track in memory.
+const MAX_SIMPLIFIED_FIXES: usize = 1_000_000;
+
+#[derive(Deserialize)]
+pub(crate) struct TrackQuery {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    format: Option<String>,
+    /// Douglas-Peucker tolerance in metres, for display.
+    simplify_m: Option<f64>,
+}
+
+/// A stored fix as on the wire, with the marks ingest gave it when they are set.
+#[derive(Serialize)]
+struct TrackFix<'a> {
+    #[serde(flatten)]
+    position: &'a Position,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    late: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    implausible: Option<&'static str>,
+}
+
+pub(crate) async fn vehicle_track(
+    State(state): State<AppState>,
+    _user: Authenticated,
+    Path(id): Path<String>,
+    query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let id = VehicleId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    match query.format.as_deref() {
+        None | Some("json") => {}
+        Some(other) => {
+            let message = format!("format {other:?} is not supported yet; json is");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+        }
+    }
+    let to = query.to.unwrap_or_else(Utc::now);
+    let from = query.from.unwrap_or(to - Duration::days(1));
+    if from >= to {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "from must be before to"));
+    }
+    if let Some(tolerance) = query.simplify_m {
+        if !(tolerance > 0.0 && tolerance.is_finite()) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "simplify_m must be a positive number of metres",
+            ));
+        }
+    }
+    if !state.store.vehicle_registered(&id).await? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no vehicle {id}")));
+    }
+
+    let mut fixes = state.store.track_stream(&id, from, to);
+    // A vehicle id is [A-Za-z0-9._-]: nothing to escape.
+    let head = Bytes::from(format!("{{\"vehicle\":\"{id}\",\"positions\":["));
+    let body = match query.simplify_m {
+        None => {
+            let mut first = true;
+            let items = stream::poll_fn(move |cx| fixes.poll_recv(cx)).map(move |fix| {
+                let bytes = fix_json(&fix?, first);
+                first = false;
+                Ok::<_, convoy_store::StoreError>(bytes)
+            });
+            Body::from_stream(
+                stream::once(async { Ok(head) }).chain(items).chain(stream::once(async { Ok(tail()) })),
+            )
+        }
+        Some(tolerance) => {
+            let mut track = Vec::new();
+            while let Some(fix) = fixes.recv().await {
+                track.push(fix?);
+                if track.len() > MAX_SIMPLIFIED_FIXES {
+                    let message = format!(
+                        "more than {MAX_SIMPLIFIED_FIXES} fixes to simplify: ask for a shorter range"
+                    );
+                    return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
+                }
+            }
+            let positions: Vec<Position> = track.iter().map(|f| f.position.clone()).collect();
+            let mut json = head.to_vec();
+            for (n, index) in simplify_indices(&positions, tolerance).into_iter().enumerate() {
+                json.extend_from_slice(&fix_json(&track[index], n == 0));
+            }
+            json.extend_from_slice(&tail());
+            Body::from(json)
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn fix_json(fix: &StoredPosition, first: bool) -> Bytes {
+    let view = TrackFix {
+        position: &fix.position,
+        late: fix.late,
+        implausible: fix.implausible.map(|r| r.as_str()),
+    };
+    let mut bytes = if first { Vec::new() } else { vec![b','] };
+    // A position of finite numbers always serialises.
+    serde_json::to_writer(&mut bytes, &view).expect("a position serialises");
+    Bytes::from(bytes)
+}
+
+fn tail() -> Bytes {
+    Bytes::from_static(b"]}")
+}
