@@ -10,6 +10,7 @@
 #
 #   scripts/bench-ingest.sh            # everything (about 5 minutes)
 #   QUICK=1 scripts/bench-ingest.sh    # smaller runs, no 10,000-vehicle latency run
+#   LATENCY_ONLY=1 scripts/bench-ingest.sh  # only the 10,000-vehicle latency run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -135,6 +136,7 @@ print(f"python sqlite3 executemany: {rows} rows in {s:.2f} s = {rows/s:,.0f} row
 EOF
 }
 
+if [ -z "${LATENCY_ONLY:-}" ]; then
 log "live traffic: one position per message, $vehicles vehicles, $positions positions"
 broker_alone 1 "$fixes"
 through_ingest postgres-batch1 "$(fresh_pg b1)" 1 "$fixes"
@@ -146,6 +148,7 @@ through_ingest sqlite-batch10 "sqlite://$work/b10.db" 10 $((fixes * 2))
 log "ceilings"
 copy_ceiling $((positions * 2))
 sqlite_ceiling $((positions * 2))
+fi
 
 if [ -z "${QUICK:-}" ]; then
   log "latency: 10,000 vehicles x 1 Hz for 60 s, PostgreSQL"

@@ -250,20 +250,24 @@ async fn publish_fleet(config: LoadgenConfig, client_id: String, fleet: Fleet) -
         acknowledged
     });
 
-    let interval = (config.rate_hz > 0.0).then(|| Duration::from_secs_f64(batch as f64 / config.rate_hz));
+    // Paced: each vehicle at its own phase in the period, spread evenly as real receivers are,
+    // so the fleet is a steady stream rather than one burst a period.
+    let vehicles = fleet.vehicles.len().max(1) as f64;
+    let interval =
+        (config.rate_hz > 0.0).then(|| Duration::from_secs_f64(batch as f64 / config.rate_hz / vehicles));
     let mut ticker = interval.map(|period| {
         let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         ticker
     });
     let mut sent = 0u64;
     for message in 0..messages_per_vehicle {
-        if let Some(ticker) = ticker.as_mut() {
-            ticker.tick().await;
-        }
         let first_seq = message * batch + 1;
         let last_seq = (first_seq + batch - 1).min(config.fixes_per_vehicle);
         for (index, vehicle) in fleet.vehicles.iter().enumerate() {
+            if let Some(ticker) = ticker.as_mut() {
+                ticker.tick().await;
+            }
             let positions = (first_seq..=last_seq).map(|seq| fleet.fix(index, seq)).collect();
             let payload = PositionBatch::new(vehicle.clone(), positions).encode();
             client.publish(positions_topic(vehicle), QoS::AtLeastOnce, false, payload).await?;
