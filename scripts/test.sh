@@ -73,7 +73,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Run every test binary and doc test; then one closing line with the totals over all of them.
 results="$work/test-output.txt"
 set +e
-cargo test --workspace --quiet "$@" 2>&1 | tee "$results"
+cargo test --workspace --no-fail-fast --quiet "$@" 2>&1 | tee "$results"
 status=${PIPESTATUS[0]}
 set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -83,6 +83,11 @@ impl ServerConfigFile {
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
+    /// The file at `path`, or the embedded defaults when there is none.
+    pub fn load_or_default(path: Option<&Path>) -> anyhow::Result<Self> {
+        path.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
     pub fn resolve(self) -> anyhow::Result<ServerConfig> {
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("convoy-data"));
         let database =

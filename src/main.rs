@@ -166,16 +166,17 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: not in journald, log files or pipes.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+        )
         .init();
     match Cli::parse().command {
         Command::Demo { data_dir, http_listen } => {
             convoy::demo::run(DemoOptions { data_dir, http_listen }).await
         }
         Command::Serve { storage, config, broker, mqtt_listen, http_listen } => {
-            let mut file = match &config {
-                Some(path) => ServerConfigFile::load(path)?,
-                None => ServerConfigFile::default(),
-            };
+            let mut file = ServerConfigFile::load_or_default(config.as_deref())?;
             file.broker = broker.or(file.broker);
             file.mqtt_listen = mqtt_listen.or(file.mqtt_listen);
             file.http_listen = http_listen.or(file.http_listen);
@@ -183,25 +184,11 @@ async fn main() -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Ingest { storage, config, broker, client_id, share_group } => {
-            let mut file = match &config {
-                Some(path) => ServerConfigFile::load(path)?,
-                None => ServerConfigFile::default(),
-            };
+            let mut file = ServerConfigFile::load_or_default(config.as_deref())?;
             file.broker = broker.or(file.broker);
             file.ingest_client_id = client_id.or(file.ingest_client_id);
             file.ingest_share_group = share_group.or(file.ingest_share_group);
-            let config = storage.into_config_file(file).resolve()?;
-            let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-            let mut ingest =
-                tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => {
-                    result?;
-                    let _ = shutdown_tx.send(true);
-                    ingest.await?
-                }
-                result = &mut ingest => result?,
-            }
+            ingest(storage.into_config_file(file).resolve()?).await
         }
         Command::Loadgen {
             broker,
@@ -283,6 +270,20 @@ async fn serve(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     let _ = shutdown_tx.send(true);
     server.wait().await
+}
+
+/// Runs the ingest role until Ctrl-C or until it fails.
+async fn ingest(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut ingest = tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => {
+            result?;
+            let _ = shutdown_tx.send(true);
+            ingest.await?
+        }
+        result = &mut ingest => result?,
+    }
 }
 
 /// Reads a password from standard input's first line, without echo when it is a terminal.

@@ -18,12 +18,19 @@ struct IngestProcess {
     database: String,
     broker_port: u16,
     log: PathBuf,
+    extra: Vec<String>,
 }
 
 impl IngestProcess {
     fn start(database: &str, broker_port: u16, log: &Path) -> Self {
-        let child = spawn_ingest(database, broker_port, log);
-        Self { child, database: database.to_string(), broker_port, log: log.to_path_buf() }
+        Self::start_with(database, broker_port, log, &[])
+    }
+
+    /// With extra `convoy ingest` flags (kept for restarts).
+    fn start_with(database: &str, broker_port: u16, log: &Path, extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        let child = spawn_ingest(database, broker_port, log, &extra);
+        Self { child, database: database.to_string(), broker_port, log: log.to_path_buf(), extra }
     }
 
     /// SIGKILL: no shutdown, no last commit, no goodbye to the broker.
@@ -33,7 +40,7 @@ impl IngestProcess {
     }
 
     fn restart(&mut self) {
-        self.child = spawn_ingest(&self.database, self.broker_port, &self.log);
+        self.child = spawn_ingest(&self.database, self.broker_port, &self.log, &self.extra);
     }
 
     fn log_text(&self) -> String {
@@ -48,10 +55,11 @@ impl Drop for IngestProcess {
     }
 }
 
-fn spawn_ingest(database: &str, broker_port: u16, log: &Path) -> Child {
+fn spawn_ingest(database: &str, broker_port: u16, log: &Path, extra: &[String]) -> Child {
     let log = File::options().create(true).append(true).open(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_convoy"))
         .args(["ingest", "--database", database, "--broker", &format!("mqtt://127.0.0.1:{broker_port}")])
+        .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -168,4 +176,31 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     assert_exactly_once(&database, &report, 500).await;
     let log = ingest.log_text();
     assert!(log.contains("ingest lost the broker") && log.matches("ingest connected").count() >= 2, "{log}");
+}
+
+/// Two ingest processes share one subscription (`$share/convoy/...`), each with its own
+/// session: together they store every fix once, and each took part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_ingest_processes_sharing_a_subscription_store_every_position_once() {
+    let database = convoy_testkit::fresh_postgres_database().await;
+    Store::open(&database).await.unwrap();
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shared = |id: &'static str| ["--share-group", "convoy", "--client-id", id];
+    let first =
+        IngestProcess::start_with(&database, broker.port, &dir.path().join("1.log"), &shared("ingest-1"));
+    let second =
+        IngestProcess::start_with(&database, broker.port, &dir.path().join("2.log"), &shared("ingest-2"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // 12 s of traffic: each process logs what it stored after 10 s.
+    let report = convoy::loadgen::run(load(broker.port, &database, 50, 600, 50.0)).await.unwrap();
+    assert_exactly_once(&database, &report, 600).await;
+    for ingest in [&first, &second] {
+        let log = ingest.log_text();
+        let stored = log
+            .lines()
+            .find(|l| l.contains("positions stored"))
+            .and_then(|l| l.split("positions=").nth(1)?.split_whitespace().next()?.parse::<u64>().ok());
+        assert!(stored.is_some_and(|n| n > 0), "each process stored a share:\n{log}");
+    }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, STATUS_FILTER};
 use convoy_core::{PositionBatch, VehicleId};
-use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions};
+use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions, WriteOutcome};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
@@ -150,19 +150,52 @@ async fn write_batches(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
+    let mut progress = Progress::default();
     while let Some(batch) = batches.recv().await {
         let committed =
             store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
-        if !committed {
+        let Some(outcome) = committed else {
             // Shut down before the commit: leave the messages unacknowledged for the broker to
             // redeliver.
             return Ok(());
-        }
+        };
         for publish in &batch {
             client.ack(publish).await?;
         }
+        progress.add(outcome);
     }
     Ok(())
+}
+
+/// What ingest has stored lately, logged every [`Progress::EVERY`] while there is traffic.
+struct Progress {
+    since: std::time::Instant,
+    stored: WriteOutcome,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self { since: std::time::Instant::now(), stored: WriteOutcome::default() }
+    }
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn add(&mut self, outcome: WriteOutcome) {
+        self.stored.inserted += outcome.inserted;
+        self.stored.duplicates += outcome.duplicates;
+        if self.since.elapsed() >= Self::EVERY {
+            let seconds = self.since.elapsed().as_secs();
+            tracing::info!(
+                positions = self.stored.inserted,
+                duplicates = self.stored.duplicates,
+                seconds,
+                "positions stored"
+            );
+            *self = Self::default();
+        }
+    }
 }
 
 /// Keeps the broker connection alive, subscribes on every (re)connection, and forwards each
@@ -201,7 +234,7 @@ async fn poll_broker(
 }
 
 /// Stores one batch of messages: checks each, then commits positions and dead letters in one
-/// transaction, retrying with backoff while the store fails. Returns false only if shut down
+/// transaction, retrying with backoff while the store fails. Returns `None` only if shut down
 /// before the commit.
 async fn store_batch(
     batch: &[Publish],
@@ -210,7 +243,7 @@ async fn store_batch(
     retention: Option<Retention>,
     metrics: &IngestMetrics,
     shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+) -> Option<WriteOutcome> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
@@ -221,14 +254,14 @@ async fn store_batch(
         match result {
             Ok(outcome) => {
                 metrics.committed(outcome, started.elapsed());
-                return true;
+                return Some(outcome);
             }
             Err(e) => {
                 metrics.store_errors.inc();
                 tracing::error!(error = %e, retry_in = ?backoff, "cannot store batch; holding it unacknowledged");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => return false,
+                    _ = shutdown.changed() => return None,
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }

@@ -129,12 +129,32 @@ mod tests {
     #[test]
     fn the_munich_drive_loads_and_goes_back_and_forth() {
         let route = Route::munich().unwrap();
-        assert_eq!(route.points.len(), 1194);
+        // 1,194 recorded points, and those filled into steps over 30 m (the 468 m gap, a few more).
+        assert_eq!(route.points.len(), 1228);
         let n = route.points.len() as u64;
         assert_eq!(route.at(0).0, route.points[0]);
         assert_eq!(route.at(n - 1).0, route.points[n as usize - 1]);
         assert_eq!(route.at(n).0, route.points[n as usize - 2], "turns back at the end");
         assert_eq!(route.at(2 * (n - 1)).0, route.points[0], "and starts over");
         assert_eq!(route.at(5).1, route.points[4], "the previous point is a second earlier");
+    }
+
+    #[test]
+    fn no_step_of_the_route_is_longer_than_a_vehicle_drives_in_a_second() {
+        let route = Route::munich().unwrap();
+        let longest = route.points.windows(2).map(|w| Geodesic.distance(w[0], w[1])).fold(0.0, f64::max);
+        assert!(longest <= MAX_STEP_M + 1e-6, "{longest} m");
+    }
+
+    #[test]
+    fn between_seconds_the_vehicle_is_between_the_points() {
+        let route = Route::munich().unwrap();
+        let (a, b) = (route.at(10).0, route.at(11).0);
+        let half = route.at_time(10.5);
+        assert!(
+            (half.x() - (a.x() + b.x()) / 2.0).abs() < 1e-12
+                && (half.y() - (a.y() + b.y()) / 2.0).abs() < 1e-12
+        );
+        assert_eq!(route.at_time(10.0), a);
     }
 }
