@@ -30,7 +30,16 @@ impl IngestProcess {
     fn start_with(database: &str, broker_port: u16, log: &Path, extra: &[&str]) -> Self {
         let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         let child = spawn_ingest(database, broker_port, log, &extra);
-        Self { child, database: database.to_string(), broker_port, log: log.to_path_buf(), extra }
+        let ingest =
+            Self { child, database: database.to_string(), broker_port, log: log.to_path_buf(), extra };
+        // Until ingest's first subscription the broker has no session to keep messages for:
+        // what is published before is nobody's (in production the session outlives restarts).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while ingest.log_text().matches("ingest subscribed").count() < 2 {
+            assert!(std::time::Instant::now() < deadline, "ingest did not subscribe:\n{}", ingest.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ingest
     }
 
     /// SIGKILL: no shutdown, no last commit, no goodbye to the broker.

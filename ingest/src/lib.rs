@@ -218,6 +218,10 @@ async fn poll_broker(
                     }
                 }
             }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                // From here on the broker keeps this session's messages, even while ingest is away.
+                tracing::info!("ingest subscribed");
+            }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 if forward.send(publish).is_err() {
                     return;
