@@ -4,10 +4,12 @@
 //! This crate does no I/O and knows nothing of async, MQTT or databases: every other part of
 //! Convoy depends on it, and it depends on none of them.
 
+pub mod alert;
 pub mod geometry;
 pub mod plan;
 pub mod plausibility;
 pub mod position;
+pub mod rules;
 pub mod simplify;
 pub mod topics;
 pub mod vehicle;

@@ -1,6 +1,9 @@
 //! A move plan: the vehicles of a move, their planned route, the corridor around it and the
 //! zones along it. Validation and evaluation of plans grow here with the alerting work.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use geo::{LineString, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
@@ -43,14 +46,26 @@ impl Zone {
     }
 }
 
-/// A planned move.
+/// When a move is planned to happen; outside it the move's rules are quiet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// A planned move. Coordinates are `x` = longitude, `y` = latitude, in degrees (WGS 84).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MovePlan {
     pub name: String,
     pub vehicles: Vec<VehicleId>,
+    /// Cargo vehicle -> the vehicle escorting it. Both are among `vehicles`.
+    pub escorts: BTreeMap<VehicleId, VehicleId>,
     pub route: LineString,
     pub corridor_m: f64,
     pub zones: Vec<Zone>,
+    pub window: Option<TimeWindow>,
+    /// Overrides of the server's rule settings, by `RuleSettings` field name (already checked).
+    pub rules: serde_json::Map<String, serde_json::Value>,
 }
 
 impl MovePlan {

@@ -15,6 +15,14 @@ pub fn status_topic(vehicle: &VehicleId) -> String {
     format!("convoy/v1/vehicles/{vehicle}/status")
 }
 
+/// Where the server publishes a vehicle's alerts, at every change of state.
+pub fn alerts_topic(vehicle: &VehicleId) -> String {
+    format!("convoy/v1/alerts/{vehicle}")
+}
+
+/// What a subscriber to every alert subscribes to.
+pub const ALERTS_FILTER: &str = "convoy/v1/alerts/+";
+
 /// The kind of message a vehicle topic carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VehicleTopic {
