@@ -6,13 +6,16 @@
 
 pub mod alert;
 pub mod geometry;
+mod local_frame;
 pub mod plan;
 pub mod plausibility;
 pub mod position;
+pub mod route_index;
 pub mod rules;
 pub mod simplify;
 pub mod topics;
 pub mod vehicle;
+pub mod zone_index;
 pub mod wire;
 
 pub use position::{FixMode, Position};
