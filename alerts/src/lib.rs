@@ -1,5 +1,9 @@
-//! The alert rule engine: positions and clock ticks in, alert events out, pure and
-//! deterministic so that a replay of the record gives the same alerts.
-//!
-//! Not built yet: it arrives with the alerting work (moves, corridors and rules). Until then
-//! Convoy tracks and stores positions but raises no alert, and this crate is empty on purpose.
+//! Alerts: the rule engine (positions, agent reports and clock ticks in, alert events out; pure
+//! and deterministic so that a replay of the record gives the same alerts), the service that
+//! runs it beside ingest and records, publishes and notifies every change, the replay, and the
+//! notifiers.
+
+pub mod engine;
+pub mod notify;
+
+pub use engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};

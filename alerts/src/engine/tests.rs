@@ -1,0 +1,339 @@
+//! The rules one by one, on a straight east-west route with fixes at 1 Hz.
+
+use super::*;
+use chrono::Duration;
+use convoy_core::plan::{Zone, ZoneKind, ZoneShape};
+use convoy_core::FixMode;
+use geo::{LineString, Point};
+use serde_json::json;
+
+const LAT: f64 = 48.0;
+/// Metres per degree of longitude and latitude at 48°, near enough for placing test fixes.
+const M_PER_DEG_LON: f64 = 74_625.0;
+const M_PER_DEG_LAT: f64 = 111_190.0;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-28T09:00:00Z".parse().unwrap()
+}
+
+fn vid(name: &str) -> VehicleId {
+    VehicleId::new(name).unwrap()
+}
+
+fn plan(zones: Vec<Zone>, rules: serde_json::Value) -> MovePlan {
+    MovePlan {
+        name: "test".into(),
+        vehicles: vec![vid("truck"), vid("escort")],
+        escorts: [(vid("truck"), vid("escort"))].into(),
+        route: LineString::from(vec![(11.0, LAT), (11.2, LAT)]),
+        corridor_m: 150.0,
+        zones,
+        window: None,
+        rules: rules.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+fn engine_with(zones: Vec<Zone>, rules: serde_json::Value) -> Engine {
+    let mut engine = Engine::new(RuleSettings::default());
+    let spec = MoveSpec { id: "m1".into(), plan: plan(zones, rules), created_at: t0() };
+    engine.add_move(&spec).unwrap();
+    engine
+}
+
+/// A fix `east_m` along the route and `north_m` off it, at `t0 + s` seconds.
+fn fix(seq: u64, s: i64, east_m: f64, north_m: f64, speed_mps: f64) -> Position {
+    Position {
+        seq,
+        t: t0() + Duration::seconds(s),
+        lat: LAT + north_m / M_PER_DEG_LAT,
+        lon: 11.0 + east_m / M_PER_DEG_LON,
+        alt_m: None,
+        speed_mps: Some(speed_mps),
+        course_deg: None,
+        fix: Some(FixMode::ThreeD),
+        sats: None,
+        hdop: None,
+    }
+}
+
+/// Feeds fixes received as they are taken (1 s later) and returns the events.
+fn run(engine: &mut Engine, vehicle: &str, fixes: &[Position]) -> Vec<RuleEvent> {
+    let mut out = Vec::new();
+    for f in fixes {
+        engine.on_position(&vid(vehicle), f, f.t + Duration::seconds(1), &mut out);
+    }
+    out
+}
+
+/// A drive east at 10 m/s for `seconds`, with `north(s)` metres off the route at second `s`.
+fn drive(seconds: i64, north: impl Fn(i64) -> f64) -> Vec<Position> {
+    (0..seconds).map(|s| fix(s as u64 + 1, s, 100.0 + 10.0 * s as f64, north(s), 10.0)).collect()
+}
+
+fn kinds(events: &[RuleEvent]) -> Vec<(AlertKind, Change, i64)> {
+    events.iter().map(|e| (e.kind, e.change, (e.t - t0()).num_seconds())).collect()
+}
+
+#[test]
+fn off_route_opens_after_30_s_and_3_fixes_outside_and_clears_after_15_s_back() {
+    let mut engine = engine_with(vec![], json!({}));
+    // Out of the corridor (400 m north) from second 100 to 199.
+    let fixes = drive(400, |s| if (100..200).contains(&s) { 400.0 } else { 0.0 });
+    let events = run(&mut engine, "truck", &fixes);
+    assert_eq!(
+        kinds(&events),
+        vec![(AlertKind::OffRoute, Change::Opened, 130), (AlertKind::OffRoute, Change::Cleared, 215)]
+    );
+    assert_eq!(events[0].detail["since"], "2026-11-28T09:01:40.000Z");
+    assert_eq!(events[0].alert_id, events[1].alert_id);
+}
+
+#[test]
+fn off_route_needs_three_fixes_and_ignores_a_short_excursion() {
+    let mut engine = engine_with(vec![], json!({}));
+    let short = drive(300, |s| if (100..125).contains(&s) { 400.0 } else { 0.0 });
+    assert!(run(&mut engine, "truck", &short).is_empty());
+    // Two fixes 40 s apart, both outside: long enough, but not three fixes.
+    let mut engine = engine_with(vec![], json!({}));
+    let sparse =
+        vec![fix(1, 0, 100.0, 0.0, 10.0), fix(2, 40, 500.0, 400.0, 10.0), fix(3, 80, 900.0, 400.0, 10.0)];
+    assert!(run(&mut engine, "truck", &sparse).is_empty());
+}
+
+fn circle(name: &str, kind: ZoneKind, east_m: f64, north_m: f64, radius_m: f64) -> Zone {
+    Zone {
+        name: name.into(),
+        kind,
+        shape: ZoneShape::Circle {
+            center: Point::new(11.0 + east_m / M_PER_DEG_LON, LAT + north_m / M_PER_DEG_LAT),
+            radius_m,
+        },
+    }
+}
+
+/// Drives 100 s, halts for `halt_s` at 1,100 m (drifting a few metres), drives on.
+fn drive_with_halt(halt_s: i64) -> Vec<Position> {
+    let mut fixes = Vec::new();
+    let mut seq = 0;
+    let mut push = |s: i64, east: f64, north: f64, speed: f64| {
+        seq += 1;
+        fixes.push(fix(seq, s, east, north, speed));
+    };
+    for s in 0..100 {
+        push(s, 100.0 + 10.0 * s as f64, 0.0, 10.0);
+    }
+    for s in 100..100 + halt_s {
+        // GPS drift of a parked receiver: metres, and a speed that flickers above the threshold.
+        let wobble = ((s * 7919) % 13) as f64 - 6.0;
+        push(s, 1100.0 + wobble, wobble / 2.0, if s % 17 == 0 { 2.0 } else { 0.2 });
+    }
+    for s in 100 + halt_s..200 + halt_s {
+        push(s, 1100.0 + 10.0 * (s - 100 - halt_s) as f64, 0.0, 10.0);
+    }
+    fixes
+}
+
+#[test]
+fn unplanned_stop_opens_after_5_minutes_outside_every_allowed_place_and_clears_on_leaving() {
+    let mut engine = engine_with(vec![], json!({}));
+    let events = run(&mut engine, "truck", &drive_with_halt(360));
+    // The stop began as the truck rolled in (second 99 or 100, where it last moved more than
+    // 25 m), and ended as it left (second 460 on, after more than 25 m).
+    let summary = kinds(&events);
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!((summary[0].0, summary[0].1), (AlertKind::UnplannedStop, Change::Opened));
+    assert!((399..=400).contains(&summary[0].2), "{summary:?}");
+    assert_eq!((summary[1].0, summary[1].1), (AlertKind::UnplannedStop, Change::Cleared));
+    assert!((461..=463).contains(&summary[1].2), "{summary:?}");
+    let since: DateTime<Utc> = events[0].detail["since"].as_str().unwrap().parse().unwrap();
+    assert_eq!(since + Duration::seconds(300), events[0].t);
+}
+
+#[test]
+fn a_halt_inside_an_allowed_stop_zone_raises_nothing() {
+    let zones = vec![circle("rest area", ZoneKind::AllowedStop, 1100.0, 0.0, 60.0)];
+    let mut engine = engine_with(zones, json!({}));
+    assert!(run(&mut engine, "truck", &drive_with_halt(600)).is_empty());
+}
+
+#[test]
+fn a_short_halt_raises_nothing() {
+    let mut engine = engine_with(vec![], json!({}));
+    assert!(run(&mut engine, "truck", &drive_with_halt(240)).is_empty());
+}
+
+#[test]
+fn signal_lost_opens_at_last_heard_plus_threshold_on_a_tick_and_clears_when_data_returns() {
+    let mut engine = engine_with(vec![], json!({}));
+    let fixes = drive(10, |_| 0.0);
+    let mut out = run(&mut engine, "escort", &fixes);
+    out.extend(run(&mut engine, "truck", &fixes));
+    let last_heard = fixes.last().unwrap().t + Duration::seconds(1);
+    engine.tick(last_heard + Duration::seconds(119), &mut out);
+    assert!(out.is_empty());
+    engine.tick(last_heard + Duration::seconds(150), &mut out);
+    // Both vehicles are silent; each gets its own alert, opened at last heard + 120 s.
+    assert_eq!(out.len(), 2);
+    assert!(out
+        .iter()
+        .all(|e| e.kind == AlertKind::SignalLost && e.t == last_heard + Duration::seconds(120)));
+    out.clear();
+    engine.tick(last_heard + Duration::seconds(200), &mut out);
+    assert!(out.is_empty(), "opened twice: {out:?}");
+    let back = fix(11, 300, 300.0, 0.0, 10.0);
+    engine.on_position(&vid("truck"), &back, back.t + Duration::seconds(1), &mut out);
+    assert_eq!(kinds(&out), vec![(AlertKind::SignalLost, Change::Cleared, 301)]);
+}
+
+#[test]
+fn a_gap_is_caught_by_the_next_message_even_without_a_tick() {
+    let mut engine = engine_with(vec![], json!({}));
+    let fixes = vec![fix(1, 0, 100.0, 0.0, 10.0), fix(2, 200, 2100.0, 0.0, 10.0)];
+    let events = run(&mut engine, "truck", &fixes);
+    assert_eq!(
+        kinds(&events),
+        vec![(AlertKind::SignalLost, Change::Opened, 121), (AlertKind::SignalLost, Change::Cleared, 201)]
+    );
+}
+
+#[test]
+fn gnss_lost_opens_after_60_s_of_no_fix_reports_while_online() {
+    let mut engine = engine_with(vec![], json!({}));
+    let mut out = run(&mut engine, "truck", &drive(5, |_| 0.0));
+    let no_fix = AgentHealth { online: true, has_fix: false };
+    for s in [10, 40] {
+        engine.on_status(&vid("truck"), no_fix, t0() + Duration::seconds(s), &mut out);
+    }
+    assert!(out.is_empty());
+    engine.tick(t0() + Duration::seconds(75), &mut out);
+    assert_eq!(kinds(&out), vec![(AlertKind::GnssLost, Change::Opened, 70)]);
+    out.clear();
+    engine.on_status(
+        &vid("truck"),
+        AgentHealth { online: true, has_fix: true },
+        t0() + Duration::seconds(100),
+        &mut out,
+    );
+    assert_eq!(kinds(&out), vec![(AlertKind::GnssLost, Change::Cleared, 100)]);
+    // Offline is not a lost receiver.
+    out.clear();
+    engine.on_status(
+        &vid("truck"),
+        AgentHealth { online: false, has_fix: false },
+        t0() + Duration::seconds(110),
+        &mut out,
+    );
+    engine.tick(t0() + Duration::seconds(200), &mut out);
+    assert!(out.iter().all(|e| e.kind != AlertKind::GnssLost));
+}
+
+#[test]
+fn zones_forbidden_entry_departure_and_arrival() {
+    let zones = vec![
+        circle("depot", ZoneKind::Origin, 100.0, 0.0, 45.0),
+        circle("bridge", ZoneKind::Forbidden, 1000.0, 0.0, 25.0),
+        circle("data centre", ZoneKind::Destination, 2000.0, 0.0, 45.0),
+    ];
+    let mut engine = engine_with(zones, json!({}));
+    let events = run(&mut engine, "truck", &drive(200, |_| 0.0));
+    let summary: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind, e.change, e.zone.clone().unwrap(), (e.t - t0()).num_seconds()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (AlertKind::ZoneExit, Change::Opened, "depot".into(), 5),
+            (AlertKind::ZoneExit, Change::Cleared, "depot".into(), 5),
+            (AlertKind::ZoneEnter, Change::Opened, "bridge".into(), 88),
+            (AlertKind::ZoneEnter, Change::Cleared, "bridge".into(), 93),
+            (AlertKind::ZoneEnter, Change::Opened, "data centre".into(), 186),
+            (AlertKind::ZoneEnter, Change::Cleared, "data centre".into(), 186),
+        ]
+    );
+}
+
+#[test]
+fn overspeed_needs_10_s_above_the_limit() {
+    let mut engine = engine_with(vec![], json!({"speed_limit_mps": 20}));
+    let fixes: Vec<_> = (0..60)
+        .map(|s| {
+            fix(
+                s as u64 + 1,
+                s,
+                100.0 + 25.0 * s as f64,
+                0.0,
+                if (10..25).contains(&s) || (40..48).contains(&s) { 25.0 } else { 15.0 },
+            )
+        })
+        .collect();
+    let events = run(&mut engine, "truck", &fixes);
+    assert_eq!(
+        kinds(&events),
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 25)]
+    );
+}
+
+#[test]
+fn convoy_broken_when_the_cargo_vehicle_drives_away_from_its_escort() {
+    let mut engine = engine_with(vec![], json!({}));
+    let mut out = Vec::new();
+    // The escort waits at the start; the truck drives off.
+    let escort = fix(1, 0, 95.0, 0.0, 0.0);
+    engine.on_position(&vid("escort"), &escort, escort.t, &mut out);
+    out.extend(run(&mut engine, "truck", &drive(200, |_| 0.0)));
+    // More than 1 km apart from second 100 (1,005 m); open 60 s later.
+    assert_eq!(kinds(&out), vec![(AlertKind::ConvoyBroken, Change::Opened, 160)]);
+    let rejoin = fix(2, 201, 2000.0, 0.0, 10.0);
+    engine.on_position(&vid("escort"), &rejoin, rejoin.t, &mut out);
+    let next = fix(300, 202, 2100.0, 0.0, 10.0);
+    engine.on_position(&vid("truck"), &next, next.t, &mut out);
+    assert_eq!(out.last().map(|e| (e.kind, e.change)), Some((AlertKind::ConvoyBroken, Change::Cleared)));
+}
+
+#[test]
+fn a_backlog_is_evaluated_but_its_changes_are_marked_late() {
+    let mut engine = engine_with(vec![], json!({}));
+    let fixes = drive(400, |s| if (100..200).contains(&s) { 400.0 } else { 0.0 });
+    let mut out = Vec::new();
+    // All of it arrives ten minutes after the last fix was taken.
+    let arrival = fixes.last().unwrap().t + Duration::minutes(10);
+    for f in &fixes {
+        engine.on_position(&vid("truck"), f, arrival, &mut out);
+    }
+    let off_route: Vec<_> = out.iter().filter(|e| e.kind == AlertKind::OffRoute).collect();
+    assert_eq!(off_route.len(), 2);
+    assert!(off_route.iter().all(|e| e.late));
+}
+
+#[test]
+fn a_fix_not_newer_than_the_last_is_skipped() {
+    let mut engine = engine_with(vec![], json!({}));
+    let fixes = drive(100, |s| if s >= 20 { 400.0 } else { 0.0 });
+    let mut out = run(&mut engine, "truck", &fixes);
+    assert_eq!(out.len(), 1);
+    // Replaying the same fixes (a redelivery) or an older one changes nothing.
+    out.clear();
+    out.extend(run(&mut engine, "truck", &fixes));
+    assert!(out.is_empty());
+}
+
+#[test]
+fn the_same_input_gives_the_same_events() {
+    let input = drive_with_halt(400);
+    let first = run(&mut engine_with(vec![], json!({})), "truck", &input);
+    let second = run(&mut engine_with(vec![], json!({})), "truck", &input);
+    assert!(!first.is_empty());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_move_outside_its_window_is_quiet() {
+    let mut engine = Engine::new(RuleSettings::default());
+    let mut p = plan(vec![], json!({}));
+    p.window = Some(TimeWindow { from: t0() + Duration::hours(1), to: t0() + Duration::hours(2) });
+    engine.add_move(&MoveSpec { id: "later".into(), plan: p, created_at: t0() }).unwrap();
+    let mut out = run(&mut engine, "truck", &drive(400, |_| 400.0));
+    engine.tick(t0() + Duration::minutes(30), &mut out);
+    assert!(out.is_empty());
+}
