@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Convoy test on a fresh Debian machine with only Rust installed:
-# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm) from Debian's
+# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm, aiosmtpd) from Debian's
 # packages and the TimescaleDB test server's npm packages (tests/timescale), starts PostgreSQL in
 # a temporary directory on a free loopback port, runs the formatter and lint checks and the whole
 # test suite, and stops what it started. Tests that need Mosquitto or TimescaleDB start their own
@@ -24,6 +24,8 @@ missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 { command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
+# A real SMTP server for the email notifier's tests (Debian's python3, not another on PATH).
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use convoy_alerts::notify::NotifierConfig;
+use convoy_core::rules::RuleSettings;
 use convoy_store::Retention;
 use serde::Deserialize;
 
@@ -22,6 +24,10 @@ pub struct ServerConfig {
     pub ingest_client_id: String,
     /// MQTT shared-subscription group for several ingest processes (external brokers).
     pub ingest_share_group: Option<String>,
+    /// Default thresholds of the alert rules; each move may override them.
+    pub rules: RuleSettings,
+    /// Where alert changes are sent besides MQTT and the live feed.
+    pub notifiers: Vec<NotifierConfig>,
 }
 
 impl ServerConfig {
@@ -35,6 +41,8 @@ impl ServerConfig {
             retention: Some(Retention { days: DEFAULT_RETENTION_DAYS }),
             ingest_client_id: "convoy-ingest".into(),
             ingest_share_group: None,
+            rules: RuleSettings::default(),
+            notifiers: Vec::new(),
         }
     }
 }
@@ -75,6 +83,11 @@ pub struct ServerConfigFile {
     pub ingest_client_id: Option<String>,
     /// Share the subscription with other ingest processes in this group (`$share/GROUP/...`).
     pub ingest_share_group: Option<String>,
+    /// `[rules]`: default thresholds of the alert rules (see `RuleSettings`).
+    pub rules: Option<RuleSettings>,
+    /// `[[notifiers]]`: webhook, email and MQTT notifiers of alert changes.
+    #[serde(default)]
+    pub notifiers: Vec<NotifierConfig>,
 }
 
 impl ServerConfigFile {
@@ -129,6 +142,12 @@ impl ServerConfigFile {
             },
             ingest_client_id: self.ingest_client_id.unwrap_or_else(|| "convoy-ingest".into()),
             ingest_share_group: self.ingest_share_group,
+            rules: {
+                let rules = self.rules.unwrap_or_default();
+                rules.validate().context("[rules]")?;
+                rules
+            },
+            notifiers: self.notifiers,
         })
     }
 }

@@ -5,11 +5,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
 use convoy_gateway::broker::{self, InternalClient};
-use convoy_gateway::{AppState, GatewayMetrics};
-use convoy_ingest::{IngestConfig, IngestMetrics};
+use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
+use convoy_alerts::{AgentHealth, Arrival};
+use convoy_core::live::LiveEvent;
+use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
+use convoy_ingest::{Committed, IngestConfig, IngestMetrics};
 use convoy_store::Store;
 use prometheus::Registry;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{BrokerChoice, ServerConfig};
@@ -49,7 +52,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
 
     let (mut ingest_config, mqtt_addr) = match &config.broker {
         BrokerChoice::Embedded { listen } => {
-            let internal = InternalClient::random("convoy-ingest");
+            let internal = InternalClient::random("convoy-server");
             let (listen, store, internal_for_broker, metrics) =
                 (*listen, store.clone(), internal.clone(), gateway_metrics.clone());
             let runtime = tokio::runtime::Handle::current();
@@ -70,6 +73,14 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         }
     };
     ingest_config.retention = config.retention;
+    // Alerts go out on the broker ingest reads from, under the same server credentials.
+    let alerts_mqtt = MqttTarget {
+        host: ingest_config.broker_host.clone(),
+        port: ingest_config.broker_port,
+        client_id: format!("{}-alerts", ingest_config.client_id),
+        username: ingest_config.username.clone(),
+        password: ingest_config.password.clone(),
+    };
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -77,7 +88,30 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     let http_addr = listener.local_addr()?;
     tracing::info!(%http_addr, "HTTP API listening");
 
-    let state = AppState { store: store.clone(), registry, metrics: gateway_metrics };
+    let (live, _) = broadcast::channel::<LiveEvent>(LIVE_BUFFER);
+    let (alert_inputs, alert_inputs_rx) = mpsc::unbounded_channel();
+    let (moves_added, moves_added_rx) = mpsc::unbounded_channel();
+    let (alert_changes, alert_changes_rx) = mpsc::unbounded_channel();
+    let (committed, committed_rx) = mpsc::unbounded_channel();
+    let forward = tokio::spawn(forward_to_alerts(
+        committed_rx,
+        moves_added_rx,
+        alert_changes_rx,
+        alert_inputs,
+        live.clone(),
+    ));
+    let alerts_config =
+        ServiceConfig { rules: config.rules.clone(), mqtt: Some(alerts_mqtt), notifiers: config.notifiers.clone() };
+    let alerts = tokio::spawn(alert_service::run(
+        alerts_config,
+        store.clone(),
+        alert_inputs_rx,
+        live.clone(),
+        shutdown.clone(),
+    ));
+
+    let events = GatewayEvents { moves_added, alert_changes, live };
+    let state = AppState { store: store.clone(), registry, metrics: gateway_metrics, events };
     let http_shutdown = shutdown.clone();
     let http = tokio::spawn(async move {
         convoy_gateway::serve(listener, state, http_shutdown).await.context("HTTP server failed")
@@ -88,13 +122,62 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         HOUSEKEEPING_EVERY,
         shutdown.clone(),
     ));
-    let ingest = tokio::spawn(convoy_ingest::run(ingest_config, store.clone(), ingest_metrics, shutdown));
+    let ingest =
+        tokio::spawn(convoy_ingest::run(ingest_config, store.clone(), ingest_metrics, Some(committed), shutdown));
     Ok(RunningServer {
         http_addr,
         mqtt_addr,
         store,
-        tasks: vec![("http", http), ("ingest", ingest), ("housekeeping", housekeeping)],
+        tasks: vec![
+            ("http", http),
+            ("ingest", ingest),
+            ("alerts", alerts),
+            ("housekeeping", housekeeping),
+            ("forwarding", forward),
+        ],
     })
+}
+
+/// How many live-feed messages wait for the slowest WebSocket client before it skips some.
+const LIVE_BUFFER: usize = 16_384;
+
+/// Carries what ingest committed, new moves and people's alert changes to the alert service,
+/// and positions and agent status to the live feed. Ends when ingest and the gateway are gone.
+async fn forward_to_alerts(
+    mut committed: mpsc::UnboundedReceiver<Committed>,
+    mut moves_added: mpsc::UnboundedReceiver<String>,
+    mut alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
+    alerts: mpsc::UnboundedSender<alert_service::Input>,
+    live: broadcast::Sender<LiveEvent>,
+) -> anyhow::Result<()> {
+    loop {
+        let input = tokio::select! {
+            Some(batch) = committed.recv() => alert_service::Input::Arrived(arrivals(batch, &live)),
+            Some(id) = moves_added.recv() => alert_service::Input::MoveAdded(id),
+            Some(message) = alert_changes.recv() => alert_service::Input::Announce(message),
+            else => return Ok(()),
+        };
+        if alerts.send(input).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// What the engine and the live feed take from one commit.
+fn arrivals(batch: Committed, live: &broadcast::Sender<LiveEvent>) -> Vec<Arrival> {
+    let mut arrivals = Vec::with_capacity(batch.fresh.len() + batch.statuses.len());
+    for status in batch.statuses {
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&status.status_json) else { continue };
+        if let Some(health) = AgentHealth::from_status(&json) {
+            arrivals.push(Arrival::Status { vehicle: status.vehicle.clone(), health, received_at: status.received_at });
+        }
+        let _ = live.send(LiveEvent::Status { vehicle: status.vehicle, status: json });
+    }
+    for (vehicle, position) in batch.fresh {
+        let _ = live.send(LiveEvent::Position { vehicle: vehicle.clone(), position: position.clone() });
+        arrivals.push(Arrival::Position { vehicle, position, received_at: batch.received_at });
+    }
+    arrivals
 }
 
 /// How often partitions are prepared and retention purges run.
@@ -112,7 +195,9 @@ pub async fn run_ingest(config: &ServerConfig, shutdown: watch::Receiver<bool>) 
     let mut ingest = external_ingest_config(config, host, *port, username, password);
     ingest.retention = config.retention;
     tracing::info!(backend = store.backend(), broker = %format!("{host}:{port}"), "ingest running");
-    convoy_ingest::run(ingest, store, metrics, shutdown).await
+    // Alert rules run with `convoy serve`, which has every vehicle's fixes; an ingest-only
+    // process stores and acknowledges.
+    convoy_ingest::run(ingest, store, metrics, None, shutdown).await
 }
 
 fn external_ingest_config(

@@ -3,7 +3,11 @@
 //! runs it beside ingest and records, publishes and notifies every change, the replay, and the
 //! notifiers.
 
+pub mod arrival;
 pub mod engine;
 pub mod notify;
+pub mod replay;
+pub mod service;
 
+pub use arrival::Arrival;
 pub use engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};

@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod geometry;
+pub mod live;
 mod local_frame;
 pub mod plan;
 pub mod plausibility;

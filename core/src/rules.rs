@@ -99,7 +99,7 @@ impl RuleSettings {
             ("late_after_s", self.late_after_s),
         ];
         for (name, value) in values {
-            if !value.is_finite() || value < 0.0 || value > 1e7 {
+            if !(0.0..=1e7).contains(&value) {
                 return Err(RuleSettingsError(format!(
                     "{name} must be between 0 and 10,000,000, not {value}"
                 )));

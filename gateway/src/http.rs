@@ -12,7 +12,9 @@ use convoy_store::{Store, StoreError, User};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::watch;
+use convoy_core::alert::AlertMessage;
+use convoy_core::live::LiveEvent;
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth;
 use crate::metrics::GatewayMetrics;
@@ -23,6 +25,18 @@ pub struct AppState {
     pub store: Store,
     pub registry: Registry,
     pub metrics: GatewayMetrics,
+    pub events: GatewayEvents,
+}
+
+/// What the gateway tells the rest of the server, and the live feed it serves.
+#[derive(Clone)]
+pub struct GatewayEvents {
+    /// The id of each move created.
+    pub moves_added: mpsc::UnboundedSender<String>,
+    /// Alert changes people made (acknowledged, resolved), already recorded.
+    pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
+    /// Positions, alerts and agent status as they happen.
+    pub live: broadcast::Sender<LiveEvent>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -32,6 +46,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/vehicles", get(list_vehicles).post(add_vehicle))
         .route("/api/v1/vehicles/{id}/track", get(crate::track::vehicle_track))
+        .route(
+            "/api/v1/moves",
+            get(crate::moves::list_moves)
+                .post(crate::moves::create_move)
+                .layer(axum::extract::DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES)),
+        )
+        .route("/api/v1/moves/{id}", get(crate::moves::get_move))
+        .route("/api/v1/alerts", get(crate::alert_api::list_alerts))
+        .route("/api/v1/alerts/{id}", get(crate::alert_api::get_alert))
+        .route("/api/v1/alerts/{id}/ack", post(crate::alert_api::acknowledge))
+        .route("/api/v1/alerts/{id}/resolve", post(crate::alert_api::resolve))
+        .route("/api/v1/live", get(crate::live::live_feed))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)
 }
@@ -55,11 +81,18 @@ pub async fn serve(
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// A short label for programs (as in the rejection counters), where there is one.
+    reason: Option<&'static str>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), reason: None }
+    }
+
+    pub(crate) fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 }
 
@@ -72,7 +105,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let body = match self.reason {
+            Some(reason) => json!({ "error": self.message, "reason": reason }),
+            None => json!({ "error": self.message }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -97,7 +134,7 @@ impl FromRequestParts<AppState> for Authenticated {
 }
 
 impl Authenticated {
-    fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+    pub(crate) fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
         if allowed.contains(&self.0.role) {
             Ok(())
         } else {

@@ -1,13 +1,17 @@
 //! The gateway: the embedded MQTT broker with a credential per vehicle, and the HTTP API.
 //!
-//! It reads and writes the store (users, vehicles, positions) and knows nothing of ingest: the
-//! two meet only in the store and on the broker.
+//! It reads and writes the store (users, vehicles, positions, moves, alerts) and knows nothing
+//! of ingest or the alert engine: they meet in the store, on the broker, and on the channels of
+//! [`GatewayEvents`] that the server wires.
 
+mod alert_api;
 pub mod auth;
 pub mod broker;
 mod http;
+mod live;
 mod metrics;
+mod moves;
 mod track;
 
-pub use http::{router, serve, AppState};
+pub use http::{router, serve, AppState, GatewayEvents};
 pub use metrics::GatewayMetrics;

@@ -6,6 +6,7 @@ use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 pub struct GatewayMetrics {
     pub logins: IntCounterVec,
     pub mqtt_auth_failures: IntCounter,
+    pub plans_rejected: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -19,8 +20,16 @@ impl GatewayMetrics {
                 "convoy_gateway_mqtt_auth_failures_total",
                 "MQTT connections refused for bad credentials",
             )?,
+            plans_rejected: IntCounterVec::new(
+                Opts::new("convoy_gateway_plans_rejected_total", "Move plans refused, by reason"),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
+        registry.register(Box::new(metrics.plans_rejected.clone()))?;
+        for reason in convoy_core::plan::PLAN_REJECTION_REASONS {
+            metrics.plans_rejected.with_label_values(&[reason]);
+        }
         registry.register(Box::new(metrics.mqtt_auth_failures.clone()))?;
         for outcome in ["ok", "refused"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -15,9 +15,9 @@ mod metrics;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound as _, Utc};
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, STATUS_FILTER};
-use convoy_core::{PositionBatch, VehicleId};
+use convoy_core::{Position, PositionBatch, VehicleId};
 use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions, WriteOutcome};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
@@ -60,12 +60,24 @@ impl IngestConfig {
     }
 }
 
+/// What one commit stored, for live consumers (the alert rules, the live feed).
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// When the positions were stamped as received (as stored).
+    pub received_at: DateTime<Utc>,
+    /// The fixes stored without marks (neither late nor implausible), in arrival order.
+    pub fresh: Vec<(VehicleId, Position)>,
+    pub statuses: Vec<AgentStatus>,
+}
+
 /// Runs ingest until `shutdown` turns true. Store failures are retried with backoff, holding
-/// the batch unacknowledged; they never drop a message.
+/// the batch unacknowledged; they never drop a message. After each commit, what it stored goes
+/// to `committed` (if given) before the batch is acknowledged.
 pub async fn run(
     config: IngestConfig,
     store: Store,
     metrics: IngestMetrics,
+    committed: Option<mpsc::UnboundedSender<Committed>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut options =
@@ -93,6 +105,7 @@ pub async fn run(
         store,
         config.retention,
         metrics,
+        committed,
         shutdown.clone(),
     ));
 
@@ -147,6 +160,7 @@ async fn write_batches(
     store: Store,
     retention: Option<Retention>,
     metrics: IngestMetrics,
+    committed_to: Option<mpsc::UnboundedSender<Committed>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
@@ -154,15 +168,21 @@ async fn write_batches(
     while let Some(batch) = batches.recv().await {
         let committed =
             store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
-        let Some(outcome) = committed else {
+        let Some((outcome, statuses)) = committed else {
             // Shut down before the commit: leave the messages unacknowledged for the broker to
             // redeliver.
             return Ok(());
         };
+        progress.add(&outcome);
+        if let Some(to) = &committed_to {
+            if !outcome.fresh.is_empty() || !statuses.is_empty() {
+                // A consumer that has gone away is no reason to stop storing.
+                let _ = to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
+            }
+        }
         for publish in &batch {
             client.ack(publish).await?;
         }
-        progress.add(outcome);
     }
     Ok(())
 }
@@ -182,7 +202,7 @@ impl Default for Progress {
 impl Progress {
     const EVERY: Duration = Duration::from_secs(10);
 
-    fn add(&mut self, outcome: WriteOutcome) {
+    fn add(&mut self, outcome: &WriteOutcome) {
         self.stored.inserted += outcome.inserted;
         self.stored.duplicates += outcome.duplicates;
         if self.since.elapsed() >= Self::EVERY {
@@ -247,18 +267,18 @@ async fn store_batch(
     retention: Option<Retention>,
     metrics: &IngestMetrics,
     shutdown: &mut watch::Receiver<bool>,
-) -> Option<WriteOutcome> {
+) -> Option<(WriteOutcome, Vec<AgentStatus>)> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
         let result = match prepare(batch, store, registered, retention, metrics).await {
-            Ok(write) => store.write_ingest(&write).await,
+            Ok(write) => store.write_ingest(&write).await.map(|outcome| (outcome, write.statuses)),
             Err(e) => Err(e),
         };
         match result {
-            Ok(outcome) => {
-                metrics.committed(outcome, started.elapsed());
-                return Some(outcome);
+            Ok((outcome, statuses)) => {
+                metrics.committed(&outcome, started.elapsed());
+                return Some((outcome, statuses));
             }
             Err(e) => {
                 metrics.store_errors.inc();
@@ -283,7 +303,9 @@ async fn prepare(
     retention: Option<Retention>,
     metrics: &IngestMetrics,
 ) -> Result<IngestWrite, convoy_store::StoreError> {
-    let now = Utc::now();
+    // To the millisecond, as every backend stores it: a replay of the record must see the
+    // same times the live rules saw.
+    let now = Utc::now().trunc_subsecs(3);
     learn_registrations(batch, store, registered).await?;
     let mut write = IngestWrite { oldest_kept: retention.map(|r| r.cutoff(now)), ..Default::default() };
     for publish in batch {
@@ -332,6 +354,13 @@ fn check(publish: &Publish, registered: &HashSet<VehicleId>, now: chrono::DateTi
         return Verdict::Reject { reason: "bad_topic", detail };
     };
     if kind == VehicleTopic::Status {
+        if publish.retain {
+            // The broker hands a retained status to every new subscription, ingest's own
+            // resubscriptions included: it is an old report, not news from the vehicle, and
+            // storing it as received now would tell the alert rules the vehicle was just heard.
+            // The agent reports every 30 s.
+            return Verdict::Nothing;
+        }
         return check_status(publish, topic_vehicle, registered, now);
     }
     let batch = match PositionBatch::decode(&publish.payload, now) {

@@ -57,7 +57,7 @@ impl IngestMetrics {
         self.rejected.with_label_values(&[reason]).inc();
     }
 
-    pub(crate) fn committed(&self, outcome: WriteOutcome, took: Duration) {
+    pub(crate) fn committed(&self, outcome: &WriteOutcome, took: Duration) {
         self.positions.inc_by(outcome.inserted);
         self.duplicates.inc_by(outcome.duplicates);
         self.commit_seconds.observe(took.as_secs_f64());

@@ -9,7 +9,11 @@
 //! latest position of a vehicle only moves forward in fix time and only to a plausible fix; an
 //! ingest write is one transaction, so a crash leaves all of it or none. Retention deletes old
 //! positions except those under a legal hold, and records every purge.
+//!
+//! Besides positions the store keeps moves, alerts with every change of their state, notifier
+//! deliveries and every agent status report; see [`AlertRecord`] for the alert lifecycle.
 
+mod alerts;
 mod housekeeping;
 mod postgres;
 mod sqlite;
@@ -21,6 +25,7 @@ use convoy_core::plausibility::{ArrivalMarker, Implausible, Marks};
 use convoy_core::{Position, Role, VehicleId};
 use tokio::sync::mpsc;
 
+pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, MoveRecord, BY_RULE};
 pub use housekeeping::{run_housekeeping, Retention};
 
 pub use postgres::PgStore;
@@ -124,12 +129,20 @@ pub struct PurgeReport {
 }
 
 /// What an ingest write did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WriteOutcome {
     /// Positions stored for the first time.
     pub inserted: u64,
     /// Positions already stored (a redelivery), left as they were.
     pub duplicates: u64,
+    /// The positions of the write that were marked neither late nor implausible, in the order
+    /// they appear in the write: what live consumers (the alert rules) should look at. A fix
+    /// delivered again (after a crash between commit and acknowledgement) is here again if it is
+    /// still clean, so a consumer sees each fix at least once.
+    pub fresh: Vec<(VehicleId, Position)>,
+    /// The time the positions were stamped with (as stored: to the millisecond on SQLite, the
+    /// microsecond on PostgreSQL).
+    pub received_at: DateTime<Utc>,
 }
 
 /// A vehicle's newest position by fix time.
@@ -183,7 +196,8 @@ impl Store {
         }
     }
 
-    /// Writes positions and dead letters in one transaction.
+    /// Writes positions, dead letters and agent statuses (each vehicle's latest, and every one to
+    /// the status history) in one transaction.
     pub async fn write_ingest(&self, write: &IngestWrite) -> Result<WriteOutcome> {
         dispatch!(self, s => s.write_ingest(write))
     }
@@ -321,8 +335,9 @@ impl Store {
         }
     }
 
-    /// Deletes positions (and dead letters) from before `cutoff`, except positions under a
-    /// legal hold, and records the purge.
+    /// Deletes positions, dead letters and agent status reports from before `cutoff`, except
+    /// positions under a legal hold, and records the purge. Moves, alerts, their transitions and
+    /// deliveries are kept: they are the record of what happened.
     pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
         dispatch!(self, s => s.purge(cutoff, now))
     }
@@ -335,6 +350,94 @@ impl Store {
     /// The newest dead letters first.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
         dispatch!(self, s => s.dead_letters(limit))
+    }
+
+    /// A vehicle's agent status reports received in `[from, to)`, oldest first.
+    pub async fn status_history(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AgentStatus>> {
+        dispatch!(self, s => s.status_history(vehicle, from, to))
+    }
+
+    /// Adds a move; [`StoreError::AlreadyExists`] if its id is taken.
+    pub async fn add_move(&self, record: &MoveRecord) -> Result<()> {
+        dispatch!(self, s => s.add_move(record))
+    }
+
+    pub async fn move_record(&self, id: &str) -> Result<Option<MoveRecord>> {
+        dispatch!(self, s => s.move_record(id))
+    }
+
+    /// Every move, oldest first.
+    pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
+        dispatch!(self, s => s.moves())
+    }
+
+    /// Stores a new alert, open (its `state` and its acknowledged, resolved and cleared fields are
+    /// ignored), with an `open` transition by [`BY_RULE`] at `opened_t`. False, changing nothing,
+    /// if an alert with its id exists.
+    pub async fn open_alert(&self, alert: &AlertRecord) -> Result<bool> {
+        dispatch!(self, s => s.open_alert(alert))
+    }
+
+    /// The rule saw the alert's condition end at `t`: records `t` and `detail` as the clearing
+    /// (unless cleared before), and resolves the alert by [`BY_RULE`] at `t` unless it is already
+    /// resolved (by a person). Idempotent. The alert afterwards; `None` if there is no such alert.
+    pub async fn clear_alert(
+        &self,
+        id: &str,
+        t: DateTime<Utc>,
+        detail: &serde_json::Value,
+    ) -> Result<Option<AlertRecord>> {
+        dispatch!(self, s => s.clear_alert(id, t, detail))
+    }
+
+    /// A person acknowledges an open alert.
+    pub async fn acknowledge_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange> {
+        dispatch!(self, s => s.acknowledge_alert(id, user, note, at))
+    }
+
+    /// A person resolves an alert that is open or acknowledged.
+    pub async fn resolve_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange> {
+        dispatch!(self, s => s.resolve_alert(id, user, note, at))
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
+        dispatch!(self, s => s.alert(id))
+    }
+
+    /// The alerts matching `filter`, newest `opened_t` first, then by id.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
+        dispatch!(self, s => s.alerts(filter))
+    }
+
+    /// Every change of an alert's state, in the order they happened.
+    pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>> {
+        dispatch!(self, s => s.alert_transitions(id))
+    }
+
+    pub async fn record_delivery(&self, delivery: &Delivery) -> Result<()> {
+        dispatch!(self, s => s.record_delivery(delivery))
+    }
+
+    /// Every delivery attempt recorded for an alert, in the order they were recorded.
+    pub async fn deliveries(&self, alert_id: &str) -> Result<Vec<Delivery>> {
+        dispatch!(self, s => s.deliveries(alert_id))
     }
 
     /// A cheap round trip, for health checks.
@@ -356,6 +459,17 @@ fn vehicles_of(write: &IngestWrite) -> Vec<&VehicleId> {
 struct MarkedWrite<'a> {
     positions: Vec<(&'a VehicleId, &'a Position, Marks)>,
     new_latest: Vec<(VehicleId, Position)>,
+}
+
+impl MarkedWrite<'_> {
+    /// The positions marked neither late nor implausible, in arrival order.
+    fn fresh(&self) -> Vec<(VehicleId, Position)> {
+        self.positions
+            .iter()
+            .filter(|(_, _, marks)| !marks.late && marks.implausible.is_none())
+            .map(|(vehicle, p, _)| ((*vehicle).clone(), (*p).clone()))
+            .collect()
+    }
 }
 
 /// Marks a write's positions against each vehicle's stored newest plausible fix.

@@ -5,19 +5,23 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use convoy_core::alert::AlertState;
 use convoy_core::{Position, VehicleId};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::alerts::{json_text, parse_json, parse_kind, parse_state, PersonAction};
 use crate::{
     mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
-    DeadLetter, IngestWrite, LatestPosition, LegalHold, MarkedWrite, PurgeReport, Result, StoreError,
-    StoredPosition, User, WriteOutcome,
+    AlertChange, AlertFilter, AlertRecord, AlertTransition, DeadLetter, Delivery, IngestWrite,
+    LatestPosition, LegalHold, MarkedWrite, MoveRecord, PurgeReport, Result, StoreError, StoredPosition,
+    User, WriteOutcome, BY_RULE,
 };
 
 /// Schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -25,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_initial.sql"),
     include_str!("../migrations/postgres/0002_marks_holds_purges.sql"),
     include_str!("../migrations/postgres/0003_positions_by_time.sql"),
+    include_str!("../migrations/postgres/0004_moves_alerts.sql"),
 ];
 
 /// Serialises retention purges from several processes.
@@ -123,7 +128,8 @@ impl PgStore {
             stored_latest.insert(parse_vehicle(row.get(10))?, position_from_row(row)?);
         }
         let marked = mark_write(write, stored_latest);
-        let received_at = write.received_at.unwrap_or_else(Utc::now);
+        // PostgreSQL keeps microseconds: the stamp as it is stored.
+        let received_at = write.received_at.unwrap_or_else(Utc::now).trunc_subsecs(6);
 
         let total = marked.positions.len() as u64;
         // Duplicates are rare (a redelivery after a crash or an outage), and a binary COPY costs
@@ -186,17 +192,27 @@ impl PgStore {
                     .await?;
             }
         }
-        for st in &write.statuses {
-            tx.execute(
-                "INSERT INTO agent_status (vehicle, received_at, status_json) VALUES ($1, $2, $3)
-                 ON CONFLICT (vehicle) DO UPDATE SET
-                   received_at = excluded.received_at, status_json = excluded.status_json",
-                &[&st.vehicle.as_str(), &st.received_at, &st.status_json],
-            )
-            .await?;
+        if !write.statuses.is_empty() {
+            let latest_status = tx
+                .prepare_cached(
+                    "INSERT INTO agent_status (vehicle, received_at, status_json) VALUES ($1, $2, $3)
+                     ON CONFLICT (vehicle) DO UPDATE SET
+                       received_at = excluded.received_at, status_json = excluded.status_json",
+                )
+                .await?;
+            let status_log = tx
+                .prepare_cached(
+                    "INSERT INTO agent_status_log (vehicle, received_at, status_json) VALUES ($1, $2, $3)",
+                )
+                .await?;
+            for st in &write.statuses {
+                let row: [&(dyn ToSql + Sync); 3] = [&st.vehicle.as_str(), &st.received_at, &st.status_json];
+                tx.execute(&latest_status, &row).await?;
+                tx.execute(&status_log, &row).await?;
+            }
         }
         tx.commit().await?;
-        Ok(WriteOutcome { inserted, duplicates: total - inserted })
+        Ok(WriteOutcome { inserted, duplicates: total - inserted, fresh: marked.fresh(), received_at })
     }
 
     /// Makes sure every UTC day of the write's fixes has its partition, asking the database
@@ -485,6 +501,8 @@ impl PgStore {
         report.positions_held = held as u64;
         report.dead_letters_deleted =
             tx.execute("DELETE FROM dead_letters WHERE received_at < $1", &[&cutoff]).await?;
+        // Moves, alerts, their transitions and deliveries are kept: they are the record.
+        tx.execute("DELETE FROM agent_status_log WHERE received_at < $1", &[&cutoff]).await?;
         tx.execute(
             "INSERT INTO purges (ran_at, cutoff, positions_deleted, partitions_dropped, positions_held,
                                  dead_letters_deleted)
@@ -546,6 +564,292 @@ impl PgStore {
                 detail: r.get(4),
             })
             .collect())
+    }
+
+    pub async fn status_history(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AgentStatus>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT vehicle, received_at, status_json FROM agent_status_log
+                 WHERE vehicle = $1 AND received_at >= $2 AND received_at < $3 ORDER BY received_at, id",
+                &[&vehicle.as_str(), &from, &to],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AgentStatus {
+                    vehicle: parse_vehicle(r.get(0))?,
+                    received_at: r.get(1),
+                    status_json: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_move(&self, record: &MoveRecord) -> Result<()> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "INSERT INTO moves (id, name, plan, created_at, created_by)
+                 VALUES ($1, $2, $3::text::jsonb, $4, $5) ON CONFLICT DO NOTHING",
+                &[&record.id, &record.name, &json_text(&record.plan), &record.created_at, &record.created_by],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::AlreadyExists(format!("move {}", record.id)));
+        }
+        Ok(())
+    }
+
+    pub async fn move_record(&self, id: &str) -> Result<Option<MoveRecord>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT id, name, plan::text, created_at, created_by FROM moves WHERE id = $1", &[&id])
+            .await?;
+        row.map(|r| move_from_row(&r)).transpose()
+    }
+
+    pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, name, plan::text, created_at, created_by FROM moves ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter().map(move_from_row).collect()
+    }
+
+    pub async fn open_alert(&self, alert: &AlertRecord) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "INSERT INTO alerts (id, move_id, vehicle, kind, zone, state, opened_t, lat, lon, detail, late)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &alert.id,
+                    &alert.move_id,
+                    &alert.vehicle.as_str(),
+                    &alert.kind.as_str(),
+                    &alert.zone,
+                    &AlertState::Open.as_str(),
+                    &alert.opened_t,
+                    &alert.lat,
+                    &alert.lon,
+                    &json_text(&alert.detail),
+                    &alert.late,
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        add_transition(&tx, &alert.id, AlertState::Open, alert.opened_t, BY_RULE, None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn clear_alert(
+        &self,
+        id: &str,
+        t: DateTime<Utc>,
+        detail: &serde_json::Value,
+    ) -> Result<Option<AlertRecord>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE alerts SET cleared_t = $2, cleared_detail = $3::text::jsonb WHERE id = $1 AND cleared_t IS NULL",
+            &[&id, &t, &json_text(detail)],
+        )
+        .await?;
+        // Checked and changed in one statement: of this and a person resolving at the same
+        // moment, one resolves and the other finds the alert resolved.
+        let resolved = tx
+            .execute(
+                "UPDATE alerts SET state = $2, resolved_t = $3, resolved_by = $4 WHERE id = $1 AND state <> $2",
+                &[&id, &AlertState::Resolved.as_str(), &t, &BY_RULE],
+            )
+            .await?;
+        if resolved == 1 {
+            add_transition(&tx, id, AlertState::Resolved, t, BY_RULE, None).await?;
+        }
+        let alert = alert_by_id(&tx, id).await?;
+        tx.commit().await?;
+        Ok(alert)
+    }
+
+    pub async fn acknowledge_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange> {
+        self.person_changes_alert(PersonAction::Acknowledge, id, user, note, at).await
+    }
+
+    pub async fn resolve_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange> {
+        self.person_changes_alert(PersonAction::Resolve, id, user, note, at).await
+    }
+
+    async fn person_changes_alert(
+        &self,
+        action: PersonAction,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange> {
+        // One UPDATE both checks the state and changes it: of two concurrent ones, the second
+        // waits for the first's row lock, then re-checks its WHERE against the committed row and
+        // changes nothing.
+        let sql = match action {
+            PersonAction::Acknowledge => {
+                "UPDATE alerts SET state = 'acknowledged', acknowledged_t = $2, acknowledged_by = $3,
+                   note = coalesce($4, note)
+                 WHERE id = $1 AND state = 'open'"
+            }
+            PersonAction::Resolve => {
+                "UPDATE alerts SET state = 'resolved', resolved_t = $2, resolved_by = $3,
+                   note = coalesce($4, note)
+                 WHERE id = $1 AND state <> 'resolved'"
+            }
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = tx.execute(sql, &[&id, &at, &user, &note]).await?;
+        if changed == 1 {
+            add_transition(&tx, id, action.to(), at, user, note).await?;
+        }
+        let alert = alert_by_id(&tx, id).await?;
+        tx.commit().await?;
+        Ok(match alert {
+            None => AlertChange::NotFound,
+            Some(alert) if changed == 1 => AlertChange::Changed(alert),
+            Some(alert) => AlertChange::AlreadyInState(alert),
+        })
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
+        alert_by_id(&self.client().await?, id).await
+    }
+
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
+        let state = filter.state.map(AlertState::as_str);
+        let move_id = filter.move_id.as_deref();
+        let vehicle = filter.vehicle.as_ref().map(VehicleId::as_str);
+        let limit = i64::from(filter.limit);
+        let mut conditions = Vec::new();
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (column, value) in [("state", &state), ("move_id", &move_id), ("vehicle", &vehicle)] {
+            if value.is_some() {
+                values.push(value);
+                conditions.push(format!("{column} = ${}", values.len()));
+            }
+        }
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        values.push(&limit);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts {filter_sql} ORDER BY opened_t DESC, id LIMIT ${}",
+                    values.len()
+                ),
+                &values,
+            )
+            .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT alert_id, state, changed_at, actor, note FROM alert_transitions
+                 WHERE alert_id = $1 ORDER BY id",
+                &[&id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AlertTransition {
+                    alert_id: r.get(0),
+                    state: parse_state(r.get(1))?,
+                    at: r.get(2),
+                    by: r.get(3),
+                    note: r.get(4),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn record_delivery(&self, delivery: &Delivery) -> Result<()> {
+        let d = delivery;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO alert_deliveries (alert_id, state, notifier, attempt, attempted_at, ok, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &d.alert_id,
+                    &d.state.as_str(),
+                    &d.notifier,
+                    &i64::from(d.attempt),
+                    &d.at,
+                    &d.ok,
+                    &d.detail,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn deliveries(&self, alert_id: &str) -> Result<Vec<Delivery>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT alert_id, state, notifier, attempt, attempted_at, ok, detail FROM alert_deliveries
+                 WHERE alert_id = $1 ORDER BY id",
+                &[&alert_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let attempt: i64 = r.get(3);
+                Ok(Delivery {
+                    alert_id: r.get(0),
+                    state: parse_state(r.get(1))?,
+                    notifier: r.get(2),
+                    attempt: u32::try_from(attempt)
+                        .map_err(|_| StoreError::Corrupt(format!("delivery attempt {attempt}")))?,
+                    at: r.get(4),
+                    ok: r.get(5),
+                    detail: r.get(6),
+                })
+            })
+            .collect()
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -788,6 +1092,67 @@ async fn time_slices(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<TimeSli
         }
     }
     Ok(slices)
+}
+
+/// The columns [`alert_from_row`] reads, in its order.
+const ALERT_COLUMNS: &str = "id, move_id, vehicle, kind, zone, state, opened_t, lat, lon, detail::text, late,
+     acknowledged_t, acknowledged_by, note, resolved_t, resolved_by, cleared_t, cleared_detail::text";
+
+async fn alert_by_id(
+    client: &impl deadpool_postgres::GenericClient,
+    id: &str,
+) -> Result<Option<AlertRecord>> {
+    let row = client.query_opt(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"), &[&id]).await?;
+    row.map(|r| alert_from_row(&r)).transpose()
+}
+
+fn alert_from_row(r: &Row) -> Result<AlertRecord> {
+    Ok(AlertRecord {
+        id: r.get(0),
+        move_id: r.get(1),
+        vehicle: parse_vehicle(r.get(2))?,
+        kind: parse_kind(r.get(3))?,
+        zone: r.get(4),
+        state: parse_state(r.get(5))?,
+        opened_t: r.get(6),
+        lat: r.get(7),
+        lon: r.get(8),
+        detail: parse_json(r.get(9))?,
+        late: r.get(10),
+        acknowledged_t: r.get(11),
+        acknowledged_by: r.get(12),
+        note: r.get(13),
+        resolved_t: r.get(14),
+        resolved_by: r.get(15),
+        cleared_t: r.get(16),
+        cleared_detail: r.get::<_, Option<&str>>(17).map(parse_json).transpose()?,
+    })
+}
+
+async fn add_transition(
+    tx: &tokio_postgres::Transaction<'_>,
+    alert_id: &str,
+    state: AlertState,
+    at: DateTime<Utc>,
+    by: &str,
+    note: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO alert_transitions (alert_id, state, changed_at, actor, note) VALUES ($1, $2, $3, $4, $5)",
+        &[&alert_id, &state.as_str(), &at, &by, &note],
+    )
+    .await?;
+    Ok(())
+}
+
+fn move_from_row(r: &Row) -> Result<MoveRecord> {
+    Ok(MoveRecord {
+        id: r.get(0),
+        name: r.get(1),
+        plan: parse_json(r.get(2))?,
+        created_at: r.get(3),
+        created_by: r.get(4),
+    })
 }
 
 fn user_from_row(r: &Row) -> Result<User> {

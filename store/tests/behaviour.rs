@@ -3,12 +3,14 @@
 //! tests/timescale).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plausibility::Implausible;
 use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::{
-    AgentStatus, DeadLetter, IngestWrite, LegalHold, Store, StoreError, StoredPosition, User,
-    VehiclePositions, WriteOutcome,
+    AgentStatus, AlertChange, AlertFilter, AlertRecord, AlertTransition, DeadLetter, Delivery, IngestWrite,
+    LegalHold, MoveRecord, Store, StoreError, StoredPosition, User, VehiclePositions,
 };
+use serde_json::json;
 
 /// A store of the given backend, kept alive with whatever it needs (the SQLite directory).
 struct Fixture {
@@ -82,9 +84,11 @@ async fn whole_track(store: &Store, id: &str) -> Vec<Position> {
 
 async fn a_redelivered_position_is_stored_once(f: Fixture) {
     let write = write_of("truck-07", vec![position(1, 0), position(2, 1)]);
-    assert_eq!(f.store.write_ingest(&write).await.unwrap(), WriteOutcome { inserted: 2, duplicates: 0 });
+    let outcome = f.store.write_ingest(&write).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (2, 0));
     let again = write_of("truck-07", vec![position(2, 1), position(3, 2), position(3, 2)]);
-    assert_eq!(f.store.write_ingest(&again).await.unwrap(), WriteOutcome { inserted: 1, duplicates: 2 });
+    let outcome = f.store.write_ingest(&again).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 2));
     let track = whole_track(&f.store, "truck-07").await;
     assert_eq!(track.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(track[0], position(1, 0), "every field comes back as written");
@@ -291,6 +295,367 @@ async fn a_legal_hold_keeps_its_positions_until_released(f: Fixture) {
     assert_eq!(f.store.purges(10).await.unwrap().len(), 2);
 }
 
+async fn fresh_positions_are_the_clean_fixes_of_a_write_in_its_order(f: Fixture) {
+    f.store.write_ingest(&write_of("truck-07", vec![position(10, 10)])).await.unwrap();
+    // 0.05 degrees of latitude (about 5.5 km) in one second.
+    let wild = Position { lat: position(12, 12).lat + 0.05, ..position(12, 12) };
+    let batch = |id: &str, positions: Vec<Position>| VehiclePositions { vehicle: vehicle(id), positions };
+    let write = IngestWrite {
+        received_at: Some(t0() + Duration::minutes(2)),
+        oldest_kept: Some(t0() - Duration::seconds(50)),
+        positions: vec![
+            batch("truck-07", vec![position(5, 5), position(11, 11)]),
+            batch("escort-1", vec![position(0, -100), position(1, 3)]),
+            batch("truck-07", vec![wild, position(13, 13)]),
+        ],
+        ..Default::default()
+    };
+    let outcome = f.store.write_ingest(&write).await.unwrap();
+    assert_eq!(outcome.inserted, 6);
+    let fresh: Vec<_> = outcome.fresh.iter().map(|(v, p)| (v.as_str(), p.seq)).collect();
+    // Not seq 5 (late), escort's seq 0 (older than the retention) nor seq 12 (too fast).
+    assert_eq!(fresh, vec![("truck-07", 11), ("escort-1", 1), ("truck-07", 13)]);
+    assert_eq!(outcome.fresh[0].1, position(11, 11), "the whole fix");
+    assert_eq!(outcome.received_at, t0() + Duration::minutes(2));
+
+    // Without a stamp in the write, the outcome tells the one the store used, as stored.
+    let unstamped = IngestWrite { received_at: None, ..write_of("bus-3", vec![position(1, 0)]) };
+    let outcome = f.store.write_ingest(&unstamped).await.unwrap();
+    assert_eq!(stored_track(&f.store, "bus-3").await[0].received_at, outcome.received_at);
+    assert_eq!(outcome.fresh, vec![(vehicle("bus-3"), position(1, 0))]);
+}
+
+async fn the_status_history_keeps_every_report_until_retention(f: Fixture) {
+    let status = |id: &str, minutes: i64, json: &str| AgentStatus {
+        vehicle: vehicle(id),
+        received_at: t0() + Duration::minutes(minutes),
+        status_json: json.into(),
+    };
+    let old = status("truck-07", -40 * 24 * 60, r#"{"state":"online","spool":0}"#);
+    f.store.write_ingest(&IngestWrite { statuses: vec![old.clone()], ..Default::default() }).await.unwrap();
+    let (online, offline) =
+        (status("truck-07", 0, r#"{"state":"online"}"#), status("truck-07", 1, r#"{"state":"offline"}"#));
+    let other = status("escort-1", 0, r#"{"state":"online"}"#);
+    // A status beside positions, in the same write.
+    let write = IngestWrite {
+        statuses: vec![offline.clone(), other.clone(), online.clone()],
+        ..write_of("truck-07", vec![position(1, 0)])
+    };
+    f.store.write_ingest(&write).await.unwrap();
+
+    let truck = vehicle("truck-07");
+    let history = |from: i64, to: i64| {
+        f.store.status_history(&truck, t0() + Duration::days(from), t0() + Duration::days(to))
+    };
+    assert_eq!(history(-50, 1).await.unwrap(), vec![old.clone(), online.clone(), offline.clone()]);
+    assert_eq!(history(-1, 1).await.unwrap(), vec![online.clone(), offline.clone()]);
+    assert_eq!(
+        f.store.status_history(&vehicle("truck-07"), t0(), t0() + Duration::minutes(1)).await.unwrap(),
+        vec![online.clone()],
+        "[from, to)"
+    );
+    assert_eq!(
+        f.store.status_history(&vehicle("escort-1"), t0(), t0() + Duration::days(1)).await.unwrap(),
+        vec![other.clone()]
+    );
+    // The latest table still holds one status per vehicle.
+    assert_eq!(f.store.agent_statuses().await.unwrap().len(), 2);
+
+    f.store.purge(t0() - Duration::days(30), t0()).await.unwrap();
+    assert_eq!(history(-50, 1).await.unwrap(), vec![online, offline]);
+}
+
+fn a_move(id: &str, minutes: i64) -> MoveRecord {
+    MoveRecord {
+        id: id.into(),
+        name: format!("Move {id}"),
+        plan: json!({"vehicles": ["truck-07", "escort-1"], "corridor_m": 150.5, "zones": [{"name": "depot"}]}),
+        created_at: t0() + Duration::minutes(minutes),
+        created_by: "ana".into(),
+    }
+}
+
+async fn moves_are_kept_by_id_and_listed_by_creation(f: Fixture) {
+    assert_eq!(f.store.moves().await.unwrap(), vec![]);
+    let (later, earlier) = (a_move("m-1", 10), a_move("m-2", 5));
+    f.store.add_move(&later).await.unwrap();
+    f.store.add_move(&earlier).await.unwrap();
+    let taken = MoveRecord { name: "another".into(), ..a_move("m-1", 20) };
+    assert!(matches!(f.store.add_move(&taken).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(f.store.move_record("m-1").await.unwrap(), Some(later.clone()), "every field as added");
+    assert_eq!(f.store.move_record("m-3").await.unwrap(), None);
+    assert_eq!(f.store.moves().await.unwrap(), vec![earlier, later]);
+}
+
+fn an_alert(id: &str, move_id: &str, vehicle_id: &str, seconds: i64) -> AlertRecord {
+    AlertRecord {
+        id: id.into(),
+        move_id: move_id.into(),
+        vehicle: vehicle(vehicle_id),
+        kind: AlertKind::ZoneEnter,
+        zone: Some("school".into()),
+        state: AlertState::Open,
+        opened_t: t0() + Duration::seconds(seconds),
+        lat: Some(48.137154),
+        lon: Some(11.576124),
+        detail: json!({"since": "2026-11-28T09:14:32.000Z", "distance_m": 12.25}),
+        late: false,
+        acknowledged_t: None,
+        acknowledged_by: None,
+        note: None,
+        resolved_t: None,
+        resolved_by: None,
+        cleared_t: None,
+        cleared_detail: None,
+    }
+}
+
+fn transition(id: &str, state: AlertState, seconds: i64, by: &str, note: Option<&str>) -> AlertTransition {
+    AlertTransition {
+        alert_id: id.into(),
+        state,
+        at: t0() + Duration::seconds(seconds),
+        by: by.into(),
+        note: note.map(str::to_string),
+    }
+}
+
+async fn an_alert_is_opened_once(f: Fixture) {
+    let alert = AlertRecord {
+        kind: AlertKind::OffRoute,
+        zone: None,
+        lat: None,
+        lon: None,
+        late: true,
+        ..an_alert("a-1", "m-1", "truck-07", 0)
+    };
+    assert!(f.store.open_alert(&alert).await.unwrap());
+    assert_eq!(f.store.alert("a-1").await.unwrap(), Some(alert.clone()), "every field as opened");
+    let again = AlertRecord { detail: json!({"other": true}), ..an_alert("a-1", "m-2", "escort-1", 30) };
+    assert!(!f.store.open_alert(&again).await.unwrap());
+    assert_eq!(f.store.alert("a-1").await.unwrap(), Some(alert));
+    assert_eq!(
+        f.store.alert_transitions("a-1").await.unwrap(),
+        vec![transition("a-1", AlertState::Open, 0, "rule", None)]
+    );
+    assert_eq!(f.store.alert("a-2").await.unwrap(), None);
+    assert_eq!(f.store.alert_transitions("a-2").await.unwrap(), vec![]);
+}
+
+async fn the_rule_clearing_an_alert_resolves_it(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    let cleared =
+        f.store.clear_alert("a-1", t0() + Duration::seconds(90), &json!({"inside_s": 90})).await.unwrap();
+    let expected = AlertRecord {
+        state: AlertState::Resolved,
+        resolved_t: Some(t0() + Duration::seconds(90)),
+        resolved_by: Some("rule".into()),
+        cleared_t: Some(t0() + Duration::seconds(90)),
+        cleared_detail: Some(json!({"inside_s": 90})),
+        ..an_alert("a-1", "m-1", "truck-07", 0)
+    };
+    assert_eq!(cleared, Some(expected.clone()));
+    // Clearing again changes nothing.
+    let again =
+        f.store.clear_alert("a-1", t0() + Duration::seconds(120), &json!({"inside_s": 120})).await.unwrap();
+    assert_eq!(again, Some(expected.clone()));
+    assert_eq!(f.store.alert("a-1").await.unwrap(), Some(expected));
+    assert_eq!(
+        f.store.alert_transitions("a-1").await.unwrap(),
+        vec![
+            transition("a-1", AlertState::Open, 0, "rule", None),
+            transition("a-1", AlertState::Resolved, 90, "rule", None)
+        ]
+    );
+    assert_eq!(f.store.clear_alert("a-2", t0(), &json!({})).await.unwrap(), None);
+}
+
+async fn a_clearing_after_a_person_resolved_keeps_who_resolved(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    let resolved = f
+        .store
+        .resolve_alert("a-1", "ana", Some("driver called in"), t0() + Duration::seconds(30))
+        .await
+        .unwrap();
+    let by_ana = AlertRecord {
+        state: AlertState::Resolved,
+        resolved_t: Some(t0() + Duration::seconds(30)),
+        resolved_by: Some("ana".into()),
+        note: Some("driver called in".into()),
+        ..an_alert("a-1", "m-1", "truck-07", 0)
+    };
+    assert_eq!(resolved, AlertChange::Changed(by_ana.clone()));
+    let cleared =
+        f.store.clear_alert("a-1", t0() + Duration::seconds(90), &json!({"inside_s": 90})).await.unwrap();
+    let expected = AlertRecord {
+        cleared_t: Some(t0() + Duration::seconds(90)),
+        cleared_detail: Some(json!({"inside_s": 90})),
+        ..by_ana
+    };
+    assert_eq!(cleared, Some(expected.clone()));
+    assert_eq!(f.store.alert("a-1").await.unwrap(), Some(expected));
+    assert_eq!(
+        f.store.alert_transitions("a-1").await.unwrap(),
+        vec![
+            transition("a-1", AlertState::Open, 0, "rule", None),
+            transition("a-1", AlertState::Resolved, 30, "ana", Some("driver called in")),
+        ],
+        "the clearing is no change of state"
+    );
+}
+
+async fn an_alert_is_acknowledged_then_resolved_with_each_transition(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    let acknowledged = f
+        .store
+        .acknowledge_alert("a-1", "ana", Some("calling the driver"), t0() + Duration::seconds(20))
+        .await
+        .unwrap();
+    let expected = AlertRecord {
+        state: AlertState::Acknowledged,
+        acknowledged_t: Some(t0() + Duration::seconds(20)),
+        acknowledged_by: Some("ana".into()),
+        note: Some("calling the driver".into()),
+        ..an_alert("a-1", "m-1", "truck-07", 0)
+    };
+    assert_eq!(acknowledged, AlertChange::Changed(expected.clone()));
+    let resolved = f.store.resolve_alert("a-1", "bob", None, t0() + Duration::seconds(50)).await.unwrap();
+    let expected = AlertRecord {
+        state: AlertState::Resolved,
+        resolved_t: Some(t0() + Duration::seconds(50)),
+        resolved_by: Some("bob".into()),
+        ..expected
+    };
+    assert_eq!(
+        resolved,
+        AlertChange::Changed(expected.clone()),
+        "a resolution without a note keeps the note"
+    );
+    assert_eq!(f.store.alert("a-1").await.unwrap(), Some(expected));
+    assert_eq!(
+        f.store.alert_transitions("a-1").await.unwrap(),
+        vec![
+            transition("a-1", AlertState::Open, 0, "rule", None),
+            transition("a-1", AlertState::Acknowledged, 20, "ana", Some("calling the driver")),
+            transition("a-1", AlertState::Resolved, 50, "bob", None),
+        ]
+    );
+    assert_eq!(f.store.acknowledge_alert("a-2", "ana", None, t0()).await.unwrap(), AlertChange::NotFound);
+    assert_eq!(f.store.resolve_alert("a-2", "ana", None, t0()).await.unwrap(), AlertChange::NotFound);
+}
+
+async fn a_change_to_the_state_an_alert_is_past_changes_nothing(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    f.store.acknowledge_alert("a-1", "ana", None, t0() + Duration::seconds(10)).await.unwrap();
+    let acknowledged = f.store.alert("a-1").await.unwrap().unwrap();
+    let twice =
+        f.store.acknowledge_alert("a-1", "bob", Some("me too"), t0() + Duration::seconds(11)).await.unwrap();
+    assert_eq!(twice, AlertChange::AlreadyInState(acknowledged));
+
+    f.store.open_alert(&an_alert("a-2", "m-1", "truck-07", 0)).await.unwrap();
+    f.store.clear_alert("a-2", t0() + Duration::seconds(5), &json!({})).await.unwrap();
+    let resolved = f.store.alert("a-2").await.unwrap().unwrap();
+    let late_ack =
+        f.store.acknowledge_alert("a-2", "ana", Some("on it"), t0() + Duration::seconds(10)).await.unwrap();
+    assert_eq!(late_ack, AlertChange::AlreadyInState(resolved.clone()));
+    let late_resolve =
+        f.store.resolve_alert("a-2", "ana", Some("done"), t0() + Duration::seconds(10)).await.unwrap();
+    assert_eq!(late_resolve, AlertChange::AlreadyInState(resolved.clone()));
+    assert_eq!(f.store.alert("a-2").await.unwrap(), Some(resolved));
+    assert_eq!(f.store.alert_transitions("a-1").await.unwrap().len(), 2);
+    assert_eq!(f.store.alert_transitions("a-2").await.unwrap().len(), 2);
+}
+
+async fn alerts_are_listed_newest_first_and_filtered(f: Fixture) {
+    // (id, move, vehicle, opened at seconds); a-3 and a-2 open at the same time.
+    let alerts = [
+        ("a-1", "m-1", "truck-07", 0),
+        ("a-3", "m-1", "escort-1", 20),
+        ("a-2", "m-1", "truck-07", 20),
+        ("a-4", "m-2", "truck-07", 30),
+        ("a-5", "m-2", "bus-3", 10),
+    ];
+    for (id, move_id, vehicle_id, seconds) in alerts {
+        f.store.open_alert(&an_alert(id, move_id, vehicle_id, seconds)).await.unwrap();
+    }
+    f.store.acknowledge_alert("a-2", "ana", None, t0() + Duration::seconds(40)).await.unwrap();
+    f.store.clear_alert("a-5", t0() + Duration::seconds(40), &json!({})).await.unwrap();
+
+    let ids = |filter: AlertFilter| {
+        let store = f.store.clone();
+        async move { store.alerts(&filter).await.unwrap().into_iter().map(|a| a.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(AlertFilter::default().limit, 1000);
+    assert_eq!(ids(AlertFilter::default()).await, ["a-4", "a-2", "a-3", "a-5", "a-1"]);
+    let state = |state| AlertFilter { state: Some(state), ..Default::default() };
+    assert_eq!(ids(state(AlertState::Open)).await, ["a-4", "a-3", "a-1"]);
+    assert_eq!(ids(state(AlertState::Acknowledged)).await, ["a-2"]);
+    assert_eq!(ids(state(AlertState::Resolved)).await, ["a-5"]);
+    let of_move = |id: &str| AlertFilter { move_id: Some(id.into()), ..Default::default() };
+    assert_eq!(ids(of_move("m-2")).await, ["a-4", "a-5"]);
+    assert!(ids(of_move("m-9")).await.is_empty());
+    let of_vehicle = AlertFilter { vehicle: Some(vehicle("truck-07")), ..Default::default() };
+    assert_eq!(ids(of_vehicle.clone()).await, ["a-4", "a-2", "a-1"]);
+    let all_three = AlertFilter {
+        state: Some(AlertState::Open),
+        move_id: Some("m-1".into()),
+        vehicle: Some(vehicle("truck-07")),
+        limit: 10,
+    };
+    assert_eq!(ids(all_three).await, ["a-1"]);
+    assert_eq!(ids(AlertFilter { limit: 2, ..Default::default() }).await, ["a-4", "a-2"]);
+    assert_eq!(ids(AlertFilter { limit: 2, ..of_vehicle }).await, ["a-4", "a-2"]);
+    // Whole records come back.
+    let listed = f.store.alerts(&of_move("m-1")).await.unwrap();
+    assert_eq!(listed.last(), Some(&an_alert("a-1", "m-1", "truck-07", 0)));
+}
+
+async fn deliveries_are_kept_in_order(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    let delivery = |alert_id: &str, notifier: &str, attempt: u32, ok: bool, detail: &str| Delivery {
+        alert_id: alert_id.into(),
+        state: AlertState::Open,
+        notifier: notifier.into(),
+        attempt,
+        at: t0() + Duration::seconds(i64::from(attempt) * 10),
+        ok,
+        detail: detail.into(),
+    };
+    let recorded = [
+        delivery("a-1", "webhook", 1, false, "HTTP 503"),
+        delivery("a-1", "email", 1, true, "250 OK"),
+        delivery("a-2", "webhook", 1, true, "HTTP 200"),
+        delivery("a-1", "webhook", 2, true, "HTTP 200"),
+        Delivery { state: AlertState::Resolved, ..delivery("a-1", "email", 1, true, "250 OK") },
+    ];
+    for d in &recorded {
+        f.store.record_delivery(d).await.unwrap();
+    }
+    let of_a1: Vec<_> = recorded.iter().filter(|d| d.alert_id == "a-1").cloned().collect();
+    assert_eq!(f.store.deliveries("a-1").await.unwrap(), of_a1);
+    assert_eq!(f.store.deliveries("a-2").await.unwrap(), vec![recorded[2].clone()]);
+    assert_eq!(f.store.deliveries("a-3").await.unwrap(), vec![]);
+}
+
+/// Rewrites a stored alert's kind behind the store's back.
+async fn corrupt_alert_kind(f: &Fixture, id: &str, kind: &str) {
+    if let Some(path) = f.url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute("UPDATE alerts SET kind = ?2 WHERE id = ?1", [id, kind]).unwrap();
+    } else {
+        let (client, connection) = tokio_postgres::connect(&f.url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.execute("UPDATE alerts SET kind = $2 WHERE id = $1", &[&id, &kind]).await.unwrap();
+    }
+}
+
+async fn an_unknown_alert_kind_reads_back_as_corrupt(f: Fixture) {
+    f.store.open_alert(&an_alert("a-1", "m-1", "truck-07", 0)).await.unwrap();
+    corrupt_alert_kind(&f, "a-1", "teleported").await;
+    assert!(matches!(f.store.alert("a-1").await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(f.store.alerts(&AlertFilter::default()).await, Err(StoreError::Corrupt(_))));
+}
+
 macro_rules! suite_on {
     ($backend:ident, $fixture:ident: $($name:ident),* $(,)?) => {
         mod $backend {
@@ -309,8 +674,8 @@ macro_rules! every_backend {
 
 // Opening a second store while the first holds its connection needs more than the one
 // session the TimescaleDB test server serves.
-suite_on!(on_sqlite_reopened, sqlite: reopening_keeps_the_data_and_the_schema);
-suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schema);
+suite_on!(on_sqlite_reopened, sqlite: reopening_keeps_the_data_and_the_schema, an_unknown_alert_kind_reads_back_as_corrupt);
+suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schema, an_unknown_alert_kind_reads_back_as_corrupt);
 
 every_backend!(
     a_redelivered_position_is_stored_once,
@@ -327,7 +692,52 @@ every_backend!(
     the_latest_agent_status_is_kept,
     retention_deletes_old_positions_and_records_the_purge,
     a_legal_hold_keeps_its_positions_until_released,
+    fresh_positions_are_the_clean_fixes_of_a_write_in_its_order,
+    the_status_history_keeps_every_report_until_retention,
+    moves_are_kept_by_id_and_listed_by_creation,
+    an_alert_is_opened_once,
+    the_rule_clearing_an_alert_resolves_it,
+    a_clearing_after_a_person_resolved_keeps_who_resolved,
+    an_alert_is_acknowledged_then_resolved_with_each_transition,
+    a_change_to_the_state_an_alert_is_past_changes_nothing,
+    alerts_are_listed_newest_first_and_filtered,
+    deliveries_are_kept_in_order,
 );
+
+/// Two people acknowledging one alert at the same moment: one changes it, the other finds it
+/// acknowledged. Likewise a person resolving while the rule clears: one resolution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_an_alert_on_postgres_make_one_transition() {
+    let f = postgres().await;
+    for round in 0..20 {
+        let id = format!("a-{round}");
+        f.store.open_alert(&an_alert(&id, "m-1", "truck-07", 0)).await.unwrap();
+        let ack = |user: &'static str| {
+            let (store, id) = (f.store.clone(), id.clone());
+            tokio::spawn(async move { store.acknowledge_alert(&id, user, None, t0()).await.unwrap() })
+        };
+        let (first, second) = tokio::join!(ack("ana"), ack("bob"));
+        let outcomes = [first.unwrap(), second.unwrap()];
+        let changed = outcomes.iter().filter(|o| matches!(o, AlertChange::Changed(_))).count();
+        let already = outcomes.iter().filter(|o| matches!(o, AlertChange::AlreadyInState(_))).count();
+        assert_eq!((changed, already), (1, 1), "{outcomes:?}");
+        let states: Vec<_> = f.store.alert_transitions(&id).await.unwrap().iter().map(|t| t.state).collect();
+        assert_eq!(states, [AlertState::Open, AlertState::Acknowledged]);
+
+        let (store, person_id) = (f.store.clone(), id.clone());
+        let person =
+            tokio::spawn(async move { store.resolve_alert(&person_id, "ana", None, t0()).await.unwrap() });
+        let (store, rule_id) = (f.store.clone(), id.clone());
+        let rule = tokio::spawn(async move { store.clear_alert(&rule_id, t0(), &json!({})).await.unwrap() });
+        let (person, rule) = tokio::join!(person, rule);
+        let (person, rule) = (person.unwrap(), rule.unwrap().unwrap());
+        let expected_by = if matches!(person, AlertChange::Changed(_)) { "ana" } else { "rule" };
+        assert_eq!(rule.resolved_by.as_deref(), Some(expected_by));
+        assert!(rule.cleared_t.is_some());
+        let states: Vec<_> = f.store.alert_transitions(&id).await.unwrap().iter().map(|t| t.state).collect();
+        assert_eq!(states, [AlertState::Open, AlertState::Acknowledged, AlertState::Resolved]);
+    }
+}
 
 #[tokio::test]
 async fn an_unknown_database_url_is_refused() {

@@ -102,7 +102,7 @@ async fn a_first_version_database_is_converted_with_its_rows() {
     assert_eq!(partitions(&client).await, vec!["positions_p20261128".to_string()]);
     let versions: i32 =
         client.query_one("SELECT max(version) FROM schema_migrations", &[]).await.unwrap().get(0);
-    assert_eq!(versions, 3);
+    assert_eq!(versions, 4);
 }
 
 /// On TimescaleDB, positions become a hypertable with compression; retention drops whole chunks,

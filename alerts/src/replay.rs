@@ -1,0 +1,168 @@
+//! Replay: runs the rules over what the store holds for a move, in the order the server
+//! received it. The live service restores its state this way when it starts or learns of a
+//! move, and `convoy alerts replay` uses it to show that the record gives exactly the alerts
+//! that were raised.
+
+use chrono::{DateTime, Duration, Utc};
+use convoy_core::alert::AlertKind;
+use convoy_core::plan::MovePlan;
+use convoy_store::{AlertFilter, AlertRecord, MoveRecord, Store};
+
+use crate::arrival::{self, Arrival};
+use crate::engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};
+
+/// The service's clock runs this far behind the wall clock, so that a batch stamped just
+/// before a tick but handed over just after it is still seen before the tick (see
+/// `service.rs`); a replay stops at the same distance from now.
+pub const CLOCK_GRACE: Duration = Duration::seconds(5);
+
+/// A stored move as the engine wants it.
+pub fn move_spec(record: &MoveRecord) -> anyhow::Result<MoveSpec> {
+    let body = serde_json::to_vec(&record.plan)?;
+    let plan = MovePlan::from_json(&body).map_err(|e| anyhow::anyhow!("move {}: stored plan: {e}", record.id))?;
+    Ok(MoveSpec { id: record.id.clone(), plan, created_at: record.created_at })
+}
+
+/// When the move's rules start and stop looking (`to` exclusive), given the time now.
+fn span(spec: &MoveSpec, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let until = now - CLOCK_GRACE;
+    match spec.plan.window {
+        Some(window) => (window.from, until.min(window.to)),
+        None => (spec.created_at, until),
+    }
+}
+
+/// Feeds everything stored for the move's vehicles in its span into `engine`, ticking the
+/// move's clock at each arrival and at the end, as the live service does.
+pub async fn replay_move(
+    store: &Store,
+    engine: &mut Engine,
+    spec: &MoveSpec,
+    now: DateTime<Utc>,
+    out: &mut Vec<RuleEvent>,
+) -> anyhow::Result<()> {
+    let (from, until) = span(spec, now);
+    if until <= from {
+        return Ok(());
+    }
+    let mut arrivals = Vec::new();
+    for vehicle in &spec.plan.vehicles {
+        let mut stream = store.track_stream(vehicle, from, until + Duration::milliseconds(1));
+        while let Some(stored) = stream.recv().await {
+            let stored = stored?;
+            if stored.late || stored.implausible.is_some() || stored.received_at > until {
+                continue;
+            }
+            arrivals.push(Arrival::Position {
+                vehicle: vehicle.clone(),
+                position: stored.position,
+                received_at: stored.received_at,
+            });
+        }
+        for status in store.status_history(vehicle, from, until).await? {
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&status.status_json) else { continue };
+            if let Some(health) = AgentHealth::from_status(&json) {
+                arrivals.push(Arrival::Status { vehicle: vehicle.clone(), health, received_at: status.received_at });
+            }
+        }
+    }
+    arrival::sort(&mut arrivals);
+    for arrival in &arrivals {
+        engine.tick_move(&spec.id, arrival.received_at(), out);
+        arrival.feed(engine, out);
+    }
+    engine.tick_move(&spec.id, until, out);
+    Ok(())
+}
+
+/// An incident as both the replay and the stored alerts can state it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Incident {
+    pub id: String,
+    pub vehicle: String,
+    pub kind: AlertKind,
+    pub zone: Option<String>,
+    pub opened_t: DateTime<Utc>,
+    pub cleared_t: Option<DateTime<Utc>>,
+    pub late: bool,
+}
+
+impl Incident {
+    fn from_record(record: &AlertRecord) -> Self {
+        Incident {
+            id: record.id.clone(),
+            vehicle: record.vehicle.to_string(),
+            kind: record.kind,
+            zone: record.zone.clone(),
+            opened_t: record.opened_t,
+            cleared_t: record.cleared_t,
+            late: record.late,
+        }
+    }
+}
+
+/// The incidents a list of events describes.
+pub fn incidents(events: &[RuleEvent]) -> Vec<Incident> {
+    let mut incidents: Vec<Incident> = Vec::new();
+    for event in events {
+        match event.change {
+            Change::Opened => incidents.push(Incident {
+                id: event.alert_id.clone(),
+                vehicle: event.vehicle.to_string(),
+                kind: event.kind,
+                zone: event.zone.clone(),
+                opened_t: event.t,
+                cleared_t: None,
+                late: event.late,
+            }),
+            Change::Cleared => {
+                if let Some(incident) = incidents.iter_mut().rev().find(|i| i.id == event.alert_id) {
+                    incident.cleared_t = Some(event.t);
+                }
+            }
+        }
+    }
+    incidents.sort();
+    incidents
+}
+
+/// What a replay found against the stored alerts.
+#[derive(Debug, PartialEq)]
+pub struct ReplayReport {
+    pub replayed: Vec<Incident>,
+    pub stored: Vec<Incident>,
+}
+
+impl ReplayReport {
+    pub fn matches(&self) -> bool {
+        self.replayed == self.stored
+    }
+
+    /// Incidents only the replay has, and incidents only the store has.
+    pub fn differences(&self) -> (Vec<&Incident>, Vec<&Incident>) {
+        let only_replayed = self.replayed.iter().filter(|i| !self.stored.contains(i)).collect();
+        let only_stored = self.stored.iter().filter(|i| !self.replayed.contains(i)).collect();
+        (only_replayed, only_stored)
+    }
+}
+
+/// Replays a stored move with a fresh engine and compares with the alerts stored for it.
+pub async fn replay_and_compare(
+    store: &Store,
+    settings: &convoy_core::rules::RuleSettings,
+    move_id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ReplayReport> {
+    let record = store.move_record(move_id).await?.ok_or_else(|| anyhow::anyhow!("no move {move_id:?}"))?;
+    let spec = move_spec(&record)?;
+    let mut engine = Engine::new(settings.clone());
+    engine.add_move(&spec)?;
+    let mut events = Vec::new();
+    replay_move(store, &mut engine, &spec, now, &mut events).await?;
+    // Only this move's events: a vehicle may take part in other moves too.
+    events.retain(|e| e.move_id == spec.id);
+    let filter = AlertFilter { move_id: Some(move_id.to_string()), limit: u32::MAX, ..Default::default() };
+    let mut stored: Vec<Incident> = store.alerts(&filter).await?.iter().map(Incident::from_record).collect();
+    stored.sort();
+    Ok(ReplayReport { replayed: incidents(&events), stored })
+}

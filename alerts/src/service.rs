@@ -1,0 +1,300 @@
+//! The alert service: runs the engine beside ingest, records every alert change in the store,
+//! publishes it on `convoy/v1/alerts/{vehicle}`, sends it to the live feed and to the notifiers.
+//!
+//! Nothing here waits on a notifier or on the broker: notifiers have their own queues, MQTT
+//! publishes are handed to the client's queue (and counted when it is full). The store is
+//! waited on: an alert change is retried until it is recorded, while ingest goes on (its
+//! batches queue up for the engine).
+//!
+//! On start, and when it learns of a new move, the service replays what the store holds for
+//! the move (see `replay.rs`): the engine's state after a restart is the state it would have
+//! had, changes already recorded are not announced again, and an incident that began while
+//! the service was down is announced once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use convoy_core::alert::{AlertMessage, AlertState};
+use convoy_core::live::LiveEvent;
+use convoy_core::rules::RuleSettings;
+use convoy_core::topics::alerts_topic;
+use convoy_store::{AlertRecord, Store};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::arrival::{self, Arrival};
+use crate::engine::{Change, Engine, RuleEvent};
+use crate::notify::{Delivery, NotifierConfig, Notifiers};
+use crate::replay::{move_spec, replay_move, CLOCK_GRACE};
+
+/// What the service is told.
+#[derive(Debug)]
+pub enum Input {
+    /// What ingest committed (only fixes stored without marks).
+    Arrived(Vec<Arrival>),
+    /// A move was created; the service reads it from the store.
+    MoveAdded(String),
+    /// A person acknowledged or resolved an alert (already recorded): tell the world.
+    Announce(AlertMessage),
+}
+
+/// Where the service publishes alerts over MQTT.
+#[derive(Clone, Debug)]
+pub struct MqttTarget {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    pub rules: RuleSettings,
+    pub mqtt: Option<MqttTarget>,
+    pub notifiers: Vec<NotifierConfig>,
+}
+
+/// Runs the service until `shutdown` turns true or `inputs` closes.
+pub async fn run(
+    config: ServiceConfig,
+    store: Store,
+    mut inputs: mpsc::UnboundedReceiver<Input>,
+    live: broadcast::Sender<LiveEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
+    let notifiers = Notifiers::start(config.notifiers.clone(), delivery_tx, shutdown.clone())?;
+    let deliveries = tokio::spawn(record_deliveries(store.clone(), delivery_rx));
+    let mqtt = config.mqtt.as_ref().map(start_mqtt);
+    let mut announcer = Announcer { mqtt: mqtt.as_ref().map(|(client, _)| client.clone()), live, notifiers };
+
+    let mut engine = Engine::new(config.rules.clone());
+    for record in store.moves().await? {
+        if let Err(e) = add_move(&store, &mut engine, &record.id, &mut announcer, &mut shutdown).await {
+            tracing::error!(move_id = %record.id, error = %e, "cannot watch this move");
+        }
+    }
+    tracing::info!("alert service running");
+
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut events = Vec::new();
+    loop {
+        tokio::select! {
+            input = inputs.recv() => match input {
+                Some(Input::Arrived(mut arrivals)) => {
+                    arrival::sort(&mut arrivals);
+                    for arrival in &arrivals {
+                        arrival.feed(&mut engine, &mut events);
+                    }
+                }
+                Some(Input::MoveAdded(id)) => {
+                    if let Err(e) = add_move(&store, &mut engine, &id, &mut announcer, &mut shutdown).await {
+                        tracing::error!(move_id = %id, error = %e, "cannot watch this move");
+                    }
+                }
+                Some(Input::Announce(message)) => announcer.announce(&message),
+                None => break,
+            },
+            _ = clock.tick() => engine.tick(Utc::now() - CLOCK_GRACE, &mut events),
+            _ = shutdown.changed() => break,
+        }
+        if !record_all(&store, &mut events, &mut announcer, &mut shutdown).await {
+            break;
+        }
+    }
+    let Announcer { notifiers, .. } = announcer;
+    notifiers.stop().await;
+    deliveries.abort();
+    if let Some((client, poller)) = mqtt {
+        let _ = client.try_disconnect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        poller.abort();
+    }
+    Ok(())
+}
+
+/// Reads a move, adds it to the engine and brings its state up to now from the record.
+async fn add_move(
+    store: &Store,
+    engine: &mut Engine,
+    id: &str,
+    announcer: &mut Announcer,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    if engine.has_move(id) {
+        return Ok(());
+    }
+    let record = store.move_record(id).await?.ok_or_else(|| anyhow::anyhow!("no such move"))?;
+    let spec = move_spec(&record)?;
+    engine.add_move(&spec)?;
+    let mut events = Vec::new();
+    replay_move(store, engine, &spec, Utc::now(), &mut events).await?;
+    let count = events.len();
+    record_all(store, &mut events, announcer, shutdown).await;
+    tracing::info!(move_id = id, events = count, "watching move");
+    Ok(())
+}
+
+/// Records each event, retrying while the store fails; announces what changed. Returns false
+/// if shut down before all were recorded.
+async fn record_all(
+    store: &Store,
+    events: &mut Vec<RuleEvent>,
+    announcer: &mut Announcer,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    for event in events.drain(..) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match record(store, &event).await {
+                Ok(Some(message)) => {
+                    announcer.announce(&message);
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, alert = %event.alert_id, retry_in = ?backoff, "cannot record alert change");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => return false,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Records one event; the message to announce if it changed anything.
+async fn record(store: &Store, event: &RuleEvent) -> convoy_store::Result<Option<AlertMessage>> {
+    match event.change {
+        Change::Opened => {
+            let record = AlertRecord {
+                id: event.alert_id.clone(),
+                move_id: event.move_id.clone(),
+                vehicle: event.vehicle.clone(),
+                kind: event.kind,
+                zone: event.zone.clone(),
+                state: AlertState::Open,
+                opened_t: event.t,
+                lat: event.lat,
+                lon: event.lon,
+                detail: event.detail.clone(),
+                late: event.late,
+                acknowledged_t: None,
+                acknowledged_by: None,
+                note: None,
+                resolved_t: None,
+                resolved_by: None,
+                cleared_t: None,
+                cleared_detail: None,
+            };
+            let inserted = store.open_alert(&record).await?;
+            Ok(inserted.then(|| message_for(&record, event)))
+        }
+        Change::Cleared => {
+            let Some(before) = store.alert(&event.alert_id).await? else { return Ok(None) };
+            if before.cleared_t.is_some() {
+                return Ok(None);
+            }
+            let after = store.clear_alert(&event.alert_id, event.t, &event.detail).await?;
+            Ok(after.filter(|_| before.state != AlertState::Resolved).map(|after| message_for(&after, event)))
+        }
+    }
+}
+
+/// The message for a change the rule made.
+fn message_for(record: &AlertRecord, event: &RuleEvent) -> AlertMessage {
+    AlertMessage {
+        v: AlertMessage::VERSION,
+        id: record.id.clone(),
+        kind: record.kind,
+        state: record.state,
+        vehicle: record.vehicle.clone(),
+        move_id: record.move_id.clone(),
+        t: event.t,
+        lat: event.lat,
+        lon: event.lon,
+        detail: event.detail.clone(),
+        late: event.late,
+    }
+}
+
+/// Sends alert changes out: MQTT, the live feed, the notifiers.
+struct Announcer {
+    mqtt: Option<AsyncClient>,
+    live: broadcast::Sender<LiveEvent>,
+    notifiers: Notifiers,
+}
+
+impl Announcer {
+    fn announce(&mut self, message: &AlertMessage) {
+        tracing::info!(
+            alert = %message.id,
+            kind = message.kind.as_str(),
+            state = message.state.as_str(),
+            vehicle = %message.vehicle,
+            late = message.late,
+            "alert"
+        );
+        if let Some(client) = &self.mqtt {
+            let payload = serde_json::to_vec(message).expect("an alert message serializes");
+            if let Err(e) = client.try_publish(alerts_topic(&message.vehicle), QoS::AtLeastOnce, false, payload) {
+                tracing::warn!(error = %e, alert = %message.id, "alert not published over MQTT: client queue full");
+            }
+        }
+        // No live client is no error.
+        let _ = self.live.send(LiveEvent::Alert { alert: message.clone() });
+        self.notifiers.notify(message);
+    }
+}
+
+fn start_mqtt(target: &MqttTarget) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
+    options.set_keep_alive(Duration::from_secs(15));
+    // Not a clean session: QoS 1 alerts queued while the broker is away go out when it returns.
+    options.set_clean_session(false);
+    if let Some(user) = &target.username {
+        options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
+    }
+    let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    let poller = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                    backoff = Duration::from_millis(200);
+                    tracing::info!("alert publisher connected to the broker");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "alert publisher lost the broker");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    });
+    (client, poller)
+}
+
+/// Writes each notifier attempt to the store's delivery log.
+async fn record_deliveries(store: Store, mut deliveries: mpsc::UnboundedReceiver<Delivery>) {
+    while let Some(d) = deliveries.recv().await {
+        let record = convoy_store::Delivery {
+            alert_id: d.alert_id,
+            state: d.state,
+            notifier: d.notifier,
+            attempt: d.attempt,
+            at: d.at,
+            ok: d.ok,
+            detail: d.detail,
+        };
+        if let Err(e) = store.record_delivery(&record).await {
+            tracing::error!(error = %e, "cannot record a notifier delivery");
+        }
+    }
+}

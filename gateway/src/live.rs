@@ -1,0 +1,112 @@
+//! `GET /api/v1/live`: the WebSocket live feed. On connect, the current state (each vehicle's
+//! latest position, every alert not yet resolved); then positions, alerts and agent status as
+//! they happen, and a ping every 15 s.
+//!
+//! Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
+//! Memory stays bounded whatever a client does: every client reads the same broadcast buffer;
+//! a client too slow to keep up skips what it missed and is told how many messages that was
+//! (`{"type":"lagged","missed":N}`); one that stops answering is closed.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use convoy_core::alert::{AlertMessage, AlertState};
+use convoy_core::live::LiveEvent;
+use convoy_store::{AlertFilter, Store};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::auth;
+use crate::http::{ApiError, AppState, Authenticated};
+
+const PING_EVERY: Duration = Duration::from_secs(15);
+/// A send that takes longer than this closes the connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+pub(crate) struct LiveQuery {
+    token: Option<String>,
+}
+
+pub(crate) async fn live_feed(
+    State(state): State<AppState>,
+    Query(query): Query<LiveQuery>,
+    mut parts: Parts,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let user = match query.token {
+        Some(token) => auth::authenticate(&state.store, token.trim())
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?,
+        None => Authenticated::from_request_parts(&mut parts, &state).await?.0,
+    };
+    tracing::info!(user = %user.name, "live feed opened");
+    let events = state.events.live.subscribe();
+    let store = state.store.clone();
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        if let Err(e) = serve_client(socket, store, events).await {
+            tracing::debug!(error = %e, "live feed closed");
+        }
+    }))
+}
+
+async fn serve_client(
+    mut socket: WebSocket,
+    store: Store,
+    mut events: broadcast::Receiver<LiveEvent>,
+) -> anyhow::Result<()> {
+    for latest in store.latest_positions().await? {
+        send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position }).await?;
+    }
+    let filter = AlertFilter { limit: 1000, ..Default::default() };
+    for record in store.alerts(&filter).await?.into_iter().filter(|a| a.state != AlertState::Resolved) {
+        let alert = AlertMessage {
+            v: AlertMessage::VERSION,
+            id: record.id,
+            kind: record.kind,
+            state: record.state,
+            vehicle: record.vehicle,
+            move_id: record.move_id,
+            t: record.acknowledged_t.unwrap_or(record.opened_t),
+            lat: record.lat,
+            lon: record.lon,
+            detail: record.detail,
+            late: record.late,
+        };
+        send(&mut socket, &LiveEvent::Alert { alert }).await?;
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => send(&mut socket, &event).await?,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    send_text(&mut socket, json!({ "type": "lagged", "missed": missed }).to_string()).await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = ping.tick() => {
+                tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Vec::new().into()))).await??;
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            },
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, event: &LiveEvent) -> anyhow::Result<()> {
+    send_text(socket, serde_json::to_string(event)?).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: String) -> anyhow::Result<()> {
+    tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await??;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `POST /api/v1/moves`, `GET /api/v1/moves`, `GET /api/v1/moves/{id}`: move plans.
+//!
+//! A plan comes as the JSON document of DESIGN.md, or as a GPX or KML route file with the other
+//! fields in query parameters. Nothing is stored from a refused plan; each refusal is counted
+//! by reason (`convoy_gateway_plans_rejected_total`).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{SubsecRound, Utc};
+use convoy_core::plan::{MovePlan, PlanError, PlanFields, RouteFormat};
+use convoy_core::Role;
+use convoy_store::{MoveRecord, StoreError};
+use rand::Rng;
+use serde_json::json;
+
+use crate::http::{ApiError, AppState, Authenticated};
+
+pub(crate) async fn create_move(
+    State(state): State<AppState>,
+    user: Authenticated,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher])?;
+    let refuse = |error: ApiError, reason: &'static str| {
+        state.metrics.plans_rejected.with_label_values(&[reason]).inc();
+        error.with_reason(reason)
+    };
+    let body = body.map_err(|e| {
+        refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("plan: {}", e.body_text())), "too_large")
+    })?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let format = RouteFormat::from_content_type(content_type).ok_or_else(|| {
+        refuse(
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("a plan is application/json, application/gpx+xml or application/vnd.google-earth.kml+xml, not {content_type:?}"),
+            ),
+            "malformed",
+        )
+    })?;
+    let plan = match format {
+        RouteFormat::GeoJson => MovePlan::from_json(&body),
+        RouteFormat::Gpx | RouteFormat::Kml => MovePlan::from_route_file(&body, format, &plan_fields(&query)),
+    }
+    .map_err(|e| refuse(plan_error(&e), e.reason()))?;
+
+    let registered = state.store.registered_among(&plan.vehicles).await?;
+    let unknown: Vec<&str> =
+        plan.vehicles.iter().filter(|v| !registered.contains(v)).map(|v| v.as_str()).collect();
+    if !unknown.is_empty() {
+        let message = format!("vehicles not registered: {}", unknown.join(", "));
+        return Err(refuse(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message), "unknown_vehicle"));
+    }
+
+    let record = MoveRecord {
+        id: new_move_id(),
+        name: plan.name.clone(),
+        plan: plan.to_json(),
+        created_at: Utc::now().trunc_subsecs(3),
+        created_by: user.0.name.clone(),
+    };
+    match state.store.add_move(&record).await {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists(what)) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists; try again")))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(move_id = %record.id, name = %record.name, by = %user.0.name, "move created");
+    let _ = state.events.moves_added.send(record.id.clone());
+    Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
+}
+
+pub(crate) async fn list_moves(State(state): State<AppState>, _user: Authenticated) -> Result<Response, ApiError> {
+    let moves: Vec<_> = state.store.moves().await?.iter().map(summary).collect();
+    Ok(Json(json!({ "moves": moves })).into_response())
+}
+
+pub(crate) async fn get_move(
+    State(state): State<AppState>,
+    _user: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .store
+        .move_record(&id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such move"))?;
+    let mut body = summary(&record);
+    body["plan"] = record.plan.clone();
+    Ok(Json(body).into_response())
+}
+
+fn summary(record: &MoveRecord) -> serde_json::Value {
+    json!({
+        "id": record.id,
+        "name": record.name,
+        "created_at": convoy_core::position::format_time(&record.created_at),
+        "created_by": record.created_by,
+        "vehicles": record.plan.get("vehicles"),
+        "window": record.plan.get("window"),
+    })
+}
+
+/// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
+/// `escorts=cargo:escort,...`, `corridor_m`, `from`, `to`, `rules` (JSON text).
+fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
+    let list = |key: &str| -> Vec<String> {
+        query
+            .get(key)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    PlanFields {
+        name: query.get("name").cloned().unwrap_or_default(),
+        vehicles: list("vehicles"),
+        escorts: list("escorts")
+            .iter()
+            .map(|pair| match pair.split_once(':') {
+                Some((cargo, escort)) => (cargo.to_string(), escort.to_string()),
+                None => (pair.clone(), String::new()),
+            })
+            .collect(),
+        // A corridor that is not a number is refused by the plan's own check.
+        corridor_m: query.get("corridor_m").map(|v| v.parse().unwrap_or(f64::NAN)),
+        window: match (query.get("from"), query.get("to")) {
+            (None, None) => None,
+            (from, to) => Some((from.cloned().unwrap_or_default(), to.cloned().unwrap_or_default())),
+        },
+        rules: query.get("rules").cloned(),
+    }
+}
+
+fn plan_error(error: &PlanError) -> ApiError {
+    let status = if error.reason() == "too_large" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+    ApiError::new(status, format!("plan refused: {error}"))
+}
+
+/// A new move id: the day it was made and 48 random bits, e.g. `m20261128-3f9a1c0b7e21`.
+fn new_move_id() -> String {
+    let random: u64 = rand::rngs::OsRng.gen::<u64>() & 0xffff_ffff_ffff;
+    format!("m{}-{random:012x}", Utc::now().format("%Y%m%d"))
+}

@@ -1,0 +1,142 @@
+//! Moves, alerts with their lifecycle, and notifier deliveries, as the store keeps them.
+//!
+//! An alert is opened by its rule, may be acknowledged by a person while open, and is resolved
+//! by its rule (when the rule sees the condition end) or by a person. Every change of state is
+//! appended to the alert's transitions with who made it, when and why. Changes made by people
+//! are race-safe: of two people acknowledging one alert at once, one changes it and the other
+//! finds it already acknowledged.
+
+use chrono::{DateTime, Utc};
+use convoy_core::alert::{AlertKind, AlertState};
+use convoy_core::VehicleId;
+
+use crate::{Result, StoreError};
+
+/// Who resolves an alert when its rule sees the condition end.
+pub const BY_RULE: &str = "rule";
+
+/// A move and its plan, as created by a person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveRecord {
+    pub id: String,
+    pub name: String,
+    pub plan: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// An alert as it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRecord {
+    pub id: String,
+    pub move_id: String,
+    pub vehicle: VehicleId,
+    pub kind: AlertKind,
+    pub zone: Option<String>,
+    pub state: AlertState,
+    pub opened_t: DateTime<Utc>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub detail: serde_json::Value,
+    /// Opened from fixes that arrived long after they were taken (a backlog).
+    pub late: bool,
+    pub acknowledged_t: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    /// The latest note a person gave when acknowledging or resolving (each one is also kept in
+    /// the alert's transitions).
+    pub note: Option<String>,
+    pub resolved_t: Option<DateTime<Utc>>,
+    /// [`BY_RULE`] or a username.
+    pub resolved_by: Option<String>,
+    /// When the rule itself saw the condition end, even if a person resolved the alert first.
+    pub cleared_t: Option<DateTime<Utc>>,
+    pub cleared_detail: Option<serde_json::Value>,
+}
+
+/// One change of an alert's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertTransition {
+    pub alert_id: String,
+    pub state: AlertState,
+    pub at: DateTime<Utc>,
+    /// [`BY_RULE`] or a username.
+    pub by: String,
+    pub note: Option<String>,
+}
+
+/// What a person's acknowledgement or resolution did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertChange {
+    /// The alert changed; here it is afterwards.
+    Changed(AlertRecord),
+    NotFound,
+    /// Acknowledging an alert that is not open, or resolving a resolved one: nothing changed.
+    AlreadyInState(AlertRecord),
+}
+
+/// Which alerts to list; every field left `None` matches every alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertFilter {
+    pub state: Option<AlertState>,
+    pub move_id: Option<String>,
+    pub vehicle: Option<VehicleId>,
+    /// At most this many alerts.
+    pub limit: u32,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        Self { state: None, move_id: None, vehicle: None, limit: 1000 }
+    }
+}
+
+/// One attempt of a notifier to deliver an alert's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub alert_id: String,
+    /// The state that was being delivered.
+    pub state: AlertState,
+    pub notifier: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// What the notifier's far end answered, or the error.
+    pub detail: String,
+}
+
+/// What a person does to an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PersonAction {
+    /// From open only.
+    Acknowledge,
+    /// From open or acknowledged.
+    Resolve,
+}
+
+impl PersonAction {
+    /// The state the alert is in afterwards.
+    pub(crate) fn to(self) -> AlertState {
+        match self {
+            PersonAction::Acknowledge => AlertState::Acknowledged,
+            PersonAction::Resolve => AlertState::Resolved,
+        }
+    }
+}
+
+pub(crate) fn parse_kind(text: &str) -> Result<AlertKind> {
+    AlertKind::parse(text).ok_or_else(|| StoreError::Corrupt(format!("alert kind {text:?}")))
+}
+
+pub(crate) fn parse_state(text: &str) -> Result<AlertState> {
+    AlertState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("alert state {text:?}")))
+}
+
+pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
+}
+
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    // A Value always serialises (its map keys are strings).
+    value.to_string()
+}
