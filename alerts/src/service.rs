@@ -27,6 +27,9 @@ use crate::engine::{Change, Engine, RuleEvent};
 use crate::notify::{Delivery, NotifierConfig, Notifiers};
 use crate::replay::{move_spec, replay_move, CLOCK_GRACE};
 
+/// How often the store is asked for moves the service was not told about.
+const DISCOVER_MOVES_EVERY: Duration = Duration::from_secs(10);
+
 /// What the service is told.
 #[derive(Debug)]
 pub enum Input {
@@ -79,6 +82,11 @@ pub async fn run(
 
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Moves created elsewhere (`convoy move create`, another server) are found by looking.
+    let mut discover = tokio::time::interval(DISCOVER_MOVES_EVERY);
+    discover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Moves whose stored plan the engine refused: logged once, not at every look.
+    let mut unwatchable = std::collections::HashSet::new();
     let mut events = Vec::new();
     loop {
         tokio::select! {
@@ -98,6 +106,23 @@ pub async fn run(
                 None => break,
             },
             _ = clock.tick() => engine.tick(Utc::now() - CLOCK_GRACE, &mut events),
+            _ = discover.tick() => match store.moves().await {
+                Ok(moves) => {
+                    for record in moves {
+                        if engine.has_move(&record.id) || unwatchable.contains(&record.id) {
+                            continue;
+                        }
+                        if let Err(e) = add_move(&store, &mut engine, &record.id, &mut announcer, &mut shutdown).await {
+                            tracing::error!(move_id = %record.id, error = %e, "cannot watch this move");
+                            // A store failure is worth another try; a plan the engine refuses is not.
+                            if e.downcast_ref::<convoy_store::StoreError>().is_none() {
+                                unwatchable.insert(record.id);
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
+            },
             _ = shutdown.changed() => break,
         }
         if !record_all(&store, &mut events, &mut announcer, &mut shutdown).await {

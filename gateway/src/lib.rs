@@ -10,7 +10,7 @@ pub mod broker;
 mod http;
 mod live;
 mod metrics;
-mod moves;
+pub mod moves;
 mod track;
 
 pub use http::{router, serve, AppState, GatewayEvents};

@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::{SubsecRound, Utc};
 use convoy_core::plan::{MovePlan, PlanError, PlanFields, RouteFormat};
 use convoy_core::Role;
-use convoy_store::{MoveRecord, StoreError};
+use convoy_store::{MoveRecord, Store, StoreError};
 use rand::Rng;
 use serde_json::json;
 
@@ -45,37 +45,55 @@ pub(crate) async fn create_move(
             "malformed",
         )
     })?;
-    let plan = match format {
-        RouteFormat::GeoJson => MovePlan::from_json(&body),
-        RouteFormat::Gpx | RouteFormat::Kml => MovePlan::from_route_file(&body, format, &plan_fields(&query)),
+    // `application/json` is the plan document; a GeoJSON, GPX or KML file is a route with the
+    // other fields in the query.
+    let is_plan_document = format == RouteFormat::GeoJson && !content_type.to_ascii_lowercase().contains("geo+json");
+    let plan = if is_plan_document {
+        MovePlan::from_json(&body)
+    } else {
+        MovePlan::from_route_file(&body, format, &plan_fields(&query))
     }
     .map_err(|e| refuse(plan_error(&e), e.reason()))?;
 
-    let registered = state.store.registered_among(&plan.vehicles).await?;
-    let unknown: Vec<&str> =
-        plan.vehicles.iter().filter(|v| !registered.contains(v)).map(|v| v.as_str()).collect();
-    if !unknown.is_empty() {
-        let message = format!("vehicles not registered: {}", unknown.join(", "));
-        return Err(refuse(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message), "unknown_vehicle"));
-    }
+    let record = match store_new_move(&state.store, &plan, &user.0.name).await {
+        Ok(record) => record,
+        Err(NewMoveError::UnknownVehicles(unknown)) => {
+            let message = format!("vehicles not registered: {}", unknown.join(", "));
+            return Err(refuse(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message), "unknown_vehicle"));
+        }
+        Err(NewMoveError::Store(e)) => return Err(e.into()),
+    };
+    let _ = state.events.moves_added.send(record.id.clone());
+    Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
+}
 
+/// Why a checked plan could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum NewMoveError {
+    #[error("vehicles not registered: {}", .0.join(", "))]
+    UnknownVehicles(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a checked plan as a new move, if all its vehicles are registered.
+pub async fn store_new_move(store: &Store, plan: &MovePlan, created_by: &str) -> Result<MoveRecord, NewMoveError> {
+    let registered = store.registered_among(&plan.vehicles).await?;
+    let unknown: Vec<String> =
+        plan.vehicles.iter().filter(|v| !registered.contains(v)).map(|v| v.to_string()).collect();
+    if !unknown.is_empty() {
+        return Err(NewMoveError::UnknownVehicles(unknown));
+    }
     let record = MoveRecord {
         id: new_move_id(),
         name: plan.name.clone(),
         plan: plan.to_json(),
         created_at: Utc::now().trunc_subsecs(3),
-        created_by: user.0.name.clone(),
+        created_by: created_by.to_string(),
     };
-    match state.store.add_move(&record).await {
-        Ok(()) => {}
-        Err(StoreError::AlreadyExists(what)) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists; try again")))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    tracing::info!(move_id = %record.id, name = %record.name, by = %user.0.name, "move created");
-    let _ = state.events.moves_added.send(record.id.clone());
-    Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
+    store.add_move(&record).await?;
+    tracing::info!(move_id = %record.id, name = %record.name, by = created_by, "move created");
+    Ok(record)
 }
 
 pub(crate) async fn list_moves(State(state): State<AppState>, _user: Authenticated) -> Result<Response, ApiError> {
@@ -111,7 +129,7 @@ fn summary(record: &MoveRecord) -> serde_json::Value {
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
 /// `escorts=cargo:escort,...`, `corridor_m`, `from`, `to`, `rules` (JSON text).
-fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
+pub fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
     let list = |key: &str| -> Vec<String> {
         query
             .get(key)
