@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::plan::MovePlan;
+use convoy_core::wire::MAX_FUTURE_SKEW;
 use convoy_store::{AlertFilter, AlertRecord, MoveRecord, Store};
 
 use crate::arrival::{self, Arrival};
@@ -23,12 +24,29 @@ pub fn move_spec(record: &MoveRecord) -> anyhow::Result<MoveSpec> {
     Ok(MoveSpec { id: record.id.clone(), plan, created_at: record.created_at })
 }
 
-/// When the move's rules start and stop looking (`to` exclusive), given the time now.
-fn span(spec: &MoveSpec, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+/// What a replay at `now` covers.
+struct Span {
+    /// Fix times (and receive times) from here on.
+    from: DateTime<Utc>,
+    /// Fix times before this (exclusive): the window's end, or as far ahead as a fix time may
+    /// be when it arrives.
+    fix_to: DateTime<Utc>,
+    /// What the server received up to here (inclusive), where the live clock had got to.
+    until: DateTime<Utc>,
+    /// The last moment the live clock ticked for the move (its window closes its clock).
+    last_tick: DateTime<Utc>,
+}
+
+fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
     let until = now - CLOCK_GRACE;
     match spec.plan.window {
-        Some(window) => (window.from, until.min(window.to)),
-        None => (spec.created_at, until),
+        Some(window) => Span {
+            from: window.from,
+            fix_to: window.to + Duration::milliseconds(1),
+            until,
+            last_tick: until.min(window.to),
+        },
+        None => Span { from: spec.created_at, fix_to: until + MAX_FUTURE_SKEW, until, last_tick: until },
     }
 }
 
@@ -41,13 +59,13 @@ pub async fn replay_move(
     now: DateTime<Utc>,
     out: &mut Vec<RuleEvent>,
 ) -> anyhow::Result<()> {
-    let (from, until) = span(spec, now);
+    let Span { from, fix_to, until, last_tick } = span(spec, now);
     if until <= from {
         return Ok(());
     }
     let mut arrivals = Vec::new();
     for vehicle in &spec.plan.vehicles {
-        let mut stream = store.track_stream(vehicle, from, until + Duration::milliseconds(1));
+        let mut stream = store.track_stream(vehicle, from, fix_to);
         while let Some(stored) = stream.recv().await {
             let stored = stored?;
             if stored.late || stored.implausible.is_some() || stored.received_at > until {
@@ -59,7 +77,7 @@ pub async fn replay_move(
                 received_at: stored.received_at,
             });
         }
-        for status in store.status_history(vehicle, from, until).await? {
+        for status in store.status_history(vehicle, from, until + Duration::milliseconds(1)).await? {
             let Ok(json) = serde_json::from_str::<serde_json::Value>(&status.status_json) else { continue };
             if let Some(health) = AgentHealth::from_status(&json) {
                 arrivals.push(Arrival::Status { vehicle: vehicle.clone(), health, received_at: status.received_at });
@@ -71,7 +89,8 @@ pub async fn replay_move(
         engine.tick_move(&spec.id, arrival.received_at(), out);
         arrival.feed(engine, out);
     }
-    engine.tick_move(&spec.id, until, out);
+    // The live clock ticks on wall time, within the window only.
+    engine.tick_move(&spec.id, last_tick, out);
     Ok(())
 }
 

@@ -27,6 +27,11 @@ impl Route {
         Self::from_barefoot_json(MUNICH_DRIVE)
     }
 
+    /// The route's points, one a second of driving.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
     /// Reads barefoot's `[{"point":"POINT(lon lat)", ...}]`.
     pub fn from_barefoot_json(text: &str) -> anyhow::Result<Self> {
         #[derive(serde::Deserialize)]

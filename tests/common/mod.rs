@@ -49,6 +49,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(backend: Backend, broker: BrokerKind) -> TestServer {
+        Self::start_configured(backend, broker, |_| {}).await
+    }
+
+    /// Starts a server whose configuration `configure` may change first (rules, notifiers).
+    pub async fn start_configured(
+        backend: Backend,
+        broker: BrokerKind,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("convoy.db").display()),
@@ -72,12 +81,13 @@ impl TestServer {
                 (choice, Some(mosquitto), addr)
             }
         };
-        let config = ServerConfig::new(
+        let mut config = ServerConfig::new(
             dir.path().to_path_buf(),
             database,
             broker_choice,
             "127.0.0.1:0".parse().unwrap(),
         );
+        configure(&mut config);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = convoy::server::start(&config, shutdown_rx).await.unwrap();
         let store = server.store.clone();
