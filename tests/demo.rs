@@ -1,5 +1,6 @@
 //! `convoy demo`, run as a user runs it: the real binary, its printed login, three simulated
-//! vehicles moving on the API within 20 seconds, and a clean stop on Ctrl-C.
+//! vehicles moving on the API within 20 seconds, the planned move, its first alerts (leaving
+//! the depot, then the scripted detour), and a clean stop on Ctrl-C.
 
 mod common;
 
@@ -13,7 +14,7 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_shows_three_moving_vehicles_and_stops_on_ctrl_c() {
+async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl_c() {
     let data_dir = tempfile::tempdir().unwrap();
     let http = format!("127.0.0.1:{}", convoy_testkit::free_port());
     let mut demo = Command::new(env!("CARGO_BIN_EXE_convoy"))
@@ -88,6 +89,26 @@ async fn the_demo_shows_three_moving_vehicles_and_stops_on_ctrl_c() {
     let moved =
         later.iter().zip(&first).filter(|(n, f)| n["position"]["lat"] != f["position"]["lat"]).count();
     assert!(moved >= 2, "at least the trucks on the road changed place: {later:?}");
+
+    // The planned move, and its script's first alerts: truck-01 leaves the depot, then takes a
+    // detour (off the corridor 20 s in, so the alert about a minute in).
+    let get = |path: &str| {
+        let (client, token, url) = (client.clone(), token.clone(), format!("http://{http}{path}"));
+        async move { client.get(url).bearer_auth(token).send().await.ok()?.json::<Value>().await.ok() }
+    };
+    let moves = get("/api/v1/moves").await.unwrap();
+    assert_eq!(moves["moves"].as_array().unwrap().len(), 1, "{moves}");
+    assert_eq!(moves["moves"][0]["vehicles"], json!(["truck-01", "escort-1", "truck-02"]));
+    let alerts = eventually(Duration::from_secs(120), "the detour's off_route alert", || async {
+        let body = get("/api/v1/alerts?vehicle=truck-01").await?;
+        let alerts = body["alerts"].as_array()?.clone();
+        alerts.iter().any(|a| a["kind"] == "off_route").then_some(alerts)
+    })
+    .await;
+    let departure = alerts.iter().find(|a| a["kind"] == "zone_exit").expect("truck-01 left the depot");
+    assert_eq!(departure["zone"], "Depot (origin)");
+    let off_route = alerts.iter().find(|a| a["kind"] == "off_route").unwrap();
+    assert!(off_route["detail"]["distance_m"].as_f64().unwrap() > 150.0, "{off_route}");
 
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();

@@ -1,6 +1,14 @@
 //! `convoy demo`: the whole product in one process with nothing installed. An embedded broker,
 //! SQLite under the data directory, the server, and three simulated vehicles whose agents read
-//! NMEA from pseudo-terminals exactly as from a serial port.
+//! NMEA from pseudo-terminals exactly as from a serial port, on a planned move along a real
+//! drive through Munich (out and back).
+//!
+//! The vehicles follow a script that repeats every 30 minutes, so every rule shows within the
+//! first ten: `truck-01` leaves its origin (`zone_exit`), takes a 400 m detour at once
+//! (`off_route` about a minute in, through a forbidden zone: `zone_enter`), and later loses its
+//! GNSS fix for two minutes (`gnss_lost`); `truck-02` halts six minutes outside every allowed
+//! place (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for three minutes
+//! (`signal_lost`, and `convoy_broken` as its truck drives on without it).
 
 pub mod simulator;
 
@@ -18,11 +26,29 @@ use tokio::sync::watch;
 
 use crate::config::{BrokerChoice, ServerConfig};
 use crate::pty::PtyPair;
-use simulator::Route;
+use simulator::{Route, Script, Span};
 
-/// The demo's vehicles and how many seconds apart they start along the route.
-const VEHICLES: [(&str, u64); 3] = [("truck-01", 0), ("escort-1", 25), ("truck-02", 300)];
+/// The demo's vehicles and their scripts (seconds from the start; see [`Script`]).
+fn vehicles() -> [(&'static str, Script); 3] {
+    [
+        (
+            "truck-01",
+            Script {
+                offset_s: 0,
+                detour: Some(DETOUR),
+                no_fix: Some(Span::new(600, 120)),
+                ..Default::default()
+            },
+        ),
+        ("escort-1", Script { offset_s: 25, silent: Some(Span::new(240, 180)), ..Default::default() }),
+        ("truck-02", Script { offset_s: 300, halt: Some(Span::new(60, 360)), ..Default::default() }),
+    ]
+}
+
+/// `truck-01`'s detour.
+const DETOUR: Span = Span::new(20, 120);
 const DEMO_USER: &str = "admin";
+const DEMO_MOVE: &str = "Demo: data centre move, Munich";
 
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -94,16 +120,21 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
     let route = Route::munich()?;
     let stop_simulators = Arc::new(AtomicBool::new(false));
     let mut agents = Vec::new();
-    for (id, offset_s) in VEHICLES {
+    let mut passwords = Vec::new();
+    for (id, _) in vehicles() {
+        passwords.push(demo_vehicle(&server.store, data_dir, &VehicleId::new(id)?).await?);
+    }
+    demo_move(&server.store, &route).await?;
+    for ((id, script), vehicle_password) in vehicles().into_iter().zip(passwords) {
         let vehicle = VehicleId::new(id)?;
-        let vehicle_password = demo_vehicle(&server.store, data_dir, &vehicle).await?;
         let pty = PtyPair::open()?;
         let serial = pty.slave_path.clone();
         let (route, stop) = (route.clone(), stop_simulators.clone());
+        let silent = script.silent;
         // The thread owns the pair, so the terminal lives as long as its receiver.
         std::thread::Builder::new()
             .name(format!("receiver-{id}"))
-            .spawn(move || simulator::drive(route, offset_s, &pty.master, stop))?;
+            .spawn(move || simulator::drive(route, script, &pty.master, stop))?;
         let agent = AgentConfig {
             serial,
             baud: 9600,
@@ -117,9 +148,85 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
             metrics_file: None,
             vehicle,
         };
-        agents.push(tokio::spawn(convoy_agent::run(agent, shutdown.clone())));
+        agents.push(tokio::spawn(run_agent(agent, silent, shutdown.clone())));
     }
     Ok(Demo { http_addr: server.http_addr, password, server, agents, stop_simulators })
+}
+
+/// Runs a vehicle's agent; during its script's silent span the agent is stopped (the vehicle
+/// is out of reach: nothing from it, not even its health reports), then started again.
+async fn run_agent(
+    config: AgentConfig,
+    silent: Option<Span>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let Some(silent) = silent else {
+        return convoy_agent::run(config, shutdown).await;
+    };
+    let started = tokio::time::Instant::now();
+    let at = |second: u64| started + std::time::Duration::from_secs(second);
+    for cycle in 0.. {
+        let cycle_start = cycle * simulator::CYCLE_S;
+        let (agent_stop, agent_shutdown) = watch::channel(false);
+        let mut agent = tokio::spawn(convoy_agent::run(config.clone(), agent_shutdown));
+        tokio::select! {
+            _ = tokio::time::sleep_until(at(cycle_start + silent.start_s)) => {}
+            _ = stopped(&mut shutdown) => {
+                let _ = agent_stop.send(true);
+                return agent.await?;
+            }
+            result = &mut agent => return result?,
+        }
+        let _ = agent_stop.send(true);
+        agent.await??;
+        tokio::select! {
+            _ = tokio::time::sleep_until(at(cycle_start + silent.start_s + silent.duration_s)) => {}
+            _ = stopped(&mut shutdown) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The demo's move: the drive out and back as the planned route, the depot at its start as
+/// origin, the far end as destination, a rest area where the drive stops at lights, and a
+/// forbidden zone beside the road where `truck-01`'s detour passes.
+async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
+    if store.moves().await?.iter().any(|m| m.name == DEMO_MOVE) {
+        return Ok(());
+    }
+    let points = route.points();
+    let out_and_back: Vec<[f64; 2]> = points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
+    let circle = |name: &str, kind: &str, at: geo::Point, radius_m: f64| {
+        serde_json::json!({
+            "type": "Feature",
+            "geometry": { "type": "Point", "coordinates": [at.x(), at.y()] },
+            "properties": { "name": name, "kind": kind, "radius_m": radius_m },
+        })
+    };
+    let detour_middle = Script { detour: Some(DETOUR), ..Default::default() }
+        .position(route, DETOUR.start_s + DETOUR.duration_s / 2);
+    let plan = serde_json::json!({
+        "name": DEMO_MOVE,
+        "vehicles": vehicles().iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        "escorts": { "truck-01": "escort-1" },
+        "route": { "type": "LineString", "coordinates": out_and_back },
+        "corridor_m": 150,
+        "zones": { "type": "FeatureCollection", "features": [
+            circle("Depot (origin)", "origin", points[0], 120.0),
+            circle("Data centre (destination)", "destination", points[points.len() - 1], 120.0),
+            circle("Rest area", "allowed_stop", points[407], 80.0),
+            circle("Restricted site", "forbidden", detour_middle, 150.0),
+        ]},
+        "rules": { "speed_limit_mps": 27.8 },
+    });
+    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
+        .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
+    convoy_gateway::moves::store_new_move(store, &plan, DEMO_USER).await?;
+    Ok(())
 }
 
 /// The demo user's password: made at random the first time, kept (readable by the owner only)

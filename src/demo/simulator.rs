@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::{DurationRound, Utc};
 use geo::{Bearing, Distance, Geodesic, Point};
 
-use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
+use convoy_agent::nmea_writer::{epoch_sentences, sentence, SimFix};
 
 /// The demo's road: a real 20-minute drive through Munich at 1 Hz (BMW Car IT's barefoot test
 /// data, Apache-2.0; see data/drives/barefoot).
@@ -96,28 +96,121 @@ fn without_jumps(points: Vec<Point>) -> Vec<Point> {
     out
 }
 
-/// Writes one epoch per second into `out` until `stop` is set. `offset_s` places this vehicle
-/// further along the route than the others.
-pub fn drive(route: Route, offset_s: u64, mut out: impl Write, stop: Arc<AtomicBool>) {
-    let mut second = offset_s;
+/// What a simulated vehicle does besides driving, in seconds from the demo's start; the
+/// schedule repeats every [`CYCLE_S`] seconds, so a demo left running keeps showing it.
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    /// How far along the route (in seconds of driving) the vehicle starts.
+    pub offset_s: u64,
+    /// Leaves the road for a parallel one [`DETOUR_M`] to its left, and comes back.
+    pub detour: Option<Span>,
+    /// Stands still (the route waits for it).
+    pub halt: Option<Span>,
+    /// The receiver loses its fix (as under a jammer): epochs without a position.
+    pub no_fix: Option<Span>,
+    /// The receiver writes nothing (the demo stops the vehicle's agent then, too).
+    pub silent: Option<Span>,
+}
+
+/// A stretch of the schedule.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub start_s: u64,
+    pub duration_s: u64,
+}
+
+impl Span {
+    pub const fn new(start_s: u64, duration_s: u64) -> Self {
+        Span { start_s, duration_s }
+    }
+
+    pub fn contains(&self, phase: u64) -> bool {
+        (self.start_s..self.start_s + self.duration_s).contains(&phase)
+    }
+
+    /// Seconds of this span elapsed by `second` since the start, over all cycles.
+    fn elapsed_by(&self, second: u64) -> u64 {
+        let (cycles, phase) = (second / CYCLE_S, second % CYCLE_S);
+        cycles * self.duration_s + phase.saturating_sub(self.start_s).min(self.duration_s)
+    }
+}
+
+/// The demo's schedule repeats this often.
+pub const CYCLE_S: u64 = 1800;
+/// How far to the side a detour goes: well outside the 150 m corridor.
+pub const DETOUR_M: f64 = 400.0;
+/// How long a detour takes to leave the road and to come back.
+const DETOUR_RAMP_S: f64 = 25.0;
+
+impl Script {
+    /// Where the vehicle is `second` seconds after the start, and how fast it goes there.
+    pub fn position(&self, route: &Route, second: u64) -> Point {
+        let phase = second % CYCLE_S;
+        let halted = self.halt.map_or(0, |h| h.elapsed_by(second));
+        let along = self.offset_s + second - halted;
+        let (here, previous) = route.at(along);
+        if let Some(halt) = self.halt.filter(|h| h.contains(phase)) {
+            // A parked receiver's few metres of drift.
+            let wobble = ((second * 7919) % 11) as f64 - 5.0;
+            let _ = halt;
+            return offset(here, wobble * 0.5, -wobble * 0.3);
+        }
+        match self.detour.filter(|d| d.contains(phase)) {
+            Some(detour) => {
+                let into = (phase - detour.start_s) as f64;
+                let left = (detour.start_s + detour.duration_s - phase) as f64;
+                let ramp = (into / DETOUR_RAMP_S).min(left / DETOUR_RAMP_S).min(1.0);
+                let bearing = Geodesic.bearing(previous, here).to_radians();
+                // Left of the direction of travel.
+                let (east, north) = (-bearing.cos(), bearing.sin());
+                offset(here, east * DETOUR_M * ramp, north * DETOUR_M * ramp)
+            }
+            None => here,
+        }
+    }
+
+    pub fn is_silent(&self, second: u64) -> bool {
+        self.silent.is_some_and(|s| s.contains(second % CYCLE_S))
+    }
+
+    fn has_no_fix(&self, second: u64) -> bool {
+        self.no_fix.is_some_and(|s| s.contains(second % CYCLE_S))
+    }
+}
+
+fn offset(p: Point, east_m: f64, north_m: f64) -> Point {
+    Point::new(p.x() + east_m / (111_320.0 * p.y().to_radians().cos()), p.y() + north_m / 111_190.0)
+}
+
+/// Writes one epoch per second into `out`, following `script`, until `stop` is set.
+pub fn drive(route: Route, script: Script, mut out: impl Write, stop: Arc<AtomicBool>) {
+    let mut second = 0;
+    let mut previous = script.position(&route, 0);
     while !stop.load(Ordering::Relaxed) {
         let now = Utc::now();
         let t = now.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(now);
-        let (here, previous) = route.at(second);
+        let here = script.position(&route, second);
         let speed_mps = Geodesic.distance(previous, here);
         let course = if speed_mps > 0.1 { Geodesic.bearing(previous, here).rem_euclid(360.0) } else { 0.0 };
-        let fix = SimFix {
-            t,
-            lat: here.y(),
-            lon: here.x(),
-            alt_m: 519.0,
-            speed_mps,
-            course_deg: course,
-            sats: 9,
-            hdop: 0.9,
+        previous = here;
+        let sentences = if script.has_no_fix(second) {
+            no_fix_sentences(t)
+        } else {
+            epoch_sentences(&SimFix {
+                t,
+                lat: here.y(),
+                lon: here.x(),
+                alt_m: 519.0,
+                speed_mps,
+                course_deg: course,
+                sats: 9,
+                hdop: 0.9,
+            })
         };
-        if let Err(e) = out.write_all(epoch_sentences(&fix).as_bytes()) {
-            tracing::warn!(error = %e, "simulated receiver cannot write");
+        if !script.is_silent(second) {
+            if let Err(e) = out.write_all(sentences.as_bytes()) {
+                tracing::warn!(error = %e, "simulated receiver cannot write");
+            }
         }
         second += 1;
         // Sleep to the next whole second, as a receiver's epochs are.
@@ -125,6 +218,16 @@ pub fn drive(route: Route, offset_s: u64, mut out: impl Write, stop: Arc<AtomicB
         let wait = chrono::Duration::seconds(1) - into_second;
         std::thread::sleep(wait.to_std().unwrap_or(Duration::from_millis(1000)).min(Duration::from_secs(1)));
     }
+}
+
+/// An epoch in which the receiver has no position: GGA quality 0 and RMC status V.
+fn no_fix_sentences(t: chrono::DateTime<Utc>) -> String {
+    let time = t.format("%H%M%S%.3f");
+    let date = t.format("%d%m%y");
+    [format!("GPGGA,{time},,,,,0,00,99.9,,M,,M,,"), format!("GPRMC,{time},V,,,,,,,{date},,,N")]
+        .iter()
+        .map(|body| sentence(body))
+        .collect()
 }
 
 #[cfg(test)]
@@ -149,6 +252,31 @@ mod tests {
         let route = Route::munich().unwrap();
         let longest = route.points.windows(2).map(|w| Geodesic.distance(w[0], w[1])).fold(0.0, f64::max);
         assert!(longest <= MAX_STEP_M + 1e-6, "{longest} m");
+    }
+
+    #[test]
+    fn a_scripted_detour_leaves_the_road_and_comes_back_without_jumps() {
+        let route = Route::munich().unwrap();
+        let script = Script { detour: Some(Span::new(20, 120)), ..Default::default() };
+        let planned = geo::LineString::from(route.points().to_vec());
+        let off = |s| convoy_core::geometry::distance_to_route_m(script.position(&route, s), &planned).unwrap();
+        assert!(off(10) < 1.0);
+        assert!(off(80) > 300.0, "{} m", off(80));
+        assert!(off(150) < 1.0);
+        for s in 0..200 {
+            let step = Geodesic.distance(script.position(&route, s), script.position(&route, s + 1));
+            assert!(step < 60.0, "second {s}: {step} m");
+        }
+    }
+
+    #[test]
+    fn a_scripted_halt_stands_still_and_then_drives_on_from_there() {
+        let route = Route::munich().unwrap();
+        let script = Script { halt: Some(Span::new(60, 360)), ..Default::default() };
+        let at_halt = script.position(&route, 60);
+        assert!(Geodesic.distance(at_halt, script.position(&route, 300)) < 10.0);
+        assert!(Geodesic.distance(route.at(60).0, script.position(&route, 420)) < 1.0, "resumes where it stopped");
+        assert!(Geodesic.distance(at_halt, script.position(&route, 480)) > 100.0);
     }
 
     #[test]

@@ -112,7 +112,10 @@ struct Fix {
     seq: u64,
     lat: f64,
     lon: f64,
+    /// As the receiver reports it, else as implied by the previous fix.
     speed_mps: f64,
+    /// The average speed from the previous fix to this one (0 for the first).
+    implied_mps: f64,
 }
 
 /// An alert a rule holds open.
@@ -369,22 +372,27 @@ impl MoveRuntime {
 
 impl Fix {
     fn new(position: &Position, previous: Option<&Fix>) -> Self {
-        // A fix without a reported speed gets the speed implied by the previous fix.
-        let speed_mps = position.speed_mps.unwrap_or_else(|| {
-            previous.map_or(0.0, |last| {
-                let seconds = (position.t - last.t).num_milliseconds() as f64 / 1000.0;
-                let metres = convoy_core::geometry::distance_m(
-                    geo::Point::new(last.lon, last.lat),
-                    geo::Point::new(position.lon, position.lat),
-                );
-                if seconds > 0.0 {
-                    metres / seconds
-                } else {
-                    0.0
-                }
-            })
+        let implied_mps = previous.map_or(0.0, |last| {
+            let seconds = (position.t - last.t).num_milliseconds() as f64 / 1000.0;
+            let metres = convoy_core::geometry::distance_m(
+                geo::Point::new(last.lon, last.lat),
+                geo::Point::new(position.lon, position.lat),
+            );
+            if seconds > 0.0 {
+                metres / seconds
+            } else {
+                0.0
+            }
         });
-        Fix { t: position.t, seq: position.seq, lat: position.lat, lon: position.lon, speed_mps }
+        Fix {
+            t: position.t,
+            seq: position.seq,
+            lat: position.lat,
+            lon: position.lon,
+            // A fix without a reported speed gets the speed implied by the previous fix.
+            speed_mps: position.speed_mps.unwrap_or(implied_mps),
+            implied_mps,
+        }
     }
 }
 

@@ -65,7 +65,9 @@ impl OffRoute {
 ///
 /// Stopped means slower than `stop_speed_mps`, or within `stop_radius_m` of where the stop
 /// began: a parked receiver's drift (positions wandering a few metres, a speed that flickers)
-/// stays one stop. A stop ends with a fix that is neither slow nor near its start.
+/// stays one stop. A stop ends with a fix away from its start that is not slow, or that was
+/// reached from the previous fix faster than a stopped vehicle goes (after a gap in the data
+/// the vehicle may be kilometres on, slowing for a light: that is not the old stop).
 #[derive(Debug, Default)]
 pub(super) struct Stop {
     /// Where and when the current stop (or candidate stop) began.
@@ -80,7 +82,8 @@ impl Stop {
         let slow = fix.speed_mps < s.stop_speed_mps;
         let anchor = *self.anchor.get_or_insert(fix);
         let near = distance_m(&anchor, &fix) <= s.stop_radius_m;
-        if !slow && !near {
+        let moved_on = !near && (!slow || fix.implied_mps >= s.stop_speed_mps);
+        if moved_on {
             if let Some(alert) = self.open.take() {
                 let detail =
                     json!({ "since": time(anchor.t), "stopped_s": seconds(anchor.t, fix.t).round() });
