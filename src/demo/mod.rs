@@ -219,7 +219,7 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
             circle("Depot (origin)", "origin", points[0], 120.0),
             circle("Data centre (destination)", "destination", points[points.len() - 1], 120.0),
             circle("Rest area", "allowed_stop", points[407], 80.0),
-            circle("Restricted site", "forbidden", detour_middle, 150.0),
+            circle("Restricted site", "forbidden", detour_middle, 250.0),
         ]},
         "rules": { "speed_limit_mps": 27.8 },
     });

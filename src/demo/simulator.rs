@@ -143,16 +143,13 @@ pub const DETOUR_M: f64 = 400.0;
 const DETOUR_RAMP_S: f64 = 25.0;
 
 impl Script {
-    /// Where the vehicle is `second` seconds after the start, and how fast it goes there.
+    /// Where the vehicle is `second` seconds after the start.
     pub fn position(&self, route: &Route, second: u64) -> Point {
         let phase = second % CYCLE_S;
-        let halted = self.halt.map_or(0, |h| h.elapsed_by(second));
-        let along = self.offset_s + second - halted;
-        let (here, previous) = route.at(along);
-        if let Some(halt) = self.halt.filter(|h| h.contains(phase)) {
+        let (here, _) = route.at(self.along(second));
+        if self.halt.is_some_and(|h| h.contains(phase)) {
             // A parked receiver's few metres of drift.
             let wobble = ((second * 7919) % 11) as f64 - 5.0;
-            let _ = halt;
             return offset(here, wobble * 0.5, -wobble * 0.3);
         }
         match self.detour.filter(|d| d.contains(phase)) {
@@ -160,13 +157,23 @@ impl Script {
                 let into = (phase - detour.start_s) as f64;
                 let left = (detour.start_s + detour.duration_s - phase) as f64;
                 let ramp = (into / DETOUR_RAMP_S).min(left / DETOUR_RAMP_S).min(1.0);
-                let bearing = Geodesic.bearing(previous, here).to_radians();
-                // Left of the direction of travel.
+                // One side for the whole detour, left of the way from where it leaves the road
+                // to where it comes back: a side taken from each bend would jump at bends.
+                let cycle_start = second - phase;
+                let (from, _) = route.at(self.along(cycle_start + detour.start_s));
+                let (to, _) = route.at(self.along(cycle_start + detour.start_s + detour.duration_s));
+                let bearing = Geodesic.bearing(from, to).to_radians();
                 let (east, north) = (-bearing.cos(), bearing.sin());
                 offset(here, east * DETOUR_M * ramp, north * DETOUR_M * ramp)
             }
             None => here,
         }
+    }
+
+    /// How far along the route (in seconds of driving) the vehicle is `second` seconds after
+    /// the start: the route waits while it halts.
+    fn along(&self, second: u64) -> u64 {
+        self.offset_s + second - self.halt.map_or(0, |h| h.elapsed_by(second))
     }
 
     pub fn is_silent(&self, second: u64) -> bool {
