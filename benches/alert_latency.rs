@@ -36,7 +36,12 @@ async fn main() -> anyhow::Result<()> {
     let config = ServerConfig::new(
         dir.path().to_path_buf(),
         pg.url(),
-        BrokerChoice::External { host: "127.0.0.1".into(), port: mosquitto.port, username: None, password: None },
+        BrokerChoice::External {
+            host: "127.0.0.1".into(),
+            port: mosquitto.port,
+            username: None,
+            password: None,
+        },
         "127.0.0.1:0".parse()?,
     );
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -61,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
         "corridor_m": 10,
         "rules": { "off_route_after_s": 0, "off_route_min_fixes": 1, "off_route_resolve_after_s": 0 },
     });
-    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     convoy_gateway::moves::store_new_move(&store, &plan, "bench").await?;
     // The service finds the move within 10 s.
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -69,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
     // The WebSocket: when each alert opened, by (vehicle, fix time).
     let opened: Arc<Mutex<HashMap<(String, String), Instant>>> = Arc::default();
     let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live?token={token}", server.http_addr)).await?;
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live?token={token}", server.http_addr))
+            .await?;
     let sink = opened.clone();
     tokio::spawn(async move {
         while let Some(Ok(message)) = socket.next().await {
@@ -77,7 +84,10 @@ async fn main() -> anyhow::Result<()> {
                 let value: Value = serde_json::from_str(&text).unwrap_or_default();
                 let alert = &value["alert"];
                 if value["type"] == "alert" && alert["state"] == "open" {
-                    let key = (alert["vehicle"].as_str().unwrap_or("").to_string(), alert["t"].as_str().unwrap_or("").to_string());
+                    let key = (
+                        alert["vehicle"].as_str().unwrap_or("").to_string(),
+                        alert["t"].as_str().unwrap_or("").to_string(),
+                    );
                     sink.lock().unwrap().insert(key, Instant::now());
                 }
             }

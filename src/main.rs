@@ -319,7 +319,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Move {
-            command: MoveCommand::Create { file, name, vehicles, escorts, corridor_m, from, to, created_by, storage },
+            command:
+                MoveCommand::Create { file, name, vehicles, escorts, corridor_m, from, to, created_by, storage },
         } => {
             let query: std::collections::HashMap<String, String> = [
                 ("name", name),
@@ -342,11 +343,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Alerts { command: AlertsCommand::Replay { move_id, config, storage } } => {
             let file = ServerConfigFile::load_or_default(config.as_deref())?;
             let config = storage.into_config_file(file).resolve()?;
-            let store =
-                Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
-            let report =
-                convoy_alerts::replay::replay_and_compare(&store, &config.rules, &move_id, chrono::Utc::now())
-                    .await?;
+            let store = Store::open(&config.database)
+                .await
+                .with_context(|| format!("opening {}", config.database))?;
+            let report = convoy_alerts::replay::replay_and_compare(
+                &store,
+                &config.rules,
+                &move_id,
+                chrono::Utc::now(),
+            )
+            .await?;
             print_replay(&report);
             if !report.matches() {
                 std::process::exit(1);
@@ -373,8 +379,12 @@ fn read_plan_file(
     let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let plan = match extension.as_str() {
-        "gpx" => MovePlan::from_route_file(&body, RouteFormat::Gpx, &convoy_gateway::moves::plan_fields(query)),
-        "kml" => MovePlan::from_route_file(&body, RouteFormat::Kml, &convoy_gateway::moves::plan_fields(query)),
+        "gpx" => {
+            MovePlan::from_route_file(&body, RouteFormat::Gpx, &convoy_gateway::moves::plan_fields(query))
+        }
+        "kml" => {
+            MovePlan::from_route_file(&body, RouteFormat::Kml, &convoy_gateway::moves::plan_fields(query))
+        }
         _ => MovePlan::from_json(&body),
     };
     plan.map_err(|e| anyhow::anyhow!("{}: plan refused ({}): {e}", path.display(), e.reason()))

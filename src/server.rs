@@ -4,10 +4,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
-use convoy_gateway::broker::{self, InternalClient};
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
 use convoy_alerts::{AgentHealth, Arrival};
 use convoy_core::live::LiveEvent;
+use convoy_gateway::broker::{self, InternalClient};
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
 use convoy_ingest::{Committed, IngestConfig, IngestMetrics};
 use convoy_store::Store;
@@ -100,8 +100,11 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         alert_inputs,
         live.clone(),
     ));
-    let alerts_config =
-        ServiceConfig { rules: config.rules.clone(), mqtt: Some(alerts_mqtt), notifiers: config.notifiers.clone() };
+    let alerts_config = ServiceConfig {
+        rules: config.rules.clone(),
+        mqtt: Some(alerts_mqtt),
+        notifiers: config.notifiers.clone(),
+    };
     let alerts = tokio::spawn(alert_service::run(
         alerts_config,
         store.clone(),
@@ -122,8 +125,13 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         HOUSEKEEPING_EVERY,
         shutdown.clone(),
     ));
-    let ingest =
-        tokio::spawn(convoy_ingest::run(ingest_config, store.clone(), ingest_metrics, Some(committed), shutdown));
+    let ingest = tokio::spawn(convoy_ingest::run(
+        ingest_config,
+        store.clone(),
+        ingest_metrics,
+        Some(committed),
+        shutdown,
+    ));
     Ok(RunningServer {
         http_addr,
         mqtt_addr,
@@ -169,7 +177,11 @@ fn arrivals(batch: Committed, live: &broadcast::Sender<LiveEvent>) -> Vec<Arriva
     for status in batch.statuses {
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&status.status_json) else { continue };
         if let Some(health) = AgentHealth::from_status(&json) {
-            arrivals.push(Arrival::Status { vehicle: status.vehicle.clone(), health, received_at: status.received_at });
+            arrivals.push(Arrival::Status {
+                vehicle: status.vehicle.clone(),
+                health,
+                received_at: status.received_at,
+            });
         }
         let _ = live.send(LiveEvent::Status { vehicle: status.vehicle, status: json });
     }

@@ -72,7 +72,8 @@ async fn start(backend: Backend, broker: BrokerKind) -> (TestServer, Observers, 
         "type": "webhook", "name": "escort-desk", "url": webhook_url, "secret": "test secret",
     }))
     .unwrap();
-    let server = TestServer::start_configured(backend, broker, |config| config.notifiers = vec![notifier]).await;
+    let server =
+        TestServer::start_configured(backend, broker, |config| config.notifiers = vec![notifier]).await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
 
     let observer = VehicleId::new("observer").unwrap();
@@ -96,9 +97,16 @@ async fn start(backend: Backend, broker: BrokerKind) -> (TestServer, Observers, 
     (server, Observers { mqtt, websocket, webhook }, token)
 }
 
-async fn subscribe_alerts(server: &TestServer, as_vehicle: &VehicleId, password: &str) -> Arc<Mutex<Vec<Value>>> {
-    let mut options =
-        MqttOptions::new(format!("convoy-agent-{as_vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+async fn subscribe_alerts(
+    server: &TestServer,
+    as_vehicle: &VehicleId,
+    password: &str,
+) -> Arc<Mutex<Vec<Value>>> {
+    let mut options = MqttOptions::new(
+        format!("convoy-agent-{as_vehicle}"),
+        server.mqtt.ip().to_string(),
+        server.mqtt.port(),
+    );
     options.set_credentials(as_vehicle.to_string(), password);
     let (client, mut eventloop) = AsyncClient::new(options, 100);
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -308,8 +316,10 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
         (alerts.len() >= 2 && alerts.iter().all(|a| a["cleared_t"].is_string())).then_some(alerts)
     })
     .await;
-    let kinds: Vec<(String, String)> =
-        alerts.iter().map(|a| (a["vehicle"].as_str().unwrap().into(), a["kind"].as_str().unwrap().into())).collect();
+    let kinds: Vec<(String, String)> = alerts
+        .iter()
+        .map(|a| (a["vehicle"].as_str().unwrap().into(), a["kind"].as_str().unwrap().into()))
+        .collect();
     assert_eq!(alerts.len(), 2, "exactly two alerts: {kinds:?}");
     let off_route = alerts.iter().find(|a| a["kind"] == "off_route").expect("an off_route alert");
     let stop = alerts.iter().find(|a| a["kind"] == "unplanned_stop").expect("an unplanned_stop alert");
@@ -352,7 +362,9 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
         s
     };
     eventually(Duration::from_secs(10), "the alerts on MQTT, WebSocket and webhook", || async {
-        (seen(observers.mqtt()).len() >= 4 && seen(observers.websocket()).len() >= 4 && seen(observers.webhook()).len() >= 4)
+        (seen(observers.mqtt()).len() >= 4
+            && seen(observers.websocket()).len() >= 4
+            && seen(observers.webhook()).len() >= 4)
             .then_some(())
     })
     .await;
@@ -374,7 +386,8 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
 
     // A resolved alert cannot be acknowledged.
     let id = off_route["id"].as_str().unwrap();
-    let (status, body) = post_json(&server, &token, &format!("/api/v1/alerts/{id}/ack"), json!({"note": "late"})).await;
+    let (status, body) =
+        post_json(&server, &token, &format!("/api/v1/alerts/{id}/ack"), json!({"note": "late"})).await;
     assert_eq!(status, 409, "{body}");
     server.stop().await;
 }
@@ -441,12 +454,20 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
     .await;
     // Silent again, for good: a second incident, which a person acknowledges.
     let second = eventually(Duration::from_secs(30), "a second signal_lost", || async {
-        observers.mqtt().into_iter().find(|m| m["kind"] == "signal_lost" && m["state"] == "open" && m["id"] != opened["id"])
+        observers
+            .mqtt()
+            .into_iter()
+            .find(|m| m["kind"] == "signal_lost" && m["state"] == "open" && m["id"] != opened["id"])
     })
     .await;
     let id = second["id"].as_str().unwrap();
-    let (status, body) =
-        post_json(&server, &token, &format!("/api/v1/alerts/{id}/ack"), json!({"note": "driver called: tunnel"})).await;
+    let (status, body) = post_json(
+        &server,
+        &token,
+        &format!("/api/v1/alerts/{id}/ack"),
+        json!({"note": "driver called: tunnel"}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "acknowledged");
     assert_eq!(body["acknowledged_by"], ADMIN_USER);
@@ -455,11 +476,18 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
     assert_eq!(status, 409, "a second acknowledgement changes nothing");
 
     let states = |messages: Vec<Value>| -> Vec<String> {
-        messages.iter().map(|m| format!("{}:{}", if m["id"] == opened["id"] { 1 } else { 2 }, m["state"].as_str().unwrap())).collect()
+        messages
+            .iter()
+            .map(|m| {
+                format!("{}:{}", if m["id"] == opened["id"] { 1 } else { 2 }, m["state"].as_str().unwrap())
+            })
+            .collect()
     };
     let expected = vec!["1:open", "1:resolved", "2:open", "2:acknowledged"];
     eventually(Duration::from_secs(10), "every change on every channel", || async {
-        (states(observers.mqtt()) == expected && states(observers.websocket()) == expected && states(observers.webhook()) == expected)
+        (states(observers.mqtt()) == expected
+            && states(observers.websocket()) == expected
+            && states(observers.webhook()) == expected)
             .then_some(())
     })
     .await;

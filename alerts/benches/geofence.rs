@@ -558,13 +558,13 @@ fn main() -> Result<()> {
     println!("route and zone indexes of {} moves built in {:.3} s", moves.len(), index_build.as_secs_f64());
     // The same positions grouped by vehicle (each vehicle's in time order): the route data of
     // one move stays in cache from one fix to the next, as it does not in the live interleaving.
-    let mut grouped: Vec<&Row> = rows.iter().collect();
+    let mut grouped: Vec<Row> = rows.iter().map(|r| Row { m: r.m, position: r.position.clone() }).collect();
     grouped.sort_by_key(|r| r.m);
     let best = |windowed: bool, by_vehicle: bool| {
         let mut best: Option<(Duration, Tally)> = None;
         for _ in 0..args.runs {
             let (d, tally) = if by_vehicle {
-                geometry_run(&index, grouped.iter().copied(), windowed)
+                geometry_run(&index, grouped.iter(), windowed)
             } else {
                 geometry_run(&index, rows.iter(), windowed)
             };
@@ -581,19 +581,22 @@ fn main() -> Result<()> {
     // What one geodesic distance costs: the engine computes two per fix (the speed implied by
     // the previous fix, when the fix has none, and the distance to where a stop began).
     let geodesic = {
-        let mut calls = 0usize;
+        let pairs: Vec<(Point, Point)> = grouped
+            .windows(2)
+            .filter(|pair| pair[0].m == pair[1].m)
+            .map(|pair| {
+                let (a, b) = (&pair[0].position, &pair[1].position);
+                (Point::new(a.lon, a.lat), Point::new(b.lon, b.lat))
+            })
+            .collect();
         let mut sum = 0.0;
         let start = Instant::now();
-        for pair in grouped.windows(2) {
-            if pair[0].m == pair[1].m {
-                let (a, b) = (&pair[0].position, &pair[1].position);
-                sum += convoy_core::geometry::distance_m(Point::new(a.lon, a.lat), Point::new(b.lon, b.lat));
-                calls += 1;
-            }
+        for &(a, b) in &pairs {
+            sum += convoy_core::geometry::distance_m(a, b);
         }
         let elapsed = start.elapsed();
         black_box(sum);
-        ns_per(calls.max(1), elapsed)
+        ns_per(pairs.len().max(1), elapsed)
     };
     println!(
         "index_windowed: {} of {n} in corridor, {} zone hits; index_no_previous: {} in corridor, {} zone hits",

@@ -31,7 +31,9 @@ impl Arrival {
 
     fn order_key(&self) -> (DateTime<Utc>, u8, DateTime<Utc>, &str, u64) {
         match self {
-            Arrival::Status { vehicle, received_at, .. } => (*received_at, 0, *received_at, vehicle.as_str(), 0),
+            Arrival::Status { vehicle, received_at, .. } => {
+                (*received_at, 0, *received_at, vehicle.as_str(), 0)
+            }
             Arrival::Position { vehicle, position, received_at } => {
                 (*received_at, 1, position.t, vehicle.as_str(), position.seq)
             }
@@ -41,7 +43,9 @@ impl Arrival {
     /// Hands the arrival to the engine.
     pub fn feed(&self, engine: &mut Engine, out: &mut Vec<RuleEvent>) {
         match self {
-            Arrival::Status { vehicle, health, received_at } => engine.on_status(vehicle, *health, *received_at, out),
+            Arrival::Status { vehicle, health, received_at } => {
+                engine.on_status(vehicle, *health, *received_at, out)
+            }
             Arrival::Position { vehicle, position, received_at } => {
                 engine.on_position(vehicle, position, *received_at, out)
             }
@@ -77,7 +81,11 @@ mod tests {
         let mut arrivals = vec![
             Arrival::Position { vehicle: vehicle.clone(), position: position(2, 1), received_at: at },
             Arrival::Position { vehicle: vehicle.clone(), position: position(1, 2), received_at: at },
-            Arrival::Status { vehicle: vehicle.clone(), health: AgentHealth { online: true, has_fix: true }, received_at: at },
+            Arrival::Status {
+                vehicle: vehicle.clone(),
+                health: AgentHealth { online: true, has_fix: true },
+                received_at: at,
+            },
         ];
         sort(&mut arrivals);
         assert!(matches!(arrivals[0], Arrival::Status { .. }));

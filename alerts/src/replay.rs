@@ -20,7 +20,8 @@ pub const CLOCK_GRACE: Duration = Duration::seconds(5);
 /// A stored move as the engine wants it.
 pub fn move_spec(record: &MoveRecord) -> anyhow::Result<MoveSpec> {
     let body = serde_json::to_vec(&record.plan)?;
-    let plan = MovePlan::from_json(&body).map_err(|e| anyhow::anyhow!("move {}: stored plan: {e}", record.id))?;
+    let plan =
+        MovePlan::from_json(&body).map_err(|e| anyhow::anyhow!("move {}: stored plan: {e}", record.id))?;
     Ok(MoveSpec { id: record.id.clone(), plan, created_at: record.created_at })
 }
 
@@ -80,7 +81,11 @@ pub async fn replay_move(
         for status in store.status_history(vehicle, from, until + Duration::milliseconds(1)).await? {
             let Ok(json) = serde_json::from_str::<serde_json::Value>(&status.status_json) else { continue };
             if let Some(health) = AgentHealth::from_status(&json) {
-                arrivals.push(Arrival::Status { vehicle: vehicle.clone(), health, received_at: status.received_at });
+                arrivals.push(Arrival::Status {
+                    vehicle: vehicle.clone(),
+                    health,
+                    received_at: status.received_at,
+                });
             }
         }
     }

@@ -267,7 +267,9 @@ impl Announcer {
         );
         if let Some(client) = &self.mqtt {
             let payload = serde_json::to_vec(message).expect("an alert message serializes");
-            if let Err(e) = client.try_publish(alerts_topic(&message.vehicle), QoS::AtLeastOnce, false, payload) {
+            if let Err(e) =
+                client.try_publish(alerts_topic(&message.vehicle), QoS::AtLeastOnce, false, payload)
+            {
                 tracing::warn!(error = %e, alert = %message.id, "alert not published over MQTT: client queue full");
             }
         }

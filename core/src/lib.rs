@@ -16,8 +16,8 @@ pub mod rules;
 pub mod simplify;
 pub mod topics;
 pub mod vehicle;
-pub mod zone_index;
 pub mod wire;
+pub mod zone_index;
 
 pub use position::{FixMode, Position};
 pub use vehicle::{VehicleId, VehicleIdError};

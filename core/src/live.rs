@@ -24,7 +24,10 @@ mod tests {
 
     #[test]
     fn messages_are_tagged_by_type() {
-        let status = LiveEvent::Status { vehicle: VehicleId::new("truck-07").unwrap(), status: serde_json::json!({"state": "online"}) };
+        let status = LiveEvent::Status {
+            vehicle: VehicleId::new("truck-07").unwrap(),
+            status: serde_json::json!({"state": "online"}),
+        };
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["type"], "status");
         assert_eq!(json["vehicle"], "truck-07");

@@ -47,7 +47,9 @@ pub(crate) async fn list_alerts(
     };
     let vehicle = match query.vehicle {
         None => None,
-        Some(text) => Some(VehicleId::new(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?),
+        Some(text) => {
+            Some(VehicleId::new(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?)
+        }
     };
     let limit = query.limit.unwrap_or(MAX_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -63,7 +65,8 @@ pub(crate) async fn get_alert(
     _user: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = state.store.alert(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
+    let record =
+        state.store.alert(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
     let transitions: Vec<_> = state
         .store
         .alert_transitions(&id)
@@ -125,7 +128,10 @@ async fn act(
     };
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("a note is at most {MAX_NOTE_CHARS} characters")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("a note is at most {MAX_NOTE_CHARS} characters"),
+        ));
     }
     let now = Utc::now().trunc_subsecs(3);
     let by = user.0.name.as_str();

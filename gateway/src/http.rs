@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use convoy_core::alert::AlertMessage;
+use convoy_core::live::LiveEvent;
 use convoy_core::{Position, Role, VehicleId};
 use convoy_store::{Store, StoreError, User};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use convoy_core::alert::AlertMessage;
-use convoy_core::live::LiveEvent;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth;

@@ -61,7 +61,8 @@ async fn serve_client(
     mut events: broadcast::Receiver<LiveEvent>,
 ) -> anyhow::Result<()> {
     for latest in store.latest_positions().await? {
-        send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position }).await?;
+        send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position })
+            .await?;
     }
     let filter = AlertFilter { limit: 1000, ..Default::default() };
     for record in store.alerts(&filter).await?.into_iter().filter(|a| a.state != AlertState::Resolved) {

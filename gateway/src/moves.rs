@@ -35,7 +35,8 @@ pub(crate) async fn create_move(
     let body = body.map_err(|e| {
         refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("plan: {}", e.body_text())), "too_large")
     })?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let format = RouteFormat::from_content_type(content_type).ok_or_else(|| {
         refuse(
             ApiError::new(
@@ -47,7 +48,8 @@ pub(crate) async fn create_move(
     })?;
     // `application/json` is the plan document; a GeoJSON, GPX or KML file is a route with the
     // other fields in the query.
-    let is_plan_document = format == RouteFormat::GeoJson && !content_type.to_ascii_lowercase().contains("geo+json");
+    let is_plan_document =
+        format == RouteFormat::GeoJson && !content_type.to_ascii_lowercase().contains("geo+json");
     let plan = if is_plan_document {
         MovePlan::from_json(&body)
     } else {
@@ -77,7 +79,11 @@ pub enum NewMoveError {
 }
 
 /// Stores a checked plan as a new move, if all its vehicles are registered.
-pub async fn store_new_move(store: &Store, plan: &MovePlan, created_by: &str) -> Result<MoveRecord, NewMoveError> {
+pub async fn store_new_move(
+    store: &Store,
+    plan: &MovePlan,
+    created_by: &str,
+) -> Result<MoveRecord, NewMoveError> {
     let registered = store.registered_among(&plan.vehicles).await?;
     let unknown: Vec<String> =
         plan.vehicles.iter().filter(|v| !registered.contains(v)).map(|v| v.to_string()).collect();
@@ -96,7 +102,10 @@ pub async fn store_new_move(store: &Store, plan: &MovePlan, created_by: &str) ->
     Ok(record)
 }
 
-pub(crate) async fn list_moves(State(state): State<AppState>, _user: Authenticated) -> Result<Response, ApiError> {
+pub(crate) async fn list_moves(
+    State(state): State<AppState>,
+    _user: Authenticated,
+) -> Result<Response, ApiError> {
     let moves: Vec<_> = state.store.moves().await?.iter().map(summary).collect();
     Ok(Json(json!({ "moves": moves })).into_response())
 }
@@ -157,7 +166,8 @@ pub fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
 }
 
 fn plan_error(error: &PlanError) -> ApiError {
-    let status = if error.reason() == "too_large" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+    let status =
+        if error.reason() == "too_large" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
     ApiError::new(status, format!("plan refused: {error}"))
 }
 

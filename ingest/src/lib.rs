@@ -177,7 +177,8 @@ async fn write_batches(
         if let Some(to) = &committed_to {
             if !outcome.fresh.is_empty() || !statuses.is_empty() {
                 // A consumer that has gone away is no reason to stop storing.
-                let _ = to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
+                let _ =
+                    to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
             }
         }
         for publish in &batch {

@@ -199,7 +199,8 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
         return Ok(());
     }
     let points = route.points();
-    let out_and_back: Vec<[f64; 2]> = points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
+    let out_and_back: Vec<[f64; 2]> =
+        points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
     let circle = |name: &str, kind: &str, at: geo::Point, radius_m: f64| {
         serde_json::json!({
             "type": "Feature",

@@ -266,7 +266,8 @@ mod tests {
         let route = Route::munich().unwrap();
         let script = Script { detour: Some(Span::new(20, 120)), ..Default::default() };
         let planned = geo::LineString::from(route.points().to_vec());
-        let off = |s| convoy_core::geometry::distance_to_route_m(script.position(&route, s), &planned).unwrap();
+        let off =
+            |s| convoy_core::geometry::distance_to_route_m(script.position(&route, s), &planned).unwrap();
         assert!(off(10) < 1.0);
         assert!(off(80) > 300.0, "{} m", off(80));
         assert!(off(150) < 1.0);
@@ -282,7 +283,10 @@ mod tests {
         let script = Script { halt: Some(Span::new(60, 360)), ..Default::default() };
         let at_halt = script.position(&route, 60);
         assert!(Geodesic.distance(at_halt, script.position(&route, 300)) < 10.0);
-        assert!(Geodesic.distance(route.at(60).0, script.position(&route, 420)) < 1.0, "resumes where it stopped");
+        assert!(
+            Geodesic.distance(route.at(60).0, script.position(&route, 420)) < 1.0,
+            "resumes where it stopped"
+        );
         assert!(Geodesic.distance(at_halt, script.position(&route, 480)) > 100.0);
     }
 
