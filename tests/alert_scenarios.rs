@@ -543,3 +543,54 @@ async fn a_backlog_records_its_incidents_as_late_and_rings_no_one() {
     assert_eq!(observers.websocket().len(), 2, "the live feed still shows the record");
     server.stop().await;
 }
+
+/// The server restarts in the middle of an incident (its rule state is in memory only): it
+/// rebuilds that state from the stored record, so the open alert is neither opened again nor
+/// forgotten, and clears when the vehicle returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_alert() {
+    let (mut server, observers, token) = start(Backend::Sqlite, BrokerKind::Mosquitto).await;
+    let route = munich();
+    let (vehicle, password) = register(&server, "truck-restart").await;
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(route.len() as i64 + 20);
+    let plan = json!({
+        "name": "scenario: restart",
+        "vehicles": ["truck-restart"],
+        "route": route_json(&route),
+        "window": { "from": t0 - TimeSpan::seconds(5), "to": Utc::now() + TimeSpan::minutes(30) },
+        "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
+    });
+    let (status, body) = post_json(&server, &token, "/api/v1/moves", plan).await;
+    assert_eq!(status, 201, "{body}");
+    let move_id = body["id"].as_str().unwrap().to_string();
+    let driven = fixes(&with_detour(&route, 500, 620, 400.0), t0);
+
+    // Up to the middle of the detour: the alert is open.
+    publish(&server, &vehicle, &password, &driven[..570]).await;
+    let opened = eventually(Duration::from_secs(30), "off_route open", || async {
+        observers.mqtt().into_iter().find(|m| m["kind"] == "off_route" && m["state"] == "open")
+    })
+    .await;
+    server.restart().await;
+    publish(&server, &vehicle, &password, &driven[570..]).await;
+    eventually(Duration::from_secs(30), "off_route resolved", || async {
+        observers.mqtt().into_iter().find(|m| m["id"] == opened["id"] && m["state"] == "resolved")
+    })
+    .await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (_, body) = server.get_json(&format!("/api/v1/alerts?move={move_id}"), &token).await;
+    assert_eq!(body["alerts"].as_array().unwrap().len(), 1, "{body}");
+    let states: Vec<String> =
+        observers.mqtt().iter().map(|m| m["state"].as_str().unwrap().to_string()).collect();
+    assert_eq!(states, vec!["open", "resolved"], "announced once each");
+    let report = convoy_alerts::replay::replay_and_compare(
+        &server.store,
+        &convoy_core::rules::RuleSettings::default(),
+        &move_id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    server.stop().await;
+}

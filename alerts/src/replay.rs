@@ -14,7 +14,7 @@ use crate::engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};
 
 /// The service's clock runs this far behind the wall clock, so that a batch stamped just
 /// before a tick but handed over just after it is still seen before the tick (see
-/// `service.rs`); a replay stops at the same distance from now.
+/// `service.rs`); a replay's last tick is at the same distance from now.
 pub const CLOCK_GRACE: Duration = Duration::seconds(5);
 
 /// A stored move as the engine wants it.
@@ -32,22 +32,24 @@ struct Span {
     /// Fix times before this (exclusive): the window's end, or as far ahead as a fix time may
     /// be when it arrives.
     fix_to: DateTime<Utc>,
-    /// What the server received up to here (inclusive), where the live clock had got to.
+    /// Everything the server has received, up to now: a fix committed just before a restart
+    /// reaches the rules only this way.
     until: DateTime<Utc>,
-    /// The last moment the live clock ticked for the move (its window closes its clock).
+    /// Where the live clock had got to: it runs [`CLOCK_GRACE`] behind, and stops at the
+    /// window's end.
     last_tick: DateTime<Utc>,
 }
 
 fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
-    let until = now - CLOCK_GRACE;
+    let clock = now - CLOCK_GRACE;
     match spec.plan.window {
         Some(window) => Span {
             from: window.from,
             fix_to: window.to + Duration::milliseconds(1),
-            until,
-            last_tick: until.min(window.to),
+            until: now,
+            last_tick: clock.min(window.to),
         },
-        None => Span { from: spec.created_at, fix_to: until + MAX_FUTURE_SKEW, until, last_tick: until },
+        None => Span { from: spec.created_at, fix_to: now + MAX_FUTURE_SKEW, until: now, last_tick: clock },
     }
 }
 
@@ -91,7 +93,9 @@ pub async fn replay_move(
     }
     arrival::sort(&mut arrivals);
     for arrival in &arrivals {
-        engine.tick_move(&spec.id, arrival.received_at(), out);
+        // Live, the clock (running CLOCK_GRACE behind) has ticked up to about here when an
+        // arrival is handed over.
+        engine.tick_move(&spec.id, arrival.received_at() - CLOCK_GRACE, out);
         arrival.feed(engine, out);
     }
     // The live clock ticks on wall time, within the window only.

@@ -174,9 +174,12 @@ impl RouteIndex {
         })
     }
 
-    /// Searches the whole route. Within the corridor, the first pass at or after the previous
-    /// progress wins (the next time the route comes by here), else the nearest; outside it,
-    /// progress stays where it was.
+    /// Searches the whole route. Within the corridor: with no previous match, the nearest
+    /// point (the earlier pass where passes tie); with one, the pass at or after the previous progress that costs least (distance
+    /// plus a little for each metre along the route, so the next pass by this place wins over a
+    /// later one unless clearly nearer). If only passes behind the vehicle are near, it is on
+    /// the route and its progress holds. Outside the corridor, the nearest point gives the
+    /// distance and progress holds.
     fn locate_anywhere(
         &self,
         p: Point,
@@ -190,7 +193,7 @@ impl RouteIndex {
         };
         let floor = previous.map_or(f64::NEG_INFINITY, |m| m.progress_m - corridor_m);
         let radius = corridor_m * self.plane_slack + 1.0;
-        let mut next_pass: Option<(f64, f64, f64, usize)> = None; // (progress, distance, fraction, i)
+        let mut ahead: Option<(f64, f64, f64, usize)> = None; // (cost, distance, progress, i)
         let mut nearest_inside: Option<(f64, f64, usize)> = None;
         for entry in self.tree.locate_within_distance(query, radius * radius) {
             let i = entry.data as usize;
@@ -199,27 +202,33 @@ impl RouteIndex {
                 continue;
             }
             let progress = self.progress(i, fraction);
-            if progress >= floor && next_pass.is_none_or(|(best, ..)| progress < best) {
-                next_pass = Some((progress, distance, fraction, i));
+            if progress >= floor {
+                // With no previous match, where passes tie the earlier one wins (a metre a
+                // kilometre): a vehicle starts at the start.
+                let cost = match previous {
+                    Some(m) => distance + 0.1 * (progress - m.progress_m).max(0.0),
+                    None => distance + 0.001 * progress,
+                };
+                if ahead.is_none_or(|(best, ..)| cost < best) {
+                    ahead = Some((cost, distance, progress, i));
+                }
             }
             if nearest_inside.is_none_or(|(d, _, _)| distance < d) {
                 nearest_inside = Some((distance, fraction, i));
             }
         }
         let floor_progress = previous.map_or(0.0, |m| m.progress_m);
-        if let Some((progress, distance, _, i)) = next_pass {
+        if let Some((_, distance, progress, i)) = ahead {
             return RouteMatch {
                 distance_m: distance,
                 progress_m: progress.max(floor_progress),
                 segment: i as u32,
             };
         }
-        if let Some((distance, fraction, i)) = nearest_inside {
-            // Only passes behind the vehicle are near: it is on the route, progress holds.
-            let progress = match previous {
-                Some(m) => m.progress_m,
-                None => self.progress(i, fraction),
-            };
+        if let Some((distance, _, i)) = nearest_inside {
+            // Only passes behind the vehicle are near (a previous match exists, or `ahead`
+            // would have taken them): it is on the route, progress holds.
+            let progress = previous.map_or(floor_progress, |m| m.progress_m);
             return RouteMatch { distance_m: distance, progress_m: progress, segment: i as u32 };
         }
         let (distance, fraction, i) = self.nearest(p, scale, query);

@@ -43,6 +43,7 @@ pub struct TestServer {
     pub mqtt: SocketAddr,
     pub shutdown: watch::Sender<bool>,
     pub store: convoy_store::Store,
+    pub config: ServerConfig,
     _mosquitto: Option<Mosquitto>,
     _dir: tempfile::TempDir,
 }
@@ -99,9 +100,27 @@ impl TestServer {
             mqtt,
             shutdown,
             store,
+            config,
             _mosquitto: mosquitto,
             _dir: dir,
         }
+    }
+
+    /// Stops the server and starts it again on the same database and broker (an external
+    /// broker: the embedded one lives as long as the process). Everything held in memory is
+    /// gone, as after a crash; the HTTP port changes.
+    pub async fn restart(&mut self) {
+        assert!(self._mosquitto.is_some(), "restart needs an external broker");
+        self.shutdown.send(true).unwrap();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(10), server.wait()).await.unwrap().unwrap();
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = convoy::server::start(&self.config, shutdown_rx).await.unwrap();
+        self.http = server.http_addr;
+        self.store = server.store.clone();
+        self.server = Some(server);
+        self.shutdown = shutdown;
     }
 
     pub fn url(&self, path: &str) -> String {
