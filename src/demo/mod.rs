@@ -7,7 +7,7 @@
 //! first ten: `truck-01` leaves its origin (`zone_exit`), takes a 400 m detour at once
 //! (`off_route` about a minute in, through a forbidden zone: `zone_enter`), and later loses its
 //! GNSS fix for two minutes (`gnss_lost`); `truck-02` halts six minutes outside every allowed
-//! place (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for three minutes
+//! place (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for four minutes
 //! (`signal_lost`, and `convoy_broken` as its truck drives on without it).
 
 pub mod simulator;
@@ -40,7 +40,7 @@ fn vehicles() -> [(&'static str, Script); 3] {
                 ..Default::default()
             },
         ),
-        ("escort-1", Script { offset_s: 25, silent: Some(Span::new(240, 180)), ..Default::default() }),
+        ("escort-1", Script { offset_s: 25, silent: Some(Span::new(240, 240)), ..Default::default() }),
         ("truck-02", Script { offset_s: 300, halt: Some(Span::new(60, 360)), ..Default::default() }),
     ]
 }

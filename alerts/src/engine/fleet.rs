@@ -1,6 +1,6 @@
-//! `convoy_broken`: a cargo vehicle moving while its escort vehicle is more than
-//! `escort_max_distance_m` away, for `convoy_broken_after_s`. Judged at the cargo vehicle's
-//! fixes against the escort's last fix; cleared when they are close again.
+//! `convoy_broken`: the escort vehicle more than `escort_max_distance_m` from its cargo vehicle
+//! for `convoy_broken_after_s`, opened at a fix where the cargo vehicle moves. Judged at the
+//! cargo vehicle's fixes against the escort's last fix; cleared when they are close again.
 
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
@@ -34,13 +34,11 @@ impl ConvoyWatch {
             }
             return;
         }
-        if fix.speed_mps < s.stop_speed_mps {
-            // A parked cargo vehicle is not running away from its escort.
-            self.apart_since = None;
-            return;
-        }
         let since = *self.apart_since.get_or_insert(fix.t);
-        if self.open.is_none() && seconds(since, fix.t) >= s.convoy_broken_after_s {
+        // A parked cargo vehicle is not running away from its escort: the alert waits until it
+        // moves (a stop at a light does not restart the count).
+        let moving = fix.speed_mps >= s.stop_speed_mps;
+        if moving && self.open.is_none() && seconds(since, fix.t) >= s.convoy_broken_after_s {
             let detail = json!({
                 "since": time(since),
                 "apart_m": round(apart_m),
