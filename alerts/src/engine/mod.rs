@@ -374,7 +374,7 @@ impl Fix {
     fn new(position: &Position, previous: Option<&Fix>) -> Self {
         let implied_mps = previous.map_or(0.0, |last| {
             let seconds = (position.t - last.t).num_milliseconds() as f64 / 1000.0;
-            let metres = convoy_core::geometry::distance_m(
+            let metres = convoy_core::geometry::short_distance_m(
                 geo::Point::new(last.lon, last.lat),
                 geo::Point::new(position.lon, position.lat),
             );

@@ -136,7 +136,7 @@ impl Overspeed {
 }
 
 pub(super) fn distance_m(a: &Fix, b: &Fix) -> f64 {
-    convoy_core::geometry::distance_m(geo::Point::new(a.lon, a.lat), geo::Point::new(b.lon, b.lat))
+    convoy_core::geometry::short_distance_m(geo::Point::new(a.lon, a.lat), geo::Point::new(b.lon, b.lat))
 }
 
 /// Metres and speeds in alert details, to the centimetre.
