@@ -594,3 +594,67 @@ async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_ale
     assert!(report.matches(), "replay differs: {:?}", report.differences());
     server.stop().await;
 }
+
+/// The agent reports no GNSS fix while it stays online (a jammer nearby): `gnss_lost` opens
+/// when that has lasted the threshold, and resolves with the next fix. Status reports travel
+/// the whole path: MQTT, ingest, the status history, the engine. The threshold is 3 s here
+/// instead of 60 s so the test takes seconds (the engine's tests use 60 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next_fix() {
+    let (server, observers, token) = start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let route = munich();
+    let (vehicle, password) = register(&server, "truck-jammed").await;
+    let plan = json!({
+        "name": "scenario: jammer",
+        "vehicles": ["truck-jammed"],
+        "route": route_json(&route),
+        "rules": { "gnss_lost_after_s": 3 },
+    });
+    let (status, body) = post_json(&server, &token, "/api/v1/moves", plan).await;
+    assert_eq!(status, 201, "{body}");
+    let move_id = body["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let now = Utc::now().trunc_subsecs(3);
+    publish(&server, &vehicle, &password, &fixes(&route[..1], now)).await;
+    let status_report = |gnss: &str| {
+        json!({ "v": 1, "vehicle": "truck-jammed", "state": "online", "gnss": gnss, "t": Utc::now() })
+            .to_string()
+    };
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle.to_string(), password.clone());
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let topic = convoy_core::topics::status_topic(&vehicle);
+    for _ in 0..5 {
+        client.publish(topic.clone(), QoS::AtLeastOnce, false, status_report("no_fix")).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let opened = eventually(Duration::from_secs(20), "gnss_lost open on MQTT", || async {
+        observers.mqtt().into_iter().find(|m| m["kind"] == "gnss_lost" && m["state"] == "open")
+    })
+    .await;
+    client.disconnect().await.unwrap();
+    let mut next = fixes(&route[1..2], Utc::now().trunc_subsecs(3));
+    next[0].seq = 2;
+    publish(&server, &vehicle, &password, &next).await;
+    eventually(Duration::from_secs(10), "gnss_lost resolved", || async {
+        observers.mqtt().into_iter().find(|m| m["id"] == opened["id"] && m["state"] == "resolved")
+    })
+    .await;
+    let stored = server.store.alert(opened["id"].as_str().unwrap()).await.unwrap().unwrap();
+    let since: DateTime<Utc> = stored.detail["no_fix_since"].as_str().unwrap().parse().unwrap();
+    assert_eq!(stored.opened_t - since, TimeSpan::seconds(3), "opened when the no-fix spell reached 3 s");
+    assert!(observers.websocket().iter().any(|m| m["id"] == opened["id"]));
+    let report = convoy_alerts::replay::replay_and_compare(
+        &server.store,
+        &convoy_core::rules::RuleSettings::default(),
+        &move_id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    server.stop().await;
+}
