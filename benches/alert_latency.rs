@@ -151,6 +151,9 @@ async fn probe(
     options.set_keep_alive(Duration::from_secs(15));
     let (client, mut eventloop) = AsyncClient::new(options, 1000);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    // Points where the recorded car was moving: at a standstill the road's direction (and so
+    // which way is off it) is unknown.
+    let moving: Vec<usize> = (1..points.len() - 1).filter(|&i| points[i - 1] != points[i + 1]).collect();
     let mut sent = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     for second in 0..seconds {
@@ -160,14 +163,30 @@ async fn probe(
         for (n, vehicle) in probes.iter().enumerate() {
             // Spread the probes over the second, as independent vehicles are.
             tokio::time::sleep(Duration::from_millis(1000 / PROBES as u64 / 2)).await;
-            let p = points[(n * 50 + second as usize / 2) % points.len()];
-            let lat = if outside { p.y() + 40.0 / 111_190.0 } else { p.y() };
+            let i = moving[(n * 50 + second as usize / 2) % moving.len()];
+            let p = points[i];
+            // 40 m to the left of the road's direction here, so surely out of a 10 m corridor.
+            let (east, north) = {
+                let (a, b) = (points[i - 1], points[i + 1]);
+                let e = (b.x() - a.x()) * 111_320.0 * p.y().to_radians().cos();
+                let n = (b.y() - a.y()) * 111_190.0;
+                let length = (e * e + n * n).sqrt().max(1e-9);
+                (-n / length, e / length)
+            };
+            let (lat, lon) = if outside {
+                (
+                    p.y() + 40.0 * north / 111_190.0,
+                    p.x() + 40.0 * east / (111_320.0 * p.y().to_radians().cos()),
+                )
+            } else {
+                (p.y(), p.x())
+            };
             let t = t + chrono::Duration::milliseconds(n as i64);
             let position = Position {
                 seq: second + 1,
                 t,
                 lat,
-                lon: p.x(),
+                lon,
                 alt_m: None,
                 speed_mps: Some(10.0),
                 course_deg: None,

@@ -89,6 +89,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     tracing::info!(%http_addr, "HTTP API listening");
 
     let (live, _) = broadcast::channel::<LiveEvent>(LIVE_BUFFER);
+    let (live_alerts, _) = broadcast::channel::<LiveEvent>(LIVE_ALERTS_BUFFER);
     let (alert_inputs, alert_inputs_rx) = mpsc::unbounded_channel();
     let (moves_added, moves_added_rx) = mpsc::unbounded_channel();
     let (alert_changes, alert_changes_rx) = mpsc::unbounded_channel();
@@ -109,11 +110,11 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         alerts_config,
         store.clone(),
         alert_inputs_rx,
-        live.clone(),
+        live_alerts.clone(),
         shutdown.clone(),
     ));
 
-    let events = GatewayEvents { moves_added, alert_changes, live };
+    let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
     let state = AppState { store: store.clone(), registry, metrics: gateway_metrics, events };
     let http_shutdown = shutdown.clone();
     let http = tokio::spawn(async move {
@@ -146,8 +147,12 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     })
 }
 
-/// How many live-feed messages wait for the slowest WebSocket client before it skips some.
+/// How many positions and status reports wait for the slowest WebSocket client before it
+/// skips some.
 const LIVE_BUFFER: usize = 16_384;
+/// How many alert changes wait for the slowest WebSocket client (which is closed, not allowed
+/// to skip alerts, past this).
+const LIVE_ALERTS_BUFFER: usize = 4_096;
 
 /// Carries what ingest committed, new moves and people's alert changes to the alert service,
 /// and positions and agent status to the live feed. Ends when ingest and the gateway are gone.

@@ -203,11 +203,11 @@ impl RouteIndex {
             }
             let progress = self.progress(i, fraction);
             if progress >= floor {
-                // With no previous match, where passes tie the earlier one wins (a metre a
-                // kilometre): a vehicle starts at the start.
+                // With no previous match, where passes tie (a road driven out and back) the
+                // earlier one wins, by a millimetre a kilometre: a vehicle starts at the start.
                 let cost = match previous {
                     Some(m) => distance + 0.1 * (progress - m.progress_m).max(0.0),
-                    None => distance + 0.001 * progress,
+                    None => distance + 1e-6 * progress,
                 };
                 if ahead.is_none_or(|(best, ..)| cost < best) {
                     ahead = Some((cost, distance, progress, i));

@@ -35,8 +35,10 @@ pub struct GatewayEvents {
     pub moves_added: mpsc::UnboundedSender<String>,
     /// Alert changes people made (acknowledged, resolved), already recorded.
     pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
-    /// Positions, alerts and agent status as they happen.
+    /// Positions and agent status as they happen (many: a slow client skips some).
     pub live: broadcast::Sender<LiveEvent>,
+    /// Alert changes as they happen (few: every client gets every one).
+    pub live_alerts: broadcast::Sender<LiveEvent>,
 }
 
 pub fn router(state: AppState) -> Router {

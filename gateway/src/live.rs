@@ -3,9 +3,10 @@
 //! they happen, and a ping every 15 s.
 //!
 //! Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
-//! Memory stays bounded whatever a client does: every client reads the same broadcast buffer;
-//! a client too slow to keep up skips what it missed and is told how many messages that was
-//! (`{"type":"lagged","missed":N}`); one that stops answering is closed.
+//! Memory stays bounded whatever a client does: every client reads the same broadcast buffers.
+//! Alerts have a buffer of their own and go first: a client too slow for the stream of
+//! positions skips positions (and is told how many, `{"type":"lagged","missed":N}`; the next
+//! position of each vehicle puts it right), never an alert. One that stops answering is closed.
 
 use std::time::Duration;
 
@@ -47,9 +48,10 @@ pub(crate) async fn live_feed(
     };
     tracing::info!(user = %user.name, "live feed opened");
     let events = state.events.live.subscribe();
+    let alerts = state.events.live_alerts.subscribe();
     let store = state.store.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
-        if let Err(e) = serve_client(socket, store, events).await {
+        if let Err(e) = serve_client(socket, store, alerts, events).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
@@ -58,6 +60,7 @@ pub(crate) async fn live_feed(
 async fn serve_client(
     mut socket: WebSocket,
     store: Store,
+    mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
 ) -> anyhow::Result<()> {
     for latest in store.latest_positions().await? {
@@ -84,6 +87,16 @@ async fn serve_client(
     let mut ping = tokio::time::interval(PING_EVERY);
     loop {
         tokio::select! {
+            biased;
+            alert = alerts.recv() => match alert {
+                Ok(alert) => send(&mut socket, &alert).await?,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Only a client stuck for thousands of alerts gets here.
+                    tracing::warn!(missed, "live client too slow even for alerts; closing it");
+                    return Ok(());
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
             event = events.recv() => match event {
                 Ok(event) => send(&mut socket, &event).await?,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

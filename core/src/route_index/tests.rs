@@ -128,9 +128,9 @@ proptest! {
             prop_assert_eq!(m.distance_m <= corridor, reference <= corridor, "fast {} geodesic {}", m.distance_m, reference);
         }
         // Inside the corridor as outside it: the distance to the nearest point, or (where the
-        // route passes by more than once) to an earlier pass at most a metre per kilometre of
-        // route farther.
-        let tie_allowance = 0.001 * index.length_m();
+        // route passes by more than once) to an earlier pass at most a millimetre per
+        // kilometre of route farther.
+        let tie_allowance = 1e-6 * index.length_m();
         prop_assert!(
             m.distance_m >= reference - tolerance && m.distance_m <= reference + tie_allowance + tolerance,
             "fast {} geodesic {}", m.distance_m, reference
