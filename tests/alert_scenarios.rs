@@ -248,6 +248,16 @@ fn time(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap().parse().unwrap()
 }
 
+/// Replay is evidence: the stored record of the move gives exactly the alerts raised live.
+async fn assert_replay_matches(server: &TestServer, move_id: &str) -> convoy_alerts::replay::ReplayReport {
+    let settings = convoy_core::rules::RuleSettings::default();
+    let report = convoy_alerts::replay::replay_and_compare(&server.store, &settings, move_id, Utc::now())
+        .await
+        .unwrap();
+    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    report
+}
+
 /// The first fix farther than the corridor from the route, and the first one back inside after
 /// it, by the geodesic reference distance.
 fn exit_and_return(planned: &LineString, fixes: &[Position]) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -373,15 +383,7 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
     assert_eq!(seen(observers.webhook()), expected, "webhook");
 
     // Replay is evidence: the stored record gives exactly these alerts.
-    let report = convoy_alerts::replay::replay_and_compare(
-        &server.store,
-        &convoy_core::rules::RuleSettings::default(),
-        &move_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    let report = assert_replay_matches(&server, &move_id).await;
     assert_eq!(report.replayed.len(), 2);
 
     // A resolved alert cannot be acknowledged.
@@ -498,15 +500,7 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
     let stored = server.store.alert(opened["id"].as_str().unwrap()).await.unwrap().unwrap();
     let last_heard: DateTime<Utc> = stored.detail["last_heard"].as_str().unwrap().parse().unwrap();
     assert_eq!(stored.opened_t - last_heard, TimeSpan::seconds(5));
-    let report = convoy_alerts::replay::replay_and_compare(
-        &server.store,
-        &convoy_core::rules::RuleSettings::default(),
-        &move_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    assert_replay_matches(&server, &move_id).await;
     server.stop().await;
 }
 
@@ -583,15 +577,7 @@ async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_ale
     let states: Vec<String> =
         observers.mqtt().iter().map(|m| m["state"].as_str().unwrap().to_string()).collect();
     assert_eq!(states, vec!["open", "resolved"], "announced once each");
-    let report = convoy_alerts::replay::replay_and_compare(
-        &server.store,
-        &convoy_core::rules::RuleSettings::default(),
-        &move_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    assert_replay_matches(&server, &move_id).await;
     server.stop().await;
 }
 
@@ -647,14 +633,6 @@ async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next
     let since: DateTime<Utc> = stored.detail["no_fix_since"].as_str().unwrap().parse().unwrap();
     assert_eq!(stored.opened_t - since, TimeSpan::seconds(3), "opened when the no-fix spell reached 3 s");
     assert!(observers.websocket().iter().any(|m| m["id"] == opened["id"]));
-    let report = convoy_alerts::replay::replay_and_compare(
-        &server.store,
-        &convoy_core::rules::RuleSettings::default(),
-        &move_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(report.matches(), "replay differs: {:?}", report.differences());
+    assert_replay_matches(&server, &move_id).await;
     server.stop().await;
 }

@@ -233,19 +233,10 @@ async fn record(store: &Store, event: &RuleEvent) -> convoy_store::Result<Option
 
 /// The message for a change the rule made.
 fn message_for(record: &AlertRecord, event: &RuleEvent) -> AlertMessage {
-    AlertMessage {
-        v: AlertMessage::VERSION,
-        id: record.id.clone(),
-        kind: record.kind,
-        state: record.state,
-        vehicle: record.vehicle.clone(),
-        move_id: record.move_id.clone(),
-        t: event.t,
-        lat: event.lat,
-        lon: event.lon,
-        detail: event.detail.clone(),
-        late: event.late,
-    }
+    let mut message = record.message(event.t, event.detail.clone(), event.late);
+    // Where the rule saw it, which for a clearing is not where the alert opened.
+    (message.lat, message.lon) = (event.lat, event.lon);
+    message
 }
 
 /// Sends alert changes out: MQTT, the live feed, the notifiers.
@@ -310,17 +301,8 @@ fn start_mqtt(target: &MqttTarget) -> (AsyncClient, tokio::task::JoinHandle<()>)
 
 /// Writes each notifier attempt to the store's delivery log.
 async fn record_deliveries(store: Store, mut deliveries: mpsc::UnboundedReceiver<Delivery>) {
-    while let Some(d) = deliveries.recv().await {
-        let record = convoy_store::Delivery {
-            alert_id: d.alert_id,
-            state: d.state,
-            notifier: d.notifier,
-            attempt: d.attempt,
-            at: d.at,
-            ok: d.ok,
-            detail: d.detail,
-        };
-        if let Err(e) = store.record_delivery(&record).await {
+    while let Some(delivery) = deliveries.recv().await {
+        if let Err(e) = store.record_delivery(&delivery).await {
             tracing::error!(error = %e, "cannot record a notifier delivery");
         }
     }

@@ -142,19 +142,7 @@ async fn act(
     match change {
         AlertChange::Changed(record) => {
             tracing::info!(alert = %id, state = to.as_str(), by, "alert changed by a person");
-            let message = AlertMessage {
-                v: AlertMessage::VERSION,
-                id: record.id.clone(),
-                kind: record.kind,
-                state: record.state,
-                vehicle: record.vehicle.clone(),
-                move_id: record.move_id.clone(),
-                t: now,
-                lat: record.lat,
-                lon: record.lon,
-                detail: json!({ "by": by, "note": note }),
-                late: false,
-            };
+            let message = record.message(now, json!({ "by": by, "note": note }), false);
             let _ = state.events.alert_changes.send(message);
             Ok(Json(alert_json(&record)).into_response())
         }

@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
-use convoy_core::alert::{AlertMessage, AlertState};
+use convoy_core::alert::AlertState;
 use convoy_core::live::LiveEvent;
 use convoy_store::{AlertFilter, Store};
 use serde::Deserialize;
@@ -69,19 +69,11 @@ async fn serve_client(
     }
     let filter = AlertFilter { limit: 1000, ..Default::default() };
     for record in store.alerts(&filter).await?.into_iter().filter(|a| a.state != AlertState::Resolved) {
-        let alert = AlertMessage {
-            v: AlertMessage::VERSION,
-            id: record.id,
-            kind: record.kind,
-            state: record.state,
-            vehicle: record.vehicle,
-            move_id: record.move_id,
-            t: record.acknowledged_t.unwrap_or(record.opened_t),
-            lat: record.lat,
-            lon: record.lon,
-            detail: record.detail,
-            late: record.late,
-        };
+        let alert = record.message(
+            record.acknowledged_t.unwrap_or(record.opened_t),
+            record.detail.clone(),
+            record.late,
+        );
         send(&mut socket, &LiveEvent::Alert { alert }).await?;
     }
     let mut ping = tokio::time::interval(PING_EVERY);

@@ -7,7 +7,7 @@
 //! finds it already acknowledged.
 
 use chrono::{DateTime, Utc};
-use convoy_core::alert::{AlertKind, AlertState};
+use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
 use convoy_core::VehicleId;
 
 use crate::{Result, StoreError};
@@ -51,6 +51,25 @@ pub struct AlertRecord {
     /// When the rule itself saw the condition end, even if a person resolved the alert first.
     pub cleared_t: Option<DateTime<Utc>>,
     pub cleared_detail: Option<serde_json::Value>,
+}
+
+impl AlertRecord {
+    /// The alert as it is published (MQTT, the live feed, notifiers) at a change made at `t`.
+    pub fn message(&self, t: DateTime<Utc>, detail: serde_json::Value, late: bool) -> AlertMessage {
+        AlertMessage {
+            v: AlertMessage::VERSION,
+            id: self.id.clone(),
+            kind: self.kind,
+            state: self.state,
+            vehicle: self.vehicle.clone(),
+            move_id: self.move_id.clone(),
+            t,
+            lat: self.lat,
+            lon: self.lon,
+            detail,
+            late,
+        }
+    }
 }
 
 /// One change of an alert's state.

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, Utc};
-use convoy_core::alert::{AlertMessage, AlertState};
+use chrono::Utc;
+use convoy_core::alert::AlertMessage;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
@@ -35,23 +35,9 @@ mod webhook;
 
 pub use webhook::signature;
 
-/// One attempt to deliver one alert change through one notifier, or one message a notifier
-/// dropped without attempting it (`attempt == 0`). The storage layer keeps these as the
-/// notification log.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Delivery {
-    pub alert_id: String,
-    pub state: AlertState,
-    /// The notifier's configured name.
-    pub notifier: String,
-    /// 1 for the first attempt; 0 for a message dropped without an attempt.
-    pub attempt: u32,
-    /// When the attempt started (for a drop: when it was dropped).
-    pub at: DateTime<Utc>,
-    pub ok: bool,
-    /// What happened: the HTTP status, the SMTP reply, the error, and whether it is retried.
-    pub detail: String,
-}
+/// One attempt to deliver an alert change, as the store keeps it (the notification log):
+/// `attempt` is 1 for the first real attempt, 0 for a message dropped without one.
+pub use convoy_store::Delivery;
 
 /// The detail of a delivery for a message dropped because its notifier's queue was full.
 pub const DROPPED_QUEUE_FULL: &str = "dropped: queue full";
