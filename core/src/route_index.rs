@@ -142,9 +142,10 @@ impl RouteIndex {
         corridor_m: f64,
         max_advance_m: f64,
     ) -> Option<RouteMatch> {
-        let first = self.segment_at(previous.progress_m - corridor_m);
+        let hint = previous.segment as usize;
+        let first = self.segment_near(previous.progress_m - corridor_m, hint);
         let last = self
-            .segment_at(previous.progress_m + max_advance_m.max(0.0) + corridor_m)
+            .segment_near(previous.progress_m + max_advance_m.max(0.0) + corridor_m, first)
             .min(first + MAX_WINDOW_SEGMENTS);
         // Where the route passes the same place more than once (it doubles back, or a loop comes
         // back over a road), several segments are equally near. Each candidate costs its
@@ -257,6 +258,25 @@ impl RouteIndex {
             }
         }
         best
+    }
+
+    /// [`Self::segment_at`], walking from a segment near it: the window's ends are a few
+    /// segments from the previous match, and a walk touches only memory the window reads
+    /// anyway, where a binary search over the route would miss the cache at every step.
+    fn segment_near(&self, progress_m: f64, hint: usize) -> usize {
+        const MAX_WALK: usize = 32;
+        let last = self.segments() - 1;
+        let mut i = hint.min(last);
+        for _ in 0..MAX_WALK {
+            if i > 0 && self.cumulative_m[i] > progress_m {
+                i -= 1;
+            } else if i < last && self.cumulative_m[i + 1] <= progress_m {
+                i += 1;
+            } else {
+                return i;
+            }
+        }
+        self.segment_at(progress_m)
     }
 
     /// The segment holding a distance along the route (clamped to the route).

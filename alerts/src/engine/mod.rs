@@ -86,7 +86,7 @@ pub struct Engine {
     moves: Vec<MoveRuntime>,
     move_index: HashMap<String, usize>,
     /// Which (move, vehicle slot) pairs a vehicle takes part in.
-    by_vehicle: HashMap<VehicleId, Vec<(usize, usize)>>,
+    by_vehicle: HashMap<VehicleId, Slots>,
     /// Zones holding the current fix (reused between fixes).
     zone_buffer: Vec<u32>,
 }
@@ -101,8 +101,27 @@ struct MoveRuntime {
     route: RouteIndex,
     zones: ZoneIndex,
     vehicles: Vec<VehicleRuntime>,
-    /// Vehicle slot -> the slot of its escort vehicle.
-    escort_of: Vec<Option<usize>>,
+}
+
+/// The (move, vehicle slot) pairs of a vehicle: nearly always one, kept inline so that finding
+/// it costs no extra memory access.
+#[derive(Debug, Default)]
+struct Slots {
+    first: Option<(u32, u32)>,
+    more: Vec<(u32, u32)>,
+}
+
+impl Slots {
+    fn push(&mut self, slot: (u32, u32)) {
+        match self.first {
+            None => self.first = Some(slot),
+            Some(_) => self.more.push(slot),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied()).map(|(m, s)| (m as usize, s as usize))
+    }
 }
 
 /// The last evaluated fix of a vehicle.
@@ -127,6 +146,8 @@ struct OpenAlert {
 #[derive(Debug)]
 struct VehicleRuntime {
     id: VehicleId,
+    /// The slot of the vehicle escorting this one.
+    escort: Option<usize>,
     last_fix: Option<Fix>,
     /// When the server last received a message from this vehicle.
     last_heard: Option<DateTime<Utc>>,
@@ -162,10 +183,9 @@ impl Engine {
         let settings =
             self.defaults.with_overrides(&plan.rules).map_err(|e| EngineError::Rules(spec.id.clone(), e))?;
         let slot_of = |v: &VehicleId| plan.vehicles.iter().position(|x| x == v);
-        let escort_of = plan.vehicles.iter().map(|v| plan.escorts.get(v).and_then(slot_of)).collect();
         let index = self.moves.len();
         for (slot, vehicle) in plan.vehicles.iter().enumerate() {
-            self.by_vehicle.entry(vehicle.clone()).or_default().push((index, slot));
+            self.by_vehicle.entry(vehicle.clone()).or_default().push((index as u32, slot as u32));
         }
         self.moves.push(MoveRuntime {
             id: spec.id.clone(),
@@ -175,8 +195,11 @@ impl Engine {
             created_at: spec.created_at,
             route,
             zones: ZoneIndex::new(&plan.zones),
-            vehicles: plan.vehicles.iter().map(|v| VehicleRuntime::new(v.clone())).collect(),
-            escort_of,
+            vehicles: plan
+                .vehicles
+                .iter()
+                .map(|v| VehicleRuntime::new(v.clone(), plan.escorts.get(v).and_then(slot_of)))
+                .collect(),
         });
         self.move_index.insert(spec.id.clone(), index);
         Ok(())
@@ -194,17 +217,17 @@ impl Engine {
         received_at: DateTime<Utc>,
         out: &mut Vec<RuleEvent>,
     ) {
-        let Some(slots) = self.by_vehicle.get(vehicle) else {
+        let Engine { by_vehicle, moves, zone_buffer, .. } = self;
+        let Some(slots) = by_vehicle.get(vehicle) else {
             return;
         };
-        for i in 0..slots.len() {
-            let (m, slot) = self.by_vehicle[vehicle][i];
-            let mv = &mut self.moves[m];
+        for (m, slot) in slots.iter() {
+            let mv = &mut moves[m];
             if !mv.active_at(fix.t) {
                 continue;
             }
             mv.heard(slot, received_at, out);
-            mv.evaluate(slot, fix, received_at, &mut self.zone_buffer, out);
+            mv.evaluate(slot, fix, received_at, zone_buffer, out);
         }
     }
 
@@ -216,12 +239,12 @@ impl Engine {
         received_at: DateTime<Utc>,
         out: &mut Vec<RuleEvent>,
     ) {
-        let Some(slots) = self.by_vehicle.get(vehicle) else {
+        let Engine { by_vehicle, moves, .. } = self;
+        let Some(slots) = by_vehicle.get(vehicle) else {
             return;
         };
-        for i in 0..slots.len() {
-            let (m, slot) = self.by_vehicle[vehicle][i];
-            let mv = &mut self.moves[m];
+        for (m, slot) in slots.iter() {
+            let mv = &mut moves[m];
             if !mv.active_at(received_at) {
                 continue;
             }
@@ -253,9 +276,10 @@ impl Engine {
 }
 
 impl VehicleRuntime {
-    fn new(id: VehicleId) -> Self {
+    fn new(id: VehicleId, escort: Option<usize>) -> Self {
         VehicleRuntime {
             id,
+            escort,
             last_fix: None,
             last_heard: None,
             route_match: None,
@@ -297,7 +321,7 @@ impl MoveRuntime {
         }
         let fix = Fix::new(position, previous.as_ref());
         let late = (received_at - fix.t).num_milliseconds() as f64 > self.settings.late_after_s * 1000.0;
-        let escort_fix = self.escort_of[slot].and_then(|e| self.vehicles[e].last_fix);
+        let escort_fix = self.vehicles[slot].escort.and_then(|e| self.vehicles[e].last_fix);
         let mut ctx = Context { move_id: &self.id, settings: &self.settings, fix, late, out };
 
         let vehicle = &mut self.vehicles[slot];
