@@ -23,12 +23,6 @@ impl Arrival {
         }
     }
 
-    pub fn vehicle(&self) -> &VehicleId {
-        match self {
-            Arrival::Status { vehicle, .. } | Arrival::Position { vehicle, .. } => vehicle,
-        }
-    }
-
     fn order_key(&self) -> (DateTime<Utc>, u8, DateTime<Utc>, &str, u64) {
         match self {
             Arrival::Status { vehicle, received_at, .. } => {

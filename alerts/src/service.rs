@@ -11,6 +11,7 @@
 //! had, changes already recorded are not announced again, and an incident that began while
 //! the service was down is announced once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -73,10 +74,11 @@ pub async fn run(
     let mut announcer = Announcer { mqtt: mqtt.as_ref().map(|(client, _)| client.clone()), live, notifiers };
 
     let mut engine = Engine::new(config.rules.clone());
-    for record in store.moves().await? {
-        if let Err(e) = add_move(&store, &mut engine, &record.id, &mut announcer, &mut shutdown).await {
-            tracing::error!(move_id = %record.id, error = %e, "cannot watch this move");
-        }
+    // The moves dealt with (watched, closed long ago, or refused by the engine): each is read
+    // from the store once, not at every look for new ones.
+    let mut settled = HashSet::new();
+    for id in store.move_ids().await? {
+        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
     }
     tracing::info!("alert service running");
 
@@ -85,8 +87,6 @@ pub async fn run(
     // Moves created elsewhere (`convoy move create`, another server) are found by looking.
     let mut discover = tokio::time::interval(DISCOVER_MOVES_EVERY);
     discover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Moves whose stored plan the engine refused: logged once, not at every look.
-    let mut unwatchable = std::collections::HashSet::new();
     let mut events = Vec::new();
     loop {
         tokio::select! {
@@ -98,27 +98,16 @@ pub async fn run(
                     }
                 }
                 Some(Input::MoveAdded(id)) => {
-                    if let Err(e) = add_move(&store, &mut engine, &id, &mut announcer, &mut shutdown).await {
-                        tracing::error!(move_id = %id, error = %e, "cannot watch this move");
-                    }
+                    settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
                 }
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
             },
             _ = clock.tick() => engine.tick(Utc::now() - CLOCK_GRACE, &mut events),
-            _ = discover.tick() => match store.moves().await {
-                Ok(moves) => {
-                    for record in moves {
-                        if engine.has_move(&record.id) || unwatchable.contains(&record.id) {
-                            continue;
-                        }
-                        if let Err(e) = add_move(&store, &mut engine, &record.id, &mut announcer, &mut shutdown).await {
-                            tracing::error!(move_id = %record.id, error = %e, "cannot watch this move");
-                            // A store failure is worth another try; a plan the engine refuses is not.
-                            if e.downcast_ref::<convoy_store::StoreError>().is_none() {
-                                unwatchable.insert(record.id);
-                            }
-                        }
+            _ = discover.tick() => match store.move_ids().await {
+                Ok(ids) => {
+                    for id in ids {
+                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
@@ -140,6 +129,37 @@ pub async fn run(
     Ok(())
 }
 
+/// Watches a move not dealt with yet. A store failure leaves it for the next look; a plan the
+/// engine refuses is logged once.
+async fn settle(
+    store: &Store,
+    engine: &mut Engine,
+    id: &str,
+    settled: &mut HashSet<String>,
+    announcer: &mut Announcer,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    if settled.contains(id) {
+        return;
+    }
+    match add_move(store, engine, id, announcer, shutdown).await {
+        Ok(()) => {
+            settled.insert(id.to_string());
+        }
+        Err(e) => {
+            tracing::error!(move_id = %id, error = %e, "cannot watch this move");
+            if e.downcast_ref::<convoy_store::StoreError>().is_none() {
+                settled.insert(id.to_string());
+            }
+        }
+    }
+}
+
+/// A move whose window closed longer ago than this is not watched: no agent keeps a backlog
+/// that old (its spool holds 7 days at 1 Hz by default), so nothing can change its alerts, and
+/// restoring it would only make every start slower.
+const WATCH_AFTER_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
 /// Reads a move, adds it to the engine and brings its state up to now from the record.
 async fn add_move(
     store: &Store,
@@ -153,6 +173,10 @@ async fn add_move(
     }
     let record = store.move_record(id).await?.ok_or_else(|| anyhow::anyhow!("no such move"))?;
     let spec = move_spec(&record)?;
+    if spec.plan.window.is_some_and(|w| w.to + WATCH_AFTER_WINDOW < Utc::now()) {
+        tracing::info!(move_id = id, "move closed more than 7 days ago; not watched");
+        return Ok(());
+    }
     engine.add_move(&spec)?;
     let mut events = Vec::new();
     replay_move(store, engine, &spec, Utc::now(), &mut events).await?;

@@ -67,8 +67,12 @@ async fn serve_client(
         send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position })
             .await?;
     }
-    let filter = AlertFilter { limit: 1000, ..Default::default() };
-    for record in store.alerts(&filter).await?.into_iter().filter(|a| a.state != AlertState::Resolved) {
+    // Every alert still to be dealt with, however many newer ones were resolved since.
+    let mut unresolved = Vec::new();
+    for state in [AlertState::Open, AlertState::Acknowledged] {
+        unresolved.extend(store.alerts(&AlertFilter { state: Some(state), ..Default::default() }).await?);
+    }
+    for record in unresolved {
         let alert = record.message(
             record.acknowledged_t.unwrap_or(record.opened_t),
             record.detail.clone(),

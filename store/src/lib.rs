@@ -376,6 +376,11 @@ impl Store {
         dispatch!(self, s => s.moves())
     }
 
+    /// Every move's id, oldest first: what is there, without reading every plan.
+    pub async fn move_ids(&self) -> Result<Vec<String>> {
+        dispatch!(self, s => s.move_ids())
+    }
+
     /// Stores a new alert, open (its `state` and its acknowledged, resolved and cleared fields are
     /// ignored), with an `open` transition by [`BY_RULE`] at `opened_t`. False, changing nothing,
     /// if an alert with its id exists.

@@ -617,6 +617,11 @@ impl PgStore {
         row.map(|r| move_from_row(&r)).transpose()
     }
 
+    pub async fn move_ids(&self) -> Result<Vec<String>> {
+        let rows = self.client().await?.query("SELECT id FROM moves ORDER BY created_at, id", &[]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
         let rows = self
             .client()

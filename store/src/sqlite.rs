@@ -527,6 +527,15 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn move_ids(&self) -> Result<Vec<String>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT id FROM moves ORDER BY created_ms, id")?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(

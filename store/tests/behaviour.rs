@@ -384,6 +384,7 @@ async fn moves_are_kept_by_id_and_listed_by_creation(f: Fixture) {
     assert!(matches!(f.store.add_move(&taken).await, Err(StoreError::AlreadyExists(_))));
     assert_eq!(f.store.move_record("m-1").await.unwrap(), Some(later.clone()), "every field as added");
     assert_eq!(f.store.move_record("m-3").await.unwrap(), None);
+    assert_eq!(f.store.move_ids().await.unwrap(), vec!["m-2".to_string(), "m-1".to_string()]);
     assert_eq!(f.store.moves().await.unwrap(), vec![earlier, later]);
 }
 

@@ -352,11 +352,6 @@ impl Notifiers {
         self.workers.iter().map(|worker| (worker.shared.name.clone(), worker.shared.counts())).collect()
     }
 
-    /// The notifiers' names, in configuration order.
-    pub fn names(&self) -> Vec<String> {
-        self.workers.iter().map(|worker| worker.shared.name.clone()).collect()
-    }
-
     /// Stops accepting work and lets each notifier deliver what it has queued or in flight (one
     /// attempt per message, no more backoff) until [`NotifierOptions::stop_deadline`]. What is
     /// left then is abandoned and reported: the interrupted attempt as a failed delivery, the

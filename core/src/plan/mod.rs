@@ -128,21 +128,6 @@ pub struct MovePlan {
 }
 
 impl MovePlan {
-    /// Distance in metres from a point to the planned route.
-    pub fn distance_to_route_m(&self, p: Point) -> Option<f64> {
-        crate::geometry::distance_to_route_m(p, &self.route)
-    }
-
-    /// Whether a point is inside the corridor (on its edge counts as inside).
-    pub fn in_corridor(&self, p: Point) -> bool {
-        self.distance_to_route_m(p).is_some_and(|d| d <= self.corridor_m)
-    }
-
-    /// The zones a point is in.
-    pub fn zones_at(&self, p: Point) -> impl Iterator<Item = &Zone> {
-        self.zones.iter().filter(move |z| z.contains(p))
-    }
-
     /// Reads and judges a JSON plan document (the body of `POST /api/v1/moves`).
     pub fn from_json(body: &[u8]) -> Result<MovePlan, PlanError> {
         check_size(body)?;
