@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use convoy_alerts::notify::NotifierConfig;
 use convoy_core::rules::RuleSettings;
+use convoy_gateway::tls::TlsFiles;
+use convoy_gateway::WebSettings;
 use convoy_store::Retention;
 use serde::Deserialize;
 
@@ -28,6 +30,37 @@ pub struct ServerConfig {
     pub rules: RuleSettings,
     /// Where alert changes are sent besides MQTT and the live feed.
     pub notifiers: Vec<NotifierConfig>,
+    /// MQTT over TLS on the embedded broker, beside its plain listener.
+    pub mqtt_tls: Option<MqttTls>,
+    /// HTTPS for the API and the web page (on `http_listen`) instead of plain HTTP.
+    pub http_tls: Option<TlsFiles>,
+    /// What the web page is told (base-map tiles).
+    pub web: WebSettings,
+}
+
+/// The embedded broker's TLS listener.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTls {
+    /// Where it listens (8883 is MQTT over TLS's port).
+    pub listen: SocketAddr,
+    /// The broker's certificate chain (PEM).
+    pub cert_file: PathBuf,
+    /// The broker's private key (PEM).
+    pub key_file: PathBuf,
+    /// When set, vehicles must present a client certificate signed by this CA.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+}
+
+impl MqttTls {
+    pub fn files(&self) -> TlsFiles {
+        TlsFiles {
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            client_ca_file: self.client_ca_file.clone(),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -43,6 +76,9 @@ impl ServerConfig {
             ingest_share_group: None,
             rules: RuleSettings::default(),
             notifiers: Vec::new(),
+            mqtt_tls: None,
+            http_tls: None,
+            web: WebSettings::default(),
         }
     }
 }
@@ -88,6 +124,17 @@ pub struct ServerConfigFile {
     /// `[[notifiers]]`: webhook, email and MQTT notifiers of alert changes.
     #[serde(default)]
     pub notifiers: Vec<NotifierConfig>,
+    /// `[mqtt_tls]`: MQTT over TLS on the embedded broker: `listen`, `cert_file`, `key_file`, and
+    /// `client_ca_file` to require vehicles' client certificates.
+    pub mqtt_tls: Option<MqttTls>,
+    /// `[http_tls]`: serve the API and the web page over HTTPS: `cert_file`, `key_file`.
+    pub http_tls: Option<TlsFiles>,
+    /// Plain (not TLS) listeners bind a loopback address only, unless this is true.
+    #[serde(default)]
+    pub allow_plain_remote: bool,
+    /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default) and
+    /// `tile_attribution`.
+    pub web: Option<WebSettings>,
 }
 
 impl ServerConfigFile {
@@ -131,11 +178,23 @@ impl ServerConfigFile {
                 BrokerChoice::External { host, port, username: self.broker_username, password }
             }
         };
+        let http_listen = self.http_listen.unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap());
+        if !self.allow_plain_remote {
+            if let BrokerChoice::Embedded { listen } = &broker {
+                ensure_loopback("mqtt_listen (plain MQTT)", *listen)?;
+            }
+            if self.http_tls.is_none() {
+                ensure_loopback("http_listen (plain HTTP)", http_listen)?;
+            }
+        }
+        if let Some(web) = &self.web {
+            web.validate().context("[web]")?;
+        }
         Ok(ServerConfig {
             data_dir,
             database,
             broker,
-            http_listen: self.http_listen.unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap()),
+            http_listen,
             retention: match self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS) {
                 0 => None,
                 days => Some(Retention { days }),
@@ -148,8 +207,23 @@ impl ServerConfigFile {
                 rules
             },
             notifiers: self.notifiers,
+            mqtt_tls: self.mqtt_tls,
+            http_tls: self.http_tls,
+            web: self.web.unwrap_or_default(),
         })
     }
+}
+
+/// Positions cross a plain listener unencrypted: it may face only this machine unless the
+/// configuration says otherwise.
+fn ensure_loopback(what: &str, addr: SocketAddr) -> anyhow::Result<()> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    bail!(
+        "{what} {addr} is not a loopback address: use TLS for it, or set allow_plain_remote = true \
+         if something else (a VPN, a TLS proxy) protects it"
+    )
 }
 
 #[cfg(test)]
@@ -183,6 +257,48 @@ mod tests {
         );
         let bad = ServerConfigFile { broker: Some("amqp://x".into()), ..Default::default() };
         assert!(bad.resolve().is_err());
+    }
+
+    #[test]
+    fn plain_listeners_stay_on_loopback_unless_allowed() {
+        let public_http =
+            ServerConfigFile { http_listen: Some("0.0.0.0:8080".parse().unwrap()), ..Default::default() };
+        let error = public_http.resolve().unwrap_err().to_string();
+        assert!(error.contains("http_listen"), "{error}");
+        let public_mqtt =
+            ServerConfigFile { mqtt_listen: Some("0.0.0.0:1883".parse().unwrap()), ..Default::default() };
+        assert!(public_mqtt.resolve().is_err());
+        let allowed = ServerConfigFile {
+            mqtt_listen: Some("0.0.0.0:1883".parse().unwrap()),
+            allow_plain_remote: true,
+            ..Default::default()
+        };
+        assert!(allowed.resolve().is_ok());
+        let https = ServerConfigFile {
+            http_listen: Some("0.0.0.0:8443".parse().unwrap()),
+            http_tls: Some(TlsFiles {
+                cert_file: "c.pem".into(),
+                key_file: "k.pem".into(),
+                client_ca_file: None,
+            }),
+            ..Default::default()
+        };
+        assert!(https.resolve().is_ok());
+    }
+
+    #[test]
+    fn tls_sections_parse() {
+        let file: ServerConfigFile = toml::from_str(
+            "[mqtt_tls]\nlisten = \"0.0.0.0:8883\"\ncert_file = \"s.pem\"\nkey_file = \"s.key\"\nclient_ca_file = \"ca.pem\"\n\
+             [http_tls]\ncert_file = \"h.pem\"\nkey_file = \"h.key\"\n[web]\ntile_url = \"https://tiles.example/{z}/{x}/{y}.png\"\n",
+        )
+        .unwrap();
+        let config = file.resolve().unwrap();
+        let mqtt = config.mqtt_tls.unwrap();
+        assert_eq!(mqtt.listen.port(), 8883);
+        assert_eq!(mqtt.client_ca_file, Some("ca.pem".into()));
+        assert_eq!(config.http_tls.unwrap().key_file, PathBuf::from("h.key"));
+        assert_eq!(config.web.tile_url.as_deref(), Some("https://tiles.example/{z}/{x}/{y}.png"));
     }
 
     #[test]

@@ -115,7 +115,13 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     ));
 
     let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
-    let state = AppState { store: store.clone(), registry, metrics: gateway_metrics, events };
+    let state = AppState {
+        store: store.clone(),
+        registry,
+        metrics: gateway_metrics,
+        events,
+        web: config.web.clone(),
+    };
     let http_shutdown = shutdown.clone();
     let http = tokio::spawn(async move {
         convoy_gateway::serve(listener, state, http_shutdown).await.context("HTTP server failed")

@@ -26,6 +26,7 @@ pub struct AppState {
     pub registry: Registry,
     pub metrics: GatewayMetrics,
     pub events: GatewayEvents,
+    pub web: crate::WebSettings,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

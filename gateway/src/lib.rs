@@ -11,7 +11,10 @@ mod http;
 mod live;
 mod metrics;
 pub mod moves;
+pub mod tls;
 mod track;
+mod web;
 
 pub use http::{router, serve, AppState, GatewayEvents};
 pub use metrics::GatewayMetrics;
+pub use web::WebSettings;
