@@ -1,7 +1,7 @@
 //! `convoy serve`: the store, the broker (embedded or external), ingest and the HTTP API in
 //! one process. The parts meet here and nowhere else.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
@@ -20,8 +20,14 @@ use crate::config::{BrokerChoice, ServerConfig};
 /// A started server.
 pub struct RunningServer {
     pub http_addr: SocketAddr,
-    /// Where the embedded broker listens, if it is the embedded one.
+    /// Where vehicles connect to the embedded broker (its front door, plain MQTT), if it is the
+    /// embedded one.
     pub mqtt_addr: Option<SocketAddr>,
+    /// The embedded broker's MQTT over TLS listener, if `[mqtt_tls]` is set.
+    pub mqtts_addr: Option<SocketAddr>,
+    /// rumqttd's internal loopback port and the server's own account on it, which ingest and
+    /// the alert publisher use (vehicles cannot log in there).
+    pub internal_mqtt: Option<(SocketAddr, InternalClient)>,
     pub store: Store,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
@@ -50,27 +56,53 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     let gateway_metrics = GatewayMetrics::new(&registry)?;
     let ingest_metrics = IngestMetrics::new(&registry)?;
 
-    let (mut ingest_config, mqtt_addr) = match &config.broker {
+    let (mut ingest_config, embedded) = match &config.broker {
         BrokerChoice::Embedded { listen } => {
             let internal = InternalClient::random("convoy-server");
-            let (listen, store, internal_for_broker, metrics) =
-                (*listen, store.clone(), internal.clone(), gateway_metrics.clone());
-            let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || {
-                broker::start(listen, store, internal_for_broker, metrics, runtime)
-            })
-            .await??;
-            tracing::info!(%listen, "embedded broker listening");
-            let host =
-                if listen.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { listen.ip() };
-            let mut ingest = IngestConfig::new(host.to_string(), listen.port());
-            ingest.username = Some(internal.username);
-            ingest.password = Some(internal.password);
-            (ingest, Some(listen))
+            let listeners = broker::BrokerListeners {
+                plain: *listen,
+                tls: config.mqtt_tls.as_ref().map(|tls| (tls.listen, tls.files())),
+            };
+            let embedded = broker::start(
+                listeners,
+                store.clone(),
+                internal.clone(),
+                gateway_metrics.clone(),
+                shutdown.clone(),
+            )
+            .await?;
+            tracing::info!(
+                mqtt = %embedded.mqtt_addr,
+                mqtts = ?embedded.mqtts_addr,
+                internal = %embedded.internal_addr,
+                "embedded broker listening"
+            );
+            // Ingest and the alert publisher talk to rumqttd directly, as the server's account.
+            let mut ingest = IngestConfig::new(
+                embedded.internal_addr.ip().to_string(),
+                embedded.internal_addr.port(),
+            );
+            ingest.username = Some(internal.username.clone());
+            ingest.password = Some(internal.password.clone());
+            (ingest, Some((embedded, internal)))
         }
         BrokerChoice::External { host, port, username, password } => {
+            anyhow::ensure!(
+                config.mqtt_tls.is_none(),
+                "[mqtt_tls] is for the embedded broker; with an external broker, configure TLS there \
+                 (see deploy/mosquitto.conf)"
+            );
             (external_ingest_config(config, host, *port, username, password), None)
         }
+    };
+    let (mqtt_addr, mqtts_addr, internal_mqtt, door) = match embedded {
+        Some((broker, internal)) => (
+            Some(broker.mqtt_addr),
+            broker.mqtts_addr,
+            Some((broker.internal_addr, internal)),
+            Some(broker.door),
+        ),
+        None => (None, None, None, None),
     };
     ingest_config.retention = config.retention;
     // Alerts go out on the broker ingest reads from, under the same server credentials.
@@ -86,7 +118,8 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http_listen))?;
     let http_addr = listener.local_addr()?;
-    tracing::info!(%http_addr, "HTTP API listening");
+    let scheme = if config.http_tls.is_some() { "https" } else { "http" };
+    tracing::info!(%http_addr, scheme, "HTTP API listening");
 
     let (live, _) = broadcast::channel::<LiveEvent>(LIVE_BUFFER);
     let (live_alerts, _) = broadcast::channel::<LiveEvent>(LIVE_ALERTS_BUFFER);
@@ -121,10 +154,16 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         metrics: gateway_metrics,
         events,
         web: config.web.clone(),
+        rules: config.rules.clone(),
     };
     let http_shutdown = shutdown.clone();
+    let http_tls = config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
     let http = tokio::spawn(async move {
-        convoy_gateway::serve(listener, state, http_shutdown).await.context("HTTP server failed")
+        match http_tls {
+            Some(tls) => convoy_gateway::serve_tls(listener, state, tls, http_shutdown).await,
+            None => convoy_gateway::serve(listener, state, http_shutdown).await,
+        }
+        .context("HTTP server failed")
     });
     let housekeeping = tokio::spawn(convoy_store::run_housekeeping(
         store.clone(),
@@ -139,18 +178,15 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         Some(committed),
         shutdown,
     ));
-    Ok(RunningServer {
-        http_addr,
-        mqtt_addr,
-        store,
-        tasks: vec![
-            ("http", http),
-            ("ingest", ingest),
-            ("alerts", alerts),
-            ("housekeeping", housekeeping),
-            ("forwarding", forward),
-        ],
-    })
+    let mut tasks = vec![
+        ("http", http),
+        ("ingest", ingest),
+        ("alerts", alerts),
+        ("housekeeping", housekeeping),
+        ("forwarding", forward),
+    ];
+    tasks.extend(door.map(|door| ("mqtt door", door)));
+    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, internal_mqtt, store, tasks })
 }
 
 /// How many positions and status reports wait for the slowest WebSocket client before it

@@ -13,10 +13,12 @@ use chrono::{SubsecRound, Utc};
 use convoy_core::alert::{AlertMessage, AlertState};
 use convoy_core::position::format_time;
 use convoy_core::{Role, VehicleId};
-use convoy_store::{AlertChange, AlertFilter, AlertRecord};
+use convoy_store::{AlertChange, AlertFilter, AlertRecord, User};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::access::Scope;
+use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
 
 /// The most alerts one listing returns.
@@ -35,7 +37,8 @@ pub(crate) struct AlertQuery {
 
 pub(crate) async fn list_alerts(
     State(state): State<AppState>,
-    _user: Authenticated,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
     query: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
@@ -56,17 +59,20 @@ pub(crate) async fn list_alerts(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("limit must be 1 to {MAX_LIMIT}")));
     }
     let filter = AlertFilter { state: alert_state, move_id: query.move_id, vehicle, limit };
-    let alerts: Vec<_> = state.store.alerts(&filter).await?.iter().map(alert_json).collect();
+    let detail = json!({ "state": filter.state, "move": filter.move_id, "vehicle": filter.vehicle, "limit": limit });
+    let alerts: Vec<_> = visible_alerts(&state, &user.0, filter).await?.iter().map(alert_json).collect();
+    audit::record(&state, Some(&user.0.name), from, "alert.view", "alerts", detail).await?;
     Ok(Json(json!({ "alerts": alerts })).into_response())
 }
 
 pub(crate) async fn get_alert(
     State(state): State<AppState>,
-    _user: Authenticated,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record =
-        state.store.alert(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
+    let record = visible_alert(&state, &user.0, &id).await?;
+    audit::record(&state, Some(&user.0.name), from, "alert.view", &id, json!({})).await?;
     let transitions: Vec<_> = state
         .store
         .alert_transitions(&id)
@@ -97,29 +103,33 @@ pub(crate) struct NoteRequest {
 pub(crate) async fn acknowledge(
     state: State<AppState>,
     user: Authenticated,
+    from: ClientAddr,
     id: Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    act(state, user, id, body, AlertState::Acknowledged).await
+    act(state, user, from, id, body, AlertState::Acknowledged).await
 }
 
 pub(crate) async fn resolve(
     state: State<AppState>,
     user: Authenticated,
+    from: ClientAddr,
     id: Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    act(state, user, id, body, AlertState::Resolved).await
+    act(state, user, from, id, body, AlertState::Resolved).await
 }
 
 async fn act(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
     to: AlertState,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
+    visible_alert(&state, &user.0, &id).await?;
     let note = match body {
         Ok(Json(request)) => request.note,
         // No body at all is a change without a note.
@@ -142,6 +152,8 @@ async fn act(
     match change {
         AlertChange::Changed(record) => {
             tracing::info!(alert = %id, state = to.as_str(), by, "alert changed by a person");
+            let action = if to == AlertState::Acknowledged { "alert.ack" } else { "alert.resolve" };
+            audit::record(&state, Some(by), from, action, &id, json!({ "note": note })).await?;
             let message = record.message(now, json!({ "by": by, "note": note }), false);
             let _ = state.events.alert_changes.send(message);
             Ok(Json(alert_json(&record)).into_response())
@@ -152,6 +164,38 @@ async fn act(
         )),
         AlertChange::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "no such alert")),
     }
+}
+
+/// The alert `id` if `user` may see it: 404 when there is none, 403 for an escort not assigned
+/// to its move.
+async fn visible_alert(state: &AppState, user: &User, id: &str) -> Result<AlertRecord, ApiError> {
+    let record =
+        state.store.alert(id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
+    if !Scope::of(&state.store, user).await?.sees_move(&record.move_id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this alert's move"));
+    }
+    Ok(record)
+}
+
+/// The alerts `filter` selects among those `user` may see, newest first.
+async fn visible_alerts(state: &AppState, user: &User, filter: AlertFilter) -> Result<Vec<AlertRecord>, ApiError> {
+    let Scope::Assigned { moves, .. } = Scope::of(&state.store, user).await? else {
+        return Ok(state.store.alerts(&filter).await?);
+    };
+    if let Some(move_id) = &filter.move_id {
+        if !moves.contains(move_id) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
+        }
+        return Ok(state.store.alerts(&filter).await?);
+    }
+    // An escort's alerts: each assigned move's, merged.
+    let mut records = Vec::new();
+    for move_id in moves {
+        records.extend(state.store.alerts(&AlertFilter { move_id: Some(move_id), ..filter.clone() }).await?);
+    }
+    records.sort_by(|a, b| b.opened_t.cmp(&a.opened_t).then_with(|| a.id.cmp(&b.id)));
+    records.truncate(filter.limit as usize);
+    Ok(records)
 }
 
 /// An alert as the API shows it: as on MQTT, plus its lifecycle.

@@ -1,25 +1,29 @@
 //! The embedded MQTT broker (rumqttd), so a small site needs nothing else installed.
 //!
-//! Every client logs in: a vehicle as its id with the password `convoy vehicle add` printed,
-//! and with the client id `convoy-agent-{id}` so that no vehicle can take over another's
-//! session; the server's own ingest with a random password made at start-up.
-//!
-//! rumqttd has no topic access control: a vehicle with valid credentials could publish on
-//! another vehicle's topic. Ingest refuses a payload whose vehicle differs from its topic's.
+//! rumqttd has no topic access control, so vehicles never reach it directly: they connect to
+//! the front door ([`crate::mqtt_door`]), which checks each vehicle's password and every packet
+//! it sends, and forwards to rumqttd on an internal loopback port. rumqttd accepts there only
+//! the door's per-process password for a vehicle (never the vehicle's own) and the server's
+//! internal client (ingest and the alert publisher), with a random password made at start-up.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use convoy_core::VehicleId;
 use convoy_store::Store;
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::auth::verify_password;
 use crate::metrics::GatewayMetrics;
+use crate::mqtt_door::{Door, DoorSettings, UpstreamSecret};
+use crate::tls::TlsFiles;
 
-/// The credentials of a server-internal client (ingest).
+/// The credentials of a server-internal client (ingest, the alert publisher).
 #[derive(Clone, Debug)]
 pub struct InternalClient {
     pub username: String,
@@ -32,39 +36,116 @@ impl InternalClient {
     }
 }
 
-/// Starts the broker on `listen` on a thread of its own and waits until it accepts connections.
-/// rumqttd cannot be stopped; it ends with the process.
-pub fn start(
-    listen: SocketAddr,
+/// Where vehicles connect.
+#[derive(Clone, Debug)]
+pub struct BrokerListeners {
+    /// Plain MQTT.
+    pub plain: SocketAddr,
+    /// MQTT over TLS, with its certificate files; with `client_ca_file` set, vehicles must
+    /// present a certificate naming themselves.
+    pub tls: Option<(SocketAddr, TlsFiles)>,
+}
+
+/// A started embedded broker.
+#[derive(Debug)]
+pub struct EmbeddedBroker {
+    /// The door's plain listener.
+    pub mqtt_addr: SocketAddr,
+    /// The door's TLS listener, if configured.
+    pub mqtts_addr: Option<SocketAddr>,
+    /// rumqttd itself, on loopback: only for the server's internal client.
+    pub internal_addr: SocketAddr,
+    /// The door's listeners; they stop at shutdown. rumqttd cannot be stopped: it ends with the
+    /// process.
+    pub door: JoinHandle<anyhow::Result<()>>,
+}
+
+/// The largest packet body rumqttd and the door take: a full position batch and its topic.
+pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
+/// How long a client has for its TLS handshake and CONNECT.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most vehicle connections at once.
+const MAX_CONNECTIONS: usize = 20_000;
+
+/// Starts rumqttd on an internal loopback port (on a thread of its own) and the front door on
+/// `listeners`; the door stops accepting when `shutdown` turns true.
+pub async fn start(
+    listeners: BrokerListeners,
     store: Store,
     internal: InternalClient,
     metrics: GatewayMetrics,
-    runtime: tokio::runtime::Handle,
-) -> anyhow::Result<()> {
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<EmbeddedBroker> {
+    // Everything that can be wrong in the configuration fails before rumqttd starts.
+    let tls = match &listeners.tls {
+        Some((listen, files)) => {
+            let config = crate::tls::server_config(files).context("[mqtt_tls]")?;
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding MQTT over TLS to {listen}"))?;
+            Some((listener, config, files.client_ca_file.is_some()))
+        }
+        None => None,
+    };
+    let plain = TcpListener::bind(listeners.plain)
+        .await
+        .with_context(|| format!("binding MQTT to {}", listeners.plain))?;
+    let mqtt_addr = plain.local_addr()?;
+    let mqtts_addr = tls.as_ref().map(|(listener, _, _)| listener.local_addr()).transpose()?;
+
+    let secret = UpstreamSecret::random();
+    let internal_addr = tokio::task::spawn_blocking({
+        let (secret, metrics) = (secret.clone(), metrics.clone());
+        move || start_rumqttd(internal, secret, metrics)
+    })
+    .await??;
+
+    let settings = DoorSettings {
+        upstream: internal_addr,
+        max_packet_bytes: MAX_PACKET_BYTES,
+        connect_timeout: CONNECT_TIMEOUT,
+        max_connections: MAX_CONNECTIONS,
+    };
+    let door = Arc::new(Door::new(settings, store, metrics, secret));
+    let door = tokio::spawn(async move {
+        let plain = door.clone().serve_plain(plain, shutdown.clone());
+        match tls {
+            Some((listener, config, require_identity)) => {
+                tokio::join!(plain, door.serve_tls(listener, config, require_identity, shutdown));
+            }
+            None => plain.await,
+        }
+        Ok(())
+    });
+    Ok(EmbeddedBroker { mqtt_addr, mqtts_addr, internal_addr, door })
+}
+
+/// Starts rumqttd on a free loopback port and waits until it accepts connections.
+fn start_rumqttd(
+    internal: InternalClient,
+    secret: UpstreamSecret,
+    metrics: GatewayMetrics,
+) -> anyhow::Result<SocketAddr> {
+    // rumqttd cannot bind port 0 and report the port: take a free one.
+    let listen = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
     let mut connections = ConnectionSettings {
-        connection_timeout_ms: 10_000,
-        max_payload_size: convoy_core::wire::MAX_PAYLOAD_BYTES + 1024,
+        connection_timeout_ms: CONNECT_TIMEOUT.as_millis() as u16,
+        max_payload_size: MAX_PACKET_BYTES,
         max_inflight_count: 1000,
         auth: None,
         external_auth: None,
         dynamic_filters: true,
     };
     connections.set_auth_handler(move |client_id: String, user: String, password: String| {
-        let (store, internal, metrics) = (store.clone(), internal.clone(), metrics.clone());
-        // Verify on the server's runtime: argon2 is slow on purpose and must not stall the
-        // broker's own threads.
-        let verdict = runtime.spawn(async move {
-            let ok = authorise(&store, &internal, &client_id, &user, &password).await;
-            if !ok {
-                metrics.mqtt_auth_failures.inc();
-                tracing::warn!(%client_id, %user, "MQTT login refused");
-            }
-            ok
-        });
-        async move { verdict.await.unwrap_or(false) }
+        let ok = authorise(&internal, &secret, &client_id, &user, &password);
+        if !ok {
+            metrics.mqtt_auth_failures.inc();
+            tracing::warn!(%client_id, %user, "MQTT login refused on the internal port: vehicles connect through the door");
+        }
+        async move { ok }
     });
     let server = ServerSettings {
-        name: "convoy-v4".into(),
+        name: "convoy-internal".into(),
         listen,
         tls: None,
         next_connection_delay_ms: 1,
@@ -73,7 +154,7 @@ pub fn start(
     let config = Config {
         id: 0,
         router: RouterConfig {
-            max_connections: 20_000,
+            max_connections: MAX_CONNECTIONS + 16,
             max_outgoing_packet_count: 1000,
             max_segment_size: 100 * 1024 * 1024,
             max_segment_count: 10,
@@ -91,30 +172,24 @@ pub fn start(
     })?;
     // rumqttd only logs a failed bind: know it is up by connecting.
     wait_until_listening(listen, Duration::from_secs(10))
-        .with_context(|| format!("embedded broker on {listen}"))
+        .with_context(|| format!("embedded broker on {listen}"))?;
+    Ok(listen)
 }
 
-async fn authorise(
-    store: &Store,
-    internal: &InternalClient,
-    client_id: &str,
-    user: &str,
-    password: &str,
-) -> bool {
+/// Who may log in to rumqttd: the server's internal client, or a vehicle the door let in (its
+/// client id, and the door's password for it).
+fn authorise(internal: &InternalClient, secret: &UpstreamSecret, client_id: &str, user: &str, password: &str) -> bool {
     if user == internal.username {
-        return password == internal.password;
+        return constant_time_eq(password.as_bytes(), internal.password.as_bytes());
     }
     let Ok(vehicle) = VehicleId::new(user) else {
         return false;
     };
-    if client_id != format!("convoy-agent-{vehicle}") {
-        return false;
-    }
-    let Ok(Some(hash)) = store.vehicle_password_hash(&vehicle).await else {
-        return false;
-    };
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+    client_id == format!("convoy-agent-{vehicle}") && secret.verify(user, password)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn wait_until_listening(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
@@ -127,5 +202,23 @@ fn wait_until_listening(addr: SocketAddr, timeout: Duration) -> anyhow::Result<(
             anyhow::bail!("not accepting connections after {timeout:?} (is the port in use?)");
         }
         std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_internal_port_takes_the_server_and_door_passwords_only() {
+        let internal = InternalClient::random("convoy-server");
+        let secret = UpstreamSecret::random();
+        let door_password = secret.password_for("truck-a");
+        assert!(authorise(&internal, &secret, "convoy-ingest", "convoy-server", &internal.password));
+        assert!(!authorise(&internal, &secret, "convoy-ingest", "convoy-server", "guess"));
+        assert!(authorise(&internal, &secret, "convoy-agent-truck-a", "truck-a", &door_password));
+        assert!(!authorise(&internal, &secret, "convoy-agent-truck-b", "truck-a", &door_password));
+        assert!(!authorise(&internal, &secret, "convoy-agent-truck-b", "truck-b", &door_password));
+        assert!(!authorise(&internal, &secret, "convoy-agent-truck-a", "truck-a", "the vehicle's own"));
     }
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::audit::{self, ClientAddr};
 use crate::auth;
 use crate::metrics::GatewayMetrics;
 
@@ -27,6 +28,9 @@ pub struct AppState {
     pub metrics: GatewayMetrics,
     pub events: GatewayEvents,
     pub web: crate::WebSettings,
+    /// The server's default rule thresholds; a move's plan may override them (replay and the
+    /// move report find stops with the move's own).
+    pub rules: convoy_core::rules::RuleSettings,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.
@@ -46,7 +50,20 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        // The web page: static, embedded, no login needed to fetch it.
+        .route("/", get(crate::web::index))
+        .route("/assets/{*path}", get(crate::web::asset))
         .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(crate::people::logout))
+        .route("/api/v1/me", get(crate::people::me))
+        .route("/api/v1/users", get(crate::people::list_users).post(crate::people::add_user))
+        .route("/api/v1/users/{name}/tokens", axum::routing::delete(crate::people::revoke_tokens))
+        .route("/api/v1/moves/{id}/team", axum::routing::put(crate::people::set_team))
+        .route(
+            "/api/v1/routes/parse",
+            post(crate::moves::parse_route)
+                .layer(axum::extract::DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES)),
+        )
         .route("/api/v1/vehicles", get(list_vehicles).post(add_vehicle))
         .route("/api/v1/vehicles/{id}/track", get(crate::track::vehicle_track))
         .route(
@@ -61,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts/{id}/ack", post(crate::alert_api::acknowledge))
         .route("/api/v1/alerts/{id}/resolve", post(crate::alert_api::resolve))
         .route("/api/v1/live", get(crate::live::live_feed))
+        .route("/api/v1/audit", get(crate::audit::list_audit))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)
 }
@@ -71,7 +89,8 @@ pub async fn serve(
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer's address reaches handlers (`ClientAddr`) for the audit log.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })
@@ -179,17 +198,20 @@ struct LoginResponse {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     match auth::login(&state.store, &request.username, &request.password).await? {
         Some((token, expires_at)) => {
             state.metrics.logins.with_label_values(&["ok"]).inc();
+            audit::record(&state, Some(&request.username), from, "login.ok", &request.username, json!({})).await?;
             Ok(Json(LoginResponse { token, expires_at }))
         }
         None => {
             state.metrics.logins.with_label_values(&["refused"]).inc();
             tracing::warn!(user = %request.username, "login refused");
+            audit::record_failed_login(&state, from, &request.username).await?;
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"))
         }
     }
@@ -207,11 +229,21 @@ struct VehicleView {
     move_id: Option<String>,
 }
 
-async fn list_vehicles(State(state): State<AppState>, _user: Authenticated) -> Result<Response, ApiError> {
+async fn list_vehicles(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
+) -> Result<Response, ApiError> {
+    let scope = crate::access::Scope::of(&state.store, &user.0).await?;
+    // The latest positions of every vehicle the person sees: a look at live positions.
+    audit::record(&state, Some(&user.0.name), from, "vehicles.view", "vehicles", json!({})).await?;
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {
         let position = latest.next_if(|l| l.vehicle == id);
+        if !scope.sees_vehicle(&id) {
+            continue;
+        }
         vehicles.push(VehicleView {
             id,
             received_at: position.as_ref().map(|l| l.received_at),
@@ -230,6 +262,7 @@ struct AddVehicleRequest {
 async fn add_vehicle(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     body: Result<Json<AddVehicleRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
@@ -238,6 +271,7 @@ async fn add_vehicle(
     match auth::register_vehicle(&state.store, &id).await {
         Ok(password) => {
             tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
+            audit::record(&state, Some(&user.0.name), from, "vehicle.add", id.as_str(), json!({})).await?;
             Ok((StatusCode::CREATED, Json(json!({ "id": id, "password": password }))).into_response())
         }
         Err(StoreError::AlreadyExists(what)) => {

@@ -4,17 +4,23 @@
 //! of ingest or the alert engine: they meet in the store, on the broker, and on the channels of
 //! [`GatewayEvents`] that the server wires.
 
+mod access;
 mod alert_api;
+mod audit;
 pub mod auth;
 pub mod broker;
 mod http;
+mod https;
 mod live;
 mod metrics;
 pub mod moves;
+pub mod mqtt_door;
+mod people;
 pub mod tls;
 mod track;
 mod web;
 
 pub use http::{router, serve, AppState, GatewayEvents};
+pub use https::serve_tls;
 pub use metrics::GatewayMetrics;
 pub use web::WebSettings;

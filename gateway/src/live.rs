@@ -2,6 +2,9 @@
 //! latest position, every alert not yet resolved); then positions, alerts and agent status as
 //! they happen, and a ping every 15 s.
 //!
+//! Admins and dispatchers see everything, escorts their assigned moves' vehicles and alerts;
+//! auditors work from the record, not the live feed.
+//!
 //! Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
 //! Memory stays bounded whatever a client does: every client reads the same broadcast buffers.
 //! Alerts have a buffer of their own and go first: a client too slow for the stream of
@@ -17,15 +20,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use convoy_core::alert::AlertState;
 use convoy_core::live::LiveEvent;
-use convoy_store::{AlertFilter, Store};
+use convoy_core::Role;
+use convoy_store::{AlertFilter, Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
+use crate::access::Scope;
+use crate::audit::{self, ClientAddr};
 use crate::auth;
 use crate::http::{ApiError, AppState, Authenticated};
 
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// How often an escort's assigned moves are read again (a team change reaches an open feed).
+const RESCOPE_EVERY: Duration = Duration::from_secs(10);
 /// A send that takes longer than this closes the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,6 +44,7 @@ pub(crate) struct LiveQuery {
 
 pub(crate) async fn live_feed(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Query(query): Query<LiveQuery>,
     mut parts: Parts,
     upgrade: WebSocketUpgrade,
@@ -46,12 +55,14 @@ pub(crate) async fn live_feed(
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?,
         None => Authenticated::from_request_parts(&mut parts, &state).await?.0,
     };
+    Authenticated(user.clone()).require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
     tracing::info!(user = %user.name, "live feed opened");
+    audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;
     let events = state.events.live.subscribe();
     let alerts = state.events.live_alerts.subscribe();
     let store = state.store.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
-        if let Err(e) = serve_client(socket, store, alerts, events).await {
+        if let Err(e) = serve_client(socket, store, user, alerts, events).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
@@ -60,19 +71,23 @@ pub(crate) async fn live_feed(
 async fn serve_client(
     mut socket: WebSocket,
     store: Store,
+    user: User,
     mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
 ) -> anyhow::Result<()> {
+    let mut scope = Scope::of(&store, &user).await?;
     for latest in store.latest_positions().await? {
-        send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position })
-            .await?;
+        if scope.sees_vehicle(&latest.vehicle) {
+            send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position })
+                .await?;
+        }
     }
     // Every alert still to be dealt with, however many newer ones were resolved since.
     let mut unresolved = Vec::new();
     for state in [AlertState::Open, AlertState::Acknowledged] {
         unresolved.extend(store.alerts(&AlertFilter { state: Some(state), ..Default::default() }).await?);
     }
-    for record in unresolved {
+    for record in unresolved.into_iter().filter(|r| scope.sees_move(&r.move_id)) {
         let alert = record.message(
             record.acknowledged_t.unwrap_or(record.opened_t),
             record.detail.clone(),
@@ -81,11 +96,14 @@ async fn serve_client(
         send(&mut socket, &LiveEvent::Alert { alert }).await?;
     }
     let mut ping = tokio::time::interval(PING_EVERY);
+    let mut rescope = tokio::time::interval(RESCOPE_EVERY);
+    rescope.reset();
     loop {
         tokio::select! {
             biased;
             alert = alerts.recv() => match alert {
-                Ok(alert) => send(&mut socket, &alert).await?,
+                Ok(alert) if scope.sees(&alert) => send(&mut socket, &alert).await?,
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Only a client stuck for thousands of alerts gets here.
                     tracing::warn!(missed, "live client too slow even for alerts; closing it");
@@ -94,12 +112,14 @@ async fn serve_client(
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
             event = events.recv() => match event {
-                Ok(event) => send(&mut socket, &event).await?,
+                Ok(event) if scope.sees(&event) => send(&mut socket, &event).await?,
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     send_text(&mut socket, json!({ "type": "lagged", "missed": missed }).to_string()).await?;
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
+            _ = rescope.tick() => scope = Scope::of(&store, &user).await?,
             _ = ping.tick() => {
                 tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Vec::new().into()))).await??;
             }

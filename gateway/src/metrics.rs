@@ -6,6 +6,8 @@ use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 pub struct GatewayMetrics {
     pub logins: IntCounterVec,
     pub mqtt_auth_failures: IntCounter,
+    /// Connections the MQTT front door closed, by reason (see `mqtt_door::Refusal`).
+    pub mqtt_refused: IntCounterVec,
     pub plans_rejected: IntCounterVec,
 }
 
@@ -20,6 +22,13 @@ impl GatewayMetrics {
                 "convoy_gateway_mqtt_auth_failures_total",
                 "MQTT connections refused for bad credentials",
             )?,
+            mqtt_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_mqtt_refused_total",
+                    "MQTT connections the embedded broker's front door closed, by reason",
+                ),
+                &["reason"],
+            )?,
             plans_rejected: IntCounterVec::new(
                 Opts::new("convoy_gateway_plans_rejected_total", "Move plans refused, by reason"),
                 &["reason"],
@@ -31,6 +40,10 @@ impl GatewayMetrics {
             metrics.plans_rejected.with_label_values(&[reason]);
         }
         registry.register(Box::new(metrics.mqtt_auth_failures.clone()))?;
+        registry.register(Box::new(metrics.mqtt_refused.clone()))?;
+        for refusal in crate::mqtt_door::Refusal::ALL {
+            metrics.mqtt_refused.with_label_values(&[refusal.reason()]);
+        }
         for outcome in ["ok", "refused"] {
             metrics.logins.with_label_values(&[outcome]);
         }

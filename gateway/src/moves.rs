@@ -18,11 +18,14 @@ use convoy_store::{MoveRecord, Store, StoreError};
 use rand::Rng;
 use serde_json::json;
 
+use crate::access::{visible_move, Scope};
+use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
 
 pub(crate) async fn create_move(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -65,6 +68,8 @@ pub(crate) async fn create_move(
         }
         Err(NewMoveError::Store(e)) => return Err(e.into()),
     };
+    let detail = json!({ "name": record.name, "vehicles": record.plan.get("vehicles") });
+    audit::record(&state, Some(&user.0.name), from, "move.create", &record.id, detail).await?;
     let _ = state.events.moves_added.send(record.id.clone());
     Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
 }
@@ -104,24 +109,25 @@ pub async fn store_new_move(
 
 pub(crate) async fn list_moves(
     State(state): State<AppState>,
-    _user: Authenticated,
+    user: Authenticated,
 ) -> Result<Response, ApiError> {
-    let moves: Vec<_> = state.store.moves().await?.iter().map(summary).collect();
+    let scope = Scope::of(&state.store, &user.0).await?;
+    let moves: Vec<_> =
+        state.store.moves().await?.iter().filter(|m| scope.sees_move(&m.id)).map(summary).collect();
     Ok(Json(json!({ "moves": moves })).into_response())
 }
 
 pub(crate) async fn get_move(
     State(state): State<AppState>,
-    _user: Authenticated,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = state
-        .store
-        .move_record(&id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such move"))?;
+    let record = visible_move(&state, &user.0, &id).await?;
+    audit::record(&state, Some(&user.0.name), from, "move.view", &id, json!({})).await?;
     let mut body = summary(&record);
     body["plan"] = record.plan.clone();
+    body["team"] = json!(state.store.move_team(&id).await?);
     Ok(Json(body).into_response())
 }
 
@@ -175,4 +181,40 @@ fn plan_error(error: &PlanError) -> ApiError {
 fn new_move_id() -> String {
     let random: u64 = rand::rngs::OsRng.gen::<u64>() & 0xffff_ffff_ffff;
     format!("m{}-{random:012x}", Utc::now().format("%Y%m%d"))
+}
+
+/// `POST /api/v1/routes/parse`: a route file (GPX, KML or GeoJSON, by `Content-Type`) read and
+/// judged as a plan would read it, returned as GeoJSON for the page to preview before the move
+/// is created. Nothing is stored.
+pub(crate) async fn parse_route(
+    State(state): State<AppState>,
+    user: Authenticated,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher])?;
+    let refuse = |error: ApiError, reason: &'static str| {
+        state.metrics.plans_rejected.with_label_values(&[reason]).inc();
+        error.with_reason(reason)
+    };
+    let body = body.map_err(|e| {
+        refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("route: {}", e.body_text())), "too_large")
+    })?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let format = RouteFormat::from_content_type(content_type).ok_or_else(|| {
+        refuse(
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("a route file is application/gpx+xml, application/vnd.google-earth.kml+xml or application/geo+json, not {content_type:?}"),
+            ),
+            "malformed",
+        )
+    })?;
+    // The plan's other fields do not matter here; a placeholder vehicle lets the route and
+    // zones be judged exactly as a real plan's are.
+    let fields = PlanFields { name: "route preview".into(), vehicles: vec!["preview".into()], ..Default::default() };
+    let plan =
+        MovePlan::from_route_file(&body, format, &fields).map_err(|e| refuse(plan_error(&e), e.reason()))?;
+    let document = plan.to_json();
+    Ok(Json(json!({ "route": document["route"], "zones": document["zones"] })).into_response())
 }

@@ -12,6 +12,7 @@ use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
 
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
@@ -40,7 +41,8 @@ struct TrackFix<'a> {
 
 pub(crate) async fn vehicle_track(
     State(state): State<AppState>,
-    _user: Authenticated,
+    user: Authenticated,
+    ClientAddr(from_addr): ClientAddr,
     Path(id): Path<String>,
     query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -69,6 +71,8 @@ pub(crate) async fn vehicle_track(
     if !state.store.vehicle_registered(&id).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no vehicle {id}")));
     }
+    let detail = serde_json::json!({ "from": from, "to": to, "simplify_m": query.simplify_m });
+    audit::record(&state, Some(&user.0.name), from_addr, "track.view", id.as_str(), detail).await?;
 
     let mut fixes = state.store.track_stream(&id, from, to);
     // A vehicle id is [A-Za-z0-9._-]: nothing to escape.

@@ -1,6 +1,17 @@
-//! The web page: what it is told about the site (base-map tiles).
+//! The web page: its static files, embedded in the binary (the server runs with nothing else
+//! installed and no CDN), served with a strict Content-Security-Policy, and what it is told
+//! about the site (base-map tiles).
+//!
+//! The page is plain HTML, CSS and ES modules with no build step; Leaflet is vendored under
+//! `web/vendor/leaflet/` (see its SOURCE.txt). All data is rendered with DOM APIs, and the
+//! policy forbids inline scripts, so a vehicle id, note or zone name holding HTML stays text.
 
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+
+use crate::http::{ApiError, AppState};
 
 /// Settings the web page reads at start.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -25,5 +36,174 @@ impl WebSettings {
             );
         }
         Ok(())
+    }
+
+    /// The source the page's images may come from besides its own origin: the tile server's
+    /// origin, with Leaflet's `{s}` subdomain placeholder as a wildcard. None for a tile path
+    /// on this server, or a URL too odd to put in a policy (then tiles are simply blocked and
+    /// the map shows its plain background).
+    fn tile_source(&self) -> Option<String> {
+        let url = self.tile_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?.replace("{s}", "*");
+        let host_ok = !host.is_empty()
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'));
+        host_ok.then(|| format!("{scheme}://{host}"))
+    }
+
+    /// The Content-Security-Policy of the page: its own scripts and styles only (no inline
+    /// script), images from itself, `data:` and the tile server, connections to itself and its
+    /// WebSocket, no frames, no plugins.
+    pub fn content_security_policy(&self) -> String {
+        let tiles = self.tile_source().map(|s| format!(" {s}")).unwrap_or_default();
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; \
+             connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        )
+    }
+}
+
+/// One file of the page, embedded at build time.
+struct Asset {
+    /// The path under `/assets/` (and under `gateway/web/`).
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+macro_rules! assets {
+    ($($path:literal => $content_type:expr),* $(,)?) => {
+        &[$(Asset { path: $path, content_type: $content_type, body: include_bytes!(concat!("../web/", $path)) }),*]
+    };
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+const PNG: &str = "image/png";
+
+/// Every file of the page. A test checks that each file under `gateway/web/` is listed.
+const ASSETS: &[Asset] = assets![
+    "index.html" => HTML,
+    "css/app.css" => CSS,
+    "css/print.css" => CSS,
+    "js/main.js" => JS,
+    "js/api.js" => JS,
+    "js/dom.js" => JS,
+    "js/format.js" => JS,
+    "js/roles.js" => JS,
+    "js/map.js" => JS,
+    "js/live.js" => JS,
+    "js/alerts.js" => JS,
+    "js/setup.js" => JS,
+    "js/replay.js" => JS,
+    "js/exports.js" => JS,
+    "js/report.js" => JS,
+    "js/moves.js" => JS,
+    "vendor/leaflet/leaflet.js" => JS,
+    "vendor/leaflet/leaflet.css" => CSS,
+    "vendor/leaflet/LICENSE" => TEXT,
+    "vendor/leaflet/SOURCE.txt" => TEXT,
+    "vendor/leaflet/images/layers.png" => PNG,
+    "vendor/leaflet/images/layers-2x.png" => PNG,
+    "vendor/leaflet/images/marker-icon.png" => PNG,
+    "vendor/leaflet/images/marker-icon-2x.png" => PNG,
+    "vendor/leaflet/images/marker-shadow.png" => PNG,
+];
+
+fn find(path: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.path == path)
+}
+
+/// `GET /`: the page.
+pub(crate) async fn index(State(state): State<AppState>) -> Response {
+    // The page is always embedded: its absence would fail the build.
+    serve(&state.web, find("index.html").expect("index.html is embedded"))
+}
+
+/// `GET /assets/{*path}`: a script, style sheet or image of the page.
+pub(crate) async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
+    match find(&path) {
+        Some(asset) => serve(&state.web, asset),
+        None => ApiError::new(StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+fn serve(web: &WebSettings, asset: &Asset) -> Response {
+    let mut response = asset.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A new binary may bring new files under the same names: always revalidate.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if asset.content_type == HTML {
+        // The tile source comes from a validated setting; a value a header cannot carry falls
+        // back to the policy without tiles.
+        let policy = HeaderValue::from_str(&web.content_security_policy()).unwrap_or_else(|_| {
+            HeaderValue::from_str(&WebSettings::default().content_security_policy())
+                .expect("the default policy is a valid header value")
+        });
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_page_is_embedded_once_with_a_known_type() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        let mut on_disk = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    on_disk.push(path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.path.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk, "gateway/web/ and the ASSETS list differ");
+        for asset in ASSETS {
+            let ext = asset.path.rsplit('.').next().unwrap();
+            let expected = match ext {
+                "html" => HTML,
+                "js" => JS,
+                "css" => CSS,
+                "png" => PNG,
+                _ => TEXT,
+            };
+            assert_eq!(asset.content_type, expected, "{}", asset.path);
+        }
+    }
+
+    #[test]
+    fn the_policy_allows_the_tile_server_and_nothing_inline() {
+        let none = WebSettings::default().content_security_policy();
+        assert!(none.contains("script-src 'self';"), "{none}");
+        assert!(!none.contains("unsafe-inline"), "{none}");
+        assert!(none.contains("img-src 'self' data: blob:;"), "{none}");
+        assert!(none.contains("connect-src 'self' ws: wss:"), "{none}");
+
+        let osm = WebSettings {
+            tile_url: Some("https://{s}.tile.example.org/{z}/{x}/{y}.png".into()),
+            tile_attribution: None,
+        };
+        assert!(osm.content_security_policy().contains("img-src 'self' data: blob: https://*.tile.example.org;"));
+        let local = WebSettings { tile_url: Some("/tiles/{z}/{x}/{y}.png".into()), tile_attribution: None };
+        assert_eq!(local.content_security_policy(), none);
+        let odd = WebSettings { tile_url: Some("https://a b\"c/{z}/{x}/{y}".into()), tile_attribution: None };
+        assert_eq!(odd.content_security_policy(), none, "an odd host is left out, not pasted in");
     }
 }

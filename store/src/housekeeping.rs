@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::Store;
+use crate::{NewAuditEntry, PurgeReport, Store};
 
 /// How long positions are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,14 +37,19 @@ pub async fn run_housekeeping(
         }
         if let Some(retention) = retention {
             match store.purge(retention.cutoff(now), now).await {
-                Ok(report) => tracing::info!(
-                    cutoff = %report.cutoff,
-                    positions_deleted = report.positions_deleted,
-                    partitions_dropped = report.partitions_dropped,
-                    positions_held = report.positions_held,
-                    dead_letters_deleted = report.dead_letters_deleted,
-                    "retention purge"
-                ),
+                Ok(report) => {
+                    tracing::info!(
+                        cutoff = %report.cutoff,
+                        positions_deleted = report.positions_deleted,
+                        partitions_dropped = report.partitions_dropped,
+                        positions_held = report.positions_held,
+                        dead_letters_deleted = report.dead_letters_deleted,
+                        "retention purge"
+                    );
+                    if let Err(e) = store.append_audit(&purge_audit_entry(&report)).await {
+                        tracing::error!(error = %e, "cannot record the retention purge in the audit log");
+                    }
+                }
                 Err(e) => tracing::error!(error = %e, "retention purge failed"),
             }
         }
@@ -52,5 +57,22 @@ pub async fn run_housekeeping(
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return Ok(()),
         }
+    }
+}
+
+/// The audit log's record of a purge: deleting positions is an access to them too.
+fn purge_audit_entry(report: &PurgeReport) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: Some("system".to_string()),
+        action: "retention.purge".to_string(),
+        target: "positions".to_string(),
+        from_addr: None,
+        detail: serde_json::json!({
+            "cutoff": report.cutoff,
+            "positions_deleted": report.positions_deleted,
+            "partitions_dropped": report.partitions_dropped,
+            "positions_held": report.positions_held,
+            "dead_letters_deleted": report.dead_letters_deleted,
+        }),
     }
 }

@@ -14,6 +14,7 @@
 //! deliveries and every agent status report; see [`AlertRecord`] for the alert lifecycle.
 
 mod alerts;
+mod audit;
 mod housekeeping;
 mod postgres;
 mod sqlite;
@@ -25,6 +26,7 @@ use convoy_core::plausibility::{ArrivalMarker, Implausible, Marks};
 use convoy_core::{Position, Role, VehicleId};
 use tokio::sync::mpsc;
 
+pub use audit::{AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH};
 pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, MoveRecord, BY_RULE};
 pub use housekeeping::{run_housekeeping, Retention};
 
@@ -448,6 +450,37 @@ impl Store {
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
         dispatch!(self, s => s.ping())
+    }
+
+    /// Ends a login token before it expires (logout); whether it existed.
+    pub async fn revoke_token(&self, token_hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.revoke_token(token_hash))
+    }
+
+    /// Ends every login token of a person; how many there were.
+    pub async fn revoke_tokens_of(&self, username: &str) -> Result<u64> {
+        dispatch!(self, s => s.revoke_tokens_of(username))
+    }
+
+    /// Every person who may log in, by name.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        dispatch!(self, s => s.users())
+    }
+
+    /// Replaces the people assigned to a move (escorts see only their moves). Unknown names or
+    /// an unknown move are a `Database` error from the foreign keys; check them first.
+    pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()> {
+        dispatch!(self, s => s.set_move_team(move_id, usernames))
+    }
+
+    /// The people assigned to a move, by name.
+    pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>> {
+        dispatch!(self, s => s.move_team(move_id))
+    }
+
+    /// The moves a person is assigned to, by id.
+    pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>> {
+        dispatch!(self, s => s.moves_of_user(username))
     }
 }
 

@@ -30,6 +30,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_marks_holds_purges.sql"),
     include_str!("../migrations/postgres/0003_positions_by_time.sql"),
     include_str!("../migrations/postgres/0004_moves_alerts.sql"),
+    include_str!("../migrations/postgres/0005_audit.sql"),
+    include_str!("../migrations/postgres/0006_teams.sql"),
 ];
 
 /// Serialises retention purges from several processes.
@@ -74,7 +76,7 @@ impl PgStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Backend(e) => StoreError::Postgres(e),
             other => StoreError::Pool(other.to_string()),
@@ -1180,4 +1182,56 @@ fn position_from_row(r: &Row) -> Result<Position> {
         sats: sats.map(|s| s.max(0) as u32),
         hdop: r.get(9),
     })
+}
+
+/// Login tokens ended early, the people on a move's team, and the list of people.
+impl PgStore {
+    pub async fn revoke_token(&self, token_hash: &str) -> Result<bool> {
+        let client = self.client().await?;
+        Ok(client.execute("DELETE FROM tokens WHERE token_hash = $1", &[&token_hash]).await? > 0)
+    }
+
+    pub async fn revoke_tokens_of(&self, username: &str) -> Result<u64> {
+        let client = self.client().await?;
+        Ok(client.execute("DELETE FROM tokens WHERE username = $1", &[&username]).await?)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows =
+            self.client().await?.query("SELECT name, role, password_hash FROM users ORDER BY name", &[]).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM move_team WHERE move_id = $1", &[&move_id]).await?;
+        for name in usernames {
+            tx.execute(
+                "INSERT INTO move_team (move_id, username) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&move_id, name],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT username FROM move_team WHERE move_id = $1 ORDER BY username", &[&move_id])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT move_id FROM move_team WHERE username = $1 ORDER BY move_id", &[&username])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

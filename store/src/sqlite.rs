@@ -23,6 +23,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_marks_holds_purges.sql"),
     include_str!("../migrations/sqlite/0003_moves_alerts.sql"),
+    include_str!("../migrations/sqlite/0004_audit.sql"),
+    include_str!("../migrations/sqlite/0005_teams.sql"),
 ];
 
 #[derive(Clone)]
@@ -53,7 +55,7 @@ impl SqliteStore {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn with<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
@@ -938,4 +940,62 @@ fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Re
             hdop,
         })
     })())
+}
+
+/// Login tokens ended early, the people on a move's team, and the list of people.
+impl SqliteStore {
+    pub async fn revoke_token(&self, token_hash: &str) -> Result<bool> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| Ok(conn.execute("DELETE FROM tokens WHERE token_hash = ?1", [token_hash])? > 0))
+            .await
+    }
+
+    pub async fn revoke_tokens_of(&self, username: &str) -> Result<u64> {
+        let username = username.to_string();
+        self.with(move |conn| Ok(conn.execute("DELETE FROM tokens WHERE username = ?1", [username])? as u64))
+            .await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
+            let users = stmt.query_map([], user_from_row)?;
+            users.map(|user| user?).collect()
+        })
+        .await
+    }
+
+    pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()> {
+        let (move_id, usernames) = (move_id.to_string(), usernames.to_vec());
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM move_team WHERE move_id = ?1", [&move_id])?;
+            for name in &usernames {
+                tx.execute("INSERT OR IGNORE INTO move_team (move_id, username) VALUES (?1, ?2)", [&move_id, name])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>> {
+        let move_id = move_id.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT username FROM move_team WHERE move_id = ?1 ORDER BY username")?;
+            let names = stmt.query_map([move_id], |r| r.get::<_, String>(0))?;
+            Ok(names.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>> {
+        let username = username.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT move_id FROM move_team WHERE username = ?1 ORDER BY move_id")?;
+            let ids = stmt.query_map([username], |r| r.get::<_, String>(0))?;
+            Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
 }

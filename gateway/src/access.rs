@@ -1,0 +1,86 @@
+//! Who may see what. Roles decide which endpoints a person may call (each handler says which
+//! with `Authenticated::require`); for an escort, the moves they are assigned to also decide
+//! which moves, vehicles and alerts they see.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use convoy_core::live::LiveEvent;
+use convoy_core::{Role, VehicleId};
+use convoy_store::{MoveRecord, Store, StoreError, User};
+
+use crate::http::{ApiError, AppState};
+
+/// What part of the fleet a person sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Every move and vehicle (admin, dispatcher, auditor).
+    Everything,
+    /// The moves an escort is assigned to, and their vehicles.
+    Assigned { moves: HashSet<String>, vehicles: HashSet<VehicleId> },
+}
+
+impl Scope {
+    pub(crate) async fn of(store: &Store, user: &User) -> Result<Scope, StoreError> {
+        if user.role != Role::Escort {
+            return Ok(Scope::Everything);
+        }
+        let mut moves = HashSet::new();
+        let mut vehicles = HashSet::new();
+        for id in store.moves_of_user(&user.name).await? {
+            if let Some(record) = store.move_record(&id).await? {
+                vehicles.extend(plan_vehicles(&record));
+            }
+            moves.insert(id);
+        }
+        Ok(Scope::Assigned { moves, vehicles })
+    }
+
+    pub(crate) fn sees_move(&self, id: &str) -> bool {
+        match self {
+            Scope::Everything => true,
+            Scope::Assigned { moves, .. } => moves.contains(id),
+        }
+    }
+
+    /// Whether a live event concerns what this scope sees.
+    pub(crate) fn sees(&self, event: &LiveEvent) -> bool {
+        match event {
+            LiveEvent::Position { vehicle, .. } | LiveEvent::Status { vehicle, .. } => self.sees_vehicle(vehicle),
+            LiveEvent::Alert { alert } => self.sees_move(&alert.move_id),
+        }
+    }
+
+    pub(crate) fn sees_vehicle(&self, id: &VehicleId) -> bool {
+        match self {
+            Scope::Everything => true,
+            Scope::Assigned { vehicles, .. } => vehicles.contains(id),
+        }
+    }
+}
+
+/// The move `id` if `user` may see it: 404 when there is none, 403 for an escort not assigned
+/// to it.
+pub(crate) async fn visible_move(state: &AppState, user: &User, id: &str) -> Result<MoveRecord, ApiError> {
+    let record = state
+        .store
+        .move_record(id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such move"))?;
+    if !Scope::of(&state.store, user).await?.sees_move(id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
+    }
+    Ok(record)
+}
+
+/// The vehicles a stored plan names.
+pub(crate) fn plan_vehicles(record: &MoveRecord) -> Vec<VehicleId> {
+    record
+        .plan
+        .get("vehicles")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().and_then(|s| VehicleId::new(s).ok()))
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! The audit trail of the API: [`record`] for handlers (every access leaves a trace, or the
+//! request fails), [`ClientAddr`] for where a request came from, and `GET /api/v1/audit`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use convoy_core::Role;
+use convoy_store::{AuditEntry, AuditFilter, NewAuditEntry};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{ApiError, AppState, Authenticated};
+
+/// Entries returned when the request gives no limit.
+const DEFAULT_LIMIT: u32 = 1000;
+/// The most entries one request may ask for.
+const MAX_LIMIT: u32 = 10_000;
+
+/// Records an access in the audit log. A failed write fails the request: an access that
+/// cannot be recorded must not happen.
+pub(crate) async fn record(
+    state: &AppState,
+    actor: Option<&str>,
+    from: Option<IpAddr>,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> Result<(), ApiError> {
+    let entry = NewAuditEntry {
+        actor: actor.map(str::to_string),
+        action: action.to_string(),
+        target: target.to_string(),
+        from_addr: from.map(|ip| ip.to_string()),
+        detail,
+    };
+    match state.store.append_audit(&entry).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::error!(error = %e, action, target, "cannot write the audit log; refusing the request");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the audit log is unavailable; try again"))
+        }
+    }
+}
+
+/// The address of the peer that made the request: the TCP connection's, never a header such as
+/// X-Forwarded-For, which any client can write. `None` where the server was not started with
+/// connection info (a router called directly, as in unit tests).
+pub(crate) struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; record it as a.b.c.d.
+        Ok(ClientAddr(peer.map(|ip| ip.to_canonical())))
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuditQuery {
+    from: Option<String>,
+    to: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    after_seq: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/audit` (admin, auditor): entries in seq order with the chain's head. The view
+/// is itself recorded, before the entries are read, so it appears in a later read.
+pub(crate) async fn list_audit(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from_addr): ClientAddr,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin, Role::Auditor])?;
+    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let filter = filter_of(&query)?;
+    let detail = json!({
+        "from": filter.from, "to": filter.to, "actor": filter.actor, "action": filter.action,
+        "after_seq": filter.after_seq, "limit": filter.limit,
+    });
+    record(&state, Some(&user.0.name), from_addr, "audit.view", "audit_log", detail).await?;
+    let entries = state.store.audit_entries(&filter).await?;
+    let head = state.store.audit_head().await?;
+    Ok(Json(json!({
+        "entries": entries.iter().map(entry_view).collect::<Vec<_>>(),
+        "head": { "seq": head.seq, "hash": head.hash },
+    })))
+}
+
+fn filter_of(query: &AuditQuery) -> Result<AuditFilter, ApiError> {
+    let from = query.from.as_deref().map(|t| parse_time("from", t)).transpose()?;
+    let to = query.to.as_deref().map(|t| parse_time("to", t)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(bad_request("from is after to"));
+        }
+    }
+    let after_seq = match query.after_seq.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .ok()
+                .filter(|&seq| seq <= i64::MAX as u64)
+                .ok_or_else(|| bad_request("after_seq must be a whole number of at least 0"))?,
+        ),
+    };
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+            .ok_or_else(|| bad_request(format!("limit must be between 1 and {MAX_LIMIT}")))?,
+    };
+    Ok(AuditFilter {
+        from,
+        to,
+        actor: query.actor.clone(),
+        action: query.action.clone(),
+        after_seq,
+        limit,
+    })
+}
+
+fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad_request(format!("{name} must be an RFC 3339 time, e.g. 2026-11-28T09:00:00Z")))
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message).with_reason("bad_query")
+}
+
+fn entry_view(entry: &AuditEntry) -> Value {
+    json!({
+        "seq": entry.seq,
+        "at": entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "from": entry.from_addr,
+        "detail": entry.detail_json(),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    })
+}
+
+/// The longest user name kept from a failed login (a client may send anything).
+const MAX_TRIED_NAME_CHARS: usize = 200;
+
+/// Records a refused login: the actor is the user if the name exists (someone tried their
+/// password), none otherwise; the name tried is kept in the detail either way.
+pub(crate) async fn record_failed_login(state: &AppState, from: Option<IpAddr>, tried: &str) -> Result<(), ApiError> {
+    let tried: String = tried.chars().take(MAX_TRIED_NAME_CHARS).collect();
+    let known = state.store.user(&tried).await?.is_some();
+    let actor = known.then_some(tried.as_str());
+    record(state, actor, from, "login.failed", &tried, json!({ "username": tried, "known_user": known })).await
+}

@@ -1,0 +1,478 @@
+//! Track exports: GPX 1.1, GeoJSON, KML 2.2 and CSV, written while the fixes stream out of the
+//! store (a day at 10 Hz never sits whole in memory), for `GET /api/v1/vehicles/{id}/track`
+//! and `GET /api/v1/moves/{id}/export`.
+//!
+//! The writers are pure: [`ExportWriter`] takes vehicles and their fixes in fix-time order and
+//! appends bytes. A vehicle's track is cut into segments where its data has a gap (two fixes
+//! more than [`GAP_AFTER_S`](crate::stops::GAP_AFTER_S) seconds apart, as the replay's gaps):
+//!
+//! | format | a vehicle | a segment | a fix |
+//! |---|---|---|---|
+//! | GPX 1.1 | `<trk>` named by it | `<trkseg>` | `<trkpt>` with `<ele>`, `<time>`, `<fix>`, `<sat>`, `<hdop>`; speed and course in Garmin's `TrackPointExtension` v2, the sequence number and marks in Convoy's own namespace |
+//! | KML 2.2 | `<Folder>` named by it | `<Placemark>` with a `<gx:MultiTrack>` | `<when>` and `<gx:coord>` of a `<gx:Track>` |
+//! | GeoJSON | | | a Point `Feature` whose properties are the wire position, the vehicle and the marks |
+//! | CSV | | | a row; the header names the columns |
+//!
+//! GeoJSON is one Point per fix rather than a line per vehicle: each feature is complete as it
+//! is written, so the file streams, every fix keeps its time and speed, and a one-fix segment
+//! is still valid GeoJSON (a LineString needs two positions). A KML `<gx:Track>` lists all its
+//! times before its coordinates, so a long segment is written as several tracks of at most
+//! [`kml::MAX_TRACK_FIXES`] fixes in one `<gx:MultiTrack>` that joins them.
+//!
+//! Coordinates are written with Rust's shortest round-trip formatting: they read back exactly.
+
+mod csv;
+mod geojson;
+mod gpx;
+mod kml;
+mod xml;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use convoy_core::position::format_time;
+use convoy_core::{Role, VehicleId};
+use convoy_store::{Store, StoredPosition};
+use futures_util::stream;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::access::visible_move;
+use crate::audit::{self, ClientAddr};
+use crate::http::{ApiError, AppState, Authenticated};
+use crate::move_span::{MoveHistory, Span};
+use crate::stops::GAP_AFTER_S;
+
+/// A body is handed to the connection in pieces of about this many bytes.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// A file format for tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExportFormat {
+    Gpx,
+    GeoJson,
+    Kml,
+    Csv,
+}
+
+impl ExportFormat {
+    /// The names [`ExportFormat::parse`] knows, for messages.
+    pub(crate) const NAMES: &'static str = "gpx, geojson, kml or csv";
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "gpx" => Some(ExportFormat::Gpx),
+            "geojson" => Some(ExportFormat::GeoJson),
+            "kml" => Some(ExportFormat::Kml),
+            "csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Gpx => "gpx",
+            ExportFormat::GeoJson => "geojson",
+            ExportFormat::Kml => "kml",
+            ExportFormat::Csv => "csv",
+        }
+    }
+
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Gpx => "application/gpx+xml",
+            ExportFormat::GeoJson => "application/geo+json",
+            ExportFormat::Kml => "application/vnd.google-earth.kml+xml",
+            ExportFormat::Csv => "text/csv; charset=utf-8; header=present",
+        }
+    }
+
+    /// The file name extension, without the dot.
+    pub(crate) fn extension(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn writer(self) -> Box<dyn FormatWriter> {
+        match self {
+            ExportFormat::Gpx => Box::new(gpx::Gpx),
+            ExportFormat::GeoJson => Box::<geojson::GeoJson>::default(),
+            ExportFormat::Kml => Box::<kml::Kml>::default(),
+            ExportFormat::Csv => Box::new(csv::Csv),
+        }
+    }
+}
+
+/// What a file says about itself (escaped by each writer as its format needs).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ExportMeta {
+    /// The move's name, or the vehicle's id for a single track.
+    pub title: String,
+    /// What the file holds: move, vehicles, range.
+    pub description: String,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// One format's way of writing the parts of a file. Every method appends to `out`.
+trait FormatWriter: Send {
+    fn start(&mut self, out: &mut Vec<u8>, meta: &ExportMeta);
+    fn start_vehicle(&mut self, _out: &mut Vec<u8>, _vehicle: &VehicleId) {}
+    fn start_segment(&mut self, _out: &mut Vec<u8>, _vehicle: &VehicleId) {}
+    fn fix(&mut self, out: &mut Vec<u8>, vehicle: &VehicleId, fix: &StoredPosition);
+    fn end_segment(&mut self, _out: &mut Vec<u8>) {}
+    fn end_vehicle(&mut self, _out: &mut Vec<u8>) {}
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
+/// Writes a file of tracks: [`ExportWriter::start`], then for each vehicle
+/// [`ExportWriter::vehicle`] and its fixes in fix-time order, then [`ExportWriter::finish`].
+pub(crate) struct ExportWriter {
+    format: Box<dyn FormatWriter>,
+    vehicle: Option<VehicleId>,
+    /// The fix time of the vehicle's previous fix, while a segment is open.
+    last_t: Option<DateTime<Utc>>,
+}
+
+impl ExportWriter {
+    pub(crate) fn start(format: ExportFormat, meta: &ExportMeta, out: &mut Vec<u8>) -> Self {
+        let mut format = format.writer();
+        format.start(out, meta);
+        ExportWriter { format, vehicle: None, last_t: None }
+    }
+
+    /// Ends the previous vehicle's track, if any, and begins `vehicle`'s.
+    pub(crate) fn vehicle(&mut self, out: &mut Vec<u8>, vehicle: &VehicleId) {
+        self.end_vehicle(out);
+        self.format.start_vehicle(out, vehicle);
+        self.vehicle = Some(vehicle.clone());
+    }
+
+    /// The current vehicle's next fix; a new segment begins after a gap.
+    pub(crate) fn fix(&mut self, out: &mut Vec<u8>, fix: &StoredPosition) {
+        let Some(vehicle) = &self.vehicle else {
+            debug_assert!(false, "a fix before any vehicle");
+            return;
+        };
+        match self.last_t {
+            None => self.format.start_segment(out, vehicle),
+            Some(last) if fix.position.t - last > chrono::Duration::seconds(GAP_AFTER_S) => {
+                self.format.end_segment(out);
+                self.format.start_segment(out, vehicle);
+            }
+            Some(_) => {}
+        }
+        self.format.fix(out, vehicle, fix);
+        self.last_t = Some(fix.position.t);
+    }
+
+    pub(crate) fn finish(mut self, out: &mut Vec<u8>) {
+        self.end_vehicle(out);
+        self.format.finish(out);
+    }
+
+    fn end_vehicle(&mut self, out: &mut Vec<u8>) {
+        if self.vehicle.take().is_some() {
+            if self.last_t.take().is_some() {
+                self.format.end_segment(out);
+            }
+            self.format.end_vehicle(out);
+        }
+    }
+}
+
+/// A whole file from tracks already in memory (a simplified track; tests).
+pub(crate) fn write_all(format: ExportFormat, meta: &ExportMeta, tracks: &[(VehicleId, Vec<StoredPosition>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = ExportWriter::start(format, meta, &mut out);
+    for (vehicle, fixes) in tracks {
+        writer.vehicle(&mut out, vehicle);
+        for fix in fixes {
+            writer.fix(&mut out, fix);
+        }
+    }
+    writer.finish(&mut out);
+    out
+}
+
+/// The fixes of `vehicles` in `span`, read from the store and written in `format` as they
+/// come. A store error midway ends the body early (the client sees a cut download) and is
+/// logged.
+pub(crate) fn stream_tracks(
+    store: Store,
+    format: ExportFormat,
+    meta: ExportMeta,
+    vehicles: Vec<VehicleId>,
+    span: Span,
+) -> Body {
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut out = Vec::with_capacity(2 * FLUSH_BYTES);
+        let mut writer = ExportWriter::start(format, &meta, &mut out);
+        for vehicle in &vehicles {
+            writer.vehicle(&mut out, vehicle);
+            let mut fixes = store.track_stream(vehicle, span.from, span.to);
+            while let Some(fix) = fixes.recv().await {
+                match fix {
+                    Ok(fix) => writer.fix(&mut out, &fix),
+                    Err(e) => {
+                        tracing::error!(error = %e, vehicle = %vehicle, "export cut short by a store error");
+                        let _ = tx.send(Err(std::io::Error::other("storage failed during the export"))).await;
+                        return;
+                    }
+                }
+                if out.len() >= FLUSH_BYTES && tx.send(Ok(Bytes::from(std::mem::take(&mut out)))).await.is_err() {
+                    // The client went away.
+                    return;
+                }
+            }
+        }
+        writer.finish(&mut out);
+        let _ = tx.send(Ok(Bytes::from(out))).await;
+    });
+    Body::from_stream(stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// A download: the format's content type and an attachment file name (`stem` plus the
+/// format's extension; anything but `[A-Za-z0-9._-]` in it becomes `_`).
+pub(crate) fn attachment(format: ExportFormat, stem: &str, body: Body) -> Response {
+    let safe: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let disposition = format!("attachment; filename=\"{safe}.{}\"", format.extension());
+    ([(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response()
+}
+
+/// The format a request asks for, or a 400 that names the ones there are.
+pub(crate) fn requested_format(text: Option<&str>, also: &str) -> Result<ExportFormat, ApiError> {
+    let names = format!("{also}{}", ExportFormat::NAMES);
+    match text {
+        None => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("format is required: {names}")).with_reason("bad_format")),
+        Some(text) => ExportFormat::parse(text).ok_or_else(|| {
+            let shown: String = text.chars().take(40).collect();
+            ApiError::new(StatusCode::BAD_REQUEST, format!("format {shown:?} is not supported; ask for {names}"))
+                .with_reason("bad_format")
+        }),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MoveExportQuery {
+    format: Option<String>,
+    vehicle: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/v1/moves/{id}/export?format=gpx|geojson|kml|csv&vehicle&from&to`: the move's
+/// tracks (all its vehicles, or one) over its span, as a file.
+pub(crate) async fn move_export(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
+    let Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
+    let format = requested_format(query.format.as_deref(), "")?;
+    let history = MoveHistory::of(&state, visible_move(&state, &user.0, &id).await?)?;
+    let vehicles = history.vehicles(query.vehicle.as_deref())?;
+    let span = history.span(query.from, query.to, Utc::now())?;
+    let detail = json!({
+        "format": format.as_str(),
+        "vehicle": query.vehicle,
+        "from": format_time(&span.from),
+        "to": format_time(&span.to),
+    });
+    audit::record(&state, Some(&user.0.name), client, "export.download", &format!("move:{id}"), detail).await?;
+    let names: Vec<&str> = vehicles.iter().map(VehicleId::as_str).collect();
+    let meta = ExportMeta {
+        title: history.record.name.clone(),
+        description: format!(
+            "Move {} ({}): {} from {} to {}",
+            history.record.id,
+            history.record.name,
+            names.join(", "),
+            format_time(&span.from),
+            format_time(&span.to)
+        ),
+        generated_at: Utc::now(),
+    };
+    let stem = match &query.vehicle {
+        Some(vehicle) => format!("move-{}-{vehicle}", history.record.id),
+        None => format!("move-{}", history.record.id),
+    };
+    let body = stream_tracks(state.store.clone(), format, meta, vehicles, span);
+    Ok(attachment(format, &stem, body))
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Tracks for the writers' tests.
+
+    use chrono::{Duration, TimeZone};
+    use convoy_core::plausibility::Implausible;
+    use convoy_core::{FixMode, Position};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    pub(crate) fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap()
+    }
+
+    pub(crate) fn meta() -> ExportMeta {
+        ExportMeta {
+            title: r#"Office move <A&B> "north" 'wing'"#.into(),
+            description: "Move m1 & more".into(),
+            generated_at: t0(),
+        }
+    }
+
+    /// One fix a second eastward from 11°E, 48°N, every optional field set.
+    pub(crate) fn fix(seq: u64, second: i64) -> StoredPosition {
+        StoredPosition {
+            position: Position {
+                seq,
+                t: t0() + Duration::seconds(second),
+                lat: 48.137154,
+                lon: 11.0 + second as f64 * 0.000134,
+                alt_m: Some(519.5),
+                speed_mps: Some(12.4),
+                course_deg: Some(87.5),
+                fix: Some(FixMode::ThreeD),
+                sats: Some(9),
+                hdop: Some(0.9),
+            },
+            late: seq == 2,
+            implausible: (seq == 3).then_some(Implausible::TooFast),
+            received_at: t0() + Duration::seconds(second + 1),
+        }
+    }
+
+    /// A fix with no optional field.
+    pub(crate) fn bare(seq: u64, t: DateTime<Utc>, lat: f64, lon: f64) -> StoredPosition {
+        StoredPosition {
+            position: Position {
+                seq,
+                t,
+                lat,
+                lon,
+                alt_m: None,
+                speed_mps: None,
+                course_deg: None,
+                fix: None,
+                sats: None,
+                hdop: None,
+            },
+            late: false,
+            implausible: None,
+            received_at: t,
+        }
+    }
+
+    pub(crate) fn vehicle(name: &str) -> VehicleId {
+        VehicleId::new(name).unwrap()
+    }
+
+    /// Any fix: coordinates anywhere, times to the millisecond, optional fields present or not.
+    pub(crate) fn any_fix() -> impl Strategy<Value = (i64, Position)> {
+        (
+            (0i64..10_000_000, -90.0f64..=90.0, -180.0f64..=180.0),
+            proptest::option::of(-400.0f64..9000.0),
+            proptest::option::of(0.0f64..100.0),
+            proptest::option::of(0.0f64..360.0),
+            proptest::option::of(prop_oneof![Just(FixMode::TwoD), Just(FixMode::ThreeD)]),
+            proptest::option::of(0u32..64),
+            proptest::option::of(0.0f64..50.0),
+        )
+            .prop_map(|((millis, lat, lon), alt_m, speed_mps, course_deg, fix, sats, hdop)| {
+                (
+                    millis,
+                    Position { seq: 0, t: t0(), lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop },
+                )
+            })
+    }
+
+    /// Up to three vehicles with up to 40 fixes each, in fix-time order with rising seqs.
+    pub(crate) fn any_tracks() -> impl Strategy<Value = Vec<(VehicleId, Vec<StoredPosition>)>> {
+        proptest::collection::vec(proptest::collection::vec((any_fix(), any::<bool>()), 0..40), 1..4).prop_map(
+            |vehicles| {
+                vehicles
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, fixes)| {
+                        let mut fixes: Vec<StoredPosition> = fixes
+                            .into_iter()
+                            .map(|((millis, mut position), late)| {
+                                position.t = t0() + Duration::milliseconds(millis);
+                                StoredPosition { position, late, implausible: None, received_at: t0() }
+                            })
+                            .collect();
+                        fixes.sort_by_key(|f| f.position.t);
+                        for (seq, fix) in fixes.iter_mut().enumerate() {
+                            fix.position.seq = seq as u64 + 1;
+                        }
+                        (VehicleId::new(format!("truck-{n}")).unwrap(), fixes)
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    /// Splits a vehicle's fixes where the exports start a new segment.
+    pub(crate) fn segments(fixes: &[StoredPosition]) -> Vec<Vec<&StoredPosition>> {
+        let mut segments: Vec<Vec<&StoredPosition>> = Vec::new();
+        for fix in fixes {
+            let new = match segments.last().and_then(|s| s.last()) {
+                None => true,
+                Some(last) => fix.position.t - last.position.t > Duration::seconds(GAP_AFTER_S),
+            };
+            if new {
+                segments.push(Vec::new());
+            }
+            segments.last_mut().unwrap().push(fix);
+        }
+        segments
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn formats_are_named_and_typed() {
+        for format in [ExportFormat::Gpx, ExportFormat::GeoJson, ExportFormat::Kml, ExportFormat::Csv] {
+            assert_eq!(ExportFormat::parse(format.as_str()), Some(format));
+        }
+        assert_eq!(ExportFormat::parse("shp"), None);
+        assert_eq!(ExportFormat::parse("GPX"), None, "names are lower case, as documented");
+        assert_eq!(ExportFormat::Kml.content_type(), "application/vnd.google-earth.kml+xml");
+    }
+
+    #[test]
+    fn an_unknown_format_is_a_400_naming_the_known_ones() {
+        let response = requested_format(Some("shp"), "json, ").unwrap_err().into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(requested_format(None, "").is_err());
+    }
+
+    #[test]
+    fn an_attachment_name_keeps_only_safe_characters() {
+        let response = attachment(ExportFormat::Gpx, "move-m1/../\"x\"", Body::empty());
+        assert_eq!(response.headers()[header::CONTENT_DISPOSITION], "attachment; filename=\"move-m1_.._x_.gpx\"");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/gpx+xml");
+    }
+
+    #[test]
+    fn a_vehicle_without_fixes_still_appears_where_the_format_lists_vehicles() {
+        let gpx = String::from_utf8(write_all(ExportFormat::Gpx, &meta(), &[(vehicle("idle-1"), vec![])])).unwrap();
+        assert!(gpx.contains("<trk><name>idle-1</name></trk>"), "{gpx}");
+        assert!(!gpx.contains("<trkseg>"));
+    }
+}

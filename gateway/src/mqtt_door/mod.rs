@@ -1,0 +1,472 @@
+//! The embedded broker's front door: every vehicle connection goes through it, so that a
+//! vehicle can publish only as itself.
+//!
+//! rumqttd has no topic access control. The door listens where vehicles connect (plain, and
+//! TLS when configured), reads the CONNECT, checks the vehicle's password (argon2, against the
+//! store) and, over TLS with client certificates, that the certificate names the same vehicle.
+//! It then connects to rumqttd on an internal loopback port, replacing the vehicle's password
+//! with one derived from a per-process secret ([`UpstreamSecret`]), and copies the connection
+//! both ways. Every packet from the vehicle is framed and checked before it is forwarded: a
+//! PUBLISH or a SUBSCRIBE outside `convoy/v1/vehicles/{id}/` closes the connection without
+//! forwarding it, and is counted by reason in `convoy_gateway_mqtt_refused_total`. What the
+//! broker sends back is copied unchanged.
+
+mod acl;
+mod identity;
+pub mod packet;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use convoy_core::VehicleId;
+use convoy_store::Store;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+pub use acl::VehicleTree;
+pub use identity::certificate_names;
+pub use upstream::UpstreamSecret;
+
+use crate::auth::verify_password;
+use crate::metrics::GatewayMetrics;
+use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
+
+/// Why the door closed a connection; the label of `convoy_gateway_mqtt_refused_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A PUBLISH outside the vehicle's own topics.
+    ForeignTopic,
+    /// A SUBSCRIBE reaching outside the vehicle's own topics.
+    ForeignSubscription,
+    /// A CONNECT whose last will would publish outside the vehicle's own topics.
+    ForeignWill,
+    /// Bytes that are not MQTT 3.1.1 a client may send.
+    MalformedPacket,
+    /// A packet larger than the broker takes.
+    PacketTooLarge,
+    /// Unknown vehicle, wrong password, or a client id not `convoy-agent-{id}`.
+    BadCredentials,
+    /// The TLS client certificate names another vehicle than the user name.
+    ClientCertMismatch,
+    /// MQTT 3.1 or 5 (only 3.1.1 is spoken).
+    ProtocolVersion,
+    /// No CONNECT (or no TLS handshake) within the time allowed.
+    ConnectTimeout,
+    /// The TLS handshake failed (no or an untrusted client certificate, not TLS at all).
+    TlsHandshake,
+    /// The door already holds its most connections.
+    TooManyConnections,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 11] = [
+        Refusal::ForeignTopic,
+        Refusal::ForeignSubscription,
+        Refusal::ForeignWill,
+        Refusal::MalformedPacket,
+        Refusal::PacketTooLarge,
+        Refusal::BadCredentials,
+        Refusal::ClientCertMismatch,
+        Refusal::ProtocolVersion,
+        Refusal::ConnectTimeout,
+        Refusal::TlsHandshake,
+        Refusal::TooManyConnections,
+    ];
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::ForeignTopic => "foreign_topic",
+            Refusal::ForeignSubscription => "foreign_subscription",
+            Refusal::ForeignWill => "foreign_will",
+            Refusal::MalformedPacket => "malformed_packet",
+            Refusal::PacketTooLarge => "packet_too_large",
+            Refusal::BadCredentials => "bad_credentials",
+            Refusal::ClientCertMismatch => "client_cert_mismatch",
+            Refusal::ProtocolVersion => "protocol_version",
+            Refusal::ConnectTimeout => "connect_timeout",
+            Refusal::TlsHandshake => "tls_handshake",
+            Refusal::TooManyConnections => "too_many_connections",
+        }
+    }
+}
+
+/// The door's limits.
+#[derive(Clone, Debug)]
+pub struct DoorSettings {
+    /// Where rumqttd listens (loopback).
+    pub upstream: SocketAddr,
+    /// The largest remaining length of a packet (rumqttd's `max_payload_size`).
+    pub max_packet_bytes: usize,
+    /// How long a client has for its TLS handshake and its CONNECT.
+    pub connect_timeout: Duration,
+    /// The most connections open through the door at once.
+    pub max_connections: usize,
+}
+
+/// The door: shared by its listeners and their connections.
+pub struct Door {
+    settings: DoorSettings,
+    store: Store,
+    metrics: GatewayMetrics,
+    secret: UpstreamSecret,
+    /// argon2 is slow and takes 19 MiB on purpose: a flood of CONNECTs must not run hundreds at
+    /// once on the blocking pool.
+    password_checks: Semaphore,
+    connections: Arc<Semaphore>,
+}
+
+/// How a connection ended, when it did not end normally.
+#[derive(Debug)]
+enum Ended {
+    Refused(Refusal, String),
+    /// The store or the internal broker failed: the client is not at fault.
+    Unavailable(String),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Ended {
+    fn from(e: std::io::Error) -> Self {
+        Ended::Io(e)
+    }
+}
+
+impl From<PacketError> for Ended {
+    fn from(e: PacketError) -> Self {
+        let refusal = match e {
+            PacketError::TooLarge(_) => Refusal::PacketTooLarge,
+            PacketError::ProtocolVersion { .. } => Refusal::ProtocolVersion,
+            PacketError::Malformed(_) => Refusal::MalformedPacket,
+        };
+        Ended::Refused(refusal, e.to_string())
+    }
+}
+
+fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
+    Ended::Refused(refusal, detail.into())
+}
+
+impl Door {
+    pub fn new(settings: DoorSettings, store: Store, metrics: GatewayMetrics, secret: UpstreamSecret) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            connections: Arc::new(Semaphore::new(settings.max_connections)),
+            password_checks: Semaphore::new(cores.max(2)),
+            settings,
+            store,
+            metrics,
+            secret,
+        }
+    }
+
+    /// Accepts plain MQTT connections until `shutdown` turns true.
+    pub async fn serve_plain(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        self.accept_loop(listener, None, shutdown).await
+    }
+
+    /// Accepts MQTT over TLS until `shutdown` turns true. When the configuration asks for client
+    /// certificates (`require_identity`), the certificate must name the MQTT user.
+    pub async fn serve_tls(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+        require_identity: bool,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        self.accept_loop(listener, Some((acceptor, require_identity)), shutdown).await
+    }
+
+    async fn accept_loop(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = until_shutdown(&mut shutdown) => return,
+            };
+            let (socket, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(error = %e, "MQTT door cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
+                self.count(Refusal::TooManyConnections, None, peer, "");
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            let door = self.clone();
+            let tls = tls.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                tokio::select! {
+                    () = door.handle(socket, peer, tls) => {}
+                    _ = until_shutdown(&mut shutdown) => {}
+                }
+            });
+        }
+    }
+
+    async fn handle(&self, socket: TcpStream, peer: SocketAddr, tls: Option<(tokio_rustls::TlsAcceptor, bool)>) {
+        let Some((acceptor, require_identity)) = tls else {
+            return self.finish(self.serve(socket, None).await, peer);
+        };
+        let handshake = tokio::time::timeout(self.settings.connect_timeout, acceptor.accept(socket)).await;
+        let stream = match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return self.count(Refusal::TlsHandshake, None, peer, &e.to_string()),
+            Err(_) => return self.count(Refusal::ConnectTimeout, None, peer, "TLS handshake"),
+        };
+        let names = require_identity.then(|| {
+            stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|leaf| certificate_names(leaf))
+                .unwrap_or_default()
+        });
+        self.finish(self.serve(stream, names).await, peer)
+    }
+
+    fn finish(&self, ended: Result<Option<VehicleId>, (Option<VehicleId>, Ended)>, peer: SocketAddr) {
+        match ended {
+            Ok(_) => {}
+            Err((vehicle, Ended::Refused(refusal, detail))) => self.count(refusal, vehicle.as_ref(), peer, &detail),
+            Err((vehicle, Ended::Unavailable(detail))) => {
+                tracing::error!(vehicle = ?vehicle.as_ref().map(VehicleId::as_str), %peer, %detail, "MQTT door cannot serve a vehicle");
+            }
+            Err((vehicle, Ended::Io(e))) => {
+                tracing::debug!(vehicle = ?vehicle.as_ref().map(VehicleId::as_str), %peer, error = %e, "MQTT connection ended");
+            }
+        }
+    }
+
+    fn count(&self, refusal: Refusal, vehicle: Option<&VehicleId>, peer: SocketAddr, detail: &str) {
+        self.metrics.mqtt_refused.with_label_values(&[refusal.reason()]).inc();
+        if refusal == Refusal::BadCredentials {
+            self.metrics.mqtt_auth_failures.inc();
+        }
+        // The detail may be a topic the client chose: bounded, and escaped by `?`.
+        let detail: String = detail.chars().take(200).collect();
+        tracing::warn!(
+            reason = refusal.reason(),
+            vehicle = vehicle.map(VehicleId::as_str),
+            %peer,
+            detail = ?detail,
+            "MQTT connection refused"
+        );
+    }
+
+    /// Serves one client: the CONNECT, then both directions until either side closes.
+    /// Returns the vehicle it served, or how it ended with the vehicle if known.
+    async fn serve<S>(
+        &self,
+        client: S,
+        cert_names: Option<Vec<String>>,
+    ) -> Result<Option<VehicleId>, (Option<VehicleId>, Ended)>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut client = client;
+        let mut framer = Framer::new(self.settings.max_packet_bytes);
+        let first = tokio::time::timeout(self.settings.connect_timeout, read_frame(&mut client, &mut framer))
+            .await
+            .map_err(|_| (None, refused(Refusal::ConnectTimeout, "no CONNECT")))?;
+        let frame = match first {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err((None, e)),
+        };
+        let connect = match parse_connect(&frame) {
+            Ok(connect) => connect,
+            Err(Ended::Refused(Refusal::ProtocolVersion, detail)) => {
+                let _ = client.write_all(&packet::connack_refusal(ConnectRefusal::ProtocolVersion)).await;
+                return Err((None, refused(Refusal::ProtocolVersion, detail)));
+            }
+            Err(e) => return Err((None, e)),
+        };
+        let vehicle = match self.admit(&connect, cert_names.as_deref()).await {
+            Ok(vehicle) => vehicle,
+            Err((vehicle, ended)) => {
+                let code = match &ended {
+                    Ended::Refused(Refusal::BadCredentials, _) => Some(ConnectRefusal::BadUsernameOrPassword),
+                    Ended::Refused(..) => Some(ConnectRefusal::NotAuthorised),
+                    Ended::Unavailable(_) => Some(ConnectRefusal::ServerUnavailable),
+                    Ended::Io(_) => None,
+                };
+                if let Some(code) = code {
+                    let _ = client.write_all(&packet::connack_refusal(code)).await;
+                    let _ = client.flush().await;
+                }
+                return Err((vehicle, ended));
+            }
+        };
+        let tree = VehicleTree::new(&vehicle);
+        let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
+
+        let mut upstream = TcpStream::connect(self.settings.upstream)
+            .await
+            .map_err(|e| with_vehicle(Ended::Unavailable(format!("internal broker: {e}"))))?;
+        let _ = upstream.set_nodelay(true);
+        let mut forwarded = connect;
+        forwarded.password = Some(self.secret.password_for(vehicle.as_str()).into_bytes().into());
+        upstream.write_all(&ClientPacket::Connect(forwarded).encode()).await.map_err(|e| with_vehicle(e.into()))?;
+
+        let (mut client_read, mut client_write) = tokio::io::split(client);
+        let (mut upstream_read, mut upstream_write) = upstream.into_split();
+        let client_ended = {
+            let inbound = forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree);
+            let outbound = tokio::io::copy(&mut upstream_read, &mut client_write);
+            tokio::select! {
+                ended = inbound => Some(ended),
+                _ = outbound => None,
+            }
+        };
+        match client_ended {
+            // The broker closed (keep-alive, a session taken over): close the client too.
+            None => {
+                let _ = client_write.shutdown().await;
+                Ok(Some(vehicle))
+            }
+            Some(Ok(())) => {
+                let _ = upstream_write.shutdown().await;
+                Ok(Some(vehicle))
+            }
+            Some(Err(e)) => Err(with_vehicle(e)),
+        }
+    }
+
+    /// Decides whether the CONNECT may go to the broker, and as which vehicle.
+    async fn admit(
+        &self,
+        connect: &Connect,
+        cert_names: Option<&[String]>,
+    ) -> Result<VehicleId, (Option<VehicleId>, Ended)> {
+        let bad = |why: &str| (None, refused(Refusal::BadCredentials, why));
+        let username = connect.username.as_deref().ok_or_else(|| bad("no user name"))?;
+        let vehicle = VehicleId::new(username).map_err(|_| bad("user name is not a vehicle id"))?;
+        let bad = |why: &str| (Some(vehicle.clone()), refused(Refusal::BadCredentials, why));
+        if connect.client_id != format!("convoy-agent-{vehicle}") {
+            return Err(bad("client id is not convoy-agent-{vehicle}"));
+        }
+        let password = connect
+            .password
+            .as_ref()
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .ok_or_else(|| bad("no password"))?
+            .to_string();
+        if let Some(names) = cert_names {
+            if !names.iter().any(|name| name == vehicle.as_str()) {
+                return Err((
+                    Some(vehicle.clone()),
+                    refused(Refusal::ClientCertMismatch, format!("certificate names {names:?}")),
+                ));
+            }
+        }
+        let tree = VehicleTree::new(&vehicle);
+        if let Some(will) = &connect.will {
+            if !tree.may_publish(&will.topic) {
+                return Err((Some(vehicle.clone()), refused(Refusal::ForeignWill, will.topic.clone())));
+            }
+        }
+        let hash = match self.store.vehicle_password_hash(&vehicle).await {
+            Ok(Some(hash)) => hash,
+            Ok(None) => return Err(bad("unknown vehicle")),
+            Err(e) => return Err((Some(vehicle.clone()), Ended::Unavailable(format!("store: {e}")))),
+        };
+        let verified = {
+            let _turn = self.password_checks.acquire().await.expect("the semaphore is never closed");
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+        };
+        if !verified {
+            return Err(bad("wrong password"));
+        }
+        Ok(vehicle)
+    }
+}
+
+/// Reads until one whole packet has arrived; `None` if the client closed first.
+async fn read_frame<S: AsyncRead + Unpin>(client: &mut S, framer: &mut Framer) -> Result<Option<Frame>, Ended> {
+    loop {
+        if let Some(frame) = framer.next_frame()? {
+            return Ok(Some(frame));
+        }
+        if client.read_buf(framer.read_buffer()).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+fn parse_connect(frame: &Frame) -> Result<Connect, Ended> {
+    match ClientPacket::parse(frame)? {
+        ClientPacket::Connect(connect) => Ok(connect),
+        _ => Err(refused(Refusal::MalformedPacket, "the first packet is not a CONNECT")),
+    }
+}
+
+/// Copies the client's packets to the broker, each checked first; returns at the client's end
+/// of stream, or with the refusal at the first packet the vehicle may not send (which is not
+/// forwarded, nor is anything after it).
+async fn forward_checked<R, W>(
+    client: &mut R,
+    upstream: &mut W,
+    framer: &mut Framer,
+    tree: &VehicleTree,
+) -> Result<(), Ended>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut out = BytesMut::new();
+    loop {
+        while let Some(frame) = framer.next_frame()? {
+            check(&frame, tree)?;
+            out.extend_from_slice(&frame.bytes);
+        }
+        if !out.is_empty() {
+            upstream.write_all(&out).await?;
+            out.clear();
+        }
+        if client.read_buf(framer.read_buffer()).await? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether a vehicle may send this packet after its CONNECT.
+fn check(frame: &Frame, tree: &VehicleTree) -> Result<(), Ended> {
+    match ClientPacket::parse(frame)? {
+        ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
+        ClientPacket::Publish { topic, .. } if !tree.may_publish(&topic) => {
+            Err(refused(Refusal::ForeignTopic, topic))
+        }
+        ClientPacket::Subscribe { filters, .. } => {
+            match filters.into_iter().find(|(filter, _)| !tree.may_subscribe(filter)) {
+                Some((filter, _)) => Err(refused(Refusal::ForeignSubscription, filter)),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Resolves when `shutdown` is true or its sender is gone.
+async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! People: who is logged in (`/me`), logout, the list of people, adding one, and who escorts
+//! which move (`PUT /api/v1/moves/{id}/team`).
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use convoy_core::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, AddUserError};
+use crate::http::{ApiError, AppState, Authenticated};
+
+/// The most people one move's team may have.
+const MAX_TEAM: usize = 100;
+
+pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Json<serde_json::Value> {
+    Json(json!({ "name": user.0.name, "role": user.0.role, "web": state.web }))
+}
+
+/// Ends the token the request came with: it stops working at once, not when it expires.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    user: Authenticated,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    state.store.revoke_token(&auth::token_hash(token.trim())).await?;
+    tracing::info!(user = %user.0.name, "logged out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn list_users(State(state): State<AppState>, user: Authenticated) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin])?;
+    let users: Vec<_> =
+        state.store.users().await?.into_iter().map(|u| json!({ "name": u.name, "role": u.role })).collect();
+    Ok(Json(json!({ "users": users })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewUser {
+    name: String,
+    role: Role,
+    password: String,
+}
+
+pub(crate) async fn add_user(
+    State(state): State<AppState>,
+    user: Authenticated,
+    body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin])?;
+    let Json(new) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    match auth::add_user(&state.store, &new.name, new.role, &new.password).await {
+        Ok(()) => {
+            tracing::info!(user = %new.name, role = %new.role, by = %user.0.name, "user added");
+            Ok((StatusCode::CREATED, Json(json!({ "name": new.name, "role": new.role }))).into_response())
+        }
+        Err(AddUserError::Store(convoy_store::StoreError::AlreadyExists(what))) => {
+            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))
+        }
+        Err(AddUserError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+/// Ends every token of a person (a lost laptop, someone leaving): they must log in again.
+pub(crate) async fn revoke_tokens(
+    State(state): State<AppState>,
+    user: Authenticated,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin])?;
+    if state.store.user(&name).await?.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+    }
+    let revoked = state.store.revoke_tokens_of(&name).await?;
+    tracing::info!(user = %name, revoked, by = %user.0.name, "tokens revoked");
+    Ok(Json(json!({ "revoked": revoked })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Team {
+    users: Vec<String>,
+}
+
+pub(crate) async fn set_team(
+    State(state): State<AppState>,
+    user: Authenticated,
+    Path(id): Path<String>,
+    body: Result<Json<Team>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher])?;
+    let Json(mut team) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if team.users.len() > MAX_TEAM {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("a team has at most {MAX_TEAM} people")));
+    }
+    if state.store.move_record(&id).await?.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such move"));
+    }
+    team.users.sort();
+    team.users.dedup();
+    let mut unknown = Vec::new();
+    for name in &team.users {
+        if state.store.user(name).await?.is_none() {
+            unknown.push(name.clone());
+        }
+    }
+    if !unknown.is_empty() {
+        // Names are echoed as JSON strings only, never as markup.
+        let message = format!("no such users: {}", unknown.join(", "));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
+    }
+    state.store.set_move_team(&id, &team.users).await?;
+    tracing::info!(move_id = %id, team = ?team.users, by = %user.0.name, "move team set");
+    Ok(Json(json!({ "move": id, "team": team.users })).into_response())
+}

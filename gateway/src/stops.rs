@@ -1,0 +1,281 @@
+//! Stops and data gaps in a recorded track, for the replay timeline and the move report.
+//!
+//! Pure: fixes go in one at a time, in fix-time order (a long track never needs to be held),
+//! and the stops and gaps come out at the end.
+//!
+//! # Definitions
+//! - **Gap**: two consecutive fixes more than [`GAP_AFTER_S`] seconds apart. The receiver
+//!   gives a fix a second (or faster), so half a minute without one is missing data (a tunnel,
+//!   a dead receiver, a lost spool), not jitter; exports split their track segments at the same
+//!   place. A gap runs from the last fix before the silence to the first one after it.
+//! - **Stop**: a vehicle standing for at least [`MIN_STOP_S`] seconds (two minutes: longer than a
+//!   red light, short enough to show every delivery halt). It begins at a fix slower than the
+//!   move's `stop_speed_mps` (the fix's reported speed, or when it has none, the speed implied by
+//!   the previous fix) and lasts while the fixes stay slow or stay within the move's
+//!   `stop_radius_m` of where it began: a parked receiver's drift reports speeds of a few m/s,
+//!   as the alert rules also allow for. It runs from its first slow fix to its last one. Across
+//!   a gap a stop goes on only if the vehicle is still within that radius afterwards (it stood
+//!   through the silence). A stop is placed where it began.
+//!
+//! Callers leave out fixes marked implausible: they are known to be wrong.
+
+use chrono::{DateTime, Duration, Utc};
+use convoy_core::geometry::short_distance_m;
+use convoy_core::Position;
+use geo::Point;
+
+/// Consecutive fixes further apart than this, in seconds, are a data gap.
+pub(crate) const GAP_AFTER_S: i64 = 30;
+/// The shortest halt reported as a stop, in seconds.
+pub(crate) const MIN_STOP_S: i64 = 120;
+
+/// The move's thresholds the detection uses (from its effective rule settings).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct StopThresholds {
+    /// Slower than this is stopped, in m/s.
+    pub stop_speed_mps: f64,
+    /// Staying within this many metres of where a stop began keeps it going, in metres.
+    pub stop_radius_m: f64,
+}
+
+impl From<&convoy_core::rules::RuleSettings> for StopThresholds {
+    fn from(rules: &convoy_core::rules::RuleSettings) -> Self {
+        StopThresholds { stop_speed_mps: rules.stop_speed_mps, stop_radius_m: rules.stop_radius_m }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Stop {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Where the stop began.
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl Stop {
+    pub(crate) fn duration(&self) -> Duration {
+        self.to - self.from
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Gap {
+    /// The last fix before the silence.
+    pub from: DateTime<Utc>,
+    /// The first fix after it.
+    pub to: DateTime<Utc>,
+}
+
+impl Gap {
+    pub(crate) fn duration(&self) -> Duration {
+        self.to - self.from
+    }
+}
+
+/// A stop being followed.
+struct Halt {
+    anchor: Point,
+    from: DateTime<Utc>,
+    /// The last slow fix: a stop ends there, not at the drift that follows it.
+    last: DateTime<Utc>,
+}
+
+/// Finds the stops and gaps of one vehicle's track, fed in fix-time order.
+pub(crate) struct StopsAndGaps {
+    thresholds: StopThresholds,
+    previous: Option<(Point, DateTime<Utc>)>,
+    halt: Option<Halt>,
+    stops: Vec<Stop>,
+    gaps: Vec<Gap>,
+}
+
+impl StopsAndGaps {
+    pub(crate) fn new(thresholds: StopThresholds) -> Self {
+        StopsAndGaps { thresholds, previous: None, halt: None, stops: Vec::new(), gaps: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, fix: &Position) {
+        let here = Point::new(fix.lon, fix.lat);
+        let mut after_gap = false;
+        let mut implied_speed = None;
+        if let Some((before, at)) = self.previous {
+            let elapsed = fix.t - at;
+            if elapsed > Duration::seconds(GAP_AFTER_S) {
+                self.gaps.push(Gap { from: at, to: fix.t });
+                after_gap = true;
+            } else if elapsed > Duration::zero() {
+                let seconds = elapsed.num_milliseconds() as f64 / 1000.0;
+                implied_speed = Some(short_distance_m(before, here) / seconds);
+            }
+        }
+        let slow = fix.speed_mps.or(implied_speed).is_some_and(|speed| speed < self.thresholds.stop_speed_mps);
+        if let Some(halt) = &mut self.halt {
+            let near = short_distance_m(halt.anchor, here) <= self.thresholds.stop_radius_m;
+            if slow && (near || !after_gap) {
+                halt.last = fix.t;
+            } else if !near {
+                self.close_halt();
+            }
+        }
+        if self.halt.is_none() && slow {
+            self.halt = Some(Halt { anchor: here, from: fix.t, last: fix.t });
+        }
+        self.previous = Some((here, fix.t));
+    }
+
+    fn close_halt(&mut self) {
+        if let Some(halt) = self.halt.take() {
+            if halt.last - halt.from >= Duration::seconds(MIN_STOP_S) {
+                self.stops.push(Stop { from: halt.from, to: halt.last, lat: halt.anchor.y(), lon: halt.anchor.x() });
+            }
+        }
+    }
+
+    /// The stops (a stop still going at the last fix counts, up to that fix) and the gaps.
+    pub(crate) fn finish(mut self) -> (Vec<Stop>, Vec<Gap>) {
+        self.close_halt();
+        (self.stops, self.gaps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const THRESHOLDS: StopThresholds = StopThresholds { stop_speed_mps: 1.5, stop_radius_m: 25.0 };
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap()
+    }
+
+    fn fix(second: i64, east_m: f64, speed_mps: Option<f64>) -> Position {
+        Position {
+            seq: second as u64,
+            t: t0() + Duration::seconds(second),
+            lat: 48.0,
+            lon: 11.0 + east_m / 74_600.0,
+            alt_m: None,
+            speed_mps,
+            course_deg: None,
+            fix: None,
+            sats: None,
+            hdop: None,
+        }
+    }
+
+    fn detect(track: &[Position]) -> (Vec<Stop>, Vec<Gap>) {
+        let mut detector = StopsAndGaps::new(THRESHOLDS);
+        for fix in track {
+            detector.push(fix);
+        }
+        detector.finish()
+    }
+
+    /// Drives east at 10 m/s for `seconds`, from `start` s at `east_m`.
+    fn drive(start: i64, seconds: i64, east_m: f64) -> Vec<Position> {
+        (0..seconds).map(|s| fix(start + s, east_m + 10.0 * s as f64, Some(10.0))).collect()
+    }
+
+    #[test]
+    fn a_steady_drive_has_no_stops_and_no_gaps() {
+        assert_eq!(detect(&drive(0, 600, 0.0)), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_six_minute_halt_is_one_stop_where_it_began() {
+        let mut track = drive(0, 100, 0.0);
+        track.extend((100..460).map(|s| fix(s, 1000.0, Some(0.0))));
+        track.extend(drive(460, 100, 1000.0));
+        let (stops, gaps) = detect(&track);
+        assert_eq!(gaps, vec![]);
+        assert_eq!(stops.len(), 1, "{stops:?}");
+        assert_eq!(stops[0].from, t0() + Duration::seconds(100));
+        assert_eq!(stops[0].duration(), Duration::seconds(359), "first to last stopped fix");
+        assert!((stops[0].lon - (11.0 + 1000.0 / 74_600.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_halt_shorter_than_two_minutes_is_no_stop() {
+        let mut track = drive(0, 100, 0.0);
+        track.extend((100..219).map(|s| fix(s, 1000.0, Some(0.0))));
+        track.extend(drive(219, 100, 1000.0));
+        assert_eq!(detect(&track).0, vec![]);
+    }
+
+    #[test]
+    fn a_parked_receivers_drift_stays_one_stop_though_it_reports_speed() {
+        let mut track = drive(0, 100, 0.0);
+        // Wanders up to 8 m back and forth, reporting up to 8 m/s now and then.
+        track.extend((100..400).map(|s| {
+            let wobble = ((s * 7919) % 11) as f64 - 5.0;
+            fix(s, 1000.0 + wobble * 1.6, Some(if s % 11 == 0 { 8.0 } else { 0.3 }))
+        }));
+        track.extend(drive(400, 100, 1010.0));
+        let stops = detect(&track).0;
+        assert_eq!(stops.len(), 1, "{stops:?}");
+        assert!(stops[0].duration() >= Duration::seconds(290));
+    }
+
+    #[test]
+    fn without_reported_speeds_the_speed_comes_from_the_fixes() {
+        let mut track: Vec<Position> = (0..100).map(|s| fix(s, 10.0 * s as f64, None)).collect();
+        track.extend((100..300).map(|s| fix(s, 1000.0, None)));
+        track.extend((300..400).map(|s| fix(s, 1000.0 + 10.0 * (s - 300) as f64, None)));
+        let stops = detect(&track).0;
+        assert_eq!(stops.len(), 1, "{stops:?}");
+        // The fix at 100 s is the arrival (10 m from the one before); the next one is slow.
+        assert_eq!(stops[0].from, t0() + Duration::seconds(101));
+        assert_eq!(stops[0].to, t0() + Duration::seconds(299));
+    }
+
+    #[test]
+    fn a_silence_longer_than_thirty_seconds_is_one_gap() {
+        let mut track = drive(0, 100, 0.0);
+        track.extend(drive(280, 100, 2800.0));
+        let (stops, gaps) = detect(&track);
+        assert_eq!(stops, vec![]);
+        assert_eq!(gaps, vec![Gap { from: t0() + Duration::seconds(99), to: t0() + Duration::seconds(280) }]);
+        assert_eq!(gaps[0].duration(), Duration::seconds(181));
+    }
+
+    #[test]
+    fn thirty_seconds_exactly_is_no_gap() {
+        let mut track = drive(0, 10, 0.0);
+        track.extend(drive(39, 10, 390.0));
+        assert_eq!(detect(&track).1, vec![]);
+        let mut track = drive(0, 10, 0.0);
+        track.extend(drive(40, 10, 400.0));
+        assert_eq!(detect(&track).1.len(), 1);
+    }
+
+    #[test]
+    fn a_stop_goes_on_through_a_silence_only_if_the_vehicle_stood_still() {
+        // Stopped, silent for 5 minutes, still there afterwards: one stop over the silence.
+        let mut track: Vec<Position> = (0..60).map(|s| fix(s, 0.0, Some(0.0))).collect();
+        track.extend((360..420).map(|s| fix(s, 2.0, Some(0.0))));
+        let (stops, gaps) = detect(&track);
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].duration(), Duration::seconds(419));
+        // Stopped, silent, and slow again 3 km away: two halts, each too short to be a stop.
+        let mut track: Vec<Position> = (0..60).map(|s| fix(s, 0.0, Some(0.0))).collect();
+        track.extend((360..420).map(|s| fix(s, 3000.0, Some(0.0))));
+        assert_eq!(detect(&track).0, vec![]);
+    }
+
+    #[test]
+    fn a_stop_still_going_at_the_end_counts() {
+        let mut track = drive(0, 10, 0.0);
+        track.extend((10..200).map(|s| fix(s, 100.0, Some(0.0))));
+        let stops = detect(&track).0;
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].to, t0() + Duration::seconds(199));
+    }
+
+    #[test]
+    fn an_empty_track_has_nothing() {
+        assert_eq!(detect(&[]), (vec![], vec![]));
+    }
+}

@@ -1,0 +1,269 @@
+// Alerts: the book of open and acknowledged alerts (loaded from the API, kept current by the
+// live feed), the panel that lists them newest first, and the beep a new one makes.
+
+import { api, seg } from './api.js';
+import { el, replace } from './dom.js';
+import { alertDetail, alertKind, clock, dateTime, ms } from './format.js';
+
+// ---- Sound ------------------------------------------------------------------------------
+
+let audio = null;
+let beeps = 0;
+
+/**
+ * Browsers let a page make sound only after a person has interacted with it: the page calls
+ * this on the first click or key press (and on login) so later alerts can beep.
+ */
+export function unlockAudio() {
+  try {
+    audio = audio || new AudioContext();
+    if (audio.state === 'suspended') audio.resume();
+  } catch { /* no audio output: alerts still stand out */ }
+}
+
+export function audioReady() {
+  return Boolean(audio && audio.state === 'running');
+}
+
+/** A short two-tone beep made with WebAudio (no audio file). */
+export function beep() {
+  beeps += 1;
+  document.body.dataset.beeps = String(beeps);
+  try {
+    audio = audio || new AudioContext();
+    const start = audio.currentTime;
+    for (const [offset, frequency] of [[0, 880], [0.18, 660]]) {
+      const oscillator = audio.createOscillator();
+      const gain = audio.createGain();
+      oscillator.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.25, start + offset);
+      gain.gain.exponentialRampToValueAtTime(0.001, start + offset + 0.16);
+      oscillator.connect(gain).connect(audio.destination);
+      oscillator.start(start + offset);
+      oscillator.stop(start + offset + 0.17);
+    }
+  } catch { /* no audio output */ }
+}
+
+// ---- The book ---------------------------------------------------------------------------
+
+/**
+ * Open and acknowledged alerts by id. Emits `change` when the list changes and `new` (detail:
+ * the alert) when one opens while the page is watching.
+ */
+export class AlertBook extends EventTarget {
+  constructor(feed) {
+    super();
+    this.alerts = new Map();
+    this.ready = false;
+    this.onFeed = (event) => this.received(event.detail.alert);
+    feed.addEventListener('alert', this.onFeed);
+  }
+
+  /** Loads what is open or acknowledged now; call before the live feed starts. */
+  async load() {
+    const [open, acknowledged] = await Promise.all([
+      api.get('/api/v1/alerts?state=open'),
+      api.get('/api/v1/alerts?state=acknowledged'),
+    ]);
+    this.alerts.clear();
+    for (const alert of [...open.alerts, ...acknowledged.alerts]) this.alerts.set(alert.id, alert);
+    this.ready = true;
+    this.changed();
+  }
+
+  /** Newest first, by the time the alert opened. */
+  list() {
+    return [...this.alerts.values()].sort((a, b) => ms(b.opened_t || b.t) - ms(a.opened_t || a.t));
+  }
+
+  openCount() {
+    return this.list().filter((a) => a.state === 'open').length;
+  }
+
+  /** An alert message from the live feed (the AlertMessage shape, without who acted). */
+  async received(message) {
+    if (!message || typeof message.id !== 'string') return;
+    const known = this.alerts.get(message.id);
+    if (message.state === 'resolved') {
+      if (this.alerts.delete(message.id)) this.changed();
+      return;
+    }
+    const record = { ...(known || { opened_t: message.t }), ...message };
+    this.alerts.set(message.id, record);
+    if (!known && message.state === 'open' && this.ready) {
+      record.fresh = true;
+      if (!message.late) beep();
+      this.dispatchEvent(new CustomEvent('new', { detail: record }));
+    }
+    this.changed();
+    // The feed's message says what changed, not who did it: the API has the whole record.
+    try {
+      const full = await api.get(`/api/v1/alerts/${seg(message.id)}`);
+      if (this.alerts.has(full.id)) this.store(full);
+    } catch { /* shown as the feed told it */ }
+  }
+
+  async acknowledge(id, note) {
+    return this.act(id, 'ack', note);
+  }
+
+  async resolve(id, note) {
+    return this.act(id, 'resolve', note);
+  }
+
+  async act(id, action, note) {
+    try {
+      const record = await api.post(`/api/v1/alerts/${seg(id)}/${action}`, note ? { note } : {});
+      this.store(record);
+      return record;
+    } catch (e) {
+      // Someone else was quicker (409): show what they did.
+      if (e.status === 409) {
+        try { this.store(await api.get(`/api/v1/alerts/${seg(id)}`)); } catch { /* keep the error */ }
+      }
+      throw e;
+    }
+  }
+
+  store(record) {
+    const fresh = this.alerts.get(record.id)?.fresh;
+    if (record.state === 'resolved') this.alerts.delete(record.id);
+    else this.alerts.set(record.id, { ...record, fresh });
+    this.changed();
+  }
+
+  changed() {
+    this.dispatchEvent(new CustomEvent('change'));
+  }
+}
+
+// ---- The panel --------------------------------------------------------------------------
+
+/**
+ * The alert panel in `container`. Items are updated in place (a note being typed survives
+ * updates); open alerts stand out until acknowledged. `canAct`: whether this role may
+ * acknowledge and resolve. `onPick(alert)`: a click on an alert (to show it on the map).
+ */
+export class AlertPanel {
+  constructor(container, book, { canAct, onPick } = {}) {
+    this.book = book;
+    this.canAct = canAct;
+    this.onPick = onPick;
+    this.items = new Map();
+    this.count = el('span', { class: 'count' });
+    this.sound = el('button', { type: 'button', class: 'sound link', on: { click: () => { unlockAudio(); this.render(); } } });
+    this.list = el('ol', { class: 'alert-list' });
+    this.empty = el('p', { class: 'empty', text: 'No open alerts.' });
+    container.append(el('section', { class: 'alert-panel', 'aria-label': 'Alerts' },
+      el('h2', {}, 'Alerts ', this.count, this.sound), this.empty, this.list));
+    this.onChange = () => this.render();
+    book.addEventListener('change', this.onChange);
+    this.render();
+  }
+
+  destroy() {
+    this.book.removeEventListener('change', this.onChange);
+  }
+
+  render() {
+    const alerts = this.book.list();
+    const open = alerts.filter((a) => a.state === 'open').length;
+    this.count.textContent = `(${open} open, ${alerts.length - open} acknowledged)`;
+    this.sound.textContent = audioReady() ? '🔔 sound on' : '🔕 click to enable sound';
+    this.empty.hidden = alerts.length > 0;
+    const seen = new Set();
+    for (const alert of alerts) {
+      seen.add(alert.id);
+      let item = this.items.get(alert.id);
+      if (!item) {
+        item = new AlertItem(this.book, this.canAct, this.onPick);
+        this.items.set(alert.id, item);
+      }
+      item.update(alert);
+      // Appending an element already in the list moves it: this puts them in order.
+      this.list.append(item.node);
+    }
+    for (const [id, item] of this.items) {
+      if (!seen.has(id)) {
+        item.node.remove();
+        this.items.delete(id);
+      }
+    }
+  }
+}
+
+/** One alert in the panel. */
+class AlertItem {
+  constructor(book, canAct, onPick) {
+    this.book = book;
+    this.kind = el('span', { class: 'alert-kind' });
+    this.vehicle = el('span', { class: 'alert-vehicle' });
+    this.time = el('time', { class: 'alert-time' });
+    this.detail = el('div', { class: 'alert-detail' });
+    this.acknowledged = el('div', { class: 'alert-ack' });
+    this.note = el('blockquote', { class: 'alert-note' });
+    this.node = el('li', { class: 'alert' },
+      el('div', { class: 'alert-head', on: { click: () => onPick && onPick(this.alert) } }, this.kind, ' ', this.vehicle, ' ', this.time),
+      this.detail, this.acknowledged, this.note);
+    if (canAct) this.node.append(this.form());
+  }
+
+  form() {
+    this.noteInput = el('textarea', { name: 'note', rows: 2, maxlength: 2000, placeholder: 'Note (required to acknowledge): who was called, what they said', 'aria-label': 'Note' });
+    this.ackButton = el('button', { type: 'submit', class: 'ack', disabled: true, text: 'Acknowledge' });
+    this.resolveButton = el('button', { type: 'button', class: 'resolve secondary', text: 'Resolve' });
+    this.message = el('p', { class: 'message', role: 'status' });
+    this.noteInput.addEventListener('input', () => { this.ackButton.disabled = !this.noteInput.value.trim(); });
+    this.resolveButton.addEventListener('click', () => this.act('resolve'));
+    return el('form', { class: 'alert-actions', on: { submit: (e) => { e.preventDefault(); this.act('acknowledge'); } } },
+      this.noteInput, el('div', { class: 'buttons' }, this.ackButton, this.resolveButton), this.message);
+  }
+
+  async act(action) {
+    const note = this.noteInput.value.trim();
+    if (action === 'acknowledge' && !note) {
+      this.message.textContent = 'A note is required to acknowledge.';
+      return;
+    }
+    this.ackButton.disabled = true;
+    this.resolveButton.disabled = true;
+    try {
+      await (action === 'acknowledge' ? this.book.acknowledge(this.alert.id, note) : this.book.resolve(this.alert.id, note));
+      this.noteInput.value = '';
+      this.message.className = 'message ok';
+      this.message.textContent = action === 'acknowledge' ? 'Acknowledged.' : 'Resolved.';
+    } catch (e) {
+      this.message.className = 'message error';
+      this.message.textContent = e.message;
+    } finally {
+      this.resolveButton.disabled = false;
+      this.ackButton.disabled = !this.noteInput.value.trim();
+    }
+  }
+
+  update(alert) {
+    this.alert = alert;
+    const open = alert.state === 'open';
+    this.node.className = `alert ${open ? 'unacknowledged' : 'acknowledged'}${alert.fresh && open ? ' fresh' : ''}${alert.late ? ' late' : ''}`;
+    Object.assign(this.node.dataset, { alertId: alert.id, state: alert.state, kind: alert.kind, vehicle: alert.vehicle || '' });
+    this.kind.textContent = alertKind(alert.kind);
+    this.vehicle.textContent = alert.vehicle || '';
+    this.time.textContent = clock(alert.opened_t || alert.t);
+    this.time.dateTime = alert.opened_t || alert.t || '';
+    this.time.title = dateTime(alert.opened_t || alert.t);
+    this.detail.textContent = alertDetail(alert);
+    if (alert.acknowledged_by || alert.acknowledged_t) {
+      replace(this.acknowledged, `Acknowledged by ${alert.acknowledged_by || 'someone'} at ${dateTime(alert.acknowledged_t)}`);
+    } else {
+      replace(this.acknowledged);
+    }
+    this.acknowledged.hidden = !this.acknowledged.textContent;
+    this.note.textContent = alert.note || '';
+    this.note.hidden = !alert.note;
+    if (this.ackButton) {
+      this.ackButton.hidden = !open;
+      this.noteInput.placeholder = open ? 'Note (required to acknowledge): who was called, what they said' : 'Note (optional) on resolving';
+    }
+  }
+}

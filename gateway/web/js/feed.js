@@ -1,0 +1,106 @@
+// The live feed: one WebSocket to /api/v1/live for the whole page, reconnected with
+// exponential backoff (1 s, 2 s, 4 s … 30 s, with jitter) when it drops. On each connect the
+// server sends the current state first (latest positions, unresolved alerts), so nothing is
+// missed across a reconnect.
+//
+// Events: `position` {vehicle, position}, `alert` {alert}, `status` {vehicle, status},
+// `lagged` {missed}, `connection` {state: connecting|open|closed, retryInMs}.
+
+import { token } from './api.js';
+
+const MAX_BACKOFF_MS = 30_000;
+
+export class LiveFeed extends EventTarget {
+  constructor() {
+    super();
+    this.socket = null;
+    this.stopped = true;
+    this.attempt = 0;
+    this.timer = null;
+    this.state = 'closed';
+    /** Latest position and agent status per vehicle, as the feed told them. */
+    this.vehicles = new Map();
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close(1000, 'logout');
+    this.socket = null;
+    this.vehicles.clear();
+    this.setState('closed');
+  }
+
+  vehicle(id) {
+    if (!this.vehicles.has(id)) this.vehicles.set(id, { id, position: null, status: null });
+    return this.vehicles.get(id);
+  }
+
+  connect() {
+    const bearer = token();
+    if (!bearer) return;
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/live?token=${encodeURIComponent(bearer)}`);
+    this.socket = socket;
+    this.setState('connecting');
+    socket.addEventListener('open', () => this.setState('open'));
+    socket.addEventListener('message', (event) => {
+      // A message received means the server is well: the next drop starts the backoff anew.
+      this.attempt = 0;
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      this.handle(message);
+    });
+    socket.addEventListener('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+      this.attempt += 1;
+      this.setState('closed', Math.round(delay));
+      this.timer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  handle(message) {
+    switch (message && message.type) {
+      case 'position': {
+        if (!message.position || typeof message.vehicle !== 'string') return;
+        const vehicle = this.vehicle(message.vehicle);
+        // Fixes can arrive out of order (a backlog): keep the newest by fix time.
+        if (vehicle.position && Date.parse(vehicle.position.t) > Date.parse(message.position.t)) return;
+        vehicle.position = message.position;
+        this.emit('position', { vehicle: message.vehicle, position: message.position });
+        break;
+      }
+      case 'status':
+        if (typeof message.vehicle !== 'string') return;
+        this.vehicle(message.vehicle).status = message.status;
+        this.emit('status', { vehicle: message.vehicle, status: message.status });
+        break;
+      case 'alert':
+        if (message.alert) this.emit('alert', { alert: message.alert });
+        break;
+      case 'lagged':
+        this.emit('lagged', { missed: message.missed });
+        break;
+      default:
+        break;
+    }
+  }
+
+  setState(state, retryInMs) {
+    this.state = state;
+    this.emit('connection', { state, retryInMs });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,90 @@
+// How times, ages, durations and distances read on the page.
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** Milliseconds since the epoch of an RFC 3339 time, or NaN. */
+export function ms(time) {
+  return time ? Date.parse(time) : NaN;
+}
+
+/** "12 s ago", "3 min ago", "2 h ago" for an age in milliseconds. */
+export function age(millis) {
+  if (!Number.isFinite(millis)) return 'no fix yet';
+  const s = Math.max(0, Math.round(millis / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+/** A local clock time, "13:20:05". */
+export function clock(time) {
+  const d = new Date(typeof time === 'number' ? time : ms(time));
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** A local date and time, "2026-11-29 13:20:05". */
+export function dateTime(time) {
+  const d = new Date(typeof time === 'number' ? time : ms(time));
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d.getTime())}`;
+}
+
+/** "6 min 5 s", "1 h 2 min", "40 s". */
+export function duration(seconds) {
+  if (!Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+/** "12.3 km". */
+export function km(value) {
+  return Number.isFinite(value) ? `${value.toFixed(1)} km` : '—';
+}
+
+/** The value of a `<input type=datetime-local>` for a time (local), and back to RFC 3339. */
+export function toLocalInput(millis) {
+  const d = new Date(millis);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function fromLocalInput(value) {
+  const t = new Date(value).getTime();
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+/** How an alert kind reads. */
+export const ALERT_KINDS = {
+  off_route: 'Off route',
+  unplanned_stop: 'Unplanned stop',
+  signal_lost: 'Signal lost',
+  gnss_lost: 'GNSS fix lost',
+  zone_enter: 'Zone entered',
+  zone_exit: 'Zone left',
+  overspeed: 'Overspeed',
+  convoy_broken: 'Convoy broken',
+};
+
+export function alertKind(kind) {
+  return ALERT_KINDS[kind] || String(kind);
+}
+
+/** One line about what an alert's detail says (distance off the route, speed, zone…). */
+export function alertDetail(alert) {
+  const d = alert.detail || {};
+  const parts = [];
+  if (Number.isFinite(d.distance_m)) parts.push(`${Math.round(d.distance_m)} m off the route`);
+  if (Number.isFinite(d.stopped_s)) parts.push(`stopped ${duration(d.stopped_s)}`);
+  if (Number.isFinite(d.top_mps)) parts.push(`${Math.round(d.top_mps * 3.6)} km/h`);
+  if (Number.isFinite(d.apart_m)) parts.push(`${Math.round(d.apart_m)} m from its escort`);
+  const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
+  if (zone) parts.push(`zone ${zone}`);
+  if (typeof d.since === 'string') parts.push(`since ${clock(d.since)}`);
+  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard)}`);
+  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since)}`);
+  if (alert.late) parts.push('reported late');
+  return parts.join(' · ');
+}

@@ -1,0 +1,156 @@
+// `#/live`: the live map. The chosen move's route, corridor and zones; every vehicle the
+// person may see, as a marker turned to its heading with the age of its last fix (greyed when
+// old); the alert panel; agent status; follow a vehicle (the map keeps it centred).
+
+import { api } from './api.js';
+import { AlertPanel } from './alerts.js';
+import { el, replace } from './dom.js';
+import { age, ms } from './format.js';
+import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
+import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
+import { can } from './roles.js';
+
+/** A fix older than this is shown greyed: the vehicle may have gone silent. */
+const STALE_AFTER_MS = 30_000;
+
+export async function mountLive(container, ctx) {
+  const { feed, book, me } = ctx;
+  const mapNode = el('div', { class: 'live-map', id: 'live-map' });
+  const connection = el('span', { class: 'connection', role: 'status' });
+  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', el('span', { class: 'picker-slot' })), connection);
+  const vehicleRows = el('tbody');
+  const side = el('aside', { class: 'side' });
+  container.append(el('section', { class: 'live' }, toolbar, el('div', { class: 'live-body' }, mapNode, side)));
+
+  const panel = new AlertPanel(side, book, { canAct: can(me.role, 'acknowledge'), onPick: (alert) => showAlert(alert) });
+  side.append(el('section', { class: 'vehicles', 'aria-label': 'Vehicles' },
+    el('h2', { text: 'Vehicles' }),
+    el('table', {}, el('thead', {}, el('tr', {}, ['', 'Vehicle', 'Last fix', 'Speed', 'Agent', ''].map((h) => el('th', { text: h })))), vehicleRows)));
+
+  const map = createMap(mapNode, me.web);
+  const vehicles = new Map();
+  let following = null;
+  let planLayer = null;
+  let moveVehicles = new Set();
+
+  /** The row and marker of a vehicle, made on first sight. */
+  function vehicle(id) {
+    if (vehicles.has(id)) return vehicles.get(id);
+    const colour = vehicleColour(vehicles.size);
+    const cells = {
+      age: el('td', { class: 'age' }),
+      speed: el('td', { class: 'speed' }),
+      agent: el('td', { class: 'agent' }),
+    };
+    const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => setFollowing(following === id ? null : id) } });
+    const row = el('tr', { data: { vehicle: id } },
+      el('td', {}, el('span', { class: 'swatch', style: { backgroundColor: colour } })),
+      el('td', { class: 'vid', text: id }), cells.age, cells.speed, cells.agent, el('td', {}, follow));
+    const entry = { id, marker: new VehicleMarker(map, id, colour), row, cells, follow, position: null };
+    vehicles.set(id, entry);
+    vehicleRows.append(row);
+    return entry;
+  }
+
+  function place(id, position) {
+    const entry = vehicle(id);
+    if (entry.position && ms(entry.position.t) > ms(position.t)) return;
+    entry.position = position;
+    entry.marker.place(position.lat, position.lon, position.course_deg);
+    entry.cells.speed.textContent = Number.isFinite(position.speed_mps) ? `${Math.round(position.speed_mps * 3.6)} km/h` : '—';
+    refreshAge(entry);
+    if (following === id) map.panTo([position.lat, position.lon], { animate: false });
+  }
+
+  function showStatus(id, status) {
+    const entry = vehicle(id);
+    if (!status || typeof status !== 'object') return;
+    const parts = [status.state, status.gnss && `GNSS ${String(status.gnss).replace('_', ' ')}`,
+      Number.isFinite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
+    entry.cells.agent.textContent = parts.join(' · ');
+    entry.row.dataset.agent = String(status.state || '');
+  }
+
+  function refreshAge(entry) {
+    const old = entry.position ? Date.now() - ms(entry.position.t) : NaN;
+    const text = age(old);
+    entry.cells.age.textContent = text;
+    entry.marker.setNote(text);
+    const stale = !(old < STALE_AFTER_MS);
+    entry.marker.setGrey(stale);
+    entry.row.classList.toggle('stale', stale);
+  }
+
+  function setFollowing(id) {
+    following = id;
+    for (const entry of vehicles.values()) {
+      const on = entry.id === id;
+      entry.follow.setAttribute('aria-pressed', String(on));
+      entry.follow.textContent = on ? 'Following' : 'Follow';
+      entry.row.classList.toggle('followed', on);
+    }
+    const entry = id && vehicles.get(id);
+    if (entry && entry.position) map.setView([entry.position.lat, entry.position.lon], Math.max(map.getZoom(), 15), { animate: false });
+  }
+  // Dragging the map means the person wants to look elsewhere.
+  map.on('dragstart', () => setFollowing(null));
+
+  let alertMark = null;
+  function showAlert(alert) {
+    if (!Number.isFinite(alert.lat) || !Number.isFinite(alert.lon)) return;
+    setFollowing(null);
+    if (alertMark) alertMark.remove();
+    alertMark = L.circleMarker([alert.lat, alert.lon], { radius: 14, color: '#c62828', weight: 3, fill: false, className: 'alert-mark' }).addTo(map);
+    map.setView([alert.lat, alert.lon], Math.max(map.getZoom(), 15));
+  }
+
+  async function showMove(id) {
+    if (planLayer) planLayer.remove();
+    planLayer = null;
+    moveVehicles = new Set();
+    if (!id) return;
+    const move = await getMove(id);
+    const drawn = drawPlan(map, move.plan);
+    planLayer = drawn.group;
+    moveVehicles = new Set(move.plan.vehicles || []);
+    for (const entry of vehicles.values()) entry.row.classList.toggle('other-move', !moveVehicles.has(entry.id));
+    fit(map, drawn.bounds);
+  }
+
+  const showConnection = (state, retryInMs) => {
+    connection.dataset.state = state;
+    connection.textContent = state === 'open' ? '● live' : state === 'connecting' ? '○ connecting…'
+      : `○ disconnected${retryInMs ? `, retrying in ${Math.round(retryInMs / 1000)} s` : ''}`;
+  };
+  const listeners = {
+    position: (e) => place(e.detail.vehicle, e.detail.position),
+    status: (e) => showStatus(e.detail.vehicle, e.detail.status),
+    connection: (e) => showConnection(e.detail.state, e.detail.retryInMs),
+  };
+  for (const [type, handler] of Object.entries(listeners)) feed.addEventListener(type, handler);
+  showConnection(feed.state);
+
+  // What is known already: the API's list, then what the feed has seen.
+  const known = await api.get('/api/v1/vehicles');
+  for (const v of known.vehicles) {
+    vehicle(v.id);
+    if (v.position) place(v.id, v.position);
+  }
+  for (const v of feed.vehicles.values()) {
+    if (v.position) place(v.id, v.position);
+    if (v.status) showStatus(v.id, v.status);
+  }
+  const moves = await listMoves();
+  const selected = defaultMove(moves);
+  replace(toolbar.querySelector('.picker-slot'), movePicker(moves, selected, showMove));
+  await showMove(selected);
+  const ticker = setInterval(() => { for (const entry of vehicles.values()) refreshAge(entry); }, 1000);
+  setTimeout(() => map.invalidateSize(), 0);
+
+  return () => {
+    clearInterval(ticker);
+    for (const [type, handler] of Object.entries(listeners)) feed.removeEventListener(type, handler);
+    panel.destroy();
+    map.remove();
+  };
+}

@@ -1,0 +1,197 @@
+// The map: Leaflet (vendored, global `L`) with the configured base-map tiles, or a plain
+// background when there are none or they cannot be reached; the move's planned route, its
+// corridor and its zones; vehicle markers that point where the vehicle heads.
+
+import { el } from './dom.js';
+
+/** Zone colours by kind. */
+export const ZONE_COLOURS = {
+  origin: '#2e7d32',
+  destination: '#1565c0',
+  allowed_stop: '#b8860b',
+  forbidden: '#c62828',
+};
+
+export const ZONE_KINDS = {
+  origin: 'Origin',
+  destination: 'Destination',
+  allowed_stop: 'Allowed stop',
+  forbidden: 'Forbidden',
+};
+
+const ROUTE_COLOUR = '#3949ab';
+/** Colours told apart on a map, one per vehicle in the order they appear. */
+const VEHICLE_COLOURS = ['#d81b60', '#00897b', '#f4511e', '#5e35b1', '#6d4c41', '#039be5', '#7cb342', '#8e24aa'];
+
+export function vehicleColour(index) {
+  return VEHICLE_COLOURS[index % VEHICLE_COLOURS.length];
+}
+
+/**
+ * A map in `container`. `web` is /api/v1/me's `web`: a tile URL template and its attribution,
+ * either of which may be null. Without tiles the map is a plain background (CSS) on which the
+ * routes, zones and vehicles still draw.
+ */
+export function createMap(container, web = {}) {
+  container.classList.add('map');
+  const map = L.map(container, { attributionControl: false, zoomSnap: 0.25, worldCopyJump: true });
+  map.setView([48.137, 11.575], 12);
+  if (web && web.tile_url) {
+    const tiles = L.tileLayer(web.tile_url, { maxZoom: 19, crossOrigin: false });
+    let loaded = 0;
+    tiles.on('tileload', () => { loaded += 1; container.dataset.tiles = 'loaded'; });
+    tiles.on('tileerror', () => { if (!loaded) container.dataset.tiles = 'unreachable'; });
+    tiles.addTo(map);
+    if (web.tile_attribution) attribution(web.tile_attribution).addTo(map);
+  } else {
+    container.dataset.tiles = 'none';
+  }
+  L.control.scale({ imperial: false }).addTo(map);
+  return map;
+}
+
+/** The tile provider's attribution, as text (Leaflet's own control would take it as HTML). */
+function attribution(text) {
+  const Control = L.Control.extend({
+    options: { position: 'bottomright' },
+    onAdd: () => el('div', { class: 'leaflet-control map-attribution', text }),
+  });
+  return new Control();
+}
+
+/** A GeoJSON LineString's coordinates as Leaflet's [lat, lon] pairs. */
+export function lineLatLngs(line) {
+  if (!line || !Array.isArray(line.coordinates)) return [];
+  return line.coordinates.filter((c) => Array.isArray(c) && c.length >= 2).map(([lon, lat]) => [lat, lon]);
+}
+
+/** Metres per screen pixel at a latitude and zoom (Web Mercator, 256-pixel tiles). */
+function metresPerPixel(lat, zoom) {
+  return (40075016.686 * Math.cos((lat * Math.PI) / 180)) / 2 ** (zoom + 8);
+}
+
+/**
+ * The corridor: a translucent band `corridor_m` either side of the route (a vehicle farther
+ * than `corridor_m` from the route is outside it), drawn as a wide polyline whose width in
+ * pixels follows the zoom.
+ */
+function corridorBand(map, latlngs, corridorM) {
+  const band = L.polyline(latlngs, {
+    color: ROUTE_COLOUR, opacity: 0.18, lineCap: 'round', lineJoin: 'round', interactive: false,
+    className: 'corridor',
+  });
+  const midLat = latlngs.length ? latlngs[Math.floor(latlngs.length / 2)][0] : 0;
+  const resize = () => band.setStyle({ weight: Math.max(2, (2 * corridorM) / metresPerPixel(midLat, map.getZoom())) });
+  resize();
+  map.on('zoomend', resize);
+  band.on('remove', () => map.off('zoomend', resize));
+  return band;
+}
+
+/** The label shown on a zone: its name (as text) and kind. */
+function zoneLabel(properties) {
+  return el('span', {}, el('strong', { text: properties.name || 'zone' }), ` — ${ZONE_KINDS[properties.kind] || properties.kind || ''}`);
+}
+
+/** A zone feature (Point with radius_m, or Polygon) as a Leaflet layer, or null. */
+export function zoneLayer(feature) {
+  const geometry = feature && feature.geometry;
+  const properties = (feature && feature.properties) || {};
+  if (!geometry) return null;
+  const colour = ZONE_COLOURS[properties.kind] || '#555';
+  const style = { color: colour, fillColor: colour, fillOpacity: 0.15, weight: 2, className: `zone zone-${properties.kind}` };
+  let layer = null;
+  if (geometry.type === 'Point' && Number.isFinite(properties.radius_m)) {
+    const [lon, lat] = geometry.coordinates;
+    layer = L.circle([lat, lon], { ...style, radius: properties.radius_m });
+  } else if (geometry.type === 'Polygon') {
+    layer = L.polygon(geometry.coordinates.map((ring) => ring.map(([lon, lat]) => [lat, lon])), style);
+  }
+  if (layer) layer.bindTooltip(zoneLabel(properties), { sticky: true });
+  return layer;
+}
+
+/**
+ * Draws a move's plan (route, corridor, zones) into a new layer group on `map`; returns the
+ * group and the bounds to fit.
+ */
+export function drawPlan(map, plan) {
+  const group = L.layerGroup().addTo(map);
+  const latlngs = lineLatLngs(plan && plan.route);
+  let bounds = null;
+  if (latlngs.length) {
+    if (Number.isFinite(plan.corridor_m) && plan.corridor_m > 0) corridorBand(map, latlngs, plan.corridor_m).addTo(group);
+    const route = L.polyline(latlngs, { color: ROUTE_COLOUR, weight: 3, className: 'planned-route' }).addTo(group);
+    bounds = route.getBounds();
+  }
+  const features = (plan && plan.zones && plan.zones.features) || [];
+  for (const feature of features) {
+    const layer = zoneLayer(feature);
+    if (!layer) continue;
+    layer.addTo(group);
+    // A circle knows its bounds only once it is on the map (added just above).
+    bounds = (bounds || L.latLngBounds([])).extend(layer.getBounds());
+  }
+  return { group, bounds };
+}
+
+/** Fits the map to `bounds` if there are any. */
+export function fit(map, bounds) {
+  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+}
+
+/**
+ * A vehicle marker: an arrow turned to the course over ground (a dot when the course is
+ * unknown), the vehicle id and a second line (the fix's age, or a replay time). The marker
+ * element carries data-vehicle, data-lat and data-lon.
+ */
+export class VehicleMarker {
+  constructor(map, id, colour) {
+    this.arrow = el('div', { class: 'vehicle-arrow' });
+    this.arrow.style.backgroundColor = colour;
+    this.note = el('span', { class: 'vehicle-note' });
+    this.root = el('div', { class: 'vehicle', data: { vehicle: id } },
+      this.arrow, el('div', { class: 'vehicle-label' }, el('span', { class: 'vehicle-id', text: id }), this.note));
+    const icon = L.divIcon({ html: this.root, className: 'vehicle-icon', iconSize: [22, 22], iconAnchor: [11, 11] });
+    this.marker = L.marker([0, 0], { icon, keyboard: false, title: id });
+    this.map = map;
+    this.shown = false;
+  }
+
+  /** Moves the marker; `course` in degrees clockwise from north, or null. */
+  place(lat, lon, course) {
+    this.marker.setLatLng([lat, lon]);
+    this.root.dataset.lat = String(lat);
+    this.root.dataset.lon = String(lon);
+    if (Number.isFinite(course)) {
+      this.arrow.classList.remove('no-heading');
+      this.arrow.style.transform = `rotate(${course}deg)`;
+    } else {
+      this.arrow.classList.add('no-heading');
+      this.arrow.style.transform = '';
+    }
+    if (!this.shown) {
+      this.marker.addTo(this.map);
+      this.shown = true;
+    }
+  }
+
+  setNote(text) {
+    this.note.textContent = text;
+  }
+
+  /** Greys the marker (an old fix, or a gap in a replay). */
+  setGrey(grey, reason = 'stale') {
+    this.root.classList.toggle('grey', grey);
+    this.root.dataset.state = grey ? reason : 'current';
+  }
+
+  hide() {
+    if (this.shown) this.marker.remove();
+    this.shown = false;
+  }
+
+  latLng() {
+    return this.marker.getLatLng();
+  }
+}
