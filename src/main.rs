@@ -119,6 +119,25 @@ enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check that no entry of the audit log was changed, removed or reordered, and print its
+    /// head (SEQ:HASH): keep it outside the database and pass it later as --expect-head to
+    /// prove the newest entries were not cut off. Exits with 1 if the chain is broken.
+    Verify {
+        /// A head printed by an earlier verify: the log must still contain it unchanged.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<convoy_store::AuditHead>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +203,9 @@ enum VehicleCommand {
     /// Register a vehicle and print its MQTT password (shown once).
     Add {
         id: String,
+        /// Print `{"id","password"}` as JSON (for scripts such as deploy/mosquitto-passwd.sh).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -297,12 +319,17 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("The {} schema is up to date.", store.backend());
             Ok(())
         }
-        Command::Vehicle { command: VehicleCommand::Add { id, storage } } => {
+        Command::Vehicle { command: VehicleCommand::Add { id, json, storage } } => {
             let id = VehicleId::new(id)?;
             let store = storage.open().await?;
             let password = convoy_gateway::auth::register_vehicle(&store, &id).await?;
+            audit_cli(&store, "vehicle.add", id.as_str(), serde_json::json!({})).await?;
             eprintln!("Vehicle {id} registered. Its MQTT password is shown once; give it to the agent:");
-            println!("{password}");
+            if json {
+                println!("{}", serde_json::json!({ "id": id.as_str(), "password": password }));
+            } else {
+                println!("{password}");
+            }
             Ok(())
         }
         Command::User { command: UserCommand::Add { name, role, password_file, storage } } => {
@@ -315,6 +342,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let store = storage.open().await?;
             convoy_gateway::auth::add_user(&store, &name, role, &password).await?;
+            audit_cli(&store, "user.add", &name, serde_json::json!({ "role": role.as_str() })).await?;
             eprintln!("User {name} added with role {role}.");
             Ok(())
         }
@@ -336,9 +364,14 @@ async fn main() -> anyhow::Result<()> {
             let plan = read_plan_file(&file, &query)?;
             let store = storage.open().await?;
             let record = convoy_gateway::moves::store_new_move(&store, &plan, &created_by).await?;
+            let detail = serde_json::json!({ "name": record.name, "created_by": created_by });
+            audit_cli(&store, "move.create", &record.id, detail).await?;
             eprintln!("Move {:?} created. A running server starts watching it within seconds.", record.name);
             println!("{}", record.id);
             Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify { expect_head, storage } } => {
+            audit_verify(&storage.open().await?, expect_head.as_ref()).await
         }
         Command::Alerts { command: AlertsCommand::Replay { move_id, config, storage } } => {
             let file = ServerConfigFile::load_or_default(config.as_deref())?;
@@ -360,6 +393,38 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Checks the audit log's chain; exits with 1 if it is broken.
+async fn audit_verify(store: &Store, expect_head: Option<&convoy_store::AuditHead>) -> anyhow::Result<()> {
+    let verdict = store.verify_audit(expect_head).await.context("reading the audit log")?;
+    match &verdict.problem {
+        None => {
+            println!("audit log intact: {} entries, head {}", verdict.entries, verdict.head);
+            Ok(())
+        }
+        Some(problem) => {
+            println!("audit log BROKEN: {problem}");
+            println!("({} entries verified before it, up to {})", verdict.entries, verdict.head);
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Records a change made from the command line in the audit log, as `cli:USER` (the Unix user
+/// from the environment, or `local`): whoever runs it holds the database's credentials.
+async fn audit_cli(store: &Store, action: &str, target: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
+    let user = if user.is_empty() { "local".to_string() } else { user };
+    let entry = convoy_store::NewAuditEntry {
+        actor: Some(format!("cli:{user}")),
+        action: action.to_string(),
+        target: target.to_string(),
+        from_addr: None,
+        detail,
+    };
+    store.append_audit(&entry).await.context("done, but it could not be recorded in the audit log")?;
+    Ok(())
 }
 
 /// Reads a plan file, by its extension: `.gpx`, `.kml`, else the JSON plan.

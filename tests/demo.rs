@@ -27,17 +27,16 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
         .unwrap();
     let started = std::time::Instant::now();
 
-    // The login is printed on a line of its own: `login: USER PASSWORD`.
+    // The logins are printed one a line, indented: `  USER  PASSWORD`, the admin's first.
     let stdout = BufReader::new(demo.stdout.take().unwrap());
     let (user, password) = stdout
         .lines()
         .map(Result::unwrap)
         .find_map(|line| {
-            let rest = line.strip_prefix("login: ")?;
-            let (user, password) = rest.split_once(' ')?;
-            Some((user.to_string(), password.to_string()))
+            let password = line.strip_prefix("  admin ")?.trim();
+            Some(("admin".to_string(), password.to_string()))
         })
-        .expect("the demo prints its login");
+        .expect("the demo prints its logins");
     assert!(password.len() >= 20, "a random password, not a default: {password:?}");
 
     let client = reqwest::Client::new();

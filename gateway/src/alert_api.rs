@@ -199,7 +199,7 @@ async fn visible_alerts(state: &AppState, user: &User, filter: AlertFilter) -> R
 }
 
 /// An alert as the API shows it: as on MQTT, plus its lifecycle.
-fn alert_json(record: &AlertRecord) -> serde_json::Value {
+pub(crate) fn alert_json(record: &AlertRecord) -> serde_json::Value {
     let time = |t: &Option<chrono::DateTime<Utc>>| t.as_ref().map(format_time);
     json!({
         "v": AlertMessage::VERSION,

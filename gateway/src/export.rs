@@ -49,6 +49,12 @@ use crate::stops::GAP_AFTER_S;
 /// A body is handed to the connection in pieces of about this many bytes.
 const FLUSH_BYTES: usize = 64 * 1024;
 
+/// Appends formatted text (writing to a `Vec` cannot fail).
+fn put(out: &mut Vec<u8>, text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = out.write_fmt(text);
+}
+
 /// A file format for tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExportFormat {
@@ -287,7 +293,7 @@ pub(crate) async fn move_export(
         "from": format_time(&span.from),
         "to": format_time(&span.to),
     });
-    audit::record(&state, Some(&user.0.name), client, "export.download", &format!("move:{id}"), detail).await?;
+    audit::record(&state, Some(&user.0.name), client, "export.download", &id, detail).await?;
     let names: Vec<&str> = vehicles.iter().map(VehicleId::as_str).collect();
     let meta = ExportMeta {
         title: history.record.name.clone(),
@@ -421,6 +427,80 @@ pub(crate) mod test_support {
                     .collect()
             },
         )
+    }
+
+    /// An XML element as read back: local name, attributes, children, and its own text with
+    /// references resolved.
+    #[derive(Debug)]
+    pub(crate) struct Node {
+        pub name: String,
+        pub attrs: Vec<(String, String)>,
+        pub children: Vec<Node>,
+        pub text: String,
+    }
+
+    impl Node {
+        pub(crate) fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+            self.children.iter().filter(move |c| c.name == name)
+        }
+
+        pub(crate) fn child(&self, name: &str) -> &Node {
+            self.children_named(name).next().unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
+        }
+
+        pub(crate) fn attr(&self, name: &str) -> &str {
+            self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap()
+        }
+    }
+
+    /// Reads a whole XML document with quick-xml, refusing anything not well-formed.
+    pub(crate) fn parse_xml(text: &str) -> Node {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        reader.config_mut().expand_empty_elements = true;
+        reader.config_mut().check_end_names = true;
+        let mut stack: Vec<Node> = vec![Node { name: String::new(), attrs: vec![], children: vec![], text: String::new() }];
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(start) => {
+                    let attrs = start
+                        .attributes()
+                        .map(|a| {
+                            let a = a.unwrap();
+                            let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap();
+                            (String::from_utf8(a.key.local_name().as_ref().to_vec()).unwrap(), value.into_owned())
+                        })
+                        .collect();
+                    let name = String::from_utf8(start.local_name().as_ref().to_vec()).unwrap();
+                    stack.push(Node { name, attrs, children: vec![], text: String::new() });
+                }
+                Event::End(_) => {
+                    let node = stack.pop().unwrap();
+                    stack.last_mut().unwrap().children.push(node);
+                }
+                Event::Text(text) => stack.last_mut().unwrap().text.push_str(&text.decode().unwrap()),
+                Event::GeneralRef(reference) => {
+                    let resolved = match reference.resolve_char_ref().unwrap() {
+                        Some(c) => c.to_string(),
+                        None => match reference.decode().unwrap().as_ref() {
+                            "lt" => "<".into(),
+                            "gt" => ">".into(),
+                            "amp" => "&".into(),
+                            "apos" => "'".into(),
+                            "quot" => "\"".into(),
+                            other => panic!("unknown entity {other}"),
+                        },
+                    };
+                    stack.last_mut().unwrap().text.push_str(&resolved);
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        let mut document = stack.pop().unwrap();
+        assert!(stack.is_empty(), "unclosed elements");
+        assert_eq!(document.children.len(), 1, "one root element");
+        document.children.pop().unwrap()
     }
 
     /// Splits a vehicle's fixes where the exports start a new segment.

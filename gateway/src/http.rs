@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(crate::web::index))
         .route("/assets/{*path}", get(crate::web::asset))
         .route("/api/v1/login", post(login))
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/api/v1/logout", post(crate::people::logout))
         .route("/api/v1/me", get(crate::people::me))
         .route("/api/v1/users", get(crate::people::list_users).post(crate::people::add_user))
@@ -73,6 +74,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES)),
         )
         .route("/api/v1/moves/{id}", get(crate::moves::get_move))
+        .route("/api/v1/moves/{id}/export", get(crate::export::move_export))
+        .route("/api/v1/moves/{id}/replay", get(crate::replay_api::move_replay))
+        .route("/api/v1/moves/{id}/report", get(crate::report::move_report))
         .route("/api/v1/alerts", get(crate::alert_api::list_alerts))
         .route("/api/v1/alerts/{id}", get(crate::alert_api::get_alert))
         .route("/api/v1/alerts/{id}/ack", post(crate::alert_api::acknowledge))
@@ -224,7 +228,7 @@ struct VehicleView {
     position: Option<Position>,
     /// When the server received that position.
     received_at: Option<DateTime<Utc>>,
-    /// The move the vehicle is on; moves come with the planning API.
+    /// The move the vehicle is on: the newest that names it and has not ended.
     #[serde(rename = "move")]
     move_id: Option<String>,
 }
@@ -237,6 +241,7 @@ async fn list_vehicles(
     let scope = crate::access::Scope::of(&state.store, &user.0).await?;
     // The latest positions of every vehicle the person sees: a look at live positions.
     audit::record(&state, Some(&user.0.name), from, "vehicles.view", "vehicles", json!({})).await?;
+    let current_moves = current_moves(&state.store.moves().await?, Utc::now());
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {
@@ -245,13 +250,37 @@ async fn list_vehicles(
             continue;
         }
         vehicles.push(VehicleView {
+            move_id: current_moves.get(&id).cloned(),
             id,
             received_at: position.as_ref().map(|l| l.received_at),
             position: position.map(|l| l.position),
-            move_id: None,
         });
     }
     Ok(Json(json!({ "vehicles": vehicles })).into_response())
+}
+
+/// Each vehicle's current move: the newest created that names it and whose window (if it has
+/// one) has not ended by `now`.
+fn current_moves(
+    moves: &[convoy_store::MoveRecord],
+    now: DateTime<Utc>,
+) -> std::collections::HashMap<VehicleId, String> {
+    let mut by_vehicle = std::collections::HashMap::new();
+    let mut newest_first: Vec<_> = moves.iter().collect();
+    newest_first.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    for record in newest_first {
+        let ended = record.plan["window"]["to"]
+            .as_str()
+            .and_then(|to| DateTime::parse_from_rfc3339(to).ok())
+            .is_some_and(|to| to < now);
+        if ended {
+            continue;
+        }
+        for vehicle in crate::access::plan_vehicles(record) {
+            by_vehicle.entry(vehicle).or_insert_with(|| record.id.clone());
+        }
+    }
+    by_vehicle
 }
 
 #[derive(Deserialize)]

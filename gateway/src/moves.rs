@@ -131,7 +131,7 @@ pub(crate) async fn get_move(
     Ok(Json(body).into_response())
 }
 
-fn summary(record: &MoveRecord) -> serde_json::Value {
+pub(crate) fn summary(record: &MoveRecord) -> serde_json::Value {
     json!({
         "id": record.id,
         "name": record.name,

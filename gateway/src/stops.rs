@@ -21,8 +21,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::geometry::short_distance_m;
-use convoy_core::Position;
+use convoy_core::position::format_time;
+use convoy_core::{Position, VehicleId};
 use geo::Point;
+use serde_json::json;
 
 /// Consecutive fixes further apart than this, in seconds, are a data gap.
 pub(crate) const GAP_AFTER_S: i64 = 30;
@@ -57,6 +59,18 @@ impl Stop {
     pub(crate) fn duration(&self) -> Duration {
         self.to - self.from
     }
+
+    /// The stop as the API shows it.
+    pub(crate) fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
+        json!({
+            "vehicle": vehicle,
+            "from": format_time(&self.from),
+            "to": format_time(&self.to),
+            "lat": self.lat,
+            "lon": self.lon,
+            "duration_s": seconds(self.duration()),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +85,20 @@ impl Gap {
     pub(crate) fn duration(&self) -> Duration {
         self.to - self.from
     }
+
+    /// The gap as the API shows it.
+    pub(crate) fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
+        json!({
+            "vehicle": vehicle,
+            "from": format_time(&self.from),
+            "to": format_time(&self.to),
+            "duration_s": seconds(self.duration()),
+        })
+    }
+}
+
+fn seconds(duration: Duration) -> f64 {
+    duration.num_milliseconds() as f64 / 1000.0
 }
 
 /// A stop being followed.

@@ -1,5 +1,6 @@
 //! `GET /api/v1/vehicles/{id}/track`: a vehicle's stored fixes in fix-time order, streamed as
-//! they are read (a day at 10 Hz never sits whole in memory), or simplified for display.
+//! they are read (a day at 10 Hz never sits whole in memory), or simplified for display; as
+//! JSON, or as a GPX, GeoJSON, KML or CSV download (`format`, see `export.rs`).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -7,13 +8,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::simplify::simplify_indices;
-use convoy_core::{Position, VehicleId};
+use convoy_core::position::format_time;
+use convoy_core::{Position, Role, VehicleId};
 use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, ClientAddr};
+use crate::export::{self, ExportFormat, ExportMeta};
 use crate::http::{ApiError, AppState, Authenticated};
+use crate::move_span::Span;
 
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
 /// needs the whole track in memory.
@@ -30,13 +34,19 @@ pub(crate) struct TrackQuery {
 
 /// A stored fix as on the wire, with the marks ingest gave it when they are set.
 #[derive(Serialize)]
-struct TrackFix<'a> {
+pub(crate) struct TrackFix<'a> {
     #[serde(flatten)]
     position: &'a Position,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     late: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     implausible: Option<&'static str>,
+}
+
+impl<'a> TrackFix<'a> {
+    pub(crate) fn of(fix: &'a StoredPosition) -> Self {
+        TrackFix { position: &fix.position, late: fix.late, implausible: fix.implausible.map(|r| r.as_str()) }
+    }
 }
 
 pub(crate) async fn vehicle_track(
@@ -46,15 +56,14 @@ pub(crate) async fn vehicle_track(
     Path(id): Path<String>,
     query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
     let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let id = VehicleId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    match query.format.as_deref() {
-        None | Some("json") => {}
-        Some(other) => {
-            let message = format!("format {other:?} is not supported yet; json is");
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
-        }
-    }
+    // `None`: the JSON track.
+    let format = match query.format.as_deref() {
+        None | Some("json") => None,
+        other => Some(export::requested_format(other, "json, ")?),
+    };
     let to = query.to.unwrap_or_else(Utc::now);
     let from = query.from.unwrap_or(to - Duration::days(1));
     if from >= to {
@@ -70,6 +79,13 @@ pub(crate) async fn vehicle_track(
     }
     if !state.store.vehicle_registered(&id).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no vehicle {id}")));
+    }
+    if let Some(format) = format {
+        let detail = serde_json::json!({
+            "format": format.as_str(), "from": from, "to": to, "simplify_m": query.simplify_m,
+        });
+        audit::record(&state, Some(&user.0.name), from_addr, "export.download", id.as_str(), detail).await?;
+        return file_track(&state, format, id, Span { from, to }, query.simplify_m).await;
     }
     let detail = serde_json::json!({ "from": from, "to": to, "simplify_m": query.simplify_m });
     audit::record(&state, Some(&user.0.name), from_addr, "track.view", id.as_str(), detail).await?;
@@ -112,12 +128,61 @@ pub(crate) async fn vehicle_track(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-fn fix_json(fix: &StoredPosition, first: bool) -> Bytes {
-    let view = TrackFix {
-        position: &fix.position,
-        late: fix.late,
-        implausible: fix.implausible.map(|r| r.as_str()),
+/// The track as a file to download, streamed, or simplified first.
+async fn file_track(
+    state: &AppState,
+    format: ExportFormat,
+    id: VehicleId,
+    span: Span,
+    simplify_m: Option<f64>,
+) -> Result<Response, ApiError> {
+    let meta = ExportMeta {
+        title: id.to_string(),
+        description: format!("Vehicle {id} from {} to {}", format_time(&span.from), format_time(&span.to)),
+        generated_at: Utc::now(),
     };
+    let stem = format!("{id}-{}", span.from.format("%Y%m%dT%H%M%SZ"));
+    let body = match simplify_m {
+        None => export::stream_tracks(state.store.clone(), format, meta, vec![id], span),
+        Some(tolerance) => {
+            let track = simplified(state, &id, span, tolerance).await?;
+            Body::from(export::write_all(format, &meta, &[(id, track)]))
+        }
+    };
+    Ok(export::attachment(format, &stem, body))
+}
+
+/// The fixes of a track kept by simplifying it to `tolerance` metres.
+async fn simplified(
+    state: &AppState,
+    id: &VehicleId,
+    span: Span,
+    tolerance: f64,
+) -> Result<Vec<StoredPosition>, ApiError> {
+    let mut fixes = state.store.track_stream(id, span.from, span.to);
+    let mut track = Vec::new();
+    while let Some(fix) = fixes.recv().await {
+        track.push(fix?);
+        if track.len() > MAX_SIMPLIFIED_FIXES {
+            let message =
+                format!("more than {MAX_SIMPLIFIED_FIXES} fixes to simplify: ask for a shorter range");
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
+        }
+    }
+    let positions: Vec<Position> = track.iter().map(|f| f.position.clone()).collect();
+    let keep = simplify_indices(&positions, tolerance);
+    let mut kept = Vec::with_capacity(keep.len());
+    let mut keep = keep.into_iter().peekable();
+    for (index, fix) in track.into_iter().enumerate() {
+        if keep.next_if_eq(&index).is_some() {
+            kept.push(fix);
+        }
+    }
+    Ok(kept)
+}
+
+fn fix_json(fix: &StoredPosition, first: bool) -> Bytes {
+    let view = TrackFix::of(fix);
     let mut bytes = if first { Vec::new() } else { vec![b','] };
     // A position of finite numbers always serialises.
     serde_json::to_writer(&mut bytes, &view).expect("a position serialises");

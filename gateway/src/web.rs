@@ -95,6 +95,7 @@ const ASSETS: &[Asset] = assets![
     "js/format.js" => JS,
     "js/roles.js" => JS,
     "js/map.js" => JS,
+    "js/feed.js" => JS,
     "js/live.js" => JS,
     "js/alerts.js" => JS,
     "js/setup.js" => JS,

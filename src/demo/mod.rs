@@ -47,7 +47,10 @@ fn vehicles() -> [(&'static str, Script); 3] {
 
 /// `truck-01`'s detour.
 const DETOUR: Span = Span::new(20, 120);
+/// The demo's people: one of each role but the dispatcher's (the admin can do that too).
 const DEMO_USER: &str = "admin";
+const DEMO_ESCORT: &str = "escort";
+const DEMO_AUDITOR: &str = "auditor";
 const DEMO_MOVE: &str = "Demo: data centre move, Munich";
 
 #[derive(Clone, Debug)]
@@ -60,11 +63,12 @@ pub struct DemoOptions {
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let demo = start(&options, shutdown_rx).await?;
+    let logins: String = demo.logins.iter().map(|(user, password)| format!("\n  {user:<8} {password}")).collect();
     say(&format!(
-        "Convoy demo is running.\n  API:  http://{}/api/v1/vehicles\n  data: {}\nlogin: {DEMO_USER} {}\nPress Ctrl-C to stop.",
+        "Convoy demo is running.\n  map:  http://{}/\n  API:  http://{}/api/v1/openapi.json\n  data: {}\nLog in as (user, password):{logins}\nPress Ctrl-C to stop.",
+        demo.http_addr,
         demo.http_addr,
         options.data_dir.display(),
-        demo.password
     ));
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     say("Stopping...");
@@ -83,7 +87,8 @@ fn say(text: &str) {
 /// A running demo.
 pub struct Demo {
     pub http_addr: SocketAddr,
-    pub password: String,
+    /// The demo's people and their passwords: admin, escort (assigned to the move), auditor.
+    pub logins: Vec<(&'static str, String)>,
     server: crate::server::RunningServer,
     agents: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
     stop_simulators: Arc<AtomicBool>,
@@ -115,7 +120,10 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         options.http_listen,
     );
     let server = crate::server::start(&config, shutdown.clone()).await?;
-    let password = demo_login(&server.store, data_dir).await?;
+    let mut logins = Vec::new();
+    for (user, role) in [(DEMO_USER, Role::Admin), (DEMO_ESCORT, Role::Escort), (DEMO_AUDITOR, Role::Auditor)] {
+        logins.push((user, demo_login(&server.store, data_dir, user, role).await?));
+    }
 
     let route = Route::munich()?;
     let stop_simulators = Arc::new(AtomicBool::new(false));
@@ -150,7 +158,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         };
         agents.push(tokio::spawn(run_agent(agent, silent, shutdown.clone())));
     }
-    Ok(Demo { http_addr: server.http_addr, password, server, agents, stop_simulators })
+    Ok(Demo { http_addr: server.http_addr, logins, server, agents, stop_simulators })
 }
 
 /// Runs a vehicle's agent; during its script's silent span the agent is stopped (the vehicle
@@ -226,19 +234,20 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
     });
     let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
         .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
-    convoy_gateway::moves::store_new_move(store, &plan, DEMO_USER).await?;
+    let record = convoy_gateway::moves::store_new_move(store, &plan, DEMO_USER).await?;
+    store.set_move_team(&record.id, &[DEMO_ESCORT.to_string()]).await?;
     Ok(())
 }
 
-/// The demo user's password: made at random the first time, kept (readable by the owner only)
-/// in the data directory so the next run prints the same login.
-async fn demo_login(store: &Store, data_dir: &Path) -> anyhow::Result<String> {
-    let file = data_dir.join("demo-login.txt");
+/// A demo person's password: made at random the first time, kept (readable by the owner only)
+/// in the data directory so the next run prints the same login. No password is built in.
+async fn demo_login(store: &Store, data_dir: &Path, user: &str, role: Role) -> anyhow::Result<String> {
+    let file = data_dir.join(format!("demo-login-{user}.txt"));
     if let Ok(password) = std::fs::read_to_string(&file) {
         return Ok(password.trim().to_string());
     }
     let password = convoy_gateway::auth::random_password();
-    convoy_gateway::auth::add_user(store, DEMO_USER, Role::Admin, &password).await.with_context(|| {
+    convoy_gateway::auth::add_user(store, user, role, &password).await.with_context(|| {
         format!("creating the demo user (if {} was deleted, start with a new data directory)", file.display())
     })?;
     write_private(&file, &password)?;

@@ -170,7 +170,7 @@ export class AlertPanel {
     const alerts = this.book.list();
     const open = alerts.filter((a) => a.state === 'open').length;
     this.count.textContent = `(${open} open, ${alerts.length - open} acknowledged)`;
-    this.sound.textContent = audioReady() ? '🔔 sound on' : '🔕 click to enable sound';
+    this.sound.textContent = audioReady() ? '♪ sound on' : 'sound off: click to enable';
     this.empty.hidden = alerts.length > 0;
     const seen = new Set();
     for (const alert of alerts) {

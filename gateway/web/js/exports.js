@@ -1,1 +1,55 @@
+// `#/exports/MOVE`: the move's tracks as GPX, GeoJSON, KML or CSV, of every vehicle or one.
+// Files are fetched with the bearer token and saved through a Blob (see api.js `download`).
 
+import { download, seg } from './api.js';
+import { el, messageLine, replace, select } from './dom.js';
+import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
+
+const FORMATS = [
+  ['gpx', 'GPX'],
+  ['geojson', 'GeoJSON'],
+  ['kml', 'KML'],
+  ['csv', 'CSV'],
+];
+
+export async function mountExports(container, ctx, [moveParam]) {
+  const message = messageLine();
+  const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
+  const buttons = FORMATS.map(([format, label]) => el('button', {
+    type: 'button', class: `export export-${format}`, data: { format }, text: `Download ${label}`,
+    on: { click: () => save(format) },
+  }));
+  const pickerSlot = el('span', { class: 'picker-slot' });
+  container.append(el('section', { class: 'page exports' },
+    el('h1', { text: 'Exports' }),
+    el('div', { class: 'row' }, el('label', {}, 'Move ', pickerSlot), el('label', {}, 'Vehicle ', vehicleSelect)),
+    el('div', { class: 'export-buttons' }, buttons),
+    el('p', { class: 'hint', text: 'Tracks are cut into segments where the data has a gap. Every download is recorded in the audit log.' }),
+    message.node));
+
+  const moves = await listMoves();
+  let moveId = moveParam && moves.some((m) => m.id === moveParam) ? moveParam : defaultMove(moves);
+
+  async function showMove() {
+    const move = moveId ? await getMove(moveId) : null;
+    replace(vehicleSelect, el('option', { value: '', text: 'All vehicles' }),
+      ((move && move.plan.vehicles) || []).map((v) => el('option', { value: v, text: v })));
+    for (const b of buttons) b.disabled = !move;
+  }
+
+  async function save(format) {
+    message.clear();
+    const vehicle = vehicleSelect.value;
+    const query = `format=${format}${vehicle ? `&vehicle=${seg(vehicle)}` : ''}`;
+    try {
+      const name = await download(`/api/v1/moves/${seg(moveId)}/export?${query}`, `move-${moveId}${vehicle ? `-${vehicle}` : ''}.${format}`);
+      message.ok(`Saved ${name}.`);
+    } catch (e) {
+      message.error(`The export failed: ${e.message}`);
+    }
+  }
+
+  replace(pickerSlot, movePicker(moves, moveId, async (id) => { moveId = id; await showMove(); }));
+  await showMove();
+  return () => replace(container);
+}

@@ -26,12 +26,16 @@ const VIEWS = {
   setup: { title: 'Plan a move', needs: 'plan', mount: mountSetup },
   replay: { title: 'Replay', needs: 'replay', mount: mountReplay },
   exports: { title: 'Exports', needs: 'exports', mount: mountExports },
-  report: { title: 'Report', needs: 'report', mount: mountReport, hidden: true },
+  report: { title: 'Report', needs: 'report', mount: mountReport },
 };
 
 const ctx = { me: null, feed: new LiveFeed(), book: null };
 ctx.book = new AlertBook(ctx.feed);
 let unmount = null;
+/** Counts route changes: a view that finishes mounting after the next change is unmounted. */
+let generation = 0;
+/** A message for the next login form (why the session ended). */
+let loginNotice = null;
 
 // Sound needs a first gesture on the page.
 for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, unlockAudio, { once: true });
@@ -78,9 +82,14 @@ function endSession(message) {
   ctx.feed.stop();
   ctx.me = null;
   header.hidden = true;
-  if (location.hash !== '#/login') location.hash = '#/login';
+  loginNotice = message;
+  go('#/login');
+}
+
+/** Goes to a hash route (a hash change routes by itself; the same hash routes again). */
+function go(hash) {
+  if (location.hash !== hash) location.hash = hash;
   else route();
-  if (message) showLogin(message);
 }
 
 async function logout() {
@@ -89,6 +98,7 @@ async function logout() {
 }
 
 async function route() {
+  const mine = ++generation;
   if (unmount) {
     try { unmount(); } catch { /* a view that failed to mount */ }
     unmount = null;
@@ -96,13 +106,14 @@ async function route() {
   replace(view);
   const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   if (!ctx.me || name === 'login') {
-    if (ctx.me) { location.hash = home(ctx.me.role); return; }
-    showLogin();
+    if (ctx.me) { go(home(ctx.me.role)); return; }
+    showLogin(loginNotice);
+    loginNotice = null;
     return;
   }
   const target = VIEWS[name];
   if (!target || !can(ctx.me.role, target.needs)) {
-    location.hash = home(ctx.me.role);
+    go(home(ctx.me.role));
     return;
   }
   for (const link of nav.querySelectorAll('a')) link.classList.toggle('current', link.dataset.view === name);
@@ -111,7 +122,9 @@ async function route() {
   const container = el('div', { class: `view-${name}` });
   view.append(container);
   try {
-    unmount = await target.mount(container, ctx, rest.map(decodeURIComponent));
+    const cleanup = await target.mount(container, ctx, rest.map(decodeURIComponent));
+    if (mine === generation) unmount = cleanup;
+    else if (cleanup) cleanup();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
     container.append(el('p', { class: 'message error', role: 'alert', text: `Could not show this view: ${e.message}` }));
@@ -136,8 +149,7 @@ function showLogin(notice) {
       const session = await api.post('/api/v1/login', { username: username.value, password: password.value });
       setToken(session.token);
       await beginSession();
-      location.hash = home(ctx.me.role);
-      route();
+      go(home(ctx.me.role));
     } catch (err) {
       setToken(null);
       message.error(err.status === 401 ? 'Wrong user name or password.' : err.message);

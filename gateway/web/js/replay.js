@@ -1,1 +1,237 @@
+// `#/replay/MOVE`: play back one or all vehicles of a move. A time slider; play and pause at
+// 1x to 60x in proportion to real time; stops, data gaps and alerts as marks on the timeline
+// (click one to jump to it). Between two fixes a marker moves smoothly; across a data gap it
+// does not glide: it waits, greyed, at the last fix before the gap until the data resumes.
 
+import { api, seg } from './api.js';
+import { el, messageLine, replace, select } from './dom.js';
+import { alertKind, dateTime, duration, ms } from './format.js';
+import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
+import { chooseMove, defaultMove, getMove, listMoves, movePicker } from './moves.js';
+
+const SPEEDS = [1, 5, 10, 30, 60];
+/** Fixes farther apart than this are a gap even if the server listed none (its threshold). */
+const GAP_AFTER_MS = 30_000;
+const TICK_MS = 100;
+
+export async function mountReplay(container, ctx, [moveParam]) {
+  const message = messageLine();
+  const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
+  const load = el('button', { type: 'button', class: 'load', text: 'Load' });
+  const play = el('button', { type: 'button', class: 'play', text: 'Play', disabled: true });
+  const speed = select(SPEEDS.map((s) => [String(s), `${s}x`]), { class: 'speed', 'aria-label': 'Speed' });
+  const clockText = el('span', { class: 'replay-clock', text: '—' });
+  const timeline = el('div', { class: 'timeline', 'aria-label': 'Timeline' });
+  const slider = el('input', { type: 'range', class: 'slider', min: 0, max: 1, step: 1, value: '0', disabled: true, 'aria-label': 'Time' });
+  const mapNode = el('div', { class: 'replay-map' });
+  const section = el('section', { class: 'replay', data: { playing: 'false' } },
+    el('div', { class: 'toolbar' }, el('label', {}, 'Move ', el('span', { class: 'picker-slot' })),
+      el('label', {}, 'Vehicle ', vehicleSelect), load, message.node),
+    mapNode,
+    el('div', { class: 'replay-controls' },
+      el('div', { class: 'row' }, play, el('label', {}, 'Speed ', speed), clockText),
+      timeline, slider,
+      el('div', { class: 'legend' }, el('span', {}, el('i', { class: 'l-stop' }), 'stop'),
+        el('span', {}, el('i', { class: 'l-alert' }), 'alert'), el('span', {}, el('i', { class: 'l-gap' }), 'no data (gap)'))));
+  container.append(section);
+
+  const map = createMap(mapNode, ctx.me.web);
+  setTimeout(() => map.invalidateSize(), 0);
+  let planLayer = null;
+  let dataLayer = null;
+  let tracks = [];
+  let gaps = [];
+  let start = 0;
+  let end = 0;
+  let current = 0;
+  let timer = null;
+  let lastTick = 0;
+
+  const moves = await listMoves();
+  let moveId = moveParam && moves.some((m) => m.id === moveParam) ? moveParam : defaultMove(moves);
+  replace(section.querySelector('.picker-slot'), movePicker(moves, moveId, async (id) => {
+    moveId = id;
+    await showMove();
+    await loadReplay();
+  }));
+
+  async function showMove() {
+    pause();
+    if (planLayer) planLayer.remove();
+    planLayer = null;
+    if (!moveId) return;
+    chooseMove(moveId);
+    const move = await getMove(moveId);
+    replace(vehicleSelect, el('option', { value: '', text: 'All vehicles' }),
+      (move.plan.vehicles || []).map((v) => el('option', { value: v, text: v })));
+    const drawn = drawPlan(map, move.plan);
+    planLayer = drawn.group;
+    fit(map, drawn.bounds);
+  }
+
+  async function loadReplay() {
+    pause();
+    message.clear();
+    if (dataLayer) dataLayer.remove();
+    for (const track of tracks) track.marker.hide();
+    tracks = [];
+    replace(timeline);
+    play.disabled = true;
+    slider.disabled = true;
+    if (!moveId) return;
+    const vehicle = vehicleSelect.value;
+    let data;
+    try {
+      data = await api.get(`/api/v1/moves/${seg(moveId)}/replay${vehicle ? `?vehicle=${seg(vehicle)}` : ''}`);
+    } catch (e) {
+      message.error(`Cannot replay: ${e.message}`);
+      return;
+    }
+    gaps = data.gaps.map((g) => ({ vehicle: g.vehicle, from: ms(g.from), to: ms(g.to), duration_s: g.duration_s }));
+    dataLayer = L.layerGroup().addTo(map);
+    tracks = data.tracks.filter((t) => t.positions.length).map((t, i) => {
+      const colour = vehicleColour(i);
+      const times = t.positions.map((p) => ms(p.t));
+      // The driven line, broken at every gap: no line is drawn where there is no data.
+      let piece = [];
+      const pieces = [piece];
+      t.positions.forEach((p, k) => {
+        if (k > 0 && times[k] - times[k - 1] > GAP_AFTER_MS) { piece = []; pieces.push(piece); }
+        piece.push([p.lat, p.lon]);
+      });
+      L.polyline(pieces, { color: colour, weight: 3, opacity: 0.45, className: 'replay-track', interactive: false }).addTo(dataLayer);
+      return { vehicle: t.vehicle, positions: t.positions, times, marker: new VehicleMarker(map, t.vehicle, colour) };
+    });
+    if (!tracks.length) {
+      message.error('No positions recorded for this move (or vehicle) yet.');
+      return;
+    }
+    start = Math.min(...tracks.map((t) => t.times[0]));
+    end = Math.max(...tracks.map((t) => t.times[t.times.length - 1]));
+    current = start;
+    slider.max = String(Math.max(1, end - start));
+    slider.disabled = false;
+    play.disabled = false;
+    drawTimeline(data);
+    render();
+    message.ok(`${tracks.length} vehicle${tracks.length === 1 ? '' : 's'}, ${tracks.reduce((n, t) => n + t.positions.length, 0)} positions, ${dateTime(start)} – ${dateTime(end)}`);
+  }
+
+  function pct(t) {
+    return `${(100 * (Math.min(Math.max(t, start), end) - start)) / Math.max(1, end - start)}%`;
+  }
+
+  function mark(kind, from, to, title, jumpTo) {
+    const props = { class: `mark ${kind}`, title, style: { left: pct(from) } };
+    if (to !== null) props.style.width = `calc(${pct(to)} - ${pct(from)})`;
+    const node = jumpTo === null
+      ? el('div', props)
+      : el('button', { ...props, type: 'button', 'aria-label': title, data: { t: String(jumpTo) }, on: { click: () => seek(jumpTo) } });
+    timeline.append(node);
+  }
+
+  function drawTimeline(data) {
+    for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null);
+    for (const s of data.stops) mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from)}`, ms(s.from));
+    for (const a of data.alerts) {
+      const t = ms(a.opened_t || a.t);
+      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t)}`, t);
+    }
+  }
+
+  /** Where each vehicle is at `current`, drawn. */
+  function render() {
+    slider.value = String(current - start);
+    clockText.textContent = `${dateTime(current)}  (${speed.value}x)`;
+    section.dataset.t = new Date(current).toISOString();
+    for (const track of tracks) placeAt(track, current);
+  }
+
+  function placeAt(track, t) {
+    const { times, positions, marker } = track;
+    const i = lastAtOrBefore(times, t);
+    if (i < 0) {
+      marker.hide();
+      return;
+    }
+    const fix = positions[i];
+    const next = positions[i + 1];
+    const inGap = gaps.some((g) => g.vehicle === track.vehicle && t >= g.from && t < g.to)
+      || (next && times[i + 1] - times[i] > GAP_AFTER_MS);
+    if (!next || inGap) {
+      const ended = !next && t - times[i] > GAP_AFTER_MS;
+      marker.place(fix.lat, fix.lon, course(fix, positions[i - 1], fix));
+      marker.setGrey(inGap || ended, inGap ? 'gap' : 'ended');
+      marker.setNote(inGap ? `no data since ${dateTime(times[i]).slice(11)}` : ended ? 'last fix' : '');
+      return;
+    }
+    const f = (t - times[i]) / Math.max(1, times[i + 1] - times[i]);
+    marker.place(fix.lat + (next.lat - fix.lat) * f, fix.lon + (next.lon - fix.lon) * f, course(fix, fix, next));
+    marker.setGrey(false);
+    marker.setNote(Number.isFinite(fix.speed_mps) ? `${Math.round(fix.speed_mps * 3.6)} km/h` : '');
+  }
+
+  function seek(t) {
+    current = Math.min(Math.max(t, start), end);
+    render();
+  }
+
+  function tick() {
+    const now = performance.now();
+    current += (now - lastTick) * Number(speed.value);
+    lastTick = now;
+    if (current >= end) {
+      current = end;
+      pause();
+    }
+    render();
+  }
+
+  function resume() {
+    if (!tracks.length || timer) return;
+    if (current >= end) current = start;
+    lastTick = performance.now();
+    timer = setInterval(tick, TICK_MS);
+    play.textContent = 'Pause';
+    section.dataset.playing = 'true';
+  }
+
+  function pause() {
+    clearInterval(timer);
+    timer = null;
+    play.textContent = 'Play';
+    section.dataset.playing = 'false';
+  }
+
+  play.addEventListener('click', () => (timer ? pause() : resume()));
+  slider.addEventListener('input', () => seek(start + Number(slider.value)));
+  speed.addEventListener('change', render);
+  load.addEventListener('click', loadReplay);
+
+  await showMove();
+  await loadReplay();
+
+  return () => { pause(); map.remove(); };
+}
+
+/** The index of the last time at or before `t` in sorted `times`, or -1. */
+function lastAtOrBefore(times, t) {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The fix's course if it has one, else the bearing from `a` to `b`, else null. */
+function course(fix, a, b) {
+  if (Number.isFinite(fix.course_deg)) return fix.course_deg;
+  if (!a || !b || (a.lat === b.lat && a.lon === b.lon)) return null;
+  const rad = Math.PI / 180;
+  const y = Math.sin((b.lon - a.lon) * rad) * Math.cos(b.lat * rad);
+  const x = Math.cos(a.lat * rad) * Math.sin(b.lat * rad) - Math.sin(a.lat * rad) * Math.cos(b.lat * rad) * Math.cos((b.lon - a.lon) * rad);
+  return (Math.atan2(y, x) / rad + 360) % 360;
+}

@@ -1,1 +1,82 @@
+// `#/report/MOVE`: the printable account of a move (GET /api/v1/moves/{id}/report): planned
+// against driven route on a map, deviations, stops, data gaps per vehicle, and the alert log
+// with who acknowledged and resolved what, when, with which note. Print CSS drops the map's
+// controls and the page's chrome and starts each section on a page of its own where needed.
 
+import { api, seg } from './api.js';
+import { el, replace } from './dom.js';
+import { alertDetail, alertKind, dateTime, duration, km } from './format.js';
+import { createMap, drawPlan, fit, lineLatLngs, vehicleColour } from './map.js';
+import { defaultMove, listMoves } from './moves.js';
+
+export async function mountReport(container, ctx, [moveParam]) {
+  let moveId = moveParam;
+  if (!moveId) {
+    moveId = defaultMove(await listMoves());
+    if (!moveId) {
+      container.append(el('section', { class: 'page' }, el('p', { text: 'No moves yet.' })));
+      return () => {};
+    }
+  }
+  const report = await api.get(`/api/v1/moves/${seg(moveId)}/report`);
+  const move = report.move;
+  const plan = move.plan || {};
+  const mapNode = el('div', { class: 'report-map' });
+  const table = (headers, rows, empty) => (rows.length
+    ? el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', { text: h })))),
+      el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))))
+    : el('p', { class: 'empty', text: empty }));
+
+  const vehicles = report.vehicles || [];
+  const alerts = report.alerts || [];
+  const deviations = vehicles.flatMap((v) => (v.off_route || []).map((a) => ({ ...a, vehicle: v.vehicle })));
+  const stops = vehicles.flatMap((v) => v.stops || []);
+  const gaps = vehicles.flatMap((v) => (v.gaps || []).map((g) => ({ ...g, vehicle: g.vehicle || v.vehicle })));
+
+  const page = el('article', { class: 'page report' },
+    el('div', { class: 'report-actions' }, el('button', { type: 'button', class: 'print', text: 'Print', on: { click: () => window.print() } })),
+    el('h1', {}, 'Move report: ', el('span', { class: 'move-name', text: move.name })),
+    el('p', { class: 'meta' }, `Move ${move.id}, planned by ${move.created_by} on ${dateTime(move.created_at)}. `,
+      `Span ${dateTime(report.from)} – ${dateTime(report.to)}. Generated ${dateTime(report.generated_at)} for ${ctx.me.name}.`),
+    el('p', {}, `Vehicles: ${(plan.vehicles || []).join(', ')}. Corridor: ${plan.corridor_m ?? '—'} m either side of the route. `,
+      Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
+    el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
+      el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), 'planned route and corridor'),
+        vehicles.map((v, i) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(i) } }), `${v.vehicle} driven`)))),
+    el('section', { class: 'report-vehicles' }, el('h2', { text: 'Vehicles' }),
+      table(['Vehicle', 'First fix', 'Last fix', 'Fixes', 'Distance', 'Stops', 'Gaps'], vehicles.map((v) => [
+        v.vehicle, dateTime(v.first_fix), dateTime(v.last_fix), String(v.fixes), km(v.distance_km),
+        String((v.stops || []).length), String((v.gaps || []).length)]), 'No vehicles.')),
+    el('section', { class: 'report-deviations' }, el('h2', { text: 'Deviations from the route' }),
+      table(['Vehicle', 'Opened', 'Detail', 'Back on route', 'State'], deviations.map((a) => [
+        a.vehicle, dateTime(a.opened_t), alertDetail(a), a.cleared_t ? dateTime(a.cleared_t) : '—', a.state]), 'No deviations.')),
+    el('section', { class: 'report-stops' }, el('h2', { text: 'Stops' }),
+      table(['Vehicle', 'From', 'To', 'Duration', 'Where'], stops.map((s) => [
+        s.vehicle, dateTime(s.from), dateTime(s.to), duration(s.duration_s), `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`]), 'No stops.')),
+    el('section', { class: 'report-gaps' }, el('h2', { text: 'Data gaps per vehicle' }),
+      table(['Vehicle', 'From', 'To', 'Duration'], gaps.map((g) => [g.vehicle, dateTime(g.from), dateTime(g.to), duration(g.duration_s)]),
+        'No gaps: every vehicle reported throughout.')),
+    el('section', { class: 'report-alerts' }, el('h2', { text: 'Alert log' }),
+      alerts.length ? alerts.map((a) => el('div', { class: 'report-alert', data: { alertId: a.id } },
+        el('h3', {}, `${alertKind(a.kind)} — ${a.vehicle} — opened ${dateTime(a.opened_t)}`),
+        el('p', { class: 'meta', text: alertDetail(a) }),
+        table(['State', 'At', 'By', 'Note'], (a.transitions || []).map((t) => [
+          t.state, dateTime(t.at), t.by || '—', el('span', { class: 'notes', text: t.note || '' })]), 'No history.')))
+        : el('p', { class: 'empty', text: 'No alerts.' })));
+  container.append(page);
+
+  const map = createMap(mapNode, ctx.me.web);
+  const drawn = drawPlan(map, plan);
+  let bounds = drawn.bounds;
+  vehicles.forEach((v, i) => {
+    const line = lineLatLngs(v.driven);
+    if (!line.length) return;
+    const layer = L.polyline(line, { color: vehicleColour(i), weight: 3, className: 'driven-route' }).addTo(map);
+    bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
+  });
+  for (const a of deviations) {
+    if (Number.isFinite(a.lat)) L.circleMarker([a.lat, a.lon], { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
+  }
+  setTimeout(() => { map.invalidateSize(); fit(map, bounds); }, 0);
+  return () => map.remove();
+}

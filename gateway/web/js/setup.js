@@ -1,1 +1,204 @@
+// `#/setup` (admin, dispatcher): plan a move. Name, vehicles, escort pairs, a route file
+// (GPX, KML or GeoJSON) previewed through POST /api/v1/routes/parse, the corridor width, zones
+// added by clicking the map, the time window; then POST /api/v1/moves and, if escort users
+// are named, PUT /api/v1/moves/{id}/team.
 
+import { api, seg } from './api.js';
+import { el, field, messageLine, replace, select } from './dom.js';
+import { fromLocalInput, toLocalInput } from './format.js';
+import { createMap, drawPlan, fit, ZONE_KINDS } from './map.js';
+import { chooseMove } from './moves.js';
+import { can } from './roles.js';
+
+/** Content types of route files, by file name extension. */
+const ROUTE_TYPES = {
+  gpx: 'application/gpx+xml',
+  kml: 'application/vnd.google-earth.kml+xml',
+  geojson: 'application/geo+json',
+  json: 'application/geo+json',
+};
+
+export async function mountSetup(container, ctx) {
+  const message = messageLine();
+  const routeMessage = messageLine();
+  const name = el('input', { name: 'name', required: true, maxlength: 200, placeholder: 'e.g. Data centre move, phase 1' });
+  const vehicleChecks = el('div', { class: 'checks vehicle-checks' });
+  const escortRows = el('div', { class: 'rows escort-rows' });
+  const routeFile = el('input', { type: 'file', name: 'route', accept: '.gpx,.kml,.geojson,.json' });
+  const corridor = el('input', { type: 'number', name: 'corridor_m', min: 10, max: 5000, step: 10, value: '150' });
+  const zoneRows = el('div', { class: 'rows zone-rows' });
+  const from = el('input', { type: 'datetime-local', name: 'from', value: toLocalInput(Date.now()) });
+  const to = el('input', { type: 'datetime-local', name: 'to', value: toLocalInput(Date.now() + 8 * 3600_000) });
+  const team = el('div', { class: 'team' });
+  const submit = el('button', { type: 'submit', text: 'Create the move' });
+  const mapNode = el('div', { class: 'setup-map' });
+
+  const form = el('form', { class: 'setup-form', on: { submit: (e) => { e.preventDefault(); create(); } } },
+    el('h1', { text: 'Plan a move' }),
+    field('Name', name),
+    el('fieldset', {}, el('legend', { text: 'Vehicles' }), vehicleChecks),
+    el('fieldset', {}, el('legend', { text: 'Escorts' }), escortRows,
+      el('button', { type: 'button', class: 'secondary', text: 'Add an escort pair', on: { click: () => addEscortRow() } }),
+      el('small', { class: 'hint', text: 'A cargo vehicle and the vehicle that escorts it: an alert if they drive apart.' })),
+    el('fieldset', {}, el('legend', { text: 'Route' }),
+      field('Route file (GPX, KML or GeoJSON)', routeFile), routeMessage.node,
+      field('Corridor (metres either side of the route)', corridor)),
+    el('fieldset', {}, el('legend', { text: 'Zones' }),
+      el('small', { class: 'hint', text: 'Click the map to add a circular zone.' }), zoneRows),
+    el('fieldset', {}, el('legend', { text: 'Window' }), el('div', { class: 'row' }, field('From', from), field('To', to))),
+    el('fieldset', {}, el('legend', { text: 'Escort team (people who see this move)' }), team),
+    submit, message.node);
+  container.append(el('section', { class: 'setup' }, form, mapNode));
+
+  const map = createMap(mapNode, ctx.me.web);
+  setTimeout(() => map.invalidateSize(), 0);
+  let route = null;
+  let drawn = null;
+  /** Zones: from the route file, and clicked on the map. */
+  const zones = [];
+
+  // ---- vehicles and escorts -------------------------------------------------------------
+  const { vehicles } = await api.get('/api/v1/vehicles');
+  const ids = vehicles.map((v) => v.id);
+  if (!ids.length) vehicleChecks.append(el('p', { class: 'empty', text: 'No vehicles registered yet.' }));
+  for (const id of ids) {
+    vehicleChecks.append(el('label', {}, el('input', { type: 'checkbox', name: 'vehicle', value: id }), id));
+  }
+  const chosenVehicles = () => [...vehicleChecks.querySelectorAll('input:checked')].map((c) => c.value);
+
+  function addEscortRow() {
+    const options = [['', '—'], ...ids.map((id) => [id, id])];
+    const cargo = select(options, { class: 'cargo', 'aria-label': 'Cargo vehicle' });
+    const escort = select(options, { class: 'escort', 'aria-label': 'Escort vehicle' });
+    const row = el('div', { class: 'row escort-row' }, cargo, ' escorted by ', escort,
+      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => row.remove() } }));
+    escortRows.append(row);
+  }
+
+  // ---- team ---------------------------------------------------------------------------
+  let teamInput;
+  if (can(ctx.me.role, 'users')) {
+    const { users } = await api.get('/api/v1/users');
+    const escorts = users.filter((u) => u.role === 'escort');
+    teamInput = el('div', { class: 'checks team-checks' }, escorts.length ? escorts.map((u) =>
+      el('label', {}, el('input', { type: 'checkbox', name: 'team', value: u.name }), u.name)) : el('p', { class: 'empty', text: 'No escort users yet.' }));
+    team.append(teamInput);
+  } else {
+    teamInput = el('input', { name: 'team', placeholder: 'user names, comma separated' });
+    team.append(field('Escort users', teamInput));
+  }
+  const chosenTeam = () => (teamInput.tagName === 'INPUT'
+    ? teamInput.value.split(',').map((s) => s.trim()).filter(Boolean)
+    : [...teamInput.querySelectorAll('input:checked')].map((c) => c.value));
+
+  // ---- route and zones ----------------------------------------------------------------
+  function redraw(fitToRoute) {
+    if (drawn) drawn.group.remove();
+    drawn = drawPlan(map, { route, corridor_m: Number(corridor.value), zones: { type: 'FeatureCollection', features: zones.map((z) => z.feature()) } });
+    if (fitToRoute) fit(map, drawn.bounds);
+  }
+  corridor.addEventListener('input', () => redraw(false));
+
+  routeFile.addEventListener('change', async () => {
+    const file = routeFile.files[0];
+    routeMessage.clear();
+    if (!file) return;
+    const extension = file.name.split('.').pop().toLowerCase();
+    const contentType = ROUTE_TYPES[extension];
+    if (!contentType) {
+      routeMessage.error('A route file ends in .gpx, .kml, .geojson or .json.');
+      return;
+    }
+    try {
+      const parsed = await api.upload('/api/v1/routes/parse', await file.arrayBuffer(), contentType);
+      route = parsed.route;
+      for (let i = zones.length - 1; i >= 0; i -= 1) if (zones[i].fromFile) zones.splice(i, 1)[0].row.remove();
+      for (const feature of (parsed.zones && parsed.zones.features) || []) addZone(feature, true);
+      routeMessage.ok(`${route.coordinates.length} route points, ${(parsed.zones.features || []).length} zones from ${file.name}.`);
+      redraw(true);
+    } catch (e) {
+      route = null;
+      routeMessage.error(`The route file was refused: ${e.message}`);
+      redraw(false);
+    }
+  });
+
+  /** A zone row; a circle (Point + radius_m) is editable, a polygon from a file is kept as is. */
+  function addZone(feature, fromFile) {
+    const props = feature.properties || {};
+    const zoneName = el('input', { class: 'zone-name', value: props.name || `Zone ${zones.length + 1}`, 'aria-label': 'Zone name', maxlength: 200 });
+    const kind = select(Object.entries(ZONE_KINDS), { class: 'zone-kind', 'aria-label': 'Zone kind' });
+    kind.value = props.kind || 'allowed_stop';
+    const isCircle = feature.geometry.type === 'Point';
+    const radius = el('input', { type: 'number', class: 'zone-radius', min: 10, max: 50000, step: 10, value: String(props.radius_m || 100), 'aria-label': 'Radius in metres' });
+    const zone = {
+      fromFile,
+      feature: () => ({
+        type: 'Feature',
+        geometry: feature.geometry,
+        properties: { ...props, name: zoneName.value.trim() || 'zone', kind: kind.value, ...(isCircle ? { radius_m: Number(radius.value) } : {}) },
+      }),
+    };
+    zone.row = el('div', { class: 'row zone-row' }, zoneName, kind,
+      isCircle ? el('span', {}, radius, ' m') : el('span', { class: 'hint', text: 'polygon' }),
+      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => { zones.splice(zones.indexOf(zone), 1); zone.row.remove(); redraw(false); } } }));
+    for (const input of [zoneName, kind, radius]) input.addEventListener('change', () => redraw(false));
+    zones.push(zone);
+    zoneRows.append(zone.row);
+  }
+
+  map.on('click', (e) => {
+    const { lat, lng } = e.latlng.wrap();
+    addZone({ type: 'Feature', geometry: { type: 'Point', coordinates: [lng, lat] }, properties: { kind: 'allowed_stop', radius_m: 100 } }, false);
+    redraw(false);
+  });
+
+  // ---- create -------------------------------------------------------------------------
+  async function create() {
+    message.clear();
+    const chosen = chosenVehicles();
+    if (!route) return message.error('Upload a route file first.');
+    if (!chosen.length) return message.error('Choose at least one vehicle.');
+    const escorts = {};
+    for (const row of escortRows.querySelectorAll('.escort-row')) {
+      const cargo = row.querySelector('.cargo').value;
+      const escort = row.querySelector('.escort').value;
+      if (cargo && escort) escorts[cargo] = escort;
+    }
+    const plan = {
+      name: name.value.trim(),
+      vehicles: chosen,
+      escorts,
+      route,
+      corridor_m: Number(corridor.value),
+      zones: { type: 'FeatureCollection', features: zones.map((z) => z.feature()) },
+    };
+    const windowFrom = fromLocalInput(from.value);
+    const windowTo = fromLocalInput(to.value);
+    if (windowFrom && windowTo) plan.window = { from: windowFrom, to: windowTo };
+    submit.disabled = true;
+    try {
+      const { id } = await api.post('/api/v1/moves', plan);
+      chooseMove(id);
+      const people = chosenTeam();
+      let teamNote = '';
+      if (people.length) {
+        try {
+          await api.put(`/api/v1/moves/${seg(id)}/team`, { users: people });
+          teamNote = ` Team: ${people.join(', ')}.`;
+        } catch (e) {
+          teamNote = ` The team was not set: ${e.message}`;
+        }
+      }
+      message.ok(`Move ${id} created.${teamNote}`);
+      message.node.append(' ', el('a', { href: '#/live', text: 'Watch it live' }));
+    } catch (e) {
+      message.error(`The move was not created: ${e.message}`);
+    } finally {
+      submit.disabled = false;
+    }
+    return undefined;
+  }
+
+  return () => { map.remove(); replace(container); };
+}

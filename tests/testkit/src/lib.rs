@@ -11,6 +11,8 @@ mod postgres_cluster;
 pub use postgres_cluster::PgCluster;
 mod timescale;
 pub use timescale::Timescale;
+mod test_ca;
+pub use test_ca::{CertFiles, TestCa};
 
 /// The environment variable naming the PostgreSQL server the tests may use (a superuser URL).
 pub const POSTGRES_ENV: &str = "CONVOY_TEST_POSTGRES_URL";
