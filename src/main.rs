@@ -413,7 +413,12 @@ async fn audit_verify(store: &Store, expect_head: Option<&convoy_store::AuditHea
 
 /// Records a change made from the command line in the audit log, as `cli:USER` (the Unix user
 /// from the environment, or `local`): whoever runs it holds the database's credentials.
-async fn audit_cli(store: &Store, action: &str, target: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+async fn audit_cli(
+    store: &Store,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
     let user = if user.is_empty() { "local".to_string() } else { user };
     let entry = convoy_store::NewAuditEntry {

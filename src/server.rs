@@ -155,6 +155,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         events,
         web: config.web.clone(),
         rules: config.rules.clone(),
+        login_throttle: Default::default(),
     };
     let http_shutdown = shutdown.clone();
     let http_tls = config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;

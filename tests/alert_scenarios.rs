@@ -102,12 +102,25 @@ async fn subscribe_alerts(
     as_vehicle: &VehicleId,
     password: &str,
 ) -> Arc<Mutex<Vec<Value>>> {
-    let mut options = MqttOptions::new(
-        format!("convoy-agent-{as_vehicle}"),
-        server.mqtt.ip().to_string(),
-        server.mqtt.port(),
-    );
-    options.set_credentials(as_vehicle.to_string(), password);
+    // A vehicle may read only its own topics on the embedded broker: observe there as the
+    // server's own account, on rumqttd's internal port.
+    let internal = server.server.as_ref().and_then(|s| s.internal_mqtt.clone());
+    let options = match &internal {
+        Some((addr, account)) => {
+            let mut options = MqttOptions::new("alert-observer", addr.ip().to_string(), addr.port());
+            options.set_credentials(account.username.clone(), account.password.clone());
+            options
+        }
+        None => {
+            let mut options = MqttOptions::new(
+                format!("convoy-agent-{as_vehicle}"),
+                server.mqtt.ip().to_string(),
+                server.mqtt.port(),
+            );
+            options.set_credentials(as_vehicle.to_string(), password);
+            options
+        }
+    };
     let (client, mut eventloop) = AsyncClient::new(options, 100);
     let received = Arc::new(Mutex::new(Vec::new()));
     let sink = received.clone();

@@ -54,8 +54,15 @@ async fn the_api_answers_over_https_to_a_client_that_trusts_the_ca() {
         .unwrap();
     assert_eq!(login.status(), 200);
     let token = login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-    let me: Value =
-        client.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], ADMIN_USER);
     assert_eq!(me["role"], "admin");
     server.stop().await;

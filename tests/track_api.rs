@@ -39,7 +39,7 @@ async fn track_is_served_in_order_with_marks(backend: Backend) {
     // Live fixes 100..=199, then a backlog 0..=99 arriving late.
     server.store.write_ingest(&write((100..200).map(fix).collect())).await.unwrap();
     server.store.write_ingest(&write((0..100).map(fix).collect())).await.unwrap();
-    let token = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let range = |from: DateTime<Utc>, to: DateTime<Utc>| {
         format!("from={}&to={}", from.to_rfc3339().replace('+', "%2B"), to.to_rfc3339().replace('+', "%2B"))
     };
@@ -72,7 +72,7 @@ async fn track_is_served_in_order_with_marks(backend: Backend) {
         (format!("/api/v1/vehicles/truck-07/track?{}", range(t0(), t0())), 400),
         ("/api/v1/vehicles/truck-07/track?from=yesterday".to_string(), 400),
         (format!("/api/v1/vehicles/truck-07/track?{whole}&simplify_m=-1"), 400),
-        (format!("/api/v1/vehicles/truck-07/track?{whole}&format=kml"), 400),
+        (format!("/api/v1/vehicles/truck-07/track?{whole}&format=shp"), 400),
         ("/api/v1/vehicles/bad%20id/track".to_string(), 400),
     ] {
         let (got, body) = server.get_json(&query, &token).await;

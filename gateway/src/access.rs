@@ -46,7 +46,9 @@ impl Scope {
     /// Whether a live event concerns what this scope sees.
     pub(crate) fn sees(&self, event: &LiveEvent) -> bool {
         match event {
-            LiveEvent::Position { vehicle, .. } | LiveEvent::Status { vehicle, .. } => self.sees_vehicle(vehicle),
+            LiveEvent::Position { vehicle, .. } | LiveEvent::Status { vehicle, .. } => {
+                self.sees_vehicle(vehicle)
+            }
             LiveEvent::Alert { alert } => self.sees_move(&alert.move_id),
         }
     }

@@ -59,7 +59,8 @@ pub(crate) async fn list_alerts(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("limit must be 1 to {MAX_LIMIT}")));
     }
     let filter = AlertFilter { state: alert_state, move_id: query.move_id, vehicle, limit };
-    let detail = json!({ "state": filter.state, "move": filter.move_id, "vehicle": filter.vehicle, "limit": limit });
+    let detail =
+        json!({ "state": filter.state, "move": filter.move_id, "vehicle": filter.vehicle, "limit": limit });
     let alerts: Vec<_> = visible_alerts(&state, &user.0, filter).await?.iter().map(alert_json).collect();
     audit::record(&state, Some(&user.0.name), from, "alert.view", "alerts", detail).await?;
     Ok(Json(json!({ "alerts": alerts })).into_response())

@@ -120,14 +120,7 @@ fn filter_of(query: &AuditQuery) -> Result<AuditFilter, ApiError> {
             .filter(|limit| (1..=MAX_LIMIT).contains(limit))
             .ok_or_else(|| bad_request(format!("limit must be between 1 and {MAX_LIMIT}")))?,
     };
-    Ok(AuditFilter {
-        from,
-        to,
-        actor: query.actor.clone(),
-        action: query.action.clone(),
-        after_seq,
-        limit,
-    })
+    Ok(AuditFilter { from, to, actor: query.actor.clone(), action: query.action.clone(), after_seq, limit })
 }
 
 fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -159,9 +152,14 @@ const MAX_TRIED_NAME_CHARS: usize = 200;
 
 /// Records a refused login: the actor is the user if the name exists (someone tried their
 /// password), none otherwise; the name tried is kept in the detail either way.
-pub(crate) async fn record_failed_login(state: &AppState, from: Option<IpAddr>, tried: &str) -> Result<(), ApiError> {
+pub(crate) async fn record_failed_login(
+    state: &AppState,
+    from: Option<IpAddr>,
+    tried: &str,
+) -> Result<(), ApiError> {
     let tried: String = tried.chars().take(MAX_TRIED_NAME_CHARS).collect();
     let known = state.store.user(&tried).await?.is_some();
     let actor = known.then_some(tried.as_str());
-    record(state, actor, from, "login.failed", &tried, json!({ "username": tried, "known_user": known })).await
+    record(state, actor, from, "login.failed", &tried, json!({ "username": tried, "known_user": known }))
+        .await
 }

@@ -6,6 +6,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertMessage;
 use convoy_core::live::LiveEvent;
@@ -31,6 +33,8 @@ pub struct AppState {
     /// The server's default rule thresholds; a move's plan may override them (replay and the
     /// move report find stops with the move's own).
     pub rules: convoy_core::rules::RuleSettings,
+    /// Failed logins by name and address (shared by every request).
+    pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.
@@ -206,13 +210,26 @@ async fn login(
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if let Some(wait) = state.login_throttle.wait(&request.username, from, Instant::now()) {
+        state.metrics.logins.with_label_values(&["throttled"]).inc();
+        let detail = json!({ "wait_s": wait.as_secs() });
+        audit::record(&state, None, from, "login.throttled", &request.username, detail).await?;
+        let minutes = wait.as_secs().div_ceil(60);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed logins; try again in {minutes} min"),
+        ));
+    }
     match auth::login(&state.store, &request.username, &request.password).await? {
         Some((token, expires_at)) => {
+            state.login_throttle.succeeded(&request.username);
             state.metrics.logins.with_label_values(&["ok"]).inc();
-            audit::record(&state, Some(&request.username), from, "login.ok", &request.username, json!({})).await?;
+            audit::record(&state, Some(&request.username), from, "login.ok", &request.username, json!({}))
+                .await?;
             Ok(Json(LoginResponse { token, expires_at }))
         }
         None => {
+            state.login_throttle.failed(&request.username, from, Instant::now());
             state.metrics.logins.with_label_values(&["refused"]).inc();
             tracing::warn!(user = %request.username, "login refused");
             audit::record_failed_login(&state, from, &request.username).await?;

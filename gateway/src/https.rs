@@ -55,10 +55,11 @@ pub async fn serve_tls(
                 Ok(Err(e)) => return tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                 Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
             };
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-                app.clone().oneshot(request)
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+                    app.clone().oneshot(request)
+                });
             let builder = auto::Builder::new(TokioExecutor::new());
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(connection.into_owned()).await {

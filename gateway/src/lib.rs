@@ -22,6 +22,7 @@ mod people;
 mod replay_api;
 mod report;
 mod stops;
+pub mod throttle;
 pub mod tls;
 mod track;
 mod web;

@@ -44,7 +44,7 @@ impl GatewayMetrics {
         for refusal in crate::mqtt_door::Refusal::ALL {
             metrics.mqtt_refused.with_label_values(&[refusal.reason()]);
         }
-        for outcome in ["ok", "refused"] {
+        for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);
         }
         Ok(metrics)

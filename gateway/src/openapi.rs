@@ -118,7 +118,10 @@ mod tests {
                 .iter()
                 .map(|r| r.as_str().unwrap_or_default())
                 .collect();
-            assert!(!roles.is_empty() && roles.iter().all(|r| ROLES.contains(r)), "{name}: x-roles {roles:?}");
+            assert!(
+                !roles.is_empty() && roles.iter().all(|r| ROLES.contains(r)),
+                "{name}: x-roles {roles:?}"
+            );
             // "Roles: admin, dispatcher." opens the description.
             let named = description
                 .strip_prefix("Roles: ")
@@ -137,7 +140,8 @@ mod tests {
             }
             for code in responses.keys().filter(|code| code.starts_with('4')) {
                 let response = &responses[code];
-                let target = response["$ref"].as_str().unwrap_or_else(|| panic!("{name} {code}: a shared error"));
+                let target =
+                    response["$ref"].as_str().unwrap_or_else(|| panic!("{name} {code}: a shared error"));
                 assert!(target.starts_with("#/components/responses/"), "{name} {code}: {target}");
             }
         }

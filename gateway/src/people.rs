@@ -9,6 +9,7 @@ use convoy_core::Role;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::audit::{self, ClientAddr};
 use crate::auth::{self, AddUserError};
 use crate::http::{ApiError, AppState, Authenticated};
 
@@ -23,6 +24,7 @@ pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Js
 pub(crate) async fn logout(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let token = headers
@@ -31,12 +33,18 @@ pub(crate) async fn logout(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     state.store.revoke_token(&auth::token_hash(token.trim())).await?;
+    audit::record(&state, Some(&user.0.name), from, "logout", &user.0.name, json!({})).await?;
     tracing::info!(user = %user.0.name, "logged out");
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn list_users(State(state): State<AppState>, user: Authenticated) -> Result<Response, ApiError> {
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
+) -> Result<Response, ApiError> {
     user.require(&[Role::Admin])?;
+    audit::record(&state, Some(&user.0.name), from, "users.view", "users", json!({})).await?;
     let users: Vec<_> =
         state.store.users().await?.into_iter().map(|u| json!({ "name": u.name, "role": u.role })).collect();
     Ok(Json(json!({ "users": users })).into_response())
@@ -53,12 +61,15 @@ pub(crate) struct NewUser {
 pub(crate) async fn add_user(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin])?;
     let Json(new) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     match auth::add_user(&state.store, &new.name, new.role, &new.password).await {
         Ok(()) => {
+            let detail = json!({ "role": new.role });
+            audit::record(&state, Some(&user.0.name), from, "user.add", &new.name, detail).await?;
             tracing::info!(user = %new.name, role = %new.role, by = %user.0.name, "user added");
             Ok((StatusCode::CREATED, Json(json!({ "name": new.name, "role": new.role }))).into_response())
         }
@@ -74,6 +85,7 @@ pub(crate) async fn add_user(
 pub(crate) async fn revoke_tokens(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin])?;
@@ -81,6 +93,15 @@ pub(crate) async fn revoke_tokens(
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
     let revoked = state.store.revoke_tokens_of(&name).await?;
+    audit::record(
+        &state,
+        Some(&user.0.name),
+        from,
+        "user.revoke_tokens",
+        &name,
+        json!({ "revoked": revoked }),
+    )
+    .await?;
     tracing::info!(user = %name, revoked, by = %user.0.name, "tokens revoked");
     Ok(Json(json!({ "revoked": revoked })).into_response())
 }
@@ -94,6 +115,7 @@ pub(crate) struct Team {
 pub(crate) async fn set_team(
     State(state): State<AppState>,
     user: Authenticated,
+    ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
     body: Result<Json<Team>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -119,6 +141,7 @@ pub(crate) async fn set_team(
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
     }
     state.store.set_move_team(&id, &team.users).await?;
+    audit::record(&state, Some(&user.0.name), from, "move.team", &id, json!({ "team": team.users })).await?;
     tracing::info!(move_id = %id, team = ?team.users, by = %user.0.name, "move team set");
     Ok(Json(json!({ "move": id, "team": team.users })).into_response())
 }

@@ -226,7 +226,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap()
     }
 
-    /// East along 48°N, 10 m a second (0.000134° of longitude is about 9.97 m there).
+    /// East along 48°N, 10 m a second (0.000134° of longitude is 10.0 m there).
     fn fix(second: i64, lon_step: f64) -> StoredPosition {
         StoredPosition {
             position: Position {
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(view["first_fix"], "2026-11-28T09:00:00.000Z");
         assert_eq!(view["last_fix"], "2026-11-28T09:16:40.000Z");
         let km = view["distance_km"].as_f64().unwrap();
-        assert!((km - 9.97).abs() < 0.01, "{km}");
+        assert!((km - 10.0).abs() < 0.01, "{km}");
         assert_eq!(view["driven"]["coordinates"], json!([[11.0, 48.0], [11.134, 48.0]]));
         assert_eq!(view["stops"], json!([]));
         assert_eq!(view["gaps"], json!([]));
@@ -298,10 +298,11 @@ mod tests {
             line.push(p);
         }
         let kept = line.finish();
-        // The ends, the corner, and the ends of the chunks (each kept once).
+        // The ends, the corner (a 10 m jog: two fixes) and the ends of the chunks, each once.
         assert_eq!(kept.first(), Some(&[11.0, 48.0]));
+        assert_eq!(kept.last(), Some(&[11.0 + 15_000.0 * 0.000134, 48.0 + 15_000.0 * 0.00009]));
         assert!(kept.contains(&[11.0 + 14_999.0 * 0.000134, 48.0]), "the corner");
-        assert!(kept.len() <= 6, "{kept:?}");
+        assert_eq!(kept.len(), 7, "{kept:?}");
         let mut deduplicated = kept.clone();
         deduplicated.dedup();
         assert_eq!(deduplicated, kept, "no point twice in a row");

@@ -253,9 +253,10 @@ mod tests {
         track.extend((300..400).map(|s| fix(s, 1000.0 + 10.0 * (s - 300) as f64, None)));
         let stops = detect(&track).0;
         assert_eq!(stops.len(), 1, "{stops:?}");
-        // The fix at 100 s is the arrival (10 m from the one before); the next one is slow.
+        // A fix's speed is that of the second before it: the fix at 100 s arrives (10 m from
+        // the one before), the one at 300 s has not moved yet.
         assert_eq!(stops[0].from, t0() + Duration::seconds(101));
-        assert_eq!(stops[0].to, t0() + Duration::seconds(299));
+        assert_eq!(stops[0].to, t0() + Duration::seconds(300));
     }
 
     #[test]

@@ -63,7 +63,8 @@ pub struct DemoOptions {
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let demo = start(&options, shutdown_rx).await?;
-    let logins: String = demo.logins.iter().map(|(user, password)| format!("\n  {user:<8} {password}")).collect();
+    let logins: String =
+        demo.logins.iter().map(|(user, password)| format!("\n  {user:<8} {password}")).collect();
     say(&format!(
         "Convoy demo is running.\n  map:  http://{}/\n  API:  http://{}/api/v1/openapi.json\n  data: {}\nLog in as (user, password):{logins}\nPress Ctrl-C to stop.",
         demo.http_addr,
@@ -121,7 +122,8 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
     );
     let server = crate::server::start(&config, shutdown.clone()).await?;
     let mut logins = Vec::new();
-    for (user, role) in [(DEMO_USER, Role::Admin), (DEMO_ESCORT, Role::Escort), (DEMO_AUDITOR, Role::Auditor)] {
+    for (user, role) in [(DEMO_USER, Role::Admin), (DEMO_ESCORT, Role::Escort), (DEMO_AUDITOR, Role::Auditor)]
+    {
         logins.push((user, demo_login(&server.store, data_dir, user, role).await?));
     }
 

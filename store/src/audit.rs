@@ -548,7 +548,10 @@ impl PgStore {
     }
 }
 
-async fn pg_head_query(client: &impl deadpool_postgres::GenericClient, sql: &str) -> Result<Option<AuditHead>> {
+async fn pg_head_query(
+    client: &impl deadpool_postgres::GenericClient,
+    sql: &str,
+) -> Result<Option<AuditHead>> {
     let row = client.query_opt(sql, &[]).await?;
     row.map(|r| Ok(AuditHead { seq: seq_from_sql(r.get(0))?, hash: r.get(1) })).transpose()
 }
@@ -616,7 +619,11 @@ mod tests {
         let mut head = AuditHead::genesis();
         (0..n)
             .map(|i| {
-                let entry = AuditEntry::chained(&head, t + chrono::Duration::seconds(i as i64), &new(&format!("truck-{i}")));
+                let entry = AuditEntry::chained(
+                    &head,
+                    t + chrono::Duration::seconds(i as i64),
+                    &new(&format!("truck-{i}")),
+                );
                 head = entry.head();
                 entry
             })
@@ -649,7 +656,10 @@ mod tests {
         let mut b = new("b");
         b.actor = Some("xa".into());
         let t = Utc::now();
-        let (a, b) = (AuditEntry::chained(&AuditHead::genesis(), t, &a), AuditEntry::chained(&AuditHead::genesis(), t, &b));
+        let (a, b) = (
+            AuditEntry::chained(&AuditHead::genesis(), t, &a),
+            AuditEntry::chained(&AuditHead::genesis(), t, &b),
+        );
         assert_ne!(a.hash, b.hash);
     }
 

@@ -188,13 +188,18 @@ pub struct TestAgent {
 
 impl TestAgent {
     pub fn start(vehicle: &VehicleId, password: &str, mqtt: SocketAddr) -> TestAgent {
+        Self::start_with_broker(vehicle, password, BrokerAddress::plain(mqtt.ip().to_string(), mqtt.port()))
+    }
+
+    /// An agent for a broker given in full (e.g. `mqtts://` with its CA and client certificate).
+    pub fn start_with_broker(vehicle: &VehicleId, password: &str, broker: BrokerAddress) -> TestAgent {
         let pty = PtyPair::open().unwrap();
         let state = tempfile::tempdir().unwrap();
         let config = AgentConfig {
             serial: pty.slave_path.clone(),
             baud: 9600,
             vehicle: vehicle.clone(),
-            broker: BrokerAddress::plain(mqtt.ip().to_string(), mqtt.port()),
+            broker,
             username: Some(vehicle.to_string()),
             password: Some(password.to_string()),
             state_dir: state.path().to_path_buf(),

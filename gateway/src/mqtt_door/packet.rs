@@ -476,9 +476,9 @@ mod tests {
     }
 
     #[test]
-    fn a_connect_as_rumqttc_sends_it_parses() {
-        // rumqttc 0.25: client id "convoy-agent-t1", keep alive 15 s, clean session off, a
-        // retained QoS 1 will, user "t1", password "pw".
+    fn an_agents_connect_parses_and_re_encodes_byte_for_byte() {
+        // As the agent connects: client id "convoy-agent-t1", keep alive 15 s, clean session
+        // off, a retained QoS 1 will, user "t1", password "pw".
         let mut bytes = vec![0x10, 0];
         let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0b1110_1100, 0, 15];
         for field in [&b"convoy-agent-t1"[..], b"convoy/v1/vehicles/t1/status", b"off", b"t1", b"pw"] {
@@ -517,8 +517,11 @@ mod tests {
 
     #[test]
     fn an_oversized_packet_is_refused_before_its_body_arrives() {
-        // 0x80 0x80 0x04 = 65,536 bytes announced; nothing of the body sent.
-        assert_eq!(frames(&[0x30, 0x80, 0x80, 0x04]), Err(PacketError::TooLarge(65_540)));
+        // 0x81 0x80 0x04 = 65,537 bytes announced, one more than allowed; no body sent.
+        assert_eq!(frames(&[0x30, 0x81, 0x80, 0x04]), Err(PacketError::TooLarge(65_541)));
+        let mut just_fits = vec![0x30, 0x80, 0x80, 0x04, 0, 1, b'a'];
+        just_fits.resize(4 + MAX, 0);
+        assert_eq!(frames(&just_fits).unwrap().len(), 1);
         assert!(matches!(frames(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), Err(PacketError::Malformed(_))));
     }
 

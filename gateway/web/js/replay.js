@@ -121,29 +121,35 @@ export async function mountReplay(container, ctx, [moveParam]) {
     return `${(100 * (Math.min(Math.max(t, start), end) - start)) / Math.max(1, end - start)}%`;
   }
 
-  function mark(kind, from, to, title, jumpTo) {
-    const props = { class: `mark ${kind}`, title, style: { left: pct(from) } };
+  function mark(kind, from, to, title, jumpTo, vehicle) {
+    const data = { vehicle, from: new Date(from).toISOString(), ...(to === null ? {} : { to: new Date(to).toISOString() }) };
+    const props = { class: `mark ${kind}`, title, data, style: { left: pct(from) } };
     if (to !== null) props.style.width = `calc(${pct(to)} - ${pct(from)})`;
     const node = jumpTo === null
       ? el('div', props)
-      : el('button', { ...props, type: 'button', 'aria-label': title, data: { t: String(jumpTo) }, on: { click: () => seek(jumpTo) } });
+      : el('button', { ...props, type: 'button', 'aria-label': title, on: { click: () => seek(jumpTo) } });
     timeline.append(node);
   }
 
   function drawTimeline(data) {
-    for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null);
-    for (const s of data.stops) mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from)}`, ms(s.from));
+    for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null, g.vehicle);
+    for (const s of data.stops) {
+      mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from)}`, ms(s.from), s.vehicle);
+    }
     for (const a of data.alerts) {
       const t = ms(a.opened_t || a.t);
-      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t)}`, t);
+      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t)}`, t, a.vehicle);
     }
   }
 
   /** Where each vehicle is at `current`, drawn. */
-  function render() {
+  function render(wall = performance.now()) {
     slider.value = String(current - start);
     clockText.textContent = `${dateTime(current)}  (${speed.value}x)`;
     section.dataset.t = new Date(current).toISOString();
+    section.dataset.ms = String(current);
+    // The page's clock for this frame: replay time over real time is the speed.
+    section.dataset.wall = String(wall);
     for (const track of tracks) placeAt(track, current);
   }
 
@@ -184,7 +190,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
       current = end;
       pause();
     }
-    render();
+    render(now);
   }
 
   function resume() {
@@ -205,7 +211,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
 
   play.addEventListener('click', () => (timer ? pause() : resume()));
   slider.addEventListener('input', () => seek(start + Number(slider.value)));
-  speed.addEventListener('change', render);
+  speed.addEventListener('change', () => render());
   load.addEventListener('click', loadReplay);
 
   await showMove();

@@ -6,7 +6,7 @@
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
 import { alertDetail, alertKind, dateTime, duration, km } from './format.js';
-import { createMap, drawPlan, fit, lineLatLngs, vehicleColour } from './map.js';
+import { createMap, drawPlan, fit, lineLatLngs, vehicleColour, ZONE_KINDS } from './map.js';
 import { defaultMove, listMoves } from './moves.js';
 
 export async function mountReport(container, ctx, [moveParam]) {
@@ -31,6 +31,7 @@ export async function mountReport(container, ctx, [moveParam]) {
   const alerts = report.alerts || [];
   const deviations = vehicles.flatMap((v) => (v.off_route || []).map((a) => ({ ...a, vehicle: v.vehicle })));
   const stops = vehicles.flatMap((v) => v.stops || []);
+  const zones = ((plan.zones && plan.zones.features) || []).filter((z) => z && z.geometry && z.properties);
   const gaps = vehicles.flatMap((v) => (v.gaps || []).map((g) => ({ ...g, vehicle: g.vehicle || v.vehicle })));
 
   const page = el('article', { class: 'page report' },
@@ -43,6 +44,10 @@ export async function mountReport(container, ctx, [moveParam]) {
     el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
       el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), 'planned route and corridor'),
         vehicles.map((v, i) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(i) } }), `${v.vehicle} driven`)))),
+    el('section', { class: 'report-zones' }, el('h2', { text: 'Planned zones' }),
+      table(['Zone', 'Kind', 'Size'], zones.map((z) => [
+        el('span', { class: 'zone-name', text: z.properties.name || '' }), ZONE_KINDS[z.properties.kind] || String(z.properties.kind),
+        z.geometry.type === 'Point' ? `circle of ${z.properties.radius_m} m` : 'polygon']), 'No zones.')),
     el('section', { class: 'report-vehicles' }, el('h2', { text: 'Vehicles' }),
       table(['Vehicle', 'First fix', 'Last fix', 'Fixes', 'Distance', 'Stops', 'Gaps'], vehicles.map((v) => [
         v.vehicle, dateTime(v.first_fix), dateTime(v.last_fix), String(v.fixes), km(v.distance_km),

@@ -77,6 +77,15 @@ impl Mosquitto {
         Self::start_configured(free_port(), &[], true)
     }
 
+    /// Starts Mosquitto with this whole configuration (listeners, authentication, ACL: nothing
+    /// is added), and waits until it accepts connections on `port`, one of its listeners.
+    pub fn start_with_config(config: &str, port: u16) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mosquitto.conf"), config).unwrap();
+        let child = spawn_mosquitto(dir.path(), port);
+        Mosquitto { child, port, dir }
+    }
+
     /// Starts Mosquitto on a given port (to bring a broker back where clients expect it).
     pub fn start_on(port: u16, extra: &[&str]) -> Mosquitto {
         Self::start_configured(port, extra, false)

@@ -37,8 +37,10 @@ impl TestCa {
 
     /// A server certificate valid for 127.0.0.1 and localhost.
     pub fn server(&self, name: &str) -> CertFiles {
-        let sans =
-            vec![SanType::DnsName("localhost".try_into().unwrap()), SanType::IpAddress(Ipv4Addr::LOCALHOST.into())];
+        let sans = vec![
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::IpAddress(Ipv4Addr::LOCALHOST.into()),
+        ];
         self.issue(name, sans)
     }
 
@@ -53,8 +55,10 @@ impl TestCa {
         params.distinguished_name.push(DnType::CommonName, cn);
         params.subject_alt_names = sans;
         let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        let files =
-            CertFiles { cert_file: self.dir.join(format!("{cn}.pem")), key_file: self.dir.join(format!("{cn}.key")) };
+        let files = CertFiles {
+            cert_file: self.dir.join(format!("{cn}.pem")),
+            key_file: self.dir.join(format!("{cn}.key")),
+        };
         fs::write(&files.cert_file, cert.pem()).unwrap();
         fs::write(&files.key_file, key.serialize_pem()).unwrap();
         files

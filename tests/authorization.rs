@@ -1,0 +1,829 @@
+//! Who may do what, against a real server (embedded broker, SQLite).
+//!
+//! The authorisation matrix: [`ROUTES`] lists every route of the router with the roles allowed
+//! to call it, and each route is called with no token, a forged token, an expired token and as
+//! one user of each role. Every call that changes something gets fresh state of its own (a new
+//! alert to acknowledge, a new vehicle or user name, a new token to log out), so each caller's
+//! answer depends on its role alone. The same table is checked against the router's source
+//! (an unlisted route fails) and against the OpenAPI document (an undocumented route, or
+//! documented roles that are not the enforced ones, fail).
+//!
+//! Then the escort's scope: an escort assigned to one move sees that move's vehicles, alerts and
+//! live positions and nothing of another move, even when asking for it by name; and tokens end
+//! when they should (logout, an admin revoking a user's tokens).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use common::*;
+use convoy_core::alert::{AlertKind, AlertState};
+use convoy_core::plan::MovePlan;
+use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
+use convoy_gateway::auth::token_hash;
+use convoy_store::{AlertRecord, User};
+use futures_util::{SinkExt, StreamExt};
+use rand::distributions::{Alphanumeric, DistString};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// Anyone, with or without a token.
+    Public,
+    /// A valid token of one of these roles.
+    Roles(&'static [Role]),
+}
+
+const EVERYONE: Access = Access::Roles(&[Role::Admin, Role::Dispatcher, Role::Escort, Role::Auditor]);
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
+const PLANNERS: Access = Access::Roles(&[Role::Admin, Role::Dispatcher]);
+const HISTORY: Access = Access::Roles(&[Role::Admin, Role::Dispatcher, Role::Auditor]);
+const WATCHERS: Access = Access::Roles(&[Role::Admin, Role::Dispatcher, Role::Escort]);
+const AUDITORS: Access = Access::Roles(&[Role::Admin, Role::Auditor]);
+
+/// What a call needs besides its path: a body, or fresh state so that it is independent of
+/// every other call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// The path alone; `{id}` is the test move, its first vehicle or its standing alert.
+    Plain,
+    /// The caller's own credentials (the admin's for callers without a role).
+    Login,
+    /// The caller's token is a fresh one, made for this call.
+    Logout,
+    /// A new user with a name never used.
+    NewUser,
+    /// `{name}` is a new user holding a token.
+    RevokeTokens,
+    /// `{id}` is a new move; the team is the test escort.
+    Team,
+    /// A small GeoJSON route.
+    ParseRoute,
+    /// A vehicle id never used.
+    NewVehicle,
+    /// A plan with a name never used.
+    NewMove,
+    /// `{id}` is a new open alert on the test move.
+    FreshAlert,
+    /// A WebSocket handshake with `?token=`.
+    WebSocket,
+}
+
+struct Route {
+    method: &'static str,
+    /// As the router spells it.
+    path: &'static str,
+    query: &'static str,
+    access: Access,
+    call: Call,
+}
+
+const fn route(method: &'static str, path: &'static str, access: Access, call: Call) -> Route {
+    Route { method, path, query: "", access, call }
+}
+
+/// Every route of the router, with who may call it.
+const ROUTES: &[Route] = &[
+    route("GET", "/healthz", Access::Public, Call::Plain),
+    route("GET", "/metrics", Access::Public, Call::Plain),
+    route("GET", "/", Access::Public, Call::Plain),
+    route("GET", "/assets/{*path}", Access::Public, Call::Plain),
+    route("POST", "/api/v1/login", Access::Public, Call::Login),
+    route("GET", "/api/v1/openapi.json", Access::Public, Call::Plain),
+    route("POST", "/api/v1/logout", EVERYONE, Call::Logout),
+    route("GET", "/api/v1/me", EVERYONE, Call::Plain),
+    route("GET", "/api/v1/users", ADMIN, Call::Plain),
+    route("POST", "/api/v1/users", ADMIN, Call::NewUser),
+    route("DELETE", "/api/v1/users/{name}/tokens", ADMIN, Call::RevokeTokens),
+    route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
+    route("POST", "/api/v1/routes/parse", PLANNERS, Call::ParseRoute),
+    route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),
+    route("POST", "/api/v1/vehicles", PLANNERS, Call::NewVehicle),
+    route("GET", "/api/v1/vehicles/{id}/track", HISTORY, Call::Plain),
+    route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
+    route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),
+    route("GET", "/api/v1/moves/{id}", EVERYONE, Call::Plain),
+    route("GET", "/api/v1/moves/{id}/replay", HISTORY, Call::Plain),
+    Route { query: "format=gpx", ..route("GET", "/api/v1/moves/{id}/export", HISTORY, Call::Plain) },
+    route("GET", "/api/v1/moves/{id}/report", HISTORY, Call::Plain),
+    route("GET", "/api/v1/alerts", EVERYONE, Call::Plain),
+    route("GET", "/api/v1/alerts/{id}", EVERYONE, Call::Plain),
+    route("POST", "/api/v1/alerts/{id}/ack", WATCHERS, Call::FreshAlert),
+    route("POST", "/api/v1/alerts/{id}/resolve", WATCHERS, Call::FreshAlert),
+    route("GET", "/api/v1/live", WATCHERS, Call::WebSocket),
+    route("GET", "/api/v1/audit", AUDITORS, Call::Plain),
+];
+
+/// Who makes a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    NoToken,
+    Forged,
+    Expired,
+    As(Role),
+}
+
+impl fmt::Display for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Caller::NoToken => f.write_str("no token"),
+            Caller::Forged => f.write_str("a forged token"),
+            Caller::Expired => f.write_str("an expired token"),
+            Caller::As(role) => write!(f, "{role}"),
+        }
+    }
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::NoToken,
+    Caller::Forged,
+    Caller::Expired,
+    Caller::As(Role::Admin),
+    Caller::As(Role::Dispatcher),
+    Caller::As(Role::Escort),
+    Caller::As(Role::Auditor),
+];
+
+/// What a call should get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expected {
+    /// 2xx, or 101 for a WebSocket.
+    Success,
+    Refused(u16),
+}
+
+fn expected(access: Access, caller: Caller) -> Expected {
+    match (access, caller) {
+        (Access::Public, _) => Expected::Success,
+        (Access::Roles(_), Caller::NoToken | Caller::Forged | Caller::Expired) => Expected::Refused(401),
+        (Access::Roles(roles), Caller::As(role)) if roles.contains(&role) => Expected::Success,
+        (Access::Roles(_), Caller::As(_)) => Expected::Refused(403),
+    }
+}
+
+const DISPATCHER_USER: &str = "dispatcher-di";
+const DISPATCHER_PASSWORD: &str = "a long enough dispatcher password";
+const AUDITOR_USER: &str = "auditor-au";
+const AUDITOR_PASSWORD: &str = "a long enough auditor password";
+
+fn credentials(role: Role) -> (&'static str, &'static str) {
+    match role {
+        Role::Admin => (ADMIN_USER, ADMIN_PASSWORD),
+        Role::Dispatcher => (DISPATCHER_USER, DISPATCHER_PASSWORD),
+        Role::Escort => (ESCORT_USER, ESCORT_PASSWORD),
+        Role::Auditor => (AUDITOR_USER, AUDITOR_PASSWORD),
+    }
+}
+
+fn random_token() -> String {
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 40)
+}
+
+/// A server with one user of each role, two registered vehicles, a move the escort is assigned
+/// to, and an open alert on it.
+struct World {
+    server: TestServer,
+    tokens: BTreeMap<&'static str, String>,
+    expired: String,
+    move_id: String,
+    alert_id: String,
+    /// An argon2id hash for the users made along the way (hashing each is slow and pointless).
+    user_hash: String,
+    fresh: u32,
+}
+
+const CARGO: &str = "truck-07";
+const ESCORT_VEHICLE: &str = "escort-1";
+
+fn plan(name: &str, vehicles: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "vehicles": vehicles,
+        "route": { "type": "LineString", "coordinates": [[11.56, 48.16], [11.57, 48.17], [11.58, 48.17]] },
+        "corridor_m": 200,
+    })
+}
+
+impl World {
+    async fn start() -> World {
+        let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+        let store = &server.store;
+        for (role, (name, password)) in [Role::Dispatcher, Role::Auditor].map(|r| (r, credentials(r))) {
+            convoy_gateway::auth::add_user(store, name, role, password).await.unwrap();
+        }
+        for id in [CARGO, ESCORT_VEHICLE] {
+            convoy_gateway::auth::register_vehicle(store, &VehicleId::new(id).unwrap()).await.unwrap();
+        }
+        let mut tokens = BTreeMap::new();
+        for role in Role::ALL {
+            let (name, password) = credentials(role);
+            tokens.insert(role.as_str(), server.login(name, password).await);
+        }
+        let expired = random_token();
+        store
+            .add_token(&token_hash(&expired), ADMIN_USER, Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        let move_id = new_move(&server, &plan("matrix move", &[CARGO, ESCORT_VEHICLE])).await;
+        store.set_move_team(&move_id, &[ESCORT_USER.to_string()]).await.unwrap();
+        let alert_id = open_alert(&server, &move_id, CARGO).await;
+        let user_hash = store.user(ADMIN_USER).await.unwrap().unwrap().password_hash;
+        World { server, tokens, expired, move_id, alert_id, user_hash, fresh: 0 }
+    }
+
+    fn token(&self, role: Role) -> &str {
+        &self.tokens[role.as_str()]
+    }
+
+    fn fresh_name(&mut self, prefix: &str) -> String {
+        self.fresh += 1;
+        format!("{prefix}-{}", self.fresh)
+    }
+
+    /// The token a caller sends, if any.
+    fn caller_token(&self, caller: Caller) -> Option<String> {
+        match caller {
+            Caller::NoToken => None,
+            Caller::Forged => Some(random_token()),
+            Caller::Expired => Some(self.expired.clone()),
+            Caller::As(role) => Some(self.token(role).to_string()),
+        }
+    }
+
+    /// The request `caller` makes to `route`, with fresh state made for it.
+    async fn prepare(&mut self, route: &Route, caller: Caller) -> Prepared {
+        let mut token = self.caller_token(caller);
+        let mut body = None;
+        let mut id = match route.path {
+            p if p.starts_with("/api/v1/vehicles/") => CARGO.to_string(),
+            p if p.starts_with("/api/v1/alerts/") => self.alert_id.clone(),
+            _ => self.move_id.clone(),
+        };
+        let mut name = String::new();
+        match route.call {
+            Call::Plain | Call::WebSocket => {}
+            Call::Login => {
+                let (user, password) = credentials(match caller {
+                    Caller::As(role) => role,
+                    _ => Role::Admin,
+                });
+                body = Some(json_body(json!({ "username": user, "password": password })));
+            }
+            Call::Logout => {
+                if let Caller::As(role) = caller {
+                    let fresh = random_token();
+                    let user = credentials(role).0;
+                    let expires = Utc::now() + chrono::Duration::hours(1);
+                    self.server.store.add_token(&token_hash(&fresh), user, expires).await.unwrap();
+                    token = Some(fresh);
+                }
+            }
+            Call::NewUser => {
+                let user = self.fresh_name("new-user");
+                body = Some(json_body(json!({ "name": user, "role": "escort", "password": "x".repeat(16) })));
+            }
+            Call::RevokeTokens => {
+                name = self.fresh_name("leaver");
+                let user =
+                    User { name: name.clone(), role: Role::Escort, password_hash: self.user_hash.clone() };
+                self.server.store.add_user(&user).await.unwrap();
+                let expires = Utc::now() + chrono::Duration::hours(1);
+                self.server.store.add_token(&token_hash(&random_token()), &name, expires).await.unwrap();
+            }
+            Call::Team => {
+                let name = self.fresh_name("team move");
+                id = new_move(&self.server, &plan(&name, &[CARGO])).await;
+                body = Some(json_body(json!({ "users": [ESCORT_USER] })));
+            }
+            Call::ParseRoute => {
+                let route = json!({ "type": "LineString", "coordinates": [[11.56, 48.16], [11.57, 48.17]] });
+                body = Some(("application/geo+json", route.to_string().into_bytes()));
+            }
+            Call::NewVehicle => body = Some(json_body(json!({ "id": self.fresh_name("van") }))),
+            Call::NewMove => {
+                body = Some(json_body(plan(&self.fresh_name("planned move"), &[CARGO, ESCORT_VEHICLE])))
+            }
+            Call::FreshAlert => id = open_alert(&self.server, &self.move_id, CARGO).await,
+        }
+        let path = route.path.replace("{id}", &id).replace("{name}", &name).replace("{*path}", "js/main.js");
+        let query = if route.query.is_empty() { String::new() } else { format!("?{}", route.query) };
+        Prepared { method: route.method, path: format!("{path}{query}"), token, body }
+    }
+}
+
+fn json_body(value: Value) -> (&'static str, Vec<u8>) {
+    ("application/json", value.to_string().into_bytes())
+}
+
+struct Prepared {
+    method: &'static str,
+    path: String,
+    token: Option<String>,
+    body: Option<(&'static str, Vec<u8>)>,
+}
+
+/// Plans a move as the store does for the API (every vehicle must be registered).
+async fn new_move(server: &TestServer, plan: &Value) -> String {
+    let plan = MovePlan::from_json(plan.to_string().as_bytes()).unwrap();
+    convoy_gateway::moves::store_new_move(&server.store, &plan, ADMIN_USER).await.unwrap().id
+}
+
+/// Opens an `off_route` alert on `move_id` as the rules would, and returns its id.
+async fn open_alert(server: &TestServer, move_id: &str, vehicle: &str) -> String {
+    let id = format!("alert-{}", random_token()[..12].to_lowercase());
+    let record = AlertRecord {
+        id: id.clone(),
+        move_id: move_id.to_string(),
+        vehicle: VehicleId::new(vehicle).unwrap(),
+        kind: AlertKind::OffRoute,
+        zone: None,
+        state: AlertState::Open,
+        opened_t: Utc::now().trunc_subsecs(3),
+        lat: Some(48.165),
+        lon: Some(11.59),
+        detail: json!({ "distance_m": 420.0 }),
+        late: false,
+        acknowledged_t: None,
+        acknowledged_by: None,
+        note: None,
+        resolved_t: None,
+        resolved_by: None,
+        cleared_t: None,
+        cleared_detail: None,
+    };
+    assert!(server.store.open_alert(&record).await.unwrap(), "alert {id} opened");
+    id
+}
+
+/// The answer to a call: its status, and its body when it is JSON.
+struct Answer {
+    status: u16,
+    json: Option<Value>,
+}
+
+async fn send(server: &TestServer, request: Prepared) -> Answer {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+    let mut builder = reqwest::Client::new().request(method, server.url(&request.path));
+    if let Some(token) = &request.token {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some((content_type, body)) = request.body {
+        builder = builder.header("content-type", content_type).body(body);
+    }
+    let response = builder.send().await.unwrap();
+    let status = response.status().as_u16();
+    Answer { status, json: response.json().await.ok() }
+}
+
+/// Opens the live feed as the web page does (`?token=`); returns the handshake's status and,
+/// when it succeeded, the socket.
+async fn open_live(
+    server: &TestServer,
+    token: Option<&str>,
+) -> (u16, Option<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>>)
+{
+    let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+    let url = format!("ws://{}/api/v1/live{query}", server.http);
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((socket, response)) => (response.status().as_u16(), Some(socket)),
+        Err(tungstenite::Error::Http(response)) => (response.status().as_u16(), None),
+        Err(e) => panic!("live feed handshake failed: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_each_caller_as_the_role_table_says() {
+    let mut world = World::start().await;
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for route in ROUTES {
+        for caller in CALLERS {
+            let want = expected(route.access, caller);
+            let request = world.prepare(route, caller).await;
+            let what = format!("{} {} by {caller}", route.method, request.path);
+            calls += 1;
+            if route.call == Call::WebSocket {
+                let (status, socket) = open_live(&world.server, request.token.as_deref()).await;
+                if let Some(mut socket) = socket {
+                    socket.close(None).await.unwrap();
+                }
+                let ok = match want {
+                    Expected::Success => status == 101,
+                    Expected::Refused(code) => status == code,
+                };
+                if !ok {
+                    wrong.push(format!("{what}: expected {want:?}, got {status}"));
+                }
+                continue;
+            }
+            let answer = send(&world.server, request).await;
+            match want {
+                Expected::Success if (200..300).contains(&answer.status) => {}
+                Expected::Refused(code) if answer.status == code => {
+                    // A refusal says why, in the API's error shape.
+                    let message = answer.json.as_ref().and_then(|j| j["error"].as_str());
+                    if message.is_none_or(str::is_empty) {
+                        wrong.push(format!("{what}: {code} without an error message"));
+                    }
+                }
+                _ => wrong.push(format!("{what}: expected {want:?}, got {}", answer.status)),
+            }
+        }
+    }
+    assert_eq!(calls, ROUTES.len() * CALLERS.len());
+    assert!(wrong.is_empty(), "{} of {calls} calls answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    world.server.stop().await;
+}
+
+/// The (method, path) of every route in `gateway/src/http.rs`'s `router`, read from the source:
+/// a route added there but not to [`ROUTES`] fails the test below.
+fn router_routes() -> BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/http.rs")).unwrap();
+    let body = source.split("pub fn router(").nth(1).expect("http.rs has the router");
+    let body = body.split("\n}\n").next().unwrap();
+    for other in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
+        assert!(!body.contains(other), "the router uses {other}: read its routes too");
+    }
+    let mut routes = BTreeSet::new();
+    for call in body.split(".route(").skip(1) {
+        // The call's own text, up to its closing parenthesis.
+        let mut depth = 1;
+        let end = call
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .unwrap();
+        let mut parts = call[..end].splitn(3, '"');
+        let path = parts.nth(1).unwrap().to_string();
+        let handlers = parts.next().unwrap();
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let needle = format!("{method}(");
+            for (at, _) in handlers.match_indices(&needle) {
+                let before = handlers[..at].chars().next_back();
+                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    routes.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// Fails with the routes one set has and the other lacks.
+fn assert_same_routes(
+    a: &BTreeSet<(String, String)>,
+    a_name: &str,
+    b: &BTreeSet<(String, String)>,
+    b_name: &str,
+) {
+    let only_a: Vec<_> = a.difference(b).collect();
+    let only_b: Vec<_> = b.difference(a).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "only {a_name}: {only_a:?}; only {b_name}: {only_b:?}");
+}
+
+fn table_routes() -> BTreeSet<(String, String)> {
+    ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect()
+}
+
+#[test]
+fn the_table_lists_every_route_of_the_router_once() {
+    assert_eq!(table_routes().len(), ROUTES.len(), "a route is listed twice");
+    let router = router_routes();
+    assert!(router.len() > 20, "the router's routes were read: {router:?}");
+    assert_same_routes(&table_routes(), "in the table", &router, "in the router");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_exactly_the_tables_routes_and_roles() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    // Served without a token.
+    let response = reqwest::get(server.url("/api/v1/openapi.json")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+
+    let mut documented = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                documented.insert((method.to_uppercase(), path.clone()), operation.clone());
+            }
+        }
+    }
+    // OpenAPI has no catch-all parameter: `{*path}` is documented as `{path}`.
+    let tested: BTreeMap<(String, String), Access> =
+        ROUTES.iter().map(|r| ((r.method.to_string(), r.path.replace("{*", "{")), r.access)).collect();
+    let documented_keys: BTreeSet<_> = documented.keys().cloned().collect();
+    let tested_keys: BTreeSet<_> = tested.keys().cloned().collect();
+    assert_same_routes(&documented_keys, "documented", &tested_keys, "in the table");
+
+    for (key, access) in &tested {
+        let operation = &documented[key];
+        match access {
+            Access::Public => {
+                assert_eq!(operation["security"], json!([]), "{key:?} is public");
+            }
+            Access::Roles(roles) => {
+                assert_ne!(operation.get("security"), Some(&json!([])), "{key:?} needs a token");
+                let documented: BTreeSet<&str> =
+                    operation["x-roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+                let enforced: BTreeSet<&str> = roles.iter().map(|r| r.as_str()).collect();
+                assert_eq!(documented, enforced, "{key:?}: documented roles differ from the enforced ones");
+            }
+        }
+    }
+    server.stop().await;
+}
+
+/// Two moves, A and B, each with its own vehicle, position and open alert; the escort is
+/// assigned to A only (by the API, as a dispatcher would).
+struct TwoMoves {
+    server: TestServer,
+    admin: String,
+    escort: String,
+    move_a: String,
+    move_b: String,
+    alert_a: String,
+    alert_b: String,
+}
+
+const VEHICLE_A: &str = "van-a";
+const VEHICLE_B: &str = "van-b";
+
+impl TwoMoves {
+    async fn start() -> TwoMoves {
+        let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+        let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+        let escort = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+        let mut passwords = Vec::new();
+        for id in [VEHICLE_A, VEHICLE_B] {
+            let vehicle = VehicleId::new(id).unwrap();
+            passwords.push(convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap());
+        }
+        let move_a = new_move(&server, &plan("move A", &[VEHICLE_A])).await;
+        let move_b = new_move(&server, &plan("move B", &[VEHICLE_B])).await;
+        let (status, team) = request(
+            &server,
+            "PUT",
+            &format!("/api/v1/moves/{move_a}/team"),
+            &admin,
+            json!({ "users": [ESCORT_USER] }),
+        )
+        .await;
+        assert_eq!(status, 200, "{team}");
+        for (id, password) in [VEHICLE_A, VEHICLE_B].iter().zip(&passwords) {
+            publish_fix(&server, &VehicleId::new(*id).unwrap(), password).await;
+        }
+        eventually(Duration::from_secs(30), "both vehicles' positions stored", || async {
+            let latest = server.store.latest_positions().await.unwrap();
+            (latest.len() == 2).then_some(())
+        })
+        .await;
+        let alert_a = open_alert(&server, &move_a, VEHICLE_A).await;
+        let alert_b = open_alert(&server, &move_b, VEHICLE_B).await;
+        TwoMoves { server, admin, escort, move_a, move_b, alert_a, alert_b }
+    }
+}
+
+/// A request with a JSON body; the status and the JSON answer.
+async fn request(server: &TestServer, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let response = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Publishes one fix as the vehicle's agent would, through the embedded broker, and waits for
+/// the broker's PUBACK.
+async fn publish_fix(server: &TestServer, vehicle: &VehicleId, password: &str) {
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle.to_string(), password);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let fix = Position {
+        seq: 1,
+        t: Utc::now().trunc_subsecs(3) - chrono::Duration::seconds(1),
+        lat: 48.16,
+        lon: 11.56,
+        alt_m: None,
+        speed_mps: Some(0.0),
+        course_deg: None,
+        fix: Some(FixMode::ThreeD),
+        sats: Some(9),
+        hdop: Some(0.9),
+    };
+    let payload = PositionBatch::new(vehicle.clone(), vec![fix]).encode();
+    let topic = convoy_core::topics::positions_topic(vehicle);
+    client.publish(topic, QoS::AtLeastOnce, false, payload).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the broker acknowledges the fix");
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+}
+
+fn ids(list: &Value, key: &str, field: &str) -> Vec<String> {
+    list[key].as_array().unwrap().iter().map(|item| item[field].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
+    let world = TwoMoves::start().await;
+    let server = &world.server;
+    let (admin, escort) = (world.admin.as_str(), world.escort.as_str());
+
+    // The admin sees both moves: what the escort misses below is there to see.
+    let (_, all) = server.get_json("/api/v1/moves", admin).await;
+    assert_eq!(ids(&all, "moves", "id").len(), 2);
+    let (status, moves) = server.get_json("/api/v1/moves", escort).await;
+    assert_eq!((status, ids(&moves, "moves", "id")), (200, vec![world.move_a.clone()]));
+    let (status, _) = server.get_json(&format!("/api/v1/moves/{}", world.move_a), escort).await;
+    assert_eq!(status, 200);
+    let (status, refused) = server.get_json(&format!("/api/v1/moves/{}", world.move_b), escort).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"].is_string());
+
+    let (_, vehicles) = server.get_json("/api/v1/vehicles", admin).await;
+    assert_eq!(ids(&vehicles, "vehicles", "id"), [VEHICLE_A, VEHICLE_B]);
+    let (status, vehicles) = server.get_json("/api/v1/vehicles", escort).await;
+    assert_eq!((status, ids(&vehicles, "vehicles", "id")), (200, vec![VEHICLE_A.to_string()]));
+
+    let (_, alerts) = server.get_json("/api/v1/alerts", admin).await;
+    assert_eq!(ids(&alerts, "alerts", "id").len(), 2);
+    let (status, alerts) = server.get_json("/api/v1/alerts", escort).await;
+    assert_eq!((status, ids(&alerts, "alerts", "id")), (200, vec![world.alert_a.clone()]));
+    let (status, alerts) = server.get_json(&format!("/api/v1/alerts?vehicle={VEHICLE_B}"), escort).await;
+    assert_eq!((status, alerts), (200, json!({ "alerts": [] })));
+    let (status, _) = server.get_json(&format!("/api/v1/alerts?move={}", world.move_b), escort).await;
+    assert_eq!(status, 403, "asking for another move's alerts by name");
+    let (status, _) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_a), escort).await;
+    assert_eq!(status, 200);
+    let (status, _) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_b), escort).await;
+    assert_eq!(status, 403);
+
+    let before = server.store.alert(&world.alert_b).await.unwrap().unwrap();
+    for action in ["ack", "resolve"] {
+        let path = format!("/api/v1/alerts/{}/{action}", world.alert_b);
+        let (status, body) = request(server, "POST", &path, escort, json!({ "note": "not mine" })).await;
+        assert_eq!(status, 403, "{action}: {body}");
+    }
+    assert_eq!(server.store.alert(&world.alert_b).await.unwrap().unwrap(), before, "nothing changed");
+    assert_eq!(server.store.alert_transitions(&world.alert_b).await.unwrap().len(), 1, "only its opening");
+    // Their own move's alert they may acknowledge.
+    let path = format!("/api/v1/alerts/{}/ack", world.alert_a);
+    let (status, acked) = request(server, "POST", &path, escort, json!({ "note": "on it" })).await;
+    assert_eq!((status, &acked["acknowledged_by"]), (200, &json!(ESCORT_USER)));
+    world.server.stop().await;
+}
+
+/// The live feed's messages up to the answer to a ping sent at once: the state on connect (the
+/// server reads the ping only after it has sent that).
+async fn live_snapshot(server: &TestServer, token: &str) -> Vec<Value> {
+    let (status, socket) = open_live(server, Some(token)).await;
+    assert_eq!(status, 101);
+    let mut socket = socket.unwrap();
+    socket.send(tungstenite::Message::Ping(b"snapshot".to_vec().into())).await.unwrap();
+    let mut messages = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(message) = socket.next().await {
+            match message.unwrap() {
+                tungstenite::Message::Text(text) => {
+                    messages.push(serde_json::from_str(text.as_str()).unwrap())
+                }
+                tungstenite::Message::Pong(payload) if &payload[..] == b"snapshot" => return,
+                _ => {}
+            }
+        }
+        panic!("the live feed closed before answering the ping");
+    })
+    .await
+    .expect("the live feed answers the ping");
+    socket.close(None).await.unwrap();
+    messages
+}
+
+/// The vehicles of the position messages and the ids of the alert messages.
+fn live_contents(messages: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut vehicles = BTreeSet::new();
+    let mut alerts = BTreeSet::new();
+    for message in messages {
+        match message["type"].as_str() {
+            Some("position") => vehicles.insert(message["vehicle"].as_str().unwrap().to_string()),
+            Some("alert") => alerts.insert(message["alert"]["id"].as_str().unwrap().to_string()),
+            _ => false,
+        };
+    }
+    (vehicles, alerts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_feed_shows_an_escort_their_assigned_move_only() {
+    let world = TwoMoves::start().await;
+    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+
+    let (vehicles, alerts) = live_contents(&live_snapshot(&world.server, &world.admin).await);
+    assert_eq!(vehicles, set(&[VEHICLE_A, VEHICLE_B]), "the admin sees both moves");
+    assert_eq!(alerts, set(&[&world.alert_a, &world.alert_b]));
+
+    let messages = live_snapshot(&world.server, &world.escort).await;
+    let (vehicles, alerts) = live_contents(&messages);
+    assert_eq!(vehicles, set(&[VEHICLE_A]), "{messages:?}");
+    assert_eq!(alerts, set(&[&world.alert_a]), "{messages:?}");
+    let text = serde_json::to_string(&messages).unwrap();
+    assert!(!text.contains(VEHICLE_B) && !text.contains(&world.move_b), "nothing of move B: {text}");
+    world.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_with_an_unknown_user_or_for_an_unknown_move_is_refused() {
+    let world = TwoMoves::start().await;
+    let server = &world.server;
+    let path = format!("/api/v1/moves/{}/team", world.move_a);
+    let (status, body) =
+        request(server, "PUT", &path, &world.admin, json!({ "users": [ESCORT_USER, "nobody-known"] })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("nobody-known"), "{body}");
+    assert_eq!(server.store.move_team(&world.move_a).await.unwrap(), [ESCORT_USER], "the team is unchanged");
+
+    let (status, body) = request(
+        server,
+        "PUT",
+        "/api/v1/moves/no-such-move/team",
+        &world.admin,
+        json!({ "users": [ESCORT_USER] }),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].is_string());
+    assert_eq!(server.store.moves_of_user(ESCORT_USER).await.unwrap(), [world.move_a.clone()]);
+    world.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_that_token_at_once_and_no_other() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let leaving = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let other = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    assert_eq!(server.get_json("/api/v1/me", &leaving).await.0, 200);
+
+    let response =
+        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(&leaving).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let (status, body) = server.get_json("/api/v1/me", &leaving).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(open_live(&server, Some(&leaving)).await.0, 401, "the live feed refuses it too");
+    let (status, me) = server.get_json("/api/v1/me", &other).await;
+    assert_eq!((status, &me["name"]), (200, &json!(ESCORT_USER)), "the user's other login goes on");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_users_tokens_ends_every_one_of_them() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let laptop = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let phone = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+
+    let path = format!("/api/v1/users/{ESCORT_USER}/tokens");
+    let (status, body) = request(&server, "DELETE", &path, &admin, Value::Null).await;
+    assert_eq!((status, body), (200, json!({ "revoked": 2 })));
+    for token in [&laptop, &phone] {
+        assert_eq!(server.get_json("/api/v1/me", token).await.0, 401);
+        assert_eq!(open_live(&server, Some(token)).await.0, 401);
+    }
+    assert_eq!(server.get_json("/api/v1/me", &admin).await.0, 200, "other users' tokens go on");
+    let again = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    assert_eq!(server.get_json("/api/v1/me", &again).await.0, 200, "a new login works");
+
+    let (status, body) =
+        request(&server, "DELETE", "/api/v1/users/nobody-known/tokens", &admin, Value::Null).await;
+    assert_eq!(status, 404, "{body}");
+    server.stop().await;
+}

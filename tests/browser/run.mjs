@@ -1,0 +1,287 @@
+// Drives Convoy's web page in Debian's headless Chromium (playwright-core, no browser
+// download) for tests/browser.rs, which starts the server, drives the vehicles, and checks
+// this script's exit status and its JSON report against the API and what it published.
+//
+//   node run.mjs CONFIG.json
+//
+// CONFIG: {base, admin: {user, password}, escort: {user, password}, move_id, move_name,
+//          live_vehicle, past_vehicle, detour_vehicle, note, shots_dir, download_dir, report_path}
+//
+// When a step needs the test to act (drive a vehicle off its corridor), this script prints
+// `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
+// Each step saves a screenshot to shots_dir. The report says what each step saw; a failed
+// step is named in it with its error, with a screenshot of the page as it was.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const WAIT = { timeout: 60_000 };
+const report = { ok: false, steps: {}, console_errors: [], page_errors: [] };
+
+const stdin = readline.createInterface({ input: process.stdin });
+const lines = stdin[Symbol.asyncIterator]();
+
+/** Asks the test to do something and waits until it says it is done. */
+async function need(what) {
+  process.stdout.write(`NEED ${what}\n`);
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`standard input closed while waiting for DONE ${what}`);
+    if (value.trim() === `DONE ${what}`) return;
+  }
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'convoy-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CONVOY_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  acceptDownloads: true,
+  viewport: { width: 1400, height: 860 },
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+const page = context.pages()[0] || (await context.newPage());
+page.setDefaultTimeout(WAIT.timeout);
+page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
+page.on('pageerror', (e) => report.page_errors.push(e.message));
+
+let shot = 0;
+async function screenshot(name, options = {}) {
+  shot += 1;
+  const file = path.join(config.shots_dir, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, ...options });
+  return file;
+}
+
+/** The data attributes of a vehicle's marker on the map. */
+const marker = (vehicle) => page.evaluate((v) => {
+  const node = document.querySelector(`.leaflet-marker-pane .vehicle[data-vehicle="${v}"]`);
+  return node && { lat: Number(node.dataset.lat), lon: Number(node.dataset.lon), state: node.dataset.state, note: node.querySelector('.vehicle-note').textContent };
+}, vehicle);
+
+const steps = {
+  async login_refused() {
+    await page.goto(config.base);
+    await page.fill('input[name=username]', config.admin.user);
+    await page.fill('input[name=password]', 'not the password');
+    await page.click('form.login button[type=submit]');
+    const error = page.locator('form.login .message.error');
+    await error.waitFor();
+    await screenshot('login-refused');
+    return { message: await error.textContent(), still_on_login: await page.locator('form.login').isVisible() };
+  },
+
+  async login() {
+    await page.fill('input[name=username]', config.admin.user);
+    await page.fill('input[name=password]', config.admin.password);
+    await page.click('form.login button[type=submit]');
+    await page.locator('.view-live .live-map').waitFor();
+    await page.locator(`.leaflet-marker-pane .vehicle[data-vehicle="${config.live_vehicle}"]`).waitFor();
+    await screenshot('live-map');
+    return {
+      who: await page.locator('.top .who').textContent(),
+      nav: await page.locator('.top .nav a').allTextContents(),
+      move_option: await page.locator('.move-picker option:checked').textContent(),
+      move_option_elements: await page.locator('.move-picker option:checked *').count(),
+    };
+  },
+
+  async vehicles_move() {
+    const first = await marker(config.live_vehicle);
+    await page.waitForFunction(([v, lat, lon]) => {
+      const node = document.querySelector(`.leaflet-marker-pane .vehicle[data-vehicle="${v}"]`);
+      return node && (Number(node.dataset.lat) !== lat || Number(node.dataset.lon) !== lon);
+    }, [config.live_vehicle, first.lat, first.lon], WAIT);
+    const second = await marker(config.live_vehicle);
+    const row = page.locator(`.vehicles tr[data-vehicle="${config.live_vehicle}"]`);
+    await screenshot('vehicles-moving');
+    return {
+      first, second,
+      age: await row.locator('.age').textContent(),
+      arrow_transform: await page.evaluate((v) => document.querySelector(`.vehicle[data-vehicle="${v}"] .vehicle-arrow`).style.transform, config.live_vehicle),
+      connection: await page.locator('.connection').textContent(),
+    };
+  },
+
+  async alert_appears() {
+    const beepsBefore = Number(await page.evaluate(() => document.body.dataset.beeps || 0));
+    await need('detour');
+    const item = page.locator(`.alert[data-vehicle="${config.detour_vehicle}"][data-kind="off_route"][data-state="open"]`);
+    await item.waitFor();
+    const shown = {
+      id: await item.getAttribute('data-alert-id'),
+      classes: await item.getAttribute('class'),
+      background: await item.evaluate((n) => getComputedStyle(n).backgroundColor),
+      badge: await page.locator('.alert-badge').textContent(),
+      beeps_before: beepsBefore,
+      beeps_after: Number(await page.evaluate(() => document.body.dataset.beeps || 0)),
+      ack_disabled_without_note: await item.locator('button.ack').isDisabled(),
+    };
+    await screenshot('alert-open');
+    return shown;
+  },
+
+  async acknowledge() {
+    const id = report.steps.alert_appears.id;
+    const item = page.locator(`.alert[data-alert-id="${id}"]`);
+    await item.locator('textarea[name=note]').fill(config.note);
+    await item.locator('button.ack').click();
+    await page.locator(`.alert[data-alert-id="${id}"][data-state="acknowledged"]`).waitFor();
+    await item.locator('.alert-ack:not([hidden])').waitFor();
+    await screenshot('alert-acknowledged');
+    return {
+      note_shown: await item.locator('.alert-note').textContent(),
+      acknowledged_line: await item.locator('.alert-ack').textContent(),
+      images_in_alert_list: await page.locator('.alert-list img').count(),
+      elements_in_note: await item.locator('.alert-note *').count(),
+      injected_script_ran: await page.evaluate(() => window.__convoy_xss === true),
+      classes: await item.getAttribute('class'),
+    };
+  },
+
+  async replay() {
+    await page.goto(`${config.base}#/replay/${encodeURIComponent(config.move_id)}`);
+    await page.locator('.replay .slider:not([disabled])').waitFor();
+    const section = page.locator('section.replay');
+    const state = () => section.evaluate((n) => ({ t: n.dataset.t, ms: Number(n.dataset.ms), wall: Number(n.dataset.wall), playing: n.dataset.playing }));
+    const slider = () => page.locator('.replay .slider').evaluate((n) => Number(n.value));
+    const seek = (iso) => page.locator('.replay .slider').evaluate((n, t) => {
+      n.value = String(Date.parse(t) - (Number(document.querySelector('section.replay').dataset.ms) - Number(n.value)));
+      n.dispatchEvent(new Event('input'));
+    }, iso);
+
+    // A gap in the data: the marker waits, greyed, at the last fix before it.
+    const gap = page.locator(`.timeline .mark.gap[data-vehicle="${config.past_vehicle}"]`);
+    const gapFrom = await gap.getAttribute('data-from');
+    const gapTo = await gap.getAttribute('data-to');
+    const middle = new Date((Date.parse(gapFrom) + Date.parse(gapTo)) / 2).toISOString();
+    await seek(middle);
+    const inGap = { at: (await state()).t, marker: await marker(config.past_vehicle) };
+    await seek(new Date(Date.parse(middle) + 1000).toISOString());
+    const laterInGap = await marker(config.past_vehicle);
+    await screenshot('replay-gap');
+
+    // Stops and alerts on the timeline: a click jumps there.
+    const stop = page.locator(`.timeline .mark.stop[data-vehicle="${config.past_vehicle}"]`).first();
+    await stop.click();
+    const atStop = { mark: await stop.getAttribute('data-from'), t: (await state()).t };
+    const alertMark = page.locator(`.timeline .mark.alert[data-vehicle="${config.detour_vehicle}"]`).first();
+    await alertMark.click();
+    const atAlert = { mark: await alertMark.getAttribute('data-from'), t: (await state()).t };
+
+    // Play at 60x from the start of the past drive.
+    await seek(config.past_start);
+    await page.selectOption('.replay select.speed', '60');
+    await page.click('.replay button.play');
+    await page.waitForFunction(() => document.querySelector('section.replay').dataset.playing === 'true');
+    const before = { ...(await state()), slider: await slider(), marker: await marker(config.past_vehicle) };
+    await page.waitForFunction((ms) => Number(document.querySelector('section.replay').dataset.ms) > ms + 60_000, before.ms, WAIT);
+    const after = { ...(await state()), slider: await slider(), marker: await marker(config.past_vehicle) };
+    await screenshot('replay-playing-60x');
+    await page.click('.replay button.play');
+    return {
+      gap: { from: gapFrom, to: gapTo, in_gap: inGap, later_in_gap: laterInGap },
+      at_stop: atStop,
+      at_alert: atAlert,
+      before, after,
+      speed_shown: await page.locator('.replay-clock').textContent(),
+    };
+  },
+
+  async export_gpx() {
+    await page.goto(`${config.base}#/exports/${encodeURIComponent(config.move_id)}`);
+    await page.locator('.exports select.vehicle-picker option', { hasText: config.past_vehicle }).waitFor({ state: 'attached' });
+    await page.selectOption('.exports select.vehicle-picker', config.past_vehicle);
+    const [download] = await Promise.all([page.waitForEvent('download', WAIT), page.click('button.export-gpx')]);
+    const file = path.join(config.download_dir, download.suggestedFilename());
+    await download.saveAs(file);
+    await page.locator('.exports .message.ok').waitFor();
+    await screenshot('export-gpx');
+    const text = fs.readFileSync(file, 'utf8');
+    // Parsed by the browser's own XML parser.
+    const parsed = await page.evaluate((xml) => {
+      const doc = new DOMParser().parseFromString(xml, 'application/xml');
+      if (doc.querySelector('parsererror')) return { error: doc.querySelector('parsererror').textContent };
+      const points = [...doc.getElementsByTagName('trkpt')].map((p) => ({
+        lat: Number(p.getAttribute('lat')),
+        lon: Number(p.getAttribute('lon')),
+        t: p.getElementsByTagName('time')[0]?.textContent,
+      }));
+      return {
+        root: doc.documentElement.localName,
+        tracks: [...doc.getElementsByTagName('trk')].map((t) => t.getElementsByTagName('name')[0]?.textContent),
+        segments: doc.getElementsByTagName('trkseg').length,
+        points,
+      };
+    }, text);
+    return { file, file_name: download.suggestedFilename(), bytes: text.length, message: await page.locator('.exports .message').textContent(), ...parsed };
+  },
+
+  async move_report() {
+    await page.goto(`${config.base}#/report/${encodeURIComponent(config.move_id)}`);
+    await page.locator('.report .report-alert').first().waitFor();
+    await page.waitForTimeout(500); // let the map settle for the screenshot
+    await screenshot('move-report', { fullPage: true });
+    await page.emulateMedia({ media: 'print' });
+    const print = {
+      controls_visible: await page.locator('.report .leaflet-control-zoom').isVisible(),
+      header_visible: await page.locator('header.top').isVisible(),
+    };
+    await screenshot('move-report-print', { fullPage: true });
+    await page.emulateMedia({ media: 'screen' });
+    return {
+      name_shown: await page.locator('.report h1 .move-name').textContent(),
+      elements_in_name: await page.locator('.report h1 .move-name *').count(),
+      alert_log: await page.locator('.report .report-alerts').textContent(),
+      notes: await page.locator('.report .report-alerts .notes').allTextContents(),
+      vehicles: await page.locator('.report .report-vehicles tbody tr').count(),
+      zones: await page.locator('.report .report-zones .zone-name').allTextContents(),
+      elements_in_zones: await page.locator('.report .report-zones .zone-name *').count(),
+      print,
+    };
+  },
+
+  async logout() {
+    const token = await page.evaluate(() => sessionStorage.getItem('convoy.token'));
+    await page.click('header.top button.logout');
+    await page.locator('form.login').waitFor();
+    return { token, token_after: await page.evaluate(() => sessionStorage.getItem('convoy.token')) };
+  },
+
+  async escort_view() {
+    await page.fill('input[name=username]', config.escort.user);
+    await page.fill('input[name=password]', config.escort.password);
+    await page.click('form.login button[type=submit]');
+    await page.locator('.view-live .live-map').waitFor();
+    await screenshot('escort-live');
+    return {
+      nav: await page.locator('.top .nav a').allTextContents(),
+      ack_forms: await page.locator('.alert-actions').count(),
+    };
+  },
+};
+
+let failed = null;
+for (const [name, step] of Object.entries(steps)) {
+  try {
+    report.steps[name] = await step();
+  } catch (e) {
+    failed = name;
+    report.failed_step = name;
+    report.error = String(e && e.stack ? e.stack : e);
+    try { await screenshot(`failed-${name}`, { fullPage: true }); } catch { /* the page is gone */ }
+    break;
+  }
+}
+report.ok = failed === null;
+fs.writeFileSync(config.report_path, JSON.stringify(report, null, 2));
+await context.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+stdin.close();
+process.exit(report.ok ? 0 : 1);
