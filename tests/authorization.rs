@@ -782,7 +782,7 @@ async fn a_team_with_an_unknown_user_or_for_an_unknown_move_is_refused() {
     .await;
     assert_eq!(status, 404, "{body}");
     assert!(body["error"].is_string());
-    assert_eq!(server.store.moves_of_user(ESCORT_USER).await.unwrap(), [world.move_a.clone()]);
+    assert_eq!(server.store.moves_of_user(ESCORT_USER).await.unwrap(), [world.move_a.as_str()]);
     world.server.stop().await;
 }
 

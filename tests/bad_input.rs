@@ -98,9 +98,11 @@ async fn malformed_payloads_are_dead_lettered_and_counted_on_mosquitto() {
     malformed_payloads_are_dead_lettered_and_counted(BrokerKind::Mosquitto).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn positions_of_unregistered_or_impersonated_vehicles_are_not_stored() {
-    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+/// A vehicle posing as another in its payload, and one publishing as an unregistered vehicle.
+/// Mosquitto (with no ACL here) delivers both and ingest dead-letters them; the embedded
+/// broker's front door already refuses the second, a publish outside the vehicle's own topics.
+async fn positions_of_unregistered_or_impersonated_vehicles_are_not_stored(broker: BrokerKind) {
+    let server = TestServer::start(Backend::Sqlite, broker).await;
     let (_, password) = registered_vehicle(&server, "truck-07").await;
     let (escort, _) = registered_vehicle(&server, "escort-1").await;
     let client = connect(&server, "convoy-agent-truck-07", "truck-07", &password).await.unwrap();
@@ -111,20 +113,40 @@ async fn positions_of_unregistered_or_impersonated_vehicles_are_not_stored() {
     let ghost = r#"{"v":1,"vehicle":"ghost-9","positions":[{"seq":1,"t":"2026-01-01T00:00:00Z","lat":48.1,"lon":11.5}]}"#;
     client.publish("convoy/v1/vehicles/ghost-9/positions", QoS::AtLeastOnce, false, ghost).await.unwrap();
 
-    let letters = eventually(Duration::from_secs(10), "two dead letters", || async {
+    let expected = match broker {
+        BrokerKind::Mosquitto => vec!["unknown_vehicle", "vehicle_mismatch"],
+        BrokerKind::Embedded => vec!["vehicle_mismatch"],
+    };
+    let letters = eventually(Duration::from_secs(10), "the dead letters", || async {
         let letters = server.store.dead_letters(10).await.unwrap();
-        (letters.len() == 2).then_some(letters)
+        (letters.len() == expected.len()).then_some(letters)
     })
     .await;
     let reasons: Vec<_> = letters.iter().map(|l| l.reason.as_str()).collect();
-    assert_eq!(reasons, vec!["unknown_vehicle", "vehicle_mismatch"]);
-    assert_eq!(rejected(&server, "unknown_vehicle").await, 1.0);
+    assert_eq!(reasons, expected);
     assert_eq!(rejected(&server, "vehicle_mismatch").await, 1.0);
+    if let BrokerKind::Embedded = broker {
+        let refused = r#"convoy_gateway_mqtt_refused_total{reason="foreign_topic"}"#;
+        assert_eq!(metric(&server.metrics().await, refused), Some(1.0));
+        assert_eq!(rejected(&server, "unknown_vehicle").await, 0.0, "the ghost never reached ingest");
+    } else {
+        assert_eq!(rejected(&server, "unknown_vehicle").await, 1.0);
+    }
     assert!(server.store.latest_positions().await.unwrap().is_empty());
     let t0 = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap().to_utc();
     let escort_track = server.store.track(&escort, t0, t0 + chrono::Duration::days(800)).await.unwrap();
     assert!(escort_track.is_empty(), "nothing was stored as the impersonated escort");
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn positions_of_unregistered_or_impersonated_vehicles_are_not_stored_on_the_embedded_broker() {
+    positions_of_unregistered_or_impersonated_vehicles_are_not_stored(BrokerKind::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn positions_of_unregistered_or_impersonated_vehicles_are_not_stored_on_mosquitto() {
+    positions_of_unregistered_or_impersonated_vehicles_are_not_stored(BrokerKind::Mosquitto).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -58,8 +58,8 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(past_points.len() as i64 + 120);
     let mut past_fixes = fixes(&past_points, t0, 1);
     past_fixes.drain(GAP_AT..GAP_AT + GAP_FIXES);
-    // The halt begins at its first fix standing still.
-    let halt_began = past_fixes.iter().skip(1).find(|f| f.speed_mps == Some(0.0)).unwrap().t;
+    // A minute into the halt (its first point is reached driving, then it stands).
+    let halt_middle = t0 + TimeSpan::seconds(HALT_AT as i64 + 60);
 
     let plan = json!({
         "name": MOVE_NAME,
@@ -97,6 +97,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         "past_vehicle": past.to_string(),
         "detour_vehicle": detour.to_string(),
         "past_start": past_fixes[0].t,
+        "halt_middle": halt_middle,
         "note": NOTE,
         "shots_dir": shots,
         "download_dir": work.path(),
@@ -206,8 +207,9 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64()), (Some(last_before_gap.lat), Some(last_before_gap.lon)));
     }
     // ... stops and alerts on the timeline jump there ...
-    assert_eq!(time(&replay["at_stop"]["t"]), halt_began);
-    assert_eq!(time(&replay["at_stop"]["t"]), time(&replay["at_stop"]["mark"]));
+    let at_stop = &replay["at_stop"];
+    assert!(time(&at_stop["mark"]) < halt_middle && halt_middle < time(&at_stop["mark_to"]), "{at_stop}");
+    assert_eq!(time(&at_stop["t"]), time(&at_stop["mark"]), "the click jumped to the stop's start");
     assert_eq!(time(&replay["at_alert"]["t"]), time(&alert["opened_t"]));
     // ... and at 60x, replay time runs 60 times as fast as the page's clock; slider and marker move.
     let (before, after) = (&replay["before"], &replay["after"]);

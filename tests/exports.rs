@@ -148,7 +148,10 @@ impl Node {
     }
 
     fn child(&self, name: &str) -> &Node {
-        self.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
     }
 
     fn attr(&self, name: &str) -> &str {
@@ -170,7 +173,8 @@ fn parse_xml(text: &str) -> Node {
                     .attributes()
                     .map(|a| {
                         let a = a.unwrap();
-                        let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap().into_owned();
+                        let value =
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap().into_owned();
                         (String::from_utf8(a.key.local_name().as_ref().to_vec()).unwrap(), value)
                     })
                     .collect();
@@ -227,7 +231,11 @@ fn gpx_tracks(root: &Node) -> Vec<(String, Vec<Vec<Fix>>)> {
                 .map(|seg| {
                     seg.all("trkpt")
                         .map(|pt| {
-                            (time(&pt.child("time").text), pt.attr("lat").parse().unwrap(), pt.attr("lon").parse().unwrap())
+                            (
+                                time(&pt.child("time").text),
+                                pt.attr("lat").parse().unwrap(),
+                                pt.attr("lon").parse().unwrap(),
+                            )
                         })
                         .collect()
                 })
@@ -249,7 +257,8 @@ fn kml_tracks(root: &Node) -> Vec<(String, Vec<Vec<Fix>>)> {
                         .child("MultiTrack")
                         .all("Track")
                         .flat_map(|track| {
-                            let whens: Vec<DateTime<Utc>> = track.all("when").map(|w| time(&w.text)).collect();
+                            let whens: Vec<DateTime<Utc>> =
+                                track.all("when").map(|w| time(&w.text)).collect();
                             let coords: Vec<Vec<f64>> = track
                                 .all("coord")
                                 .map(|c| c.text.split(' ').map(|n| n.parse().unwrap()).collect())
@@ -311,13 +320,19 @@ struct Scenario {
 
 impl Scenario {
     async fn stored(&self, vehicle: &VehicleId) -> Vec<Position> {
-        self.server.store.track(vehicle, self.t0 - TimeSpan::hours(1), Utc::now() + TimeSpan::hours(1)).await.unwrap()
+        self.server
+            .store
+            .track(vehicle, self.t0 - TimeSpan::hours(1), Utc::now() + TimeSpan::hours(1))
+            .await
+            .unwrap()
     }
 }
 
 async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
     let server = TestServer::start(backend, broker).await;
-    convoy_gateway::auth::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD).await.unwrap();
+    convoy_gateway::auth::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD)
+        .await
+        .unwrap();
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let mut vehicles = Vec::new();
     for name in ["truck-1", "van-2"] {
@@ -376,7 +391,8 @@ async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
         .await;
     }
     eventually(Duration::from_secs(60), "the halt's alert resolved by its rule", || async {
-        let (_, body) = scenario.server.get_json(&format!("/api/v1/alerts/{}", scenario.alert_id), &scenario.admin).await;
+        let (_, body) =
+            scenario.server.get_json(&format!("/api/v1/alerts/{}", scenario.alert_id), &scenario.admin).await;
         (body["state"] == "resolved").then_some(())
     })
     .await;
@@ -424,7 +440,10 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
     assert_same_fixes("GeoJSON truck", &geojson_fixes(&value, "truck-1"), &truck);
     assert_same_fixes("GeoJSON van", &geojson_fixes(&value, "van-2"), &van);
     let first = &value["features"][0]["properties"];
-    assert_eq!((first["seq"].as_u64(), first["sats"].as_u64(), first["fix"].as_str()), (Some(1), Some(9), Some("3d")));
+    assert_eq!(
+        (first["seq"].as_u64(), first["sats"].as_u64(), first["fix"].as_str()),
+        (Some(1), Some(9), Some("3d"))
+    );
 
     let csv = download(&s.server, &s.admin, &format!("{base}?format=csv")).await;
     assert_eq!(csv.status, 200, "{}", csv.text);
@@ -452,7 +471,8 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
 
     // A vehicle's own track as a file.
     let whole = format!("from={}&to={}", query_time(s.t0 - TimeSpan::minutes(1)), query_time(Utc::now()));
-    let track = download(&s.server, &s.admin, &format!("/api/v1/vehicles/truck-1/track?format=kml&{whole}")).await;
+    let track =
+        download(&s.server, &s.admin, &format!("/api/v1/vehicles/truck-1/track?format=kml&{whole}")).await;
     assert_eq!(track.status, 200, "{}", track.text);
     assert!(track.disposition.starts_with("attachment; filename=\"truck-1-"), "{}", track.disposition);
     assert_same_fixes("KML track", &kml_tracks(&parse_xml(&track.text))[0].1.concat(), &truck);
@@ -491,7 +511,10 @@ async fn replay_shows_tracks_stops_gaps_and_alerts(s: &Scenario) {
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(gaps[0]["vehicle"], "van-2");
     assert_eq!(time(gaps[0]["from"].as_str().unwrap()), s.t0 + TimeSpan::seconds(SILENT_FROM as i64 - 1));
-    assert_eq!(time(gaps[0]["to"].as_str().unwrap()), s.t0 + TimeSpan::seconds((SILENT_FROM + SILENT_S) as i64));
+    assert_eq!(
+        time(gaps[0]["to"].as_str().unwrap()),
+        s.t0 + TimeSpan::seconds((SILENT_FROM + SILENT_S) as i64)
+    );
     assert_eq!(gaps[0]["duration_s"], (SILENT_S + 1) as f64);
 
     let alerts = body["alerts"].as_array().unwrap();
@@ -608,6 +631,19 @@ async fn bad_requests_are_refused_clearly(s: &Scenario) {
         assert!(message.contains(says), "{path}: {message:?} does not say {says:?}");
     }
 
+    // Each refusal of bad input is counted by its reason (403s and 404s are not bad input).
+    let metrics = server.metrics().await;
+    for (reason, count) in [
+        ("bad_format", 3.0),
+        ("bad_range", 2.0),
+        ("range_too_long", 2.0),
+        ("bad_query", 1.0),
+        ("bad_vehicle", 2.0),
+    ] {
+        let sample = format!("convoy_gateway_history_requests_rejected_total{{reason=\"{reason}\"}}");
+        assert_eq!(metric(&metrics, &sample), Some(count), "{sample}");
+    }
+
     // Auditors read history: a day of the long move, and the whole of the short one.
     for path in [
         format!("/api/v1/moves/{long}/replay?{day}"),
@@ -626,7 +662,11 @@ async fn bad_requests_are_refused_clearly(s: &Scenario) {
     let (status, body) = server.get_json("/api/v1/audit?limit=10000", &s.admin).await;
     assert_eq!(status, 200, "{body}");
     let seen = |action: &str, actor: &str| {
-        body["entries"].as_array().unwrap().iter().any(|e| e["action"] == action && e["actor"] == actor && e["target"] == id.as_str())
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == action && e["actor"] == actor && e["target"] == id.as_str())
     };
     for action in ["export.download", "move.replay", "move.report"] {
         assert!(seen(action, ADMIN_USER), "{action} by the admin is in the audit log");

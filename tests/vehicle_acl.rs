@@ -16,7 +16,7 @@ use convoy::config::MqttTls;
 use convoy_core::wire::PositionBatch;
 use convoy_core::{Position, VehicleId};
 use convoy_gateway::mqtt_door::packet::{ClientPacket, Connect, Will};
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -43,7 +43,7 @@ use tokio::sync::mpsc;
 use crate::access::visible_move;
 use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
-use crate::move_span::{MoveHistory, Span};
+use crate::move_span::{count_refusal, MoveHistory, Span};
 use crate::stops::GAP_AFTER_S;
 
 /// A body is handed to the connection in pieces of about this many bytes.
@@ -189,7 +189,11 @@ impl ExportWriter {
 }
 
 /// A whole file from tracks already in memory (a simplified track; tests).
-pub(crate) fn write_all(format: ExportFormat, meta: &ExportMeta, tracks: &[(VehicleId, Vec<StoredPosition>)]) -> Vec<u8> {
+pub(crate) fn write_all(
+    format: ExportFormat,
+    meta: &ExportMeta,
+    tracks: &[(VehicleId, Vec<StoredPosition>)],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut writer = ExportWriter::start(format, meta, &mut out);
     for (vehicle, fixes) in tracks {
@@ -228,7 +232,9 @@ pub(crate) fn stream_tracks(
                         return;
                     }
                 }
-                if out.len() >= FLUSH_BYTES && tx.send(Ok(Bytes::from(std::mem::take(&mut out)))).await.is_err() {
+                if out.len() >= FLUSH_BYTES
+                    && tx.send(Ok(Bytes::from(std::mem::take(&mut out)))).await.is_err()
+                {
                     // The client went away.
                     return;
                 }
@@ -246,7 +252,13 @@ pub(crate) fn attachment(format: ExportFormat, stem: &str, body: Body) -> Respon
     let safe: String =
         stem.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     let disposition = format!("attachment; filename=\"{safe}.{}\"", format.extension());
-    ([(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
         .into_response()
 }
 
@@ -254,11 +266,15 @@ pub(crate) fn attachment(format: ExportFormat, stem: &str, body: Body) -> Respon
 pub(crate) fn requested_format(text: Option<&str>, also: &str) -> Result<ExportFormat, ApiError> {
     let names = format!("{also}{}", ExportFormat::NAMES);
     match text {
-        None => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("format is required: {names}")).with_reason("bad_format")),
+        None => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("format is required: {names}"))
+            .with_reason("bad_format")),
         Some(text) => ExportFormat::parse(text).ok_or_else(|| {
             let shown: String = text.chars().take(40).collect();
-            ApiError::new(StatusCode::BAD_REQUEST, format!("format {shown:?} is not supported; ask for {names}"))
-                .with_reason("bad_format")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("format {shown:?} is not supported; ask for {names}"),
+            )
+            .with_reason("bad_format")
         }),
     }
 }
@@ -280,11 +296,21 @@ pub(crate) async fn move_export(
     Path(id): Path<String>,
     query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    export_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
+}
+
+async fn export_move(
+    state: &AppState,
+    user: Authenticated,
+    client: Option<std::net::IpAddr>,
+    id: String,
+    query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
     let format = requested_format(query.format.as_deref(), "")?;
-    let history = MoveHistory::of(&state, visible_move(&state, &user.0, &id).await?)?;
+    let history = MoveHistory::of(state, visible_move(state, &user.0, &id).await?)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
     let span = history.span(query.from, query.to, Utc::now())?;
     let detail = json!({
@@ -293,7 +319,7 @@ pub(crate) async fn move_export(
         "from": format_time(&span.from),
         "to": format_time(&span.to),
     });
-    audit::record(&state, Some(&user.0.name), client, "export.download", &id, detail).await?;
+    audit::record(state, Some(&user.0.name), client, "export.download", &id, detail).await?;
     let names: Vec<&str> = vehicles.iter().map(VehicleId::as_str).collect();
     let meta = ExportMeta {
         title: history.record.name.clone(),
@@ -405,8 +431,8 @@ pub(crate) mod test_support {
 
     /// Up to three vehicles with up to 40 fixes each, in fix-time order with rising seqs.
     pub(crate) fn any_tracks() -> impl Strategy<Value = Vec<(VehicleId, Vec<StoredPosition>)>> {
-        proptest::collection::vec(proptest::collection::vec((any_fix(), any::<bool>()), 0..40), 1..4).prop_map(
-            |vehicles| {
+        proptest::collection::vec(proptest::collection::vec((any_fix(), any::<bool>()), 0..40), 1..4)
+            .prop_map(|vehicles| {
                 vehicles
                     .into_iter()
                     .enumerate()
@@ -425,8 +451,7 @@ pub(crate) mod test_support {
                         (VehicleId::new(format!("truck-{n}")).unwrap(), fixes)
                     })
                     .collect()
-            },
-        )
+            })
     }
 
     /// An XML element as read back: local name, attributes, children, and its own text with
@@ -445,7 +470,10 @@ pub(crate) mod test_support {
         }
 
         pub(crate) fn child(&self, name: &str) -> &Node {
-            self.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
+            self.children
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
         }
 
         pub(crate) fn attr(&self, name: &str) -> &str {
@@ -459,7 +487,8 @@ pub(crate) mod test_support {
         let mut reader = quick_xml::Reader::from_str(text);
         reader.config_mut().expand_empty_elements = true;
         reader.config_mut().check_end_names = true;
-        let mut stack: Vec<Node> = vec![Node { name: String::new(), attrs: vec![], children: vec![], text: String::new() }];
+        let mut stack: Vec<Node> =
+            vec![Node { name: String::new(), attrs: vec![], children: vec![], text: String::new() }];
         loop {
             match reader.read_event().unwrap() {
                 Event::Start(start) => {
@@ -468,7 +497,10 @@ pub(crate) mod test_support {
                         .map(|a| {
                             let a = a.unwrap();
                             let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap();
-                            (String::from_utf8(a.key.local_name().as_ref().to_vec()).unwrap(), value.into_owned())
+                            (
+                                String::from_utf8(a.key.local_name().as_ref().to_vec()).unwrap(),
+                                value.into_owned(),
+                            )
                         })
                         .collect();
                     let name = String::from_utf8(start.local_name().as_ref().to_vec()).unwrap();
@@ -545,13 +577,17 @@ mod tests {
     #[test]
     fn an_attachment_name_keeps_only_safe_characters() {
         let response = attachment(ExportFormat::Gpx, "move-m1/../\"x\"", Body::empty());
-        assert_eq!(response.headers()[header::CONTENT_DISPOSITION], "attachment; filename=\"move-m1_..__x_.gpx\"");
+        assert_eq!(
+            response.headers()[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"move-m1_..__x_.gpx\""
+        );
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/gpx+xml");
     }
 
     #[test]
     fn a_vehicle_without_fixes_still_appears_where_the_format_lists_vehicles() {
-        let gpx = String::from_utf8(write_all(ExportFormat::Gpx, &meta(), &[(vehicle("idle-1"), vec![])])).unwrap();
+        let gpx =
+            String::from_utf8(write_all(ExportFormat::Gpx, &meta(), &[(vehicle("idle-1"), vec![])])).unwrap();
         assert!(gpx.contains("<trk><name>idle-1</name></trk>"), "{gpx}");
         assert!(!gpx.contains("<trkseg>"));
     }

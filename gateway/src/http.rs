@@ -124,6 +124,11 @@ impl ApiError {
         self.reason = Some(reason);
         self
     }
+
+    /// The short label given with [`ApiError::with_reason`], if any.
+    pub(crate) fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
 }
 
 impl From<StoreError> for ApiError {

@@ -8,8 +8,9 @@
 //! Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
 //! Memory stays bounded whatever a client does: every client reads the same broadcast buffers.
 //! Alerts have a buffer of their own and go first: a client too slow for the stream of
-//! positions skips positions (and is told how many, `{"type":"lagged","missed":N}`; the next
-//! position of each vehicle puts it right), never an alert. One that stops answering is closed.
+//! positions skips positions (and is told how many, `{"type":"lagged","missed":N}`), then gets
+//! each vehicle's latest position (the skipped ones coalesced), never skips an alert. One that
+//! stops answering pings is closed.
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use convoy_store::{AlertFilter, Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 use crate::access::Scope;
 use crate::audit::{self, ClientAddr};
@@ -32,6 +34,10 @@ use crate::auth;
 use crate::http::{ApiError, AppState, Authenticated};
 
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// A client that has answered nothing (not even a pong) for this long is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(3 * 15 + 5);
+/// After skipping positions, a client is sent every vehicle's latest at most this often.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(5);
 /// How often an escort's assigned moves are read again (a team change reaches an open feed).
 const RESCOPE_EVERY: Duration = Duration::from_secs(10);
 /// A send that takes longer than this closes the connection.
@@ -76,12 +82,7 @@ async fn serve_client(
     mut events: broadcast::Receiver<LiveEvent>,
 ) -> anyhow::Result<()> {
     let mut scope = Scope::of(&store, &user).await?;
-    for latest in store.latest_positions().await? {
-        if scope.sees_vehicle(&latest.vehicle) {
-            send(&mut socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position })
-                .await?;
-        }
-    }
+    send_latest_positions(&mut socket, &store, &scope).await?;
     // Every alert still to be dealt with, however many newer ones were resolved since.
     let mut unresolved = Vec::new();
     for state in [AlertState::Open, AlertState::Acknowledged] {
@@ -98,6 +99,8 @@ async fn serve_client(
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut rescope = tokio::time::interval(RESCOPE_EVERY);
     rescope.reset();
+    let mut last_heard = Instant::now();
+    let mut last_catch_up: Option<Instant> = None;
     loop {
         tokio::select! {
             biased;
@@ -116,20 +119,40 @@ async fn serve_client(
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     send_text(&mut socket, json!({ "type": "lagged", "missed": missed }).to_string()).await?;
+                    // Coalesce what was skipped: each vehicle's latest position from the store
+                    // (at most every few seconds, so a client always behind costs little).
+                    if last_catch_up.is_none_or(|at| at.elapsed() >= CATCH_UP_EVERY) {
+                        send_latest_positions(&mut socket, &store, &scope).await?;
+                        last_catch_up = Some(Instant::now());
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
             _ = rescope.tick() => scope = Scope::of(&store, &user).await?,
             _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    tracing::info!(user = %user.name, "live client silent (no pong); closing it");
+                    return Ok(());
+                }
                 tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Vec::new().into()))).await??;
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None => return Ok(()),
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => last_heard = Instant::now(),
                 Some(Err(e)) => return Err(e.into()),
             },
         }
     }
+}
+
+/// Each vehicle's latest stored position, of the vehicles `scope` sees.
+async fn send_latest_positions(socket: &mut WebSocket, store: &Store, scope: &Scope) -> anyhow::Result<()> {
+    for latest in store.latest_positions().await? {
+        if scope.sees_vehicle(&latest.vehicle) {
+            send(socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position }).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn send(socket: &mut WebSocket, event: &LiveEvent) -> anyhow::Result<()> {

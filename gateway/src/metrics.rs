@@ -9,6 +9,9 @@ pub struct GatewayMetrics {
     /// Connections the MQTT front door closed, by reason (see `mqtt_door::Refusal`).
     pub mqtt_refused: IntCounterVec,
     pub plans_rejected: IntCounterVec,
+    /// Requests for stored history (track files, exports, replays, reports) refused as bad
+    /// input, by reason (see `move_span::HISTORY_REJECTION_REASONS`).
+    pub history_rejected: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -33,11 +36,22 @@ impl GatewayMetrics {
                 Opts::new("convoy_gateway_plans_rejected_total", "Move plans refused, by reason"),
                 &["reason"],
             )?,
+            history_rejected: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_history_requests_rejected_total",
+                    "Requests for exports, replays and reports refused as bad input, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.plans_rejected.clone()))?;
         for reason in convoy_core::plan::PLAN_REJECTION_REASONS {
             metrics.plans_rejected.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.history_rejected.clone()))?;
+        for reason in crate::move_span::HISTORY_REJECTION_REASONS {
+            metrics.history_rejected.with_label_values(&[reason]);
         }
         registry.register(Box::new(metrics.mqtt_auth_failures.clone()))?;
         registry.register(Box::new(metrics.mqtt_refused.clone()))?;

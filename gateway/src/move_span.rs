@@ -19,6 +19,18 @@ use crate::http::{ApiError, AppState};
 /// The longest span a replay or report reads at once.
 pub(crate) const MAX_SPAN_DAYS: i64 = 7;
 
+/// Why a request for a move's or vehicle's history was refused as bad input: the `reason` of
+/// the error and the label of `convoy_gateway_history_requests_rejected_total`.
+pub(crate) const HISTORY_REJECTION_REASONS: [&str; 6] =
+    ["bad_query", "bad_format", "bad_range", "range_too_long", "bad_vehicle", "too_many_positions"];
+
+/// Counts a refusal that has a reason (bad input; not a 403 or a 404).
+pub(crate) fn count_refusal(state: &AppState, error: &ApiError) {
+    if let Some(reason) = error.reason() {
+        state.metrics.history_rejected.with_label_values(&[reason]).inc();
+    }
+}
+
 /// A stored move, read back into its plan and its effective rules.
 pub(crate) struct MoveHistory {
     pub record: MoveRecord,
@@ -90,7 +102,8 @@ pub(crate) fn resolve_span(
         Some(window) => Span { from: window.from, to: window.to + Duration::milliseconds(1) },
         None => Span { from: created_at, to: (now + MAX_FUTURE_SKEW).max(created_at) },
     };
-    let span = Span { from: from.map_or(own.from, |f| f.max(own.from)), to: to.map_or(own.to, |t| t.min(own.to)) };
+    let span =
+        Span { from: from.map_or(own.from, |f| f.max(own.from)), to: to.map_or(own.to, |t| t.min(own.to)) };
     if span.from >= span.to {
         return Err(bad_request(
             format!(

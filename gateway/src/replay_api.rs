@@ -30,7 +30,7 @@ use crate::access::visible_move;
 use crate::alert_api::alert_json;
 use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
-use crate::move_span::{self, MoveHistory, Span};
+use crate::move_span::{self, count_refusal, MoveHistory, Span};
 use crate::stops::{StopThresholds, StopsAndGaps};
 use crate::track::TrackFix;
 
@@ -53,15 +53,26 @@ pub(crate) async fn move_replay(
     Path(id): Path<String>,
     query: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    replay_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
+}
+
+async fn replay_move(
+    state: &AppState,
+    user: Authenticated,
+    client: Option<std::net::IpAddr>,
+    id: String,
+    query: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
-    let history = MoveHistory::of(&state, visible_move(&state, &user.0, &id).await?)?;
+    let history = MoveHistory::of(state, visible_move(state, &user.0, &id).await?)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
     let span = history.span(query.from, query.to, Utc::now())?;
     move_span::check_length(span)?;
-    let detail = json!({ "vehicle": query.vehicle, "from": format_time(&span.from), "to": format_time(&span.to) });
-    audit::record(&state, Some(&user.0.name), client, "move.replay", &id, detail).await?;
+    let detail =
+        json!({ "vehicle": query.vehicle, "from": format_time(&span.from), "to": format_time(&span.to) });
+    audit::record(state, Some(&user.0.name), client, "move.replay", &id, detail).await?;
 
     let mut body = serde_json::to_vec(&json!({
         "move": history.record.id,

@@ -37,7 +37,7 @@ use crate::access::visible_move;
 use crate::alert_api::alert_json;
 use crate::audit::{self, ClientAddr};
 use crate::http::{ApiError, AppState, Authenticated};
-use crate::move_span::{self, MoveHistory};
+use crate::move_span::{self, count_refusal, MoveHistory};
 use crate::replay_api::alerts_in;
 use crate::stops::{StopThresholds, StopsAndGaps};
 
@@ -59,14 +59,24 @@ pub(crate) async fn move_report(
     Path(id): Path<String>,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    report_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
+}
+
+async fn report_move(
+    state: &AppState,
+    user: Authenticated,
+    client: Option<std::net::IpAddr>,
+    id: String,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
-    let history = MoveHistory::of(&state, visible_move(&state, &user.0, &id).await?)?;
+    let history = MoveHistory::of(state, visible_move(state, &user.0, &id).await?)?;
     let span = history.span(query.from, query.to, Utc::now())?;
     move_span::check_length(span)?;
     let detail = json!({ "from": format_time(&span.from), "to": format_time(&span.to) });
-    audit::record(&state, Some(&user.0.name), client, "move.report", &id, detail).await?;
+    audit::record(state, Some(&user.0.name), client, "move.report", &id, detail).await?;
 
     let alerts = alerts_in(&state.store, &id, None, span).await?;
     let thresholds = StopThresholds::from(&history.rules);

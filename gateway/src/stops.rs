@@ -137,7 +137,8 @@ impl StopsAndGaps {
                 implied_speed = Some(short_distance_m(before, here) / seconds);
             }
         }
-        let slow = fix.speed_mps.or(implied_speed).is_some_and(|speed| speed < self.thresholds.stop_speed_mps);
+        let slow =
+            fix.speed_mps.or(implied_speed).is_some_and(|speed| speed < self.thresholds.stop_speed_mps);
         if let Some(halt) = &mut self.halt {
             let near = short_distance_m(halt.anchor, here) <= self.thresholds.stop_radius_m;
             if slow && (near || !after_gap) {
@@ -155,7 +156,12 @@ impl StopsAndGaps {
     fn close_halt(&mut self) {
         if let Some(halt) = self.halt.take() {
             if halt.last - halt.from >= Duration::seconds(MIN_STOP_S) {
-                self.stops.push(Stop { from: halt.from, to: halt.last, lat: halt.anchor.y(), lon: halt.anchor.x() });
+                self.stops.push(Stop {
+                    from: halt.from,
+                    to: halt.last,
+                    lat: halt.anchor.y(),
+                    lon: halt.anchor.x(),
+                });
             }
         }
     }

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use convoy_core::simplify::simplify_indices;
 use convoy_core::position::format_time;
+use convoy_core::simplify::simplify_indices;
 use convoy_core::{Position, Role, VehicleId};
 use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, ClientAddr};
 use crate::export::{self, ExportFormat, ExportMeta};
 use crate::http::{ApiError, AppState, Authenticated};
-use crate::move_span::Span;
+use crate::move_span::{self, Span};
 
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
 /// needs the whole track in memory.
@@ -62,7 +62,9 @@ pub(crate) async fn vehicle_track(
     // `None`: the JSON track.
     let format = match query.format.as_deref() {
         None | Some("json") => None,
-        other => Some(export::requested_format(other, "json, ")?),
+        other => Some(
+            export::requested_format(other, "json, ").inspect_err(|e| move_span::count_refusal(&state, e))?,
+        ),
     };
     let to = query.to.unwrap_or_else(Utc::now);
     let from = query.from.unwrap_or(to - Duration::days(1));

@@ -24,7 +24,7 @@ use crate::{PgStore, Result, SqliteStore, Store, StoreError};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Serialises appends from several processes on PostgreSQL.
-const AUDIT_LOCK_KEY: i64 = 0x6175_6469_74; // "audit"
+const AUDIT_LOCK_KEY: i64 = 0x0061_7564_6974; // "audit"
 
 /// Entries read per round trip when verifying.
 const VERIFY_PAGE: u32 = 1000;

@@ -168,9 +168,16 @@ const steps = {
     await screenshot('replay-gap');
 
     // Stops and alerts on the timeline: a click jumps there.
-    const stop = page.locator(`.timeline .mark.stop[data-vehicle="${config.past_vehicle}"]`).first();
+    const stops = page.locator(`.timeline .mark.stop[data-vehicle="${config.past_vehicle}"]`);
+    const halt = Date.parse(config.halt_middle);
+    let stop = null;
+    for (const candidate of await stops.all()) {
+      const [from, to] = [await candidate.getAttribute('data-from'), await candidate.getAttribute('data-to')];
+      if (Date.parse(from) <= halt && halt <= Date.parse(to)) stop = candidate;
+    }
+    if (!stop) throw new Error(`no stop mark around ${config.halt_middle} among ${await stops.count()}`);
     await stop.click();
-    const atStop = { mark: await stop.getAttribute('data-from'), t: (await state()).t };
+    const atStop = { mark: await stop.getAttribute('data-from'), mark_to: await stop.getAttribute('data-to'), t: (await state()).t };
     const alertMark = page.locator(`.timeline .mark.alert[data-vehicle="${config.detour_vehicle}"]`).first();
     await alertMark.click();
     const atAlert = { mark: await alertMark.getAttribute('data-from'), t: (await state()).t };
@@ -178,8 +185,10 @@ const steps = {
     // Play at 60x from the start of the past drive.
     await seek(config.past_start);
     await page.selectOption('.replay select.speed', '60');
+    const seeked = await state();
     await page.click('.replay button.play');
-    await page.waitForFunction(() => document.querySelector('section.replay').dataset.playing === 'true');
+    // A frame drawn while playing (the one drawn by the seek was not).
+    await page.waitForFunction((ms) => Number(document.querySelector('section.replay').dataset.ms) > ms, seeked.ms);
     const before = { ...(await state()), slider: await slider(), marker: await marker(config.past_vehicle) };
     await page.waitForFunction((ms) => Number(document.querySelector('section.replay').dataset.ms) > ms + 60_000, before.ms, WAIT);
     const after = { ...(await state()), slider: await slider(), marker: await marker(config.past_vehicle) };

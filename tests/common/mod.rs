@@ -267,3 +267,49 @@ pub fn gpsd_fixes(chk: &Path) -> Vec<OracleFix> {
     }
     fixes
 }
+
+/// Registers a vehicle straight in the store and returns its MQTT password.
+pub async fn register_vehicle(server: &TestServer, name: &str) -> (VehicleId, String) {
+    let vehicle = VehicleId::new(name).unwrap();
+    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+    (vehicle, password)
+}
+
+/// Publishes fixes as the vehicle's agent would, `per_message` to a batch, QoS 1, through the
+/// server's broker; returns when every batch is acknowledged.
+pub async fn publish_fixes(
+    server: &TestServer,
+    vehicle: &VehicleId,
+    password: &str,
+    fixes: &[convoy_core::Position],
+    per_message: usize,
+) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle.to_string(), password);
+    let (client, mut eventloop) = AsyncClient::new(options, 1000);
+    let messages: Vec<Vec<u8>> = fixes
+        .chunks(per_message)
+        .map(|chunk| convoy_core::PositionBatch::new(vehicle.clone(), chunk.to_vec()).encode())
+        .collect();
+    let count = messages.len();
+    let topic = convoy_core::topics::positions_topic(vehicle);
+    let sender = tokio::spawn(async move {
+        for payload in messages {
+            client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.unwrap();
+        }
+        client
+    });
+    let mut acked = 0;
+    while acked < count {
+        if let Event::Incoming(Packet::PubAck(_)) =
+            tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap()
+        {
+            acked += 1;
+        }
+    }
+    let client = sender.await.unwrap();
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+}

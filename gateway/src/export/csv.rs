@@ -171,8 +171,14 @@ mod tests {
     fn fields_with_commas_quotes_and_line_breaks_are_quoted() {
         let mut out = Vec::new();
         row(&mut out, &["a,b".into(), "say \"hi\"".into(), "two\r\nlines".into(), "plain".into()]);
-        assert_eq!(String::from_utf8(out.clone()).unwrap(), "\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",plain\r\n");
-        assert_eq!(reader::records(std::str::from_utf8(&out).unwrap()), vec![vec!["a,b", "say \"hi\"", "two\r\nlines", "plain"]]);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",plain\r\n"
+        );
+        assert_eq!(
+            reader::records(std::str::from_utf8(&out).unwrap()),
+            vec![vec!["a,b", "say \"hi\"", "two\r\nlines", "plain"]]
+        );
     }
 
     proptest! {

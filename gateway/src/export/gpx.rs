@@ -101,6 +101,9 @@ mod tests {
     use super::super::{write_all, ExportFormat};
     use super::*;
 
+    /// `(lat, lon, time)`.
+    type PlaceTime = (f64, f64, DateTime<chrono::Utc>);
+
     fn gpx(tracks: &[(VehicleId, Vec<StoredPosition>)]) -> (String, Node) {
         let text = String::from_utf8(write_all(ExportFormat::Gpx, &meta(), tracks)).unwrap();
         let root = parse_xml(&text);
@@ -108,7 +111,7 @@ mod tests {
     }
 
     /// `(lat, lon, time)` of each `<trkpt>` of each `<trkseg>`.
-    fn segments_of(trk: &Node) -> Vec<Vec<(f64, f64, DateTime<chrono::Utc>)>> {
+    fn segments_of(trk: &Node) -> Vec<Vec<PlaceTime>> {
         trk.children_named("trkseg")
             .map(|seg| {
                 seg.children_named("trkpt")
@@ -183,7 +186,7 @@ mod tests {
             prop_assert_eq!(trks.len(), tracks.len());
             for ((vehicle, fixes), trk) in tracks.iter().zip(&trks) {
                 prop_assert_eq!(&trk.child("name").text, vehicle.as_str());
-                let expected: Vec<Vec<(f64, f64, DateTime<chrono::Utc>)>> = segments(fixes)
+                let expected: Vec<Vec<PlaceTime>> = segments(fixes)
                     .iter()
                     .map(|s| s.iter().map(|f| (f.position.lat, f.position.lon, f.position.t)).collect())
                     .collect();

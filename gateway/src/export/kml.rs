@@ -136,6 +136,9 @@ mod tests {
     use super::super::{write_all, ExportFormat};
     use super::*;
 
+    /// `(time, lon, lat, alt)`.
+    type TimedCoord = (DateTime<Utc>, f64, f64, f64);
+
     fn kml(tracks: &[(VehicleId, Vec<StoredPosition>)]) -> (String, Node) {
         let text = String::from_utf8(write_all(ExportFormat::Kml, &meta(), tracks)).unwrap();
         let root = parse_xml(&text);
@@ -143,7 +146,7 @@ mod tests {
     }
 
     /// Each placemark's fixes as `(time, lon, lat, alt)`, its tracks joined.
-    fn segments_of(folder: &Node) -> Vec<Vec<(DateTime<Utc>, f64, f64, f64)>> {
+    fn segments_of(folder: &Node) -> Vec<Vec<TimedCoord>> {
         folder
             .children_named("Placemark")
             .map(|placemark| {
@@ -182,7 +185,11 @@ mod tests {
             .collect();
         assert_eq!(
             arrays,
-            vec![("seq", vec!["1", "2"]), ("speed_mps", vec!["12.4", "12.4"]), ("course_deg", vec!["87.5", "87.5"])]
+            vec![
+                ("seq", vec!["1", "2"]),
+                ("speed_mps", vec!["12.4", "12.4"]),
+                ("course_deg", vec!["87.5", "87.5"])
+            ]
         );
     }
 
@@ -190,13 +197,15 @@ mod tests {
     fn a_data_gap_starts_a_new_placemark() {
         let (_, root) = kml(&[(vehicle("v"), vec![fix(1, 0), fix(2, 100), fix(3, 101)])]);
         let folder = root.child("Document").child("Folder");
-        let names: Vec<&str> = folder.children_named("Placemark").map(|p| p.child("name").text.as_str()).collect();
+        let names: Vec<&str> =
+            folder.children_named("Placemark").map(|p| p.child("name").text.as_str()).collect();
         assert_eq!(names, vec!["v part 1", "v part 2"]);
     }
 
     #[test]
     fn a_long_stretch_is_cut_into_joined_tracks_without_losing_a_fix() {
-        let fixes: Vec<StoredPosition> = (0..(MAX_TRACK_FIXES as i64 + 5)).map(|s| fix(s as u64 + 10, s)).collect();
+        let fixes: Vec<StoredPosition> =
+            (0..(MAX_TRACK_FIXES as i64 + 5)).map(|s| fix(s as u64 + 10, s)).collect();
         let (_, root) = kml(&[(vehicle("v"), fixes.clone())]);
         let folder = root.child("Document").child("Folder");
         let multi = folder.child("Placemark").child("MultiTrack");
@@ -226,7 +235,7 @@ mod tests {
             prop_assert_eq!(folders.len(), tracks.len());
             for ((vehicle, fixes), folder) in tracks.iter().zip(&folders) {
                 prop_assert_eq!(&folder.child("name").text, vehicle.as_str());
-                let expected: Vec<Vec<(DateTime<Utc>, f64, f64, f64)>> = segments(fixes)
+                let expected: Vec<Vec<TimedCoord>> = segments(fixes)
                     .iter()
                     .map(|s| {
                         s.iter()

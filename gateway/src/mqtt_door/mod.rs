@@ -417,8 +417,8 @@ fn parse_connect(frame: &Frame) -> Result<Connect, Ended> {
 }
 
 /// Copies the client's packets to the broker, each checked first; returns at the client's end
-/// of stream, or with the refusal at the first packet the vehicle may not send (which is not
-/// forwarded, nor is anything after it).
+/// of stream, or with the refusal at the first packet the vehicle may not send. That packet and
+/// anything after it are not forwarded; the packets before it were allowed and are.
 async fn forward_checked<R, W>(
     client: &mut R,
     upstream: &mut W,
@@ -431,14 +431,22 @@ where
 {
     let mut out = BytesMut::new();
     loop {
-        while let Some(frame) = framer.next_frame()? {
-            check(&frame, tree)?;
+        let verdict = loop {
+            let frame = match framer.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(Ended::from(e)),
+            };
+            if let Err(refusal) = check(&frame, tree) {
+                break Err(refusal);
+            }
             out.extend_from_slice(&frame.bytes);
-        }
+        };
         if !out.is_empty() {
             upstream.write_all(&out).await?;
             out.clear();
         }
+        verdict?;
         if client.read_buf(framer.read_buffer()).await? == 0 {
             return Ok(());
         }

@@ -1,0 +1,81 @@
+//! The live feed under a client that does not keep up: it is told what it skipped, then gets
+//! every vehicle's latest position, and the server stays up for everyone else.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{Duration as TimeSpan, SubsecRound, Utc};
+use common::*;
+use convoy_core::{FixMode, Position};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+/// More positions than the live buffer holds (16,384), so a client that reads none must skip.
+const FIXES: u64 = 40_000;
+
+fn straight_drive(count: u64) -> Vec<Position> {
+    let t0 = Utc::now().trunc_subsecs(3) - TimeSpan::seconds(count as i64);
+    (0..count)
+        .map(|i| Position {
+            seq: i + 1,
+            t: t0 + TimeSpan::seconds(i as i64),
+            lat: 48.1 + i as f64 * 1e-5,
+            lon: 11.5,
+            alt_m: None,
+            speed_mps: Some(1.1),
+            course_deg: Some(0.0),
+            fix: Some(FixMode::ThreeD),
+            sats: Some(9),
+            hdop: Some(0.9),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_and_caught_up_with_the_latest_positions() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (vehicle, password) = register_vehicle(&server, "truck-lag").await;
+
+    let url = format!("ws://{}/api/v1/live?token={token}", server.http);
+    let (mut slow, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    // This client reads nothing while the fleet publishes.
+    publish_fixes(&server, &vehicle, &password, &straight_drive(FIXES), 50).await;
+    eventually(Duration::from_secs(60), "every fix stored", || async {
+        let track = server.store.track(&vehicle, Utc::now() - TimeSpan::days(1), Utc::now()).await.unwrap();
+        (track.len() as u64 == FIXES).then_some(())
+    })
+    .await;
+
+    let (mut lagged, mut positions, mut newest_seq) = (0u64, 0u64, 0u64);
+    while newest_seq < FIXES {
+        let message = tokio::time::timeout(Duration::from_secs(30), slow.next())
+            .await
+            .expect("the feed goes on")
+            .expect("not closed")
+            .unwrap();
+        let Message::Text(text) = message else { continue };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        match event["type"].as_str().unwrap() {
+            "lagged" => lagged += event["missed"].as_u64().unwrap(),
+            "position" => {
+                positions += 1;
+                newest_seq = newest_seq.max(event["position"]["seq"].as_u64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    assert!(lagged > 0, "the slow client was told it skipped positions");
+    assert!(positions < FIXES, "it did not get every position ({positions})");
+    assert_eq!(newest_seq, FIXES, "it ends with the vehicle's latest position");
+
+    // Another client connecting now gets the current state at once.
+    let (mut fresh, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), fresh.next()).await.unwrap().unwrap().unwrap();
+    let event: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    assert_eq!(event["type"], "position");
+    assert_eq!(event["position"]["seq"], FIXES);
+    server.stop().await;
+}
