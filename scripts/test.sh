@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Convoy test on a fresh Debian machine with only Rust installed:
-# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm, aiosmtpd) from Debian's
-# packages and the TimescaleDB test server's npm packages (tests/timescale), starts PostgreSQL in
+# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm, aiosmtpd, Chromium) from
+# Debian's packages and the npm packages of the TimescaleDB test server (tests/timescale) and of the
+# browser tests (tests/browser), starts PostgreSQL in
 # a temporary directory on a free loopback port, runs the formatter and lint checks and the whole
 # test suite, and stops what it started. Tests that need Mosquitto or TimescaleDB start their own
 # on a free loopback port.
@@ -26,6 +27,8 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 { command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 # A real SMTP server for the email notifier's tests (Debian's python3, not another on PATH).
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
+# Debian's Chromium for the browser tests (driven by playwright-core, which downloads no browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
@@ -35,6 +38,11 @@ fi
 if [ ! -d tests/timescale/node_modules ]; then
   log "installing the TimescaleDB test server (npm ci in tests/timescale)"
   (cd tests/timescale && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# playwright-core for the browser tests (tests/browser.rs), from its lockfile.
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  log "installing playwright-core (npm ci in tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 export PATH="$PATH:/usr/sbin:$(postgres_bin)"
 

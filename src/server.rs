@@ -78,10 +78,8 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
                 "embedded broker listening"
             );
             // Ingest and the alert publisher talk to rumqttd directly, as the server's account.
-            let mut ingest = IngestConfig::new(
-                embedded.internal_addr.ip().to_string(),
-                embedded.internal_addr.port(),
-            );
+            let mut ingest =
+                IngestConfig::new(embedded.internal_addr.ip().to_string(), embedded.internal_addr.port());
             ingest.username = Some(internal.username.clone());
             ingest.password = Some(internal.password.clone());
             (ingest, Some((embedded, internal)))

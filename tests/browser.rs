@@ -21,6 +21,7 @@ use common::*;
 use convoy::demo::simulator::Route;
 use convoy_core::geometry::distance_m;
 use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
+use convoy_gateway::WebSettings;
 use geo::Point;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
@@ -28,6 +29,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const MOVE_NAME: &str = "Move <b>bold</b> & <img src=x onerror=\"window.__convoy_xss=true\">";
 const ZONE_NAME: &str = "Depot <script>window.__convoy_xss=true</script>";
+const ATTRIBUTION: &str = "© <b>Tiles</b> & contributors";
+const NEW_MOVE: &str = "Phase 2 <i>archive</i>";
+const NEW_ZONE: &str = "Bridge <u>closed</u>";
 const NOTE: &str = "Driver called: roadworks <img src=x onerror=\"window.__convoy_xss=true\"> & \"detour\"";
 /// Where the recorded drive loses its data for a minute (fixes left out), and where it halts
 /// (in an allowed stop zone: no alert).
@@ -46,7 +50,12 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     let shots = screenshots_dir();
     let work = tempfile::tempdir().unwrap();
 
-    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    // A base map that cannot be reached (nothing listens there): the map must do without it.
+    let tiles = format!("http://127.0.0.1:{}/{{z}}/{{x}}/{{y}}.png", convoy_testkit::free_port());
+    let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |config| {
+        config.web = WebSettings { tile_url: Some(tiles), tile_attribution: Some(ATTRIBUTION.into()) };
+    })
+    .await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let route = Route::munich().unwrap().points().to_vec();
     let (live, live_password) = register(&server, "truck-live").await;
@@ -75,8 +84,13 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         // Fixes taken up to half an hour ago are news here, and nobody is silent for long.
         "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
     });
-    let response =
-        reqwest::Client::new().post(server.url("/api/v1/moves")).bearer_auth(&token).json(&plan).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/moves"))
+        .bearer_auth(&token)
+        .json(&plan)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
     let move_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     // The alert service learns of the move before the vehicles drive.
@@ -85,8 +99,11 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
 
     // A vehicle driving now, a fix a second, for as long as the browser watches.
     let driving = Arc::new(AtomicBool::new(true));
-    let live_fixes = tokio::spawn(drive_live(server.mqtt, live.clone(), live_password, route.clone(), driving.clone()));
+    let live_fixes =
+        tokio::spawn(drive_live(server.mqtt, live.clone(), live_password, route.clone(), driving.clone()));
 
+    // The route of a move planned on the page, uploaded as a GPX file.
+    let new_route: Vec<Point> = route.iter().step_by(50).copied().collect();
     let config = json!({
         "base": server.url("/"),
         "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
@@ -99,6 +116,13 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         "past_start": past_fixes[0].t,
         "halt_middle": halt_middle,
         "note": NOTE,
+        "new_move": {
+            "name": NEW_MOVE,
+            "gpx": gpx(&new_route),
+            "corridor_m": 200,
+            "zone_name": NEW_ZONE,
+            "zone_radius_m": 250,
+        },
         "shots_dir": shots,
         "download_dir": work.path(),
         "report_path": work.path().join("report.json"),
@@ -160,17 +184,36 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     // The move's name, HTML and all, is shown as text.
     assert_eq!(steps["login"]["move_option"], format!("{MOVE_NAME} ({move_id})"));
     assert_eq!(steps["login"]["move_option_elements"], 0);
+    // No base map: the route, its corridor and its zone are drawn all the same.
+    assert_eq!(steps["login"]["tiles"], "unreachable");
+    assert_eq!(steps["login"]["route_drawn"], true);
+    assert_eq!(steps["login"]["corridor_drawn"], 1);
+    assert_eq!(steps["login"]["zones_drawn"], 1);
+    assert_eq!(steps["login"]["attribution"], ATTRIBUTION);
 
     // Vehicles move: the live vehicle's marker stood at two of its fixes, in driving order.
     let vehicles_move = &steps["vehicles_move"];
     let index_of = |seen: &Value| {
         let (lat, lon) = (seen["lat"].as_f64().unwrap(), seen["lon"].as_f64().unwrap());
-        live_fixes.iter().position(|f| f.lat == lat && f.lon == lon).expect("the marker stands at a published fix")
+        live_fixes
+            .iter()
+            .position(|f| f.lat == lat && f.lon == lon)
+            .expect("the marker stands at a published fix")
     };
     assert!(index_of(&vehicles_move["second"]) > index_of(&vehicles_move["first"]), "{vehicles_move}");
     assert!(vehicles_move["age"].as_str().unwrap().ends_with(" s ago"), "{vehicles_move}");
-    assert!(vehicles_move["arrow_transform"].as_str().unwrap().starts_with("rotate("), "turned to its heading");
+    assert!(
+        vehicles_move["arrow_transform"].as_str().unwrap().starts_with("rotate("),
+        "turned to its heading"
+    );
     assert_eq!(vehicles_move["connection"], "● live");
+    assert_eq!(vehicles_move["agent"], "online · GNSS fix");
+    // Following keeps it in the middle of the map (to the pixel, give or take rounding).
+    assert_eq!(vehicles_move["following"]["pressed"], "true");
+    assert!(vehicles_move["following"]["off_centre_px"].as_f64().unwrap() < 2.0, "{vehicles_move}");
+    // The recorded drive's last fix is minutes old: greyed.
+    assert_eq!(vehicles_move["past_marker"]["state"], "stale");
+    assert!(vehicles_move["past_row_classes"].as_str().unwrap().contains("stale"));
 
     // The alert appeared while the page watched: it rang and stands out.
     let appeared = &steps["alert_appears"];
@@ -194,7 +237,10 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(acknowledged["elements_in_note"], 0);
     assert_eq!(acknowledged["images_in_alert_list"], 0);
     assert_eq!(acknowledged["injected_script_ran"], false);
-    assert!(acknowledged["acknowledged_line"].as_str().unwrap().starts_with(&format!("Acknowledged by {ADMIN_USER} at ")));
+    assert!(acknowledged["acknowledged_line"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("Acknowledged by {ADMIN_USER} at ")));
 
     // Replay: the gap stays a gap (the marker waits, greyed, at the last fix before it) ...
     let replay = &steps["replay"];
@@ -204,7 +250,10 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(time(&gap["to"]), past_fixes[GAP_AT].t);
     for seen in [&gap["in_gap"]["marker"], &gap["later_in_gap"]] {
         assert_eq!(seen["state"], "gap", "{gap}");
-        assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64()), (Some(last_before_gap.lat), Some(last_before_gap.lon)));
+        assert_eq!(
+            (seen["lat"].as_f64(), seen["lon"].as_f64()),
+            (Some(last_before_gap.lat), Some(last_before_gap.lon))
+        );
     }
     // ... stops and alerts on the timeline jump there ...
     let at_stop = &replay["at_stop"];
@@ -245,16 +294,96 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(printed["vehicles"], 3);
     assert_eq!(printed["print"], json!({ "controls_visible": false, "header_visible": false }));
 
+    // A move planned on the page: route file previewed, corridor, a zone clicked on the map,
+    // a vehicle and the escort team.
+    let planned = &steps["plan_move"];
+    let preview = format!("{} route points, 0 zones from route.gpx.", new_route.len());
+    assert_eq!(planned["route_preview"], preview.as_str(), "{planned}");
+    assert_eq!(planned["corridor_paths"], 1);
+    assert_eq!(planned["zone_paths"], 1);
+    let new_move = planned["move_id"].as_str().unwrap_or_else(|| panic!("a new move: {planned}"));
+    let (status, created) = server.get_json(&format!("/api/v1/moves/{new_move}"), &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(created["name"], NEW_MOVE);
+    assert_eq!(created["plan"]["vehicles"], json!(["truck-past"]));
+    assert_eq!(created["plan"]["corridor_m"], 200.0);
+    assert_eq!(created["plan"]["route"]["coordinates"].as_array().unwrap().len(), new_route.len());
+    let zone = &created["plan"]["zones"]["features"][0];
+    assert_eq!(zone["properties"]["name"], NEW_ZONE);
+    assert_eq!(zone["properties"]["kind"], "forbidden");
+    assert_eq!(zone["properties"]["radius_m"], 250.0);
+    assert_eq!(zone["geometry"]["type"], "Point");
+    assert_eq!(created["team"], json!([ESCORT_USER]));
+
     // Logout ends the token on the server, not only in the tab.
     let logout = &steps["logout"];
     assert_eq!(logout["token_after"], Value::Null);
     let (status, _) = server.get_json("/api/v1/me", logout["token"].as_str().unwrap()).await;
     assert_eq!(status, 401, "the token is revoked");
 
-    // An escort sees the live map only, and may acknowledge.
-    assert_eq!(steps["escort_view"]["nav"], json!(["Live map"]));
+    // An escort sees the live map only, and of it only the move they escort.
+    let escort = &steps["escort_view"];
+    assert_eq!(escort["nav"], json!(["Live map"]));
+    assert_eq!(escort["vehicles"], json!(["truck-past"]));
+    assert_eq!(escort["moves"], json!([format!("{NEW_MOVE} ({new_move})")]));
 
     assert!(std::fs::read_dir(&shots).unwrap().count() >= 10, "screenshots kept in {}", shots.display());
+    server.stop().await;
+}
+
+/// The page comes from the binary itself, with the right types and a policy that allows no
+/// inline script and no other origin than the configured tile server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_and_its_files_are_served_from_the_binary_with_a_strict_policy() {
+    let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |config| {
+        config.web.tile_url = Some("https://{s}.tiles.example.org/{z}/{x}/{y}.png".into());
+    })
+    .await;
+    let get = |path: &str| reqwest::get(server.url(path));
+
+    let page = get("/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    };
+    assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    let policy = header(&page, "content-security-policy");
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self';",
+        "style-src 'self';",
+        "img-src 'self' data: blob: https://*.tiles.example.org;",
+        "connect-src 'self' ws: wss:",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = page.text().await.unwrap();
+    let scripts: Vec<&str> =
+        html.match_indices("<script").map(|(i, _)| &html[i..i + html[i..].find('>').unwrap()]).collect();
+    assert_eq!(scripts.len(), 2, "{html}");
+    assert!(scripts.iter().all(|s| s.contains(" src=\"/assets/")), "no inline script: {scripts:?}");
+
+    for (path, content_type, starts) in [
+        ("/assets/js/main.js", "text/javascript; charset=utf-8", &b"//"[..]),
+        ("/assets/css/app.css", "text/css; charset=utf-8", b"/*"),
+        ("/assets/vendor/leaflet/leaflet.js", "text/javascript; charset=utf-8", b"/*"),
+        ("/assets/vendor/leaflet/images/marker-icon.png", "image/png", b"\x89PNG"),
+        ("/assets/vendor/leaflet/LICENSE", "text/plain; charset=utf-8", b"BSD 2-Clause"),
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "content-type"), content_type, "{path}");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff", "{path}");
+        assert!(response.bytes().await.unwrap().starts_with(starts), "{path}");
+    }
+    for path in ["/assets/js/nothing.js", "/assets/../Cargo.toml", "/assets/%2e%2e/src/main.rs", "/assets/"] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.json::<Value>().await.unwrap()["error"].is_string(), "{path}");
+    }
     server.stop().await;
 }
 
@@ -267,6 +396,16 @@ fn screenshots_dir() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A GPX 1.1 route file through `points`.
+fn gpx(points: &[Point]) -> String {
+    let points: String =
+        points.iter().map(|p| format!("<trkpt lat=\"{}\" lon=\"{}\"></trkpt>", p.y(), p.x())).collect();
+    format!(
+        "<?xml version=\"1.0\"?><gpx version=\"1.1\" creator=\"test\" xmlns=\"http://www.topografix.com/GPX/1/1\">\
+         <trk><trkseg>{points}</trkseg></trk></gpx>"
+    )
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -328,7 +467,8 @@ fn with_detour(points: &[Point], from: usize, to: usize, offset_m: f64) -> Vec<P
         let length = (east * east + north * north).sqrt().max(1e-9);
         let (side_e, side_n) = (-north / length * offset_m * ramp, east / length * offset_m * ramp);
         let p = points[i];
-        out[i] = Point::new(p.x() + side_e / (111_320.0 * p.y().to_radians().cos()), p.y() + side_n / 111_190.0);
+        out[i] =
+            Point::new(p.x() + side_e / (111_320.0 * p.y().to_radians().cos()), p.y() + side_n / 111_190.0);
     }
     out
 }
@@ -365,8 +505,8 @@ async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, fixes
     let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
 }
 
-/// Drives `route` in real time, a fix a second taken now, until `driving` turns false; returns
-/// the fixes published.
+/// Drives `route` in real time, a fix a second taken now, with an agent's health report now
+/// and then, until `driving` turns false; returns the fixes published.
 async fn drive_live(
     mqtt: std::net::SocketAddr,
     vehicle: VehicleId,
@@ -377,12 +517,20 @@ async fn drive_live(
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(mqtt, &vehicle, &password), 100);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let topic = convoy_core::topics::positions_topic(&vehicle);
+    let status_topic = convoy_core::topics::status_topic(&vehicle);
     let mut sent = Vec::new();
     let mut second = tokio::time::interval(Duration::from_secs(1));
     for i in 0..route.len() - 1 {
         second.tick().await;
         if !driving.load(Ordering::Relaxed) {
             break;
+        }
+        // Its health report every few seconds (a real agent sends one every 30 s).
+        if i % 5 == 0 {
+            let status = json!({
+                "v": 1, "vehicle": vehicle, "state": "online", "gnss": "fix", "spool_depth": 0, "t": Utc::now(),
+            });
+            client.publish(status_topic.clone(), QoS::AtLeastOnce, false, status.to_string()).await.unwrap();
         }
         // The speed and heading from the previous point; taken now.
         let mut fix = fixes(&route[i..i + 2], Utc::now(), 1).pop().unwrap();

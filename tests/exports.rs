@@ -476,6 +476,21 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
     assert_eq!(track.status, 200, "{}", track.text);
     assert!(track.disposition.starts_with("attachment; filename=\"truck-1-"), "{}", track.disposition);
     assert_same_fixes("KML track", &kml_tracks(&parse_xml(&track.text))[0].1.concat(), &truck);
+
+    // Simplified for display: fewer fixes, the ends kept, and the van's gap still a gap.
+    let simplified = download(
+        &s.server,
+        &s.admin,
+        &format!("/api/v1/vehicles/van-2/track?format=gpx&simplify_m=5&{whole}"),
+    )
+    .await;
+    assert_eq!(simplified.status, 200, "{}", simplified.text);
+    let segments = &gpx_tracks(&parse_xml(&simplified.text))[0].1;
+    assert_eq!(segments.len(), 2, "split at the silence only, though kept fixes lie far apart");
+    let kept = segments.concat();
+    assert!(kept.len() >= 4 && kept.len() < van.len() / 2, "{} of {} fixes kept", kept.len(), van.len());
+    assert_eq!((kept[0].0, kept.last().unwrap().0), (van[0].t, van.last().unwrap().t));
+    assert_eq!(segments[0].last().unwrap().0, van[SILENT_FROM - 1].t, "the fix before the gap is kept");
 }
 
 async fn replay_shows_tracks_stops_gaps_and_alerts(s: &Scenario) {

@@ -63,7 +63,12 @@ struct RawClient {
 impl RawClient {
     /// Sends a CONNECT; returns the client and the CONNACK's return code (`None` if the
     /// connection closed without one).
-    async fn connect(addr: SocketAddr, user: &str, password: &str, will: Option<Will>) -> (RawClient, Option<u8>) {
+    async fn connect(
+        addr: SocketAddr,
+        user: &str,
+        password: &str,
+        will: Option<Will>,
+    ) -> (RawClient, Option<u8>) {
         let connect = Connect {
             clean_session: true,
             keep_alive: 60,
@@ -79,7 +84,8 @@ impl RawClient {
         let mut client = RawClient { socket: TcpStream::connect(addr).await.unwrap() };
         client.socket.write_all(first_bytes).await.unwrap();
         let mut connack = [0u8; 4];
-        let code = match tokio::time::timeout(Duration::from_secs(10), client.socket.read_exact(&mut connack)).await
+        let code = match tokio::time::timeout(Duration::from_secs(10), client.socket.read_exact(&mut connack))
+            .await
         {
             Ok(Ok(_)) => {
                 assert_eq!(&connack[..3], &[0x20, 2, 0], "a CONNACK");
@@ -219,16 +225,24 @@ async fn a_last_will_on_another_vehicles_topic_is_refused() {
         qos: 1,
         retain: true,
     };
-    let (a, code) =
-        RawClient::connect(server.mqtt, "truck-a", &password_a, Some(will("convoy/v1/vehicles/truck-b/status")))
-            .await;
+    let (a, code) = RawClient::connect(
+        server.mqtt,
+        "truck-a",
+        &password_a,
+        Some(will("convoy/v1/vehicles/truck-b/status")),
+    )
+    .await;
     assert_eq!(code, Some(5), "CONNACK: not authorised");
     assert_eq!(a.read_until_closed().await, Vec::<u8>::new());
     assert_eq!(refused(&server.metrics().await, "foreign_will"), 1.0);
 
-    let (_a, code) =
-        RawClient::connect(server.mqtt, "truck-a", &password_a, Some(will("convoy/v1/vehicles/truck-a/status")))
-            .await;
+    let (_a, code) = RawClient::connect(
+        server.mqtt,
+        "truck-a",
+        &password_a,
+        Some(will("convoy/v1/vehicles/truck-a/status")),
+    )
+    .await;
     assert_eq!(code, Some(0), "a will on its own status topic is fine");
     server.stop().await;
 }
@@ -306,7 +320,8 @@ impl Pki {
     fn issue(&self, name: &str, alt_names: &[&str]) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params =
-            rcgen::CertificateParams::new(alt_names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+            rcgen::CertificateParams::new(alt_names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
         params.distinguished_name.push(rcgen::DnType::CommonName, name);
         let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
         let (cert_file, key_file) = (self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")));
@@ -365,7 +380,10 @@ async fn an_agent_with_its_certificate_delivers_a_receiver_log_over_tls() {
         (track.len() == expected.len()).then_some(track)
     })
     .await;
-    assert_eq!(track.iter().map(|p| p.seq).collect::<Vec<_>>(), (1..=expected.len() as u64).collect::<Vec<_>>());
+    assert_eq!(
+        track.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        (1..=expected.len() as u64).collect::<Vec<_>>()
+    );
     let metrics = server.metrics().await;
     for reason in ["client_cert_mismatch", "tls_handshake", "bad_credentials"] {
         assert_eq!(refused(&metrics, reason), 0.0, "{reason}");

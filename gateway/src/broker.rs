@@ -178,7 +178,13 @@ fn start_rumqttd(
 
 /// Who may log in to rumqttd: the server's internal client, or a vehicle the door let in (its
 /// client id, and the door's password for it).
-fn authorise(internal: &InternalClient, secret: &UpstreamSecret, client_id: &str, user: &str, password: &str) -> bool {
+fn authorise(
+    internal: &InternalClient,
+    secret: &UpstreamSecret,
+    client_id: &str,
+    user: &str,
+    password: &str,
+) -> bool {
     if user == internal.username {
         return constant_time_eq(password.as_bytes(), internal.password.as_bytes());
     }

@@ -19,6 +19,9 @@
 //! times before its coordinates, so a long segment is written as several tracks of at most
 //! [`kml::MAX_TRACK_FIXES`] fixes in one `<gx:MultiTrack>` that joins them.
 //!
+//! A simplified track (`simplify_m`) is cut at the gaps of the whole track first and each piece
+//! thinned on its own ([`write_segments`]): kept fixes far apart in time are not a gap.
+//!
 //! Coordinates are written with Rust's shortest round-trip formatting: they read back exactly.
 
 mod csv;
@@ -157,17 +160,23 @@ impl ExportWriter {
 
     /// The current vehicle's next fix; a new segment begins after a gap.
     pub(crate) fn fix(&mut self, out: &mut Vec<u8>, fix: &StoredPosition) {
+        let new_segment = self.last_t.is_some_and(|last| is_gap(last, fix.position.t));
+        self.fix_in(out, fix, new_segment);
+    }
+
+    /// The current vehicle's next fix, beginning a new segment if `new_segment` (a vehicle's
+    /// first fix always does): for a track whose segments were found before it was thinned,
+    /// where fixes far apart in time need not be a gap.
+    pub(crate) fn fix_in(&mut self, out: &mut Vec<u8>, fix: &StoredPosition, new_segment: bool) {
         let Some(vehicle) = &self.vehicle else {
             debug_assert!(false, "a fix before any vehicle");
             return;
         };
-        match self.last_t {
-            None => self.format.start_segment(out, vehicle),
-            Some(last) if fix.position.t - last > chrono::Duration::seconds(GAP_AFTER_S) => {
-                self.format.end_segment(out);
-                self.format.start_segment(out, vehicle);
-            }
-            Some(_) => {}
+        if self.last_t.is_none() {
+            self.format.start_segment(out, vehicle);
+        } else if new_segment {
+            self.format.end_segment(out);
+            self.format.start_segment(out, vehicle);
         }
         self.format.fix(out, vehicle, fix);
         self.last_t = Some(fix.position.t);
@@ -188,7 +197,8 @@ impl ExportWriter {
     }
 }
 
-/// A whole file from tracks already in memory (a simplified track; tests).
+/// A whole file from tracks already in memory, cut at gaps as a stream is.
+#[cfg(test)]
 pub(crate) fn write_all(
     format: ExportFormat,
     meta: &ExportMeta,
@@ -204,6 +214,45 @@ pub(crate) fn write_all(
     }
     writer.finish(&mut out);
     out
+}
+
+/// One vehicle's whole file from its segments (a simplified track: each segment simplified
+/// on its own, so the gaps stay where the data had them).
+pub(crate) fn write_segments(
+    format: ExportFormat,
+    meta: &ExportMeta,
+    vehicle: &VehicleId,
+    segments: &[Vec<StoredPosition>],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = ExportWriter::start(format, meta, &mut out);
+    writer.vehicle(&mut out, vehicle);
+    for segment in segments {
+        for (n, fix) in segment.iter().enumerate() {
+            writer.fix_in(&mut out, fix, n == 0);
+        }
+    }
+    writer.finish(&mut out);
+    out
+}
+
+/// Whether two consecutive fixes at `before` and `after` have a data gap between them.
+fn is_gap(before: DateTime<Utc>, after: DateTime<Utc>) -> bool {
+    after - before > chrono::Duration::seconds(GAP_AFTER_S)
+}
+
+/// A track, in fix-time order, cut where its data has gaps.
+pub(crate) fn split_at_gaps(fixes: Vec<StoredPosition>) -> Vec<Vec<StoredPosition>> {
+    let mut segments: Vec<Vec<StoredPosition>> = Vec::new();
+    for fix in fixes {
+        match segments.last_mut() {
+            Some(segment) if segment.last().is_some_and(|last| !is_gap(last.position.t, fix.position.t)) => {
+                segment.push(fix)
+            }
+            _ => segments.push(vec![fix]),
+        }
+    }
+    segments
 }
 
 /// The fixes of `vehicles` in `span`, read from the store and written in `format` as they
@@ -582,6 +631,23 @@ mod tests {
             "attachment; filename=\"move-m1_..__x_.gpx\""
         );
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/gpx+xml");
+    }
+
+    #[test]
+    fn a_track_is_split_where_its_data_has_gaps() {
+        let fixes = vec![fix(1, 0), fix(2, 30), fix(3, 61), fix(4, 200)];
+        let seqs: Vec<Vec<u64>> =
+            split_at_gaps(fixes).iter().map(|s| s.iter().map(|f| f.position.seq).collect()).collect();
+        assert_eq!(seqs, vec![vec![1, 2], vec![3], vec![4]]);
+        assert_eq!(split_at_gaps(vec![]), Vec::<Vec<StoredPosition>>::new());
+    }
+
+    #[test]
+    fn thinned_segments_stay_as_given_though_their_fixes_are_far_apart() {
+        let segments = vec![vec![fix(1, 0), fix(2, 600)], vec![fix(3, 700)]];
+        let gpx =
+            String::from_utf8(write_segments(ExportFormat::Gpx, &meta(), &vehicle("v"), &segments)).unwrap();
+        assert_eq!(gpx.matches("<trkseg>").count(), 2, "{gpx}");
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn current_moves(
 ) -> std::collections::HashMap<VehicleId, String> {
     let mut by_vehicle = std::collections::HashMap::new();
     let mut newest_first: Vec<_> = moves.iter().collect();
-    newest_first.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    newest_first.sort_by_key(|record| std::cmp::Reverse(record.created_at));
     for record in newest_first {
         let ended = record.plan["window"]["to"]
             .as_str()

@@ -147,20 +147,21 @@ async fn file_track(
     let body = match simplify_m {
         None => export::stream_tracks(state.store.clone(), format, meta, vec![id], span),
         Some(tolerance) => {
-            let track = simplified(state, &id, span, tolerance).await?;
-            Body::from(export::write_all(format, &meta, &[(id, track)]))
+            let segments = simplified_segments(state, &id, span, tolerance).await?;
+            Body::from(export::write_segments(format, &meta, &id, &segments))
         }
     };
     Ok(export::attachment(format, &stem, body))
 }
 
-/// The fixes of a track kept by simplifying it to `tolerance` metres.
-async fn simplified(
+/// A track cut at its data gaps, each segment simplified to `tolerance` metres (simplifying
+/// across a gap would hide it).
+async fn simplified_segments(
     state: &AppState,
     id: &VehicleId,
     span: Span,
     tolerance: f64,
-) -> Result<Vec<StoredPosition>, ApiError> {
+) -> Result<Vec<Vec<StoredPosition>>, ApiError> {
     let mut fixes = state.store.track_stream(id, span.from, span.to);
     let mut track = Vec::new();
     while let Some(fix) = fixes.recv().await {
@@ -171,16 +172,17 @@ async fn simplified(
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
         }
     }
-    let positions: Vec<Position> = track.iter().map(|f| f.position.clone()).collect();
-    let keep = simplify_indices(&positions, tolerance);
-    let mut kept = Vec::with_capacity(keep.len());
-    let mut keep = keep.into_iter().peekable();
-    for (index, fix) in track.into_iter().enumerate() {
-        if keep.next_if_eq(&index).is_some() {
-            kept.push(fix);
-        }
-    }
-    Ok(kept)
+    let simplify = |segment: Vec<StoredPosition>| {
+        let positions: Vec<Position> = segment.iter().map(|f| f.position.clone()).collect();
+        let mut keep = simplify_indices(&positions, tolerance).into_iter().peekable();
+        let kept: Vec<StoredPosition> = segment
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, fix)| keep.next_if_eq(&index).map(|_| fix))
+            .collect();
+        kept
+    };
+    Ok(export::split_at_gaps(track).into_iter().map(simplify).collect())
 }
 
 fn fix_json(fix: &StoredPosition, first: bool) -> Bytes {

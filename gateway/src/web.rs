@@ -47,7 +47,9 @@ impl WebSettings {
         let (scheme, rest) = url.split_once("://")?;
         let host = rest.split('/').next()?.replace("{s}", "*");
         let host_ok = !host.is_empty()
-            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'));
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'));
         host_ok.then(|| format!("{scheme}://{host}"))
     }
 
@@ -201,7 +203,9 @@ mod tests {
             tile_url: Some("https://{s}.tile.example.org/{z}/{x}/{y}.png".into()),
             tile_attribution: None,
         };
-        assert!(osm.content_security_policy().contains("img-src 'self' data: blob: https://*.tile.example.org;"));
+        assert!(osm
+            .content_security_policy()
+            .contains("img-src 'self' data: blob: https://*.tile.example.org;"));
         let local = WebSettings { tile_url: Some("/tiles/{z}/{x}/{y}.png".into()), tile_attribution: None };
         assert_eq!(local.content_security_policy(), none);
         let odd = WebSettings { tile_url: Some("https://a b\"c/{z}/{x}/{y}".into()), tile_attribution: None };

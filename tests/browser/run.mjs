@@ -5,7 +5,9 @@
 //   node run.mjs CONFIG.json
 //
 // CONFIG: {base, admin: {user, password}, escort: {user, password}, move_id, move_name,
-//          live_vehicle, past_vehicle, detour_vehicle, note, shots_dir, download_dir, report_path}
+//          live_vehicle, past_vehicle, detour_vehicle, past_start, halt_middle, note,
+//          new_move: {name, gpx, corridor_m, zone_name, zone_radius_m},
+//          shots_dir, download_dir, report_path}
 //
 // When a step needs the test to act (drive a vehicle off its corridor), this script prints
 // `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
@@ -83,8 +85,15 @@ const steps = {
     await page.click('form.login button[type=submit]');
     await page.locator('.view-live .live-map').waitFor();
     await page.locator(`.leaflet-marker-pane .vehicle[data-vehicle="${config.live_vehicle}"]`).waitFor();
+    // The tile server cannot be reached: the map goes on without a base map.
+    await page.locator('.live-map[data-tiles="unreachable"]').waitFor();
     await screenshot('live-map');
     return {
+      tiles: await page.locator('.live-map').getAttribute('data-tiles'),
+      attribution: await page.locator('.live-map .map-attribution').textContent(),
+      route_drawn: await page.locator('.live-map path.planned-route').evaluate((p) => p.getAttribute('d').length > 100),
+      corridor_drawn: await page.locator('.live-map path.corridor').count(),
+      zones_drawn: await page.locator('.live-map path.zone-allowed_stop').count(),
       who: await page.locator('.top .who').textContent(),
       nav: await page.locator('.top .nav a').allTextContents(),
       move_option: await page.locator('.move-picker option:checked').textContent(),
@@ -100,9 +109,30 @@ const steps = {
     }, [config.live_vehicle, first.lat, first.lon], WAIT);
     const second = await marker(config.live_vehicle);
     const row = page.locator(`.vehicles tr[data-vehicle="${config.live_vehicle}"]`);
+    // Its agent's health report, as it publishes it.
+    await page.locator(`.vehicles tr[data-vehicle="${config.live_vehicle}"][data-agent="online"]`).waitFor();
     await screenshot('vehicles-moving');
+
+    // Follow it: with its next fix the map is centred on it.
+    await row.locator('button.follow').click();
+    const followed = await marker(config.live_vehicle);
+    await page.waitForFunction(([v, lat, lon]) => {
+      const node = document.querySelector(`.leaflet-marker-pane .vehicle[data-vehicle="${v}"]`);
+      return Number(node.dataset.lat) !== lat || Number(node.dataset.lon) !== lon;
+    }, [config.live_vehicle, followed.lat, followed.lon], WAIT);
+    const offCentre = await page.evaluate((v) => {
+      const map = document.querySelector('.live-map').getBoundingClientRect();
+      const icon = document.querySelector(`.leaflet-marker-pane .vehicle[data-vehicle="${v}"] .vehicle-arrow`).getBoundingClientRect();
+      return Math.hypot(icon.x + icon.width / 2 - (map.x + map.width / 2), icon.y + icon.height / 2 - (map.y + map.height / 2));
+    }, config.live_vehicle);
+    await screenshot('following');
+    const following = { off_centre_px: offCentre, pressed: await row.locator('button.follow').getAttribute('aria-pressed') };
+    await row.locator('button.follow').click();
     return {
-      first, second,
+      first, second, following,
+      agent: await row.locator('.agent').textContent(),
+      past_marker: await marker(config.past_vehicle),
+      past_row_classes: await page.locator(`.vehicles tr[data-vehicle="${config.past_vehicle}"]`).getAttribute('class'),
       age: await row.locator('.age').textContent(),
       arrow_transform: await page.evaluate((v) => document.querySelector(`.vehicle[data-vehicle="${v}"] .vehicle-arrow`).style.transform, config.live_vehicle),
       connection: await page.locator('.connection').textContent(),
@@ -256,6 +286,39 @@ const steps = {
     };
   },
 
+  async plan_move() {
+    const plan = config.new_move;
+    await page.goto(`${config.base}#/setup`);
+    await page.locator(`.setup .vehicle-checks input[value="${config.past_vehicle}"]`).waitFor();
+    await page.fill('.setup input[name=name]', plan.name);
+    await page.check(`.setup .vehicle-checks input[value="${config.past_vehicle}"]`);
+    await page.setInputFiles('.setup input[name=route]', { name: 'route.gpx', mimeType: 'application/gpx+xml', buffer: Buffer.from(plan.gpx) });
+    const preview = page.locator('.setup fieldset .message.ok');
+    await preview.waitFor();
+    await page.fill('.setup input[name=corridor_m]', String(plan.corridor_m));
+    // A zone where the map is clicked.
+    await page.locator('.setup-map').click({ position: { x: 200, y: 200 } });
+    const zone = page.locator('.setup .zone-row').first();
+    await zone.waitFor();
+    await zone.locator('.zone-name').fill(plan.zone_name);
+    await zone.locator('.zone-kind').selectOption('forbidden');
+    await zone.locator('.zone-radius').fill(String(plan.zone_radius_m));
+    await page.check(`.setup .team-checks input[value="${config.escort.user}"]`);
+    await screenshot('plan-move');
+    await page.click('.setup form button[type=submit]');
+    const done = page.locator('form.setup-form > p.message.ok');
+    await done.waitFor();
+    await screenshot('plan-move-created');
+    const text = await done.textContent();
+    return {
+      route_preview: await preview.textContent(),
+      message: text,
+      move_id: (/Move (\S+) created/.exec(text) || [])[1] || null,
+      corridor_paths: await page.locator('.setup-map path.corridor').count(),
+      zone_paths: await page.locator('.setup-map path.zone-forbidden').count(),
+    };
+  },
+
   async logout() {
     const token = await page.evaluate(() => sessionStorage.getItem('convoy.token'));
     await page.click('header.top button.logout');
@@ -269,9 +332,11 @@ const steps = {
     await page.click('form.login button[type=submit]');
     await page.locator('.view-live .live-map').waitFor();
     await screenshot('escort-live');
+    await page.locator(`.vehicles tr[data-vehicle="${config.past_vehicle}"]`).waitFor();
     return {
       nav: await page.locator('.top .nav a').allTextContents(),
-      ack_forms: await page.locator('.alert-actions').count(),
+      vehicles: await page.locator('.vehicles tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.vehicle)),
+      moves: await page.locator('.move-picker option').allTextContents(),
     };
   },
 };

@@ -150,7 +150,12 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 }
 
 impl Door {
-    pub fn new(settings: DoorSettings, store: Store, metrics: GatewayMetrics, secret: UpstreamSecret) -> Self {
+    pub fn new(
+        settings: DoorSettings,
+        store: Store,
+        metrics: GatewayMetrics,
+        secret: UpstreamSecret,
+    ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             connections: Arc::new(Semaphore::new(settings.max_connections)),
@@ -218,7 +223,12 @@ impl Door {
         }
     }
 
-    async fn handle(&self, socket: TcpStream, peer: SocketAddr, tls: Option<(tokio_rustls::TlsAcceptor, bool)>) {
+    async fn handle(
+        &self,
+        socket: TcpStream,
+        peer: SocketAddr,
+        tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
+    ) {
         let Some((acceptor, require_identity)) = tls else {
             return self.finish(self.serve(socket, None).await, peer);
         };
@@ -243,7 +253,9 @@ impl Door {
     fn finish(&self, ended: Result<Option<VehicleId>, (Option<VehicleId>, Ended)>, peer: SocketAddr) {
         match ended {
             Ok(_) => {}
-            Err((vehicle, Ended::Refused(refusal, detail))) => self.count(refusal, vehicle.as_ref(), peer, &detail),
+            Err((vehicle, Ended::Refused(refusal, detail))) => {
+                self.count(refusal, vehicle.as_ref(), peer, &detail)
+            }
             Err((vehicle, Ended::Unavailable(detail))) => {
                 tracing::error!(vehicle = ?vehicle.as_ref().map(VehicleId::as_str), %peer, %detail, "MQTT door cannot serve a vehicle");
             }
@@ -322,7 +334,10 @@ impl Door {
         let _ = upstream.set_nodelay(true);
         let mut forwarded = connect;
         forwarded.password = Some(self.secret.password_for(vehicle.as_str()).into_bytes().into());
-        upstream.write_all(&ClientPacket::Connect(forwarded).encode()).await.map_err(|e| with_vehicle(e.into()))?;
+        upstream
+            .write_all(&ClientPacket::Connect(forwarded).encode())
+            .await
+            .map_err(|e| with_vehicle(e.into()))?;
 
         let (mut client_read, mut client_write) = tokio::io::split(client);
         let (mut upstream_read, mut upstream_write) = upstream.into_split();
@@ -398,7 +413,10 @@ impl Door {
 }
 
 /// Reads until one whole packet has arrived; `None` if the client closed first.
-async fn read_frame<S: AsyncRead + Unpin>(client: &mut S, framer: &mut Framer) -> Result<Option<Frame>, Ended> {
+async fn read_frame<S: AsyncRead + Unpin>(
+    client: &mut S,
+    framer: &mut Framer,
+) -> Result<Option<Frame>, Ended> {
     loop {
         if let Some(frame) = framer.next_frame()? {
             return Ok(Some(frame));

@@ -510,7 +510,8 @@ mod tests {
 
     #[test]
     fn server_packets_and_bad_flags_are_refused_from_the_header() {
-        for header in [[0x20, 2], [0x90, 3], [0xd0, 0], [0x00, 0], [0xf0, 0], [0x80, 5], [0x60, 2], [0x36, 5]] {
+        for header in [[0x20, 2], [0x90, 3], [0xd0, 0], [0x00, 0], [0xf0, 0], [0x80, 5], [0x60, 2], [0x36, 5]]
+        {
             assert!(matches!(frames(&header), Err(PacketError::Malformed(_))), "{header:?}");
         }
     }
@@ -548,9 +549,14 @@ mod tests {
     }
 
     fn connect() -> impl Strategy<Value = Connect> {
-        let will = proptest::option::of((topic(), payload(), 0u8..=2, any::<bool>()).prop_map(
-            |(topic, message, qos, retain)| Will { topic, message, qos, retain },
-        ));
+        let will = proptest::option::of(
+            (topic(), payload(), 0u8..=2, any::<bool>()).prop_map(|(topic, message, qos, retain)| Will {
+                topic,
+                message,
+                qos,
+                retain,
+            }),
+        );
         let credentials =
             proptest::option::of((text(), proptest::option::of(payload()))).prop_map(|c| match c {
                 Some((user, password)) => (Some(user), password),

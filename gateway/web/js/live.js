@@ -36,11 +36,11 @@ export async function mountLive(container, ctx) {
   /** The row and marker of a vehicle, made on first sight. */
   function vehicle(id) {
     if (vehicles.has(id)) return vehicles.get(id);
-    const colour = vehicleColour(vehicles.size);
+    const colour = vehicleColour(id);
     const cells = {
       age: el('td', { class: 'age' }),
       speed: el('td', { class: 'speed' }),
-      agent: el('td', { class: 'agent' }),
+      agent: el('td', { class: 'agent', text: 'no report yet' }),
     };
     const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => setFollowing(following === id ? null : id) } });
     const row = el('tr', { data: { vehicle: id } },

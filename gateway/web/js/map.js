@@ -20,11 +20,14 @@ export const ZONE_KINDS = {
 };
 
 const ROUTE_COLOUR = '#3949ab';
-/** Colours told apart on a map, one per vehicle in the order they appear. */
+/** Colours told apart on a map. */
 const VEHICLE_COLOURS = ['#d81b60', '#00897b', '#f4511e', '#5e35b1', '#6d4c41', '#039be5', '#7cb342', '#8e24aa'];
 
-export function vehicleColour(index) {
-  return VEHICLE_COLOURS[index % VEHICLE_COLOURS.length];
+/** A vehicle's colour, the same on every view (chosen by its id). */
+export function vehicleColour(id) {
+  let hash = 0;
+  for (const c of String(id)) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  return VEHICLE_COLOURS[hash % VEHICLE_COLOURS.length];
 }
 
 /**

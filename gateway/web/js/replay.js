@@ -89,8 +89,8 @@ export async function mountReplay(container, ctx, [moveParam]) {
     }
     gaps = data.gaps.map((g) => ({ vehicle: g.vehicle, from: ms(g.from), to: ms(g.to), duration_s: g.duration_s }));
     dataLayer = L.layerGroup().addTo(map);
-    tracks = data.tracks.filter((t) => t.positions.length).map((t, i) => {
-      const colour = vehicleColour(i);
+    tracks = data.tracks.filter((t) => t.positions.length).map((t) => {
+      const colour = vehicleColour(t.vehicle);
       const times = t.positions.map((p) => ms(p.t));
       // The driven line, broken at every gap: no line is drawn where there is no data.
       let piece = [];

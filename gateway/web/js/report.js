@@ -43,7 +43,7 @@ export async function mountReport(container, ctx, [moveParam]) {
       Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
     el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
       el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), 'planned route and corridor'),
-        vehicles.map((v, i) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(i) } }), `${v.vehicle} driven`)))),
+        vehicles.map((v) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(v.vehicle) } }), `${v.vehicle} driven`)))),
     el('section', { class: 'report-zones' }, el('h2', { text: 'Planned zones' }),
       table(['Zone', 'Kind', 'Size'], zones.map((z) => [
         el('span', { class: 'zone-name', text: z.properties.name || '' }), ZONE_KINDS[z.properties.kind] || String(z.properties.kind),
@@ -73,10 +73,10 @@ export async function mountReport(container, ctx, [moveParam]) {
   const map = createMap(mapNode, ctx.me.web);
   const drawn = drawPlan(map, plan);
   let bounds = drawn.bounds;
-  vehicles.forEach((v, i) => {
+  vehicles.forEach((v) => {
     const line = lineLatLngs(v.driven);
     if (!line.length) return;
-    const layer = L.polyline(line, { color: vehicleColour(i), weight: 3, className: 'driven-route' }).addTo(map);
+    const layer = L.polyline(line, { color: vehicleColour(v.vehicle), weight: 3, className: 'driven-route' }).addTo(map);
     bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
   });
   for (const a of deviations) {
