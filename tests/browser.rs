@@ -32,6 +32,7 @@ const ZONE_NAME: &str = "Depot <script>window.__convoy_xss=true</script>";
 const ATTRIBUTION: &str = "© <b>Tiles</b> & contributors";
 const NEW_MOVE: &str = "Phase 2 <i>archive</i>";
 const NEW_ZONE: &str = "Bridge <u>closed</u>";
+const RESOLVE_NOTE: &str = "Back on the route <br> after the bridge";
 const NOTE: &str = "Driver called: roadworks <img src=x onerror=\"window.__convoy_xss=true\"> & \"detour\"";
 /// Where the recorded drive loses its data for a minute (fixes left out), and where it halts
 /// (in an allowed stop zone: no alert).
@@ -116,6 +117,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         "past_start": past_fixes[0].t,
         "halt_middle": halt_middle,
         "note": NOTE,
+        "resolve_note": RESOLVE_NOTE,
         "new_move": {
             "name": NEW_MOVE,
             "gpx": gpx(&new_route),
@@ -229,9 +231,22 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(status, 200);
     assert_eq!(alert["kind"], "off_route");
     assert_eq!(alert["vehicle"], "truck-detour");
-    assert_eq!(alert["state"], "acknowledged");
     assert_eq!(alert["acknowledged_by"], ADMIN_USER);
     assert_eq!(alert["note"], NOTE);
+    let transitions: Vec<(&str, &str, &str)> = alert["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["state"].as_str().unwrap(), t["by"].as_str().unwrap(), t["note"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![
+            ("open", "rule", ""),
+            ("acknowledged", ADMIN_USER, NOTE),
+            ("resolved", ADMIN_USER, RESOLVE_NOTE)
+        ]
+    );
     let acknowledged = &steps["acknowledge"];
     assert_eq!(acknowledged["note_shown"], NOTE);
     assert_eq!(acknowledged["elements_in_note"], 0);
@@ -241,6 +256,11 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         .as_str()
         .unwrap()
         .starts_with(&format!("Acknowledged by {ADMIN_USER} at ")));
+
+    // Then resolved on the page (it leaves the panel), with a note of its own.
+    assert_eq!(alert["state"], "resolved");
+    assert_eq!(alert["resolved_by"], ADMIN_USER);
+    assert_eq!(steps["resolve"]["alerts_left"], 0);
 
     // Replay: the gap stays a gap (the marker waits, greyed, at the last fix before it) ...
     let replay = &steps["replay"];
@@ -290,7 +310,8 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(printed["zones"], json!([ZONE_NAME]));
     assert_eq!(printed["elements_in_zones"], 0);
     assert_eq!(printed["elements_in_name"], 0);
-    assert!(printed["notes"].as_array().unwrap().contains(&json!(NOTE)), "{printed}");
+    let notes = printed["notes"].as_array().unwrap();
+    assert!(notes.contains(&json!(NOTE)) && notes.contains(&json!(RESOLVE_NOTE)), "{printed}");
     assert_eq!(printed["vehicles"], 3);
     assert_eq!(printed["print"], json!({ "controls_visible": false, "header_visible": false }));
 

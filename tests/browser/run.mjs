@@ -5,7 +5,7 @@
 //   node run.mjs CONFIG.json
 //
 // CONFIG: {base, admin: {user, password}, escort: {user, password}, move_id, move_name,
-//          live_vehicle, past_vehicle, detour_vehicle, past_start, halt_middle, note,
+//          live_vehicle, past_vehicle, detour_vehicle, past_start, halt_middle, note, resolve_note,
 //          new_move: {name, gpx, corridor_m, zone_name, zone_radius_m},
 //          shots_dir, download_dir, report_path}
 //
@@ -173,6 +173,16 @@ const steps = {
       injected_script_ran: await page.evaluate(() => window.__convoy_xss === true),
       classes: await item.getAttribute('class'),
     };
+  },
+
+  async resolve() {
+    const id = report.steps.alert_appears.id;
+    const item = page.locator(`.alert[data-alert-id="${id}"]`);
+    await item.locator('textarea[name=note]').fill(config.resolve_note);
+    await item.locator('button.resolve').click();
+    await item.waitFor({ state: 'detached' });
+    await screenshot('alert-resolved');
+    return { alerts_left: await page.locator('.alert-list .alert').count(), panel: await page.locator('.alert-panel h2').textContent() };
   },
 
   async replay() {
