@@ -150,15 +150,21 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(600);
         fixes(&points[..570], t0, 1)
     };
+    let mut acknowledged_in_api = Value::Null;
     let outcome = tokio::time::timeout(Duration::from_secs(600), async {
         while let Some(line) = from_node.next_line().await.unwrap() {
-            match line.trim() {
-                "NEED detour" => {
-                    publish(&server, &detour, &detour_password, &detour_fixes).await;
-                    to_node.write_all(b"DONE detour\n").await.unwrap();
-                }
-                other => eprintln!("run.mjs: {other}"),
+            let Some(what) = line.trim().strip_prefix("NEED ") else {
+                eprintln!("run.mjs: {line}");
+                continue;
+            };
+            if what == "detour" {
+                publish(&server, &detour, &detour_password, &detour_fixes).await;
+            } else if let Some(id) = what.strip_prefix("acknowledged ") {
+                acknowledged_in_api = server.get_json(&format!("/api/v1/alerts/{id}"), &token).await.1;
+            } else {
+                panic!("run.mjs needs something unknown: {what}");
             }
+            to_node.write_all(format!("DONE {what}\n").as_bytes()).await.unwrap();
         }
         node.wait().await.unwrap()
     })
@@ -181,7 +187,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(steps["login"]["who"], format!("{ADMIN_USER} (admin)"));
     assert_eq!(
         steps["login"]["nav"],
-        json!(["Live map", "Moves", "Plan a move", "Replay", "Exports", "Report"])
+        json!(["Live map", "Moves", "Plan a move", "Replay", "Exports", "Report", "Audit log"])
     );
     // The move's name, HTML and all, is shown as text.
     assert_eq!(steps["login"]["move_option"], format!("{MOVE_NAME} ({move_id})"));
@@ -209,7 +215,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         "turned to its heading"
     );
     assert_eq!(vehicles_move["connection"], "● live");
-    assert_eq!(vehicles_move["agent"], "online · GNSS fix");
+    assert_eq!(vehicles_move["agent"], "agent: online · GNSS fix");
     // Following keeps it in the middle of the map (to the pixel, give or take rounding).
     assert_eq!(vehicles_move["following"]["pressed"], "true");
     assert!(vehicles_move["following"]["off_centre_px"].as_f64().unwrap() < 2.0, "{vehicles_move}");
@@ -225,14 +231,17 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(appeared["badge"], "1 open alert");
     assert_eq!(appeared["ack_disabled_without_note"], true, "a note is required");
 
-    // Acknowledged with the note, which the API now shows, and the page shows as text.
+    // Acknowledged with the note, which the API then showed, and the page shows as text.
     let alert_id = appeared["id"].as_str().unwrap();
+    assert_eq!(acknowledged_in_api["id"], alert_id);
+    assert_eq!(acknowledged_in_api["state"], "acknowledged");
+    assert_eq!(acknowledged_in_api["acknowledged_by"], ADMIN_USER);
+    assert_eq!(acknowledged_in_api["note"], NOTE);
     let (status, alert) = server.get_json(&format!("/api/v1/alerts/{alert_id}"), &token).await;
     assert_eq!(status, 200);
     assert_eq!(alert["kind"], "off_route");
     assert_eq!(alert["vehicle"], "truck-detour");
     assert_eq!(alert["acknowledged_by"], ADMIN_USER);
-    assert_eq!(alert["note"], NOTE);
     let transitions: Vec<(&str, &str, &str)> = alert["transitions"]
         .as_array()
         .unwrap()
@@ -335,6 +344,17 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(zone["properties"]["radius_m"], 250.0);
     assert_eq!(zone["geometry"]["type"], "Point");
     assert_eq!(created["team"], json!([ESCORT_USER]));
+
+    // The audit log shows what this session did: the refused and the accepted login, the
+    // acknowledgement, the replay, the export.
+    let audit = &steps["audit_log"];
+    let actions: Vec<&str> =
+        audit["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for action in ["login.failed", "login.ok", "alert.ack", "alert.resolve", "move.replay", "export.download"]
+    {
+        assert!(actions.contains(&action), "{action} in the audit log: {actions:?}");
+    }
+    assert!(audit["head"].as_str().unwrap().starts_with("Chain head: entry "), "{audit}");
 
     // Logout ends the token on the server, not only in the tab.
     let logout = &steps["logout"];

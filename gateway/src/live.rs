@@ -1,5 +1,5 @@
 //! `GET /api/v1/live`: the WebSocket live feed. On connect, the current state (each vehicle's
-//! latest position, every alert not yet resolved); then positions, alerts and agent status as
+//! latest position and agent status, every alert not yet resolved); then positions, alerts and agent status as
 //! they happen, and a ping every 15 s.
 //!
 //! Admins and dispatchers see everything, escorts their assigned moves' vehicles and alerts;
@@ -83,6 +83,13 @@ async fn serve_client(
 ) -> anyhow::Result<()> {
     let mut scope = Scope::of(&store, &user).await?;
     send_latest_positions(&mut socket, &store, &scope).await?;
+    // Each agent's latest health report, so the page need not wait for the next one.
+    for report in store.agent_statuses().await? {
+        let Ok(status) = serde_json::from_str(&report.status_json) else { continue };
+        if scope.sees_vehicle(&report.vehicle) {
+            send(&mut socket, &LiveEvent::Status { vehicle: report.vehicle, status }).await?;
+        }
+    }
     // Every alert still to be dealt with, however many newer ones were resolved since.
     let mut unresolved = Vec::new();
     for state in [AlertState::Open, AlertState::Acknowledged] {

@@ -100,6 +100,7 @@ const ASSETS: &[Asset] = assets![
     "js/feed.js" => JS,
     "js/live.js" => JS,
     "js/alerts.js" => JS,
+    "js/audit.js" => JS,
     "js/setup.js" => JS,
     "js/replay.js" => JS,
     "js/exports.js" => JS,

@@ -9,8 +9,9 @@
 //          new_move: {name, gpx, corridor_m, zone_name, zone_radius_m},
 //          shots_dir, download_dir, report_path}
 //
-// When a step needs the test to act (drive a vehicle off its corridor), this script prints
-// `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
+// When a step needs the test to act (drive a vehicle off its corridor, read an alert from the
+// API), this script prints `NEED <what>` on standard output and waits for `DONE <what>` on
+// standard input.
 // Each step saves a screenshot to shots_dir. The report says what each step saw; a failed
 // step is named in it with its error, with a screenshot of the page as it was.
 
@@ -108,9 +109,9 @@ const steps = {
       return node && (Number(node.dataset.lat) !== lat || Number(node.dataset.lon) !== lon);
     }, [config.live_vehicle, first.lat, first.lon], WAIT);
     const second = await marker(config.live_vehicle);
-    const row = page.locator(`.vehicles tr[data-vehicle="${config.live_vehicle}"]`);
+    const row = page.locator(`.vehicles li[data-vehicle="${config.live_vehicle}"]`);
     // Its agent's health report, as it publishes it.
-    await page.locator(`.vehicles tr[data-vehicle="${config.live_vehicle}"][data-agent="online"]`).waitFor();
+    await page.locator(`.vehicles li[data-vehicle="${config.live_vehicle}"][data-agent="online"]`).waitFor();
     await screenshot('vehicles-moving');
 
     // Follow it: with its next fix the map is centred on it.
@@ -132,7 +133,7 @@ const steps = {
       first, second, following,
       agent: await row.locator('.agent').textContent(),
       past_marker: await marker(config.past_vehicle),
-      past_row_classes: await page.locator(`.vehicles tr[data-vehicle="${config.past_vehicle}"]`).getAttribute('class'),
+      past_row_classes: await page.locator(`.vehicles li[data-vehicle="${config.past_vehicle}"]`).getAttribute('class'),
       age: await row.locator('.age').textContent(),
       arrow_transform: await page.evaluate((v) => document.querySelector(`.vehicle[data-vehicle="${v}"] .vehicle-arrow`).style.transform, config.live_vehicle),
       connection: await page.locator('.connection').textContent(),
@@ -165,6 +166,8 @@ const steps = {
     await page.locator(`.alert[data-alert-id="${id}"][data-state="acknowledged"]`).waitFor();
     await item.locator('.alert-ack:not([hidden])').waitFor();
     await screenshot('alert-acknowledged');
+    // The test reads the alert from the API now, before it is resolved.
+    await need(`acknowledged ${id}`);
     return {
       note_shown: await item.locator('.alert-note').textContent(),
       acknowledged_line: await item.locator('.alert-ack').textContent(),
@@ -329,6 +332,17 @@ const steps = {
     };
   },
 
+  async audit_log() {
+    await page.goto(`${config.base}#/audit`);
+    await page.locator('.audit tbody tr').first().waitFor();
+    await screenshot('audit-log');
+    return {
+      actions: await page.locator('.audit tbody td.action').allTextContents(),
+      actors: await page.locator('.audit tbody td.actor').allTextContents(),
+      head: await page.locator('.audit-head').textContent(),
+    };
+  },
+
   async logout() {
     const token = await page.evaluate(() => sessionStorage.getItem('convoy.token'));
     await page.click('header.top button.logout');
@@ -342,10 +356,10 @@ const steps = {
     await page.click('form.login button[type=submit]');
     await page.locator('.view-live .live-map').waitFor();
     await screenshot('escort-live');
-    await page.locator(`.vehicles tr[data-vehicle="${config.past_vehicle}"]`).waitFor();
+    await page.locator(`.vehicles li[data-vehicle="${config.past_vehicle}"]`).waitFor();
     return {
       nav: await page.locator('.top .nav a').allTextContents(),
-      vehicles: await page.locator('.vehicles tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.vehicle)),
+      vehicles: await page.locator('.vehicles li.vehicle-row').evaluateAll((rows) => rows.map((r) => r.dataset.vehicle)),
       moves: await page.locator('.move-picker option').allTextContents(),
     };
   },

@@ -257,10 +257,12 @@ impl Door {
                 self.count(refusal, vehicle.as_ref(), peer, &detail)
             }
             Err((vehicle, Ended::Unavailable(detail))) => {
-                tracing::error!(vehicle = ?vehicle.as_ref().map(VehicleId::as_str), %peer, %detail, "MQTT door cannot serve a vehicle");
+                let vehicle = vehicle.as_ref().map(VehicleId::as_str);
+                tracing::error!(vehicle, %peer, %detail, "MQTT door cannot serve a vehicle");
             }
             Err((vehicle, Ended::Io(e))) => {
-                tracing::debug!(vehicle = ?vehicle.as_ref().map(VehicleId::as_str), %peer, error = %e, "MQTT connection ended");
+                let vehicle = vehicle.as_ref().map(VehicleId::as_str);
+                tracing::debug!(vehicle, %peer, error = %e, "MQTT connection ended");
             }
         }
     }
@@ -305,6 +307,7 @@ impl Door {
             Ok(connect) => connect,
             Err(Ended::Refused(Refusal::ProtocolVersion, detail)) => {
                 let _ = client.write_all(&packet::connack_refusal(ConnectRefusal::ProtocolVersion)).await;
+                let _ = client.flush().await;
                 return Err((None, refused(Refusal::ProtocolVersion, detail)));
             }
             Err(e) => return Err((None, e)),

@@ -18,14 +18,13 @@ export async function mountLive(container, ctx) {
   const mapNode = el('div', { class: 'live-map', id: 'live-map' });
   const connection = el('span', { class: 'connection', role: 'status' });
   const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', el('span', { class: 'picker-slot' })), connection);
-  const vehicleRows = el('tbody');
+  const vehicleRows = el('ul', { class: 'vehicle-list' });
   const side = el('aside', { class: 'side' });
   container.append(el('section', { class: 'live' }, toolbar, el('div', { class: 'live-body' }, mapNode, side)));
 
   const panel = new AlertPanel(side, book, { canAct: can(me.role, 'acknowledge'), onPick: (alert) => showAlert(alert) });
   side.append(el('section', { class: 'vehicles', 'aria-label': 'Vehicles' },
-    el('h2', { text: 'Vehicles' }),
-    el('table', {}, el('thead', {}, el('tr', {}, ['', 'Vehicle', 'Last fix', 'Speed', 'Agent', ''].map((h) => el('th', { text: h })))), vehicleRows)));
+    el('h2', { text: 'Vehicles' }), vehicleRows));
 
   const map = createMap(mapNode, me.web);
   const vehicles = new Map();
@@ -38,16 +37,19 @@ export async function mountLive(container, ctx) {
     if (vehicles.has(id)) return vehicles.get(id);
     const colour = vehicleColour(id);
     const cells = {
-      age: el('td', { class: 'age' }),
-      speed: el('td', { class: 'speed' }),
-      agent: el('td', { class: 'agent', text: 'no report yet' }),
+      age: el('span', { class: 'age', title: 'Age of the last fix' }),
+      speed: el('span', { class: 'speed', title: 'Speed' }),
+      agent: el('div', { class: 'agent', title: "The agent's last health report", text: 'agent: no report yet' }),
     };
     const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => setFollowing(following === id ? null : id) } });
-    const row = el('tr', { data: { vehicle: id } },
-      el('td', {}, el('span', { class: 'swatch', style: { backgroundColor: colour } })),
-      el('td', { class: 'vid', text: id }), cells.age, cells.speed, cells.agent, el('td', {}, follow));
+    const row = el('li', { class: 'vehicle-row', data: { vehicle: id } },
+      el('div', { class: 'vehicle-line' },
+        el('span', { class: 'swatch', style: { backgroundColor: colour } }),
+        el('span', { class: 'vid', text: id }), cells.age, cells.speed, follow),
+      cells.agent);
     const entry = { id, marker: new VehicleMarker(map, id, colour), row, cells, follow, position: null };
     vehicles.set(id, entry);
+    row.classList.toggle('other-move', moveVehicles.size > 0 && !moveVehicles.has(id));
     vehicleRows.append(row);
     return entry;
   }
@@ -67,7 +69,7 @@ export async function mountLive(container, ctx) {
     if (!status || typeof status !== 'object') return;
     const parts = [status.state, status.gnss && `GNSS ${String(status.gnss).replace('_', ' ')}`,
       Number.isFinite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
-    entry.cells.agent.textContent = parts.join(' · ');
+    entry.cells.agent.textContent = `agent: ${parts.join(' · ')}`;
     entry.row.dataset.agent = String(status.state || '');
   }
 
@@ -144,6 +146,11 @@ export async function mountLive(container, ctx) {
   const selected = defaultMove(moves);
   replace(toolbar.querySelector('.picker-slot'), movePicker(moves, selected, showMove));
   await showMove(selected);
+  if (!selected) {
+    // No move to fit the map to: fit it to the vehicles.
+    const seen = [...vehicles.values()].filter((e) => e.position).map((e) => [e.position.lat, e.position.lon]);
+    if (seen.length) fit(map, L.latLngBounds(seen));
+  }
   const ticker = setInterval(() => { for (const entry of vehicles.values()) refreshAge(entry); }, 1000);
   setTimeout(() => map.invalidateSize(), 0);
 

@@ -1,5 +1,5 @@
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID), the navigation a role may use, logout, and the live feed and
+// #/exports/ID, #/report/ID, #/audit), the navigation a role may use, logout, and the live feed and
 // alert book shared by the views.
 
 import { api, ApiError, setToken, token } from './api.js';
@@ -12,6 +12,7 @@ import { mountSetup } from './setup.js';
 import { mountReplay } from './replay.js';
 import { mountExports } from './exports.js';
 import { mountReport } from './report.js';
+import { mountAudit } from './audit.js';
 import { can, home } from './roles.js';
 
 const header = document.querySelector('.top');
@@ -27,6 +28,7 @@ const VIEWS = {
   replay: { title: 'Replay', needs: 'replay', mount: mountReplay },
   exports: { title: 'Exports', needs: 'exports', mount: mountExports },
   report: { title: 'Report', needs: 'report', mount: mountReport },
+  audit: { title: 'Audit log', needs: 'audit', mount: mountAudit },
 };
 
 const ctx = { me: null, feed: new LiveFeed(), book: null };

@@ -9,6 +9,7 @@ const ABILITIES = {
   replay: ['admin', 'dispatcher', 'auditor'],
   exports: ['admin', 'dispatcher', 'auditor'],
   report: ['admin', 'dispatcher', 'auditor'],
+  audit: ['admin', 'auditor'],
   users: ['admin'],
 };
 
