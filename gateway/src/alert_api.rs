@@ -130,7 +130,6 @@ async fn act(
     to: AlertState,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
-    visible_alert(&state, &user.0, &id).await?;
     let note = match body {
         Ok(Json(request)) => request.note,
         // No body at all is a change without a note.
@@ -144,6 +143,7 @@ async fn act(
             format!("a note is at most {MAX_NOTE_CHARS} characters"),
         ));
     }
+    visible_alert(&state, &user.0, &id).await?;
     let now = Utc::now().trunc_subsecs(3);
     let by = user.0.name.as_str();
     let change = match to {

@@ -31,24 +31,7 @@ pub(crate) async fn create_move(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let refuse = |error: ApiError, reason: &'static str| {
-        state.metrics.plans_rejected.with_label_values(&[reason]).inc();
-        error.with_reason(reason)
-    };
-    let body = body.map_err(|e| {
-        refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("plan: {}", e.body_text())), "too_large")
-    })?;
-    let content_type =
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
-    let format = RouteFormat::from_content_type(content_type).ok_or_else(|| {
-        refuse(
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("a plan is application/json, application/gpx+xml or application/vnd.google-earth.kml+xml, not {content_type:?}"),
-            ),
-            "malformed",
-        )
-    })?;
+    let (body, format, content_type) = route_body(&state, &headers, body, "application/json")?;
     // `application/json` is the plan document; a GeoJSON, GPX or KML file is a route with the
     // other fields in the query.
     let is_plan_document =
@@ -58,13 +41,14 @@ pub(crate) async fn create_move(
     } else {
         MovePlan::from_route_file(&body, format, &plan_fields(&query))
     }
-    .map_err(|e| refuse(plan_error(&e), e.reason()))?;
+    .map_err(|e| refuse(&state, plan_error(&e), e.reason()))?;
 
     let record = match store_new_move(&state.store, &plan, &user.0.name).await {
         Ok(record) => record,
         Err(NewMoveError::UnknownVehicles(unknown)) => {
             let message = format!("vehicles not registered: {}", unknown.join(", "));
-            return Err(refuse(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message), "unknown_vehicle"));
+            let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message);
+            return Err(refuse(&state, error, "unknown_vehicle"));
         }
         Err(NewMoveError::Store(e)) => return Err(e.into()),
     };
@@ -193,28 +177,42 @@ pub(crate) async fn parse_route(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let refuse = |error: ApiError, reason: &'static str| {
-        state.metrics.plans_rejected.with_label_values(&[reason]).inc();
-        error.with_reason(reason)
-    };
-    let body = body.map_err(|e| {
-        refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("route: {}", e.body_text())), "too_large")
-    })?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let format = RouteFormat::from_content_type(content_type).ok_or_else(|| {
-        refuse(
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("a route file is application/gpx+xml, application/vnd.google-earth.kml+xml or application/geo+json, not {content_type:?}"),
-            ),
-            "malformed",
-        )
-    })?;
+    let (body, format, _) = route_body(&state, &headers, body, "")?;
     // The plan's other fields do not matter here; a placeholder vehicle lets the route and
     // zones be judged exactly as a real plan's are.
-    let fields = PlanFields { name: "route preview".into(), vehicles: vec!["preview".into()], ..Default::default() };
-    let plan =
-        MovePlan::from_route_file(&body, format, &fields).map_err(|e| refuse(plan_error(&e), e.reason()))?;
+    let fields =
+        PlanFields { name: "route preview".into(), vehicles: vec!["preview".into()], ..Default::default() };
+    let plan = MovePlan::from_route_file(&body, format, &fields)
+        .map_err(|e| refuse(&state, plan_error(&e), e.reason()))?;
     let document = plan.to_json();
     Ok(Json(json!({ "route": document["route"], "zones": document["zones"] })).into_response())
+}
+
+/// Counts a refused plan or route file by reason, and labels the error with the reason.
+fn refuse(state: &AppState, error: ApiError, reason: &'static str) -> ApiError {
+    state.metrics.plans_rejected.with_label_values(&[reason]).inc();
+    error.with_reason(reason)
+}
+
+/// A plan's or route file's body and its format, by `Content-Type` (`default_type` when the
+/// request has none), with the content type itself.
+fn route_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    default_type: &str,
+) -> Result<(Bytes, RouteFormat, String), ApiError> {
+    let body = body.map_err(|e| {
+        let message = format!("plan or route: {}", e.body_text());
+        refuse(state, ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message), "too_large")
+    })?;
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or(default_type).to_string();
+    let format = RouteFormat::from_content_type(&content_type).ok_or_else(|| {
+        let message = format!(
+            "expected application/json (a plan), or a route as application/geo+json, application/gpx+xml or application/vnd.google-earth.kml+xml, not {content_type:?}"
+        );
+        refuse(state, ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message), "malformed")
+    })?;
+    Ok((body, format, content_type))
 }
