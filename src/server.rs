@@ -156,7 +156,8 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         login_throttle: Default::default(),
     };
     let http_shutdown = shutdown.clone();
-    let http_tls = config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
+    let http_tls =
+        config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
     let http = tokio::spawn(async move {
         match http_tls {
             Some(tls) => convoy_gateway::serve_tls(listener, state, tls, http_shutdown).await,

@@ -22,7 +22,7 @@ async fn receiver_log_reaches_the_api(backend: Backend, broker: BrokerKind) {
     let agent = TestAgent::start(&vehicle, &password, server.mqtt);
     agent.feed(std::fs::read(data_path("nmea/gpsd/haicom-305N.log")).unwrap());
 
-    let token = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let last = expected.last().unwrap().clone();
     let last_t = last.t.expect("gpsd gives the last fix a time");
     let latest = eventually(Duration::from_secs(30), "the last fix on GET /api/v1/vehicles", || async {

@@ -179,7 +179,11 @@ async fn visible_alert(state: &AppState, user: &User, id: &str) -> Result<AlertR
 }
 
 /// The alerts `filter` selects among those `user` may see, newest first.
-async fn visible_alerts(state: &AppState, user: &User, filter: AlertFilter) -> Result<Vec<AlertRecord>, ApiError> {
+async fn visible_alerts(
+    state: &AppState,
+    user: &User,
+    filter: AlertFilter,
+) -> Result<Vec<AlertRecord>, ApiError> {
     let Scope::Assigned { moves, .. } = Scope::of(&state.store, user).await? else {
         return Ok(state.store.alerts(&filter).await?);
     };

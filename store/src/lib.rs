@@ -26,8 +26,10 @@ use convoy_core::plausibility::{ArrivalMarker, Implausible, Marks};
 use convoy_core::{Position, Role, VehicleId};
 use tokio::sync::mpsc;
 
-pub use audit::{AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH};
 pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, MoveRecord, BY_RULE};
+pub use audit::{
+    AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH,
+};
 pub use housekeeping::{run_housekeeping, Retention};
 
 pub use postgres::PgStore;

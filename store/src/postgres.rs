@@ -1197,8 +1197,11 @@ impl PgStore {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        let rows =
-            self.client().await?.query("SELECT name, role, password_hash FROM users ORDER BY name", &[]).await?;
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT name, role, password_hash FROM users ORDER BY name", &[])
+            .await?;
         rows.iter().map(user_from_row).collect()
     }
 

@@ -958,7 +958,8 @@ impl SqliteStore {
 
     pub async fn users(&self) -> Result<Vec<User>> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
             let users = stmt.query_map([], user_from_row)?;
             users.map(|user| user?).collect()
         })
@@ -971,7 +972,10 @@ impl SqliteStore {
             let tx = conn.transaction()?;
             tx.execute("DELETE FROM move_team WHERE move_id = ?1", [&move_id])?;
             for name in &usernames {
-                tx.execute("INSERT OR IGNORE INTO move_team (move_id, username) VALUES (?1, ?2)", [&move_id, name])?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO move_team (move_id, username) VALUES (?1, ?2)",
+                    [&move_id, name],
+                )?;
             }
             tx.commit()?;
             Ok(())
@@ -982,7 +986,8 @@ impl SqliteStore {
     pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>> {
         let move_id = move_id.to_string();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT username FROM move_team WHERE move_id = ?1 ORDER BY username")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT username FROM move_team WHERE move_id = ?1 ORDER BY username")?;
             let names = stmt.query_map([move_id], |r| r.get::<_, String>(0))?;
             Ok(names.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -992,7 +997,8 @@ impl SqliteStore {
     pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>> {
         let username = username.to_string();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT move_id FROM move_team WHERE username = ?1 ORDER BY move_id")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT move_id FROM move_team WHERE username = ?1 ORDER BY move_id")?;
             let ids = stmt.query_map([username], |r| r.get::<_, String>(0))?;
             Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
         })
