@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration as TimeSpan, SubsecRound, Utc};
 use common::*;
 use convoy::demo::simulator::Route;
 use convoy_core::geometry::{distance_m, distance_to_route_m};
-use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
+use convoy_core::{FixMode, Position, VehicleId};
 use futures_util::StreamExt;
 use geo::{LineString, Point};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -209,35 +209,6 @@ fn fixes(points: &[Point], t0: DateTime<Utc>) -> Vec<Position> {
         .collect()
 }
 
-/// Publishes fixes as the vehicle would, a few to a message, QoS 1; waits for every PUBACK.
-async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, fixes: &[Position]) {
-    let mut options =
-        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
-    options.set_credentials(vehicle.to_string(), password);
-    let (client, mut eventloop) = AsyncClient::new(options, 1000);
-    let messages: Vec<Vec<u8>> =
-        fixes.chunks(5).map(|chunk| PositionBatch::new(vehicle.clone(), chunk.to_vec()).encode()).collect();
-    let count = messages.len();
-    let topic = convoy_core::topics::positions_topic(vehicle);
-    let sender = tokio::spawn(async move {
-        for payload in messages {
-            client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.unwrap();
-        }
-        client
-    });
-    let mut acked = 0;
-    while acked < count {
-        if let Event::Incoming(Packet::PubAck(_)) =
-            tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap()
-        {
-            acked += 1;
-        }
-    }
-    let client = sender.await.unwrap();
-    client.disconnect().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
-}
-
 async fn post_json(server: &TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
     let response =
         reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
@@ -280,12 +251,6 @@ fn exit_and_return(planned: &LineString, fixes: &[Position]) -> (DateTime<Utc>, 
     (fixes[exit].t, fixes[back].t)
 }
 
-async fn register(server: &TestServer, name: &str) -> (VehicleId, String) {
-    let vehicle = VehicleId::new(name).unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
-    (vehicle, password)
-}
-
 /// Four trucks on one move, each driving the planned route: one makes a 400 m detour, one halts
 /// 6 minutes outside every zone, one halts 6 minutes in an allowed stop, one just drives. Only
 /// the detour and the first halt raise alerts, each exactly once, out on every channel, and the
@@ -296,10 +261,10 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
     let planned = LineString::from(route.clone());
     let rest_area = route[800];
     let (detour, halt, rest, plain) = (
-        register(&server, "truck-detour").await,
-        register(&server, "truck-halt").await,
-        register(&server, "truck-rest").await,
-        register(&server, "truck-plain").await,
+        register_vehicle(&server, "truck-detour").await,
+        register_vehicle(&server, "truck-halt").await,
+        register_vehicle(&server, "truck-rest").await,
+        register_vehicle(&server, "truck-plain").await,
     );
     let driven = [
         (&detour, with_detour(&route, 500, 620, 400.0)),
@@ -328,7 +293,7 @@ async fn detour_and_halts(backend: Backend, broker: BrokerKind) {
     let mut all_fixes = Vec::new();
     for ((vehicle, password), points) in &driven {
         let vehicle_fixes = fixes(points, t0);
-        publish(&server, vehicle, password, &vehicle_fixes).await;
+        publish_fixes(&server, vehicle, password, &vehicle_fixes, 5).await;
         all_fixes.push(vehicle_fixes);
     }
 
@@ -425,7 +390,7 @@ async fn a_detour_and_an_unplanned_halt_alert_once_each_through_mosquitto_and_po
 async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() {
     let (server, observers, token) = start(Backend::Sqlite, BrokerKind::Embedded).await;
     let route = munich();
-    let (vehicle, password) = register(&server, "truck-quiet").await;
+    let (vehicle, password) = register_vehicle(&server, "truck-quiet").await;
     let plan = json!({
         "name": "scenario: silence",
         "vehicles": ["truck-quiet"],
@@ -452,7 +417,7 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
     };
     for second in 0..3 {
         let fix = drive_for(1, second);
-        publish(&server, &vehicle, &password, &fix).await;
+        publish_fixes(&server, &vehicle, &password, &fix, 5).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     // Silent for 9 s: past the 5 s threshold (the server's clock runs 5 s behind, see
@@ -462,7 +427,7 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
     })
     .await;
     let fix = drive_for(1, 3);
-    publish(&server, &vehicle, &password, &fix).await;
+    publish_fixes(&server, &vehicle, &password, &fix, 5).await;
     eventually(Duration::from_secs(10), "signal_lost resolved on MQTT", || async {
         observers.mqtt().into_iter().find(|m| m["id"] == opened["id"] && m["state"] == "resolved")
     })
@@ -524,7 +489,7 @@ async fn a_silent_vehicle_raises_signal_lost_which_resolves_when_data_returns() 
 async fn a_backlog_records_its_incidents_as_late_and_rings_no_one() {
     let (server, observers, token) = start(Backend::Sqlite, BrokerKind::Embedded).await;
     let route = munich();
-    let (vehicle, password) = register(&server, "truck-backlog").await;
+    let (vehicle, password) = register_vehicle(&server, "truck-backlog").await;
     let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(route.len() as i64 + 20);
     let plan = json!({
         "name": "scenario: backlog",
@@ -536,7 +501,7 @@ async fn a_backlog_records_its_incidents_as_late_and_rings_no_one() {
     let (status, body) = post_json(&server, &token, "/api/v1/moves", plan).await;
     assert_eq!(status, 201, "{body}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    publish(&server, &vehicle, &password, &fixes(&with_detour(&route, 500, 620, 400.0), t0)).await;
+    publish_fixes(&server, &vehicle, &password, &fixes(&with_detour(&route, 500, 620, 400.0), t0), 5).await;
 
     let messages = eventually(Duration::from_secs(30), "the off_route alert on MQTT", || async {
         let m = observers.mqtt();
@@ -558,7 +523,7 @@ async fn a_backlog_records_its_incidents_as_late_and_rings_no_one() {
 async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_alert() {
     let (mut server, observers, token) = start(Backend::Sqlite, BrokerKind::Mosquitto).await;
     let route = munich();
-    let (vehicle, password) = register(&server, "truck-restart").await;
+    let (vehicle, password) = register_vehicle(&server, "truck-restart").await;
     let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(route.len() as i64 + 20);
     let plan = json!({
         "name": "scenario: restart",
@@ -573,13 +538,13 @@ async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_ale
     let driven = fixes(&with_detour(&route, 500, 620, 400.0), t0);
 
     // Up to the middle of the detour: the alert is open.
-    publish(&server, &vehicle, &password, &driven[..570]).await;
+    publish_fixes(&server, &vehicle, &password, &driven[..570], 5).await;
     let opened = eventually(Duration::from_secs(30), "off_route open", || async {
         observers.mqtt().into_iter().find(|m| m["kind"] == "off_route" && m["state"] == "open")
     })
     .await;
     server.restart().await;
-    publish(&server, &vehicle, &password, &driven[570..]).await;
+    publish_fixes(&server, &vehicle, &password, &driven[570..], 5).await;
     eventually(Duration::from_secs(30), "off_route resolved", || async {
         observers.mqtt().into_iter().find(|m| m["id"] == opened["id"] && m["state"] == "resolved")
     })
@@ -602,7 +567,7 @@ async fn a_restart_in_the_middle_of_a_detour_neither_repeats_nor_forgets_the_ale
 async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next_fix() {
     let (server, observers, token) = start(Backend::Sqlite, BrokerKind::Embedded).await;
     let route = munich();
-    let (vehicle, password) = register(&server, "truck-jammed").await;
+    let (vehicle, password) = register_vehicle(&server, "truck-jammed").await;
     let plan = json!({
         "name": "scenario: jammer",
         "vehicles": ["truck-jammed"],
@@ -615,7 +580,7 @@ async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let now = Utc::now().trunc_subsecs(3);
-    publish(&server, &vehicle, &password, &fixes(&route[..1], now)).await;
+    publish_fixes(&server, &vehicle, &password, &fixes(&route[..1], now), 5).await;
     let status_report = |gnss: &str| {
         json!({ "v": 1, "vehicle": "truck-jammed", "state": "online", "gnss": gnss, "t": Utc::now() })
             .to_string()
@@ -637,7 +602,7 @@ async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next
     client.disconnect().await.unwrap();
     let mut next = fixes(&route[1..2], Utc::now().trunc_subsecs(3));
     next[0].seq = 2;
-    publish(&server, &vehicle, &password, &next).await;
+    publish_fixes(&server, &vehicle, &password, &next, 5).await;
     eventually(Duration::from_secs(10), "gnss_lost resolved", || async {
         observers.mqtt().into_iter().find(|m| m["id"] == opened["id"] && m["state"] == "resolved")
     })

@@ -23,7 +23,7 @@ use convoy_core::geometry::distance_m;
 use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
 use convoy_gateway::WebSettings;
 use geo::Point;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -59,9 +59,9 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     .await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let route = Route::munich().unwrap().points().to_vec();
-    let (live, live_password) = register(&server, "truck-live").await;
-    let (past, past_password) = register(&server, "truck-past").await;
-    let (detour, detour_password) = register(&server, "truck-detour").await;
+    let (live, live_password) = register_vehicle(&server, "truck-live").await;
+    let (past, past_password) = register_vehicle(&server, "truck-past").await;
+    let (detour, detour_password) = register_vehicle(&server, "truck-detour").await;
 
     // A drive recorded earlier, with a minute of missing data and a halt of 150 s.
     let past_points = with_halt(&route, HALT_AT, HALT_S);
@@ -96,7 +96,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     let move_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     // The alert service learns of the move before the vehicles drive.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    publish(&server, &past, &past_password, &past_fixes).await;
+    publish_fixes(&server, &past, &past_password, &past_fixes, 5).await;
 
     // A vehicle driving now, a fix a second, for as long as the browser watches.
     let driving = Arc::new(AtomicBool::new(true));
@@ -158,7 +158,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
                 continue;
             };
             if what == "detour" {
-                publish(&server, &detour, &detour_password, &detour_fixes).await;
+                publish_fixes(&server, &detour, &detour_password, &detour_fixes, 5).await;
             } else if let Some(id) = what.strip_prefix("acknowledged ") {
                 acknowledged_in_api = server.get_json(&format!("/api/v1/alerts/{id}"), &token).await.1;
             } else {
@@ -453,12 +453,6 @@ fn time(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap_or_else(|| panic!("a time: {value}")).parse().unwrap()
 }
 
-async fn register(server: &TestServer, name: &str) -> (VehicleId, String) {
-    let vehicle = VehicleId::new(name).unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
-    (vehicle, password)
-}
-
 /// Fixes `step_s` seconds apart from `t0`, with the speed and course the points imply.
 fn fixes(points: &[Point], t0: DateTime<Utc>, step_s: i64) -> Vec<Position> {
     points
@@ -518,32 +512,6 @@ fn mqtt_options(mqtt: std::net::SocketAddr, vehicle: &VehicleId, password: &str)
     let mut options = MqttOptions::new(format!("convoy-agent-{vehicle}"), mqtt.ip().to_string(), mqtt.port());
     options.set_credentials(vehicle.to_string(), password);
     options
-}
-
-/// Publishes fixes as the vehicle would, a few to a message, QoS 1; waits for every PUBACK.
-async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, fixes: &[Position]) {
-    let (client, mut eventloop) = AsyncClient::new(mqtt_options(server.mqtt, vehicle, password), 1000);
-    let messages: Vec<Vec<u8>> =
-        fixes.chunks(5).map(|chunk| PositionBatch::new(vehicle.clone(), chunk.to_vec()).encode()).collect();
-    let count = messages.len();
-    let topic = convoy_core::topics::positions_topic(vehicle);
-    let sender = tokio::spawn(async move {
-        for payload in messages {
-            client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.unwrap();
-        }
-        client
-    });
-    let mut acked = 0;
-    while acked < count {
-        if let Event::Incoming(Packet::PubAck(_)) =
-            tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap()
-        {
-            acked += 1;
-        }
-    }
-    let client = sender.await.unwrap();
-    client.disconnect().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
 }
 
 /// Drives `route` in real time, a fix a second taken now, with an agent's health report now

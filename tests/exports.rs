@@ -17,9 +17,8 @@ use chrono::{DateTime, Duration as TimeSpan, SecondsFormat, SubsecRound, Utc};
 use common::*;
 use convoy::demo::simulator::Route;
 use convoy_core::geometry::distance_m;
-use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
+use convoy_core::{FixMode, Position, Role, VehicleId};
 use geo::Point;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
 
 /// Markup and quotes, which every format must carry safely.
@@ -69,35 +68,6 @@ fn fixes(points: &[Point], t0: DateTime<Utc>) -> Vec<Position> {
             hdop: Some(0.9),
         })
         .collect()
-}
-
-/// Publishes fixes as the vehicle would, a few to a message, QoS 1; waits for every PUBACK.
-async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, fixes: &[Position]) {
-    let mut options =
-        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
-    options.set_credentials(vehicle.to_string(), password);
-    let (client, mut eventloop) = AsyncClient::new(options, 1000);
-    let messages: Vec<Vec<u8>> =
-        fixes.chunks(5).map(|chunk| PositionBatch::new(vehicle.clone(), chunk.to_vec()).encode()).collect();
-    let count = messages.len();
-    let topic = convoy_core::topics::positions_topic(vehicle);
-    let sender = tokio::spawn(async move {
-        for payload in messages {
-            client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.unwrap();
-        }
-        client
-    });
-    let mut acked = 0;
-    while acked < count {
-        if let Event::Incoming(Packet::PubAck(_)) =
-            tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap()
-        {
-            acked += 1;
-        }
-    }
-    let client = sender.await.unwrap();
-    client.disconnect().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
 }
 
 async fn post_json(server: &TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
@@ -364,13 +334,13 @@ async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
         // The agent numbers the fixes it has; a silent receiver gives none.
         fix.seq = n as u64 + 1;
     }
-    publish(&server, &van, &van_password, &van_fixes).await;
+    publish_fixes(&server, &van, &van_password, &van_fixes, 5).await;
 
     // The truck until 5 min 40 s into its halt: the alert opens at 5 min, and a person
     // acknowledges it while the truck still stands.
     let truck_fixes = fixes(&truck_points, t0);
     let standing = HALT_AT + 340;
-    publish(&server, &truck, &truck_password, &truck_fixes[..standing]).await;
+    publish_fixes(&server, &truck, &truck_password, &truck_fixes[..standing], 5).await;
     let alert = eventually(Duration::from_secs(60), "the unplanned_stop alert", || async {
         let (_, body) = server.get_json(&format!("/api/v1/alerts?move={move_id}"), &admin).await;
         body["alerts"].as_array()?.iter().find(|a| a["kind"] == "unplanned_stop").cloned()
@@ -380,7 +350,7 @@ async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
     let (status, body) =
         post_json(&server, &admin, &format!("/api/v1/alerts/{alert_id}/ack"), json!({ "note": NOTE })).await;
     assert_eq!(status, 200, "{body}");
-    publish(&server, &truck, &truck_password, &truck_fixes[standing..]).await;
+    publish_fixes(&server, &truck, &truck_password, &truck_fixes[standing..], 5).await;
 
     let scenario = Scenario { server, admin, move_id, alert_id, truck, van, t0, halt_place: route[HALT_AT] };
     let expected = [(&scenario.truck, truck_fixes.len()), (&scenario.van, van_fixes.len())];
