@@ -22,6 +22,9 @@ use crate::move_span::{self, Span};
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
 /// needs the whole track in memory.
 const MAX_SIMPLIFIED_FIXES: usize = 1_000_000;
+/// The longest range one track request reads: streamed, it costs no memory, but a bounded
+/// request keeps one person from reading the whole history in one go.
+const MAX_TRACK_DAYS: i64 = 31;
 
 #[derive(Deserialize)]
 pub(crate) struct TrackQuery {
@@ -68,8 +71,20 @@ pub(crate) async fn vehicle_track(
     };
     let to = query.to.unwrap_or_else(Utc::now);
     let from = query.from.unwrap_or(to - Duration::days(1));
+    let refuse = |message: String, reason: &'static str| {
+        let error = ApiError::new(StatusCode::BAD_REQUEST, message).with_reason(reason);
+        move_span::count_refusal(&state, &error);
+        error
+    };
     if from >= to {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "from must be before to"));
+        return Err(refuse("from must be before to".into(), "bad_range"));
+    }
+    if to - from > Duration::days(MAX_TRACK_DAYS) {
+        let message = format!(
+            "the range is {} days long; at most {MAX_TRACK_DAYS} days are read at once: ask for it a month at a time",
+            (to - from).num_days()
+        );
+        return Err(refuse(message, "range_too_long"));
     }
     if let Some(tolerance) = query.simplify_m {
         if !(tolerance > 0.0 && tolerance.is_finite()) {
