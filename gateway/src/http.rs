@@ -88,7 +88,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/live", get(crate::live::live_feed))
         .route("/api/v1/audit", get(crate::audit::list_audit))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
+        .layer(axum::middleware::map_response(protective_headers))
         .with_state(state)
+}
+
+/// Headers every answer carries: a browser must not guess that a JSON body holding someone's
+/// text is HTML, and nothing on the way may keep a copy of positions, alerts or the audit log.
+async fn protective_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true.
@@ -133,6 +143,14 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_refused_value() {
+            tracing::warn!(error = %e, "the database refused a value of a request");
+            return Self::new(
+                StatusCode::BAD_REQUEST,
+                "a value of the request cannot be stored or searched for (a NUL byte, or out of range)",
+            )
+            .with_reason("refused_value");
+        }
         tracing::error!(error = %e, "store error while serving a request");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; try again")
     }

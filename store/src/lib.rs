@@ -53,6 +53,18 @@ pub enum StoreError {
     Task(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a value the caller gave (PostgreSQL's data exceptions,
+    /// class 22: a NUL byte in text, a number out of range), not failed: the request was bad,
+    /// and asking again will not help.
+    pub fn is_refused_value(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => e.code().is_some_and(|code| code.code().starts_with("22")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A message that could not be accepted, kept for inspection with its raw bytes.
