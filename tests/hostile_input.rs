@@ -113,9 +113,8 @@ async fn hostile_parameters_change_nothing(backend: Backend) {
             let url = server.url(&path.replace("{}", &encode(&value)));
             let mut request = client.request(method.clone(), url).bearer_auth(&token);
             if let Some(body) = &body {
-                let text = body
-                    .to_string()
-                    .replace("{}", &serde_json::to_string(&value).unwrap().trim_matches('"').to_string());
+                let text =
+                    body.to_string().replace("{}", serde_json::to_string(&value).unwrap().trim_matches('"'));
                 request = request.header("content-type", "application/json").body(text);
             }
             let response = request.send().await.unwrap();
@@ -126,17 +125,22 @@ async fn hostile_parameters_change_nothing(backend: Backend) {
             let text = response.text().await.unwrap();
             let parsed: Option<Value> = serde_json::from_str(&text).ok();
             let shown = format!("{method} {path} with {:?}", value.chars().take(30).collect::<String>());
-            if status >= 500 {
-                wrong.push(format!("{shown}: {status} {text}"));
-            } else if !content_type.as_deref().is_some_and(|t| t.starts_with("application/json")) || !nosniff
-            {
-                wrong.push(format!("{shown}: {content_type:?}, nosniff {nosniff}"));
-            } else if parsed.is_none() {
-                wrong.push(format!("{shown}: not JSON: {text}"));
-            } else if status >= 400 && !parsed.as_ref().unwrap()["error"].is_string() {
-                wrong.push(format!("{shown}: {status} without an error message: {text}"));
-            } else if status < 400 && !matches!(method, Method::GET) {
-                wrong.push(format!("{shown}: a hostile change was accepted: {status} {text}"));
+            let json_with_nosniff =
+                content_type.as_deref().is_some_and(|t| t.starts_with("application/json")) && nosniff;
+            let problem = match parsed {
+                _ if status >= 500 => Some(format!("{status} {text}")),
+                _ if !json_with_nosniff => Some(format!("{content_type:?}, nosniff {nosniff}")),
+                None => Some(format!("not JSON: {text}")),
+                Some(body) if status >= 400 && !body["error"].is_string() => {
+                    Some(format!("{status} without an error message: {text}"))
+                }
+                Some(_) if status < 400 && method != Method::GET => {
+                    Some(format!("a hostile change was accepted: {status} {text}"))
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                wrong.push(format!("{shown}: {problem}"));
             }
         }
     }
