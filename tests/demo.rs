@@ -27,16 +27,20 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
         .unwrap();
     let started = std::time::Instant::now();
 
-    // The logins are printed one a line, indented: `  USER  PASSWORD`, the admin's first.
+    // The logins are printed one a line, indented: `  USER  PASSWORD`, before "Press Ctrl-C".
     let stdout = BufReader::new(demo.stdout.take().unwrap());
-    let (user, password) = stdout
+    let logins: std::collections::HashMap<String, String> = stdout
         .lines()
         .map(Result::unwrap)
-        .find_map(|line| {
-            let password = line.strip_prefix("  admin ")?.trim();
-            Some(("admin".to_string(), password.to_string()))
+        .take_while(|line| !line.starts_with("Press Ctrl-C"))
+        .filter_map(|line| {
+            let (user, password) = line.strip_prefix("  ")?.split_once(' ')?;
+            matches!(user, "admin" | "escort" | "auditor")
+                .then(|| (user.to_string(), password.trim().to_string()))
         })
-        .expect("the demo prints its logins");
+        .collect();
+    assert_eq!(logins.len(), 3, "one login per role: {logins:?}");
+    let (user, password) = ("admin".to_string(), logins["admin"].clone());
     assert!(password.len() >= 20, "a random password, not a default: {password:?}");
 
     let client = reqwest::Client::new();
@@ -108,6 +112,30 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     assert_eq!(departure["zone"], "Depot (origin)");
     let off_route = alerts.iter().find(|a| a["kind"] == "off_route").unwrap();
     assert!(off_route["detail"]["distance_m"].as_f64().unwrap() > 150.0, "{off_route}");
+
+    // The map is served, and the escort sees the demo move: they are on its team.
+    let page = client.get(format!("http://{http}/")).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("Convoy"));
+    let escort: Value = client
+        .post(format!("http://{http}/api/v1/login"))
+        .json(&json!({ "username": "escort", "password": logins["escort"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let escort_moves: Value = client
+        .get(format!("http://{http}/api/v1/moves"))
+        .bearer_auth(escort["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(escort_moves["moves"][0]["id"], moves["moves"][0]["id"], "{escort_moves}");
 
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();
