@@ -79,3 +79,26 @@ async fn a_client_that_falls_behind_is_told_and_caught_up_with_the_latest_positi
     assert_eq!(event["position"]["seq"], FIXES);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_open_feed_closes_when_its_token_is_revoked() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let url = format!("ws://{}/api/v1/live?token={token}", server.http);
+    let (mut feed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let logout =
+        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    // The feed ends (within the server's 10 s recheck), without the client doing anything.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match feed.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the feed was still open 30 s after logout");
+    server.stop().await;
+}

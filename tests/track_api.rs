@@ -73,6 +73,7 @@ async fn track_is_served_in_order_with_marks(backend: Backend) {
         (format!("/api/v1/vehicles/truck-07/track?{}", range(t0(), t0() - Duration::seconds(1))), 400),
         (format!("/api/v1/vehicles/truck-07/track?{}", range(t0(), t0() + Duration::days(365))), 400),
         ("/api/v1/vehicles/truck-07/track?from=yesterday".to_string(), 400),
+        ("/api/v1/vehicles/truck-07/track?to=-262143-01-01T00:00:00Z".to_string(), 400),
         (format!("/api/v1/vehicles/truck-07/track?{whole}&simplify_m=-1"), 400),
         (format!("/api/v1/vehicles/truck-07/track?{whole}&format=shp"), 400),
         ("/api/v1/vehicles/bad%20id/track".to_string(), 400),

@@ -16,7 +16,7 @@ use crate::http::{ApiError, AppState};
 pub(crate) enum Scope {
     /// Every move and vehicle (admin, dispatcher, auditor).
     Everything,
-    /// The moves an escort is assigned to, and their vehicles.
+    /// The moves an escort is assigned to, and the vehicles of those not yet ended.
     Assigned { moves: HashSet<String>, vehicles: HashSet<VehicleId> },
 }
 
@@ -27,8 +27,11 @@ impl Scope {
         }
         let mut moves = HashSet::new();
         let mut vehicles = HashSet::new();
+        let now = chrono::Utc::now();
         for id in store.moves_of_user(&user.name).await? {
-            if let Some(record) = store.move_record(&id).await? {
+            // A move's vehicles only while it runs: once it has ended they may carry another
+            // team's move.
+            if let Some(record) = store.move_record(&id).await?.filter(|r| !has_ended(r, now)) {
                 vehicles.extend(plan_vehicles(&record));
             }
             moves.insert(id);
@@ -73,6 +76,14 @@ pub(crate) async fn visible_move(state: &AppState, user: &User, id: &str) -> Res
         return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
     }
     Ok(record)
+}
+
+/// Whether a move's window (if it has one) ended before `now`.
+pub(crate) fn has_ended(record: &MoveRecord, now: chrono::DateTime<chrono::Utc>) -> bool {
+    record.plan["window"]["to"]
+        .as_str()
+        .and_then(|to| chrono::DateTime::parse_from_rfc3339(to).ok())
+        .is_some_and(|to| to < now)
 }
 
 /// The vehicles a stored plan names.

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 /// How long a login token is valid.
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+/// The longest user name.
+pub const MAX_NAME_CHARS: usize = 64;
 /// The shortest password a person may choose.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
@@ -61,7 +63,7 @@ pub enum AddUserError {
 
 pub async fn add_user(store: &Store, name: &str, role: Role, password: &str) -> Result<(), AddUserError> {
     let name_ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= MAX_NAME_CHARS
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if !name_ok {
         return Err(AddUserError::BadName);

@@ -35,7 +35,12 @@ pub struct AppState {
     pub rules: convoy_core::rules::RuleSettings,
     /// Failed logins by name and address (shared by every request).
     pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
+    /// Login password checks allowed at once (one per core).
+    pub login_checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// The longest password a login may carry (argon2 takes any length; this bounds the work).
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// What the gateway tells the rest of the server, and the live feed it serves.
 #[derive(Clone)]
@@ -173,17 +178,19 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let token = bearer_token(&parts.headers)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
-        match auth::authenticate(&state.store, token.trim()).await? {
+        match auth::authenticate(&state.store, token).await? {
             Some(user) => Ok(Authenticated(user)),
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token")),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    Some(value.strip_prefix("Bearer ")?.trim())
 }
 
 impl Authenticated {
@@ -233,6 +240,20 @@ async fn login(
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    // No user name is longer (see `auth::add_user`); a longer one must not reach the throttle's
+    // memory, the logs or the audit log.
+    if request.username.chars().count() > auth::MAX_NAME_CHARS || request.password.len() > MAX_PASSWORD_BYTES
+    {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "user name or password too long"));
+    }
+    // One password check at a time per core: checks are slow and large on purpose (argon2), so
+    // a burst of guesses waits here instead of filling memory, and each is judged by the
+    // throttle only once the ones before it have been counted.
+    let _turn = state
+        .login_checks
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping"))?;
     if let Some(wait) = state.login_throttle.wait(&request.username, from, Instant::now()) {
         state.metrics.logins.with_label_values(&["throttled"]).inc();
         let detail = json!({ "wait_s": wait.as_secs() });
@@ -289,6 +310,8 @@ async fn list_vehicles(
         if !scope.sees_vehicle(&id) {
             continue;
         }
+        // Auditors work from the record, not live: they get the list without positions.
+        let position = position.filter(|_| user.0.role != Role::Auditor);
         vehicles.push(VehicleView {
             move_id: current_moves.get(&id).cloned(),
             id,
@@ -309,11 +332,7 @@ fn current_moves(
     let mut newest_first: Vec<_> = moves.iter().collect();
     newest_first.sort_by_key(|record| std::cmp::Reverse(record.created_at));
     for record in newest_first {
-        let ended = record.plan["window"]["to"]
-            .as_str()
-            .and_then(|to| DateTime::parse_from_rfc3339(to).ok())
-            .is_some_and(|to| to < now);
-        if ended {
+        if crate::access::has_ended(record, now) {
             continue;
         }
         for vehicle in crate::access::plan_vehicles(record) {

@@ -15,9 +15,8 @@
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use convoy_core::alert::AlertState;
 use convoy_core::live::LiveEvent;
@@ -31,15 +30,18 @@ use tokio::time::Instant;
 use crate::access::Scope;
 use crate::audit::{self, ClientAddr};
 use crate::auth;
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::http::{bearer_token, ApiError, AppState, Authenticated};
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// A client that has answered nothing (not even a pong) for this long is gone.
 const SILENCE_LIMIT: Duration = Duration::from_secs(3 * 15 + 5);
 /// After skipping positions, a client is sent every vehicle's latest at most this often.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(5);
-/// How often an escort's assigned moves are read again (a team change reaches an open feed).
+/// How often the token and an escort's assigned moves are read again (a logout, a revocation
+/// or a team change reaches an open feed).
 const RESCOPE_EVERY: Duration = Duration::from_secs(10);
+/// The largest message a client may send (it has nothing to say but pongs and close).
+const MAX_INCOMING_BYTES: usize = 4096;
 /// A send that takes longer than this closes the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -52,23 +54,27 @@ pub(crate) async fn live_feed(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
     Query(query): Query<LiveQuery>,
-    mut parts: Parts,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let user = match query.token {
-        Some(token) => auth::authenticate(&state.store, token.trim())
-            .await?
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?,
-        None => Authenticated::from_request_parts(&mut parts, &state).await?.0,
+    let token = match &query.token {
+        Some(token) => token.trim(),
+        None => bearer_token(&headers)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?,
     };
+    let user = auth::authenticate(&state.store, token)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?;
+    // Checked again while the feed is open: logout, revocation and expiry close it.
+    let token_hash = auth::token_hash(token);
     Authenticated(user.clone()).require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
     tracing::info!(user = %user.name, "live feed opened");
     audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;
     let events = state.events.live.subscribe();
     let alerts = state.events.live_alerts.subscribe();
     let store = state.store.clone();
-    Ok(upgrade.on_upgrade(move |socket| async move {
-        if let Err(e) = serve_client(socket, store, user, alerts, events).await {
+    Ok(upgrade.max_message_size(MAX_INCOMING_BYTES).on_upgrade(move |socket| async move {
+        if let Err(e) = serve_client(socket, store, user, token_hash, alerts, events).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
@@ -78,6 +84,7 @@ async fn serve_client(
     mut socket: WebSocket,
     store: Store,
     user: User,
+    token_hash: String,
     mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
 ) -> anyhow::Result<()> {
@@ -135,7 +142,13 @@ async fn serve_client(
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
-            _ = rescope.tick() => scope = Scope::of(&store, &user).await?,
+            _ = rescope.tick() => {
+                if store.token_user(&token_hash, chrono::Utc::now()).await?.is_none() {
+                    tracing::info!(user = %user.name, "live feed closed: its token ended");
+                    return Ok(());
+                }
+                scope = Scope::of(&store, &user).await?;
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     tracing::info!(user = %user.name, "live client silent (no pong); closing it");

@@ -2,7 +2,7 @@
 //! which move (`PUT /api/v1/moves/{id}/team`).
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use convoy_core::Role;
@@ -27,12 +27,8 @@ pub(crate) async fn logout(
     ClientAddr(from): ClientAddr,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    state.store.revoke_token(&auth::token_hash(token.trim())).await?;
+    let token = crate::http::bearer_token(&headers).unwrap_or_default();
+    state.store.revoke_token(&auth::token_hash(token)).await?;
     audit::record(&state, Some(&user.0.name), from, "logout", &user.0.name, json!({})).await?;
     tracing::info!(user = %user.0.name, "logged out");
     Ok(StatusCode::NO_CONTENT)

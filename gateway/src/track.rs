@@ -70,7 +70,12 @@ pub(crate) async fn vehicle_track(
         ),
     };
     let to = query.to.unwrap_or_else(Utc::now);
-    let from = query.from.unwrap_or(to - Duration::days(1));
+    let from = match query.from {
+        Some(from) => from,
+        None => to.checked_sub_signed(Duration::days(1)).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "to is too far in the past").with_reason("bad_range")
+        })?,
+    };
     let refuse = |message: String, reason: &'static str| {
         let error = ApiError::new(StatusCode::BAD_REQUEST, message).with_reason(reason);
         move_span::count_refusal(&state, &error);

@@ -35,6 +35,9 @@ use crate::auth::verify_password;
 use crate::metrics::GatewayMetrics;
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 
+/// The largest CONNECT accepted (MQTT allows 256 MiB; an agent's is a few hundred bytes).
+const MAX_CONNECT_BYTES: usize = 16 * 1024;
+
 /// Why the door closed a connection; the label of `convoy_gateway_mqtt_refused_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -294,7 +297,9 @@ impl Door {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let mut client = client;
-        let mut framer = Framer::new(self.settings.max_packet_bytes);
+        // Before login a client gets little room: a CONNECT (ids, credentials, a small will)
+        // fits in a few hundred bytes, and thousands of half-sent CONNECTs must not fill memory.
+        let mut framer = Framer::new(MAX_CONNECT_BYTES);
         let first = tokio::time::timeout(self.settings.connect_timeout, read_frame(&mut client, &mut framer))
             .await
             .map_err(|_| (None, refused(Refusal::ConnectTimeout, "no CONNECT")))?;
@@ -328,6 +333,7 @@ impl Door {
                 return Err((vehicle, ended));
             }
         };
+        framer.set_max_remaining(self.settings.max_packet_bytes);
         let tree = VehicleTree::new(&vehicle);
         let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
 

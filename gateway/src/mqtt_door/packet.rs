@@ -60,6 +60,11 @@ impl Framer {
         Self { buffer: BytesMut::with_capacity(8 * 1024), max_remaining }
     }
 
+    /// Changes the largest packet accepted from now on (larger once the client has logged in).
+    pub fn set_max_remaining(&mut self, max_remaining: usize) {
+        self.max_remaining = max_remaining;
+    }
+
     /// Where the next read goes (with room reserved for it).
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         self.buffer.reserve(8 * 1024);
