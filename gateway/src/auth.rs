@@ -114,7 +114,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// An argon2id hash of a random password nobody knows.
-const DUMMY_HASH: &str =
+pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7qRSBdm3SxkuVTAfbuEMQDc/Zr6F+7QUc1ecATVmpCo";
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::watch;
@@ -18,6 +18,8 @@ use crate::http::{router, AppState};
 
 /// A client must finish its TLS handshake within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long open connections get to finish after shutdown is asked.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,7 +62,10 @@ pub async fn serve_tls(
                     request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
                     app.clone().oneshot(request)
                 });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // A client gets HEADER_TIMEOUT to send a request's headers (a slow one holds a
+            // connection, not the server).
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%remote, error = %e, "HTTPS connection ended with an error");

@@ -405,15 +405,21 @@ impl Door {
                 return Err((Some(vehicle.clone()), refused(Refusal::ForeignWill, will.topic.clone())));
             }
         }
-        let hash = match self.store.vehicle_password_hash(&vehicle).await {
-            Ok(Some(hash)) => hash,
-            Ok(None) => return Err(bad("unknown vehicle")),
+        let stored = match self.store.vehicle_password_hash(&vehicle).await {
+            Ok(stored) => stored,
             Err(e) => return Err((Some(vehicle.clone()), Ended::Unavailable(format!("store: {e}")))),
         };
+        // An unknown vehicle is checked against a hash nobody's password matches, so the time
+        // a refusal takes does not tell which vehicle ids exist.
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| crate::auth::DUMMY_HASH.to_string());
         let verified = {
             let _turn = self.password_checks.acquire().await.expect("the semaphore is never closed");
             tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
         };
+        if !known {
+            return Err(bad("unknown vehicle"));
+        }
         if !verified {
             return Err(bad("wrong password"));
         }
