@@ -154,9 +154,6 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         web: config.web.clone(),
         rules: config.rules.clone(),
         login_throttle: Default::default(),
-        login_checks: std::sync::Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )),
     };
     let http_shutdown = shutdown.clone();
     let http_tls =

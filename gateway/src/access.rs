@@ -25,18 +25,23 @@ impl Scope {
         if user.role != Role::Escort {
             return Ok(Scope::Everything);
         }
-        let mut moves = HashSet::new();
-        let mut vehicles = HashSet::new();
+        let moves: HashSet<String> = store.moves_of_user(&user.name).await?.into_iter().collect();
         let now = chrono::Utc::now();
-        for id in store.moves_of_user(&user.name).await? {
-            // A move's vehicles only while it runs: once it has ended they may carry another
-            // team's move.
-            if let Some(record) = store.move_record(&id).await?.filter(|r| !has_ended(r, now)) {
-                vehicles.extend(plan_vehicles(&record));
-            }
-            moves.insert(id);
-        }
+        // A move's vehicles only while it runs: once it has ended they may carry another
+        // team's move.
+        let vehicles = store
+            .move_crews()
+            .await?
+            .into_iter()
+            .filter(|crew| moves.contains(&crew.id) && !crew.has_ended(now))
+            .flat_map(|crew| crew.vehicles)
+            .collect();
         Ok(Scope::Assigned { moves, vehicles })
+    }
+
+    /// Whether `user` may see move `id`: for that, an escort's assignments are enough.
+    pub(crate) async fn user_sees_move(store: &Store, user: &User, id: &str) -> Result<bool, StoreError> {
+        Ok(user.role != Role::Escort || store.moves_of_user(&user.name).await?.iter().any(|m| m == id))
     }
 
     pub(crate) fn sees_move(&self, id: &str) -> bool {
@@ -72,28 +77,8 @@ pub(crate) async fn visible_move(state: &AppState, user: &User, id: &str) -> Res
         .move_record(id)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such move"))?;
-    if !Scope::of(&state.store, user).await?.sees_move(id) {
+    if !Scope::user_sees_move(&state.store, user, id).await? {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
     }
     Ok(record)
-}
-
-/// Whether a move's window (if it has one) ended before `now`.
-pub(crate) fn has_ended(record: &MoveRecord, now: chrono::DateTime<chrono::Utc>) -> bool {
-    record.plan["window"]["to"]
-        .as_str()
-        .and_then(|to| chrono::DateTime::parse_from_rfc3339(to).ok())
-        .is_some_and(|to| to < now)
-}
-
-/// The vehicles a stored plan names.
-pub(crate) fn plan_vehicles(record: &MoveRecord) -> Vec<VehicleId> {
-    record
-        .plan
-        .get("vehicles")
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().and_then(|s| VehicleId::new(s).ok()))
-        .collect()
 }

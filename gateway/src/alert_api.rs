@@ -172,7 +172,7 @@ async fn act(
 async fn visible_alert(state: &AppState, user: &User, id: &str) -> Result<AlertRecord, ApiError> {
     let record =
         state.store.alert(id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
-    if !Scope::of(&state.store, user).await?.sees_move(&record.move_id) {
+    if !Scope::user_sees_move(&state.store, user, &record.move_id).await? {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this alert's move"));
     }
     Ok(record)

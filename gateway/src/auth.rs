@@ -25,6 +25,18 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// Password checks running at once in this process, people's and vehicles' alike: argon2 is
+/// slow and takes 19 MiB on purpose, so a flood of logins or CONNECTs waits for a turn instead
+/// of running hundreds at once on the blocking pool. One per core (at least two).
+static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from).max(2))
+});
+
+/// A turn to check a password: hold it across the check (and whatever must be judged with it).
+pub async fn password_check_turn() -> tokio::sync::SemaphorePermit<'static> {
+    PASSWORD_CHECKS.acquire().await.expect("the semaphore is never closed")
+}
+
 /// Checks a password against a stored hash; a damaged hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)

@@ -35,8 +35,6 @@ pub struct AppState {
     pub rules: convoy_core::rules::RuleSettings,
     /// Failed logins by name and address (shared by every request).
     pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
-    /// Login password checks allowed at once (one per core).
-    pub login_checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// The longest password a login may carry (argon2 takes any length; this bounds the work).
@@ -246,14 +244,9 @@ async fn login(
     {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "user name or password too long"));
     }
-    // One password check at a time per core: checks are slow and large on purpose (argon2), so
-    // a burst of guesses waits here instead of filling memory, and each is judged by the
-    // throttle only once the ones before it have been counted.
-    let _turn = state
-        .login_checks
-        .acquire()
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping"))?;
+    // Wait for a password-check turn first, so each guess is judged by the throttle only once
+    // the ones before it have been counted.
+    let _turn = auth::password_check_turn().await;
     if let Some(wait) = state.login_throttle.wait(&request.username, from, Instant::now()) {
         state.metrics.logins.with_label_values(&["throttled"]).inc();
         let detail = json!({ "wait_s": wait.as_secs() });
@@ -302,7 +295,7 @@ async fn list_vehicles(
     let scope = crate::access::Scope::of(&state.store, &user.0).await?;
     // The latest positions of every vehicle the person sees: a look at live positions.
     audit::record(&state, Some(&user.0.name), from, "vehicles.view", "vehicles", json!({})).await?;
-    let current_moves = current_moves(&state.store.moves().await?, Utc::now());
+    let current_moves = current_moves(state.store.move_crews().await?, Utc::now());
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {
@@ -325,18 +318,14 @@ async fn list_vehicles(
 /// Each vehicle's current move: the newest created that names it and whose window (if it has
 /// one) has not ended by `now`.
 fn current_moves(
-    moves: &[convoy_store::MoveRecord],
+    mut crews: Vec<convoy_store::MoveCrew>,
     now: DateTime<Utc>,
 ) -> std::collections::HashMap<VehicleId, String> {
     let mut by_vehicle = std::collections::HashMap::new();
-    let mut newest_first: Vec<_> = moves.iter().collect();
-    newest_first.sort_by_key(|record| std::cmp::Reverse(record.created_at));
-    for record in newest_first {
-        if crate::access::has_ended(record, now) {
-            continue;
-        }
-        for vehicle in crate::access::plan_vehicles(record) {
-            by_vehicle.entry(vehicle).or_insert_with(|| record.id.clone());
+    crews.sort_by_key(|crew| std::cmp::Reverse(crew.created_at));
+    for crew in crews.into_iter().filter(|crew| !crew.has_ended(now)) {
+        for vehicle in crew.vehicles {
+            by_vehicle.entry(vehicle).or_insert_with(|| crew.id.clone());
         }
     }
     by_vehicle

@@ -25,6 +25,47 @@ pub struct MoveRecord {
     pub created_by: String,
 }
 
+/// Who is on a move and until when, without its plan: what the vehicle list and people's scope
+/// need, read without parsing every route.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveCrew {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub vehicles: Vec<VehicleId>,
+    /// The end of the move's window, if it has one.
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+impl MoveCrew {
+    /// From the plan's `vehicles` (JSON text) and `window.to` (RFC 3339) as the database gives them.
+    pub(crate) fn from_parts(
+        id: String,
+        created_at: DateTime<Utc>,
+        vehicles: Option<&str>,
+        ends_at: Option<&str>,
+    ) -> Result<MoveCrew> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
+        let names: Vec<String> = match vehicles {
+            Some(text) => serde_json::from_str(text).map_err(|e| corrupt(format!("vehicles: {e}")))?,
+            None => Vec::new(),
+        };
+        let vehicles = names
+            .into_iter()
+            .map(|name| VehicleId::new(name).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let ends_at = ends_at
+            .map(|to| DateTime::parse_from_rfc3339(to).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|e| corrupt(format!("window: {e}")))?;
+        Ok(MoveCrew { id, created_at, vehicles, ends_at })
+    }
+
+    /// Whether the move's window ended before `now` (a move without one never ends).
+    pub fn has_ended(&self, now: DateTime<Utc>) -> bool {
+        self.ends_at.is_some_and(|end| end < now)
+    }
+}
+
 /// An alert as it stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertRecord {

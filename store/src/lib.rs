@@ -26,7 +26,9 @@ use convoy_core::plausibility::{ArrivalMarker, Implausible, Marks};
 use convoy_core::{Position, Role, VehicleId};
 use tokio::sync::mpsc;
 
-pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, MoveRecord, BY_RULE};
+pub use alerts::{
+    AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, MoveCrew, MoveRecord, BY_RULE,
+};
 pub use audit::{
     AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH,
 };
@@ -390,6 +392,11 @@ impl Store {
     /// Every move, oldest first.
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
         dispatch!(self, s => s.moves())
+    }
+
+    /// Every move's vehicles and end, oldest first, without reading the plans' routes.
+    pub async fn move_crews(&self) -> Result<Vec<MoveCrew>> {
+        dispatch!(self, s => s.move_crews())
     }
 
     /// Every move's id, oldest first: what is there, without reading every plan.

@@ -20,8 +20,8 @@ use crate::alerts::{json_text, parse_json, parse_kind, parse_state, PersonAction
 use crate::{
     mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
     AlertChange, AlertFilter, AlertRecord, AlertTransition, DeadLetter, Delivery, IngestWrite,
-    LatestPosition, LegalHold, MarkedWrite, MoveRecord, PurgeReport, Result, StoreError, StoredPosition,
-    User, WriteOutcome, BY_RULE,
+    LatestPosition, LegalHold, MarkedWrite, MoveCrew, MoveRecord, PurgeReport, Result, StoreError,
+    StoredPosition, User, WriteOutcome, BY_RULE,
 };
 
 /// Schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -622,6 +622,28 @@ impl PgStore {
     pub async fn move_ids(&self) -> Result<Vec<String>> {
         let rows = self.client().await?.query("SELECT id FROM moves ORDER BY created_at, id", &[]).await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn move_crews(&self) -> Result<Vec<MoveCrew>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'to'
+                 FROM moves ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                MoveCrew::from_parts(
+                    r.get(0),
+                    r.get(1),
+                    r.get::<_, Option<&str>>(2),
+                    r.get::<_, Option<&str>>(3),
+                )
+            })
+            .collect()
     }
 
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {

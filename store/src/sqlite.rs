@@ -14,7 +14,7 @@ use crate::alerts::{json_text, parse_json, parse_kind, parse_state, PersonAction
 use crate::{
     mark_write, parse_fix, parse_implausible, parse_role, parse_vehicle, vehicles_of, AgentStatus,
     AlertChange, AlertFilter, AlertRecord, AlertTransition, DeadLetter, Delivery, IngestWrite,
-    LatestPosition, LegalHold, MoveRecord, PurgeReport, Result, StoreError, StoredPosition, User,
+    LatestPosition, LegalHold, MoveCrew, MoveRecord, PurgeReport, Result, StoreError, StoredPosition, User,
     WriteOutcome, BY_RULE,
 };
 
@@ -544,6 +544,24 @@ impl SqliteStore {
                 "SELECT id, name, plan, created_ms, created_by FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], move_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    pub async fn move_crews(&self) -> Result<Vec<MoveCrew>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, created_ms, json_extract(plan, '$.vehicles'), json_extract(plan, '$.window.to')
+                 FROM moves ORDER BY created_ms, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let (id, created_ms): (String, i64) = (r.get(0)?, r.get(1)?);
+                let (vehicles, ends_at): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
+                Ok(from_millis(created_ms).and_then(|created_at| {
+                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), ends_at.as_deref())
+                }))
+            })?;
             rows.map(|row| row?).collect()
         })
         .await

@@ -387,6 +387,27 @@ async fn moves_are_kept_by_id_and_listed_by_creation(f: Fixture) {
     assert_eq!(f.store.move_record("m-3").await.unwrap(), None);
     assert_eq!(f.store.move_ids().await.unwrap(), vec!["m-2".to_string(), "m-1".to_string()]);
     assert_eq!(f.store.moves().await.unwrap(), vec![earlier, later]);
+
+    // Their crews and ends, read without the plans.
+    let windowed = MoveRecord {
+        plan: json!({"vehicles": ["truck-09"], "window": {"from": "2026-11-28T08:00:00.000Z", "to": "2026-11-28T18:30:00.000Z"}}),
+        ..a_move("m-3", 30)
+    };
+    f.store.add_move(&windowed).await.unwrap();
+    let crews = f.store.move_crews().await.unwrap();
+    let summary: Vec<_> =
+        crews.iter().map(|c| (c.id.as_str(), c.created_at, c.vehicles.clone(), c.ends_at)).collect();
+    let end = "2026-11-28T18:30:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!(
+        summary,
+        vec![
+            ("m-2", t0() + Duration::minutes(5), vec![vehicle("truck-07"), vehicle("escort-1")], None),
+            ("m-1", t0() + Duration::minutes(10), vec![vehicle("truck-07"), vehicle("escort-1")], None),
+            ("m-3", t0() + Duration::minutes(30), vec![vehicle("truck-09")], Some(end)),
+        ]
+    );
+    assert!(crews[2].has_ended(end + Duration::milliseconds(1)) && !crews[2].has_ended(end));
+    assert!(!crews[0].has_ended(end + Duration::days(1000)), "no window: never ends");
 }
 
 fn an_alert(id: &str, move_id: &str, vehicle_id: &str, seconds: i64) -> AlertRecord {

@@ -35,7 +35,8 @@ use crate::auth::verify_password;
 use crate::metrics::GatewayMetrics;
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 
-/// The largest CONNECT accepted (MQTT allows 256 MiB; an agent's is a few hundred bytes).
+/// The largest CONNECT accepted before login (MQTT allows 256 MiB; an agent's holds its ids,
+/// password and a small status will).
 const MAX_CONNECT_BYTES: usize = 16 * 1024;
 
 /// Why the door closed a connection; the label of `convoy_gateway_mqtt_refused_total`.
@@ -116,9 +117,6 @@ pub struct Door {
     store: Store,
     metrics: GatewayMetrics,
     secret: UpstreamSecret,
-    /// argon2 is slow and takes 19 MiB on purpose: a flood of CONNECTs must not run hundreds at
-    /// once on the blocking pool.
-    password_checks: Semaphore,
     connections: Arc<Semaphore>,
 }
 
@@ -159,10 +157,8 @@ impl Door {
         metrics: GatewayMetrics,
         secret: UpstreamSecret,
     ) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             connections: Arc::new(Semaphore::new(settings.max_connections)),
-            password_checks: Semaphore::new(cores.max(2)),
             settings,
             store,
             metrics,
@@ -414,7 +410,7 @@ impl Door {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| crate::auth::DUMMY_HASH.to_string());
         let verified = {
-            let _turn = self.password_checks.acquire().await.expect("the semaphore is never closed");
+            let _turn = crate::auth::password_check_turn().await;
             tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
         };
         if !known {
