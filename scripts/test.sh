@@ -77,7 +77,8 @@ run_pg pg_ctl -D "$pg_data" -l "$pg_data/server.log" -w \
 export CONVOY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 log "PostgreSQL on 127.0.0.1:$pg_port"
 
-# 3. Checks and tests.
+# 3. Checks and tests. One build from scratch: incremental caches would only take disk.
+export CARGO_INCREMENTAL=0
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Run every test binary and doc test; then one closing line with the totals over all of them.
