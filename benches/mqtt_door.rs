@@ -4,8 +4,10 @@
 //! reconnects at once (each login is an argon2 check).
 //!
 //! Real parts: the whole server in this process with the embedded broker and SQLite. The
-//! messages go to `convoy/v1/vehicles/{id}/bench`, which ingest does not read, so only the
-//! broker's path is measured.
+//! messages of the first two columns go to `convoy/v1/vehicles/{id}/bench`, which ingest does
+//! not read, so only the broker's path is measured. The third column sends real position
+//! messages (one fix each) through the door, whose PUBACK waits until ingest has committed
+//! them: what a vehicle's publishing costs now that a crash of the server loses nothing.
 //!
 //!   cargo bench --bench mqtt_door -- [MESSAGES] [ROUNDS] [VEHICLES]     (default 100000 5 200)
 
@@ -13,7 +15,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use convoy::config::{BrokerChoice, ServerConfig};
-use convoy_core::VehicleId;
+use convoy_core::topics::positions_topic;
+use convoy_core::{Position, PositionBatch, VehicleId};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 
 #[tokio::main(flavor = "multi_thread")]
@@ -37,7 +40,11 @@ async fn main() -> anyhow::Result<()> {
     let bench = VehicleId::new("bench-0")?;
     let password = convoy_gateway::auth::register_vehicle(&server.store, &bench).await?;
 
-    println!("one connection, {messages} QoS 1 publishes of 200 bytes, 100 in flight:");
+    let stored_messages = (messages / 10).max(1);
+    println!(
+        "one connection, 100 in flight: {messages} QoS 1 publishes of 200 bytes; {stored_messages} \
+         position messages acknowledged once stored:"
+    );
     for round in 1..=rounds {
         let direct = publish_rate(
             internal,
@@ -45,11 +52,24 @@ async fn main() -> anyhow::Result<()> {
             &account.username,
             &account.password,
             messages,
+            Load::Opaque,
         )
         .await?;
-        let door = publish_rate(listen, "convoy-agent-bench-0", "bench-0", &password, messages).await?;
+        let door = publish_rate(listen, "convoy-agent-bench-0", "bench-0", &password, messages, Load::Opaque)
+            .await?;
+        let first_seq = (round - 1) as u64 * stored_messages as u64 + 1;
+        let stored = publish_rate(
+            listen,
+            "convoy-agent-bench-0",
+            "bench-0",
+            &password,
+            stored_messages,
+            Load::Positions { first_seq },
+        )
+        .await?;
         println!(
-            "  round {round}: rumqttd directly {direct:>9.0}/s   through the door {door:>9.0}/s   ({:.0} %)",
+            "  round {round}: rumqttd directly {direct:>9.0}/s   through the door {door:>9.0}/s   ({:.0} %)   \
+             positions, PUBACK once stored {stored:>7.0}/s",
             100.0 * door / direct
         );
     }
@@ -93,22 +113,56 @@ async fn connack(eventloop: &mut EventLoop) -> anyhow::Result<()> {
     }
 }
 
-/// Publishes `n` messages as fast as the broker acknowledges them; returns messages a second.
+/// What a round's messages are.
+#[derive(Clone, Copy)]
+enum Load {
+    /// 200 bytes on a topic ingest does not read.
+    Opaque,
+    /// One fix a message on the vehicle's positions topic, seqs from `first_seq` on.
+    Positions { first_seq: u64 },
+}
+
+impl Load {
+    fn message(self, user: &str, n: usize) -> anyhow::Result<(String, Vec<u8>)> {
+        Ok(match self {
+            Load::Opaque => (format!("convoy/v1/vehicles/{user}/bench"), vec![b'x'; 200]),
+            Load::Positions { first_seq } => {
+                let vehicle = VehicleId::new(user)?;
+                let seq = first_seq + n as u64;
+                let fix = Position {
+                    seq,
+                    t: chrono::Utc::now(),
+                    lat: 48.0,
+                    lon: 11.0 + (seq % 1000) as f64 * 1e-4,
+                    alt_m: None,
+                    speed_mps: Some(10.0),
+                    course_deg: Some(90.0),
+                    fix: None,
+                    sats: None,
+                    hdop: None,
+                };
+                (positions_topic(&vehicle), PositionBatch::new(vehicle, vec![fix]).encode())
+            }
+        })
+    }
+}
+
+/// Publishes `n` messages as fast as they are acknowledged; returns messages a second.
 async fn publish_rate(
     addr: SocketAddr,
     client_id: &str,
     user: &str,
     password: &str,
     n: usize,
+    load: Load,
 ) -> anyhow::Result<f64> {
     let (client, mut eventloop) = client(addr, client_id, user, password);
     connack(&mut eventloop).await?;
-    let topic = format!("convoy/v1/vehicles/{user}/bench");
+    let messages = (0..n).map(|i| load.message(user, i)).collect::<anyhow::Result<Vec<_>>>()?;
     let started = Instant::now();
     let sender = tokio::spawn(async move {
-        let payload = vec![b'x'; 200];
-        for _ in 0..n {
-            client.publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone()).await?;
+        for (topic, payload) in messages {
+            client.publish(topic, QoS::AtLeastOnce, false, payload).await?;
         }
         anyhow::Ok(client)
     });

@@ -2,6 +2,7 @@
 //! one process. The parts meet here and nowhere else.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
@@ -9,7 +10,7 @@ use convoy_alerts::{AgentHealth, Arrival};
 use convoy_core::live::LiveEvent;
 use convoy_gateway::broker::{self, InternalClient};
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
-use convoy_ingest::{Committed, IngestConfig, IngestMetrics};
+use convoy_ingest::{CommitWatch, Committed, IngestConfig, IngestMetrics};
 use convoy_store::Store;
 use prometheus::Registry;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -94,12 +95,18 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         }
     };
     let (mqtt_addr, mqtts_addr, internal_mqtt, door) = match embedded {
-        Some((broker, internal)) => (
-            Some(broker.mqtt_addr),
-            broker.mqtts_addr,
-            Some((broker.internal_addr, internal)),
-            Some(broker.door),
-        ),
+        Some((broker, internal)) => {
+            let ledger = broker.ledger.clone();
+            ingest_config.on_commit = Some(CommitWatch(Arc::new(move |topic: &str, payload: &[u8]| {
+                ledger.committed(topic, payload)
+            })));
+            (
+                Some(broker.mqtt_addr),
+                broker.mqtts_addr,
+                Some((broker.internal_addr, internal)),
+                Some(broker.door),
+            )
+        }
         None => (None, None, None, None),
     };
     ingest_config.retention = config.retention;

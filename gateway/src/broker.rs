@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::metrics::GatewayMetrics;
-use crate::mqtt_door::{Door, DoorSettings, UpstreamSecret};
+use crate::mqtt_door::{CommitLedger, Door, DoorSettings, UpstreamSecret};
 use crate::tls::TlsFiles;
 
 /// The credentials of a server-internal client (ingest, the alert publisher).
@@ -58,6 +58,9 @@ pub struct EmbeddedBroker {
     /// The door's listeners; they stop at shutdown. rumqttd cannot be stopped: it ends with the
     /// process.
     pub door: JoinHandle<anyhow::Result<()>>,
+    /// Where ingest reports its commits: the door holds each vehicle's PUBACK for positions and
+    /// status until the message is committed, so a crash of the server loses nothing.
+    pub ledger: Arc<CommitLedger>,
 }
 
 /// The largest packet body rumqttd and the door take: a full position batch and its topic.
@@ -106,7 +109,8 @@ pub async fn start(
         connect_timeout: CONNECT_TIMEOUT,
         max_connections: MAX_CONNECTIONS,
     };
-    let door = Arc::new(Door::new(settings, store, metrics, secret));
+    let ledger = Arc::new(CommitLedger::default());
+    let door = Arc::new(Door::new(settings, store, metrics, secret).with_commit_ledger(ledger.clone()));
     let door = tokio::spawn(async move {
         let plain = door.clone().serve_plain(plain, shutdown.clone());
         match tls {
@@ -117,7 +121,7 @@ pub async fn start(
         }
         Ok(())
     });
-    Ok(EmbeddedBroker { mqtt_addr, mqtts_addr, internal_addr, door })
+    Ok(EmbeddedBroker { mqtt_addr, mqtts_addr, internal_addr, door, ledger })
 }
 
 /// Starts rumqttd on a free loopback port and waits until it accepts connections.

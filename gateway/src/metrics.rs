@@ -8,6 +8,8 @@ pub struct GatewayMetrics {
     pub mqtt_auth_failures: IntCounter,
     /// Connections the MQTT front door closed, by reason (see `mqtt_door::Refusal`).
     pub mqtt_refused: IntCounterVec,
+    /// Vehicle connections closed because a held message was not stored while others were.
+    pub mqtt_unconfirmed: IntCounter,
     pub plans_rejected: IntCounterVec,
     /// Requests for stored history (track files, exports, replays, reports) refused as bad
     /// input, by reason (see `move_span::HISTORY_REJECTION_REASONS`).
@@ -32,6 +34,10 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            mqtt_unconfirmed: IntCounter::new(
+                "convoy_gateway_mqtt_unconfirmed_closed_total",
+                "Vehicle connections closed so the vehicle resends a message ingest never stored",
+            )?,
             plans_rejected: IntCounterVec::new(
                 Opts::new("convoy_gateway_plans_rejected_total", "Move plans refused, by reason"),
                 &["reason"],
@@ -55,6 +61,7 @@ impl GatewayMetrics {
         }
         registry.register(Box::new(metrics.mqtt_auth_failures.clone()))?;
         registry.register(Box::new(metrics.mqtt_refused.clone()))?;
+        registry.register(Box::new(metrics.mqtt_unconfirmed.clone()))?;
         for refusal in crate::mqtt_door::Refusal::ALL {
             metrics.mqtt_refused.with_label_values(&[refusal.reason()]);
         }

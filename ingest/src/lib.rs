@@ -42,6 +42,29 @@ pub struct IngestConfig {
     pub share_group: Option<String>,
     /// Fixes older than the retention are stored marked `older_than_retention`.
     pub retention: Option<Retention>,
+    /// Told of every message once the batch holding it is committed (the embedded broker's
+    /// door holds the vehicle's PUBACK until then).
+    pub on_commit: Option<CommitWatch>,
+}
+
+/// Called with the topic and payload of each committed message.
+#[derive(Clone)]
+pub struct CommitWatch(pub std::sync::Arc<CommittedMessage>);
+
+pub type CommittedMessage = dyn Fn(&str, &[u8]) + Send + Sync;
+
+/// Who hears of each commit.
+struct AfterCommit {
+    /// What was stored, for the alert rules and the live feed.
+    stored: Option<mpsc::UnboundedSender<Committed>>,
+    /// Each message committed.
+    messages: Option<CommitWatch>,
+}
+
+impl std::fmt::Debug for CommitWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitWatch")
+    }
 }
 
 impl IngestConfig {
@@ -56,6 +79,7 @@ impl IngestConfig {
             max_batch_delay: Duration::from_millis(20),
             share_group: None,
             retention: None,
+            on_commit: None,
         }
     }
 }
@@ -105,7 +129,7 @@ pub async fn run(
         store,
         config.retention,
         metrics,
-        committed,
+        AfterCommit { stored: committed, messages: config.on_commit.clone() },
         shutdown.clone(),
     ));
 
@@ -160,7 +184,7 @@ async fn write_batches(
     store: Store,
     retention: Option<Retention>,
     metrics: IngestMetrics,
-    committed_to: Option<mpsc::UnboundedSender<Committed>>,
+    after_commit: AfterCommit,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
@@ -174,11 +198,16 @@ async fn write_batches(
             return Ok(());
         };
         progress.add(&outcome);
-        if let Some(to) = &committed_to {
+        if let Some(to) = &after_commit.stored {
             if !outcome.fresh.is_empty() || !statuses.is_empty() {
                 // A consumer that has gone away is no reason to stop storing.
                 let _ =
                     to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
+            }
+        }
+        if let Some(CommitWatch(watch)) = &after_commit.messages {
+            for publish in &batch {
+                watch(&publish.topic, &publish.payload);
             }
         }
         for publish in &batch {

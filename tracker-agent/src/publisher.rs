@@ -7,6 +7,11 @@
 //! noted in `Sent` before it is made; the event loop pairs each new packet id with the oldest
 //! note, and reports the note back when that packet id is acknowledged. A packet id seen again
 //! while unacknowledged is a retransmission after a reconnect, not a new publish.
+//!
+//! A reconnect to a broker that kept no session (restarted without persistence, or the
+//! embedded broker after the server restarted) is different: rumqttc drops what it had not got
+//! acknowledged and will never resend it. The agent then sends every unacknowledged fix again
+//! from its spool, and ignores acknowledgements of notes made before (their `session`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -36,6 +41,8 @@ enum Sent {
     /// A batch of positions ending at this seq.
     Positions {
         last_seq: u64,
+        /// Which broker session the batch was sent in (counts sessions the broker lost).
+        session: u64,
     },
     Status,
 }
@@ -44,7 +51,10 @@ type SentQueue = Arc<Mutex<VecDeque<Sent>>>;
 
 /// What the event loop tells the publisher.
 enum Broker {
-    Connected,
+    /// Connected; `session_present` false when the broker kept nothing of the last session.
+    Connected {
+        session_present: bool,
+    },
     Acked(Sent),
 }
 
@@ -87,6 +97,8 @@ pub async fn run(
     let topic = positions_topic(&config.vehicle);
     // Batches handed to the client, oldest first, and whether each was acknowledged.
     let mut in_flight: VecDeque<(u64, bool)> = VecDeque::new();
+    let mut session = 0u64;
+    let mut connected_before = false;
     let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
     let mut sync_tick = tokio::time::interval(match config.spool.fsync {
         FsyncPolicy::Interval(every) => every,
@@ -100,11 +112,19 @@ pub async fn run(
                 None => reader_done = true,
             },
             event = broker_rx.recv() => match event {
-                Some(Broker::Connected) => {
-                    tracing::info!(broker = %config.broker.host, "connected to broker");
+                Some(Broker::Connected { session_present }) => {
+                    tracing::info!(broker = %config.broker.host, session_present, "connected to broker");
+                    if !session_present && connected_before && !in_flight.is_empty() {
+                        // What was in flight is gone with the session: send it all again.
+                        tracing::warn!(batches = in_flight.len(), "the broker lost the session: resending");
+                        session += 1;
+                        spool.resend_all();
+                        in_flight.clear();
+                    }
+                    connected_before = true;
                     publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
                 }
-                Some(Broker::Acked(Sent::Positions { last_seq })) => {
+                Some(Broker::Acked(Sent::Positions { last_seq, session: of })) if of == session => {
                     if let Some(batch) = in_flight.iter_mut().find(|(seq, _)| *seq == last_seq) {
                         batch.1 = true;
                     }
@@ -115,7 +135,7 @@ pub async fn run(
                         spool.ack_through(seq)?;
                     }
                 }
-                Some(Broker::Acked(Sent::Status)) => {}
+                Some(Broker::Acked(_)) => {}
                 None => anyhow::bail!("the MQTT event loop stopped"),
             },
             _ = status_tick.tick() => {
@@ -137,7 +157,7 @@ pub async fn run(
             let last_seq = last.seq;
             let count = batch.len() as u64;
             let payload = PositionBatch::new(config.vehicle.clone(), batch).encode();
-            sent.lock().expect("sent queue poisoned").push_back(Sent::Positions { last_seq });
+            sent.lock().expect("sent queue poisoned").push_back(Sent::Positions { last_seq, session });
             match client.try_publish(&topic, QoS::AtLeastOnce, false, payload) {
                 Ok(()) => {
                     in_flight.push_back((last_seq, false));
@@ -224,9 +244,13 @@ async fn poll_broker(
     loop {
         let event = eventloop.poll().await;
         let message = match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Ok(Event::Incoming(Packet::ConnAck(connack))) => {
                 backoff = Duration::from_millis(200);
-                Some(Broker::Connected)
+                if !connack.session_present {
+                    // rumqttc dropped the unacknowledged publishes: their packet ids are free.
+                    awaiting_ack.clear();
+                }
+                Some(Broker::Connected { session_present: connack.session_present })
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
                 if let std::collections::hash_map::Entry::Vacant(entry) = awaiting_ack.entry(pkid) {

@@ -9,9 +9,11 @@
 //! both ways. Every packet from the vehicle is framed and checked before it is forwarded: a
 //! PUBLISH or a SUBSCRIBE outside `convoy/v1/vehicles/{id}/` closes the connection without
 //! forwarding it, and is counted by reason in `convoy_gateway_mqtt_refused_total`. What the
-//! broker sends back is copied unchanged.
+//! broker sends back is copied unchanged, but for the PUBACKs of positions and status: with a
+//! [`CommitLedger`], those wait until ingest has committed the message ([`held_acks`]).
 
 mod acl;
+pub mod held_acks;
 mod identity;
 pub mod packet;
 mod upstream;
@@ -25,14 +27,16 @@ use convoy_core::VehicleId;
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use acl::VehicleTree;
+pub use held_acks::CommitLedger;
 pub use identity::certificate_names;
 pub use upstream::UpstreamSecret;
 
 use crate::auth::verify_password;
 use crate::metrics::GatewayMetrics;
+use held_acks::{broker_packet, AckEvent, Held, HeldAcks};
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 
 /// The largest CONNECT accepted before login (MQTT allows 256 MiB; an agent's holds its ids,
@@ -118,6 +122,8 @@ pub struct Door {
     metrics: GatewayMetrics,
     secret: UpstreamSecret,
     connections: Arc<Semaphore>,
+    /// Ingest's commits, when ingest runs in this process: PUBACKs of stored topics wait for them.
+    ledger: Option<Arc<CommitLedger>>,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -163,7 +169,14 @@ impl Door {
             store,
             metrics,
             secret,
+            ledger: None,
         }
+    }
+
+    /// Holds the PUBACKs of positions and status until `ledger` reports them committed.
+    pub fn with_commit_ledger(mut self, ledger: Arc<CommitLedger>) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// Accepts plain MQTT connections until `shutdown` turns true.
@@ -347,8 +360,23 @@ impl Door {
         let (mut client_read, mut client_write) = tokio::io::split(client);
         let (mut upstream_read, mut upstream_write) = upstream.into_split();
         let client_ended = {
-            let inbound = forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree);
-            let outbound = tokio::io::copy(&mut upstream_read, &mut client_write);
+            let (held_tx, held_rx) = mpsc::unbounded_channel();
+            let holding = self.ledger.as_ref().map(|ledger| Holding {
+                ledger: ledger.clone(),
+                events: held_tx,
+                limit: HeldAcks::limit(),
+            });
+            let inbound =
+                forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree, holding.as_ref());
+            let outbound = async {
+                match &self.ledger {
+                    Some(ledger) => {
+                        self.forward_holding(&mut upstream_read, &mut client_write, ledger, held_rx, &vehicle)
+                            .await
+                    }
+                    None => tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ()),
+                }
+            };
             tokio::select! {
                 ended = inbound => Some(ended),
                 _ = outbound => None,
@@ -365,6 +393,72 @@ impl Door {
                 Ok(Some(vehicle))
             }
             Some(Err(e)) => Err(with_vehicle(e)),
+        }
+    }
+
+    /// Copies what rumqttd sends to the vehicle, but for the PUBACKs of held messages: those
+    /// are dropped, and the door's own PUBACK goes out once the message is committed. Returns
+    /// when rumqttd closes, or when a held message looks lost (the vehicle then reconnects and
+    /// sends it again from its spool).
+    async fn forward_holding<R, W>(
+        &self,
+        upstream: &mut R,
+        client: &mut W,
+        ledger: &CommitLedger,
+        mut events: mpsc::UnboundedReceiver<AckEvent>,
+        vehicle: &VehicleId,
+    ) -> std::io::Result<()>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let mut acks = HeldAcks::default();
+        let mut from_broker = BytesMut::with_capacity(16 * 1024);
+        let mut out = Vec::new();
+        let mut check_lost = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                read = upstream.read_buf(&mut from_broker) => {
+                    if read? == 0 {
+                        return Ok(());
+                    }
+                    // A held message is announced before it is forwarded, so before its PUBACK.
+                    while let Ok(event) = events.try_recv() {
+                        acks.apply(event);
+                    }
+                    while let Some((len, puback)) = broker_packet(&from_broker)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
+                    {
+                        let packet = from_broker.split_to(len);
+                        if !puback.is_some_and(|id| acks.broker_acked(id)) {
+                            out.extend_from_slice(&packet);
+                        }
+                    }
+                }
+                Some(event) = events.recv() => {
+                    acks.apply(event);
+                    while let Ok(event) = events.try_recv() {
+                        acks.apply(event);
+                    }
+                }
+                _ = check_lost.tick() => {
+                    if acks.oldest_looks_lost(ledger) {
+                        self.metrics.mqtt_unconfirmed.inc();
+                        tracing::warn!(
+                            vehicle = vehicle.as_str(),
+                            held = acks.len(),
+                            "a vehicle's message was not stored while others were: closing the \
+                             connection so the vehicle sends it again"
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            acks.release_into(&mut out);
+            if !out.is_empty() {
+                client.write_all(&out).await?;
+                out.clear();
+            }
         }
     }
 
@@ -445,14 +539,24 @@ fn parse_connect(frame: &Frame) -> Result<Connect, Ended> {
     }
 }
 
+/// What the inbound side needs to hold PUBACKs: the ledger, the connection's event channel and
+/// its limit of held messages.
+struct Holding {
+    ledger: Arc<CommitLedger>,
+    events: mpsc::UnboundedSender<AckEvent>,
+    limit: Arc<Semaphore>,
+}
+
 /// Copies the client's packets to the broker, each checked first; returns at the client's end
 /// of stream, or with the refusal at the first packet the vehicle may not send. That packet and
-/// anything after it are not forwarded; the packets before it were allowed and are.
+/// anything after it are not forwarded; the packets before it were allowed and are. With
+/// `holding`, each QoS 1 PUBLISH of positions or status is registered as held before it goes on.
 async fn forward_checked<R, W>(
     client: &mut R,
     upstream: &mut W,
     framer: &mut Framer,
     tree: &VehicleTree,
+    holding: Option<&Holding>,
 ) -> Result<(), Ended>
 where
     R: AsyncRead + Unpin,
@@ -466,8 +570,33 @@ where
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(Ended::from(e)),
             };
-            if let Err(refusal) = check(&frame, tree) {
-                break Err(refusal);
+            let packet = match check(&frame, tree) {
+                Ok(packet) => packet,
+                Err(refusal) => break Err(refusal),
+            };
+            if let (
+                Some(holding),
+                ClientPacket::Publish { qos: 1, topic, packet_id: Some(id), payload, .. },
+            ) = (holding, &packet)
+            {
+                if CommitLedger::is_stored_topic(topic) {
+                    let permit =
+                        match holding.limit.clone().try_acquire_owned() {
+                            Ok(permit) => permit,
+                            Err(_) => {
+                                // Too many held: send what is ready (its PUBACKs may free some),
+                                // then wait, reading nothing more from the vehicle meanwhile.
+                                upstream.write_all(&out).await?;
+                                out.clear();
+                                holding.limit.clone().acquire_owned().await.map_err(|_| {
+                                    Ended::Unavailable("the held PUBACKs' limit is closed".into())
+                                })?
+                            }
+                        };
+                    let key = holding.ledger.key(topic, payload);
+                    holding.ledger.expect(key, &holding.events);
+                    let _ = holding.events.send(AckEvent::Held(Held::new(*id, key, permit)));
+                }
             }
             out.extend_from_slice(&frame.bytes);
         };
@@ -482,20 +611,21 @@ where
     }
 }
 
-/// Whether a vehicle may send this packet after its CONNECT.
-fn check(frame: &Frame, tree: &VehicleTree) -> Result<(), Ended> {
-    match ClientPacket::parse(frame)? {
+/// The packet, if a vehicle may send it after its CONNECT.
+fn check(frame: &Frame, tree: &VehicleTree) -> Result<ClientPacket, Ended> {
+    let packet = ClientPacket::parse(frame)?;
+    match &packet {
         ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
-        ClientPacket::Publish { topic, .. } if !tree.may_publish(&topic) => {
-            Err(refused(Refusal::ForeignTopic, topic))
+        ClientPacket::Publish { topic, .. } if !tree.may_publish(topic) => {
+            Err(refused(Refusal::ForeignTopic, topic.clone()))
         }
         ClientPacket::Subscribe { filters, .. } => {
-            match filters.into_iter().find(|(filter, _)| !tree.may_subscribe(filter)) {
-                Some((filter, _)) => Err(refused(Refusal::ForeignSubscription, filter)),
-                None => Ok(()),
+            match filters.iter().find(|(filter, _)| !tree.may_subscribe(filter)) {
+                Some((filter, _)) => Err(refused(Refusal::ForeignSubscription, filter.clone())),
+                None => Ok(packet),
             }
         }
-        _ => Ok(()),
+        _ => Ok(packet),
     }
 }
 

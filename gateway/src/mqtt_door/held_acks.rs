@@ -1,0 +1,336 @@
+//! A vehicle's PUBACK waits until its message is in the database.
+//!
+//! rumqttd acknowledges a PUBLISH as soon as it holds it in memory. Forwarded as it is, that
+//! PUBACK would let the agent drop the fix from its spool while the only copy is in the server's
+//! memory, and a crash of the server would lose it. So for the topics ingest stores (positions
+//! and status), the door drops rumqttd's PUBACK and sends its own once ingest reports the
+//! message committed through the [`CommitLedger`]: the agent's spool lets a fix go only when it
+//! is stored, and a crash of either side loses nothing.
+//!
+//! Messages are matched by content: a keyed hash of topic and payload (the key is random per
+//! process, so a vehicle cannot make its message collide with another). Two identical messages
+//! are stored once and both acknowledged, which is right: their content is stored.
+//!
+//! PUBACKs go to the vehicle in the order its PUBLISHes came (MQTT 3.1.1, section 4.6), and one
+//! is sent only after rumqttd's for the same packet id was taken, so the vehicle cannot reuse
+//! a packet id that rumqttd still holds.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use convoy_core::topics::parse_vehicle_topic;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+/// The most PUBACKs held for one connection; past it the door stops reading the vehicle until
+/// some are released (MQTT clients keep far fewer in flight: the agent's window is 100).
+pub const MAX_HELD_PER_CONNECTION: usize = 1000;
+
+/// A held message older than this while ingest keeps committing others is taken as lost on
+/// the way (the internal broker dropped it): the door closes the connection and the agent,
+/// which still has the fix in its spool, sends it again.
+pub const LOST_AFTER: Duration = Duration::from_secs(120);
+
+/// "Keeps committing": ingest committed something within this long.
+const INGEST_ALIVE: Duration = Duration::from_secs(10);
+
+/// What a connection's PUBACK side hears, in order: its own held messages and ingest's commits.
+#[derive(Debug)]
+pub enum AckEvent {
+    /// A PUBLISH is on its way to rumqttd and its PUBACK is held. Sent before the PUBLISH is
+    /// forwarded, so it is always ahead of the commit and of rumqttd's PUBACK.
+    Held(Held),
+    /// A message with this key was committed.
+    Committed(u64),
+}
+
+/// Ingest's commits, told to the door connections waiting for them.
+pub struct CommitLedger {
+    keys: RandomState,
+    waiting: Mutex<Waiting>,
+    started: Instant,
+    /// Milliseconds after `started` of the last commit (0: none yet).
+    last_commit_ms: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct Waiting {
+    by_key: HashMap<u64, Vec<mpsc::UnboundedSender<AckEvent>>>,
+    /// The map's size after the last sweep of closed connections.
+    swept_at: usize,
+}
+
+impl Default for CommitLedger {
+    fn default() -> Self {
+        Self {
+            keys: RandomState::new(),
+            waiting: Mutex::default(),
+            started: Instant::now(),
+            last_commit_ms: Default::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CommitLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitLedger").finish_non_exhaustive()
+    }
+}
+
+impl CommitLedger {
+    /// Whether ingest stores what is published on `topic` (and will report it committed).
+    pub fn is_stored_topic(topic: &str) -> bool {
+        parse_vehicle_topic(topic).is_some()
+    }
+
+    pub fn key(&self, topic: &str, payload: &[u8]) -> u64 {
+        let mut hasher = self.keys.build_hasher();
+        topic.hash(&mut hasher);
+        payload.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Tells `to` when a message with `key` is committed.
+    pub fn expect(&self, key: u64, to: &mpsc::UnboundedSender<AckEvent>) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        waiting.by_key.entry(key).or_default().push(to.clone());
+        // Connections that ended leave their waits behind: sweep them out whenever the map
+        // has doubled, so its size follows the messages really in flight.
+        if waiting.by_key.len() > 2 * waiting.swept_at.max(1024) {
+            waiting.by_key.retain(|_, senders| {
+                senders.retain(|s| !s.is_closed());
+                !senders.is_empty()
+            });
+            waiting.swept_at = waiting.by_key.len();
+        }
+    }
+
+    /// Called by ingest for each message of a batch once the batch is committed.
+    pub fn committed(&self, topic: &str, payload: &[u8]) {
+        let key = self.key(topic, payload);
+        let waiters = self.waiting.lock().unwrap_or_else(|e| e.into_inner()).by_key.remove(&key);
+        for waiter in waiters.into_iter().flatten() {
+            // A connection that has ended no longer needs to know.
+            let _ = waiter.send(AckEvent::Committed(key));
+        }
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_commit_ms.store(now.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether ingest committed anything in the last [`INGEST_ALIVE`].
+    fn ingest_is_committing(&self) -> bool {
+        match self.last_commit_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => false,
+            ms => self.started.elapsed().saturating_sub(Duration::from_millis(ms)) < INGEST_ALIVE,
+        }
+    }
+
+    /// The number of messages waited for (for tests).
+    pub fn waiting(&self) -> usize {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).by_key.len()
+    }
+}
+
+/// One PUBLISH whose PUBACK is held.
+#[derive(Debug)]
+pub struct Held {
+    packet_id: u16,
+    key: u64,
+    since: Instant,
+    committed: bool,
+    broker_acked: bool,
+    /// Counts against [`MAX_HELD_PER_CONNECTION`] until released.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Held {
+    pub fn new(packet_id: u16, key: u64, permit: OwnedSemaphorePermit) -> Self {
+        Self { packet_id, key, since: Instant::now(), committed: false, broker_acked: false, _permit: permit }
+    }
+}
+
+/// One connection's held PUBACKs, oldest first.
+#[derive(Debug, Default)]
+pub struct HeldAcks {
+    queue: VecDeque<Held>,
+}
+
+impl HeldAcks {
+    /// The permits a connection's holds are counted with.
+    pub fn limit() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(MAX_HELD_PER_CONNECTION))
+    }
+
+    pub fn apply(&mut self, event: AckEvent) {
+        match event {
+            AckEvent::Held(held) => self.queue.push_back(held),
+            AckEvent::Committed(key) => {
+                if let Some(held) = self.queue.iter_mut().find(|h| h.key == key && !h.committed) {
+                    held.committed = true;
+                }
+            }
+        }
+    }
+
+    /// rumqttd acknowledged `packet_id`: true if that PUBACK is held (and must not be
+    /// forwarded), false if it is not one of ours.
+    pub fn broker_acked(&mut self, packet_id: u16) -> bool {
+        match self.queue.iter_mut().find(|h| h.packet_id == packet_id && !h.broker_acked) {
+            Some(held) => {
+                held.broker_acked = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends the PUBACKs now due, in order: the oldest held messages that are committed and
+    /// whose rumqttd PUBACK was taken.
+    pub fn release_into(&mut self, out: &mut Vec<u8>) -> usize {
+        let mut released = 0;
+        while self.queue.front().is_some_and(|h| h.committed && h.broker_acked) {
+            if let Some(held) = self.queue.pop_front() {
+                let [high, low] = held.packet_id.to_be_bytes();
+                out.extend_from_slice(&[0x40, 0x02, high, low]);
+                released += 1;
+            }
+        }
+        released
+    }
+
+    /// Whether the oldest held message looks lost: waiting longer than [`LOST_AFTER`] while
+    /// ingest goes on committing others.
+    pub fn oldest_looks_lost(&self, ledger: &CommitLedger) -> bool {
+        self.queue.front().is_some_and(|h| h.since.elapsed() > LOST_AFTER && !h.committed)
+            && ledger.ingest_is_committing()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+/// The length of the first whole packet in bytes from rumqttd, and its packet id if it is a
+/// PUBACK. `None` until a whole packet is there. rumqttd is trusted to frame correctly; a
+/// remaining length over four bytes ends the connection.
+pub fn broker_packet(bytes: &[u8]) -> Result<Option<(usize, Option<u16>)>, &'static str> {
+    let Some(&first) = bytes.first() else {
+        return Ok(None);
+    };
+    let mut remaining = 0usize;
+    let mut header_len = 1;
+    loop {
+        if header_len > 4 {
+            return Err("remaining length longer than 4 bytes");
+        }
+        let Some(&byte) = bytes.get(header_len) else {
+            return Ok(None);
+        };
+        remaining |= usize::from(byte & 0x7f) << (7 * (header_len - 1));
+        header_len += 1;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let total = header_len + remaining;
+    if bytes.len() < total {
+        return Ok(None);
+    }
+    let puback = (first == 0x40 && remaining == 2)
+        .then(|| u16::from_be_bytes([bytes[header_len], bytes[header_len + 1]]));
+    Ok(Some((total, puback)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(limit: &Arc<Semaphore>, packet_id: u16, key: u64) -> AckEvent {
+        AckEvent::Held(Held::new(packet_id, key, limit.clone().try_acquire_owned().unwrap()))
+    }
+
+    #[test]
+    fn pubacks_wait_for_the_commit_and_for_rumqttd_and_leave_in_order() {
+        let limit = HeldAcks::limit();
+        let mut acks = HeldAcks::default();
+        acks.apply(held(&limit, 1, 10));
+        acks.apply(held(&limit, 2, 20));
+        let mut out = Vec::new();
+        assert!(acks.broker_acked(1) && acks.broker_acked(2));
+        assert_eq!(acks.release_into(&mut out), 0, "nothing is committed yet");
+        acks.apply(AckEvent::Committed(20));
+        assert_eq!(acks.release_into(&mut out), 0, "the second may not overtake the first");
+        acks.apply(AckEvent::Committed(10));
+        assert_eq!(acks.release_into(&mut out), 2);
+        assert_eq!(out, [0x40, 2, 0, 1, 0x40, 2, 0, 2]);
+        assert!(acks.is_empty());
+        assert_eq!(limit.available_permits(), MAX_HELD_PER_CONNECTION, "permits come back");
+    }
+
+    #[test]
+    fn a_commit_before_rumqttds_puback_waits_for_it() {
+        let limit = HeldAcks::limit();
+        let mut acks = HeldAcks::default();
+        acks.apply(held(&limit, 7, 70));
+        acks.apply(AckEvent::Committed(70));
+        let mut out = Vec::new();
+        assert_eq!(acks.release_into(&mut out), 0);
+        assert!(acks.broker_acked(7));
+        assert!(!acks.broker_acked(7), "a second PUBACK for the id is not ours");
+        assert_eq!(acks.release_into(&mut out), 1);
+    }
+
+    #[test]
+    fn the_ledger_tells_every_waiter_once_and_forgets_the_key() {
+        let ledger = CommitLedger::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let key = ledger.key("convoy/v1/vehicles/a/positions", b"{}");
+        assert_ne!(key, ledger.key("convoy/v1/vehicles/b/positions", b"{}"));
+        ledger.expect(key, &tx);
+        ledger.expect(key, &tx);
+        assert_eq!(ledger.waiting(), 1);
+        ledger.committed("convoy/v1/vehicles/a/positions", b"{}");
+        assert!(matches!(rx.try_recv(), Ok(AckEvent::Committed(k)) if k == key));
+        assert!(matches!(rx.try_recv(), Ok(AckEvent::Committed(k)) if k == key));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(ledger.waiting(), 0);
+        assert!(ledger.ingest_is_committing());
+    }
+
+    #[test]
+    fn waits_of_ended_connections_are_swept() {
+        let ledger = CommitLedger::default();
+        for key in 0..3000u64 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            drop(rx);
+            ledger.expect(key, &tx);
+        }
+        assert!(ledger.waiting() < 2100, "{} waits kept", ledger.waiting());
+    }
+
+    #[test]
+    fn only_positions_and_status_are_held() {
+        assert!(CommitLedger::is_stored_topic("convoy/v1/vehicles/a/positions"));
+        assert!(CommitLedger::is_stored_topic("convoy/v1/vehicles/a/status"));
+        assert!(!CommitLedger::is_stored_topic("convoy/v1/vehicles/a/other"));
+    }
+
+    #[test]
+    fn broker_packets_are_framed_and_pubacks_read() {
+        assert_eq!(broker_packet(&[]), Ok(None));
+        assert_eq!(broker_packet(&[0x40, 2, 0]), Ok(None));
+        assert_eq!(broker_packet(&[0x40, 2, 1, 2, 0xd0]), Ok(Some((4, Some(258)))));
+        assert_eq!(broker_packet(&[0xd0, 0]), Ok(Some((2, None))));
+        // A PUBLISH of 200 bytes: two length bytes.
+        let mut publish = vec![0x30, 0xc8, 0x01];
+        publish.extend(std::iter::repeat_n(0, 200));
+        assert_eq!(broker_packet(&publish), Ok(Some((203, None))));
+        assert!(broker_packet(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).is_err());
+    }
+}
