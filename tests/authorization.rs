@@ -666,9 +666,11 @@ async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
     assert_eq!((status, ids(&moves, "moves", "id")), (200, vec![world.move_a.clone()]));
     let (status, _) = server.get_json(&format!("/api/v1/moves/{}", world.move_a), escort).await;
     assert_eq!(status, 200);
+    // Another team's move is answered exactly as a move that does not exist: an escort cannot
+    // tell which move ids exist.
     let (status, refused) = server.get_json(&format!("/api/v1/moves/{}", world.move_b), escort).await;
-    assert_eq!(status, 403, "{refused}");
-    assert!(refused["error"].is_string());
+    assert_eq!(status, 404, "{refused}");
+    assert_eq!(server.get_json("/api/v1/moves/no-such-move", escort).await, (404, refused));
 
     let (_, vehicles) = server.get_json("/api/v1/vehicles", admin).await;
     assert_eq!(ids(&vehicles, "vehicles", "id"), [VEHICLE_A, VEHICLE_B]);
@@ -681,18 +683,20 @@ async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
     assert_eq!((status, ids(&alerts, "alerts", "id")), (200, vec![world.alert_a.clone()]));
     let (status, alerts) = server.get_json(&format!("/api/v1/alerts?vehicle={VEHICLE_B}"), escort).await;
     assert_eq!((status, alerts), (200, json!({ "alerts": [] })));
-    let (status, _) = server.get_json(&format!("/api/v1/alerts?move={}", world.move_b), escort).await;
-    assert_eq!(status, 403, "asking for another move's alerts by name");
+    let by_name = server.get_json(&format!("/api/v1/alerts?move={}", world.move_b), escort).await;
+    assert_eq!(by_name, (200, json!({ "alerts": [] })), "asking for another move's alerts by name");
+    assert_eq!(server.get_json("/api/v1/alerts?move=no-such-move", escort).await, by_name);
     let (status, _) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_a), escort).await;
     assert_eq!(status, 200);
-    let (status, _) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_b), escort).await;
-    assert_eq!(status, 403);
+    let (status, refused) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_b), escort).await;
+    assert_eq!(status, 404);
+    assert_eq!(server.get_json("/api/v1/alerts/no-such-alert", escort).await, (404, refused));
 
     let before = server.store.alert(&world.alert_b).await.unwrap().unwrap();
     for action in ["ack", "resolve"] {
         let path = format!("/api/v1/alerts/{}/{action}", world.alert_b);
         let (status, body) = request(server, "POST", &path, escort, json!({ "note": "not mine" })).await;
-        assert_eq!(status, 403, "{action}: {body}");
+        assert_eq!(status, 404, "{action}: {body}");
     }
     assert_eq!(server.store.alert(&world.alert_b).await.unwrap().unwrap(), before, "nothing changed");
     assert_eq!(server.store.alert_transitions(&world.alert_b).await.unwrap().len(), 1, "only its opening");

@@ -69,16 +69,12 @@ impl Scope {
     }
 }
 
-/// The move `id` if `user` may see it: 404 when there is none, 403 for an escort not assigned
-/// to it.
+/// The move `id` if `user` may see it. A move an escort is not assigned to is answered exactly
+/// as one that does not exist (404), so an escort cannot learn which move ids exist.
 pub(crate) async fn visible_move(state: &AppState, user: &User, id: &str) -> Result<MoveRecord, ApiError> {
-    let record = state
-        .store
-        .move_record(id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such move"))?;
+    let no_such_move = || ApiError::new(StatusCode::NOT_FOUND, "no such move");
     if !Scope::user_sees_move(&state.store, user, id).await? {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
+        return Err(no_such_move());
     }
-    Ok(record)
+    state.store.move_record(id).await?.ok_or_else(no_such_move)
 }

@@ -167,13 +167,13 @@ async fn act(
     }
 }
 
-/// The alert `id` if `user` may see it: 404 when there is none, 403 for an escort not assigned
-/// to its move.
+/// The alert `id` if `user` may see it. An alert of a move an escort is not assigned to is
+/// answered exactly as one that does not exist (404).
 async fn visible_alert(state: &AppState, user: &User, id: &str) -> Result<AlertRecord, ApiError> {
-    let record =
-        state.store.alert(id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such alert"))?;
+    let no_such_alert = || ApiError::new(StatusCode::NOT_FOUND, "no such alert");
+    let record = state.store.alert(id).await?.ok_or_else(no_such_alert)?;
     if !Scope::user_sees_move(&state.store, user, &record.move_id).await? {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this alert's move"));
+        return Err(no_such_alert());
     }
     Ok(record)
 }
@@ -189,7 +189,8 @@ async fn visible_alerts(
     };
     if let Some(move_id) = &filter.move_id {
         if !moves.contains(move_id) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "you are not assigned to this move"));
+            // As for a move that does not exist: nothing.
+            return Ok(Vec::new());
         }
         return Ok(state.store.alerts(&filter).await?);
     }

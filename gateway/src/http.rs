@@ -16,7 +16,7 @@ use convoy_store::{Store, StoreError, User};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::audit::{self, ClientAddr};
 use crate::auth;
@@ -102,20 +102,6 @@ async fn protective_headers(mut response: Response) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     headers.entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
     response
-}
-
-/// Serves `router` on `listener` until `shutdown` turns true.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    // The peer's address reaches handlers (`ClientAddr`) for the audit log.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
 }
 
 /// An error as the API shows it: a status and `{"error": "..."}`. Internal details are logged,

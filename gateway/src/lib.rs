@@ -11,7 +11,7 @@ pub mod auth;
 pub mod broker;
 mod export;
 mod http;
-mod https;
+mod listener;
 mod live;
 mod metrics;
 mod move_span;
@@ -27,7 +27,7 @@ pub mod tls;
 mod track;
 mod web;
 
-pub use http::{router, serve, AppState, GatewayEvents};
-pub use https::serve_tls;
+pub use http::{router, AppState, GatewayEvents};
+pub use listener::{serve, serve_tls};
 pub use metrics::GatewayMetrics;
 pub use web::WebSettings;
