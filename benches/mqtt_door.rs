@@ -102,7 +102,10 @@ fn client(addr: SocketAddr, client_id: &str, user: &str, password: &str) -> (Asy
     let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
     options.set_credentials(user, password);
     options.set_inflight(100);
-    AsyncClient::new(options, 1000)
+    let (client, mut eventloop) = AsyncClient::new(options, 1000);
+    // A fleet logging in at once waits its turn for the argon2 checks: longer than rumqttc's 5 s.
+    eventloop.network_options.set_connection_timeout(120);
+    (client, eventloop)
 }
 
 async fn connack(eventloop: &mut EventLoop) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@ use convoy_alerts::{AgentHealth, Arrival};
 use convoy_core::live::LiveEvent;
 use convoy_gateway::broker::{self, InternalClient};
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
-use convoy_ingest::{CommitWatch, Committed, IngestConfig, IngestMetrics};
+use convoy_ingest::{Committed, IngestConfig, IngestMetrics, IngestObserver, Observer};
 use convoy_store::Store;
 use prometheus::Registry;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -96,10 +96,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     };
     let (mqtt_addr, mqtts_addr, internal_mqtt, door) = match embedded {
         Some((broker, internal)) => {
-            let ledger = broker.ledger.clone();
-            ingest_config.on_commit = Some(CommitWatch(Arc::new(move |topic: &str, payload: &[u8]| {
-                ledger.committed(topic, payload)
-            })));
+            ingest_config.observer = Some(Observer(Arc::new(DoorLedger(broker.ledger.clone()))));
             (
                 Some(broker.mqtt_addr),
                 broker.mqtts_addr,
@@ -279,4 +276,18 @@ fn external_ingest_config(
     ingest.username = username.clone();
     ingest.password = password.clone();
     ingest
+}
+
+/// Ingest tells the embedded broker's door when it is subscribed (the door lets vehicles in only
+/// then) and what it committed (the door then sends the vehicles' PUBACKs).
+struct DoorLedger(Arc<convoy_gateway::mqtt_door::CommitLedger>);
+
+impl IngestObserver for DoorLedger {
+    fn subscribed(&self) {
+        self.0.ingest_subscribed();
+    }
+
+    fn committed(&self, topic: &str, payload: &[u8]) {
+        self.0.committed(topic, payload);
+    }
 }

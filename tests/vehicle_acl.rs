@@ -187,6 +187,36 @@ async fn a_vehicle_publishing_on_another_vehicles_topic_is_cut_off_and_nothing_i
     server.stop().await;
 }
 
+/// PUBACKs come in the order of the PUBLISHes, those of positions once they are stored; one on
+/// a topic ingest does not read waits its turn; QoS 2 on positions is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pubacks_come_in_order_once_stored_and_qos_2_positions_are_refused() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let password = register(&server, &admin, "truck-a").await;
+    let t = Utc::now() - chrono::Duration::minutes(1);
+
+    let (mut a, code) = RawClient::connect(server.mqtt, "truck-a", &password, None).await;
+    assert_eq!(code, Some(0));
+    a.send(publish("convoy/v1/vehicles/truck-a/positions", 1, batch("truck-a", 1, t))).await;
+    a.send(publish("convoy/v1/vehicles/truck-a/notes", 2, b"not stored".to_vec())).await;
+    a.send(publish("convoy/v1/vehicles/truck-a/positions", 3, batch("truck-a", 2, t))).await;
+    assert_eq!(a.read(12).await, [0x40, 2, 0, 1, 0x40, 2, 0, 2, 0x40, 2, 0, 3], "in order");
+    // A PUBACK of positions means they are stored.
+    assert_eq!(track(&server, &admin, "truck-a", t).await, [1, 2]);
+
+    let ClientPacket::Publish { dup, retain, topic, packet_id, payload, .. } =
+        publish("convoy/v1/vehicles/truck-a/positions", 4, batch("truck-a", 3, t))
+    else {
+        unreachable!()
+    };
+    a.send(ClientPacket::Publish { dup, qos: 2, retain, topic, packet_id, payload }).await;
+    assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "closed without a PUBREC");
+    assert_eq!(refused(&server.metrics().await, "unsupported_qos"), 1.0);
+    assert_eq!(track(&server, &admin, "truck-a", t).await, [1, 2], "the QoS 2 message is not stored");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn subscribing_beyond_its_own_topics_is_refused() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;

@@ -42,29 +42,35 @@ pub struct IngestConfig {
     pub share_group: Option<String>,
     /// Fixes older than the retention are stored marked `older_than_retention`.
     pub retention: Option<Retention>,
-    /// Told of every message once the batch holding it is committed (the embedded broker's
-    /// door holds the vehicle's PUBACK until then).
-    pub on_commit: Option<CommitWatch>,
+    /// Told when ingest is subscribed and of every message once the batch holding it is
+    /// committed (the embedded broker's door waits for both).
+    pub observer: Option<Observer>,
 }
 
-/// Called with the topic and payload of each committed message.
-#[derive(Clone)]
-pub struct CommitWatch(pub std::sync::Arc<CommittedMessage>);
+/// What a process running ingest wants to hear of its progress.
+pub trait IngestObserver: Send + Sync {
+    /// Ingest holds all its subscriptions (after each connection to the broker).
+    fn subscribed(&self);
+    /// A message, by topic and payload, is in the database.
+    fn committed(&self, topic: &str, payload: &[u8]);
+}
 
-pub type CommittedMessage = dyn Fn(&str, &[u8]) + Send + Sync;
+/// An [`IngestObserver`] to share.
+#[derive(Clone)]
+pub struct Observer(pub std::sync::Arc<dyn IngestObserver>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
 
 /// Who hears of each commit.
 struct AfterCommit {
     /// What was stored, for the alert rules and the live feed.
     stored: Option<mpsc::UnboundedSender<Committed>>,
     /// Each message committed.
-    messages: Option<CommitWatch>,
-}
-
-impl std::fmt::Debug for CommitWatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CommitWatch")
-    }
+    messages: Option<Observer>,
 }
 
 impl IngestConfig {
@@ -79,7 +85,7 @@ impl IngestConfig {
             max_batch_delay: Duration::from_millis(20),
             share_group: None,
             retention: None,
-            on_commit: None,
+            observer: None,
         }
     }
 }
@@ -120,7 +126,8 @@ pub async fn run(
     // (`max_inflight_messages` in Mosquitto: see deploy/mosquitto.conf).
     let (publish_tx, mut publish_rx) = mpsc::unbounded_channel::<Publish>();
     let filters = subscription_filters(config.share_group.as_deref());
-    let poller = tokio::spawn(poll_broker(eventloop, client.clone(), filters, publish_tx));
+    let poller =
+        tokio::spawn(poll_broker(eventloop, client.clone(), filters, publish_tx, config.observer.clone()));
     // One batch waits while another commits: enough to overlap gathering with committing.
     let (batch_tx, batch_rx) = mpsc::channel::<Vec<Publish>>(1);
     let writer = tokio::spawn(write_batches(
@@ -129,7 +136,7 @@ pub async fn run(
         store,
         config.retention,
         metrics,
-        AfterCommit { stored: committed, messages: config.on_commit.clone() },
+        AfterCommit { stored: committed, messages: config.observer.clone() },
         shutdown.clone(),
     ));
 
@@ -205,9 +212,9 @@ async fn write_batches(
                     to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
             }
         }
-        if let Some(CommitWatch(watch)) = &after_commit.messages {
+        if let Some(Observer(observer)) = &after_commit.messages {
             for publish in &batch {
-                watch(&publish.topic, &publish.payload);
+                observer.committed(&publish.topic, &publish.payload);
             }
         }
         for publish in &batch {
@@ -255,12 +262,15 @@ async fn poll_broker(
     client: AsyncClient,
     filters: Vec<String>,
     forward: mpsc::UnboundedSender<Publish>,
+    observer: Option<Observer>,
 ) {
     let mut backoff = Duration::from_millis(200);
+    let mut subscribed = 0;
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff = Duration::from_millis(200);
+                subscribed = 0;
                 tracing::info!("ingest connected to the broker");
                 for filter in &filters {
                     if let Err(e) = client.try_subscribe(filter.as_str(), QoS::AtLeastOnce) {
@@ -271,6 +281,12 @@ async fn poll_broker(
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 // From here on the broker keeps this session's messages, even while ingest is away.
                 tracing::info!("ingest subscribed");
+                subscribed += 1;
+                if subscribed == filters.len() {
+                    if let Some(Observer(observer)) = &observer {
+                        observer.subscribed();
+                    }
+                }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 if forward.send(publish).is_err() {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use convoy_core::topics::{positions_topic, status_topic};
 use convoy_core::{Position, PositionBatch};
-use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, Request};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
@@ -114,9 +114,9 @@ pub async fn run(
             event = broker_rx.recv() => match event {
                 Some(Broker::Connected { session_present }) => {
                     tracing::info!(broker = %config.broker.host, session_present, "connected to broker");
-                    if !session_present && connected_before && !in_flight.is_empty() {
+                    if !session_present && connected_before {
                         // What was in flight is gone with the session: send it all again.
-                        tracing::warn!(batches = in_flight.len(), "the broker lost the session: resending");
+                        tracing::warn!(batches = in_flight.len(), "the broker kept no session: resending");
                         session += 1;
                         spool.resend_all();
                         in_flight.clear();
@@ -169,7 +169,9 @@ pub async fn run(
                         anyhow::bail!("MQTT client stopped: {e}");
                     }
                     // The client's queue is full: publish these again later (the server
-                    // de-duplicates whatever reaches it twice).
+                    // de-duplicates whatever reaches it twice). Acks of what was sent before
+                    // no longer count: a batch made again may end at the same seq.
+                    session += 1;
                     spool.resend_all();
                     in_flight.clear();
                     break;
@@ -241,15 +243,24 @@ async fn poll_broker(
 ) {
     let mut backoff = Duration::from_millis(200);
     let mut awaiting_ack: HashMap<u16, Sent> = HashMap::new();
+    // Publish requests a failed connection moved from the client's channel to its pending list
+    // before they were ever sent: noted in `sent`, with no packet id yet.
+    let mut never_sent = 0;
     loop {
         let event = eventloop.poll().await;
         let message = match event {
             Ok(Event::Incoming(Packet::ConnAck(connack))) => {
                 backoff = Duration::from_millis(200);
                 if !connack.session_present {
-                    // rumqttc dropped the unacknowledged publishes: their packet ids are free.
+                    // rumqttc dropped the unacknowledged publishes: their packet ids are free,
+                    // and the notes of those it never sent belong to nothing now.
                     awaiting_ack.clear();
+                    let mut sent = sent.lock().expect("sent queue poisoned");
+                    for _ in 0..never_sent {
+                        sent.pop_front();
+                    }
                 }
+                never_sent = 0;
                 Some(Broker::Connected { session_present: connack.session_present })
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
@@ -264,6 +275,11 @@ async fn poll_broker(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => None,
             Err(e) => {
+                never_sent = eventloop
+                    .pending
+                    .iter()
+                    .filter(|request| matches!(request, Request::Publish(p) if p.pkid == 0))
+                    .count();
                 tracing::warn!(error = %e, retry_in = ?backoff, "broker connection failed");
                 let jitter =
                     Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));

@@ -5,15 +5,17 @@
 //! memory, and a crash of the server would lose it. So for the topics ingest stores (positions
 //! and status), the door drops rumqttd's PUBACK and sends its own once ingest reports the
 //! message committed through the [`CommitLedger`]: the agent's spool lets a fix go only when it
-//! is stored, and a crash of either side loses nothing.
+//! is stored, and a crash of either side loses nothing. The door also lets vehicles in only once
+//! ingest has subscribed, since rumqttd gives what nobody subscribed to to nobody.
 //!
 //! Messages are matched by content: a keyed hash of topic and payload (the key is random per
 //! process, so a vehicle cannot make its message collide with another). Two identical messages
 //! are stored once and both acknowledged, which is right: their content is stored.
 //!
-//! PUBACKs go to the vehicle in the order its PUBLISHes came (MQTT 3.1.1, section 4.6), and one
-//! is sent only after rumqttd's for the same packet id was taken, so the vehicle cannot reuse
-//! a packet id that rumqttd still holds.
+//! Every QoS 1 PUBACK of a connection goes through one queue, so they reach the vehicle in the
+//! order its PUBLISHes came (MQTT 3.1.1, section 4.6); one on a topic ingest does not read waits
+//! only for rumqttd's and its turn. A PUBACK is sent only after rumqttd's for the same packet id
+//! was taken, so the vehicle cannot reuse a packet id that rumqttd still holds.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -21,20 +23,19 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use convoy_core::topics::parse_vehicle_topic;
+use convoy_core::topics::{parse_vehicle_topic, VehicleTopic};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// The most PUBACKs held for one connection; past it the door stops reading the vehicle until
 /// some are released (MQTT clients keep far fewer in flight: the agent's window is 100).
 pub const MAX_HELD_PER_CONNECTION: usize = 1000;
 
-/// A held message older than this while ingest keeps committing others is taken as lost on
-/// the way (the internal broker dropped it): the door closes the connection and the agent,
-/// which still has the fix in its spool, sends it again.
-pub const LOST_AFTER: Duration = Duration::from_secs(120);
-
-/// "Keeps committing": ingest committed something within this long.
-const INGEST_ALIVE: Duration = Duration::from_secs(10);
+/// A held message still not stored this long after a later message of the same vehicle on the
+/// same topic was is taken as lost on the way (the internal broker dropped it): rumqttd keeps
+/// one log per topic filter and ingest commits in order, so a message overtaken is not coming.
+/// The door then closes the connection and the agent, which still has the fix in its spool,
+/// sends it again. (Progress decides, not age: under a long backlog nothing is declared lost.)
+pub const OVERTAKEN_GRACE: Duration = Duration::from_secs(10);
 
 /// What a connection's PUBACK side hears, in order: its own held messages and ingest's commits.
 #[derive(Debug)]
@@ -50,9 +51,8 @@ pub enum AckEvent {
 pub struct CommitLedger {
     keys: RandomState,
     waiting: Mutex<Waiting>,
-    started: Instant,
-    /// Milliseconds after `started` of the last commit (0: none yet).
-    last_commit_ms: std::sync::atomic::AtomicU64,
+    /// Whether ingest has subscribed: before, rumqttd would drop what vehicles publish.
+    subscribed: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -67,8 +67,7 @@ impl Default for CommitLedger {
         Self {
             keys: RandomState::new(),
             waiting: Mutex::default(),
-            started: Instant::now(),
-            last_commit_ms: Default::default(),
+            subscribed: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -80,9 +79,10 @@ impl std::fmt::Debug for CommitLedger {
 }
 
 impl CommitLedger {
-    /// Whether ingest stores what is published on `topic` (and will report it committed).
-    pub fn is_stored_topic(topic: &str) -> bool {
-        parse_vehicle_topic(topic).is_some()
+    /// What ingest stores what is published on `topic` as (and will report committed), if it
+    /// reads that topic.
+    pub fn stored_topic(topic: &str) -> Option<VehicleTopic> {
+        parse_vehicle_topic(topic).map(|(_, kind)| kind)
     }
 
     pub fn key(&self, topic: &str, payload: &[u8]) -> u64 {
@@ -90,6 +90,18 @@ impl CommitLedger {
         topic.hash(&mut hasher);
         payload.hash(&mut hasher);
         hasher.finish()
+    }
+
+    /// Ingest holds its subscriptions: from now on rumqttd keeps what vehicles publish for it.
+    pub fn ingest_subscribed(&self) {
+        self.subscribed.send_replace(true);
+    }
+
+    /// Resolves once ingest has subscribed for the first time. (The embedded rumqttd keeps
+    /// ingest's session while the process lives, so later reconnections lose nothing.)
+    pub async fn until_ingest_subscribed(&self) {
+        let mut subscribed = self.subscribed.subscribe();
+        let _ = subscribed.wait_for(|subscribed| *subscribed).await;
     }
 
     /// Tells `to` when a message with `key` is committed.
@@ -110,20 +122,18 @@ impl CommitLedger {
     /// Called by ingest for each message of a batch once the batch is committed.
     pub fn committed(&self, topic: &str, payload: &[u8]) {
         let key = self.key(topic, payload);
-        let waiters = self.waiting.lock().unwrap_or_else(|e| e.into_inner()).by_key.remove(&key);
+        let waiters = {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let waiters = waiting.by_key.remove(&key);
+            // Let the sweep threshold follow the map down after a peak.
+            if waiting.by_key.len() < waiting.swept_at / 2 {
+                waiting.swept_at = waiting.by_key.len();
+            }
+            waiters
+        };
         for waiter in waiters.into_iter().flatten() {
             // A connection that has ended no longer needs to know.
             let _ = waiter.send(AckEvent::Committed(key));
-        }
-        let now = self.started.elapsed().as_millis() as u64;
-        self.last_commit_ms.store(now.max(1), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Whether ingest committed anything in the last [`INGEST_ALIVE`].
-    fn ingest_is_committing(&self) -> bool {
-        match self.last_commit_ms.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => false,
-            ms => self.started.elapsed().saturating_sub(Duration::from_millis(ms)) < INGEST_ALIVE,
         }
     }
 
@@ -133,21 +143,44 @@ impl CommitLedger {
     }
 }
 
-/// One PUBLISH whose PUBACK is held.
+/// One QoS 1 PUBLISH whose PUBACK is held.
 #[derive(Debug)]
 pub struct Held {
     packet_id: u16,
-    key: u64,
-    since: Instant,
+    /// What ingest stores it as, and its ledger key; `None` for a topic ingest does not read,
+    /// whose PUBACK waits only for rumqttd's and its turn.
+    stored: Option<(VehicleTopic, u64)>,
     committed: bool,
     broker_acked: bool,
+    /// When a later message on the same topic was committed while this one was not.
+    overtaken_at: Option<Instant>,
     /// Counts against [`MAX_HELD_PER_CONNECTION`] until released.
     _permit: OwnedSemaphorePermit,
 }
 
 impl Held {
-    pub fn new(packet_id: u16, key: u64, permit: OwnedSemaphorePermit) -> Self {
-        Self { packet_id, key, since: Instant::now(), committed: false, broker_acked: false, _permit: permit }
+    /// A message ingest stores (`topic`), waiting for its commit (`key`).
+    pub fn stored(packet_id: u16, topic: VehicleTopic, key: u64, permit: OwnedSemaphorePermit) -> Self {
+        Self {
+            packet_id,
+            stored: Some((topic, key)),
+            committed: false,
+            broker_acked: false,
+            overtaken_at: None,
+            _permit: permit,
+        }
+    }
+
+    /// A message on another topic: acknowledged after rumqttd's PUBACK, in its turn.
+    pub fn passing(packet_id: u16, permit: OwnedSemaphorePermit) -> Self {
+        Self {
+            packet_id,
+            stored: None,
+            committed: true,
+            broker_acked: false,
+            overtaken_at: None,
+            _permit: permit,
+        }
     }
 }
 
@@ -167,8 +200,21 @@ impl HeldAcks {
         match event {
             AckEvent::Held(held) => self.queue.push_back(held),
             AckEvent::Committed(key) => {
-                if let Some(held) = self.queue.iter_mut().find(|h| h.key == key && !h.committed) {
-                    held.committed = true;
+                let Some(index) =
+                    self.queue.iter().position(|h| !h.committed && h.stored.is_some_and(|(_, k)| k == key))
+                else {
+                    return;
+                };
+                self.queue[index].committed = true;
+                let topic = self.queue[index].stored.map(|(topic, _)| topic);
+                let now = Instant::now();
+                for earlier in self.queue.range_mut(..index) {
+                    if !earlier.committed
+                        && earlier.stored.map(|(t, _)| t) == topic
+                        && earlier.overtaken_at.is_none()
+                    {
+                        earlier.overtaken_at = Some(now);
+                    }
                 }
             }
         }
@@ -200,11 +246,12 @@ impl HeldAcks {
         released
     }
 
-    /// Whether the oldest held message looks lost: waiting longer than [`LOST_AFTER`] while
-    /// ingest goes on committing others.
-    pub fn oldest_looks_lost(&self, ledger: &CommitLedger) -> bool {
-        self.queue.front().is_some_and(|h| h.since.elapsed() > LOST_AFTER && !h.committed)
-            && ledger.ingest_is_committing()
+    /// Whether a held message looks lost: a later one on its topic was committed more than
+    /// [`OVERTAKEN_GRACE`] ago and it still is not.
+    pub fn one_looks_lost(&self) -> bool {
+        self.queue
+            .iter()
+            .any(|h| !h.committed && h.overtaken_at.is_some_and(|t| t.elapsed() > OVERTAKEN_GRACE))
     }
 
     pub fn len(&self) -> usize {
@@ -252,7 +299,11 @@ mod tests {
     use super::*;
 
     fn held(limit: &Arc<Semaphore>, packet_id: u16, key: u64) -> AckEvent {
-        AckEvent::Held(Held::new(packet_id, key, limit.clone().try_acquire_owned().unwrap()))
+        held_on(limit, packet_id, VehicleTopic::Positions, key)
+    }
+
+    fn held_on(limit: &Arc<Semaphore>, packet_id: u16, topic: VehicleTopic, key: u64) -> AckEvent {
+        AckEvent::Held(Held::stored(packet_id, topic, key, limit.clone().try_acquire_owned().unwrap()))
     }
 
     #[test]
@@ -300,7 +351,56 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(AckEvent::Committed(k)) if k == key));
         assert!(rx.try_recv().is_err());
         assert_eq!(ledger.waiting(), 0);
-        assert!(ledger.ingest_is_committing());
+    }
+
+    #[test]
+    fn a_message_on_another_topic_waits_only_for_rumqttd_and_its_turn() {
+        let limit = HeldAcks::limit();
+        let mut acks = HeldAcks::default();
+        acks.apply(held(&limit, 1, 10));
+        acks.apply(AckEvent::Held(Held::passing(2, limit.clone().try_acquire_owned().unwrap())));
+        let mut out = Vec::new();
+        assert!(acks.broker_acked(2) && acks.broker_acked(1));
+        assert_eq!(acks.release_into(&mut out), 0, "behind a message not yet stored");
+        acks.apply(AckEvent::Committed(10));
+        assert_eq!(acks.release_into(&mut out), 2);
+        assert_eq!(out, [0x40, 2, 0, 1, 0x40, 2, 0, 2]);
+    }
+
+    #[test]
+    fn a_message_overtaken_on_its_topic_is_marked_but_not_a_later_topic_or_a_backlog() {
+        let limit = HeldAcks::limit();
+        let mut acks = HeldAcks::default();
+        acks.apply(held_on(&limit, 1, VehicleTopic::Status, 10));
+        acks.apply(held_on(&limit, 2, VehicleTopic::Positions, 20));
+        acks.apply(held_on(&limit, 3, VehicleTopic::Positions, 30));
+        // Status later than positions is no evidence; nor is waiting long with nothing after it.
+        acks.apply(AckEvent::Committed(10));
+        assert!(acks.queue.iter().all(|h| h.overtaken_at.is_none()));
+        // The third committed while the second was not: the second was overtaken.
+        acks.apply(AckEvent::Committed(30));
+        assert!(acks.queue[1].overtaken_at.is_some());
+        assert!(!acks.one_looks_lost(), "not before the grace has passed");
+        acks.queue[1].overtaken_at = Some(Instant::now() - OVERTAKEN_GRACE - Duration::from_secs(1));
+        assert!(acks.one_looks_lost());
+        // Its commit comes after all: nothing is lost.
+        acks.apply(AckEvent::Committed(20));
+        assert!(!acks.one_looks_lost());
+    }
+
+    #[tokio::test]
+    async fn the_door_waits_until_ingest_has_subscribed() {
+        let ledger = Arc::new(CommitLedger::default());
+        let waiting = tokio::spawn({
+            let ledger = ledger.clone();
+            async move { ledger.until_ingest_subscribed().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        ledger.ingest_subscribed();
+        tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap();
+        // Later waits return at once.
+        tokio::time::timeout(Duration::from_secs(10), ledger.until_ingest_subscribed()).await.unwrap();
     }
 
     #[test]
@@ -315,10 +415,13 @@ mod tests {
     }
 
     #[test]
-    fn only_positions_and_status_are_held() {
-        assert!(CommitLedger::is_stored_topic("convoy/v1/vehicles/a/positions"));
-        assert!(CommitLedger::is_stored_topic("convoy/v1/vehicles/a/status"));
-        assert!(!CommitLedger::is_stored_topic("convoy/v1/vehicles/a/other"));
+    fn only_positions_and_status_wait_for_a_commit() {
+        assert_eq!(
+            CommitLedger::stored_topic("convoy/v1/vehicles/a/positions"),
+            Some(VehicleTopic::Positions)
+        );
+        assert_eq!(CommitLedger::stored_topic("convoy/v1/vehicles/a/status"), Some(VehicleTopic::Status));
+        assert_eq!(CommitLedger::stored_topic("convoy/v1/vehicles/a/other"), None);
     }
 
     #[test]

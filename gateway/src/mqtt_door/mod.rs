@@ -68,10 +68,12 @@ pub enum Refusal {
     TlsHandshake,
     /// The door already holds its most connections.
     TooManyConnections,
+    /// QoS 2 on positions or status (stored only at QoS 1, acknowledged once committed).
+    UnsupportedQos,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::ForeignTopic,
         Refusal::ForeignSubscription,
         Refusal::ForeignWill,
@@ -83,6 +85,7 @@ impl Refusal {
         Refusal::ConnectTimeout,
         Refusal::TlsHandshake,
         Refusal::TooManyConnections,
+        Refusal::UnsupportedQos,
     ];
 
     pub fn reason(self) -> &'static str {
@@ -98,6 +101,7 @@ impl Refusal {
             Refusal::ConnectTimeout => "connect_timeout",
             Refusal::TlsHandshake => "tls_handshake",
             Refusal::TooManyConnections => "too_many_connections",
+            Refusal::UnsupportedQos => "unsupported_qos",
         }
     }
 }
@@ -203,6 +207,14 @@ impl Door {
         tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        if let Some(ledger) = &self.ledger {
+            // What a vehicle publishes before ingest subscribes, rumqttd would give nobody: the
+            // listener is bound, and connections wait in its backlog until then.
+            tokio::select! {
+                () = ledger.until_ingest_subscribed() => {}
+                _ = until_shutdown(&mut shutdown) => return,
+            }
+        }
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -370,9 +382,8 @@ impl Door {
                 forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree, holding.as_ref());
             let outbound = async {
                 match &self.ledger {
-                    Some(ledger) => {
-                        self.forward_holding(&mut upstream_read, &mut client_write, ledger, held_rx, &vehicle)
-                            .await
+                    Some(_) => {
+                        self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle).await
                     }
                     None => tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ()),
                 }
@@ -404,7 +415,6 @@ impl Door {
         &self,
         upstream: &mut R,
         client: &mut W,
-        ledger: &CommitLedger,
         mut events: mpsc::UnboundedReceiver<AckEvent>,
         vehicle: &VehicleId,
     ) -> std::io::Result<()>
@@ -442,7 +452,7 @@ impl Door {
                     }
                 }
                 _ = check_lost.tick() => {
-                    if acks.oldest_looks_lost(ledger) {
+                    if acks.one_looks_lost() {
                         self.metrics.mqtt_unconfirmed.inc();
                         tracing::warn!(
                             vehicle = vehicle.as_str(),
@@ -574,28 +584,9 @@ where
                 Ok(packet) => packet,
                 Err(refusal) => break Err(refusal),
             };
-            if let (
-                Some(holding),
-                ClientPacket::Publish { qos: 1, topic, packet_id: Some(id), payload, .. },
-            ) = (holding, &packet)
-            {
-                if CommitLedger::is_stored_topic(topic) {
-                    let permit =
-                        match holding.limit.clone().try_acquire_owned() {
-                            Ok(permit) => permit,
-                            Err(_) => {
-                                // Too many held: send what is ready (its PUBACKs may free some),
-                                // then wait, reading nothing more from the vehicle meanwhile.
-                                upstream.write_all(&out).await?;
-                                out.clear();
-                                holding.limit.clone().acquire_owned().await.map_err(|_| {
-                                    Ended::Unavailable("the held PUBACKs' limit is closed".into())
-                                })?
-                            }
-                        };
-                    let key = holding.ledger.key(topic, payload);
-                    holding.ledger.expect(key, &holding.events);
-                    let _ = holding.events.send(AckEvent::Held(Held::new(*id, key, permit)));
+            if let Some(holding) = holding {
+                if let Err(refusal) = hold(&packet, holding, upstream, &mut out).await {
+                    break Err(refusal);
                 }
             }
             out.extend_from_slice(&frame.bytes);
@@ -609,6 +600,51 @@ where
             return Ok(());
         }
     }
+}
+
+/// Registers the PUBACK of a QoS 1 PUBLISH as held (all of them, so they leave in order; those
+/// ingest stores wait for its commit too). QoS 2 is refused on the topics ingest stores: the
+/// agent sends QoS 1, and a QoS 2 exchange would be acknowledged by rumqttd alone.
+async fn hold<W: AsyncWrite + Unpin>(
+    packet: &ClientPacket,
+    holding: &Holding,
+    upstream: &mut W,
+    out: &mut BytesMut,
+) -> Result<(), Ended> {
+    let ClientPacket::Publish { qos, topic, packet_id: Some(id), payload, .. } = packet else {
+        return Ok(());
+    };
+    let stored = CommitLedger::stored_topic(topic);
+    if *qos == 2 && stored.is_some() {
+        return Err(refused(Refusal::UnsupportedQos, topic.clone()));
+    }
+    if *qos != 1 {
+        return Ok(());
+    }
+    let permit = match holding.limit.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            // Too many held: send what is ready (its PUBACKs may free some), then wait,
+            // reading nothing more from the vehicle meanwhile.
+            upstream.write_all(out).await?;
+            out.clear();
+            holding
+                .limit
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Ended::Unavailable("the held PUBACKs' limit is closed".into()))?
+        }
+    };
+    let Some(kind) = stored else {
+        let _ = holding.events.send(AckEvent::Held(Held::passing(*id, permit)));
+        return Ok(());
+    };
+    // Held before expected: a commit reported for this content is then always behind it.
+    let key = holding.ledger.key(topic, payload);
+    let _ = holding.events.send(AckEvent::Held(Held::stored(*id, kind, key, permit)));
+    holding.ledger.expect(key, &holding.events);
+    Ok(())
 }
 
 /// The packet, if a vehicle may send it after its CONNECT.

@@ -56,8 +56,18 @@ export class AlertBook extends EventTarget {
     super();
     this.alerts = new Map();
     this.ready = false;
+    /** Counts the feed's alert messages; `toldAt`: the count at each alert's latest. */
+    this.told = 0;
+    this.toldAt = new Map();
+    /** Whether the feed has been open since the book was loaded (its next open is a reconnect). */
+    this.wasOpen = false;
     this.onFeed = (event) => this.received(event.detail.alert);
     feed.addEventListener('alert', this.onFeed);
+    feed.addEventListener('connection', (event) => {
+      if (event.detail.state !== 'open') return;
+      if (this.wasOpen) this.resync();
+      this.wasOpen = true;
+    });
   }
 
   /** Loads what is open or acknowledged now; call before the live feed starts. */
@@ -67,9 +77,36 @@ export class AlertBook extends EventTarget {
       api.get('/api/v1/alerts?state=acknowledged'),
     ]);
     this.alerts.clear();
+    this.toldAt.clear();
     for (const alert of [...open.alerts, ...acknowledged.alerts]) this.alerts.set(alert.id, alert);
     this.ready = true;
+    this.wasOpen = false;
     this.changed();
+  }
+
+  /**
+   * After the feed has reconnected: drops the alerts resolved while it was down. The feed's
+   * opening snapshot brings every alert not resolved (new and changed ones arrive by
+   * themselves) but cannot tell of those resolved meanwhile: the API can. An alert the feed
+   * told of after the API was asked is kept (the feed is newer).
+   */
+  async resync() {
+    const asked = this.told;
+    let lists;
+    try {
+      lists = await Promise.all([api.get('/api/v1/alerts?state=open'), api.get('/api/v1/alerts?state=acknowledged')]);
+    } catch {
+      return; // kept as they are; the next reconnect tries again
+    }
+    const current = new Set(lists.flatMap((list) => list.alerts.map((a) => a.id)));
+    const gone = [...this.alerts.keys()].filter((id) => !current.has(id) && !(this.toldAt.get(id) > asked));
+    for (const id of gone) this.forget(id);
+    if (gone.length) this.changed();
+  }
+
+  forget(id) {
+    this.toldAt.delete(id);
+    return this.alerts.delete(id);
   }
 
   /** Newest first, by the time the alert opened. */
@@ -85,10 +122,12 @@ export class AlertBook extends EventTarget {
   async received(message) {
     if (!message || typeof message.id !== 'string') return;
     const known = this.alerts.get(message.id);
+    this.told += 1;
     if (message.state === 'resolved') {
-      if (this.alerts.delete(message.id)) this.changed();
+      if (this.forget(message.id)) this.changed();
       return;
     }
+    this.toldAt.set(message.id, this.told);
     const record = { ...(known || { opened_t: message.t }), ...message };
     this.alerts.set(message.id, record);
     if (!known && message.state === 'open' && this.ready) {
@@ -128,7 +167,7 @@ export class AlertBook extends EventTarget {
 
   store(record) {
     const fresh = this.alerts.get(record.id)?.fresh;
-    if (record.state === 'resolved') this.alerts.delete(record.id);
+    if (record.state === 'resolved') this.forget(record.id);
     else this.alerts.set(record.id, { ...record, fresh });
     this.changed();
   }
