@@ -217,6 +217,31 @@ async fn pubacks_come_in_order_once_stored_and_qos_2_positions_are_refused() {
     server.stop().await;
 }
 
+/// New vehicles' passwords are kept as a salted HMAC (fast to check); a vehicle registered with
+/// an argon2 hash by an earlier version still logs in, and a wrong password is refused for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_versions() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let fresh = register(&server, &admin, "truck-new").await;
+    let stored = server.store.vehicle_password_hash(&VehicleId::new("truck-new").unwrap()).await.unwrap();
+    assert!(stored.unwrap().starts_with("hmac-sha256$"), "not argon2");
+    let older = VehicleId::new("truck-old").unwrap();
+    let older_password = convoy_gateway::auth::random_password();
+    server.store.add_vehicle(&older, &convoy_gateway::auth::hash_password(&older_password)).await.unwrap();
+
+    for (user, password) in [("truck-new", fresh.as_str()), ("truck-old", older_password.as_str())] {
+        let (_, code) = RawClient::connect(server.mqtt, user, password, None).await;
+        assert_eq!(code, Some(0), "{user} logs in");
+        let (_, code) = RawClient::connect(server.mqtt, user, "not its password", None).await;
+        assert_eq!(code, Some(4), "{user} with a wrong password");
+    }
+    let (_, code) = RawClient::connect(server.mqtt, "truck-unknown", &fresh, None).await;
+    assert_eq!(code, Some(4), "an unknown vehicle");
+    assert_eq!(refused(&server.metrics().await, "bad_credentials"), 3.0);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn subscribing_beyond_its_own_topics_is_refused() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;

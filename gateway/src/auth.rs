@@ -1,5 +1,5 @@
-//! Credentials: argon2id password hashes for people and vehicles, random passwords, and bearer
-//! tokens of which only a SHA-256 is stored.
+//! Credentials: argon2id password hashes for people, random passwords (vehicles' are kept as a
+//! salted HMAC: [`crate::vehicle_key`]), and bearer tokens of which only a SHA-256 is stored.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -25,9 +25,10 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
-/// Password checks running at once in this process, people's and vehicles' alike: argon2 is
-/// slow and takes 19 MiB on purpose, so a flood of logins or CONNECTs waits for a turn instead
-/// of running hundreds at once on the blocking pool. One per core (at least two).
+/// argon2 checks running at once in this process (people's logins, and vehicles registered by
+/// an earlier version): argon2 is slow and takes 19 MiB on purpose, so a flood of logins or
+/// CONNECTs waits for a turn instead of running hundreds at once on the blocking pool. One per
+/// core (at least two).
 static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
     tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from).max(2))
 });
@@ -50,15 +51,10 @@ pub fn random_password() -> String {
 
 /// Registers a vehicle with a new random MQTT password, stores only its hash, and returns the
 /// password: it is shown once and cannot be recovered.
+/// (A salted HMAC, not argon2: see [`crate::vehicle_key`].)
 pub async fn register_vehicle(store: &Store, id: &VehicleId) -> Result<String, StoreError> {
     let password = random_password();
-    let hash = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || hash_password(&password)
-    })
-    .await
-    .map_err(|e| StoreError::Task(e.to_string()))?;
-    store.add_vehicle(id, &hash).await?;
+    store.add_vehicle(id, &crate::vehicle_key::hash_vehicle_password(&password)).await?;
     Ok(password)
 }
 

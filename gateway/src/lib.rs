@@ -25,6 +25,7 @@ mod stops;
 pub mod throttle;
 pub mod tls;
 mod track;
+pub mod vehicle_key;
 mod web;
 
 pub use http::{router, AppState, GatewayEvents};

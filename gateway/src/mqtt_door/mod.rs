@@ -36,6 +36,7 @@ pub use upstream::UpstreamSecret;
 
 use crate::auth::verify_password;
 use crate::metrics::GatewayMetrics;
+use crate::vehicle_key::{StoredVehicleHash, DUMMY_VEHICLE_HASH};
 use held_acks::{broker_packet, AckEvent, Held, HeldAcks};
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 
@@ -512,10 +513,16 @@ impl Door {
         // An unknown vehicle is checked against a hash nobody's password matches, so the time
         // a refusal takes does not tell which vehicle ids exist.
         let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| crate::auth::DUMMY_HASH.to_string());
-        let verified = {
-            let _turn = crate::auth::password_check_turn().await;
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+        let stored = stored.unwrap_or_else(|| DUMMY_VEHICLE_HASH.to_string());
+        let verified = match StoredVehicleHash::parse(&stored) {
+            fast @ StoredVehicleHash::Fast { .. } => fast.verify_fast(&password),
+            StoredVehicleHash::Argon2(_) => {
+                // A vehicle registered by an earlier version: argon2, one check per core.
+                let _turn = crate::auth::password_check_turn().await;
+                tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+                    .await
+                    .unwrap_or(false)
+            }
         };
         if !known {
             return Err(bad("unknown vehicle"));
