@@ -1,18 +1,25 @@
 //! The web page in a real browser: Debian's headless Chromium driven by playwright-core
-//! (tests/browser/run.mjs) against a real server (embedded broker, SQLite) with vehicles
-//! publishing over MQTT. One session walks what a person does: a refused then accepted login,
-//! vehicles moving on the live map, an off-route alert that rings and is acknowledged with a
-//! note (which the API then shows), a replay at 60x with its gap, stop and alert marks, a GPX
-//! export downloaded and read back, the printable report, logout, and an escort's smaller
-//! view. HTML in a move name, a zone name and a note is shown as text.
+//! (scripts in tests/browser/) against a real server (embedded broker, SQLite) with vehicles
+//! publishing over MQTT.
 //!
-//! Screenshots of every step are kept in target/browser-screenshots/.
+//! One session walks what a person does: a refused then accepted login, vehicles moving on the
+//! live map, an off-route alert that rings and is acknowledged with a note (which the API then
+//! shows), a replay at 60x with its gap, stop and alert marks, the exports in every format
+//! (GPX, CSV, KML, GeoJSON) downloaded through the page's buttons and read back point by point,
+//! the printable report, logout, and an escort's smaller view. HTML in a move name, a zone name
+//! and a note is shown as text.
+//!
+//! An auditor's session: the record (moves, replay, exports, report, audit log) and nothing
+//! live. A live map whose feed is cut: it says so, retries with backoff, and catches up.
+//!
+//! Screenshots of every step are kept in target/browser-screenshots/, a folder per test.
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +27,15 @@ use chrono::{DateTime, Duration as TimeSpan, SubsecRound, Utc};
 use common::*;
 use convoy::demo::simulator::Route;
 use convoy_core::geometry::distance_m;
-use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
+use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
 use convoy_gateway::WebSettings;
 use geo::Point;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::watch;
 
 const MOVE_NAME: &str = "Move <b>bold</b> & <img src=x onerror=\"window.__convoy_xss=true\">";
 const ZONE_NAME: &str = "Depot <script>window.__convoy_xss=true</script>";
@@ -40,15 +50,14 @@ const GAP_AT: usize = 300;
 const GAP_FIXES: usize = 60;
 const HALT_AT: usize = 800;
 const HALT_S: usize = 150;
+const AUDITOR_USER: &str = "auditor-ida";
+const AUDITOR_PASSWORD: &str = "a long enough auditor password";
+const DISPATCHER_USER: &str = "dispatcher-dan";
+const DISPATCHER_PASSWORD: &str = "a long enough dispatcher password";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_chromium() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run `npm ci` in tests/browser (scripts/test.sh does)"
-    );
-    let shots = screenshots_dir();
+    let shots = screenshots_dir("session");
     let work = tempfile::tempdir().unwrap();
 
     // A base map that cannot be reached (nothing listens there): the map must do without it.
@@ -85,15 +94,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         // Fixes taken up to half an hour ago are news here, and nobody is silent for long.
         "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
     });
-    let response = reqwest::Client::new()
-        .post(server.url("/api/v1/moves"))
-        .bearer_auth(&token)
-        .json(&plan)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let move_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let move_id = create_move(&server, &token, &plan).await;
     // The alert service learns of the move before the vehicles drive.
     tokio::time::sleep(Duration::from_millis(500)).await;
     publish_fixes(&server, &past, &past_password, &past_fixes, 5).await;
@@ -125,24 +126,8 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
             "zone_name": NEW_ZONE,
             "zone_radius_m": 250,
         },
-        "shots_dir": shots,
-        "download_dir": work.path(),
-        "report_path": work.path().join("report.json"),
     });
-    let config_path = work.path().join("config.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-
-    let mut node = tokio::process::Command::new("node")
-        .arg(browser_dir.join("run.mjs"))
-        .arg(&config_path)
-        .current_dir(&browser_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (Node.js is installed by scripts/test.sh)");
-    let mut to_node = node.stdin.take().unwrap();
-    let mut from_node = BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut browser = BrowserScript::start("run.mjs", config, work.path(), &shots);
     // The off-route drive starts when the page is watching: the alert must appear live.
     let detour_fixes = {
         let points = with_detour(&route, 500, 620, 400.0);
@@ -151,12 +136,8 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         fixes(&points[..570], t0, 1)
     };
     let mut acknowledged_in_api = Value::Null;
-    let outcome = tokio::time::timeout(Duration::from_secs(600), async {
-        while let Some(line) = from_node.next_line().await.unwrap() {
-            let Some(what) = line.trim().strip_prefix("NEED ") else {
-                eprintln!("run.mjs: {line}");
-                continue;
-            };
+    let report = tokio::time::timeout(Duration::from_secs(600), async {
+        while let Some(what) = browser.next_need().await {
             if what == "detour" {
                 publish_fixes(&server, &detour, &detour_password, &detour_fixes, 5).await;
             } else if let Some(id) = what.strip_prefix("acknowledged ") {
@@ -164,22 +145,16 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
             } else {
                 panic!("run.mjs needs something unknown: {what}");
             }
-            to_node.write_all(format!("DONE {what}\n").as_bytes()).await.unwrap();
+            browser.done(&what).await;
         }
-        node.wait().await.unwrap()
+        browser.report().await
     })
     .await
     .expect("the browser session finishes within 10 minutes");
     driving.store(false, Ordering::Relaxed);
     let live_fixes = live_fixes.await.unwrap();
 
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(work.path().join("report.json")).expect("run.mjs writes its report"),
-    )
-    .unwrap();
     let steps = &report["steps"];
-    assert!(outcome.success() && report["ok"] == true, "the browser session failed: {report:#}");
-    assert_eq!(report["page_errors"], json!([]), "no script error on the page: {report:#}");
 
     // Login: a wrong password is refused with a message; the right one opens the live map.
     assert_eq!(steps["login_refused"]["message"], "Wrong user name or password.");
@@ -313,6 +288,72 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         assert_eq!(time(&point["t"]), fix.t);
     }
 
+    // The other formats, each through its own button, for the same vehicle: the same fixes,
+    // point by point, with everything each format carries of them.
+    let csv = &steps["export_csv"];
+    assert!(csv["file_name"].as_str().unwrap().ends_with(".csv"), "{csv}");
+    assert_eq!(csv["vehicle"], "truck-past");
+    let rows = csv_records(&std::fs::read_to_string(csv["file"].as_str().unwrap()).unwrap());
+    assert_eq!(
+        rows[0],
+        [
+            "vehicle",
+            "seq",
+            "t",
+            "lat",
+            "lon",
+            "speed_mps",
+            "course_deg",
+            "alt_m",
+            "hdop",
+            "sats",
+            "fix",
+            "late",
+            "implausible",
+            "received_at"
+        ]
+    );
+    assert_eq!(rows.len() - 1, past_fixes.len(), "a row per fix");
+    for (row, fix) in rows[1..].iter().zip(&past_fixes) {
+        assert_eq!(row[0], "truck-past");
+        assert_eq!(&csv_position(row), fix, "{row:?}");
+    }
+
+    let geojson = &steps["export_geojson"];
+    assert!(geojson["file_name"].as_str().unwrap().ends_with(".geojson"), "{geojson}");
+    assert_eq!(geojson["vehicle"], "truck-past");
+    let collection: Value =
+        serde_json::from_str(&std::fs::read_to_string(geojson["file"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(collection["type"], "FeatureCollection");
+    assert_eq!(collection["name"], MOVE_NAME);
+    let features = collection["features"].as_array().unwrap();
+    assert_eq!(features.len(), past_fixes.len(), "a feature per fix");
+    for (feature, fix) in features.iter().zip(&past_fixes) {
+        assert_eq!(feature["geometry"], json!({ "type": "Point", "coordinates": [fix.lon, fix.lat] }));
+        assert_eq!(feature["properties"]["vehicle"], "truck-past");
+        let read: Position = serde_json::from_value(feature["properties"].clone()).unwrap();
+        assert_eq!(&read, fix);
+    }
+
+    let kml = &steps["export_kml"];
+    assert_eq!(kml["root"], "kml", "{}", kml["error"]);
+    assert!(kml["file_name"].as_str().unwrap().ends_with(".kml"), "{kml}");
+    assert_eq!(kml["folders"], json!(["truck-past"]));
+    let placemarks = kml["placemarks"].as_array().unwrap();
+    let names: Vec<&str> = placemarks.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["truck-past part 1", "truck-past part 2"], "split at the gap");
+    assert_eq!(placemarks[0]["points"].as_array().unwrap().len(), GAP_AT);
+    let points: Vec<&Value> = placemarks.iter().flat_map(|p| p["points"].as_array().unwrap()).collect();
+    assert_eq!(points.len(), past_fixes.len());
+    for (point, fix) in points.into_iter().zip(&past_fixes) {
+        assert_eq!(time(&point["t"]), fix.t);
+        assert_eq!((point["lat"].as_f64(), point["lon"].as_f64()), (Some(fix.lat), Some(fix.lon)));
+        assert_eq!(point["alt"].as_f64(), Some(0.0), "no altitude: on the ground");
+        assert_eq!(point["seq"].as_u64(), Some(fix.seq));
+        assert_eq!(point["speed_mps"].as_f64(), fix.speed_mps);
+        assert_eq!(point["course_deg"].as_f64(), fix.course_deg, "none where it stood: {point}");
+    }
+
     // The report: the name as text, the note in the alert log; printing drops the controls.
     let printed = &steps["move_report"];
     assert_eq!(printed["name_shown"], MOVE_NAME);
@@ -355,6 +396,20 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
         assert!(actions.contains(&action), "{action} in the audit log: {actions:?}");
     }
     assert!(audit["head"].as_str().unwrap().starts_with("Chain head: entry "), "{audit}");
+    // Each download is there, with its format and vehicle.
+    let mut downloads: Vec<(String, String)> = audit["export_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| {
+            let detail: Value = serde_json::from_str(detail.as_str().unwrap()).unwrap();
+            (detail["format"].as_str().unwrap().into(), detail["vehicle"].as_str().unwrap_or("").into())
+        })
+        .collect();
+    downloads.sort();
+    let expected: Vec<(String, String)> =
+        ["csv", "geojson", "gpx", "kml"].iter().map(|f| (f.to_string(), "truck-past".to_string())).collect();
+    assert_eq!(downloads, expected);
 
     // Logout ends the token on the server, not only in the tab.
     let logout = &steps["logout"];
@@ -369,6 +424,300 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(escort["moves"], json!([format!("{NEW_MOVE} ({new_move})")]));
 
     assert!(std::fs::read_dir(&shots).unwrap().count() >= 10, "screenshots kept in {}", shots.display());
+    server.stop().await;
+}
+
+/// An auditor works from the record: the page offers the moves, their replay, exports and
+/// reports, and the audit log, and nothing live (as the API allows them nothing live): no live
+/// map, so no live feed and no alert to acknowledge though one is open, and no planning of
+/// moves, not even by typing the address. What they open works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_controls_in_chromium() {
+    let shots = screenshots_dir("auditor");
+    let work = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    convoy_gateway::auth::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD)
+        .await
+        .unwrap();
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let route = Route::munich().unwrap().points().to_vec();
+    let (past, past_password) = register_vehicle(&server, "truck-past").await;
+    let (detour, detour_password) = register_vehicle(&server, "truck-detour").await;
+
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(1200);
+    let plan = json!({
+        "name": MOVE_NAME,
+        "vehicles": ["truck-past", "truck-detour"],
+        "route": { "type": "LineString", "coordinates": route.iter().map(|p| [p.x(), p.y()]).collect::<Vec<_>>() },
+        "corridor_m": 150,
+        "window": { "from": t0 - TimeSpan::seconds(5), "to": Utc::now() + TimeSpan::hours(1) },
+        "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
+    });
+    let move_id = create_move(&server, &token, &plan).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A drive on the route, and one that leaves it: an alert opens, and nobody deals with it.
+    let past_fixes = fixes(&route[..400], t0, 1);
+    let detour_fixes = fixes(&with_detour(&route, 500, 620, 400.0)[..570], t0, 1);
+    publish_fixes(&server, &past, &past_password, &past_fixes, 5).await;
+    publish_fixes(&server, &detour, &detour_password, &detour_fixes, 5).await;
+    let open_alerts = format!("/api/v1/alerts?state=open&move={move_id}");
+    let alert = eventually(Duration::from_secs(30), "the off-route alert", || async {
+        server.get_json(&open_alerts, &token).await.1["alerts"].as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    let alert_id = alert["id"].as_str().unwrap();
+
+    let config = json!({
+        "base": server.url("/"),
+        "auditor": { "user": AUDITOR_USER, "password": AUDITOR_PASSWORD },
+        "move_id": move_id,
+        "move_name": MOVE_NAME,
+        "past_vehicle": past.to_string(),
+        "detour_vehicle": detour.to_string(),
+        "alert_id": alert_id,
+    });
+    let mut browser = BrowserScript::start("auditor.mjs", config, work.path(), &shots);
+    let report = tokio::time::timeout(Duration::from_secs(300), async {
+        if let Some(what) = browser.next_need().await {
+            panic!("auditor.mjs needs something unknown: {what}");
+        }
+        browser.report().await
+    })
+    .await
+    .expect("the browser session finishes within 5 minutes");
+    let steps = &report["steps"];
+
+    // Nothing live in any view they saw: no live map, no connection line, no alert panel, no
+    // acknowledge or resolve button, no note field, no form to plan a move.
+    for (name, step) in steps.as_object().unwrap() {
+        for control in [
+            "live_maps",
+            "connection_lines",
+            "alert_panels",
+            "ack_buttons",
+            "resolve_buttons",
+            "note_fields",
+            "setup_forms",
+        ] {
+            assert_eq!(step[control], 0, "{control} in step {name}: {step}");
+        }
+    }
+    // And the page never opened the live feed.
+    assert_eq!(report["websockets"], json!([]), "{report:#}");
+
+    // The record, and only the record, is offered: they land on the moves.
+    let login = &steps["login"];
+    assert_eq!(login["hash"], "#/moves");
+    assert_eq!(login["who"], format!("{AUDITOR_USER} (auditor)"));
+    assert_eq!(login["nav"], json!(["Moves", "Replay", "Exports", "Report", "Audit log"]));
+    assert_eq!(login["move_name"], MOVE_NAME);
+    assert_eq!(login["move_links"], json!(["Replay", "Exports", "Report"]), "no live link for the move");
+    assert_eq!(login["plan_links"], 0);
+    assert_eq!(login["badge_visible"], false, "an alert is open, but not theirs to deal with");
+    // Typing the address of the live map or of the move planner leads back to the moves.
+    assert_eq!(steps["no_live_map"]["landed"], "#/moves");
+    assert_eq!(steps["no_move_setup"]["landed"], "#/moves");
+
+    // The replay: both drives, and the alert on the timeline, where a click takes them.
+    let replay = &steps["replay"];
+    assert_eq!(replay["hash"], format!("#/replay/{move_id}"));
+    let positions = past_fixes.len() + detour_fixes.len();
+    assert!(
+        replay["message"].as_str().unwrap().starts_with(&format!("2 vehicles, {positions} positions, ")),
+        "{replay}"
+    );
+    assert_eq!(replay["alert_marks"], 1);
+    assert_eq!(time(&replay["at_alert"]), time(&alert["opened_t"]));
+    assert_eq!(replay["markers"], json!(["truck-detour", "truck-past"]));
+    assert_eq!(replay["play_enabled"], true);
+
+    // The exports: every format offered; the file of all vehicles holds each one's fixes.
+    let exports = &steps["exports"];
+    assert_eq!(
+        exports["buttons"],
+        json!(["Download GPX", "Download GeoJSON", "Download KML", "Download CSV"])
+    );
+    assert_eq!(exports["enabled"], json!([true, true, true, true]));
+    assert_eq!(exports["vehicle"], "", "all vehicles");
+    let collection: Value =
+        serde_json::from_str(&std::fs::read_to_string(exports["file"].as_str().unwrap()).unwrap()).unwrap();
+    let features = collection["features"].as_array().unwrap();
+    for (vehicle, stored) in [("truck-past", &past_fixes), ("truck-detour", &detour_fixes)] {
+        let read: Vec<Position> = features
+            .iter()
+            .filter(|f| f["properties"]["vehicle"] == vehicle)
+            .map(|f| serde_json::from_value(f["properties"].clone()).unwrap())
+            .collect();
+        assert!(&read == stored, "{vehicle}'s fixes in the GeoJSON export");
+    }
+    assert_eq!(features.len(), positions);
+
+    // The report: the open alert in its log, a print button.
+    let printed = &steps["move_report"];
+    assert_eq!(printed["name_shown"], MOVE_NAME);
+    assert_eq!(printed["alerts"], json!([alert_id]));
+    assert_eq!(printed["print_buttons"], 1);
+
+    // The audit log, filtered to them: what this session did, and no live feed opened.
+    let audit = &steps["audit_log"];
+    assert!(audit["actors"].as_array().unwrap().iter().all(|a| a == AUDITOR_USER), "{audit}");
+    let actions: Vec<&str> =
+        audit["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for action in ["login.ok", "move.replay", "export.download", "move.report"] {
+        assert!(actions.contains(&action), "{action} in the audit log: {actions:?}");
+    }
+    assert!(!actions.contains(&"live.open"), "{actions:?}");
+    assert!(audit["head"].as_str().unwrap().starts_with("Chain head: entry "), "{audit}");
+
+    // The alert is as it was: open, nobody acknowledged it.
+    let (_, after) = server.get_json(&format!("/api/v1/alerts/{alert_id}"), &token).await;
+    assert_eq!((after["state"].as_str(), after["acknowledged_by"].as_str()), (Some("open"), None));
+    server.stop().await;
+}
+
+/// The live map keeps its feed: when the connection to the server is cut, the page says it is
+/// disconnected and when it will retry, retries later each time it is turned away, and once
+/// through shows what it missed (a fix; an alert someone else resolved meanwhile leaves the
+/// panel) and what comes after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_live_map_reconnects_when_its_feed_is_cut_and_catches_up_in_chromium() {
+    let shots = screenshots_dir("reconnect");
+    let work = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    convoy_gateway::auth::add_user(&server.store, DISPATCHER_USER, Role::Dispatcher, DISPATCHER_PASSWORD)
+        .await
+        .unwrap();
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let route = Route::munich().unwrap().points().to_vec();
+    let (live, live_password) = register_vehicle(&server, "truck-live").await;
+    let (detour, detour_password) = register_vehicle(&server, "truck-detour").await;
+    let plan = json!({
+        "name": MOVE_NAME,
+        "vehicles": ["truck-live", "truck-detour"],
+        "route": { "type": "LineString", "coordinates": route.iter().map(|p| [p.x(), p.y()]).collect::<Vec<_>>() },
+        "corridor_m": 150,
+        "window": { "from": Utc::now() - TimeSpan::hours(1), "to": Utc::now() + TimeSpan::hours(1) },
+        "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
+    });
+    let move_id = create_move(&server, &token, &plan).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // An open alert, on the page when it opens.
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(600);
+    publish_fixes(
+        &server,
+        &detour,
+        &detour_password,
+        &fixes(&with_detour(&route, 500, 620, 400.0)[..570], t0, 1),
+        5,
+    )
+    .await;
+    let open_alerts = format!("/api/v1/alerts?state=open&move={move_id}");
+    let alert = eventually(Duration::from_secs(30), "the off-route alert", || async {
+        server.get_json(&open_alerts, &token).await.1["alerts"].as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    let alert_id = alert["id"].as_str().unwrap();
+
+    // The live vehicle's next three places on the route, each reported when the script asks.
+    let places = [route[100], route[101], route[102]];
+    assert!(places[0] != places[1] && places[1] != places[2]);
+    let proxy = FeedCutter::start(server.http).await;
+    let config = json!({
+        "base": proxy.url(),
+        "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
+        "vehicle": live.to_string(),
+        "alert_id": alert_id,
+        "positions": places.iter().map(|p| json!({ "lat": p.y(), "lon": p.x() })).collect::<Vec<_>>(),
+    });
+    let dispatcher = server.login(DISPATCHER_USER, DISPATCHER_PASSWORD).await;
+    let mut browser = BrowserScript::start("reconnect.mjs", config, work.path(), &shots);
+    let mut published = Vec::new();
+    // The n-th place, reported as a fix taken now.
+    let report_place =
+        |n: usize| publish_fix_now(&server, &live, &live_password, route[99 + n], places[n], n as u64 + 1);
+    let report = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(what) = browser.next_need().await {
+            match what.as_str() {
+                "position 1" => published.push(report_place(0).await),
+                "cut" => proxy.cut_live_feed(),
+                "while cut" => {
+                    published.push(report_place(1).await);
+                    let response = reqwest::Client::new()
+                        .post(server.url(&format!("/api/v1/alerts/{alert_id}/resolve")))
+                        .bearer_auth(&dispatcher)
+                        .json(&json!({ "note": "Called the driver: a diversion" }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+                "let through" => proxy.let_through(),
+                "position 3" => published.push(report_place(2).await),
+                _ => panic!("reconnect.mjs needs something unknown: {what}"),
+            }
+            browser.done(&what).await;
+        }
+        browser.report().await
+    })
+    .await
+    .expect("the browser session finishes within 5 minutes");
+    let steps = &report["steps"];
+    let stands_at = |seen: &Value, fix: &Position| {
+        (seen["lat"].as_f64(), seen["lon"].as_f64()) == (Some(fix.lat), Some(fix.lon))
+    };
+
+    // Live through the proxy: the first fix arrived.
+    assert_eq!(steps["live"]["connection"], "● live");
+    assert!(stands_at(&steps["live"]["marker"], &published[0]), "{}", steps["live"]);
+    // Cut: the page says so, and when it will try again.
+    assert_eq!(steps["cut"]["connection"], "○ disconnected, retrying in 1 s");
+    // While cut, nothing reached it: the marker stayed, the resolved alert stayed.
+    let while_cut = &steps["while_cut"];
+    assert!(stands_at(&while_cut["marker"], &published[0]), "{while_cut}");
+    assert_eq!(while_cut["alert_listed"], 1);
+    // Through again: the fix it missed, the alert gone, and then the next fix.
+    let reconnected = &steps["reconnected"];
+    assert_eq!(reconnected["connection"], "● live");
+    assert!(stands_at(&reconnected["marker"], &published[1]), "{reconnected}");
+    assert_eq!(reconnected["alerts_listed"], 0);
+    assert_eq!(reconnected["badge_visible"], false);
+    assert!(stands_at(&steps["after"]["marker"], &published[2]), "{}", steps["after"]);
+
+    // What the status line said, in order: live; cut; tries, each turned away and followed by
+    // a longer wait (1 s, 2 s, …); live again.
+    let shown: Vec<(&str, &str)> = steps["after"]["connection_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["state"].as_str().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    let waits: Vec<u64> = shown
+        .iter()
+        .filter(|(state, _)| *state == "closed")
+        .map(|(_, text)| {
+            let wait = text.strip_prefix("○ disconnected, retrying in ").and_then(|t| t.strip_suffix(" s"));
+            wait.unwrap_or_else(|| panic!("{text}")).parse().unwrap()
+        })
+        .collect();
+    assert_eq!(waits[..2], [1, 2], "{shown:?}");
+    assert!(waits.windows(2).all(|w| w[0] < w[1]), "each wait longer: {shown:?}");
+    let mut expected = vec![("open", "● live")];
+    for _ in &waits {
+        expected.extend([("closed", ""), ("connecting", "○ connecting…")]);
+    }
+    expected.push(("open", "● live"));
+    let states: Vec<(&str, &str)> =
+        shown.iter().map(|&(state, text)| (state, if state == "closed" { "" } else { text })).collect();
+    assert_eq!(states, expected, "{shown:?}");
+
+    // The proxy saw the same: one feed cut, each try turned away, one let through; the page
+    // made no other WebSocket; the server opened the feed twice.
+    let turned_away = waits.len() - 1;
+    assert_eq!(proxy.counts(), (2, 1, turned_away), "(opened, cut, turned away)");
+    assert_eq!(report["websockets"].as_array().unwrap().len(), 2 + turned_away, "{report:#}");
+    let (_, opened) =
+        server.get_json(&format!("/api/v1/audit?actor={ADMIN_USER}&action=live.open"), &token).await;
+    assert_eq!(opened["entries"].as_array().unwrap().len(), 2, "{opened}");
     server.stop().await;
 }
 
@@ -428,15 +777,141 @@ async fn the_page_and_its_files_are_served_from_the_binary_with_a_strict_policy(
     server.stop().await;
 }
 
-/// target/browser-screenshots/, emptied for this run.
-fn screenshots_dir() -> PathBuf {
+/// target/browser-screenshots/NAME/, emptied for this run.
+fn screenshots_dir(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("browser-screenshots");
+    let dir = target.join("browser-screenshots").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A script of tests/browser/ driving Chromium (`node SCRIPT CONFIG`), and the test's side of
+/// their conversation: the script asks (`NEED what`), the test acts and answers (`DONE what`).
+struct BrowserScript {
+    script: &'static str,
+    node: Child,
+    to_node: ChildStdin,
+    from_node: Lines<BufReader<ChildStdout>>,
+    report_path: PathBuf,
+}
+
+impl BrowserScript {
+    /// Starts `script` with `config`, to which it adds where screenshots go (`shots`) and
+    /// where downloads, the config itself and the report go (`work`).
+    fn start(script: &'static str, mut config: Value, work: &Path, shots: &Path) -> BrowserScript {
+        let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        assert!(
+            browser_dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core is not installed: run `npm ci` in tests/browser (scripts/test.sh does)"
+        );
+        let report_path = work.join(format!("{script}.report.json"));
+        config["shots_dir"] = json!(shots);
+        config["download_dir"] = json!(work);
+        config["report_path"] = json!(report_path);
+        let config_path = work.join(format!("{script}.config.json"));
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let mut node = tokio::process::Command::new("node")
+            .arg(browser_dir.join(script))
+            .arg(&config_path)
+            .current_dir(&browser_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (Node.js is installed by scripts/test.sh)");
+        let to_node = node.stdin.take().unwrap();
+        let from_node = BufReader::new(node.stdout.take().unwrap()).lines();
+        BrowserScript { script, node, to_node, from_node, report_path }
+    }
+
+    /// What the script needs next, or None once it has ended.
+    async fn next_need(&mut self) -> Option<String> {
+        while let Some(line) = self.from_node.next_line().await.unwrap() {
+            match line.trim().strip_prefix("NEED ") {
+                Some(what) => return Some(what.to_string()),
+                None => eprintln!("{}: {line}", self.script),
+            }
+        }
+        None
+    }
+
+    async fn done(&mut self, what: &str) {
+        self.to_node.write_all(format!("DONE {what}\n").as_bytes()).await.unwrap();
+    }
+
+    /// Waits for the script to end and returns its report, once it is known that every step
+    /// passed and no script on the page failed.
+    async fn report(&mut self) -> Value {
+        let status = self.node.wait().await.unwrap();
+        let report: Value = serde_json::from_str(
+            &std::fs::read_to_string(&self.report_path)
+                .unwrap_or_else(|e| panic!("{} writes its report ({status}): {e}", self.script)),
+        )
+        .unwrap();
+        assert!(status.success() && report["ok"] == true, "the browser session failed: {report:#}");
+        assert_eq!(report["page_errors"], json!([]), "no script error on the page: {report:#}");
+        report
+    }
+}
+
+/// Creates a move from a JSON plan through the API; returns its id.
+async fn create_move(server: &TestServer, token: &str, plan: &Value) -> String {
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/moves"))
+        .bearer_auth(token)
+        .json(plan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// The records of an RFC 4180 text (quoted fields, doubled quotes, CRLF line ends).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut chars, mut quoted) = (text.chars().peekable(), false);
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "a line ends in CRLF");
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(!quoted && field.is_empty() && record.is_empty(), "the last line ends in CRLF");
+    records
+}
+
+/// A fix as a row of the CSV export reads (vehicle, seq, t, lat, lon, speed_mps, course_deg,
+/// alt_m, hdop, sats, fix, …): an empty field is an absent value.
+fn csv_position(row: &[String]) -> Position {
+    let number = |i: usize| (!row[i].is_empty()).then(|| row[i].parse::<f64>().unwrap());
+    Position {
+        seq: row[1].parse().unwrap(),
+        t: row[2].parse().unwrap(),
+        lat: row[3].parse().unwrap(),
+        lon: row[4].parse().unwrap(),
+        speed_mps: number(5),
+        course_deg: number(6),
+        alt_m: number(7),
+        hdop: number(8),
+        sats: (!row[9].is_empty()).then(|| row[9].parse().unwrap()),
+        fix: (!row[10].is_empty()).then(|| FixMode::parse(&row[10]).unwrap()),
+    }
 }
 
 /// A GPX 1.1 route file through `points`.
@@ -551,4 +1026,122 @@ async fn drive_live(
     }
     let _ = client.disconnect().await;
     sent
+}
+
+/// Publishes a fix at `here` taken now, heading from `previous`, as the vehicle's agent would;
+/// returns it.
+async fn publish_fix_now(
+    server: &TestServer,
+    vehicle: &VehicleId,
+    password: &str,
+    previous: Point,
+    here: Point,
+    seq: u64,
+) -> Position {
+    let mut fix = fixes(&[previous, here], Utc::now(), 1).pop().unwrap();
+    fix.t = Utc::now().trunc_subsecs(3);
+    fix.seq = seq;
+    publish_fixes(server, vehicle, password, std::slice::from_ref(&fix), 1).await;
+    fix
+}
+
+/// A TCP proxy in front of the server for the browser. It passes everything through; on
+/// demand it cuts the live feed's connections (as a dropped network would: the page sees the
+/// server go away) and turns the page's new attempts at the feed away until it is told to let
+/// them through again.
+struct FeedCutter {
+    addr: SocketAddr,
+    state: Arc<CutterState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct CutterState {
+    blocked: AtomicBool,
+    /// Counts the cuts; each live connection ends at the next one.
+    cuts: watch::Sender<u32>,
+    opened: AtomicUsize,
+    cut: AtomicUsize,
+    turned_away: AtomicUsize,
+}
+
+impl FeedCutter {
+    async fn start(server: SocketAddr) -> FeedCutter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(CutterState {
+            blocked: AtomicBool::new(false),
+            cuts: watch::channel(0).0,
+            opened: AtomicUsize::new(0),
+            cut: AtomicUsize::new(0),
+            turned_away: AtomicUsize::new(0),
+        });
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    tokio::spawn(FeedCutter::pass(client, server, state.clone()));
+                }
+            }
+        });
+        FeedCutter { addr, state, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Cuts the live feed's open connections and turns new ones away.
+    fn cut_live_feed(&self) {
+        self.state.blocked.store(true, Ordering::SeqCst);
+        self.state.cuts.send_modify(|n| *n += 1);
+    }
+
+    fn let_through(&self) {
+        self.state.blocked.store(false, Ordering::SeqCst);
+    }
+
+    /// Live feed connections (passed through, cut, turned away).
+    fn counts(&self) -> (usize, usize, usize) {
+        let count = |n: &AtomicUsize| n.load(Ordering::SeqCst);
+        (count(&self.state.opened), count(&self.state.cut), count(&self.state.turned_away))
+    }
+
+    async fn pass(mut client: TcpStream, server: SocketAddr, state: Arc<CutterState>) {
+        let mut cuts = state.cuts.subscribe();
+        // The request line says whether this connection is for the live feed.
+        let mut head = Vec::new();
+        while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 16 * 1024 {
+            let mut buffer = [0; 4096];
+            match client.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buffer[..n]),
+            }
+        }
+        let live = head.starts_with(b"GET /api/v1/live");
+        if live && state.blocked.load(Ordering::SeqCst) {
+            state.turned_away.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        let Ok(mut upstream) = TcpStream::connect(server).await else { return };
+        if upstream.write_all(&head).await.is_err() {
+            return;
+        }
+        if !live {
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            return;
+        }
+        state.opened.fetch_add(1, Ordering::SeqCst);
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+            _ = cuts.changed() => {
+                state.cut.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+impl Drop for FeedCutter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

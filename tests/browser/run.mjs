@@ -1,79 +1,21 @@
-// Drives Convoy's web page in Debian's headless Chromium (playwright-core, no browser
-// download) for tests/browser.rs, which starts the server, drives the vehicles, and checks
-// this script's exit status and its JSON report against the API and what it published.
-//
-//   node run.mjs CONFIG.json
+// The main scenario (tests/browser.rs): a person logs in, watches vehicles move on the live
+// map, acknowledges and resolves an alert, replays a move, downloads its exports in every
+// format through the page's buttons, prints its report, plans a move, reads the audit log and
+// logs out; then an escort's smaller view. The test starts the server, drives the vehicles,
+// and checks this script's exit status and its JSON report against the API and what it
+// published. See harness.mjs for how the script and the test talk.
 //
 // CONFIG: {base, admin: {user, password}, escort: {user, password}, move_id, move_name,
 //          live_vehicle, past_vehicle, detour_vehicle, past_start, halt_middle, note, resolve_note,
 //          new_move: {name, gpx, corridor_m, zone_name, zone_radius_m},
 //          shots_dir, download_dir, report_path}
-//
-// When a step needs the test to act (drive a vehicle off its corridor, read an alert from the
-// API), this script prints `NEED <what>` on standard output and waits for `DONE <what>` on
-// standard input.
-// Each step saves a screenshot to shots_dir. The report says what each step saw; a failed
-// step is named in it with its error, with a screenshot of the page as it was.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { chromium } from 'playwright-core';
-
-const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const WAIT = { timeout: 60_000 };
-const report = { ok: false, steps: {}, console_errors: [], page_errors: [] };
-
-const stdin = readline.createInterface({ input: process.stdin });
-const lines = stdin[Symbol.asyncIterator]();
-
-/** Asks the test to do something and waits until it says it is done. */
-async function need(what) {
-  process.stdout.write(`NEED ${what}\n`);
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`standard input closed while waiting for DONE ${what}`);
-    if (value.trim() === `DONE ${what}`) return;
-  }
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'convoy-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CONVOY_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  acceptDownloads: true,
-  viewport: { width: 1400, height: 860 },
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
-const page = context.pages()[0] || (await context.newPage());
-page.setDefaultTimeout(WAIT.timeout);
-page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
-page.on('pageerror', (e) => report.page_errors.push(e.message));
-
-let shot = 0;
-async function screenshot(name, options = {}) {
-  shot += 1;
-  const file = path.join(config.shots_dir, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, ...options });
-  return file;
-}
-
-/** The data attributes of a vehicle's marker on the map. */
-const marker = (vehicle) => page.evaluate((v) => {
-  const node = document.querySelector(`.leaflet-marker-pane .vehicle[data-vehicle="${v}"]`);
-  return node && { lat: Number(node.dataset.lat), lon: Number(node.dataset.lon), state: node.dataset.state, note: node.querySelector('.vehicle-note').textContent };
-}, vehicle);
+import { config, exportFile, logIn, marker, need, page, report, runSteps, screenshot, WAIT } from './harness.mjs';
 
 const steps = {
   async login_refused() {
     await page.goto(config.base);
-    await page.fill('input[name=username]', config.admin.user);
-    await page.fill('input[name=password]', 'not the password');
-    await page.click('form.login button[type=submit]');
+    await logIn({ user: config.admin.user, password: 'not the password' });
     const error = page.locator('form.login .message.error');
     await error.waitFor();
     await screenshot('login-refused');
@@ -81,9 +23,7 @@ const steps = {
   },
 
   async login() {
-    await page.fill('input[name=username]', config.admin.user);
-    await page.fill('input[name=password]', config.admin.password);
-    await page.click('form.login button[type=submit]');
+    await logIn(config.admin);
     await page.locator('.view-live .live-map').waitFor();
     await page.locator(`.leaflet-marker-pane .vehicle[data-vehicle="${config.live_vehicle}"]`).waitFor();
     // The tile server cannot be reached: the map goes on without a base map.
@@ -250,12 +190,7 @@ const steps = {
     await page.goto(`${config.base}#/exports/${encodeURIComponent(config.move_id)}`);
     await page.locator('.exports select.vehicle-picker option', { hasText: config.past_vehicle }).waitFor({ state: 'attached' });
     await page.selectOption('.exports select.vehicle-picker', config.past_vehicle);
-    const [download] = await Promise.all([page.waitForEvent('download', WAIT), page.click('button.export-gpx')]);
-    const file = path.join(config.download_dir, download.suggestedFilename());
-    await download.saveAs(file);
-    await page.locator('.exports .message.ok').waitFor();
-    await screenshot('export-gpx');
-    const text = fs.readFileSync(file, 'utf8');
+    const { text, ...saved } = await exportFile('gpx');
     // Parsed by the browser's own XML parser.
     const parsed = await page.evaluate((xml) => {
       const doc = new DOMParser().parseFromString(xml, 'application/xml');
@@ -272,7 +207,52 @@ const steps = {
         points,
       };
     }, text);
-    return { file, file_name: download.suggestedFilename(), bytes: text.length, message: await page.locator('.exports .message').textContent(), ...parsed };
+    return { ...saved, bytes: text.length, ...parsed };
+  },
+
+  // The other formats through their own buttons, for the vehicle still picked. The test reads
+  // the CSV and GeoJSON files itself; the KML is read here by the browser's XML parser.
+  async export_csv() {
+    const { text, ...saved } = await exportFile('csv');
+    return { ...saved, vehicle: await page.inputValue('.exports select.vehicle-picker') };
+  },
+
+  async export_geojson() {
+    const { text, ...saved } = await exportFile('geojson');
+    return { ...saved, vehicle: await page.inputValue('.exports select.vehicle-picker') };
+  },
+
+  async export_kml() {
+    const { text, ...saved } = await exportFile('kml');
+    const parsed = await page.evaluate((xml) => {
+      const GX = 'http://www.google.com/kml/ext/2.2';
+      const doc = new DOMParser().parseFromString(xml, 'application/xml');
+      if (doc.querySelector('parsererror')) return { error: doc.querySelector('parsererror').textContent };
+      const texts = (nodes) => [...nodes].map((n) => n.textContent);
+      const number = (text) => (text.trim() === '' ? null : Number(text));
+      const placemarks = [...doc.getElementsByTagName('Placemark')].map((placemark) => {
+        const points = [];
+        // A placemark is one stretch without a gap: a gx:MultiTrack of gx:Tracks, each with
+        // all its times, then all its coordinates, then its data arrays (seq, speed, course).
+        for (const track of placemark.getElementsByTagNameNS(GX, 'Track')) {
+          const whens = texts(track.getElementsByTagName('when'));
+          const coords = texts(track.getElementsByTagNameNS(GX, 'coord')).map((c) => c.trim().split(/\s+/).map(Number));
+          const arrays = Object.fromEntries([...track.getElementsByTagNameNS(GX, 'SimpleArrayData')]
+            .map((a) => [a.getAttribute('name'), texts(a.getElementsByTagNameNS(GX, 'value')).map(number)]));
+          whens.forEach((t, i) => points.push({
+            t, lon: coords[i][0], lat: coords[i][1], alt: coords[i][2],
+            seq: arrays.seq[i], speed_mps: arrays.speed_mps[i], course_deg: arrays.course_deg[i],
+          }));
+        }
+        return { name: placemark.getElementsByTagName('name')[0]?.textContent, points };
+      });
+      return {
+        root: doc.documentElement.localName,
+        folders: [...doc.getElementsByTagName('Folder')].map((f) => f.getElementsByTagName('name')[0]?.textContent),
+        placemarks,
+      };
+    }, text);
+    return { ...saved, ...parsed };
   },
 
   async move_report() {
@@ -340,6 +320,10 @@ const steps = {
       actions: await page.locator('.audit tbody td.action').allTextContents(),
       actors: await page.locator('.audit tbody td.actor').allTextContents(),
       head: await page.locator('.audit-head').textContent(),
+      // What each download recorded (its format, vehicle and span).
+      export_details: await page.locator('.audit tbody tr').evaluateAll((rows) => rows
+        .filter((r) => r.querySelector('td.action').textContent === 'export.download')
+        .map((r) => r.querySelector('code.detail').textContent)),
     };
   },
 
@@ -351,9 +335,7 @@ const steps = {
   },
 
   async escort_view() {
-    await page.fill('input[name=username]', config.escort.user);
-    await page.fill('input[name=password]', config.escort.password);
-    await page.click('form.login button[type=submit]');
+    await logIn(config.escort);
     await page.locator('.view-live .live-map').waitFor();
     await screenshot('escort-live');
     await page.locator(`.vehicles li[data-vehicle="${config.past_vehicle}"]`).waitFor();
@@ -365,21 +347,4 @@ const steps = {
   },
 };
 
-let failed = null;
-for (const [name, step] of Object.entries(steps)) {
-  try {
-    report.steps[name] = await step();
-  } catch (e) {
-    failed = name;
-    report.failed_step = name;
-    report.error = String(e && e.stack ? e.stack : e);
-    try { await screenshot(`failed-${name}`, { fullPage: true }); } catch { /* the page is gone */ }
-    break;
-  }
-}
-report.ok = failed === null;
-fs.writeFileSync(config.report_path, JSON.stringify(report, null, 2));
-await context.close();
-fs.rmSync(userDataDir, { recursive: true, force: true });
-stdin.close();
-process.exit(report.ok ? 0 : 1);
+await runSteps(steps);

@@ -138,9 +138,13 @@ export function drawPlan(map, plan) {
   return { group, bounds };
 }
 
-/** Fits the map to `bounds` if there are any. */
+/**
+ * Fits the map to `bounds` if there are any, at once: no zoom animation. (Views fit their map
+ * as they open; Leaflet 1.9 ends a zoom animation with a timer that throws if the map has
+ * been removed meanwhile, Leaflet issue #9575, which leaving the view quickly did.)
+ */
 export function fit(map, bounds) {
-  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16, animate: false });
 }
 
 /**
