@@ -158,6 +158,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         web: config.web.clone(),
         rules: config.rules.clone(),
         login_throttle: Default::default(),
+        live_tickets: Default::default(),
     };
     let http_shutdown = shutdown.clone();
     let http_tls =

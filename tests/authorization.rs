@@ -117,6 +117,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/alerts/{id}/ack", WATCHERS, Call::FreshAlert),
     route("POST", "/api/v1/alerts/{id}/resolve", WATCHERS, Call::FreshAlert),
     route("GET", "/api/v1/live", WATCHERS, Call::WebSocket),
+    route("POST", "/api/v1/live/ticket", WATCHERS, Call::Plain),
     route("GET", "/api/v1/audit", AUDITORS, Call::Plain),
 ];
 

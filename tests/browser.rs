@@ -715,6 +715,10 @@ async fn the_live_map_reconnects_when_its_feed_is_cut_and_catches_up_in_chromium
     let turned_away = waits.len() - 1;
     assert_eq!(proxy.counts(), (2, 1, turned_away), "(opened, cut, turned away)");
     assert_eq!(report["websockets"].as_array().unwrap().len(), 2 + turned_away, "{report:#}");
+    // Each opened with a one-use ticket: the page never puts its token in a URL.
+    for socket in report["websockets"].as_array().unwrap() {
+        assert_eq!(socket["params"], json!(["ticket"]), "{report:#}");
+    }
     let (_, opened) =
         server.get_json(&format!("/api/v1/audit?actor={ADMIN_USER}&action=live.open"), &token).await;
     assert_eq!(opened["entries"].as_array().unwrap().len(), 2, "{opened}");

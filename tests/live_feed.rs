@@ -102,3 +102,48 @@ async fn an_open_feed_closes_when_its_token_is_revoked() {
     assert!(ended.is_ok(), "the feed was still open 30 s after logout");
     server.stop().await;
 }
+
+/// The web page opens the feed with a one-use ticket, so its token is never in a URL: the ticket
+/// works once, a made-up or used one is refused, and the feed still ends with the token it
+/// stands for.
+#[tokio::test]
+async fn a_ticket_opens_the_feed_once_and_the_feed_ends_with_its_token() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let answer = reqwest::Client::new()
+        .post(server.url("/api/v1/live/ticket"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["expires_in_s"], 30);
+    let ticket = answer["ticket"].as_str().unwrap().to_string();
+    assert!(!ticket.contains(&token) && ticket != token);
+
+    let url = |ticket: &str| format!("ws://{}/api/v1/live?ticket={ticket}", server.http);
+    let (mut feed, _) =
+        tokio_tungstenite::connect_async(url(&ticket)).await.expect("the ticket opens the feed");
+    for refused in [ticket.as_str(), "made-up-ticket"] {
+        match tokio_tungstenite::connect_async(url(refused)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+            other => panic!("{refused}: expected a 401, got {:?}", other.map(|(_, r)| r.status())),
+        }
+    }
+
+    let logout =
+        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match feed.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the feed opened by ticket was still open 30 s after its token's logout");
+    server.stop().await;
+}

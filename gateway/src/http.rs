@@ -35,6 +35,8 @@ pub struct AppState {
     pub rules: convoy_core::rules::RuleSettings,
     /// Failed logins by name and address (shared by every request).
     pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
+    /// One-use tickets that open the live feed without a token in its URL.
+    pub live_tickets: std::sync::Arc<crate::live_ticket::LiveTickets>,
 }
 
 /// The longest password a login may carry (argon2 takes any length; this bounds the work).
@@ -89,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts/{id}/ack", post(crate::alert_api::acknowledge))
         .route("/api/v1/alerts/{id}/resolve", post(crate::alert_api::resolve))
         .route("/api/v1/live", get(crate::live::live_feed))
+        .route("/api/v1/live/ticket", post(crate::live_ticket::issue_ticket))
         .route("/api/v1/audit", get(crate::audit::list_audit))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
         .layer(axum::middleware::map_response(protective_headers))

@@ -13,6 +13,7 @@ mod export;
 mod http;
 mod listener;
 mod live;
+mod live_ticket;
 mod metrics;
 mod move_span;
 pub mod moves;

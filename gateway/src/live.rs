@@ -5,7 +5,9 @@
 //! Admins and dispatchers see everything, escorts their assigned moves' vehicles and alerts;
 //! auditors work from the record, not the live feed.
 //!
-//! Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
+//! Browsers cannot set headers on a WebSocket: the page opens it with a one-use ticket
+//! (`?ticket=`, from `POST /api/v1/live/ticket`) that stands for its token, so the token is
+//! never in a URL. Other clients send the bearer header (or, as before, `?token=`).
 //! Memory stays bounded whatever a client does: every client reads the same broadcast buffers.
 //! Alerts have a buffer of their own and go first: a client too slow for the stream of
 //! positions skips positions (and is told how many, `{"type":"lagged","missed":N}`), then gets
@@ -48,6 +50,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Deserialize)]
 pub(crate) struct LiveQuery {
     token: Option<String>,
+    ticket: Option<String>,
 }
 
 pub(crate) async fn live_feed(
@@ -57,16 +60,24 @@ pub(crate) async fn live_feed(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let token = match &query.token {
-        Some(token) => token.trim(),
-        None => bearer_token(&headers)
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?,
+    // The token's hash: checked again while the feed is open (logout, revocation and expiry
+    // close it).
+    let token_hash = match (&query.ticket, &query.token) {
+        (Some(ticket), _) => state
+            .live_tickets
+            .redeem(ticket.trim())
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid, used or expired ticket"))?,
+        (None, Some(token)) => auth::token_hash(token.trim()),
+        (None, None) => auth::token_hash(
+            bearer_token(&headers)
+                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?,
+        ),
     };
-    let user = auth::authenticate(&state.store, token)
+    let user = state
+        .store
+        .token_user(&token_hash, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?;
-    // Checked again while the feed is open: logout, revocation and expiry close it.
-    let token_hash = auth::token_hash(token);
     Authenticated(user.clone()).require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
     tracing::info!(user = %user.name, "live feed opened");
     audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;

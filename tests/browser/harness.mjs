@@ -21,7 +21,8 @@ export const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 export const WAIT = { timeout: 60_000 };
 /**
  * `page_errors`: script errors on the page (`page_error_details`: the step each happened in,
- * and its stack). `websockets`: every WebSocket the page opened, by path (the token left out).
+ * and its stack). `websockets`: every WebSocket the page opened, by path and the names of its query parameters
+ * (their values, a ticket or a token, left out).
  */
 export const report = { ok: false, steps: {}, console_errors: [], page_errors: [], page_error_details: [], websockets: [] };
 
@@ -59,7 +60,8 @@ page.on('pageerror', (e) => {
   report.page_error_details.push({ step: currentStep, stack: e.stack });
 });
 page.on('websocket', (ws) => {
-  report.websockets.push({ path: new URL(ws.url()).pathname });
+  const url = new URL(ws.url());
+  report.websockets.push({ path: url.pathname, params: [...url.searchParams.keys()] });
 });
 
 let shot = 0;

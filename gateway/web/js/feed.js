@@ -6,7 +6,7 @@
 // Events: `position` {vehicle, position}, `alert` {alert}, `status` {vehicle, status},
 // `lagged` {missed}, `connection` {state: connecting|open|closed, retryInMs}.
 
-import { token } from './api.js';
+import { api, token } from './api.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -17,6 +17,7 @@ export class LiveFeed extends EventTarget {
     this.stopped = true;
     this.attempt = 0;
     this.timer = null;
+    this.generation = 0;
     this.state = 'closed';
     /** Latest position and agent status per vehicle, as the feed told them. */
     this.vehicles = new Map();
@@ -30,6 +31,7 @@ export class LiveFeed extends EventTarget {
 
   stop() {
     this.stopped = true;
+    this.generation += 1;
     clearTimeout(this.timer);
     if (this.socket) this.socket.close(1000, 'logout');
     this.socket = null;
@@ -42,13 +44,27 @@ export class LiveFeed extends EventTarget {
     return this.vehicles.get(id);
   }
 
-  connect() {
-    const bearer = token();
-    if (!bearer) return;
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/live?token=${encodeURIComponent(bearer)}`);
-    this.socket = socket;
+  async connect() {
+    if (!token()) return;
+    // Each connect (and each stop) starts a new generation: an older one still waiting for
+    // its ticket gives up.
+    const generation = ++this.generation;
     this.setState('connecting');
+    // A one-use ticket opens the feed, so the bearer token is never in a URL.
+    let ticket;
+    try {
+      ({ ticket } = await api.post('/api/v1/live/ticket'));
+    } catch (e) {
+      if (generation !== this.generation || this.stopped) return;
+      // A 401 ends the session (api.js tells the page); anything else is retried like a drop.
+      if (e.status === 401) return;
+      this.retryLater();
+      return;
+    }
+    if (generation !== this.generation || this.stopped) return;
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/live?ticket=${encodeURIComponent(ticket)}`);
+    this.socket = socket;
     socket.addEventListener('open', () => this.setState('open'));
     socket.addEventListener('message', (event) => {
       // A message received means the server is well: the next drop starts the backoff anew.
@@ -61,11 +77,16 @@ export class LiveFeed extends EventTarget {
       if (this.socket !== socket) return;
       this.socket = null;
       if (this.stopped) return;
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
-      this.attempt += 1;
-      this.setState('closed', Math.round(delay));
-      this.timer = setTimeout(() => this.connect(), delay);
+      this.retryLater();
     });
+  }
+
+  /** Connects again after the next backoff delay. */
+  retryLater() {
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+    this.attempt += 1;
+    this.setState('closed', Math.round(delay));
+    this.timer = setTimeout(() => this.connect(), delay);
   }
 
   handle(message) {

@@ -1,0 +1,121 @@
+//! One-use tickets for opening the live feed from a browser.
+//!
+//! A browser cannot set an `Authorization` header on a WebSocket, so the page would have to put
+//! its bearer token in the URL, where proxies and browsers' histories keep URLs. Instead it asks
+//! `POST /api/v1/live/ticket` (with the header) for a ticket that opens one feed, within 30 s,
+//! and stands for the token it was asked with: the feed still closes when that token ends.
+//! Tickets live in memory only, as a SHA-256 (like tokens in the store), and are bounded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use convoy_core::Role;
+use rand::distributions::{Alphanumeric, DistString};
+use serde_json::{json, Value};
+
+use crate::auth;
+use crate::http::{bearer_token, ApiError, AppState, Authenticated};
+
+/// How long a ticket may wait to be used.
+pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
+/// The most tickets waiting at once (each is about 150 bytes).
+const MAX_TICKETS: usize = 10_000;
+
+/// The tickets issued and not yet used, by the SHA-256 of the ticket.
+#[derive(Debug, Default)]
+pub struct LiveTickets {
+    waiting: Mutex<HashMap<String, Ticket>>,
+}
+
+#[derive(Debug)]
+struct Ticket {
+    /// The SHA-256 of the bearer token the ticket was asked with.
+    token_hash: String,
+    expires: Instant,
+}
+
+impl LiveTickets {
+    /// A new ticket standing for the token with `token_hash`; `None` when too many wait.
+    pub fn issue(&self, token_hash: String) -> Option<String> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting.len() >= MAX_TICKETS {
+            let now = Instant::now();
+            waiting.retain(|_, ticket| ticket.expires > now);
+            if waiting.len() >= MAX_TICKETS {
+                return None;
+            }
+        }
+        let ticket = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32);
+        waiting.insert(
+            auth::token_hash(&ticket),
+            Ticket { token_hash, expires: Instant::now() + TICKET_LIFETIME },
+        );
+        Some(ticket)
+    }
+
+    /// Uses up `ticket`: the hash of the token it stands for, if it was issued and has not
+    /// expired or been used.
+    pub fn redeem(&self, ticket: &str) -> Option<String> {
+        let ticket =
+            self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&auth::token_hash(ticket))?;
+        (ticket.expires > Instant::now()).then_some(ticket.token_hash)
+    }
+}
+
+/// `POST /api/v1/live/ticket`: a ticket for `GET /api/v1/live?ticket=`.
+pub(crate) async fn issue_ticket(
+    State(state): State<AppState>,
+    user: Authenticated,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
+    // `Authenticated` has read and checked this very header.
+    let token = bearer_token(&headers)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+    let ticket = state.live_tickets.issue(auth::token_hash(token)).ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many live feed tickets waiting; try again")
+    })?;
+    Ok(Json(json!({ "ticket": ticket, "expires_in_s": TICKET_LIFETIME.as_secs() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_opens_once_and_stands_for_its_token() {
+        let tickets = LiveTickets::default();
+        let ticket = tickets.issue("hash-of-token".into()).unwrap();
+        assert_eq!(ticket.len(), 32);
+        assert_eq!(tickets.redeem("not-a-ticket"), None);
+        assert_eq!(tickets.redeem(&ticket).as_deref(), Some("hash-of-token"));
+        assert_eq!(tickets.redeem(&ticket), None, "used up");
+    }
+
+    #[test]
+    fn an_expired_ticket_opens_nothing() {
+        let tickets = LiveTickets::default();
+        let ticket = tickets.issue("hash".into()).unwrap();
+        for waiting in tickets.waiting.lock().unwrap().values_mut() {
+            waiting.expires = Instant::now() - Duration::from_secs(1);
+        }
+        assert_eq!(tickets.redeem(&ticket), None);
+    }
+
+    #[test]
+    fn tickets_are_bounded_and_expired_ones_make_room() {
+        let tickets = LiveTickets::default();
+        for _ in 0..MAX_TICKETS {
+            tickets.issue("hash".into()).unwrap();
+        }
+        assert_eq!(tickets.issue("hash".into()), None, "full");
+        for waiting in tickets.waiting.lock().unwrap().values_mut().take(10) {
+            waiting.expires = Instant::now() - Duration::from_secs(1);
+        }
+        assert!(tickets.issue("hash".into()).is_some(), "expired tickets make room");
+    }
+}
