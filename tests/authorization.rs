@@ -677,6 +677,13 @@ async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
     assert_eq!(ids(&vehicles, "vehicles", "id"), [VEHICLE_A, VEHICLE_B]);
     let (status, vehicles) = server.get_json("/api/v1/vehicles", escort).await;
     assert_eq!((status, ids(&vehicles, "vehicles", "id")), (200, vec![VEHICLE_A.to_string()]));
+    // A newer move of another team takes vehicle A too: the admin sees it as A's move, the
+    // escort still sees their own (another team's move id is not theirs to see).
+    let overlapping = new_move(server, &plan("move C", &[VEHICLE_A])).await;
+    let (_, vehicles) = server.get_json("/api/v1/vehicles", admin).await;
+    assert_eq!(vehicles["vehicles"][0]["move"], json!(overlapping), "{vehicles}");
+    let (_, vehicles) = server.get_json("/api/v1/vehicles", escort).await;
+    assert_eq!(vehicles["vehicles"][0]["move"], json!(world.move_a), "{vehicles}");
 
     let (_, alerts) = server.get_json("/api/v1/alerts", admin).await;
     assert_eq!(ids(&alerts, "alerts", "id").len(), 2);

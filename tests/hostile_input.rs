@@ -159,24 +159,27 @@ async fn metacharacters_in_every_parameter_get_a_json_4xx_and_change_nothing_on_
     hostile_parameters_change_nothing(Backend::Postgres).await;
 }
 
-/// A client that opens a connection and never finishes its request's headers (slowloris) is
-/// closed by the server, and others are served meanwhile.
+/// A client that opens a connection and never finishes its request's headers (slowloris), and
+/// one that sends nothing at all, are closed by the server, and others are served meanwhile.
 #[tokio::test]
-async fn a_client_that_never_finishes_its_headers_is_closed_and_holds_up_nobody() {
+async fn clients_that_never_finish_their_headers_are_closed_and_hold_up_nobody() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let mut slow = tokio::net::TcpStream::connect(server.http).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: convoy\r\nX-Slow: ").await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(server.http).await.unwrap();
 
     let served = reqwest::get(server.url("/healthz")).await.unwrap();
-    assert_eq!(served.status(), 200, "another client is served while one dawdles");
+    assert_eq!(served.status(), 200, "another client is served while two dawdle");
 
-    // The server gives 30 s for the headers, then closes: the read ends (0 bytes or a 408).
-    let mut answer = Vec::new();
-    let closed =
-        tokio::time::timeout(std::time::Duration::from_secs(90), slow.read_to_end(&mut answer)).await;
-    assert!(closed.is_ok(), "the connection is still open after 90 s");
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The server gives 30 s for the headers, then closes: the reads end (0 bytes or a 408).
+    for (name, socket) in [("half-sent headers", &mut slow), ("nothing sent", &mut silent)] {
+        let mut answer = Vec::new();
+        let closed =
+            tokio::time::timeout(std::time::Duration::from_secs(90), socket.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "{name}: the connection is still open after 90 s");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{name}: {answer}");
+    }
     server.stop().await;
 }

@@ -218,7 +218,8 @@ async fn pubacks_come_in_order_once_stored_and_qos_2_positions_are_refused() {
 }
 
 /// New vehicles' passwords are kept as a salted HMAC (fast to check); a vehicle registered with
-/// an argon2 hash by an earlier version still logs in, and a wrong password is refused for both.
+/// an argon2 hash by an earlier version still logs in (and is moved to the fast kind), and a
+/// wrong password is refused for both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_versions() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
@@ -239,6 +240,11 @@ async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_vers
     let (_, code) = RawClient::connect(server.mqtt, "truck-unknown", &fresh, None).await;
     assert_eq!(code, Some(4), "an unknown vehicle");
     assert_eq!(refused(&server.metrics().await, "bad_credentials"), 3.0);
+    // Its first login turned the older vehicle's hash into the fast kind; it still logs in.
+    let stored = server.store.vehicle_password_hash(&older).await.unwrap().unwrap();
+    assert!(stored.starts_with("hmac-sha256$"), "{stored}");
+    let (_, code) = RawClient::connect(server.mqtt, "truck-old", &older_password, None).await;
+    assert_eq!(code, Some(0));
     server.stop().await;
 }
 

@@ -271,7 +271,8 @@ struct VehicleView {
     position: Option<Position>,
     /// When the server received that position.
     received_at: Option<DateTime<Utc>>,
-    /// The move the vehicle is on: the newest that names it and has not ended.
+    /// The move the vehicle is on: the newest that names it and has not ended (for an escort,
+    /// among the moves they are assigned to).
     #[serde(rename = "move")]
     move_id: Option<String>,
 }
@@ -284,7 +285,11 @@ async fn list_vehicles(
     let scope = crate::access::Scope::of(&state.store, &user.0).await?;
     // The latest positions of every vehicle the person sees: a look at live positions.
     audit::record(&state, Some(&user.0.name), from, "vehicles.view", "vehicles", json!({})).await?;
-    let current_moves = current_moves(state.store.move_crews().await?, Utc::now());
+    // An escort is told only of moves they are assigned to: another team's move may share a
+    // vehicle, and its id is not theirs to see.
+    let crews =
+        state.store.move_crews().await?.into_iter().filter(|crew| scope.sees_move(&crew.id)).collect();
+    let current_moves = current_moves(crews, Utc::now());
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {

@@ -1,8 +1,13 @@
 //! The HTTP and HTTPS listeners: one accept loop for both. Each connection is served on its own
 //! task (over TLS, handshaken there first: a client that never finishes its handshake holds up
-//! nobody) with HTTP/1.1 or HTTP/2 and WebSocket upgrades, a time limit for a request's headers,
-//! and the client's address as axum's `ConnectInfo`. Shutdown stops accepting and gives open
-//! connections a while to finish.
+//! nobody), with the client's address as axum's `ConnectInfo`. Plain HTTP speaks HTTP/1.1 (what
+//! browsers use without TLS); over TLS the protocol is the one ALPN chose, HTTP/2 or HTTP/1.1.
+//! No client can hold a connection for free: 30 s to send a request's headers (over plain HTTP
+//! from the moment it connects; over TLS the handshake has 10 s, and a client silent after it
+//! is bounded only by the cap below), and between keep-alive requests; two minutes for a whole
+//! request to be answered (a body sent too slowly included); pings on idle HTTP/2 connections;
+//! and at most [`MAX_CONNECTIONS`] open at once. Shutdown stops accepting and gives open connections a
+//! while to finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,12 +21,23 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::http::{router, AppState};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+
+use crate::http::{router, ApiError, AppState};
 
 /// A client must finish its TLS handshake within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request may take from its headers to its response's headers (reading the body
+/// included; a streamed download's body is not bounded by this).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
+const H2_PING_EVERY: Duration = Duration::from_secs(30);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most HTTP connections open at once; past it, new ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 10_000;
 /// How long open connections get to finish after shutdown is asked.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -54,11 +70,16 @@ async fn accept_loop(
 ) -> std::io::Result<()> {
     let app = router(state);
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
+        let (permit, (tcp, remote)) = tokio::select! {
+            accepted = async {
+                let permit = connections.clone().acquire_owned().await.expect("never closed");
+                (permit, listener.accept().await)
+            } => match accepted {
+                (permit, Ok(accepted)) => (permit, accepted),
+                (_, Err(e)) if is_connection_error(&e) => continue,
+                (_, Err(e)) => {
                     // Out of file descriptors and the like: wait rather than spin.
                     tracing::warn!(error = %e, "HTTP accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -72,11 +93,23 @@ async fn accept_loop(
         let app = app.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let Some(acceptor) = tls else {
-                return serve_connection(tcp, remote, app, watcher).await;
+                // hyper's clock for the headers starts once it has read a first byte: a client
+                // that sends nothing at all is closed here.
+                if tokio::time::timeout(HEADER_TIMEOUT, tcp.peek(&mut [0u8; 1])).await.is_err() {
+                    return tracing::debug!(%remote, "HTTP client sent nothing");
+                }
+                return serve_connection(tcp, Protocol::Http1, remote, app, watcher).await;
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => serve_connection(stream, remote, app, watcher).await,
+                Ok(Ok(stream)) => {
+                    let protocol = match stream.get_ref().1.alpn_protocol() {
+                        Some(b"h2") => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    };
+                    serve_connection(stream, protocol, remote, app, watcher).await
+                }
                 Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
             }
@@ -84,26 +117,71 @@ async fn accept_loop(
     }
     drop(listener);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; no longer waiting for them");
     }
     Ok(())
 }
 
-/// Serves one connection (HTTP/1.1 or HTTP/2, WebSocket upgrades) until it closes or the
+/// An error of one connection that came and went before it was accepted: nothing to wait for.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionRefused
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// Serves one connection (HTTP/1.1 with WebSocket upgrades, or HTTP/2) until it closes or the
 /// server drains.
-async fn serve_connection<S>(stream: S, remote: SocketAddr, app: axum::Router, watcher: Watcher)
-where
+async fn serve_connection<S>(
+    stream: S,
+    protocol: Protocol,
+    remote: SocketAddr,
+    app: axum::Router,
+    watcher: Watcher,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         // The peer's address reaches handlers (`ClientAddr`) for the audit log.
         request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-        app.clone().oneshot(request)
+        let app = app.clone();
+        async move {
+            match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(request)).await {
+                Ok(response) => response,
+                Err(_) => Ok(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request took too long to arrive or to answer",
+                )
+                .into_response()),
+            }
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A client gets HEADER_TIMEOUT to send a request's headers (a slow one holds a connection,
-    // not the server).
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    match protocol {
+        Protocol::Http1 => {
+            builder = builder.http1_only();
+            // A client gets HEADER_TIMEOUT to send a request's headers, counted from when it
+            // connects and between requests (a slow or silent one holds a connection, not the
+            // server).
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+        }
+        Protocol::Http2 => {
+            builder = builder.http2_only();
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(H2_PING_EVERY))
+                .keep_alive_timeout(H2_PING_TIMEOUT);
+        }
+    }
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(connection.into_owned()).await {
         tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");

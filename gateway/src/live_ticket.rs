@@ -24,11 +24,22 @@ use crate::http::{bearer_token, ApiError, AppState, Authenticated};
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
 /// The most tickets waiting at once (each is about 150 bytes).
 const MAX_TICKETS: usize = 10_000;
+/// The most tickets waiting for one token: a new one replaces its oldest, so one person asking
+/// in a loop cannot use up the others' room.
+const MAX_TICKETS_PER_TOKEN: usize = 4;
 
-/// The tickets issued and not yet used, by the SHA-256 of the ticket.
+/// The tickets issued and not yet used.
 #[derive(Debug, Default)]
 pub struct LiveTickets {
-    waiting: Mutex<HashMap<String, Ticket>>,
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    /// By the SHA-256 of the ticket.
+    tickets: HashMap<String, Ticket>,
+    /// Each token's waiting tickets (their hashes), oldest first.
+    by_token: HashMap<String, std::collections::VecDeque<String>>,
 }
 
 #[derive(Debug)]
@@ -42,26 +53,46 @@ impl LiveTickets {
     /// A new ticket standing for the token with `token_hash`; `None` when too many wait.
     pub fn issue(&self, token_hash: String) -> Option<String> {
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        if waiting.len() >= MAX_TICKETS {
+        let Waiting { tickets, by_token } = &mut *waiting;
+        let mine = by_token.entry(token_hash.clone()).or_default();
+        if mine.len() >= MAX_TICKETS_PER_TOKEN {
+            if let Some(oldest) = mine.pop_front() {
+                tickets.remove(&oldest);
+            }
+        }
+        if tickets.len() >= MAX_TICKETS {
             let now = Instant::now();
-            waiting.retain(|_, ticket| ticket.expires > now);
-            if waiting.len() >= MAX_TICKETS {
+            tickets.retain(|_, ticket| ticket.expires > now);
+            by_token.retain(|_, mine| {
+                mine.retain(|hash| tickets.contains_key(hash));
+                !mine.is_empty()
+            });
+            if tickets.len() >= MAX_TICKETS {
                 return None;
             }
         }
         let ticket = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32);
-        waiting.insert(
-            auth::token_hash(&ticket),
-            Ticket { token_hash, expires: Instant::now() + TICKET_LIFETIME },
+        let hash = auth::token_hash(&ticket);
+        tickets.insert(
+            hash.clone(),
+            Ticket { token_hash: token_hash.clone(), expires: Instant::now() + TICKET_LIFETIME },
         );
+        by_token.entry(token_hash).or_default().push_back(hash);
         Some(ticket)
     }
 
     /// Uses up `ticket`: the hash of the token it stands for, if it was issued and has not
     /// expired or been used.
     pub fn redeem(&self, ticket: &str) -> Option<String> {
-        let ticket =
-            self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&auth::token_hash(ticket))?;
+        let hash = auth::token_hash(ticket);
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = waiting.tickets.remove(&hash)?;
+        if let Some(mine) = waiting.by_token.get_mut(&ticket.token_hash) {
+            mine.retain(|h| *h != hash);
+            if mine.is_empty() {
+                waiting.by_token.remove(&ticket.token_hash);
+            }
+        }
         (ticket.expires > Instant::now()).then_some(ticket.token_hash)
     }
 }
@@ -100,7 +131,7 @@ mod tests {
     fn an_expired_ticket_opens_nothing() {
         let tickets = LiveTickets::default();
         let ticket = tickets.issue("hash".into()).unwrap();
-        for waiting in tickets.waiting.lock().unwrap().values_mut() {
+        for waiting in tickets.waiting.lock().unwrap().tickets.values_mut() {
             waiting.expires = Instant::now() - Duration::from_secs(1);
         }
         assert_eq!(tickets.redeem(&ticket), None);
@@ -109,13 +140,27 @@ mod tests {
     #[test]
     fn tickets_are_bounded_and_expired_ones_make_room() {
         let tickets = LiveTickets::default();
-        for _ in 0..MAX_TICKETS {
-            tickets.issue("hash".into()).unwrap();
+        for n in 0..MAX_TICKETS {
+            tickets.issue(format!("token-{n}")).unwrap();
         }
-        assert_eq!(tickets.issue("hash".into()), None, "full");
-        for waiting in tickets.waiting.lock().unwrap().values_mut().take(10) {
+        assert_eq!(tickets.issue("another".into()), None, "full");
+        for waiting in tickets.waiting.lock().unwrap().tickets.values_mut().take(10) {
             waiting.expires = Instant::now() - Duration::from_secs(1);
         }
-        assert!(tickets.issue("hash".into()).is_some(), "expired tickets make room");
+        assert!(tickets.issue("another".into()).is_some(), "expired tickets make room");
+        assert_eq!(tickets.waiting.lock().unwrap().by_token.len(), MAX_TICKETS - 9, "the index follows");
+    }
+
+    #[test]
+    fn one_token_holds_a_few_tickets_and_cannot_crowd_out_the_others() {
+        let tickets = LiveTickets::default();
+        let first = tickets.issue("greedy".into()).unwrap();
+        for _ in 0..MAX_TICKETS {
+            tickets.issue("greedy".into()).unwrap();
+        }
+        assert_eq!(tickets.waiting.lock().unwrap().tickets.len(), MAX_TICKETS_PER_TOKEN);
+        assert_eq!(tickets.redeem(&first), None, "its oldest were replaced");
+        let other = tickets.issue("someone else".into()).expect("room for others");
+        assert_eq!(tickets.redeem(&other).as_deref(), Some("someone else"));
     }
 }

@@ -19,7 +19,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, STATUS_FILTER};
 use convoy_core::{Position, PositionBatch, VehicleId};
 use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions, WriteOutcome};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use tokio::sync::{mpsc, watch};
 
 pub use metrics::IngestMetrics;
@@ -278,7 +278,12 @@ async fn poll_broker(
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
+            Ok(Event::Incoming(Packet::SubAck(suback))) => {
+                if suback.return_codes.iter().any(|code| matches!(code, SubscribeReasonCode::Failure)) {
+                    // Nothing to do but say so loudly: the broker's configuration refuses ingest.
+                    tracing::error!("the broker refused an ingest subscription: nothing will be stored");
+                    continue;
+                }
                 // From here on the broker keeps this session's messages, even while ingest is away.
                 tracing::info!("ingest subscribed");
                 subscribed += 1;

@@ -224,6 +224,12 @@ impl Store {
         dispatch!(self, s => s.add_vehicle(id, password_hash))
     }
 
+    /// Replaces a vehicle's stored password hash with `new` if it is still `old` (a hash of
+    /// the same password in another form); whether it was replaced.
+    pub async fn replace_vehicle_password_hash(&self, id: &VehicleId, old: &str, new: &str) -> Result<bool> {
+        dispatch!(self, s => s.replace_vehicle_password_hash(id, old, new))
+    }
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {
         dispatch!(self, s => s.vehicle_password_hash(id))
     }

@@ -257,6 +257,18 @@ impl PgStore {
         Ok(())
     }
 
+    pub async fn replace_vehicle_password_hash(&self, id: &VehicleId, old: &str, new: &str) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE vehicles SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+                &[&id.as_str(), &old, &new],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     pub async fn add_vehicle(&self, id: &VehicleId, password_hash: &str) -> Result<()> {
         let changed = self
             .client()

@@ -178,6 +178,17 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn replace_vehicle_password_hash(&self, id: &VehicleId, old: &str, new: &str) -> Result<bool> {
+        let (id, old, new) = (id.to_string(), old.to_string(), new.to_string());
+        self.with(move |conn| {
+            Ok(conn.execute(
+                "UPDATE vehicles SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+                params![id, old, new],
+            )? == 1)
+        })
+        .await
+    }
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {
         let id = id.to_string();
         self.with(move |conn| {

@@ -211,10 +211,18 @@ impl Door {
         if let Some(ledger) = &self.ledger {
             // What a vehicle publishes before ingest subscribes, rumqttd would give nobody: the
             // listener is bound, and connections wait in its backlog until then.
-            tokio::select! {
-                () = ledger.until_ingest_subscribed() => {}
-                _ = until_shutdown(&mut shutdown) => return,
+            let mut waiting = tokio::time::interval(Duration::from_secs(30));
+            waiting.tick().await;
+            loop {
+                tokio::select! {
+                    () = ledger.until_ingest_subscribed() => break,
+                    _ = waiting.tick() => {
+                        tracing::warn!("MQTT door still closed: ingest has not subscribed to the internal broker");
+                    }
+                    _ = until_shutdown(&mut shutdown) => return,
+                }
             }
+            tracing::info!("MQTT door open: ingest is subscribed");
         }
         loop {
             let accepted = tokio::select! {
@@ -517,11 +525,22 @@ impl Door {
         let verified = match StoredVehicleHash::parse(&stored) {
             fast @ StoredVehicleHash::Fast { .. } => fast.verify_fast(&password),
             StoredVehicleHash::Argon2(_) => {
-                // A vehicle registered by an earlier version: argon2, one check per core.
-                let _turn = crate::auth::password_check_turn().await;
-                tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-                    .await
-                    .unwrap_or(false)
+                // A vehicle registered by an earlier version: argon2, one check per core; once
+                // it has logged in, its hash becomes the fast kind (argon2 vehicles die out).
+                let verified = {
+                    let _turn = crate::auth::password_check_turn().await;
+                    let (password, stored) = (password.clone(), stored.clone());
+                    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+                        .await
+                        .unwrap_or(false)
+                };
+                if verified && known {
+                    let fast = crate::vehicle_key::hash_vehicle_password(&password);
+                    if let Err(e) = self.store.replace_vehicle_password_hash(&vehicle, &stored, &fast).await {
+                        tracing::warn!(vehicle = vehicle.as_str(), error = %e, "cannot store the vehicle's new password hash");
+                    }
+                }
+                verified
             }
         };
         if !known {

@@ -56,8 +56,12 @@ export class LiveFeed extends EventTarget {
       ({ ticket } = await api.post('/api/v1/live/ticket'));
     } catch (e) {
       if (generation !== this.generation || this.stopped) return;
-      // A 401 ends the session (api.js tells the page); anything else is retried like a drop.
-      if (e.status === 401) return;
+      // A 401 ends the session (api.js tells the page); a 403 means this role has no live
+      // feed, which no retry changes; anything else is retried like a drop.
+      if (e.status === 401 || e.status === 403) {
+        this.setState('closed');
+        return;
+      }
       this.retryLater();
       return;
     }
