@@ -80,16 +80,15 @@ async fn a_client_that_falls_behind_is_told_and_caught_up_with_the_latest_positi
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_open_feed_closes_when_its_token_is_revoked() {
-    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
-    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
-    let url = format!("ws://{}/api/v1/live?token={token}", server.http);
-    let (mut feed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+/// Logs `token` out; the feed must end (within the server's 10 s recheck) without the client
+/// doing anything.
+async fn logout_and_see_the_feed_end<S>(server: &TestServer, token: &str, mut feed: S)
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     let logout =
-        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
+        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(token).send().await.unwrap();
     assert_eq!(logout.status(), 204);
-    // The feed ends (within the server's 10 s recheck), without the client doing anything.
     let ended = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match feed.next().await {
@@ -99,7 +98,16 @@ async fn an_open_feed_closes_when_its_token_is_revoked() {
         }
     })
     .await;
-    assert!(ended.is_ok(), "the feed was still open 30 s after logout");
+    assert!(ended.is_ok(), "the feed was still open 30 s after its token's logout");
+}
+
+#[tokio::test]
+async fn an_open_feed_closes_when_its_token_is_revoked() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let url = format!("ws://{}/api/v1/live?token={token}", server.http);
+    let (feed, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    logout_and_see_the_feed_end(&server, &token, feed).await;
     server.stop().await;
 }
 
@@ -123,8 +131,7 @@ async fn a_ticket_opens_the_feed_once_and_the_feed_ends_with_its_token() {
     assert!(!ticket.contains(&token) && ticket != token);
 
     let url = |ticket: &str| format!("ws://{}/api/v1/live?ticket={ticket}", server.http);
-    let (mut feed, _) =
-        tokio_tungstenite::connect_async(url(&ticket)).await.expect("the ticket opens the feed");
+    let (feed, _) = tokio_tungstenite::connect_async(url(&ticket)).await.expect("the ticket opens the feed");
     for refused in [ticket.as_str(), "made-up-ticket"] {
         match tokio_tungstenite::connect_async(url(refused)).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
@@ -132,18 +139,6 @@ async fn a_ticket_opens_the_feed_once_and_the_feed_ends_with_its_token() {
         }
     }
 
-    let logout =
-        reqwest::Client::new().post(server.url("/api/v1/logout")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(logout.status(), 204);
-    let ended = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            match feed.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the feed opened by ticket was still open 30 s after its token's logout");
+    logout_and_see_the_feed_end(&server, &token, feed).await;
     server.stop().await;
 }
