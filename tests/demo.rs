@@ -44,16 +44,7 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     assert!(password.len() >= 20, "a random password, not a default: {password:?}");
 
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("http://{http}/api/v1/login"))
-        .json(&json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = login(&client, &http, &user, &password).await;
     let vehicles = |client: reqwest::Client, token: String, http: String| async move {
         let body: Value = client
             .get(format!("http://{http}/api/v1/vehicles"))
@@ -117,18 +108,10 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     let page = client.get(format!("http://{http}/")).send().await.unwrap();
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(page.text().await.unwrap().contains("Convoy"));
-    let escort: Value = client
-        .post(format!("http://{http}/api/v1/login"))
-        .json(&json!({ "username": "escort", "password": logins["escort"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let escort = login(&client, &http, "escort", &logins["escort"]).await;
     let escort_moves: Value = client
         .get(format!("http://{http}/api/v1/moves"))
-        .bearer_auth(escort["token"].as_str().unwrap())
+        .bearer_auth(&escort)
         .send()
         .await
         .unwrap()
@@ -140,4 +123,18 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();
     assert!(status.success(), "Ctrl-C stops the demo cleanly: {status}");
+}
+
+/// Logs in to the demo as a person it printed; returns the bearer token.
+async fn login(client: &reqwest::Client, http: &str, user: &str, password: &str) -> String {
+    let login: Value = client
+        .post(format!("http://{http}/api/v1/login"))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_string()
 }

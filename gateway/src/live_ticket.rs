@@ -22,7 +22,7 @@ use crate::http::{bearer_token, ApiError, AppState, Authenticated};
 
 /// How long a ticket may wait to be used.
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
-/// The most tickets waiting at once (each is about 150 bytes).
+/// The most tickets waiting at once (each holds two SHA-256s in hex and an expiry).
 const MAX_TICKETS: usize = 10_000;
 /// The most tickets waiting for one token: a new one replaces its oldest, so one person asking
 /// in a loop cannot use up the others' room.

@@ -3,12 +3,13 @@
 //! argon2 is for passwords people choose: slow on purpose, so a stolen hash cannot be guessed
 //! at. A vehicle's password is never chosen by a person: Convoy makes it, 24 random letters and
 //! digits (about 143 bits), and no amount of guessing finds that, fast hash or slow. The slow
-//! hash only cost the door: about 60 logins a second on two cores, so a fleet of 10,000
-//! reconnecting after a server restart waited minutes, and a flood of bogus CONNECTs queued
-//! real vehicles behind it. Checked this way a login costs microseconds.
+//! hash only cost the door: 63 logins a second on two cores, so a fleet of 10,000 reconnecting
+//! after a server restart waited minutes, and a flood of bogus CONNECTs queued real vehicles
+//! behind it. Checked this way, logins are bounded by the connection to rumqttd behind each,
+//! not by the CPU: 459 a second (`cargo bench --bench mqtt_door`, docs/BENCHMARKS.md).
 //!
 //! Stored as `hmac-sha256$SALT$TAG` (hex). Vehicles registered before keep their argon2 hash,
-//! which is still checked (the slow way).
+//! which is still checked (the slow way) and replaced by this kind at their first login.
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;

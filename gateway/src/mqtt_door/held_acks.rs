@@ -24,10 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic};
+
+use super::packet::{fixed_header, ClientPacket, FixedHeader, PacketError, PUBACK};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// The most PUBACKs held for one connection; past it the door stops reading the vehicle until
-/// some are released (MQTT clients keep far fewer in flight: the agent's window is 100).
+/// some are released (MQTT clients keep far fewer in flight: the agent's window is 24).
 pub const MAX_HELD_PER_CONNECTION: usize = 1000;
 
 /// A held message still not stored this long after a later message of the same vehicle on the
@@ -238,8 +240,7 @@ impl HeldAcks {
         let mut released = 0;
         while self.queue.front().is_some_and(|h| h.committed && h.broker_acked) {
             if let Some(held) = self.queue.pop_front() {
-                let [high, low] = held.packet_id.to_be_bytes();
-                out.extend_from_slice(&[0x40, 0x02, high, low]);
+                out.extend_from_slice(&ClientPacket::PubAck(held.packet_id).encode());
                 released += 1;
             }
         }
@@ -266,30 +267,15 @@ impl HeldAcks {
 /// The length of the first whole packet in bytes from rumqttd, and its packet id if it is a
 /// PUBACK. `None` until a whole packet is there. rumqttd is trusted to frame correctly; a
 /// remaining length over four bytes ends the connection.
-pub fn broker_packet(bytes: &[u8]) -> Result<Option<(usize, Option<u16>)>, &'static str> {
-    let Some(&first) = bytes.first() else {
+pub fn broker_packet(bytes: &[u8]) -> Result<Option<(usize, Option<u16>)>, PacketError> {
+    let Some(FixedHeader { first, header_len, remaining }) = fixed_header(bytes)? else {
         return Ok(None);
     };
-    let mut remaining = 0usize;
-    let mut header_len = 1;
-    loop {
-        if header_len > 4 {
-            return Err("remaining length longer than 4 bytes");
-        }
-        let Some(&byte) = bytes.get(header_len) else {
-            return Ok(None);
-        };
-        remaining |= usize::from(byte & 0x7f) << (7 * (header_len - 1));
-        header_len += 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-    }
     let total = header_len + remaining;
     if bytes.len() < total {
         return Ok(None);
     }
-    let puback = (first == 0x40 && remaining == 2)
+    let puback = (first >> 4 == PUBACK && remaining == 2)
         .then(|| u16::from_be_bytes([bytes[header_len], bytes[header_len + 1]]));
     Ok(Some((total, puback)))
 }

@@ -446,7 +446,7 @@ impl Door {
                         acks.apply(event);
                     }
                     while let Some((len, puback)) = broker_packet(&from_broker)
-                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
                     {
                         let packet = from_broker.split_to(len);
                         if !puback.is_some_and(|id| acks.broker_acked(id)) {

@@ -77,24 +77,9 @@ impl Framer {
 
     /// The next whole packet, if one has arrived.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, PacketError> {
-        let Some(&first) = self.buffer.first() else {
+        let Some(FixedHeader { first, header_len, remaining }) = fixed_header(&self.buffer)? else {
             return Ok(None);
         };
-        let mut remaining: usize = 0;
-        let mut header_len = 1;
-        loop {
-            if header_len > 4 {
-                return Err(PacketError::Malformed("remaining length longer than 4 bytes"));
-            }
-            let Some(&byte) = self.buffer.get(header_len) else {
-                return Ok(None);
-            };
-            remaining |= usize::from(byte & 0x7f) << (7 * (header_len - 1));
-            header_len += 1;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
         if remaining > self.max_remaining {
             return Err(PacketError::TooLarge(header_len + remaining));
         }
@@ -106,6 +91,36 @@ impl Framer {
             return Ok(None);
         }
         Ok(Some(Frame { bytes: self.buffer.split_to(total).freeze(), body_start: header_len }))
+    }
+}
+
+/// The fixed header at the start of `bytes`: its first byte, its length (type byte and
+/// remaining length) and the remaining length it announces. `None` until it is all there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedHeader {
+    pub first: u8,
+    pub header_len: usize,
+    pub remaining: usize,
+}
+
+pub fn fixed_header(bytes: &[u8]) -> Result<Option<FixedHeader>, PacketError> {
+    let Some(&first) = bytes.first() else {
+        return Ok(None);
+    };
+    let mut remaining: usize = 0;
+    let mut header_len = 1;
+    loop {
+        if header_len > 4 {
+            return Err(PacketError::Malformed("remaining length longer than 4 bytes"));
+        }
+        let Some(&byte) = bytes.get(header_len) else {
+            return Ok(None);
+        };
+        remaining |= usize::from(byte & 0x7f) << (7 * (header_len - 1));
+        header_len += 1;
+        if byte & 0x80 == 0 {
+            return Ok(Some(FixedHeader { first, header_len, remaining }));
+        }
     }
 }
 
