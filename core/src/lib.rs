@@ -23,4 +23,4 @@ pub use position::{FixMode, Position};
 pub use vehicle::{VehicleId, VehicleIdError};
 pub use wire::{PositionBatch, WireError};
 pub mod role;
-pub use role::Role;
+pub use role::{Ability, Role};

@@ -12,7 +12,7 @@ use axum::Json;
 use chrono::{SubsecRound, Utc};
 use convoy_core::alert::{AlertMessage, AlertState};
 use convoy_core::position::format_time;
-use convoy_core::{Role, VehicleId};
+use convoy_core::{Ability, Role, VehicleId};
 use convoy_store::{AlertChange, AlertFilter, AlertRecord, User};
 use serde::Deserialize;
 use serde_json::json;
@@ -129,7 +129,7 @@ async fn act(
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
     to: AlertState,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
+    user.require(Ability::Acknowledge)?;
     let note = match body {
         Ok(Json(request)) => request.note,
         // No body at all is a change without a note.

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use convoy_core::Role;
+use convoy_core::Ability;
 use convoy_store::{AuditEntry, AuditFilter, NewAuditEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -79,7 +79,7 @@ pub(crate) async fn list_audit(
     ClientAddr(from_addr): ClientAddr,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(&[Role::Admin, Role::Auditor])?;
+    user.require(Ability::Audit)?;
     let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let filter = filter_of(&query)?;
     let detail = json!({

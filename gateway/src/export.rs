@@ -36,7 +36,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use convoy_core::position::format_time;
-use convoy_core::{Role, VehicleId};
+use convoy_core::{Ability, VehicleId};
 use convoy_store::{Store, StoredPosition};
 use futures_util::stream;
 use serde::Deserialize;
@@ -355,7 +355,7 @@ async fn export_move(
     id: String,
     query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
+    user.require(Ability::Exports)?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
     let format = requested_format(query.format.as_deref(), "")?;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertMessage;
 use convoy_core::live::LiveEvent;
-use convoy_core::{Position, Role, VehicleId};
+use convoy_core::{Ability, Position, Role, VehicleId};
 use convoy_store::{Store, StoreError, User};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
@@ -181,8 +181,9 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 impl Authenticated {
-    pub(crate) fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.0.role) {
+    /// Refuses (403) a person whose role may not do `ability` ([`Ability::roles`]).
+    pub(crate) fn require(&self, ability: Ability) -> Result<(), ApiError> {
+        if self.0.role.may(ability) {
             Ok(())
         } else {
             Err(ApiError::new(StatusCode::FORBIDDEN, format!("role {} may not do this", self.0.role)))
@@ -336,7 +337,7 @@ async fn add_vehicle(
     ClientAddr(from): ClientAddr,
     body: Result<Json<AddVehicleRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher])?;
+    user.require(Ability::Vehicles)?;
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let id = VehicleId::new(request.id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     match auth::register_vehicle(&state.store, &id).await {

@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use convoy_core::alert::AlertState;
 use convoy_core::live::LiveEvent;
-use convoy_core::Role;
+use convoy_core::Ability;
 use convoy_store::{AlertFilter, Store, User};
 use serde::Deserialize;
 use serde_json::json;
@@ -78,7 +78,7 @@ pub(crate) async fn live_feed(
         .token_user(&token_hash, chrono::Utc::now())
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"))?;
-    Authenticated(user.clone()).require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
+    Authenticated(user.clone()).require(Ability::Live)?;
     tracing::info!(user = %user.name, "live feed opened");
     audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;
     let events = state.events.live.subscribe();

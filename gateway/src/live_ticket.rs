@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use convoy_core::Role;
+use convoy_core::Ability;
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
@@ -103,7 +103,7 @@ pub(crate) async fn issue_ticket(
     user: Authenticated,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Escort])?;
+    user.require(Ability::Live)?;
     // `Authenticated` has read and checked this very header.
     let token = bearer_token(&headers)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{SubsecRound, Utc};
 use convoy_core::plan::{MovePlan, PlanError, PlanFields, RouteFormat};
-use convoy_core::Role;
+use convoy_core::Ability;
 use convoy_store::{MoveRecord, Store, StoreError};
 use rand::Rng;
 use serde_json::json;
@@ -30,7 +30,7 @@ pub(crate) async fn create_move(
     Query(query): Query<HashMap<String, String>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher])?;
+    user.require(Ability::Plan)?;
     let (body, format, content_type) = route_body(&state, &headers, body, "application/json")?;
     // `application/json` is the plan document; a GeoJSON, GPX or KML file is a route with the
     // other fields in the query.
@@ -176,7 +176,7 @@ pub(crate) async fn parse_route(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher])?;
+    user.require(Ability::Plan)?;
     let (body, format, _) = route_body(&state, &headers, body, "")?;
     // The plan's other fields do not matter here; a placeholder vehicle lets the route and
     // zones be judged exactly as a real plan's are.

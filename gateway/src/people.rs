@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use convoy_core::Role;
+use convoy_core::{Ability, Role};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,7 +17,8 @@ use crate::http::{ApiError, AppState, Authenticated};
 const MAX_TEAM: usize = 100;
 
 pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Json<serde_json::Value> {
-    Json(json!({ "name": user.0.name, "role": user.0.role, "web": state.web }))
+    let abilities = user.0.role.abilities();
+    Json(json!({ "name": user.0.name, "role": user.0.role, "abilities": abilities, "web": state.web }))
 }
 
 /// Ends the token the request came with: it stops working at once, not when it expires.
@@ -39,7 +40,7 @@ pub(crate) async fn list_users(
     user: Authenticated,
     ClientAddr(from): ClientAddr,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin])?;
+    user.require(Ability::Users)?;
     audit::record(&state, Some(&user.0.name), from, "users.view", "users", json!({})).await?;
     let users: Vec<_> =
         state.store.users().await?.into_iter().map(|u| json!({ "name": u.name, "role": u.role })).collect();
@@ -60,7 +61,7 @@ pub(crate) async fn add_user(
     ClientAddr(from): ClientAddr,
     body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin])?;
+    user.require(Ability::Users)?;
     let Json(new) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     match auth::add_user(&state.store, &new.name, new.role, &new.password).await {
         Ok(()) => {
@@ -84,7 +85,7 @@ pub(crate) async fn revoke_tokens(
     ClientAddr(from): ClientAddr,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin])?;
+    user.require(Ability::Users)?;
     if state.store.user(&name).await?.is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
@@ -115,7 +116,7 @@ pub(crate) async fn set_team(
     Path(id): Path<String>,
     body: Result<Json<Team>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher])?;
+    user.require(Ability::Plan)?;
     let Json(mut team) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if team.users.len() > MAX_TEAM {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("a team has at most {MAX_TEAM} people")));

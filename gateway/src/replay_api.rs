@@ -21,7 +21,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use convoy_core::position::format_time;
-use convoy_core::{Role, VehicleId};
+use convoy_core::{Ability, VehicleId};
 use convoy_store::{AlertFilter, AlertRecord, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -63,7 +63,7 @@ async fn replay_move(
     id: String,
     query: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
+    user.require(Ability::Replay)?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
     let history = MoveHistory::of(state, visible_move(state, &user.0, &id).await?)?;

@@ -27,7 +27,7 @@ use convoy_core::alert::AlertKind;
 use convoy_core::geometry::short_distance_m;
 use convoy_core::position::format_time;
 use convoy_core::simplify::simplify_indices;
-use convoy_core::{Position, Role, VehicleId};
+use convoy_core::{Ability, Position, VehicleId};
 use convoy_store::StoredPosition;
 use geo::Point;
 use serde::Deserialize;
@@ -69,7 +69,7 @@ async fn report_move(
     id: String,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
+    user.require(Ability::Report)?;
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
     let history = MoveHistory::of(state, visible_move(state, &user.0, &id).await?)?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::position::format_time;
 use convoy_core::simplify::simplify_indices;
-use convoy_core::{Position, Role, VehicleId};
+use convoy_core::{Ability, Position, VehicleId};
 use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -59,7 +59,7 @@ pub(crate) async fn vehicle_track(
     Path(id): Path<String>,
     query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Admin, Role::Dispatcher, Role::Auditor])?;
+    user.require(Ability::Track)?;
     let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let id = VehicleId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     // `None`: the JSON track.
