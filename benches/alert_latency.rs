@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let server = convoy::server::start(&config, shutdown_rx).await?;
     let store = server.store.clone();
-    convoy_gateway::auth::add_user(&store, "bench", Role::Admin, "a long enough bench password").await?;
+    convoy_registry::add_user(&store, "bench", Role::Admin, "a long enough bench password").await?;
     let token = login(server.http_addr).await?;
 
     // The probes' move.
@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let mut probes = Vec::new();
     for n in 0..PROBES {
         let id = VehicleId::new(format!("probe-{n:02}"))?;
-        convoy_gateway::auth::register_vehicle(&store, &id).await?;
+        convoy_registry::register_vehicle(&store, &id).await?;
         probes.push(id);
     }
     let plan = json!({
@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
     });
     let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    convoy_gateway::moves::store_new_move(&store, &plan, "bench").await?;
+    convoy_registry::store_new_move(&store, &plan, "bench").await?;
     // The service finds the move within 10 s.
     tokio::time::sleep(Duration::from_secs(11)).await;
 

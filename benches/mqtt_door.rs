@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let server = convoy::server::start(&config, shutdown_rx).await?;
     let (internal, account) = server.internal_mqtt.clone().expect("the embedded broker");
     let bench = VehicleId::new("bench-0")?;
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &bench).await?;
+    let password = convoy_registry::register_vehicle(&server.store, &bench).await?;
 
     let stored_messages = (messages / 10).max(1);
     println!(
@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let mut fleet = Vec::new();
     for n in 0..vehicles {
         let id = VehicleId::new(format!("fleet-{n:05}"))?;
-        let password = convoy_gateway::auth::register_vehicle(&server.store, &id).await?;
+        let password = convoy_registry::register_vehicle(&server.store, &id).await?;
         fleet.push((id, password));
     }
     // The door's own cost: 64 logins in progress at a time. Then the whole fleet at the same

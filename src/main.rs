@@ -322,7 +322,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Vehicle { command: VehicleCommand::Add { id, json, storage } } => {
             let id = VehicleId::new(id)?;
             let store = storage.open().await?;
-            let password = convoy_gateway::auth::register_vehicle(&store, &id).await?;
+            let password = convoy_registry::register_vehicle(&store, &id).await?;
             audit_cli(&store, "vehicle.add", id.as_str(), serde_json::json!({})).await?;
             eprintln!("Vehicle {id} registered. Its MQTT password is shown once; give it to the agent:");
             if json {
@@ -341,7 +341,7 @@ async fn main() -> anyhow::Result<()> {
                 None => prompt_password()?,
             };
             let store = storage.open().await?;
-            convoy_gateway::auth::add_user(&store, &name, role, &password).await?;
+            convoy_registry::add_user(&store, &name, role, &password).await?;
             audit_cli(&store, "user.add", &name, serde_json::json!({ "role": role.as_str() })).await?;
             eprintln!("User {name} added with role {role}.");
             Ok(())
@@ -350,20 +350,18 @@ async fn main() -> anyhow::Result<()> {
             command:
                 MoveCommand::Create { file, name, vehicles, escorts, corridor_m, from, to, created_by, storage },
         } => {
-            let query: std::collections::HashMap<String, String> = [
-                ("name", name),
-                ("vehicles", vehicles),
-                ("escorts", escorts),
-                ("corridor_m", corridor_m),
-                ("from", from),
-                ("to", to),
-            ]
-            .into_iter()
-            .filter_map(|(key, value)| value.map(|v| (key.to_string(), v)))
-            .collect();
-            let plan = read_plan_file(&file, &query)?;
+            let fields = convoy_core::plan::PlanFieldsText {
+                name: name.as_deref(),
+                vehicles: vehicles.as_deref(),
+                escorts: escorts.as_deref(),
+                corridor_m: corridor_m.as_deref(),
+                from: from.as_deref(),
+                to: to.as_deref(),
+                rules: None,
+            };
+            let plan = read_plan_file(&file, fields)?;
             let store = storage.open().await?;
-            let record = convoy_gateway::moves::store_new_move(&store, &plan, &created_by).await?;
+            let record = convoy_registry::store_new_move(&store, &plan, &created_by).await?;
             let detail = serde_json::json!({ "name": record.name, "created_by": created_by });
             audit_cli(&store, "move.create", &record.id, detail).await?;
             eprintln!("Move {:?} created. A running server starts watching it within seconds.", record.name);
@@ -435,9 +433,9 @@ async fn audit_cli(
 /// Reads a plan file, by its extension: `.gpx`, `.kml`, else the JSON plan.
 fn read_plan_file(
     path: &std::path::Path,
-    query: &std::collections::HashMap<String, String>,
+    fields: convoy_core::plan::PlanFieldsText<'_>,
 ) -> anyhow::Result<convoy_core::plan::MovePlan> {
-    use convoy_core::plan::{MovePlan, RouteFormat};
+    use convoy_core::plan::{MovePlan, PlanFields, RouteFormat};
     let metadata = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     anyhow::ensure!(
         metadata.len() <= convoy_core::plan::MAX_PLAN_BYTES as u64,
@@ -449,12 +447,8 @@ fn read_plan_file(
     let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let plan = match extension.as_str() {
-        "gpx" => {
-            MovePlan::from_route_file(&body, RouteFormat::Gpx, &convoy_gateway::moves::plan_fields(query))
-        }
-        "kml" => {
-            MovePlan::from_route_file(&body, RouteFormat::Kml, &convoy_gateway::moves::plan_fields(query))
-        }
+        "gpx" => MovePlan::from_route_file(&body, RouteFormat::Gpx, &PlanFields::from_text(fields)),
+        "kml" => MovePlan::from_route_file(&body, RouteFormat::Kml, &PlanFields::from_text(fields)),
         _ => MovePlan::from_json(&body),
     };
     plan.map_err(|e| anyhow::anyhow!("{}: plan refused ({}): {e}", path.display(), e.reason()))

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
 use convoy_alerts::{AgentHealth, Arrival};
+use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
 use convoy_core::live::LiveEvent;
-use convoy_gateway::broker::{self, InternalClient};
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
 use convoy_ingest::{Committed, IngestConfig, IngestMetrics, IngestObserver, Observer};
 use convoy_store::Store;
@@ -60,15 +60,24 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
     let (mut ingest_config, embedded) = match &config.broker {
         BrokerChoice::Embedded { listen } => {
             let internal = InternalClient::random("convoy-server");
-            let listeners = broker::BrokerListeners {
-                plain: *listen,
-                tls: config.mqtt_tls.as_ref().map(|tls| (tls.listen, tls.files())),
+            let tls = match &config.mqtt_tls {
+                Some(tls) => {
+                    let files = tls.files();
+                    let server_config = convoy_gateway::tls::server_config(&files).context("[mqtt_tls]")?;
+                    Some(DoorTls {
+                        listen: tls.listen,
+                        config: server_config,
+                        require_identity: files.client_ca_file.is_some(),
+                    })
+                }
+                None => None,
             };
-            let embedded = broker::start(
+            let listeners = convoy_broker::BrokerListeners { plain: *listen, tls };
+            let embedded = convoy_broker::start(
                 listeners,
                 store.clone(),
                 internal.clone(),
-                gateway_metrics.clone(),
+                BrokerMetrics::new(&registry)?,
                 shutdown.clone(),
             )
             .await?;
@@ -281,7 +290,7 @@ fn external_ingest_config(
 
 /// Ingest tells the embedded broker's door when it is subscribed (the door lets vehicles in only
 /// then) and what it committed (the door then sends the vehicles' PUBACKs).
-struct DoorLedger(Arc<convoy_gateway::mqtt_door::CommitLedger>);
+struct DoorLedger(Arc<convoy_broker::door::CommitLedger>);
 
 impl IngestObserver for DoorLedger {
     fn subscribed(&self) {

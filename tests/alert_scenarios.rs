@@ -77,7 +77,7 @@ async fn start(backend: Backend, broker: BrokerKind) -> (TestServer, Observers, 
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
 
     let observer = VehicleId::new("observer").unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &observer).await.unwrap();
+    let password = convoy_registry::register_vehicle(&server.store, &observer).await.unwrap();
     let mqtt = subscribe_alerts(&server, &observer, &password).await;
 
     let websocket = Arc::new(Mutex::new(Vec::new()));

@@ -27,7 +27,7 @@ async fn start(backend: Backend) -> TestServer {
         (DISPATCHER_USER, Role::Dispatcher, DISPATCHER_PASSWORD),
     ];
     for (name, role, password) in people {
-        convoy_gateway::auth::add_user(&server.store, name, role, password).await.unwrap();
+        convoy_registry::add_user(&server.store, name, role, password).await.unwrap();
     }
     // The retention purge at start is recorded too; wait for it so it does not land in the
     // middle of what a test looks at.

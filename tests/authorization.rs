@@ -23,7 +23,7 @@ use common::*;
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plan::MovePlan;
 use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
-use convoy_gateway::auth::token_hash;
+use convoy_registry::credentials::token_hash;
 use convoy_store::{AlertRecord, User};
 use futures_util::{SinkExt, StreamExt};
 use rand::distributions::{Alphanumeric, DistString};
@@ -216,10 +216,10 @@ impl World {
         let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
         let store = &server.store;
         for (role, (name, password)) in [Role::Dispatcher, Role::Auditor].map(|r| (r, credentials(r))) {
-            convoy_gateway::auth::add_user(store, name, role, password).await.unwrap();
+            convoy_registry::add_user(store, name, role, password).await.unwrap();
         }
         for id in [CARGO, ESCORT_VEHICLE] {
-            convoy_gateway::auth::register_vehicle(store, &VehicleId::new(id).unwrap()).await.unwrap();
+            convoy_registry::register_vehicle(store, &VehicleId::new(id).unwrap()).await.unwrap();
         }
         let mut tokens = BTreeMap::new();
         for role in Role::ALL {
@@ -332,7 +332,7 @@ struct Prepared {
 /// Plans a move as the store does for the API (every vehicle must be registered).
 async fn new_move(server: &TestServer, plan: &Value) -> String {
     let plan = MovePlan::from_json(plan.to_string().as_bytes()).unwrap();
-    convoy_gateway::moves::store_new_move(&server.store, &plan, ADMIN_USER).await.unwrap().id
+    convoy_registry::store_new_move(&server.store, &plan, ADMIN_USER).await.unwrap().id
 }
 
 /// Opens an `off_route` alert on `move_id` as the rules would, and returns its id.
@@ -574,7 +574,7 @@ impl TwoMoves {
         let mut passwords = Vec::new();
         for id in [VEHICLE_A, VEHICLE_B] {
             let vehicle = VehicleId::new(id).unwrap();
-            passwords.push(convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap());
+            passwords.push(convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap());
         }
         let move_a = new_move(&server, &plan("move A", &[VEHICLE_A])).await;
         let move_b = new_move(&server, &plan("move B", &[VEHICLE_B])).await;

@@ -38,7 +38,7 @@ async fn connect(
 
 async fn registered_vehicle(server: &TestServer, id: &str) -> (VehicleId, String) {
     let vehicle = VehicleId::new(id).unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+    let password = convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     (vehicle, password)
 }
 

@@ -436,9 +436,7 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
     let shots = screenshots_dir("auditor");
     let work = tempfile::tempdir().unwrap();
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
-    convoy_gateway::auth::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD)
-        .await
-        .unwrap();
+    convoy_registry::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD).await.unwrap();
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let route = Route::munich().unwrap().points().to_vec();
     let (past, past_password) = register_vehicle(&server, "truck-past").await;
@@ -584,7 +582,7 @@ async fn the_live_map_reconnects_when_its_feed_is_cut_and_catches_up_in_chromium
     let shots = screenshots_dir("reconnect");
     let work = tempfile::tempdir().unwrap();
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
-    convoy_gateway::auth::add_user(&server.store, DISPATCHER_USER, Role::Dispatcher, DISPATCHER_PASSWORD)
+    convoy_registry::add_user(&server.store, DISPATCHER_USER, Role::Dispatcher, DISPATCHER_PASSWORD)
         .await
         .unwrap();
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;

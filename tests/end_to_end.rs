@@ -15,7 +15,7 @@ use convoy_core::VehicleId;
 async fn receiver_log_reaches_the_api(backend: Backend, broker: BrokerKind) {
     let server = TestServer::start(backend, broker).await;
     let vehicle = VehicleId::new("truck-07").unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+    let password = convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     let expected = gpsd_fixes(&data_path("nmea/gpsd/haicom-305N.log.chk"));
     assert!(expected.len() > 50, "the oracle has {} fixes", expected.len());
 

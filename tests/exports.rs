@@ -300,14 +300,12 @@ impl Scenario {
 
 async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
     let server = TestServer::start(backend, broker).await;
-    convoy_gateway::auth::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD)
-        .await
-        .unwrap();
+    convoy_registry::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD).await.unwrap();
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let mut vehicles = Vec::new();
     for name in ["truck-1", "van-2"] {
         let vehicle = VehicleId::new(name).unwrap();
-        let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+        let password = convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
         vehicles.push((vehicle, password));
     }
     let route = munich();

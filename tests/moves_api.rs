@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 async fn server_with_vehicles() -> (TestServer, String) {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     for id in ["truck-07", "escort-1"] {
-        convoy_gateway::auth::register_vehicle(&server.store, &VehicleId::new(id).unwrap()).await.unwrap();
+        convoy_registry::register_vehicle(&server.store, &VehicleId::new(id).unwrap()).await.unwrap();
     }
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     (server, token)
@@ -208,7 +208,7 @@ async fn bad_plans_are_refused_with_their_reason_counted_and_nothing_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alert_endpoints_check_their_input_and_roles() {
     let (server, token) = server_with_vehicles().await;
-    convoy_gateway::auth::add_user(&server.store, "audrey", Role::Auditor, "a long enough auditor password")
+    convoy_registry::add_user(&server.store, "audrey", Role::Auditor, "a long enough auditor password")
         .await
         .unwrap();
     let auditor = server.login("audrey", "a long enough auditor password").await;

@@ -81,14 +81,9 @@ async fn an_escort_sees_a_moves_vehicles_only_while_it_runs_and_an_auditor_sees_
             .then_some(())
     })
     .await;
-    convoy_gateway::auth::add_user(
-        &server.store,
-        "auditor-cy",
-        Role::Auditor,
-        "a long enough auditor password",
-    )
-    .await
-    .unwrap();
+    convoy_registry::add_user(&server.store, "auditor-cy", Role::Auditor, "a long enough auditor password")
+        .await
+        .unwrap();
     let auditor = server.login("auditor-cy", "a long enough auditor password").await;
     let (status, listed) = server.get_json("/api/v1/vehicles", &auditor).await;
     assert_eq!(status, 200);

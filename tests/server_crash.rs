@@ -161,7 +161,7 @@ async fn killing_the_server_loses_no_fix_the_agent_sent() {
 
     let vehicle = VehicleId::new("truck-crash").unwrap();
     let store = convoy_store::Store::open(&database).await.unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&store, &vehicle).await.unwrap();
+    let password = convoy_registry::register_vehicle(&store, &vehicle).await.unwrap();
     let expected = gpsd_fixes(&data_path("nmea/gpsd/haicom-305N.log.chk"));
 
     let blocker = CommitBlocker::lock(&database).await;

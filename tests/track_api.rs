@@ -31,7 +31,7 @@ fn fix(seq: u64) -> Position {
 async fn track_is_served_in_order_with_marks(backend: Backend) {
     let server = TestServer::start(backend, BrokerKind::Embedded).await;
     let vehicle = VehicleId::new("truck-07").unwrap();
-    convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+    convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     let write = |positions: Vec<Position>| IngestWrite {
         positions: vec![VehiclePositions { vehicle: vehicle.clone(), positions }],
         ..Default::default()

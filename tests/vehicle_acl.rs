@@ -13,9 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::*;
 use convoy::config::MqttTls;
+use convoy_broker::door::packet::{ClientPacket, Connect, Will};
 use convoy_core::wire::PositionBatch;
 use convoy_core::{Position, VehicleId};
-use convoy_gateway::mqtt_door::packet::{ClientPacket, Connect, Will};
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -228,8 +228,12 @@ async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_vers
     let stored = server.store.vehicle_password_hash(&VehicleId::new("truck-new").unwrap()).await.unwrap();
     assert!(stored.unwrap().starts_with("hmac-sha256$"), "not argon2");
     let older = VehicleId::new("truck-old").unwrap();
-    let older_password = convoy_gateway::auth::random_password();
-    server.store.add_vehicle(&older, &convoy_gateway::auth::hash_password(&older_password)).await.unwrap();
+    let older_password = convoy_registry::credentials::random_password();
+    server
+        .store
+        .add_vehicle(&older, &convoy_registry::credentials::hash_password(&older_password))
+        .await
+        .unwrap();
 
     for (user, password) in [("truck-new", fresh.as_str()), ("truck-old", older_password.as_str())] {
         let (_, code) = RawClient::connect(server.mqtt, user, password, None).await;

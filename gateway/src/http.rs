@@ -19,8 +19,8 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::audit::{self, ClientAddr};
-use crate::auth;
 use crate::metrics::GatewayMetrics;
+use convoy_registry::credentials;
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -167,7 +167,7 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
-        match auth::authenticate(&state.store, token).await? {
+        match convoy_registry::authenticate(&state.store, token).await? {
             Some(user) => Ok(Authenticated(user)),
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token")),
         }
@@ -228,15 +228,16 @@ async fn login(
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    // No user name is longer (see `auth::add_user`); a longer one must not reach the throttle's
+    // No user name is longer (see `convoy_registry::add_user`); a longer one must not reach the throttle's
     // memory, the logs or the audit log.
-    if request.username.chars().count() > auth::MAX_NAME_CHARS || request.password.len() > MAX_PASSWORD_BYTES
+    if request.username.chars().count() > convoy_registry::people::MAX_NAME_CHARS
+        || request.password.len() > MAX_PASSWORD_BYTES
     {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "user name or password too long"));
     }
     // Wait for a password-check turn first, so each guess is judged by the throttle only once
     // the ones before it have been counted.
-    let _turn = auth::password_check_turn().await;
+    let _turn = credentials::password_check_turn().await;
     if let Some(wait) = state.login_throttle.wait(&request.username, from, Instant::now()) {
         state.metrics.logins.with_label_values(&["throttled"]).inc();
         let detail = json!({ "wait_s": wait.as_secs() });
@@ -247,7 +248,7 @@ async fn login(
             format!("too many failed logins; try again in {minutes} min"),
         ));
     }
-    match auth::login(&state.store, &request.username, &request.password).await? {
+    match convoy_registry::login(&state.store, &request.username, &request.password).await? {
         Some((token, expires_at)) => {
             state.login_throttle.succeeded(&request.username);
             state.metrics.logins.with_label_values(&["ok"]).inc();
@@ -340,7 +341,7 @@ async fn add_vehicle(
     user.require(Ability::Vehicles)?;
     let Json(request) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let id = VehicleId::new(request.id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    match auth::register_vehicle(&state.store, &id).await {
+    match convoy_registry::register_vehicle(&state.store, &id).await {
         Ok(password) => {
             tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
             audit::record(&state, Some(&user.0.name), from, "vehicle.add", id.as_str(), json!({})).await?;

@@ -1,4 +1,4 @@
-//! The gateway: the embedded MQTT broker with a credential per vehicle, and the HTTP API.
+//! The gateway: the HTTP API, the web page and the live feed.
 //!
 //! It reads and writes the store (users, vehicles, positions, moves, alerts) and knows nothing
 //! of ingest or the alert engine: they meet in the store, on the broker, and on the channels of
@@ -7,8 +7,6 @@
 mod access;
 mod alert_api;
 mod audit;
-pub mod auth;
-pub mod broker;
 mod export;
 mod http;
 mod listener;
@@ -16,8 +14,7 @@ mod live;
 mod live_ticket;
 mod metrics;
 mod move_span;
-pub mod moves;
-pub mod mqtt_door;
+mod moves;
 mod openapi;
 mod people;
 mod replay_api;
@@ -26,7 +23,6 @@ mod stops;
 pub mod throttle;
 pub mod tls;
 mod track;
-pub mod vehicle_key;
 mod web;
 
 pub use http::{router, AppState, GatewayEvents};

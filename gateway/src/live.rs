@@ -31,8 +31,8 @@ use tokio::time::Instant;
 
 use crate::access::Scope;
 use crate::audit::{self, ClientAddr};
-use crate::auth;
 use crate::http::{bearer_token, ApiError, AppState, Authenticated};
+use convoy_registry::credentials;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// A client that has answered nothing (not even a pong) for this long is gone.
@@ -67,8 +67,8 @@ pub(crate) async fn live_feed(
             .live_tickets
             .redeem(ticket.trim())
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid, used or expired ticket"))?,
-        (None, Some(token)) => auth::token_hash(token.trim()),
-        (None, None) => auth::token_hash(
+        (None, Some(token)) => credentials::token_hash(token.trim()),
+        (None, None) => credentials::token_hash(
             bearer_token(&headers)
                 .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?,
         ),

@@ -17,8 +17,8 @@ use convoy_core::Ability;
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
-use crate::auth;
 use crate::http::{bearer_token, ApiError, AppState, Authenticated};
+use convoy_registry::credentials;
 
 /// How long a ticket may wait to be used.
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
@@ -72,7 +72,7 @@ impl LiveTickets {
             }
         }
         let ticket = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32);
-        let hash = auth::token_hash(&ticket);
+        let hash = credentials::token_hash(&ticket);
         tickets.insert(
             hash.clone(),
             Ticket { token_hash: token_hash.clone(), expires: Instant::now() + TICKET_LIFETIME },
@@ -84,7 +84,7 @@ impl LiveTickets {
     /// Uses up `ticket`: the hash of the token it stands for, if it was issued and has not
     /// expired or been used.
     pub fn redeem(&self, ticket: &str) -> Option<String> {
-        let hash = auth::token_hash(ticket);
+        let hash = credentials::token_hash(ticket);
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         let ticket = waiting.tickets.remove(&hash)?;
         if let Some(mine) = waiting.by_token.get_mut(&ticket.token_hash) {
@@ -107,7 +107,7 @@ pub(crate) async fn issue_ticket(
     // `Authenticated` has read and checked this very header.
     let token = bearer_token(&headers)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
-    let ticket = state.live_tickets.issue(auth::token_hash(token)).ok_or_else(|| {
+    let ticket = state.live_tickets.issue(credentials::token_hash(token)).ok_or_else(|| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many live feed tickets waiting; try again")
     })?;
     Ok(Json(json!({ "ticket": ticket, "expires_in_s": TICKET_LIFETIME.as_secs() })))

@@ -11,11 +11,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{SubsecRound, Utc};
-use convoy_core::plan::{MovePlan, PlanError, PlanFields, RouteFormat};
+use convoy_core::plan::{MovePlan, PlanError, PlanFields, PlanFieldsText, RouteFormat};
 use convoy_core::Ability;
-use convoy_store::{MoveRecord, Store, StoreError};
-use rand::Rng;
+use convoy_registry::{store_new_move, NewMoveError};
+use convoy_store::MoveRecord;
 use serde_json::json;
 
 use crate::access::{visible_move, Scope};
@@ -58,39 +57,6 @@ pub(crate) async fn create_move(
     Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
 }
 
-/// Why a checked plan could not be stored.
-#[derive(Debug, thiserror::Error)]
-pub enum NewMoveError {
-    #[error("vehicles not registered: {}", .0.join(", "))]
-    UnknownVehicles(Vec<String>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Stores a checked plan as a new move, if all its vehicles are registered.
-pub async fn store_new_move(
-    store: &Store,
-    plan: &MovePlan,
-    created_by: &str,
-) -> Result<MoveRecord, NewMoveError> {
-    let registered = store.registered_among(&plan.vehicles).await?;
-    let unknown: Vec<String> =
-        plan.vehicles.iter().filter(|v| !registered.contains(v)).map(|v| v.to_string()).collect();
-    if !unknown.is_empty() {
-        return Err(NewMoveError::UnknownVehicles(unknown));
-    }
-    let record = MoveRecord {
-        id: new_move_id(),
-        name: plan.name.clone(),
-        plan: plan.to_json(),
-        created_at: Utc::now().trunc_subsecs(3),
-        created_by: created_by.to_string(),
-    };
-    store.add_move(&record).await?;
-    tracing::info!(move_id = %record.id, name = %record.name, by = created_by, "move created");
-    Ok(record)
-}
-
 pub(crate) async fn list_moves(
     State(state): State<AppState>,
     user: Authenticated,
@@ -128,43 +94,23 @@ pub(crate) fn summary(record: &MoveRecord) -> serde_json::Value {
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
 /// `escorts=cargo:escort,...`, `corridor_m`, `from`, `to`, `rules` (JSON text).
-pub fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
-    let list = |key: &str| -> Vec<String> {
-        query
-            .get(key)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    PlanFields {
-        name: query.get("name").cloned().unwrap_or_default(),
-        vehicles: list("vehicles"),
-        escorts: list("escorts")
-            .iter()
-            .map(|pair| match pair.split_once(':') {
-                Some((cargo, escort)) => (cargo.to_string(), escort.to_string()),
-                None => (pair.clone(), String::new()),
-            })
-            .collect(),
-        // A corridor that is not a number is refused by the plan's own check.
-        corridor_m: query.get("corridor_m").map(|v| v.parse().unwrap_or(f64::NAN)),
-        window: match (query.get("from"), query.get("to")) {
-            (None, None) => None,
-            (from, to) => Some((from.cloned().unwrap_or_default(), to.cloned().unwrap_or_default())),
-        },
-        rules: query.get("rules").cloned(),
-    }
+fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
+    let field = |key: &str| query.get(key).map(String::as_str);
+    PlanFields::from_text(PlanFieldsText {
+        name: field("name"),
+        vehicles: field("vehicles"),
+        escorts: field("escorts"),
+        corridor_m: field("corridor_m"),
+        from: field("from"),
+        to: field("to"),
+        rules: field("rules"),
+    })
 }
 
 fn plan_error(error: &PlanError) -> ApiError {
     let status =
         if error.reason() == "too_large" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
     ApiError::new(status, format!("plan refused: {error}"))
-}
-
-/// A new move id: the day it was made and 48 random bits, e.g. `m20261128-3f9a1c0b7e21`.
-fn new_move_id() -> String {
-    let random: u64 = rand::rngs::OsRng.gen::<u64>() & 0xffff_ffff_ffff;
-    format!("m{}-{random:012x}", Utc::now().format("%Y%m%d"))
 }
 
 /// `POST /api/v1/routes/parse`: a route file (GPX, KML or GeoJSON, by `Content-Type`) read and

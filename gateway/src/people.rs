@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, ClientAddr};
-use crate::auth::{self, AddUserError};
 use crate::http::{ApiError, AppState, Authenticated};
+use convoy_registry::{credentials, AddUserError};
 
 /// The most people one move's team may have.
 const MAX_TEAM: usize = 100;
@@ -29,7 +29,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let token = crate::http::bearer_token(&headers).unwrap_or_default();
-    state.store.revoke_token(&auth::token_hash(token)).await?;
+    state.store.revoke_token(&credentials::token_hash(token)).await?;
     audit::record(&state, Some(&user.0.name), from, "logout", &user.0.name, json!({})).await?;
     tracing::info!(user = %user.0.name, "logged out");
     Ok(StatusCode::NO_CONTENT)
@@ -63,7 +63,7 @@ pub(crate) async fn add_user(
 ) -> Result<Response, ApiError> {
     user.require(Ability::Users)?;
     let Json(new) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    match auth::add_user(&state.store, &new.name, new.role, &new.password).await {
+    match convoy_registry::add_user(&state.store, &new.name, new.role, &new.password).await {
         Ok(()) => {
             let detail = json!({ "role": new.role });
             audit::record(&state, Some(&user.0.name), from, "user.add", &new.name, detail).await?;

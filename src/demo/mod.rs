@@ -236,7 +236,7 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
     });
     let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
         .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
-    let record = convoy_gateway::moves::store_new_move(store, &plan, DEMO_USER).await?;
+    let record = convoy_registry::store_new_move(store, &plan, DEMO_USER).await?;
     store.set_move_team(&record.id, &[DEMO_ESCORT.to_string()]).await?;
     Ok(())
 }
@@ -248,8 +248,8 @@ async fn demo_login(store: &Store, data_dir: &Path, user: &str, role: Role) -> a
     if let Ok(password) = std::fs::read_to_string(&file) {
         return Ok(password.trim().to_string());
     }
-    let password = convoy_gateway::auth::random_password();
-    convoy_gateway::auth::add_user(store, user, role, &password).await.with_context(|| {
+    let password = convoy_registry::credentials::random_password();
+    convoy_registry::add_user(store, user, role, &password).await.with_context(|| {
         format!("creating the demo user (if {} was deleted, start with a new data directory)", file.display())
     })?;
     write_private(&file, &password)?;
@@ -262,7 +262,7 @@ async fn demo_vehicle(store: &Store, data_dir: &Path, vehicle: &VehicleId) -> an
     if let Ok(password) = std::fs::read_to_string(&file) {
         return Ok(password.trim().to_string());
     }
-    let password = convoy_gateway::auth::register_vehicle(store, vehicle)
+    let password = convoy_registry::register_vehicle(store, vehicle)
         .await
         .with_context(|| format!("registering demo vehicle {vehicle}"))?;
     write_private(&file, &password)?;

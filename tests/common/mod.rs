@@ -92,8 +92,8 @@ impl TestServer {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = convoy::server::start(&config, shutdown_rx).await.unwrap();
         let store = server.store.clone();
-        convoy_gateway::auth::add_user(&store, ESCORT_USER, Role::Escort, ESCORT_PASSWORD).await.unwrap();
-        convoy_gateway::auth::add_user(&store, ADMIN_USER, Role::Admin, ADMIN_PASSWORD).await.unwrap();
+        convoy_registry::add_user(&store, ESCORT_USER, Role::Escort, ESCORT_PASSWORD).await.unwrap();
+        convoy_registry::add_user(&store, ADMIN_USER, Role::Admin, ADMIN_PASSWORD).await.unwrap();
         TestServer {
             http: server.http_addr,
             server: Some(server),
@@ -271,7 +271,7 @@ pub fn gpsd_fixes(chk: &Path) -> Vec<OracleFix> {
 /// Registers a vehicle straight in the store and returns its MQTT password.
 pub async fn register_vehicle(server: &TestServer, name: &str) -> (VehicleId, String) {
     let vehicle = VehicleId::new(name).unwrap();
-    let password = convoy_gateway::auth::register_vehicle(&server.store, &vehicle).await.unwrap();
+    let password = convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     (vehicle, password)
 }
 

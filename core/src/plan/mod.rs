@@ -231,3 +231,52 @@ pub struct PlanFields {
     /// Rule overrides as the text of a JSON object.
     pub rules: Option<String>,
 }
+
+/// The fields beside a route file as text, the way people write them: in a route upload's
+/// query (`vehicles=a,b`) or in `convoy move create`'s flags (`--vehicles a,b`). Both front ends
+/// read them through [`PlanFields::from_text`], so a list is split one way.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlanFieldsText<'a> {
+    pub name: Option<&'a str>,
+    /// Vehicle ids, comma-separated.
+    pub vehicles: Option<&'a str>,
+    /// `cargo:escort` pairs, comma-separated.
+    pub escorts: Option<&'a str>,
+    pub corridor_m: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    /// Rule overrides as the text of a JSON object.
+    pub rules: Option<&'a str>,
+}
+
+impl PlanFields {
+    /// Reads the fields from text. Nothing is refused here: a value that is wrong (a corridor
+    /// that is not a number, an escort pair without a colon) is refused, with its reason, by the
+    /// plan's own checks.
+    pub fn from_text(text: PlanFieldsText<'_>) -> PlanFields {
+        let list = |value: Option<&str>| -> Vec<String> {
+            value
+                .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        PlanFields {
+            name: text.name.unwrap_or_default().to_string(),
+            vehicles: list(text.vehicles),
+            escorts: list(text.escorts)
+                .into_iter()
+                .map(|pair| match pair.split_once(':') {
+                    Some((cargo, escort)) => (cargo.to_string(), escort.to_string()),
+                    None => (pair, String::new()),
+                })
+                .collect(),
+            corridor_m: text.corridor_m.map(|v| v.parse().unwrap_or(f64::NAN)),
+            window: match (text.from, text.to) {
+                (None, None) => None,
+                (from, to) => {
+                    Some((from.unwrap_or_default().to_string(), to.unwrap_or_default().to_string()))
+                }
+            },
+            rules: text.rules.map(str::to_string),
+        }
+    }
+}

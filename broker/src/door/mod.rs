@@ -34,9 +34,9 @@ pub use held_acks::CommitLedger;
 pub use identity::certificate_names;
 pub use upstream::UpstreamSecret;
 
-use crate::auth::verify_password;
-use crate::metrics::GatewayMetrics;
-use crate::vehicle_key::{StoredVehicleHash, DUMMY_VEHICLE_HASH};
+use crate::metrics::BrokerMetrics;
+use convoy_registry::credentials::verify_password;
+use convoy_registry::vehicle_key::{StoredVehicleHash, DUMMY_VEHICLE_HASH};
 use held_acks::{broker_packet, AckEvent, Held, HeldAcks};
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 
@@ -124,7 +124,7 @@ pub struct DoorSettings {
 pub struct Door {
     settings: DoorSettings,
     store: Store,
-    metrics: GatewayMetrics,
+    metrics: BrokerMetrics,
     secret: UpstreamSecret,
     connections: Arc<Semaphore>,
     /// Ingest's commits, when ingest runs in this process: PUBACKs of stored topics wait for them.
@@ -162,12 +162,7 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 }
 
 impl Door {
-    pub fn new(
-        settings: DoorSettings,
-        store: Store,
-        metrics: GatewayMetrics,
-        secret: UpstreamSecret,
-    ) -> Self {
+    pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
         Self {
             connections: Arc::new(Semaphore::new(settings.max_connections)),
             settings,
@@ -301,9 +296,9 @@ impl Door {
     }
 
     fn count(&self, refusal: Refusal, vehicle: Option<&VehicleId>, peer: SocketAddr, detail: &str) {
-        self.metrics.mqtt_refused.with_label_values(&[refusal.reason()]).inc();
+        self.metrics.refused.with_label_values(&[refusal.reason()]).inc();
         if refusal == Refusal::BadCredentials {
-            self.metrics.mqtt_auth_failures.inc();
+            self.metrics.auth_failures.inc();
         }
         // The detail may be a topic the client chose: bounded, and escaped by `?`.
         let detail: String = detail.chars().take(200).collect();
@@ -462,7 +457,7 @@ impl Door {
                 }
                 _ = check_lost.tick() => {
                     if acks.one_looks_lost() {
-                        self.metrics.mqtt_unconfirmed.inc();
+                        self.metrics.unconfirmed.inc();
                         tracing::warn!(
                             vehicle = vehicle.as_str(),
                             held = acks.len(),
@@ -528,14 +523,14 @@ impl Door {
                 // A vehicle registered by an earlier version: argon2, one check per core; once
                 // it has logged in, its hash becomes the fast kind (argon2 vehicles die out).
                 let verified = {
-                    let _turn = crate::auth::password_check_turn().await;
+                    let _turn = convoy_registry::credentials::password_check_turn().await;
                     let (password, stored) = (password.clone(), stored.clone());
                     tokio::task::spawn_blocking(move || verify_password(&password, &stored))
                         .await
                         .unwrap_or(false)
                 };
                 if verified && known {
-                    let fast = crate::vehicle_key::hash_vehicle_password(&password);
+                    let fast = convoy_registry::vehicle_key::hash_vehicle_password(&password);
                     if let Err(e) = self.store.replace_vehicle_password_hash(&vehicle, &stored, &fast).await {
                         tracing::warn!(vehicle = vehicle.as_str(), error = %e, "cannot store the vehicle's new password hash");
                     }

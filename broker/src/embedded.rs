@@ -1,7 +1,7 @@
-//! The embedded MQTT broker (rumqttd), so a small site needs nothing else installed.
+//! rumqttd, started on a private loopback port, with the front door in front of it.
 //!
 //! rumqttd has no topic access control, so vehicles never reach it directly: they connect to
-//! the front door ([`crate::mqtt_door`]), which checks each vehicle's password and every packet
+//! the front door ([`crate::door`]), which checks each vehicle's password and every packet
 //! it sends, and forwards to rumqttd on an internal loopback port. rumqttd accepts there only
 //! the door's per-process password for a vehicle (never the vehicle's own) and the server's
 //! internal client (ingest and the alert publisher), with a random password made at start-up.
@@ -19,9 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::metrics::GatewayMetrics;
-use crate::mqtt_door::{CommitLedger, Door, DoorSettings, UpstreamSecret};
-use crate::tls::TlsFiles;
+use crate::door::{CommitLedger, Door, DoorSettings, UpstreamSecret};
+use crate::metrics::BrokerMetrics;
 
 /// The credentials of a server-internal client (ingest, the alert publisher).
 #[derive(Clone, Debug)]
@@ -32,7 +31,7 @@ pub struct InternalClient {
 
 impl InternalClient {
     pub fn random(username: &str) -> Self {
-        Self { username: username.to_string(), password: crate::auth::random_password() }
+        Self { username: username.to_string(), password: convoy_registry::credentials::random_password() }
     }
 }
 
@@ -41,9 +40,18 @@ impl InternalClient {
 pub struct BrokerListeners {
     /// Plain MQTT.
     pub plain: SocketAddr,
-    /// MQTT over TLS, with its certificate files; with `client_ca_file` set, vehicles must
-    /// present a certificate naming themselves.
-    pub tls: Option<(SocketAddr, TlsFiles)>,
+    /// MQTT over TLS.
+    pub tls: Option<DoorTls>,
+}
+
+/// The door's TLS listener. The server builds the rustls configuration from its `[mqtt_tls]`
+/// files, so a wrong file is named there, with the HTTPS listener's.
+#[derive(Clone, Debug)]
+pub struct DoorTls {
+    pub listen: SocketAddr,
+    pub config: Arc<rustls::ServerConfig>,
+    /// Vehicles must present a client certificate that names them (a client CA is configured).
+    pub require_identity: bool,
 }
 
 /// A started embedded broker.
@@ -76,17 +84,16 @@ pub async fn start(
     listeners: BrokerListeners,
     store: Store,
     internal: InternalClient,
-    metrics: GatewayMetrics,
+    metrics: BrokerMetrics,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<EmbeddedBroker> {
     // Everything that can be wrong in the configuration fails before rumqttd starts.
     let tls = match &listeners.tls {
-        Some((listen, files)) => {
-            let config = crate::tls::server_config(files).context("[mqtt_tls]")?;
+        Some(DoorTls { listen, config, require_identity }) => {
             let listener = TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding MQTT over TLS to {listen}"))?;
-            Some((listener, config, files.client_ca_file.is_some()))
+            Some((listener, config.clone(), *require_identity))
         }
         None => None,
     };
@@ -128,7 +135,7 @@ pub async fn start(
 fn start_rumqttd(
     internal: InternalClient,
     secret: UpstreamSecret,
-    metrics: GatewayMetrics,
+    metrics: BrokerMetrics,
 ) -> anyhow::Result<SocketAddr> {
     // rumqttd cannot bind port 0 and report the port: take a free one.
     let listen = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
@@ -143,7 +150,7 @@ fn start_rumqttd(
     connections.set_auth_handler(move |client_id: String, user: String, password: String| {
         let ok = authorise(&internal, &secret, &client_id, &user, &password);
         if !ok {
-            metrics.mqtt_auth_failures.inc();
+            metrics.auth_failures.inc();
             tracing::warn!(%client_id, %user, "MQTT login refused on the internal port: vehicles connect through the door");
         }
         async move { ok }

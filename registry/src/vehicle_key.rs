@@ -43,7 +43,7 @@ impl<'a> StoredVehicleHash<'a> {
     }
 
     /// Whether `password` matches a fast hash (compared in constant time). Always false for an
-    /// argon2 hash: check that with `auth::verify_password`.
+    /// argon2 hash: check that with `credentials::verify_password`.
     pub fn verify_fast(&self, password: &str) -> bool {
         match self {
             StoredVehicleHash::Fast { salt, tag } => mac(salt, password).verify_slice(tag).is_ok(),
@@ -69,25 +69,25 @@ mod tests {
 
     #[test]
     fn a_vehicle_hash_verifies_its_password_only_and_is_salted() {
-        let password = crate::auth::random_password();
+        let password = crate::credentials::random_password();
         let stored = hash_vehicle_password(&password);
         assert!(stored.starts_with("hmac-sha256$"));
         assert_ne!(stored, hash_vehicle_password(&password), "a new salt each time");
         let parsed = StoredVehicleHash::parse(&stored);
         assert!(parsed.verify_fast(&password));
-        assert!(!parsed.verify_fast(&crate::auth::random_password()));
+        assert!(!parsed.verify_fast(&crate::credentials::random_password()));
         assert!(!parsed.verify_fast(""));
     }
 
     #[test]
     fn argon2_hashes_of_earlier_vehicles_are_recognised() {
-        let stored = crate::auth::hash_password("an older vehicle's password");
+        let stored = crate::credentials::hash_password("an older vehicle's password");
         assert!(matches!(StoredVehicleHash::parse(&stored), StoredVehicleHash::Argon2(_)));
         assert!(!StoredVehicleHash::parse(&stored).verify_fast("an older vehicle's password"));
         // A damaged fast hash is not silently fast: it goes to argon2, which refuses it.
         for damaged in ["hmac-sha256$zz$00", "hmac-sha256$00", "hmac-sha256"] {
             assert!(matches!(StoredVehicleHash::parse(damaged), StoredVehicleHash::Argon2(_)));
-            assert!(!crate::auth::verify_password("x", damaged));
+            assert!(!crate::credentials::verify_password("x", damaged));
         }
     }
 
@@ -96,6 +96,6 @@ mod tests {
         let dummy = StoredVehicleHash::parse(DUMMY_VEHICLE_HASH);
         assert!(matches!(dummy, StoredVehicleHash::Fast { .. }));
         assert!(!dummy.verify_fast(""));
-        assert!(!dummy.verify_fast(&crate::auth::random_password()));
+        assert!(!dummy.verify_fast(&crate::credentials::random_password()));
     }
 }

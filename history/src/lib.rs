@@ -1,0 +1,1 @@
+//! Stored history read back.

@@ -1,0 +1,14 @@
+//! What Convoy registers, and how: people with their passwords and bearer tokens, vehicles
+//! with their MQTT passwords, and new moves. The CLI (`convoy user add`, `vehicle add`,
+//! `move create`), the HTTP API and the MQTT door all come here, so each is made and checked
+//! one way, and neither front end calls through the other's inputs.
+
+pub mod credentials;
+pub mod moves;
+pub mod people;
+pub mod vehicle_key;
+pub mod vehicles;
+
+pub use moves::{store_new_move, NewMoveError};
+pub use people::{add_user, authenticate, login, AddUserError};
+pub use vehicles::register_vehicle;
