@@ -1,10 +1,14 @@
-//! Moves, alerts with their lifecycle, and notifier deliveries, as the store keeps them.
+//! Alerts with their lifecycle, every change of their state, and notifier deliveries, as the
+//! store keeps them.
 //!
 //! An alert is opened by its rule, may be acknowledged by a person while open, and is resolved
 //! by its rule (when the rule sees the condition end) or by a person. Every change of state is
 //! appended to the alert's transitions with who made it, when and why. Changes made by people
 //! are race-safe: of two people acknowledging one alert at once, one changes it and the other
 //! finds it already acknowledged.
+
+mod postgres;
+mod sqlite;
 
 use chrono::{DateTime, Utc};
 use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
@@ -14,57 +18,6 @@ use crate::{Result, StoreError};
 
 /// Who resolves an alert when its rule sees the condition end.
 pub const BY_RULE: &str = "rule";
-
-/// A move and its plan, as created by a person.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MoveRecord {
-    pub id: String,
-    pub name: String,
-    pub plan: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-    pub created_by: String,
-}
-
-/// Who is on a move and until when, without its plan: what the vehicle list and people's scope
-/// need, read without parsing every route.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MoveCrew {
-    pub id: String,
-    pub created_at: DateTime<Utc>,
-    pub vehicles: Vec<VehicleId>,
-    /// The end of the move's window, if it has one.
-    pub ends_at: Option<DateTime<Utc>>,
-}
-
-impl MoveCrew {
-    /// From the plan's `vehicles` (JSON text) and `window.to` (RFC 3339) as the database gives them.
-    pub(crate) fn from_parts(
-        id: String,
-        created_at: DateTime<Utc>,
-        vehicles: Option<&str>,
-        ends_at: Option<&str>,
-    ) -> Result<MoveCrew> {
-        let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
-        let names: Vec<String> = match vehicles {
-            Some(text) => serde_json::from_str(text).map_err(|e| corrupt(format!("vehicles: {e}")))?,
-            None => Vec::new(),
-        };
-        let vehicles = names
-            .into_iter()
-            .map(|name| VehicleId::new(name).map_err(|e| corrupt(e.to_string())))
-            .collect::<Result<_, _>>()?;
-        let ends_at = ends_at
-            .map(|to| DateTime::parse_from_rfc3339(to).map(|t| t.with_timezone(&Utc)))
-            .transpose()
-            .map_err(|e| corrupt(format!("window: {e}")))?;
-        Ok(MoveCrew { id, created_at, vehicles, ends_at })
-    }
-
-    /// Whether the move's window ended before `now` (a move without one never ends).
-    pub fn has_ended(&self, now: DateTime<Utc>) -> bool {
-        self.ends_at.is_some_and(|end| end < now)
-    }
-}
 
 /// An alert as it stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,11 +145,50 @@ pub(crate) fn parse_state(text: &str) -> Result<AlertState> {
     AlertState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("alert state {text:?}")))
 }
 
-pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
-}
+forward! {
+    /// Stores a new alert, open (its `state` and its acknowledged, resolved and cleared fields are
+    /// ignored), with an `open` transition by [`BY_RULE`] at `opened_t`. False, changing nothing,
+    /// if an alert with its id exists.
+    pub async fn open_alert(&self, alert: &AlertRecord) -> Result<bool>;
 
-pub(crate) fn json_text(value: &serde_json::Value) -> String {
-    // A Value always serialises (its map keys are strings).
-    value.to_string()
+    /// The rule saw the alert's condition end at `t`: records `t` and `detail` as the clearing
+    /// (unless cleared before), and resolves the alert by [`BY_RULE`] at `t` unless it is already
+    /// resolved (by a person). Idempotent. The alert afterwards; `None` if there is no such alert.
+    pub async fn clear_alert(
+        &self,
+        id: &str,
+        t: DateTime<Utc>,
+        detail: &serde_json::Value,
+    ) -> Result<Option<AlertRecord>>;
+
+    /// A person acknowledges an open alert.
+    pub async fn acknowledge_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange>;
+
+    /// A person resolves an alert that is open or acknowledged.
+    pub async fn resolve_alert(
+        &self,
+        id: &str,
+        user: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<AlertChange>;
+
+    pub async fn alert(&self, id: &str) -> Result<Option<AlertRecord>>;
+
+    /// The alerts matching `filter`, newest `opened_t` first, then by id.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>>;
+
+    /// Every change of an alert's state, in the order they happened.
+    pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>>;
+
+    pub async fn record_delivery(&self, delivery: &Delivery) -> Result<()>;
+
+    /// Every delivery attempt recorded for an alert, in the order they were recorded.
+    pub async fn deliveries(&self, alert_id: &str) -> Result<Vec<Delivery>>;
 }

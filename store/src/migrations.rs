@@ -1,0 +1,119 @@
+//! Both schemas' versions, compiled into the binary, and how each backend applies the ones a
+//! database lacks. A version's number is its place in its list (from 1), which is what the
+//! database records; so a file is only ever added at the end, and the test below fails if a
+//! file in `migrations/` is not in its list.
+
+use rusqlite::Connection;
+
+use crate::Result;
+
+/// One schema version: its file's name and its SQL.
+pub(crate) struct Migration {
+    /// Only the test below reads it, to compare the list with the directory.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+/// The migrations of `migrations/$dir`, named by their files, in the order given.
+macro_rules! migrations {
+    ($dir:literal: $($file:literal),* $(,)?) => {
+        &[$(Migration { name: $file, sql: include_str!(concat!("../migrations/", $dir, "/", $file)) }),*]
+    };
+}
+
+/// SQLite's schema versions, applied in order; `PRAGMA user_version` records the last one applied.
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
+    "0001_initial.sql",
+    "0002_marks_holds_purges.sql",
+    "0003_moves_alerts.sql",
+    "0004_audit.sql",
+    "0005_teams.sql",
+);
+
+/// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
+    "0001_initial.sql",
+    "0002_marks_holds_purges.sql",
+    "0003_positions_by_time.sql",
+    "0004_moves_alerts.sql",
+    "0005_audit.sql",
+    "0006_teams.sql",
+);
+
+/// Serialises concurrent migrations from several processes.
+const MIGRATION_LOCK_KEY: i64 = 0x636f_6e76_6f79; // "convoy"
+
+/// Applies the SQLite versions the database lacks, each in its own transaction.
+pub(crate) fn apply_sqlite(conn: &mut Connection) -> Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, migration) in SQLITE.iter().enumerate().skip(applied.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Applies the PostgreSQL versions the database lacks, all in one transaction.
+pub(crate) async fn apply_postgres(client: &mut deadpool_postgres::Object) -> Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await?;
+    let applied: i32 =
+        tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
+    for (index, migration) in POSTGRES.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(migration.sql).await?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(index as i32 + 1)]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The files in `migrations/$dir`, by name, in the order their names sort.
+    fn files_in(dir: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn assert_compiled_in(list: &[Migration], dir: &str) {
+        let compiled: Vec<&str> = list.iter().map(|m| m.name).collect();
+        assert_eq!(
+            compiled,
+            files_in(dir),
+            "the {dir} migrations compiled in are not the files in migrations/{dir}"
+        );
+        for (index, name) in compiled.iter().enumerate() {
+            // The number the database records is the place in the list: the file must say it.
+            assert!(
+                name.starts_with(&format!("{:04}_", index + 1)),
+                "{dir} migration {name} is number {}",
+                index + 1
+            );
+        }
+    }
+
+    #[test]
+    fn the_sqlite_migrations_compiled_in_are_exactly_the_files_in_order() {
+        assert_compiled_in(SQLITE, "sqlite");
+    }
+
+    #[test]
+    fn the_postgres_migrations_compiled_in_are_exactly_the_files_in_order() {
+        assert_compiled_in(POSTGRES, "postgres");
+    }
+}

@@ -1,0 +1,92 @@
+//! Moves (a plan of vehicles, route, zones and window, created by a person) and their teams:
+//! the people assigned to a move, which is what an escort may see.
+//!
+//! Teams live here rather than with accounts because a team belongs to its move: its rows go
+//! with the move (`ON DELETE CASCADE`), it is replaced whole for one move, and its callers ask
+//! "who is on this move" or "which moves is this person on" beside the moves themselves, while
+//! accounts only answer who may log in.
+
+mod postgres;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use convoy_core::VehicleId;
+
+use crate::{Result, StoreError};
+
+/// A move and its plan, as created by a person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveRecord {
+    pub id: String,
+    pub name: String,
+    pub plan: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// Who is on a move and until when, without its plan: what the vehicle list and people's scope
+/// need, read without parsing every route.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveCrew {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub vehicles: Vec<VehicleId>,
+    /// The end of the move's window, if it has one.
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+impl MoveCrew {
+    /// From the plan's `vehicles` (JSON text) and `window.to` (RFC 3339) as the database gives them.
+    pub(crate) fn from_parts(
+        id: String,
+        created_at: DateTime<Utc>,
+        vehicles: Option<&str>,
+        ends_at: Option<&str>,
+    ) -> Result<MoveCrew> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
+        let names: Vec<String> = match vehicles {
+            Some(text) => serde_json::from_str(text).map_err(|e| corrupt(format!("vehicles: {e}")))?,
+            None => Vec::new(),
+        };
+        let vehicles = names
+            .into_iter()
+            .map(|name| VehicleId::new(name).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let ends_at = ends_at
+            .map(|to| DateTime::parse_from_rfc3339(to).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|e| corrupt(format!("window: {e}")))?;
+        Ok(MoveCrew { id, created_at, vehicles, ends_at })
+    }
+
+    /// Whether the move's window ended before `now` (a move without one never ends).
+    pub fn has_ended(&self, now: DateTime<Utc>) -> bool {
+        self.ends_at.is_some_and(|end| end < now)
+    }
+}
+
+forward! {
+    /// Adds a move; [`StoreError::AlreadyExists`] if its id is taken.
+    pub async fn add_move(&self, record: &MoveRecord) -> Result<()>;
+
+    pub async fn move_record(&self, id: &str) -> Result<Option<MoveRecord>>;
+
+    /// Every move, oldest first.
+    pub async fn moves(&self) -> Result<Vec<MoveRecord>>;
+
+    /// Every move's vehicles and end, oldest first, without reading the plans' routes.
+    pub async fn move_crews(&self) -> Result<Vec<MoveCrew>>;
+
+    /// Every move's id, oldest first: what is there, without reading every plan.
+    pub async fn move_ids(&self) -> Result<Vec<String>>;
+
+    /// Replaces the people assigned to a move (escorts see only their moves). Unknown names or
+    /// an unknown move are a `Database` error from the foreign keys; check them first.
+    pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()>;
+
+    /// The people assigned to a move, by name.
+    pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>>;
+
+    /// The moves a person is assigned to, by id.
+    pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>>;
+}

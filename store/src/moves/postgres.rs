@@ -1,0 +1,116 @@
+//! Moves and their teams on PostgreSQL. A plan is stored as `jsonb`, sent and read as text.
+
+use tokio_postgres::Row;
+
+use super::{MoveCrew, MoveRecord};
+use crate::rows::{json_text, parse_json};
+use crate::{PgStore, Result, StoreError};
+
+impl PgStore {
+    pub async fn add_move(&self, record: &MoveRecord) -> Result<()> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "INSERT INTO moves (id, name, plan, created_at, created_by)
+                 VALUES ($1, $2, $3::text::jsonb, $4, $5) ON CONFLICT DO NOTHING",
+                &[&record.id, &record.name, &json_text(&record.plan), &record.created_at, &record.created_by],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::AlreadyExists(format!("move {}", record.id)));
+        }
+        Ok(())
+    }
+
+    pub async fn move_record(&self, id: &str) -> Result<Option<MoveRecord>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT id, name, plan::text, created_at, created_by FROM moves WHERE id = $1", &[&id])
+            .await?;
+        row.map(|r| move_from_row(&r)).transpose()
+    }
+
+    pub async fn move_ids(&self) -> Result<Vec<String>> {
+        let rows = self.client().await?.query("SELECT id FROM moves ORDER BY created_at, id", &[]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn move_crews(&self) -> Result<Vec<MoveCrew>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'to'
+                 FROM moves ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                MoveCrew::from_parts(
+                    r.get(0),
+                    r.get(1),
+                    r.get::<_, Option<&str>>(2),
+                    r.get::<_, Option<&str>>(3),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, name, plan::text, created_at, created_by FROM moves ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        rows.iter().map(move_from_row).collect()
+    }
+
+    pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM move_team WHERE move_id = $1", &[&move_id]).await?;
+        for name in usernames {
+            tx.execute(
+                "INSERT INTO move_team (move_id, username) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&move_id, name],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn move_team(&self, move_id: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT username FROM move_team WHERE move_id = $1 ORDER BY username", &[&move_id])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn moves_of_user(&self, username: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT move_id FROM move_team WHERE username = $1 ORDER BY move_id", &[&username])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+fn move_from_row(r: &Row) -> Result<MoveRecord> {
+    Ok(MoveRecord {
+        id: r.get(0),
+        name: r.get(1),
+        plan: parse_json(r.get(2))?,
+        created_at: r.get(3),
+        created_by: r.get(4),
+    })
+}
