@@ -14,6 +14,7 @@ pub mod position;
 pub mod route_index;
 pub mod rules;
 pub mod simplify;
+pub mod stop;
 pub mod topics;
 pub mod vehicle;
 pub mod wire;

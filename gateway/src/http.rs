@@ -148,6 +148,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<convoy_history::HistoryError> for ApiError {
+    fn from(e: convoy_history::HistoryError) -> Self {
+        use convoy_history::HistoryError;
+        match e {
+            HistoryError::Refused { message, reason } => {
+                let status = if reason == "too_many_positions" {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Self::new(status, message).with_reason(reason)
+            }
+            HistoryError::StoredPlan => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            HistoryError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.reason {

@@ -19,7 +19,6 @@ mod openapi;
 mod people;
 mod replay_api;
 mod report;
-mod stops;
 pub mod throttle;
 pub mod tls;
 mod track;

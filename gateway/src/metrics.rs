@@ -36,7 +36,7 @@ impl GatewayMetrics {
             metrics.plans_rejected.with_label_values(&[reason]);
         }
         registry.register(Box::new(metrics.history_rejected.clone()))?;
-        for reason in crate::move_span::HISTORY_REJECTION_REASONS {
+        for reason in convoy_history::HISTORY_REJECTION_REASONS {
             metrics.history_rejected.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {

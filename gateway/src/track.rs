@@ -12,12 +12,14 @@ use convoy_core::simplify::simplify_indices;
 use convoy_core::{Ability, Position, VehicleId};
 use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::audit::{self, ClientAddr};
-use crate::export::{self, ExportFormat, ExportMeta};
+use crate::export;
 use crate::http::{ApiError, AppState, Authenticated};
-use crate::move_span::{self, Span};
+use crate::move_span;
+use convoy_history::export::{split_at_gaps, write_segments, ExportFormat, ExportMeta};
+use convoy_history::{Span, TrackFix};
 
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
 /// needs the whole track in memory.
@@ -33,23 +35,6 @@ pub(crate) struct TrackQuery {
     format: Option<String>,
     /// Douglas-Peucker tolerance in metres, for display.
     simplify_m: Option<f64>,
-}
-
-/// A stored fix as on the wire, with the marks ingest gave it when they are set.
-#[derive(Serialize)]
-pub(crate) struct TrackFix<'a> {
-    #[serde(flatten)]
-    position: &'a Position,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    late: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    implausible: Option<&'static str>,
-}
-
-impl<'a> TrackFix<'a> {
-    pub(crate) fn of(fix: &'a StoredPosition) -> Self {
-        TrackFix { position: &fix.position, late: fix.late, implausible: fix.implausible.map(|r| r.as_str()) }
-    }
 }
 
 pub(crate) async fn vehicle_track(
@@ -168,7 +153,7 @@ async fn file_track(
         None => export::stream_tracks(state.store.clone(), format, meta, vec![id], span),
         Some(tolerance) => {
             let segments = simplified_segments(state, &id, span, tolerance).await?;
-            Body::from(export::write_segments(format, &meta, &id, &segments))
+            Body::from(write_segments(format, &meta, &id, &segments))
         }
     };
     Ok(export::attachment(format, &stem, body))
@@ -202,7 +187,7 @@ async fn simplified_segments(
             .collect();
         kept
     };
-    Ok(export::split_at_gaps(track).into_iter().map(simplify).collect())
+    Ok(split_at_gaps(track).into_iter().map(simplify).collect())
 }
 
 fn fix_json(fix: &StoredPosition, first: bool) -> Bytes {

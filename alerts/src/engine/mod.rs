@@ -397,16 +397,12 @@ impl MoveRuntime {
 impl Fix {
     fn new(position: &Position, previous: Option<&Fix>) -> Self {
         let implied_mps = previous.map_or(0.0, |last| {
-            let seconds = (position.t - last.t).num_milliseconds() as f64 / 1000.0;
-            let metres = convoy_core::geometry::short_distance_m(
+            convoy_core::stop::implied_speed_mps(
                 geo::Point::new(last.lon, last.lat),
+                last.t,
                 geo::Point::new(position.lon, position.lat),
-            );
-            if seconds > 0.0 {
-                metres / seconds
-            } else {
-                0.0
-            }
+                position.t,
+            )
         });
         Fix {
             t: position.t,

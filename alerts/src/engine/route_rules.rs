@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::route_index::RouteMatch;
+use convoy_core::stop::{StopDetector, StopFix, StopRule};
 use convoy_core::VehicleId;
 use serde_json::json;
 
@@ -61,17 +62,12 @@ impl OffRoute {
     }
 }
 
-/// `unplanned_stop`: stopped for `stop_after_s` outside every place where stopping is planned.
-///
-/// Stopped means slower than `stop_speed_mps`, or within `stop_radius_m` of where the stop
-/// began: a parked receiver's drift (positions wandering a few metres, a speed that flickers)
-/// stays one stop. A stop ends with a fix away from its start that is not slow, or that was
-/// reached from the previous fix faster than a stopped vehicle goes (after a gap in the data
-/// the vehicle may be kilometres on, slowing for a light: that is not the old stop).
+/// `unplanned_stop`: stopped for `stop_after_s` outside every place where stopping is planned;
+/// cleared when the stop ends. What stopped means is `convoy_core::stop`, the definition the
+/// replay and the move report use too.
 #[derive(Debug, Default)]
 pub(super) struct Stop {
-    /// Where and when the current stop (or candidate stop) began.
-    anchor: Option<Fix>,
+    stops: StopDetector,
     open: Option<OpenAlert>,
 }
 
@@ -79,24 +75,25 @@ impl Stop {
     pub fn update(&mut self, vehicle: &VehicleId, at_allowed_place: bool, ctx: &mut Context) {
         let s = ctx.settings;
         let fix = ctx.fix;
-        let slow = fix.speed_mps < s.stop_speed_mps;
-        let anchor = *self.anchor.get_or_insert(fix);
-        let near = distance_m(&anchor, &fix) <= s.stop_radius_m;
-        let moved_on = !near && (!slow || fix.implied_mps >= s.stop_speed_mps);
-        if moved_on {
+        let seen = StopFix {
+            t: fix.t,
+            at: geo::Point::new(fix.lon, fix.lat),
+            speed_mps: fix.speed_mps,
+            implied_mps: fix.implied_mps,
+        };
+        if let Some(ended) = self.stops.push(&StopRule::from(s), &seen) {
             if let Some(alert) = self.open.take() {
                 let detail =
-                    json!({ "since": time(anchor.t), "stopped_s": seconds(anchor.t, fix.t).round() });
+                    json!({ "since": time(ended.from), "stopped_s": seconds(ended.from, fix.t).round() });
                 ctx.clear(vehicle, AlertKind::UnplannedStop, None, alert, detail);
             }
-            self.anchor = Some(fix);
-            return;
         }
-        if self.open.is_none() && !at_allowed_place && seconds(anchor.t, fix.t) >= s.stop_after_s {
+        let Some(stop) = self.stops.current() else { return };
+        if self.open.is_none() && !at_allowed_place && seconds(stop.from, fix.t) >= s.stop_after_s {
             let detail = json!({
-                "since": time(anchor.t),
-                "place": { "lat": anchor.lat, "lon": anchor.lon },
-                "stopped_s": seconds(anchor.t, fix.t).round(),
+                "since": time(stop.from),
+                "place": { "lat": stop.at.y(), "lon": stop.at.x() },
+                "stopped_s": seconds(stop.from, fix.t).round(),
             });
             self.open = Some(ctx.open(vehicle, AlertKind::UnplannedStop, None, detail));
         }

@@ -8,46 +8,27 @@
 //!   gives a fix a second (or faster), so half a minute without one is missing data (a tunnel,
 //!   a dead receiver, a lost spool), not jitter; exports split their track segments at the same
 //!   place. A gap runs from the last fix before the silence to the first one after it.
-//! - **Stop**: a vehicle standing for at least [`MIN_STOP_S`] seconds (two minutes: longer than a
-//!   red light, short enough to show every delivery halt). It begins at a fix slower than the
-//!   move's `stop_speed_mps` (the fix's reported speed, or when it has none, the speed implied by
-//!   the previous fix) and lasts while the fixes stay slow or stay within the move's
-//!   `stop_radius_m` of where it began: a parked receiver's drift reports speeds of a few m/s,
-//!   as the alert rules also allow for. It runs from its first slow fix to its last one. Across
-//!   a gap a stop goes on only if the vehicle is still within that radius afterwards (it stood
-//!   through the silence). A stop is placed where it began.
+//! - **Stop**: what `convoy_core::stop` defines (the `unplanned_stop` rule's definition too),
+//!   lasting at least [`MIN_STOP_S`] seconds (two minutes: longer than a red light, short enough
+//!   to show every delivery halt). It runs from its first slow fix to its last one and is
+//!   placed where it began.
 //!
 //! Callers leave out fixes marked implausible: they are known to be wrong.
 
 use chrono::{DateTime, Duration, Utc};
-use convoy_core::geometry::short_distance_m;
 use convoy_core::position::format_time;
+use convoy_core::stop::{StopDetector, StopFix, StopRule};
 use convoy_core::{Position, VehicleId};
 use geo::Point;
 use serde_json::json;
 
 /// Consecutive fixes further apart than this, in seconds, are a data gap.
-pub(crate) const GAP_AFTER_S: i64 = 30;
+pub const GAP_AFTER_S: i64 = 30;
 /// The shortest halt reported as a stop, in seconds.
-pub(crate) const MIN_STOP_S: i64 = 120;
-
-/// The move's thresholds the detection uses (from its effective rule settings).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct StopThresholds {
-    /// Slower than this is stopped, in m/s.
-    pub stop_speed_mps: f64,
-    /// Staying within this many metres of where a stop began keeps it going, in metres.
-    pub stop_radius_m: f64,
-}
-
-impl From<&convoy_core::rules::RuleSettings> for StopThresholds {
-    fn from(rules: &convoy_core::rules::RuleSettings) -> Self {
-        StopThresholds { stop_speed_mps: rules.stop_speed_mps, stop_radius_m: rules.stop_radius_m }
-    }
-}
+pub const MIN_STOP_S: i64 = 120;
 
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Stop {
+pub struct Stop {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     /// Where the stop began.
@@ -56,12 +37,12 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
-    pub(crate) fn duration(&self) -> Duration {
+    pub fn duration(&self) -> Duration {
         self.to - self.from
     }
 
     /// The stop as the API shows it.
-    pub(crate) fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
+    pub fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
         json!({
             "vehicle": vehicle,
             "from": format_time(&self.from),
@@ -74,7 +55,7 @@ impl Stop {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Gap {
+pub struct Gap {
     /// The last fix before the silence.
     pub from: DateTime<Utc>,
     /// The first fix after it.
@@ -82,12 +63,12 @@ pub(crate) struct Gap {
 }
 
 impl Gap {
-    pub(crate) fn duration(&self) -> Duration {
+    pub fn duration(&self) -> Duration {
         self.to - self.from
     }
 
     /// The gap as the API shows it.
-    pub(crate) fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
+    pub fn to_json(&self, vehicle: &VehicleId) -> serde_json::Value {
         json!({
             "vehicle": vehicle,
             "from": format_time(&self.from),
@@ -102,73 +83,51 @@ fn seconds(duration: Duration) -> f64 {
 }
 
 /// A stop being followed.
-struct Halt {
-    anchor: Point,
-    from: DateTime<Utc>,
-    /// The last slow fix: a stop ends there, not at the drift that follows it.
-    last: DateTime<Utc>,
-}
-
-/// Finds the stops and gaps of one vehicle's track, fed in fix-time order.
-pub(crate) struct StopsAndGaps {
-    thresholds: StopThresholds,
+pub struct StopsAndGaps {
+    rule: StopRule,
     previous: Option<(Point, DateTime<Utc>)>,
-    halt: Option<Halt>,
+    detector: StopDetector,
     stops: Vec<Stop>,
     gaps: Vec<Gap>,
 }
 
 impl StopsAndGaps {
-    pub(crate) fn new(thresholds: StopThresholds) -> Self {
-        StopsAndGaps { thresholds, previous: None, halt: None, stops: Vec::new(), gaps: Vec::new() }
+    pub fn new(rule: StopRule) -> Self {
+        StopsAndGaps {
+            rule,
+            previous: None,
+            detector: StopDetector::default(),
+            stops: Vec::new(),
+            gaps: Vec::new(),
+        }
     }
 
-    pub(crate) fn push(&mut self, fix: &Position) {
+    /// The next fix in fix-time order.
+    pub fn push(&mut self, fix: &Position) {
         let here = Point::new(fix.lon, fix.lat);
-        let mut after_gap = false;
-        let mut implied_speed = None;
-        if let Some((before, at)) = self.previous {
-            let elapsed = fix.t - at;
-            if elapsed > Duration::seconds(GAP_AFTER_S) {
+        if let Some((_, at)) = self.previous {
+            if fix.t - at > Duration::seconds(GAP_AFTER_S) {
                 self.gaps.push(Gap { from: at, to: fix.t });
-                after_gap = true;
-            } else if elapsed > Duration::zero() {
-                let seconds = elapsed.num_milliseconds() as f64 / 1000.0;
-                implied_speed = Some(short_distance_m(before, here) / seconds);
             }
         }
-        let slow =
-            fix.speed_mps.or(implied_speed).is_some_and(|speed| speed < self.thresholds.stop_speed_mps);
-        if let Some(halt) = &mut self.halt {
-            let near = short_distance_m(halt.anchor, here) <= self.thresholds.stop_radius_m;
-            if slow && (near || !after_gap) {
-                halt.last = fix.t;
-            } else if !near {
-                self.close_halt();
-            }
-        }
-        if self.halt.is_none() && slow {
-            self.halt = Some(Halt { anchor: here, from: fix.t, last: fix.t });
+        let seen = StopFix::new(fix.t, here, fix.speed_mps, self.previous);
+        if let Some(ended) = self.detector.push(&self.rule, &seen) {
+            self.keep(ended);
         }
         self.previous = Some((here, fix.t));
     }
 
-    fn close_halt(&mut self) {
-        if let Some(halt) = self.halt.take() {
-            if halt.last - halt.from >= Duration::seconds(MIN_STOP_S) {
-                self.stops.push(Stop {
-                    from: halt.from,
-                    to: halt.last,
-                    lat: halt.anchor.y(),
-                    lon: halt.anchor.x(),
-                });
-            }
+    /// Keeps a stop that lasted long enough to show.
+    fn keep(&mut self, stop: convoy_core::stop::Stop) {
+        if stop.last_slow - stop.from >= Duration::seconds(MIN_STOP_S) {
+            self.stops.push(Stop { from: stop.from, to: stop.last_slow, lat: stop.at.y(), lon: stop.at.x() });
         }
     }
 
-    /// The stops (a stop still going at the last fix counts, up to that fix) and the gaps.
-    pub(crate) fn finish(mut self) -> (Vec<Stop>, Vec<Gap>) {
-        self.close_halt();
+    pub fn finish(mut self) -> (Vec<Stop>, Vec<Gap>) {
+        if let Some(stop) = self.detector.clone().finish() {
+            self.keep(stop);
+        }
         (self.stops, self.gaps)
     }
 }
@@ -178,7 +137,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    const THRESHOLDS: StopThresholds = StopThresholds { stop_speed_mps: 1.5, stop_radius_m: 25.0 };
+    const THRESHOLDS: StopRule = StopRule { speed_mps: 1.5, radius_m: 25.0 };
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap()

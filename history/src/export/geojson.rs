@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{ExportMeta, FormatWriter};
-use crate::track::TrackFix;
+use crate::TrackFix;
 
 #[derive(Default)]
 pub(super) struct GeoJson {
