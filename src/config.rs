@@ -305,4 +305,25 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
     }
+
+    /// Through `load`, as `convoy serve --config` reads the file: `[[notifiers]]` tables are an
+    /// internally tagged enum, which serde buffers before it looks at the keys, so this checks
+    /// that a misspelt key there is refused all the same and that the error says where.
+    #[test]
+    fn a_misspelt_notifier_key_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("convoy.toml");
+        let notifier = "[[notifiers]]\ntype = \"webhook\"\nname = \"desk\"\n\
+                        url = \"https://desk.example.org/convoy\"\nsecret = \"s3\"\n";
+        std::fs::write(&path, notifier).unwrap();
+        let config = ServerConfigFile::load(&path).unwrap().resolve().unwrap();
+        assert_eq!(config.notifiers.len(), 1);
+        assert_eq!(config.notifiers[0].name(), "desk");
+
+        std::fs::write(&path, format!("{notifier}max_atempts = 3\n")).unwrap();
+        let error = format!("{:#}", ServerConfigFile::load(&path).unwrap_err());
+        assert!(error.contains("[[notifiers]]"), "{error}");
+        assert!(error.contains("unknown field `max_atempts`"), "{error}");
+        assert!(error.contains("`max_attempts`"), "{error}");
+    }
 }

@@ -50,8 +50,8 @@ fn webhook(
 ) -> NotifierConfig {
     NotifierConfig::Webhook {
         name: name.to_string(),
-        url: url.to_string(),
-        secret: "webhook-secret".to_string(),
+        url: url.into(),
+        secret: "webhook-secret".into(),
         timeout_ms,
         max_attempts,
         first_backoff_ms,
@@ -739,7 +739,7 @@ async fn email_logs_in_and_a_refused_login_is_not_retried() {
         let mut config = email(name, smtp.port);
         if let NotifierConfig::Email { username, password: pw, .. } = &mut config {
             *username = Some("convoy".to_string());
-            *pw = Some(password.to_string());
+            *pw = Some(password.into());
         }
         config
     };

@@ -12,7 +12,8 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{error_chain, AttemptError};
+use super::retry::AttemptError;
+use super::transport::error_chain;
 
 pub(super) struct EmailSettings<'a> {
     pub host: &'a str,

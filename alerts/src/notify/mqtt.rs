@@ -12,7 +12,8 @@ use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Outgoing, Packet
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{error_chain, AttemptError};
+use super::retry::AttemptError;
+use super::transport::error_chain;
 
 pub(super) struct MqttSettings<'a> {
     pub host: &'a str,

@@ -14,7 +14,8 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use sha2::Sha256;
 
-use super::{error_chain, AttemptError};
+use super::retry::AttemptError;
+use super::transport::error_chain;
 
 /// The hex HMAC-SHA256 of `body` under `secret`: what follows `sha256=` in `X-Convoy-Signature`.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {

@@ -1,0 +1,98 @@
+//! [`Transport`]: one notifier's connection to its receiver, whatever the channel.
+//!
+//! The worker only needs "make one attempt" and "close"; this is where a configuration becomes
+//! the channel's own client (webhook, e-mail or MQTT module), and where the configured secrets
+//! are exposed, to those clients and nowhere else.
+
+use std::time::Duration;
+
+use convoy_core::alert::AlertMessage;
+
+use super::config::NotifierConfig;
+use super::retry::AttemptError;
+use super::{email, mqtt, webhook};
+
+pub(super) enum Transport {
+    Webhook(webhook::Webhook),
+    Email(email::Email),
+    Mqtt(mqtt::Mqtt),
+}
+
+impl Transport {
+    /// Checks the configuration and builds the client; contacts no server.
+    pub fn new(config: &NotifierConfig) -> anyhow::Result<Transport> {
+        Ok(match config {
+            NotifierConfig::Webhook { url, secret, timeout_ms, .. } => Transport::Webhook(
+                webhook::Webhook::new(url.expose(), secret.expose(), Duration::from_millis(*timeout_ms))?,
+            ),
+            NotifierConfig::Email {
+                smtp_host,
+                smtp_port,
+                from,
+                to,
+                username,
+                password,
+                starttls,
+                timeout_ms,
+                ..
+            } => Transport::Email(email::Email::new(email::EmailSettings {
+                host: smtp_host,
+                port: *smtp_port,
+                from,
+                to,
+                username: username.as_deref(),
+                password: password.as_ref().map(|password| password.expose()),
+                starttls: *starttls,
+                timeout: Duration::from_millis(*timeout_ms),
+            })?),
+            NotifierConfig::Mqtt {
+                host,
+                port,
+                topic_prefix,
+                client_id,
+                username,
+                password,
+                timeout_ms,
+                ..
+            } => Transport::Mqtt(mqtt::Mqtt::new(mqtt::MqttSettings {
+                host,
+                port: *port,
+                topic_prefix,
+                client_id,
+                username: username.as_deref(),
+                password: password.as_ref().map(|password| password.expose()),
+                timeout: Duration::from_millis(*timeout_ms),
+            })?),
+        })
+    }
+
+    /// One attempt; `Ok` holds what the server answered.
+    pub async fn attempt(&mut self, message: &AlertMessage, attempt: u32) -> Result<String, AttemptError> {
+        match self {
+            Transport::Webhook(webhook) => webhook.attempt(message, attempt).await,
+            Transport::Email(email) => email.attempt(message).await,
+            Transport::Mqtt(mqtt) => mqtt.attempt(message).await,
+        }
+    }
+
+    pub async fn close(self) {
+        if let Transport::Mqtt(mqtt) = self {
+            mqtt.close().await;
+        }
+    }
+}
+
+/// An error and its causes on one line, for a delivery's detail.
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
