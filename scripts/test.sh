@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every Convoy test on a fresh Debian machine with only Rust installed:
 # installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm, aiosmtpd, Chromium) from
-# Debian's packages and the npm packages of the TimescaleDB test server (tests/timescale) and of the
-# browser tests (tests/browser), starts PostgreSQL in
-# a temporary directory on a free loopback port, runs the formatter and lint checks and the whole
-# test suite, and stops what it started. Tests that need Mosquitto or TimescaleDB start their own
-# on a free loopback port.
+# Debian's packages and the npm packages of the TimescaleDB test server (tests/timescale), of the
+# browser tests (tests/browser) and of the web page's checks (tests/web), starts PostgreSQL in
+# a temporary directory on a free loopback port, runs the web page's type check and unit tests,
+# the formatter and lint checks and the whole test suite, and stops what it started. Tests that
+# need Mosquitto or TimescaleDB start their own on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +44,11 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   log "installing playwright-core (npm ci in tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# TypeScript (and Leaflet's types) for the web page's checks (tests/web), from its lockfile.
+if [ ! -d tests/web/node_modules ]; then
+  log "installing TypeScript (npm ci in tests/web)"
+  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 export PATH="$PATH:/usr/sbin:$(postgres_bin)"
 
 # 2. PostgreSQL, in a temporary directory, on a free loopback port.
@@ -77,7 +82,14 @@ run_pg pg_ctl -D "$pg_data" -l "$pg_data/server.log" -w \
 export CONVOY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 log "PostgreSQL on 127.0.0.1:$pg_port"
 
-# 3. Checks and tests. One build from scratch: incremental caches would only take disk.
+# 3. Checks and tests. The web page's first, as they take seconds: its modules type-checked
+# (TypeScript over their JSDoc, no build step: the browser loads the same files) and its pure
+# modules' unit tests in Node's own test runner.
+log "type-checking the web page (tsc in tests/web)"
+(cd tests/web && node_modules/.bin/tsc --noEmit -p jsconfig.json)
+log "the web page's unit tests (node --test in tests/web)"
+(cd tests/web && node --test --test-reporter=spec)
+# One build from scratch: incremental caches would only take disk.
 export CARGO_INCREMENTAL=0
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

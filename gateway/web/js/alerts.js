@@ -1,3 +1,4 @@
+// @ts-check
 // Alerts: the book of open and acknowledged alerts (loaded from the API, kept current by the
 // live feed), the panel that lists them newest first, and the beep a new one makes.
 
@@ -5,8 +6,11 @@ import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
 import { alertDetail, alertKind, clock, dateTime, ms } from './format.js';
 
+/** @typedef {import('./api.js').Alert} Alert */
+
 // ---- Sound ------------------------------------------------------------------------------
 
+/** @type {AudioContext | null} */
 let audio = null;
 let beeps = 0;
 
@@ -52,19 +56,23 @@ export function beep() {
  * the alert) when one opens while the page is watching.
  */
 export class AlertBook extends EventTarget {
+  /** @param {EventTarget} feed the live feed (feed.js), or anything sending its `alert` and `connection` events */
   constructor(feed) {
     super();
+    /** @type {Map<string, Alert>} */
     this.alerts = new Map();
     this.ready = false;
     /** Counts the feed's alert messages; `toldAt`: the count at each alert's latest. */
     this.told = 0;
+    /** @type {Map<string, number>} */
     this.toldAt = new Map();
     /** Whether the feed has been open since the book was loaded (its next open is a reconnect). */
     this.wasOpen = false;
-    this.onFeed = (event) => this.received(event.detail.alert);
+    /** @param {Event} event */
+    this.onFeed = (event) => this.received(/** @type {CustomEvent} */ (event).detail.alert);
     feed.addEventListener('alert', this.onFeed);
     feed.addEventListener('connection', (event) => {
-      if (event.detail.state !== 'open') return;
+      if (/** @type {CustomEvent} */ (event).detail.state !== 'open') return;
       if (this.wasOpen) this.resync();
       this.wasOpen = true;
     });
@@ -72,6 +80,7 @@ export class AlertBook extends EventTarget {
 
   /** Loads what is open or acknowledged now; call before the live feed starts. */
   async load() {
+    /** @type {{ alerts: Alert[] }[]} */
     const [open, acknowledged] = await Promise.all([
       api.get('/api/v1/alerts?state=open'),
       api.get('/api/v1/alerts?state=acknowledged'),
@@ -92,6 +101,7 @@ export class AlertBook extends EventTarget {
    */
   async resync() {
     const asked = this.told;
+    /** @type {{ alerts: Alert[] }[]} */
     let lists;
     try {
       lists = await Promise.all([api.get('/api/v1/alerts?state=open'), api.get('/api/v1/alerts?state=acknowledged')]);
@@ -99,11 +109,12 @@ export class AlertBook extends EventTarget {
       return; // kept as they are; the next reconnect tries again
     }
     const current = new Set(lists.flatMap((list) => list.alerts.map((a) => a.id)));
-    const gone = [...this.alerts.keys()].filter((id) => !current.has(id) && !(this.toldAt.get(id) > asked));
+    const gone = [...this.alerts.keys()].filter((id) => !current.has(id) && !((this.toldAt.get(id) ?? 0) > asked));
     for (const id of gone) this.forget(id);
     if (gone.length) this.changed();
   }
 
+  /** @param {string} id */
   forget(id) {
     this.toldAt.delete(id);
     return this.alerts.delete(id);
@@ -118,7 +129,10 @@ export class AlertBook extends EventTarget {
     return this.list().filter((a) => a.state === 'open').length;
   }
 
-  /** An alert message from the live feed (the AlertMessage shape, without who acted). */
+  /**
+   * An alert message from the live feed (the AlertMessage shape, without who acted).
+   * @param {Alert | undefined} message
+   */
   async received(message) {
     if (!message || typeof message.id !== 'string') return;
     const known = this.alerts.get(message.id);
@@ -128,6 +142,7 @@ export class AlertBook extends EventTarget {
       return;
     }
     this.toldAt.set(message.id, this.told);
+    /** @type {Alert} */
     const record = { ...(known || { opened_t: message.t }), ...message };
     this.alerts.set(message.id, record);
     if (!known && message.state === 'open' && this.ready) {
@@ -138,21 +153,39 @@ export class AlertBook extends EventTarget {
     this.changed();
     // The feed's message says what changed, not who did it: the API has the whole record.
     try {
+      /** @type {Alert} */
       const full = await api.get(`/api/v1/alerts/${seg(message.id)}`);
       if (this.alerts.has(full.id)) this.store(full);
     } catch { /* shown as the feed told it */ }
   }
 
+  /**
+   * @param {string} id
+   * @param {string} [note]
+   * @returns {Promise<Alert>}
+   */
   async acknowledge(id, note) {
     return this.act(id, 'ack', note);
   }
 
+  /**
+   * @param {string} id
+   * @param {string} [note]
+   * @returns {Promise<Alert>}
+   */
   async resolve(id, note) {
     return this.act(id, 'resolve', note);
   }
 
+  /**
+   * @param {string} id
+   * @param {'ack' | 'resolve'} action
+   * @param {string} [note]
+   * @returns {Promise<Alert>}
+   */
   async act(id, action, note) {
     try {
+      /** @type {Alert} */
       const record = await api.post(`/api/v1/alerts/${seg(id)}/${action}`, note ? { note } : {});
       this.store(record);
       return record;
@@ -165,6 +198,7 @@ export class AlertBook extends EventTarget {
     }
   }
 
+  /** @param {Alert} record the whole record, as the API answers it */
   store(record) {
     const fresh = this.alerts.get(record.id)?.fresh;
     if (record.state === 'resolved') this.forget(record.id);
@@ -185,10 +219,16 @@ export class AlertBook extends EventTarget {
  * acknowledge and resolve. `onPick(alert)`: a click on an alert (to show it on the map).
  */
 export class AlertPanel {
+  /**
+   * @param {HTMLElement} container
+   * @param {AlertBook} book
+   * @param {{ canAct?: boolean, onPick?: (alert: Alert) => void }} [options]
+   */
   constructor(container, book, { canAct, onPick } = {}) {
     this.book = book;
-    this.canAct = canAct;
+    this.canAct = Boolean(canAct);
     this.onPick = onPick;
+    /** @type {Map<string, AlertItem>} */
     this.items = new Map();
     this.count = el('span', { class: 'count' });
     this.sound = el('button', { type: 'button', class: 'sound link', on: { click: () => { unlockAudio(); this.render(); } } });
@@ -234,8 +274,14 @@ export class AlertPanel {
 
 /** One alert in the panel. */
 class AlertItem {
+  /**
+   * @param {AlertBook} book
+   * @param {boolean} canAct
+   * @param {((alert: Alert) => void) | undefined} onPick
+   */
   constructor(book, canAct, onPick) {
-    this.book = book;
+    /** @type {Alert | null} the alert shown (set by `update`, before the item is shown) */
+    this.alert = null;
     this.kind = el('span', { class: 'alert-kind' });
     this.vehicle = el('span', { class: 'alert-vehicle' });
     this.time = el('time', { class: 'alert-time' });
@@ -243,44 +289,13 @@ class AlertItem {
     this.acknowledged = el('div', { class: 'alert-ack' });
     this.note = el('blockquote', { class: 'alert-note' });
     this.node = el('li', { class: 'alert' },
-      el('div', { class: 'alert-head', on: { click: () => onPick && onPick(this.alert) } }, this.kind, ' ', this.vehicle, ' ', this.time),
+      el('div', { class: 'alert-head', on: { click: () => onPick && this.alert && onPick(this.alert) } }, this.kind, ' ', this.vehicle, ' ', this.time),
       this.detail, this.acknowledged, this.note);
-    if (canAct) this.node.append(this.form());
+    this.actions = canAct ? new AlertActions(book, () => this.alert) : null;
+    if (this.actions) this.node.append(this.actions.node);
   }
 
-  form() {
-    this.noteInput = el('textarea', { name: 'note', rows: 2, maxlength: 2000, placeholder: 'Note (required to acknowledge): who was called, what they said', 'aria-label': 'Note' });
-    this.ackButton = el('button', { type: 'submit', class: 'ack', disabled: true, text: 'Acknowledge' });
-    this.resolveButton = el('button', { type: 'button', class: 'resolve secondary', text: 'Resolve' });
-    this.message = el('p', { class: 'message', role: 'status' });
-    this.noteInput.addEventListener('input', () => { this.ackButton.disabled = !this.noteInput.value.trim(); });
-    this.resolveButton.addEventListener('click', () => this.act('resolve'));
-    return el('form', { class: 'alert-actions', on: { submit: (e) => { e.preventDefault(); this.act('acknowledge'); } } },
-      this.noteInput, el('div', { class: 'buttons' }, this.ackButton, this.resolveButton), this.message);
-  }
-
-  async act(action) {
-    const note = this.noteInput.value.trim();
-    if (action === 'acknowledge' && !note) {
-      this.message.textContent = 'A note is required to acknowledge.';
-      return;
-    }
-    this.ackButton.disabled = true;
-    this.resolveButton.disabled = true;
-    try {
-      await (action === 'acknowledge' ? this.book.acknowledge(this.alert.id, note) : this.book.resolve(this.alert.id, note));
-      this.noteInput.value = '';
-      this.message.className = 'message ok';
-      this.message.textContent = action === 'acknowledge' ? 'Acknowledged.' : 'Resolved.';
-    } catch (e) {
-      this.message.className = 'message error';
-      this.message.textContent = e.message;
-    } finally {
-      this.resolveButton.disabled = false;
-      this.ackButton.disabled = !this.noteInput.value.trim();
-    }
-  }
-
+  /** @param {Alert} alert */
   update(alert) {
     this.alert = alert;
     const open = alert.state === 'open';
@@ -300,9 +315,60 @@ class AlertItem {
     this.acknowledged.hidden = !this.acknowledged.textContent;
     this.note.textContent = alert.note || '';
     this.note.hidden = !alert.note;
-    if (this.ackButton) {
-      this.ackButton.hidden = !open;
-      this.noteInput.placeholder = open ? 'Note (required to acknowledge): who was called, what they said' : 'Note (optional) on resolving';
+    if (this.actions) this.actions.update(open);
+  }
+}
+
+/** The note, Acknowledge and Resolve of one alert in the panel, for those who may act on it. */
+class AlertActions {
+  /**
+   * @param {AlertBook} book
+   * @param {() => Alert | null} current the alert the item shows now
+   */
+  constructor(book, current) {
+    this.book = book;
+    this.current = current;
+    this.noteInput = el('textarea', { name: 'note', rows: 2, maxlength: 2000, placeholder: 'Note (required to acknowledge): who was called, what they said', 'aria-label': 'Note' });
+    this.ackButton = el('button', { type: 'submit', class: 'ack', disabled: true, text: 'Acknowledge' });
+    this.resolveButton = el('button', { type: 'button', class: 'resolve secondary', text: 'Resolve' });
+    this.message = el('p', { class: 'message', role: 'status' });
+    this.noteInput.addEventListener('input', () => { this.ackButton.disabled = !this.noteInput.value.trim(); });
+    this.resolveButton.addEventListener('click', () => this.act('resolve'));
+    this.node = el('form', { class: 'alert-actions', on: { submit: (e) => { e.preventDefault(); this.act('acknowledge'); } } },
+      this.noteInput, el('div', { class: 'buttons' }, this.ackButton, this.resolveButton), this.message);
+  }
+
+  /** @param {'acknowledge' | 'resolve'} action */
+  async act(action) {
+    const alert = this.current();
+    if (!alert) return;
+    const note = this.noteInput.value.trim();
+    if (action === 'acknowledge' && !note) {
+      this.message.textContent = 'A note is required to acknowledge.';
+      return;
     }
+    this.ackButton.disabled = true;
+    this.resolveButton.disabled = true;
+    try {
+      await (action === 'acknowledge' ? this.book.acknowledge(alert.id, note) : this.book.resolve(alert.id, note));
+      this.noteInput.value = '';
+      this.message.className = 'message ok';
+      this.message.textContent = action === 'acknowledge' ? 'Acknowledged.' : 'Resolved.';
+    } catch (e) {
+      this.message.className = 'message error';
+      this.message.textContent = e.message;
+    } finally {
+      this.resolveButton.disabled = false;
+      this.ackButton.disabled = !this.noteInput.value.trim();
+    }
+  }
+
+  /**
+   * An open alert can be acknowledged (a note required); an acknowledged one only resolved.
+   * @param {boolean} open
+   */
+  update(open) {
+    this.ackButton.hidden = !open;
+    this.noteInput.placeholder = open ? 'Note (required to acknowledge): who was called, what they said' : 'Note (optional) on resolving';
   }
 }

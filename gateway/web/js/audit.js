@@ -1,3 +1,4 @@
+// @ts-check
 // `#/audit` (admin, auditor): the audit log, oldest first, a page at a time, filtered by
 // person or action, with the hash chain's head (`convoy audit verify` checks the chain).
 
@@ -7,6 +8,19 @@ import { dateTime } from './format.js';
 
 const PAGE = 200;
 
+/**
+ * An entry of the audit log (`GET /api/v1/audit`).
+ * @typedef {object} AuditEntry
+ * @property {number} seq
+ * @property {string} at
+ * @property {string | null} actor
+ * @property {string} action
+ * @property {string | null} target
+ * @property {string | null} from
+ * @property {Record<string, unknown> | null} detail
+ */
+
+/** @param {HTMLElement} container */
 export async function mountAudit(container) {
   const message = messageLine();
   const actor = el('input', { name: 'actor', placeholder: 'user name' });
@@ -14,8 +28,10 @@ export async function mountAudit(container) {
   const rows = el('tbody');
   const head = el('p', { class: 'meta audit-head' });
   const more = el('button', { type: 'button', class: 'secondary more', text: 'Next page', hidden: true });
+  /** @type {number | null} */
   let afterSeq = null;
 
+  /** @param {boolean} reset */
   async function load(reset) {
     message.clear();
     if (reset) {
@@ -27,6 +43,7 @@ export async function mountAudit(container) {
     if (action.value.trim()) query.set('action', action.value.trim());
     if (afterSeq !== null) query.set('after_seq', String(afterSeq));
     try {
+      /** @type {{ entries: AuditEntry[], head: { seq: number, hash: string } }} */
       const body = await api.get(`/api/v1/audit?${query}`);
       for (const e of body.entries) {
         rows.append(el('tr', { data: { seq: String(e.seq) } },

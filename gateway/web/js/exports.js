@@ -1,3 +1,4 @@
+// @ts-check
 // `#/exports/MOVE`: the move's tracks as GPX, GeoJSON, KML or CSV, of every vehicle or one.
 // Files are fetched with the bearer token and saved through a Blob (see api.js `download`).
 
@@ -5,6 +6,7 @@ import { download, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 
+/** @type {[string, string][]} */
 const FORMATS = [
   ['gpx', 'GPX'],
   ['geojson', 'GeoJSON'],
@@ -12,7 +14,12 @@ const FORMATS = [
   ['csv', 'CSV'],
 ];
 
-export async function mountExports(container, ctx, [moveParam]) {
+/**
+ * @param {HTMLElement} container
+ * @param {import('./main.js').Context} _ctx
+ * @param {string[]} params the move's id, if the route names one
+ */
+export async function mountExports(container, _ctx, [moveParam]) {
   const message = messageLine();
   const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
   const buttons = FORMATS.map(([format, label]) => el('button', {
@@ -37,7 +44,9 @@ export async function mountExports(container, ctx, [moveParam]) {
     for (const b of buttons) b.disabled = !move;
   }
 
+  /** @param {string} format */
   async function save(format) {
+    if (!moveId) return; // the buttons are disabled then
     message.clear();
     const vehicle = vehicleSelect.value;
     const query = `format=${format}${vehicle ? `&vehicle=${seg(vehicle)}` : ''}`;

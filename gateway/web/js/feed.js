@@ -1,3 +1,4 @@
+// @ts-check
 // The live feed: one WebSocket to /api/v1/live for the whole page, reconnected with
 // exponential backoff (1 s, 2 s, 4 s … 30 s, with jitter) when it drops. On each connect the
 // server sends the current state first (latest positions, unresolved alerts), so nothing is
@@ -10,16 +11,26 @@ import { api, token } from './api.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** @typedef {import('./api.js').Position} Position */
+/** @typedef {import('./api.js').AgentStatus} AgentStatus */
+/** @typedef {'connecting' | 'open' | 'closed'} ConnectionState */
+
 export class LiveFeed extends EventTarget {
   constructor() {
     super();
+    /** @type {WebSocket | null} */
     this.socket = null;
     this.stopped = true;
     this.attempt = 0;
-    this.timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
     this.generation = 0;
+    /** @type {ConnectionState} */
     this.state = 'closed';
-    /** Latest position and agent status per vehicle, as the feed told them. */
+    /**
+     * Latest position and agent status per vehicle, as the feed told them.
+     * @type {Map<string, { id: string, position: Position | null, status: AgentStatus | null }>}
+     */
     this.vehicles = new Map();
   }
 
@@ -39,9 +50,14 @@ export class LiveFeed extends EventTarget {
     this.setState('closed');
   }
 
+  /** @param {string} id */
   vehicle(id) {
-    if (!this.vehicles.has(id)) this.vehicles.set(id, { id, position: null, status: null });
-    return this.vehicles.get(id);
+    let vehicle = this.vehicles.get(id);
+    if (!vehicle) {
+      vehicle = { id, position: null, status: null };
+      this.vehicles.set(id, vehicle);
+    }
+    return vehicle;
   }
 
   async connect() {
@@ -93,6 +109,7 @@ export class LiveFeed extends EventTarget {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
+  /** @param {any} message a message of the feed, as JSON.parse read it (checked here) */
   handle(message) {
     switch (message && message.type) {
       case 'position': {
@@ -120,11 +137,19 @@ export class LiveFeed extends EventTarget {
     }
   }
 
+  /**
+   * @param {ConnectionState} state
+   * @param {number} [retryInMs]
+   */
   setState(state, retryInMs) {
     this.state = state;
     this.emit('connection', { state, retryInMs });
   }
 
+  /**
+   * @param {string} type
+   * @param {unknown} detail
+   */
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }

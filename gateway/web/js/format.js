@@ -1,13 +1,20 @@
+// @ts-check
 // How times, ages, durations and distances read on the page.
 
-const pad = (n) => String(n).padStart(2, '0');
+const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
 
-/** Milliseconds since the epoch of an RFC 3339 time, or NaN. */
+/**
+ * Milliseconds since the epoch of an RFC 3339 time, or NaN.
+ * @param {string | null | undefined} time
+ */
 export function ms(time) {
   return time ? Date.parse(time) : NaN;
 }
 
-/** "12 s ago", "3 min ago", "2 h ago" for an age in milliseconds. */
+/**
+ * "12 s ago", "3 min ago", "2 h ago" for an age in milliseconds.
+ * @param {number} millis
+ */
 export function age(millis) {
   if (!Number.isFinite(millis)) return 'no fix yet';
   const s = Math.max(0, Math.round(millis / 1000));
@@ -17,46 +24,77 @@ export function age(millis) {
   return `${Math.round(s / 86400)} d ago`;
 }
 
-/** A local clock time, "13:20:05". */
+/**
+ * A local clock time, "13:20:05".
+ * @param {string | number | null | undefined} time an RFC 3339 time or milliseconds
+ */
 export function clock(time) {
   const d = new Date(typeof time === 'number' ? time : ms(time));
   if (Number.isNaN(d.getTime())) return '—';
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** A local date and time, "2026-11-29 13:20:05". */
+/**
+ * A local date and time, "2026-11-29 13:20:05".
+ * @param {string | number | null | undefined} time an RFC 3339 time or milliseconds
+ */
 export function dateTime(time) {
   const d = new Date(typeof time === 'number' ? time : ms(time));
   if (Number.isNaN(d.getTime())) return '—';
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d.getTime())}`;
 }
 
-/** "6 min 5 s", "1 h 2 min", "40 s". */
+/**
+ * "6 min 5 s", "1 h 2 min", "40 s".
+ * @param {number} seconds
+ */
 export function duration(seconds) {
   if (!Number.isFinite(seconds)) return '—';
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  // Rounded to the minute before splitting, so 1 h 59 min 40 s reads "2 h 0 min", not "1 h 60 min".
+  const minutes = Math.round(s / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-/** "12.3 km". */
+/**
+ * "12.3 km".
+ * @param {number | null | undefined} value
+ */
 export function km(value) {
-  return Number.isFinite(value) ? `${value.toFixed(1)} km` : '—';
+  return finite(value) ? `${value.toFixed(1)} km` : '—';
 }
 
-/** The value of a `<input type=datetime-local>` for a time (local), and back to RFC 3339. */
+/**
+ * Whether `value` is a finite number: Number.isFinite, which the type checker does not take
+ * as telling the type.
+ * @param {unknown} value
+ * @returns {value is number}
+ */
+export function finite(value) {
+  return Number.isFinite(value);
+}
+
+/**
+ * The value of a `<input type=datetime-local>` for a time (local), and back to RFC 3339.
+ * @param {number} millis
+ */
 export function toLocalInput(millis) {
   const d = new Date(millis);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** @param {string} value */
 export function fromLocalInput(value) {
   const t = new Date(value).getTime();
   return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
 
-/** How an alert kind reads. */
+/**
+ * How an alert kind reads.
+ * @type {Record<string, string>}
+ */
 export const ALERT_KINDS = {
   off_route: 'Off route',
   unplanned_stop: 'Unplanned stop',
@@ -68,11 +106,15 @@ export const ALERT_KINDS = {
   convoy_broken: 'Convoy broken',
 };
 
+/** @param {string} kind */
 export function alertKind(kind) {
   return ALERT_KINDS[kind] || String(kind);
 }
 
-/** One line about what an alert's detail says (distance off the route, speed, zone…). */
+/**
+ * One line about what an alert's detail says (distance off the route, speed, zone…).
+ * @param {import('./api.js').Alert} alert
+ */
 export function alertDetail(alert) {
   const d = alert.detail || {};
   const parts = [];

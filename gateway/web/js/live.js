@@ -1,3 +1,4 @@
+// @ts-check
 // `#/live`: the live map. The chosen move's route, corridor and zones; every vehicle the
 // person may see, as a marker turned to its heading with the age of its last fix (greyed when
 // old); the alert panel; agent status; follow a vehicle (the map keeps it centred).
@@ -5,7 +6,7 @@
 import { api } from './api.js';
 import { AlertPanel } from './alerts.js';
 import { el, replace } from './dom.js';
-import { age, ms } from './format.js';
+import { age, finite, ms } from './format.js';
 import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 import { can } from './roles.js';
@@ -13,28 +14,56 @@ import { can } from './roles.js';
 /** A fix older than this is shown greyed: the vehicle may have gone silent. */
 const STALE_AFTER_MS = 30_000;
 
+/** @typedef {import('./api.js').Position} Position */
+/** @typedef {import('./api.js').AgentStatus} AgentStatus */
+
+/**
+ * A vehicle on the live map: its marker and its row in the list.
+ * @typedef {object} Vehicle
+ * @property {string} id
+ * @property {VehicleMarker} marker
+ * @property {HTMLLIElement} row
+ * @property {{ age: HTMLElement, speed: HTMLElement, agent: HTMLElement }} cells
+ * @property {HTMLButtonElement} follow
+ * @property {Position | null} position
+ */
+
+/**
+ * @param {HTMLElement} container
+ * @param {import('./main.js').Context} ctx
+ */
 export async function mountLive(container, ctx) {
   const { feed, book, me } = ctx;
   const mapNode = el('div', { class: 'live-map', id: 'live-map' });
   const connection = el('span', { class: 'connection', role: 'status' });
-  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', el('span', { class: 'picker-slot' })), connection);
+  const pickerSlot = el('span', { class: 'picker-slot' });
+  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot), connection);
   const vehicleRows = el('ul', { class: 'vehicle-list' });
   const side = el('aside', { class: 'side' });
   container.append(el('section', { class: 'live' }, toolbar, el('div', { class: 'live-body' }, mapNode, side)));
 
-  const panel = new AlertPanel(side, book, { canAct: can(me.role, 'acknowledge'), onPick: (alert) => showAlert(alert) });
+  const panel = new AlertPanel(side, book, { canAct: can(me, 'acknowledge'), onPick: (alert) => showAlert(alert) });
   side.append(el('section', { class: 'vehicles', 'aria-label': 'Vehicles' },
     el('h2', { text: 'Vehicles' }), vehicleRows));
 
   const map = createMap(mapNode, me.web);
+  /** @type {Map<string, Vehicle>} */
   const vehicles = new Map();
+  /** @type {string | null} */
   let following = null;
+  /** @type {L.LayerGroup | null} */
   let planLayer = null;
+  /** @type {Set<string>} */
   let moveVehicles = new Set();
 
-  /** The row and marker of a vehicle, made on first sight. */
+  /**
+   * The row and marker of a vehicle, made on first sight.
+   * @param {string} id
+   * @returns {Vehicle}
+   */
   function vehicle(id) {
-    if (vehicles.has(id)) return vehicles.get(id);
+    const known = vehicles.get(id);
+    if (known) return known;
     const colour = vehicleColour(id);
     const cells = {
       age: el('span', { class: 'age', title: 'Age of the last fix' }),
@@ -47,6 +76,7 @@ export async function mountLive(container, ctx) {
         el('span', { class: 'swatch', style: { backgroundColor: colour } }),
         el('span', { class: 'vid', text: id }), cells.age, cells.speed, follow),
       cells.agent);
+    /** @type {Vehicle} */
     const entry = { id, marker: new VehicleMarker(map, id, colour), row, cells, follow, position: null };
     vehicles.set(id, entry);
     row.classList.toggle('other-move', moveVehicles.size > 0 && !moveVehicles.has(id));
@@ -54,25 +84,34 @@ export async function mountLive(container, ctx) {
     return entry;
   }
 
+  /**
+   * @param {string} id
+   * @param {Position} position
+   */
   function place(id, position) {
     const entry = vehicle(id);
     if (entry.position && ms(entry.position.t) > ms(position.t)) return;
     entry.position = position;
     entry.marker.place(position.lat, position.lon, position.course_deg);
-    entry.cells.speed.textContent = Number.isFinite(position.speed_mps) ? `${Math.round(position.speed_mps * 3.6)} km/h` : '—';
+    entry.cells.speed.textContent = finite(position.speed_mps) ? `${Math.round(position.speed_mps * 3.6)} km/h` : '—';
     refreshAge(entry);
     if (following === id) map.panTo([position.lat, position.lon], { animate: false });
   }
 
+  /**
+   * @param {string} id
+   * @param {AgentStatus | null} status
+   */
   function showStatus(id, status) {
     const entry = vehicle(id);
     if (!status || typeof status !== 'object') return;
     const parts = [status.state, status.gnss && `GNSS ${String(status.gnss).replace('_', ' ')}`,
-      Number.isFinite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
+      finite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
     entry.cells.agent.textContent = `agent: ${parts.join(' · ')}`;
     entry.row.dataset.agent = String(status.state || '');
   }
 
+  /** @param {Vehicle} entry */
   function refreshAge(entry) {
     const old = entry.position ? Date.now() - ms(entry.position.t) : NaN;
     const text = age(old);
@@ -83,6 +122,7 @@ export async function mountLive(container, ctx) {
     entry.row.classList.toggle('stale', stale);
   }
 
+  /** @param {string | null} id */
   function setFollowing(id) {
     following = id;
     for (const entry of vehicles.values()) {
@@ -97,15 +137,18 @@ export async function mountLive(container, ctx) {
   // Dragging the map means the person wants to look elsewhere.
   map.on('dragstart', () => setFollowing(null));
 
+  /** @type {L.CircleMarker | null} */
   let alertMark = null;
+  /** @param {import('./api.js').Alert} alert */
   function showAlert(alert) {
-    if (!Number.isFinite(alert.lat) || !Number.isFinite(alert.lon)) return;
+    if (!finite(alert.lat) || !finite(alert.lon)) return;
     setFollowing(null);
     if (alertMark) alertMark.remove();
     alertMark = L.circleMarker([alert.lat, alert.lon], { radius: 14, color: '#c62828', weight: 3, fill: false, className: 'alert-mark' }).addTo(map);
     map.setView([alert.lat, alert.lon], Math.max(map.getZoom(), 15));
   }
 
+  /** @param {string | null} id */
   async function showMove(id) {
     if (planLayer) planLayer.remove();
     planLayer = null;
@@ -119,11 +162,19 @@ export async function mountLive(container, ctx) {
     fit(map, drawn.bounds);
   }
 
+  /**
+   * @param {string} state
+   * @param {number} [retryInMs]
+   */
   const showConnection = (state, retryInMs) => {
     connection.dataset.state = state;
     connection.textContent = state === 'open' ? '● live' : state === 'connecting' ? '○ connecting…'
       : `○ disconnected${retryInMs ? `, retrying in ${Math.round(retryInMs / 1000)} s` : ''}`;
   };
+  /**
+   * The feed's events (feed.js), each with its `detail`.
+   * @type {Record<string, (e: any) => void>}
+   */
   const listeners = {
     position: (e) => place(e.detail.vehicle, e.detail.position),
     status: (e) => showStatus(e.detail.vehicle, e.detail.status),
@@ -133,6 +184,7 @@ export async function mountLive(container, ctx) {
   showConnection(feed.state);
 
   // What is known already: the API's list, then what the feed has seen.
+  /** @type {{ vehicles: { id: string, position?: Position | null }[] }} */
   const known = await api.get('/api/v1/vehicles');
   for (const v of known.vehicles) {
     vehicle(v.id);
@@ -144,11 +196,13 @@ export async function mountLive(container, ctx) {
   }
   const moves = await listMoves();
   const selected = defaultMove(moves);
-  replace(toolbar.querySelector('.picker-slot'), movePicker(moves, selected, showMove));
+  replace(pickerSlot, movePicker(moves, selected, showMove));
   await showMove(selected);
   if (!selected) {
     // No move to fit the map to: fit it to the vehicles.
-    const seen = [...vehicles.values()].filter((e) => e.position).map((e) => [e.position.lat, e.position.lon]);
+    /** @type {L.LatLngTuple[]} */
+    const seen = [];
+    for (const { position } of vehicles.values()) if (position) seen.push([position.lat, position.lon]);
     if (seen.length) fit(map, L.latLngBounds(seen));
   }
   const ticker = setInterval(() => { for (const entry of vehicles.values()) refreshAge(entry); }, 1000);

@@ -1,3 +1,4 @@
+// @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
 // #/exports/ID, #/report/ID, #/audit), the navigation a role may use, logout, and the live feed and
 // alert book shared by the views.
@@ -13,39 +14,71 @@ import { mountReplay } from './replay.js';
 import { mountExports } from './exports.js';
 import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
-import { can, home } from './roles.js';
+import { can, home, seesMoves } from './roles.js';
 
-const header = document.querySelector('.top');
-const view = document.querySelector('.view');
-const nav = header.querySelector('.nav');
-const badge = header.querySelector('.alert-badge');
+/**
+ * What a view is given: who is logged in (never null while a view shows), and the live feed
+ * and alert book the views share.
+ * @typedef {object} Context
+ * @property {import('./api.js').Me} me
+ * @property {LiveFeed} feed
+ * @property {AlertBook} book
+ */
 
-/** Views by the first part of the hash route, with the ability a role needs for each. */
+/**
+ * A view: mounted into its container with the rest of the hash route (`#/replay/ID`: ['ID']);
+ * returns what unmounts it.
+ * @typedef {object} View
+ * @property {string} title
+ * @property {(me: import('./api.js').Me) => boolean} may whether this person may open it
+ * @property {(container: HTMLElement, ctx: Context, params: string[]) => Promise<(() => void) | undefined>} mount
+ */
+
+/** The page's fixed elements (index.html), missing only if that file is broken. */
+const header = /** @type {HTMLElement} */ (document.querySelector('.top'));
+const view = /** @type {HTMLElement} */ (document.querySelector('.view'));
+const nav = /** @type {HTMLElement} */ (header.querySelector('.nav'));
+const badge = /** @type {HTMLElement} */ (header.querySelector('.alert-badge'));
+
+/**
+ * Views by the first part of the hash route, with who may open each (from what the server
+ * says the person may do: roles.js).
+ * @type {Record<string, View>}
+ */
 const VIEWS = {
-  live: { title: 'Live map', needs: 'live', mount: mountLive },
-  moves: { title: 'Moves', needs: 'moves', mount: mountMoves },
-  setup: { title: 'Plan a move', needs: 'plan', mount: mountSetup },
-  replay: { title: 'Replay', needs: 'replay', mount: mountReplay },
-  exports: { title: 'Exports', needs: 'exports', mount: mountExports },
-  report: { title: 'Report', needs: 'report', mount: mountReport },
-  audit: { title: 'Audit log', needs: 'audit', mount: mountAudit },
+  live: { title: 'Live map', may: (me) => can(me, 'live'), mount: mountLive },
+  moves: { title: 'Moves', may: seesMoves, mount: mountMoves },
+  setup: { title: 'Plan a move', may: (me) => can(me, 'plan'), mount: mountSetup },
+  replay: { title: 'Replay', may: (me) => can(me, 'replay'), mount: mountReplay },
+  exports: { title: 'Exports', may: (me) => can(me, 'exports'), mount: mountExports },
+  report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },
+  audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
 };
 
-const ctx = { me: null, feed: new LiveFeed(), book: null };
-ctx.book = new AlertBook(ctx.feed);
+const feed = new LiveFeed();
+const book = new AlertBook(feed);
+/**
+ * Who is logged in: null until the login and after the session ends.
+ * @type {import('./api.js').Me | null}
+ */
+let me = null;
+/** @type {(() => void) | null | undefined} */
 let unmount = null;
 /** Counts route changes: a view that finishes mounting after the next change is unmounted. */
 let generation = 0;
-/** A message for the next login form (why the session ended). */
+/**
+ * A message for the next login form (why the session ended).
+ * @type {string | null}
+ */
 let loginNotice = null;
 
 // Sound needs a first gesture on the page.
 for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, unlockAudio, { once: true });
 window.addEventListener('convoy:unauthorized', () => endSession('Your session has ended; please log in again.'));
 window.addEventListener('hashchange', route);
-header.querySelector('.logout').addEventListener('click', logout);
-ctx.book.addEventListener('change', () => {
-  const open = ctx.book.openCount();
+/** @type {HTMLElement} */ (header.querySelector('.logout')).addEventListener('click', logout);
+book.addEventListener('change', () => {
+  const open = book.openCount();
   badge.hidden = open === 0;
   badge.textContent = `${open} open alert${open === 1 ? '' : 's'}`;
 });
@@ -64,34 +97,55 @@ async function start() {
   route();
 }
 
-/** After login: who this is, what they may see, the live feed for those who watch it. */
+/**
+ * After login: who this is, what they may see, the live feed for those who watch it.
+ * @returns {Promise<import('./api.js').Me>}
+ */
 async function beginSession() {
-  ctx.me = await api.get('/api/v1/me');
-  replace(header.querySelector('.who'), `${ctx.me.name} (${ctx.me.role})`);
+  /** @type {import('./api.js').Me} */
+  const who = await api.get('/api/v1/me');
+  me = who;
+  replace(/** @type {HTMLElement} */ (header.querySelector('.who')), `${who.name} (${who.role})`);
   replace(nav, Object.entries(VIEWS)
-    .filter(([, v]) => !v.hidden && can(ctx.me.role, v.needs))
+    .filter(([, v]) => v.may(who))
     .map(([name, v]) => el('a', { href: `#/${name}`, data: { view: name }, text: v.title })));
   header.hidden = false;
-  if (can(ctx.me.role, 'live')) {
+  if (can(who, 'live')) {
     // The book first, so the feed's opening snapshot is not taken for new alerts.
-    await ctx.book.load();
-    ctx.feed.start();
+    await book.load();
+    feed.start();
   }
+  return who;
 }
 
+/** @param {string | null} message */
 function endSession(message) {
   setToken(null);
-  ctx.feed.stop();
-  ctx.me = null;
+  feed.stop();
+  me = null;
   header.hidden = true;
   loginNotice = message;
   go('#/login');
 }
 
-/** Goes to a hash route (a hash change routes by itself; the same hash routes again). */
+/**
+ * Goes to a hash route (a hash change routes by itself; the same hash routes again).
+ * @param {string} hash
+ */
 function go(hash) {
   if (location.hash !== hash) location.hash = hash;
   else route();
+}
+
+/**
+ * Goes to the view the person lands on. One who may open no view is told so here: sending
+ * them to a view they may not open would route there again and again.
+ * @param {import('./api.js').Me} who
+ */
+function goHome(who) {
+  const hash = home(who);
+  if (hash) go(hash);
+  else view.append(el('p', { class: 'message error', role: 'alert', text: 'There is nothing on this page for your role.' }));
 }
 
 async function logout() {
@@ -107,15 +161,16 @@ async function route() {
   }
   replace(view);
   const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
-  if (!ctx.me || name === 'login') {
-    if (ctx.me) { go(home(ctx.me.role)); return; }
+  if (!me || name === 'login') {
+    if (me) { goHome(me); return; }
     showLogin(loginNotice);
     loginNotice = null;
     return;
   }
-  const target = VIEWS[name];
-  if (!target || !can(ctx.me.role, target.needs)) {
-    go(home(ctx.me.role));
+  // Own keys only: `#/toString` names no view.
+  const target = Object.hasOwn(VIEWS, name) ? VIEWS[name] : null;
+  if (!target || !target.may(me)) {
+    goHome(me);
     return;
   }
   for (const link of nav.querySelectorAll('a')) link.classList.toggle('current', link.dataset.view === name);
@@ -124,7 +179,7 @@ async function route() {
   const container = el('div', { class: `view-${name}` });
   view.append(container);
   try {
-    const cleanup = await target.mount(container, ctx, rest.map(decodeURIComponent));
+    const cleanup = await target.mount(container, { me, feed, book }, rest.map(decodeURIComponent));
     if (mine === generation) unmount = cleanup;
     else if (cleanup) cleanup();
   } catch (e) {
@@ -133,6 +188,7 @@ async function route() {
   }
 }
 
+/** @param {string | null} notice */
 function showLogin(notice) {
   document.body.dataset.view = 'login';
   document.title = 'Log in — Convoy';
@@ -142,7 +198,7 @@ function showLogin(notice) {
   const username = el('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const password = el('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = el('button', { type: 'submit', text: 'Log in' });
-  const form = el('form', { class: 'login', on: { submit: async (e) => {
+  const form = el('form', { class: 'login', on: { submit: async (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();
     unlockAudio();
     submit.disabled = true;
@@ -150,8 +206,7 @@ function showLogin(notice) {
     try {
       const session = await api.post('/api/v1/login', { username: username.value, password: password.value });
       setToken(session.token);
-      await beginSession();
-      go(home(ctx.me.role));
+      goHome(await beginSession());
     } catch (err) {
       setToken(null);
       message.error(err.status === 401 ? 'Wrong user name or password.' : err.message);

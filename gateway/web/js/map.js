@@ -1,10 +1,18 @@
+// @ts-check
 // The map: Leaflet (vendored, global `L`) with the configured base-map tiles, or a plain
 // background when there are none or they cannot be reached; the move's planned route, its
 // corridor and its zones; vehicle markers that point where the vehicle heads.
 
 import { el } from './dom.js';
+import { finite } from './format.js';
 
-/** Zone colours by kind. */
+/** @typedef {import('./api.js').Plan} Plan */
+/** @typedef {import('./api.js').Zone} Zone */
+
+/**
+ * Zone colours by kind.
+ * @type {Record<string, string>}
+ */
 export const ZONE_COLOURS = {
   origin: '#2e7d32',
   destination: '#1565c0',
@@ -12,6 +20,7 @@ export const ZONE_COLOURS = {
   forbidden: '#c62828',
 };
 
+/** @type {Record<string, string>} */
 export const ZONE_KINDS = {
   origin: 'Origin',
   destination: 'Destination',
@@ -23,10 +32,14 @@ const ROUTE_COLOUR = '#3949ab';
 /** Colours told apart on a map. */
 const VEHICLE_COLOURS = ['#d81b60', '#00897b', '#f4511e', '#5e35b1', '#6d4c41', '#039be5', '#7cb342', '#8e24aa'];
 
-/** A vehicle's colour, the same on every view (chosen by its id). */
+/**
+ * A vehicle's colour, the same on every view (chosen by its id).
+ * @param {string} id
+ */
 export function vehicleColour(id) {
   let hash = 0;
-  for (const c of String(id)) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  // One code point per character: codePointAt(0) is never undefined here.
+  for (const c of String(id)) hash = (hash * 31 + /** @type {number} */ (c.codePointAt(0))) >>> 0;
   return VEHICLE_COLOURS[hash % VEHICLE_COLOURS.length];
 }
 
@@ -34,6 +47,8 @@ export function vehicleColour(id) {
  * A map in `container`. `web` is /api/v1/me's `web`: a tile URL template and its attribution,
  * either of which may be null. Without tiles the map is a plain background (CSS) on which the
  * routes, zones and vehicles still draw.
+ * @param {HTMLElement} container
+ * @param {import('./api.js').WebSettings | null} [web]
  */
 export function createMap(container, web = {}) {
   container.classList.add('map');
@@ -53,7 +68,10 @@ export function createMap(container, web = {}) {
   return map;
 }
 
-/** The tile provider's attribution, as text (Leaflet's own control would take it as HTML). */
+/**
+ * The tile provider's attribution, as text (Leaflet's own control would take it as HTML).
+ * @param {string} text
+ */
 function attribution(text) {
   const Control = L.Control.extend({
     options: { position: 'bottomright' },
@@ -62,13 +80,21 @@ function attribution(text) {
   return new Control();
 }
 
-/** A GeoJSON LineString's coordinates as Leaflet's [lat, lon] pairs. */
+/**
+ * A GeoJSON LineString's coordinates as Leaflet's [lat, lon] pairs.
+ * @param {import('./api.js').LineString | null | undefined} line
+ * @returns {L.LatLngTuple[]}
+ */
 export function lineLatLngs(line) {
   if (!line || !Array.isArray(line.coordinates)) return [];
   return line.coordinates.filter((c) => Array.isArray(c) && c.length >= 2).map(([lon, lat]) => [lat, lon]);
 }
 
-/** Metres per screen pixel at a latitude and zoom (Web Mercator, 256-pixel tiles). */
+/**
+ * Metres per screen pixel at a latitude and zoom (Web Mercator, 256-pixel tiles).
+ * @param {number} lat
+ * @param {number} zoom
+ */
 function metresPerPixel(lat, zoom) {
   return (40075016.686 * Math.cos((lat * Math.PI) / 180)) / 2 ** (zoom + 8);
 }
@@ -77,6 +103,9 @@ function metresPerPixel(lat, zoom) {
  * The corridor: a translucent band `corridor_m` either side of the route (a vehicle farther
  * than `corridor_m` from the route is outside it), drawn as a wide polyline whose width in
  * pixels follows the zoom.
+ * @param {L.Map} map
+ * @param {L.LatLngTuple[]} latlngs
+ * @param {number} corridorM
  */
 function corridorBand(map, latlngs, corridorM) {
   const band = L.polyline(latlngs, {
@@ -91,24 +120,31 @@ function corridorBand(map, latlngs, corridorM) {
   return band;
 }
 
-/** The label shown on a zone: its name (as text) and kind. */
+/**
+ * The label shown on a zone: its name (as text) and kind.
+ * @param {import('./api.js').ZoneProperties} properties
+ */
 function zoneLabel(properties) {
-  return el('span', {}, el('strong', { text: properties.name || 'zone' }), ` — ${ZONE_KINDS[properties.kind] || properties.kind || ''}`);
+  return el('span', {}, el('strong', { text: properties.name || 'zone' }), ` — ${ZONE_KINDS[properties.kind ?? ''] || properties.kind || ''}`);
 }
 
-/** A zone feature (Point with radius_m, or Polygon) as a Leaflet layer, or null. */
+/**
+ * A zone feature (Point with radius_m, or Polygon) as a Leaflet layer, or null.
+ * @param {Zone | null | undefined} feature
+ * @returns {L.Circle | L.Polygon | null}
+ */
 export function zoneLayer(feature) {
   const geometry = feature && feature.geometry;
   const properties = (feature && feature.properties) || {};
   if (!geometry) return null;
-  const colour = ZONE_COLOURS[properties.kind] || '#555';
+  const colour = ZONE_COLOURS[properties.kind ?? ''] || '#555';
   const style = { color: colour, fillColor: colour, fillOpacity: 0.15, weight: 2, className: `zone zone-${properties.kind}` };
   let layer = null;
-  if (geometry.type === 'Point' && Number.isFinite(properties.radius_m)) {
+  if (geometry.type === 'Point' && finite(properties.radius_m)) {
     const [lon, lat] = geometry.coordinates;
     layer = L.circle([lat, lon], { ...style, radius: properties.radius_m });
   } else if (geometry.type === 'Polygon') {
-    layer = L.polygon(geometry.coordinates.map((ring) => ring.map(([lon, lat]) => [lat, lon])), style);
+    layer = L.polygon(geometry.coordinates.map((ring) => ring.map(([lon, lat]) => /** @type {L.LatLngTuple} */ ([lat, lon]))), style);
   }
   if (layer) layer.bindTooltip(zoneLabel(properties), { sticky: true });
   return layer;
@@ -117,13 +153,18 @@ export function zoneLayer(feature) {
 /**
  * Draws a move's plan (route, corridor, zones) into a new layer group on `map`; returns the
  * group and the bounds to fit.
+ * @param {L.Map} map
+ * @param {Plan | null | undefined} plan
+ * @returns {{ group: L.LayerGroup, bounds: L.LatLngBounds | null }}
  */
 export function drawPlan(map, plan) {
   const group = L.layerGroup().addTo(map);
   const latlngs = lineLatLngs(plan && plan.route);
+  /** @type {L.LatLngBounds | null} */
   let bounds = null;
+  const corridorM = plan && plan.corridor_m;
   if (latlngs.length) {
-    if (Number.isFinite(plan.corridor_m) && plan.corridor_m > 0) corridorBand(map, latlngs, plan.corridor_m).addTo(group);
+    if (finite(corridorM) && corridorM > 0) corridorBand(map, latlngs, corridorM).addTo(group);
     const route = L.polyline(latlngs, { color: ROUTE_COLOUR, weight: 3, className: 'planned-route' }).addTo(group);
     bounds = route.getBounds();
   }
@@ -142,6 +183,8 @@ export function drawPlan(map, plan) {
  * Fits the map to `bounds` if there are any, at once: no zoom animation. (Views fit their map
  * as they open; Leaflet 1.9 ends a zoom animation with a timer that throws if the map has
  * been removed meanwhile, Leaflet issue #9575, which leaving the view quickly did.)
+ * @param {L.Map} map
+ * @param {L.LatLngBounds | null | undefined} bounds
  */
 export function fit(map, bounds) {
   if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16, animate: false });
@@ -153,6 +196,11 @@ export function fit(map, bounds) {
  * element carries data-vehicle, data-lat and data-lon.
  */
 export class VehicleMarker {
+  /**
+   * @param {L.Map} map
+   * @param {string} id
+   * @param {string} colour
+   */
   constructor(map, id, colour) {
     this.arrow = el('div', { class: 'vehicle-arrow' });
     this.arrow.style.backgroundColor = colour;
@@ -165,7 +213,12 @@ export class VehicleMarker {
     this.shown = false;
   }
 
-  /** Moves the marker; `course` in degrees clockwise from north, or null. */
+  /**
+   * Moves the marker; `course` in degrees clockwise from north, or null.
+   * @param {number} lat
+   * @param {number} lon
+   * @param {number | null | undefined} course
+   */
   place(lat, lon, course) {
     this.marker.setLatLng([lat, lon]);
     this.root.dataset.lat = String(lat);
@@ -183,11 +236,16 @@ export class VehicleMarker {
     }
   }
 
+  /** @param {string} text */
   setNote(text) {
     this.note.textContent = text;
   }
 
-  /** Greys the marker (an old fix, or a gap in a replay). */
+  /**
+   * Greys the marker (an old fix, or a gap in a replay).
+   * @param {boolean} grey
+   * @param {string} [reason] why, as `data-state` tells it: stale, gap, ended
+   */
   setGrey(grey, reason = 'stale') {
     this.root.classList.toggle('grey', grey);
     this.root.dataset.state = grey ? reason : 'current';

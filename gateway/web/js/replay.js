@@ -1,3 +1,4 @@
+// @ts-check
 // `#/replay/MOVE`: play back one or all vehicles of a move. A time slider; play and pause at
 // 1x to 60x in proportion to real time; stops, data gaps and alerts as marks on the timeline
 // (click one to jump to it). Between two fixes a marker moves smoothly; across a data gap it
@@ -5,7 +6,7 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
-import { alertKind, dateTime, duration, ms } from './format.js';
+import { alertKind, dateTime, duration, finite, ms } from './format.js';
 import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
 import { chooseMove, defaultMove, getMove, listMoves, movePicker } from './moves.js';
 
@@ -14,18 +15,40 @@ const SPEEDS = [1, 5, 10, 30, 60];
 const GAP_AFTER_MS = 30_000;
 const TICK_MS = 100;
 
+/** @typedef {import('./api.js').Position} Position */
+
+/**
+ * `GET /api/v1/moves/{id}/replay`: each vehicle's fixes, and the stops, gaps and alerts.
+ * @typedef {object} ReplayData
+ * @property {{ vehicle: string, positions: Position[] }[]} tracks
+ * @property {import('./api.js').Stop[]} stops
+ * @property {import('./api.js').Gap[]} gaps
+ * @property {import('./api.js').Alert[]} alerts
+ */
+
+/**
+ * One vehicle played back: its fixes, their times in milliseconds, its marker.
+ * @typedef {{ vehicle: string, positions: Position[], times: number[], marker: VehicleMarker }} Track
+ */
+
+/**
+ * @param {HTMLElement} container
+ * @param {import('./main.js').Context} ctx
+ * @param {string[]} params the move's id, if the route names one
+ */
 export async function mountReplay(container, ctx, [moveParam]) {
   const message = messageLine();
   const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
   const load = el('button', { type: 'button', class: 'load', text: 'Load' });
   const play = el('button', { type: 'button', class: 'play', text: 'Play', disabled: true });
-  const speed = select(SPEEDS.map((s) => [String(s), `${s}x`]), { class: 'speed', 'aria-label': 'Speed' });
+  const speed = select(SPEEDS.map((s) => /** @type {[string, string]} */ ([String(s), `${s}x`])), { class: 'speed', 'aria-label': 'Speed' });
   const clockText = el('span', { class: 'replay-clock', text: '—' });
   const timeline = el('div', { class: 'timeline', 'aria-label': 'Timeline' });
   const slider = el('input', { type: 'range', class: 'slider', min: 0, max: 1, step: 1, value: '0', disabled: true, 'aria-label': 'Time' });
   const mapNode = el('div', { class: 'replay-map' });
+  const pickerSlot = el('span', { class: 'picker-slot' });
   const section = el('section', { class: 'replay', data: { playing: 'false' } },
-    el('div', { class: 'toolbar' }, el('label', {}, 'Move ', el('span', { class: 'picker-slot' })),
+    el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot),
       el('label', {}, 'Vehicle ', vehicleSelect), load, message.node),
     mapNode,
     el('div', { class: 'replay-controls' },
@@ -37,19 +60,24 @@ export async function mountReplay(container, ctx, [moveParam]) {
 
   const map = createMap(mapNode, ctx.me.web);
   setTimeout(() => map.invalidateSize(), 0);
+  /** @type {L.LayerGroup | null} */
   let planLayer = null;
+  /** @type {L.LayerGroup | null} */
   let dataLayer = null;
+  /** @type {Track[]} */
   let tracks = [];
+  /** @type {{ vehicle: string, from: number, to: number, duration_s: number }[]} */
   let gaps = [];
   let start = 0;
   let end = 0;
   let current = 0;
+  /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
   let lastTick = 0;
 
   const moves = await listMoves();
   let moveId = moveParam && moves.some((m) => m.id === moveParam) ? moveParam : defaultMove(moves);
-  replace(section.querySelector('.picker-slot'), movePicker(moves, moveId, async (id) => {
+  replace(pickerSlot, movePicker(moves, moveId, async (id) => {
     moveId = id;
     await showMove();
     await loadReplay();
@@ -80,6 +108,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
     slider.disabled = true;
     if (!moveId) return;
     const vehicle = vehicleSelect.value;
+    /** @type {ReplayData} */
     let data;
     try {
       data = await api.get(`/api/v1/moves/${seg(moveId)}/replay${vehicle ? `?vehicle=${seg(vehicle)}` : ''}`);
@@ -88,18 +117,20 @@ export async function mountReplay(container, ctx, [moveParam]) {
       return;
     }
     gaps = data.gaps.map((g) => ({ vehicle: g.vehicle, from: ms(g.from), to: ms(g.to), duration_s: g.duration_s }));
-    dataLayer = L.layerGroup().addTo(map);
+    const layer = L.layerGroup().addTo(map);
+    dataLayer = layer;
     tracks = data.tracks.filter((t) => t.positions.length).map((t) => {
       const colour = vehicleColour(t.vehicle);
       const times = t.positions.map((p) => ms(p.t));
       // The driven line, broken at every gap: no line is drawn where there is no data.
+      /** @type {L.LatLngTuple[]} */
       let piece = [];
       const pieces = [piece];
       t.positions.forEach((p, k) => {
         if (k > 0 && times[k] - times[k - 1] > GAP_AFTER_MS) { piece = []; pieces.push(piece); }
         piece.push([p.lat, p.lon]);
       });
-      L.polyline(pieces, { color: colour, weight: 3, opacity: 0.45, className: 'replay-track', interactive: false }).addTo(dataLayer);
+      L.polyline(pieces, { color: colour, weight: 3, opacity: 0.45, className: 'replay-track', interactive: false }).addTo(layer);
       return { vehicle: t.vehicle, positions: t.positions, times, marker: new VehicleMarker(map, t.vehicle, colour) };
     });
     if (!tracks.length) {
@@ -117,20 +148,37 @@ export async function mountReplay(container, ctx, [moveParam]) {
     message.ok(`${tracks.length} vehicle${tracks.length === 1 ? '' : 's'}, ${tracks.reduce((n, t) => n + t.positions.length, 0)} positions, ${dateTime(start)} – ${dateTime(end)}`);
   }
 
+  /**
+   * Where time `t` is on the timeline, as a CSS length.
+   * @param {number} t
+   */
   function pct(t) {
     return `${(100 * (Math.min(Math.max(t, start), end) - start)) / Math.max(1, end - start)}%`;
   }
 
+  /**
+   * A mark on the timeline from `from` to `to` (null: a point in time); one with a `jumpTo`
+   * time is a button that seeks there.
+   * @param {string} kind gap, stop or alert
+   * @param {number} from
+   * @param {number | null} to
+   * @param {string} title
+   * @param {number | null} jumpTo
+   * @param {string} vehicle
+   */
   function mark(kind, from, to, title, jumpTo, vehicle) {
     const data = { vehicle, from: new Date(from).toISOString(), ...(to === null ? {} : { to: new Date(to).toISOString() }) };
-    const props = { class: `mark ${kind}`, title, data, style: { left: pct(from) } };
-    if (to !== null) props.style.width = `calc(${pct(to)} - ${pct(from)})`;
+    /** @type {{ left: string, width?: string }} */
+    const style = { left: pct(from) };
+    const props = { class: `mark ${kind}`, title, data, style };
+    if (to !== null) style.width = `calc(${pct(to)} - ${pct(from)})`;
     const node = jumpTo === null
       ? el('div', props)
       : el('button', { ...props, type: 'button', 'aria-label': title, on: { click: () => seek(jumpTo) } });
     timeline.append(node);
   }
 
+  /** @param {ReplayData} data */
   function drawTimeline(data) {
     for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null, g.vehicle);
     for (const s of data.stops) {
@@ -153,6 +201,10 @@ export async function mountReplay(container, ctx, [moveParam]) {
     for (const track of tracks) placeAt(track, current);
   }
 
+  /**
+   * @param {Track} track
+   * @param {number} t
+   */
   function placeAt(track, t) {
     const { times, positions, marker } = track;
     const i = lastAtOrBefore(times, t);
@@ -174,9 +226,10 @@ export async function mountReplay(container, ctx, [moveParam]) {
     const f = (t - times[i]) / Math.max(1, times[i + 1] - times[i]);
     marker.place(fix.lat + (next.lat - fix.lat) * f, fix.lon + (next.lon - fix.lon) * f, course(fix, fix, next));
     marker.setGrey(false);
-    marker.setNote(Number.isFinite(fix.speed_mps) ? `${Math.round(fix.speed_mps * 3.6)} km/h` : '');
+    marker.setNote(finite(fix.speed_mps) ? `${Math.round(fix.speed_mps * 3.6)} km/h` : '');
   }
 
+  /** @param {number} t */
   function seek(t) {
     current = Math.min(Math.max(t, start), end);
     render();
@@ -203,7 +256,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
   }
 
   function pause() {
-    clearInterval(timer);
+    if (timer) clearInterval(timer);
     timer = null;
     play.textContent = 'Play';
     section.dataset.playing = 'false';
@@ -220,7 +273,11 @@ export async function mountReplay(container, ctx, [moveParam]) {
   return () => { pause(); map.remove(); };
 }
 
-/** The index of the last time at or before `t` in sorted `times`, or -1. */
+/**
+ * The index of the last time at or before `t` in sorted `times`, or -1.
+ * @param {number[]} times
+ * @param {number} t
+ */
 function lastAtOrBefore(times, t) {
   let lo = 0;
   let hi = times.length;
@@ -232,9 +289,15 @@ function lastAtOrBefore(times, t) {
   return lo - 1;
 }
 
-/** The fix's course if it has one, else the bearing from `a` to `b`, else null. */
+/**
+ * The fix's course if it has one, else the bearing from `a` to `b`, else null.
+ * @param {Position} fix
+ * @param {Position | undefined} a
+ * @param {Position | undefined} b
+ * @returns {number | null}
+ */
 function course(fix, a, b) {
-  if (Number.isFinite(fix.course_deg)) return fix.course_deg;
+  if (finite(fix.course_deg)) return fix.course_deg;
   if (!a || !b || (a.lat === b.lat && a.lon === b.lon)) return null;
   const rad = Math.PI / 180;
   const y = Math.sin((b.lon - a.lon) * rad) * Math.cos(b.lat * rad);

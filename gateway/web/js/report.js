@@ -1,3 +1,4 @@
+// @ts-check
 // `#/report/MOVE`: the printable account of a move (GET /api/v1/moves/{id}/report): planned
 // against driven route on a map, deviations, stops, data gaps per vehicle, and the alert log
 // with who acknowledged and resolved what, when, with which note. Print CSS drops the map's
@@ -5,11 +6,47 @@
 
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
-import { alertDetail, alertKind, dateTime, duration, km } from './format.js';
+import { alertDetail, alertKind, dateTime, duration, finite, km } from './format.js';
 import { createMap, drawPlan, fit, lineLatLngs, vehicleColour, ZONE_KINDS } from './map.js';
 import { defaultMove, listMoves } from './moves.js';
 
+/** @typedef {import('./api.js').Alert} Alert */
+/** @typedef {import('./api.js').Gap} Gap */
+/** @typedef {import('./api.js').Stop} Stop */
+
+/**
+ * `GET /api/v1/moves/{id}/report` (the fields the page reads).
+ * @typedef {object} Report
+ * @property {import('./api.js').Move & { plan?: import('./api.js').Plan }} move
+ * @property {string} generated_at
+ * @property {string} from
+ * @property {string} to
+ * @property {VehicleReport[]} [vehicles]
+ * @property {(Alert & { transitions?: Transition[] })[]} [alerts]
+ */
+
+/**
+ * @typedef {object} VehicleReport
+ * @property {string} vehicle
+ * @property {string | null} first_fix
+ * @property {string | null} last_fix
+ * @property {number} fixes
+ * @property {number} distance_km
+ * @property {import('./api.js').LineString | null} driven
+ * @property {Stop[]} [stops]
+ * @property {Gap[]} [gaps]
+ * @property {Alert[]} [off_route]
+ */
+
+/** @typedef {{ state: string, at: string, by: string | null, note: string | null }} Transition */
+
+/**
+ * @param {HTMLElement} container
+ * @param {import('./main.js').Context} ctx
+ * @param {string[]} params the move's id, if the route names one
+ */
 export async function mountReport(container, ctx, [moveParam]) {
+  /** @type {string | null} */
   let moveId = moveParam;
   if (!moveId) {
     moveId = defaultMove(await listMoves());
@@ -18,10 +55,18 @@ export async function mountReport(container, ctx, [moveParam]) {
       return () => {};
     }
   }
+  /** @type {Report} */
   const report = await api.get(`/api/v1/moves/${seg(moveId)}/report`);
   const move = report.move;
+  /** @type {import('./api.js').Plan} */
   const plan = move.plan || {};
   const mapNode = el('div', { class: 'report-map' });
+  /**
+   * A table of `rows` under `headers`, or the `empty` line when there are none.
+   * @param {string[]} headers
+   * @param {import('./dom.js').Child[][]} rows
+   * @param {string} empty
+   */
   const table = (headers, rows, empty) => (rows.length
     ? el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', { text: h })))),
       el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))))
@@ -40,13 +85,13 @@ export async function mountReport(container, ctx, [moveParam]) {
     el('p', { class: 'meta' }, `Move ${move.id}, planned by ${move.created_by} on ${dateTime(move.created_at)}. `,
       `Span ${dateTime(report.from)} – ${dateTime(report.to)}. Generated ${dateTime(report.generated_at)} for ${ctx.me.name}.`),
     el('p', {}, `Vehicles: ${(plan.vehicles || []).join(', ')}. Corridor: ${plan.corridor_m ?? '—'} m either side of the route. `,
-      Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
+      Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts || {}).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
     el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
       el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), 'planned route and corridor'),
         vehicles.map((v) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(v.vehicle) } }), `${v.vehicle} driven`)))),
     el('section', { class: 'report-zones' }, el('h2', { text: 'Planned zones' }),
       table(['Zone', 'Kind', 'Size'], zones.map((z) => [
-        el('span', { class: 'zone-name', text: z.properties.name || '' }), ZONE_KINDS[z.properties.kind] || String(z.properties.kind),
+        el('span', { class: 'zone-name', text: z.properties.name || '' }), ZONE_KINDS[z.properties.kind ?? ''] || String(z.properties.kind),
         z.geometry.type === 'Point' ? `circle of ${z.properties.radius_m} m` : 'polygon']), 'No zones.')),
     el('section', { class: 'report-vehicles' }, el('h2', { text: 'Vehicles' }),
       table(['Vehicle', 'First fix', 'Last fix', 'Fixes', 'Distance', 'Stops', 'Gaps'], vehicles.map((v) => [
@@ -72,6 +117,7 @@ export async function mountReport(container, ctx, [moveParam]) {
 
   const map = createMap(mapNode, ctx.me.web);
   const drawn = drawPlan(map, plan);
+  /** @type {L.LatLngBounds | null} */
   let bounds = drawn.bounds;
   vehicles.forEach((v) => {
     const line = lineLatLngs(v.driven);
@@ -80,7 +126,7 @@ export async function mountReport(container, ctx, [moveParam]) {
     bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
   });
   for (const a of deviations) {
-    if (Number.isFinite(a.lat)) L.circleMarker([a.lat, a.lon], { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
+    if (finite(a.lat) && finite(a.lon)) L.circleMarker([a.lat, a.lon], { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
   }
   setTimeout(() => { map.invalidateSize(); fit(map, bounds); }, 0);
   return () => map.remove();

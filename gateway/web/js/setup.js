@@ -1,16 +1,28 @@
+// @ts-check
 // `#/setup` (admin, dispatcher): plan a move. Name, vehicles, escort pairs, a route file
 // (GPX, KML or GeoJSON) previewed through POST /api/v1/routes/parse, the corridor width, zones
 // added by clicking the map, the time window; then POST /api/v1/moves and, if escort users
 // are named, PUT /api/v1/moves/{id}/team.
 
 import { api, seg } from './api.js';
-import { el, field, messageLine, replace, select } from './dom.js';
+import { append, el, field, messageLine, replace, select } from './dom.js';
 import { fromLocalInput, toLocalInput } from './format.js';
 import { createMap, drawPlan, fit, ZONE_KINDS } from './map.js';
 import { chooseMove } from './moves.js';
 import { can } from './roles.js';
 
-/** Content types of route files, by file name extension. */
+/** @typedef {import('./api.js').Zone} Zone */
+
+/**
+ * A zone row of the form: what it makes of the zone now (the inputs may change), whether it
+ * came from the route file (a new file replaces those), and its row.
+ * @typedef {{ fromFile: boolean, feature: () => Zone, row: HTMLElement }} ZoneRow
+ */
+
+/**
+ * Content types of route files, by file name extension.
+ * @type {Record<string, string>}
+ */
 const ROUTE_TYPES = {
   gpx: 'application/gpx+xml',
   kml: 'application/vnd.google-earth.kml+xml',
@@ -18,6 +30,10 @@ const ROUTE_TYPES = {
   json: 'application/geo+json',
 };
 
+/**
+ * @param {HTMLElement} container
+ * @param {import('./main.js').Context} ctx
+ */
 export async function mountSetup(container, ctx) {
   const message = messageLine();
   const routeMessage = messageLine();
@@ -52,22 +68,29 @@ export async function mountSetup(container, ctx) {
 
   const map = createMap(mapNode, ctx.me.web);
   setTimeout(() => map.invalidateSize(), 0);
+  /** @type {import('./api.js').LineString | null} */
   let route = null;
+  /** @type {ReturnType<typeof drawPlan> | null} */
   let drawn = null;
-  /** Zones: from the route file, and clicked on the map. */
+  /**
+   * Zones: from the route file, and clicked on the map.
+   * @type {ZoneRow[]}
+   */
   const zones = [];
 
   // ---- vehicles and escorts -------------------------------------------------------------
+  /** @type {{ vehicles: { id: string }[] }} */
   const { vehicles } = await api.get('/api/v1/vehicles');
   const ids = vehicles.map((v) => v.id);
   if (!ids.length) vehicleChecks.append(el('p', { class: 'empty', text: 'No vehicles registered yet.' }));
   for (const id of ids) {
     vehicleChecks.append(el('label', {}, el('input', { type: 'checkbox', name: 'vehicle', value: id }), id));
   }
-  const chosenVehicles = () => [...vehicleChecks.querySelectorAll('input:checked')].map((c) => c.value);
+  const chosenVehicles = () => [...vehicleChecks.querySelectorAll('input:checked')].map((c) => /** @type {HTMLInputElement} */ (c).value);
 
   function addEscortRow() {
-    const options = [['', '—'], ...ids.map((id) => [id, id])];
+    /** @type {[string, string][]} */
+    const options = [['', '—'], ...ids.map((id) => /** @type {[string, string]} */ ([id, id]))];
     const cargo = select(options, { class: 'cargo', 'aria-label': 'Cargo vehicle' });
     const escort = select(options, { class: 'escort', 'aria-label': 'Escort vehicle' });
     const row = el('div', { class: 'row escort-row' }, cargo, ' escorted by ', escort,
@@ -76,22 +99,25 @@ export async function mountSetup(container, ctx) {
   }
 
   // ---- team ---------------------------------------------------------------------------
-  let teamInput;
-  if (can(ctx.me.role, 'users')) {
+  // Those who may list the people pick escorts by name; others type the names.
+  /** @type {() => string[]} */
+  let chosenTeam;
+  if (can(ctx.me, 'users')) {
+    /** @type {{ users: { name: string, role: string }[] }} */
     const { users } = await api.get('/api/v1/users');
     const escorts = users.filter((u) => u.role === 'escort');
-    teamInput = el('div', { class: 'checks team-checks' }, escorts.length ? escorts.map((u) =>
+    const checks = el('div', { class: 'checks team-checks' }, escorts.length ? escorts.map((u) =>
       el('label', {}, el('input', { type: 'checkbox', name: 'team', value: u.name }), u.name)) : el('p', { class: 'empty', text: 'No escort users yet.' }));
-    team.append(teamInput);
+    team.append(checks);
+    chosenTeam = () => [...checks.querySelectorAll('input:checked')].map((c) => /** @type {HTMLInputElement} */ (c).value);
   } else {
-    teamInput = el('input', { name: 'team', placeholder: 'user names, comma separated' });
-    team.append(field('Escort users', teamInput));
+    const names = el('input', { name: 'team', placeholder: 'user names, comma separated' });
+    team.append(field('Escort users', names));
+    chosenTeam = () => names.value.split(',').map((s) => s.trim()).filter(Boolean);
   }
-  const chosenTeam = () => (teamInput.tagName === 'INPUT'
-    ? teamInput.value.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...teamInput.querySelectorAll('input:checked')].map((c) => c.value));
 
   // ---- route and zones ----------------------------------------------------------------
+  /** @param {boolean} fitToRoute */
   function redraw(fitToRoute) {
     if (drawn) drawn.group.remove();
     drawn = drawPlan(map, { route, corridor_m: Number(corridor.value), zones: { type: 'FeatureCollection', features: zones.map((z) => z.feature()) } });
@@ -100,21 +126,23 @@ export async function mountSetup(container, ctx) {
   corridor.addEventListener('input', () => redraw(false));
 
   routeFile.addEventListener('change', async () => {
-    const file = routeFile.files[0];
+    const file = routeFile.files && routeFile.files[0];
     routeMessage.clear();
     if (!file) return;
-    const extension = file.name.split('.').pop().toLowerCase();
+    const extension = (file.name.split('.').pop() ?? '').toLowerCase();
     const contentType = ROUTE_TYPES[extension];
     if (!contentType) {
       routeMessage.error('A route file ends in .gpx, .kml, .geojson or .json.');
       return;
     }
     try {
+      /** @type {{ route: import('./api.js').LineString, zones?: import('./api.js').Zones | null }} */
       const parsed = await api.upload('/api/v1/routes/parse', await file.arrayBuffer(), contentType);
       route = parsed.route;
       for (let i = zones.length - 1; i >= 0; i -= 1) if (zones[i].fromFile) zones.splice(i, 1)[0].row.remove();
-      for (const feature of (parsed.zones && parsed.zones.features) || []) addZone(feature, true);
-      routeMessage.ok(`${route.coordinates.length} route points, ${(parsed.zones.features || []).length} zones from ${file.name}.`);
+      const fileZones = (parsed.zones && parsed.zones.features) || [];
+      for (const feature of fileZones) addZone(feature, true);
+      routeMessage.ok(`${parsed.route.coordinates.length} route points, ${fileZones.length} zones from ${file.name}.`);
       redraw(true);
     } catch (e) {
       route = null;
@@ -123,7 +151,11 @@ export async function mountSetup(container, ctx) {
     }
   });
 
-  /** A zone row; a circle (Point + radius_m) is editable, a polygon from a file is kept as is. */
+  /**
+   * A zone row; a circle (Point + radius_m) is editable, a polygon from a file is kept as is.
+   * @param {Zone} feature
+   * @param {boolean} fromFile
+   */
   function addZone(feature, fromFile) {
     const props = feature.properties || {};
     const zoneName = el('input', { class: 'zone-name', value: props.name || `Zone ${zones.length + 1}`, 'aria-label': 'Zone name', maxlength: 200 });
@@ -131,17 +163,19 @@ export async function mountSetup(container, ctx) {
     kind.value = props.kind || 'allowed_stop';
     const isCircle = feature.geometry.type === 'Point';
     const radius = el('input', { type: 'number', class: 'zone-radius', min: 10, max: 50000, step: 10, value: String(props.radius_m || 100), 'aria-label': 'Radius in metres' });
+    /** @type {ZoneRow} */
     const zone = {
       fromFile,
+      row: el('div', { class: 'row zone-row' }),
       feature: () => ({
         type: 'Feature',
         geometry: feature.geometry,
         properties: { ...props, name: zoneName.value.trim() || 'zone', kind: kind.value, ...(isCircle ? { radius_m: Number(radius.value) } : {}) },
       }),
     };
-    zone.row = el('div', { class: 'row zone-row' }, zoneName, kind,
+    append(zone.row, [zoneName, kind,
       isCircle ? el('span', {}, radius, ' m') : el('span', { class: 'hint', text: 'polygon' }),
-      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => { zones.splice(zones.indexOf(zone), 1); zone.row.remove(); redraw(false); } } }));
+      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => { zones.splice(zones.indexOf(zone), 1); zone.row.remove(); redraw(false); } } })]);
     for (const input of [zoneName, kind, radius]) input.addEventListener('change', () => redraw(false));
     zones.push(zone);
     zoneRows.append(zone.row);
@@ -159,12 +193,14 @@ export async function mountSetup(container, ctx) {
     const chosen = chosenVehicles();
     if (!route) return message.error('Upload a route file first.');
     if (!chosen.length) return message.error('Choose at least one vehicle.');
+    /** @type {Record<string, string>} */
     const escorts = {};
     for (const row of escortRows.querySelectorAll('.escort-row')) {
-      const cargo = row.querySelector('.cargo').value;
-      const escort = row.querySelector('.escort').value;
+      const cargo = /** @type {HTMLSelectElement} */ (row.querySelector('.cargo')).value;
+      const escort = /** @type {HTMLSelectElement} */ (row.querySelector('.escort')).value;
       if (cargo && escort) escorts[cargo] = escort;
     }
+    /** @type {import('./api.js').Plan} */
     const plan = {
       name: name.value.trim(),
       vehicles: chosen,

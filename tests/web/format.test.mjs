@@ -1,0 +1,112 @@
+// How times, ages, durations, distances and alerts read on the page (gateway/web/js/format.js).
+// Times are built in the machine's own time zone, as the page shows them, so the tests hold in
+// any zone.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  age, alertDetail, alertKind, clock, dateTime, duration, finite, fromLocalInput, km, ms, toLocalInput,
+} from '../../gateway/web/js/format.js';
+
+/** 2026-11-29 13:20:05 local time. */
+const LOCAL = new Date(2026, 10, 29, 13, 20, 5);
+
+test('ms reads an RFC 3339 time, and gives NaN for none or nonsense', () => {
+  assert.equal(ms('2026-11-29T12:20:05Z'), Date.UTC(2026, 10, 29, 12, 20, 5));
+  assert.equal(ms('2026-11-29T13:20:05.250+01:00'), Date.UTC(2026, 10, 29, 12, 20, 5, 250));
+  assert.ok(Number.isNaN(ms(null)));
+  assert.ok(Number.isNaN(ms('')));
+  assert.ok(Number.isNaN(ms('yesterday')));
+});
+
+test('age reads in seconds up to 89 s, minutes up to 89 min, hours up to 47 h, then days', () => {
+  assert.equal(age(0), '0 s ago');
+  assert.equal(age(12_400), '12 s ago');
+  assert.equal(age(89_000), '89 s ago');
+  assert.equal(age(90_000), '2 min ago');
+  assert.equal(age(89 * 60_000), '89 min ago');
+  assert.equal(age(90 * 60_000), '2 h ago');
+  assert.equal(age(47 * 3600_000), '47 h ago');
+  assert.equal(age(48 * 3600_000), '2 d ago');
+});
+
+test('age of a fix from the future (a clock ahead) is 0 s, and of no fix says so', () => {
+  assert.equal(age(-5000), '0 s ago');
+  assert.equal(age(NaN), 'no fix yet');
+  assert.equal(age(Infinity), 'no fix yet');
+});
+
+test('clock and dateTime show local time, from RFC 3339 text or milliseconds', () => {
+  assert.equal(clock(LOCAL.toISOString()), '13:20:05');
+  assert.equal(clock(LOCAL.getTime()), '13:20:05');
+  assert.equal(dateTime(LOCAL.toISOString()), '2026-11-29 13:20:05');
+  assert.equal(dateTime(new Date(2027, 0, 2, 3, 4, 5).getTime()), '2027-01-02 03:04:05');
+});
+
+test('clock and dateTime show a dash for a missing or unreadable time', () => {
+  for (const time of [null, undefined, '', 'not a time', NaN]) {
+    assert.equal(clock(time), '—', String(time));
+    assert.equal(dateTime(time), '—', String(time));
+  }
+});
+
+test('duration reads in seconds, minutes and seconds, or hours and minutes', () => {
+  assert.equal(duration(40), '40 s');
+  assert.equal(duration(59.6), '1 min 0 s');
+  assert.equal(duration(365), '6 min 5 s');
+  assert.equal(duration(3720), '1 h 2 min');
+  // Rounded to the minute as a whole: never "1 h 60 min".
+  assert.equal(duration(3600 + 59 * 60 + 40), '2 h 0 min');
+  assert.equal(duration(3600 + 59 * 60 + 20), '1 h 59 min');
+  assert.equal(duration(NaN), '—');
+});
+
+test('km shows one decimal, and a dash for no distance', () => {
+  assert.equal(km(12.34), '12.3 km');
+  assert.equal(km(0), '0.0 km');
+  assert.equal(km(null), '—');
+  assert.equal(km(undefined), '—');
+  assert.equal(km(NaN), '—');
+});
+
+test('finite is true for finite numbers only', () => {
+  assert.equal(finite(0), true);
+  assert.equal(finite(-1.5), true);
+  for (const value of [NaN, Infinity, null, undefined, '3', {}]) assert.equal(finite(value), false, String(value));
+});
+
+test('a datetime-local value is the local time to the minute, and reads back as that instant', () => {
+  assert.equal(toLocalInput(LOCAL.getTime()), '2026-11-29T13:20');
+  assert.equal(fromLocalInput('2026-11-29T13:20'), new Date(2026, 10, 29, 13, 20).toISOString());
+  assert.equal(fromLocalInput(''), null);
+  assert.equal(fromLocalInput('not a time'), null);
+});
+
+test('alertKind names the known kinds and shows an unknown one as it came', () => {
+  assert.equal(alertKind('off_route'), 'Off route');
+  assert.equal(alertKind('convoy_broken'), 'Convoy broken');
+  assert.equal(alertKind('something_new'), 'something_new');
+});
+
+test("alertDetail joins what an alert's detail says, in a fixed order", () => {
+  const alert = {
+    id: 'a1', kind: 'off_route', state: 'open', vehicle: 'truck-07',
+    detail: { distance_m: 212.4, stopped_s: 365, top_mps: 25, apart_m: 480.6, since: LOCAL.toISOString() },
+  };
+  assert.equal(alertDetail(alert), `212 m off the route · stopped 6 min 5 s · 90 km/h · 481 m from its escort · since 13:20:05`);
+});
+
+test("alertDetail names the zone (the alert's own, else its detail's), times heard, and lateness", () => {
+  assert.equal(alertDetail({ id: 'a', kind: 'zone_enter', state: 'open', vehicle: 'v', zone: 'Depot', detail: { zone: 'other' } }), 'zone Depot');
+  assert.equal(alertDetail({ id: 'a', kind: 'zone_exit', state: 'open', vehicle: 'v', detail: { zone: 'Yard' } }), 'zone Yard');
+  assert.equal(
+    alertDetail({ id: 'a', kind: 'signal_lost', state: 'open', vehicle: 'v', late: true, detail: { last_heard: LOCAL.toISOString(), no_fix_since: LOCAL.toISOString() } }),
+    'last heard 13:20:05 · no fix since 13:20:05 · reported late',
+  );
+});
+
+test('alertDetail is empty for an alert without detail, and skips values of the wrong type', () => {
+  assert.equal(alertDetail({ id: 'a', kind: 'overspeed', state: 'open', vehicle: 'v' }), '');
+  assert.equal(alertDetail({ id: 'a', kind: 'overspeed', state: 'open', vehicle: 'v', detail: { top_mps: '25', zone: 7, since: 12 } }), '');
+});
