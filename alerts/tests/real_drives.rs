@@ -229,15 +229,12 @@ fn a_6_minute_halt_outside_every_zone_opens_one_unplanned_stop_at_5_minutes_and_
     );
     let (opened, cleared) = (&events[0], &events[1]);
     assert_eq!(opened.alert_id, cleared.alert_id);
-    // The stop counts from the halt's first slow fix (`convoy_core::stop`, the definition the
-    // replay and the report share), the car's arrival at most a second before.
+    // The stop counts from the last fix that moved the car on (at most 3 s before the halt).
     let since: DateTime<Utc> = opened.detail["since"].as_str().unwrap().parse().unwrap();
-    let first_slow = halt.iter().find(|f| f.speed_mps < 1.5).expect("a slow fix");
-    assert_eq!(since, first_slow.t, "since {since}, halt from {began}");
-    assert!(began <= since && since <= began + secs(1), "since {since}, halt from {began}");
+    assert!(began - secs(3) <= since && since <= began, "since {since}, halt from {began}");
     assert_eq!(opened.t, since + secs(300));
     let opened_after = seconds(began, opened.t);
-    assert!((300.0..=301.0).contains(&opened_after), "opened {opened_after} s into the halt");
+    assert!((297.0..=300.0).contains(&opened_after), "opened {opened_after} s into the halt");
     let cleared_after = seconds(ended, cleared.t);
     assert!((1.0..=3.0).contains(&cleared_after), "cleared {cleared_after} s after the halt");
 }

@@ -1,14 +1,18 @@
 //! What a stop is: one definition for the `unplanned_stop` rule and for the stops that a
 //! replay and a move report show, so the record shows the stop an alert was raised for.
 //!
-//! - A stop **begins** at a fix slower than `stop_speed_mps`: the speed the receiver reported,
-//!   or, when it reported none, the speed implied by the previous fix.
-//! - It **goes on** while each fix is within `stop_radius_m` of where it began (a parked
-//!   receiver's drift wanders metres and reports speeds of a few m/s), or is slow and was
-//!   reached from the previous fix no faster than a stopped vehicle goes. After a gap in the
-//!   data the vehicle may be kilometres on, slowing for a light: that is not the old stop.
-//! - It **ends** at the first fix that is neither. Its last slow fix is where the vehicle was
-//!   last seen standing; the fixes after it, still near, are it rolling off.
+//! - A vehicle is **stopped** from a fix on while each later fix is within `stop_radius_m` of
+//!   it (a parked receiver's drift wanders metres and may report speeds of a few m/s), or is
+//!   slower than `stop_speed_mps` and was reached from the previous fix no faster than that
+//!   (after a gap in the data the vehicle may be kilometres on, slowing for a light: that is
+//!   not the old stop). The first fix that is neither ends the stop and is where the next
+//!   candidate begins: a moving vehicle's candidate stops last a second or two.
+//! - A fix's speed is the one its receiver reported or, when it reported none, the one implied
+//!   by the previous fix.
+//! - How long a vehicle has been stopped counts from the fix the stop began at: the last one
+//!   that moved it on. That is what `unplanned_stop` waits `stop_after_s` for.
+//! - Where and when it was seen **standing** is its first to its last slow fix (where there is
+//!   none, the whole stop): what a replay and a report show.
 //!
 //! Callers leave out fixes marked implausible: they are known to be wrong.
 
@@ -67,15 +71,27 @@ pub fn implied_speed_mps(before: Point, then: DateTime<Utc>, here: Point, now: D
     }
 }
 
-/// A stop as far as it has been seen.
+/// A stop (or a candidate one) as far as it has been seen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stop {
-    /// Its first (slow) fix.
+    /// The fix it began at: the last one that moved the vehicle on.
     pub from: DateTime<Utc>,
-    /// Where it began.
     pub at: Point,
-    /// Its latest slow fix.
-    pub last_slow: DateTime<Utc>,
+    /// Its latest fix.
+    pub last: DateTime<Utc>,
+    /// Its first slow fix and where that was, and its latest slow fix.
+    slow: Option<(DateTime<Utc>, Point, DateTime<Utc>)>,
+}
+
+impl Stop {
+    /// When and where the vehicle was seen standing: from its first to its latest slow fix,
+    /// placed at the first; the whole stop if no fix was slow.
+    pub fn standing(&self) -> (DateTime<Utc>, DateTime<Utc>, Point) {
+        match self.slow {
+            Some((first, at, last)) => (first, last, at),
+            None => (self.from, self.last, self.at),
+        }
+    }
 }
 
 /// Follows one vehicle's fixes, in fix-time order, through its stops.
@@ -85,28 +101,27 @@ pub struct StopDetector {
 }
 
 impl StopDetector {
-    /// The next fix, judged by `rule`. Returns the stop it ended, if it ended one (it may
-    /// begin the next).
+    /// The next fix, judged by `rule`. Returns the stop it ended, if it ended one (it begins
+    /// the next candidate).
     pub fn push(&mut self, rule: &StopRule, fix: &StopFix) -> Option<Stop> {
         let slow = fix.speed_mps < rule.speed_mps;
-        let mut ended = None;
         if let Some(stop) = &mut self.current {
             let near = short_distance_m(stop.at, fix.at) <= rule.radius_m;
             if near || (slow && fix.implied_mps < rule.speed_mps) {
+                stop.last = fix.t;
                 if slow {
-                    stop.last_slow = fix.t;
+                    let first = stop.slow.map_or((fix.t, fix.at), |(t, at, _)| (t, at));
+                    stop.slow = Some((first.0, first.1, fix.t));
                 }
                 return None;
             }
-            ended = self.current.take();
         }
-        if slow {
-            self.current = Some(Stop { from: fix.t, at: fix.at, last_slow: fix.t });
-        }
-        ended
+        let next =
+            Stop { from: fix.t, at: fix.at, last: fix.t, slow: slow.then_some((fix.t, fix.at, fix.t)) };
+        self.current.replace(next)
     }
 
-    /// The stop going on, if the vehicle is stopped.
+    /// The stop going on (a candidate of no length while the vehicle moves).
     pub fn current(&self) -> Option<&Stop> {
         self.current.as_ref()
     }
@@ -134,12 +149,15 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_begins_at_a_slow_fix_only() {
+    fn a_stop_counts_from_the_last_fix_that_moved_the_vehicle_on() {
         let mut detector = StopDetector::default();
         assert_eq!(detector.push(&RULE, &fix(0, 0.0, 10.0, 10.0)), None);
-        assert_eq!(detector.current(), None, "a moving vehicle is not stopped");
-        detector.push(&RULE, &fix(1, 5.0, 0.5, 5.0));
-        assert_eq!(detector.current().map(|s| s.from), Some(t(1)));
+        detector.push(&RULE, &fix(1, 10.0, 0.5, 10.0));
+        detector.push(&RULE, &fix(2, 10.0, 0.0, 0.0));
+        let stop = detector.current().unwrap();
+        assert_eq!((stop.from, stop.last), (t(0), t(2)));
+        assert_eq!(stop.standing().0, t(1), "seen standing from its first slow fix");
+        assert_eq!(stop.standing().2, Point::new(11.0 + 10.0 / 74_600.0, 48.0));
     }
 
     #[test]
@@ -147,17 +165,18 @@ mod tests {
         let mut detector = StopDetector::default();
         detector.push(&RULE, &fix(0, 0.0, 0.0, 0.0));
         assert_eq!(detector.push(&RULE, &fix(1, 20.0, 8.0, 20.0)), None, "near: still stopped");
-        assert_eq!(detector.current().map(|s| s.last_slow), Some(t(0)), "not slow: not seen standing");
+        let stop = detector.current().unwrap();
+        assert_eq!((stop.last, stop.standing().1), (t(1), t(0)), "not slow: not seen standing");
     }
 
     #[test]
-    fn far_and_reached_fast_ends_the_stop_and_slow_begins_the_next() {
+    fn far_and_reached_fast_ends_the_stop_and_begins_the_next() {
         let mut detector = StopDetector::default();
         detector.push(&RULE, &fix(0, 0.0, 0.0, 0.0));
         detector.push(&RULE, &fix(200, 0.0, 0.0, 0.0));
         // After a silence, slow again 3 km on: it drove there, so the old stop is over.
         let ended = detector.push(&RULE, &fix(500, 3000.0, 0.0, 10.0)).expect("the stop ended");
-        assert_eq!((ended.from, ended.last_slow), (t(0), t(200)));
+        assert_eq!((ended.from, ended.last), (t(0), t(200)));
         assert_eq!(detector.current().map(|s| s.from), Some(t(500)));
     }
 
@@ -166,7 +185,7 @@ mod tests {
         let mut detector = StopDetector::default();
         detector.push(&RULE, &fix(0, 0.0, 0.0, 0.0));
         assert_eq!(detector.push(&RULE, &fix(40, 40.0, 1.0, 1.0)), None, "crawling in a jam");
-        assert_eq!(detector.finish().map(|s| s.last_slow), Some(t(40)));
+        assert_eq!(detector.finish().map(|s| s.standing().1), Some(t(40)));
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //!   a dead receiver, a lost spool), not jitter; exports split their track segments at the same
 //!   place. A gap runs from the last fix before the silence to the first one after it.
 //! - **Stop**: what `convoy_core::stop` defines (the `unplanned_stop` rule's definition too),
-//!   lasting at least [`MIN_STOP_S`] seconds (two minutes: longer than a red light, short enough
-//!   to show every delivery halt). It runs from its first slow fix to its last one and is
-//!   placed where it began.
+//!   shown from when to when and where the vehicle was seen standing in it, if that lasted at
+//!   least [`MIN_STOP_S`] seconds (two minutes: longer than a red light, short enough to show
+//!   every delivery halt).
 //!
 //! Callers leave out fixes marked implausible: they are known to be wrong.
 
@@ -119,8 +119,9 @@ impl StopsAndGaps {
 
     /// Keeps a stop that lasted long enough to show.
     fn keep(&mut self, stop: convoy_core::stop::Stop) {
-        if stop.last_slow - stop.from >= Duration::seconds(MIN_STOP_S) {
-            self.stops.push(Stop { from: stop.from, to: stop.last_slow, lat: stop.at.y(), lon: stop.at.x() });
+        let (from, to, at) = stop.standing();
+        if to - from >= Duration::seconds(MIN_STOP_S) {
+            self.stops.push(Stop { from, to, lat: at.y(), lon: at.x() });
         }
     }
 

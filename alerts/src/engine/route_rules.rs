@@ -63,8 +63,8 @@ impl OffRoute {
 }
 
 /// `unplanned_stop`: stopped for `stop_after_s` outside every place where stopping is planned;
-/// cleared when the stop ends. What stopped means is `convoy_core::stop`, the definition the
-/// replay and the move report use too.
+/// cleared when the stop ends. What stopped means, and since when, is `convoy_core::stop`: the
+/// definition the replay and the move report use too.
 #[derive(Debug, Default)]
 pub(super) struct Stop {
     stops: StopDetector,
