@@ -442,12 +442,12 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
     world.server.stop().await;
 }
 
-/// The (method, path) of every route in `gateway/src/http.rs`'s `router`, read from the source:
+/// The (method, path) of every route in `gateway/src/router.rs`'s `router`, read from the source:
 /// a route added there but not to [`ROUTES`] fails the test below.
 fn router_routes() -> BTreeSet<(String, String)> {
     let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/http.rs")).unwrap();
-    let body = source.split("pub fn router(").nth(1).expect("http.rs has the router");
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/router.rs")).unwrap();
+    let body = source.split("pub fn router(").nth(1).expect("router.rs has the router");
     let body = body.split("\n}\n").next().unwrap();
     for other in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
         assert!(!body.contains(other), "the router uses {other}: read its routes too");

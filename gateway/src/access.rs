@@ -9,7 +9,8 @@ use convoy_core::live::LiveEvent;
 use convoy_core::{Role, VehicleId};
 use convoy_store::{MoveRecord, Store, StoreError, User};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// What part of the fleet a person sees.
 #[derive(Clone, Debug, PartialEq, Eq)]

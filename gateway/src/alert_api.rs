@@ -18,8 +18,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::Scope;
-use crate::audit::{self, ClientAddr};
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
+use crate::state::AppState;
 
 /// The most alerts one listing returns.
 const MAX_LIMIT: u32 = 1000;

@@ -1,10 +1,9 @@
 //! The audit trail of the API: [`record`] for handlers (every access leaves a trace, or the
 //! request fails), [`ClientAddr`] for where a request came from, and `GET /api/v1/audit`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -13,7 +12,10 @@ use convoy_store::{AuditEntry, AuditFilter, NewAuditEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
+use crate::state::AppState;
 
 /// Entries returned when the request gives no limit.
 const DEFAULT_LIMIT: u32 = 1000;
@@ -43,21 +45,6 @@ pub(crate) async fn record(
             tracing::error!(error = %e, action, target, "cannot write the audit log; refusing the request");
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the audit log is unavailable; try again"))
         }
-    }
-}
-
-/// The address of the peer that made the request: the TCP connection's, never a header such as
-/// X-Forwarded-For, which any client can write. `None` where the server was not started with
-/// connection info (a router called directly, as in unit tests).
-pub(crate) struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; record it as a.b.c.d.
-        Ok(ClientAddr(peer.map(|ip| ip.to_canonical())))
     }
 }
 

@@ -17,9 +17,12 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::access::visible_move;
-use crate::audit::{self, ClientAddr};
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
 use crate::move_span::count_refusal;
+use crate::state::AppState;
 
 /// A body is handed to the connection in pieces of about this many bytes.
 const FLUSH_BYTES: usize = 64 * 1024;

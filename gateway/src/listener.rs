@@ -24,7 +24,9 @@ use tower::ServiceExt;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
-use crate::http::{router, ApiError, AppState};
+use crate::error::ApiError;
+use crate::router::router;
+use crate::state::AppState;
 
 /// A client must finish its TLS handshake within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

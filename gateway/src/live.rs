@@ -30,8 +30,12 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::access::Scope;
-use crate::audit::{self, ClientAddr};
-use crate::http::{bearer_token, ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::bearer_token;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
+use crate::state::AppState;
 use convoy_registry::credentials;
 
 const PING_EVERY: Duration = Duration::from_secs(15);

@@ -17,7 +17,10 @@ use convoy_core::Ability;
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
-use crate::http::{bearer_token, ApiError, AppState, Authenticated};
+use crate::error::ApiError;
+use crate::extract::bearer_token;
+use crate::extract::Authenticated;
+use crate::state::AppState;
 use convoy_registry::credentials;
 
 /// How long a ticket may wait to be used.

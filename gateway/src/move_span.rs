@@ -1,6 +1,7 @@
 //! Counting refused requests for stored history (exports, replays, reports, tracks) by reason.
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Counts a refusal that has a reason (bad input; not a 403 or a 404).
 pub(crate) fn count_refusal(state: &AppState, error: &ApiError) {

@@ -18,8 +18,11 @@ use convoy_store::MoveRecord;
 use serde_json::json;
 
 use crate::access::{visible_move, Scope};
-use crate::audit::{self, ClientAddr};
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
+use crate::state::AppState;
 
 pub(crate) async fn create_move(
     State(state): State<AppState>,

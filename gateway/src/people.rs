@@ -9,8 +9,11 @@ use convoy_core::{Ability, Role};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::audit::{self, ClientAddr};
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::ClientAddr;
+use crate::extract::{ApiJson, Authenticated};
+use crate::state::AppState;
 use convoy_registry::{credentials, AddUserError};
 
 /// The most people one move's team may have.
@@ -28,7 +31,7 @@ pub(crate) async fn logout(
     ClientAddr(from): ClientAddr,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = crate::http::bearer_token(&headers).unwrap_or_default();
+    let token = crate::extract::bearer_token(&headers).unwrap_or_default();
     state.store.revoke_token(&credentials::token_hash(token)).await?;
     audit::record(&state, Some(&user.0.name), from, "logout", &user.0.name, json!({})).await?;
     tracing::info!(user = %user.0.name, "logged out");
@@ -59,10 +62,9 @@ pub(crate) async fn add_user(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
-    body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
+    ApiJson(new): ApiJson<NewUser>,
 ) -> Result<Response, ApiError> {
     user.require(Ability::Users)?;
-    let Json(new) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     match convoy_registry::add_user(&state.store, &new.name, new.role, &new.password).await {
         Ok(()) => {
             let detail = json!({ "role": new.role });
@@ -114,10 +116,9 @@ pub(crate) async fn set_team(
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
-    body: Result<Json<Team>, axum::extract::rejection::JsonRejection>,
+    ApiJson(mut team): ApiJson<Team>,
 ) -> Result<Response, ApiError> {
     user.require(Ability::Plan)?;
-    let Json(mut team) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if team.users.len() > MAX_TEAM {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("a team has at most {MAX_TEAM} people")));
     }

@@ -30,9 +30,12 @@ use serde_json::{json, Value};
 
 use crate::access::visible_move;
 use crate::alert_api::alert_json;
-use crate::audit::{self, ClientAddr};
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::audit;
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
 use crate::move_span::count_refusal;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub(crate) struct ReplayQuery {

@@ -14,10 +14,13 @@ use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 
-use crate::audit::{self, ClientAddr};
+use crate::audit;
+use crate::error::ApiError;
 use crate::export;
-use crate::http::{ApiError, AppState, Authenticated};
+use crate::extract::Authenticated;
+use crate::extract::ClientAddr;
 use crate::move_span;
+use crate::state::AppState;
 use convoy_history::export::{split_at_gaps, write_segments, ExportFormat, ExportMeta};
 use convoy_history::{Span, TrackFix};
 

@@ -11,7 +11,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Settings the web page reads at start.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,0 +1,76 @@
+//! The API's one error: a status and `{"error": "...", "reason": "..."}`, from whatever failed.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use convoy_store::StoreError;
+use serde_json::json;
+
+/// An error as the API shows it: a status and `{"error": "..."}`. Internal details are logged,
+/// not shown.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    /// A short label for programs (as in the rejection counters), where there is one.
+    reason: Option<&'static str>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), reason: None }
+    }
+
+    pub(crate) fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The short label given with [`ApiError::with_reason`], if any.
+    pub(crate) fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_refused_value() {
+            tracing::warn!(error = %e, "the database refused a value of a request");
+            return Self::new(
+                StatusCode::BAD_REQUEST,
+                "a value of the request cannot be stored or searched for (a NUL byte, or out of range)",
+            )
+            .with_reason("refused_value");
+        }
+        tracing::error!(error = %e, "store error while serving a request");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; try again")
+    }
+}
+
+impl From<convoy_history::HistoryError> for ApiError {
+    fn from(e: convoy_history::HistoryError) -> Self {
+        use convoy_history::HistoryError;
+        match e {
+            HistoryError::Refused { message, reason } => {
+                let status = if reason == "too_many_positions" {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Self::new(status, message).with_reason(reason)
+            }
+            HistoryError::StoredPlan => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            HistoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.reason {
+            Some(reason) => json!({ "error": self.message, "reason": reason }),
+            None => json!({ "error": self.message }),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

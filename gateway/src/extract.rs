@@ -1,0 +1,83 @@
+//! What handlers take from a request besides the state: who is asking ([`Authenticated`]), from
+//! which address ([`ClientAddr`]), and a JSON body whose rejection is already the API's error
+//! ([`ApiJson`]).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::Json;
+use convoy_core::Ability;
+use convoy_store::User;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A request made with a valid bearer token.
+pub struct Authenticated(pub User);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+        match convoy_registry::authenticate(&state.store, token).await? {
+            Some(user) => Ok(Authenticated(user)),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token")),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    Some(value.strip_prefix("Bearer ")?.trim())
+}
+
+impl Authenticated {
+    /// Refuses (403) a person whose role may not do `ability` ([`Ability::roles`]).
+    pub(crate) fn require(&self, ability: Ability) -> Result<(), ApiError> {
+        if self.0.role.may(ability) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, format!("role {} may not do this", self.0.role)))
+        }
+    }
+}
+
+/// The address of the peer that made the request: the TCP connection's, never a header such as
+/// X-Forwarded-For, which any client can write. `None` where the server was not started with
+/// connection info (a router called directly, as in unit tests).
+pub(crate) struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; record it as a.b.c.d.
+        Ok(ClientAddr(peer.map(|ip| ip.to_canonical())))
+    }
+}
+
+/// A JSON body: malformed JSON, a missing field or a wrong content type is a 400 that says
+/// what is wrong, before the handler runs.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text())),
+        }
+    }
+}

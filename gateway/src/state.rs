@@ -1,0 +1,40 @@
+//! What every request handler is given: the store, metrics, settings, and the channels to the
+//! rest of the server.
+
+use convoy_core::alert::AlertMessage;
+use convoy_core::live::LiveEvent;
+use convoy_store::Store;
+use prometheus::Registry;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::metrics::GatewayMetrics;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub registry: Registry,
+    pub metrics: GatewayMetrics,
+    pub events: GatewayEvents,
+    pub web: crate::WebSettings,
+    /// The server's default rule thresholds; a move's plan may override them (replay and the
+    /// move report find stops with the move's own).
+    pub rules: convoy_core::rules::RuleSettings,
+    /// Failed logins by name and address (shared by every request).
+    pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
+    /// One-use tickets that open the live feed without a token in its URL.
+    pub live_tickets: std::sync::Arc<crate::live_ticket::LiveTickets>,
+}
+
+/// What the gateway tells the rest of the server, and the live feed it serves.
+#[derive(Clone)]
+pub struct GatewayEvents {
+    /// The id of each move created.
+    pub moves_added: mpsc::UnboundedSender<String>,
+    /// Alert changes people made (acknowledged, resolved), already recorded.
+    pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
+    /// Positions and agent status as they happen (many: a slow client skips some).
+    pub live: broadcast::Sender<LiveEvent>,
+    /// Alert changes as they happen (few: every client gets every one).
+    pub live_alerts: broadcast::Sender<LiveEvent>,
+}
