@@ -138,6 +138,9 @@ enum Ended {
     /// The store or the internal broker failed: the client is not at fault.
     Unavailable(String),
     Io(std::io::Error),
+    /// Refused at login, counted and answered with a CONNACK already: counted before the
+    /// answer, so whoever sees the refusal also sees it in the metrics.
+    Answered,
 }
 
 impl From<std::io::Error> for Ended {
@@ -258,7 +261,7 @@ impl Door {
         tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
     ) {
         let Some((acceptor, require_identity)) = tls else {
-            return self.finish(self.serve(socket, None).await, peer);
+            return self.finish(self.serve(socket, None, peer).await, peer);
         };
         let handshake = tokio::time::timeout(self.settings.connect_timeout, acceptor.accept(socket)).await;
         let stream = match handshake {
@@ -275,7 +278,7 @@ impl Door {
                 .map(|leaf| certificate_names(leaf))
                 .unwrap_or_default()
         });
-        self.finish(self.serve(stream, names).await, peer)
+        self.finish(self.serve(stream, names, peer).await, peer)
     }
 
     fn finish(&self, ended: Result<Option<VehicleId>, (Option<VehicleId>, Ended)>, peer: SocketAddr) {
@@ -288,6 +291,7 @@ impl Door {
                 let vehicle = vehicle.as_ref().map(VehicleId::as_str);
                 tracing::error!(vehicle, %peer, %detail, "MQTT door cannot serve a vehicle");
             }
+            Err((_, Ended::Answered)) => {}
             Err((vehicle, Ended::Io(e))) => {
                 let vehicle = vehicle.as_ref().map(VehicleId::as_str);
                 tracing::debug!(vehicle, %peer, error = %e, "MQTT connection ended");
@@ -317,6 +321,7 @@ impl Door {
         &self,
         client: S,
         cert_names: Option<Vec<String>>,
+        peer: SocketAddr,
     ) -> Result<Option<VehicleId>, (Option<VehicleId>, Ended)>
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -336,9 +341,10 @@ impl Door {
         let connect = match parse_connect(&frame) {
             Ok(connect) => connect,
             Err(Ended::Refused(Refusal::ProtocolVersion, detail)) => {
+                self.count(Refusal::ProtocolVersion, None, peer, &detail);
                 let _ = client.write_all(&packet::connack_refusal(ConnectRefusal::ProtocolVersion)).await;
                 let _ = client.flush().await;
-                return Err((None, refused(Refusal::ProtocolVersion, detail)));
+                return Err((None, Ended::Answered));
             }
             Err(e) => return Err((None, e)),
         };
@@ -349,13 +355,16 @@ impl Door {
                     Ended::Refused(Refusal::BadCredentials, _) => Some(ConnectRefusal::BadUsernameOrPassword),
                     Ended::Refused(..) => Some(ConnectRefusal::NotAuthorised),
                     Ended::Unavailable(_) => Some(ConnectRefusal::ServerUnavailable),
-                    Ended::Io(_) => None,
+                    Ended::Io(_) | Ended::Answered => None,
                 };
-                if let Some(code) = code {
-                    let _ = client.write_all(&packet::connack_refusal(code)).await;
-                    let _ = client.flush().await;
+                let Some(code) = code else { return Err((vehicle, ended)) };
+                match &ended {
+                    Ended::Refused(refusal, detail) => self.count(*refusal, vehicle.as_ref(), peer, detail),
+                    _ => self.finish(Err((vehicle.clone(), ended)), peer),
                 }
-                return Err((vehicle, ended));
+                let _ = client.write_all(&packet::connack_refusal(code)).await;
+                let _ = client.flush().await;
+                return Err((vehicle, Ended::Answered));
             }
         };
         framer.set_max_remaining(self.settings.max_packet_bytes);
