@@ -2,8 +2,8 @@
 //! vehicle can publish only as itself.
 //!
 //! rumqttd has no topic access control. The door listens where vehicles connect (plain, and
-//! TLS when configured), reads the CONNECT, checks the vehicle's password (argon2, against the
-//! store) and, over TLS with client certificates, that the certificate names the same vehicle.
+//! TLS when configured), reads the CONNECT, checks the vehicle's password against the
+//! store (a salted HMAC: `convoy_registry::vehicle_key`) and, over TLS with client certificates, that the certificate names the same vehicle.
 //! It then connects to rumqttd on an internal loopback port, replacing the vehicle's password
 //! with one derived from a per-process secret ([`UpstreamSecret`]), and copies the connection
 //! both ways. Every packet from the vehicle is framed and checked before it is forwarded: a
