@@ -35,9 +35,10 @@ pub(super) struct Webhook {
 
 impl Webhook {
     pub(super) fn new(url: &str, secret: &str, timeout: Duration) -> anyhow::Result<Webhook> {
-        let url = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("webhook url {url:?}: {e}"))?;
+        // The URL may carry credentials: errors say what is wrong with it, never what it is.
+        let url = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("webhook url: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            anyhow::bail!("webhook url {url} must be http:// or https:// with a host");
+            anyhow::bail!("webhook url must be http:// or https:// with a host");
         }
         if secret.is_empty() {
             anyhow::bail!("webhook secret must not be empty");
@@ -65,6 +66,9 @@ impl Webhook {
             .body(body)
             .send()
             .await;
+        // reqwest's errors name the URL, which may carry credentials (`user:pass@`, a token in
+        // its path or query): delivery details are logged and stored, so they never name it.
+        let response = response.map_err(reqwest::Error::without_url);
         let mut response = match response {
             Ok(response) => response,
             Err(error) if error.is_builder() => return Err(AttemptError::fatal(error_chain(&error))),
@@ -116,6 +120,34 @@ mod tests {
             signature(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_never_names_the_url_or_its_credentials() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let url = "http://user:hunter2@127.0.0.1:1/hook/t0ken?key=s3cret";
+        let hook = Webhook::new(url, "s", Duration::from_secs(5)).unwrap();
+        let message = AlertMessage {
+            v: 1,
+            id: "a1".into(),
+            kind: convoy_core::alert::AlertKind::OffRoute,
+            state: convoy_core::alert::AlertState::Open,
+            vehicle: convoy_core::VehicleId::new("truck-07").unwrap(),
+            move_id: "m1".into(),
+            t: "2026-11-28T09:15:02Z".parse().unwrap(),
+            lat: None,
+            lon: None,
+            detail: serde_json::json!({}),
+            late: false,
+        };
+        let failed = hook.attempt(&message, 1).await.unwrap_err();
+        assert!(failed.retry, "a refused connection is worth another try");
+        for secret in ["hunter2", "t0ken", "s3cret", "127.0.0.1:1"] {
+            assert!(!failed.detail.contains(secret), "{secret} in {:?}", failed.detail);
+        }
+        let refused =
+            Webhook::new("ftp://user:hunter2@example.org/", "s", Duration::from_secs(1)).err().unwrap();
+        assert!(!refused.to_string().contains("hunter2"), "{refused}");
     }
 
     #[test]
