@@ -19,6 +19,7 @@ mod openapi;
 mod people;
 mod replay_api;
 mod report;
+pub mod request_span;
 mod stops;
 pub mod throttle;
 pub mod tls;
