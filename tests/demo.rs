@@ -141,7 +141,9 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     let log = log.lock().unwrap();
     let stopping = &log[logged_before_stop..];
     assert!(
-        !stopping.iter().any(|line| line.contains("broker connection failed") || line.contains("ERROR")),
+        !stopping
+            .iter()
+            .any(|line| line.contains("broker connection failed") || line.contains("stopped with an error")),
         "the agents stop before the server, without losing their broker:\n{}",
         stopping.join("\n")
     );

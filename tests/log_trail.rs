@@ -92,7 +92,10 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
     let plan = json!({
         "name": "log trail",
         "vehicles": ["truck-trail"],
-        "route": { "type": "LineString", "coordinates": [[point(0).0, point(0).1], [point(40).0, point(40).1]] },
+        "route": {
+            "type": "LineString",
+            "coordinates": [[point(0).0, point(0).1], [point(40).0, point(40).1]],
+        },
         "corridor_m": 150,
         "zones": { "type": "FeatureCollection", "features": [{
             "type": "Feature",

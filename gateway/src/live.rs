@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -136,8 +136,9 @@ async fn serve_client(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => {
-                let going_away = CloseFrame { code: axum::extract::ws::close_code::AWAY, reason: "server stopping".into() };
-                let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(going_away)))).await;
+                let going_away = CloseFrame { code: close_code::AWAY, reason: "server stopping".into() };
+                let close = socket.send(Message::Close(Some(going_away)));
+                let _ = tokio::time::timeout(SEND_TIMEOUT, close).await;
                 return Ok(());
             }
             alert = alerts.recv() => match alert {

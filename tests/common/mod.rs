@@ -36,7 +36,8 @@ pub enum BrokerKind {
     Mosquitto,
 }
 
-/// A running server with everything it stands on; dropping it stops the external broker.
+/// A running server with everything it stands on; dropping it stops the server and the
+/// external broker.
 pub struct TestServer {
     pub server: Option<RunningServer>,
     pub http: SocketAddr,
@@ -44,6 +45,8 @@ pub struct TestServer {
     pub shutdown: CancellationToken,
     pub store: convoy_store::Store,
     pub config: ServerConfig,
+    /// Cancels `shutdown` when the server is dropped without `stop`.
+    _stop_on_drop: tokio_util::sync::DropGuard,
     _mosquitto: Option<Mosquitto>,
     _dir: tempfile::TempDir,
 }
@@ -98,6 +101,7 @@ impl TestServer {
             http: server.http_addr,
             server: Some(server),
             mqtt,
+            _stop_on_drop: shutdown.clone().drop_guard(),
             shutdown,
             store,
             config,
@@ -120,6 +124,7 @@ impl TestServer {
         self.http = server.http_addr;
         self.store = server.store.clone();
         self.server = Some(server);
+        self._stop_on_drop = shutdown.clone().drop_guard();
         self.shutdown = shutdown;
     }
 
