@@ -44,8 +44,8 @@ async fn main() -> anyhow::Result<()> {
         },
         "127.0.0.1:0".parse()?,
     );
-    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-    let server = convoy::server::start(&config, shutdown_rx).await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = convoy::server::start(&config, shutdown.clone()).await?;
     let store = server.store.clone();
     convoy_registry::add_user(&store, "bench", Role::Admin, "a long enough bench password").await?;
     let token = login(server.http_addr).await?;
@@ -134,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
         pct(0.99),
         latencies_ms.last().copied().unwrap_or(f64::NAN)
     );
-    let _ = shutdown.send(true);
+    shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
     Ok(())
 }

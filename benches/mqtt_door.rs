@@ -35,8 +35,8 @@ async fn main() -> anyhow::Result<()> {
         BrokerChoice::Embedded { listen },
         "127.0.0.1:0".parse()?,
     );
-    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-    let server = convoy::server::start(&config, shutdown_rx).await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = convoy::server::start(&config, shutdown.clone()).await?;
     let (internal, account) = server.internal_mqtt.clone().expect("the embedded broker");
     let bench = VehicleId::new("bench-0")?;
     let password = convoy_registry::register_vehicle(&server.store, &bench).await?;
@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let _ = shutdown.send(true);
+    shutdown.cancel();
     server.wait().await
 }
 

@@ -10,6 +10,7 @@ use convoy::config::ServerConfigFile;
 use convoy::demo::DemoOptions;
 use convoy_core::{Role, VehicleId};
 use convoy_store::Store;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(name = "convoy", version, about = "Vehicle tracking and geofence alerts for sensitive moves")]
@@ -481,23 +482,28 @@ fn print_replay(report: &convoy_alerts::replay::ReplayReport) {
     }
 }
 
+/// Serves until Ctrl-C or SIGTERM, then stops every part (each in its own order: the HTTP API
+/// drains, ingest commits and acknowledges the batch in hand).
 async fn serve(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let server = convoy::server::start(&config, shutdown_rx).await?;
+    let shutdown = CancellationToken::new();
+    let server = convoy::server::start(&config, shutdown.clone()).await?;
     eprintln!("Convoy is serving on http://{}", server.http_addr);
-    tokio::signal::ctrl_c().await?;
-    let _ = shutdown_tx.send(true);
+    convoy::server::stop_requested().await?;
+    shutdown.cancel();
     server.wait().await
 }
 
-/// Runs the ingest role until Ctrl-C or until it fails.
+/// Runs the ingest role until Ctrl-C, SIGTERM, or until it fails.
 async fn ingest(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let mut ingest = tokio::spawn(async move { convoy::server::run_ingest(&config, shutdown_rx).await });
+    let shutdown = CancellationToken::new();
+    let mut ingest = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { convoy::server::run_ingest(&config, shutdown).await }
+    });
     tokio::select! {
-        result = tokio::signal::ctrl_c() => {
+        result = convoy::server::stop_requested() => {
             result?;
-            let _ = shutdown_tx.send(true);
+            shutdown.cancel();
             ingest.await?
         }
         result = &mut ingest => result?,

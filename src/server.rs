@@ -13,8 +13,9 @@ use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
 use convoy_ingest::{Committed, IngestConfig, IngestMetrics, IngestObserver, Observer};
 use convoy_store::Store;
 use prometheus::Registry;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{BrokerChoice, ServerConfig};
 
@@ -48,8 +49,9 @@ impl RunningServer {
     }
 }
 
-/// Starts every part; they run until `shutdown` turns true.
-pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<RunningServer> {
+/// Starts every part; they run until `shutdown` is cancelled. Each part is handed a child of it:
+/// one that stops on its own stops nothing else.
+pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     tracing::info!(backend = store.backend(), "store open");
@@ -78,7 +80,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
                 store.clone(),
                 internal.clone(),
                 BrokerMetrics::new(&registry)?,
-                shutdown.clone(),
+                shutdown.child_token(),
             )
             .await?;
             tracing::info!(
@@ -144,6 +146,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         alert_changes_rx,
         alert_inputs,
         live.clone(),
+        shutdown.child_token(),
     ));
     let alerts_config = ServiceConfig {
         rules: config.rules.clone(),
@@ -155,7 +158,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         store.clone(),
         alert_inputs_rx,
         live_alerts.clone(),
-        shutdown.clone(),
+        shutdown.child_token(),
     ));
 
     let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
@@ -169,7 +172,7 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         login_throttle: Default::default(),
         live_tickets: Default::default(),
     };
-    let http_shutdown = shutdown.clone();
+    let http_shutdown = shutdown.child_token();
     let http_tls =
         config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
     let http = tokio::spawn(async move {
@@ -183,14 +186,14 @@ pub async fn start(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> an
         store.clone(),
         config.retention,
         HOUSEKEEPING_EVERY,
-        shutdown.clone(),
+        shutdown.child_token(),
     ));
     let ingest = tokio::spawn(convoy_ingest::run(
         ingest_config,
         store.clone(),
         ingest_metrics,
         Some(committed),
-        shutdown,
+        shutdown.child_token(),
     ));
     let mut tasks = vec![
         ("http", http),
@@ -211,16 +214,19 @@ const LIVE_BUFFER: usize = 16_384;
 const LIVE_ALERTS_BUFFER: usize = 4_096;
 
 /// Carries what ingest committed, new moves and people's alert changes to the alert service,
-/// and positions and agent status to the live feed. Ends when ingest and the gateway are gone.
+/// and positions and agent status to the live feed. Ends at shutdown (the alert service stops
+/// then too), or when ingest and the gateway are gone.
 async fn forward_to_alerts(
     mut committed: mpsc::UnboundedReceiver<Committed>,
     mut moves_added: mpsc::UnboundedReceiver<String>,
     mut alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
     alerts: mpsc::UnboundedSender<alert_service::Input>,
     live: broadcast::Sender<LiveEvent>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
         let input = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
             Some(batch) = committed.recv() => alert_service::Input::Arrived(arrivals(batch, &live)),
             Some(id) = moves_added.recv() => alert_service::Input::MoveAdded(id),
             Some(message) = alert_changes.recv() => alert_service::Input::Announce(message),
@@ -253,12 +259,24 @@ fn arrivals(batch: Committed, live: &broadcast::Sender<LiveEvent>) -> Vec<Arriva
     arrivals
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) at a terminal, SIGTERM from
+/// systemd or a container runtime.
+pub async fn stop_requested() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("listening for Ctrl-C")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
 /// How often partitions are prepared and retention purges run.
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// `convoy ingest`: only the ingest role, against an external broker, for sites that run several
-/// ingest processes sharing one subscription. Runs until `shutdown` turns true.
-pub async fn run_ingest(config: &ServerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// ingest processes sharing one subscription. Runs until `shutdown` is cancelled.
+pub async fn run_ingest(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let BrokerChoice::External { host, port, username, password } = &config.broker else {
         anyhow::bail!("convoy ingest needs an external broker (--broker mqtt://HOST:PORT)");
     };

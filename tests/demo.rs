@@ -1,11 +1,13 @@
 //! `convoy demo`, run as a user runs it: the real binary, its printed login, three simulated
 //! vehicles moving on the API within 20 seconds, the planned move, its first alerts (leaving
-//! the depot, then the scripted detour), and a clean stop on Ctrl-C.
+//! the depot, then the scripted detour), and a clean stop on Ctrl-C: the vehicles stop before
+//! the server, so no agent loses its broker on the way out.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::eventually;
@@ -22,10 +24,21 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
         .arg(data_dir.path())
         .args(["--http-listen", &http])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
+    // The log, read as it comes (a full pipe would stop the demo).
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stderr = BufReader::new(demo.stderr.take().unwrap());
+    let log_reader = std::thread::spawn({
+        let log = log.clone();
+        move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        }
+    });
 
     // The logins are printed one a line, indented: `  USER  PASSWORD`, before "Press Ctrl-C".
     let stdout = BufReader::new(demo.stdout.take().unwrap());
@@ -120,9 +133,20 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
         .unwrap();
     assert_eq!(escort_moves["moves"][0]["id"], moves["moves"][0]["id"], "{escort_moves}");
 
+    let logged_before_stop = log.lock().unwrap().len();
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();
     assert!(status.success(), "Ctrl-C stops the demo cleanly: {status}");
+    log_reader.join().unwrap();
+    let log = log.lock().unwrap();
+    let stopping = &log[logged_before_stop..];
+    assert!(
+        !stopping
+            .iter()
+            .any(|line| line.contains("broker connection failed") || line.contains("stopped with an error")),
+        "the agents stop before the server, without losing their broker:\n{}",
+        stopping.join("\n")
+    );
 }
 
 /// Logs in to the demo as a person it printed; returns the bearer token.

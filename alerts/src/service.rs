@@ -21,7 +21,8 @@ use convoy_core::rules::RuleSettings;
 use convoy_core::topics::alerts_topic;
 use convoy_store::{AlertRecord, Store};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::arrival::{self, Arrival};
 use crate::engine::{Change, Engine, RuleEvent};
@@ -59,18 +60,21 @@ pub struct ServiceConfig {
     pub notifiers: Vec<NotifierConfig>,
 }
 
-/// Runs the service until `shutdown` turns true or `inputs` closes.
+/// Runs the service until `shutdown` is cancelled or `inputs` closes.
 pub async fn run(
     config: ServiceConfig,
     store: Store,
     mut inputs: mpsc::UnboundedReceiver<Input>,
     live: broadcast::Sender<LiveEvent>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let notifiers = Notifiers::start(config.notifiers.clone(), delivery_tx, shutdown.clone())?;
-    let deliveries = tokio::spawn(record_deliveries(store.clone(), delivery_rx));
-    let mqtt = config.mqtt.as_ref().map(start_mqtt);
+    // The delivery log and the alert publisher stop after the notifiers, when told below: not
+    // children of `shutdown`.
+    let helpers_stop = CancellationToken::new();
+    let deliveries = tokio::spawn(record_deliveries(store.clone(), delivery_rx, helpers_stop.clone()));
+    let mqtt = config.mqtt.as_ref().map(|target| start_mqtt(target, helpers_stop.clone()));
     let mut announcer = Announcer { mqtt: mqtt.as_ref().map(|(client, _)| client.clone()), live, notifiers };
 
     let mut engine = Engine::new(config.rules.clone());
@@ -78,7 +82,7 @@ pub async fn run(
     // from the store once, not at every look for new ones.
     let mut settled = HashSet::new();
     for id in store.move_ids().await? {
-        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
+        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
     }
     tracing::info!("alert service running");
 
@@ -98,7 +102,7 @@ pub async fn run(
                     }
                 }
                 Some(Input::MoveAdded(id)) => {
-                    settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
+                    settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
                 }
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
@@ -107,24 +111,32 @@ pub async fn run(
             _ = discover.tick() => match store.move_ids().await {
                 Ok(ids) => {
                     for id in ids {
-                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &mut shutdown).await;
+                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
             },
-            _ = shutdown.changed() => break,
+            () = shutdown.cancelled() => break,
         }
-        if !record_all(&store, &mut events, &mut announcer, &mut shutdown).await {
+        if !record_all(&store, &mut events, &mut announcer, &shutdown).await {
             break;
         }
     }
     let Announcer { notifiers, .. } = announcer;
     notifiers.stop().await;
-    deliveries.abort();
-    if let Some((client, poller)) = mqtt {
-        let _ = client.try_disconnect();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        poller.abort();
+    let poller = match mqtt {
+        Some((client, mut poller)) => {
+            let _ = client.try_disconnect();
+            // A moment for the DISCONNECT to go out; then it is stopped.
+            let sent = tokio::time::timeout(Duration::from_millis(100), &mut poller).await;
+            sent.is_err().then_some(poller)
+        }
+        None => None,
+    };
+    helpers_stop.cancel();
+    let _ = deliveries.await;
+    if let Some(poller) = poller {
+        let _ = poller.await;
     }
     Ok(())
 }
@@ -137,7 +149,7 @@ async fn settle(
     id: &str,
     settled: &mut HashSet<String>,
     announcer: &mut Announcer,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) {
     if settled.contains(id) {
         return;
@@ -166,7 +178,7 @@ async fn add_move(
     engine: &mut Engine,
     id: &str,
     announcer: &mut Announcer,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     if engine.has_move(id) {
         return Ok(());
@@ -192,7 +204,7 @@ async fn record_all(
     store: &Store,
     events: &mut Vec<RuleEvent>,
     announcer: &mut Announcer,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) -> bool {
     for event in events.drain(..) {
         let mut backoff = Duration::from_millis(100);
@@ -207,7 +219,7 @@ async fn record_all(
                     tracing::error!(error = %e, alert = %event.alert_id, retry_in = ?backoff, "cannot record alert change");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
-                        _ = shutdown.changed() => return false,
+                        () = shutdown.cancelled() => return false,
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -294,7 +306,7 @@ impl Announcer {
     }
 }
 
-fn start_mqtt(target: &MqttTarget) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+fn start_mqtt(target: &MqttTarget, stop: CancellationToken) -> (AsyncClient, tokio::task::JoinHandle<()>) {
     let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(15));
     // Not a clean session: QoS 1 alerts queued while the broker is away go out when it returns.
@@ -306,15 +318,23 @@ fn start_mqtt(target: &MqttTarget) -> (AsyncClient, tokio::task::JoinHandle<()>)
     let poller = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
-            match eventloop.poll().await {
+            let event = tokio::select! {
+                event = eventloop.poll() => event,
+                () = stop.cancelled() => return,
+            };
+            match event {
                 Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
                     backoff = Duration::from_millis(200);
                     tracing::info!("alert publisher connected to the broker");
                 }
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "alert publisher lost the broker");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        () = stop.cancelled() => return,
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
@@ -323,10 +343,24 @@ fn start_mqtt(target: &MqttTarget) -> (AsyncClient, tokio::task::JoinHandle<()>)
     (client, poller)
 }
 
-/// Writes each notifier attempt to the store's delivery log.
-async fn record_deliveries(store: Store, mut deliveries: mpsc::UnboundedReceiver<Delivery>) {
-    while let Some(delivery) = deliveries.recv().await {
-        if let Err(e) = store.record_delivery(&delivery).await {
+/// Writes each notifier attempt to the store's delivery log, until `stop` is cancelled.
+async fn record_deliveries(
+    store: Store,
+    mut deliveries: mpsc::UnboundedReceiver<Delivery>,
+    stop: CancellationToken,
+) {
+    loop {
+        let delivery = tokio::select! {
+            delivery = deliveries.recv() => delivery,
+            () = stop.cancelled() => return,
+        };
+        let Some(delivery) = delivery else { return };
+        // Stopped in the middle of a write too: shutdown does not wait on the store here.
+        let recorded = tokio::select! {
+            recorded = store.record_delivery(&delivery) => recorded,
+            () = stop.cancelled() => return,
+        };
+        if let Err(e) = recorded {
             tracing::error!(error = %e, "cannot record a notifier delivery");
         }
     }

@@ -21,6 +21,7 @@ use convoy_core::vehicle::VehicleId;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -121,11 +122,8 @@ fn counts_of(notifiers: &Notifiers, name: &str) -> NotifierCounts {
     notifiers.counts().into_iter().find(|(n, _)| n == name).map(|(_, c)| c).unwrap()
 }
 
-fn never_shut_down() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    // Keep the sender alive for the whole test process: nobody asks these notifiers to stop.
-    std::mem::forget(tx);
-    rx
+fn never_shut_down() -> CancellationToken {
+    CancellationToken::new()
 }
 
 // --- A webhook receiver --------------------------------------------------------------------
@@ -635,9 +633,9 @@ async fn a_full_queue_drops_the_oldest_and_stop_accounts_for_the_rest() {
 async fn shutdown_cuts_the_backoff_short_for_one_last_attempt() {
     let mut hook = Hook::start(&[(StatusCode::SERVICE_UNAVAILABLE, None)]).await;
     let (tx, mut log) = Log::new();
-    let (shutdown_tx, shutdown) = watch::channel(false);
+    let shutdown = CancellationToken::new();
     let notifiers =
-        Notifiers::start(vec![webhook("ops", &hook.url, 5_000, 6, 30_000)], tx, shutdown).unwrap();
+        Notifiers::start(vec![webhook("ops", &hook.url, 5_000, 6, 30_000)], tx, shutdown.clone()).unwrap();
     notifiers.notify(&message("b1", AlertState::Acknowledged));
     let failed = log.from("ops", Duration::from_secs(5)).await;
     assert!(!failed.ok && failed.detail.contains("retrying in 30000 ms"), "{}", failed.detail);
@@ -646,7 +644,7 @@ async fn shutdown_cuts_the_backoff_short_for_one_last_attempt() {
     assert_eq!(header(&first, "x-convoy-delivery"), "b1/acknowledged/1");
 
     let asked = Instant::now();
-    shutdown_tx.send(true).unwrap();
+    shutdown.cancel();
     let request = hook.next(Duration::from_secs(3)).await;
     assert_eq!(header(&request, "x-convoy-delivery"), "b1/acknowledged/2");
     let delivered = log.from("ops", Duration::from_secs(3)).await;

@@ -16,8 +16,8 @@ use convoy_core::VehicleId;
 use convoy_store::Store;
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::door::{CommitLedger, Door, DoorSettings, UpstreamSecret};
 use crate::metrics::BrokerMetrics;
@@ -79,13 +79,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: usize = 20_000;
 
 /// Starts rumqttd on an internal loopback port (on a thread of its own) and the front door on
-/// `listeners`; the door stops accepting when `shutdown` turns true.
+/// `listeners`; the door stops accepting, and closes its connections, when `shutdown` is
+/// cancelled.
 pub async fn start(
     listeners: BrokerListeners,
     store: Store,
     internal: InternalClient,
     metrics: BrokerMetrics,
-    shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<EmbeddedBroker> {
     // Everything that can be wrong in the configuration fails before rumqttd starts.
     let tls = match &listeners.tls {

@@ -159,6 +159,55 @@ impl PositionBatch {
     }
 }
 
+/// The sequence numbers of some fixes, for the debug log: `5`, `3..=7` when they run without a
+/// gap, else each one. Formats only when the log line is written, so an event that is off
+/// costs nothing.
+#[derive(Clone, Copy)]
+pub struct Seqs<'a>(pub &'a [Position]);
+
+impl std::fmt::Debug for Seqs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_seqs(f, self.0.iter().map(|p| p.seq))
+    }
+}
+
+/// The sequence numbers in a position batch's payload, read only when the log line is written
+/// (as [`Seqs`]; `-` for a payload that is not a batch). Nothing else of the payload is read.
+#[derive(Clone, Copy)]
+pub struct PayloadSeqs<'a>(pub &'a [u8]);
+
+impl std::fmt::Debug for PayloadSeqs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[derive(Deserialize)]
+        struct SeqOnly {
+            seq: u64,
+        }
+        #[derive(Deserialize)]
+        struct SeqsOnly {
+            positions: Vec<SeqOnly>,
+        }
+        match serde_json::from_slice::<SeqsOnly>(self.0) {
+            Ok(batch) => write_seqs(f, batch.positions.iter().map(|p| p.seq)),
+            Err(_) => f.write_str("-"),
+        }
+    }
+}
+
+fn write_seqs(f: &mut std::fmt::Formatter<'_>, seqs: impl Iterator<Item = u64> + Clone) -> std::fmt::Result {
+    let mut all = seqs.clone();
+    let Some(first) = all.next() else { return f.write_str("-") };
+    let (mut last, mut unbroken) = (first, true);
+    for seq in all {
+        unbroken &= seq == last + 1;
+        last = seq;
+    }
+    match (first == last, unbroken) {
+        (true, _) => write!(f, "{first}"),
+        (false, true) => write!(f, "{first}..={last}"),
+        (false, false) => f.debug_list().entries(seqs).finish(),
+    }
+}
+
 fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> {
     let seq = p.seq;
     if seq > i64::MAX as u64 {
@@ -198,6 +247,18 @@ mod tests {
     use super::*;
     use crate::position::FixMode;
     use chrono::TimeZone;
+
+    #[test]
+    fn seqs_are_logged_as_one_a_run_or_a_list() {
+        let at = |seq| Position { seq, ..decode(EXAMPLE).unwrap().positions[0].clone() };
+        assert_eq!(format!("{:?}", Seqs(&[at(5)])), "5");
+        assert_eq!(format!("{:?}", Seqs(&[at(3), at(4), at(5)])), "3..=5");
+        assert_eq!(format!("{:?}", Seqs(&[at(3), at(9)])), "[3, 9]");
+        assert_eq!(format!("{:?}", Seqs(&[])), "-");
+        let payload = PositionBatch::new(VehicleId::new("truck").unwrap(), vec![at(7), at(8)]).encode();
+        assert_eq!(format!("{:?}", PayloadSeqs(&payload)), "7..=8");
+        assert_eq!(format!("{:?}", PayloadSeqs(br#"{"state":"online"}"#)), "-");
+    }
 
     const EXAMPLE: &str = r#"{"v":1,"vehicle":"truck-07","positions":[{"seq":1042,"t":"2026-11-28T09:15:02.000Z","lat":48.137154,"lon":11.576124,"alt_m":519.0,"speed_mps":12.4,"course_deg":87.5,"fix":"3d","sats":9,"hdop":0.9}]}"#;
 

@@ -22,6 +22,7 @@ mod openapi;
 mod people;
 mod replay_api;
 mod report;
+pub mod request_span;
 mod router;
 mod state;
 pub mod throttle;

@@ -17,8 +17,8 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use axum::http::StatusCode;
@@ -43,21 +43,21 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// How long open connections get to finish after shutdown is asked.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves the API over plain HTTP on `listener` until `shutdown` turns true.
+/// Serves the API over plain HTTP on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
-    shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     accept_loop(listener, state, None, shutdown).await
 }
 
-/// Serves the API over TLS on `listener` until `shutdown` turns true.
+/// Serves the API over TLS on `listener` until `shutdown` is cancelled.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: AppState,
     tls: Arc<rustls::ServerConfig>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut tls = (*tls).clone();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -68,9 +68,12 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     state: AppState,
     tls: Option<TlsAcceptor>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = router(state);
+    // Live feeds are WebSockets, which the drain below does not see once upgraded: they hear
+    // of the shutdown through this.
+    let shutting_down = ShuttingDown(shutdown.clone());
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -88,11 +91,12 @@ async fn accept_loop(
                     continue;
                 }
             },
-            _ = stopping(&mut shutdown) => break,
+            () = shutdown.cancelled() => break,
         };
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let app = app.clone();
+        let shutting_down = shutting_down.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
@@ -102,7 +106,7 @@ async fn accept_loop(
                 if tokio::time::timeout(HEADER_TIMEOUT, tcp.peek(&mut [0u8; 1])).await.is_err() {
                     return tracing::debug!(%remote, "HTTP client sent nothing");
                 }
-                return serve_connection(tcp, Protocol::Http1, remote, app, watcher).await;
+                return serve_connection(tcp, Protocol::Http1, remote, app, shutting_down, watcher).await;
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
@@ -110,7 +114,7 @@ async fn accept_loop(
                         Some(b"h2") => Protocol::Http2,
                         _ => Protocol::Http1,
                     };
-                    serve_connection(stream, protocol, remote, app, watcher).await
+                    serve_connection(stream, protocol, remote, app, shutting_down, watcher).await
                 }
                 Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
@@ -147,6 +151,7 @@ async fn serve_connection<S>(
     protocol: Protocol,
     remote: SocketAddr,
     app: axum::Router,
+    shutting_down: ShuttingDown,
     watcher: Watcher,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -154,6 +159,7 @@ async fn serve_connection<S>(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         // The peer's address reaches handlers (`ClientAddr`) for the audit log.
         request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+        request.extensions_mut().insert(shutting_down.clone());
         let app = app.clone();
         async move {
             match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(request)).await {
@@ -190,7 +196,7 @@ async fn serve_connection<S>(
     }
 }
 
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns is not Send: drop it here.
-    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
-}
+/// The server's shutdown, in every request's extensions, for what outlives its request (the
+/// live feed's WebSocket).
+#[derive(Clone, Debug)]
+pub(crate) struct ShuttingDown(pub(crate) CancellationToken);

@@ -12,12 +12,12 @@
 //! Alerts have a buffer of their own and go first: a client too slow for the stream of
 //! positions skips positions (and is told how many, `{"type":"lagged","missed":N}`), then gets
 //! each vehicle's latest position (the skipped ones coalesced), never skips an alert. One that
-//! stops answering pings is closed.
+//! stops answering pings is closed. At shutdown every feed is closed with "going away".
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use convoy_core::alert::AlertState;
@@ -28,6 +28,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::access::Scope;
 use crate::audit;
@@ -35,6 +36,7 @@ use crate::error::ApiError;
 use crate::extract::bearer_token;
 use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
+use crate::listener::ShuttingDown;
 use crate::state::AppState;
 use convoy_registry::credentials;
 
@@ -62,6 +64,7 @@ pub(crate) async fn live_feed(
     ClientAddr(from): ClientAddr,
     Query(query): Query<LiveQuery>,
     headers: HeaderMap,
+    shutting_down: Option<Extension<ShuttingDown>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // The token's hash: checked again while the feed is open (logout, revocation and expiry
@@ -88,8 +91,10 @@ pub(crate) async fn live_feed(
     let events = state.events.live.subscribe();
     let alerts = state.events.live_alerts.subscribe();
     let store = state.store.clone();
+    // Served without the listener (a router in a test), nothing shuts the feed down.
+    let shutdown = shutting_down.map_or_else(CancellationToken::new, |Extension(ShuttingDown(token))| token);
     Ok(upgrade.max_message_size(MAX_INCOMING_BYTES).on_upgrade(move |socket| async move {
-        if let Err(e) = serve_client(socket, store, user, token_hash, alerts, events).await {
+        if let Err(e) = serve_client(socket, store, user, token_hash, alerts, events, shutdown).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
@@ -102,6 +107,7 @@ async fn serve_client(
     token_hash: String,
     mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut scope = Scope::of(&store, &user).await?;
     send_latest_positions(&mut socket, &store, &scope).await?;
@@ -133,6 +139,12 @@ async fn serve_client(
     loop {
         tokio::select! {
             biased;
+            () = shutdown.cancelled() => {
+                let going_away = CloseFrame { code: close_code::AWAY, reason: "server stopping".into() };
+                let close = socket.send(Message::Close(Some(going_away)));
+                let _ = tokio::time::timeout(SEND_TIMEOUT, close).await;
+                return Ok(());
+            }
             alert = alerts.recv() => match alert {
                 Ok(alert) if scope.sees(&alert) => send(&mut socket, &alert).await?,
                 Ok(_) => {}

@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(crate::audit::list_audit))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
         .layer(axum::middleware::map_response(protective_headers))
+        // Outermost, so it times the whole answer.
+        .layer(axum::middleware::from_fn(crate::request_span::request_span))
         .with_state(state)
 }
 

@@ -20,7 +20,9 @@ use convoy_core::topics::{parse_vehicle_topic, VehicleTopic, POSITIONS_FILTER, S
 use convoy_core::{Position, PositionBatch, VehicleId};
 use convoy_store::{AgentStatus, DeadLetter, IngestWrite, Retention, Store, VehiclePositions, WriteOutcome};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use metrics::IngestMetrics;
 
@@ -100,7 +102,7 @@ pub struct Committed {
     pub statuses: Vec<AgentStatus>,
 }
 
-/// Runs ingest until `shutdown` turns true. Store failures are retried with backoff, holding
+/// Runs ingest until `shutdown` is cancelled. Store failures are retried with backoff, holding
 /// the batch unacknowledged; they never drop a message. After each commit, what it stored goes
 /// to `committed` (if given) before the batch is acknowledged.
 pub async fn run(
@@ -108,7 +110,7 @@ pub async fn run(
     store: Store,
     metrics: IngestMetrics,
     committed: Option<mpsc::UnboundedSender<Committed>>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut options =
         MqttOptions::new(config.client_id.clone(), config.broker_host.clone(), config.broker_port);
@@ -126,8 +128,17 @@ pub async fn run(
     // (`max_inflight_messages` in Mosquitto: see deploy/mosquitto.conf).
     let (publish_tx, mut publish_rx) = mpsc::unbounded_channel::<Publish>();
     let filters = subscription_filters(config.share_group.as_deref());
-    let poller =
-        tokio::spawn(poll_broker(eventloop, client.clone(), filters, publish_tx, config.observer.clone()));
+    // Not a child of `shutdown`: the event loop carries the last batch's acknowledgements and
+    // the DISCONNECT, so it stops last, when told below.
+    let poller_stop = CancellationToken::new();
+    let poller = tokio::spawn(poll_broker(
+        eventloop,
+        client.clone(),
+        filters,
+        publish_tx,
+        config.observer.clone(),
+        poller_stop.clone(),
+    ));
     // One batch waits while another commits: enough to overlap gathering with committing.
     let (batch_tx, batch_rx) = mpsc::channel::<Vec<Publish>>(1);
     let writer = tokio::spawn(write_batches(
@@ -148,7 +159,7 @@ pub async fn run(
                 Some(p) => batch.push(p),
                 None => break,
             },
-            _ = shutdown.changed() => break,
+            () = shutdown.cancelled() => break,
         }
         let deadline = tokio::time::Instant::now() + config.max_batch_delay;
         while batch.len() < config.max_batch_messages {
@@ -167,8 +178,11 @@ pub async fn run(
     let written = writer.await;
     let _ = client.try_disconnect();
     // Give the event loop a moment to send the DISCONNECT before it is stopped.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    poller.abort();
+    let mut poller = poller;
+    if tokio::time::timeout(Duration::from_millis(100), &mut poller).await.is_err() {
+        poller_stop.cancel();
+        let _ = poller.await;
+    }
     written?
 }
 
@@ -192,33 +206,50 @@ async fn write_batches(
     retention: Option<Retention>,
     metrics: IngestMetrics,
     after_commit: AfterCommit,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
     let mut progress = Progress::default();
+    let mut number = 0u64;
     while let Some(batch) = batches.recv().await {
-        let committed =
-            store_batch(&batch, &store, &mut registered, retention, &metrics, &mut shutdown).await;
-        let Some((outcome, statuses)) = committed else {
+        number += 1;
+        // At debug level, what each batch stored and when it was acknowledged; off, the span
+        // is never built.
+        let span = tracing::debug_span!("ingest_batch", batch = number, size = batch.len());
+        let stored = async {
+            let committed =
+                store_batch(&batch, &store, &mut registered, retention, &metrics, &shutdown).await;
+            let Some((outcome, statuses)) = committed else {
+                return Ok::<_, anyhow::Error>(false);
+            };
+            progress.add(&outcome);
+            if let Some(to) = &after_commit.stored {
+                if !outcome.fresh.is_empty() || !statuses.is_empty() {
+                    // A consumer that has gone away is no reason to stop storing.
+                    let _ = to.send(Committed {
+                        received_at: outcome.received_at,
+                        fresh: outcome.fresh,
+                        statuses,
+                    });
+                }
+            }
+            if let Some(Observer(observer)) = &after_commit.messages {
+                for publish in &batch {
+                    observer.committed(&publish.topic, &publish.payload);
+                }
+            }
+            for publish in &batch {
+                client.ack(publish).await?;
+            }
+            tracing::debug!(messages = batch.len(), "batch acknowledged");
+            Ok(true)
+        }
+        .instrument(span)
+        .await?;
+        if !stored {
             // Shut down before the commit: leave the messages unacknowledged for the broker to
             // redeliver.
             return Ok(());
-        };
-        progress.add(&outcome);
-        if let Some(to) = &after_commit.stored {
-            if !outcome.fresh.is_empty() || !statuses.is_empty() {
-                // A consumer that has gone away is no reason to stop storing.
-                let _ =
-                    to.send(Committed { received_at: outcome.received_at, fresh: outcome.fresh, statuses });
-            }
-        }
-        if let Some(Observer(observer)) = &after_commit.messages {
-            for publish in &batch {
-                observer.committed(&publish.topic, &publish.payload);
-            }
-        }
-        for publish in &batch {
-            client.ack(publish).await?;
         }
     }
     Ok(())
@@ -263,11 +294,16 @@ async fn poll_broker(
     filters: Vec<String>,
     forward: mpsc::UnboundedSender<Publish>,
     observer: Option<Observer>,
+    stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(200);
     let mut subscribed = 0;
     loop {
-        match eventloop.poll().await {
+        let event = tokio::select! {
+            event = eventloop.poll() => event,
+            () = stop.cancelled() => return,
+        };
+        match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff = Duration::from_millis(200);
                 subscribed = 0;
@@ -298,10 +334,15 @@ async fn poll_broker(
                     return;
                 }
             }
+            // The DISCONNECT asked at shutdown has gone out: nothing more to carry.
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "ingest lost the broker");
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => return,
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
@@ -317,31 +358,58 @@ async fn store_batch(
     registered: &mut HashSet<VehicleId>,
     retention: Option<Retention>,
     metrics: &IngestMetrics,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) -> Option<(WriteOutcome, Vec<AgentStatus>)> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
         let result = match prepare(batch, store, registered, retention, metrics).await {
-            Ok(write) => store.write_ingest(&write).await.map(|outcome| (outcome, write.statuses)),
+            Ok(write) => store.write_ingest(&write).await.map(|outcome| (outcome, write)),
             Err(e) => Err(e),
         };
         match result {
-            Ok((outcome, statuses)) => {
-                metrics.committed(&outcome, started.elapsed());
-                return Some((outcome, statuses));
+            Ok((outcome, write)) => {
+                let took = started.elapsed();
+                metrics.committed(&outcome, took);
+                log_stored(&write, &outcome, took);
+                return Some((outcome, write.statuses));
             }
             Err(e) => {
                 metrics.store_errors.inc();
                 tracing::error!(error = %e, retry_in = ?backoff, "cannot store batch; holding it unacknowledged");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => return None,
+                    () = shutdown.cancelled() => return None,
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }
+}
+
+/// At debug level: each vehicle's fixes and status in a committed batch, by seq.
+fn log_stored(write: &IngestWrite, outcome: &WriteOutcome, took: Duration) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    for stored in &write.positions {
+        tracing::debug!(
+            vehicle = %stored.vehicle,
+            seqs = ?convoy_core::wire::Seqs(&stored.positions),
+            "fixes stored"
+        );
+    }
+    for status in &write.statuses {
+        tracing::debug!(vehicle = %status.vehicle, "agent status stored");
+    }
+    tracing::debug!(
+        inserted = outcome.inserted,
+        duplicates = outcome.duplicates,
+        fresh = outcome.fresh.len(),
+        dead_letters = write.dead_letters.len(),
+        took_ms = took.as_millis() as u64,
+        "batch committed"
+    );
 }
 
 /// Decodes and checks every message of a batch; what fails becomes a dead letter. Fails only

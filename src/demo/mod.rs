@@ -14,15 +14,13 @@ pub mod simulator;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::Context;
 use convoy_agent::config::BrokerAddress;
 use convoy_agent::AgentConfig;
 use convoy_core::{Role, VehicleId};
 use convoy_store::Store;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{BrokerChoice, ServerConfig};
 use crate::pty::PtyPair;
@@ -59,10 +57,9 @@ pub struct DemoOptions {
     pub http_listen: SocketAddr,
 }
 
-/// Runs the demo until Ctrl-C.
+/// Runs the demo until Ctrl-C (or SIGTERM).
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let demo = start(&options, shutdown_rx).await?;
+    let demo = start(&options, CancellationToken::new()).await?;
     let logins: String =
         demo.logins.iter().map(|(user, password)| format!("\n  {user:<8} {password}")).collect();
     say(&format!(
@@ -71,9 +68,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         demo.http_addr,
         options.data_dir.display(),
     ));
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    crate::server::stop_requested().await?;
     say("Stopping...");
-    let _ = shutdown_tx.send(true);
     demo.stop().await
 }
 
@@ -91,22 +87,35 @@ pub struct Demo {
     /// The demo's people and their passwords: admin, escort (assigned to the move), auditor.
     pub logins: Vec<(&'static str, String)>,
     server: crate::server::RunningServer,
+    /// Stops the server; cancelled only once the vehicles are stopped.
+    server_shutdown: CancellationToken,
     agents: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    stop_simulators: Arc<AtomicBool>,
+    /// Stops the simulated receivers and the agents.
+    vehicles_shutdown: CancellationToken,
 }
 
 impl Demo {
+    /// Stops the vehicles first (each agent sends what it has spooled, reports itself offline
+    /// and says goodbye to the broker, which is still there), then the server.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.stop_simulators.store(true, Ordering::Relaxed);
+        self.vehicles_shutdown.cancel();
+        let mut stopped = Ok(());
         for agent in self.agents {
-            agent.await??;
+            let result = agent.await.map_err(anyhow::Error::from).and_then(|r| r);
+            if let Err(e) = result {
+                stopped = stopped.and(Err(e));
+            }
         }
-        self.server.wait().await
+        self.server_shutdown.cancel();
+        let server = self.server.wait().await;
+        stopped.and(server)
     }
 }
 
-/// Starts the server, the simulated receivers and their agents.
-pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> anyhow::Result<Demo> {
+/// Starts the server, the simulated receivers and their agents. They run until
+/// [`Demo::stop`], or until `shutdown` is cancelled; either way the vehicles stop before the
+/// server (so no agent loses its broker on the way out), which stops in [`Demo::stop`].
+pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow::Result<Demo> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     // The embedded broker cannot take port 0: pick a free loopback port for it.
@@ -120,7 +129,9 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         BrokerChoice::Embedded { listen: mqtt_listen },
         options.http_listen,
     );
-    let server = crate::server::start(&config, shutdown.clone()).await?;
+    // Not a child of `shutdown`: the server outlives the vehicles (see `Demo::stop`).
+    let server_shutdown = CancellationToken::new();
+    let server = crate::server::start(&config, server_shutdown.clone()).await?;
     let mut logins = Vec::new();
     for (user, role) in [(DEMO_USER, Role::Admin), (DEMO_ESCORT, Role::Escort), (DEMO_AUDITOR, Role::Auditor)]
     {
@@ -128,7 +139,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
     }
 
     let route = Route::munich()?;
-    let stop_simulators = Arc::new(AtomicBool::new(false));
+    let vehicles_shutdown = shutdown.child_token();
     let mut agents = Vec::new();
     let mut passwords = Vec::new();
     for (id, _) in vehicles() {
@@ -139,7 +150,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
         let vehicle = VehicleId::new(id)?;
         let pty = PtyPair::open()?;
         let serial = pty.slave_path.clone();
-        let (route, stop) = (route.clone(), stop_simulators.clone());
+        let (route, stop) = (route.clone(), vehicles_shutdown.clone());
         let silent = script.silent;
         // The thread owns the pair, so the terminal lives as long as its receiver.
         std::thread::Builder::new()
@@ -158,9 +169,9 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
             metrics_file: None,
             vehicle,
         };
-        agents.push(tokio::spawn(run_agent(agent, silent, shutdown.clone())));
+        agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));
     }
-    Ok(Demo { http_addr: server.http_addr, logins, server, agents, stop_simulators })
+    Ok(Demo { http_addr: server.http_addr, logins, server, server_shutdown, agents, vehicles_shutdown })
 }
 
 /// Runs a vehicle's agent; during its script's silent span the agent is stopped (the vehicle
@@ -168,7 +179,7 @@ pub async fn start(options: &DemoOptions, shutdown: watch::Receiver<bool>) -> an
 async fn run_agent(
     config: AgentConfig,
     silent: Option<Span>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(silent) = silent else {
         return convoy_agent::run(config, shutdown).await;
@@ -177,28 +188,22 @@ async fn run_agent(
     let at = |second: u64| started + std::time::Duration::from_secs(second);
     for cycle in 0.. {
         let cycle_start = cycle * simulator::CYCLE_S;
-        let (agent_stop, agent_shutdown) = watch::channel(false);
-        let mut agent = tokio::spawn(convoy_agent::run(config.clone(), agent_shutdown));
+        // A child: the agent also stops on its own, for the silent span.
+        let agent_shutdown = shutdown.child_token();
+        let mut agent = tokio::spawn(convoy_agent::run(config.clone(), agent_shutdown.clone()));
         tokio::select! {
             _ = tokio::time::sleep_until(at(cycle_start + silent.start_s)) => {}
-            _ = stopped(&mut shutdown) => {
-                let _ = agent_stop.send(true);
-                return agent.await?;
-            }
+            () = shutdown.cancelled() => return agent.await?,
             result = &mut agent => return result?,
         }
-        let _ = agent_stop.send(true);
+        agent_shutdown.cancel();
         agent.await??;
         tokio::select! {
             _ = tokio::time::sleep_until(at(cycle_start + silent.start_s + silent.duration_s)) => {}
-            _ = stopped(&mut shutdown) => return Ok(()),
+            () = shutdown.cancelled() => return Ok(()),
         }
     }
     Ok(())
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// The demo's move: the drive out and back as the planned route, the depot at its start as

@@ -2,13 +2,12 @@
 //! second at the current time, into a pseudo-terminal.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DurationRound, Utc};
 use geo::{Bearing, Distance, Geodesic, Point};
+use tokio_util::sync::CancellationToken;
 
 use convoy_agent::nmea_writer::{epoch_sentences, sentence, SimFix};
 
@@ -189,11 +188,12 @@ fn offset(p: Point, east_m: f64, north_m: f64) -> Point {
     Point::new(p.x() + east_m / (111_320.0 * p.y().to_radians().cos()), p.y() + north_m / 111_190.0)
 }
 
-/// Writes one epoch per second into `out`, following `script`, until `stop` is set.
-pub fn drive(route: Route, script: Script, mut out: impl Write, stop: Arc<AtomicBool>) {
+/// Writes one epoch per second into `out`, following `script`, until `stop` is cancelled. On a
+/// thread of its own (it sleeps).
+pub fn drive(route: Route, script: Script, mut out: impl Write, stop: CancellationToken) {
     let mut second = 0;
     let mut previous = script.position(&route, 0);
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_cancelled() {
         let now = Utc::now();
         let t = now.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(now);
         let here = script.position(&route, second);

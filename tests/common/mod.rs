@@ -17,7 +17,7 @@ use convoy_agent::AgentConfig;
 use convoy_core::{Role, VehicleId};
 use convoy_testkit::Mosquitto;
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 pub const ESCORT_USER: &str = "escort-ana";
 pub const ESCORT_PASSWORD: &str = "a long enough escort password";
@@ -36,14 +36,17 @@ pub enum BrokerKind {
     Mosquitto,
 }
 
-/// A running server with everything it stands on; dropping it stops the external broker.
+/// A running server with everything it stands on; dropping it stops the server and the
+/// external broker.
 pub struct TestServer {
     pub server: Option<RunningServer>,
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
-    pub shutdown: watch::Sender<bool>,
+    pub shutdown: CancellationToken,
     pub store: convoy_store::Store,
     pub config: ServerConfig,
+    /// Cancels `shutdown` when the server is dropped without `stop`.
+    _stop_on_drop: tokio_util::sync::DropGuard,
     _mosquitto: Option<Mosquitto>,
     _dir: tempfile::TempDir,
 }
@@ -89,8 +92,8 @@ impl TestServer {
             "127.0.0.1:0".parse().unwrap(),
         );
         configure(&mut config);
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let server = convoy::server::start(&config, shutdown_rx).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let server = convoy::server::start(&config, shutdown.clone()).await.unwrap();
         let store = server.store.clone();
         convoy_registry::add_user(&store, ESCORT_USER, Role::Escort, ESCORT_PASSWORD).await.unwrap();
         convoy_registry::add_user(&store, ADMIN_USER, Role::Admin, ADMIN_PASSWORD).await.unwrap();
@@ -98,6 +101,7 @@ impl TestServer {
             http: server.http_addr,
             server: Some(server),
             mqtt,
+            _stop_on_drop: shutdown.clone().drop_guard(),
             shutdown,
             store,
             config,
@@ -111,15 +115,16 @@ impl TestServer {
     /// gone, as after a crash; the HTTP port changes.
     pub async fn restart(&mut self) {
         assert!(self._mosquitto.is_some(), "restart needs an external broker");
-        self.shutdown.send(true).unwrap();
+        self.shutdown.cancel();
         if let Some(server) = self.server.take() {
             tokio::time::timeout(Duration::from_secs(10), server.wait()).await.unwrap().unwrap();
         }
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let server = convoy::server::start(&self.config, shutdown_rx).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let server = convoy::server::start(&self.config, shutdown.clone()).await.unwrap();
         self.http = server.http_addr;
         self.store = server.store.clone();
         self.server = Some(server);
+        self._stop_on_drop = shutdown.clone().drop_guard();
         self.shutdown = shutdown;
     }
 
@@ -150,7 +155,7 @@ impl TestServer {
     }
 
     pub async fn stop(mut self) {
-        self.shutdown.send(true).unwrap();
+        self.shutdown.cancel();
         if let Some(server) = self.server.take() {
             tokio::time::timeout(Duration::from_secs(10), server.wait()).await.unwrap().unwrap();
         }
@@ -181,7 +186,7 @@ where
 /// A real agent reading a pseudo-terminal, as it reads a serial port.
 pub struct TestAgent {
     pub pty: PtyPair,
-    pub shutdown: watch::Sender<bool>,
+    pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _state: tempfile::TempDir,
 }
@@ -208,8 +213,8 @@ impl TestAgent {
             heartbeat: None,
             metrics_file: None,
         };
-        let (shutdown, rx) = watch::channel(false);
-        let task = tokio::spawn(convoy_agent::run(config, rx));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(convoy_agent::run(config, shutdown.clone()));
         TestAgent { pty, shutdown, task, _state: state }
     }
 
@@ -224,7 +229,7 @@ impl TestAgent {
     }
 
     pub async fn stop(self) {
-        self.shutdown.send(true).unwrap();
+        self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task).await.unwrap().unwrap().unwrap();
     }
 }

@@ -21,7 +21,7 @@ pub mod tls;
 use std::sync::Arc;
 
 pub use config::AgentConfig;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Counters the agent keeps about itself, reported in its status.
 #[derive(Debug, Default)]
@@ -55,8 +55,9 @@ pub fn gnss_state(stats: &AgentStats, now: chrono::DateTime<chrono::Utc>) -> &'s
     }
 }
 
-/// Runs the agent until `shutdown` turns true.
-pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// Runs the agent until `shutdown` is cancelled; then the reader completes the epoch in hand,
+/// and the publisher spools it, sends what it can, reports the agent offline and disconnects.
+pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let stats = Arc::new(AgentStats::default());
     let (spool, recovery) = spool::Spool::open(&config.state_dir.join("spool"), config.spool.clone())?;
     if recovery != spool::Recovery::default() {

@@ -63,10 +63,19 @@ async fn main() -> anyhow::Result<()> {
     file.spool = args.spool.or(file.spool);
     let config = file.resolve()?;
 
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = shutdown_tx.send(true);
+    // Ctrl-C, or SIGTERM from systemd: the agent spools the epoch in hand and says goodbye.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            shutdown.cancel();
+        }
     });
-    convoy_agent::run(config, shutdown_rx).await.context("agent stopped")
+    convoy_agent::run(config, shutdown).await.context("agent stopped")
 }

@@ -23,7 +23,8 @@ use convoy_core::topics::{positions_topic, status_topic};
 use convoy_core::{Position, PositionBatch};
 use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, Request};
 use serde_json::json;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::epoch::Fix;
 use crate::seq::SeqFloor;
@@ -64,7 +65,7 @@ pub async fn run(
     mut spool: Spool,
     mut floor: SeqFloor,
     stats: Arc<AgentStats>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let status_topic = status_topic(&config.vehicle);
@@ -91,7 +92,10 @@ pub async fn run(
     let (client, eventloop) = AsyncClient::new(options, 64);
     let sent: SentQueue = Arc::default();
     let (broker_tx, mut broker_rx) = mpsc::unbounded_channel();
-    let poller = tokio::spawn(poll_broker(eventloop, sent.clone(), broker_tx));
+    // Not a child of `shutdown`: the event loop carries the last batches, the offline status and
+    // the DISCONNECT, so it stops last, when told below.
+    let poller_stop = CancellationToken::new();
+    let poller = tokio::spawn(poll_broker(eventloop, sent.clone(), broker_tx, poller_stop.clone()));
 
     let mut numbering = Numbering { next: floor.floor().max(spool.last_seq() + 1) };
     let topic = positions_topic(&config.vehicle);
@@ -143,7 +147,7 @@ pub async fn run(
                 write_metrics(&config, &stats, &mut spool);
             }
             _ = sync_tick.tick() => spool.sync()?,
-            _ = shutdown.changed(), if !*shutdown.borrow() => {}
+            () = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
         }
         while let Ok(fix) = fixes.try_recv() {
             numbering.spool(&mut spool, &mut floor, fix)?;
@@ -178,7 +182,7 @@ pub async fn run(
                 }
             }
         }
-        if *shutdown.borrow() && (reader_done || fixes.is_closed()) {
+        if shutdown.is_cancelled() && (reader_done || fixes.is_closed()) {
             break;
         }
     }
@@ -187,7 +191,12 @@ pub async fn run(
     write_metrics(&config, &stats, &mut spool);
     publish_status(&client, &sent, &status_topic, status(&config, "offline", &stats, &mut spool, started));
     let _ = client.try_disconnect();
-    let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
+    let mut poller = poller;
+    if tokio::time::timeout(Duration::from_secs(2), &mut poller).await.is_err() {
+        // No broker to say goodbye to: stop trying to reach one.
+        poller_stop.cancel();
+        let _ = poller.await;
+    }
     Ok(())
 }
 
@@ -240,6 +249,7 @@ async fn poll_broker(
     mut eventloop: rumqttc::EventLoop,
     sent: SentQueue,
     report: mpsc::UnboundedSender<Broker>,
+    stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(200);
     let mut awaiting_ack: HashMap<u16, Sent> = HashMap::new();
@@ -247,7 +257,10 @@ async fn poll_broker(
     // before they were ever sent: noted in `sent`, with no packet id yet.
     let mut never_sent = 0;
     loop {
-        let event = eventloop.poll().await;
+        let event = tokio::select! {
+            event = eventloop.poll() => event,
+            () = stop.cancelled() => return,
+        };
         let message = match event {
             Ok(Event::Incoming(Packet::ConnAck(connack))) => {
                 backoff = Duration::from_millis(200);
@@ -283,7 +296,10 @@ async fn poll_broker(
                 tracing::warn!(error = %e, retry_in = ?backoff, "broker connection failed");
                 let jitter =
                     Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
-                tokio::time::sleep(backoff + jitter).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff + jitter) => {}
+                    () = stop.cancelled() => return,
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(30));
                 None
             }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::io::AsyncReadExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_serial::SerialPortBuilderExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::ClockWatch;
 use crate::decoder::Decoder;
@@ -22,12 +23,12 @@ const QUIET_FLUSH: Duration = Duration::from_millis(250);
 /// The longest wait between attempts to reopen a vanished device.
 const MAX_REOPEN_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Reads until `shutdown` turns true; every fix kept by the sampling policy goes to `fixes`.
+/// Reads until `shutdown` is cancelled; every fix kept by the sampling policy goes to `fixes`.
 pub async fn run(
     config: &AgentConfig,
     fixes: mpsc::UnboundedSender<Fix>,
     stats: &AgentStats,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(100);
     let mut decoder = Decoder::new();
@@ -59,7 +60,7 @@ pub async fn run(
             }
         }
     };
-    while !*shutdown.borrow() {
+    while !shutdown.is_cancelled() {
         let mut port = match tokio_serial::new(config.serial.to_string_lossy(), config.baud)
             .open_native_async()
         {
@@ -74,7 +75,7 @@ pub async fn run(
                 tracing::warn!(device = %config.serial.display(), error = %e, retry_in = ?backoff, "cannot open serial device");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => {}
+                    () = shutdown.cancelled() => {}
                 }
                 backoff = (backoff * 2).min(MAX_REOPEN_BACKOFF);
                 continue;
@@ -84,7 +85,7 @@ pub async fn run(
         loop {
             let read = tokio::select! {
                 read = tokio::time::timeout(QUIET_FLUSH, port.read(&mut buf)) => read,
-                _ = shutdown.changed() => break,
+                () = shutdown.cancelled() => break,
             };
             match read {
                 Err(_quiet) => {

@@ -20,10 +20,11 @@ async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
     let state = tempfile::tempdir().unwrap();
     let config = support::reader_config(&pty.path, state.path());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader_stop = stop.clone();
     let reader = tokio::spawn(async move {
         let stats = Arc::new(AgentStats::default());
-        convoy_agent::reader::run(&config, tx, &stats, stop_rx).await.unwrap();
+        convoy_agent::reader::run(&config, tx, &stats, reader_stop).await.unwrap();
     });
     let writer = std::thread::spawn(move || master.write_all(&bytes).map(|()| master));
     let master = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap().unwrap();
@@ -32,7 +33,7 @@ async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
     while let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(1000), rx.recv()).await {
         positions.push(p);
     }
-    stop.send(true).unwrap();
+    stop.cancel();
     reader.await.unwrap();
     drop(master);
     while let Ok(p) = rx.try_recv() {

@@ -74,10 +74,11 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
     let config = support::reader_config(&dir.path().join("gps"), state.path());
     let stats = Arc::new(AgentStats::default());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader_stop = stop.clone();
     let reader_stats = stats.clone();
     let reader =
-        tokio::spawn(async move { convoy_agent::reader::run(&config, tx, &reader_stats, stop_rx).await });
+        tokio::spawn(async move { convoy_agent::reader::run(&config, tx, &reader_stats, reader_stop).await });
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let path = dir.path().to_path_buf();
@@ -100,7 +101,7 @@ async fn an_unplugged_receiver_is_read_again_when_it_comes_back() {
 
     let times: Vec<_> = before.iter().chain(&after).map(|f| f.t).collect();
     assert_eq!(times, (0..10).map(|i| epoch(i).t).collect::<Vec<_>>());
-    stop.send(true).unwrap();
+    stop.cancel();
     reader.await.unwrap().unwrap();
     socat.kill().unwrap();
     socat.wait().unwrap();

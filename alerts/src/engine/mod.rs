@@ -226,6 +226,11 @@ impl Engine {
             if !mv.active_at(fix.t) {
                 continue;
             }
+            // At debug level, what the rules made of this fix for this move; off, the span is
+            // never built.
+            let _evaluation =
+                tracing::debug_span!("evaluate", r#move = %mv.id, vehicle = %vehicle, seq = fix.seq)
+                    .entered();
             mv.heard(slot, received_at, out);
             mv.evaluate(slot, fix, received_at, zone_buffer, out);
         }
@@ -317,6 +322,7 @@ impl MoveRuntime {
     ) {
         let previous = self.vehicles[slot].last_fix;
         if previous.is_some_and(|last| (position.t, position.seq) <= (last.t, last.seq)) {
+            tracing::debug!("fix skipped: not newer than the last one evaluated");
             return;
         }
         let fix = Fix::new(position, previous.as_ref());
@@ -348,6 +354,13 @@ impl MoveRuntime {
             vehicle.convoy.update(&vehicle.id, &escort, &mut ctx);
         }
         vehicle.last_fix = Some(fix);
+        tracing::debug!(
+            distance_m = matched.distance_m,
+            inside_corridor,
+            zones = zone_buffer.len(),
+            late,
+            "fix evaluated"
+        );
     }
 
     /// A message from the vehicle arrived: raise `signal_lost` if the silence before it was
@@ -435,6 +448,7 @@ impl Context<'_> {
         detail: serde_json::Value,
     ) -> OpenAlert {
         let id = alert_id(self.move_id, vehicle, kind, zone, self.fix.t);
+        tracing::debug!(alert = %id, kind = kind.as_str(), zone, "rule opens an alert");
         self.out.push(RuleEvent {
             alert_id: id.clone(),
             kind,
@@ -460,6 +474,7 @@ impl Context<'_> {
         alert: OpenAlert,
         detail: serde_json::Value,
     ) {
+        tracing::debug!(alert = %alert.id, kind = kind.as_str(), zone, "rule clears an alert");
         self.out.push(RuleEvent {
             alert_id: alert.id,
             kind,

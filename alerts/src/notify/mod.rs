@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use convoy_core::alert::AlertMessage;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 mod config;
 mod email;
@@ -101,19 +102,20 @@ pub struct NotifierCounts {
 pub struct Notifiers {
     workers: Vec<Worker>,
     deliveries: mpsc::UnboundedSender<Delivery>,
-    stop: watch::Sender<bool>,
+    /// Cancels the workers' stop token when dropped, or in [`Notifiers::stop`].
+    stop: DropGuard,
     options: NotifierOptions,
 }
 
 impl Notifiers {
     /// Starts one task per notifier (on the current Tokio runtime). Fails on a configuration that
     /// cannot work (a bad URL or address, duplicate names, zero attempts); does not contact any
-    /// server. `shutdown` turning `true` makes every notifier finish what it has queued, one
-    /// attempt per message, and stop; [`Notifiers::stop`] does the same with a deadline.
+    /// server. `shutdown` cancelled makes every notifier finish what it has queued, one attempt
+    /// per message, and stop; [`Notifiers::stop`] does the same with a deadline.
     pub fn start(
         configs: Vec<NotifierConfig>,
         deliveries: mpsc::UnboundedSender<Delivery>,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) -> anyhow::Result<Notifiers> {
         Self::start_with_options(configs, deliveries, shutdown, NotifierOptions::default())
     }
@@ -122,7 +124,7 @@ impl Notifiers {
     pub fn start_with_options(
         configs: Vec<NotifierConfig>,
         deliveries: mpsc::UnboundedSender<Delivery>,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
         options: NotifierOptions,
     ) -> anyhow::Result<Notifiers> {
         if options.queue_capacity == 0 {
@@ -151,18 +153,18 @@ impl Notifiers {
             prepared.push((name.to_string(), policy, transport));
         }
 
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = shutdown.child_token();
         let workers = prepared
             .into_iter()
             .map(|(name, policy, transport)| {
-                let stop = Stop { external: shutdown.clone(), internal: stop_rx.clone() };
+                let stop = Stop(stop.clone());
                 let shared = Arc::new(Shared::new(name, options.queue_capacity));
                 let task =
                     runtime.spawn(worker::run(transport, policy, shared.clone(), stop, deliveries.clone()));
                 Worker { shared, task }
             })
             .collect();
-        Ok(Notifiers { workers, deliveries, stop: stop_tx, options })
+        Ok(Notifiers { workers, deliveries, stop: stop.drop_guard(), options })
     }
 
     /// Queues an alert change for every notifier and returns at once. Late messages are counted
@@ -195,7 +197,7 @@ impl Notifiers {
     /// messages still queued as [`DROPPED_SHUTDOWN`].
     pub async fn stop(self) {
         let Notifiers { workers, deliveries, stop, options } = self;
-        let _ = stop.send(true);
+        drop(stop);
         let deadline = tokio::time::Instant::now() + options.stop_deadline;
         for mut worker in workers {
             if tokio::time::timeout_at(deadline, &mut worker.task).await.is_err() {

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use convoy_core::alert::AlertMessage;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::queue::Queue;
 use super::retry::{backoff, AttemptError, Policy, MAX_BACKOFF};
@@ -30,34 +31,17 @@ pub(super) struct Worker {
     pub task: JoinHandle<()>,
 }
 
-/// Asked to stop: by the caller's shutdown signal, or by [`super::Notifiers::stop`] / dropping
-/// [`super::Notifiers`].
-pub(super) struct Stop {
-    pub external: watch::Receiver<bool>,
-    pub internal: watch::Receiver<bool>,
-}
+/// Asked to stop: a child of the caller's shutdown token, cancelled by it, by
+/// [`super::Notifiers::stop`] or by dropping [`super::Notifiers`].
+pub(super) struct Stop(pub CancellationToken);
 
 impl Stop {
     fn requested(&self) -> bool {
-        *self.external.borrow() || *self.internal.borrow() || self.internal.has_changed().is_err()
+        self.0.is_cancelled()
     }
 
     async fn wait(&mut self) {
-        let Stop { external, internal } = self;
-        let external = async {
-            if external.wait_for(|stop| *stop).await.is_err() {
-                // The caller's shutdown sender is gone without asking to stop: it never will.
-                std::future::pending::<()>().await;
-            }
-        };
-        let internal = async {
-            // An error means `Notifiers` was dropped: stop too.
-            let _ = internal.wait_for(|stop| *stop).await;
-        };
-        tokio::select! {
-            _ = external => {}
-            _ = internal => {}
-        }
+        self.0.cancelled().await
     }
 }
 

@@ -27,7 +27,9 @@ use convoy_core::VehicleId;
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use acl::VehicleTree;
 pub use held_acks::CommitLedger;
@@ -182,19 +184,19 @@ impl Door {
         self
     }
 
-    /// Accepts plain MQTT connections until `shutdown` turns true.
-    pub async fn serve_plain(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+    /// Accepts plain MQTT connections until `shutdown` is cancelled, which closes the open ones.
+    pub async fn serve_plain(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
         self.accept_loop(listener, None, shutdown).await
     }
 
-    /// Accepts MQTT over TLS until `shutdown` turns true. When the configuration asks for client
+    /// Accepts MQTT over TLS until `shutdown` is cancelled. When the configuration asks for client
     /// certificates (`require_identity`), the certificate must name the MQTT user.
     pub async fn serve_tls(
         self: Arc<Self>,
         listener: TcpListener,
         tls: Arc<rustls::ServerConfig>,
         require_identity: bool,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         self.accept_loop(listener, Some((acceptor, require_identity)), shutdown).await
@@ -204,7 +206,7 @@ impl Door {
         self: Arc<Self>,
         listener: TcpListener,
         tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) {
         if let Some(ledger) = &self.ledger {
             // What a vehicle publishes before ingest subscribes, rumqttd would give nobody: the
@@ -217,7 +219,7 @@ impl Door {
                     _ = waiting.tick() => {
                         tracing::warn!("MQTT door still closed: ingest has not subscribed to the internal broker");
                     }
-                    _ = until_shutdown(&mut shutdown) => return,
+                    () = shutdown.cancelled() => return,
                 }
             }
             tracing::info!("MQTT door open: ingest is subscribed");
@@ -225,7 +227,7 @@ impl Door {
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                _ = until_shutdown(&mut shutdown) => return,
+                () = shutdown.cancelled() => return,
             };
             let (socket, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -243,14 +245,20 @@ impl Door {
             let _ = socket.set_nodelay(true);
             let door = self.clone();
             let tls = tls.clone();
-            let mut shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                tokio::select! {
-                    () = door.handle(socket, peer, tls) => {}
-                    _ = until_shutdown(&mut shutdown) => {}
+            let shutdown = shutdown.clone();
+            // At debug level, everything about one connection carries its peer and, once it
+            // has logged in, its vehicle; off, the span is never built.
+            let span = tracing::debug_span!("mqtt_connection", %peer, vehicle = tracing::field::Empty);
+            tokio::spawn(
+                async move {
+                    let _permit = permit;
+                    tokio::select! {
+                        () = door.handle(socket, peer, tls) => {}
+                        () = shutdown.cancelled() => tracing::debug!("closed at shutdown"),
+                    }
                 }
-            });
+                .instrument(span),
+            );
         }
     }
 
@@ -367,6 +375,8 @@ impl Door {
                 return Err((vehicle, Ended::Answered));
             }
         };
+        tracing::Span::current().record("vehicle", tracing::field::display(&vehicle));
+        tracing::debug!(client_id = %connect.client_id, "vehicle logged in");
         framer.set_max_remaining(self.settings.max_packet_bytes);
         let tree = VehicleTree::new(&vehicle);
         let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
@@ -614,6 +624,16 @@ where
                 Ok(packet) => packet,
                 Err(refusal) => break Err(refusal),
             };
+            if let ClientPacket::Publish { qos, topic, packet_id, payload, .. } = &packet {
+                // The seqs are read from the payload only when this line is written.
+                tracing::debug!(
+                    %topic,
+                    qos,
+                    pkid = packet_id,
+                    seqs = ?convoy_core::wire::PayloadSeqs(payload),
+                    "publish forwarded"
+                );
+            }
             if let Some(holding) = holding {
                 if let Err(refusal) = hold(&packet, holding, upstream, &mut out).await {
                     break Err(refusal);
@@ -692,14 +712,5 @@ fn check(frame: &Frame, tree: &VehicleTree) -> Result<ClientPacket, Ended> {
             }
         }
         _ => Ok(packet),
-    }
-}
-
-/// Resolves when `shutdown` is true or its sender is gone.
-async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
-    while !*shutdown.borrow_and_update() {
-        if shutdown.changed().await.is_err() {
-            return;
-        }
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::{NewAuditEntry, PurgeReport, Store};
 
@@ -22,13 +22,13 @@ impl Retention {
 }
 
 /// Prepares partitions and purges what retention says, at once and then every `every`, until
-/// `shutdown` turns true. Failures are logged and retried at the next round: upkeep never
+/// `shutdown` is cancelled. Failures are logged and retried at the next round: upkeep never
 /// stops the server.
 pub async fn run_housekeeping(
     store: Store,
     retention: Option<Retention>,
     every: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
         let now = Utc::now();
@@ -61,7 +61,7 @@ pub async fn run_housekeeping(
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => return Ok(()),
+            () = shutdown.cancelled() => return Ok(()),
         }
     }
 }
