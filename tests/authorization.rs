@@ -4,9 +4,11 @@
 //! to call it, and each route is called with no token, a forged token, an expired token and as
 //! one user of each role. Every call that changes something gets fresh state of its own (a new
 //! alert to acknowledge, a new vehicle or user name, a new token to log out), so each caller's
-//! answer depends on its role alone. The same table is checked against the router's source
-//! (an unlisted route fails) and against the OpenAPI document (an undocumented route, or
-//! documented roles that are not the enforced ones, fail).
+//! answer depends on its role alone. The same table is checked against the router's routes
+//! (`convoy_gateway::route_list`: an unlisted route fails) and against the OpenAPI document (an
+//! undocumented route, or documented roles that are not the enforced ones, fail). Every JSON
+//! answer of the matrix, success or refusal, is also checked against the document's schema for
+//! its operation and status (`common::contract`).
 //!
 //! Then the escort's scope: an escort assigned to one move sees that move's vehicles, alerts and
 //! live positions and nothing of another move, even when asking for it by name; and tokens end
@@ -442,46 +444,11 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
     world.server.stop().await;
 }
 
-/// The (method, path) of every route in `gateway/src/router.rs`'s `router`, read from the source:
-/// a route added there but not to [`ROUTES`] fails the test below.
+/// The (method, path) of every route of the server's router, as the gateway builds it (each
+/// feature module exports its routes; the router is merged from exactly these): a route added
+/// there but not to [`ROUTES`] fails the test below.
 fn router_routes() -> BTreeSet<(String, String)> {
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/router.rs")).unwrap();
-    let body = source.split("pub fn router(").nth(1).expect("router.rs has the router");
-    let body = body.split("\n}\n").next().unwrap();
-    for other in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
-        assert!(!body.contains(other), "the router uses {other}: read its routes too");
-    }
-    let mut routes = BTreeSet::new();
-    for call in body.split(".route(").skip(1) {
-        // The call's own text, up to its closing parenthesis.
-        let mut depth = 1;
-        let end = call
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map(|(i, _)| i)
-            .unwrap();
-        let mut parts = call[..end].splitn(3, '"');
-        let path = parts.nth(1).unwrap().to_string();
-        let handlers = parts.next().unwrap();
-        for method in ["get", "post", "put", "delete", "patch"] {
-            let needle = format!("{method}(");
-            for (at, _) in handlers.match_indices(&needle) {
-                let before = handlers[..at].chars().next_back();
-                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    routes.insert((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    routes
+    convoy_gateway::route_list().into_iter().collect()
 }
 
 /// Fails with the routes one set has and the other lacks.

@@ -21,8 +21,10 @@ mod moves;
 mod openapi;
 mod people;
 mod replay_api;
+mod reply;
 mod report;
 mod router;
+mod schemas;
 mod state;
 pub mod throttle;
 pub mod tls;
@@ -32,6 +34,6 @@ mod web;
 
 pub use listener::{serve, serve_tls};
 pub use metrics::GatewayMetrics;
-pub use router::router;
+pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents};
 pub use web::WebSettings;
