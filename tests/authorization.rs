@@ -21,6 +21,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
+use common::contract::{self, Contract};
 use common::*;
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plan::MovePlan;
@@ -364,13 +365,15 @@ async fn open_alert(server: &TestServer, move_id: &str, vehicle: &str) -> String
     id
 }
 
-/// The answer to a call: its status, and its body when it is JSON.
+/// The answer to a call: its status, and its body when it is JSON; whether it is as the OpenAPI
+/// document describes it.
 struct Answer {
     status: u16,
     json: Option<Value>,
+    contract: Result<(), String>,
 }
 
-async fn send(server: &TestServer, request: Prepared) -> Answer {
+async fn send(server: &TestServer, contract: &Contract, request: Prepared) -> Answer {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
     let mut builder = reqwest::Client::new().request(method, server.url(&request.path));
     if let Some(token) = &request.token {
@@ -381,7 +384,16 @@ async fn send(server: &TestServer, request: Prepared) -> Answer {
     }
     let response = builder.send().await.unwrap();
     let status = response.status().as_u16();
-    Answer { status, json: response.json().await.ok() }
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    let body = response.bytes().await.unwrap();
+    let contract = contract.check(&contract::Answer {
+        method: request.method,
+        path: &request.path,
+        status,
+        content_type: content_type.as_deref(),
+        body: &body,
+    });
+    Answer { status, json: serde_json::from_slice(&body).ok(), contract }
 }
 
 /// Opens the live feed as the web page does (`?token=`); returns the handshake's status and,
@@ -403,6 +415,7 @@ async fn open_live(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_answers_each_caller_as_the_role_table_says() {
     let mut world = World::start().await;
+    let contract = Contract::of(&world.server).await;
     let mut wrong = Vec::new();
     let mut calls = 0;
     for route in ROUTES {
@@ -423,9 +436,15 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
                 if !ok {
                     wrong.push(format!("{what}: expected {want:?}, got {status}"));
                 }
+                if status == 101 {
+                    contract.saw("GET", route.path, status);
+                }
                 continue;
             }
-            let answer = send(&world.server, request).await;
+            let answer = send(&world.server, &contract, request).await;
+            if let Err(e) = &answer.contract {
+                wrong.push(format!("{what}: not as documented: {e}"));
+            }
             match want {
                 Expected::Success if (200..300).contains(&answer.status) => {}
                 Expected::Refused(code) if answer.status == code => {
@@ -441,6 +460,18 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
     }
     assert_eq!(calls, ROUTES.len() * CALLERS.len());
     assert!(wrong.is_empty(), "{} of {calls} calls answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    // Every operation's success, and the refusals the matrix makes, were checked against the
+    // document.
+    let seen = contract.seen();
+    for (method, path) in contract.operations() {
+        let succeeded = seen
+            .iter()
+            .any(|(m, p, status)| (m, p) == (&method, &path) && (status.starts_with('2') || status == "101"));
+        assert!(succeeded, "{method} {path}: no success checked against the document");
+    }
+    for code in ["401", "403"] {
+        assert!(seen.iter().any(|(_, _, status)| status == code), "a {code} checked against the document");
+    }
     world.server.stop().await;
 }
 

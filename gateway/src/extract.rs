@@ -5,10 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::Query;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::extract::Query;
 use axum::Json;
 use convoy_core::Ability;
 use convoy_store::User;

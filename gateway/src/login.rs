@@ -18,7 +18,9 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::ClientAddr;
-use crate::openapi::{public, BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType};
+use crate::openapi::{
+    public, BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
+};
 use crate::schemas::Time;
 use crate::state::AppState;
 

@@ -26,3 +26,38 @@ pub(crate) async fn count_refusal(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+
+    use super::*;
+    use crate::extract::ApiQuery;
+
+    #[derive(serde::Deserialize)]
+    struct Query {
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    async fn handler(ApiQuery(_): ApiQuery<Query>) -> &'static str {
+        "ok"
+    }
+
+    #[tokio::test]
+    async fn an_extractors_refusal_is_counted_with_its_reason() {
+        let metrics = GatewayMetrics::new(&prometheus::Registry::new()).unwrap();
+        let mut app = axum::Router::new()
+            .route("/history", axum::routing::get(handler))
+            .layer(axum::middleware::map_response(count_refusal))
+            .layer(Extension(metrics.clone()));
+        for query in ["n=many", "n=7", "n=-1"] {
+            let request = Request::get(format!("/history?{query}")).body(Body::empty()).unwrap();
+            let response = tower::Service::call(&mut app, request).await.unwrap();
+            let expected = if query == "n=7" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            assert_eq!(response.status(), expected, "{query}");
+        }
+        assert_eq!(metrics.history_rejected.with_label_values(&["bad_query"]).get(), 2);
+    }
+}

@@ -119,7 +119,8 @@ pub(crate) async fn list_users(
 ) -> Result<Reply<UserList>, ApiError> {
     user.require(Ability::Users)?;
     audit::record(&state, Some(&user.0.name), from, "users.view", "users", json!({})).await?;
-    let users = state.store.users().await?.into_iter().map(|u| UserView { name: u.name, role: u.role }).collect();
+    let users =
+        state.store.users().await?.into_iter().map(|u| UserView { name: u.name, role: u.role }).collect();
     Ok(Reply::ok(UserList { users }))
 }
 

@@ -150,7 +150,8 @@ pub(crate) async fn move_replay(
     write_value(&mut body, &Value::Array(gaps));
     body.extend_from_slice(b",\"alerts\":");
     let only = query.vehicle.as_ref().map(|_| &vehicles[0]);
-    let alerts: Vec<AlertView> = alerts_in(&state.store, &id, only, span).await?.iter().map(AlertView::of).collect();
+    let alerts: Vec<AlertView> =
+        alerts_in(&state.store, &id, only, span).await?.iter().map(AlertView::of).collect();
     write_value(&mut body, &serde_json::to_value(alerts).unwrap_or_default());
     body.push(b'}');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

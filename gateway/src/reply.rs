@@ -34,7 +34,8 @@ impl<T: Serialize> IntoResponse for Reply<T> {
             Ok(value) => (self.status, Json(value)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "an answer does not serialise");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the answer could not be written").into_response()
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the answer could not be written")
+                    .into_response()
             }
         }
     }

@@ -36,7 +36,9 @@ pub fn route_list() -> Vec<(String, String)> {
             ("OPTIONS", item.options.is_some()),
             ("TRACE", item.trace.is_some()),
         ];
-        routes.extend(methods.into_iter().filter(|(_, has)| *has).map(|(method, _)| (method.to_string(), path.clone())));
+        routes.extend(
+            methods.into_iter().filter(|(_, has)| *has).map(|(method, _)| (method.to_string(), path.clone())),
+        );
     }
     routes
 }
