@@ -109,10 +109,9 @@ fn opens_with(operation: &mut Operation, opening: String) {
 
 fn each_operation(mut routes: Routes, change: impl Fn(&mut Operation)) -> Routes {
     for item in routes.1.paths.values_mut() {
-        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch] {
-            if let Some(operation) = operation {
-                change(operation);
-            }
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            change(operation);
         }
     }
     routes
