@@ -287,12 +287,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "prints the document"]
-    fn print() {
-        println!("{}", serde_json::to_string_pretty(&document()).unwrap());
-    }
-
-    #[test]
     fn the_document_is_openapi_3_1_with_a_bearer_scheme_required_by_default() {
         let doc = document();
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")), "{}", doc["openapi"]);
