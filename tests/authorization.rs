@@ -4,9 +4,11 @@
 //! to call it, and each route is called with no token, a forged token, an expired token and as
 //! one user of each role. Every call that changes something gets fresh state of its own (a new
 //! alert to acknowledge, a new vehicle or user name, a new token to log out), so each caller's
-//! answer depends on its role alone. The same table is checked against the router's source
-//! (an unlisted route fails) and against the OpenAPI document (an undocumented route, or
-//! documented roles that are not the enforced ones, fail).
+//! answer depends on its role alone. The same table is checked against the router's routes
+//! (`convoy_gateway::route_list`: an unlisted route fails) and against the OpenAPI document (an
+//! undocumented route, or documented roles that are not the enforced ones, fail). Every JSON
+//! answer of the matrix, success or refusal, is also checked against the document's schema for
+//! its operation and status (`common::contract`).
 //!
 //! Then the escort's scope: an escort assigned to one move sees that move's vehicles, alerts and
 //! live positions and nothing of another move, even when asking for it by name; and tokens end
@@ -19,6 +21,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
+use common::contract::{self, Contract};
 use common::*;
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plan::MovePlan;
@@ -362,13 +365,15 @@ async fn open_alert(server: &TestServer, move_id: &str, vehicle: &str) -> String
     id
 }
 
-/// The answer to a call: its status, and its body when it is JSON.
+/// The answer to a call: its status, and its body when it is JSON; whether it is as the OpenAPI
+/// document describes it.
 struct Answer {
     status: u16,
     json: Option<Value>,
+    contract: Result<(), String>,
 }
 
-async fn send(server: &TestServer, request: Prepared) -> Answer {
+async fn send(server: &TestServer, contract: &Contract, request: Prepared) -> Answer {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
     let mut builder = reqwest::Client::new().request(method, server.url(&request.path));
     if let Some(token) = &request.token {
@@ -379,7 +384,16 @@ async fn send(server: &TestServer, request: Prepared) -> Answer {
     }
     let response = builder.send().await.unwrap();
     let status = response.status().as_u16();
-    Answer { status, json: response.json().await.ok() }
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    let body = response.bytes().await.unwrap();
+    let contract = contract.check(&contract::Answer {
+        method: request.method,
+        path: &request.path,
+        status,
+        content_type: content_type.as_deref(),
+        body: &body,
+    });
+    Answer { status, json: serde_json::from_slice(&body).ok(), contract }
 }
 
 /// Opens the live feed as the web page does (`?token=`); returns the handshake's status and,
@@ -401,6 +415,7 @@ async fn open_live(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_answers_each_caller_as_the_role_table_says() {
     let mut world = World::start().await;
+    let contract = Contract::of(&world.server).await;
     let mut wrong = Vec::new();
     let mut calls = 0;
     for route in ROUTES {
@@ -421,9 +436,15 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
                 if !ok {
                     wrong.push(format!("{what}: expected {want:?}, got {status}"));
                 }
+                if status == 101 {
+                    contract.saw("GET", route.path, status);
+                }
                 continue;
             }
-            let answer = send(&world.server, request).await;
+            let answer = send(&world.server, &contract, request).await;
+            if let Err(e) = &answer.contract {
+                wrong.push(format!("{what}: not as documented: {e}"));
+            }
             match want {
                 Expected::Success if (200..300).contains(&answer.status) => {}
                 Expected::Refused(code) if answer.status == code => {
@@ -439,49 +460,26 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
     }
     assert_eq!(calls, ROUTES.len() * CALLERS.len());
     assert!(wrong.is_empty(), "{} of {calls} calls answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    // Every operation's success, and the refusals the matrix makes, were checked against the
+    // document.
+    let seen = contract.seen();
+    for (method, path) in contract.operations() {
+        let succeeded = seen
+            .iter()
+            .any(|(m, p, status)| (m, p) == (&method, &path) && (status.starts_with('2') || status == "101"));
+        assert!(succeeded, "{method} {path}: no success checked against the document");
+    }
+    for code in ["401", "403"] {
+        assert!(seen.iter().any(|(_, _, status)| status == code), "a {code} checked against the document");
+    }
     world.server.stop().await;
 }
 
-/// The (method, path) of every route in `gateway/src/router.rs`'s `router`, read from the source:
-/// a route added there but not to [`ROUTES`] fails the test below.
+/// The (method, path) of every route of the server's router, as the gateway builds it (each
+/// feature module exports its routes; the router is merged from exactly these): a route added
+/// there but not to [`ROUTES`] fails the test below.
 fn router_routes() -> BTreeSet<(String, String)> {
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/router.rs")).unwrap();
-    let body = source.split("pub fn router(").nth(1).expect("router.rs has the router");
-    let body = body.split("\n}\n").next().unwrap();
-    for other in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
-        assert!(!body.contains(other), "the router uses {other}: read its routes too");
-    }
-    let mut routes = BTreeSet::new();
-    for call in body.split(".route(").skip(1) {
-        // The call's own text, up to its closing parenthesis.
-        let mut depth = 1;
-        let end = call
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map(|(i, _)| i)
-            .unwrap();
-        let mut parts = call[..end].splitn(3, '"');
-        let path = parts.nth(1).unwrap().to_string();
-        let handlers = parts.next().unwrap();
-        for method in ["get", "post", "put", "delete", "patch"] {
-            let needle = format!("{method}(");
-            for (at, _) in handlers.match_indices(&needle) {
-                let before = handlers[..at].chars().next_back();
-                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    routes.insert((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    routes
+    convoy_gateway::route_list().into_iter().collect()
 }
 
 /// Fails with the routes one set has and the other lacks.

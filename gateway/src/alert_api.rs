@@ -5,23 +5,28 @@
 //! one wins and the other is told it is done already) and handed to the server, which
 //! publishes it like the rules' own changes.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{SubsecRound, Utc};
-use convoy_core::alert::{AlertMessage, AlertState};
+use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
 use convoy_core::position::format_time;
 use convoy_core::{Ability, Role, VehicleId};
-use convoy_store::{AlertChange, AlertFilter, AlertRecord, User};
-use serde::Deserialize;
-use serde_json::json;
+use convoy_store::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, User};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::Scope;
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{requires, signed_in, BadRequest, Conflict, NotFound, ServiceUnavailable};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
 
 /// The most alerts one listing returns.
@@ -29,22 +34,164 @@ const MAX_LIMIT: u32 = 1000;
 /// The longest note a person may give, in characters.
 const MAX_NOTE_CHARS: usize = 2000;
 
-#[derive(Deserialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(signed_in(routes!(list_alerts)))
+        .routes(signed_in(routes!(get_alert)))
+        .routes(requires(Ability::Acknowledge, routes!(acknowledge)))
+        .routes(requires(Ability::Acknowledge, routes!(resolve)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AlertQuery {
+    /// Only alerts in this state.
+    #[param(value_type = Option<schemas::AlertState>)]
     state: Option<String>,
+    /// Only this move's alerts.
     #[serde(rename = "move")]
     move_id: Option<String>,
+    /// Only this vehicle's alerts.
+    #[param(value_type = Option<schemas::VehicleId>)]
     vehicle: Option<String>,
+    /// At most this many alerts.
+    #[param(minimum = 1, maximum = 1000, default = 1000)]
     limit: Option<u32>,
 }
 
+/// An alert as it stands: as on MQTT, plus its lifecycle. Rule decisions carry fix times
+/// (`opened_t` is the time of the fix that made the rule fire); people's actions carry the time
+/// they acted.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Alert)]
+pub(crate) struct AlertView {
+    #[schema(value_type = u32, minimum = 1, maximum = 1)]
+    v: u32,
+    id: String,
+    #[schema(value_type = schemas::AlertKind)]
+    kind: AlertKind,
+    #[schema(value_type = schemas::AlertState)]
+    state: AlertState,
+    #[schema(value_type = schemas::VehicleId)]
+    vehicle: VehicleId,
+    #[serde(rename = "move")]
+    move_id: String,
+    #[schema(required = true)]
+    zone: Option<String>,
+    #[schema(value_type = schemas::Time)]
+    t: String,
+    #[schema(required = true)]
+    lat: Option<f64>,
+    #[schema(required = true)]
+    lon: Option<f64>,
+    /// Rule-specific facts.
+    detail: Value,
+    late: bool,
+    #[schema(value_type = schemas::Time)]
+    opened_t: String,
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    acknowledged_t: Option<String>,
+    #[schema(required = true)]
+    acknowledged_by: Option<String>,
+    /// The latest note a person gave.
+    #[schema(required = true)]
+    note: Option<String>,
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    resolved_t: Option<String>,
+    /// `rule` or a user name.
+    #[schema(required = true)]
+    resolved_by: Option<String>,
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    cleared_t: Option<String>,
+    /// What the rule saw when the condition ended.
+    #[schema(required = true)]
+    cleared_detail: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertList {
+    #[schema(max_items = 1000)]
+    alerts: Vec<AlertView>,
+}
+
+/// One change of an alert's state.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AlertTransition)]
+pub(crate) struct TransitionView {
+    #[schema(value_type = schemas::AlertState)]
+    state: AlertState,
+    #[schema(value_type = schemas::Time)]
+    at: String,
+    /// `rule` or a user name.
+    by: String,
+    #[schema(required = true)]
+    note: Option<String>,
+}
+
+impl TransitionView {
+    pub(crate) fn of(t: &AlertTransition) -> Self {
+        Self { state: t.state, at: format_time(&t.at), by: t.by.clone(), note: t.note.clone() }
+    }
+}
+
+/// One attempt of a notifier to deliver a state of the alert.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Delivery)]
+pub(crate) struct DeliveryView {
+    #[schema(value_type = schemas::AlertState)]
+    state: AlertState,
+    notifier: String,
+    #[schema(minimum = 1)]
+    attempt: u32,
+    #[schema(value_type = schemas::Time)]
+    at: String,
+    ok: bool,
+    /// What the far end answered, or the error.
+    detail: String,
+}
+
+impl DeliveryView {
+    fn of(d: &Delivery) -> Self {
+        Self {
+            state: d.state,
+            notifier: d.notifier.clone(),
+            attempt: d.attempt,
+            at: format_time(&d.at),
+            ok: d.ok,
+            detail: d.detail.clone(),
+        }
+    }
+}
+
+/// An alert with its transitions and its notifiers' deliveries.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertDetail {
+    #[serde(flatten)]
+    alert: AlertView,
+    transitions: Vec<TransitionView>,
+    deliveries: Vec<DeliveryView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    operation_id = "listAlerts",
+    summary = "Alerts, newest first",
+    description = "Escorts: assigned moves only (asking for another move's alerts gives an empty list, as for a move that does not exist). Recorded in the audit log.",
+    params(AlertQuery),
+    responses(
+        (status = 200, description = "The alerts.", body = AlertList),
+        (status = 400, response = BadRequest),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list_alerts(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
-    query: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    ApiQuery(query): ApiQuery<AlertQuery>,
+) -> Result<Reply<AlertList>, ApiError> {
     let alert_state = match query.state.as_deref() {
         None => None,
         Some(text) => Some(AlertState::parse(text).ok_or_else(|| {
@@ -64,63 +211,95 @@ pub(crate) async fn list_alerts(
     let filter = AlertFilter { state: alert_state, move_id: query.move_id, vehicle, limit };
     let detail =
         json!({ "state": filter.state, "move": filter.move_id, "vehicle": filter.vehicle, "limit": limit });
-    let alerts: Vec<_> = visible_alerts(&state, &user.0, filter).await?.iter().map(alert_json).collect();
+    let alerts = visible_alerts(&state, &user.0, filter).await?.iter().map(AlertView::of).collect();
     audit::record(&state, Some(&user.0.name), from, "alert.view", "alerts", detail).await?;
-    Ok(Json(json!({ "alerts": alerts })).into_response())
+    Ok(Reply::ok(AlertList { alerts }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    operation_id = "getAlert",
+    summary = "An alert with its transitions and notifier deliveries",
+    description = "Escorts: assigned moves only. Recorded in the audit log.",
+    params(("id" = String, Path, description = "The alert's id.")),
+    responses(
+        (status = 200, description = "The alert.", body = AlertDetail),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn get_alert(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<AlertDetail>, ApiError> {
     let record = visible_alert(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "alert.view", &id, json!({})).await?;
-    let transitions: Vec<_> = state
-        .store
-        .alert_transitions(&id)
-        .await?
-        .iter()
-        .map(|t| json!({ "state": t.state, "at": format_time(&t.at), "by": t.by, "note": t.note }))
-        .collect();
-    let deliveries: Vec<_> = state
-        .store
-        .deliveries(&id)
-        .await?
-        .iter()
-        .map(|d| {
-            json!({ "state": d.state, "notifier": d.notifier, "attempt": d.attempt, "at": format_time(&d.at), "ok": d.ok, "detail": d.detail })
-        })
-        .collect();
-    let mut body = alert_json(&record);
-    body["transitions"] = transitions.into();
-    body["deliveries"] = deliveries.into();
-    Ok(Json(body).into_response())
+    let transitions = state.store.alert_transitions(&id).await?.iter().map(TransitionView::of).collect();
+    let deliveries = state.store.deliveries(&id).await?.iter().map(DeliveryView::of).collect();
+    Ok(Reply::ok(AlertDetail { alert: AlertView::of(&record), transitions, deliveries }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub(crate) struct NoteRequest {
+    #[schema(max_length = 2000)]
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    tag = "alerts",
+    operation_id = "acknowledgeAlert",
+    summary = "Acknowledge an open alert, with a note",
+    description = "Escorts: assigned moves only. Race-safe: of two people at once, one wins and the other gets 409. The change is published like the rules' own and recorded in the audit log. The body may be left out.",
+    params(("id" = String, Path, description = "The alert's id.")),
+    request_body = Option<NoteRequest>,
+    responses(
+        (status = 200, description = "The alert, acknowledged.", body = AlertView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn acknowledge(
     state: State<AppState>,
     user: Authenticated,
     from: ClientAddr,
     id: Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<AlertView>, ApiError> {
     act(state, user, from, id, body, AlertState::Acknowledged).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/resolve",
+    tag = "alerts",
+    operation_id = "resolveAlert",
+    summary = "Resolve an alert, with an optional note",
+    description = "Escorts: assigned moves only. 409 if it is resolved already. The change is published like the rules' own and recorded in the audit log. The body may be left out.",
+    params(("id" = String, Path, description = "The alert's id.")),
+    request_body = Option<NoteRequest>,
+    responses(
+        (status = 200, description = "The alert, resolved.", body = AlertView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn resolve(
     state: State<AppState>,
     user: Authenticated,
     from: ClientAddr,
     id: Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<AlertView>, ApiError> {
     act(state, user, from, id, body, AlertState::Resolved).await
 }
 
@@ -131,7 +310,7 @@ async fn act(
     Path(id): Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
     to: AlertState,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<AlertView>, ApiError> {
     user.require(Ability::Acknowledge)?;
     let note = match body {
         Ok(Json(request)) => request.note,
@@ -160,7 +339,7 @@ async fn act(
             audit::record(&state, Some(by), from, action, &id, json!({ "note": note })).await?;
             let message = record.message(now, json!({ "by": by, "note": note }), false);
             let _ = state.events.alert_changes.send(message);
-            Ok(Json(alert_json(&record)).into_response())
+            Ok(Reply::ok(AlertView::of(&record)))
         }
         AlertChange::AlreadyInState(record) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -212,29 +391,31 @@ async fn visible_alerts(
     Ok(records)
 }
 
-/// An alert as the API shows it: as on MQTT, plus its lifecycle.
-pub(crate) fn alert_json(record: &AlertRecord) -> serde_json::Value {
-    let time = |t: &Option<chrono::DateTime<Utc>>| t.as_ref().map(format_time);
-    json!({
-        "v": AlertMessage::VERSION,
-        "id": record.id,
-        "kind": record.kind,
-        "state": record.state,
-        "vehicle": record.vehicle,
-        "move": record.move_id,
-        "zone": record.zone,
-        "t": format_time(&record.opened_t),
-        "lat": record.lat,
-        "lon": record.lon,
-        "detail": record.detail,
-        "late": record.late,
-        "opened_t": format_time(&record.opened_t),
-        "acknowledged_t": time(&record.acknowledged_t),
-        "acknowledged_by": record.acknowledged_by,
-        "note": record.note,
-        "resolved_t": time(&record.resolved_t),
-        "resolved_by": record.resolved_by,
-        "cleared_t": time(&record.cleared_t),
-        "cleared_detail": record.cleared_detail,
-    })
+impl AlertView {
+    /// An alert as the API shows it: as on MQTT, plus its lifecycle.
+    pub(crate) fn of(record: &AlertRecord) -> Self {
+        let time = |t: &Option<chrono::DateTime<Utc>>| t.as_ref().map(format_time);
+        AlertView {
+            v: AlertMessage::VERSION,
+            id: record.id.clone(),
+            kind: record.kind,
+            state: record.state,
+            vehicle: record.vehicle.clone(),
+            move_id: record.move_id.clone(),
+            zone: record.zone.clone(),
+            t: format_time(&record.opened_t),
+            lat: record.lat,
+            lon: record.lon,
+            detail: record.detail.clone(),
+            late: record.late,
+            opened_t: format_time(&record.opened_t),
+            acknowledged_t: time(&record.acknowledged_t),
+            acknowledged_by: record.acknowledged_by.clone(),
+            note: record.note.clone(),
+            resolved_t: time(&record.resolved_t),
+            resolved_by: record.resolved_by.clone(),
+            cleared_t: time(&record.cleared_t),
+            cleared_detail: record.cleared_detail.clone(),
+        }
+    }
 }

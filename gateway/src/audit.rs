@@ -3,19 +3,28 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use convoy_core::Ability;
 use convoy_store::{AuditEntry, AuditFilter, NewAuditEntry};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{requires, BadRequest, ServiceUnavailable};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Audit, routes!(list_audit)))
+}
 
 /// Entries returned when the request gives no limit.
 const DEFAULT_LIMIT: u32 = 1000;
@@ -48,26 +57,91 @@ pub(crate) async fn record(
     }
 }
 
-#[derive(Deserialize)]
+/// (Numbers and times come as text, judged by `filter_of`, so a bad one is refused with a
+/// sentence that names its bounds.)
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
+    /// Entries at or after this time.
+    #[param(value_type = Option<schemas::Time>)]
     from: Option<String>,
+    /// Entries before this time (after `from`).
+    #[param(value_type = Option<schemas::Time>)]
     to: Option<String>,
+    /// Only this user's entries.
     actor: Option<String>,
+    /// Only this action (`login.ok`, `login.failed`, `track.view`, `export.download`, `alert.ack`, ...).
     action: Option<String>,
+    /// Entries after this sequence number (to page on).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807i64)]
     after_seq: Option<String>,
+    /// At most this many entries.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000, default = 1000)]
     limit: Option<String>,
+}
+
+/// An entry of the audit log.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
+pub(crate) struct AuditEntryView {
+    #[schema(minimum = 1)]
+    seq: u64,
+    #[schema(value_type = schemas::Time)]
+    at: String,
+    /// Who; null for a refused login with an unknown user name.
+    #[schema(required = true)]
+    actor: Option<String>,
+    #[schema(examples("login.ok", "track.view", "export.download", "alert.ack"))]
+    action: String,
+    target: String,
+    /// The client's address (the TCP peer's, never a forwarded header).
+    #[schema(required = true)]
+    from: Option<String>,
+    /// What exactly (range, format, note, ...).
+    detail: Value,
+    prev_hash: String,
+    /// SHA-256 over this entry and `prev_hash`.
+    hash: String,
+}
+
+/// The newest entry of the whole chain.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditHead)]
+pub(crate) struct AuditHeadView {
+    seq: u64,
+    hash: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuditLog {
+    #[schema(max_items = 10000)]
+    entries: Vec<AuditEntryView>,
+    head: AuditHeadView,
 }
 
 /// `GET /api/v1/audit` (admin, auditor): entries in seq order with the chain's head. The view
 /// is itself recorded, before the entries are read, so it appears in a later read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    operation_id = "auditLog",
+    summary = "Audit log entries in sequence order, with the chain's head",
+    description = "Each entry's hash covers the previous entry's hash (`convoy audit verify` checks the chain). The read itself is recorded before the entries are read.",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The entries.", body = AuditLog),
+        (status = 400, response = BadRequest),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list_audit(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from_addr): ClientAddr,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Reply<AuditLog>, ApiError> {
     user.require(Ability::Audit)?;
-    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let filter = filter_of(&query)?;
     let detail = json!({
         "from": filter.from, "to": filter.to, "actor": filter.actor, "action": filter.action,
@@ -76,10 +150,10 @@ pub(crate) async fn list_audit(
     record(&state, Some(&user.0.name), from_addr, "audit.view", "audit_log", detail).await?;
     let entries = state.store.audit_entries(&filter).await?;
     let head = state.store.audit_head().await?;
-    Ok(Json(json!({
-        "entries": entries.iter().map(entry_view).collect::<Vec<_>>(),
-        "head": { "seq": head.seq, "hash": head.hash },
-    })))
+    Ok(Reply::ok(AuditLog {
+        entries: entries.iter().map(entry_view).collect(),
+        head: AuditHeadView { seq: head.seq, hash: head.hash },
+    }))
 }
 
 fn filter_of(query: &AuditQuery) -> Result<AuditFilter, ApiError> {
@@ -120,18 +194,18 @@ fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message).with_reason("bad_query")
 }
 
-fn entry_view(entry: &AuditEntry) -> Value {
-    json!({
-        "seq": entry.seq,
-        "at": entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "actor": entry.actor,
-        "action": entry.action,
-        "target": entry.target,
-        "from": entry.from_addr,
-        "detail": entry.detail_json(),
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    })
+fn entry_view(entry: &AuditEntry) -> AuditEntryView {
+    AuditEntryView {
+        seq: entry.seq,
+        at: entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        target: entry.target.clone(),
+        from: entry.from_addr.clone(),
+        detail: entry.detail_json(),
+        prev_hash: entry.prev_hash.clone(),
+        hash: entry.hash.clone(),
+    }
 }
 
 /// The longest user name kept from a failed login (a client may send anything).

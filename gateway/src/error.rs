@@ -4,7 +4,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use convoy_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error as the API shows it: a status and `{"error": "..."}`. Internal details are logged,
 /// not shown.
@@ -24,11 +25,6 @@ impl ApiError {
     pub(crate) fn with_reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
         self
-    }
-
-    /// The short label given with [`ApiError::with_reason`], if any.
-    pub(crate) fn reason(&self) -> Option<&'static str> {
-        self.reason
     }
 }
 
@@ -65,12 +61,30 @@ impl From<convoy_history::HistoryError> for ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody {
+    /// What is wrong, for a person.
+    error: String,
+    /// A short label for programs, as in the rejection counters (e.g. `route_too_short`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reason: Option<&'static str>,
+}
+
+/// The reason of a refusal, left in the answer's extensions for whatever counts refusals
+/// (`move_span::count_refusal` for the history routes): it sees extractors' refusals too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RefusalReason(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.reason {
-            Some(reason) => json!({ "error": self.message, "reason": reason }),
-            None => json!({ "error": self.message }),
-        };
-        (self.status, Json(body)).into_response()
+        let body = ErrorBody { error: self.message, reason: self.reason };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(reason) = self.reason {
+            response.extensions_mut().insert(RefusalReason(reason));
+        }
+        response
     }
 }

@@ -2,7 +2,7 @@
 //! `convoy_history::export`; here the fixes are read from the store as the body is sent.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -15,14 +15,22 @@ use futures_util::stream;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::visible_move;
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
-use crate::move_span::count_refusal;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
+use crate::schemas;
 use crate::state::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Exports, routes!(move_export)))
+}
 
 /// A body is handed to the connection in pieces of about this many bytes.
 const FLUSH_BYTES: usize = 64 * 1024;
@@ -100,36 +108,59 @@ pub(crate) fn requested_format(text: Option<&str>, also: &str) -> Result<ExportF
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MoveExportQuery {
+    /// The file format (required).
+    #[param(value_type = String, pattern = "^(gpx|geojson|kml|csv)$")]
     format: Option<String>,
+    /// Only this vehicle of the move (it must be one of the move's vehicles).
+    #[param(value_type = Option<schemas::VehicleId>)]
     vehicle: Option<String>,
+    /// Fixes at or after this fix time.
+    #[param(value_type = Option<schemas::Time>)]
     from: Option<DateTime<Utc>>,
+    /// Fixes before this fix time; after `from`.
+    #[param(value_type = Option<schemas::Time>)]
     to: Option<DateTime<Utc>>,
 }
 
 /// `GET /api/v1/moves/{id}/export?format=gpx|geojson|kml|csv&vehicle&from&to`: the move's
 /// tracks (all its vehicles, or one) over its span, as a file.
+#[utoipa::path(
+    get,
+    path = "/api/v1/moves/{id}/export",
+    tag = "moves",
+    operation_id = "exportMove",
+    summary = "A move's tracks as a file: GPX, GeoJSON, KML or CSV",
+    description = "Streamed; a vehicle's track is split into segments at data gaps (30 s without a fix). Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); no length limit, as the file is streamed. Recorded in the audit log.",
+    params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), MoveExportQuery),
+    responses(
+        (
+            status = 200,
+            description = "The file, as an attachment (`Content-Disposition: attachment; filename=\"move-ID.gpx\"`).",
+            headers(("Content-Disposition" = String, description = "The file's name.")),
+            content(
+                (String = "application/gpx+xml"),
+                (String = "application/geo+json"),
+                (String = "application/vnd.google-earth.kml+xml"),
+                (String = "text/csv"),
+            ),
+        ),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn move_export(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    export_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
-}
-
-async fn export_move(
-    state: &AppState,
-    user: Authenticated,
-    client: Option<std::net::IpAddr>,
-    id: String,
-    query: Result<Query<MoveExportQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<MoveExportQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Ability::Exports)?;
-    let Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
+    let state = &state;
     let format = requested_format(query.format.as_deref(), "")?;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;

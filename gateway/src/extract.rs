@@ -1,10 +1,11 @@
 //! What handlers take from a request besides the state: who is asking ([`Authenticated`]), from
 //! which address ([`ClientAddr`]), and a JSON body whose rejection is already the API's error
-//! ([`ApiJson`]).
+//! ([`ApiJson`]), and a query whose rejection is too ([`ApiQuery`]).
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::Query;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -78,6 +79,25 @@ where
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text())),
+        }
+    }
+}
+
+/// A query string: one that does not parse (a time that is not RFC 3339, a number that is not
+/// one) is a 400 with the reason `bad_query`, before the handler runs.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query")),
         }
     }
 }

@@ -3,23 +3,81 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use prometheus::{Encoder, TextEncoder};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::openapi::public;
+use crate::reply::Reply;
 use crate::state::AppState;
 
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(public(routes!(healthz))).routes(public(routes!(metrics)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    status: HealthStatus,
+    /// The storage backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = StoreBackend, nullable = false)]
+    store: Option<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum HealthStatus {
+    Ok,
+    Unavailable,
+}
+
+/// What `convoy_store::Store::backend` names.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+enum StoreBackend {
+    Sqlite,
+    Postgres,
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "system",
+    operation_id = "healthz",
+    summary = "Whether the server and its store answer",
+    responses(
+        (status = 200, description = "The server is up and its store answers.", body = Health),
+        (status = 503, description = "The store does not answer.", body = Health),
+    ),
+)]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "store": state.store.backend() })).into_response(),
+        Ok(()) => {
+            Reply::ok(Health { status: HealthStatus::Ok, store: Some(state.store.backend()) }).into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            let body = Reply::ok(Health { status: HealthStatus::Unavailable, store: None });
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
         }
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "Bind the HTTP listener to a trusted network. Counters of refused input are labelled by reason.",
+    responses(
+        (status = 200, description = "The Prometheus text exposition format.", content_type = "text/plain; version=0.0.4", body = String),
+    ),
+)]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = Vec::new();
     let encoder = TextEncoder::new();

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use convoy_core::alert::AlertState;
@@ -29,16 +29,24 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::Scope;
 use crate::audit;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
+use crate::extract::{ApiQuery, Authenticated};
 use crate::listener::ShuttingDown;
+use crate::openapi::{requires, BadRequest, ServiceUnavailable};
 use crate::state::AppState;
 use convoy_registry::credentials;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Live, routes!(live_feed)))
+}
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// A client that has answered nothing (not even a pong) for this long is gone.
@@ -53,16 +61,36 @@ const MAX_INCOMING_BYTES: usize = 4096;
 /// A send that takes longer than this closes the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LiveQuery {
+    /// The bearer token itself. Prefer the header or a ticket: URLs end up in proxies' logs.
     token: Option<String>,
+    /// A one-use ticket from `POST /api/v1/live/ticket` (what the web page uses: browsers cannot
+    /// set headers on a WebSocket, and a ticket keeps the token out of the URL).
     ticket: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/live",
+    tag = "live",
+    operation_id = "liveFeed",
+    summary = "The live feed (WebSocket)",
+    description = "Escorts see their assigned moves' vehicles and alerts only; auditors get 403: they work from the record.\n\nA WebSocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`). The caller is known by a one-use `?ticket=` (browsers cannot set headers on a WebSocket; the web page uses tickets), a bearer header, or the token as `?token=`. On connect the current state arrives first, as the same messages: each vehicle's latest position, then every alert not yet resolved. Then positions, alerts and agent status as they happen, and a ping every 15 s. Server-to-client text messages are JSON, tagged by `type` (schema `LiveMessage`). A client too slow for the stream of positions skips some and is told how many (`lagged`); the next position of each vehicle puts it right. Alerts are never skipped; a client that stops answering is closed. Opening the feed is recorded in the audit log.",
+    params(LiveQuery),
+    security(("liveTicket" = []), ("bearer" = []), ("liveToken" = [])),
+    extensions(("x-websocket-messages" = json!({ "$ref": "#/components/schemas/LiveMessage" }))),
+    responses(
+        (status = 101, description = "Switching protocols: the WebSocket is open. Messages: `LiveMessage` (`#/components/schemas/LiveMessage`)."),
+        (status = 400, response = BadRequest),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn live_feed(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
-    Query(query): Query<LiveQuery>,
+    ApiQuery(query): ApiQuery<LiveQuery>,
     headers: HeaderMap,
     shutting_down: Option<Extension<ShuttingDown>>,
     upgrade: WebSocketUpgrade,

@@ -12,16 +12,24 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
 use convoy_core::Ability;
 use rand::distributions::{Alphanumeric, DistString};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::bearer_token;
 use crate::extract::Authenticated;
+use crate::openapi::{requires, ServiceUnavailable};
+use crate::reply::Reply;
 use crate::state::AppState;
 use convoy_registry::credentials;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Live, routes!(issue_ticket)))
+}
 
 /// How long a ticket may wait to be used.
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
@@ -100,12 +108,32 @@ impl LiveTickets {
     }
 }
 
+/// A ticket for the live feed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LiveTicket {
+    ticket: String,
+    /// Seconds the ticket may wait to be used.
+    expires_in_s: u64,
+}
+
 /// `POST /api/v1/live/ticket`: a ticket for `GET /api/v1/live?ticket=`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/live/ticket",
+    tag = "live",
+    operation_id = "liveTicket",
+    summary = "A one-use ticket that opens the live feed",
+    description = "The ticket opens one live feed (`GET /api/v1/live?ticket=`) within 30 s and stands for the bearer token of this request: the feed closes when that token ends. Kept in memory only (a restart forgets tickets).",
+    responses(
+        (status = 200, description = "The ticket.", body = LiveTicket),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn issue_ticket(
     State(state): State<AppState>,
     user: Authenticated,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Reply<LiveTicket>, ApiError> {
     user.require(Ability::Live)?;
     // `Authenticated` has read and checked this very header.
     let token = bearer_token(&headers)
@@ -113,7 +141,7 @@ pub(crate) async fn issue_ticket(
     let ticket = state.live_tickets.issue(credentials::token_hash(token)).ok_or_else(|| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many live feed tickets waiting; try again")
     })?;
-    Ok(Json(json!({ "ticket": ticket, "expires_in_s": TICKET_LIFETIME.as_secs() })))
+    Ok(Reply::ok(LiveTicket { ticket, expires_in_s: TICKET_LIFETIME.as_secs() }))
 }
 
 #[cfg(test)]

@@ -10,28 +10,59 @@ use chrono::{DateTime, Utc};
 use convoy_registry::credentials;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::ClientAddr;
+use crate::openapi::{
+    public, BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
+};
+use crate::schemas::Time;
 use crate::state::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(public(routes!(login)))
+}
 
 /// The longest password a login may carry (argon2 takes any length; this bounds the work).
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
     username: String,
+    #[schema(format = Password)]
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct LoginResponse {
+    /// The bearer token.
     token: String,
+    #[schema(value_type = Time)]
     expires_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "people",
+    operation_id = "login",
+    summary = "Log in: a bearer token for a user name and password",
+    description = "Every login, accepted or refused, is recorded in the audit log and counted (`convoy_gateway_logins_total{outcome}`). A wrong password and an unknown user get the same answer.",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in.", body = LoginResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,

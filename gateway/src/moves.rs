@@ -7,31 +7,107 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use convoy_core::plan::{MovePlan, PlanError, PlanFields, PlanFieldsText, RouteFormat};
 use convoy_core::Ability;
 use convoy_registry::{store_new_move, NewMoveError};
 use convoy_store::MoveRecord;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::{visible_move, Scope};
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{
+    requires, signed_in, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity,
+    UnsupportedMediaType,
+};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
 
+/// The plans' routes. The router gives them a body limit of their own (a plan's route file may
+/// be large).
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(signed_in(routes!(list_moves)))
+        .routes(requires(Ability::Plan, routes!(create_move)))
+        .routes(signed_in(routes!(get_move)))
+        .routes(requires(Ability::Plan, routes!(parse_route)))
+}
+
+/// The plan fields a GeoJSON, GPX or KML upload carries in its query (the JSON plan document
+/// carries them itself).
+/// (The handler reads them as text, `plan_fields`, and judges them as a plan's fields are.)
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // a description only
+pub(crate) struct PlanQuery {
+    /// With a route file: the move's name.
+    #[param(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    /// With a route file: the vehicles, comma-separated.
+    #[param(example = "truck-07,escort-1")]
+    vehicles: Option<String>,
+    /// With a route file: `cargo:escort` pairs, comma-separated.
+    #[param(example = "truck-07:escort-1")]
+    escorts: Option<String>,
+    /// With a route file: the corridor's half-width in metres (150 by default).
+    #[param(value_type = Option<f64>, minimum = 10, maximum = 10000)]
+    corridor_m: Option<String>,
+    /// With a route file: the start of the planned window.
+    #[param(value_type = Option<schemas::Time>)]
+    from: Option<String>,
+    /// With a route file: the end of the planned window.
+    #[param(value_type = Option<schemas::Time>)]
+    to: Option<String>,
+    /// With a route file: rule overrides as JSON text.
+    rules: Option<String>,
+}
+
+/// The id of a new move.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Created {
+    id: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/moves",
+    tag = "moves",
+    operation_id = "createMove",
+    summary = "Plan a move",
+    description = "The body is the JSON plan document (`application/json`), or a route file (GPX, KML or GeoJSON by Content-Type) with the plan's other fields as query parameters. A plan is judged whole; nothing is stored from a refused one, and each refusal is counted by reason (`convoy_gateway_plans_rejected_total`): `too_large`, `malformed`, `route_too_short`, `coordinate_out_of_range`, `self_intersecting_zone`, `invalid_zone`, `corridor_out_of_range`, `invalid_window`, `invalid_rules`, `invalid_vehicles`, `unknown_vehicle`. Limits: body 4 MiB, route 100,000 points, 1,000 zones (10,000 points each, 100,000 together), 1,000 vehicles, names 1 to 200 characters, corridor 10 to 10,000 m, circle zones up to 100,000 m. Recorded in the audit log.",
+    params(PlanQuery),
+    request_body(content(
+        (schemas::MovePlan = "application/json"),
+        (String = "application/gpx+xml"),
+        (String = "application/vnd.google-earth.kml+xml"),
+        (String = "application/geo+json"),
+    )),
+    responses(
+        (status = 201, description = "The move is planned.", body = Created),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn create_move(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<Created>, ApiError> {
     user.require(Ability::Plan)?;
     let (body, format, content_type) = route_body(&state, &headers, body, "application/json")?;
     // `application/json` is the plan document; a GeoJSON, GPX or KML file is a route with the
@@ -57,42 +133,109 @@ pub(crate) async fn create_move(
     let detail = json!({ "name": record.name, "vehicles": record.plan.get("vehicles") });
     audit::record(&state, Some(&user.0.name), from, "move.create", &record.id, detail).await?;
     let _ = state.events.moves_added.send(record.id.clone());
-    Ok((StatusCode::CREATED, Json(json!({ "id": record.id }))).into_response())
+    Ok(Reply::created(Created { id: record.id }))
 }
 
+/// A move as listed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MoveSummary {
+    id: String,
+    name: String,
+    #[schema(value_type = schemas::Time)]
+    created_at: String,
+    created_by: String,
+    /// As the plan names them.
+    #[schema(value_type = Vec<schemas::VehicleId>)]
+    vehicles: Option<Value>,
+    /// The planned window, if the plan has one.
+    #[schema(value_type = Option<schemas::TimeWindow>, required = true)]
+    window: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MoveList {
+    moves: Vec<MoveSummary>,
+}
+
+/// A move's summary with its plan (a report's `move`).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MoveWithPlan {
+    #[serde(flatten)]
+    pub(crate) summary: MoveSummary,
+    #[schema(value_type = schemas::MovePlan)]
+    pub(crate) plan: Value,
+}
+
+/// A move with its plan and team.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Move)]
+pub(crate) struct MoveView {
+    #[serde(flatten)]
+    with_plan: MoveWithPlan,
+    /// The users escorting the move.
+    team: Vec<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/moves",
+    tag = "moves",
+    operation_id = "listMoves",
+    summary = "The moves",
+    description = "An escort sees only the moves assigned to them.",
+    responses(
+        (status = 200, description = "The moves.", body = MoveList),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list_moves(
     State(state): State<AppState>,
     user: Authenticated,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<MoveList>, ApiError> {
     let scope = Scope::of(&state.store, &user.0).await?;
-    let moves: Vec<_> =
-        state.store.moves().await?.iter().filter(|m| scope.sees_move(&m.id)).map(summary).collect();
-    Ok(Json(json!({ "moves": moves })).into_response())
+    let moves = state.store.moves().await?.iter().filter(|m| scope.sees_move(&m.id)).map(summary).collect();
+    Ok(Reply::ok(MoveList { moves }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/moves/{id}",
+    tag = "moves",
+    operation_id = "getMove",
+    summary = "A move with its plan and team",
+    description = "Escorts: assigned moves only (another move is 404, as one that does not exist). Recorded in the audit log.",
+    params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`.")),
+    responses(
+        (status = 200, description = "The move.", body = MoveView),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn get_move(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<MoveView>, ApiError> {
     let record = visible_move(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "move.view", &id, json!({})).await?;
-    let mut body = summary(&record);
-    body["plan"] = record.plan.clone();
-    body["team"] = json!(state.store.move_team(&id).await?);
-    Ok(Json(body).into_response())
+    let team = state.store.move_team(&id).await?;
+    Ok(Reply::ok(MoveView { with_plan: with_plan(&record), team }))
 }
 
-pub(crate) fn summary(record: &MoveRecord) -> serde_json::Value {
-    json!({
-        "id": record.id,
-        "name": record.name,
-        "created_at": convoy_core::position::format_time(&record.created_at),
-        "created_by": record.created_by,
-        "vehicles": record.plan.get("vehicles"),
-        "window": record.plan.get("window"),
-    })
+pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
+    MoveSummary {
+        id: record.id.clone(),
+        name: record.name.clone(),
+        created_at: convoy_core::position::format_time(&record.created_at),
+        created_by: record.created_by.clone(),
+        vehicles: record.plan.get("vehicles").cloned(),
+        window: record.plan.get("window").cloned(),
+    }
+}
+
+pub(crate) fn with_plan(record: &MoveRecord) -> MoveWithPlan {
+    MoveWithPlan { summary: summary(record), plan: record.plan.clone() }
 }
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
@@ -116,15 +259,43 @@ fn plan_error(error: &PlanError) -> ApiError {
     ApiError::new(status, format!("plan refused: {error}"))
 }
 
+/// The route and zones of a route file, as GeoJSON.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ParsedRoute {
+    #[schema(value_type = schemas::LineString)]
+    route: Value,
+    #[schema(value_type = schemas::ZoneCollection)]
+    zones: Value,
+}
+
 /// `POST /api/v1/routes/parse`: a route file (GPX, KML or GeoJSON, by `Content-Type`) read and
 /// judged as a plan would read it, returned as GeoJSON for the page to preview before the move
 /// is created. Nothing is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/routes/parse",
+    tag = "moves",
+    operation_id = "parseRoute",
+    summary = "Read a route file as a plan would, to preview it; nothing is stored",
+    description = "The body is at most 8 MiB (a plan's route file, at most 4 MiB, is judged as a plan is). Refusals are counted by reason (`convoy_gateway_plans_rejected_total`).",
+    request_body(content(
+        (String = "application/gpx+xml"),
+        (String = "application/vnd.google-earth.kml+xml"),
+        (String = "application/geo+json"),
+    )),
+    responses(
+        (status = 200, description = "The route and zones the file holds, as GeoJSON.", body = ParsedRoute),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    ),
+)]
 pub(crate) async fn parse_route(
     State(state): State<AppState>,
     user: Authenticated,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<ParsedRoute>, ApiError> {
     user.require(Ability::Plan)?;
     let (body, format, _) = route_body(&state, &headers, body, "")?;
     // The plan's other fields do not matter here; a placeholder vehicle lets the route and
@@ -133,8 +304,8 @@ pub(crate) async fn parse_route(
         PlanFields { name: "route preview".into(), vehicles: vec!["preview".into()], ..Default::default() };
     let plan = MovePlan::from_route_file(&body, format, &fields)
         .map_err(|e| refuse(&state, plan_error(&e), e.reason()))?;
-    let document = plan.to_json();
-    Ok(Json(json!({ "route": document["route"], "zones": document["zones"] })).into_response())
+    let mut document = plan.to_json();
+    Ok(Reply::ok(ParsedRoute { route: document["route"].take(), zones: document["zones"].take() }))
 }
 
 /// Counts a refused plan or route file by reason, and labels the error with the reason.

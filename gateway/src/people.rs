@@ -3,28 +3,76 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use convoy_core::{Ability, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiJson, Authenticated};
+use crate::openapi::{
+    requires, signed_in, BadRequest, Conflict, NotFound, ServiceUnavailable, UnprocessableEntity,
+    UnsupportedMediaType,
+};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
+use crate::web::WebSettings;
 use convoy_registry::{credentials, AddUserError};
 
 /// The most people one move's team may have.
 const MAX_TEAM: usize = 100;
 
-pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Json<serde_json::Value> {
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(signed_in(routes!(logout)))
+        .routes(signed_in(routes!(me)))
+        .routes(requires(Ability::Users, routes!(list_users, add_user)))
+        .routes(requires(Ability::Users, routes!(revoke_tokens)))
+        .routes(requires(Ability::Plan, routes!(set_team)))
+}
+
+/// Who is logged in, what they may do, and the site's settings for the page.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    name: String,
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+    /// What the person's role may do (the page shows what they may use).
+    #[schema(value_type = Vec<schemas::Ability>)]
+    abilities: Vec<Ability>,
+    web: WebSettings,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "people",
+    operation_id = "me",
+    summary = "Who is logged in, what they may do, and what the web page needs to know about the site",
+    responses((status = 200, description = "The user, their abilities and the site's web settings.", body = Me)),
+)]
+pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Reply<Me> {
     let abilities = user.0.role.abilities();
-    Json(json!({ "name": user.0.name, "role": user.0.role, "abilities": abilities, "web": state.web }))
+    Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, web: state.web })
 }
 
 /// Ends the token the request came with: it stops working at once, not when it expires.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "people",
+    operation_id = "logout",
+    summary = "Log out: the token of this request stops working at once",
+    responses(
+        (status = 204, description = "The token is revoked."),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     user: Authenticated,
@@ -38,39 +86,84 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A person and their role.
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
+pub(crate) struct UserView {
+    #[schema(value_type = schemas::UserName)]
+    name: String,
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserList {
+    users: Vec<UserView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "people",
+    operation_id = "listUsers",
+    summary = "Every user and their role",
+    responses(
+        (status = 200, description = "The users.", body = UserList),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<UserList>, ApiError> {
     user.require(Ability::Users)?;
     audit::record(&state, Some(&user.0.name), from, "users.view", "users", json!({})).await?;
-    let users: Vec<_> =
-        state.store.users().await?.into_iter().map(|u| json!({ "name": u.name, "role": u.role })).collect();
-    Ok(Json(json!({ "users": users })).into_response())
+    let users =
+        state.store.users().await?.into_iter().map(|u| UserView { name: u.name, role: u.role }).collect();
+    Ok(Reply::ok(UserList { users }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUser {
+    #[schema(value_type = schemas::UserName)]
     name: String,
+    #[schema(value_type = schemas::Role)]
     role: Role,
+    #[schema(format = Password, min_length = 12)]
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "people",
+    operation_id = "addUser",
+    summary = "Add a user",
+    description = "The password is stored only as an argon2id hash.",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user was added.", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn add_user(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     ApiJson(new): ApiJson<NewUser>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<UserView>, ApiError> {
     user.require(Ability::Users)?;
     match convoy_registry::add_user(&state.store, &new.name, new.role, &new.password).await {
         Ok(()) => {
             let detail = json!({ "role": new.role });
             audit::record(&state, Some(&user.0.name), from, "user.add", &new.name, detail).await?;
             tracing::info!(user = %new.name, role = %new.role, by = %user.0.name, "user added");
-            Ok((StatusCode::CREATED, Json(json!({ "name": new.name, "role": new.role }))).into_response())
+            Ok(Reply::created(UserView { name: new.name, role: new.role }))
         }
         Err(AddUserError::Store(convoy_store::StoreError::AlreadyExists(what))) => {
             Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))
@@ -80,13 +173,33 @@ pub(crate) async fn add_user(
     }
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RevokedTokens {
+    /// How many tokens were ended.
+    revoked: u64,
+}
+
 /// Ends every token of a person (a lost laptop, someone leaving): they must log in again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{name}/tokens",
+    tag = "people",
+    operation_id = "revokeUserTokens",
+    summary = "End every token of a user (a lost laptop, someone leaving)",
+    description = "The user must log in again.",
+    params(("name" = schemas::UserName, Path, description = "The user's name.")),
+    responses(
+        (status = 200, description = "The tokens are revoked.", body = RevokedTokens),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn revoke_tokens(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<RevokedTokens>, ApiError> {
     user.require(Ability::Users)?;
     if state.store.user(&name).await?.is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
@@ -102,22 +215,50 @@ pub(crate) async fn revoke_tokens(
     )
     .await?;
     tracing::info!(user = %name, revoked, by = %user.0.name, "tokens revoked");
-    Ok(Json(json!({ "revoked": revoked })).into_response())
+    Ok(Reply::ok(RevokedTokens { revoked }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Team {
+    #[schema(value_type = Vec<schemas::UserName>, max_items = 100)]
     users: Vec<String>,
 }
 
+/// A move's team as stored (sorted, without repeats).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TeamResult {
+    #[serde(rename = "move")]
+    move_id: String,
+    /// The users escorting the move.
+    team: Vec<String>,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/moves/{id}/team",
+    tag = "moves",
+    operation_id = "setMoveTeam",
+    summary = "Set who escorts a move (replaces the team)",
+    description = "At most 100 people; every one must exist (else 422, naming them).",
+    params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`.")),
+    request_body = Team,
+    responses(
+        (status = 200, description = "The team as stored (sorted, without repeats).", body = TeamResult),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn set_team(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     Path(id): Path<String>,
     ApiJson(mut team): ApiJson<Team>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<TeamResult>, ApiError> {
     user.require(Ability::Plan)?;
     if team.users.len() > MAX_TEAM {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("a team has at most {MAX_TEAM} people")));
@@ -141,5 +282,5 @@ pub(crate) async fn set_team(
     state.store.set_move_team(&id, &team.users).await?;
     audit::record(&state, Some(&user.0.name), from, "move.team", &id, json!({ "team": team.users })).await?;
     tracing::info!(move_id = %id, team = ?team.users, by = %user.0.name, "move team set");
-    Ok(Json(json!({ "move": id, "team": team.users })).into_response())
+    Ok(Reply::ok(TeamResult { move_id: id, team: team.users }))
 }

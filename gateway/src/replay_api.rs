@@ -16,8 +16,8 @@
 //! the span (opened before its end and not over before its start), of the chosen vehicle if one
 //! is chosen. Fixes marked implausible are shown but neither make nor break a stop or a gap.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use convoy_core::position::format_time;
@@ -25,45 +25,96 @@ use convoy_core::stop::StopRule;
 use convoy_core::Ability;
 use convoy_history::replay::{alerts_in, write_track, write_value, PositionBudget, MAX_REPLAY_POSITIONS};
 use convoy_history::MoveHistory;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::visible_move;
-use crate::alert_api::alert_json;
+use crate::alert_api::AlertView;
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
-use crate::move_span::count_refusal;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{requires, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable};
+use crate::schemas;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Replay, routes!(move_replay)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReplayQuery {
+    /// Only this vehicle of the move (it must be one of the move's vehicles).
+    #[param(value_type = Option<schemas::VehicleId>)]
     vehicle: Option<String>,
+    /// Fixes at or after this fix time.
+    #[param(value_type = Option<schemas::Time>)]
     from: Option<DateTime<Utc>>,
+    /// Fixes before this fix time; after `from`.
+    #[param(value_type = Option<schemas::Time>)]
     to: Option<DateTime<Utc>>,
 }
 
+/// The replay, as [`move_replay`] writes it piece by piece (the schema only).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct Replay {
+    /// The move's id.
+    #[serde(rename = "move")]
+    move_id: String,
+    #[schema(value_type = schemas::Time)]
+    from: String,
+    #[schema(value_type = schemas::Time)]
+    to: String,
+    tracks: Vec<ReplayTrack>,
+    #[schema(value_type = Vec<schemas::Stop>)]
+    stops: Vec<Value>,
+    #[schema(value_type = Vec<schemas::Gap>)]
+    gaps: Vec<Value>,
+    /// Oldest first.
+    alerts: Vec<AlertView>,
+}
+
+/// One vehicle's positions in a replay.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct ReplayTrack {
+    #[schema(value_type = schemas::VehicleId)]
+    vehicle: String,
+    /// In fix-time order.
+    #[schema(value_type = Vec<schemas::StoredFix>)]
+    positions: Vec<Value>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/moves/{id}/replay",
+    tag = "moves",
+    operation_id = "replayMove",
+    summary = "What happened on a move: tracks, stops, data gaps and alerts",
+    description = "Covers the move's planned window (or its creation until now), narrowed by `from` and `to` (a range outside the move is 400); at most 7 days and 500,000 positions at once (more positions: 413; narrow the range, pick a vehicle, or export instead). Recorded in the audit log.",
+    params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReplayQuery),
+    responses(
+        (status = 200, description = "The replay.", body = Replay),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn move_replay(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    query: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    replay_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
-}
-
-async fn replay_move(
-    state: &AppState,
-    user: Authenticated,
-    client: Option<std::net::IpAddr>,
-    id: String,
-    query: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ReplayQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Ability::Replay)?;
-    let Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
+    let state = &state;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
     let span = history.span(query.from, query.to, Utc::now())?;
@@ -99,8 +150,9 @@ async fn replay_move(
     write_value(&mut body, &Value::Array(gaps));
     body.extend_from_slice(b",\"alerts\":");
     let only = query.vehicle.as_ref().map(|_| &vehicles[0]);
-    let alerts: Vec<Value> = alerts_in(&state.store, &id, only, span).await?.iter().map(alert_json).collect();
-    write_value(&mut body, &Value::Array(alerts));
+    let alerts: Vec<AlertView> =
+        alerts_in(&state.store, &id, only, span).await?.iter().map(AlertView::of).collect();
+    write_value(&mut body, &serde_json::to_value(alerts).unwrap_or_default());
     body.push(b'}');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

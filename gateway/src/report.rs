@@ -18,10 +18,7 @@
 //! track. `fixes` counts every stored fix; the distance (between consecutive fixes, across gaps
 //! too), the line, the stops and the gaps leave out fixes marked implausible.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::position::format_time;
@@ -30,44 +27,114 @@ use convoy_core::Ability;
 use convoy_history::replay::alerts_in;
 use convoy_history::summary::VehicleSummary;
 use convoy_history::MoveHistory;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::visible_move;
-use crate::alert_api::alert_json;
+use crate::alert_api::{AlertView, TransitionView};
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
-use crate::move_span::count_refusal;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::moves::MoveWithPlan;
+use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Report, routes!(move_report)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReportQuery {
+    /// Fixes at or after this fix time.
+    #[param(value_type = Option<schemas::Time>)]
     from: Option<DateTime<Utc>>,
+    /// Fixes before this fix time; after `from`.
+    #[param(value_type = Option<schemas::Time>)]
     to: Option<DateTime<Utc>>,
 }
 
+/// The move report.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Report {
+    /// The move's summary and plan.
+    #[serde(rename = "move")]
+    move_view: MoveWithPlan,
+    #[schema(value_type = schemas::Time)]
+    generated_at: String,
+    #[schema(value_type = schemas::Time)]
+    from: String,
+    #[schema(value_type = schemas::Time)]
+    to: String,
+    /// What each vehicle drove (as `convoy_history::summary` writes it, with its off-route alerts).
+    #[schema(value_type = Vec<ReportVehicle>)]
+    vehicles: Vec<Value>,
+    /// The alert log: every alert with who acknowledged and resolved it, when and why.
+    alerts: Vec<AlertWithTransitions>,
+}
+
+/// What one vehicle drove (the schema of `VehicleSummary::finish` and its `off_route`).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct ReportVehicle {
+    #[schema(value_type = schemas::VehicleId)]
+    vehicle: String,
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    first_fix: Option<String>,
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    last_fix: Option<String>,
+    #[schema(minimum = 0)]
+    fixes: u64,
+    #[schema(minimum = 0)]
+    distance_km: f64,
+    /// The driven route, simplified; null without at least two fixes.
+    #[schema(value_type = Option<schemas::LineString>, required = true)]
+    driven: Option<Value>,
+    #[schema(value_type = Vec<schemas::Stop>)]
+    stops: Vec<Value>,
+    #[schema(value_type = Vec<schemas::Gap>)]
+    gaps: Vec<Value>,
+    off_route: Vec<AlertView>,
+}
+
+/// An alert with its transitions.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertWithTransitions {
+    #[serde(flatten)]
+    alert: AlertView,
+    transitions: Vec<TransitionView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/moves/{id}/report",
+    tag = "moves",
+    operation_id = "moveReport",
+    summary = "The move report: planned against driven, stops, gaps, deviations and the alert log",
+    description = "Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); at most 7 days. Recorded in the audit log.",
+    params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReportQuery),
+    responses(
+        (status = 200, description = "The report.", body = Report),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn move_report(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    report_move(&state, user, client, id, query).await.inspect_err(|e| count_refusal(&state, e))
-}
-
-async fn report_move(
-    state: &AppState,
-    user: Authenticated,
-    client: Option<std::net::IpAddr>,
-    id: String,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+    ApiQuery(query): ApiQuery<ReportQuery>,
+) -> Result<Reply<Report>, ApiError> {
     user.require(Ability::Report)?;
-    let Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query"))?;
+    let state = &state;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let span = history.span(query.from, query.to, Utc::now())?;
     convoy_history::span::check_length(span)?;
@@ -84,36 +151,26 @@ async fn report_move(
             summary.push(&fix?);
         }
         let mut view = summary.finish(vehicle);
-        view["off_route"] = alerts
+        let off_route = alerts
             .iter()
             .filter(|a| a.kind == AlertKind::OffRoute && &a.vehicle == vehicle)
-            .map(alert_json)
-            .collect::<Vec<_>>()
-            .into();
+            .map(AlertView::of)
+            .collect::<Vec<_>>();
+        view["off_route"] = serde_json::to_value(off_route).unwrap_or_default();
         vehicles.push(view);
     }
     let mut alert_log = Vec::with_capacity(alerts.len());
     for alert in &alerts {
-        let transitions: Vec<Value> = state
-            .store
-            .alert_transitions(&alert.id)
-            .await?
-            .iter()
-            .map(|t| json!({ "state": t.state, "at": format_time(&t.at), "by": t.by, "note": t.note }))
-            .collect();
-        let mut view = alert_json(alert);
-        view["transitions"] = transitions.into();
-        alert_log.push(view);
+        let transitions =
+            state.store.alert_transitions(&alert.id).await?.iter().map(TransitionView::of).collect();
+        alert_log.push(AlertWithTransitions { alert: AlertView::of(alert), transitions });
     }
-    let mut summary = crate::moves::summary(&history.record);
-    summary["plan"] = history.record.plan.clone();
-    Ok(Json(json!({
-        "move": summary,
-        "generated_at": format_time(&Utc::now()),
-        "from": format_time(&span.from),
-        "to": format_time(&span.to),
-        "vehicles": vehicles,
-        "alerts": alert_log,
+    Ok(Reply::ok(Report {
+        move_view: crate::moves::with_plan(&history.record),
+        generated_at: format_time(&Utc::now()),
+        from: format_time(&span.from),
+        to: format_time(&span.to),
+        vehicles,
+        alerts: alert_log,
     }))
-    .into_response())
 }

@@ -1,57 +1,78 @@
-//! The HTTP API's routes (DESIGN.md's contract and what the web page needs), in one place:
-//! each names its handler in the module of its feature.
+//! The HTTP API's router: the routes each feature module exports (each declared once, with its
+//! documentation: see `openapi.rs`), merged, and the layers that are not any one feature's.
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The server's router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(crate::health::healthz))
-        .route("/metrics", get(crate::health::metrics))
-        // The web page: static, embedded, no login needed to fetch it.
-        .route("/", get(crate::web::index))
-        .route("/assets/{*path}", get(crate::web::asset))
-        .route("/api/v1/login", post(crate::login::login))
-        .route("/api/v1/openapi.json", get(crate::openapi::document))
-        .route("/api/v1/logout", post(crate::people::logout))
-        .route("/api/v1/me", get(crate::people::me))
-        .route("/api/v1/users", get(crate::people::list_users).post(crate::people::add_user))
-        .route("/api/v1/users/{name}/tokens", axum::routing::delete(crate::people::revoke_tokens))
-        .route("/api/v1/moves/{id}/team", axum::routing::put(crate::people::set_team))
-        .route(
-            "/api/v1/routes/parse",
-            post(crate::moves::parse_route)
-                .layer(axum::extract::DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES)),
-        )
-        .route("/api/v1/vehicles", get(crate::vehicles::list_vehicles).post(crate::vehicles::add_vehicle))
-        .route("/api/v1/vehicles/{id}/track", get(crate::track::vehicle_track))
-        .route(
-            "/api/v1/moves",
-            get(crate::moves::list_moves)
-                .post(crate::moves::create_move)
-                .layer(axum::extract::DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES)),
-        )
-        .route("/api/v1/moves/{id}", get(crate::moves::get_move))
-        .route("/api/v1/moves/{id}/export", get(crate::export::move_export))
-        .route("/api/v1/moves/{id}/replay", get(crate::replay_api::move_replay))
-        .route("/api/v1/moves/{id}/report", get(crate::report::move_report))
-        .route("/api/v1/alerts", get(crate::alert_api::list_alerts))
-        .route("/api/v1/alerts/{id}", get(crate::alert_api::get_alert))
-        .route("/api/v1/alerts/{id}/ack", post(crate::alert_api::acknowledge))
-        .route("/api/v1/alerts/{id}/resolve", post(crate::alert_api::resolve))
-        .route("/api/v1/live", get(crate::live::live_feed))
-        .route("/api/v1/live/ticket", post(crate::live_ticket::issue_ticket))
-        .route("/api/v1/audit", get(crate::audit::list_audit))
+    let (router, _) = api().split_for_parts();
+    router
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") })
+        // For the count of the history routes' refusals (`move_span::count_refusal`).
+        .layer(Extension(state.metrics.clone()))
         .layer(axum::middleware::map_response(protective_headers))
         // Outermost, so it times the whole answer.
         .layer(axum::middleware::from_fn(crate::request_span::request_span))
         .with_state(state)
+}
+
+/// Every route of the router, as (method, path) with the path as axum spells it
+/// (`/assets/{*path}`): what the router is built from.
+pub fn route_list() -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    for (path, item) in api().into_openapi().paths.paths {
+        let methods = [
+            ("GET", item.get.is_some()),
+            ("PUT", item.put.is_some()),
+            ("POST", item.post.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("HEAD", item.head.is_some()),
+            ("OPTIONS", item.options.is_some()),
+            ("TRACE", item.trace.is_some()),
+        ];
+        routes.extend(
+            methods.into_iter().filter(|(_, has)| *has).map(|(method, _)| (method.to_string(), path.clone())),
+        );
+    }
+    routes
+}
+
+/// The OpenAPI document of the router.
+pub(crate) fn openapi() -> serde_json::Value {
+    crate::openapi::finish(api().into_openapi())
+}
+
+/// Every feature's routes, with their documentation.
+fn api() -> OpenApiRouter<AppState> {
+    // A plan's route file may be large; routes/parse reads one twice as large as a plan may hold.
+    let plan_bodies = DefaultBodyLimit::max(2 * convoy_core::plan::MAX_PLAN_BYTES);
+    let history = OpenApiRouter::new()
+        .merge(crate::track::routes())
+        .merge(crate::export::routes())
+        .merge(crate::replay_api::routes())
+        .merge(crate::report::routes())
+        .layer(axum::middleware::map_response(crate::move_span::count_refusal));
+    OpenApiRouter::new()
+        .merge(crate::health::routes())
+        .merge(crate::web::routes())
+        .merge(crate::login::routes())
+        .merge(crate::openapi::routes())
+        .merge(crate::people::routes())
+        .merge(crate::vehicles::routes())
+        .merge(crate::moves::routes().layer(plan_bodies))
+        .merge(history)
+        .merge(crate::alert_api::routes())
+        .merge(crate::live::routes())
+        .merge(crate::live_ticket::routes())
+        .merge(crate::audit::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's

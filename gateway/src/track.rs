@@ -3,7 +3,7 @@
 //! JSON, or as a GPX, GeoJSON, KML or CSV download (`format`, see `export.rs`).
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
@@ -12,17 +12,25 @@ use convoy_core::simplify::simplify_indices;
 use convoy_core::{Ability, Position, VehicleId};
 use convoy_store::StoredPosition;
 use futures_util::stream::{self, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit;
 use crate::error::ApiError;
 use crate::export;
-use crate::extract::Authenticated;
 use crate::extract::ClientAddr;
-use crate::move_span;
+use crate::extract::{ApiQuery, Authenticated};
+use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable, UnprocessableEntity};
+use crate::schemas;
 use crate::state::AppState;
 use convoy_history::export::{split_at_gaps, write_segments, ExportFormat, ExportMeta};
 use convoy_history::{Span, TrackFix};
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(requires(Ability::Track, routes!(vehicle_track)))
+}
 
 /// The most fixes a simplified track may be built from (about 28 hours at 10 Hz); simplifying
 /// needs the whole track in memory.
@@ -31,31 +39,72 @@ const MAX_SIMPLIFIED_FIXES: usize = 1_000_000;
 /// request keeps one person from reading the whole history in one go.
 const MAX_TRACK_DAYS: i64 = 31;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TrackQuery {
+    /// Fixes at or after this fix time.
+    #[param(value_type = Option<schemas::Time>)]
     from: Option<DateTime<Utc>>,
+    /// Fixes before this fix time; after `from`.
+    #[param(value_type = Option<schemas::Time>)]
     to: Option<DateTime<Utc>>,
+    /// The file format; `json` by default.
+    #[param(pattern = "^(json|geojson|gpx|kml|csv)$", default = "json")]
     format: Option<String>,
-    /// Douglas-Peucker tolerance in metres, for display.
+    /// Douglas-Peucker tolerance for display, in metres.
+    #[param(exclusive_minimum = 0)]
     simplify_m: Option<f64>,
 }
 
+/// A vehicle's track as JSON, as [`vehicle_track`] streams it (the schema only).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct Track {
+    #[schema(value_type = schemas::VehicleId)]
+    vehicle: String,
+    #[schema(value_type = Vec<schemas::StoredFix>)]
+    positions: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/vehicles/{id}/track",
+    tag = "vehicles",
+    operation_id = "vehicleTrack",
+    summary = "A vehicle's stored fixes in fix-time order",
+    description = "Without `from` and `to`, the last 24 hours; `to` must be after `from` and at most 31 days later (400 otherwise). Streamed as read; with `simplify_m`, simplified (Douglas-Peucker) from at most 1,000,000 fixes (more: 422, ask for a shorter range). Recorded in the audit log.",
+    params(("id" = schemas::VehicleId, Path, description = "The vehicle's id."), TrackQuery),
+    responses(
+        (
+            status = 200,
+            description = "The track.",
+            content(
+                (Track = "application/json"),
+                (String = "application/geo+json"),
+                (String = "application/gpx+xml"),
+                (String = "application/vnd.google-earth.kml+xml"),
+                (String = "text/csv"),
+            ),
+        ),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn vehicle_track(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from_addr): ClientAddr,
     Path(id): Path<String>,
-    query: Result<Query<TrackQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Ability::Track)?;
-    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let id = VehicleId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     // `None`: the JSON track.
     let format = match query.format.as_deref() {
         None | Some("json") => None,
-        other => Some(
-            export::requested_format(other, "json, ").inspect_err(|e| move_span::count_refusal(&state, e))?,
-        ),
+        other => Some(export::requested_format(other, "json, ")?),
     };
     let to = query.to.unwrap_or_else(Utc::now);
     let from = match query.from {
@@ -65,9 +114,7 @@ pub(crate) async fn vehicle_track(
         })?,
     };
     let refuse = |message: String, reason: &'static str| {
-        let error = ApiError::new(StatusCode::BAD_REQUEST, message).with_reason(reason);
-        move_span::count_refusal(&state, &error);
-        error
+        ApiError::new(StatusCode::BAD_REQUEST, message).with_reason(reason)
     };
     if from >= to {
         return Err(refuse("from must be before to".into(), "bad_range"));

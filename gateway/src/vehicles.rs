@@ -3,38 +3,70 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use convoy_core::{Ability, Position, Role, VehicleId};
 use convoy_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiJson, Authenticated};
+use crate::openapi::{requires, signed_in, BadRequest, Conflict, ServiceUnavailable, UnsupportedMediaType};
+use crate::reply::Reply;
+use crate::schemas;
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct VehicleView {
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(signed_in(routes!(list_vehicles)))
+        .routes(requires(Ability::Vehicles, routes!(add_vehicle)))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Vehicle)]
+pub(crate) struct VehicleView {
+    #[schema(value_type = schemas::VehicleId)]
     id: VehicleId,
-    /// The newest position by fix time, as on the wire; absent before the first one.
+    /// The newest position by fix time, as on the wire; null before the first one.
+    #[schema(value_type = Option<schemas::Position>, required = true)]
     position: Option<Position>,
     /// When the server received that position.
+    #[schema(value_type = Option<schemas::Time>, required = true)]
     received_at: Option<DateTime<Utc>>,
     /// The move the vehicle is on: the newest that names it and has not ended (for an escort,
     /// among the moves they are assigned to).
     #[serde(rename = "move")]
+    #[schema(required = true)]
     move_id: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct VehicleList {
+    vehicles: Vec<VehicleView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/vehicles",
+    tag = "vehicles",
+    operation_id = "listVehicles",
+    summary = "Every registered vehicle with its latest position",
+    description = "An escort sees only the vehicles of the moves assigned to them that have not ended; an auditor gets the list without positions (auditors work from the record, not live). Recorded in the audit log (a look at live positions).",
+    responses(
+        (status = 200, description = "The vehicles.", body = VehicleList),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn list_vehicles(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<VehicleList>, ApiError> {
     let scope = crate::access::Scope::of(&state.store, &user.0).await?;
     // The latest positions of every vehicle the person sees: a look at live positions.
     audit::record(&state, Some(&user.0.name), from, "vehicles.view", "vehicles", json!({})).await?;
@@ -59,7 +91,7 @@ pub(crate) async fn list_vehicles(
             position: position.map(|l| l.position),
         });
     }
-    Ok(Json(json!({ "vehicles": vehicles })).into_response())
+    Ok(Reply::ok(VehicleList { vehicles }))
 }
 
 /// Each vehicle's current move: the newest created that names it and whose window (if it has
@@ -78,24 +110,50 @@ fn current_moves(
     by_vehicle
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewVehicle)]
 pub(crate) struct AddVehicleRequest {
+    #[schema(value_type = schemas::VehicleId)]
     id: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct VehicleCredentials {
+    #[schema(value_type = schemas::VehicleId)]
+    id: VehicleId,
+    /// The vehicle's MQTT password, shown this once.
+    password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/vehicles",
+    tag = "vehicles",
+    operation_id = "addVehicle",
+    summary = "Register a vehicle; its MQTT password is shown once",
+    description = "Only a hash of the password is stored: it cannot be shown again.",
+    request_body = AddVehicleRequest,
+    responses(
+        (status = 201, description = "The vehicle is registered.", body = VehicleCredentials),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 pub(crate) async fn add_vehicle(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
     ApiJson(request): ApiJson<AddVehicleRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<VehicleCredentials>, ApiError> {
     user.require(Ability::Vehicles)?;
     let id = VehicleId::new(request.id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     match convoy_registry::register_vehicle(&state.store, &id).await {
         Ok(password) => {
             tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
             audit::record(&state, Some(&user.0.name), from, "vehicle.add", id.as_str(), json!({})).await?;
-            Ok((StatusCode::CREATED, Json(json!({ "id": id, "password": password }))).into_response())
+            Ok(Reply::created(VehicleCredentials { id, password }))
         }
         Err(StoreError::AlreadyExists(what)) => {
             Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))

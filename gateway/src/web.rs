@@ -11,19 +11,29 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::error::ApiError;
+use crate::openapi::public;
 use crate::state::AppState;
 
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(public(routes!(index))).routes(public(routes!(asset)))
+}
+
 /// Settings the web page reads at start.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebSettings {
     /// The base map's tile URL template (`https://…/{z}/{x}/{y}.png`); none: no base map, the
     /// routes, zones and vehicles are still drawn.
     #[serde(default)]
+    #[schema(required = true)]
     pub tile_url: Option<String>,
     /// The attribution the tile provider requires, shown on the map.
     #[serde(default)]
+    #[schema(required = true)]
     pub tile_attribution: Option<String>,
 }
 
@@ -123,12 +133,34 @@ fn find(path: &str) -> Option<&'static Asset> {
 }
 
 /// `GET /`: the page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "system",
+    operation_id = "webPage",
+    summary = "The web page",
+    description = "The page itself holds no data; it logs in with `POST /api/v1/login`. Served with a strict Content-Security-Policy.",
+    responses((status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String)),
+)]
 pub(crate) async fn index(State(state): State<AppState>) -> Response {
     // The page is always embedded: its absence would fail the build.
     serve(&state.web, find("index.html").expect("index.html is embedded"))
 }
 
 /// `GET /assets/{*path}`: a script, style sheet or image of the page.
+#[utoipa::path(
+    get,
+    path = "/assets/{*path}",
+    tag = "system",
+    operation_id = "webAsset",
+    summary = "A script, style sheet or image of the web page",
+    description = "`path` may hold slashes (`js/main.js`, `vendor/leaflet/leaflet.css`); the files are embedded in the binary.",
+    params(("path" = String, Path, description = "The file's path under the page's assets.", min_length = 1)),
+    responses(
+        (status = 200, description = "The file, with its content type.", content_type = "*/*", body = Vec<u8>),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
 pub(crate) async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
     match find(&path) {
         Some(asset) => serve(&state.web, asset),
