@@ -1,6 +1,6 @@
 //! `POST /api/v1/moves`, `GET /api/v1/moves`, `GET /api/v1/moves/{id}`: move plans.
 //!
-//! A plan comes as the JSON document of DESIGN.md, or as a GPX or KML route file with the other
+//! A plan comes as the JSON plan document (README, "API"), or as a GPX or KML route file with the other
 //! fields in query parameters. Nothing is stored from a refused plan; each refusal is counted
 //! by reason (`convoy_gateway_plans_rejected_total`).
 
