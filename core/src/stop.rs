@@ -37,6 +37,14 @@ impl From<&RuleSettings> for StopRule {
     }
 }
 
+impl StopRule {
+    /// Whether a vehicle stopped at `stop_at` is still stopped at `fix`: the definition.
+    pub fn keeps(&self, stop_at: Point, fix: &StopFix) -> bool {
+        let slow = fix.speed_mps < self.speed_mps;
+        short_distance_m(stop_at, fix.at) <= self.radius_m || (slow && fix.implied_mps < self.speed_mps)
+    }
+}
+
 /// A fix as the definition sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StopFix {
@@ -106,8 +114,7 @@ impl StopDetector {
     pub fn push(&mut self, rule: &StopRule, fix: &StopFix) -> Option<Stop> {
         let slow = fix.speed_mps < rule.speed_mps;
         if let Some(stop) = &mut self.current {
-            let near = short_distance_m(stop.at, fix.at) <= rule.radius_m;
-            if near || (slow && fix.implied_mps < rule.speed_mps) {
+            if rule.keeps(stop.at, fix) {
                 stop.last = fix.t;
                 if slow {
                     let first = stop.slow.map_or((fix.t, fix.at), |(t, at, _)| (t, at));

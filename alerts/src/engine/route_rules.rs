@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::route_index::RouteMatch;
-use convoy_core::stop::{StopDetector, StopFix, StopRule};
+use convoy_core::stop::{StopFix, StopRule};
 use convoy_core::VehicleId;
 use serde_json::json;
 
@@ -67,7 +67,10 @@ impl OffRoute {
 /// definition the replay and the move report use too.
 #[derive(Debug, Default)]
 pub(super) struct Stop {
-    stops: StopDetector,
+    /// When and where the current stop (or candidate stop) began. Only this, not a
+    /// `convoy_core::stop::StopDetector`: what the replay needs besides costs the engine memory
+    /// per vehicle, and its speed is that of memory (docs/BENCHMARKS.md).
+    began: Option<(DateTime<Utc>, geo::Point)>,
     open: Option<OpenAlert>,
 }
 
@@ -81,19 +84,20 @@ impl Stop {
             speed_mps: fix.speed_mps,
             implied_mps: fix.implied_mps,
         };
-        if let Some(ended) = self.stops.push(&StopRule::from(s), &seen) {
+        let (since, place) = *self.began.get_or_insert((fix.t, seen.at));
+        if !StopRule::from(s).keeps(place, &seen) {
             if let Some(alert) = self.open.take() {
-                let detail =
-                    json!({ "since": time(ended.from), "stopped_s": seconds(ended.from, fix.t).round() });
+                let detail = json!({ "since": time(since), "stopped_s": seconds(since, fix.t).round() });
                 ctx.clear(vehicle, AlertKind::UnplannedStop, None, alert, detail);
             }
+            self.began = Some((fix.t, seen.at));
+            return;
         }
-        let Some(stop) = self.stops.current() else { return };
-        if self.open.is_none() && !at_allowed_place && seconds(stop.from, fix.t) >= s.stop_after_s {
+        if self.open.is_none() && !at_allowed_place && seconds(since, fix.t) >= s.stop_after_s {
             let detail = json!({
-                "since": time(stop.from),
-                "place": { "lat": stop.at.y(), "lon": stop.at.x() },
-                "stopped_s": seconds(stop.from, fix.t).round(),
+                "since": time(since),
+                "place": { "lat": place.y(), "lon": place.x() },
+                "stopped_s": seconds(since, fix.t).round(),
             });
             self.open = Some(ctx.open(vehicle, AlertKind::UnplannedStop, None, detail));
         }

@@ -240,10 +240,12 @@ impl HeldAcks {
         let mut released = 0;
         while self.queue.front().is_some_and(|h| h.committed && h.broker_acked) {
             if let Some(held) = self.queue.pop_front() {
-                tracing::debug!(
-                    pkid = held.packet_id,
-                    "PUBACK released: stored and acknowledged by the broker"
-                );
+                if tracing::level_enabled!(tracing::Level::DEBUG) {
+                    tracing::debug!(
+                        pkid = held.packet_id,
+                        "PUBACK released: stored and acknowledged by the broker"
+                    );
+                }
                 out.extend_from_slice(&ClientPacket::PubAck(held.packet_id).encode());
                 released += 1;
             }

@@ -624,7 +624,9 @@ where
                 Ok(packet) => packet,
                 Err(refusal) => break Err(refusal),
             };
-            if let ClientPacket::Publish { qos, topic, packet_id, payload, .. } = &packet {
+            // Per packet: skipped at once below debug (a disabled event still costs, see the engine).
+            let debug = tracing::level_enabled!(tracing::Level::DEBUG);
+            if let (true, ClientPacket::Publish { qos, topic, packet_id, payload, .. }) = (debug, &packet) {
                 // The seqs are read from the payload only when this line is written.
                 tracing::debug!(
                     %topic,
