@@ -126,7 +126,7 @@ impl StopsAndGaps {
     }
 
     pub fn finish(mut self) -> (Vec<Stop>, Vec<Gap>) {
-        if let Some(stop) = self.detector.clone().finish() {
+        if let Some(stop) = std::mem::take(&mut self.detector).finish() {
             self.keep(stop);
         }
         (self.stops, self.gaps)

@@ -67,9 +67,9 @@ impl OffRoute {
 /// definition the replay and the move report use too.
 #[derive(Debug, Default)]
 pub(super) struct Stop {
-    /// When and where the current stop (or candidate stop) began. Only this, not a
-    /// `convoy_core::stop::StopDetector`: what the replay needs besides costs the engine memory
-    /// per vehicle, and its speed is that of memory (docs/BENCHMARKS.md).
+    /// When and where the current stop (or candidate stop) began: all the rule needs. The
+    /// `convoy_core::stop::StopDetector` the replay uses also keeps when the vehicle was seen
+    /// standing, which no alert reads.
     began: Option<(DateTime<Utc>, geo::Point)>,
     open: Option<OpenAlert>,
 }
