@@ -169,6 +169,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         events,
         web: config.web.clone(),
         rules: config.rules.clone(),
+        access: config.access,
         login_throttle: Default::default(),
         live_tickets: Default::default(),
     };

@@ -312,7 +312,10 @@ async fn every_answer_is_as_the_openapi_document_says() {
     let truck = vehicles["vehicles"].as_array().unwrap().iter().find(|v| v["id"] == "truck-9").cloned();
     assert!(truck.is_some_and(|t| t["position"].is_object()), "{vehicles}");
     c.expect(200, "GET", "/api/v1/vehicles", Some(auditor), None).await;
+    // The auditor's replay ends an hour ago (`[access] auditor_delay_minutes`): before this move.
     let replay = c.expect(200, "GET", &format!("/api/v1/moves/{move_id}/replay"), Some(auditor), None).await;
+    assert_eq!(replay["tracks"][0]["positions"], serde_json::json!([]), "{replay}");
+    let replay = c.expect(200, "GET", &format!("/api/v1/moves/{move_id}/replay"), Some(admin), None).await;
     let (stops, gaps) = (&replay["stops"], &replay["gaps"]);
     assert!(
         stops.as_array().is_some_and(|s| !s.is_empty()) && gaps.as_array().is_some_and(|g| !g.is_empty()),

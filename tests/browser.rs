@@ -442,7 +442,8 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
     let (past, past_password) = register_vehicle(&server, "truck-past").await;
     let (detour, detour_password) = register_vehicle(&server, "truck-detour").await;
 
-    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(1200);
+    // Driven two hours ago: an auditor reads places an hour old or older (`[access]`).
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::hours(2) - TimeSpan::seconds(1200);
     let plan = json!({
         "name": MOVE_NAME,
         "vehicles": ["truck-past", "truck-detour"],

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, signed_in, BadRequest, Conflict, NotFound, ServiceUnavailable};
+use crate::recency;
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
@@ -178,7 +179,7 @@ pub(crate) struct AlertDetail {
     tag = "alerts",
     operation_id = "listAlerts",
     summary = "Alerts, newest first",
-    description = "Escorts: assigned moves only (asking for another move's alerts gives an empty list, as for a move that does not exist). Recorded in the audit log.",
+    description = "Escorts: assigned moves only (asking for another move's alerts gives an empty list, as for a move that does not exist). An auditor gets an alert opened less than `auditor_delay_minutes` ago (the server's `[access]` setting, 60 by default) without its place: `lat`, `lon` and `zone` are null. Recorded in the audit log.",
     params(AlertQuery),
     responses(
         (status = 200, description = "The alerts.", body = AlertList),
@@ -211,7 +212,12 @@ pub(crate) async fn list_alerts(
     let filter = AlertFilter { state: alert_state, move_id: query.move_id, vehicle, limit };
     let detail =
         json!({ "state": filter.state, "move": filter.move_id, "vehicle": filter.vehicle, "limit": limit });
-    let alerts = visible_alerts(&state, &user.0, filter).await?.iter().map(AlertView::of).collect();
+    let newest = state.access.newest_for(user.0.role, Utc::now());
+    let alerts = visible_alerts(&state, &user.0, filter)
+        .await?
+        .into_iter()
+        .map(|alert| AlertView::of(&recency::placeless_if_recent(alert, newest)))
+        .collect();
     audit::record(&state, Some(&user.0.name), from, "alert.view", "alerts", detail).await?;
     Ok(Reply::ok(AlertList { alerts }))
 }
@@ -222,7 +228,7 @@ pub(crate) async fn list_alerts(
     tag = "alerts",
     operation_id = "getAlert",
     summary = "An alert with its transitions and notifier deliveries",
-    description = "Escorts: assigned moves only. Recorded in the audit log.",
+    description = "Escorts: assigned moves only. An auditor gets an alert opened less than `auditor_delay_minutes` ago without its place (`lat`, `lon` and `zone` null). Recorded in the audit log.",
     params(("id" = String, Path, description = "The alert's id.")),
     responses(
         (status = 200, description = "The alert.", body = AlertDetail),
@@ -240,6 +246,7 @@ pub(crate) async fn get_alert(
     audit::record(&state, Some(&user.0.name), from, "alert.view", &id, json!({})).await?;
     let transitions = state.store.alert_transitions(&id).await?.iter().map(TransitionView::of).collect();
     let deliveries = state.store.deliveries(&id).await?.iter().map(DeliveryView::of).collect();
+    let record = recency::placeless_if_recent(record, state.access.newest_for(user.0.role, Utc::now()));
     Ok(Reply::ok(AlertDetail { alert: AlertView::of(&record), transitions, deliveries }))
 }
 

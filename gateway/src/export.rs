@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
+use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 
@@ -133,7 +134,7 @@ pub(crate) struct MoveExportQuery {
     tag = "moves",
     operation_id = "exportMove",
     summary = "A move's tracks as a file: GPX, GeoJSON, KML or CSV",
-    description = "Streamed; a vehicle's track is split into segments at data gaps (30 s without a fix). Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); no length limit, as the file is streamed. Recorded in the audit log.",
+    description = "Streamed; a vehicle's track is split into segments at data gaps (30 s without a fix). Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); no length limit, as the file is streamed. An auditor reads fixes and alerts at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the span ends there. Recorded in the audit log.",
     params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), MoveExportQuery),
     responses(
         (
@@ -164,7 +165,10 @@ pub(crate) async fn move_export(
     let format = requested_format(query.format.as_deref(), "")?;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
-    let span = history.span(query.from, query.to, Utc::now())?;
+    let now = Utc::now();
+    // An auditor reads behind the road: the span ends at the newest fix they may read.
+    let span =
+        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
     let detail = json!({
         "format": format.as_str(),
         "vehicle": query.vehicle,

@@ -20,6 +20,7 @@ mod move_span;
 mod moves;
 mod openapi;
 mod people;
+mod recency;
 mod replay_api;
 mod reply;
 mod report;
@@ -35,6 +36,7 @@ mod web;
 
 pub use listener::{serve, serve_tls};
 pub use metrics::GatewayMetrics;
+pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents};
 pub use web::WebSettings;

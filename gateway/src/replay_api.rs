@@ -38,6 +38,7 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable};
+use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 
@@ -96,7 +97,7 @@ pub(crate) struct ReplayTrack {
     tag = "moves",
     operation_id = "replayMove",
     summary = "What happened on a move: tracks, stops, data gaps and alerts",
-    description = "Covers the move's planned window (or its creation until now), narrowed by `from` and `to` (a range outside the move is 400); at most 7 days and 500,000 positions at once (more positions: 413; narrow the range, pick a vehicle, or export instead). Recorded in the audit log.",
+    description = "Covers the move's planned window (or its creation until now), narrowed by `from` and `to` (a range outside the move is 400); at most 7 days and 500,000 positions at once (more positions: 413; narrow the range, pick a vehicle, or export instead). An auditor reads fixes and alerts at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the span ends there. Recorded in the audit log.",
     params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReplayQuery),
     responses(
         (status = 200, description = "The replay.", body = Replay),
@@ -117,7 +118,10 @@ pub(crate) async fn move_replay(
     let state = &state;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
-    let span = history.span(query.from, query.to, Utc::now())?;
+    let now = Utc::now();
+    // An auditor reads behind the road: the span ends at the newest fix they may read.
+    let span =
+        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
     convoy_history::span::check_length(span)?;
     let detail =
         json!({ "vehicle": query.vehicle, "from": format_time(&span.from), "to": format_time(&span.to) });

@@ -41,6 +41,7 @@ use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::moves::MoveWithPlan;
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
+use crate::recency;
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
@@ -117,7 +118,7 @@ pub(crate) struct AlertWithTransitions {
     tag = "moves",
     operation_id = "moveReport",
     summary = "The move report: planned against driven, stops, gaps, deviations and the alert log",
-    description = "Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); at most 7 days. Recorded in the audit log.",
+    description = "Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); at most 7 days. An auditor reads fixes and alerts at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the span ends there. Recorded in the audit log.",
     params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReportQuery),
     responses(
         (status = 200, description = "The report.", body = Report),
@@ -136,7 +137,10 @@ pub(crate) async fn move_report(
     user.require(Ability::Report)?;
     let state = &state;
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
-    let span = history.span(query.from, query.to, Utc::now())?;
+    let now = Utc::now();
+    // An auditor reads behind the road: the span ends at the newest fix they may read.
+    let span =
+        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
     convoy_history::span::check_length(span)?;
     let detail = json!({ "from": format_time(&span.from), "to": format_time(&span.to) });
     audit::record(state, Some(&user.0.name), client, "move.report", &id, detail).await?;

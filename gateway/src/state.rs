@@ -20,6 +20,8 @@ pub struct AppState {
     /// The server's default rule thresholds; a move's plan may override them (replay and the
     /// move report find stops with the move's own).
     pub rules: convoy_core::rules::RuleSettings,
+    /// How recent a record each role reads (auditors read behind the road).
+    pub access: crate::recency::AccessSettings,
     /// Failed logins by name and address (shared by every request).
     pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
     /// One-use tickets that open the live feed without a token in its URL.

@@ -23,6 +23,7 @@ use crate::export;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable, UnprocessableEntity};
+use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 use convoy_history::export::{split_at_gaps, write_segments, ExportFormat, ExportMeta};
@@ -72,7 +73,7 @@ pub(crate) struct Track {
     tag = "vehicles",
     operation_id = "vehicleTrack",
     summary = "A vehicle's stored fixes in fix-time order",
-    description = "Without `from` and `to`, the last 24 hours; `to` must be after `from` and at most 31 days later (400 otherwise). Streamed as read; with `simplify_m`, simplified (Douglas-Peucker) from at most 1,000,000 fixes (more: 422, ask for a shorter range). Recorded in the audit log.",
+    description = "Without `from` and `to`, the last 24 hours; an auditor reads fixes at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the range ends there; `to` must be after `from` and at most 31 days later (400 otherwise). Streamed as read; with `simplify_m`, simplified (Douglas-Peucker) from at most 1,000,000 fixes (more: 422, ask for a shorter range). Recorded in the audit log.",
     params(("id" = schemas::VehicleId, Path, description = "The vehicle's id."), TrackQuery),
     responses(
         (
@@ -137,6 +138,9 @@ pub(crate) async fn vehicle_track(
     if !state.store.vehicle_registered(&id).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no vehicle {id}")));
     }
+    // An auditor reads behind the road: the range ends at the newest fix they may read.
+    let newest = state.access.newest_for(user.0.role, Utc::now());
+    let Span { from, to } = recency::cut(Span { from, to }, newest);
     if let Some(format) = format {
         let detail = serde_json::json!({
             "format": format.as_str(), "from": from, "to": to, "simplify_m": query.simplify_m,

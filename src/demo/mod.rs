@@ -50,6 +50,8 @@ const DEMO_USER: &str = "admin";
 const DEMO_ESCORT: &str = "escort";
 const DEMO_AUDITOR: &str = "auditor";
 const DEMO_MOVE: &str = "Demo: data centre move, Munich";
+/// How far behind the road the demo's auditor reads (production: an hour by default).
+const DEMO_AUDITOR_DELAY_MINUTES: u32 = 2;
 
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -123,12 +125,15 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?
     };
-    let config = ServerConfig::new(
+    let mut config = ServerConfig::new(
         data_dir.clone(),
         format!("sqlite://{}", data_dir.join("convoy.db").display()),
         BrokerChoice::Embedded { listen: mqtt_listen },
         options.http_listen,
     );
+    // The auditor reads the record behind the road, as in production, but two minutes behind
+    // rather than an hour, so that a newcomer sees the replay fill within the demo's first minutes.
+    config.access.auditor_delay_minutes = DEMO_AUDITOR_DELAY_MINUTES;
     // Not a child of `shutdown`: the server outlives the vehicles (see `Demo::stop`).
     let server_shutdown = CancellationToken::new();
     let server = crate::server::start(&config, server_shutdown.clone()).await?;
