@@ -181,7 +181,7 @@ async fn an_auditor_reads_places_only_once_they_are_an_hour_old() {
         let admin = world.get_json(&path, &world.admin).await;
         assert_eq!(fix_times(&admin["positions"]), both, "{path}");
         let auditor = world.get_json(&path, &world.auditor).await;
-        assert_eq!(fix_times(&auditor["positions"]), [&old], "{path}");
+        assert_eq!(fix_times(&auditor["positions"]), std::slice::from_ref(&old), "{path}");
     }
     let csv = format!("/api/v1/vehicles/{VEHICLE}/track?format=csv");
     let (_, admin) = world.get(&csv, &world.admin).await;
@@ -196,7 +196,7 @@ async fn an_auditor_reads_places_only_once_they_are_an_hour_old() {
     assert_eq!(fix_times(&admin["tracks"][0]["positions"]), both);
     assert_eq!(world.ours(&admin["alerts"]), [&world.old_alert, &world.new_alert]);
     let auditor = world.get_json(&replay, &world.auditor).await;
-    assert_eq!(fix_times(&auditor["tracks"][0]["positions"]), [&old]);
+    assert_eq!(fix_times(&auditor["tracks"][0]["positions"]), std::slice::from_ref(&old));
     assert_eq!(world.ours(&auditor["alerts"]), [&world.old_alert]);
     let auditor_to: DateTime<Utc> = auditor["to"].as_str().unwrap().parse().unwrap();
     assert!(
