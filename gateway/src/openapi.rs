@@ -235,7 +235,7 @@ const DESCRIPTION: &str = "The HTTP API of the Convoy gateway. Every `/api/v1` p
 
 Errors are JSON: `{\"error\": \"a sentence for a person\", \"reason\": \"a_label_for_programs\"}` (`reason` only where there is one). A request without a valid token gets 401; a role that may not make the call gets 403; an escort asking for a move (or one of its alerts) they are not assigned to gets 404, exactly as for one that does not exist, so move and alert ids do not leak.
 
-Roles: `admin` (everything), `dispatcher` (plans moves, manages vehicles, acknowledges alerts, watches live), `escort` (the live map and alerts of the moves assigned to them), `auditor` (history, replay, exports, reports and the audit log; no live feed, no acknowledgements). Each operation names the roles allowed in its description and in `x-roles`, from the table the server enforces.
+Roles: `admin` (everything), `dispatcher` (plans moves, manages vehicles, acknowledges alerts, watches live), `escort` (the live map and alerts of the moves assigned to them), `auditor` (history, replay, exports, reports and the audit log, every place at least `auditor_delay_minutes` old; no live feed, no acknowledgements). Each operation names the roles allowed in its description and in `x-roles`, from the table the server enforces.
 
 Times are RFC 3339 in UTC with milliseconds (`2026-11-28T09:15:02.000Z`); coordinates are WGS 84 degrees, GeoJSON order `[lon, lat]`.";
 
