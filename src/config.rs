@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use convoy_alerts::notify::NotifierConfig;
 use convoy_core::rules::RuleSettings;
 use convoy_gateway::tls::TlsFiles;
-use convoy_gateway::WebSettings;
+use convoy_gateway::{HttpSettings, WebSettings};
 use convoy_store::Retention;
 use serde::Deserialize;
 
@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub http_tls: Option<TlsFiles>,
     /// What the web page is told (base-map tiles).
     pub web: WebSettings,
+    /// `[http]`: the reverse proxies whose `X-Forwarded-For` names the client.
+    pub http: HttpSettings,
 }
 
 /// The embedded broker's TLS listener.
@@ -79,6 +81,7 @@ impl ServerConfig {
             mqtt_tls: None,
             http_tls: None,
             web: WebSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -135,6 +138,9 @@ pub struct ServerConfigFile {
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default) and
     /// `tile_attribution`.
     pub web: Option<WebSettings>,
+    /// `[http]`: `trusted_proxies`, the reverse proxies (addresses or CIDR blocks) whose
+    /// `X-Forwarded-For` names the client, for the login throttle and the audit log.
+    pub http: Option<HttpSettings>,
 }
 
 impl ServerConfigFile {
@@ -210,6 +216,7 @@ impl ServerConfigFile {
             mqtt_tls: self.mqtt_tls,
             http_tls: self.http_tls,
             web: self.web.unwrap_or_default(),
+            http: self.http.unwrap_or_default(),
         })
     }
 }

@@ -169,7 +169,9 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         events,
         web: config.web.clone(),
         rules: config.rules.clone(),
+        http: config.http.clone(),
         login_throttle: Default::default(),
+        refused_logins: Default::default(),
         live_tickets: Default::default(),
     };
     let http_shutdown = shutdown.child_token();
