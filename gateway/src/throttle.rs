@@ -18,8 +18,9 @@
 //!   can lock a name out, yet together they get one guess a second at most. An address the
 //!   name logged in from before (remembered [`KNOWN_FOR`]) skips that queue.
 //!
-//! Nobody is held by name alone, so no one can lock a name out; an admin, or the person with a
-//! session of their own, lifts a name's holds ([`LoginThrottle::lift`]).
+//! An IPv6 client counts as its /64 throughout. Nobody is held by name alone, so no one can lock
+//! a name out; an admin, or the person with a session of their own, lifts a name's holds
+//! ([`LoginThrottle::lift`]).
 //!
 //! An attempt is reserved ([`LoginThrottle::begin`]) before its password is checked, in the
 //! same lock as the check of the limits: parallel guesses cannot all pass a limit that only
@@ -124,6 +125,7 @@ pub struct Attempt<'a> {
 impl LoginThrottle {
     /// Reserves an attempt for `user` from `from`, or says how long it is held.
     pub fn begin(&self, user: &str, from: Option<IpAddr>, now: Instant) -> Result<Attempt<'_>, Held> {
+        let from = from.map(network_of);
         let mut books = self.lock();
         books.make_room(now);
         let pair = (user.to_string(), from);
@@ -339,6 +341,15 @@ fn median(times: impl Iterator<Item = Instant>) -> Instant {
     times.get(times.len() / 2).copied().unwrap_or_else(Instant::now)
 }
 
+/// What stands for one client: its address, or for IPv6 its /64 (one subscriber's usual share,
+/// which a guesser could otherwise walk through address by address).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
+    }
+}
+
 /// The address a login counts against, unless it is loopback (see the module's documentation).
 fn counted_address(from: Option<IpAddr>) -> Option<IpAddr> {
     from.filter(|ip| !ip.is_loopback())
@@ -495,6 +506,19 @@ mod tests {
         assert!(throttle.begin("ana", LOOPBACK, now).is_ok());
         assert!(throttle.begin("ana", ELSEWHERE, now).is_err(), "the guessing address stays held");
         assert_eq!(throttle.lift("nobody"), 0);
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        let in_one_64 = |i: u16| Some(IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 7, i, i, i, i)));
+        for i in 0..MAX_FAILURES {
+            fail(&throttle, "ana", in_one_64(i as u16), now);
+        }
+        assert!(throttle.begin("ana", in_one_64(999), now).is_err());
+        let next_64 = Some(IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 8, 0, 0, 0, 1)));
+        assert!(throttle.begin("ana", next_64, now).is_ok());
     }
 
     #[test]
