@@ -3,7 +3,7 @@
 //! addresses is slowed, never refused) and recorded (refusals aggregated:
 //! [`crate::login_audit`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -32,6 +32,9 @@ use crate::throttle::HeldBy;
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(public(routes!(login)))
 }
+
+/// The longest a login waits for the checks of earlier attempts of its name and address.
+const MAX_WAIT_FOR_CHECKS: Duration = Duration::from_secs(30);
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
@@ -77,14 +80,27 @@ pub(crate) async fn login(
     {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "user name or password too long").into());
     }
-    // Reserved before the password is checked, so parallel guesses cannot pass the limit.
-    let attempt = match state.login_throttle.begin(&request.username, from, Instant::now()) {
-        Ok(attempt) => attempt,
-        Err(held) => {
+    // Reserved before the password is checked, so parallel guesses cannot pass the limit; an
+    // attempt that would pass it were those being checked all wrong waits for them.
+    let waiting_since = Instant::now();
+    let attempt = loop {
+        let judged = state.login_throttle.judged();
+        let mut judged = std::pin::pin!(judged);
+        judged.as_mut().enable();
+        let held = match state.login_throttle.begin(&request.username, from, Instant::now()) {
+            Ok(attempt) => break attempt,
+            Err(held) => held,
+        };
+        if held.by == HeldBy::Checking && waiting_since.elapsed() < MAX_WAIT_FOR_CHECKS {
+            let _ = tokio::time::timeout(MAX_WAIT_FOR_CHECKS, judged).await;
+            continue;
+        }
+        {
             state.metrics.logins.with_label_values(&["throttled"]).inc();
             let by = match held.by {
                 HeldBy::Pair => "name_and_address",
                 HeldBy::Address => "address",
+                HeldBy::Checking => "checking",
             };
             let wait_s = held.retry_after.as_secs_f64().ceil() as u64;
             let detail = json!({ "wait_s": wait_s, "held_by": by });

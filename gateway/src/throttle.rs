@@ -60,6 +60,8 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     books: Mutex<Books>,
+    /// Told whenever an attempt is judged: attempts held by [`HeldBy::Checking`] try again.
+    judged: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +109,10 @@ pub enum HeldBy {
     Pair,
     /// This address, whatever the name.
     Address,
+    /// Attempts of this pair or address are being checked, and the limit would be passed were
+    /// they all wrong: wait for them ([`LoginThrottle::judged`]) rather than refuse, since they
+    /// may be right (many logins at once of one script or one office).
+    Checking,
 }
 
 /// A login attempt reserved against the limits: judge it with [`Attempt::failed`] or
@@ -129,17 +135,15 @@ impl LoginThrottle {
         let mut books = self.lock();
         books.make_room(now);
         let pair = (user.to_string(), from);
-        if let Some(record) = books.pairs.get(&pair) {
-            if let Some(retry_after) = record.wait(now) {
-                return Err(Held { retry_after, by: HeldBy::Pair });
-            }
+        if let Some(held) = books.pairs.get(&pair).and_then(|record| record.wait(now)) {
+            return Err(held);
         }
         let address = counted_address(from);
         if let Some(ip) = address {
             if let Some(record) = books.addresses.get_mut(&ip) {
                 expire(&mut record.failures, now);
-                if let Some(retry_after) = record.wait(now) {
-                    return Err(Held { retry_after, by: HeldBy::Address });
+                if let Some(held) = record.wait(now) {
+                    return Err(held);
                 }
             }
         }
@@ -173,6 +177,12 @@ impl LoginThrottle {
         lifted
     }
 
+    /// Resolves at the next judgement of any attempt (enable it before [`Self::begin`], so
+    /// none is missed in between).
+    pub fn judged(&self) -> tokio::sync::futures::Notified<'_> {
+        self.judged.notified()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -202,6 +212,8 @@ impl Attempt<'_> {
         if name.failures.len() > NAME_SLOWDOWN_AFTER {
             name.failures.pop_front();
         }
+        drop(books);
+        self.throttle.judged.notify_waiters();
     }
 
     /// The password was right: the pair's failures are forgotten (the address's are not) and
@@ -209,7 +221,14 @@ impl Attempt<'_> {
     pub fn succeeded(mut self, now: Instant) {
         self.judged = true;
         let mut books = self.throttle.lock();
-        books.pairs.remove(&(self.user.clone(), self.from));
+        let pair = (self.user.clone(), self.from);
+        if let Some(record) = books.pairs.get_mut(&pair) {
+            record.failures = 0;
+            record.in_flight = record.in_flight.saturating_sub(1);
+            if record.in_flight == 0 {
+                books.pairs.remove(&pair);
+            }
+        }
         if let Some(ip) = counted_address(self.from) {
             if let Some(record) = books.addresses.get_mut(&ip) {
                 record.in_flight = record.in_flight.saturating_sub(1);
@@ -221,6 +240,8 @@ impl Attempt<'_> {
         if name.known.len() > KNOWN_PER_NAME {
             name.known.remove(0);
         }
+        drop(books);
+        self.throttle.judged.notify_waiters();
     }
 }
 
@@ -238,21 +259,26 @@ impl Drop for Attempt<'_> {
                 record.in_flight = record.in_flight.saturating_sub(1);
             }
         }
+        drop(books);
+        self.throttle.judged.notify_waiters();
     }
 }
 
+/// Held until the attempts being checked are judged.
+const CHECKING: Held = Held { retry_after: IN_FLIGHT_WAIT, by: HeldBy::Checking };
+
 impl PairRecord {
-    /// How long this pair must wait before another attempt; `None`: it may try now.
-    fn wait(&self, now: Instant) -> Option<Duration> {
+    /// Why this pair may not try now; `None`: it may.
+    fn wait(&self, now: Instant) -> Option<Held> {
         if self.failures >= MAX_FAILURES {
             // Past the free attempts, one at a time, each after its hold.
             if self.in_flight > 0 {
-                return Some(IN_FLIGHT_WAIT);
+                return Some(CHECKING);
             }
             let until = self.latest + hold(self.failures);
-            return (now < until).then(|| until - now);
+            return (now < until).then(|| Held { retry_after: until - now, by: HeldBy::Pair });
         }
-        (self.failures + self.in_flight >= MAX_FAILURES).then_some(IN_FLIGHT_WAIT)
+        (self.failures + self.in_flight >= MAX_FAILURES).then_some(CHECKING)
     }
 
     fn forgotten(&self, now: Instant) -> bool {
@@ -268,11 +294,12 @@ pub fn hold(failures: u32) -> Duration {
 
 impl AddressRecord {
     /// (Its failures expired first.)
-    fn wait(&self, now: Instant) -> Option<Duration> {
+    fn wait(&self, now: Instant) -> Option<Held> {
         if self.failures.len() >= MAX_ADDRESS_FAILURES {
-            return Some(WINDOW.saturating_sub(now.duration_since(self.failures[0])));
+            let retry_after = WINDOW.saturating_sub(now.duration_since(self.failures[0]));
+            return Some(Held { retry_after, by: HeldBy::Address });
         }
-        (self.failures.len() + self.in_flight as usize >= MAX_ADDRESS_FAILURES).then_some(IN_FLIGHT_WAIT)
+        (self.failures.len() + self.in_flight as usize >= MAX_ADDRESS_FAILURES).then_some(CHECKING)
     }
 }
 
@@ -421,10 +448,30 @@ mod tests {
         let attempts: Vec<_> =
             (0..3 * MAX_FAILURES).filter_map(|_| throttle.begin("ana", AWAY, now).ok()).collect();
         assert_eq!(attempts.len() as u32, MAX_FAILURES);
+        assert_eq!(throttle.begin("ana", AWAY, now).err().unwrap().by, HeldBy::Checking);
         for attempt in attempts {
             attempt.failed(now);
         }
         assert!(throttle.begin("ana", AWAY, now).is_err());
+    }
+
+    #[test]
+    fn parallel_right_passwords_all_pass_one_after_another() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        let attempts: Vec<_> = (0..MAX_FAILURES).map(|_| throttle.begin("ana", AWAY, now).unwrap()).collect();
+        assert_eq!(throttle.begin("ana", AWAY, now).err().unwrap().by, HeldBy::Checking);
+        let mut judged = std::pin::pin!(throttle.judged());
+        judged.as_mut().enable();
+        let mut attempts = attempts.into_iter();
+        attempts.next().unwrap().succeeded(now);
+        assert!(futures_util::FutureExt::now_or_never(judged).is_some(), "the waiting are told");
+        let next = throttle.begin("ana", AWAY, now).expect("one checked, one more may be");
+        assert_eq!(throttle.begin("ana", AWAY, now).err().unwrap().by, HeldBy::Checking);
+        for attempt in attempts.chain([next]) {
+            attempt.succeeded(now);
+        }
+        assert!(throttle.lock().pairs.is_empty());
     }
 
     #[test]
