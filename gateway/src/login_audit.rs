@@ -4,8 +4,9 @@
 //! first of a pair is written at once, as before; its repeats within [`INTERVAL`] are only
 //! counted here, and written as one entry (`count`, `first_at`, `last_at`) when that interval
 //! has ended: at the pair's next refusal after it, by the sweep every [`SWEEP_EVERY`], or when
-//! the server stops gracefully ([`flush`], after the HTTP drain). A crash loses at most the
-//! counts of one interval per pair, never a first entry.
+//! the server stops gracefully ([`flush`], after the HTTP drain). A crash loses at most one
+//! interval's counts (each pair's repeats since its first entry, and the current summary of
+//! the pairs beyond the budget), never a first entry.
 //!
 //! What new pairs may add is bounded too: at most [`MAX_PAIRS_PER_INTERVAL`] pairs get entries
 //! of their own per interval; refusals of any further pair (a spray of names from many
