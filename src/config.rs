@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use convoy_alerts::notify::NotifierConfig;
 use convoy_core::rules::RuleSettings;
 use convoy_gateway::tls::TlsFiles;
-use convoy_gateway::{AccessSettings, WebSettings};
+use convoy_gateway::{AccessSettings, HttpSettings, WebSettings};
 use convoy_store::Retention;
 use serde::Deserialize;
 
@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub web: WebSettings,
     /// How recent a record each role reads.
     pub access: AccessSettings,
+    /// `[http]`: the reverse proxies whose `X-Forwarded-For` names the client.
+    pub http: HttpSettings,
 }
 
 /// The embedded broker's TLS listener.
@@ -82,6 +84,7 @@ impl ServerConfig {
             http_tls: None,
             web: WebSettings::default(),
             access: AccessSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -141,6 +144,9 @@ pub struct ServerConfigFile {
     /// `[access]`: `auditor_delay_minutes`, how old a place must be before an auditor reads it
     /// (default 60).
     pub access: Option<AccessSettings>,
+    /// `[http]`: `trusted_proxies`, the reverse proxies (addresses or CIDR blocks) whose
+    /// `X-Forwarded-For` names the client, for the login throttle and the audit log.
+    pub http: Option<HttpSettings>,
 }
 
 impl ServerConfigFile {
@@ -217,6 +223,7 @@ impl ServerConfigFile {
             http_tls: self.http_tls,
             web: self.web.unwrap_or_default(),
             access: self.access.unwrap_or_default(),
+            http: self.http.unwrap_or_default(),
         })
     }
 }

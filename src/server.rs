@@ -170,7 +170,9 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         web: config.web.clone(),
         rules: config.rules.clone(),
         access: config.access,
+        http: config.http.clone(),
         login_throttle: Default::default(),
+        refused_logins: Default::default(),
         live_tickets: Default::default(),
     };
     let http_shutdown = shutdown.child_token();

@@ -187,6 +187,11 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.call("POST", "/api/v1/users", Some(admin), Some(("text/plain", b"name".to_vec()))).await;
     c.expect(200, "DELETE", "/api/v1/users/contract-new/tokens", Some(admin), None).await;
     c.expect(404, "DELETE", "/api/v1/users/nobody-here/tokens", Some(admin), None).await;
+    c.expect(200, "DELETE", "/api/v1/users/contract-new/login-holds", Some(admin), None).await;
+    c.expect(404, "DELETE", "/api/v1/users/nobody-here/login-holds", Some(admin), None).await;
+    c.expect(403, "DELETE", "/api/v1/users/contract-new/login-holds", Some(auditor), None).await;
+    c.expect(200, "DELETE", "/api/v1/me/login-holds", Some(auditor), None).await;
+    c.expect(401, "DELETE", "/api/v1/me/login-holds", None, None).await;
 
     // Vehicles and a move they drive.
     let created =

@@ -191,8 +191,11 @@ async fn the_log_is_filtered_and_paged_and_bad_queries_are_refused(backend: Back
         let wrong = json!({ "username": ADMIN_USER, "password": "wrong" });
         assert_eq!(post_json(&server, "/api/v1/login", None, wrong).await.0, 401);
     }
+    // Refusals of one name from one address within a minute are one entry, then their count
+    // (`gateway/src/login_audit.rs`): here only the first is written yet.
     let (_, body) = audit(&server, &auditor, "?action=login.failed").await;
-    assert_eq!(summary(&body["entries"]).len(), 2, "{body}");
+    assert_eq!(summary(&body["entries"]).len(), 1, "{body}");
+    assert_eq!(body["entries"][0]["detail"]["count"], 1, "{body}");
     let (_, body) = audit(&server, &auditor, &format!("?actor={AUDITOR_USER}&action=login.ok")).await;
     assert_eq!(
         summary(&body["entries"]),

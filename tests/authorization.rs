@@ -104,6 +104,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/users", ADMIN, Call::Plain),
     route("POST", "/api/v1/users", ADMIN, Call::NewUser),
     route("DELETE", "/api/v1/users/{name}/tokens", ADMIN, Call::RevokeTokens),
+    route("DELETE", "/api/v1/users/{name}/login-holds", ADMIN, Call::RevokeTokens),
+    route("DELETE", "/api/v1/me/login-holds", EVERYONE, Call::Plain),
     route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
     route("POST", "/api/v1/routes/parse", PLANNERS, Call::ParseRoute),
     route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),

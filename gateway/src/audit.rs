@@ -207,20 +207,3 @@ fn entry_view(entry: &AuditEntry) -> AuditEntryView {
         hash: entry.hash.clone(),
     }
 }
-
-/// The longest user name kept from a failed login (a client may send anything).
-const MAX_TRIED_NAME_CHARS: usize = 200;
-
-/// Records a refused login: the actor is the user if the name exists (someone tried their
-/// password), none otherwise; the name tried is kept in the detail either way.
-pub(crate) async fn record_failed_login(
-    state: &AppState,
-    from: Option<IpAddr>,
-    tried: &str,
-) -> Result<(), ApiError> {
-    let tried: String = tried.chars().take(MAX_TRIED_NAME_CHARS).collect();
-    let known = state.store.user(&tried).await?.is_some();
-    let actor = known.then_some(tried.as_str());
-    record(state, actor, from, "login.failed", &tried, json!({ "username": tried, "known_user": known }))
-        .await
-}

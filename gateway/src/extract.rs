@@ -49,19 +49,37 @@ impl Authenticated {
     }
 }
 
-/// The address of the peer that made the request: the TCP connection's, never a header such as
-/// X-Forwarded-For, which any client can write. `None` where the server was not started with
-/// connection info (a router called directly, as in unit tests).
+/// The address of the client that made the request: the TCP peer's, or, when the peer is one of
+/// `[http] trusted_proxies`, the client its `X-Forwarded-For` names ([`crate::forwarded`]);
+/// never a header from anyone else, who could write anything. `None` where the server was not
+/// started with connection info (a router called directly, as in unit tests).
 pub(crate) struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-        // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; record it as a.b.c.d.
-        Ok(ClientAddr(peer.map(|ip| ip.to_canonical())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientAddr(None));
+        };
+        let proxies = &state.http.trusted_proxies;
+        if proxies.is_empty() && peer.ip().is_loopback() && parts.headers.contains_key("x-forwarded-for") {
+            warn_of_an_untrusted_local_proxy();
+        }
+        Ok(ClientAddr(Some(proxies.client_address(peer.ip(), &parts.headers))))
     }
+}
+
+/// A proxy on this host whose forwarded addresses are ignored makes every client look like
+/// 127.0.0.1: said once, since it is the configuration's doing, not a request's.
+fn warn_of_an_untrusted_local_proxy() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "requests from 127.0.0.1 carry X-Forwarded-For, but [http] trusted_proxies is empty: every \
+             client of that proxy shares one address in the audit log and the login throttle"
+        )
+    });
 }
 
 /// A JSON body: malformed JSON, a missing field or a wrong content type is a 400 that says

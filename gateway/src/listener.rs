@@ -49,7 +49,8 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    accept_loop(listener, state, None, shutdown).await
+    with_refused_logins_written(state.clone(), shutdown.clone(), accept_loop(listener, state, None, shutdown))
+        .await
 }
 
 /// Serves the API over TLS on `listener` until `shutdown` is cancelled.
@@ -61,7 +62,27 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let mut tls = (*tls).clone();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    accept_loop(listener, state, Some(TlsAcceptor::from(Arc::new(tls))), shutdown).await
+    let acceptor = Some(TlsAcceptor::from(Arc::new(tls)));
+    with_refused_logins_written(
+        state.clone(),
+        shutdown.clone(),
+        accept_loop(listener, state, acceptor, shutdown),
+    )
+    .await
+}
+
+/// Runs `serving` beside the sweep that writes refused logins' counts, then, once the drain
+/// has let the last request finish, writes whatever is still counted (`login_audit`).
+async fn with_refused_logins_written(
+    state: AppState,
+    shutdown: CancellationToken,
+    serving: impl std::future::Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    let sweep = tokio::spawn(crate::login_audit::sweep(state.clone(), shutdown));
+    let served = serving.await;
+    let _ = sweep.await;
+    crate::login_audit::flush(&state).await;
+    served
 }
 
 async fn accept_loop(

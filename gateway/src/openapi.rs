@@ -155,7 +155,7 @@ error_responses! {
     Conflict => "It exists already, or is in that state already; nothing changed.",
     PayloadTooLarge => "The body is larger than the limit (it was not read), or the answer would be (ask for less).",
     UnsupportedMediaType => "The body's Content-Type is not one this operation reads.",
-    TooManyRequests => "Too many failed logins for this name or address: wait the minutes the error names.",
+    TooManyRequests => "Too many failed logins for this name from this address, or from this address: wait the seconds of the `Retry-After` header.",
     UnprocessableEntity => "Well-formed, but it names something that does not exist (a vehicle, a user) or asks for too much at once.",
     ServiceUnavailable => "The store or the audit log is unavailable: nothing was done (an access that cannot be recorded does not happen). Try again.",
 }

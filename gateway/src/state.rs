@@ -22,8 +22,13 @@ pub struct AppState {
     pub rules: convoy_core::rules::RuleSettings,
     /// How recent a record each role reads (auditors read behind the road).
     pub access: crate::recency::AccessSettings,
+    /// `[http]`: the trusted reverse proxies, whose `X-Forwarded-For` names the client.
+    pub http: crate::HttpSettings,
     /// Failed logins by name and address (shared by every request).
     pub login_throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
+    /// Refused logins waiting to be written to the audit log as one entry per name, address
+    /// and interval.
+    pub refused_logins: std::sync::Arc<crate::login_audit::RefusedLogins>,
     /// One-use tickets that open the live feed without a token in its URL.
     pub live_tickets: std::sync::Arc<crate::live_ticket::LiveTickets>,
 }

@@ -13,6 +13,10 @@ pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 pub const MAX_NAME_CHARS: usize = 64;
 /// The shortest password a person may choose.
 pub const MIN_PASSWORD_LEN: usize = 12;
+/// The longest password, in bytes, a person may choose and a login may carry: one limit for
+/// both, so no password can be set that login then refuses. (argon2 takes any length; this
+/// bounds the work an unauthenticated login can ask for.)
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Why a user could not be added.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +25,8 @@ pub enum AddUserError {
     BadName,
     #[error("password must have at least {MIN_PASSWORD_LEN} characters")]
     WeakPassword,
+    #[error("password must have at most {MAX_PASSWORD_BYTES} bytes")]
+    PasswordTooLong,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,9 +38,7 @@ pub async fn add_user(store: &Store, name: &str, role: Role, password: &str) -> 
     if !name_ok {
         return Err(AddUserError::BadName);
     }
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AddUserError::WeakPassword);
-    }
+    check_password(password)?;
     let hash = tokio::task::spawn_blocking({
         let password = password.to_string();
         move || hash_password(&password)
@@ -42,6 +46,18 @@ pub async fn add_user(store: &Store, name: &str, role: Role, password: &str) -> 
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
     store.add_user(&User { name: name.to_string(), role, password_hash: hash }).await?;
+    Ok(())
+}
+
+/// Whether a person may choose `password`: at least [`MIN_PASSWORD_LEN`] characters and at
+/// most [`MAX_PASSWORD_BYTES`] bytes.
+pub fn check_password(password: &str) -> Result<(), AddUserError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AddUserError::WeakPassword);
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AddUserError::PasswordTooLong);
+    }
     Ok(())
 }
 
@@ -71,4 +87,24 @@ pub async fn login(
 /// The user a bearer token belongs to, if it is valid now.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Option<User>, StoreError> {
     store.token_user(&token_hash(token), Utc::now()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_between_the_shortest_and_the_longest_a_login_takes() {
+        assert!(matches!(check_password("eleven char"), Err(AddUserError::WeakPassword)));
+        assert!(check_password("twelve chars").is_ok());
+        assert!(check_password(&"é".repeat(MAX_PASSWORD_BYTES / 2)).is_ok(), "counted in bytes");
+        assert!(matches!(
+            check_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)),
+            Err(AddUserError::PasswordTooLong)
+        ));
+        assert!(matches!(
+            check_password(&"é".repeat(MAX_PASSWORD_BYTES / 2 + 1)),
+            Err(AddUserError::PasswordTooLong)
+        ));
+    }
 }
