@@ -1,0 +1,344 @@
+//! The gate a listener admits each accepted connection through: at most its cap open at once,
+//! and when it is full, the connections that have said nothing yet go first.
+//!
+//! Until a connection has *spoken* (sent its first HTTP request, or its MQTT CONNECT) it costs a
+//! descriptor and gives nothing; a crowd of such connections must not keep out a client that
+//! has something to say. So the listener accepts first and asks the gate after: at the cap, the
+//! oldest silent connection is closed to make room; when a quarter of the places or fewer are
+//! free, a connection silent for longer than the gate's short grace is closed too. A connection
+//! that has spoken (a vehicle logged in, a request under way) is never closed by the gate: when
+//! every place is held by such connections, the new one is closed instead. Each closing is
+//! counted in `convoy_connections_shed_total{listener, reason}`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus::{IntCounter, IntGauge};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::ConnectionMetrics;
+use crate::warn_limit::WarnLimit;
+
+/// Why the gate closed a connection: the `reason` label of `convoy_connections_shed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShedReason {
+    /// Silent past the short grace while the listener was near its cap.
+    SilentNearCap,
+    /// The oldest silent connection, closed to make room for a new one at the cap.
+    OldestSilent,
+    /// A new connection, closed because every place is held by connections that have spoken.
+    Full,
+    /// The oldest silent connection, closed because accepting failed for lack of descriptors.
+    OutOfDescriptors,
+}
+
+impl ShedReason {
+    pub const ALL: [ShedReason; 4] =
+        [ShedReason::SilentNearCap, ShedReason::OldestSilent, ShedReason::Full, ShedReason::OutOfDescriptors];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ShedReason::SilentNearCap => "silent_near_cap",
+            ShedReason::OldestSilent => "oldest_silent",
+            ShedReason::Full => "full",
+            ShedReason::OutOfDescriptors => "out_of_descriptors",
+        }
+    }
+}
+
+/// How long a listener waits after a failed accept (out of descriptors, most likely): long
+/// enough not to spin, short enough that a freed descriptor is soon used.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// At most one warning of each kind per listener this often.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// One listener's gate (shared by its plain and TLS listeners).
+pub struct Gate {
+    listener: &'static str,
+    cap: usize,
+    silent_grace: Duration,
+    state: Mutex<State>,
+    open: IntGauge,
+    shed: [IntCounter; 4],
+    accept_failed: IntCounter,
+    full_warning: WarnLimit,
+    shed_warning: WarnLimit,
+    accept_warning: WarnLimit,
+}
+
+#[derive(Default)]
+struct State {
+    /// Connections admitted and not yet closed or shed.
+    held: usize,
+    next_id: u64,
+    /// The connections that have not spoken yet, oldest first (ids only grow).
+    silent: BTreeMap<u64, Silent>,
+}
+
+struct Silent {
+    since: Instant,
+    shed: CancellationToken,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("listener", &self.listener).field("cap", &self.cap).finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// A gate of `cap` connections for `listener` (`http`, `mqtt`); when it is near the cap, a
+    /// connection silent for longer than `silent_grace` is closed.
+    pub fn new(listener: &'static str, cap: usize, silent_grace: Duration, metrics: &ConnectionMetrics) -> Arc<Self> {
+        metrics.listener(listener);
+        metrics.cap.with_label_values(&[listener]).set(cap as i64);
+        Arc::new(Self {
+            listener,
+            cap: cap.max(1),
+            silent_grace,
+            state: Mutex::default(),
+            open: metrics.open.with_label_values(&[listener]),
+            shed: ShedReason::ALL.map(|reason| metrics.shed.with_label_values(&[listener, reason.label()])),
+            accept_failed: metrics.accept_failed.with_label_values(&[listener]),
+            full_warning: WarnLimit::new(WARN_EVERY),
+            shed_warning: WarnLimit::new(WARN_EVERY),
+            accept_warning: WarnLimit::new(WARN_EVERY),
+        })
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Connections held now.
+    pub fn held(&self) -> usize {
+        self.lock().held
+    }
+
+    /// Admits a connection just accepted, closing silent ones to make room; `None` when every
+    /// place is held by a connection that has spoken (the caller closes the new one).
+    pub fn admit(self: &Arc<Self>) -> Option<Admitted> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if self.cap.saturating_sub(state.held) <= self.cap / 4 {
+            while let Some(oldest) = state.silent.first_entry() {
+                if now.duration_since(oldest.get().since) < self.silent_grace {
+                    break;
+                }
+                let silent = oldest.remove();
+                self.shed_one(&mut state, silent, ShedReason::SilentNearCap);
+            }
+        }
+        if state.held >= self.cap {
+            let Some((_, oldest)) = state.silent.pop_first() else {
+                self.shed[ShedReason::Full as usize].inc();
+                drop(state);
+                if let Some(skipped) = self.full_warning.ready() {
+                    tracing::warn!(
+                        listener = self.listener,
+                        cap = self.cap,
+                        refused_unlogged = skipped,
+                        "connection refused: every place is held by a client that has spoken"
+                    );
+                }
+                return None;
+            };
+            self.shed_one(&mut state, oldest, ShedReason::OldestSilent);
+        }
+        state.held += 1;
+        let id = state.next_id;
+        state.next_id += 1;
+        let shed = CancellationToken::new();
+        state.silent.insert(id, Silent { since: now, shed: shed.clone() });
+        self.open.set(state.held as i64);
+        Some(Admitted { gate: self.clone(), id, shed, spoke: AtomicBool::new(false) })
+    }
+
+    /// After a failed accept: counts it, closes the oldest silent connection if descriptors ran
+    /// out, warns (at most every 10 s) and waits a little, so the accept loop never spins.
+    pub async fn accept_failed(&self, error: &std::io::Error) {
+        self.accept_failed.inc();
+        let out_of_descriptors = matches!(error.raw_os_error(), Some(code) if is_out_of_descriptors(code));
+        if out_of_descriptors {
+            let mut state = self.lock();
+            if let Some((_, oldest)) = state.silent.pop_first() {
+                self.shed_one(&mut state, oldest, ShedReason::OutOfDescriptors);
+            }
+        }
+        if let Some(skipped) = self.accept_warning.ready() {
+            tracing::warn!(
+                listener = self.listener,
+                error = %error,
+                unlogged_since = skipped,
+                "cannot accept a connection; retrying shortly"
+            );
+        }
+        tokio::time::sleep(ACCEPT_RETRY).await;
+    }
+
+    fn shed_one(&self, state: &mut State, silent: Silent, reason: ShedReason) {
+        state.held -= 1;
+        silent.shed.cancel();
+        self.shed[reason as usize].inc();
+        self.open.set(state.held as i64);
+        if let Some(skipped) = self.shed_warning.ready() {
+            tracing::warn!(
+                listener = self.listener,
+                cap = self.cap,
+                reason = reason.label(),
+                unlogged_since = skipped,
+                "closing a connection that has not spoken: the listener is at or near its cap"
+            );
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// EMFILE (this process) or ENFILE (the whole system).
+fn is_out_of_descriptors(code: i32) -> bool {
+    code == nix::errno::Errno::EMFILE as i32 || code == nix::errno::Errno::ENFILE as i32
+}
+
+/// A place at the gate, held until dropped.
+pub struct Admitted {
+    gate: Arc<Gate>,
+    id: u64,
+    shed: CancellationToken,
+    spoke: AtomicBool,
+}
+
+impl std::fmt::Debug for Admitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admitted").field("listener", &self.gate.listener).field("id", &self.id).finish()
+    }
+}
+
+impl Admitted {
+    /// The client has spoken (its first request, its CONNECT): from now on the gate never
+    /// closes this connection.
+    pub fn spoke(&self) {
+        if !self.spoke.swap(true, Ordering::AcqRel) {
+            self.gate.lock().silent.remove(&self.id);
+        }
+    }
+
+    /// Resolves if the gate closes this connection (only ever before it has spoken): the
+    /// connection's task drops it then.
+    pub async fn shed(&self) {
+        self.shed.cancelled().await
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut state = self.gate.lock();
+        state.silent.remove(&self.id);
+        // A shed connection's place was given back when it was shed.
+        if !self.shed.is_cancelled() {
+            state.held -= 1;
+            self.gate.open.set(state.held as i64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus::Registry;
+
+    fn gate(cap: usize, grace: Duration) -> (Arc<Gate>, ConnectionMetrics) {
+        let metrics = ConnectionMetrics::new(&Registry::new()).unwrap();
+        (Gate::new("http", cap, grace, &metrics), metrics)
+    }
+
+    fn shed_count(metrics: &ConnectionMetrics, reason: ShedReason) -> u64 {
+        metrics.shed.with_label_values(&["http", reason.label()]).get()
+    }
+
+    fn is_shed(admitted: &Admitted) -> bool {
+        admitted.shed.is_cancelled()
+    }
+
+    #[test]
+    fn at_the_cap_the_oldest_silent_connection_makes_room() {
+        let (gate, metrics) = gate(4, Duration::from_secs(3600));
+        let first = gate.admit().unwrap();
+        let second = gate.admit().unwrap();
+        second.spoke();
+        let rest: Vec<_> = (0..2).map(|_| gate.admit().unwrap()).collect();
+        assert_eq!(gate.held(), 4);
+        let newest = gate.admit().unwrap();
+        assert!(is_shed(&first) && !is_shed(&second) && !rest.iter().any(is_shed) && !is_shed(&newest));
+        assert_eq!(gate.held(), 4);
+        assert_eq!(shed_count(&metrics, ShedReason::OldestSilent), 1);
+        drop(first);
+        assert_eq!(gate.held(), 4, "a shed connection's place is not given back twice");
+    }
+
+    #[test]
+    fn connections_that_have_spoken_are_never_shed_the_new_one_is_refused() {
+        let (gate, metrics) = gate(3, Duration::ZERO);
+        let held: Vec<_> = (0..3).map(|_| gate.admit().unwrap()).collect();
+        held.iter().for_each(Admitted::spoke);
+        assert!(gate.admit().is_none());
+        assert!(!held.iter().any(is_shed));
+        assert_eq!(shed_count(&metrics, ShedReason::Full), 1);
+        drop(held);
+        assert_eq!(gate.held(), 0);
+        assert!(gate.admit().is_some());
+    }
+
+    #[test]
+    fn near_the_cap_connections_silent_past_the_grace_are_closed() {
+        let (gate, metrics) = gate(8, Duration::ZERO);
+        // Below three quarters nobody is closed for silence.
+        let early: Vec<_> = (0..6).map(|_| gate.admit().unwrap()).collect();
+        assert!(!early.iter().any(is_shed));
+        // With a quarter or fewer free, the silent ones past the (zero) grace go.
+        let spoken = &early[0];
+        spoken.spoke();
+        let late = gate.admit().unwrap();
+        assert!(early[1..].iter().all(is_shed) && !is_shed(spoken) && !is_shed(&late));
+        assert_eq!(shed_count(&metrics, ShedReason::SilentNearCap), 5);
+        assert_eq!(gate.held(), 2);
+    }
+
+    #[test]
+    fn a_silent_connection_within_the_grace_stays_below_the_cap() {
+        let (gate, _) = gate(4, Duration::from_secs(3600));
+        let held: Vec<_> = (0..4).map(|_| gate.admit().unwrap()).collect();
+        assert!(!held.iter().any(is_shed));
+    }
+
+    #[tokio::test]
+    async fn running_out_of_descriptors_closes_the_oldest_silent_connection() {
+        let (gate, metrics) = gate(4, Duration::from_secs(3600));
+        let oldest = gate.admit().unwrap();
+        let spoken = gate.admit().unwrap();
+        spoken.spoke();
+        let emfile = std::io::Error::from_raw_os_error(nix::errno::Errno::EMFILE as i32);
+        gate.accept_failed(&emfile).await;
+        assert!(is_shed(&oldest) && !is_shed(&spoken));
+        assert_eq!(shed_count(&metrics, ShedReason::OutOfDescriptors), 1);
+        assert_eq!(metrics.accept_failed.with_label_values(&["http"]).get(), 1);
+        gate.accept_failed(&std::io::Error::other("something else")).await;
+        assert!(!is_shed(&spoken));
+    }
+
+    #[tokio::test]
+    async fn shed_resolves_only_for_a_shed_connection() {
+        let (gate, _) = gate(1, Duration::from_secs(3600));
+        let first = gate.admit().unwrap();
+        first.spoke();
+        assert!(tokio::time::timeout(Duration::from_millis(10), first.shed()).await.is_err());
+        drop(first);
+        let silent = gate.admit().unwrap();
+        let _next = gate.admit().unwrap();
+        silent.shed().await;
+    }
+}
