@@ -73,7 +73,13 @@ mod tests {
     use super::*;
 
     fn sqlite_embedded() -> Needs {
-        Needs { database_descriptors: 4, notifiers: 0, embedded_broker: true, http_max: 10_000, mqtt_max: 20_000 }
+        Needs {
+            database_descriptors: 4,
+            notifiers: 0,
+            embedded_broker: true,
+            http_max: 10_000,
+            mqtt_max: 20_000,
+        }
     }
 
     fn descriptors_at_cap(caps: &Caps) -> usize {

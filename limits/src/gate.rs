@@ -84,14 +84,22 @@ struct Silent {
 
 impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gate").field("listener", &self.listener).field("cap", &self.cap).finish_non_exhaustive()
+        f.debug_struct("Gate")
+            .field("listener", &self.listener)
+            .field("cap", &self.cap)
+            .finish_non_exhaustive()
     }
 }
 
 impl Gate {
     /// A gate of `cap` connections for `listener` (`http`, `mqtt`); when it is near the cap, a
     /// connection silent for longer than `silent_grace` is closed.
-    pub fn new(listener: &'static str, cap: usize, silent_grace: Duration, metrics: &ConnectionMetrics) -> Arc<Self> {
+    pub fn new(
+        listener: &'static str,
+        cap: usize,
+        silent_grace: Duration,
+        metrics: &ConnectionMetrics,
+    ) -> Arc<Self> {
         metrics.listener(listener);
         metrics.cap.with_label_values(&[listener]).set(cap as i64);
         Arc::new(Self {

@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::VehicleId;
+use convoy_limits::{Admitted, Gate};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use convoy_limits::{Admitted, Gate};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -169,13 +169,7 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
-        Self {
-            settings,
-            store,
-            metrics,
-            secret,
-            ledger: None,
-        }
+        Self { settings, store, metrics, secret, ledger: None }
     }
 
     /// Holds the PUBACKs of positions and status until `ledger` reports them committed.

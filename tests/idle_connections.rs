@@ -1,0 +1,238 @@
+//! Idle connections cannot starve the server of file descriptors: a real `convoy serve` process,
+//! started with an open-files limit of 256 it cannot raise, is sent 1,100 silent TCP
+//! connections on its MQTT port and 1,100 on its HTTP port; it still answers `/healthz`, logs a
+//! person in, and lets a vehicle in through the door to publish a position that is stored.
+
+mod common;
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::eventually;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+
+/// The child's open-files limit, soft and hard alike (as root, a lower hard limit is the only
+/// way to keep the server from raising its soft one).
+const CHILD_OPEN_FILES: u64 = 256;
+/// Silent connections per port: more than the child could ever hold.
+const IDLE_PER_PORT: usize = 1_100;
+const USER: &str = "dispatcher-fd";
+const PASSWORD: &str = "a long enough dispatcher password";
+const VEHICLE: &str = "truck-fd";
+
+struct Server {
+    child: Child,
+    http: SocketAddr,
+    mqtt: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn convoy(args: &[&str], data_dir: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "convoy {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `convoy serve` as a child whose open-files limit is [`CHILD_OPEN_FILES`].
+fn spawn_server(data_dir: &Path, log: &Path) -> Server {
+    let (mqtt_port, http_port) = (convoy_testkit::free_port(), convoy_testkit::free_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convoy"));
+    command
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(["--mqtt-listen", &format!("127.0.0.1:{mqtt_port}")])
+        .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(File::create(log).unwrap());
+    // Between fork and exec only async-signal-safe calls are allowed: setrlimit is one system
+    // call, allocating nothing.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(|| {
+            setrlimit(Resource::RLIMIT_NOFILE, CHILD_OPEN_FILES, CHILD_OPEN_FILES)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let child = command.spawn().unwrap();
+    Server {
+        child,
+        http: SocketAddr::from(([127, 0, 0, 1], http_port)),
+        mqtt: SocketAddr::from(([127, 0, 0, 1], mqtt_port)),
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    // Each try is bounded; `eventually` tries again.
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+async fn healthz(server: &Server) -> Option<()> {
+    let response = http_client().get(format!("http://{}/healthz", server.http)).send().await.ok()?;
+    (response.status() == 200).then_some(())
+}
+
+async fn login(server: &Server) -> Option<String> {
+    let response = http_client()
+        .post(format!("http://{}/api/v1/login", server.http))
+        .json(&json!({ "username": USER, "password": PASSWORD }))
+        .send()
+        .await
+        .ok()?;
+    if response.status() != 200 {
+        return None;
+    }
+    Some(response.json::<Value>().await.ok()?["token"].as_str()?.to_string())
+}
+
+/// Opens `count` TCP connections to `addr` that never send a byte; those not established
+/// within the wait are given up.
+async fn open_silent(addr: SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut connecting = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        connecting.spawn(tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr)));
+    }
+    let mut open = Vec::with_capacity(count);
+    while let Some(connected) = connecting.join_next().await {
+        if let Ok(Ok(stream)) = connected.unwrap() {
+            open.push(stream);
+        }
+    }
+    open
+}
+
+/// Logs the vehicle in through the door, publishes one position at QoS 1 and waits for its
+/// PUBACK, which the door sends only once ingest has stored it.
+async fn publish_one_position(server: &Server, password: &str) -> Option<()> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options = MqttOptions::new(format!("convoy-agent-{VEHICLE}"), "127.0.0.1", server.mqtt.port());
+    options.set_credentials(VEHICLE, password);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let payload = json!({
+        "v": 1,
+        "vehicle": VEHICLE,
+        "positions": [{ "seq": 1, "t": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        "lat": 48.137154, "lon": 11.576124 }],
+    });
+    client
+        .publish(
+            format!("convoy/v1/vehicles/{VEHICLE}/positions"),
+            QoS::AtLeastOnce,
+            false,
+            payload.to_string(),
+        )
+        .await
+        .ok()?;
+    let acked = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return Some(()),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+    acked
+}
+
+async fn stored_positions(server: &Server, token: &str) -> Option<usize> {
+    let response = http_client()
+        .get(format!("http://{}/api/v1/vehicles/{VEHICLE}/track", server.http))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
+    Some(response.json::<Value>().await.ok()?["positions"].as_array()?.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_vehicles_working() {
+    let started = Instant::now();
+    // The test holds 2,200 sockets of its own.
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, PASSWORD).unwrap();
+    convoy(
+        &["user", "add", USER, "--role", "dispatcher", "--password-file", password_file.to_str().unwrap()],
+        dir.path(),
+    );
+    let vehicle: Value =
+        serde_json::from_str(&convoy(&["vehicle", "add", VEHICLE, "--json"], dir.path())).unwrap();
+    let vehicle_password = vehicle["password"].as_str().unwrap().to_string();
+
+    let log = dir.path().join("server.log");
+    let server = spawn_server(dir.path(), &log);
+    eventually(Duration::from_secs(30), "the server to answer and its door to open", || async {
+        let door_open = std::fs::read_to_string(&log).unwrap_or_default().contains("MQTT door open");
+        healthz(&server).await.filter(|()| door_open)
+    })
+    .await;
+
+    let (mqtt_idle, http_idle) =
+        tokio::join!(open_silent(server.mqtt, IDLE_PER_PORT), open_silent(server.http, IDLE_PER_PORT));
+    // Far more than the server can hold: each port alone is over its whole limit.
+    assert!(
+        mqtt_idle.len() as u64 > CHILD_OPEN_FILES * 3 && http_idle.len() as u64 > CHILD_OPEN_FILES * 3,
+        "only {} MQTT and {} HTTP connections were established",
+        mqtt_idle.len(),
+        http_idle.len()
+    );
+
+    let overall = Duration::from_secs(60);
+    eventually(overall, "/healthz to answer 200", || healthz(&server)).await;
+    let token = eventually(overall, "a login to succeed", || login(&server)).await;
+    eventually(overall, "a vehicle to log in through the door and have a position stored", || {
+        publish_one_position(&server, &vehicle_password)
+    })
+    .await;
+    assert_eq!(stored_positions(&server, &token).await, Some(1));
+
+    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let shed = |listener: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with(&format!("convoy_connections_shed_total{{listener=\"{listener}\""))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(shed("http") > 0.0 && shed("mqtt") > 0.0, "{metrics}");
+    assert_eq!(common::metric(&metrics, "convoy_open_files_limit"), Some(CHILD_OPEN_FILES as f64));
+    eprintln!(
+        "held {} MQTT and {} HTTP silent connections; the server shed {} and {}; {:?} in all",
+        mqtt_idle.len(),
+        http_idle.len(),
+        shed("mqtt"),
+        shed("http"),
+        started.elapsed()
+    );
+    drop((mqtt_idle, http_idle));
+}
