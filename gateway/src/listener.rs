@@ -3,9 +3,10 @@
 //! nobody), with the client's address as axum's `ConnectInfo`. Plain HTTP speaks HTTP/1.1 (what
 //! browsers use without TLS); over TLS the protocol is the one ALPN chose, HTTP/2 or HTTP/1.1.
 //! No client can hold a connection for free: 30 s to send a request's headers (over plain HTTP
-//! from the moment it connects; over TLS the handshake has 10 s), and between keep-alive
-//! requests; two minutes for a whole request to be answered (a body sent too slowly included);
-//! pings on idle HTTP/2 connections. How many connections are open at once is the server's
+//! from the moment it connects; over TLS the handshake has 10 s, and a client silent after it
+//! is held until the gate needs its place), and between keep-alive requests; two minutes for a
+//! whole request to be answered (a body sent too slowly included); pings on idle HTTP/2
+//! connections. How many connections are open at once is the server's
 //! [`Gate`]'s to say (a cap derived from the open-files limit, at most [`MAX_CONNECTIONS`]):
 //! each connection is accepted first and then admitted, so that at the cap a connection that
 //! has not sent a request yet is closed to make room, and one with a request under way never
