@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::eventually;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use serde_json::{json, Value};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The child's open-files limit, soft and hard alike (as root, a lower hard limit is the only
@@ -120,7 +120,9 @@ struct SilentCrowd {
 const REDIAL_PAUSE: Duration = Duration::from_millis(500);
 
 impl SilentCrowd {
-    fn dial(addrs: &[SocketAddr], per_addr: usize) -> SilentCrowd {
+    /// Dials `per_addr` connections to each of `addrs`; each sends `first_words` (nothing, or
+    /// one request) and then nothing more, reading what comes until the server closes it.
+    fn dial(addrs: &[SocketAddr], per_addr: usize, first_words: &'static [u8]) -> SilentCrowd {
         let established = Arc::new(AtomicUsize::new(0));
         let mut dialling = tokio::task::JoinSet::new();
         for &addr in addrs {
@@ -130,8 +132,11 @@ impl SilentCrowd {
                     loop {
                         if let Ok(mut stream) = TcpStream::connect(addr).await {
                             established.fetch_add(1, Ordering::Relaxed);
-                            // Silent; returns when the server closes the connection.
-                            let _ = stream.read(&mut [0u8; 64]).await;
+                            if stream.write_all(first_words).await.is_ok() {
+                                // Ends when the server closes the connection.
+                                let mut answer = [0u8; 1024];
+                                while matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {}
+                            }
                             established.fetch_sub(1, Ordering::Relaxed);
                         }
                         tokio::time::sleep(REDIAL_PAUSE).await;
@@ -197,13 +202,18 @@ async fn stored_positions(server: &Server, token: &str) -> Option<usize> {
     Some(response.json::<Value>().await.ok()?["positions"].as_array()?.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_vehicles_working() {
-    let started = Instant::now();
-    // The test holds 2,200 sockets of its own.
+/// A started server with a person and a vehicle registered, and the vehicle's password.
+struct Started {
+    server: Server,
+    log: std::path::PathBuf,
+    vehicle_password: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Started {
+    // The test holds thousands of sockets of its own.
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
-
     let dir = tempfile::tempdir().unwrap();
     let password_file = dir.path().join("password");
     std::fs::write(&password_file, PASSWORD).unwrap();
@@ -213,8 +223,6 @@ async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_
     );
     let vehicle: Value =
         serde_json::from_str(&convoy(&["vehicle", "add", VEHICLE, "--json"], dir.path())).unwrap();
-    let vehicle_password = vehicle["password"].as_str().unwrap().to_string();
-
     let log = dir.path().join("server.log");
     let server = spawn_server(dir.path(), &log);
     eventually(Duration::from_secs(30), "the server to answer and its door to open", || async {
@@ -222,46 +230,82 @@ async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_
         healthz(&server).await.filter(|()| door_open)
     })
     .await;
+    let vehicle_password = vehicle["password"].as_str().unwrap().to_string();
+    Started { server, log, vehicle_password, _dir: dir }
+}
 
-    let crowd = SilentCrowd::dial(&[server.mqtt, server.http], IDLE_PER_PORT);
-    let overall = Duration::from_secs(60);
-    // The claims below are checked once more silent connections are established than the
-    // server may open files.
-    eventually(overall, "more silent connections than the server's open-files limit", || async {
+/// The sum of `convoy_connections_shed_total` of one listener, over its reasons.
+async fn shed(server: &Server, listener: &str) -> f64 {
+    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(&format!("convoy_connections_shed_total{{listener=\"{listener}\"")))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+const OVERALL: Duration = Duration::from_secs(60);
+
+/// Waits until more of the crowd's connections are established than the server may open
+/// files: the claims after it are checked under that load.
+async fn until_the_crowd_is_in(crowd: &SilentCrowd) {
+    eventually(OVERALL, "more silent connections than the server's open-files limit", || async {
         (crowd.established() as u64 > CHILD_OPEN_FILES).then_some(())
     })
     .await;
-    eventually(overall, "/healthz to answer 200", || healthz(&server)).await;
-    let token = eventually(overall, "a login to succeed", || login(&server)).await;
-    eventually(overall, "a vehicle to log in through the door and have a position stored", || {
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_vehicles_working() {
+    let started = Instant::now();
+    let Started { server, log, vehicle_password, _dir } = start().await;
+    let crowd = SilentCrowd::dial(&[server.mqtt, server.http], IDLE_PER_PORT, b"");
+    until_the_crowd_is_in(&crowd).await;
+
+    eventually(OVERALL, "/healthz to answer 200", || healthz(&server)).await;
+    let token = eventually(OVERALL, "a login to succeed", || login(&server)).await;
+    eventually(OVERALL, "a vehicle to log in through the door and have a position stored", || {
         publish_one_position(&server, &vehicle_password)
     })
     .await;
     assert_eq!(stored_positions(&server, &token).await, Some(1));
 
+    let (shed_mqtt, shed_http) = (shed(&server, "mqtt").await, shed(&server, "http").await);
+    assert!(shed_http > 0.0 && shed_mqtt > 0.0);
     let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
     let metrics = metrics.text().await.unwrap();
-    let shed = |listener: &str| -> f64 {
-        metrics
-            .lines()
-            .filter(|line| {
-                line.starts_with(&format!("convoy_connections_shed_total{{listener=\"{listener}\""))
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    assert!(shed("http") > 0.0 && shed("mqtt") > 0.0, "{metrics}");
     assert_eq!(common::metric(&metrics, "convoy_open_files_limit"), Some(CHILD_OPEN_FILES as f64));
     // Thousands of connections shed, a few lines in the log: warnings are written at most every
     // 10 s per listener and kind, not once per connection.
     let log_text = std::fs::read_to_string(&log).unwrap();
     let warnings = log_text.lines().filter(|line| line.contains("WARN")).count();
-    assert!(warnings * 10 < (shed("mqtt") + shed("http")) as usize, "{warnings} warnings:\n{log_text}");
+    assert!(warnings * 10 < (shed_mqtt + shed_http) as usize, "{warnings} warnings:\n{log_text}");
     eprintln!(
-        "{warnings} warnings in the log; {} silent connections open at the end; the server shed {} on MQTT and {} on HTTP; {:?} in all",
+        "{warnings} warnings in the log; {} silent connections open at the end; the server shed \
+         {shed_mqtt} on MQTT and {shed_http} on HTTP; {:?} in all",
         crowd.established(),
-        shed("mqtt"),
-        shed("http"),
+        started.elapsed()
+    );
+}
+
+/// Keep-alive connections that asked once and then wait, silent, for their next request hold
+/// no place a new client needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keep_alive_connections_waiting_for_a_next_request_leave_health_and_logins_working() {
+    let started = Instant::now();
+    let Started { server, _dir, .. } = start().await;
+    let crowd =
+        SilentCrowd::dial(&[server.http], IDLE_PER_PORT, b"GET /healthz HTTP/1.1\r\nHost: crowd\r\n\r\n");
+    until_the_crowd_is_in(&crowd).await;
+
+    eventually(OVERALL, "/healthz to answer 200", || healthz(&server)).await;
+    eventually(OVERALL, "a login to succeed", || login(&server)).await;
+    let shed_http = shed(&server, "http").await;
+    assert!(shed_http > 0.0);
+    eprintln!(
+        "{} keep-alive connections open at the end; the server shed {shed_http}; {:?} in all",
+        crowd.established(),
         started.elapsed()
     );
 }

@@ -9,16 +9,18 @@
 //! connections. How many connections are open at once is the server's
 //! [`Gate`]'s to say (a cap derived from the open-files limit, at most [`MAX_CONNECTIONS`]):
 //! each connection is accepted first and then admitted, so that at the cap a connection that
-//! has not sent a request yet is closed to make room, and one with a request under way never
-//! is (a real request is not kept waiting in the listen backlog behind idle sockets). Shutdown
+//! has not sent a request yet, or waits for its next one, is closed to make room, and one with
+//! a request under way (its answer sent to the last byte) or a live feed never is (a real
+//! request is not kept waiting in the listen backlog behind idle sockets). Shutdown
 //! stops accepting and gives open connections a while to finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
-use convoy_limits::{Admitted, Gate};
+use convoy_limits::{Admitted, Busy, Gate};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -188,20 +190,28 @@ async fn serve_connection<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        admitted.spoke();
+        // Under way until its answer is sent: the gate leaves the connection alone meanwhile.
+        let busy = admitted.busy();
+        let admitted = admitted.clone();
         // The peer's address reaches handlers (`ClientAddr`) for the audit log.
         request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
         request.extensions_mut().insert(shutting_down.clone());
         let app = app.clone();
         async move {
-            match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(request)).await {
-                Ok(response) => response,
-                Err(_) => Ok(ApiError::new(
+            let response = match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "the request took too long to arrive or to answer",
                 )
-                .into_response()),
+                .into_response(),
+            };
+            // A live feed's WebSocket is in use for as long as it lives.
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                admitted.spoke();
             }
+            Ok::<_, std::convert::Infallible>(response.map(|body| Body::new(Answering { body, _busy: busy })))
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -225,6 +235,33 @@ async fn serve_connection<S>(
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(connection.into_owned()).await {
         tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");
+    }
+}
+
+/// An answer's body, holding its request's [`Busy`] until it is sent (or dropped): a streamed
+/// export is a request under way to its last byte.
+struct Answering {
+    body: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Answering {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

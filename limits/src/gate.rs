@@ -2,16 +2,16 @@
 //! and when it is full, the connections that have said nothing yet go first.
 //!
 //! Until a connection has *spoken* (sent its first HTTP request, or its MQTT CONNECT) it costs a
-//! descriptor and gives nothing; a crowd of such connections must not keep out a client that
-//! has something to say. So the listener accepts first and asks the gate after: at the cap, the
-//! oldest silent connection is closed to make room; when a quarter of the places or fewer are
-//! free, a connection silent for longer than the gate's short grace is closed too. A connection
-//! that has spoken (a vehicle logged in, a request under way) is never closed by the gate: when
-//! every place is held by such connections, the new one is closed instead. Each closing is
-//! counted in `convoy_connections_shed_total{listener, reason}`.
+//! descriptor and gives nothing, and so does a keep-alive HTTP connection waiting for its next
+//! request; a crowd of such *silent* connections must not keep out a client that has something
+//! to say. So the listener accepts first and asks the gate after: at the cap, the oldest silent
+//! connection is closed to make room; when a quarter of the places or fewer are free, a
+//! connection silent for longer than the gate's short grace is closed too. A vehicle logged in,
+//! a live feed or a request under way is never closed by the gate: when every place is held by
+//! such connections, the new one is closed instead. Each closing is counted in
+//! `convoy_connections_shed_total{listener, reason}`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,8 @@ struct State {
     /// Connections admitted and not yet closed or shed.
     held: usize,
     next_id: u64,
-    /// The connections that have not spoken yet, oldest first (ids only grow).
+    /// The silent connections (not spoken yet, or between requests), longest silent first
+    /// (keys only grow).
     silent: BTreeMap<u64, Silent>,
 }
 
@@ -161,7 +162,8 @@ impl Gate {
         let shed = CancellationToken::new();
         state.silent.insert(id, Silent { since: now, shed: shed.clone() });
         self.open.set(state.held as i64);
-        Some(Admitted { gate: self.clone(), id, shed, spoke: AtomicBool::new(false) })
+        let place = Place { silent_key: Some(id), busy: 0, spoke: false };
+        Some(Admitted { gate: self.clone(), shed, place: Mutex::new(place) })
     }
 
     /// After a failed accept: counts it, closes the oldest silent connection if descriptors ran
@@ -215,37 +217,96 @@ fn is_out_of_descriptors(code: i32) -> bool {
 /// A place at the gate, held until dropped.
 pub struct Admitted {
     gate: Arc<Gate>,
-    id: u64,
     shed: CancellationToken,
-    spoke: AtomicBool,
+    place: Mutex<Place>,
+}
+
+/// Where a connection stands. (Lock order: a place, then its gate's state.)
+struct Place {
+    /// Its key among the gate's silent connections, while it is one.
+    silent_key: Option<u64>,
+    /// Requests under way ([`Busy`] guards alive).
+    busy: usize,
+    /// It has spoken for good: never silent again.
+    spoke: bool,
 }
 
 impl std::fmt::Debug for Admitted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admitted").field("listener", &self.gate.listener).field("id", &self.id).finish()
+        f.debug_struct("Admitted").field("listener", &self.gate.listener).finish_non_exhaustive()
     }
 }
 
 impl Admitted {
-    /// The client has spoken (its first request, its CONNECT): from now on the gate never
-    /// closes this connection.
+    /// The client has spoken for good (a vehicle's CONNECT, a WebSocket's upgrade): from now on
+    /// the gate never closes this connection.
     pub fn spoke(&self) {
-        if !self.spoke.swap(true, Ordering::AcqRel) {
-            self.gate.lock().silent.remove(&self.id);
-        }
+        let mut place = self.lock();
+        place.spoke = true;
+        self.leave_silent(&mut place);
     }
 
-    /// Resolves if the gate closes this connection (only ever before it has spoken): the
+    /// A request is under way until the guard is dropped (with its answer sent): meanwhile the
+    /// gate never closes this connection. Once no request is under way, a connection that has
+    /// not [`spoke`](Self::spoke) for good counts as silent again, as a keep-alive connection
+    /// waiting for its next request is.
+    pub fn busy(self: &Arc<Self>) -> Busy {
+        let mut place = self.lock();
+        place.busy += 1;
+        self.leave_silent(&mut place);
+        Busy(self.clone())
+    }
+
+    /// Resolves if the gate closes this connection (only ever while it is silent): the
     /// connection's task drops it then.
     pub async fn shed(&self) {
         self.shed.cancelled().await
+    }
+
+    fn leave_silent(&self, place: &mut Place) {
+        if let Some(key) = place.silent_key.take() {
+            self.gate.lock().silent.remove(&key);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Place> {
+        self.place.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A request under way on an admitted connection (see [`Admitted::busy`]).
+pub struct Busy(Arc<Admitted>);
+
+impl std::fmt::Debug for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Busy").field(&self.0).finish()
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let admitted = &self.0;
+        let mut place = admitted.lock();
+        place.busy -= 1;
+        if place.busy > 0 || place.spoke || admitted.shed.is_cancelled() {
+            return;
+        }
+        // Silent again, as the newest: its wait for a next request starts now.
+        let mut state = admitted.gate.lock();
+        let key = state.next_id;
+        state.next_id += 1;
+        state.silent.insert(key, Silent { since: Instant::now(), shed: admitted.shed.clone() });
+        place.silent_key = Some(key);
     }
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
+        let silent_key = self.lock().silent_key.take();
         let mut state = self.gate.lock();
-        state.silent.remove(&self.id);
+        if let Some(key) = silent_key {
+            state.silent.remove(&key);
+        }
         // A shed connection's place was given back when it was shed.
         if !self.shed.is_cancelled() {
             state.held -= 1;
@@ -336,6 +397,38 @@ mod tests {
         assert_eq!(metrics.accept_failed.with_label_values(&["http"]).get(), 1);
         gate.accept_failed(&std::io::Error::other("something else")).await;
         assert!(!is_shed(&spoken));
+    }
+
+    #[test]
+    fn a_request_under_way_is_never_shed_and_after_it_the_connection_is_silent_again() {
+        let (gate, _) = gate(2, Duration::from_secs(3600));
+        let keep_alive = Arc::new(gate.admit().unwrap());
+        let request = keep_alive.busy();
+        let second_request = keep_alive.busy();
+        let other = gate.admit().unwrap();
+        // At the cap: the other, silent, goes; the one with requests under way stays.
+        let third = gate.admit().unwrap();
+        assert!(is_shed(&other) && !is_shed(&keep_alive));
+        drop(request);
+        let fourth = gate.admit().unwrap();
+        assert!(is_shed(&third) && !is_shed(&keep_alive), "one request is still under way");
+        fourth.spoke();
+        drop(second_request);
+        // Waiting for its next request, it is the silent one to go.
+        let _fifth = gate.admit().unwrap();
+        assert!(is_shed(&keep_alive));
+    }
+
+    #[test]
+    fn a_connection_that_spoke_for_good_stays_after_its_requests() {
+        let (gate, metrics) = gate(1, Duration::from_secs(3600));
+        let upgraded = Arc::new(gate.admit().unwrap());
+        let request = upgraded.busy();
+        upgraded.spoke();
+        drop(request);
+        assert!(gate.admit().is_none());
+        assert!(!is_shed(&upgraded));
+        assert_eq!(shed_count(&metrics, ShedReason::Full), 1);
     }
 
     #[tokio::test]

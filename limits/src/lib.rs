@@ -15,5 +15,5 @@ pub mod open_files;
 mod warn_limit;
 
 pub use budget::{Caps, Needs};
-pub use gate::{Admitted, Gate};
+pub use gate::{Admitted, Busy, Gate};
 pub use metrics::ConnectionMetrics;
