@@ -28,7 +28,7 @@ pub enum ShedReason {
     SilentNearCap,
     /// The oldest silent connection, closed to make room for a new one at the cap.
     OldestSilent,
-    /// A new connection, closed because every place is held by connections that have spoken.
+    /// A new connection, closed because no place is held by a silent connection.
     Full,
     /// The oldest silent connection, closed because accepting failed for lack of descriptors.
     OutOfDescriptors,
@@ -126,8 +126,8 @@ impl Gate {
         self.lock().held
     }
 
-    /// Admits a connection just accepted, closing silent ones to make room; `None` when every
-    /// place is held by a connection that has spoken (the caller closes the new one).
+    /// Admits a connection just accepted, closing silent ones to make room; `None` when no place
+    /// is held by a silent connection (the caller closes the new one).
     pub fn admit(self: &Arc<Self>) -> Option<Admitted> {
         let now = Instant::now();
         let mut state = self.lock();
@@ -149,7 +149,7 @@ impl Gate {
                         listener = self.listener,
                         cap = self.cap,
                         refused_unlogged = skipped,
-                        "connection refused: every place is held by a client that has spoken"
+                        "connection refused: every place is held by a vehicle, a live feed or a request under way"
                     );
                 }
                 return None;
@@ -199,7 +199,7 @@ impl Gate {
                 cap = self.cap,
                 reason = reason.label(),
                 unlogged_since = skipped,
-                "closing a connection that has not spoken: the listener is at or near its cap"
+                "closing a silent connection (nothing asked yet, or waiting to ask again): the listener is at or near its cap"
             );
         }
     }
