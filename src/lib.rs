@@ -3,6 +3,7 @@
 //! them.
 
 pub mod config;
+pub mod connection_budget;
 pub mod demo;
 pub mod loadgen;
 pub mod pty;

@@ -254,6 +254,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Demo { data_dir, http_listen } => {
+            convoy::connection_budget::raise_open_files_limit();
             convoy::demo::run(DemoOptions { data_dir, http_listen }).await
         }
         Command::Serve { storage, config, broker, mqtt_listen, http_listen } => {
@@ -485,6 +486,7 @@ fn print_replay(report: &convoy_alerts::replay::ReplayReport) {
 /// Serves until Ctrl-C or SIGTERM, then stops every part (each in its own order: the HTTP API
 /// drains, ingest commits and acknowledges the batch in hand).
 async fn serve(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
+    convoy::connection_budget::raise_open_files_limit();
     let shutdown = CancellationToken::new();
     let server = convoy::server::start(&config, shutdown.clone()).await?;
     eprintln!("Convoy is serving on http://{}", server.http_addr);

@@ -58,6 +58,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let registry = Registry::new();
     let gateway_metrics = GatewayMetrics::new(&registry)?;
     let ingest_metrics = IngestMetrics::new(&registry)?;
+    let gates = crate::connection_budget::gates(config, &store, &registry)?;
 
     let (mut ingest_config, embedded) = match &config.broker {
         BrokerChoice::Embedded { listen } => {
@@ -80,6 +81,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
                 store.clone(),
                 internal.clone(),
                 BrokerMetrics::new(&registry)?,
+                gates.mqtt.clone().context("the embedded broker's gate")?,
                 shutdown.child_token(),
             )
             .await?;
@@ -178,10 +180,11 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let http_shutdown = shutdown.child_token();
     let http_tls =
         config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
+    let http_gate = gates.http;
     let http = tokio::spawn(async move {
         match http_tls {
-            Some(tls) => convoy_gateway::serve_tls(listener, state, tls, http_shutdown).await,
-            None => convoy_gateway::serve(listener, state, http_shutdown).await,
+            Some(tls) => convoy_gateway::serve_tls(listener, state, tls, http_gate, http_shutdown).await,
+            None => convoy_gateway::serve(listener, state, http_gate, http_shutdown).await,
         }
         .context("HTTP server failed")
     });

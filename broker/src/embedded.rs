@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use convoy_core::VehicleId;
+use convoy_limits::Gate;
 use convoy_store::Store;
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use tokio::net::TcpListener;
@@ -75,17 +76,23 @@ pub struct EmbeddedBroker {
 pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
 /// How long a client has for its TLS handshake and CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most vehicle connections at once.
-const MAX_CONNECTIONS: usize = 20_000;
+/// The most vehicle connections at once, however high the open-files limit (the server derives
+/// the actual cap from that limit, see `convoy_limits::budget`).
+pub const MAX_CONNECTIONS: usize = 20_000;
+/// Near its cap, a connection that has sent no CONNECT for this long is closed for a newer one
+/// (an agent sends its CONNECT at once; over TLS the handshake comes first, on a slow link).
+pub const SILENT_NEAR_CAP: Duration = Duration::from_secs(5);
 
 /// Starts rumqttd on an internal loopback port (on a thread of its own) and the front door on
-/// `listeners`; the door stops accepting, and closes its connections, when `shutdown` is
+/// `listeners`, admitting vehicles through `gate` (rumqttd takes as many, and the server's own
+/// clients); the door stops accepting, and closes its connections, when `shutdown` is
 /// cancelled.
 pub async fn start(
     listeners: BrokerListeners,
     store: Store,
     internal: InternalClient,
     metrics: BrokerMetrics,
+    gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<EmbeddedBroker> {
     // Everything that can be wrong in the configuration fails before rumqttd starts.
@@ -106,8 +113,8 @@ pub async fn start(
 
     let secret = UpstreamSecret::random();
     let internal_addr = tokio::task::spawn_blocking({
-        let (secret, metrics) = (secret.clone(), metrics.clone());
-        move || start_rumqttd(internal, secret, metrics)
+        let (secret, metrics, vehicles) = (secret.clone(), metrics.clone(), gate.cap());
+        move || start_rumqttd(internal, secret, metrics, vehicles)
     })
     .await??;
 
@@ -115,7 +122,7 @@ pub async fn start(
         upstream: internal_addr,
         max_packet_bytes: MAX_PACKET_BYTES,
         connect_timeout: CONNECT_TIMEOUT,
-        max_connections: MAX_CONNECTIONS,
+        gate,
     };
     let ledger = Arc::new(CommitLedger::default());
     let door = Arc::new(Door::new(settings, store, metrics, secret).with_commit_ledger(ledger.clone()));
@@ -137,6 +144,7 @@ fn start_rumqttd(
     internal: InternalClient,
     secret: UpstreamSecret,
     metrics: BrokerMetrics,
+    vehicles: usize,
 ) -> anyhow::Result<SocketAddr> {
     // rumqttd cannot bind port 0 and report the port: take a free one.
     let listen = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
@@ -166,7 +174,9 @@ fn start_rumqttd(
     let config = Config {
         id: 0,
         router: RouterConfig {
-            max_connections: MAX_CONNECTIONS + 16,
+            // The vehicles the door admits, the server's own clients, and some room for a
+            // vehicle's old session still closing as it reconnects.
+            max_connections: vehicles + vehicles / 8 + 16,
             max_outgoing_packet_count: 1000,
             max_segment_size: 100 * 1024 * 1024,
             max_segment_count: 10,

@@ -7,5 +7,8 @@ pub mod door;
 pub mod embedded;
 mod metrics;
 
-pub use embedded::{start, BrokerListeners, DoorTls, EmbeddedBroker, InternalClient, MAX_PACKET_BYTES};
+pub use embedded::{
+    start, BrokerListeners, DoorTls, EmbeddedBroker, InternalClient, MAX_CONNECTIONS, MAX_PACKET_BYTES,
+    SILENT_NEAR_CAP,
+};
 pub use metrics::BrokerMetrics;

@@ -116,6 +116,16 @@ impl Store {
             Store::Postgres(_) => "postgres",
         }
     }
+
+    /// The most file descriptors the store holds at once, for the server's connection budget:
+    /// SQLite's one connection keeps the database, its WAL and its shared memory open (and a
+    /// temporary file for a large sort); PostgreSQL's pool a socket per connection.
+    pub fn descriptors_at_most(&self) -> usize {
+        match self {
+            Store::Sqlite(_) => 4,
+            Store::Postgres(pg) => pg.pool_max_size(),
+        }
+    }
 }
 
 forward! {

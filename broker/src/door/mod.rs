@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::VehicleId;
+use convoy_limits::{Admitted, Gate};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -69,7 +70,7 @@ pub enum Refusal {
     ConnectTimeout,
     /// The TLS handshake failed (no or an untrusted client certificate, not TLS at all).
     TlsHandshake,
-    /// The door already holds its most connections.
+    /// The door's gate is full of logged-in vehicles: the new connection is closed.
     TooManyConnections,
     /// QoS 2 on positions or status (stored only at QoS 1, acknowledged once committed).
     UnsupportedQos,
@@ -118,8 +119,9 @@ pub struct DoorSettings {
     pub max_packet_bytes: usize,
     /// How long a client has for its TLS handshake and its CONNECT.
     pub connect_timeout: Duration,
-    /// The most connections open through the door at once.
-    pub max_connections: usize,
+    /// Admits each accepted connection: at most its cap open at once, the silent ones (no
+    /// CONNECT yet) closed first when it is full; a logged-in vehicle is never closed by it.
+    pub gate: Arc<Gate>,
 }
 
 /// The door: shared by its listeners and their connections.
@@ -128,7 +130,6 @@ pub struct Door {
     store: Store,
     metrics: BrokerMetrics,
     secret: UpstreamSecret,
-    connections: Arc<Semaphore>,
     /// Ingest's commits, when ingest runs in this process: PUBACKs of stored topics wait for them.
     ledger: Option<Arc<CommitLedger>>,
 }
@@ -168,14 +169,7 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
-        Self {
-            connections: Arc::new(Semaphore::new(settings.max_connections)),
-            settings,
-            store,
-            metrics,
-            secret,
-            ledger: None,
-        }
+        Self { settings, store, metrics, secret, ledger: None }
     }
 
     /// Holds the PUBACKs of positions and status until `ledger` reports them committed.
@@ -231,15 +225,18 @@ impl Door {
             };
             let (socket, peer) = match accepted {
                 Ok(accepted) => accepted,
+                // Out of file descriptors, most likely: the gate waits (no spinning), warns now
+                // and then, and frees a descriptor if a silent connection holds one.
                 Err(e) => {
-                    // Out of file descriptors, most likely: wait instead of spinning.
-                    tracing::warn!(error = %e, "MQTT door cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    self.settings.gate.accept_failed(&e).await;
                     continue;
                 }
             };
-            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                self.count(Refusal::TooManyConnections, None, peer, "");
+            // Accepted first, admitted after: at the cap a connection that has sent no CONNECT
+            // makes room for this one; when every place holds a vehicle, this one is closed
+            // (counted, and warned of by the gate at most every 10 s: no line per connection).
+            let Some(admitted) = self.settings.gate.admit() else {
+                self.metrics.refused.with_label_values(&[Refusal::TooManyConnections.reason()]).inc();
                 continue;
             };
             let _ = socket.set_nodelay(true);
@@ -251,9 +248,9 @@ impl Door {
             let span = tracing::debug_span!("mqtt_connection", %peer, vehicle = tracing::field::Empty);
             tokio::spawn(
                 async move {
-                    let _permit = permit;
                     tokio::select! {
-                        () = door.handle(socket, peer, tls) => {}
+                        () = door.handle(socket, peer, tls, &admitted) => {}
+                        () = admitted.shed() => tracing::debug!("closed before its CONNECT: the door is at its cap"),
                         () = shutdown.cancelled() => tracing::debug!("closed at shutdown"),
                     }
                 }
@@ -267,9 +264,10 @@ impl Door {
         socket: TcpStream,
         peer: SocketAddr,
         tls: Option<(tokio_rustls::TlsAcceptor, bool)>,
+        admitted: &Admitted,
     ) {
         let Some((acceptor, require_identity)) = tls else {
-            return self.finish(self.serve(socket, None, peer).await, peer);
+            return self.finish(self.serve(socket, None, peer, admitted).await, peer);
         };
         let handshake = tokio::time::timeout(self.settings.connect_timeout, acceptor.accept(socket)).await;
         let stream = match handshake {
@@ -286,7 +284,7 @@ impl Door {
                 .map(|leaf| certificate_names(leaf))
                 .unwrap_or_default()
         });
-        self.finish(self.serve(stream, names, peer).await, peer)
+        self.finish(self.serve(stream, names, peer, admitted).await, peer)
     }
 
     fn finish(&self, ended: Result<Option<VehicleId>, (Option<VehicleId>, Ended)>, peer: SocketAddr) {
@@ -330,6 +328,7 @@ impl Door {
         client: S,
         cert_names: Option<Vec<String>>,
         peer: SocketAddr,
+        admitted: &Admitted,
     ) -> Result<Option<VehicleId>, (Option<VehicleId>, Ended)>
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -346,6 +345,9 @@ impl Door {
             Ok(None) => return Ok(None),
             Err(e) => return Err((None, e)),
         };
+        // A whole first packet: from now on the gate leaves this connection alone (a bad
+        // CONNECT is refused below, a good one is a vehicle logging in).
+        admitted.spoke();
         let connect = match parse_connect(&frame) {
             Ok(connect) => connect,
             Err(Ended::Refused(Refusal::ProtocolVersion, detail)) => {

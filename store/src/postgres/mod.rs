@@ -54,6 +54,11 @@ impl PgStore {
         })
     }
 
+    /// The most connections the pool opens.
+    pub fn pool_max_size(&self) -> usize {
+        self.pool.status().max_size
+    }
+
     pub async fn ping(&self) -> Result<()> {
         self.client().await?.execute("SELECT 1", &[]).await?;
         Ok(())
