@@ -246,11 +246,11 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal: not in journald, log files or pipes.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
-        )
+        // Every control character a logged value holds is escaped, so none can forge a line
+        // (an `audit log head` above all) or drive a terminal; colours, being escape sequences
+        // themselves, would be escaped too, so there are none.
+        .with_writer(convoy_agent::log_writer::escaped_stderr())
+        .with_ansi(false)
         .init();
     match Cli::parse().command {
         Command::Demo { data_dir, http_listen } => {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+pub mod log_writer;
 pub mod metrics;
 pub mod nav;
 pub mod nmea_writer;

@@ -47,7 +47,9 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
+        // Escaped: a value from the receiver or the broker cannot forge a line (see log_writer).
+        .with_writer(convoy_agent::log_writer::escaped_stderr())
+        .with_ansi(false)
         .init();
     let args = Args::parse();
     let mut file = match &args.config {
