@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub http_tls: Option<TlsFiles>,
     /// What the web page is told (base-map tiles).
     pub web: WebSettings,
+    /// Where the audit log's head is appended at start, hourly and at stop: the anchor to ship
+    /// off the machine (`convoy audit verify --head-file`).
+    pub audit_head_file: PathBuf,
 }
 
 /// The embedded broker's TLS listener.
@@ -67,6 +70,7 @@ impl ServerConfig {
     /// A configuration with these essentials and the defaults for everything else.
     pub fn new(data_dir: PathBuf, database: String, broker: BrokerChoice, http_listen: SocketAddr) -> Self {
         Self {
+            audit_head_file: data_dir.join(AUDIT_HEAD_FILE),
             data_dir,
             database,
             broker,
@@ -82,6 +86,9 @@ impl ServerConfig {
         }
     }
 }
+
+/// The audit head file's name in the data directory, unless configured otherwise.
+pub const AUDIT_HEAD_FILE: &str = "audit-head.log";
 
 /// Positions are kept this many days unless configured otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -132,6 +139,8 @@ pub struct ServerConfigFile {
     /// Plain (not TLS) listeners bind a loopback address only, unless this is true.
     #[serde(default)]
     pub allow_plain_remote: bool,
+    /// Where the audit log's head is appended (default `audit-head.log` in `data_dir`).
+    pub audit_head_file: Option<PathBuf>,
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default) and
     /// `tile_attribution`.
     pub web: Option<WebSettings>,
@@ -191,6 +200,7 @@ impl ServerConfigFile {
             web.validate().context("[web]")?;
         }
         Ok(ServerConfig {
+            audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
             data_dir,
             database,
             broker,

@@ -134,8 +134,12 @@ enum AuditCommand {
     /// prove the newest entries were not cut off. Exits with 1 if the chain is broken.
     Verify {
         /// A head printed by an earlier verify: the log must still contain it unchanged.
-        #[arg(long, value_name = "SEQ:HASH")]
+        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "head_file")]
         expect_head: Option<convoy_store::AuditHead>,
+        /// The server's audit head file (or a copy kept elsewhere): the log must still contain
+        /// the last head recorded there, unchanged.
+        #[arg(long, value_name = "FILE")]
+        head_file: Option<PathBuf>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -369,7 +373,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", record.id);
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { expect_head, storage } } => {
+        Command::Audit { command: AuditCommand::Verify { expect_head, head_file, storage } } => {
+            let expect_head = match head_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let head = convoy_store::last_audit_head(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    eprintln!("The last head recorded in {} is {head}.", path.display());
+                    Some(head)
+                }
+                None => expect_head,
+            };
             audit_verify(&storage.open().await?, expect_head.as_ref()).await
         }
         Command::Alerts { command: AlertsCommand::Replay { move_id, config, storage } } => {

@@ -186,6 +186,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         store.clone(),
         config.retention,
         HOUSEKEEPING_EVERY,
+        Some(config.audit_head_file.clone()),
         shutdown.child_token(),
     ));
     let ingest = tokio::spawn(convoy_ingest::run(
