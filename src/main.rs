@@ -245,6 +245,9 @@ impl StorageArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The database (and SQLite's -wal and -shm beside it), the audit head file and the demo's
+    // logins are for this user only, whatever umask the shell or service manager gave.
+    convoy_agent::private_files::restrict_umask();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

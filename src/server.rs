@@ -52,6 +52,7 @@ impl RunningServer {
 /// Starts every part; they run until `shutdown` is cancelled. Each part is handed a child of it:
 /// one that stops on its own stops nothing else.
 pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
+    prepare_data_dir(&config.data_dir)?;
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     tracing::info!(backend = store.backend(), "store open");
@@ -205,6 +206,17 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     ];
     tasks.extend(door.map(|door| ("mqtt door", door)));
     Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, internal_mqtt, store, tasks })
+}
+
+/// Creates the data directory for its owner only; one that exists is left as it is (someone
+/// chose its mode), with a warning if other users may read it.
+fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use convoy_agent::private_files::{create_private_dir, warn_if_shared};
+    if dir.exists() {
+        warn_if_shared(dir, "data directory");
+        return Ok(());
+    }
+    create_private_dir(dir).with_context(|| format!("creating the data directory {}", dir.display()))
 }
 
 /// How many positions and status reports wait for the slowest WebSocket client before it

@@ -43,6 +43,8 @@ struct Args {
 /// would spend more on waking its threads than on the work (measured in docs/BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    // The spool holds every position driven: nothing the agent creates is for other users.
+    convoy_agent::private_files::restrict_umask();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
