@@ -505,7 +505,8 @@ fn print_replay(report: &convoy_alerts::replay::ReplayReport) {
 async fn serve(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let server = convoy::server::start(&config, shutdown.clone()).await?;
-    eprintln!("Convoy is serving on http://{}", server.http_addr);
+    let scheme = if config.http_tls.is_some() { "https" } else { "http" };
+    eprintln!("Convoy is serving on {scheme}://{}", server.http_addr);
     convoy::server::stop_requested().await?;
     shutdown.cancel();
     server.wait().await

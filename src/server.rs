@@ -27,6 +27,8 @@ pub struct RunningServer {
     pub mqtt_addr: Option<SocketAddr>,
     /// The embedded broker's MQTT over TLS listener, if `[mqtt_tls]` is set.
     pub mqtts_addr: Option<SocketAddr>,
+    /// Where `GET /metrics` is served, if `metrics_listen` gives it a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     /// rumqttd's internal loopback port and the server's own account on it, which ingest and
     /// the alert publisher use (vehicles cannot log in there).
     pub internal_mqtt: Option<(SocketAddr, InternalClient)>,
@@ -172,7 +174,21 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         rules: config.rules.clone(),
         login_throttle: Default::default(),
         live_tickets: Default::default(),
+        metrics_on_api_listener: config.metrics_listen.is_none(),
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener to {addr}"))?;
+            let metrics_addr = listener.local_addr()?;
+            tracing::info!(%metrics_addr, "metrics listening");
+            Some((listener, metrics_addr))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|(_, addr)| *addr);
+    let state_registry = state.registry.clone();
     let http_shutdown = shutdown.child_token();
     let http_tls =
         config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
@@ -205,7 +221,19 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         ("forwarding", forward),
     ];
     tasks.extend(door.map(|door| ("mqtt door", door)));
-    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, internal_mqtt, store, tasks })
+    if let Some((listener, _)) = metrics_listener {
+        let registry = state_registry;
+        let metrics_shutdown = shutdown.child_token();
+        tasks.push((
+            "metrics",
+            tokio::spawn(async move {
+                convoy_gateway::serve_metrics(listener, registry, metrics_shutdown)
+                    .await
+                    .context("metrics listener failed")
+            }),
+        ));
+    }
+    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, metrics_addr, internal_mqtt, store, tasks })
 }
 
 /// Creates the data directory for its owner only; one that exists is left as it is (someone

@@ -33,7 +33,7 @@ mod track;
 mod vehicles;
 mod web;
 
-pub use listener::{serve, serve_tls};
+pub use listener::{serve, serve_metrics, serve_tls};
 pub use metrics::GatewayMetrics;
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents};

@@ -49,7 +49,20 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    accept_loop(listener, state, None, shutdown).await
+    accept_loop(listener, router(state), None, shutdown).await
+}
+
+/// Serves only `GET /metrics` over plain HTTP on `listener` (the `metrics_listen` setting: a
+/// port for Prometheus alone, off the public one) until `shutdown` is cancelled.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    registry: prometheus::Registry,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(move || async move { crate::health::metrics_text(&registry) }))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") });
+    accept_loop(listener, app, None, shutdown).await
 }
 
 /// Serves the API over TLS on `listener` until `shutdown` is cancelled.
@@ -61,16 +74,16 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let mut tls = (*tls).clone();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    accept_loop(listener, state, Some(TlsAcceptor::from(Arc::new(tls))), shutdown).await
+    let app = router(state).layer(axum::middleware::map_response(crate::router::strict_transport_security));
+    accept_loop(listener, app, Some(TlsAcceptor::from(Arc::new(tls))), shutdown).await
 }
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    app: axum::Router,
     tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router(state);
     // Live feeds are WebSockets, which the drain below does not see once upgraded: they hear
     // of the shutdown through this.
     let shutting_down = ShuttingDown(shutdown.clone());
