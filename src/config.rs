@@ -40,6 +40,11 @@ pub struct ServerConfig {
     pub access: AccessSettings,
     /// `[http]`: the reverse proxies whose `X-Forwarded-For` names the client.
     pub http: HttpSettings,
+    /// Where the audit log's head is appended at start, hourly and at stop: the anchor to ship
+    /// off the machine (`convoy audit verify --head-file`).
+    pub audit_head_file: PathBuf,
+    /// Where `GET /metrics` is served instead of `http_listen` (plain HTTP), if set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The embedded broker's TLS listener.
@@ -71,6 +76,8 @@ impl ServerConfig {
     /// A configuration with these essentials and the defaults for everything else.
     pub fn new(data_dir: PathBuf, database: String, broker: BrokerChoice, http_listen: SocketAddr) -> Self {
         Self {
+            audit_head_file: data_dir.join(AUDIT_HEAD_FILE),
+            metrics_listen: None,
             data_dir,
             database,
             broker,
@@ -88,6 +95,9 @@ impl ServerConfig {
         }
     }
 }
+
+/// The audit head file's name in the data directory, unless configured otherwise.
+pub const AUDIT_HEAD_FILE: &str = "audit-head.log";
 
 /// Positions are kept this many days unless configured otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -138,6 +148,11 @@ pub struct ServerConfigFile {
     /// Plain (not TLS) listeners bind a loopback address only, unless this is true.
     #[serde(default)]
     pub allow_plain_remote: bool,
+    /// Where the audit log's head is appended (default `audit-head.log` in `data_dir`).
+    pub audit_head_file: Option<PathBuf>,
+    /// Serve `GET /metrics` here (plain HTTP, e.g. 127.0.0.1:9464) and no longer on
+    /// `http_listen`. Unset (the default): on `http_listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default) and
     /// `tile_attribution`.
     pub web: Option<WebSettings>,
@@ -198,11 +213,16 @@ impl ServerConfigFile {
             if self.http_tls.is_none() {
                 ensure_loopback("http_listen (plain HTTP)", http_listen)?;
             }
+            if let Some(metrics_listen) = self.metrics_listen {
+                ensure_loopback("metrics_listen (plain HTTP)", metrics_listen)?;
+            }
         }
         if let Some(web) = &self.web {
             web.validate().context("[web]")?;
         }
         Ok(ServerConfig {
+            audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
+            metrics_listen: self.metrics_listen,
             data_dir,
             database,
             broker,
@@ -282,6 +302,12 @@ mod tests {
         let public_mqtt =
             ServerConfigFile { mqtt_listen: Some("0.0.0.0:1883".parse().unwrap()), ..Default::default() };
         assert!(public_mqtt.resolve().is_err());
+        let public_metrics =
+            ServerConfigFile { metrics_listen: Some("0.0.0.0:9464".parse().unwrap()), ..Default::default() };
+        let error = public_metrics.resolve().unwrap_err().to_string();
+        assert!(error.contains("metrics_listen"), "{error}");
+        let metrics: ServerConfigFile = toml::from_str("metrics_listen = \"127.0.0.1:9464\"").unwrap();
+        assert_eq!(metrics.resolve().unwrap().metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
         let allowed = ServerConfigFile {
             mqtt_listen: Some("0.0.0.0:1883".parse().unwrap()),
             allow_plain_remote: true,

@@ -28,7 +28,12 @@ pub fn raise_open_files_limit() {
 pub struct Gates {
     pub http: Arc<Gate>,
     pub mqtt: Option<Arc<Gate>>,
+    /// The `metrics_listen` port's: a scraper or two, out of the process's own reserve.
+    pub metrics: Arc<Gate>,
 }
+
+/// The most connections the metrics listener holds (Prometheus keeps one open).
+const METRICS_CONNECTIONS: usize = 8;
 
 /// Derives the caps from the current open-files limit and what this server holds besides its
 /// clients, logs them, and makes the listeners' gates.
@@ -67,5 +72,6 @@ pub fn gates(config: &ServerConfig, store: &Store, registry: &Registry) -> anyho
     Ok(Gates {
         http: Gate::new("http", caps.http, convoy_gateway::SILENT_NEAR_CAP, &metrics),
         mqtt: caps.mqtt.map(|cap| Gate::new("mqtt", cap, convoy_broker::SILENT_NEAR_CAP, &metrics)),
+        metrics: Gate::new("metrics", METRICS_CONNECTIONS, convoy_gateway::SILENT_NEAR_CAP, &metrics),
     })
 }

@@ -134,8 +134,12 @@ enum AuditCommand {
     /// prove the newest entries were not cut off. Exits with 1 if the chain is broken.
     Verify {
         /// A head printed by an earlier verify: the log must still contain it unchanged.
-        #[arg(long, value_name = "SEQ:HASH")]
+        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "head_file")]
         expect_head: Option<convoy_store::AuditHead>,
+        /// The server's audit head file (or a copy kept elsewhere): the log must still contain
+        /// the last head recorded there, unchanged.
+        #[arg(long, value_name = "FILE")]
+        head_file: Option<PathBuf>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -241,16 +245,19 @@ impl StorageArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The database (and SQLite's -wal and -shm beside it), the audit head file and the demo's
+    // logins are for this user only, whatever umask the shell or service manager gave.
+    convoy_agent::private_files::restrict_umask();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal: not in journald, log files or pipes.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
-        )
+        // Every control character a logged value holds is escaped, so none can forge a line
+        // (an `audit log head` above all) or drive a terminal; colours, being escape sequences
+        // themselves, would be escaped too, so there are none.
+        .with_writer(convoy_agent::log_writer::escaped_stderr())
+        .with_ansi(false)
         .init();
     match Cli::parse().command {
         Command::Demo { data_dir, http_listen } => {
@@ -370,7 +377,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", record.id);
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { expect_head, storage } } => {
+        Command::Audit { command: AuditCommand::Verify { expect_head, head_file, storage } } => {
+            let expect_head = match head_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let head = convoy_store::last_audit_head(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    eprintln!("The last head recorded in {} is {head}.", path.display());
+                    Some(head)
+                }
+                None => expect_head,
+            };
             audit_verify(&storage.open().await?, expect_head.as_ref()).await
         }
         Command::Alerts { command: AlertsCommand::Replay { move_id, config, storage } } => {
@@ -489,7 +507,8 @@ async fn serve(config: convoy::config::ServerConfig) -> anyhow::Result<()> {
     convoy::connection_budget::raise_open_files_limit();
     let shutdown = CancellationToken::new();
     let server = convoy::server::start(&config, shutdown.clone()).await?;
-    eprintln!("Convoy is serving on http://{}", server.http_addr);
+    let scheme = if config.http_tls.is_some() { "https" } else { "http" };
+    eprintln!("Convoy is serving on {scheme}://{}", server.http_addr);
     convoy::server::stop_requested().await?;
     shutdown.cancel();
     server.wait().await

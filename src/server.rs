@@ -27,6 +27,8 @@ pub struct RunningServer {
     pub mqtt_addr: Option<SocketAddr>,
     /// The embedded broker's MQTT over TLS listener, if `[mqtt_tls]` is set.
     pub mqtts_addr: Option<SocketAddr>,
+    /// Where `GET /metrics` is served, if `metrics_listen` gives it a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     /// rumqttd's internal loopback port and the server's own account on it, which ingest and
     /// the alert publisher use (vehicles cannot log in there).
     pub internal_mqtt: Option<(SocketAddr, InternalClient)>,
@@ -52,6 +54,7 @@ impl RunningServer {
 /// Starts every part; they run until `shutdown` is cancelled. Each part is handed a child of it:
 /// one that stops on its own stops nothing else.
 pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
+    prepare_data_dir(&config.data_dir)?;
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     tracing::info!(backend = store.backend(), "store open");
@@ -176,7 +179,21 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         login_throttle: Default::default(),
         refused_logins: Default::default(),
         live_tickets: Default::default(),
+        metrics_on_api_listener: config.metrics_listen.is_none(),
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener to {addr}"))?;
+            let metrics_addr = listener.local_addr()?;
+            tracing::info!(%metrics_addr, "metrics listening");
+            Some((listener, metrics_addr))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|(_, addr)| *addr);
+    let state_registry = state.registry.clone();
     let http_shutdown = shutdown.child_token();
     let http_tls =
         config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
@@ -192,6 +209,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         store.clone(),
         config.retention,
         HOUSEKEEPING_EVERY,
+        Some(config.audit_head_file.clone()),
         shutdown.child_token(),
     ));
     let ingest = tokio::spawn(convoy_ingest::run(
@@ -209,7 +227,31 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         ("forwarding", forward),
     ];
     tasks.extend(door.map(|door| ("mqtt door", door)));
-    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, internal_mqtt, store, tasks })
+    if let Some((listener, _)) = metrics_listener {
+        let registry = state_registry;
+        let metrics_gate = gates.metrics;
+        let metrics_shutdown = shutdown.child_token();
+        tasks.push((
+            "metrics",
+            tokio::spawn(async move {
+                convoy_gateway::serve_metrics(listener, registry, metrics_gate, metrics_shutdown)
+                    .await
+                    .context("metrics listener failed")
+            }),
+        ));
+    }
+    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, metrics_addr, internal_mqtt, store, tasks })
+}
+
+/// Creates the data directory for its owner only; one that exists is left as it is (someone
+/// chose its mode), with a warning if other users may read it.
+fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use convoy_agent::private_files::{create_private_dir, warn_if_shared};
+    if dir.exists() {
+        warn_if_shared(dir, "data directory");
+        return Ok(());
+    }
+    create_private_dir(dir).with_context(|| format!("creating the data directory {}", dir.display()))
 }
 
 /// How many positions and status reports wait for the slowest WebSocket client before it

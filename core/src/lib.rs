@@ -8,6 +8,7 @@ pub mod alert;
 pub mod geometry;
 pub mod live;
 mod local_frame;
+pub mod log_line;
 pub mod plan;
 pub mod plausibility;
 pub mod position;

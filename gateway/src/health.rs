@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::openapi::public;
+use crate::openapi::{public, NotFound};
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -73,15 +73,25 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     tag = "system",
     operation_id = "metrics",
     summary = "Prometheus metrics",
-    description = "Bind the HTTP listener to a trusted network. Counters of refused input are labelled by reason.",
+    description = "Bind the HTTP listener to a trusted network, or set `metrics_listen` to serve metrics on a listener of their own (then this answers 404). Counters of refused input are labelled by reason.",
     responses(
         (status = 200, description = "The Prometheus text exposition format.", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 404, response = NotFound),
     ),
 )]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    if !state.metrics_on_api_listener {
+        // Served on `metrics_listen` instead: not here, as if it did not exist.
+        return ApiError::new(StatusCode::NOT_FOUND, "no such path").into_response();
+    }
+    metrics_text(&state.registry)
+}
+
+/// The registry's metrics in Prometheus's text format.
+pub(crate) fn metrics_text(registry: &prometheus::Registry) -> Response {
     let mut text = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(e) = encoder.encode(&state.registry.gather(), &mut text) {
+    if let Err(e) = encoder.encode(&registry.gather(), &mut text) {
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("metrics: {e}")).into_response();
     }
     ([(header::CONTENT_TYPE, encoder.format_type().to_string())], text).into_response()

@@ -38,7 +38,7 @@ mod vehicles;
 mod web;
 
 pub use forwarded::HttpSettings;
-pub use listener::{serve, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
+pub use listener::{serve, serve_metrics, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
 pub use metrics::GatewayMetrics;
 pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
 pub use router::{route_list, router};

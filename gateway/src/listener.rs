@@ -62,12 +62,24 @@ pub async fn serve(
     gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    with_refused_logins_written(
-        state.clone(),
-        shutdown.clone(),
-        accept_loop(listener, state, None, gate, shutdown),
-    )
-    .await
+    let app = router(state.clone());
+    with_refused_logins_written(state, shutdown.clone(), accept_loop(listener, app, None, gate, shutdown))
+        .await
+}
+
+/// Serves only `GET /metrics` over plain HTTP on `listener` (the `metrics_listen` setting: a
+/// port for Prometheus alone, off the public one), admitting connections through `gate`, until
+/// `shutdown` is cancelled.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    registry: prometheus::Registry,
+    gate: Arc<Gate>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(move || async move { crate::health::metrics_text(&registry) }))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path") });
+    accept_loop(listener, app, None, gate, shutdown).await
 }
 
 /// Serves the API over TLS on `listener`, admitting connections through `gate`, until
@@ -82,12 +94,10 @@ pub async fn serve_tls(
     let mut tls = (*tls).clone();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = Some(TlsAcceptor::from(Arc::new(tls)));
-    with_refused_logins_written(
-        state.clone(),
-        shutdown.clone(),
-        accept_loop(listener, state, acceptor, gate, shutdown),
-    )
-    .await
+    let app =
+        router(state.clone()).layer(axum::middleware::map_response(crate::router::strict_transport_security));
+    with_refused_logins_written(state, shutdown.clone(), accept_loop(listener, app, acceptor, gate, shutdown))
+        .await
 }
 
 /// Runs `serving` beside the sweep that writes refused logins' counts, then, once the drain
@@ -106,12 +116,11 @@ async fn with_refused_logins_written(
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    app: axum::Router,
     tls: Option<TlsAcceptor>,
     gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router(state);
     // Live feeds are WebSockets, which the drain below does not see once upgraded: they hear
     // of the shutdown through this.
     let shutting_down = ShuttingDown(shutdown.clone());

@@ -84,3 +84,14 @@ async fn protective_headers(mut response: Response) -> Response {
     headers.entry(header::CACHE_CONTROL).or_insert(header::HeaderValue::from_static("no-store"));
     response
 }
+
+/// `Strict-Transport-Security` for answers over HTTPS (never over plain HTTP, where browsers
+/// ignore it and it would only mislead): a browser that has once reached the server over TLS
+/// refuses plain HTTP to it for a year, so a network attacker cannot strip TLS from a later
+/// visit. Subdomains are not included: other services under the same name may not speak TLS.
+pub(crate) async fn strict_transport_security(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static("max-age=31536000"));
+    response
+}

@@ -31,6 +31,9 @@ pub struct AppState {
     pub refused_logins: std::sync::Arc<crate::login_audit::RefusedLogins>,
     /// One-use tickets that open the live feed without a token in its URL.
     pub live_tickets: std::sync::Arc<crate::live_ticket::LiveTickets>,
+    /// Whether `GET /metrics` is answered here; false when metrics have a listener of their own
+    /// (`serve_metrics`), and then it answers 404.
+    pub metrics_on_api_listener: bool,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

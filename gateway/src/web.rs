@@ -65,13 +65,14 @@ impl WebSettings {
     }
 
     /// The Content-Security-Policy of the page: its own scripts and styles only (no inline
-    /// script), images from itself, `data:` and the tile server, connections to itself and its
-    /// WebSocket, no frames, no plugins.
+    /// script), images from itself, `data:` and the tile server, connections to its own origin
+    /// only (`'self'` covers the live feed's `ws:`/`wss:` to the same host and port in CSP
+    /// Level 3; a bare `ws: wss:` would let a script reach any host), no frames, no plugins.
     pub fn content_security_policy(&self) -> String {
         let tiles = self.tile_source().map(|s| format!(" {s}")).unwrap_or_default();
         format!(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; \
-             connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; \
+             connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
              form-action 'self'; frame-ancestors 'none'"
         )
     }
@@ -231,7 +232,8 @@ mod tests {
         assert!(none.contains("script-src 'self';"), "{none}");
         assert!(!none.contains("unsafe-inline"), "{none}");
         assert!(none.contains("img-src 'self' data: blob:;"), "{none}");
-        assert!(none.contains("connect-src 'self' ws: wss:"), "{none}");
+        assert!(none.contains("connect-src 'self';"), "{none}");
+        assert!(!none.contains("ws:") && !none.contains("wss:"), "no WebSocket to any host: {none}");
 
         let osm = WebSettings {
             tile_url: Some("https://{s}.tile.example.org/{z}/{x}/{y}.png".into()),

@@ -119,7 +119,8 @@ impl Demo {
 /// server (so no agent loses its broker on the way out), which stops in [`Demo::stop`].
 pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow::Result<Demo> {
     let data_dir = &options.data_dir;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    convoy_agent::private_files::create_private_dir(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     // The embedded broker cannot take port 0: pick a free loopback port for it.
     let mqtt_listen: SocketAddr = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -283,7 +284,7 @@ fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        convoy_agent::private_files::create_private_dir(dir)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

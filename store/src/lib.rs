@@ -78,7 +78,8 @@ mod sqlite;
 pub use accounts::User;
 pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, BY_RULE};
 pub use audit::{
-    AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH,
+    append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
+    AuditVerdict, NewAuditEntry, GENESIS_HASH,
 };
 pub use error::{Result, StoreError};
 pub use moves::{MoveCrew, MoveRecord};

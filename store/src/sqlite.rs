@@ -2,6 +2,7 @@
 //! connection behind a mutex, every call on tokio's blocking pool so the async runtime never
 //! waits on the disk.
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -18,9 +19,21 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|e| StoreError::Task(format!("creating {}: {e}", dir.display())))?;
         }
+        // Made 0600 before SQLite opens it: SQLite gives the -wal and -shm files it creates the
+        // database's own mode, so all three hold positions and password hashes for the owner
+        // only, whatever the umask of the program using this library.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::Task(format!("creating {}: {e}", path.display())))?;
         let path = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let mut conn = Connection::open(&path)?;

@@ -8,9 +8,11 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+pub mod log_writer;
 pub mod metrics;
 pub mod nav;
 pub mod nmea_writer;
+pub mod private_files;
 mod publisher;
 pub mod reader;
 pub mod sampler;
@@ -59,6 +61,7 @@ pub fn gnss_state(stats: &AgentStats, now: chrono::DateTime<chrono::Utc>) -> &'s
 /// and the publisher spools it, sends what it can, reports the agent offline and disconnects.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let stats = Arc::new(AgentStats::default());
+    private_files::warn_if_shared(&config.state_dir, "agent's state directory");
     let (spool, recovery) = spool::Spool::open(&config.state_dir.join("spool"), config.spool.clone())?;
     if recovery != spool::Recovery::default() {
         tracing::warn!(

@@ -43,11 +43,15 @@ struct Args {
 /// would spend more on waking its threads than on the work (measured in docs/BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    // The spool holds every position driven: nothing the agent creates is for other users.
+    convoy_agent::private_files::restrict_umask();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
+        // Escaped: a value from the receiver or the broker cannot forge a line (see log_writer).
+        .with_writer(convoy_agent::log_writer::escaped_stderr())
+        .with_ansi(false)
         .init();
     let args = Args::parse();
     let mut file = match &args.config {

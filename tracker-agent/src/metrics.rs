@@ -75,8 +75,12 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
 
 /// Writes the metrics aside and renames, so a reader never sees half a file.
 pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
+    // Counters only, for node_exporter, which runs as its own user: readable by all, although
+    // the agent's umask (077) makes everything else private.
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
     std::fs::rename(&tmp, path)
 }
 

@@ -6,7 +6,7 @@
 //! neither leave a gap nor give one number to two stored fixes. This file keeps a floor beside
 //! it, `state_dir/seq`, so that numbering goes on upwards even if the spool is wiped.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,8 @@ pub struct SeqFloor {
 impl SeqFloor {
     /// Opens the floor in `state_dir` (1 for a new vehicle).
     pub fn open(state_dir: &Path) -> anyhow::Result<Self> {
-        fs::create_dir_all(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+        crate::private_files::create_private_dir(state_dir)
+            .with_context(|| format!("creating {}", state_dir.display()))?;
         let path = state_dir.join("seq");
         let floor = match fs::read_to_string(&path) {
             Ok(text) => text
@@ -45,7 +46,8 @@ impl SeqFloor {
             return Ok(());
         }
         let tmp = self.path.with_extension("tmp");
-        let mut file = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut file = crate::private_files::create_private(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         writeln!(file, "{next}")?;
         file.sync_all()?;
         fs::rename(&tmp, &self.path).with_context(|| format!("renaming to {}", self.path.display()))?;

@@ -1,6 +1,13 @@
 //! CSV (RFC 4180): a header row, then a row per fix in vehicle order and then fix-time order,
 //! lines ending in CRLF. An absent value is an empty field; a field with a comma, a quote or a
 //! line break is quoted, its quotes doubled.
+//!
+//! Spreadsheets run a cell that begins with `=`, `+`, `-`, `@`, a tab or a CR as a formula
+//! (CSV injection): such a field is written with a `'` before it (OWASP's rule), which shows the
+//! text as text. A field that is a plain number (`-33.8`, `1e-7`) is not a formula and is kept
+//! as it is, so negative coordinates stay numbers. Of the columns, only the vehicle id comes
+//! from outside, and it may begin with `-` (`[A-Za-z0-9._-]`); every field is guarded all the
+//! same, so a column added later is too.
 
 use convoy_core::position::format_time;
 use convoy_core::VehicleId;
@@ -28,8 +35,15 @@ pub(super) const HEADER: [&str; 14] = [
 
 pub(super) struct Csv;
 
-/// `text` as one CSV field.
+/// `text` as one CSV field, neutralised if a spreadsheet would take it for a formula.
 fn field(out: &mut Vec<u8>, text: &str) {
+    let guarded;
+    let text = if is_formula(text) {
+        guarded = format!("'{text}");
+        &guarded
+    } else {
+        text
+    };
     if text.contains([',', '"', '\r', '\n']) {
         out.push(b'"');
         out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
@@ -37,6 +51,27 @@ fn field(out: &mut Vec<u8>, text: &str) {
     } else {
         out.extend_from_slice(text.as_bytes());
     }
+}
+
+/// Whether a spreadsheet would read `text` as a formula: it begins with one of OWASP's
+/// characters and is not a plain number.
+fn is_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(text)
+}
+
+/// `[+-]digits[.digits][e[+-]digits]`, what Rust writes for an f64 or an integer.
+fn is_plain_number(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
 }
 
 fn optional(value: Option<impl ToString>) -> String {
@@ -181,7 +216,69 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fields_a_spreadsheet_would_run_get_a_quote_mark_and_numbers_stay_numbers() {
+        let mut out = Vec::new();
+        let cells = [
+            "=HYPERLINK(\"x\")",
+            "+1+1",
+            "-A1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "-cmd",
+            "-33.8",
+            "+2",
+            "1e-7",
+            "-",
+        ];
+        row(&mut out, &cells.map(str::to_string));
+        assert_eq!(
+            reader::records(std::str::from_utf8(&out).unwrap()),
+            vec![vec![
+                "'=HYPERLINK(\"x\")",
+                "'+1+1",
+                "'-A1",
+                "'@SUM(A1)",
+                "'\tx",
+                "'\rx",
+                "'-cmd",
+                "-33.8",
+                "+2",
+                "1e-7",
+                "'-"
+            ]]
+        );
+    }
+
+    #[test]
+    fn a_vehicle_id_beginning_with_a_dash_is_exported_as_text() {
+        let records = csv(&[(vehicle("-A1"), vec![fix(1, 0)])]);
+        assert_eq!(records[1][0], "'-A1");
+    }
+
     proptest! {
+        /// Whatever a field holds, no cell of the CSV begins with a formula character unless it
+        /// is a plain number, and the text is the field's, behind a `'` when it was guarded.
+        #[test]
+        fn no_field_reads_as_a_formula(text in "[-=+@\t\r0-9a-zA-Z.,\"\n eE]{0,12}") {
+            let mut out = Vec::new();
+            row(&mut out, std::slice::from_ref(&text));
+            let cell = reader::records(std::str::from_utf8(&out).unwrap()).remove(0).remove(0);
+            let formula_start = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            prop_assert!(!formula_start || cell.parse::<f64>().is_ok(), "{:?} from {:?}", cell, text);
+            match cell.strip_prefix('\'') {
+                Some(rest) if is_formula(&text) => prop_assert_eq!(rest, text.as_str()),
+                _ => prop_assert_eq!(&cell, &text),
+            }
+        }
+
+        /// Any f64 (coordinates, speeds) is written as a plain number, never guarded.
+        #[test]
+        fn numbers_are_never_guarded(value in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+            prop_assert!(!is_formula(&value.to_string()));
+        }
+
         /// Any tracks give CSV that reads back to every fix: coordinates exactly, times to the
         /// millisecond.
         #[test]

@@ -8,14 +8,17 @@
 //!
 //! The store also keeps the chain's head (last seq and hash, updated with every append): a
 //! deletion of the newest entries that forgets the head is found. Someone who can write the
-//! database can rewrite the head too; only a head recorded outside the database (printed by
-//! `convoy audit verify`, compared later with `--expect-head`) proves the tail is all there.
+//! database can rewrite the head too; only a head recorded outside the database proves the tail
+//! is all there: the server appends it to the head file (`head_file`) at start, hourly and at
+//! stop, for `convoy audit verify --head-file`; `convoy audit verify` prints it too, for
+//! `--expect-head`.
 
 //!
 //! The entry types and the chain's hashing are here, the walk that verifies the chain in
 //! `chain`, and each backend's serialised append and reads in `sqlite` and `postgres`.
 
 mod chain;
+mod head_file;
 mod postgres;
 mod sqlite;
 
@@ -26,6 +29,8 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{Result, Store, StoreError};
+
+pub use head_file::{append_audit_head, last_audit_head};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

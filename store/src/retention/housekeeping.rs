@@ -1,6 +1,7 @@
 //! The store's upkeep, run in the background by the server: partitions made ahead of time, and
 //! the retention purge.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,12 +23,14 @@ impl Retention {
 }
 
 /// Prepares partitions and purges what retention says, at once and then every `every`, until
-/// `shutdown` is cancelled. Failures are logged and retried at the next round: upkeep never
-/// stops the server.
+/// `shutdown` is cancelled; records the audit log's head each time and once more at the end,
+/// in the log and appended to `head_file`. Failures are logged and retried at the next round:
+/// upkeep never stops the server.
 pub async fn run_housekeeping(
     store: Store,
     retention: Option<Retention>,
     every: Duration,
+    head_file: Option<PathBuf>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
@@ -53,16 +56,34 @@ pub async fn run_housekeeping(
                 Err(e) => tracing::error!(error = %e, "retention purge failed"),
             }
         }
-        // The server's log is kept apart from the database: a head written there hourly lets
-        // `convoy audit verify --expect-head` catch a tail cut by the database's owner.
-        match store.audit_head().await {
-            Ok(head) => tracing::info!(%head, "audit log head"),
-            Err(e) => tracing::error!(error = %e, "cannot read the audit log head"),
-        }
+        record_audit_head(&store, head_file.as_deref()).await;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => {
+                record_audit_head(&store, head_file.as_deref()).await;
+                return Ok(());
+            }
         }
+    }
+}
+
+/// Records the audit log's head outside the database, where `convoy audit verify` can later
+/// check that no tail was cut: appended to the head file (the anchor to ship off the machine),
+/// and in the server's log (whose writer escapes every value, so no request can fake the line).
+async fn record_audit_head(store: &Store, head_file: Option<&Path>) {
+    let head = match store.audit_head().await {
+        Ok(head) => head,
+        Err(e) => return tracing::error!(error = %e, "cannot read the audit log head"),
+    };
+    tracing::info!(%head, "audit log head");
+    let Some(path) = head_file.map(Path::to_path_buf) else { return };
+    // Synced to disk: off the async threads.
+    let appended = tokio::task::spawn_blocking(move || {
+        crate::append_audit_head(&path, Utc::now(), &head).map_err(|e| (path, e))
+    })
+    .await;
+    if let Ok(Err((path, e))) = appended {
+        tracing::error!(error = %e, path = %path.display(), "cannot append to the audit head file");
     }
 }
 

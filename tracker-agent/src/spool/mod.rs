@@ -111,7 +111,8 @@ impl Drop for Spool {
 impl Spool {
     /// Opens (or creates) the spool in `dir`, recovering what a crash left.
     pub fn open(dir: &Path, config: SpoolConfig) -> anyhow::Result<(Spool, Recovery)> {
-        fs::create_dir_all(dir).with_context(|| format!("creating spool {}", dir.display()))?;
+        crate::private_files::create_private_dir(dir)
+            .with_context(|| format!("creating spool {}", dir.display()))?;
         let head = read_head(dir)?;
         let mut ids: Vec<u64> = fs::read_dir(dir)?
             .filter_map(|e| e.ok())
@@ -148,7 +149,7 @@ impl Spool {
             segments.push_back(Segment { id: 1, path: segment_path(dir, 1), last_seq: None, bytes: 0 });
         }
         let current = segments.back().expect("one segment at least");
-        let writer = OpenOptions::new().create(true).append(true).open(&current.path)?;
+        let writer = crate::private_files::append_private(&current.path)?;
         let first_id = segments.front().expect("one segment at least").id;
         let mut spool = Spool {
             dir: dir.to_path_buf(),
@@ -328,7 +329,7 @@ impl Spool {
         self.sync()?;
         let id = self.segments.back().map_or(1, |s| s.id + 1);
         let path = segment_path(&self.dir, id);
-        self.writer = OpenOptions::new().create(true).append(true).open(&path)?;
+        self.writer = crate::private_files::append_private(&path)?;
         if let Ok(dir) = File::open(&self.dir) {
             let _ = dir.sync_all();
         }
@@ -442,7 +443,7 @@ fn read_head(dir: &Path) -> anyhow::Result<u64> {
 /// Records the head: written aside and renamed, so it is always one whole number.
 fn write_head(dir: &Path, head: u64, sync: bool) -> anyhow::Result<()> {
     let tmp = dir.join("head.tmp");
-    let mut file = File::create(&tmp)?;
+    let mut file = crate::private_files::create_private(&tmp)?;
     writeln!(file, "{head}")?;
     if sync {
         file.sync_all()?;

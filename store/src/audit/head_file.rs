@@ -1,0 +1,61 @@
+//! The audit head file: the chain's head as the server saw it, one line appended at start,
+//! every hour and at stop, to a file outside the database (`audit-head.log` in the data
+//! directory by default).
+//!
+//! It is the anchor the database's owner cannot rewrite unnoticed once it has been shipped off
+//! the machine (a log collector, a WORM bucket): `convoy audit verify --head-file` checks that
+//! the chain still holds its last head. Unlike a line in the server's log, no request can add a
+//! line here: only the server writes it, from the store's own head. Each line is
+//! `TIME SEQ:HASH`, e.g. `2026-12-07T03:00:00.000Z 42:9f86…`.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::AuditHead;
+
+/// Appends `head`, seen at `at`, to the file at `path`, made readable by its owner only if it is
+/// new, and synced: a head that was logged is on disk.
+pub fn append_audit_head(path: &Path, at: DateTime<Utc>, head: &AuditHead) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    // One write per line: an append of a few dozen bytes lands whole.
+    file.write_all(format!("{} {head}\n", at.to_rfc3339_opts(SecondsFormat::Millis, true)).as_bytes())?;
+    file.sync_data()
+}
+
+/// The last head recorded in the file's text.
+pub fn last_audit_head(text: &str) -> Result<AuditHead, String> {
+    let line = text.lines().rev().find(|l| !l.trim().is_empty()).ok_or("it records no head")?;
+    let (at, head) = line.trim().split_once(' ').ok_or_else(|| format!("{line:?} is not TIME SEQ:HASH"))?;
+    DateTime::parse_from_rfc3339(at).map_err(|_| format!("{at:?} is not a time (RFC 3339)"))?;
+    head.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_appended_one_a_line_and_the_last_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-head.log");
+        let first = AuditHead { seq: 1, hash: "a".repeat(64) };
+        let second = AuditHead { seq: 7, hash: "b".repeat(64) };
+        append_audit_head(&path, Utc::now(), &first).unwrap();
+        append_audit_head(&path, Utc::now(), &second).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert_eq!(last_audit_head(&text), Ok(second));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_file_without_a_head_or_with_a_bad_line_is_refused() {
+        assert!(last_audit_head("").is_err());
+        assert!(last_audit_head("2026-12-07T03:00:00.000Z 42\n").is_err());
+        assert!(last_audit_head("yesterday 1:aaaa\n").is_err());
+    }
+}
