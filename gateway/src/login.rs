@@ -33,8 +33,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(public(routes!(login)))
 }
 
-/// The longest a login waits for the checks of earlier attempts of its name and address.
-const MAX_WAIT_FOR_CHECKS: Duration = Duration::from_secs(30);
+/// The longest a login waits for the checks of earlier attempts of its name and address: as
+/// long as it would have queued for a password-check turn anyway (the checks run one per core),
+/// short of the listener's two-minute request timeout. Thirty seconds was seen too short: fifty
+/// right passwords at once on a busy two-core machine got 429s.
+const MAX_WAIT_FOR_CHECKS: Duration = Duration::from_secs(100);
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
