@@ -50,11 +50,10 @@ impl VehicleTree {
     /// Whether the vehicle may leave this last will: its status (retained or not), of the
     /// status's size. The broker publishes it for the vehicle when the connection drops.
     pub fn check_will(&self, topic: &str, retain: bool, message_len: usize) -> Result<(), Refusal> {
-        match self.check_publish(topic, retain, message_len) {
-            Ok(VehicleTopic::Status) => Ok(()),
+        match self.own_topic(topic) {
+            Ok(VehicleTopic::Status) => self.check_publish(topic, retain, message_len).map(|_| ()),
             Ok(VehicleTopic::Positions) | Err(Refusal::UnknownTopic) => Err(Refusal::WillNotAllowed),
-            Err(Refusal::ForeignTopic) => Err(Refusal::ForeignWill),
-            Err(other) => Err(other),
+            Err(_) => Err(Refusal::ForeignWill),
         }
     }
 
@@ -164,6 +163,11 @@ mod tests {
     #[test]
     fn a_will_only_on_its_own_status() {
         let tree = tree();
+        // The topic decides before the retain flag: a retained will on positions is no will.
+        assert_eq!(
+            tree.check_will("convoy/v1/vehicles/truck-a/positions", true, 100),
+            Err(Refusal::WillNotAllowed)
+        );
         assert_eq!(tree.check_will("convoy/v1/vehicles/truck-a/status", true, 100), Ok(()));
         assert_eq!(tree.check_will("convoy/v1/vehicles/truck-a/status", false, 100), Ok(()));
         assert_eq!(
