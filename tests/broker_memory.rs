@@ -13,7 +13,6 @@ mod common;
 
 use std::fs::File;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
