@@ -7,7 +7,8 @@
 //! new topics under the vehicle's own tree, each kept by rumqttd for good. Now each is refused
 //! at the door, counted, and its connection closed; the probe reconnects and goes on.
 //! And a flood of valid maximum-size position batches, which rumqttd keeps in its log for
-//! ingest's subscription: the log is bounded, so memory stays bounded too.
+//! ingest's subscription: the log is bounded, so memory stays bounded too; and what that bound
+//! costs, a message dropped before ingest read it, is sent again, not lost.
 
 mod common;
 
@@ -356,4 +357,85 @@ async fn largest_batches_each_followed_by_a_status_keep_the_servers_memory_bound
         before / MB,
         peak / MB
     );
+}
+
+/// One fix of `vehicle` as a small wire batch.
+fn small_batch(vehicle: &str, seq: u64) -> Vec<u8> {
+    let position = Position {
+        seq,
+        t: chrono::Utc::now() - chrono::Duration::minutes(1),
+        lat: 48.137,
+        lon: 11.575,
+        alt_m: None,
+        speed_mps: Some(3.0),
+        course_deg: None,
+        fix: None,
+        sats: None,
+        hdop: None,
+    };
+    PositionBatch::new(VehicleId::new(vehicle).unwrap(), vec![position]).encode()
+}
+
+/// The cost of a bounded log: a message it dropped before ingest read it. The vehicle's QoS 1
+/// message is not lost: its PUBACK never comes, the door closes the connection once a later
+/// message of the vehicle is stored, and the message sent again is stored.
+///
+/// Ingest is stalled by a write lock on the database; 100 small messages fill its window of
+/// unacknowledged ones, so the next (M1) waits unread in the log; 100 batches of 500 KB then
+/// push it out of the 32 MiB log; M2 comes last. The lock released, ingest stores M2 but never
+/// sees M1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_the_log_dropped_before_ingest_read_it_is_sent_again() {
+    let server = Server::start().await;
+    let password = server.add_vehicle("x1");
+    let path = server.database.strip_prefix("sqlite://").unwrap().to_string();
+    let lock = rusqlite::Connection::open(&path).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let topic = "convoy/v1/vehicles/x1/positions";
+    let mut vehicle = Vehicle::connect(server.mqtt, "x1", &password).await;
+    let mut packets = Vec::new();
+    for _ in 0..100 {
+        packets.extend_from_slice(&publish(topic, 0, false, 0, b"window".to_vec()));
+    }
+    // rumqttd hands ingest these 100 (at ingest's QoS 1) and no more until it acknowledges:
+    // M1, after them in the log, stays unread however fast ingest is.
+    assert!(vehicle.send_and_ping(&packets).await);
+    let m1 = publish(topic, 1, false, 1, small_batch("x1", 1));
+    assert!(vehicle.send_and_ping(&m1).await);
+    let junk = vec![b'j'; 500 * 1024];
+    for _ in 0..10 {
+        let ten: Vec<u8> = (0..10).flat_map(|_| publish(topic, 0, false, 0, junk.clone())).collect();
+        assert!(vehicle.send_and_ping(&ten).await);
+    }
+    let m2 = publish(topic, 1, false, 2, small_batch("x1", 2));
+    vehicle.socket.write_all(&m2).await.unwrap();
+    lock.execute_batch("ROLLBACK").unwrap();
+
+    // M2 is stored, M1 never: the door closes the connection, with no PUBACK for either (M2's
+    // waits behind M1's).
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), vehicle.socket.read_to_end(&mut rest))
+        .await
+        .expect("the door closes the connection")
+        .unwrap_or_default();
+    assert!(!rest.windows(4).any(|w| w == [0x40, 2, 0, 1]), "no PUBACK for the dropped message");
+    let metrics = server.metrics().await;
+    assert_eq!(metric(&metrics, "convoy_gateway_mqtt_unconfirmed_closed_total"), Some(1.0));
+
+    // The vehicle sends again what was not acknowledged (an agent does so from its spool).
+    let mut vehicle = Vehicle::connect(server.mqtt, "x1", &password).await;
+    vehicle.socket.write_all(&m1).await.unwrap();
+    vehicle.socket.write_all(&m2).await.unwrap();
+    let mut pubacks = [0u8; 8];
+    tokio::time::timeout(Duration::from_secs(30), vehicle.socket.read_exact(&mut pubacks))
+        .await
+        .expect("both acknowledged")
+        .unwrap();
+    assert_eq!(pubacks, [0x40, 2, 0, 1, 0x40, 2, 0, 2]);
+    let store = convoy_store::Store::open(&server.database).await.unwrap();
+    let now = chrono::Utc::now();
+    let track =
+        store.track(&VehicleId::new("x1").unwrap(), now - chrono::Duration::hours(1), now).await.unwrap();
+    assert_eq!(track.iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 2], "both stored, once");
 }

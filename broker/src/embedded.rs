@@ -30,7 +30,8 @@
 //! so the agent still has it in its spool; once a later message of that vehicle on the same
 //! topic is committed and the dropped one is not, the door closes the connection after
 //! `OVERTAKEN_GRACE` (10 s) and the agent sends it again, counted in
-//! `convoy_gateway_mqtt_unconfirmed_closed_total`. A QoS 0 message may be lost, as QoS 0 allows; the agent never
+//! `convoy_gateway_mqtt_unconfirmed_closed_total` (tests/broker_memory.rs stalls ingest and
+//! pushes a message out of the log to see it). A QoS 0 message may be lost, as QoS 0 allows; the agent never
 //! sends one. The bound is thus a trade: a larger log rides out a longer ingest stall without
 //! agents resending; 32 MiB holds about half a minute of a 1,000-vehicle fleet's live fixes
 //! (one fix a second, ~1 KiB a message) and 64 batches of the largest size.
