@@ -1,8 +1,9 @@
 //! The deploy/ files for a Mosquitto site, used as an operator would: certificates from
 //! deploy/make-certs.sh, the password file from deploy/mosquitto-passwd.sh (vehicles registered
-//! with `convoy vehicle add --json`), the shipped deploy/mosquitto.acl, and a real Mosquitto with
-//! a TLS listener. A vehicle's publish on its own topic reaches the server's account; one on
-//! another vehicle's topic does not.
+//! with `convoy vehicle add --json`), the shipped deploy/mosquitto.acl and the packet bound of
+//! deploy/mosquitto.conf, and a real Mosquitto with a TLS listener. A vehicle's positions and
+//! status reach the server's account; a publish on another vehicle's topic, or on another topic
+//! of its own, does not; a packet larger than a full position batch closes its connection.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ async fn connect(
     credentials: Option<(&str, &str)>,
 ) -> (AsyncClient, mpsc::UnboundedReceiver<Packet>) {
     let mut options = MqttOptions::new(client_id, "localhost", port);
+    // Room for packets past Mosquitto's bound: the broker, not the client, must refuse them.
+    options.set_max_packet_size(2 * 1024 * 1024, 2 * 1024 * 1024);
     if let Some((user, password)) = credentials {
         options.set_credentials(user, password);
     }
@@ -100,6 +103,23 @@ async fn publish(client: &AsyncClient, rx: &mut mpsc::UnboundedReceiver<Packet>,
             return;
         }
     }
+}
+
+/// Waits until the broker has closed the connection (the client's event loop ends).
+async fn closed(rx: &mut mpsc::UnboundedReceiver<Packet>) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(packet) = rx.recv().await {
+            assert!(!matches!(packet, Packet::PubAck(_)), "the broker took a packet past its bound");
+        }
+    })
+    .await
+    .expect("the connection is closed within 10 s");
+}
+
+/// One setting line of the shipped deploy/mosquitto.conf.
+fn shipped_setting(name: &str) -> String {
+    let conf = std::fs::read_to_string(deploy("mosquitto.conf")).unwrap();
+    conf.lines().find(|line| line.starts_with(&format!("{name} "))).unwrap().to_string()
 }
 
 /// The next message the subscriber receives: (topic, payload).
@@ -177,10 +197,11 @@ async fn a_mosquitto_site_from_the_deploy_files_lets_a_vehicle_publish_only_as_i
     );
     let config = format!(
         "per_listener_settings false\nallow_anonymous false\npassword_file {passwd}\nacl_file {acl}\n\
-         persistence false\nlistener {port} 127.0.0.1\n{tls}listener {cert_port} 127.0.0.1\n{tls}\
+         {packet_bound}\npersistence false\nlistener {port} 127.0.0.1\n{tls}listener {cert_port} 127.0.0.1\n{tls}\
          require_certificate true\nuse_identity_as_username true\n",
         passwd = passwd.display(),
         acl = deploy("mosquitto.acl").display(),
+        packet_bound = shipped_setting("max_packet_size"),
     );
     let _broker = Mosquitto::start_with_config(&config, port);
     assert!(convoy_testkit::wait_for_port(
@@ -208,8 +229,19 @@ async fn a_mosquitto_site_from_the_deploy_files_lets_a_vehicle_publish_only_as_i
     // own topic arrives right after A's first: nothing came between them.
     publish(&a, &mut a_rx, "convoy/v1/vehicles/truck-b/positions", "posing as b").await;
     publish(&a, &mut a_rx, "convoy/v1/alerts/truck-b", "a fake alert").await;
+    // Nor on a topic of its own that Convoy does not read (a broker keeps a retained message per
+    // topic: a vehicle free to invent topics could fill its memory).
+    publish(&a, &mut a_rx, "convoy/v1/vehicles/truck-a/junk/1", "junk").await;
     publish(&a, &mut a_rx, "convoy/v1/vehicles/truck-a/status", "a-2").await;
     assert_eq!(received(&mut server_rx).await, ("convoy/v1/vehicles/truck-a/status".into(), "a-2".into()));
+
+    // A full position batch passes; a packet past it closes the vehicle's connection.
+    let full_batch = " ".repeat(convoy_core::wire::MAX_PAYLOAD_BYTES);
+    publish(&a, &mut a_rx, "convoy/v1/vehicles/truck-a/positions", &full_batch).await;
+    assert_eq!(received(&mut server_rx).await.1.len(), convoy_core::wire::MAX_PAYLOAD_BYTES);
+    let too_large = " ".repeat(convoy_core::wire::MAX_PAYLOAD_BYTES + 2048);
+    a.publish("convoy/v1/vehicles/truck-a/positions", QoS::AtLeastOnce, false, too_large).await.unwrap();
+    closed(&mut a_rx).await;
 
     // With its certificate as its login, the vehicle is its certificate's CN: the same rule.
     let (a_cert, mut a_cert_rx) = connect(cert_port, &with_cert, "convoy-agent-truck-a-2", None).await;

@@ -1,7 +1,8 @@
-//! A vehicle can publish only as itself on the embedded broker: its front door refuses, closes
-//! and counts a publish, subscription or will outside the vehicle's own topics, lets the
-//! vehicle in again with its own, and keeps the internal broker closed to vehicles' passwords.
-//! The same over MQTT over TLS, where the client certificate must name the vehicle.
+//! A vehicle can publish only as itself on the embedded broker, and only what Convoy reads: its
+//! front door refuses, closes and counts a publish or will outside the vehicle's positions and
+//! status, any subscription, lets the vehicle in again with its own, and keeps the internal
+//! broker closed to vehicles' passwords. The same over MQTT over TLS, where the client
+//! certificate must name the vehicle.
 
 mod common;
 
@@ -187,8 +188,8 @@ async fn a_vehicle_publishing_on_another_vehicles_topic_is_cut_off_and_nothing_i
     server.stop().await;
 }
 
-/// PUBACKs come in the order of the PUBLISHes, those of positions once they are stored; one on
-/// a topic ingest does not read waits its turn; QoS 2 on positions is refused.
+/// PUBACKs come in the order of the PUBLISHes, once they are stored (the status too, which
+/// reaches rumqttd over the door's status lane); QoS 2 on positions is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pubacks_come_in_order_once_stored_and_qos_2_positions_are_refused() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
@@ -199,11 +200,14 @@ async fn pubacks_come_in_order_once_stored_and_qos_2_positions_are_refused() {
     let (mut a, code) = RawClient::connect(server.mqtt, "truck-a", &password, None).await;
     assert_eq!(code, Some(0));
     a.send(publish("convoy/v1/vehicles/truck-a/positions", 1, batch("truck-a", 1, t))).await;
-    a.send(publish("convoy/v1/vehicles/truck-a/notes", 2, b"not stored".to_vec())).await;
+    a.send(publish("convoy/v1/vehicles/truck-a/status", 2, br#"{"v":1,"state":"online"}"#.to_vec())).await;
     a.send(publish("convoy/v1/vehicles/truck-a/positions", 3, batch("truck-a", 2, t))).await;
     assert_eq!(a.read(12).await, [0x40, 2, 0, 1, 0x40, 2, 0, 2, 0x40, 2, 0, 3], "in order");
-    // A PUBACK of positions means they are stored.
+    // A PUBACK of positions means they are stored, and of a status that it is.
     assert_eq!(track(&server, &admin, "truck-a", t).await, [1, 2]);
+    let statuses = server.store.agent_statuses().await.unwrap();
+    assert_eq!(statuses.len(), 1, "the status is stored");
+    assert!(statuses[0].status_json.contains("online"), "{:?}", statuses[0].status_json);
 
     let ClientPacket::Publish { dup, retain, topic, packet_id, payload, .. } =
         publish("convoy/v1/vehicles/truck-a/positions", 4, batch("truck-a", 3, t))
@@ -252,8 +256,10 @@ async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_vers
     server.stop().await;
 }
 
+/// Vehicles read nothing from the broker: a subscription beyond its own topics is counted as
+/// foreign, one in its own tree as not allowed (rumqttd would keep a log per filter).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn subscribing_beyond_its_own_topics_is_refused() {
+async fn subscribing_is_refused() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let password_a = register(&server, &admin, "truck-a").await;
@@ -269,16 +275,69 @@ async fn subscribing_beyond_its_own_topics_is_refused() {
         assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{filter}: closed without a SUBACK");
         assert_eq!(refused(&server.metrics().await, "foreign_subscription"), (n + 1) as f64, "{filter}");
     }
-    // Its own tree it may read.
-    let (mut a, _) = RawClient::connect(server.mqtt, "truck-a", &password_a, None).await;
-    a.send(subscribe("convoy/v1/vehicles/truck-a/#")).await;
-    assert_eq!(a.read(5).await, vec![0x90, 3, 0, 1, 1], "SUBACK granting QoS 1");
+    for (n, filter) in
+        ["convoy/v1/vehicles/truck-a/#", "convoy/v1/vehicles/truck-a/status"].into_iter().enumerate()
+    {
+        let (mut a, _) = RawClient::connect(server.mqtt, "truck-a", &password_a, None).await;
+        a.send(subscribe(filter)).await;
+        assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{filter}: closed without a SUBACK");
+        assert_eq!(refused(&server.metrics().await, "subscription_not_allowed"), (n + 1) as f64, "{filter}");
+    }
     assert_eq!(refused(&server.metrics().await, "foreign_subscription"), 3.0);
     server.stop().await;
 }
 
+/// Inside its own tree a vehicle publishes only its positions and status: another topic, a
+/// retained position, a payload over its kind's size each close the connection, nothing is
+/// stored, and a new connection with its own positions works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_last_will_on_another_vehicles_topic_is_refused() {
+async fn only_positions_and_status_within_their_sizes_and_a_retained_status_are_let_through() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let password = register(&server, &admin, "truck-a").await;
+    let t = Utc::now() - chrono::Duration::minutes(1);
+    let retained = |packet: ClientPacket| match packet {
+        ClientPacket::Publish { dup, qos, topic, packet_id, payload, .. } => {
+            ClientPacket::Publish { dup, qos, retain: true, topic, packet_id, payload }
+        }
+        other => other,
+    };
+    let status_limit = convoy_core::topics::MAX_STATUS_BYTES;
+    for (packet, reason) in [
+        (publish("convoy/v1/vehicles/truck-a/notes", 1, b"not read".to_vec()), "unknown_topic"),
+        (publish("convoy/v1/vehicles/truck-a/junk/1", 2, b"junk".to_vec()), "unknown_topic"),
+        (
+            retained(publish("convoy/v1/vehicles/truck-a/positions", 3, batch("truck-a", 1, t))),
+            "retain_not_allowed",
+        ),
+        (publish("convoy/v1/vehicles/truck-a/status", 4, vec![b' '; status_limit + 1]), "status_too_large"),
+    ] {
+        let (mut a, code) = RawClient::connect(server.mqtt, "truck-a", &password, None).await;
+        assert_eq!(code, Some(0));
+        a.send(packet).await;
+        assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{reason}: closed without a PUBACK");
+    }
+    let metrics = server.metrics().await;
+    assert_eq!(refused(&metrics, "unknown_topic"), 2.0);
+    assert_eq!(refused(&metrics, "retain_not_allowed"), 1.0);
+    assert_eq!(refused(&metrics, "status_too_large"), 1.0);
+
+    // Its status retained, as the agent sends it, and its positions go through.
+    let (mut a, _) = RawClient::connect(server.mqtt, "truck-a", &password, None).await;
+    a.send(retained(publish(
+        "convoy/v1/vehicles/truck-a/status",
+        5,
+        br#"{"v":1,"state":"online"}"#.to_vec(),
+    )))
+    .await;
+    a.send(publish("convoy/v1/vehicles/truck-a/positions", 6, batch("truck-a", 2, t))).await;
+    assert_eq!(a.read(8).await, [0x40, 2, 0, 5, 0x40, 2, 0, 6]);
+    assert_eq!(track(&server, &admin, "truck-a", t).await, [2], "only the allowed position is stored");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_last_will_only_on_its_own_status() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let password_a = register(&server, &admin, "truck-a").await;
@@ -300,6 +359,18 @@ async fn a_last_will_on_another_vehicles_topic_is_refused() {
     assert_eq!(code, Some(5), "CONNACK: not authorised");
     assert_eq!(a.read_until_closed().await, Vec::<u8>::new());
     assert_eq!(refused(&server.metrics().await, "foreign_will"), 1.0);
+
+    // Inside its own tree, a will only on its status.
+    let (a, code) = RawClient::connect(
+        server.mqtt,
+        "truck-a",
+        &password_a,
+        Some(will("convoy/v1/vehicles/truck-a/positions")),
+    )
+    .await;
+    assert_eq!(code, Some(5), "CONNACK: not authorised");
+    assert_eq!(a.read_until_closed().await, Vec::<u8>::new());
+    assert_eq!(refused(&server.metrics().await, "will_not_allowed"), 1.0);
 
     let (_a, code) = RawClient::connect(
         server.mqtt,

@@ -5,6 +5,43 @@
 //! it sends, and forwards to rumqttd on an internal loopback port. rumqttd accepts there only
 //! the door's per-process password for a vehicle (never the vehicle's own) and the server's
 //! internal client (ingest and the alert publisher), with a random password made at start-up.
+//!
+//! ## What rumqttd holds, and its bounds
+//!
+//! rumqttd (0.20) keeps messages in memory only, in three places:
+//! - **Retained messages**, one per topic, for good (until an empty retained message clears
+//!   it). The door lets a vehicle retain only its status (at most `MAX_STATUS_BYTES`), so this
+//!   is at most one small message per vehicle.
+//! - **A log per subscribed filter** ([`LogBounds`]): every message matching the filter is
+//!   appended; a log is a list of segments, and when the newest segment is full and the list
+//!   is at its count, the oldest segment is dropped, *read or not*. The log keeps what was
+//!   read too, so it always fills to its bound in time: the bound is memory the broker will
+//!   use, not only under attack. Only ingest subscribes (`convoy/v1/vehicles/+/positions` and
+//!   `.../status`; the door lets vehicles subscribe to nothing), so there are two logs.
+//!   `dynamic_filters` (a log per topic published to without a subscriber) is off.
+//! - **Per connection**: the packets read but not yet routed (`max_inflight_count` caps one
+//!   read's batch, and a read holds what one socket read brought), and those routed to a
+//!   subscriber but not acknowledged (at most 100 at QoS 1, rumqttd's fixed window: ingest's).
+//!
+//! **Why a bounded log loses nothing.** Ingest reads the log in order and acknowledges after
+//! its commit. A message can leave the log unread only when ingest has fallen more than the
+//! bound behind (the store stalled, or a flood outran it). For a vehicle's QoS 1 message that
+//! is no loss: the door holds its PUBACK until ingest reports the commit (door/held_acks.rs),
+//! so the agent still has it in its spool; once a later message of that vehicle on the same
+//! topic is committed and the dropped one is not, the door closes the connection after
+//! `OVERTAKEN_GRACE` (10 s) and the agent sends it again, counted in
+//! `convoy_gateway_mqtt_unconfirmed_closed_total` (tests/broker_memory.rs stalls ingest and
+//! pushes a message out of the log to see it). A QoS 0 message may be lost, as QoS 0 allows; the agent never
+//! sends one. The bound is thus a trade: a larger log rides out a longer ingest stall without
+//! agents resending; 32 MiB holds about half a minute of a 1,000-vehicle fleet's live fixes
+//! (one fix a second, ~1 KiB a message) and 64 batches of the largest size.
+//!
+//! **What a logged message really holds.** rumqttd keeps a message as a slice of the buffer it
+//! read it into, so a kept message keeps that whole buffer, and the messages around it in it.
+//! Within one log that costs a small factor (the messages sharing a buffer leave the log
+//! together); across logs it was unbounded: statuses read after position batches kept the
+//! batches' buffers in the status log. So statuses reach rumqttd over a connection of their
+//! own (`door::StatusLane`). tests/broker_memory.rs measures the server under each flood.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -12,15 +49,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use convoy_core::topics::STATUS_FILTER;
 use convoy_core::VehicleId;
 use convoy_limits::Gate;
 use convoy_store::Store;
-use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, SegmentConfig, ServerSettings};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::door::{CommitLedger, Door, DoorSettings, UpstreamSecret};
+use crate::door::{CommitLedger, Door, DoorSettings, StatusLane, UpstreamSecret};
 use crate::metrics::BrokerMetrics;
 
 /// The credentials of a server-internal client (ingest, the alert publisher).
@@ -72,6 +110,23 @@ pub struct EmbeddedBroker {
     pub ledger: Arc<CommitLedger>,
 }
 
+/// The bounds of one of rumqttd's logs (one per subscribed filter): at most `segments`
+/// segments of `segment_bytes` (the newest may pass it by one message), the oldest dropped
+/// first. See the module docs for why a message dropped before ingest read it is not lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogBounds {
+    pub segment_bytes: usize,
+    pub segments: usize,
+}
+
+/// The log of ingest's positions subscription (and any other filter but status'): 32 MiB,
+/// dropped 4 MiB at a time. (It was 10 segments of 100 MiB: a vehicle flooding valid batches
+/// made the server keep 1.36 GB.)
+pub const POSITIONS_LOG: LogBounds = LogBounds { segment_bytes: 4 * 1024 * 1024, segments: 8 };
+/// The log of ingest's status subscription: 16 MiB, about 16,000 of the agent's statuses (one
+/// every 30 s a vehicle: 24 s of a 20,000-vehicle fleet's).
+pub const STATUS_LOG: LogBounds = LogBounds { segment_bytes: 1024 * 1024, segments: 16 };
+
 /// The largest packet body rumqttd and the door take: a full position batch and its topic.
 pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
 /// How long a client has for its TLS handshake and CONNECT.
@@ -113,10 +168,13 @@ pub async fn start(
 
     let secret = UpstreamSecret::random();
     let internal_addr = tokio::task::spawn_blocking({
-        let (secret, metrics, vehicles) = (secret.clone(), metrics.clone(), gate.cap());
+        let (internal, secret, metrics, vehicles) =
+            (internal.clone(), secret.clone(), metrics.clone(), gate.cap());
         move || start_rumqttd(internal, secret, metrics, vehicles)
     })
     .await??;
+    let status_lane =
+        StatusLane::start(internal_addr, &internal.username, &internal.password, shutdown.clone());
 
     let settings = DoorSettings {
         upstream: internal_addr,
@@ -125,7 +183,11 @@ pub async fn start(
         gate,
     };
     let ledger = Arc::new(CommitLedger::default());
-    let door = Arc::new(Door::new(settings, store, metrics, secret).with_commit_ledger(ledger.clone()));
+    let door = Arc::new(
+        Door::new(settings, store, metrics, secret)
+            .with_commit_ledger(ledger.clone())
+            .with_status_lane(status_lane),
+    );
     let door = tokio::spawn(async move {
         let plain = door.clone().serve_plain(plain, shutdown.clone());
         match tls {
@@ -151,10 +213,13 @@ fn start_rumqttd(
     let mut connections = ConnectionSettings {
         connection_timeout_ms: CONNECT_TIMEOUT.as_millis() as u16,
         max_payload_size: MAX_PACKET_BYTES,
+        // The most packets one read hands the router at once (what a read holds is what the
+        // socket had: at most a packet plus a read's worth).
         max_inflight_count: 1000,
         auth: None,
         external_auth: None,
-        dynamic_filters: true,
+        // No log for a topic nobody subscribed to (rumqttd 0.20 never makes one anyway).
+        dynamic_filters: false,
     };
     connections.set_auth_handler(move |client_id: String, user: String, password: String| {
         let ok = authorise(&internal, &secret, &client_id, &user, &password);
@@ -174,13 +239,22 @@ fn start_rumqttd(
     let config = Config {
         id: 0,
         router: RouterConfig {
-            // The vehicles the door admits, the server's own clients, and some room for a
-            // vehicle's old session still closing as it reconnects.
+            // The vehicles the door admits, the server's own clients (ingest, the alert
+            // service, the door's status lane), and some room for a vehicle's old session still
+            // closing as it reconnects.
             max_connections: vehicles + vehicles / 8 + 16,
+            // What one read of a log takes for a QoS 0 subscriber (ingest subscribes at QoS 1:
+            // its reads are capped by rumqttd's window of 100 unacknowledged).
             max_outgoing_packet_count: 1000,
-            max_segment_size: 100 * 1024 * 1024,
-            max_segment_count: 10,
-            custom_segment: None,
+            max_segment_size: POSITIONS_LOG.segment_bytes,
+            max_segment_count: POSITIONS_LOG.segments,
+            custom_segment: Some(HashMap::from([(
+                STATUS_FILTER.to_string(),
+                SegmentConfig {
+                    max_segment_size: STATUS_LOG.segment_bytes,
+                    max_segment_count: STATUS_LOG.segments,
+                },
+            )])),
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),
         },

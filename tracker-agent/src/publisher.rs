@@ -370,3 +370,51 @@ fn status(
     .to_string()
     .into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerAddress;
+    use crate::spool::SpoolConfig;
+    use convoy_core::topics::MAX_STATUS_BYTES;
+    use convoy_core::VehicleId;
+
+    /// The broker refuses a status over `MAX_STATUS_BYTES` (and closes the connection): the
+    /// largest the agent can write, every counter at its maximum and the longest vehicle id,
+    /// stays under a quarter of it.
+    #[test]
+    fn the_largest_status_is_well_within_the_brokers_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(&dir.path().join("spool"), SpoolConfig::default()).unwrap();
+        let stats = AgentStats::default();
+        for counter in [
+            &stats.fixes,
+            &stats.no_fix_epochs,
+            &stats.serial_errors,
+            &stats.clock_jumps,
+            &stats.thinned,
+            &stats.published,
+        ]
+        .into_iter()
+        .chain(&stats.nmea_rejected)
+        {
+            counter.store(u64::MAX, Ordering::Relaxed);
+        }
+        let config = AgentConfig {
+            serial: "/dev/null".into(),
+            baud: 9600,
+            vehicle: VehicleId::new("v".repeat(convoy_core::vehicle::MAX_VEHICLE_ID_LEN)).unwrap(),
+            broker: BrokerAddress::plain("localhost", 1883),
+            username: None,
+            password: None,
+            state_dir: dir.path().to_path_buf(),
+            max_batch_fixes: 200,
+            spool: SpoolConfig::default(),
+            heartbeat: None,
+            metrics_file: None,
+        };
+        let status = status(&config, "offline", &stats, &mut spool, Instant::now());
+        // The spool's three figures and the uptime, here small, may take 20 digits each.
+        assert!(status.len() + 4 * 20 <= MAX_STATUS_BYTES / 4, "{} bytes", status.len());
+    }
+}

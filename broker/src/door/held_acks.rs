@@ -13,9 +13,9 @@
 //! are stored once and both acknowledged, which is right: their content is stored.
 //!
 //! Every QoS 1 PUBACK of a connection goes through one queue, so they reach the vehicle in the
-//! order its PUBLISHes came (MQTT 3.1.1, section 4.6); one on a topic ingest does not read waits
-//! only for rumqttd's and its turn. A PUBACK is sent only after rumqttd's for the same packet id
-//! was taken, so the vehicle cannot reuse a packet id that rumqttd still holds.
+//! order its PUBLISHes came (MQTT 3.1.1, section 4.6); the door lets vehicles publish only on
+//! the topics ingest stores. A PUBACK is sent only after rumqttd's for the same packet id was
+//! taken, so the vehicle cannot reuse a packet id that rumqttd still holds.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -149,9 +149,10 @@ impl CommitLedger {
 #[derive(Debug)]
 pub struct Held {
     packet_id: u16,
-    /// What ingest stores it as, and its ledger key; `None` for a topic ingest does not read,
-    /// whose PUBACK waits only for rumqttd's and its turn.
-    stored: Option<(VehicleTopic, u64)>,
+    /// What ingest stores it as.
+    topic: VehicleTopic,
+    /// Its ledger key.
+    key: u64,
     committed: bool,
     broker_acked: bool,
     /// When a later message on the same topic was committed while this one was not.
@@ -165,7 +166,8 @@ impl Held {
     pub fn stored(packet_id: u16, topic: VehicleTopic, key: u64, permit: OwnedSemaphorePermit) -> Self {
         Self {
             packet_id,
-            stored: Some((topic, key)),
+            topic,
+            key,
             committed: false,
             broker_acked: false,
             overtaken_at: None,
@@ -173,16 +175,11 @@ impl Held {
         }
     }
 
-    /// A message on another topic: acknowledged after rumqttd's PUBACK, in its turn.
-    pub fn passing(packet_id: u16, permit: OwnedSemaphorePermit) -> Self {
-        Self {
-            packet_id,
-            stored: None,
-            committed: true,
-            broker_acked: false,
-            overtaken_at: None,
-            _permit: permit,
-        }
+    /// Sent to rumqttd on another connection than the vehicle's (its status lane), so no
+    /// PUBACK of rumqttd's for this packet id will come: only the commit is waited for.
+    pub fn without_broker_ack(mut self) -> Self {
+        self.broker_acked = true;
+        self
     }
 }
 
@@ -202,19 +199,14 @@ impl HeldAcks {
         match event {
             AckEvent::Held(held) => self.queue.push_back(held),
             AckEvent::Committed(key) => {
-                let Some(index) =
-                    self.queue.iter().position(|h| !h.committed && h.stored.is_some_and(|(_, k)| k == key))
-                else {
+                let Some(index) = self.queue.iter().position(|h| !h.committed && h.key == key) else {
                     return;
                 };
                 self.queue[index].committed = true;
-                let topic = self.queue[index].stored.map(|(topic, _)| topic);
+                let topic = self.queue[index].topic;
                 let now = Instant::now();
                 for earlier in self.queue.range_mut(..index) {
-                    if !earlier.committed
-                        && earlier.stored.map(|(t, _)| t) == topic
-                        && earlier.overtaken_at.is_none()
-                    {
+                    if !earlier.committed && earlier.topic == topic && earlier.overtaken_at.is_none() {
                         earlier.overtaken_at = Some(now);
                     }
                 }
@@ -343,20 +335,6 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(AckEvent::Committed(k)) if k == key));
         assert!(rx.try_recv().is_err());
         assert_eq!(ledger.waiting(), 0);
-    }
-
-    #[test]
-    fn a_message_on_another_topic_waits_only_for_rumqttd_and_its_turn() {
-        let limit = HeldAcks::limit();
-        let mut acks = HeldAcks::default();
-        acks.apply(held(&limit, 1, 10));
-        acks.apply(AckEvent::Held(Held::passing(2, limit.clone().try_acquire_owned().unwrap())));
-        let mut out = Vec::new();
-        assert!(acks.broker_acked(2) && acks.broker_acked(1));
-        assert_eq!(acks.release_into(&mut out), 0, "behind a message not yet stored");
-        acks.apply(AckEvent::Committed(10));
-        assert_eq!(acks.release_into(&mut out), 2);
-        assert_eq!(out, [0x40, 2, 0, 1, 0x40, 2, 0, 2]);
     }
 
     #[test]

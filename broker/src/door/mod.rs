@@ -6,9 +6,10 @@
 //! store (a salted HMAC: `convoy_registry::vehicle_key`) and, over TLS with client certificates, that the certificate names the same vehicle.
 //! It then connects to rumqttd on an internal loopback port, replacing the vehicle's password
 //! with one derived from a per-process secret ([`UpstreamSecret`]), and copies the connection
-//! both ways. Every packet from the vehicle is framed and checked before it is forwarded: a
-//! PUBLISH or a SUBSCRIBE outside `convoy/v1/vehicles/{id}/` closes the connection without
-//! forwarding it, and is counted by reason in `convoy_gateway_mqtt_refused_total`. What the
+//! both ways. Every packet from the vehicle is framed and checked before it is forwarded
+//! ([`acl`]: only its own positions and status, each within its size, the retain flag only on
+//! status, no subscription): anything else closes the connection without forwarding it, and is
+//! counted by reason in `convoy_gateway_mqtt_refused_total` and logged once. What the
 //! broker sends back is copied unchanged, but for the PUBACKs of positions and status: with a
 //! [`CommitLedger`], those wait until ingest has committed the message ([`held_acks`]).
 
@@ -16,6 +17,7 @@ mod acl;
 pub mod held_acks;
 mod identity;
 pub mod packet;
+mod status_lane;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use convoy_core::topics::VehicleTopic;
 use convoy_core::VehicleId;
 use convoy_limits::{Admitted, Gate};
 use convoy_store::Store;
@@ -35,6 +38,7 @@ use tracing::Instrument as _;
 pub use acl::VehicleTree;
 pub use held_acks::CommitLedger;
 pub use identity::certificate_names;
+pub use status_lane::StatusLane;
 pub use upstream::UpstreamSecret;
 
 use crate::metrics::BrokerMetrics;
@@ -50,12 +54,25 @@ const MAX_CONNECT_BYTES: usize = 16 * 1024;
 /// Why the door closed a connection; the label of `convoy_gateway_mqtt_refused_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// A PUBLISH outside the vehicle's own topics.
+    /// A PUBLISH outside the vehicle's own topics (posing as another vehicle, or on the
+    /// server's).
     ForeignTopic,
+    /// A PUBLISH in the vehicle's own tree on a topic Convoy does not read (only positions and
+    /// status are allowed: [`VehicleTopic`]).
+    UnknownTopic,
+    /// A retained PUBLISH on a topic that may not be retained (all but status).
+    RetainNotAllowed,
+    /// A PUBLISH larger than its kind allows (`positions_too_large`, `status_too_large`).
+    PayloadTooLarge(VehicleTopic),
     /// A SUBSCRIBE reaching outside the vehicle's own topics.
     ForeignSubscription,
+    /// A SUBSCRIBE or UNSUBSCRIBE in the vehicle's own tree: vehicles read nothing from the
+    /// broker, and each filter would be a log rumqttd keeps.
+    SubscriptionNotAllowed,
     /// A CONNECT whose last will would publish outside the vehicle's own topics.
     ForeignWill,
+    /// A CONNECT whose last will is on another of its own topics than its status.
+    WillNotAllowed,
     /// Bytes that are not MQTT 3.1.1 a client may send.
     MalformedPacket,
     /// A packet larger than the broker takes.
@@ -77,10 +94,16 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 18] = [
         Refusal::ForeignTopic,
+        Refusal::UnknownTopic,
+        Refusal::RetainNotAllowed,
+        Refusal::PayloadTooLarge(VehicleTopic::Positions),
+        Refusal::PayloadTooLarge(VehicleTopic::Status),
         Refusal::ForeignSubscription,
+        Refusal::SubscriptionNotAllowed,
         Refusal::ForeignWill,
+        Refusal::WillNotAllowed,
         Refusal::MalformedPacket,
         Refusal::PacketTooLarge,
         Refusal::BadCredentials,
@@ -95,8 +118,14 @@ impl Refusal {
     pub fn reason(self) -> &'static str {
         match self {
             Refusal::ForeignTopic => "foreign_topic",
+            Refusal::UnknownTopic => "unknown_topic",
+            Refusal::RetainNotAllowed => "retain_not_allowed",
+            Refusal::PayloadTooLarge(VehicleTopic::Positions) => "positions_too_large",
+            Refusal::PayloadTooLarge(VehicleTopic::Status) => "status_too_large",
             Refusal::ForeignSubscription => "foreign_subscription",
+            Refusal::SubscriptionNotAllowed => "subscription_not_allowed",
             Refusal::ForeignWill => "foreign_will",
+            Refusal::WillNotAllowed => "will_not_allowed",
             Refusal::MalformedPacket => "malformed_packet",
             Refusal::PacketTooLarge => "packet_too_large",
             Refusal::BadCredentials => "bad_credentials",
@@ -132,6 +161,8 @@ pub struct Door {
     secret: UpstreamSecret,
     /// Ingest's commits, when ingest runs in this process: PUBACKs of stored topics wait for them.
     ledger: Option<Arc<CommitLedger>>,
+    /// Where statuses go to rumqttd, with a ledger (their PUBACKs are then the door's own).
+    status_lane: Option<StatusLane>,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -169,12 +200,20 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
-        Self { settings, store, metrics, secret, ledger: None }
+        Self { settings, store, metrics, secret, ledger: None, status_lane: None }
     }
 
     /// Holds the PUBACKs of positions and status until `ledger` reports them committed.
     pub fn with_commit_ledger(mut self, ledger: Arc<CommitLedger>) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Sends vehicles' statuses to rumqttd over `lane` instead of their own connections
+    /// ([`status_lane`] says why). Only with a commit ledger: the door then answers their
+    /// PUBACKs itself.
+    pub fn with_status_lane(mut self, lane: StatusLane) -> Self {
+        self.status_lane = Some(lane);
         self
     }
 
@@ -402,6 +441,7 @@ impl Door {
                 ledger: ledger.clone(),
                 events: held_tx,
                 limit: HeldAcks::limit(),
+                status_lane: self.status_lane.clone(),
             });
             let inbound =
                 forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree, holding.as_ref());
@@ -526,8 +566,9 @@ impl Door {
         }
         let tree = VehicleTree::new(&vehicle);
         if let Some(will) = &connect.will {
-            if !tree.may_publish(&will.topic) {
-                return Err((Some(vehicle.clone()), refused(Refusal::ForeignWill, will.topic.clone())));
+            if let Err(refusal) = tree.check_will(&will.topic, will.retain, will.message.len()) {
+                let detail = format!("will on {}, {} bytes", will.topic, will.message.len());
+                return Err((Some(vehicle.clone()), refused(refusal, detail)));
             }
         }
         let stored = match self.store.vehicle_password_hash(&vehicle).await {
@@ -597,6 +638,7 @@ struct Holding {
     ledger: Arc<CommitLedger>,
     events: mpsc::UnboundedSender<AckEvent>,
     limit: Arc<Semaphore>,
+    status_lane: Option<StatusLane>,
 }
 
 /// Copies the client's packets to the broker, each checked first; returns at the client's end
@@ -642,6 +684,16 @@ where
                 if let Err(refusal) = hold(&packet, holding, upstream, &mut out).await {
                     break Err(refusal);
                 }
+                if let (Some(lane), ClientPacket::Publish { topic, retain, payload, .. }) =
+                    (&holding.status_lane, &packet)
+                {
+                    if CommitLedger::stored_topic(topic) == Some(VehicleTopic::Status) {
+                        if let Err(e) = lane.publish(topic, *retain, payload).await {
+                            break Err(Ended::Unavailable(e.to_string()));
+                        }
+                        continue;
+                    }
+                }
             }
             out.extend_from_slice(&frame.bytes);
         };
@@ -656,25 +708,21 @@ where
     }
 }
 
-/// Registers the PUBACK of a QoS 1 PUBLISH as held (all of them, so they leave in order; those
-/// ingest stores wait for its commit too). QoS 2 is refused on the topics ingest stores: the
-/// agent sends QoS 1, and a QoS 2 exchange would be acknowledged by rumqttd alone.
+/// Registers the PUBACK of a QoS 1 PUBLISH as held, to be sent once ingest has committed the
+/// message and in the order the PUBLISHes came. [`check`] lets through only the topics ingest
+/// stores, at QoS 0 or 1.
 async fn hold<W: AsyncWrite + Unpin>(
     packet: &ClientPacket,
     holding: &Holding,
     upstream: &mut W,
     out: &mut BytesMut,
 ) -> Result<(), Ended> {
-    let ClientPacket::Publish { qos, topic, packet_id: Some(id), payload, .. } = packet else {
+    let ClientPacket::Publish { qos: 1, topic, packet_id: Some(id), payload, .. } = packet else {
         return Ok(());
     };
-    let stored = CommitLedger::stored_topic(topic);
-    if *qos == 2 && stored.is_some() {
-        return Err(refused(Refusal::UnsupportedQos, topic.clone()));
-    }
-    if *qos != 1 {
+    let Some(kind) = CommitLedger::stored_topic(topic) else {
         return Ok(());
-    }
+    };
     let permit = match holding.limit.clone().try_acquire_owned() {
         Ok(permit) => permit,
         Err(_) => {
@@ -690,30 +738,47 @@ async fn hold<W: AsyncWrite + Unpin>(
                 .map_err(|_| Ended::Unavailable("the held PUBACKs' limit is closed".into()))?
         }
     };
-    let Some(kind) = stored else {
-        let _ = holding.events.send(AckEvent::Held(Held::passing(*id, permit)));
-        return Ok(());
-    };
     // Held before expected: a commit reported for this content is then always behind it.
     let key = holding.ledger.key(topic, payload);
-    let _ = holding.events.send(AckEvent::Held(Held::stored(*id, kind, key, permit)));
+    let mut held = Held::stored(*id, kind, key, permit);
+    if kind == VehicleTopic::Status && holding.status_lane.is_some() {
+        // rumqttd never sees this packet id on the vehicle's connection: no PUBACK of its to wait for.
+        held = held.without_broker_ack();
+    }
+    let _ = holding.events.send(AckEvent::Held(held));
     holding.ledger.expect(key, &holding.events);
     Ok(())
 }
 
-/// The packet, if a vehicle may send it after its CONNECT.
+/// The packet, if a vehicle may send it after its CONNECT ([`VehicleTree`] has the rules).
+/// A refusal's detail holds the topic or filter the client chose: [`Door::count`] escapes it.
 fn check(frame: &Frame, tree: &VehicleTree) -> Result<ClientPacket, Ended> {
     let packet = ClientPacket::parse(frame)?;
     match &packet {
         ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
-        ClientPacket::Publish { topic, .. } if !tree.may_publish(topic) => {
-            Err(refused(Refusal::ForeignTopic, topic.clone()))
+        ClientPacket::Publish { qos, retain, topic, payload, .. } => {
+            if let Err(refusal) = tree.check_publish(topic, *retain, payload.len()) {
+                let detail = format!("{topic}, {} bytes, retain {retain}", payload.len());
+                return Err(refused(refusal, detail));
+            }
+            // QoS 2 would be acknowledged by rumqttd alone, before ingest stored anything.
+            if *qos == 2 {
+                return Err(refused(Refusal::UnsupportedQos, topic.clone()));
+            }
+            Ok(packet)
         }
         ClientPacket::Subscribe { filters, .. } => {
-            match filters.iter().find(|(filter, _)| !tree.may_subscribe(filter)) {
-                Some((filter, _)) => Err(refused(Refusal::ForeignSubscription, filter.clone())),
-                None => Ok(packet),
-            }
+            // One filter reaching beyond the vehicle's tree names the whole packet.
+            let refusal = filters
+                .iter()
+                .map(|(filter, _)| tree.check_subscribe(filter))
+                .find(|refusal| *refusal == Refusal::ForeignSubscription)
+                .unwrap_or(Refusal::SubscriptionNotAllowed);
+            let filters: Vec<&str> = filters.iter().map(|(filter, _)| filter.as_str()).collect();
+            Err(refused(refusal, filters.join(" ")))
+        }
+        ClientPacket::Unsubscribe { filters, .. } => {
+            Err(refused(Refusal::SubscriptionNotAllowed, format!("unsubscribe {}", filters.join(" "))))
         }
         _ => Ok(packet),
     }
