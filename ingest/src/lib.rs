@@ -464,8 +464,9 @@ enum Verdict {
 pub const INGEST_REJECTION_REASONS: &[&str] =
     &["bad_topic", "vehicle_mismatch", "unknown_vehicle", "malformed_status"];
 
-/// The largest agent status kept; the agent's own reports are well under 1 KiB.
-const MAX_STATUS_BYTES: usize = 16 * 1024;
+/// The largest agent status kept: the contract's, which the embedded broker's door also
+/// enforces (on Mosquitto only ingest does); the agent's own reports are well under 1 KiB.
+const MAX_STATUS_BYTES: usize = convoy_core::topics::MAX_STATUS_BYTES;
 
 fn check(publish: &Publish, registered: &HashSet<VehicleId>, now: chrono::DateTime<Utc>) -> Verdict {
     let Some((topic_vehicle, kind)) = parse_vehicle_topic(&publish.topic) else {
