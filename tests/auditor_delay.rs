@@ -17,9 +17,8 @@ use common::*;
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plan::MovePlan;
 use convoy_core::position::format_time;
-use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
+use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::AlertRecord;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
 
 const AUDITOR: &str = "auditor-ada";
@@ -59,7 +58,7 @@ impl World {
         let move_id = convoy_registry::store_new_move(&server.store, &plan, ADMIN_USER).await.unwrap().id;
 
         let (old_fix, new_fix) = (now - chrono::Duration::hours(2), now - chrono::Duration::seconds(1));
-        publish(&server, &vehicle, &password, &[old_fix, new_fix]).await;
+        publish_fixes(&server, &vehicle, &password, &fixes_at(&[old_fix, new_fix]), 2).await;
         eventually(Duration::from_secs(30), "both fixes stored", || async {
             let stored = server.store.track(&vehicle, old_fix, now).await.unwrap();
             (stored.len() == 2).then_some(())
@@ -96,13 +95,9 @@ impl World {
     }
 }
 
-/// Publishes fixes taken at `times` as the vehicle's agent would, and waits for the PUBACK.
-async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, times: &[DateTime<Utc>]) {
-    let mut options =
-        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
-    options.set_credentials(vehicle.to_string(), password);
-    let (client, mut eventloop) = AsyncClient::new(options, 10);
-    let fixes = times
+/// Fixes taken at `times`, as the vehicle's receiver would give them.
+fn fixes_at(times: &[DateTime<Utc>]) -> Vec<Position> {
+    times
         .iter()
         .enumerate()
         .map(|(n, t)| Position {
@@ -117,21 +112,7 @@ async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, times
             sats: Some(9),
             hdop: Some(0.9),
         })
-        .collect();
-    let payload = PositionBatch::new(vehicle.clone(), fixes).encode();
-    let topic = convoy_core::topics::positions_topic(vehicle);
-    client.publish(topic, QoS::AtLeastOnce, false, payload).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("the broker acknowledges the fixes");
-    client.disconnect().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+        .collect()
 }
 
 /// Opens a zone alert as the rules would, at `opened_t`, and returns its id.
