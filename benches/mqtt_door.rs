@@ -53,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
             Load::Positions { first_seq },
         )
         .await?;
+        // Ingest stores what rumqttd took before the door's round starts: the door's PUBACKs
+        // wait for ingest's commits, which must not queue behind the direct round's backlog.
+        let last_direct = first_seq + messages as u64 - 1;
+        stored_up_to(&server.store, &bench, last_direct).await?;
         let door = publish_rate(
             listen,
             "convoy-agent-bench-0",
@@ -152,6 +156,22 @@ impl Load {
                 (positions_topic(&vehicle), PositionBatch::new(vehicle, vec![fix]).encode())
             }
         })
+    }
+}
+
+/// Waits until `vehicle`'s fix `seq` is stored (fixes of one round share their millisecond, so
+/// the latest position does not tell).
+async fn stored_up_to(store: &convoy_store::Store, vehicle: &VehicleId, seq: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    let now = chrono::Utc::now();
+    loop {
+        let track =
+            store.track(vehicle, now - chrono::Duration::hours(1), now + chrono::Duration::hours(1)).await?;
+        if track.iter().any(|fix| fix.seq == seq) {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "fix {seq} of {vehicle} not stored after 120 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
