@@ -63,7 +63,6 @@ free_port() {
 work=$(mktemp -d /tmp/convoy-test.XXXXXX)
 chmod 755 "$work"
 pg_data="$work/pg"
-pg_port=$(free_port)
 run_pg() {
   # PostgreSQL refuses to run as root: use its own account then.
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -77,8 +76,20 @@ trap cleanup EXIT
 mkdir -p "$pg_data"
 [ "$(id -u)" = 0 ] && chown postgres "$pg_data"
 run_pg initdb -D "$pg_data" -U postgres -A trust --no-sync >/dev/null
-run_pg pg_ctl -D "$pg_data" -l "$pg_data/server.log" -w \
-  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+# A port found free may be taken before PostgreSQL binds it (a start once failed so, and passed
+# at once when run again): a few ports are tried, and a last failure shows PostgreSQL's log.
+for attempt in 1 2 3; do
+  pg_port=$(free_port)
+  if run_pg pg_ctl -D "$pg_data" -l "$pg_data/server.log" -w \
+    -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null; then
+    break
+  fi
+  if [ "$attempt" = 3 ]; then
+    tail -n 20 "$pg_data/server.log" >&2 || true
+    exit 1
+  fi
+  log "PostgreSQL did not start on port $pg_port; trying another"
+done
 export CONVOY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 log "PostgreSQL on 127.0.0.1:$pg_port"
 
