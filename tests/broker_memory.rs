@@ -12,12 +12,11 @@
 
 mod common;
 
-use std::fs::File;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{eventually, metric};
+use common::metric;
+use common::served::{add_vehicle, Served};
 use convoy_broker::door::packet::{ClientPacket, Connect};
 use convoy_core::wire::{MAX_BATCH_POSITIONS, MAX_PAYLOAD_BYTES};
 use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
@@ -28,9 +27,8 @@ const MB: u64 = 1024 * 1024;
 
 /// `convoy serve` as a child process on SQLite, killed when dropped.
 struct Server {
-    child: Child,
+    served: Served,
     mqtt: SocketAddr,
-    http: SocketAddr,
     database: String,
     _dir: tempfile::TempDir,
 }
@@ -38,44 +36,20 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let served = Served::spawn(dir.path(), &dir.path().join("server.log"), &[]);
+        served.wait_for_log("MQTT door open").await;
         let database = format!("sqlite://{}", dir.path().join("convoy.db").display());
-        let mqtt: SocketAddr = format!("127.0.0.1:{}", convoy_testkit::free_port()).parse().unwrap();
-        let http: SocketAddr = format!("127.0.0.1:{}", convoy_testkit::free_port()).parse().unwrap();
-        let log_path = dir.path().join("server.log");
-        let log = File::create(&log_path).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_convoy"))
-            .args(["serve", "--database", &database, "--data-dir"])
-            .arg(dir.path())
-            .args(["--mqtt-listen", &mqtt.to_string(), "--http-listen", &http.to_string()])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let server = Server { child, mqtt, http, database, _dir: dir };
-        eventually(Duration::from_secs(60), "the door open", || async {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            log.contains("MQTT door open").then_some(())
-        })
-        .await;
-        server
+        Server { mqtt: served.mqtt(), served, database, _dir: dir }
     }
 
     /// Registers a vehicle as an operator does; returns its MQTT password.
     fn add_vehicle(&self, id: &str) -> String {
-        let output = Command::new(env!("CARGO_BIN_EXE_convoy"))
-            .args(["vehicle", "add", id, "--json", "--database", &self.database])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        printed["password"].as_str().unwrap().to_string()
+        add_vehicle(&self.served.data_dir, id)
     }
 
     /// The server's resident memory now and at its peak (VmRSS, VmHWM), in bytes.
     fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.served.pid())).unwrap();
         let field = |name: &str| {
             let line = status.lines().find(|l| l.starts_with(name)).unwrap();
             let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -85,14 +59,7 @@ impl Server {
     }
 
     async fn metrics(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.http)).await.unwrap().text().await.unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        reqwest::get(self.served.url("/metrics")).await.unwrap().text().await.unwrap()
     }
 }
 

@@ -6,16 +6,15 @@
 
 mod common;
 
-use std::fs::File;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::eventually;
+use common::served::{add_user, add_vehicle, Served};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,58 +29,19 @@ const USER: &str = "dispatcher-fd";
 const PASSWORD: &str = "a long enough dispatcher password";
 const VEHICLE: &str = "truck-fd";
 
-struct Server {
-    child: Child,
-    http: SocketAddr,
-    mqtt: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn convoy(args: &[&str], data_dir: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "convoy {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// `convoy serve` as a child whose open-files limit is [`CHILD_OPEN_FILES`].
-fn spawn_server(data_dir: &Path, log: &Path) -> Server {
-    let (mqtt_port, http_port) = (convoy_testkit::free_port(), convoy_testkit::free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_convoy"));
-    command
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args(["--mqtt-listen", &format!("127.0.0.1:{mqtt_port}")])
-        .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap());
-    // Between fork and exec only async-signal-safe calls are allowed: setrlimit is one system
-    // call, allocating nothing.
-    #[allow(unsafe_code)]
-    unsafe {
-        command.pre_exec(|| {
-            setrlimit(Resource::RLIMIT_NOFILE, CHILD_OPEN_FILES, CHILD_OPEN_FILES)
-                .map_err(std::io::Error::from)
-        });
-    }
-    let child = command.spawn().unwrap();
-    Server {
-        child,
-        http: SocketAddr::from(([127, 0, 0, 1], http_port)),
-        mqtt: SocketAddr::from(([127, 0, 0, 1], mqtt_port)),
-    }
+fn spawn_server(data_dir: &Path, log: &Path) -> Served {
+    Served::spawn_with(data_dir, log, &[], |command| {
+        // Between fork and exec only async-signal-safe calls are allowed: setrlimit is one
+        // system call, allocating nothing.
+        #[allow(unsafe_code)]
+        unsafe {
+            command.pre_exec(|| {
+                setrlimit(Resource::RLIMIT_NOFILE, CHILD_OPEN_FILES, CHILD_OPEN_FILES)
+                    .map_err(std::io::Error::from)
+            });
+        }
+    })
 }
 
 fn http_client() -> reqwest::Client {
@@ -89,14 +49,14 @@ fn http_client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
 }
 
-async fn healthz(server: &Server) -> Option<()> {
-    let response = http_client().get(format!("http://{}/healthz", server.http)).send().await.ok()?;
+async fn healthz(server: &Served) -> Option<()> {
+    let response = http_client().get(format!("http://{}/healthz", server.http())).send().await.ok()?;
     (response.status() == 200).then_some(())
 }
 
-async fn login(server: &Server) -> Option<String> {
+async fn login(server: &Served) -> Option<String> {
     let response = http_client()
-        .post(format!("http://{}/api/v1/login", server.http))
+        .post(format!("http://{}/api/v1/login", server.http()))
         .json(&json!({ "username": USER, "password": PASSWORD }))
         .send()
         .await
@@ -163,9 +123,9 @@ impl SilentCrowd {
 
 /// Logs the vehicle in through the door, publishes one position at QoS 1 and waits for its
 /// PUBACK, which the door sends only once ingest has stored it.
-async fn publish_one_position(server: &Server, password: &str) -> Option<()> {
+async fn publish_one_position(server: &Served, password: &str) -> Option<()> {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let mut options = MqttOptions::new(format!("convoy-agent-{VEHICLE}"), "127.0.0.1", server.mqtt.port());
+    let mut options = MqttOptions::new(format!("convoy-agent-{VEHICLE}"), "127.0.0.1", server.mqtt().port());
     options.set_credentials(VEHICLE, password);
     let (client, mut eventloop) = AsyncClient::new(options, 10);
     let payload = json!({
@@ -200,9 +160,9 @@ async fn publish_one_position(server: &Server, password: &str) -> Option<()> {
     acked
 }
 
-async fn stored_positions(server: &Server, token: &str) -> Option<usize> {
+async fn stored_positions(server: &Served, token: &str) -> Option<usize> {
     let response = http_client()
-        .get(format!("http://{}/api/v1/vehicles/{VEHICLE}/track", server.http))
+        .get(format!("http://{}/api/v1/vehicles/{VEHICLE}/track", server.http()))
         .bearer_auth(token)
         .send()
         .await
@@ -212,7 +172,7 @@ async fn stored_positions(server: &Server, token: &str) -> Option<usize> {
 
 /// A started server with a person and a vehicle registered, and the vehicle's password.
 struct Started {
-    server: Server,
+    server: Served,
     log: std::path::PathBuf,
     vehicle_password: String,
     _dir: tempfile::TempDir,
@@ -223,14 +183,8 @@ async fn start() -> Started {
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let password_file = dir.path().join("password");
-    std::fs::write(&password_file, PASSWORD).unwrap();
-    convoy(
-        &["user", "add", USER, "--role", "dispatcher", "--password-file", password_file.to_str().unwrap()],
-        dir.path(),
-    );
-    let vehicle: Value =
-        serde_json::from_str(&convoy(&["vehicle", "add", VEHICLE, "--json"], dir.path())).unwrap();
+    add_user(dir.path(), USER, "dispatcher", PASSWORD);
+    let vehicle_password = add_vehicle(dir.path(), VEHICLE);
     let log = dir.path().join("server.log");
     let server = spawn_server(dir.path(), &log);
     eventually(Duration::from_secs(30), "the server to answer and its door to open", || async {
@@ -238,13 +192,12 @@ async fn start() -> Started {
         healthz(&server).await.filter(|()| door_open)
     })
     .await;
-    let vehicle_password = vehicle["password"].as_str().unwrap().to_string();
     Started { server, log, vehicle_password, _dir: dir }
 }
 
 /// The sum of `convoy_connections_shed_total` of one listener, over its reasons.
-async fn shed(server: &Server, listener: &str) -> f64 {
-    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+async fn shed(server: &Served, listener: &str) -> f64 {
+    let metrics = http_client().get(format!("http://{}/metrics", server.http())).send().await.unwrap();
     let metrics = metrics.text().await.unwrap();
     metrics
         .lines()
@@ -269,7 +222,7 @@ async fn until_the_crowd_is_in(crowd: &SilentCrowd) {
 async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_vehicles_working() {
     let started = Instant::now();
     let Started { server, log, vehicle_password, _dir } = start().await;
-    let crowd = SilentCrowd::dial(&[server.mqtt, server.http], IDLE_PER_PORT, b"");
+    let crowd = SilentCrowd::dial(&[server.mqtt(), server.http()], IDLE_PER_PORT, b"");
     until_the_crowd_is_in(&crowd).await;
 
     eventually(OVERALL, "/healthz to answer 200", || healthz(&server)).await;
@@ -282,7 +235,7 @@ async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_
 
     let (shed_mqtt, shed_http) = (shed(&server, "mqtt").await, shed(&server, "http").await);
     assert!(shed_http > 0.0 && shed_mqtt > 0.0);
-    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+    let metrics = http_client().get(format!("http://{}/metrics", server.http())).send().await.unwrap();
     let metrics = metrics.text().await.unwrap();
     assert_eq!(common::metric(&metrics, "convoy_open_files_limit"), Some(CHILD_OPEN_FILES as f64));
     // Thousands of connections shed, a few lines in the log: warnings are written at most every
@@ -305,12 +258,12 @@ async fn silent_connections_beyond_the_open_files_limit_leave_health_logins_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keep_alive_connections_waiting_for_a_next_request_make_room_for_a_new_client() {
     let Started { server, _dir, .. } = start().await;
-    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+    let metrics = http_client().get(format!("http://{}/metrics", server.http())).send().await.unwrap();
     let cap =
         common::metric(&metrics.text().await.unwrap(), "convoy_connections_max{listener=\"http\"}").unwrap();
     let mut waiting = Vec::new();
     for _ in 0..cap as usize {
-        let mut stream = TcpStream::connect(server.http).await.unwrap();
+        let mut stream = TcpStream::connect(server.http()).await.unwrap();
         stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: keep-alive\r\n\r\n").await.unwrap();
         let mut answer = Vec::new();
         while !answer.ends_with(b"}") {
@@ -327,7 +280,7 @@ async fn keep_alive_connections_waiting_for_a_next_request_make_room_for_a_new_c
     eventually(OVERALL, "a login to succeed", || login(&server)).await;
     let made_room = ["oldest_silent", "silent_near_cap"]
         .map(|reason| format!("convoy_connections_shed_total{{listener=\"http\",reason=\"{reason}\"}}"));
-    let metrics = http_client().get(format!("http://{}/metrics", server.http)).send().await.unwrap();
+    let metrics = http_client().get(format!("http://{}/metrics", server.http())).send().await.unwrap();
     let metrics = metrics.text().await.unwrap();
     let shed: f64 = made_room.iter().filter_map(|sample| common::metric(&metrics, sample)).sum();
     assert!(shed >= 1.0, "{metrics}");

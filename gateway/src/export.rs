@@ -25,7 +25,6 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
-use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 
@@ -167,8 +166,7 @@ pub(crate) async fn move_export(
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
     let now = Utc::now();
     // An auditor reads behind the road: the span ends at the newest fix they may read.
-    let span =
-        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
+    let span = state.access.readable(user.0.role, history.span(query.from, query.to, now)?, now);
     let detail = json!({
         "format": format.as_str(),
         "vehicle": query.vehicle,

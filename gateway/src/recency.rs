@@ -42,6 +42,11 @@ impl AccessSettings {
     pub(crate) fn newest_for(&self, role: Role, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         (role == Role::Auditor).then(|| now - Duration::minutes(self.auditor_delay_minutes.into()))
     }
+
+    /// `span` as a person of `role` reads it at `now`: [`cut`] at [`Self::newest_for`].
+    pub(crate) fn readable(&self, role: Role, span: Span, now: DateTime<Utc>) -> Span {
+        cut(span, self.newest_for(role, now))
+    }
 }
 
 /// `span` cut at `newest`. A span wholly after it is left empty (it ends where it starts), so

@@ -38,7 +38,6 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable};
-use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 
@@ -120,8 +119,7 @@ pub(crate) async fn move_replay(
     let vehicles = history.vehicles(query.vehicle.as_deref())?;
     let now = Utc::now();
     // An auditor reads behind the road: the span ends at the newest fix they may read.
-    let span =
-        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
+    let span = state.access.readable(user.0.role, history.span(query.from, query.to, now)?, now);
     convoy_history::span::check_length(span)?;
     let detail =
         json!({ "vehicle": query.vehicle, "from": format_time(&span.from), "to": format_time(&span.to) });

@@ -41,7 +41,6 @@ use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::moves::MoveWithPlan;
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
-use crate::recency;
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
@@ -139,8 +138,7 @@ pub(crate) async fn move_report(
     let history = MoveHistory::of(visible_move(state, &user.0, &id).await?, &state.rules)?;
     let now = Utc::now();
     // An auditor reads behind the road: the span ends at the newest fix they may read.
-    let span =
-        recency::cut(history.span(query.from, query.to, now)?, state.access.newest_for(user.0.role, now));
+    let span = state.access.readable(user.0.role, history.span(query.from, query.to, now)?, now);
     convoy_history::span::check_length(span)?;
     let detail = json!({ "from": format_time(&span.from), "to": format_time(&span.to) });
     audit::record(state, Some(&user.0.name), client, "move.report", &id, detail).await?;

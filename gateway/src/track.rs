@@ -23,7 +23,6 @@ use crate::export;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable, UnprocessableEntity};
-use crate::recency;
 use crate::schemas;
 use crate::state::AppState;
 use convoy_history::export::{split_at_gaps, write_segments, ExportFormat, ExportMeta};
@@ -139,8 +138,7 @@ pub(crate) async fn vehicle_track(
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no vehicle {id}")));
     }
     // An auditor reads behind the road: the range ends at the newest fix they may read.
-    let newest = state.access.newest_for(user.0.role, Utc::now());
-    let Span { from, to } = recency::cut(Span { from, to }, newest);
+    let Span { from, to } = state.access.readable(user.0.role, Span { from, to }, Utc::now());
     if let Some(format) = format {
         let detail = serde_json::json!({
             "format": format.as_str(), "from": from, "to": to, "simplify_m": query.simplify_m,
