@@ -16,7 +16,6 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use common::contract::{Answer, Contract};
 use common::*;
-use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::AlertRecord;
 use futures_util::{SinkExt, StreamExt};
@@ -115,26 +114,7 @@ fn drive(t0: DateTime<Utc>) -> Vec<Position> {
 
 /// Opens an `off_route` alert on the move as the rules would.
 async fn open_alert(server: &TestServer, id: &str, move_id: &str, vehicle: &str, at: DateTime<Utc>) {
-    let record = AlertRecord {
-        id: id.to_string(),
-        move_id: move_id.to_string(),
-        vehicle: VehicleId::new(vehicle).unwrap(),
-        kind: AlertKind::OffRoute,
-        zone: None,
-        state: AlertState::Open,
-        opened_t: at.trunc_subsecs(3),
-        lat: Some(48.17),
-        lon: Some(11.58),
-        detail: json!({ "distance_m": 420.0 }),
-        late: false,
-        acknowledged_t: None,
-        acknowledged_by: None,
-        note: None,
-        resolved_t: None,
-        resolved_by: None,
-        cleared_t: None,
-        cleared_detail: None,
-    };
+    let record = AlertRecord { lat: Some(48.17), lon: Some(11.58), ..opened_alert(id, move_id, vehicle, at) };
     assert!(server.store.open_alert(&record).await.unwrap());
 }
 

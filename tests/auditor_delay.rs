@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use common::*;
-use convoy_core::alert::{AlertKind, AlertState};
+use convoy_core::alert::AlertKind;
 use convoy_core::plan::MovePlan;
 use convoy_core::position::format_time;
 use convoy_core::{FixMode, Position, Role, VehicleId};
@@ -119,24 +119,10 @@ fn fixes_at(times: &[DateTime<Utc>]) -> Vec<Position> {
 async fn open_alert(server: &TestServer, move_id: &str, opened_t: DateTime<Utc>) -> String {
     let id = format!("alert-{}", opened_t.timestamp_millis());
     let record = AlertRecord {
-        id: id.clone(),
-        move_id: move_id.to_string(),
-        vehicle: VehicleId::new(VEHICLE).unwrap(),
         kind: AlertKind::ZoneEnter,
         zone: Some("customer site".into()),
-        state: AlertState::Open,
-        opened_t,
-        lat: Some(48.165),
-        lon: Some(11.59),
         detail: json!({}),
-        late: false,
-        acknowledged_t: None,
-        acknowledged_by: None,
-        note: None,
-        resolved_t: None,
-        resolved_by: None,
-        cleared_t: None,
-        cleared_detail: None,
+        ..opened_alert(&id, move_id, VEHICLE, opened_t)
     };
     assert!(server.store.open_alert(&record).await.unwrap(), "alert {id} opened");
     id

@@ -23,11 +23,10 @@ use std::time::Duration;
 use chrono::{SubsecRound, Utc};
 use common::contract::{self, Contract};
 use common::*;
-use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plan::MovePlan;
 use convoy_core::{FixMode, Position, PositionBatch, Role, VehicleId};
 use convoy_registry::credentials::token_hash;
-use convoy_store::{AlertRecord, User};
+use convoy_store::User;
 use futures_util::{SinkExt, StreamExt};
 use rand::distributions::{Alphanumeric, DistString};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -343,26 +342,7 @@ async fn new_move(server: &TestServer, plan: &Value) -> String {
 /// Opens an `off_route` alert on `move_id` as the rules would, and returns its id.
 async fn open_alert(server: &TestServer, move_id: &str, vehicle: &str) -> String {
     let id = format!("alert-{}", random_token()[..12].to_lowercase());
-    let record = AlertRecord {
-        id: id.clone(),
-        move_id: move_id.to_string(),
-        vehicle: VehicleId::new(vehicle).unwrap(),
-        kind: AlertKind::OffRoute,
-        zone: None,
-        state: AlertState::Open,
-        opened_t: Utc::now().trunc_subsecs(3),
-        lat: Some(48.165),
-        lon: Some(11.59),
-        detail: json!({ "distance_m": 420.0 }),
-        late: false,
-        acknowledged_t: None,
-        acknowledged_by: None,
-        note: None,
-        resolved_t: None,
-        resolved_by: None,
-        cleared_t: None,
-        cleared_detail: None,
-    };
+    let record = opened_alert(&id, move_id, vehicle, Utc::now());
     assert!(server.store.open_alert(&record).await.unwrap(), "alert {id} opened");
     id
 }

@@ -330,3 +330,35 @@ pub async fn publish_fixes(
     client.disconnect().await.unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
 }
+
+/// An open `off_route` alert as the rules record one, at `opened_t` (to the millisecond, as
+/// stored), 420 m off at 48.165 N 11.59 E; a test changes what it needs with `..`.
+pub fn opened_alert(
+    id: &str,
+    move_id: &str,
+    vehicle: &str,
+    opened_t: DateTime<Utc>,
+) -> convoy_store::AlertRecord {
+    use chrono::SubsecRound;
+    use convoy_core::alert::{AlertKind, AlertState};
+    convoy_store::AlertRecord {
+        id: id.to_string(),
+        move_id: move_id.to_string(),
+        vehicle: VehicleId::new(vehicle).unwrap(),
+        kind: AlertKind::OffRoute,
+        zone: None,
+        state: AlertState::Open,
+        opened_t: opened_t.trunc_subsecs(3),
+        lat: Some(48.165),
+        lon: Some(11.59),
+        detail: serde_json::json!({ "distance_m": 420.0 }),
+        late: false,
+        acknowledged_t: None,
+        acknowledged_by: None,
+        note: None,
+        resolved_t: None,
+        resolved_by: None,
+        cleared_t: None,
+        cleared_detail: None,
+    }
+}
