@@ -193,6 +193,7 @@ async fn probe(
                 fix: Some(FixMode::ThreeD),
                 sats: Some(9),
                 hdop: Some(0.9),
+                accuracy_m: None,
             };
             let payload = PositionBatch::new(vehicle.clone(), vec![position]).encode();
             let topic = convoy_core::topics::positions_topic(vehicle);

@@ -152,6 +152,7 @@ impl Load {
                     fix: None,
                     sats: None,
                     hdop: None,
+                    accuracy_m: None,
                 };
                 (positions_topic(&vehicle), PositionBatch::new(vehicle, vec![fix]).encode())
             }

@@ -209,6 +209,7 @@ impl Fleet {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         }
     }
 }

@@ -107,6 +107,7 @@ fn drive(t0: DateTime<Utc>) -> Vec<Position> {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.8),
+            accuracy_m: None,
         });
     }
     fixes

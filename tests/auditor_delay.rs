@@ -111,6 +111,7 @@ fn fixes_at(times: &[DateTime<Utc>]) -> Vec<Position> {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         })
         .collect()
 }

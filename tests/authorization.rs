@@ -613,6 +613,7 @@ async fn publish_fix(server: &TestServer, vehicle: &VehicleId, password: &str) {
         fix: Some(FixMode::ThreeD),
         sats: Some(9),
         hdop: Some(0.9),
+        accuracy_m: None,
     };
     let payload = PositionBatch::new(vehicle.clone(), vec![fix]).encode();
     let topic = convoy_core::topics::positions_topic(vehicle);

@@ -168,6 +168,7 @@ fn largest_batch(vehicle: &str) -> Vec<u8> {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         })
         .collect();
     let mut payload = PositionBatch::new(VehicleId::new(vehicle).unwrap(), positions).encode();
@@ -339,6 +340,7 @@ fn small_batch(vehicle: &str, seq: u64) -> Vec<u8> {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
     };
     PositionBatch::new(VehicleId::new(vehicle).unwrap(), vec![position]).encode()
 }

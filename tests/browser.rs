@@ -914,6 +914,7 @@ fn csv_position(row: &[String]) -> Position {
         course_deg: number(6),
         alt_m: number(7),
         hdop: number(8),
+        accuracy_m: None,
         sats: (!row[9].is_empty()).then(|| row[9].parse().unwrap()),
         fix: (!row[10].is_empty()).then(|| FixMode::parse(&row[10]).unwrap()),
     }
@@ -951,6 +952,7 @@ fn fixes(points: &[Point], t0: DateTime<Utc>, step_s: i64) -> Vec<Position> {
                 fix: Some(FixMode::ThreeD),
                 sats: Some(9),
                 hdop: Some(0.9),
+                accuracy_m: None,
             }
         })
         .collect()

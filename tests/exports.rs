@@ -66,6 +66,7 @@ fn fixes(points: &[Point], t0: DateTime<Utc>) -> Vec<Position> {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         })
         .collect()
 }

@@ -29,6 +29,7 @@ fn straight_drive(count: u64) -> Vec<Position> {
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         })
         .collect()
 }

@@ -86,6 +86,7 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
             hdop: Some(0.9),
+            accuracy_m: None,
         })
         .collect();
     let seq = fixes[INSIDE].seq.to_string();

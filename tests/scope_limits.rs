@@ -70,6 +70,7 @@ async fn an_escort_sees_a_moves_vehicles_only_while_it_runs_and_an_auditor_sees_
         fix: Some(FixMode::ThreeD),
         sats: Some(9),
         hdop: Some(0.9),
+        accuracy_m: None,
     };
     publish_fixes(&server, &done, &done_password, &[fix], 1).await;
     eventually(std::time::Duration::from_secs(20), "the fix stored", || async {

@@ -65,6 +65,7 @@ fn fix(seq: u64) -> Position {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
     }
 }
 

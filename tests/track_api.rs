@@ -25,6 +25,7 @@ fn fix(seq: u64) -> Position {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn batch(vehicle: &str, seq: u64, t: DateTime<Utc>) -> Vec<u8> {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
     };
     PositionBatch::new(VehicleId::new(vehicle).unwrap(), vec![position]).encode()
 }

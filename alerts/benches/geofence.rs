@@ -235,6 +235,7 @@ fn load(dir: &Path) -> Result<(Vec<MoveData>, Vec<Row>)> {
                 fix: Some(convoy_core::FixMode::ThreeD),
                 sats: None,
                 hdop: None,
+                accuracy_m: None,
             },
         });
     }

@@ -71,6 +71,7 @@ mod tests {
             fix: None,
             sats: None,
             hdop: None,
+            accuracy_m: None,
         };
         let mut arrivals = vec![
             Arrival::Position { vehicle: vehicle.clone(), position: position(2, 1), received_at: at },

@@ -52,6 +52,10 @@ pub struct Position {
     pub sats: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hdop: Option<f64>,
+    /// The horizontal accuracy the source reports, in metres (a phone's; the agent's receiver
+    /// gives `hdop` instead). The corridor rule takes it into account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
 }
 
 /// Formats a fix time as the wire wants it: RFC 3339, UTC, milliseconds, `Z`.

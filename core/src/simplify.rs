@@ -52,6 +52,7 @@ mod tests {
             fix: None,
             sats: None,
             hdop: None,
+            accuracy_m: None,
         }
     }
 

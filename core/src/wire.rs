@@ -208,7 +208,8 @@ fn write_seqs(f: &mut std::fmt::Formatter<'_>, seqs: impl Iterator<Item = u64> +
     }
 }
 
-fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> {
+/// Checks one position's ranges and time; phone decoders check theirs the same way.
+pub(crate) fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> {
     let seq = p.seq;
     if seq > i64::MAX as u64 {
         // Databases store seq as a signed 64-bit integer.
@@ -221,6 +222,7 @@ fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> 
         ("speed_mps", p.speed_mps),
         ("course_deg", p.course_deg),
         ("hdop", p.hdop),
+        ("accuracy_m", p.accuracy_m),
     ];
     for (field, value) in numbers {
         if value.is_some_and(|v| !v.is_finite()) {
@@ -232,6 +234,9 @@ fn validate_position(p: &Position, now: DateTime<Utc>) -> Result<(), WireError> 
     }
     if !(-180.0..=180.0).contains(&p.lon) {
         return Err(WireError::LongitudeOutOfRange { seq, lon: p.lon });
+    }
+    if p.accuracy_m.is_some_and(|a| a < 0.0) {
+        return Err(WireError::FieldOutOfRange { seq, field: "accuracy_m" });
     }
     if p.sats.is_some_and(|s| s > 255) {
         return Err(WireError::FieldOutOfRange { seq, field: "sats" });
@@ -453,6 +458,7 @@ mod tests {
                         fix,
                         sats,
                         hdop,
+                        accuracy_m: None,
                     },
                 )
         }

@@ -156,6 +156,7 @@ mod tests {
             fix: None,
             sats: None,
             hdop: None,
+            accuracy_m: None,
         }
     }
 

@@ -149,6 +149,7 @@ mod tests {
                 fix: None,
                 sats: None,
                 hdop: None,
+                accuracy_m: None,
             },
             late: false,
             implausible: None,

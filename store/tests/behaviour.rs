@@ -59,6 +59,7 @@ fn position(seq: u64, seconds: i64) -> Position {
         fix: Some(FixMode::ThreeD),
         sats: Some(9),
         hdop: Some(0.9),
+        accuracy_m: None,
     }
 }
 
@@ -128,6 +129,7 @@ async fn optional_fields_stay_absent(f: Fixture) {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
         ..position(1, 0)
     };
     f.store.write_ingest(&write_of("truck-07", vec![bare.clone()])).await.unwrap();

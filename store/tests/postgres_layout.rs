@@ -22,6 +22,7 @@ fn position(seq: u64, t: DateTime<Utc>) -> Position {
         fix: None,
         sats: None,
         hdop: None,
+        accuracy_m: None,
     }
 }
 

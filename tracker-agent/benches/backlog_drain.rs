@@ -28,6 +28,7 @@ fn position(seq: u64) -> Position {
         fix: Some(FixMode::ThreeD),
         sats: Some(12),
         hdop: Some(0.7),
+        accuracy_m: None,
     }
 }
 

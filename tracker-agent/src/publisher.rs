@@ -233,6 +233,7 @@ fn to_position(seq: u64, fix: Fix) -> Position {
         fix: Some(fix.fix),
         sats: fix.sats,
         hdop: fix.hdop,
+        accuracy_m: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn fix(seq: u64, s: i64, east_m: f64, north_m: f64, speed_mps: f64) -> Position 
         fix: Some(FixMode::ThreeD),
         sats: None,
         hdop: None,
+        accuracy_m: None,
     }
 }
 

@@ -315,6 +315,7 @@ pub fn positions(fixes: &[Fix]) -> Vec<Position> {
             fix: Some(FixMode::ThreeD),
             sats: None,
             hdop: None,
+            accuracy_m: None,
         })
         .collect()
 }

@@ -276,6 +276,7 @@ pub mod test_support {
                 fix: Some(FixMode::ThreeD),
                 sats: Some(9),
                 hdop: Some(0.9),
+                accuracy_m: None,
             },
             late: seq == 2,
             implausible: (seq == 3).then_some(Implausible::TooFast),
@@ -297,6 +298,7 @@ pub mod test_support {
                 fix: None,
                 sats: None,
                 hdop: None,
+                accuracy_m: None,
             },
             late: false,
             implausible: None,
@@ -322,7 +324,19 @@ pub mod test_support {
             .prop_map(|((millis, lat, lon), alt_m, speed_mps, course_deg, fix, sats, hdop)| {
                 (
                     millis,
-                    Position { seq: 0, t: t0(), lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop },
+                    Position {
+                        seq: 0,
+                        t: t0(),
+                        lat,
+                        lon,
+                        alt_m,
+                        speed_mps,
+                        course_deg,
+                        fix,
+                        sats,
+                        hdop,
+                        accuracy_m: None,
+                    },
                 )
             })
     }

@@ -435,5 +435,6 @@ fn position_from_row(r: &Row) -> Result<Position> {
         fix: parse_fix(r.get(7))?,
         sats: sats.map(|s| s.max(0) as u32),
         hdop: r.get(9),
+        accuracy_m: None,
     })
 }

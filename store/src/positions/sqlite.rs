@@ -283,6 +283,7 @@ fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Re
             fix: parse_fix(fix)?,
             sats,
             hdop,
+            accuracy_m: None,
         })
     })())
 }

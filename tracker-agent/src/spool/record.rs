@@ -107,7 +107,19 @@ fn decode_payload(payload: &[u8]) -> Option<Position> {
         None
     };
     let sats = if mask & SATS != 0 { Some(r.u32()?) } else { None };
-    r.0.is_empty().then_some(Position { seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop })
+    r.0.is_empty().then_some(Position {
+        seq,
+        t,
+        lat,
+        lon,
+        alt_m,
+        speed_mps,
+        course_deg,
+        fix,
+        sats,
+        hdop,
+        accuracy_m: None,
+    })
 }
 
 struct Reader<'a>(&'a [u8]);

@@ -21,6 +21,7 @@ fn position(seq: u64) -> Position {
         fix: Some(if seq % 2 == 0 { FixMode::ThreeD } else { FixMode::TwoD }),
         sats: (seq % 5 != 0).then_some(9),
         hdop: Some(0.9),
+        accuracy_m: None,
     }
 }
 
