@@ -154,6 +154,7 @@ mod tests {
             late: false,
             implausible: None,
             received_at: t0(),
+            source: None,
         }
     }
 

@@ -66,6 +66,7 @@ macro_rules! forward {
 mod accounts;
 mod alerts;
 mod audit;
+mod devices;
 mod error;
 mod migrations;
 mod moves;
@@ -81,6 +82,7 @@ pub use audit::{
     append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
     AuditVerdict, NewAuditEntry, GENESIS_HASH,
 };
+pub use devices::{Device, DeviceKind};
 pub use error::{Result, StoreError};
 pub use moves::{MoveCrew, MoveRecord};
 pub use positions::{

@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0003_moves_alerts.sql",
     "0004_audit.sql",
     "0005_teams.sql",
+    "0006_phones.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -39,6 +40,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0004_moves_alerts.sql",
     "0005_audit.sql",
     "0006_teams.sql",
+    "0007_phones.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

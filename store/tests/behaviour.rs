@@ -8,8 +8,8 @@ use convoy_core::plausibility::Implausible;
 use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::{
     AgentStatus, AlertChange, AlertFilter, AlertRecord, AlertTransition, AuditBreak, AuditFilter, AuditHead,
-    DeadLetter, Delivery, IngestWrite, LegalHold, MoveRecord, NewAuditEntry, Store, StoreError,
-    StoredPosition, User, VehiclePositions, GENESIS_HASH,
+    DeadLetter, Delivery, Device, DeviceKind, IngestWrite, LegalHold, MoveRecord, NewAuditEntry, Store,
+    StoreError, StoredPosition, User, VehiclePositions, GENESIS_HASH,
 };
 use serde_json::json;
 
@@ -66,7 +66,7 @@ fn position(seq: u64, seconds: i64) -> Position {
 fn write_of(id: &str, positions: Vec<Position>) -> IngestWrite {
     IngestWrite {
         received_at: Some(t0() + Duration::minutes(1)),
-        positions: vec![VehiclePositions { vehicle: vehicle(id), positions }],
+        positions: vec![VehiclePositions { vehicle: vehicle(id), positions, source: None }],
         ..Default::default()
     }
 }
@@ -160,6 +160,67 @@ async fn a_vehicle_is_registered_once(f: Fixture) {
     assert!(f.store.vehicle_registered(&id).await.unwrap());
     f.store.add_vehicle(&vehicle("escort-1"), "hash-3").await.unwrap();
     assert_eq!(f.store.vehicle_ids().await.unwrap(), vec![vehicle("escort-1"), id]);
+}
+
+async fn a_phones_fixes_keep_their_accuracy_and_source(f: Fixture) {
+    let from_phone = Position { accuracy_m: Some(35.5), fix: None, sats: None, hdop: None, ..position(1, 0) };
+    let write = IngestWrite {
+        positions: vec![VehiclePositions {
+            vehicle: vehicle("escort-1"),
+            positions: vec![from_phone.clone()],
+            source: Some("owntracks:anna-phone".into()),
+        }],
+        ..IngestWrite::default()
+    };
+    f.store.write_ingest(&write).await.unwrap();
+    f.store.write_ingest(&write_of("escort-1", vec![position(2, 1)])).await.unwrap();
+    let stored = stored_track(&f.store, "escort-1").await;
+    assert_eq!(stored[0].position, from_phone);
+    assert_eq!(stored[0].source.as_deref(), Some("owntracks:anna-phone"));
+    assert_eq!(stored[1].source, None, "the agent's fixes have no source");
+    let latest = f.store.latest_positions().await.unwrap();
+    assert_eq!(latest[0].position, position(2, 1));
+    // A phone's fix as the latest keeps its accuracy there too.
+    let newer = Position { seq: 9, accuracy_m: Some(12.0), ..position(9, 5) };
+    let write = IngestWrite {
+        positions: vec![VehiclePositions {
+            vehicle: vehicle("escort-1"),
+            positions: vec![newer.clone()],
+            source: Some("traccar:48241179".into()),
+        }],
+        ..IngestWrite::default()
+    };
+    f.store.write_ingest(&write).await.unwrap();
+    assert_eq!(f.store.latest_positions().await.unwrap()[0].position, newer);
+}
+
+async fn a_phone_is_registered_once_per_kind_and_name(f: Fixture) {
+    f.store.add_vehicle(&vehicle("escort-1"), "hash").await.unwrap();
+    let phone = Device {
+        kind: DeviceKind::OwnTracks,
+        name: "anna-phone".into(),
+        owntracks_device: Some("pixel".into()),
+        vehicle: vehicle("escort-1"),
+        person: None,
+        secret_hash: "hmac-sha256$00$11".into(),
+        created_at: t0(),
+    };
+    f.store.add_device(&phone).await.unwrap();
+    assert!(matches!(f.store.add_device(&phone).await, Err(StoreError::AlreadyExists(_))));
+    let traccar = Device {
+        kind: DeviceKind::Traccar,
+        name: "anna-phone".into(),
+        owntracks_device: None,
+        ..phone.clone()
+    };
+    f.store.add_device(&traccar).await.unwrap();
+    assert_eq!(f.store.device(DeviceKind::OwnTracks, "anna-phone").await.unwrap(), Some(phone.clone()));
+    assert_eq!(f.store.device(DeviceKind::OwnTracks, "nobody").await.unwrap(), None);
+    assert_eq!(f.store.devices().await.unwrap(), vec![phone.clone(), traccar.clone()]);
+    assert_eq!(phone.source(), "owntracks:anna-phone");
+    assert!(f.store.remove_device(DeviceKind::Traccar, "anna-phone").await.unwrap());
+    assert!(!f.store.remove_device(DeviceKind::Traccar, "anna-phone").await.unwrap());
+    assert_eq!(f.store.devices().await.unwrap(), vec![phone]);
 }
 
 async fn a_token_logs_its_user_in_until_it_expires(f: Fixture) {
@@ -302,7 +363,11 @@ async fn fresh_positions_are_the_clean_fixes_of_a_write_in_its_order(f: Fixture)
     f.store.write_ingest(&write_of("truck-07", vec![position(10, 10)])).await.unwrap();
     // 0.05 degrees of latitude (about 5.5 km) in one second.
     let wild = Position { lat: position(12, 12).lat + 0.05, ..position(12, 12) };
-    let batch = |id: &str, positions: Vec<Position>| VehiclePositions { vehicle: vehicle(id), positions };
+    let batch = |id: &str, positions: Vec<Position>| VehiclePositions {
+        vehicle: vehicle(id),
+        positions,
+        source: None,
+    };
     let write = IngestWrite {
         received_at: Some(t0() + Duration::minutes(2)),
         oldest_kept: Some(t0() - Duration::seconds(50)),
@@ -886,6 +951,8 @@ every_backend!(
     optional_fields_stay_absent,
     dead_letters_keep_their_raw_bytes,
     a_vehicle_is_registered_once,
+    a_phones_fixes_keep_their_accuracy_and_source,
+    a_phone_is_registered_once_per_kind_and_name,
     a_token_logs_its_user_in_until_it_expires,
     a_backlog_is_stored_marked_late,
     an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position,

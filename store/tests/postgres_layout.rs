@@ -28,7 +28,11 @@ fn position(seq: u64, t: DateTime<Utc>) -> Position {
 
 fn write(positions: Vec<Position>) -> IngestWrite {
     IngestWrite {
-        positions: vec![VehiclePositions { vehicle: VehicleId::new("truck-07").unwrap(), positions }],
+        positions: vec![VehiclePositions {
+            vehicle: VehicleId::new("truck-07").unwrap(),
+            positions,
+            source: None,
+        }],
         ..Default::default()
     }
 }

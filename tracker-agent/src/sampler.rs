@@ -60,7 +60,6 @@ mod tests {
             fix: FixMode::ThreeD,
             sats: None,
             hdop: None,
-            accuracy_m: None,
             date_from_host_clock: false,
         }
     }

@@ -281,6 +281,7 @@ pub mod test_support {
             late: seq == 2,
             implausible: (seq == 3).then_some(Implausible::TooFast),
             received_at: t0() + Duration::seconds(second + 1),
+            source: None,
         }
     }
 
@@ -303,6 +304,7 @@ pub mod test_support {
             late: false,
             implausible: None,
             received_at: t,
+            source: None,
         }
     }
 
@@ -353,7 +355,13 @@ pub mod test_support {
                             .into_iter()
                             .map(|((millis, mut position), late)| {
                                 position.t = t0() + Duration::milliseconds(millis);
-                                StoredPosition { position, late, implausible: None, received_at: t0() }
+                                StoredPosition {
+                                    position,
+                                    late,
+                                    implausible: None,
+                                    received_at: t0(),
+                                    source: None,
+                                }
                             })
                             .collect();
                         fixes.sort_by_key(|f| f.position.t);

@@ -20,7 +20,8 @@ pub(super) fn vehicles_of(write: &IngestWrite) -> Vec<&VehicleId> {
 /// A write's positions with their marks, in arrival order, and each vehicle's newest plausible
 /// fix afterwards where it changed: what the latest table moves to.
 pub(super) struct MarkedWrite<'a> {
-    pub(super) positions: Vec<(&'a VehicleId, &'a Position, Marks)>,
+    /// Each with the phone that sent it (`None`: the agent).
+    pub(super) positions: Vec<(&'a VehicleId, &'a Position, Marks, Option<&'a str>)>,
     pub(super) new_latest: Vec<(VehicleId, Position)>,
 }
 
@@ -29,8 +30,8 @@ impl MarkedWrite<'_> {
     pub(super) fn fresh(&self) -> Vec<(VehicleId, Position)> {
         self.positions
             .iter()
-            .filter(|(_, _, marks)| !marks.late && marks.implausible.is_none())
-            .map(|(vehicle, p, _)| ((*vehicle).clone(), (*p).clone()))
+            .filter(|(_, _, marks, _)| !marks.late && marks.implausible.is_none())
+            .map(|(vehicle, p, _, _)| ((*vehicle).clone(), (*p).clone()))
             .collect()
     }
 }
@@ -47,7 +48,7 @@ pub(super) fn mark_write(
             .entry(&batch.vehicle)
             .or_insert_with(|| ArrivalMarker::new(stored_latest.remove(&batch.vehicle), write.oldest_kept));
         for p in &batch.positions {
-            positions.push((&batch.vehicle, p, marker.mark(p)));
+            positions.push((&batch.vehicle, p, marker.mark(p), batch.source.as_deref()));
         }
     }
     let new_latest = markers

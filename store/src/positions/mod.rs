@@ -30,6 +30,8 @@ pub struct DeadLetter {
 pub struct VehiclePositions {
     pub vehicle: VehicleId,
     pub positions: Vec<Position>,
+    /// The phone that sent them (`owntracks:NAME`, `traccar:ID`); `None` for the vehicle's agent.
+    pub source: Option<String>,
 }
 
 /// An agent's latest health report, as it published it (a JSON object).
@@ -60,6 +62,8 @@ pub struct StoredPosition {
     pub late: bool,
     pub implausible: Option<Implausible>,
     pub received_at: DateTime<Utc>,
+    /// The phone that sent it; `None` for the vehicle's agent.
+    pub source: Option<String>,
 }
 
 /// What an ingest write did.

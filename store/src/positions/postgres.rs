@@ -39,14 +39,14 @@ impl PgStore {
         // processes sharing a subscription), so their marks stay consistent.
         let rows = tx
             .query(
-                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, vehicle
+                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m, vehicle
                  FROM vehicle_latest WHERE vehicle = ANY($1) FOR UPDATE",
                 &[&vehicles],
             )
             .await?;
         let mut stored_latest = HashMap::new();
         for row in &rows {
-            stored_latest.insert(parse_vehicle(row.get(10))?, position_from_row(row)?);
+            stored_latest.insert(parse_vehicle(row.get(11))?, position_from_row(row)?);
         }
         let marked = mark_write(write, stored_latest);
         // PostgreSQL keeps microseconds: the stamp as it is stored.
@@ -76,15 +76,15 @@ impl PgStore {
         }
         tx.execute(
             "INSERT INTO vehicle_latest
-               (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_at)
-             SELECT *, $12::timestamptz FROM UNNEST(
+               (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m, received_at)
+             SELECT *, $13::timestamptz FROM UNNEST(
                $1::text[], $2::int8[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[],
-               $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[])
+               $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[], $12::float8[])
              ON CONFLICT (vehicle) DO UPDATE SET
                seq = excluded.seq, t = excluded.t, lat = excluded.lat, lon = excluded.lon,
                alt_m = excluded.alt_m, speed_mps = excluded.speed_mps, course_deg = excluded.course_deg,
                fix = excluded.fix, sats = excluded.sats, hdop = excluded.hdop,
-               received_at = excluded.received_at
+               accuracy_m = excluded.accuracy_m, received_at = excluded.received_at
              WHERE (excluded.t, excluded.seq) > (vehicle_latest.t, vehicle_latest.seq)",
             &[
                 &latest.vehicle,
@@ -98,6 +98,7 @@ impl PgStore {
                 &latest.fix,
                 &latest.sats,
                 &latest.hdop,
+                &latest.accuracy_m,
                 &received_at,
             ],
         )
@@ -170,7 +171,8 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, vehicle, received_at
+                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m, vehicle,
+                        received_at
                  FROM vehicle_latest ORDER BY vehicle",
                 &[],
             )
@@ -179,8 +181,8 @@ impl PgStore {
             .map(|r| {
                 Ok(LatestPosition {
                     position: position_from_row(r)?,
-                    vehicle: parse_vehicle(r.get(10))?,
-                    received_at: r.get(11),
+                    vehicle: parse_vehicle(r.get(11))?,
+                    received_at: r.get(12),
                 })
             })
             .collect()
@@ -200,8 +202,8 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible,
-                        received_at
+                "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m, late,
+                        implausible, received_at, source
                  FROM positions
                  WHERE vehicle = $1 AND t >= $2 AND t < $3 AND (t, seq) > ($4, $5)
                  ORDER BY t, seq LIMIT $6",
@@ -212,9 +214,10 @@ impl PgStore {
             .map(|r| {
                 Ok(StoredPosition {
                     position: position_from_row(r)?,
-                    late: r.get(10),
-                    implausible: parse_implausible(r.get(11))?,
-                    received_at: r.get(12),
+                    late: r.get(11),
+                    implausible: parse_implausible(r.get(12))?,
+                    received_at: r.get(13),
+                    source: r.get(14),
                 })
             })
             .collect()
@@ -304,8 +307,10 @@ struct PositionColumns<'a> {
     fix: Vec<Option<&'static str>>,
     sats: Vec<Option<i32>>,
     hdop: Vec<Option<f64>>,
+    accuracy_m: Vec<Option<f64>>,
     late: Vec<bool>,
     implausible: Vec<Option<&'static str>>,
+    source: Vec<Option<&'a str>>,
 }
 
 impl<'a> PositionColumns<'a> {
@@ -321,6 +326,7 @@ impl<'a> PositionColumns<'a> {
         self.fix.push(p.fix.map(|f| f.as_str()));
         self.sats.push(p.sats.map(sats_to_sql));
         self.hdop.push(p.hdop);
+        self.accuracy_m.push(p.accuracy_m);
     }
 }
 
@@ -335,7 +341,7 @@ async fn copy_positions(
     let sink = tx
         .copy_in(
             "COPY positions (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late,
-                             implausible, received_at) FROM STDIN (FORMAT binary)",
+                             implausible, received_at, accuracy_m, source) FROM STDIN (FORMAT binary)",
         )
         .await?;
     let types = [
@@ -353,10 +359,12 @@ async fn copy_positions(
         Type::BOOL,
         Type::TEXT,
         Type::TIMESTAMPTZ,
+        Type::FLOAT8,
+        Type::TEXT,
     ];
     let writer = BinaryCopyInWriter::new(sink, &types);
     let mut writer = std::pin::pin!(writer);
-    for (vehicle, p, marks) in &marked.positions {
+    for (vehicle, p, marks, source) in &marked.positions {
         writer
             .as_mut()
             .write(&[
@@ -374,6 +382,8 @@ async fn copy_positions(
                 &marks.late,
                 &marks.implausible.map(|r| r.as_str()),
                 &received_at,
+                &p.accuracy_m,
+                source,
             ])
             .await?;
     }
@@ -388,17 +398,20 @@ async fn insert_positions_skipping_duplicates(
     received_at: DateTime<Utc>,
 ) -> Result<u64, tokio_postgres::Error> {
     let mut columns = PositionColumns::default();
-    for (vehicle, p, marks) in &marked.positions {
+    for (vehicle, p, marks, source) in &marked.positions {
         columns.push(vehicle.as_str(), p);
         columns.late.push(marks.late);
         columns.implausible.push(marks.implausible.map(|r| r.as_str()));
+        columns.source.push(*source);
     }
     tx.execute(
         "INSERT INTO positions
-           (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible, received_at)
-         SELECT *, $14::timestamptz FROM UNNEST(
+           (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible,
+            accuracy_m, source, received_at)
+         SELECT *, $16::timestamptz FROM UNNEST(
            $1::text[], $2::int8[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[],
-           $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[], $12::bool[], $13::text[])
+           $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[], $12::bool[], $13::text[],
+           $14::float8[], $15::text[])
          ON CONFLICT DO NOTHING",
         &[
             &columns.vehicle,
@@ -414,13 +427,16 @@ async fn insert_positions_skipping_duplicates(
             &columns.hdop,
             &columns.late,
             &columns.implausible,
+            &columns.accuracy_m,
+            &columns.source,
             &received_at,
         ],
     )
     .await
 }
 
-/// Reads seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop (columns 0 to 9).
+/// Reads seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m (columns 0
+/// to 10).
 fn position_from_row(r: &Row) -> Result<Position> {
     let seq: i64 = r.get(0);
     let sats: Option<i32> = r.get(8);
@@ -435,6 +451,6 @@ fn position_from_row(r: &Row) -> Result<Position> {
         fix: parse_fix(r.get(7))?,
         sats: sats.map(|s| s.max(0) as u32),
         hdop: r.get(9),
-        accuracy_m: None,
+        accuracy_m: r.get(10),
     })
 }

@@ -24,7 +24,7 @@ impl SqliteStore {
             let mut stored_latest = HashMap::new();
             {
                 let mut latest = tx.prepare_cached(
-                    "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop
+                    "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m
                      FROM vehicle_latest WHERE vehicle = ?1",
                 )?;
                 for vehicle in vehicles_of(&write) {
@@ -45,10 +45,10 @@ impl SqliteStore {
                 let mut insert = tx.prepare_cached(
                     "INSERT OR IGNORE INTO positions
                      (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms,
-                      late, implausible)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                      late, implausible, accuracy_m, source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )?;
-                for (vehicle, p, marks) in &marked.positions {
+                for (vehicle, p, marks, source) in &marked.positions {
                     let changed = insert.execute(params![
                         vehicle.as_str(),
                         p.seq as i64,
@@ -64,6 +64,8 @@ impl SqliteStore {
                         received_ms,
                         marks.late,
                         marks.implausible.map(|r| r.as_str()),
+                        p.accuracy_m,
+                        source,
                     ])?;
                     if changed == 1 {
                         outcome.inserted += 1;
@@ -73,13 +75,15 @@ impl SqliteStore {
                 }
                 let mut latest = tx.prepare_cached(
                     "INSERT INTO vehicle_latest
-                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms,
+                      accuracy_m)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                      ON CONFLICT (vehicle) DO UPDATE SET
                        seq = excluded.seq, t_ms = excluded.t_ms, lat = excluded.lat, lon = excluded.lon,
                        alt_m = excluded.alt_m, speed_mps = excluded.speed_mps,
                        course_deg = excluded.course_deg, fix = excluded.fix, sats = excluded.sats,
-                       hdop = excluded.hdop, received_ms = excluded.received_ms
+                       hdop = excluded.hdop, received_ms = excluded.received_ms,
+                       accuracy_m = excluded.accuracy_m
                      WHERE (excluded.t_ms, excluded.seq) > (vehicle_latest.t_ms, vehicle_latest.seq)",
                 )?;
                 for (vehicle, p) in &marked.new_latest {
@@ -114,11 +118,12 @@ impl SqliteStore {
     pub async fn latest_positions(&self) -> Result<Vec<LatestPosition>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms
+                "SELECT vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m,
+                        received_ms
                  FROM vehicle_latest ORDER BY vehicle",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, position_from_row(r, 1)?, r.get::<_, i64>(11)?))
+                Ok((r.get::<_, String>(0)?, position_from_row(r, 1)?, r.get::<_, i64>(12)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
@@ -148,8 +153,8 @@ impl SqliteStore {
             after.map_or((i64::MIN, -1), |(t, seq)| (t.timestamp_millis(), seq as i64));
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop,
-                        late, implausible, received_ms
+                "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m,
+                        late, implausible, received_ms, source
                  FROM positions
                  WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 AND (t_ms, seq) > (?4, ?5)
                  ORDER BY t_ms, seq LIMIT ?6",
@@ -157,16 +162,24 @@ impl SqliteStore {
             let params =
                 params![vehicle, from.timestamp_millis(), to.timestamp_millis(), after_ms, after_seq, limit];
             let rows = stmt.query_map(params, |r| {
-                Ok((position_from_row(r, 0)?, r.get::<_, bool>(10)?, r.get(11)?, r.get::<_, i64>(12)?))
+                let source: Option<String> = r.get(14)?;
+                Ok((
+                    position_from_row(r, 0)?,
+                    r.get::<_, bool>(11)?,
+                    r.get(12)?,
+                    r.get::<_, i64>(13)?,
+                    source,
+                ))
             })?;
             let mut page = Vec::new();
             for row in rows {
-                let (position, late, implausible, received_ms) = row?;
+                let (position, late, implausible, received_ms, source) = row?;
                 page.push(StoredPosition {
                     position: position?,
                     late,
                     implausible: parse_implausible(implausible)?,
                     received_at: from_millis(received_ms)?,
+                    source,
                 });
             }
             Ok(page)
@@ -244,8 +257,8 @@ impl SqliteStore {
     }
 }
 
-/// The twelve values of a position row, in the column order both position tables share.
-fn position_row(vehicle: &str, p: &Position, received_ms: i64) -> [rusqlite::types::Value; 12] {
+/// The thirteen values of a latest-position row, in its columns' order.
+fn position_row(vehicle: &str, p: &Position, received_ms: i64) -> [rusqlite::types::Value; 13] {
     [
         vehicle.to_string().into(),
         (p.seq as i64).into(),
@@ -259,18 +272,19 @@ fn position_row(vehicle: &str, p: &Position, received_ms: i64) -> [rusqlite::typ
         p.sats.map(i64::from).into(),
         p.hdop.into(),
         received_ms.into(),
+        p.accuracy_m.into(),
     ]
 }
 
-/// Reads the ten position columns starting at `first`:
-/// seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop.
+/// Reads the eleven position columns starting at `first`:
+/// seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m.
 fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<Position>> {
     let seq: i64 = r.get(first)?;
     let t_ms: i64 = r.get(first + 1)?;
     let (lat, lon) = (r.get(first + 2)?, r.get(first + 3)?);
     let (alt_m, speed_mps, course_deg) = (r.get(first + 4)?, r.get(first + 5)?, r.get(first + 6)?);
     let fix: Option<String> = r.get(first + 7)?;
-    let (sats, hdop) = (r.get(first + 8)?, r.get(first + 9)?);
+    let (sats, hdop, accuracy_m) = (r.get(first + 8)?, r.get(first + 9)?, r.get(first + 10)?);
     Ok((|| {
         Ok(Position {
             seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
@@ -283,7 +297,7 @@ fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Re
             fix: parse_fix(fix)?,
             sats,
             hdop,
-            accuracy_m: None,
+            accuracy_m,
         })
     })())
 }
