@@ -6,9 +6,11 @@
 pub mod credentials;
 pub mod moves;
 pub mod people;
+pub mod phones;
 pub mod vehicle_key;
 pub mod vehicles;
 
 pub use moves::{store_new_move, NewMoveError};
 pub use people::{add_user, authenticate, login, AddUserError};
+pub use phones::{register_phone, verify_phone_secret, AddPhoneError, NewPhone};
 pub use vehicles::register_vehicle;

@@ -1,0 +1,136 @@
+//! Phones as trackers: registering an OwnTracks or Traccar Client phone to a vehicle gives it a
+//! random secret, shown once, kept as a vehicle's password is (a salted HMAC: the secret is
+//! never chosen by a person, so a slow hash would buy nothing). The MQTT door, ingest and the
+//! HTTP intakes check it here, one way.
+
+use chrono::Utc;
+use convoy_core::VehicleId;
+use convoy_store::{Device, DeviceKind, Store, StoreError};
+
+use crate::credentials::random_password;
+use crate::vehicle_key::{hash_vehicle_password, StoredVehicleHash, DUMMY_VEHICLE_HASH};
+
+/// The longest phone name (an OwnTracks user or device, a Traccar device id).
+pub const MAX_PHONE_NAME: usize = 64;
+
+/// A phone to register.
+#[derive(Clone, Debug)]
+pub struct NewPhone {
+    pub kind: DeviceKind,
+    /// The OwnTracks user name (its login, one per phone) or the Traccar device id.
+    pub name: String,
+    /// OwnTracks only: the app's device id, the last level of its topic.
+    pub owntracks_device: Option<String>,
+    pub vehicle: VehicleId,
+    /// The person whose phone it is: tracked only during the moves that person escorts.
+    pub person: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddPhoneError {
+    #[error("{0}")]
+    BadName(String),
+    #[error("vehicle {0} is not registered")]
+    UnknownVehicle(VehicleId),
+    #[error("no person is named {0}")]
+    UnknownPerson(String),
+    #[error("a {kind} phone named {name} is already registered")]
+    AlreadyExists { kind: &'static str, name: String },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Whether `name` may name a phone: 1 to 64 ASCII letters, digits, `.`, `_` or `-`, so it is
+/// one MQTT topic level, a Mosquitto user name and a URL path segment without escaping.
+pub fn valid_phone_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PHONE_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Registers a phone with a new random secret and returns the device and the secret: it is
+/// shown once and cannot be recovered.
+pub async fn register_phone(store: &Store, phone: NewPhone) -> Result<(Device, String), AddPhoneError> {
+    if !valid_phone_name(&phone.name) {
+        return Err(AddPhoneError::BadName(format!(
+            "phone name {:?} must be 1 to {MAX_PHONE_NAME} letters, digits, '.', '_' or '-'",
+            phone.name
+        )));
+    }
+    let owntracks_device = match (phone.kind, phone.owntracks_device) {
+        (DeviceKind::OwnTracks, Some(device)) if valid_phone_name(&device) => Some(device),
+        (DeviceKind::OwnTracks, Some(device)) => {
+            return Err(AddPhoneError::BadName(format!("OwnTracks device {device:?} is not a valid name")))
+        }
+        (DeviceKind::OwnTracks, None) => {
+            return Err(AddPhoneError::BadName("an OwnTracks phone needs its device id".into()))
+        }
+        (DeviceKind::Traccar, _) => None,
+    };
+    if !store.vehicle_registered(&phone.vehicle).await.map_err(AddPhoneError::Store)? {
+        return Err(AddPhoneError::UnknownVehicle(phone.vehicle));
+    }
+    if let Some(person) = &phone.person {
+        if store.user(person).await.map_err(AddPhoneError::Store)?.is_none() {
+            return Err(AddPhoneError::UnknownPerson(person.clone()));
+        }
+    }
+    let secret = random_password();
+    let device = Device {
+        kind: phone.kind,
+        name: phone.name,
+        owntracks_device,
+        vehicle: phone.vehicle,
+        person: phone.person,
+        secret_hash: hash_vehicle_password(&secret),
+        created_at: Utc::now(),
+    };
+    match store.add_device(&device).await {
+        Ok(()) => Ok((device, secret)),
+        Err(StoreError::AlreadyExists(_)) => {
+            Err(AddPhoneError::AlreadyExists { kind: device.kind.as_str(), name: device.name })
+        }
+        Err(e) => Err(AddPhoneError::Store(e)),
+    }
+}
+
+/// Whether `secret` is the phone's. An unknown phone (`None`) is checked against a hash nothing
+/// matches, so a refusal takes as long whether or not the phone exists.
+pub fn verify_phone_secret(device: Option<&Device>, secret: &str) -> bool {
+    let stored = device.map_or(DUMMY_VEHICLE_HASH, |d| d.secret_hash.as_str());
+    let verified = StoredVehicleHash::parse(stored).verify_fast(secret);
+    verified && device.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_names_are_one_safe_topic_level() {
+        for good in ["anna", "anna-phone", "48241179", "a.b_c-d", &"x".repeat(64)] {
+            assert!(valid_phone_name(good), "{good}");
+        }
+        for bad in ["", "a/b", "a+b", "#", "anna phone", "ä", &"x".repeat(65), "a\nb"] {
+            assert!(!valid_phone_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_phones_own_secret_verifies() {
+        let secret = random_password();
+        let device = Device {
+            kind: DeviceKind::Traccar,
+            name: "48241179".into(),
+            owntracks_device: None,
+            vehicle: VehicleId::new("escort-1").unwrap(),
+            person: None,
+            secret_hash: hash_vehicle_password(&secret),
+            created_at: Utc::now(),
+        };
+        assert!(verify_phone_secret(Some(&device), &secret));
+        assert!(!verify_phone_secret(Some(&device), &random_password()));
+        assert!(!verify_phone_secret(Some(&device), ""));
+        assert!(!verify_phone_secret(None, &secret));
+    }
+}
