@@ -134,3 +134,20 @@ mod tests {
         assert!(!verify_phone_secret(None, &secret));
     }
 }
+
+/// Whether a fix the phone took at `t` may be kept: always for a phone that belongs to no
+/// person (a subcontracted truck's); for a person's phone, only when `t` falls within a move
+/// that person is on the team of. Positions outside their moves are not the company's business:
+/// such a fix is refused where it arrives, counted, never stored.
+pub async fn phone_tracked_at(
+    store: &Store,
+    device: &Device,
+    t: chrono::DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(person) = &device.person else { return Ok(true) };
+    let theirs = store.moves_of_user(person).await?;
+    if theirs.is_empty() {
+        return Ok(false);
+    }
+    Ok(store.move_crews().await?.iter().any(|m| theirs.contains(&m.id) && m.is_running_at(t)))
+}

@@ -31,17 +31,20 @@ pub struct MoveCrew {
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub vehicles: Vec<VehicleId>,
+    /// The start of the move's window, if it has one.
+    pub starts_at: Option<DateTime<Utc>>,
     /// The end of the move's window, if it has one.
     pub ends_at: Option<DateTime<Utc>>,
 }
 
 impl MoveCrew {
-    /// From the plan's `vehicles` (JSON text) and `window.to` (RFC 3339) as the database gives them.
+    /// From the plan's `vehicles` (JSON text) and `window.from` and `window.to` (RFC 3339) as the
+    /// database gives them.
     pub(crate) fn from_parts(
         id: String,
         created_at: DateTime<Utc>,
         vehicles: Option<&str>,
-        ends_at: Option<&str>,
+        window: (Option<&str>, Option<&str>),
     ) -> Result<MoveCrew> {
         let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
         let names: Vec<String> = match vehicles {
@@ -52,11 +55,19 @@ impl MoveCrew {
             .into_iter()
             .map(|name| VehicleId::new(name).map_err(|e| corrupt(e.to_string())))
             .collect::<Result<_, _>>()?;
-        let ends_at = ends_at
-            .map(|to| DateTime::parse_from_rfc3339(to).map(|t| t.with_timezone(&Utc)))
-            .transpose()
-            .map_err(|e| corrupt(format!("window: {e}")))?;
-        Ok(MoveCrew { id, created_at, vehicles, ends_at })
+        let time = |text: Option<&str>| {
+            text.map(|t| DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)))
+                .transpose()
+                .map_err(|e| corrupt(format!("window: {e}")))
+        };
+        let (starts_at, ends_at) = (time(window.0)?, time(window.1)?);
+        Ok(MoveCrew { id, created_at, vehicles, starts_at, ends_at })
+    }
+
+    /// Whether the move is under way at `t`: inside its window (one without a window runs from
+    /// its creation and never ends).
+    pub fn is_running_at(&self, t: DateTime<Utc>) -> bool {
+        self.starts_at.unwrap_or(self.created_at) <= t && !self.has_ended(t)
     }
 
     /// Whether the move's window ended before `now` (a move without one never ends).

@@ -42,7 +42,7 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'to'
+                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'from', plan->'window'->>'to'
                  FROM moves ORDER BY created_at, id",
                 &[],
             )
@@ -53,7 +53,7 @@ impl PgStore {
                     r.get(0),
                     r.get(1),
                     r.get::<_, Option<&str>>(2),
-                    r.get::<_, Option<&str>>(3),
+                    (r.get::<_, Option<&str>>(3), r.get::<_, Option<&str>>(4)),
                 )
             })
             .collect()

@@ -67,14 +67,17 @@ impl SqliteStore {
     pub async fn move_crews(&self) -> Result<Vec<MoveCrew>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, created_ms, json_extract(plan, '$.vehicles'), json_extract(plan, '$.window.to')
+                "SELECT id, created_ms, json_extract(plan, '$.vehicles'), json_extract(plan, '$.window.from'),
+                        json_extract(plan, '$.window.to')
                  FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 let (id, created_ms): (String, i64) = (r.get(0)?, r.get(1)?);
-                let (vehicles, ends_at): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
+                let vehicles: Option<String> = r.get(2)?;
+                let (starts_at, ends_at): (Option<String>, Option<String>) = (r.get(3)?, r.get(4)?);
                 Ok(from_millis(created_ms).and_then(|created_at| {
-                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), ends_at.as_deref())
+                    let window = (starts_at.as_deref(), ends_at.as_deref());
+                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), window)
                 }))
             })?;
             rows.map(|row| row?).collect()
