@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod phone_cli;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use convoy::config::ServerConfigFile;
@@ -104,6 +106,11 @@ enum Command {
     Vehicle {
         #[command(subcommand)]
         command: VehicleCommand,
+    },
+    /// Register phones (OwnTracks, Traccar Client) that report a vehicle's positions.
+    Phone {
+        #[command(subcommand)]
+        command: phone_cli::PhoneCommand,
     },
     /// Manage people's accounts.
     User {
@@ -341,6 +348,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Phone { command } => phone_cli::run(command).await,
         Command::User { command: UserCommand::Add { name, role, password_file, storage } } => {
             let password = match password_file {
                 Some(path) => std::fs::read_to_string(&path)

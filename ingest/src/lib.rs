@@ -10,7 +10,9 @@
 //!
 //! Ingest knows the broker and the store; it knows nothing of HTTP or of the gateway.
 
+mod direct;
 mod metrics;
+mod phones;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -24,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+pub use direct::DirectIntake;
 pub use metrics::IngestMetrics;
 
 /// How ingest reaches the broker and how it batches.
@@ -188,7 +191,7 @@ pub async fn run(
 
 /// The topic filters ingest subscribes to, inside a shared-subscription group if one is set.
 fn subscription_filters(share_group: Option<&str>) -> Vec<String> {
-    [POSITIONS_FILTER, STATUS_FILTER]
+    [POSITIONS_FILTER, STATUS_FILTER, convoy_core::phone::owntracks::FILTER]
         .iter()
         .map(|filter| match share_group {
             Some(group) => format!("$share/{group}/{filter}"),
@@ -209,6 +212,7 @@ async fn write_batches(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
+    let mut phones = phones::KnownPhones::default();
     let mut progress = Progress::default();
     let mut number = 0u64;
     while let Some(batch) = batches.recv().await {
@@ -218,7 +222,8 @@ async fn write_batches(
         let span = tracing::debug_span!("ingest_batch", batch = number, size = batch.len());
         let stored = async {
             let committed =
-                store_batch(&batch, &store, &mut registered, retention, &metrics, &shutdown).await;
+                store_batch(&batch, &store, (&mut registered, &mut phones), retention, &metrics, &shutdown)
+                    .await;
             let Some((outcome, statuses)) = committed else {
                 return Ok::<_, anyhow::Error>(false);
             };
@@ -355,7 +360,7 @@ async fn poll_broker(
 async fn store_batch(
     batch: &[Publish],
     store: &Store,
-    registered: &mut HashSet<VehicleId>,
+    (registered, phones): (&mut HashSet<VehicleId>, &mut phones::KnownPhones),
     retention: Option<Retention>,
     metrics: &IngestMetrics,
     shutdown: &CancellationToken,
@@ -363,7 +368,7 @@ async fn store_batch(
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
-        let result = match prepare(batch, store, registered, retention, metrics).await {
+        let result = match prepare(batch, store, (registered, phones), retention, metrics).await {
             Ok(write) => store.write_ingest(&write).await.map(|outcome| (outcome, write)),
             Err(e) => Err(e),
         };
@@ -418,7 +423,7 @@ fn log_stored(write: &IngestWrite, outcome: &WriteOutcome, took: Duration) {
 async fn prepare(
     batch: &[Publish],
     store: &Store,
-    registered: &mut HashSet<VehicleId>,
+    (registered, phones): (&mut HashSet<VehicleId>, &mut phones::KnownPhones),
     retention: Option<Retention>,
     metrics: &IngestMetrics,
 ) -> Result<IngestWrite, convoy_store::StoreError> {
@@ -426,12 +431,22 @@ async fn prepare(
     // same times the live rules saw.
     let now = Utc::now().trunc_subsecs(3);
     learn_registrations(batch, store, registered).await?;
+    phones.learn(batch, store).await?;
     let mut write = IngestWrite { oldest_kept: retention.map(|r| r.cutoff(now)), ..Default::default() };
     for publish in batch {
-        match check(publish, registered, now) {
+        let verdict = match convoy_core::phone::owntracks::parse_topic(&publish.topic) {
+            Some((user, device)) => phones.check(publish, user, device, now),
+            None => check(publish, registered, now),
+        };
+        match verdict {
             Verdict::Store(positions) => write.positions.push(positions),
             Verdict::Status(status) => write.statuses.push(status),
             Verdict::Nothing => {}
+            Verdict::Private => {
+                // Counted, and neither stored nor kept as a dead letter, nor logged with its place.
+                metrics.rejected("outside_moves");
+                tracing::debug!(topic = %publish.topic, "a person's phone reported outside their moves: not stored");
+            }
             Verdict::Reject { reason, detail } => {
                 metrics.rejected(reason);
                 tracing::warn!(topic = %publish.topic, reason, %detail, "message rejected");
@@ -454,6 +469,8 @@ enum Verdict {
     Status(AgentStatus),
     /// Accepted, nothing to store (a retained status being cleared).
     Nothing,
+    /// A fix a person's phone took outside that person's moves: not stored at all.
+    Private,
     Reject {
         reason: &'static str,
         detail: String,
@@ -461,8 +478,15 @@ enum Verdict {
 }
 
 /// Reasons ingest itself adds to those of [`convoy_core::WireError::reason`].
-pub const INGEST_REJECTION_REASONS: &[&str] =
-    &["bad_topic", "vehicle_mismatch", "unknown_vehicle", "malformed_status"];
+pub const INGEST_REJECTION_REASONS: &[&str] = &[
+    "bad_topic",
+    "vehicle_mismatch",
+    "unknown_vehicle",
+    "malformed_status",
+    "unknown_device",
+    "device_mismatch",
+    "outside_moves",
+];
 
 /// The largest agent status kept: the contract's, which the embedded broker's door also
 /// enforces (on Mosquitto only ingest does); the agent's own reports are well under 1 KiB.

@@ -47,7 +47,11 @@ impl IngestMetrics {
         registry.register(Box::new(metrics.rejected.clone()))?;
         registry.register(Box::new(metrics.store_errors.clone()))?;
         registry.register(Box::new(metrics.commit_seconds.clone()))?;
-        for reason in convoy_core::wire::WIRE_ERROR_REASONS.iter().chain(crate::INGEST_REJECTION_REASONS) {
+        let reasons = convoy_core::wire::WIRE_ERROR_REASONS
+            .iter()
+            .chain(convoy_core::phone::PHONE_ERROR_REASONS)
+            .chain(crate::INGEST_REJECTION_REASONS);
+        for reason in reasons {
             metrics.rejected.with_label_values(&[reason]);
         }
         Ok(metrics)

@@ -151,3 +151,68 @@ pub async fn phone_tracked_at(
     }
     Ok(store.move_crews().await?.iter().any(|m| theirs.contains(&m.id) && m.is_running_at(t)))
 }
+
+/// Where an OwnTracks app sends its reports: Convoy's MQTT listener, or its HTTP endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnTracksEndpoint {
+    Mqtt {
+        host: String,
+        port: u16,
+        tls: bool,
+    },
+    /// The full URL of `POST /api/v1/phones/owntracks`.
+    Http {
+        url: String,
+    },
+}
+
+/// An OwnTracks configuration (the app imports it as an `.otrc` file, or from a QR code): the
+/// endpoint, the phone's login and secret, its topic, remote commands on (so Convoy can switch
+/// it between move and quiet mode), and messages not retained. It holds the secret: hand it to
+/// the phone's owner only.
+pub fn owntracks_configuration(
+    device: &Device,
+    secret: &str,
+    endpoint: &OwnTracksEndpoint,
+) -> serde_json::Value {
+    let device_id = device.owntracks_device.clone().unwrap_or_default();
+    let mut config = serde_json::json!({
+        "_type": "configuration",
+        "username": device.name,
+        "password": secret,
+        "deviceId": device_id,
+        "tid": tracker_id(&device.name),
+        "auth": true,
+        "cmd": true,
+        "remoteConfiguration": true,
+        "monitoring": 2,
+    });
+    let extra = match endpoint {
+        OwnTracksEndpoint::Mqtt { host, port, tls } => serde_json::json!({
+            "mode": 0,
+            "host": host,
+            "port": port,
+            "tls": tls,
+            // The door admits an OwnTracks phone by its user name; the client id is free.
+            "clientId": device.name,
+            "pubTopicBase": "owntracks/%u/%d",
+            "pubRetain": false,
+            "pubQos": 1,
+            "sub": true,
+            "subTopic": convoy_core::phone::owntracks::command_topic(&device.name, &device_id),
+            "cleanSession": false,
+        }),
+        OwnTracksEndpoint::Http { url } => serde_json::json!({ "mode": 3, "url": url }),
+    };
+    if let (Some(config), serde_json::Value::Object(extra)) = (config.as_object_mut(), extra) {
+        config.extend(extra);
+    }
+    config
+}
+
+/// The two characters OwnTracks shows on the map for a phone: the name's last two letters or
+/// digits, as the app itself defaults to.
+fn tracker_id(name: &str) -> String {
+    let alnum: Vec<char> = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    alnum[alnum.len().saturating_sub(2)..].iter().collect::<String>().to_uppercase()
+}

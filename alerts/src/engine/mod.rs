@@ -347,7 +347,15 @@ impl MoveRuntime {
             zone_buffer.iter().any(|&i| zone_rules::allows_stops(&self.zones.zones()[i as usize]));
 
         let inside_corridor = matched.distance_m <= self.corridor_m || at_allowed_place;
-        vehicle.off_route.update(&vehicle.id, inside_corridor, &matched, &mut ctx);
+        // A fix counts as off the corridor only when its whole accuracy circle is (a phone's
+        // `acc`; the agent reports none): a phone saying ±500 m beside the road is not off route
+        // by itself. One whose circle reaches into the corridor proves nothing either way and
+        // leaves the rule as it was: it neither adds to a run outside nor counts as back.
+        let outside_for_sure =
+            !inside_corridor && matched.distance_m - position.accuracy_m.unwrap_or(0.0) > self.corridor_m;
+        if inside_corridor || outside_for_sure {
+            vehicle.off_route.update(&vehicle.id, inside_corridor, &matched, &mut ctx);
+        }
         vehicle.stop.update(&vehicle.id, at_allowed_place, &mut ctx);
         vehicle.overspeed.update(&vehicle.id, &mut ctx);
         vehicle.zones.update(&vehicle.id, zone_buffer, self.zones.zones(), &mut ctx);

@@ -101,6 +101,54 @@ fn off_route_needs_three_fixes_and_ignores_a_short_excursion() {
     assert!(run(&mut engine, "truck", &sparse).is_empty());
 }
 
+#[test]
+fn a_fix_whose_accuracy_circle_reaches_the_corridor_is_not_off_route() {
+    // 400 m off a 150 m corridor: off route with a receiver's fixes or a phone's of ±100 m.
+    let with_accuracy = |accuracy_m: f64| {
+        drive(400, |s| if (100..200).contains(&s) { 400.0 } else { 0.0 })
+            .into_iter()
+            .map(|p| Position { accuracy_m: Some(accuracy_m), ..p })
+            .collect::<Vec<_>>()
+    };
+    for accuracy_m in [0.0, 100.0, 240.0] {
+        let mut engine = engine_with(vec![], json!({}));
+        let events = run(&mut engine, "truck", &with_accuracy(accuracy_m));
+        let expected =
+            vec![(AlertKind::OffRoute, Change::Opened, 130), (AlertKind::OffRoute, Change::Cleared, 215)];
+        assert_eq!(kinds(&events), expected, "accuracy {accuracy_m} m");
+    }
+    // A phone saying ±300 m (or ±500 m) there may be on the road: nothing opens.
+    for accuracy_m in [260.0, 300.0, 500.0] {
+        let mut engine = engine_with(vec![], json!({}));
+        assert!(run(&mut engine, "truck", &with_accuracy(accuracy_m)).is_empty(), "accuracy {accuracy_m} m");
+    }
+}
+
+#[test]
+fn uncertain_fixes_neither_clear_nor_break_an_excursion() {
+    // Outside from 100 s; at 140-159 s the phone's accuracy is poor (circle reaching the
+    // corridor), then it is sure again until 200 s: one incident, cleared 15 s after 200.
+    let fixes: Vec<Position> = drive(400, |s| if (100..200).contains(&s) { 400.0 } else { 0.0 })
+        .into_iter()
+        .enumerate()
+        .map(|(s, p)| Position { accuracy_m: Some(if (140..160).contains(&s) { 600.0 } else { 10.0 }), ..p })
+        .collect();
+    let mut engine = engine_with(vec![], json!({}));
+    let events = run(&mut engine, "truck", &fixes);
+    assert_eq!(
+        kinds(&events),
+        vec![(AlertKind::OffRoute, Change::Opened, 130), (AlertKind::OffRoute, Change::Cleared, 215)]
+    );
+    // Poor accuracy throughout an excursion after it opened keeps it open rather than clearing.
+    let fixes: Vec<Position> = drive(400, |s| if (100..400).contains(&s) { 400.0 } else { 0.0 })
+        .into_iter()
+        .enumerate()
+        .map(|(s, p)| Position { accuracy_m: Some(if s >= 150 { 900.0 } else { 10.0 }), ..p })
+        .collect();
+    let mut engine = engine_with(vec![], json!({}));
+    assert_eq!(kinds(&run(&mut engine, "truck", &fixes)), vec![(AlertKind::OffRoute, Change::Opened, 130)]);
+}
+
 fn circle(name: &str, kind: ZoneKind, east_m: f64, north_m: f64, radius_m: f64) -> Zone {
     Zone {
         name: name.into(),

@@ -1,0 +1,86 @@
+//! OwnTracks messages arriving through the broker (`owntracks/USER/DEVICE`): each is checked
+//! against the phone registered under that user name and stored as its vehicle's fixes, with
+//! the phone as their source. A fix a person's phone took outside that person's moves is
+//! refused and counted, and never stored, not even as a dead letter: where a person was off
+//! duty is not the company's business.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use convoy_core::phone::owntracks::{self, Message};
+use convoy_store::{Device, DeviceKind, MoveCrew, Store, StoreError, VehiclePositions};
+use rumqttc::Publish;
+
+use crate::Verdict;
+
+/// How long a phone's registration and its person's moves are trusted before they are read
+/// again (a phone removed, a move added to a person's team).
+const REREAD_AFTER: Duration = Duration::from_secs(30);
+
+/// What ingest has read of the phones it has heard from, and of their people's moves.
+#[derive(Default)]
+pub(crate) struct KnownPhones {
+    /// By OwnTracks user name; `None` if no phone is registered under it.
+    phones: HashMap<String, (Option<Device>, Instant)>,
+    /// The moves of each phone's person, to tell whether a fix falls within one.
+    moves_of: HashMap<String, (Vec<MoveCrew>, Instant)>,
+}
+
+impl KnownPhones {
+    /// Reads what a batch's OwnTracks messages need and ingest does not know yet (or knows too
+    /// long), one lookup per phone. Fails only if the store does: a store outage must not turn
+    /// a phone's messages into dead letters.
+    pub(crate) async fn learn(&mut self, batch: &[Publish], store: &Store) -> Result<(), StoreError> {
+        for publish in batch {
+            let Some((user, _)) = owntracks::parse_topic(&publish.topic) else { continue };
+            if self.phones.get(user).is_none_or(|(_, at)| at.elapsed() > REREAD_AFTER) {
+                let device = store.device(DeviceKind::OwnTracks, user).await?;
+                self.phones.insert(user.to_string(), (device, Instant::now()));
+            }
+            let Some((Some(device), _)) = self.phones.get(user) else { continue };
+            let Some(person) = device.person.clone() else { continue };
+            if self.moves_of.get(&person).is_none_or(|(_, at)| at.elapsed() > REREAD_AFTER) {
+                let theirs = store.moves_of_user(&person).await?;
+                let crews =
+                    store.move_crews().await?.into_iter().filter(|m| theirs.contains(&m.id)).collect();
+                self.moves_of.insert(person, (crews, Instant::now()));
+            }
+        }
+        Ok(())
+    }
+
+    /// What to do with one message on `owntracks/{user}/{device}` (after [`Self::learn`]).
+    pub(crate) fn check(&self, publish: &Publish, user: &str, device: &str, now: DateTime<Utc>) -> Verdict {
+        let Some((Some(phone), _)) = self.phones.get(user) else {
+            let detail = format!("no OwnTracks phone is registered as {user}");
+            return Verdict::Reject { reason: "unknown_device", detail };
+        };
+        if phone.owntracks_device.as_deref() != Some(device) {
+            let detail = format!("OwnTracks user {user} is registered with another device than {device}");
+            return Verdict::Reject { reason: "device_mismatch", detail };
+        }
+        if publish.payload.is_empty() {
+            // A retained message being cleared.
+            return Verdict::Nothing;
+        }
+        let location = match owntracks::decode(&publish.payload, now) {
+            Ok(Message::Location(location)) => location,
+            // Its last will, a region event, a card: nothing Convoy keeps.
+            Ok(Message::Other { .. }) => return Verdict::Nothing,
+            Err(e) => return Verdict::Reject { reason: e.reason(), detail: e.to_string() },
+        };
+        let position = location.fix.position;
+        if let Some(person) = &phone.person {
+            let moves = self.moves_of.get(person).map_or(&[][..], |(moves, _)| moves.as_slice());
+            if !moves.iter().any(|m| m.is_running_at(position.t)) {
+                return Verdict::Private;
+            }
+        }
+        Verdict::Store(VehiclePositions {
+            vehicle: phone.vehicle.clone(),
+            positions: vec![position],
+            source: Some(phone.source()),
+        })
+    }
+}
