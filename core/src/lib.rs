@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod live;
 mod local_frame;
 pub mod log_line;
+pub mod phone;
 pub mod plan;
 pub mod plausibility;
 pub mod position;
