@@ -216,3 +216,25 @@ fn tracker_id(name: &str) -> String {
     let alnum: Vec<char> = name.chars().filter(char::is_ascii_alphanumeric).collect();
     alnum[alnum.len().saturating_sub(2)..].iter().collect::<String>().to_uppercase()
 }
+
+/// OwnTracks' monitoring modes a server may switch a phone to (`monitoring` in its
+/// configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Monitoring {
+    /// Reports nothing.
+    Quiet = -1,
+    /// Reports on significant changes only (few reports, each refused outside a move).
+    Significant = 1,
+    /// Reports often: a move of the phone's person is running.
+    Move = 2,
+}
+
+/// The command switching an OwnTracks phone to `mode` (the app applies it when remote
+/// configuration is on, as the configuration Convoy hands out sets it).
+pub fn owntracks_monitoring_command(mode: Monitoring) -> serde_json::Value {
+    serde_json::json!({
+        "_type": "cmd",
+        "action": "setConfiguration",
+        "configuration": { "_type": "configuration", "monitoring": mode as i8 },
+    })
+}
