@@ -8,8 +8,10 @@
 //! (`off_route` about a minute in, through a forbidden zone: `zone_enter`), and later loses its
 //! GNSS fix for two minutes (`gnss_lost`); `truck-02` halts six minutes outside every allowed
 //! place (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for four minutes
-//! (`signal_lost`, and `convoy_broken` as its truck drives on without it).
+//! (`signal_lost`, and `convoy_broken` as its truck drives on without it). `escort-2`, with
+//! `truck-02`, has no agent: its driver's phone reports it through OwnTracks (`phone.rs`).
 
+mod phone;
 pub mod simulator;
 
 use std::net::SocketAddr;
@@ -41,6 +43,14 @@ fn vehicles() -> [(&'static str, Script); 3] {
         ("escort-1", Script { offset_s: 25, silent: Some(Span::new(240, 240)), ..Default::default() }),
         ("truck-02", Script { offset_s: 300, halt: Some(Span::new(60, 360)), ..Default::default() }),
     ]
+}
+
+/// The escort car that reports through a phone, and the truck it escorts (just behind it).
+const PHONE_ESCORT: &str = "escort-2";
+const PHONE_USER: &str = "escort2-phone";
+const PHONE_DEVICE: &str = "phone";
+fn phone_escort_script() -> Script {
+    Script { offset_s: 292, halt: Some(Span::new(60, 360)), ..Default::default() }
 }
 
 /// `truck-01`'s detour.
@@ -151,6 +161,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
     for (id, _) in vehicles() {
         passwords.push(demo_vehicle(&server.store, data_dir, &VehicleId::new(id)?).await?);
     }
+    let phone_secret = demo_phone(&server.store, data_dir).await?;
     demo_move(&server.store, &route).await?;
     for ((id, script), vehicle_password) in vehicles().into_iter().zip(passwords) {
         let vehicle = VehicleId::new(id)?;
@@ -177,6 +188,18 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         };
         agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));
     }
+    let phone = phone::DemoPhone {
+        http: server.http_addr,
+        user: PHONE_USER.into(),
+        device: PHONE_DEVICE.into(),
+        secret: phone_secret,
+    };
+    let phone_task =
+        phone::report(phone, route.clone(), phone_escort_script(), vehicles_shutdown.child_token());
+    agents.push(tokio::spawn(async move {
+        phone_task.await;
+        Ok(())
+    }));
     Ok(Demo { http_addr: server.http_addr, logins, server, server_shutdown, agents, vehicles_shutdown })
 }
 
@@ -233,8 +256,8 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
         .position(route, DETOUR.start_s + DETOUR.duration_s / 2);
     let plan = serde_json::json!({
         "name": DEMO_MOVE,
-        "vehicles": vehicles().iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-        "escorts": { "truck-01": "escort-1" },
+        "vehicles": vehicles().iter().map(|(id, _)| *id).chain([PHONE_ESCORT]).collect::<Vec<_>>(),
+        "escorts": { "truck-01": "escort-1", "truck-02": PHONE_ESCORT },
         "route": { "type": "LineString", "coordinates": out_and_back },
         "corridor_m": 150,
         "zones": { "type": "FeatureCollection", "features": [
@@ -278,6 +301,32 @@ async fn demo_vehicle(store: &Store, data_dir: &Path, vehicle: &VehicleId) -> an
         .with_context(|| format!("registering demo vehicle {vehicle}"))?;
     write_private(&file, &password)?;
     Ok(password)
+}
+
+/// The demo escort car's phone: its vehicle and its OwnTracks login, registered the first time
+/// (the secret kept in the data directory).
+async fn demo_phone(store: &Store, data_dir: &Path) -> anyhow::Result<String> {
+    let file = data_dir.join("agents").join(format!("{PHONE_USER}.secret"));
+    if let Ok(secret) = std::fs::read_to_string(&file) {
+        return Ok(secret.trim().to_string());
+    }
+    let vehicle = VehicleId::new(PHONE_ESCORT)?;
+    demo_vehicle(store, data_dir, &vehicle).await?;
+    let phone = convoy_registry::NewPhone {
+        kind: convoy_store::DeviceKind::OwnTracks,
+        name: PHONE_USER.into(),
+        owntracks_device: Some(PHONE_DEVICE.into()),
+        vehicle,
+        person: None,
+    };
+    let (_, secret) = convoy_registry::register_phone(store, phone).await.with_context(|| {
+        format!(
+            "registering the demo phone (if {} was deleted, start with a new data directory)",
+            file.display()
+        )
+    })?;
+    write_private(&file, &secret)?;
+    Ok(secret)
 }
 
 fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
