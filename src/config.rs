@@ -45,6 +45,22 @@ pub struct ServerConfig {
     pub audit_head_file: PathBuf,
     /// Where `GET /metrics` is served instead of `http_listen` (plain HTTP), if set.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[phones]`: the listener of Traccar Client's reports.
+    pub phones: PhoneSettings,
+}
+
+/// `[phones]`: phones as trackers over HTTP. OwnTracks in HTTP mode needs nothing here (it
+/// posts to `/api/v1/phones/owntracks` on `http_listen`); Traccar Client's OsmAnd protocol gets
+/// a listener of its own, since its secret is the URL's path and its requests are not the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneSettings {
+    /// Where Traccar Client reports (e.g. `0.0.0.0:5055`, its usual port); off when unset.
+    #[serde(default)]
+    pub osmand_listen: Option<SocketAddr>,
+    /// Serve that listener over TLS with `[http_tls]`'s certificate and key (required then).
+    #[serde(default)]
+    pub osmand_tls: bool,
 }
 
 /// The embedded broker's TLS listener.
@@ -78,6 +94,7 @@ impl ServerConfig {
         Self {
             audit_head_file: data_dir.join(AUDIT_HEAD_FILE),
             metrics_listen: None,
+            phones: PhoneSettings::default(),
             data_dir,
             database,
             broker,
@@ -162,6 +179,9 @@ pub struct ServerConfigFile {
     /// `[http]`: `trusted_proxies`, the reverse proxies (addresses or CIDR blocks) whose
     /// `X-Forwarded-For` names the client, for the login throttle and the audit log.
     pub http: Option<HttpSettings>,
+    /// `[phones]`: `osmand_listen`, where Traccar Client reports (off when unset), and
+    /// `osmand_tls = true` to serve it over TLS with `[http_tls]`'s certificate.
+    pub phones: Option<PhoneSettings>,
 }
 
 impl ServerConfigFile {
@@ -217,12 +237,22 @@ impl ServerConfigFile {
                 ensure_loopback("metrics_listen (plain HTTP)", metrics_listen)?;
             }
         }
+        let phones = self.phones.unwrap_or_default();
+        if phones.osmand_tls && self.http_tls.is_none() {
+            bail!("[phones] osmand_tls = true needs [http_tls], whose certificate it serves");
+        }
+        if let Some(listen) = phones.osmand_listen {
+            if !phones.osmand_tls && !self.allow_plain_remote {
+                ensure_loopback("[phones] osmand_listen (plain HTTP; set osmand_tls = true)", listen)?;
+            }
+        }
         if let Some(web) = &self.web {
             web.validate().context("[web]")?;
         }
         Ok(ServerConfig {
             audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
             metrics_listen: self.metrics_listen,
+            phones,
             data_dir,
             database,
             broker,
@@ -344,6 +374,29 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
+        assert!(toml::from_str::<ServerConfigFile>("[phones]\nosmand_lsten = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn the_phone_listener_is_off_unless_set_and_plain_only_on_loopback() {
+        assert_eq!(ServerConfigFile::default().resolve().unwrap().phones, PhoneSettings::default());
+        let local: ServerConfigFile = toml::from_str("[phones]\nosmand_listen = \"127.0.0.1:5055\"").unwrap();
+        let phones = local.resolve().unwrap().phones;
+        assert_eq!(phones.osmand_listen, Some("127.0.0.1:5055".parse().unwrap()));
+        assert!(!phones.osmand_tls);
+        let public: ServerConfigFile = toml::from_str("[phones]\nosmand_listen = \"0.0.0.0:5055\"").unwrap();
+        let error = public.resolve().unwrap_err().to_string();
+        assert!(error.contains("osmand_listen"), "{error}");
+        let no_certificate: ServerConfigFile =
+            toml::from_str("[phones]\nosmand_listen = \"0.0.0.0:5055\"\nosmand_tls = true").unwrap();
+        let error = no_certificate.resolve().unwrap_err().to_string();
+        assert!(error.contains("[http_tls]"), "{error}");
+        let tls: ServerConfigFile = toml::from_str(
+            "[http_tls]\ncert_file = \"h.pem\"\nkey_file = \"h.key\"\n\
+             [phones]\nosmand_listen = \"0.0.0.0:5055\"\nosmand_tls = true",
+        )
+        .unwrap();
+        assert!(tls.resolve().unwrap().phones.osmand_tls);
     }
 
     /// Through `load`, as `convoy serve --config` reads the file: `[[notifiers]]` tables are an

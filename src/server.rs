@@ -10,8 +10,8 @@ use convoy_alerts::{AgentHealth, Arrival};
 use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
 use convoy_core::live::LiveEvent;
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
-use convoy_ingest::{Committed, IngestConfig, IngestMetrics, IngestObserver, Observer};
-use convoy_store::Store;
+use convoy_ingest::{Committed, DirectIntake, IngestConfig, IngestMetrics, IngestObserver, Observer};
+use convoy_store::{Store, VehiclePositions};
 use prometheus::Registry;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -29,6 +29,8 @@ pub struct RunningServer {
     pub mqtts_addr: Option<SocketAddr>,
     /// Where `GET /metrics` is served, if `metrics_listen` gives it a listener of its own.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where Traccar Client reports (`[phones] osmand_listen`), if set.
+    pub osmand_addr: Option<SocketAddr>,
     /// rumqttd's internal loopback port and the server's own account on it, which ingest and
     /// the alert publisher use (vehicles cannot log in there).
     pub internal_mqtt: Option<(SocketAddr, InternalClient)>,
@@ -168,6 +170,13 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         shutdown.child_token(),
     ));
 
+    // Phones' HTTP reports are committed as ingest commits, and go where its commits go.
+    let phone_intake = Arc::new(PhoneIntake(DirectIntake::new(
+        store.clone(),
+        config.retention,
+        ingest_metrics.clone(),
+        Some(committed.clone()),
+    )));
     let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
     let state = AppState {
         store: store.clone(),
@@ -182,7 +191,22 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         refused_logins: Default::default(),
         live_tickets: Default::default(),
         metrics_on_api_listener: config.metrics_listen.is_none(),
+        phone_intake,
     };
+    let osmand_listener = match config.phones.osmand_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding [phones] osmand_listen to {addr}"))?;
+            let osmand_addr = listener.local_addr()?;
+            let tls = config.phones.osmand_tls;
+            tracing::info!(%osmand_addr, tls, "Traccar Client (OsmAnd) phone listener listening");
+            Some((listener, osmand_addr))
+        }
+        None => None,
+    };
+    let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
+    let osmand_state = state.clone();
     let metrics_listener = match config.metrics_listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -199,6 +223,12 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let http_shutdown = shutdown.child_token();
     let http_tls =
         config.http_tls.as_ref().map(convoy_gateway::tls::server_config).transpose().context("[http_tls]")?;
+    let osmand_tls = match (&http_tls, config.phones.osmand_tls) {
+        (Some(tls), true) => Some(tls.clone()),
+        _ => None,
+    };
+    // The phones' listener shares the API's connection budget.
+    let osmand_gate = gates.http.clone();
     let http_gate = gates.http;
     let http = tokio::spawn(async move {
         match http_tls {
@@ -232,6 +262,17 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         ("phone modes", phone_modes),
     ];
     tasks.extend(door.map(|door| ("mqtt door", door)));
+    if let Some((listener, _)) = osmand_listener {
+        let osmand_shutdown = shutdown.child_token();
+        tasks.push((
+            "osmand",
+            tokio::spawn(async move {
+                convoy_gateway::serve_osmand(listener, osmand_state, osmand_tls, osmand_gate, osmand_shutdown)
+                    .await
+                    .context("the OsmAnd phone listener failed")
+            }),
+        ));
+    }
     if let Some((listener, _)) = metrics_listener {
         let registry = state_registry;
         let metrics_gate = gates.metrics;
@@ -245,7 +286,25 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
             }),
         ));
     }
-    Ok(RunningServer { http_addr, mqtt_addr, mqtts_addr, metrics_addr, internal_mqtt, store, tasks })
+    Ok(RunningServer {
+        http_addr,
+        mqtt_addr,
+        mqtts_addr,
+        metrics_addr,
+        osmand_addr,
+        internal_mqtt,
+        store,
+        tasks,
+    })
+}
+
+/// The gateway's phone intake, over ingest's direct intake (the gateway never imports ingest).
+struct PhoneIntake(DirectIntake);
+
+impl convoy_gateway::PhoneIntake for PhoneIntake {
+    fn store(&self, positions: VehiclePositions) -> convoy_gateway::phones::intake::Stored<'_> {
+        Box::pin(self.0.store(positions))
+    }
 }
 
 /// Creates the data directory for its owner only; one that exists is left as it is (someone

@@ -403,6 +403,48 @@ async fn every_answer_is_as_the_openapi_document_says() {
 
     c.expect(204, "POST", "/api/v1/logout", Some(escort), None).await;
 
+    // A phone's reports (HTTP Basic with its own credentials): the escort's phone, outside any
+    // of the escort's moves, is told its monitoring mode; refusals in the API's error shape.
+    let phone = convoy_registry::NewPhone {
+        kind: convoy_store::DeviceKind::OwnTracks,
+        name: "contract-phone".into(),
+        owntracks_device: Some("pixel".into()),
+        vehicle: VehicleId::new("escort-9").unwrap(),
+        person: Some(ESCORT_USER.into()),
+    };
+    let (_, secret) = convoy_registry::register_phone(&server.store, phone).await.unwrap();
+    let tst = Utc::now().timestamp() - 5;
+    let location = json!({ "_type": "location", "lat": 48.16, "lon": 11.56, "tst": tst });
+    let path = "/api/v1/phones/owntracks";
+    for (credentials, body, status) in [
+        (Some(secret.as_str()), location.to_string(), 200),
+        (Some(secret.as_str()), "{\"_type\":".to_string(), 400),
+        (Some("not-the-secret-at-all-xx"), location.to_string(), 401),
+        (None, location.to_string(), 401),
+        (Some(secret.as_str()), format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000)), 413),
+    ] {
+        let mut request = reqwest::Client::new().post(server.url(path)).body(body);
+        if let Some(secret) = credentials {
+            request = request.basic_auth("contract-phone", Some(secret));
+        }
+        let response = request.send().await.unwrap();
+        let got = response.status().as_u16();
+        let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        let bytes = response.bytes().await.unwrap();
+        let answer =
+            Answer { method: "POST", path, status: got, content_type: content_type.as_deref(), body: &bytes };
+        if let Err(e) = contract.check(&answer) {
+            c.wrong.push(e);
+        }
+        if got != status {
+            c.wrong.push(format!("POST {path}: expected {status}, got {got}"));
+        }
+        if got == 200 {
+            let answer: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(answer[0]["configuration"]["monitoring"], 1, "{answer}");
+        }
+    }
+
     let wrong = std::mem::take(&mut c.wrong);
     assert!(wrong.is_empty(), "{} answers are not as documented:\n{}", wrong.len(), wrong.join("\n"));
     let seen = contract.seen();

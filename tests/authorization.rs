@@ -40,6 +40,8 @@ enum Access {
     Public,
     /// A valid token of one of these roles.
     Roles(&'static [Role]),
+    /// A phone's own credentials (HTTP Basic), never a person's token.
+    Phone,
 }
 
 const EVERYONE: Access = Access::Roles(&[Role::Admin, Role::Dispatcher, Role::Escort, Role::Auditor]);
@@ -75,6 +77,8 @@ enum Call {
     FreshAlert,
     /// A WebSocket handshake with `?token=`.
     WebSocket,
+    /// An OwnTracks location, sent with the caller's token (no phone's credentials).
+    Phone,
 }
 
 struct Route {
@@ -123,6 +127,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/live", WATCHERS, Call::WebSocket),
     route("POST", "/api/v1/live/ticket", WATCHERS, Call::Plain),
     route("GET", "/api/v1/audit", AUDITORS, Call::Plain),
+    route("POST", "/api/v1/phones/owntracks", Access::Phone, Call::Phone),
 ];
 
 /// Who makes a call.
@@ -166,6 +171,8 @@ enum Expected {
 fn expected(access: Access, caller: Caller) -> Expected {
     match (access, caller) {
         (Access::Public, _) => Expected::Success,
+        // A person's token is no phone's credentials.
+        (Access::Phone, _) => Expected::Refused(401),
         (Access::Roles(_), Caller::NoToken | Caller::Forged | Caller::Expired) => Expected::Refused(401),
         (Access::Roles(roles), Caller::As(role)) if roles.contains(&role) => Expected::Success,
         (Access::Roles(_), Caller::As(_)) => Expected::Refused(403),
@@ -198,6 +205,8 @@ struct World {
     expired: String,
     move_id: String,
     alert_id: String,
+    /// The registered OwnTracks phone's user name and secret.
+    phone: (String, String),
     /// An argon2id hash for the users made along the way (hashing each is slow and pointless).
     user_hash: String,
     fresh: u32,
@@ -239,7 +248,16 @@ impl World {
         store.set_move_team(&move_id, &[ESCORT_USER.to_string()]).await.unwrap();
         let alert_id = open_alert(&server, &move_id, CARGO).await;
         let user_hash = store.user(ADMIN_USER).await.unwrap().unwrap().password_hash;
-        World { server, tokens, expired, move_id, alert_id, user_hash, fresh: 0 }
+        let phone = convoy_registry::NewPhone {
+            kind: convoy_store::DeviceKind::OwnTracks,
+            name: "matrix-phone".into(),
+            owntracks_device: Some("pixel".into()),
+            vehicle: VehicleId::new(ESCORT_VEHICLE).unwrap(),
+            person: None,
+        };
+        let (device, secret) = convoy_registry::register_phone(store, phone).await.unwrap();
+        let phone = (device.name, secret);
+        World { server, tokens, expired, move_id, alert_id, phone, user_hash, fresh: 0 }
     }
 
     fn token(&self, role: Role) -> &str {
@@ -315,11 +333,18 @@ impl World {
                 body = Some(json_body(plan(&self.fresh_name("planned move"), &[CARGO, ESCORT_VEHICLE])))
             }
             Call::FreshAlert => id = open_alert(&self.server, &self.move_id, CARGO).await,
+            Call::Phone => body = Some(json_body(owntracks_location())),
         }
         let path = route.path.replace("{id}", &id).replace("{name}", &name).replace("{*path}", "js/main.js");
         let query = if route.query.is_empty() { String::new() } else { format!("?{}", route.query) };
         Prepared { method: route.method, path: format!("{path}{query}"), token, body }
     }
+}
+
+/// An OwnTracks location of the matrix's phone, a minute old.
+fn owntracks_location() -> Value {
+    let tst = Utc::now().timestamp() - 60;
+    json!({ "_type": "location", "lat": 48.16, "lon": 11.56, "tst": tst, "topic": "owntracks/matrix-phone/pixel" })
 }
 
 fn json_body(value: Value) -> (&'static str, Vec<u8>) {
@@ -441,6 +466,33 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
         }
     }
     assert_eq!(calls, ROUTES.len() * CALLERS.len());
+    // The phones' routes succeed with a phone's credentials only.
+    for route in ROUTES.iter().filter(|r| r.call == Call::Phone) {
+        let (user, secret) = &world.phone;
+        let response = reqwest::Client::new()
+            .post(world.server.url(route.path))
+            .basic_auth(user, Some(secret))
+            .json(&owntracks_location())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        let body = response.bytes().await.unwrap();
+        let answer = contract::Answer {
+            method: route.method,
+            path: route.path,
+            status,
+            content_type: content_type.as_deref(),
+            body: &body,
+        };
+        if let Err(e) = contract.check(&answer) {
+            wrong.push(format!("{} {} by its phone: not as documented: {e}", route.method, route.path));
+        }
+        if status != 200 {
+            wrong.push(format!("{} {} by its phone: expected 200, got {status}", route.method, route.path));
+        }
+    }
     assert!(wrong.is_empty(), "{} of {calls} calls answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
     // Every operation's success, and the refusals the matrix makes, were checked against the
     // document.
@@ -518,6 +570,10 @@ async fn the_openapi_document_describes_exactly_the_tables_routes_and_roles() {
         match access {
             Access::Public => {
                 assert_eq!(operation["security"], json!([]), "{key:?} is public");
+            }
+            Access::Phone => {
+                assert_eq!(operation["security"], json!([{ "phoneBasic": [] }]), "{key:?} is for phones");
+                assert!(operation.get("x-roles").is_none(), "{key:?}: no person's role");
             }
             Access::Roles(roles) => {
                 assert_ne!(operation.get("security"), Some(&json!([])), "{key:?} needs a token");

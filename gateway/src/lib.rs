@@ -23,6 +23,7 @@ mod move_span;
 mod moves;
 mod openapi;
 mod people;
+pub mod phones;
 mod recency;
 mod replay_api;
 mod reply;
@@ -38,8 +39,9 @@ mod vehicles;
 mod web;
 
 pub use forwarded::HttpSettings;
-pub use listener::{serve, serve_metrics, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
+pub use listener::{serve, serve_metrics, serve_osmand, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
 pub use metrics::GatewayMetrics;
+pub use phones::PhoneIntake;
 pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents};

@@ -82,6 +82,24 @@ pub async fn serve_metrics(
     accept_loop(listener, app, None, gate, shutdown).await
 }
 
+/// Serves Traccar Client's reports (the OsmAnd protocol, `phones::osmand`) on `listener`, over
+/// TLS when `tls` is given (the API's certificate), admitting connections through `gate`, until
+/// `shutdown` is cancelled. No request's path is logged here: it holds the phone's secret.
+pub async fn serve_osmand(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    gate: Arc<Gate>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let acceptor = tls.map(|tls| {
+        let mut tls = (*tls).clone();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        TlsAcceptor::from(Arc::new(tls))
+    });
+    accept_loop(listener, crate::phones::osmand::router(state), acceptor, gate, shutdown).await
+}
+
 /// Serves the API over TLS on `listener`, admitting connections through `gate`, until
 /// `shutdown` is cancelled.
 pub async fn serve_tls(

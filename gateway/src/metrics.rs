@@ -9,6 +9,9 @@ pub struct GatewayMetrics {
     /// Requests for stored history (track files, exports, replays, reports) refused as bad
     /// input, by reason (see `move_span::HISTORY_REJECTION_REASONS`).
     pub history_rejected: IntCounterVec,
+    /// Phones' reports over HTTP refused, by source (`owntracks_http`, `osmand`) and reason (the
+    /// decoders' `PHONE_ERROR_REASONS` and `phones::PHONE_REFUSAL_REASONS`).
+    pub phone_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -29,8 +32,23 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            phone_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_phone_refused_total",
+                    "Phones' reports over HTTP refused (or, outside their person's moves, not stored), by source and reason",
+                ),
+                &["source", "reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
+        registry.register(Box::new(metrics.phone_refused.clone()))?;
+        for source in ["owntracks_http", "osmand"] {
+            let reasons =
+                convoy_core::phone::PHONE_ERROR_REASONS.iter().chain(crate::phones::PHONE_REFUSAL_REASONS);
+            for reason in reasons {
+                metrics.phone_refused.with_label_values(&[source, reason]);
+            }
+        }
         registry.register(Box::new(metrics.plans_rejected.clone()))?;
         for reason in convoy_core::plan::PLAN_REJECTION_REASONS {
             metrics.plans_rejected.with_label_values(&[reason]);

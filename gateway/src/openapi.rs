@@ -76,6 +76,22 @@ pub(crate) fn public(routes: Routes) -> Routes {
     })
 }
 
+/// Operations for phones (OwnTracks in HTTP mode), not people: no bearer token, the phone's
+/// own credentials over HTTP Basic (`security: [{"phoneBasic": []}]`, `x-for: phones`, and a
+/// description that opens with "For phones").
+pub(crate) fn for_phones(routes: Routes) -> Routes {
+    each_operation(routes, |operation| {
+        let requirement =
+            utoipa::openapi::security::SecurityRequirement::new("phoneBasic", Vec::<String>::new());
+        operation.security = Some(vec![requirement]);
+        opens_with(
+            operation,
+            "For phones: HTTP Basic with the phone's user name and secret (`convoy phone add-owntracks`), no bearer token.".to_string(),
+        );
+        operation.extensions.get_or_insert_with(Default::default).insert("x-for".into(), json!("phones"));
+    })
+}
+
 /// Operations every signed-in person may call, whatever their role.
 pub(crate) fn signed_in(routes: Routes) -> Routes {
     with_roles(&Role::ALL, routes)
@@ -203,6 +219,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
             { "name": "alerts", "description": "Alerts and their lifecycle." },
             { "name": "live", "description": "The WebSocket live feed." },
             { "name": "audit", "description": "The hash-chained audit log." },
+            { "name": "phones", "description": "Reports of phones used as trackers (OwnTracks in HTTP mode); Traccar Client reports on a listener of its own (`[phones] osmand_listen`), outside this document." },
         ],
         "paths": paths,
         "components": {
@@ -211,6 +228,11 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A token from `POST /api/v1/login`; valid 12 hours unless revoked (logout, or an admin revoking the user's tokens).",
+                },
+                "phoneBasic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "A phone's OwnTracks user name and its secret (`convoy phone add-owntracks`), for the phones' routes only.",
                 },
                 "liveToken": {
                     "type": "apiKey",
@@ -231,7 +253,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
     })
 }
 
-const DESCRIPTION: &str = "The HTTP API of the Convoy gateway. Every `/api/v1` path but login and this document needs `Authorization: Bearer TOKEN` (a token from `POST /api/v1/login`); the live feed also opens with a one-use `?ticket=` (from `POST /api/v1/live/ticket`), because browsers cannot set headers on a WebSocket, or with the token as `?token=`.
+const DESCRIPTION: &str = "The HTTP API of the Convoy gateway. Every `/api/v1` path but login, this document and the phones' reports (HTTP Basic with the phone's own credentials) needs `Authorization: Bearer TOKEN` (a token from `POST /api/v1/login`); the live feed also opens with a one-use `?ticket=` (from `POST /api/v1/live/ticket`), because browsers cannot set headers on a WebSocket, or with the token as `?token=`.
 
 Errors are JSON: `{\"error\": \"a sentence for a person\", \"reason\": \"a_label_for_programs\"}` (`reason` only where there is one). A request without a valid token gets 401; a role that may not make the call gets 403; an escort asking for a move (or one of its alerts) they are not assigned to gets 404, exactly as for one that does not exist, so move and alert ids do not leak.
 
@@ -326,6 +348,13 @@ mod tests {
             if operation.get("security") == Some(&serde_json::json!([])) {
                 assert!(operation.get("x-roles").is_none(), "{name}: public, so no roles");
                 assert!(description.starts_with("Public"), "{name}: says it is public");
+                continue;
+            }
+            if operation.get("x-for") == Some(&serde_json::json!("phones")) {
+                assert_eq!(operation["security"], serde_json::json!([{ "phoneBasic": [] }]), "{name}");
+                assert!(operation.get("x-roles").is_none(), "{name}: for phones, so no roles");
+                assert!(description.starts_with("For phones"), "{name}: says it is for phones");
+                assert!(responses.contains_key("401"), "{name}: 401 for missing or wrong credentials");
                 continue;
             }
             let roles: BTreeSet<&str> = operation["x-roles"]

@@ -74,6 +74,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::live::routes())
         .merge(crate::live_ticket::routes())
         .merge(crate::audit::routes())
+        .merge(crate::phones::owntracks::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's

@@ -34,6 +34,8 @@ pub struct AppState {
     /// Whether `GET /metrics` is answered here; false when metrics have a listener of their own
     /// (`serve_metrics`), and then it answers 404.
     pub metrics_on_api_listener: bool,
+    /// Where phones' positions are committed (the server's direct intake, beside ingest).
+    pub phone_intake: std::sync::Arc<dyn crate::phones::PhoneIntake>,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

@@ -152,6 +152,22 @@ pub async fn phone_tracked_at(
     Ok(store.move_crews().await?.iter().any(|m| theirs.contains(&m.id) && m.is_running_at(t)))
 }
 
+/// [`phone_tracked_at`] for each of `times` (a batch a phone sends after being offline), with
+/// the person's moves read once.
+pub async fn phone_tracked_at_each(
+    store: &Store,
+    device: &Device,
+    times: &[chrono::DateTime<Utc>],
+) -> Result<Vec<bool>, StoreError> {
+    let Some(person) = &device.person else { return Ok(vec![true; times.len()]) };
+    let theirs = store.moves_of_user(person).await?;
+    if theirs.is_empty() {
+        return Ok(vec![false; times.len()]);
+    }
+    let crews: Vec<_> = store.move_crews().await?.into_iter().filter(|m| theirs.contains(&m.id)).collect();
+    Ok(times.iter().map(|t| crews.iter().any(|m| m.is_running_at(*t))).collect())
+}
+
 /// Where an OwnTracks app sends its reports: Convoy's MQTT listener, or its HTTP endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OwnTracksEndpoint {
