@@ -25,7 +25,7 @@
 //!   per registered phone that subscribed, of [`COMMAND_LOG`]: a single 64 KiB segment (only
 //!   the server publishes there; the retained command a phone gets on subscribing is kept apart
 //!   from the log). An empty log is not free: each segment allocates room for 1,024 entries
-//!   up front (about 240 bytes each in 0.20), so a phone's command log costs about a quarter of
+//!   up front (232 bytes each in 0.20), so a phone's command log costs about a quarter of
 //!   a MiB, for as long as the process runs (rumqttd never drops a filter's log).
 //!   A subscription always makes its filter's log (`next_native_offset`), whatever the
 //!   configuration: `dynamic_filters` is only about a PUBLISH on a topic no filter matches

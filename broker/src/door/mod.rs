@@ -83,9 +83,10 @@ pub enum Refusal {
     MalformedPacket,
     /// A packet larger than the broker takes.
     PacketTooLarge,
-    /// Unknown vehicle, wrong password, or a client id not `convoy-agent-{id}`.
+    /// Unknown vehicle or phone, wrong password or secret, or a vehicle's client id not
+    /// `convoy-agent-{id}`.
     BadCredentials,
-    /// The TLS client certificate names another vehicle than the user name.
+    /// The TLS client certificate names another vehicle or phone than the user name.
     ClientCertMismatch,
     /// MQTT 3.1 or 5 (only 3.1.1 is spoken).
     ProtocolVersion,
