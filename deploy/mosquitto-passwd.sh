@@ -7,6 +7,9 @@
 #       the server's account (broker_username and broker_password_file in convoy.toml)
 #   mosquitto-passwd.sh vehicles FILE < PAIRS
 #       vehicles already registered: one "ID PASSWORD" pair per line on standard input
+#   mosquitto-passwd.sh phones FILE < PAIRS
+#       OwnTracks phones (convoy phone add-owntracks): one "USER SECRET" pair per line, the
+#       OwnTracks user and the secret convoy printed (deploy/mosquitto.acl: owntracks/USER/+)
 #   mosquitto-passwd.sh register FILE ID...
 #       registers each vehicle with `convoy vehicle add ID --json` (set CONVOY to the command and
 #       CONVOY_ARGS to its storage flags, e.g. CONVOY_ARGS="--database postgres://..."), adds
@@ -18,7 +21,7 @@
 set -eu
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -27,10 +30,11 @@ die() {
   exit 1
 }
 
-# A vehicle id's alphabet (convoy_core::VehicleId): also safe in the file, the shell and the ACL.
-check_id() {
+# A vehicle id's alphabet (convoy_core::VehicleId), which is also an OwnTracks user's
+# (convoy_registry::phones::valid_phone_name): safe in the file, the shell and the ACL.
+check_id() { # NAME [WHAT]
   case $1 in
-    '' | *[!A-Za-z0-9._-]*) die "'$1' is not a vehicle id (A-Z, a-z, 0-9, '.', '_', '-')" ;;
+    '' | *[!A-Za-z0-9._-]*) die "'$1' is not ${2:-a vehicle id} (A-Z, a-z, 0-9, '.', '_', '-')" ;;
   esac
 }
 
@@ -62,18 +66,21 @@ case $command in
     set_password "$file" "$user" "$password"
     echo "server account $user written to $file" >&2
     ;;
-  vehicles)
+  vehicles | phones)
+    # The same pairs: a phone's user name is its OwnTracks user, its password its secret.
     [ $# -eq 0 ] || usage
+    what='a vehicle id'
+    [ "$command" = phones ] && what='an OwnTracks user name'
     ensure_file "$file"
     count=0
     while read -r id password rest || [ -n "${id:-}" ]; do
       [ -n "$id" ] || continue
-      check_id "$id"
-      [ -n "$password" ] && [ -z "$rest" ] || die "line for $id must be 'ID PASSWORD'"
+      check_id "$id" "$what"
+      [ -n "$password" ] && [ -z "$rest" ] || die "line for $id must be 'NAME PASSWORD'"
       set_password "$file" "$id" "$password"
       count=$((count + 1))
     done
-    echo "$count vehicle(s) written to $file" >&2
+    echo "$count ${command%s}(s) written to $file" >&2
     ;;
   register)
     [ $# -ge 1 ] || usage

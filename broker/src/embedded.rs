@@ -1,24 +1,38 @@
 //! rumqttd, started on a private loopback port, with the front door in front of it.
 //!
-//! rumqttd has no topic access control, so vehicles never reach it directly: they connect to
-//! the front door ([`crate::door`]), which checks each vehicle's password and every packet
-//! it sends, and forwards to rumqttd on an internal loopback port. rumqttd accepts there only
-//! the door's per-process password for a vehicle (never the vehicle's own) and the server's
-//! internal client (ingest and the alert publisher), with a random password made at start-up.
+//! rumqttd has no topic access control, so vehicles and phones never reach it directly: they
+//! connect to the front door ([`crate::door`]), which checks each one's password and every
+//! packet it sends, and forwards to rumqttd on an internal loopback port. rumqttd accepts there
+//! only the door's per-process password for a vehicle or a phone (never their own) and the
+//! server's internal client (ingest and the alert publisher), with a random password made at
+//! start-up.
 //!
 //! ## What rumqttd holds, and its bounds
 //!
 //! rumqttd (0.20) keeps messages in memory only, in three places:
 //! - **Retained messages**, one per topic, for good (until an empty retained message clears
-//!   it). The door lets a vehicle retain only its status (at most `MAX_STATUS_BYTES`), so this
-//!   is at most one small message per vehicle.
+//!   it). The door lets a vehicle retain only its status (at most `MAX_STATUS_BYTES`), and
+//!   clears the retain flag of a phone's locations and will, so this is at most one small
+//!   message per vehicle, and the one command the server retains per phone on its
+//!   `owntracks/{user}/{device}/cmd`.
 //! - **A log per subscribed filter** ([`LogBounds`]): every message matching the filter is
 //!   appended; a log is a list of segments, and when the newest segment is full and the list
 //!   is at its count, the oldest segment is dropped, *read or not*. The log keeps what was
 //!   read too, so it always fills to its bound in time: the bound is memory the broker will
-//!   use, not only under attack. Only ingest subscribes (`convoy/v1/vehicles/+/positions` and
-//!   `.../status`; the door lets vehicles subscribe to nothing), so there are two logs.
-//!   `dynamic_filters` (a log per topic published to without a subscriber) is off.
+//!   use, not only under attack. Ingest subscribes to `convoy/v1/vehicles/+/positions`,
+//!   `.../status` and `owntracks/+/+` (three logs: 32, 16 and 16 MiB); the door lets vehicles
+//!   subscribe to nothing and a phone only to its own `owntracks/{user}/{device}/cmd`, one log
+//!   per registered phone that subscribed, of [`COMMAND_LOG`]: a single 64 KiB segment (only
+//!   the server publishes there; the retained command a phone gets on subscribing is kept apart
+//!   from the log). An empty log is not free: each segment allocates room for 1,024 entries
+//!   up front (232 bytes each in 0.20), so a phone's command log costs about a quarter of
+//!   a MiB, for as long as the process runs (rumqttd never drops a filter's log).
+//!   A subscription always makes its filter's log (`next_native_offset`), whatever the
+//!   configuration: `dynamic_filters` is only about a PUBLISH on a topic no filter matches
+//!   (a log per such topic when on; off, and 0.20 never makes one anyway: the message is
+//!   routed nowhere, or only kept if retained). A log's bounds are those of the first
+//!   `custom_segment` key matching its filter (`owntracks/+/+` matches ingest's filter, and
+//!   `owntracks/+/+/cmd` a phone's command topic), else the default (the positions' bounds).
 //! - **Per connection**: the packets read but not yet routed (`max_inflight_count` caps one
 //!   read's batch, and a read holds what one socket read brought), and those routed to a
 //!   subscriber but not acknowledged (at most 100 at QoS 1, rumqttd's fixed window: ingest's).
@@ -49,9 +63,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use convoy_core::phone::owntracks;
 use convoy_core::topics::STATUS_FILTER;
 use convoy_core::VehicleId;
 use convoy_limits::Gate;
+use convoy_registry::phones::valid_phone_name;
 use convoy_store::Store;
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, SegmentConfig, ServerSettings};
 use tokio::net::TcpListener;
@@ -126,6 +142,15 @@ pub const POSITIONS_LOG: LogBounds = LogBounds { segment_bytes: 4 * 1024 * 1024,
 /// The log of ingest's status subscription: 16 MiB, about 16,000 of the agent's statuses (one
 /// every 30 s a vehicle: 24 s of a 20,000-vehicle fleet's).
 pub const STATUS_LOG: LogBounds = LogBounds { segment_bytes: 1024 * 1024, segments: 16 };
+/// The log of ingest's OwnTracks subscription (`owntracks/+/+`): 16 MiB, about 50,000 phone
+/// locations of ~300 bytes. A location dropped unread is sent again by the app, as its PUBACK
+/// was held.
+pub const OWNTRACKS_LOG: LogBounds = LogBounds { segment_bytes: 1024 * 1024, segments: 16 };
+/// The log of one phone's command subscription (`owntracks/{user}/{device}/cmd`): one segment
+/// of 64 KiB (the smallest count; only the server publishes there).
+pub const COMMAND_LOG: LogBounds = LogBounds { segment_bytes: 64 * 1024, segments: 1 };
+/// The filter [`COMMAND_LOG`] applies to.
+pub const COMMAND_FILTER: &str = "owntracks/+/+/cmd";
 
 /// The largest packet body rumqttd and the door take: a full position batch and its topic.
 pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
@@ -201,6 +226,20 @@ pub async fn start(
     Ok(EmbeddedBroker { mqtt_addr, mqtts_addr, internal_addr, door, ledger })
 }
 
+/// The logs whose bounds are not the positions' (see the module docs); no two keys match one
+/// filter (rumqttd would take either).
+fn custom_logs() -> HashMap<String, SegmentConfig> {
+    let segment = |bounds: LogBounds| SegmentConfig {
+        max_segment_size: bounds.segment_bytes,
+        max_segment_count: bounds.segments,
+    };
+    HashMap::from([
+        (STATUS_FILTER.to_string(), segment(STATUS_LOG)),
+        (owntracks::FILTER.to_string(), segment(OWNTRACKS_LOG)),
+        (COMMAND_FILTER.to_string(), segment(COMMAND_LOG)),
+    ])
+}
+
 /// Starts rumqttd on a free loopback port and waits until it accepts connections.
 fn start_rumqttd(
     internal: InternalClient,
@@ -248,13 +287,7 @@ fn start_rumqttd(
             max_outgoing_packet_count: 1000,
             max_segment_size: POSITIONS_LOG.segment_bytes,
             max_segment_count: POSITIONS_LOG.segments,
-            custom_segment: Some(HashMap::from([(
-                STATUS_FILTER.to_string(),
-                SegmentConfig {
-                    max_segment_size: STATUS_LOG.segment_bytes,
-                    max_segment_count: STATUS_LOG.segments,
-                },
-            )])),
+            custom_segment: Some(custom_logs()),
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),
         },
@@ -272,8 +305,9 @@ fn start_rumqttd(
     Ok(listen)
 }
 
-/// Who may log in to rumqttd: the server's internal client, or a vehicle the door let in (its
-/// client id, and the door's password for it).
+/// Who may log in to rumqttd: the server's internal client, or a vehicle or phone the door let
+/// in (its client id, and the door's password for it; a phone's client id and user name are
+/// both `owntracks:USER`, see `door::phone_acl::PhoneTree::upstream_id`).
 fn authorise(
     internal: &InternalClient,
     secret: &UpstreamSecret,
@@ -283,6 +317,9 @@ fn authorise(
 ) -> bool {
     if user == internal.username {
         return constant_time_eq(password.as_bytes(), internal.password.as_bytes());
+    }
+    if let Some(phone) = user.strip_prefix("owntracks:") {
+        return valid_phone_name(phone) && client_id == user && secret.verify(user, password);
     }
     let Ok(vehicle) = VehicleId::new(user) else {
         return false;
@@ -322,5 +359,22 @@ mod tests {
         assert!(!authorise(&internal, &secret, "convoy-agent-truck-b", "truck-a", &door_password));
         assert!(!authorise(&internal, &secret, "convoy-agent-truck-b", "truck-b", &door_password));
         assert!(!authorise(&internal, &secret, "convoy-agent-truck-a", "truck-a", "the vehicle's own"));
+        let phone_password = secret.password_for("owntracks:ana");
+        assert!(authorise(&internal, &secret, "owntracks:ana", "owntracks:ana", &phone_password));
+        assert!(!authorise(&internal, &secret, "ana pixel", "owntracks:ana", &phone_password));
+        assert!(!authorise(&internal, &secret, "owntracks:bo", "owntracks:bo", &phone_password));
+        assert!(!authorise(&internal, &secret, "owntracks:ana", "owntracks:ana", "the phone's own secret"));
+    }
+
+    #[test]
+    fn each_custom_log_matches_only_its_own_filters() {
+        let logs = custom_logs();
+        // As rumqttd picks a log's bounds: the subscribed filter read as a topic, against each key.
+        let matching =
+            |filter: &str| logs.keys().filter(|key| rumqttd::protocol::matches(filter, key)).count();
+        for filter in [STATUS_FILTER, owntracks::FILTER, "owntracks/ana/pixel/cmd"] {
+            assert_eq!(matching(filter), 1, "{filter}");
+        }
+        assert_eq!(matching(convoy_core::topics::POSITIONS_FILTER), 0);
     }
 }

@@ -5,7 +5,10 @@
 //! memory, and a crash of the server would lose it. So for the topics ingest stores (positions
 //! and status), the door drops rumqttd's PUBACK and sends its own once ingest reports the
 //! message committed through the [`CommitLedger`]: the agent's spool lets a fix go only when it
-//! is stored, and a crash of either side loses nothing. The door also lets vehicles in only once
+//! is stored, and a crash of either side loses nothing. An OwnTracks phone's locations
+//! (`owntracks/{user}/{device}`) are held the same way: whatever ingest does with one (stores
+//! it, keeps it private, makes it a dead letter, or reads an `lwt` and keeps nothing), it
+//! reports it committed with the rest of its batch. The door also lets vehicles in only once
 //! ingest has subscribed, since rumqttd gives what nobody subscribed to to nobody.
 //!
 //! Messages are matched by content: a keyed hash of topic and payload (the key is random per
@@ -13,8 +16,8 @@
 //! are stored once and both acknowledged, which is right: their content is stored.
 //!
 //! Every QoS 1 PUBACK of a connection goes through one queue, so they reach the vehicle in the
-//! order its PUBLISHes came (MQTT 3.1.1, section 4.6); the door lets vehicles publish only on
-//! the topics ingest stores. A PUBACK is sent only after rumqttd's for the same packet id was
+//! order its PUBLISHes came (MQTT 3.1.1, section 4.6): the PUBACKs the door gives at once (a
+//! phone's publish on a sub-topic Convoy does not read) wait their turn there too. A PUBACK is sent only after rumqttd's for the same packet id was
 //! taken, so the vehicle cannot reuse a packet id that rumqttd still holds.
 
 use std::collections::hash_map::RandomState;
@@ -23,6 +26,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use convoy_core::phone::owntracks;
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic};
 
 use super::packet::{fixed_header, ClientPacket, FixedHeader, PacketError, PUBACK};
@@ -47,6 +51,18 @@ pub enum AckEvent {
     Held(Held),
     /// A message with this key was committed.
     Committed(u64),
+    /// A packet the door answers itself, not in the PUBACKs' order (a phone's SUBACK or
+    /// UNSUBACK): sent with the next PUBACKs released, or at once.
+    Reply(Vec<u8>),
+}
+
+/// What a held PUBACK waits for: a message ingest stores (by kind, for the overtaken check),
+/// or nothing (the door answers it, in its turn).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldKind {
+    Vehicle(VehicleTopic),
+    OwnTracks,
+    Answered,
 }
 
 /// Ingest's commits, told to the door connections waiting for them.
@@ -82,9 +98,12 @@ impl std::fmt::Debug for CommitLedger {
 
 impl CommitLedger {
     /// What ingest stores what is published on `topic` as (and will report committed), if it
-    /// reads that topic.
-    pub fn stored_topic(topic: &str) -> Option<VehicleTopic> {
-        parse_vehicle_topic(topic).map(|(_, kind)| kind)
+    /// reads that topic: a vehicle's positions or status, or an OwnTracks phone's messages.
+    pub fn stored_topic(topic: &str) -> Option<HeldKind> {
+        if let Some((_, kind)) = parse_vehicle_topic(topic) {
+            return Some(HeldKind::Vehicle(kind));
+        }
+        owntracks::parse_topic(topic).map(|_| HeldKind::OwnTracks)
     }
 
     pub fn key(&self, topic: &str, payload: &[u8]) -> u64 {
@@ -150,7 +169,7 @@ impl CommitLedger {
 pub struct Held {
     packet_id: u16,
     /// What ingest stores it as.
-    topic: VehicleTopic,
+    topic: HeldKind,
     /// Its ledger key.
     key: u64,
     committed: bool,
@@ -163,13 +182,27 @@ pub struct Held {
 
 impl Held {
     /// A message ingest stores (`topic`), waiting for its commit (`key`).
-    pub fn stored(packet_id: u16, topic: VehicleTopic, key: u64, permit: OwnedSemaphorePermit) -> Self {
+    pub fn stored(packet_id: u16, topic: HeldKind, key: u64, permit: OwnedSemaphorePermit) -> Self {
         Self {
             packet_id,
             topic,
             key,
             committed: false,
             broker_acked: false,
+            overtaken_at: None,
+            _permit: permit,
+        }
+    }
+
+    /// A PUBLISH the door answers itself (never forwarded): its PUBACK waits only for those
+    /// before it.
+    pub fn answered(packet_id: u16, permit: OwnedSemaphorePermit) -> Self {
+        Self {
+            packet_id,
+            topic: HeldKind::Answered,
+            key: 0,
+            committed: true,
+            broker_acked: true,
             overtaken_at: None,
             _permit: permit,
         }
@@ -187,6 +220,8 @@ impl Held {
 #[derive(Debug, Default)]
 pub struct HeldAcks {
     queue: VecDeque<Held>,
+    /// The door's own replies, sent with the next release.
+    replies: Vec<u8>,
 }
 
 impl HeldAcks {
@@ -198,6 +233,7 @@ impl HeldAcks {
     pub fn apply(&mut self, event: AckEvent) {
         match event {
             AckEvent::Held(held) => self.queue.push_back(held),
+            AckEvent::Reply(packet) => self.replies.extend_from_slice(&packet),
             AckEvent::Committed(key) => {
                 let Some(index) = self.queue.iter().position(|h| !h.committed && h.key == key) else {
                     return;
@@ -229,6 +265,7 @@ impl HeldAcks {
     /// Appends the PUBACKs now due, in order: the oldest held messages that are committed and
     /// whose rumqttd PUBACK was taken.
     pub fn release_into(&mut self, out: &mut Vec<u8>) -> usize {
+        out.append(&mut self.replies);
         let mut released = 0;
         while self.queue.front().is_some_and(|h| h.committed && h.broker_acked) {
             if let Some(held) = self.queue.pop_front() {
@@ -287,7 +324,12 @@ mod tests {
     }
 
     fn held_on(limit: &Arc<Semaphore>, packet_id: u16, topic: VehicleTopic, key: u64) -> AckEvent {
-        AckEvent::Held(Held::stored(packet_id, topic, key, limit.clone().try_acquire_owned().unwrap()))
+        AckEvent::Held(Held::stored(
+            packet_id,
+            HeldKind::Vehicle(topic),
+            key,
+            limit.clone().try_acquire_owned().unwrap(),
+        ))
     }
 
     #[test]
@@ -385,13 +427,35 @@ mod tests {
     }
 
     #[test]
-    fn only_positions_and_status_wait_for_a_commit() {
+    fn only_positions_status_and_owntracks_locations_wait_for_a_commit() {
         assert_eq!(
             CommitLedger::stored_topic("convoy/v1/vehicles/a/positions"),
-            Some(VehicleTopic::Positions)
+            Some(HeldKind::Vehicle(VehicleTopic::Positions))
         );
-        assert_eq!(CommitLedger::stored_topic("convoy/v1/vehicles/a/status"), Some(VehicleTopic::Status));
+        assert_eq!(
+            CommitLedger::stored_topic("convoy/v1/vehicles/a/status"),
+            Some(HeldKind::Vehicle(VehicleTopic::Status))
+        );
         assert_eq!(CommitLedger::stored_topic("convoy/v1/vehicles/a/other"), None);
+        assert_eq!(CommitLedger::stored_topic("owntracks/ana/pixel"), Some(HeldKind::OwnTracks));
+        assert_eq!(CommitLedger::stored_topic("owntracks/ana/pixel/event"), None);
+    }
+
+    #[test]
+    fn an_answered_puback_waits_for_those_before_it_and_replies_go_at_once() {
+        let limit = HeldAcks::limit();
+        let mut acks = HeldAcks::default();
+        acks.apply(held(&limit, 1, 10));
+        acks.apply(AckEvent::Held(Held::answered(2, limit.clone().try_acquire_owned().unwrap())));
+        acks.apply(AckEvent::Reply(vec![0x90, 3, 0, 3, 0x80]));
+        let mut out = Vec::new();
+        assert_eq!(acks.release_into(&mut out), 0);
+        assert_eq!(out, [0x90, 3, 0, 3, 0x80], "the SUBACK does not wait");
+        out.clear();
+        assert!(acks.broker_acked(1));
+        acks.apply(AckEvent::Committed(10));
+        assert_eq!(acks.release_into(&mut out), 2);
+        assert_eq!(out, [0x40, 2, 0, 1, 0x40, 2, 0, 2]);
     }
 
     #[test]

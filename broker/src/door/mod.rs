@@ -1,5 +1,5 @@
-//! The embedded broker's front door: every vehicle connection goes through it, so that a
-//! vehicle can publish only as itself.
+//! The embedded broker's front door: every vehicle and phone connection goes through it, so
+//! that each can publish only as itself.
 //!
 //! rumqttd has no topic access control. The door listens where vehicles connect (plain, and
 //! TLS when configured), reads the CONNECT, checks the vehicle's password against the
@@ -12,11 +12,18 @@
 //! counted by reason in `convoy_gateway_mqtt_refused_total` and logged once. What the
 //! broker sends back is copied unchanged, but for the PUBACKs of positions and status: with a
 //! [`CommitLedger`], those wait until ingest has committed the message ([`held_acks`]).
+//!
+//! OwnTracks phones come in through the same door ([`login`] tells them apart by client id):
+//! they publish their locations, subscribe to their own command topic and nothing else, and the
+//! door answers what Convoy does not read ([`phone_acl`]).
 
 mod acl;
 pub mod held_acks;
 mod identity;
+mod login;
 pub mod packet;
+pub mod phone_acl;
+mod rules;
 mod status_lane;
 mod upstream;
 
@@ -26,7 +33,6 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::topics::VehicleTopic;
-use convoy_core::VehicleId;
 use convoy_limits::{Admitted, Gate};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -36,16 +42,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 pub use acl::VehicleTree;
-pub use held_acks::CommitLedger;
+pub use held_acks::{CommitLedger, HeldKind};
 pub use identity::certificate_names;
 pub use status_lane::StatusLane;
 pub use upstream::UpstreamSecret;
 
 use crate::metrics::BrokerMetrics;
-use convoy_registry::credentials::verify_password;
-use convoy_registry::vehicle_key::{StoredVehicleHash, DUMMY_VEHICLE_HASH};
 use held_acks::{broker_packet, AckEvent, Held, HeldAcks};
+use login::{Client, Refused};
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
+use rules::{Pass, Rules};
 
 /// The largest CONNECT accepted before login (MQTT allows 256 MiB; an agent's holds its ids,
 /// password and a small status will).
@@ -77,9 +83,10 @@ pub enum Refusal {
     MalformedPacket,
     /// A packet larger than the broker takes.
     PacketTooLarge,
-    /// Unknown vehicle, wrong password, or a client id not `convoy-agent-{id}`.
+    /// Unknown vehicle or phone, wrong password or secret, or a vehicle's client id not
+    /// `convoy-agent-{id}`.
     BadCredentials,
-    /// The TLS client certificate names another vehicle than the user name.
+    /// The TLS client certificate names another vehicle or phone than the user name.
     ClientCertMismatch,
     /// MQTT 3.1 or 5 (only 3.1.1 is spoken).
     ProtocolVersion,
@@ -91,10 +98,15 @@ pub enum Refusal {
     TooManyConnections,
     /// QoS 2 on positions or status (stored only at QoS 1, acknowledged once committed).
     UnsupportedQos,
+    /// A phone's location larger than `MAX_PHONE_PAYLOAD_BYTES`.
+    LocationTooLarge,
+    /// A phone's subscription filter other than its own command topic: answered 0x80 in the
+    /// SUBACK, the connection stays open (counted per filter).
+    SubscriptionRefused,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 18] = [
+    pub const ALL: [Refusal; 20] = [
         Refusal::ForeignTopic,
         Refusal::UnknownTopic,
         Refusal::RetainNotAllowed,
@@ -113,6 +125,8 @@ impl Refusal {
         Refusal::TlsHandshake,
         Refusal::TooManyConnections,
         Refusal::UnsupportedQos,
+        Refusal::LocationTooLarge,
+        Refusal::SubscriptionRefused,
     ];
 
     pub fn reason(self) -> &'static str {
@@ -135,6 +149,8 @@ impl Refusal {
             Refusal::TlsHandshake => "tls_handshake",
             Refusal::TooManyConnections => "too_many_connections",
             Refusal::UnsupportedQos => "unsupported_qos",
+            Refusal::LocationTooLarge => "location_too_large",
+            Refusal::SubscriptionRefused => "subscription_refused",
         }
     }
 }
@@ -326,25 +342,26 @@ impl Door {
         self.finish(self.serve(stream, names, peer, admitted).await, peer)
     }
 
-    fn finish(&self, ended: Result<Option<VehicleId>, (Option<VehicleId>, Ended)>, peer: SocketAddr) {
+    fn finish(&self, ended: Result<Option<String>, Refused>, peer: SocketAddr) {
         match ended {
             Ok(_) => {}
             Err((vehicle, Ended::Refused(refusal, detail))) => {
-                self.count(refusal, vehicle.as_ref(), peer, &detail)
+                self.count(refusal, vehicle.as_deref(), peer, &detail)
             }
             Err((vehicle, Ended::Unavailable(detail))) => {
-                let vehicle = vehicle.as_ref().map(VehicleId::as_str);
+                let vehicle = vehicle.as_deref();
                 tracing::error!(vehicle, %peer, %detail, "MQTT door cannot serve a vehicle");
             }
             Err((_, Ended::Answered)) => {}
             Err((vehicle, Ended::Io(e))) => {
-                let vehicle = vehicle.as_ref().map(VehicleId::as_str);
+                let vehicle = vehicle.as_deref();
                 tracing::debug!(vehicle, %peer, error = %e, "MQTT connection ended");
             }
         }
     }
 
-    fn count(&self, refusal: Refusal, vehicle: Option<&VehicleId>, peer: SocketAddr, detail: &str) {
+    /// Counts and logs a refusal; `vehicle` is the vehicle id or `owntracks:USER`.
+    fn count(&self, refusal: Refusal, vehicle: Option<&str>, peer: SocketAddr, detail: &str) {
         self.metrics.refused.with_label_values(&[refusal.reason()]).inc();
         if refusal == Refusal::BadCredentials {
             self.metrics.auth_failures.inc();
@@ -353,7 +370,7 @@ impl Door {
         let detail: String = detail.chars().take(200).collect();
         tracing::warn!(
             reason = refusal.reason(),
-            vehicle = vehicle.map(VehicleId::as_str),
+            vehicle,
             %peer,
             detail = ?detail,
             "MQTT connection refused"
@@ -361,14 +378,14 @@ impl Door {
     }
 
     /// Serves one client: the CONNECT, then both directions until either side closes.
-    /// Returns the vehicle it served, or how it ended with the vehicle if known.
+    /// Returns whom it served, or how it ended with whom if known.
     async fn serve<S>(
         &self,
         client: S,
         cert_names: Option<Vec<String>>,
         peer: SocketAddr,
         admitted: &Admitted,
-    ) -> Result<Option<VehicleId>, (Option<VehicleId>, Ended)>
+    ) -> Result<Option<String>, Refused>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -397,8 +414,8 @@ impl Door {
             }
             Err(e) => return Err((None, e)),
         };
-        let vehicle = match self.admit(&connect, cert_names.as_deref()).await {
-            Ok(vehicle) => vehicle,
+        let client_kind = match self.admit(&connect, cert_names.as_deref()).await {
+            Ok(client_kind) => client_kind,
             Err((vehicle, ended)) => {
                 let code = match &ended {
                     Ended::Refused(Refusal::BadCredentials, _) => Some(ConnectRefusal::BadUsernameOrPassword),
@@ -408,7 +425,7 @@ impl Door {
                 };
                 let Some(code) = code else { return Err((vehicle, ended)) };
                 match &ended {
-                    Ended::Refused(refusal, detail) => self.count(*refusal, vehicle.as_ref(), peer, detail),
+                    Ended::Refused(refusal, detail) => self.count(*refusal, vehicle.as_deref(), peer, detail),
                     _ => self.finish(Err((vehicle.clone(), ended)), peer),
                 }
                 let _ = client.write_all(&packet::connack_refusal(code)).await;
@@ -416,10 +433,14 @@ impl Door {
                 return Err((vehicle, Ended::Answered));
             }
         };
+        let vehicle = client_kind.label();
         tracing::Span::current().record("vehicle", tracing::field::display(&vehicle));
-        tracing::debug!(client_id = %connect.client_id, "vehicle logged in");
+        tracing::debug!(client_id = %connect.client_id, "logged in");
         framer.set_max_remaining(self.settings.max_packet_bytes);
-        let tree = VehicleTree::new(&vehicle);
+        let rules = match &client_kind {
+            Client::Vehicle(vehicle) => Rules::Vehicle(VehicleTree::new(vehicle)),
+            Client::Phone(tree) => Rules::Phone(tree.clone()),
+        };
         let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
 
         let mut upstream = TcpStream::connect(self.settings.upstream)
@@ -427,7 +448,22 @@ impl Door {
             .map_err(|e| with_vehicle(Ended::Unavailable(format!("internal broker: {e}"))))?;
         let _ = upstream.set_nodelay(true);
         let mut forwarded = connect;
-        forwarded.password = Some(self.secret.password_for(vehicle.as_str()).into_bytes().into());
+        match &client_kind {
+            Client::Vehicle(vehicle) => {
+                forwarded.password = Some(self.secret.password_for(vehicle.as_str()).into_bytes().into());
+            }
+            Client::Phone(tree) => {
+                // rumqttd knows the phone by the door's name for it, never by the client id
+                // the app chose (which could be a server client's, or another phone's).
+                let upstream_id = tree.upstream_id();
+                forwarded.password = Some(self.secret.password_for(&upstream_id).into_bytes().into());
+                forwarded.username = Some(upstream_id.clone());
+                forwarded.client_id = upstream_id;
+                if let Some(will) = &mut forwarded.will {
+                    will.retain = false;
+                }
+            }
+        }
         upstream
             .write_all(&ClientPacket::Connect(forwarded).encode())
             .await
@@ -437,20 +473,29 @@ impl Door {
         let (mut upstream_read, mut upstream_write) = upstream.into_split();
         let client_ended = {
             let (held_tx, held_rx) = mpsc::unbounded_channel();
-            let holding = self.ledger.as_ref().map(|ledger| Holding {
-                ledger: ledger.clone(),
+            let holding = Holding {
+                ledger: self.ledger.clone(),
                 events: held_tx,
                 limit: HeldAcks::limit(),
                 status_lane: self.status_lane.clone(),
-            });
-            let inbound =
-                forward_checked(&mut client_read, &mut upstream_write, &mut framer, &tree, holding.as_ref());
+            };
+            let inbound = forward_checked(
+                &mut client_read,
+                &mut upstream_write,
+                &mut framer,
+                &rules,
+                &holding,
+                &self.metrics,
+            );
+            let phone = matches!(rules, Rules::Phone(_));
             let outbound = async {
-                match &self.ledger {
-                    Some(_) => {
-                        self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle).await
-                    }
-                    None => tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ()),
+                // A phone's connection always goes through the PUBACK queue: the door answers
+                // some of its packets itself.
+                if self.ledger.is_some() || phone {
+                    self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle, phone)
+                        .await
+                } else {
+                    tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ())
                 }
             };
             tokio::select! {
@@ -481,7 +526,8 @@ impl Door {
         upstream: &mut R,
         client: &mut W,
         mut events: mpsc::UnboundedReceiver<AckEvent>,
-        vehicle: &VehicleId,
+        vehicle: &str,
+        phone: bool,
     ) -> std::io::Result<()>
     where
         R: AsyncRead + Unpin,
@@ -505,7 +551,8 @@ impl Door {
                         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
                     {
                         let packet = from_broker.split_to(len);
-                        if !puback.is_some_and(|id| acks.broker_acked(id)) {
+                        let answered_by_door = phone && !phone_acl::from_broker(packet[0]);
+                        if !answered_by_door && !puback.is_some_and(|id| acks.broker_acked(id)) {
                             out.extend_from_slice(&packet);
                         }
                     }
@@ -520,7 +567,7 @@ impl Door {
                     if acks.one_looks_lost() {
                         self.metrics.unconfirmed.inc();
                         tracing::warn!(
-                            vehicle = vehicle.as_str(),
+                            vehicle,
                             held = acks.len(),
                             "a vehicle's message was not stored while others were: closing the \
                              connection so the vehicle sends it again"
@@ -535,78 +582,6 @@ impl Door {
                 out.clear();
             }
         }
-    }
-
-    /// Decides whether the CONNECT may go to the broker, and as which vehicle.
-    async fn admit(
-        &self,
-        connect: &Connect,
-        cert_names: Option<&[String]>,
-    ) -> Result<VehicleId, (Option<VehicleId>, Ended)> {
-        let bad = |why: &str| (None, refused(Refusal::BadCredentials, why));
-        let username = connect.username.as_deref().ok_or_else(|| bad("no user name"))?;
-        let vehicle = VehicleId::new(username).map_err(|_| bad("user name is not a vehicle id"))?;
-        let bad = |why: &str| (Some(vehicle.clone()), refused(Refusal::BadCredentials, why));
-        if connect.client_id != format!("convoy-agent-{vehicle}") {
-            return Err(bad("client id is not convoy-agent-{vehicle}"));
-        }
-        let password = connect
-            .password
-            .as_ref()
-            .and_then(|p| std::str::from_utf8(p).ok())
-            .ok_or_else(|| bad("no password"))?
-            .to_string();
-        if let Some(names) = cert_names {
-            if !names.iter().any(|name| name == vehicle.as_str()) {
-                return Err((
-                    Some(vehicle.clone()),
-                    refused(Refusal::ClientCertMismatch, format!("certificate names {names:?}")),
-                ));
-            }
-        }
-        let tree = VehicleTree::new(&vehicle);
-        if let Some(will) = &connect.will {
-            if let Err(refusal) = tree.check_will(&will.topic, will.retain, will.message.len()) {
-                let detail = format!("will on {}, {} bytes", will.topic, will.message.len());
-                return Err((Some(vehicle.clone()), refused(refusal, detail)));
-            }
-        }
-        let stored = match self.store.vehicle_password_hash(&vehicle).await {
-            Ok(stored) => stored,
-            Err(e) => return Err((Some(vehicle.clone()), Ended::Unavailable(format!("store: {e}")))),
-        };
-        // An unknown vehicle is checked against a hash nobody's password matches, so the time
-        // a refusal takes does not tell which vehicle ids exist.
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| DUMMY_VEHICLE_HASH.to_string());
-        let verified = match StoredVehicleHash::parse(&stored) {
-            fast @ StoredVehicleHash::Fast { .. } => fast.verify_fast(&password),
-            StoredVehicleHash::Argon2(_) => {
-                // A vehicle registered by an earlier version: argon2, one check per core; once
-                // it has logged in, its hash becomes the fast kind (argon2 vehicles die out).
-                let verified = {
-                    let _turn = convoy_registry::credentials::password_check_turn().await;
-                    let (password, stored) = (password.clone(), stored.clone());
-                    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-                        .await
-                        .unwrap_or(false)
-                };
-                if verified && known {
-                    let fast = convoy_registry::vehicle_key::hash_vehicle_password(&password);
-                    if let Err(e) = self.store.replace_vehicle_password_hash(&vehicle, &stored, &fast).await {
-                        tracing::warn!(vehicle = vehicle.as_str(), error = %e, "cannot store the vehicle's new password hash");
-                    }
-                }
-                verified
-            }
-        };
-        if !known {
-            return Err(bad("unknown vehicle"));
-        }
-        if !verified {
-            return Err(bad("wrong password"));
-        }
-        Ok(vehicle)
     }
 }
 
@@ -632,25 +607,27 @@ fn parse_connect(frame: &Frame) -> Result<Connect, Ended> {
     }
 }
 
-/// What the inbound side needs to hold PUBACKs: the ledger, the connection's event channel and
-/// its limit of held messages.
+/// What the inbound side needs to hold PUBACKs (with a ledger) and to answer a phone: the
+/// ledger, the connection's event channel and its limit of held messages.
 struct Holding {
-    ledger: Arc<CommitLedger>,
+    ledger: Option<Arc<CommitLedger>>,
     events: mpsc::UnboundedSender<AckEvent>,
     limit: Arc<Semaphore>,
     status_lane: Option<StatusLane>,
 }
 
-/// Copies the client's packets to the broker, each checked first; returns at the client's end
-/// of stream, or with the refusal at the first packet the vehicle may not send. That packet and
-/// anything after it are not forwarded; the packets before it were allowed and are. With
-/// `holding`, each QoS 1 PUBLISH of positions or status is registered as held before it goes on.
+/// Copies the client's packets to the broker, each checked first ([`Rules`]); returns at the
+/// client's end of stream, or with the refusal at the first packet the client may not send.
+/// That packet and anything after it are not forwarded; the packets before it were allowed and
+/// are. With a ledger, each QoS 1 PUBLISH of a stored topic is registered as held before it
+/// goes on.
 async fn forward_checked<R, W>(
     client: &mut R,
     upstream: &mut W,
     framer: &mut Framer,
-    tree: &VehicleTree,
-    holding: Option<&Holding>,
+    rules: &Rules,
+    holding: &Holding,
+    metrics: &BrokerMetrics,
 ) -> Result<(), Ended>
 where
     R: AsyncRead + Unpin,
@@ -664,8 +641,8 @@ where
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(Ended::from(e)),
             };
-            let packet = match check(&frame, tree) {
-                Ok(packet) => packet,
+            let (packet, pass) = match rules.check(&frame) {
+                Ok(checked) => checked,
                 Err(refusal) => break Err(refusal),
             };
             // Per packet: skipped at once below debug (a disabled event still costs, see the engine).
@@ -680,22 +657,46 @@ where
                     "publish forwarded"
                 );
             }
-            if let Some(holding) = holding {
-                if let Err(refusal) = hold(&packet, holding, upstream, &mut out).await {
-                    break Err(refusal);
-                }
-                if let (Some(lane), ClientPacket::Publish { topic, retain, payload, .. }) =
-                    (&holding.status_lane, &packet)
-                {
-                    if CommitLedger::stored_topic(topic) == Some(VehicleTopic::Status) {
-                        if let Err(e) = lane.publish(topic, *retain, payload).await {
-                            break Err(Ended::Unavailable(e.to_string()));
-                        }
-                        continue;
+            if let Err(refusal) = hold(&packet, &pass, holding, upstream, &mut out).await {
+                break Err(refusal);
+            }
+            if let (Some(lane), ClientPacket::Publish { topic, retain, payload, .. }) =
+                (&holding.status_lane, &packet)
+            {
+                let status = Some(HeldKind::Vehicle(VehicleTopic::Status));
+                if holding.ledger.is_some() && CommitLedger::stored_topic(topic) == status {
+                    if let Err(e) = lane.publish(topic, *retain, payload).await {
+                        break Err(Ended::Unavailable(e.to_string()));
                     }
+                    continue;
                 }
             }
-            out.extend_from_slice(&frame.bytes);
+            match pass {
+                Pass::AsIs => out.extend_from_slice(&frame.bytes),
+                Pass::ClearRetain => {
+                    let at = out.len();
+                    out.extend_from_slice(&frame.bytes);
+                    out[at] &= !0b0001;
+                }
+                Pass::Replace { reply, forward, refused } => {
+                    if refused > 0 {
+                        let filters = match &packet {
+                            ClientPacket::Subscribe { filters, .. } => filters.len(),
+                            _ => 0,
+                        };
+                        metrics
+                            .refused
+                            .with_label_values(&[Refusal::SubscriptionRefused.reason()])
+                            .inc_by(refused as u64);
+                        tracing::debug!(refused, filters, "subscription filters answered 0x80");
+                    }
+                    let _ = holding.events.send(AckEvent::Reply(reply));
+                    if let Some(forward) = forward {
+                        out.extend_from_slice(&forward);
+                    }
+                }
+                Pass::Answer => {}
+            }
         };
         if !out.is_empty() {
             upstream.write_all(&out).await?;
@@ -709,10 +710,11 @@ where
 }
 
 /// Registers the PUBACK of a QoS 1 PUBLISH as held, to be sent once ingest has committed the
-/// message and in the order the PUBLISHes came. [`check`] lets through only the topics ingest
-/// stores, at QoS 0 or 1.
+/// message (with a ledger), or at once (one the door answers), in the order the PUBLISHes came.
+/// [`Rules`] lets through only the topics ingest stores, at QoS 0 or 1, and those it answers.
 async fn hold<W: AsyncWrite + Unpin>(
     packet: &ClientPacket,
+    pass: &Pass,
     holding: &Holding,
     upstream: &mut W,
     out: &mut BytesMut,
@@ -720,14 +722,19 @@ async fn hold<W: AsyncWrite + Unpin>(
     let ClientPacket::Publish { qos: 1, topic, packet_id: Some(id), payload, .. } = packet else {
         return Ok(());
     };
-    let Some(kind) = CommitLedger::stored_topic(topic) else {
-        return Ok(());
+    let stored = match (pass, &holding.ledger) {
+        (Pass::Answer, _) => None,
+        (_, Some(ledger)) => match CommitLedger::stored_topic(topic) {
+            Some(kind) => Some((ledger, kind)),
+            None => return Ok(()),
+        },
+        (_, None) => return Ok(()),
     };
     let permit = match holding.limit.clone().try_acquire_owned() {
         Ok(permit) => permit,
         Err(_) => {
             // Too many held: send what is ready (its PUBACKs may free some), then wait,
-            // reading nothing more from the vehicle meanwhile.
+            // reading nothing more from the client meanwhile.
             upstream.write_all(out).await?;
             out.clear();
             holding
@@ -738,48 +745,18 @@ async fn hold<W: AsyncWrite + Unpin>(
                 .map_err(|_| Ended::Unavailable("the held PUBACKs' limit is closed".into()))?
         }
     };
+    let Some((ledger, kind)) = stored else {
+        let _ = holding.events.send(AckEvent::Held(Held::answered(*id, permit)));
+        return Ok(());
+    };
     // Held before expected: a commit reported for this content is then always behind it.
-    let key = holding.ledger.key(topic, payload);
+    let key = ledger.key(topic, payload);
     let mut held = Held::stored(*id, kind, key, permit);
-    if kind == VehicleTopic::Status && holding.status_lane.is_some() {
+    if kind == HeldKind::Vehicle(VehicleTopic::Status) && holding.status_lane.is_some() {
         // rumqttd never sees this packet id on the vehicle's connection: no PUBACK of its to wait for.
         held = held.without_broker_ack();
     }
     let _ = holding.events.send(AckEvent::Held(held));
-    holding.ledger.expect(key, &holding.events);
+    ledger.expect(key, &holding.events);
     Ok(())
-}
-
-/// The packet, if a vehicle may send it after its CONNECT ([`VehicleTree`] has the rules).
-/// A refusal's detail holds the topic or filter the client chose: [`Door::count`] escapes it.
-fn check(frame: &Frame, tree: &VehicleTree) -> Result<ClientPacket, Ended> {
-    let packet = ClientPacket::parse(frame)?;
-    match &packet {
-        ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
-        ClientPacket::Publish { qos, retain, topic, payload, .. } => {
-            if let Err(refusal) = tree.check_publish(topic, *retain, payload.len()) {
-                let detail = format!("{topic}, {} bytes, retain {retain}", payload.len());
-                return Err(refused(refusal, detail));
-            }
-            // QoS 2 would be acknowledged by rumqttd alone, before ingest stored anything.
-            if *qos == 2 {
-                return Err(refused(Refusal::UnsupportedQos, topic.clone()));
-            }
-            Ok(packet)
-        }
-        ClientPacket::Subscribe { filters, .. } => {
-            // One filter reaching beyond the vehicle's tree names the whole packet.
-            let refusal = filters
-                .iter()
-                .map(|(filter, _)| tree.check_subscribe(filter))
-                .find(|refusal| *refusal == Refusal::ForeignSubscription)
-                .unwrap_or(Refusal::SubscriptionNotAllowed);
-            let filters: Vec<&str> = filters.iter().map(|(filter, _)| filter.as_str()).collect();
-            Err(refused(refusal, filters.join(" ")))
-        }
-        ClientPacket::Unsubscribe { filters, .. } => {
-            Err(refused(Refusal::SubscriptionNotAllowed, format!("unsubscribe {}", filters.join(" "))))
-        }
-        _ => Ok(packet),
-    }
 }

@@ -132,7 +132,11 @@ pub const PUBREC: u8 = 5;
 pub const PUBREL: u8 = 6;
 pub const PUBCOMP: u8 = 7;
 pub const SUBSCRIBE: u8 = 8;
+/// Sent by the server only (the door answers a phone's SUBSCRIBE itself).
+pub const SUBACK: u8 = 9;
 pub const UNSUBSCRIBE: u8 = 10;
+/// Sent by the server only.
+pub const UNSUBACK: u8 = 11;
 pub const PINGREQ: u8 = 12;
 pub const DISCONNECT: u8 = 14;
 
