@@ -67,6 +67,18 @@ pub async fn register_phone(store: &Store, phone: NewPhone) -> Result<(Device, S
         }
         (DeviceKind::Traccar, _) => None,
     };
+    // An OwnTracks user name is an MQTT login beside the vehicles' (one namespace in
+    // Mosquitto's password file): it may not be a vehicle's id.
+    if phone.kind == DeviceKind::OwnTracks {
+        if let Ok(as_vehicle) = VehicleId::new(phone.name.as_str()) {
+            if store.vehicle_registered(&as_vehicle).await.map_err(AddPhoneError::Store)? {
+                return Err(AddPhoneError::BadName(format!(
+                    "{} is a vehicle's id: an OwnTracks user name must be another login",
+                    phone.name
+                )));
+            }
+        }
+    }
     if !store.vehicle_registered(&phone.vehicle).await.map_err(AddPhoneError::Store)? {
         return Err(AddPhoneError::UnknownVehicle(phone.vehicle));
     }
