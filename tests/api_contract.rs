@@ -403,8 +403,8 @@ async fn every_answer_is_as_the_openapi_document_says() {
 
     c.expect(204, "POST", "/api/v1/logout", Some(escort), None).await;
 
-    // A phone's reports (HTTP Basic with its own credentials): the escort's phone, outside any
-    // of the escort's moves, is told its monitoring mode; refusals in the API's error shape.
+    // A phone's reports (HTTP Basic with its own credentials): the escort's phone is told its
+    // monitoring mode; refusals in the API's error shape.
     let phone = convoy_registry::NewPhone {
         kind: convoy_store::DeviceKind::OwnTracks,
         name: "contract-phone".into(),
@@ -441,7 +441,8 @@ async fn every_answer_is_as_the_openapi_document_says() {
         }
         if got == 200 {
             let answer: Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(answer[0]["configuration"]["monitoring"], 1, "{answer}");
+            // The escort is on the contract move: move mode.
+            assert_eq!(answer[0]["configuration"]["monitoring"], 2, "{answer}");
         }
     }
 
