@@ -474,3 +474,41 @@ async fn on_mosquitto_with_the_shipped_acl_a_phone_stores_only_on_its_own_topic(
     assert_eq!((first.topic.as_str(), &first.payload[..]), ("owntracks/bo/iphone/cmd", command.as_bytes()));
     server.stop().await;
 }
+
+/// The command a phone got, as JSON, from its next PUBLISH.
+async fn next_command(events: &mut Events) -> serde_json::Value {
+    let seen = until(events, |p| matches!(p, Packet::Publish(_))).await;
+    let Some(Packet::Publish(command)) = seen.last() else { unreachable!() };
+    assert_eq!(command.topic, "owntracks/ana/pixel/cmd");
+    serde_json::from_slice(&command.payload).unwrap()
+}
+
+/// A person's phone is told by the server (retained, on its own command topic) to be quiet
+/// while no move of theirs runs, and to report in move mode once one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_persons_phone_is_told_to_be_quiet_and_then_to_report_during_their_move() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let secret = register_phone(&server, "ana", "pixel", "escort-car", Some(ESCORT_USER)).await;
+    let (client, mut events) = app(server.mqtt.port(), "ana", "pixel", &secret);
+    connected(&mut events).await;
+    client.subscribe("owntracks/ana/pixel/cmd", QoS::AtLeastOnce).await.unwrap();
+    // Told at the server's start, retained for when the phone connects: quiet.
+    let quiet = next_command(&mut events).await;
+    assert_eq!(quiet["action"], "setConfiguration");
+    assert_eq!(quiet["configuration"]["monitoring"], -1, "{quiet}");
+
+    // A move of hers starts: within a check (30 s) the phone is told to report.
+    let now = Utc::now();
+    let plan = serde_json::json!({
+        "name": "ana escorts",
+        "vehicles": ["escort-car"],
+        "route": { "type": "LineString", "coordinates": [[1.52, 42.50], [1.53, 42.51]] },
+        "window": { "from": now - chrono::Duration::minutes(1), "to": now + chrono::Duration::minutes(30) },
+    });
+    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan).unwrap()).unwrap();
+    let record = convoy_registry::store_new_move(&server.store, &plan, ADMIN_USER).await.unwrap();
+    server.store.set_move_team(&record.id, &[ESCORT_USER.to_string()]).await.unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(45), next_command(&mut events)).await.unwrap();
+    assert_eq!(report["configuration"]["monitoring"], 2, "{report}");
+    server.stop().await;
+}
