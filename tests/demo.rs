@@ -1,5 +1,5 @@
-//! `convoy demo`, run as a user runs it: the real binary, its printed login, three simulated
-//! vehicles moving on the API within 20 seconds, the planned move, its first alerts (leaving
+//! `convoy demo`, run as a user runs it: the real binary, its printed login, its four simulated
+//! vehicles (three agents and a car reported by a phone) moving on the API within 20 seconds, the planned move, its first alerts (leaving
 //! the depot, then the scripted detour), and a clean stop on Ctrl-C: the vehicles stop before
 //! the server, so no agent loses its broker on the way out.
 
@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl_c() {
+async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_and_stops_on_ctrl_c() {
     let data_dir = tempfile::tempdir().unwrap();
     let http = format!("127.0.0.1:{}", convoy_testkit::free_port());
     let mut demo = Command::new(env!("CARGO_BIN_EXE_convoy"))
@@ -70,14 +70,16 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
             .ok()?;
         let list = body["vehicles"].as_array()?.clone();
         let with_positions: Vec<_> = list.iter().filter(|v| !v["position"].is_null()).cloned().collect();
-        (with_positions.len() == 3).then_some(with_positions)
+        (with_positions.len() == 4).then_some(with_positions)
     };
-    let first = eventually(Duration::from_secs(20), "three vehicles with positions", || {
+    let first = eventually(Duration::from_secs(20), "four vehicles with positions", || {
         vehicles(client.clone(), token.clone(), http.clone())
     })
     .await;
     let ids: Vec<_> = first.iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(ids, vec!["escort-1", "truck-01", "truck-02"]);
+    assert_eq!(ids, vec!["escort-1", "escort-2", "truck-01", "truck-02"]);
+    // escort-2 has no agent: its phone reports it, with the accuracy a phone gives.
+    assert_eq!(first[1]["position"]["accuracy_m"], 12.0, "{:?}", first[1]);
 
     // They move: each one's newest fix is replaced by a later one at another place.
     let later = eventually(Duration::from_secs(10), "newer positions", || {
@@ -105,7 +107,7 @@ async fn the_demo_shows_three_moving_vehicles_and_their_alerts_and_stops_on_ctrl
     };
     let moves = get("/api/v1/moves").await.unwrap();
     assert_eq!(moves["moves"].as_array().unwrap().len(), 1, "{moves}");
-    assert_eq!(moves["moves"][0]["vehicles"], json!(["truck-01", "escort-1", "truck-02"]));
+    assert_eq!(moves["moves"][0]["vehicles"], json!(["truck-01", "escort-1", "truck-02", "escort-2"]));
     let alerts = eventually(Duration::from_secs(120), "the detour's off_route alert", || async {
         let body = get("/api/v1/alerts?vehicle=truck-01").await?;
         let alerts = body["alerts"].as_array()?.clone();
