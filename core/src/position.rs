@@ -58,6 +58,25 @@ pub struct Position {
     pub accuracy_m: Option<f64>,
 }
 
+impl Position {
+    /// A fix with nothing known but its number, time and place.
+    pub fn bare(seq: u64, t: DateTime<Utc>, lat: f64, lon: f64) -> Self {
+        Position {
+            seq,
+            t,
+            lat,
+            lon,
+            alt_m: None,
+            speed_mps: None,
+            course_deg: None,
+            fix: None,
+            sats: None,
+            hdop: None,
+            accuracy_m: None,
+        }
+    }
+}
+
 /// Formats a fix time as the wire wants it: RFC 3339, UTC, milliseconds, `Z`.
 pub fn format_time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -105,20 +105,7 @@ impl PhoneFix {
     /// A fix at `t`, with nothing known but where it is; the decoders fill in the rest and
     /// then call [`PhoneFix::checked`].
     fn at(t: DateTime<Utc>, lat: f64, lon: f64) -> Self {
-        let position = Position {
-            seq: seq_from_time(t),
-            t,
-            lat,
-            lon,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        };
-        PhoneFix { position, battery_pct: None }
+        PhoneFix { position: Position::bare(seq_from_time(t), t, lat, lon), battery_pct: None }
     }
 
     /// The agent's checks of the position, then the ranges the wire format leaves open but a

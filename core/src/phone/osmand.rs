@@ -255,19 +255,7 @@ mod tests {
     /// A position with only what every fix has, at `ms` since 1970.
     fn bare(ms: i64, lat: f64, lon: f64) -> Position {
         let t = DateTime::from_timestamp_millis(ms).unwrap();
-        Position {
-            seq: seq_from_time(t),
-            t,
-            lat,
-            lon,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        }
+        Position::bare(seq_from_time(t), t, lat, lon)
     }
 
     fn fix(position: Position, battery_pct: Option<f64>) -> PhoneFix {

@@ -128,19 +128,7 @@ mod tests {
     /// A position with only what every location has.
     fn bare(tst: i64, lat: f64, lon: f64) -> Position {
         let t = DateTime::from_timestamp(tst, 0).unwrap();
-        Position {
-            seq: seq_from_time(t),
-            t,
-            lat,
-            lon,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        }
+        Position::bare(seq_from_time(t), t, lat, lon)
     }
 
     const QUICKSETUP_MQTT: &str = include_str!("fixtures/owntracks/quicksetup_mqtt.json");
