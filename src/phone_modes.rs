@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use convoy_alerts::service::MqttTarget;
 use convoy_core::phone::owntracks::command_topic;
-use convoy_registry::phones::{owntracks_monitoring_command, phone_tracked_at, Monitoring};
+use convoy_registry::phones::{owntracks_monitoring_command, Monitoring, Tracking};
 use convoy_store::{DeviceKind, Store};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio_util::sync::CancellationToken;
@@ -64,11 +64,21 @@ async fn switch_phones(store: &Store, client: &AsyncClient, told: &mut HashMap<S
         Ok(devices) => devices,
         Err(e) => return tracing::warn!(error = %e, "cannot read the phones to switch their modes"),
     };
+    let phones: Vec<_> =
+        devices.iter().filter(|d| d.kind == DeviceKind::OwnTracks && d.person.is_some()).collect();
+    if phones.is_empty() {
+        return;
+    }
+    // Every move's crew once for all the phones, not once per phone.
+    let crews = match store.move_crews().await {
+        Ok(crews) => crews,
+        Err(e) => return tracing::warn!(error = %e, "cannot read the moves to switch people's phones"),
+    };
     let now = chrono::Utc::now();
-    for device in devices.iter().filter(|d| d.kind == DeviceKind::OwnTracks && d.person.is_some()) {
-        let mode = match phone_tracked_at(store, device, now).await {
-            Ok(true) => Monitoring::Move,
-            Ok(false) => Monitoring::Quiet,
+    for device in phones {
+        let mode = match Tracking::among(store, device, &crews).await {
+            Ok(tracking) if tracking.at(now) => Monitoring::Move,
+            Ok(_) => Monitoring::Quiet,
             Err(e) => return tracing::warn!(error = %e, "cannot read a person's moves to switch their phone"),
         };
         let topic = command_topic(&device.name, device.owntracks_device.as_deref().unwrap_or_default());

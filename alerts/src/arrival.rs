@@ -60,19 +60,7 @@ mod tests {
     fn reports_come_before_fixes_received_at_the_same_moment_and_fixes_by_time() {
         let at: DateTime<Utc> = "2026-11-28T09:00:00Z".parse().unwrap();
         let vehicle = VehicleId::new("truck").unwrap();
-        let position = |seq: u64, s: i64| Position {
-            seq,
-            t: at - chrono::Duration::seconds(s),
-            lat: 48.0,
-            lon: 11.0,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        };
+        let position = |seq: u64, s: i64| Position::bare(seq, at - chrono::Duration::seconds(s), 48.0, 11.0);
         let mut arrivals = vec![
             Arrival::Position { vehicle: vehicle.clone(), position: position(2, 1), received_at: at },
             Arrival::Position { vehicle: vehicle.clone(), position: position(1, 2), received_at: at },

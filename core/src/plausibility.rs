@@ -119,19 +119,8 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     fn fix(seq: u64, second: i64, lat: f64, lon: f64) -> Position {
-        Position {
-            seq,
-            t: Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap() + Duration::seconds(second),
-            lat,
-            lon,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        }
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap() + Duration::seconds(second);
+        Position::bare(seq, t, lat, lon)
     }
 
     /// About 111 m per 0.001 degree of latitude.

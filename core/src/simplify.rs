@@ -41,19 +41,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn at(seq: u64, lat: f64, lon: f64) -> Position {
-        Position {
-            seq,
-            t: Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap() + chrono::Duration::seconds(seq as i64),
-            lat,
-            lon,
-            alt_m: None,
-            speed_mps: None,
-            course_deg: None,
-            fix: None,
-            sats: None,
-            hdop: None,
-            accuracy_m: None,
-        }
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap() + chrono::Duration::seconds(seq as i64);
+        Position::bare(seq, t, lat, lon)
     }
 
     #[test]

@@ -63,9 +63,4 @@ impl DirectIntake {
         }
         Ok(outcome)
     }
-
-    /// Counts a refused report by reason, beside the broker's refusals.
-    pub fn rejected(&self, reason: &str) {
-        self.metrics.rejected(reason);
-    }
 }

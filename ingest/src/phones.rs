@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use convoy_core::phone::owntracks::{self, Message};
-use convoy_store::{Device, DeviceKind, MoveCrew, Store, StoreError, VehiclePositions};
+use convoy_registry::phones::Tracking;
+use convoy_store::{Device, DeviceKind, Store, StoreError, VehiclePositions};
 use rumqttc::Publish;
 
 use crate::Verdict;
@@ -18,13 +19,12 @@ use crate::Verdict;
 /// again (a phone removed, a move added to a person's team).
 const REREAD_AFTER: Duration = Duration::from_secs(30);
 
-/// What ingest has read of the phones it has heard from, and of their people's moves.
+/// What ingest has read of the phones it has heard from: each one's registration and when its
+/// fixes may be kept.
 #[derive(Default)]
 pub(crate) struct KnownPhones {
     /// By OwnTracks user name; `None` if no phone is registered under it.
-    phones: HashMap<String, (Option<Device>, Instant)>,
-    /// The moves of each phone's person, to tell whether a fix falls within one.
-    moves_of: HashMap<String, (Vec<MoveCrew>, Instant)>,
+    phones: HashMap<String, (Option<(Device, Tracking)>, Instant)>,
 }
 
 impl KnownPhones {
@@ -35,16 +35,11 @@ impl KnownPhones {
         for publish in batch {
             let Some((user, _)) = owntracks::parse_topic(&publish.topic) else { continue };
             if self.phones.get(user).is_none_or(|(_, at)| at.elapsed() > REREAD_AFTER) {
-                let device = store.device(DeviceKind::OwnTracks, user).await?;
-                self.phones.insert(user.to_string(), (device, Instant::now()));
-            }
-            let Some((Some(device), _)) = self.phones.get(user) else { continue };
-            let Some(person) = device.person.clone() else { continue };
-            if self.moves_of.get(&person).is_none_or(|(_, at)| at.elapsed() > REREAD_AFTER) {
-                let theirs = store.moves_of_user(&person).await?;
-                let crews =
-                    store.move_crews().await?.into_iter().filter(|m| theirs.contains(&m.id)).collect();
-                self.moves_of.insert(person, (crews, Instant::now()));
+                let known = match store.device(DeviceKind::OwnTracks, user).await? {
+                    Some(device) => Some((device.clone(), Tracking::of(store, &device).await?)),
+                    None => None,
+                };
+                self.phones.insert(user.to_string(), (known, Instant::now()));
             }
         }
         Ok(())
@@ -52,7 +47,7 @@ impl KnownPhones {
 
     /// What to do with one message on `owntracks/{user}/{device}` (after [`Self::learn`]).
     pub(crate) fn check(&self, publish: &Publish, user: &str, device: &str, now: DateTime<Utc>) -> Verdict {
-        let Some((Some(phone), _)) = self.phones.get(user) else {
+        let Some((Some((phone, tracking)), _)) = self.phones.get(user) else {
             let detail = format!("no OwnTracks phone is registered as {user}");
             return Verdict::Reject { reason: "unknown_device", detail };
         };
@@ -71,11 +66,8 @@ impl KnownPhones {
             Err(e) => return Verdict::Reject { reason: e.reason(), detail: e.to_string() },
         };
         let position = location.fix.position;
-        if let Some(person) = &phone.person {
-            let moves = self.moves_of.get(person).map_or(&[][..], |(moves, _)| moves.as_slice());
-            if !moves.iter().any(|m| m.is_running_at(position.t)) {
-                return Verdict::Private;
-            }
+        if !tracking.at(position.t) {
+            return Verdict::Private;
         }
         Verdict::Store(VehiclePositions {
             vehicle: phone.vehicle.clone(),

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use convoy_core::VehicleId;
-use convoy_store::{Device, DeviceKind, Store, StoreError};
+use convoy_store::{Device, DeviceKind, MoveCrew, Store, StoreError};
 
 use crate::credentials::random_password;
 use crate::vehicle_key::{hash_vehicle_password, StoredVehicleHash, DUMMY_VEHICLE_HASH};
@@ -147,37 +147,40 @@ mod tests {
     }
 }
 
-/// Whether a fix the phone took at `t` may be kept: always for a phone that belongs to no
-/// person (a subcontracted truck's); for a person's phone, only when `t` falls within a move
-/// that person is on the team of. Positions outside their moves are not the company's business:
-/// such a fix is refused where it arrives, counted, never stored.
-pub async fn phone_tracked_at(
-    store: &Store,
-    device: &Device,
-    t: chrono::DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let Some(person) = &device.person else { return Ok(true) };
-    let theirs = store.moves_of_user(person).await?;
-    if theirs.is_empty() {
-        return Ok(false);
-    }
-    Ok(store.move_crews().await?.iter().any(|m| theirs.contains(&m.id) && m.is_running_at(t)))
+/// When a phone's fixes may be kept: always for a phone that belongs to no person (a
+/// subcontracted truck's); for a person's phone, only within a move that person is on the team
+/// of. Positions outside their moves are not the company's business: such a fix is refused where
+/// it arrives, counted, never stored. Read once, asked for each fix of a report or a batch.
+#[derive(Clone, Debug)]
+pub enum Tracking {
+    Always,
+    /// Within these moves' windows (`MoveCrew::is_running_at`).
+    DuringMoves(Vec<MoveCrew>),
 }
 
-/// [`phone_tracked_at`] for each of `times` (a batch a phone sends after being offline), with
-/// the person's moves read once.
-pub async fn phone_tracked_at_each(
-    store: &Store,
-    device: &Device,
-    times: &[chrono::DateTime<Utc>],
-) -> Result<Vec<bool>, StoreError> {
-    let Some(person) = &device.person else { return Ok(vec![true; times.len()]) };
-    let theirs = store.moves_of_user(person).await?;
-    if theirs.is_empty() {
-        return Ok(vec![false; times.len()]);
+impl Tracking {
+    /// Reads when `device` may be tracked.
+    pub async fn of(store: &Store, device: &Device) -> Result<Self, StoreError> {
+        match device.person {
+            None => Ok(Tracking::Always),
+            Some(_) => Self::among(store, device, &store.move_crews().await?).await,
+        }
     }
-    let crews: Vec<_> = store.move_crews().await?.into_iter().filter(|m| theirs.contains(&m.id)).collect();
-    Ok(times.iter().map(|t| crews.iter().any(|m| m.is_running_at(*t))).collect())
+
+    /// As [`Tracking::of`], with every move's crew already read (once for many phones).
+    pub async fn among(store: &Store, device: &Device, crews: &[MoveCrew]) -> Result<Self, StoreError> {
+        let Some(person) = &device.person else { return Ok(Tracking::Always) };
+        let theirs = store.moves_of_user(person).await?;
+        Ok(Tracking::DuringMoves(crews.iter().filter(|m| theirs.contains(&m.id)).cloned().collect()))
+    }
+
+    /// Whether a fix taken at `t` may be kept.
+    pub fn at(&self, t: chrono::DateTime<Utc>) -> bool {
+        match self {
+            Tracking::Always => true,
+            Tracking::DuringMoves(moves) => moves.iter().any(|m| m.is_running_at(t)),
+        }
+    }
 }
 
 /// Where an OwnTracks app sends its reports: Convoy's MQTT listener, or its HTTP endpoint.

@@ -201,14 +201,9 @@ where
 }
 
 async fn try_keep(state: &AppState, device: &Device, fixes: &[PhoneFix]) -> Result<Kept, StoreError> {
-    let times: Vec<_> = fixes.iter().map(|f| f.position.t).collect();
-    let tracked = convoy_registry::phones::phone_tracked_at_each(&state.store, device, &times).await?;
-    let positions: Vec<_> = fixes
-        .iter()
-        .zip(&tracked)
-        .filter(|(_, tracked)| **tracked)
-        .map(|(f, _)| f.position.clone())
-        .collect();
+    let tracking = convoy_registry::phones::Tracking::of(&state.store, device).await?;
+    let positions: Vec<_> =
+        fixes.iter().filter(|f| tracking.at(f.position.t)).map(|f| f.position.clone()).collect();
     let kept = Kept { stored: positions.len(), private: fixes.len() - positions.len() };
     if !positions.is_empty() {
         state

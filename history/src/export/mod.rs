@@ -288,19 +288,7 @@ pub mod test_support {
     /// A fix with no optional field.
     pub fn bare(seq: u64, t: DateTime<Utc>, lat: f64, lon: f64) -> StoredPosition {
         StoredPosition {
-            position: Position {
-                seq,
-                t,
-                lat,
-                lon,
-                alt_m: None,
-                speed_mps: None,
-                course_deg: None,
-                fix: None,
-                sats: None,
-                hdop: None,
-                accuracy_m: None,
-            },
+            position: Position::bare(seq, t, lat, lon),
             late: false,
             implausible: None,
             received_at: t,
