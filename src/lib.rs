@@ -6,6 +6,6 @@ pub mod config;
 pub mod connection_budget;
 pub mod demo;
 pub mod loadgen;
-pub mod phone_modes;
 pub mod pty;
+pub mod retained;
 pub mod server;

@@ -155,8 +155,8 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         live.clone(),
         shutdown.child_token(),
     ));
-    let phone_modes_mqtt =
-        MqttTarget { client_id: format!("{}-phones", ingest_config.client_id), ..alerts_mqtt.clone() };
+    let retained_mqtt =
+        MqttTarget { client_id: format!("{}-retained", ingest_config.client_id), ..alerts_mqtt.clone() };
     let alerts_config = ServiceConfig {
         rules: config.rules.clone(),
         mqtt: Some(alerts_mqtt),
@@ -251,15 +251,14 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         Some(committed),
         shutdown.child_token(),
     ));
-    let phone_modes =
-        tokio::spawn(crate::phone_modes::run(store.clone(), phone_modes_mqtt, shutdown.child_token()));
+    let retained = tokio::spawn(crate::retained::run(store.clone(), retained_mqtt, shutdown.child_token()));
     let mut tasks = vec![
         ("http", http),
         ("ingest", ingest),
         ("alerts", alerts),
         ("housekeeping", housekeeping),
         ("forwarding", forward),
-        ("phone modes", phone_modes),
+        ("retained device messages", retained),
     ];
     tasks.extend(door.map(|door| ("mqtt door", door)));
     if let Some((listener, _)) = osmand_listener {

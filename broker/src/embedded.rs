@@ -20,19 +20,22 @@
 //!   is at its count, the oldest segment is dropped, *read or not*. The log keeps what was
 //!   read too, so it always fills to its bound in time: the bound is memory the broker will
 //!   use, not only under attack. Ingest subscribes to `convoy/v1/vehicles/+/positions`,
-//!   `.../status` and `owntracks/+/+` (three logs: 32, 16 and 16 MiB); the door lets vehicles
-//!   subscribe to nothing and a phone only to its own `owntracks/{user}/{device}/cmd`, one log
-//!   per registered phone that subscribed, of [`COMMAND_LOG`]: a single 64 KiB segment (only
-//!   the server publishes there; the retained command a phone gets on subscribing is kept apart
-//!   from the log). An empty log is not free: each segment allocates room for 1,024 entries
+//!   `.../status` and `owntracks/+/+` (three logs: 32, 16 and 16 MiB); the door lets a vehicle
+//!   subscribe only to its own `convoy/v1/vehicles/{id}/windows` (an agent set to
+//!   `privacy = "moves_only"` does), one log per such vehicle of [`WINDOWS_LOG`], and a phone
+//!   only to its own `owntracks/{user}/{device}/cmd`, one log per registered phone that
+//!   subscribed, of [`COMMAND_LOG`]: each a single 64 KiB segment (only the server publishes
+//!   there; the retained message a client gets on subscribing is kept apart from the log). An empty log is not free: each segment allocates room for 1,024 entries
 //!   up front (232 bytes each in 0.20), so a phone's command log costs about a quarter of
-//!   a MiB, for as long as the process runs (rumqttd never drops a filter's log).
+//!   a MiB, for as long as the process runs (rumqttd never drops a filter's log); so does a
+//!   moves-only vehicle's windows log.
 //!   A subscription always makes its filter's log (`next_native_offset`), whatever the
 //!   configuration: `dynamic_filters` is only about a PUBLISH on a topic no filter matches
 //!   (a log per such topic when on; off, and 0.20 never makes one anyway: the message is
 //!   routed nowhere, or only kept if retained). A log's bounds are those of the first
-//!   `custom_segment` key matching its filter (`owntracks/+/+` matches ingest's filter, and
-//!   `owntracks/+/+/cmd` a phone's command topic), else the default (the positions' bounds).
+//!   `custom_segment` key matching its filter (`owntracks/+/+` matches ingest's filter,
+//!   `owntracks/+/+/cmd` a phone's command topic and `convoy/v1/vehicles/+/windows` a
+//!   vehicle's windows), else the default (the positions' bounds).
 //! - **Per connection**: the packets read but not yet routed (`max_inflight_count` caps one
 //!   read's batch, and a read holds what one socket read brought), and those routed to a
 //!   subscriber but not acknowledged (at most 100 at QoS 1, rumqttd's fixed window: ingest's).
@@ -151,6 +154,12 @@ pub const OWNTRACKS_LOG: LogBounds = LogBounds { segment_bytes: 1024 * 1024, seg
 pub const COMMAND_LOG: LogBounds = LogBounds { segment_bytes: 64 * 1024, segments: 1 };
 /// The filter [`COMMAND_LOG`] applies to.
 pub const COMMAND_FILTER: &str = "owntracks/+/+/cmd";
+/// The log of one vehicle's windows subscription (`convoy/v1/vehicles/{id}/windows`): one
+/// segment of 64 KiB, as a phone's commands (only the server publishes there, a message of
+/// at most 8 KiB when the vehicle's moves change).
+pub const WINDOWS_LOG: LogBounds = LogBounds { segment_bytes: 64 * 1024, segments: 1 };
+/// The filter [`WINDOWS_LOG`] applies to.
+pub const WINDOWS_FILTER: &str = "convoy/v1/vehicles/+/windows";
 
 /// The largest packet body rumqttd and the door take: a full position batch and its topic.
 pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
@@ -237,6 +246,7 @@ fn custom_logs() -> HashMap<String, SegmentConfig> {
         (STATUS_FILTER.to_string(), segment(STATUS_LOG)),
         (owntracks::FILTER.to_string(), segment(OWNTRACKS_LOG)),
         (COMMAND_FILTER.to_string(), segment(COMMAND_LOG)),
+        (WINDOWS_FILTER.to_string(), segment(WINDOWS_LOG)),
     ])
 }
 
@@ -372,7 +382,12 @@ mod tests {
         // As rumqttd picks a log's bounds: the subscribed filter read as a topic, against each key.
         let matching =
             |filter: &str| logs.keys().filter(|key| rumqttd::protocol::matches(filter, key)).count();
-        for filter in [STATUS_FILTER, owntracks::FILTER, "owntracks/ana/pixel/cmd"] {
+        for filter in [
+            STATUS_FILTER,
+            owntracks::FILTER,
+            "owntracks/ana/pixel/cmd",
+            "convoy/v1/vehicles/truck-a/windows",
+        ] {
             assert_eq!(matching(filter), 1, "{filter}");
         }
         assert_eq!(matching(convoy_core::topics::POSITIONS_FILTER), 0);

@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod live;
 mod local_frame;
 pub mod log_line;
+pub mod move_windows;
 pub mod phone;
 pub mod plan;
 pub mod plausibility;

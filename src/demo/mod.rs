@@ -184,6 +184,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
             spool: Default::default(),
             heartbeat: None,
             metrics_file: None,
+            privacy: convoy_agent::privacy::Privacy::Always,
             vehicle,
         };
         agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));

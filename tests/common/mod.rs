@@ -210,9 +210,19 @@ impl TestAgent {
 
     /// An agent for a broker given in full (e.g. `mqtts://` with its CA and client certificate).
     pub fn start_with_broker(vehicle: &VehicleId, password: &str, broker: BrokerAddress) -> TestAgent {
+        Self::start_configured(vehicle, password, broker, |_| {})
+    }
+
+    /// An agent whose configuration `configure` may change first (its privacy, state directory).
+    pub fn start_configured(
+        vehicle: &VehicleId,
+        password: &str,
+        broker: BrokerAddress,
+        configure: impl FnOnce(&mut AgentConfig),
+    ) -> TestAgent {
         let pty = PtyPair::open().unwrap();
         let state = tempfile::tempdir().unwrap();
-        let config = AgentConfig {
+        let mut config = AgentConfig {
             serial: pty.slave_path.clone(),
             baud: 9600,
             vehicle: vehicle.clone(),
@@ -224,7 +234,9 @@ impl TestAgent {
             spool: Default::default(),
             heartbeat: None,
             metrics_file: None,
+            privacy: convoy_agent::privacy::Privacy::Always,
         };
+        configure(&mut config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(convoy_agent::run(config, shutdown.clone()));
         TestAgent { pty, shutdown, task, _state: state }

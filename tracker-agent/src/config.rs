@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use convoy_core::VehicleId;
 use serde::Deserialize;
 
+use crate::privacy::Privacy;
 use crate::spool::{FsyncPolicy, SpoolConfig};
 use crate::tls::TlsFiles;
 
@@ -34,6 +35,8 @@ pub struct AgentConfig {
     pub heartbeat: Option<Duration>,
     /// Where to write Prometheus metrics (for node_exporter's textfile collector), if anywhere.
     pub metrics_file: Option<PathBuf>,
+    /// Whether fixes outside the vehicle's move windows are recorded.
+    pub privacy: Privacy,
 }
 
 /// Where the broker is.
@@ -111,6 +114,8 @@ pub struct AgentConfigFile {
     pub heartbeat_s: Option<u64>,
     /// Write Prometheus metrics to this file every 30 s (node_exporter textfile collector).
     pub metrics_file: Option<PathBuf>,
+    /// "always" (default) or "moves_only": record nothing outside the vehicle's move windows.
+    pub privacy: Option<String>,
 }
 
 impl AgentConfigFile {
@@ -184,6 +189,14 @@ impl AgentConfigFile {
         if self.spool_max_fixes == Some(0) {
             problems.push("spool_max_fixes must be above 0".to_string());
         }
+        let privacy = match self.privacy.as_deref().map(|text| (text, Privacy::parse(text))) {
+            None => Privacy::default(),
+            Some((_, Some(privacy))) => privacy,
+            Some((other, None)) => {
+                problems.push(format!("privacy {other:?} must be \"always\" or \"moves_only\""));
+                Privacy::default()
+            }
+        };
         if self.heartbeat_s == Some(0) {
             problems.push("heartbeat_s must be above 0 (leave it out to publish every fix)".to_string());
         }
@@ -213,6 +226,7 @@ impl AgentConfigFile {
             },
             heartbeat: self.heartbeat_s.map(Duration::from_secs),
             metrics_file: self.metrics_file,
+            privacy,
         })
     }
 }
@@ -236,6 +250,7 @@ mod tests {
             broker: Some("http://x".into()),
             fsync: Some("sometimes".into()),
             heartbeat_s: Some(0),
+            privacy: Some("never".into()),
             ..Default::default()
         };
         let err = file.resolve().unwrap_err().to_string();
@@ -246,6 +261,7 @@ mod tests {
             "mqtt://HOST:PORT",
             "fsync \"sometimes\"",
             "heartbeat_s",
+            "privacy \"never\"",
         ] {
             assert!(err.contains(expected), "{expected:?} missing from {err}");
         }

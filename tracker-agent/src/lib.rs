@@ -12,6 +12,7 @@ pub mod log_writer;
 pub mod metrics;
 pub mod nav;
 pub mod nmea_writer;
+pub mod privacy;
 pub mod private_files;
 mod publisher;
 pub mod reader;
@@ -38,6 +39,12 @@ pub struct AgentStats {
     /// Fixes thinned out by the heartbeat sampling policy.
     pub thinned: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,
+    /// Fixes not recorded: taken outside the vehicle's move windows (`privacy = "moves_only"`).
+    pub withheld: std::sync::atomic::AtomicU64,
+    /// Windows messages refused, by reason, in the order of
+    /// [`convoy_core::move_windows::WINDOWS_ERROR_REASONS`].
+    pub windows_rejected:
+        [std::sync::atomic::AtomicU64; convoy_core::move_windows::WINDOWS_ERROR_REASONS.len()],
     /// When the receiver last completed an epoch, in milliseconds since the Unix epoch (0: never).
     pub last_epoch_ms: std::sync::atomic::AtomicI64,
     /// Whether that epoch had a fix.
@@ -72,9 +79,17 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         );
     }
     let floor = seq::SeqFloor::open(&config.state_dir)?;
+    let gate = privacy::MoveGate::open(config.privacy, &config.vehicle, &config.state_dir);
     let (fix_tx, fix_rx) = tokio::sync::mpsc::unbounded_channel();
-    let publisher =
-        tokio::spawn(publisher::run(config.clone(), fix_rx, spool, floor, stats.clone(), shutdown.clone()));
+    let publisher = tokio::spawn(publisher::run(
+        config.clone(),
+        fix_rx,
+        spool,
+        floor,
+        gate,
+        stats.clone(),
+        shutdown.clone(),
+    ));
     let read = reader::run(&config, fix_tx, &stats, shutdown);
     let read_result = read.await;
     let publish_result = publisher.await?;

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use convoy_core::move_windows::WINDOWS_ERROR_REASONS;
+
 use crate::decoder::REJECT_REASONS;
 use crate::AgentStats;
 
@@ -21,7 +23,11 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
     let mut counter = |name: &str, help: &str, value: u64| {
         let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
     };
-    counter("convoy_agent_fixes_total", "Fixes numbered and spooled", stats.fixes.load(Ordering::Relaxed));
+    counter(
+        "convoy_agent_fixes_total",
+        "Fixes read and kept by the sampling policy (spooled, or withheld outside moves)",
+        stats.fixes.load(Ordering::Relaxed),
+    );
     counter(
         "convoy_agent_no_fix_epochs_total",
         "Receiver epochs without a fix",
@@ -43,6 +49,11 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
         stats.published.load(Ordering::Relaxed),
     );
     counter("convoy_agent_spool_dropped_total", "Fixes dropped because the spool was full", spool.dropped);
+    counter(
+        "convoy_agent_withheld_total",
+        "Fixes not recorded: outside the vehicle's move windows (privacy = moves_only)",
+        stats.withheld.load(Ordering::Relaxed),
+    );
     let _ = write!(
         out,
         "# HELP convoy_agent_nmea_rejected_total Receiver input set aside, by reason\n# TYPE convoy_agent_nmea_rejected_total counter\n"
@@ -51,6 +62,17 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
         let _ = writeln!(
             out,
             "convoy_agent_nmea_rejected_total{{reason=\"{reason}\"}} {}",
+            count.load(Ordering::Relaxed)
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP convoy_agent_windows_rejected_total Move windows messages refused, by reason\n# TYPE convoy_agent_windows_rejected_total counter\n"
+    );
+    for (reason, count) in WINDOWS_ERROR_REASONS.iter().zip(&stats.windows_rejected) {
+        let _ = writeln!(
+            out,
+            "convoy_agent_windows_rejected_total{{reason=\"{reason}\"}} {}",
             count.load(Ordering::Relaxed)
         );
     }

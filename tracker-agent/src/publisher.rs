@@ -8,6 +8,9 @@
 //! note, and reports the note back when that packet id is acknowledged. A packet id seen again
 //! while unacknowledged is a retransmission after a reconnect, not a new publish.
 //!
+//! With `privacy = "moves_only"` it also subscribes to the vehicle's move windows, and a fix
+//! taken outside them is dropped before it is numbered ([`crate::privacy`]).
+//!
 //! A reconnect to a broker that kept no session (restarted without persistence, or the
 //! embedded broker after the server restarted) is different: rumqttc drops what it had not got
 //! acknowledged and will never resend it. The agent then sends every unacknowledged fix again
@@ -27,6 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::epoch::Fix;
+use crate::privacy::MoveGate;
 use crate::seq::SeqFloor;
 use crate::spool::{FsyncPolicy, Spool};
 use crate::{AgentConfig, AgentStats};
@@ -57,6 +61,11 @@ enum Broker {
         session_present: bool,
     },
     Acked(Sent),
+    /// A message the broker delivered (the agent subscribes to its move windows only).
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+    },
 }
 
 pub async fn run(
@@ -64,6 +73,7 @@ pub async fn run(
     mut fixes: mpsc::UnboundedReceiver<Fix>,
     mut spool: Spool,
     mut floor: SeqFloor,
+    mut gate: MoveGate,
     stats: Arc<AgentStats>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -87,7 +97,7 @@ pub async fn run(
     if let Some(user) = &config.username {
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
-    let will = status(&config, "offline", &stats, &mut spool, started);
+    let will = status(&config, "offline", &stats, &mut spool, &gate, started);
     options.set_last_will(LastWill::new(&status_topic, will, QoS::AtLeastOnce, true));
     let (client, eventloop) = AsyncClient::new(options, 64);
     let sent: SentQueue = Arc::default();
@@ -112,7 +122,7 @@ pub async fn run(
     loop {
         tokio::select! {
             fix = fixes.recv(), if !reader_done => match fix {
-                Some(fix) => numbering.spool(&mut spool, &mut floor, fix)?,
+                Some(fix) => numbering.record(&mut spool, &mut floor, &gate, &stats, fix)?,
                 None => reader_done = true,
             },
             event = broker_rx.recv() => match event {
@@ -126,8 +136,27 @@ pub async fn run(
                         in_flight.clear();
                     }
                     connected_before = true;
-                    publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
+                    if let Some(windows) = gate.topic() {
+                        // Again at every connection: the retained windows come with the answer.
+                        if let Err(e) = client.try_subscribe(windows, QoS::AtLeastOnce) {
+                            tracing::warn!(error = %e, "cannot subscribe to the move windows yet");
+                        }
+                    }
+                    publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, &gate, started));
                 }
+                Some(Broker::Message { topic, payload }) if gate.topic().as_deref() == Some(topic.as_str()) => {
+                    match gate.learn(&payload) {
+                        Ok(()) => tracing::info!(windows = gate.known_windows(), "move windows received"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "move windows refused");
+                            let reasons = convoy_core::move_windows::WINDOWS_ERROR_REASONS;
+                            if let Some(i) = reasons.iter().position(|r| *r == e.reason()) {
+                                stats.windows_rejected[i].fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                Some(Broker::Message { topic, .. }) => tracing::warn!(%topic, "a message on a topic the agent did not subscribe to"),
                 Some(Broker::Acked(Sent::Positions { last_seq, session: of })) if of == session => {
                     if let Some(batch) = in_flight.iter_mut().find(|(seq, _)| *seq == last_seq) {
                         batch.1 = true;
@@ -143,14 +172,14 @@ pub async fn run(
                 None => anyhow::bail!("the MQTT event loop stopped"),
             },
             _ = status_tick.tick() => {
-                publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, started));
+                publish_status(&client, &sent, &status_topic, status(&config, "online", &stats, &mut spool, &gate, started));
                 write_metrics(&config, &stats, &mut spool);
             }
             _ = sync_tick.tick() => spool.sync()?,
             () = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
         }
         while let Ok(fix) = fixes.try_recv() {
-            numbering.spool(&mut spool, &mut floor, fix)?;
+            numbering.record(&mut spool, &mut floor, &gate, &stats, fix)?;
         }
 
         // Hand the client batches, oldest first, up to the in-flight limit. While the broker is
@@ -189,7 +218,12 @@ pub async fn run(
     spool.sync()?;
     floor.raise(numbering.next)?;
     write_metrics(&config, &stats, &mut spool);
-    publish_status(&client, &sent, &status_topic, status(&config, "offline", &stats, &mut spool, started));
+    publish_status(
+        &client,
+        &sent,
+        &status_topic,
+        status(&config, "offline", &stats, &mut spool, &gate, started),
+    );
     let _ = client.try_disconnect();
     let mut poller = poller;
     if tokio::time::timeout(Duration::from_secs(2), &mut poller).await.is_err() {
@@ -209,6 +243,23 @@ struct Numbering {
 impl Numbering {
     /// How often the floor file is raised to follow the spool.
     const FLOOR_EVERY: u64 = 256;
+
+    /// Spools `fix` if the gate admits it; otherwise it is dropped unnumbered, so the numbers
+    /// of what is recorded stay without gaps.
+    fn record(
+        &mut self,
+        spool: &mut Spool,
+        floor: &mut SeqFloor,
+        gate: &MoveGate,
+        stats: &AgentStats,
+        fix: Fix,
+    ) -> anyhow::Result<()> {
+        if !gate.admits(fix.t) {
+            stats.withheld.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.spool(spool, floor, fix)
+    }
 
     fn spool(&mut self, spool: &mut Spool, floor: &mut SeqFloor, fix: Fix) -> anyhow::Result<()> {
         let position = to_position(self.next, fix);
@@ -286,6 +337,9 @@ async fn poll_broker(
                 None
             }
             Ok(Event::Incoming(Packet::PubAck(ack))) => awaiting_ack.remove(&ack.pkid).map(Broker::Acked),
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                Some(Broker::Message { topic: publish.topic, payload: publish.payload.to_vec() })
+            }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => None,
             Err(e) => {
@@ -342,6 +396,7 @@ fn status(
     state: &str,
     stats: &AgentStats,
     spool: &mut Spool,
+    gate: &MoveGate,
     started: Instant,
 ) -> Vec<u8> {
     let now = Utc::now();
@@ -359,6 +414,10 @@ fn status(
         "spool_dropped": spool.dropped(),
         "fixes": stats.fixes.load(Ordering::Relaxed),
         "thinned": stats.thinned.load(Ordering::Relaxed),
+        "privacy": gate.privacy().as_str(),
+        "move_windows": gate.known_windows(),
+        "withheld": stats.withheld.load(Ordering::Relaxed),
+        "windows_rejected": stats.windows_rejected.iter().map(|c| c.load(Ordering::Relaxed)).fold(0u64, u64::saturating_add),
         "no_fix_epochs": stats.no_fix_epochs.load(Ordering::Relaxed),
         "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
         "clock_jumps": stats.clock_jumps.load(Ordering::Relaxed),
@@ -395,9 +454,11 @@ mod tests {
             &stats.clock_jumps,
             &stats.thinned,
             &stats.published,
+            &stats.withheld,
         ]
         .into_iter()
         .chain(&stats.nmea_rejected)
+        .chain(&stats.windows_rejected)
         {
             counter.store(u64::MAX, Ordering::Relaxed);
         }
@@ -413,8 +474,10 @@ mod tests {
             spool: SpoolConfig::default(),
             heartbeat: None,
             metrics_file: None,
+            privacy: crate::privacy::Privacy::MovesOnly,
         };
-        let status = status(&config, "offline", &stats, &mut spool, Instant::now());
+        let gate = MoveGate::open(config.privacy, &config.vehicle, dir.path());
+        let status = status(&config, "offline", &stats, &mut spool, &gate, Instant::now());
         // The spool's three figures and the uptime, here small, may take 20 digits each.
         assert!(status.len() + 4 * 20 <= MAX_STATUS_BYTES / 4, "{} bytes", status.len());
     }

@@ -2,14 +2,17 @@
 //! ([`VehicleTopic`]): publish only the topics Convoy reads, on its own tree
 //! (`convoy/v1/vehicles/{id}/positions` and `.../status`), each at most its kind's size, with
 //! the retain flag only where the kind allows it (status), and leave a last will only on its
-//! status. It subscribes to nothing: the agent reads nothing from the broker.
+//! status. It subscribes to one topic only, its own move windows (`.../windows`, which the
+//! server publishes retained for agents set to `privacy = "moves_only"`), at QoS 0 or 1.
 //!
 //! The rule is narrow because rumqttd keeps what it is given: every retained message for good,
 //! one per topic, and a log per subscribed filter. A vehicle allowed any topic under its tree
 //! could make it keep a retained message per topic it invents (the probe of issue 20 took the
-//! server from 20 MB to 860 MB with 1,200 of 500 KB), and one allowed to subscribe could make
-//! it keep a log per filter. Deploy/mosquitto.acl grants the same two topics per vehicle.
+//! server from 20 MB to 860 MB with 1,200 of 500 KB), and one allowed any filter could make
+//! it keep a log per filter (its windows topic is one small log: `WINDOWS_LOG`).
+//! Deploy/mosquitto.acl grants the same topics per vehicle.
 
+use convoy_core::move_windows::windows_topic;
 use convoy_core::topics::{parse_vehicle_topic, VehicleTopic};
 use convoy_core::VehicleId;
 
@@ -21,11 +24,17 @@ pub struct VehicleTree {
     vehicle: VehicleId,
     /// `convoy/v1/vehicles/{id}/`
     prefix: String,
+    /// `convoy/v1/vehicles/{id}/windows`, the one filter it may subscribe to.
+    windows: String,
 }
 
 impl VehicleTree {
     pub fn new(vehicle: &VehicleId) -> Self {
-        Self { vehicle: vehicle.clone(), prefix: format!("convoy/v1/vehicles/{vehicle}/") }
+        Self {
+            vehicle: vehicle.clone(),
+            prefix: format!("convoy/v1/vehicles/{vehicle}/"),
+            windows: windows_topic(vehicle),
+        }
     }
 
     /// Whether the vehicle may publish a message of `payload_len` bytes on `topic`, with
@@ -57,14 +66,22 @@ impl VehicleTree {
         }
     }
 
-    /// Vehicles subscribe to nothing; a filter that could reach beyond the vehicle's own tree
-    /// is told apart (`ForeignSubscription`: an attempt to read others' data).
-    pub fn check_subscribe(&self, filter: &str) -> Refusal {
-        if filter.starts_with(&self.prefix) {
-            Refusal::SubscriptionNotAllowed
+    /// A vehicle subscribes to its own windows topic only, at QoS 0 or 1 (the server publishes
+    /// it at 1); a filter that could reach beyond the vehicle's own tree is told apart
+    /// (`ForeignSubscription`: an attempt to read others' data).
+    pub fn check_subscribe(&self, filter: &str, qos: u8) -> Result<(), Refusal> {
+        if filter == self.windows && qos <= 1 {
+            Ok(())
+        } else if filter.starts_with(&self.prefix) {
+            Err(Refusal::SubscriptionNotAllowed)
         } else {
-            Refusal::ForeignSubscription
+            Err(Refusal::ForeignSubscription)
         }
+    }
+
+    /// Whether the vehicle may unsubscribe from `filter`: what it may subscribe to.
+    pub fn check_unsubscribe(&self, filter: &str) -> Result<(), Refusal> {
+        self.check_subscribe(filter, 0)
     }
 
     fn own_topic(&self, topic: &str) -> Result<VehicleTopic, Refusal> {
@@ -189,16 +206,33 @@ mod tests {
     }
 
     #[test]
-    fn a_vehicle_subscribes_to_nothing() {
+    fn a_vehicle_subscribes_to_its_own_windows_only() {
         let tree = tree();
+        assert_eq!(tree.check_subscribe("convoy/v1/vehicles/truck-a/windows", 1), Ok(()));
+        assert_eq!(tree.check_subscribe("convoy/v1/vehicles/truck-a/windows", 0), Ok(()));
+        assert_eq!(tree.check_unsubscribe("convoy/v1/vehicles/truck-a/windows"), Ok(()));
+        assert_eq!(
+            tree.check_subscribe("convoy/v1/vehicles/truck-a/windows", 2),
+            Err(Refusal::SubscriptionNotAllowed)
+        );
+        assert_eq!(
+            tree.check_subscribe("convoy/v1/vehicles/truck-b/windows", 1),
+            Err(Refusal::ForeignSubscription)
+        );
+        assert_eq!(
+            tree.check_subscribe("convoy/v1/vehicles/+/windows", 1),
+            Err(Refusal::ForeignSubscription)
+        );
         for own in [
+            "convoy/v1/vehicles/truck-a/windows/#",
+            "convoy/v1/vehicles/truck-a/windows/+",
             "convoy/v1/vehicles/truck-a/#",
             "convoy/v1/vehicles/truck-a/+",
             "convoy/v1/vehicles/truck-a/status",
             "convoy/v1/vehicles/truck-a/junk/1",
             "convoy/v1/vehicles/truck-a/",
         ] {
-            assert_eq!(tree.check_subscribe(own), Refusal::SubscriptionNotAllowed, "{own:?}");
+            assert_eq!(tree.check_subscribe(own, 1), Err(Refusal::SubscriptionNotAllowed), "{own:?}");
         }
         for foreign in [
             "#",
@@ -212,7 +246,7 @@ mod tests {
             "$share/g/convoy/v1/vehicles/truck-a/positions",
             "+/v1/vehicles/truck-a/positions",
         ] {
-            assert_eq!(tree.check_subscribe(foreign), Refusal::ForeignSubscription, "{foreign:?}");
+            assert_eq!(tree.check_subscribe(foreign, 1), Err(Refusal::ForeignSubscription), "{foreign:?}");
         }
     }
 }

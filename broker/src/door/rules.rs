@@ -41,7 +41,7 @@ impl Rules {
     }
 }
 
-/// [`VehicleTree`] has the rules: its own positions and status, no subscription.
+/// [`VehicleTree`] has the rules: its own positions and status, its own windows to read.
 fn check_vehicle(packet: &ClientPacket, tree: &VehicleTree) -> Result<Pass, Ended> {
     match packet {
         ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
@@ -57,16 +57,24 @@ fn check_vehicle(packet: &ClientPacket, tree: &VehicleTree) -> Result<Pass, Ende
             Ok(Pass::AsIs)
         }
         ClientPacket::Subscribe { filters, .. } => {
-            // One filter reaching beyond the vehicle's tree names the whole packet.
-            let refusal = filters
-                .iter()
-                .map(|(filter, _)| tree.check_subscribe(filter))
+            // Its windows topic goes on to rumqttd (which answers); one filter it may not have
+            // closes the connection, and one reaching beyond its tree names the whole packet.
+            let refusals: Vec<Refusal> =
+                filters.iter().filter_map(|(filter, qos)| tree.check_subscribe(filter, *qos).err()).collect();
+            if refusals.is_empty() {
+                return Ok(Pass::AsIs);
+            }
+            let refusal = refusals
+                .into_iter()
                 .find(|refusal| *refusal == Refusal::ForeignSubscription)
                 .unwrap_or(Refusal::SubscriptionNotAllowed);
             let filters: Vec<&str> = filters.iter().map(|(filter, _)| filter.as_str()).collect();
             Err(refused(refusal, filters.join(" ")))
         }
         ClientPacket::Unsubscribe { filters, .. } => {
+            if filters.iter().all(|filter| tree.check_unsubscribe(filter).is_ok()) {
+                return Ok(Pass::AsIs);
+            }
             Err(refused(Refusal::SubscriptionNotAllowed, format!("unsubscribe {}", filters.join(" "))))
         }
         _ => Ok(Pass::AsIs),

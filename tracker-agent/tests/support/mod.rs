@@ -44,6 +44,7 @@ pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> Agent
         spool: Default::default(),
         heartbeat: None,
         metrics_file: None,
+        privacy: convoy_agent::privacy::Privacy::Always,
     }
 }
 
