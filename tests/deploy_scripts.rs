@@ -3,7 +3,8 @@
 //! with `convoy vehicle add --json`), the shipped deploy/mosquitto.acl and the packet bound of
 //! deploy/mosquitto.conf, and a real Mosquitto with a TLS listener. A vehicle's positions and
 //! status reach the server's account; a publish on another vehicle's topic, or on another topic
-//! of its own, does not; a packet larger than a full position batch closes its connection.
+//! of its own, does not; a packet larger than a full position batch closes its connection; a
+//! vehicle reads its own move windows and no other's.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -254,4 +255,25 @@ async fn a_mosquitto_site_from_the_deploy_files_lets_a_vehicle_publish_only_as_i
         connect(port, &ca_only, "convoy-agent-truck-c", Some(("truck-c", "a-password-for-c"))).await;
     publish(&c, &mut c_rx, "convoy/v1/vehicles/truck-c/positions", "c-1").await;
     assert_eq!(received(&mut server_rx).await, ("convoy/v1/vehicles/truck-c/positions".into(), "c-1".into()));
+
+    // The server keeps each vehicle's move windows retained (for `privacy = "moves_only"`); a
+    // vehicle reads its own and no other's, even through a wildcard Mosquitto grants: the ACL
+    // is checked as each message is delivered.
+    for vehicle in ["truck-a", "truck-c"] {
+        let topic = format!("convoy/v1/vehicles/{vehicle}/windows");
+        server.publish(topic, QoS::AtLeastOnce, true, format!("windows of {vehicle}")).await.unwrap();
+        while !matches!(next(&mut server_rx).await, Packet::PubAck(_)) {}
+    }
+    c.subscribe("convoy/v1/vehicles/+/windows", QoS::AtLeastOnce).await.unwrap();
+    // Retained messages come right after the SUBACK, before the answer to a later publish.
+    c.publish("convoy/v1/vehicles/truck-c/positions", QoS::AtLeastOnce, false, "c-2").await.unwrap();
+    let mut delivered = Vec::new();
+    loop {
+        match next(&mut c_rx).await {
+            Packet::Publish(p) => delivered.push((p.topic, String::from_utf8(p.payload.to_vec()).unwrap())),
+            Packet::PubAck(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(delivered, [("convoy/v1/vehicles/truck-c/windows".to_string(), "windows of truck-c".to_string())]);
 }

@@ -1,6 +1,6 @@
 //! A vehicle can publish only as itself on the embedded broker, and only what Convoy reads: its
 //! front door refuses, closes and counts a publish or will outside the vehicle's positions and
-//! status, any subscription, lets the vehicle in again with its own, and keeps the internal
+//! status, any subscription but its own move windows, lets the vehicle in again with its own, and keeps the internal
 //! broker closed to vehicles' passwords. The same over MQTT over TLS, where the client
 //! certificate must name the vehicle.
 
@@ -111,6 +111,36 @@ impl RawClient {
             .expect("an answer within 10 s")
             .expect("the connection stays open");
         answer
+    }
+
+    /// Reads one PUBLISH (panics on another packet); returns its topic and payload.
+    async fn read_publish(&mut self) -> (String, Vec<u8>) {
+        let header = tokio::time::timeout(Duration::from_secs(30), self.socket.read_u8())
+            .await
+            .expect("a PUBLISH within 30 s")
+            .expect("the connection stays open");
+        assert_eq!(header >> 4, 3, "a PUBLISH, not {header:#x}");
+        let (mut length, mut shift) = (0usize, 0);
+        loop {
+            let byte = self.socket.read_u8().await.unwrap();
+            length |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let body = self.read(length).await;
+        let topic_len = usize::from(u16::from_be_bytes([body[0], body[1]]));
+        let topic = String::from_utf8(body[2..2 + topic_len].to_vec()).unwrap();
+        let qos = (header >> 1) & 3;
+        let mut rest = 2 + topic_len;
+        if qos > 0 {
+            let packet_id = [body[rest], body[rest + 1]];
+            rest += 2;
+            // Acknowledge it, as a client must.
+            self.socket.write_all(&[0x40, 2, packet_id[0], packet_id[1]]).await.unwrap();
+        }
+        (topic, body[rest..].to_vec())
     }
 
     /// Everything the broker sends until it closes the connection (panics if it does not
@@ -257,34 +287,60 @@ async fn vehicles_log_in_with_fast_hashes_and_with_argon2_hashes_of_earlier_vers
     server.stop().await;
 }
 
-/// Vehicles read nothing from the broker: a subscription beyond its own topics is counted as
-/// foreign, one in its own tree as not allowed (rumqttd would keep a log per filter).
+/// Vehicles read one thing from the broker, their own move windows (for `privacy =
+/// "moves_only"`), retained by the server: a subscription beyond its own topics is counted as
+/// foreign, another one in its own tree (or its windows at QoS 2) as not allowed (rumqttd would
+/// keep a log per filter).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn subscribing_is_refused() {
+async fn only_its_own_move_windows_may_be_subscribed_to() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let password_a = register(&server, &admin, "truck-a").await;
     register(&server, &admin, "truck-b").await;
 
-    for (n, filter) in ["convoy/v1/vehicles/+/positions", "convoy/v1/vehicles/truck-b/positions", "#"]
-        .into_iter()
-        .enumerate()
-    {
+    let windows = "convoy/v1/vehicles/truck-a/windows";
+    let (mut a, code) = RawClient::connect(server.mqtt, "truck-a", &password_a, None).await;
+    assert_eq!(code, Some(0));
+    a.send(subscribe(windows)).await;
+    assert_eq!(a.read(5).await, [0x90, 3, 0, 1, 1], "a SUBACK granting QoS 1");
+    // The server's next check publishes truck-a's windows (none: no move), retained.
+    let (topic, payload) = a.read_publish().await;
+    assert_eq!(topic, windows);
+    let decoded = convoy_core::move_windows::MoveWindows::decode(&payload, &VehicleId::new("truck-a").unwrap())
+        .expect("the server's windows decode");
+    assert!(decoded.windows.is_empty(), "{decoded:?}");
+    a.send(ClientPacket::Unsubscribe { packet_id: 2, filters: vec![windows.to_string()] }).await;
+    assert_eq!(a.read(4).await, [0xb0, 2, 0, 2], "an UNSUBACK");
+    // Still connected, and still publishing as itself.
+    a.send(publish("convoy/v1/vehicles/truck-a/positions", 3, batch("truck-a", 1, Utc::now()))).await;
+    assert_eq!(a.read(4).await, [0x40, 2, 0, 3], "a PUBACK");
+
+    let foreign = [
+        "convoy/v1/vehicles/+/positions",
+        "convoy/v1/vehicles/truck-b/positions",
+        "convoy/v1/vehicles/truck-b/windows",
+        "convoy/v1/vehicles/+/windows",
+        "#",
+    ];
+    for (n, filter) in foreign.into_iter().enumerate() {
         let (mut a, code) = RawClient::connect(server.mqtt, "truck-a", &password_a, None).await;
         assert_eq!(code, Some(0));
         a.send(subscribe(filter)).await;
         assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{filter}: closed without a SUBACK");
         assert_eq!(refused(&server.metrics().await, "foreign_subscription"), (n + 1) as f64, "{filter}");
     }
-    for (n, filter) in
-        ["convoy/v1/vehicles/truck-a/#", "convoy/v1/vehicles/truck-a/status"].into_iter().enumerate()
-    {
+    let not_allowed = [
+        subscribe("convoy/v1/vehicles/truck-a/#"),
+        subscribe("convoy/v1/vehicles/truck-a/status"),
+        ClientPacket::Subscribe { packet_id: 1, filters: vec![(windows.to_string(), 2)] },
+    ];
+    for (n, packet) in not_allowed.into_iter().enumerate() {
         let (mut a, _) = RawClient::connect(server.mqtt, "truck-a", &password_a, None).await;
-        a.send(subscribe(filter)).await;
-        assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{filter}: closed without a SUBACK");
-        assert_eq!(refused(&server.metrics().await, "subscription_not_allowed"), (n + 1) as f64, "{filter}");
+        a.send(packet).await;
+        assert_eq!(a.read_until_closed().await, Vec::<u8>::new(), "{n}: closed without a SUBACK");
+        assert_eq!(refused(&server.metrics().await, "subscription_not_allowed"), (n + 1) as f64, "{n}");
     }
-    assert_eq!(refused(&server.metrics().await, "foreign_subscription"), 3.0);
+    assert_eq!(refused(&server.metrics().await, "foreign_subscription"), foreign.len() as f64);
     server.stop().await;
 }
 
