@@ -275,5 +275,8 @@ async fn a_mosquitto_site_from_the_deploy_files_lets_a_vehicle_publish_only_as_i
             _ => {}
         }
     }
-    assert_eq!(delivered, [("convoy/v1/vehicles/truck-c/windows".to_string(), "windows of truck-c".to_string())]);
+    assert_eq!(
+        delivered,
+        [("convoy/v1/vehicles/truck-c/windows".to_string(), "windows of truck-c".to_string())]
+    );
 }

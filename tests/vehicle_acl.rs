@@ -306,8 +306,9 @@ async fn only_its_own_move_windows_may_be_subscribed_to() {
     // The server's next check publishes truck-a's windows (none: no move), retained.
     let (topic, payload) = a.read_publish().await;
     assert_eq!(topic, windows);
-    let decoded = convoy_core::move_windows::MoveWindows::decode(&payload, &VehicleId::new("truck-a").unwrap())
-        .expect("the server's windows decode");
+    let decoded =
+        convoy_core::move_windows::MoveWindows::decode(&payload, &VehicleId::new("truck-a").unwrap())
+            .expect("the server's windows decode");
     assert!(decoded.windows.is_empty(), "{decoded:?}");
     a.send(ClientPacket::Unsubscribe { packet_id: 2, filters: vec![windows.to_string()] }).await;
     assert_eq!(a.read(4).await, [0xb0, 2, 0, 2], "an UNSUBACK");
