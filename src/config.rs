@@ -47,6 +47,10 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// `[phones]`: the listener of Traccar Client's reports.
     pub phones: PhoneSettings,
+    /// How long an OwnTracks report over HTTP retries a failing store before it is answered 503
+    /// (`convoy_gateway::phones::STORE_PATIENCE`, 60 s). Not in the file: the app drops a fix
+    /// answered 503, so only tests shorten it.
+    pub phone_store_patience: std::time::Duration,
 }
 
 /// `[phones]`: phones as trackers over HTTP. OwnTracks in HTTP mode needs nothing here (it
@@ -95,6 +99,7 @@ impl ServerConfig {
             audit_head_file: data_dir.join(AUDIT_HEAD_FILE),
             metrics_listen: None,
             phones: PhoneSettings::default(),
+            phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
             data_dir,
             database,
             broker,
@@ -253,6 +258,7 @@ impl ServerConfigFile {
             audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
             metrics_listen: self.metrics_listen,
             phones,
+            phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
             data_dir,
             database,
             broker,

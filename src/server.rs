@@ -192,6 +192,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         live_tickets: Default::default(),
         metrics_on_api_listener: config.metrics_listen.is_none(),
         phone_intake,
+        phone_store_patience: config.phone_store_patience,
     };
     let osmand_listener = match config.phones.osmand_listen {
         Some(addr) => {

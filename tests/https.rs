@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Backend, BrokerKind, TestServer, ADMIN_PASSWORD, ADMIN_USER};
+use common::{trusting_client, Backend, BrokerKind, TestServer, ADMIN_PASSWORD, ADMIN_USER};
 use convoy_gateway::tls::TlsFiles;
 use convoy_testkit::TestCa;
 use futures_util::StreamExt;
@@ -25,16 +25,6 @@ async fn https_server(dir: &std::path::Path) -> (TestServer, TestCa) {
     })
     .await;
     (server, ca)
-}
-
-fn trusting_client(ca: &TestCa) -> reqwest::Client {
-    let pem = std::fs::read(&ca.ca_file).unwrap();
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -7,33 +7,12 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{Duration as TimeSpan, SubsecRound, Utc};
 use common::*;
 use convoy_core::{FixMode, Position};
 use serde_json::json;
-
-/// What the subscriber writes, one whole line per event.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).lines().map(str::to_string).collect()
-    }
-}
 
 /// Whether `line` has `name=value` as a whole field (in a span's braces or the event's own).
 fn has_field(line: &str, name: &str, value: &str) -> bool {
@@ -52,18 +31,7 @@ fn find(lines: &[String], from: usize, what: &str, matches: impl Fn(&str) -> boo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_its_alert() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "warn,convoy_broker=debug,convoy_ingest=debug,convoy_alerts=debug",
-            ))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    )
-    .unwrap();
+    let captured = Captured::install("warn,convoy_broker=debug,convoy_ingest=debug,convoy_alerts=debug");
 
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;

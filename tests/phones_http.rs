@@ -1,6 +1,8 @@
 //! Phones as trackers over HTTP, against a real `convoy serve` with its phones registered by the
 //! CLI: OwnTracks in HTTP mode (`POST /api/v1/phones/owntracks`) and Traccar Client's OsmAnd
-//! protocol on its own listener (`[phones] osmand_listen`).
+//! protocol on its own listener (`[phones] osmand_listen`). Where a test needs what only the
+//! library offers (a PostgreSQL of its own to stop, a shorter store patience, TLS), the server
+//! runs in the test's process.
 //!
 //! The OsmAnd requests are those of Traccar's decoder test
 //! (src/test/java/org/traccar/protocol/OsmAndProtocolDecoderTest.java, https://github.com/traccar/traccar,
@@ -10,11 +12,19 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::served::{add_admin, add_user, add_vehicle, convoy, Served};
+use common::{
+    eventually, register_phone, register_traccar, trusting_client, Backend, BrokerKind, Captured, TestServer,
+};
+use convoy::config::PhoneSettings;
 use convoy_core::VehicleId;
+use convoy_gateway::tls::TlsFiles;
 use convoy_store::{Store, StoredPosition};
+use convoy_testkit::{PgCluster, TestCa};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "admin-phones";
@@ -54,31 +64,40 @@ impl World {
 
     /// Every fix stored for `vehicle` in the last day and the next hour.
     async fn track(&self, vehicle: &str) -> Vec<StoredPosition> {
-        let store = self.store().await;
-        let now = Utc::now();
-        let vehicle = VehicleId::new(vehicle).unwrap();
-        let mut stream =
-            store.track_stream(&vehicle, now - chrono::Duration::days(1), now + chrono::Duration::hours(1));
-        let mut fixes = Vec::new();
-        while let Some(fix) = stream.recv().await {
-            fixes.push(fix.unwrap());
-        }
-        fixes
+        track(&self.store().await, vehicle).await
     }
 
     async fn refused(&self, source: &str, reason: &str) -> f64 {
         let text = reqwest::get(self.server.url("/metrics")).await.unwrap().text().await.unwrap();
-        let labels = [format!("reason=\"{reason}\""), format!("source=\"{source}\"")];
-        text.lines()
-            .filter(|l| l.starts_with("convoy_gateway_phone_refused_total{"))
-            .find(|l| labels.iter().all(|label| l.contains(label.as_str())))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no refusal counter for {source} {reason}"))
+        refused(&text, source, reason)
     }
 
     fn osmand_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.osmand_port)
     }
+}
+
+/// Every fix `store` holds for `vehicle` in the last day and the next hour.
+async fn track(store: &Store, vehicle: &str) -> Vec<StoredPosition> {
+    let now = Utc::now();
+    let vehicle = VehicleId::new(vehicle).unwrap();
+    let mut stream =
+        store.track_stream(&vehicle, now - chrono::Duration::days(1), now + chrono::Duration::hours(1));
+    let mut fixes = Vec::new();
+    while let Some(fix) = stream.recv().await {
+        fixes.push(fix.unwrap());
+    }
+    fixes
+}
+
+/// `convoy_gateway_phone_refused_total{source, reason}` in the metrics `text`.
+fn refused(text: &str, source: &str, reason: &str) -> f64 {
+    let labels = [format!("reason=\"{reason}\""), format!("source=\"{source}\"")];
+    text.lines()
+        .filter(|l| l.starts_with("convoy_gateway_phone_refused_total{"))
+        .find(|l| labels.iter().all(|label| l.contains(label.as_str())))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no refusal counter for {source} {reason}"))
 }
 
 async fn login(server: &Served, user: &str, password: &str) -> String {
@@ -118,10 +137,17 @@ async fn post_owntracks(
     limit: Option<(&str, &str)>,
     body: Vec<u8>,
 ) -> (u16, Option<String>, Value) {
-    let mut request = reqwest::Client::new()
-        .post(world.server.url("/api/v1/phones/owntracks"))
-        .header("content-type", "application/json")
-        .body(body);
+    post_owntracks_to(&world.server.url("/api/v1/phones/owntracks"), credentials, limit, body).await
+}
+
+/// [`post_owntracks`] to the intake at `url`.
+async fn post_owntracks_to(
+    url: &str,
+    credentials: Option<(&str, &str)>,
+    limit: Option<(&str, &str)>,
+    body: Vec<u8>,
+) -> (u16, Option<String>, Value) {
+    let mut request = reqwest::Client::new().post(url).header("content-type", "application/json").body(body);
     if let Some((user, secret)) = credentials {
         request = request.basic_auth(user, Some(secret));
     }
@@ -333,6 +359,99 @@ async fn a_persons_phone_is_stored_only_within_their_moves_and_told_its_mode() {
     assert_eq!(world.refused("owntracks_http", "outside_moves").await, 1.0);
 }
 
+/// `CREATE DATABASE name` on `cluster`; the new database's URL.
+async fn create_database(cluster: &PgCluster, name: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port)
+}
+
+/// Stops PostgreSQL as an operator would (`pg_ctl stop -m fast`: every connection is closed).
+async fn stop_postgres(cluster: &Arc<PgCluster>) {
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+}
+
+async fn start_postgres(cluster: &Arc<PgCluster>) {
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || cluster.start_again()).await.unwrap();
+}
+
+/// What the gateway logs each time a phone's report finds the store failing and waits to retry.
+const WAITS_FOR_STORE: &str = "a phone's report waits for the store";
+
+/// How many lines of `log` hold `text`.
+fn count(log: &Captured, text: &str) -> usize {
+    log.lines().iter().filter(|line| line.contains(text)).count()
+}
+
+/// The app takes any answer as delivered, so a location waits for a failing store (PostgreSQL
+/// stopped under a running server): back within the patience, the location is answered 200 only
+/// once committed, and stored once; down past the patience (shortened to 3 s), it is answered
+/// 503, counted, and never stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owntracks_location_waits_for_a_stopped_postgres_and_is_stored_once_or_503_past_the_patience() {
+    let log = Captured::install("convoy_gateway=warn");
+    let postgres = Arc::new(tokio::task::spawn_blocking(PgCluster::start).await.unwrap());
+    let now = Utc::now().timestamp();
+    let times =
+        |fixes: Vec<StoredPosition>| fixes.iter().map(|f| f.position.t.timestamp()).collect::<Vec<_>>();
+
+    // The shipped patience (60 s): PostgreSQL is back well within it.
+    let database = create_database(&postgres, "back_within_patience").await;
+    let server = TestServer::start_on_database(database, BrokerKind::Embedded, |_| {}).await;
+    let secret = register_phone(&server, OT_USER, OT_DEVICE, OT_VEHICLE, None).await;
+    let url = server.url("/api/v1/phones/owntracks");
+    let me = Some((OT_USER, secret.as_str()));
+    let (status, _, _) = post_owntracks_to(&url, me, None, bytes(&owntracks_location(now - 30, 42.5))).await;
+    assert_eq!(status, 200, "stored while PostgreSQL is up");
+
+    stop_postgres(&postgres).await;
+    let waited = count(&log, WAITS_FOR_STORE);
+    let request = tokio::spawn({
+        let (url, secret) = (url.clone(), secret.clone());
+        let body = bytes(&owntracks_location(now - 20, 42.6));
+        async move { post_owntracks_to(&url, Some((OT_USER, secret.as_str())), None, body).await }
+    });
+    eventually(Duration::from_secs(60), "the report to find the store failing", || async {
+        (count(&log, WAITS_FOR_STORE) > waited).then_some(())
+    })
+    .await;
+    assert!(!request.is_finished(), "answered while PostgreSQL is down");
+    start_postgres(&postgres).await;
+    let (status, _, answer) = request.await.unwrap();
+    assert_eq!((status, answer), (200, json!([])));
+    // Answered only once committed: the fix is there at once (no polling), and once.
+    assert_eq!(times(track(&server.store, OT_VEHICLE).await), [now - 30, now - 20]);
+    server.stop().await;
+
+    // A patience of 3 s: PostgreSQL stays down past it.
+    let database = create_database(&postgres, "down_past_patience").await;
+    let server = TestServer::start_on_database(database, BrokerKind::Embedded, |config| {
+        config.phone_store_patience = Duration::from_secs(3);
+    })
+    .await;
+    let secret = register_phone(&server, OT_USER, OT_DEVICE, OT_VEHICLE, None).await;
+    let url = server.url("/api/v1/phones/owntracks");
+    let me = Some((OT_USER, secret.as_str()));
+    stop_postgres(&postgres).await;
+    let waited = count(&log, WAITS_FOR_STORE);
+    let answered = post_owntracks_to(&url, me, None, bytes(&owntracks_location(now - 10, 42.7)));
+    let (status, _, answer) =
+        tokio::time::timeout(Duration::from_secs(60), answered).await.expect("an answer within a minute");
+    assert_eq!((status, answer["reason"].clone()), (503, json!("store_unavailable")));
+    assert!(count(&log, WAITS_FOR_STORE) > waited, "the store was retried before the refusal");
+    start_postgres(&postgres).await;
+    assert_eq!(refused(&server.metrics().await, "owntracks_http", "store_unavailable"), 1.0);
+    assert!(track(&server.store, OT_VEHICLE).await.is_empty(), "the refused location is not stored");
+    // The next location is stored, and only it.
+    let (status, _, _) = post_owntracks_to(&url, me, None, bytes(&owntracks_location(now - 5, 42.8))).await;
+    assert_eq!(status, 200);
+    assert_eq!(times(track(&server.store, OT_VEHICLE).await), [now - 5]);
+    server.stop().await;
+}
+
 // --- Traccar Client (OsmAnd) -----------------------------------------------------------------
 
 const TRACCAR_ID: &str = "48241179";
@@ -534,4 +653,53 @@ async fn traccar_client_reports_are_stored_from_queries_forms_and_json() {
     assert_eq!(world.track(TRACCAR_VEHICLE).await.len(), queries.len() + 2, "nothing refused was stored");
     let log = world.server.log_text();
     assert!(!log.contains(&secret), "the secret (the URL's path) is never logged");
+}
+
+/// Traccar Client over HTTPS (`osmand_tls = true`, with `[http_tls]`'s certificate): a client
+/// trusting the test CA reports and its fix is stored; plain HTTP to that port gets no HTTP
+/// answer, a client trusting another CA fails the handshake, and neither stores anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_a_trusting_clients_report_is_stored_and_plain_http_or_an_untrusting_client_stores_nothing()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path());
+    let cert = ca.server("convoy-server");
+    let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |config| {
+        config.http_tls = Some(TlsFiles {
+            cert_file: cert.cert_file.clone(),
+            key_file: cert.key_file.clone(),
+            client_ca_file: None,
+        });
+        config.phones =
+            PhoneSettings { osmand_listen: Some("127.0.0.1:0".parse().unwrap()), osmand_tls: true };
+    })
+    .await;
+    let port = server.server.as_ref().unwrap().osmand_addr.expect("the OsmAnd listener").port();
+    let secret = register_traccar(&server, TRACCAR_ID, TRACCAR_VEHICLE).await;
+    let t = Utc::now().timestamp() - 60;
+    let report = |scheme: &str, t: i64| {
+        format!("{scheme}://127.0.0.1:{port}/{secret}?id={TRACCAR_ID}&lat=52.52&lon=13.405&timestamp={t}")
+    };
+
+    // Plain HTTP to the TLS port: no HTTP answer at all.
+    let plain = reqwest::Client::new().post(report("http", t)).send().await;
+    assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+    // A client trusting another CA: the handshake fails on the server's certificate.
+    let other_dir = tempfile::tempdir().unwrap();
+    let untrusting = trusting_client(&TestCa::new(other_dir.path()));
+    let error = untrusting.post(report("https", t + 1)).send().await.unwrap_err();
+    assert!(error.is_connect(), "{error:?}");
+    // (UnknownIssuer, or BadSignature: both test CAs have the same name.)
+    assert!(format!("{error:?}").contains("InvalidCertificate"), "{error:?}");
+    // A client trusting the test CA: answered 200 (an empty body) once stored.
+    let response = trusting_client(&ca).post(report("https", t + 2)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap().is_empty(), "an empty body");
+
+    let track = track(&server.store, TRACCAR_VEHICLE).await;
+    let times: Vec<i64> = track.iter().map(|f| f.position.t.timestamp()).collect();
+    assert_eq!(times, [t + 2], "only the report over TLS is stored");
+    assert_eq!(track[0].source.as_deref(), Some("traccar:48241179"));
+    assert_eq!((track[0].position.lat, track[0].position.lon), (52.52, 13.405));
+    server.stop().await;
 }

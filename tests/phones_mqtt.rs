@@ -3,50 +3,32 @@
 //! subscriptions to everyone's positions and to its own commands):
 //! - through the embedded broker's door: a location is acknowledged once stored, as its
 //!   vehicle's fix, once; bad logins are refused and counted; a phone posing as another is cut
-//!   off; it reads only its own commands; a person's phone off duty stores nothing;
+//!   off; it reads only its own commands, and none once it unsubscribes from them (staying
+//!   connected); a person's phone off duty stores nothing;
+//! - over the door's TLS listener with client certificates required: a phone logs in only with
+//!   a certificate naming its OwnTracks user;
 //! - through Mosquitto with the shipped deploy/mosquitto.acl: a phone stores its location, and
 //!   one publishing on another's topic is denied.
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::*;
-use convoy::config::BrokerChoice;
+use convoy::config::{BrokerChoice, MqttTls};
 use convoy_core::VehicleId;
-use convoy_registry::NewPhone;
-use convoy_store::{DeviceKind, StoredPosition};
+use convoy_store::StoredPosition;
+use convoy_testkit::{CertFiles, TestCa};
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Packet, QoS,
-    SubscribeFilter, SubscribeReasonCode,
+    SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
 };
 use tokio::sync::mpsc;
-
-/// Registers an OwnTracks phone (user `user`, device `device`) for `vehicle`, registering the
-/// vehicle too; returns its secret.
-async fn register_phone(
-    server: &TestServer,
-    user: &str,
-    device: &str,
-    vehicle: &str,
-    person: Option<&str>,
-) -> String {
-    let vehicle = VehicleId::new(vehicle).unwrap();
-    if server.store.vehicle_password_hash(&vehicle).await.unwrap().is_none() {
-        convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
-    }
-    let phone = NewPhone {
-        kind: DeviceKind::OwnTracks,
-        name: user.to_string(),
-        owntracks_device: Some(device.to_string()),
-        vehicle,
-        person: person.map(str::to_string),
-    };
-    convoy_registry::register_phone(&server.store, phone).await.unwrap().1
-}
 
 /// What the app's event loop saw: packets, then the error that ended it.
 type Events = mpsc::UnboundedReceiver<Result<Packet, ConnectionError>>;
@@ -55,13 +37,30 @@ type Events = mpsc::UnboundedReceiver<Result<Packet, ConnectionError>>;
 /// `lwt` will on its own topic. The event loop stops at its first error (so rumqttc never
 /// reconnects and resends on its own).
 fn app(port: u16, user: &str, device: &str, secret: &str) -> (AsyncClient, Events) {
+    app_with(port, user, device, secret, |_| {})
+}
+
+/// [`app`] with its options changed by `configure` (TLS, keep-alive) before it connects.
+fn app_with(
+    port: u16,
+    user: &str,
+    device: &str,
+    secret: &str,
+    configure: impl FnOnce(&mut MqttOptions),
+) -> (AsyncClient, Events) {
     let mut options = MqttOptions::new(format!("{user} {device}"), "127.0.0.1", port);
     options.set_credentials(user, secret);
     options.set_clean_session(false);
     options.set_keep_alive(Duration::from_secs(60));
     let will = format!(r#"{{"_type":"lwt","tst":{}}}"#, Utc::now().timestamp());
     options.set_last_will(LastWill::new(format!("owntracks/{user}/{device}"), will, QoS::AtLeastOnce, true));
-    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    configure(&mut options);
+    let (client, eventloop) = AsyncClient::new(options, 100);
+    (client, events_of(eventloop))
+}
+
+/// Polls `eventloop` in a task of its own; what it sees, until its first error.
+fn events_of(mut eventloop: rumqttc::EventLoop) -> Events {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
@@ -79,7 +78,24 @@ fn app(port: u16, user: &str, device: &str, secret: &str) -> (AsyncClient, Event
             }
         }
     });
-    (client, rx)
+    rx
+}
+
+/// The server's side of the phones' commands: its own account on rumqttd's internal port, where
+/// `src/phone_modes.rs` publishes them.
+fn connect_server_side(server: &TestServer) -> (AsyncClient, Events) {
+    let (internal_addr, internal) = server.server.as_ref().unwrap().internal_mqtt.clone().unwrap();
+    let mut options = MqttOptions::new("test-server-side", "127.0.0.1", internal_addr.port());
+    options.set_credentials(internal.username.clone(), internal.password.clone());
+    let (client, eventloop) = AsyncClient::new(options, 100);
+    (client, events_of(eventloop))
+}
+
+/// Publishes `command` on `topic` from the server's side (QoS 1, retained as the phone modes
+/// send theirs) and waits for rumqttd's PUBACK.
+async fn send_command(server_side: &AsyncClient, events: &mut Events, topic: &str, command: &str) {
+    server_side.publish(topic, QoS::AtLeastOnce, true, command).await.unwrap();
+    until(events, |p| matches!(p, Packet::PubAck(_))).await;
 }
 
 /// The next packet, or the error that ended the connection.
@@ -262,25 +278,11 @@ async fn a_phone_reads_its_own_commands_and_no_other_phones_locations() {
 
     // The server side (its account on rumqttd's internal port) leaves a retained command for
     // each phone.
-    let (internal_addr, internal) = server.server.as_ref().unwrap().internal_mqtt.clone().unwrap();
-    let mut options = MqttOptions::new("test-server-side", "127.0.0.1", internal_addr.port());
-    options.set_credentials(internal.username.clone(), internal.password.clone());
-    let (server_side, mut server_loop) = AsyncClient::new(options, 100);
-    let (server_tx, mut server_events) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(event) = server_loop.poll().await {
-            if let Event::Incoming(packet) = event {
-                let _ = server_tx.send(Ok(packet));
-            }
-        }
-    });
+    let (server_side, mut server_events) = connect_server_side(&server);
     let command = r#"{"_type":"cmd","action":"setConfiguration","configuration":{"_type":"configuration","locatorInterval":60}}"#;
     for user_device in ["ana/pixel", "bo/iphone"] {
-        server_side
-            .publish(format!("owntracks/{user_device}/cmd"), QoS::AtLeastOnce, true, command)
-            .await
-            .unwrap();
-        until(&mut server_events, |p| matches!(p, Packet::PubAck(_))).await;
+        send_command(&server_side, &mut server_events, &format!("owntracks/{user_device}/cmd"), command)
+            .await;
     }
 
     // Bo's location is stored (retained, as the app sends it).
@@ -363,6 +365,163 @@ async fn a_persons_phone_outside_their_moves_stores_nothing_and_is_still_acknowl
     assert_eq!(metric(&metrics, "convoy_ingest_rejected_total{reason=\"outside_moves\"}"), Some(1.0));
     assert!(stored(&server, "escort-car", DateTime::from_timestamp(tst, 0).unwrap()).await.is_empty());
     assert_eq!(server.store.dead_letters(10).await.unwrap().len(), 0, "not even a dead letter");
+    server.stop().await;
+}
+
+/// The app over MQTT over TLS to `mqtts`, trusting `ca`, presenting `certificate` if given.
+fn app_over_tls(
+    mqtts: SocketAddr,
+    ca: &TestCa,
+    certificate: Option<&CertFiles>,
+    user: &str,
+    device: &str,
+    secret: &str,
+) -> (AsyncClient, Events) {
+    let files = convoy_agent::tls::TlsFiles {
+        ca_file: ca.ca_file.clone(),
+        client_cert: certificate.map(|c| (c.cert_file.clone(), c.key_file.clone())),
+    };
+    let config = Arc::new(convoy_agent::tls::client_config(&files).unwrap());
+    app_with(mqtts.port(), user, device, secret, |options| {
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
+    })
+}
+
+/// On the door's TLS listener with client certificates required (`[mqtt_tls] client_ca_file`),
+/// the certificate must name the phone's OwnTracks user, as it must name a vehicle, and the
+/// phone still needs its secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn over_tls_a_phone_logs_in_only_with_a_certificate_naming_its_user_and_its_location_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path());
+    let broker = ca.server("broker");
+    let tls = MqttTls {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cert_file: broker.cert_file,
+        key_file: broker.key_file,
+        client_ca_file: Some(ca.ca_file.clone()),
+    };
+    let server =
+        TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |c| c.mqtt_tls = Some(tls)).await;
+    let mqtts = server.server.as_ref().unwrap().mqtts_addr.expect("the TLS listener");
+    let secret = register_phone(&server, "ana", "pixel", "escort-car", None).await;
+    register_phone(&server, "bo", "iphone", "car-b", None).await;
+    let (ana_certificate, bo_certificate) = (ca.client("ana"), ca.client("bo"));
+
+    // Ana's secret with Bo's certificate: refused as not authorised, counted before the answer.
+    let (_client, mut events) = app_over_tls(mqtts, &ca, Some(&bo_certificate), "ana", "pixel", &secret);
+    match next(&mut events).await {
+        Err(ConnectionError::ConnectionRefused(code)) => assert_eq!(code, ConnectReturnCode::NotAuthorized),
+        other => panic!("Ana with Bo's certificate: {other:?}"),
+    }
+    assert_eq!(refused(&server.metrics().await, "client_cert_mismatch"), 1.0);
+    // Her own certificate without her secret: a certificate adds to the secret, it does not
+    // replace it.
+    let (_client, mut events) = app_over_tls(mqtts, &ca, Some(&ana_certificate), "ana", "pixel", "");
+    match next(&mut events).await {
+        Err(ConnectionError::ConnectionRefused(code)) => {
+            assert_eq!(code, ConnectReturnCode::BadUserNamePassword)
+        }
+        other => panic!("Ana's certificate without her secret: {other:?}"),
+    }
+    assert_eq!(refused(&server.metrics().await, "bad_credentials"), 1.0);
+    // No certificate: the handshake fails (the client may see the alert or only the closed
+    // connection), no CONNACK comes, and it is counted.
+    let (_client, mut events) = app_over_tls(mqtts, &ca, None, "ana", "pixel", &secret);
+    let ended = next(&mut events).await;
+    assert!(ended.is_err(), "{ended:?}");
+    eventually(Duration::from_secs(10), "the failed handshake counted", || async {
+        (refused(&server.metrics().await, "tls_handshake") == 1.0).then_some(())
+    })
+    .await;
+
+    // Ana's own certificate and secret: in, and her location is stored once acknowledged.
+    let (client, mut events) = app_over_tls(mqtts, &ca, Some(&ana_certificate), "ana", "pixel", &secret);
+    connected(&mut events).await;
+    let tst = Utc::now().timestamp() - 60;
+    let t = DateTime::from_timestamp(tst, 0).unwrap();
+    publish_acked(&client, &mut events, "owntracks/ana/pixel", location(tst)).await;
+    let positions = stored(&server, "escort-car", t).await;
+    assert_eq!(positions.iter().map(|p| p.position.t).collect::<Vec<_>>(), [t]);
+    assert_eq!(positions[0].source.as_deref(), Some("owntracks:ana"));
+    let metrics = server.metrics().await;
+    assert_eq!(refused(&metrics, "client_cert_mismatch"), 1.0);
+    assert_eq!(refused(&metrics, "bad_credentials"), 1.0);
+    server.stop().await;
+}
+
+/// A setConfiguration command as the server sends it, told apart by its interval.
+fn interval_command(seconds: u32) -> String {
+    format!(
+        r#"{{"_type":"cmd","action":"setConfiguration","configuration":{{"_type":"configuration","locatorInterval":{seconds}}}}}"#
+    )
+}
+
+/// The PUBLISHes among `packets`, as (topic, payload, retain).
+fn publishes(packets: &[Packet]) -> Vec<(String, String, bool)> {
+    packets
+        .iter()
+        .filter_map(|p| match p {
+            Packet::Publish(p) => {
+                Some((p.topic.clone(), String::from_utf8_lossy(&p.payload).into_owned(), p.retain))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// UNSUBSCRIBE through the door: of a filter never granted, it is answered and changes nothing;
+/// of the phone's own command topic, it is answered and the server's next command no longer
+/// reaches the phone, whose connection stays open (pings answered, locations stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_unsubscribed_from_its_commands_gets_no_more_and_stays_connected() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let secret = register_phone(&server, "ana", "pixel", "escort-car", None).await;
+    let (server_side, mut server_events) = connect_server_side(&server);
+    let topic = "owntracks/ana/pixel/cmd";
+    send_command(&server_side, &mut server_events, topic, &interval_command(60)).await;
+
+    // A keep-alive of 5 s: the app sends a PINGREQ every 5 s.
+    let (ana, mut events) = app_with(server.mqtt.port(), "ana", "pixel", &secret, |options| {
+        options.set_keep_alive(Duration::from_secs(5));
+    });
+    connected(&mut events).await;
+    ana.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
+    let seen = until(&mut events, |p| matches!(p, Packet::Publish(_))).await;
+    assert_eq!(publishes(&seen), [(topic.to_string(), interval_command(60), true)], "the retained command");
+
+    // A filter it was never granted: UNSUBACK, and its command topic still delivers.
+    ana.unsubscribe("owntracks/+/+").await.unwrap();
+    until(&mut events, |p| matches!(p, Packet::UnsubAck(_))).await;
+    send_command(&server_side, &mut server_events, topic, &interval_command(30)).await;
+    let seen = until(&mut events, |p| matches!(p, Packet::Publish(_))).await;
+    assert_eq!(publishes(&seen), [(topic.to_string(), interval_command(30), false)], "still subscribed");
+
+    // Its own command topic: UNSUBACK; then the server's next command.
+    ana.unsubscribe(topic).await.unwrap();
+    until(&mut events, |p| matches!(p, Packet::UnsubAck(_))).await;
+    send_command(&server_side, &mut server_events, topic, &interval_command(10)).await;
+    // The connection stays open: a PINGREQ is answered, a location is acknowledged once stored.
+    let mut since = until(&mut events, |p| matches!(p, Packet::PingResp)).await;
+    let tst = Utc::now().timestamp() - 60;
+    ana.publish("owntracks/ana/pixel", QoS::AtLeastOnce, true, location(tst)).await.unwrap();
+    since.extend(until(&mut events, |p| matches!(p, Packet::PubAck(_))).await);
+    let t = DateTime::from_timestamp(tst, 0).unwrap();
+    assert_eq!(stored(&server, "escort-car", t).await.iter().map(|p| p.position.t).collect::<Vec<_>>(), [t]);
+    // Subscribed again, it gets the command it missed as the retained one: the first command
+    // since it unsubscribed, and the only one.
+    ana.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
+    let resubscribed = since.len();
+    since.extend(until(&mut events, |p| matches!(p, Packet::Publish(_))).await);
+    assert_eq!(publishes(&since), [(topic.to_string(), interval_command(10), true)], "{since:?}");
+    assert!(since[resubscribed..].iter().any(|p| matches!(p, Packet::SubAck(_))), "{since:?}");
+
+    let metrics = server.metrics().await;
+    for reason in
+        ["subscription_refused", "foreign_subscription", "subscription_not_allowed", "foreign_topic"]
+    {
+        assert_eq!(refused(&metrics, reason), 0.0, "{reason}");
+    }
     server.stop().await;
 }
 

@@ -36,6 +36,9 @@ pub struct AppState {
     pub metrics_on_api_listener: bool,
     /// Where phones' positions are committed (the server's direct intake, beside ingest).
     pub phone_intake: std::sync::Arc<dyn crate::phones::PhoneIntake>,
+    /// How long an OwnTracks report over HTTP retries a failing store before it is answered 503
+    /// ([`crate::phones::STORE_PATIENCE`], 60 s; tests shorten it).
+    pub phone_store_patience: std::time::Duration,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

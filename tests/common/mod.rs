@@ -70,6 +70,25 @@ impl TestServer {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("convoy.db").display()),
             Backend::Postgres => convoy_testkit::fresh_postgres_database().await,
         };
+        Self::start_in(dir, database, broker, configure).await
+    }
+
+    /// Starts a server on an empty database of the test's own (e.g. on a `PgCluster` the test
+    /// stops and starts).
+    pub async fn start_on_database(
+        database: String,
+        broker: BrokerKind,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
+        Self::start_in(tempfile::tempdir().unwrap(), database, broker, configure).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        database: String,
+        broker: BrokerKind,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let (broker_choice, mosquitto, mqtt) = match broker {
             BrokerKind::Embedded => {
                 let listen: SocketAddr =
@@ -171,6 +190,53 @@ impl TestServer {
                 .expect("the server stops within a minute")
                 .unwrap();
         }
+    }
+}
+
+/// An HTTPS client that trusts only the test CA `ca` (not the system's roots).
+pub fn trusting_client(ca: &convoy_testkit::TestCa) -> reqwest::Client {
+    let pem = std::fs::read(&ca.ca_file).unwrap();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The process's log, captured in memory as an operator reads it (one line per event, no
+/// colours): for what only the log shows. One per test binary, as it is the global subscriber.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Makes a capture the process's subscriber, with this `RUST_LOG`-style filter.
+    pub fn install(filter: &str) -> Captured {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish(),
+        )
+        .expect("one capture per test binary");
+        captured
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).lines().map(str::to_string).collect()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -302,6 +368,46 @@ pub async fn register_vehicle(server: &TestServer, name: &str) -> (VehicleId, St
     let vehicle = VehicleId::new(name).unwrap();
     let password = convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     (vehicle, password)
+}
+
+/// Registers an OwnTracks phone (user `user`, device `device`) for `vehicle`, registering the
+/// vehicle too; returns its secret.
+pub async fn register_phone(
+    server: &TestServer,
+    user: &str,
+    device: &str,
+    vehicle: &str,
+    person: Option<&str>,
+) -> String {
+    add_phone(server, convoy_store::DeviceKind::OwnTracks, user, Some(device), vehicle, person).await
+}
+
+/// Registers Traccar Client's device `id` for `vehicle`, registering the vehicle too; returns its
+/// secret (the last segment of the URL the app is given).
+pub async fn register_traccar(server: &TestServer, id: &str, vehicle: &str) -> String {
+    add_phone(server, convoy_store::DeviceKind::Traccar, id, None, vehicle, None).await
+}
+
+async fn add_phone(
+    server: &TestServer,
+    kind: convoy_store::DeviceKind,
+    name: &str,
+    owntracks_device: Option<&str>,
+    vehicle: &str,
+    person: Option<&str>,
+) -> String {
+    let vehicle = VehicleId::new(vehicle).unwrap();
+    if server.store.vehicle_password_hash(&vehicle).await.unwrap().is_none() {
+        convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
+    }
+    let phone = convoy_registry::NewPhone {
+        kind,
+        name: name.to_string(),
+        owntracks_device: owntracks_device.map(str::to_string),
+        vehicle,
+        person: person.map(str::to_string),
+    };
+    convoy_registry::register_phone(&server.store, phone).await.unwrap().1
 }
 
 /// Publishes fixes as the vehicle's agent would, `per_message` to a batch, QoS 1, through the

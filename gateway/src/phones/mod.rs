@@ -129,9 +129,10 @@ pub(crate) struct Kept {
     pub(crate) private: usize,
 }
 
-/// How long a report waits for the store to come back before it is refused (503). Within the
-/// listener's two minutes for an answer.
-pub(crate) const STORE_PATIENCE: Duration = Duration::from_secs(60);
+/// How long an OwnTracks report waits for the store to come back before it is refused (503), by
+/// default ([`AppState::phone_store_patience`](crate::AppState::phone_store_patience)). Within
+/// the listener's two minutes for an answer.
+pub const STORE_PATIENCE: Duration = Duration::from_secs(60);
 /// The first wait after a failed commit; it doubles up to [`MAX_STORE_BACKOFF`].
 const FIRST_STORE_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);

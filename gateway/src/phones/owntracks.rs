@@ -10,8 +10,9 @@
 //! The app takes ANY answer, a 5xx included, as "delivered", and sends the next message; only an
 //! unreachable server makes it queue and resend. So the location is committed before anything
 //! is answered, and a failing store is retried inside the request (with backoff, for
-//! [`STORE_PATIENCE`], 60 s) before the answer is 503: past that the fix is lost (the app does
-//! not send it again), and the refusal is counted (`store_unavailable`).
+//! [`AppState::phone_store_patience`](crate::AppState::phone_store_patience), by default
+//! [`STORE_PATIENCE`](super::STORE_PATIENCE), 60 s) before the answer is 503: past that the fix
+//! is lost (the app does not send it again), and the refusal is counted (`store_unavailable`).
 //!
 //! A location is answered `200` with a JSON array: `[]`, or for a person's phone a
 //! `setConfiguration` command putting the app in move mode (`monitoring: 2`) while the fix
@@ -34,7 +35,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{keep, patiently, Refused, Source, STORE_PATIENCE};
+use super::{keep, patiently, Refused, Source};
 use crate::openapi::{for_phones, BadRequest, PayloadTooLarge, ServiceUnavailable, Unauthorized};
 use crate::state::AppState;
 
@@ -154,7 +155,7 @@ async fn report(
             return Err(mismatch(state));
         }
     }
-    let kept = keep(state, SOURCE, &device, vec![location.fix], STORE_PATIENCE).await?;
+    let kept = keep(state, SOURCE, &device, vec![location.fix], state.phone_store_patience).await?;
     if device.person.is_none() {
         return Ok(Vec::new());
     }
@@ -168,7 +169,10 @@ async fn report(
 /// check as a wrong secret, and gets the same answer.
 async fn authenticate(state: &AppState, user: &str, secret: &str) -> Result<Device, Refused> {
     let device = if convoy_registry::phones::valid_phone_name(user) {
-        patiently(state, SOURCE, STORE_PATIENCE, || state.store.device(DeviceKind::OwnTracks, user)).await?
+        patiently(state, SOURCE, state.phone_store_patience, || {
+            state.store.device(DeviceKind::OwnTracks, user)
+        })
+        .await?
     } else {
         None
     };
