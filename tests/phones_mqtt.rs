@@ -634,12 +634,12 @@ async fn on_mosquitto_with_the_shipped_acl_a_phone_stores_only_on_its_own_topic(
     server.stop().await;
 }
 
-/// The command a phone gets next, as JSON: within a check of the server's phone modes (30 s)
-/// and some slack.
+/// The command a phone gets next, as JSON: within a check of the server's retained messages
+/// (`convoy::retained::CHECK_EVERY`, 10 s) and ample slack for a loaded machine.
 async fn next_command(events: &mut Events) -> serde_json::Value {
-    let wait = Duration::from_secs(45);
+    let wait = Duration::from_secs(30);
     loop {
-        let event = tokio::time::timeout(wait, events.recv()).await.expect("a command within 45 s");
+        let event = tokio::time::timeout(wait, events.recv()).await.expect("a command within 30 s");
         match event.expect("the event loop reports how it ended") {
             Ok(Packet::Publish(command)) => {
                 assert_eq!(command.topic, "owntracks/ana/pixel/cmd");
@@ -666,7 +666,7 @@ async fn a_persons_phone_is_told_to_be_quiet_and_then_to_report_during_their_mov
     assert_eq!(quiet["action"], "setConfiguration");
     assert_eq!(quiet["configuration"]["monitoring"], -1, "{quiet}");
 
-    // A move of hers starts: within a check (30 s) the phone is told to report.
+    // A move of hers starts: within a check (10 s) the phone is told to report.
     let now = Utc::now();
     let plan = serde_json::json!({
         "name": "ana escorts",
