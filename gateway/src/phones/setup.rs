@@ -1,0 +1,106 @@
+//! What a phone's owner is handed to set the app up: the OwnTracks import link, and a QR code
+//! of it (or of Traccar Client's server URL) for the phone's camera.
+//!
+//! The QR code is drawn here, as SVG, so the page shows it as an image (`img-src data:`) and
+//! runs no code of its own for it; the tests read it back with a QR decoder.
+
+use base64::Engine as _;
+use qrcode::render::svg;
+use qrcode::QrCode;
+
+/// The link that configures OwnTracks when opened on the phone (tapped, or scanned from its QR
+/// code): `owntracks:///config?inline=` and the configuration as base64.
+///
+/// The base64 is the standard alphabet with padding, as the OwnTracks booklet makes it
+/// (`openssl enc -a -A`) and as the iOS app decodes it (`initWithBase64EncodedString`, which
+/// knows no URL-safe alphabet); its `+`, `/` and `=` are percent-encoded, so a query parser
+/// that reads `+` as a space (as HTML forms do) cannot garble it. Both apps percent-decode
+/// the query before decoding the base64.
+pub fn owntracks_import_link(configuration: &serde_json::Value) -> String {
+    let inline = base64::engine::general_purpose::STANDARD.encode(configuration.to_string());
+    let escaped = inline.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    format!("owntracks:///config?inline={escaped}")
+}
+
+/// Pixels per module: a code of a few hundred characters is then about 500 px wide, sharp on a
+/// screen and easy for a camera.
+const MODULE_PX: u32 = 6;
+
+/// `text` as a QR code, an SVG image (black on white, with the quiet zone scanners need).
+/// `None` for a text too long for any QR code (over about 2,300 bytes at this correction level).
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = QrCode::new(text.as_bytes()).ok()?;
+    Some(code.render::<svg::Color>().quiet_zone(true).module_dimensions(MODULE_PX, MODULE_PX).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a QR code back from the SVG [`qr_svg`] drew: its dark rectangles
+    /// (`M{x} {y}h{w}v{h}…`) painted on a bitmap, then decoded by rqrr, as a camera's picture
+    /// would be.
+    fn decode_svg(svg: &str) -> String {
+        let number = |s: &str| s.parse::<usize>().unwrap();
+        let attribute = |name: &str| {
+            let start = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            number(&svg[start..start + svg[start..].find('"').unwrap()])
+        };
+        let (width, height) = (attribute("width"), attribute("height"));
+        let mut dark = vec![false; width * height];
+        let path_start = svg.find(" d=\"").unwrap() + 4;
+        let path = &svg[path_start..path_start + svg[path_start..].find('"').unwrap()];
+        for rect in path.split('M').filter(|r| !r.is_empty()) {
+            // "{x} {y}h{w}v{h}H{x}V{y}"
+            let (xy, rest) = rect.split_once('h').unwrap();
+            let (x, y) = xy.split_once(' ').unwrap();
+            let (w, rest) = rest.split_once('v').unwrap();
+            let h = rest.split_once('H').unwrap().0;
+            let (x, y, w, h) = (number(x), number(y), number(w), number(h));
+            for row in y..y + h {
+                dark[row * width + x..row * width + x + w].fill(true);
+            }
+        }
+        let mut image = rqrr::PreparedImage::prepare_from_bitmap(width, height, |x, y| dark[y * width + x]);
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the image");
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn the_qr_code_reads_back_as_the_text() {
+        let configuration = serde_json::json!({
+            "_type": "configuration",
+            "username": "anna-phone",
+            "password": "Zk3+/xY9aB0cD1eF2gH3iJ4k",
+            "deviceId": "pixel",
+            "mode": 3,
+            "url": "https://convoy.example.com/api/v1/phones/owntracks",
+        });
+        let link = owntracks_import_link(&configuration);
+        for text in [link.as_str(), "https://convoy.example.com:5055/Zk3xY9aB0cD1eF2gH3iJ4k"] {
+            let svg = qr_svg(text).unwrap();
+            assert!(svg.contains("<svg") && !svg.contains("<script"), "{svg}");
+            assert_eq!(decode_svg(&svg), text);
+        }
+    }
+
+    #[test]
+    fn the_import_link_holds_the_configuration_in_standard_base64_percent_encoded() {
+        // Characters chosen so the base64 has every one of `+`, `/` and `=` in it.
+        let configuration = serde_json::json!({ "_type": "configuration", "password": ">?>?>?", "tid": "a" });
+        let link = owntracks_import_link(&configuration);
+        let inline = link.strip_prefix("owntracks:///config?inline=").unwrap();
+        assert!(inline.contains("%2B") && inline.contains("%2F") && inline.contains("%3D"), "{inline}");
+        assert!(inline.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'%'), "{inline}");
+        let unescaped = inline.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=");
+        let json = base64::engine::general_purpose::STANDARD.decode(unescaped).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), configuration);
+    }
+
+    #[test]
+    fn a_text_too_long_for_a_qr_code_gets_none() {
+        assert!(qr_svg(&"x".repeat(4000)).is_none());
+        assert!(qr_svg(&"x".repeat(2000)).is_some());
+    }
+}
