@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 use convoy_core::VehicleId;
-use convoy_registry::phones::{owntracks_configuration, OwnTracksEndpoint};
+use convoy_registry::phones::{owntracks_configuration, OsmAndBase, OwnTracksEndpoint};
 use convoy_registry::{register_phone, NewPhone};
 use convoy_store::DeviceKind;
 
@@ -71,7 +71,7 @@ pub enum PhoneCommand {
 pub async fn run(command: PhoneCommand) -> anyhow::Result<()> {
     match command {
         PhoneCommand::AddOwntracks { user, device, vehicle, person, endpoint, otrc, storage } => {
-            let endpoint = endpoint.as_deref().map(parse_endpoint).transpose()?;
+            let endpoint = endpoint.as_deref().map(OwnTracksEndpoint::parse).transpose()?;
             let store = storage.open().await?;
             let phone = NewPhone {
                 kind: DeviceKind::OwnTracks,
@@ -105,6 +105,7 @@ pub async fn run(command: PhoneCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PhoneCommand::AddTraccar { id, vehicle, person, server_url, storage } => {
+            let server_url = server_url.as_deref().map(OsmAndBase::parse).transpose()?;
             let store = storage.open().await?;
             let phone = NewPhone {
                 kind: DeviceKind::Traccar,
@@ -122,7 +123,7 @@ pub async fn run(command: PhoneCommand) -> anyhow::Result<()> {
                 device.name, device.vehicle
             );
             match server_url {
-                Some(base) => println!("{}/{secret}", base.trim_end_matches('/')),
+                Some(base) => println!("{}", base.server_url(&secret)),
                 None => println!("{secret}"),
             }
             Ok(())
@@ -152,21 +153,6 @@ pub async fn run(command: PhoneCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `mqtt://HOST:PORT`, `mqtts://HOST:PORT` or an `http(s)://` URL.
-fn parse_endpoint(text: &str) -> anyhow::Result<OwnTracksEndpoint> {
-    if text.starts_with("https://") || text.starts_with("http://") {
-        return Ok(OwnTracksEndpoint::Http { url: text.to_string() });
-    }
-    let (tls, rest) = match text.split_once("://") {
-        Some(("mqtt", rest)) => (false, rest),
-        Some(("mqtts", rest)) => (true, rest),
-        _ => anyhow::bail!("the endpoint {text:?} is not mqtt://, mqtts://, http:// or https://"),
-    };
-    let (host, port) = rest.rsplit_once(':').context("the MQTT endpoint needs HOST:PORT")?;
-    let port = port.trim_end_matches('/').parse().context("the MQTT port is not a number")?;
-    Ok(OwnTracksEndpoint::Mqtt { host: host.to_string(), port, tls })
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

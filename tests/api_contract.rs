@@ -446,6 +446,33 @@ async fn every_answer_is_as_the_openapi_document_says() {
         }
     }
 
+    // Setting phones up (admins): each kind's setup, the list, a removal, and the refusals.
+    let owntracks = json!({
+        "kind": "owntracks", "name": "contract-otrc", "device": "pixel", "vehicle": "escort-9",
+        "person": ESCORT_USER, "endpoint": server.url("/api/v1/phones/owntracks"),
+    });
+    c.expect(201, "POST", "/api/v1/phones", Some(admin), Some(owntracks.clone())).await;
+    let traccar = json!({ "kind": "traccar", "name": "contract-8623", "vehicle": "escort-9", "endpoint": "https://convoy.example.com:5055" });
+    c.expect(201, "POST", "/api/v1/phones", Some(admin), Some(traccar)).await;
+    c.expect(409, "POST", "/api/v1/phones", Some(admin), Some(owntracks)).await;
+    let bad_endpoint =
+        json!({ "kind": "traccar", "name": "t-1", "vehicle": "escort-9", "endpoint": "ftp://x" });
+    c.expect(400, "POST", "/api/v1/phones", Some(admin), Some(bad_endpoint)).await;
+    let unknown_vehicle =
+        json!({ "kind": "traccar", "name": "t-1", "vehicle": "nobody-9", "endpoint": "https://x.example" });
+    c.expect(422, "POST", "/api/v1/phones", Some(admin), Some(unknown_vehicle)).await;
+    let (status, _) =
+        c.call("POST", "/api/v1/phones", Some(admin), Some(("application/json", vec![b' '; 20_000]))).await;
+    assert_eq!(status, 413);
+    let (status, _) =
+        c.call("POST", "/api/v1/phones", Some(admin), Some(("text/plain", b"x".to_vec()))).await;
+    assert_eq!(status, 415);
+    c.expect(403, "GET", "/api/v1/phones", Some(auditor), None).await;
+    let phones = c.expect(200, "GET", "/api/v1/phones", Some(admin), None).await;
+    assert_eq!(phones["phones"].as_array().map(Vec::len), Some(3), "{phones}");
+    c.expect(204, "DELETE", "/api/v1/phones/traccar/contract-8623", Some(admin), None).await;
+    c.expect(404, "DELETE", "/api/v1/phones/traccar/contract-8623", Some(admin), None).await;
+
     let wrong = std::mem::take(&mut c.wrong);
     assert!(wrong.is_empty(), "{} answers are not as documented:\n{}", wrong.len(), wrong.join("\n"));
     let seen = contract.seen();

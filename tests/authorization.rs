@@ -79,6 +79,10 @@ enum Call {
     WebSocket,
     /// An OwnTracks location, sent with the caller's token (no phone's credentials).
     Phone,
+    /// A phone with a name never used, to register.
+    NewPhone,
+    /// `{kind}/{name}` is a phone registered for this call.
+    RemovePhone,
 }
 
 struct Route {
@@ -128,6 +132,9 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/live/ticket", WATCHERS, Call::Plain),
     route("GET", "/api/v1/audit", AUDITORS, Call::Plain),
     route("POST", "/api/v1/phones/owntracks", Access::Phone, Call::Phone),
+    route("GET", "/api/v1/phones", ADMIN, Call::Plain),
+    route("POST", "/api/v1/phones", ADMIN, Call::NewPhone),
+    route("DELETE", "/api/v1/phones/{kind}/{name}", ADMIN, Call::RemovePhone),
 ];
 
 /// Who makes a call.
@@ -334,8 +341,32 @@ impl World {
             }
             Call::FreshAlert => id = open_alert(&self.server, &self.move_id, CARGO).await,
             Call::Phone => body = Some(json_body(owntracks_location())),
+            Call::NewPhone => {
+                let endpoint = self.server.url("/api/v1/phones/owntracks");
+                let phone = json!({
+                    "kind": "owntracks", "name": self.fresh_name("phone"), "device": "pixel",
+                    "vehicle": ESCORT_VEHICLE, "endpoint": endpoint,
+                });
+                body = Some(json_body(phone));
+            }
+            Call::RemovePhone => {
+                name = self.fresh_name("old-phone");
+                let phone = convoy_registry::NewPhone {
+                    kind: convoy_store::DeviceKind::Traccar,
+                    name: name.clone(),
+                    owntracks_device: None,
+                    vehicle: VehicleId::new(CARGO).unwrap(),
+                    person: None,
+                };
+                convoy_registry::register_phone(&self.server.store, phone).await.unwrap();
+            }
         }
-        let path = route.path.replace("{id}", &id).replace("{name}", &name).replace("{*path}", "js/main.js");
+        let path = route
+            .path
+            .replace("{id}", &id)
+            .replace("{kind}", "traccar")
+            .replace("{name}", &name)
+            .replace("{*path}", "js/main.js");
         let query = if route.query.is_empty() { String::new() } else { format!("?{}", route.query) };
         Prepared { method: route.method, path: format!("{path}{query}"), token, body }
     }

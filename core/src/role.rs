@@ -70,6 +70,9 @@ pub enum Ability {
     Audit,
     /// Manage people: list, add, end their sessions.
     Users,
+    /// Register and remove the phones that report a vehicle's positions: each hands out a
+    /// secret, and a person's phone follows that person.
+    Phones,
 }
 
 const EVERYONE_BUT_AUDITORS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Escort];
@@ -77,7 +80,7 @@ const PLANNERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Auditor];
 
 impl Ability {
-    pub const ALL: [Ability; 10] = [
+    pub const ALL: [Ability; 11] = [
         Ability::Live,
         Ability::Acknowledge,
         Ability::Plan,
@@ -88,6 +91,7 @@ impl Ability {
         Ability::Report,
         Ability::Audit,
         Ability::Users,
+        Ability::Phones,
     ];
 
     /// The roles that may do this. Auditors work from the record: never live, never acting on
@@ -99,7 +103,7 @@ impl Ability {
             Ability::Plan | Ability::Vehicles => PLANNERS,
             Ability::Track | Ability::Replay | Ability::Exports | Ability::Report => HISTORY_READERS,
             Ability::Audit => &[Role::Admin, Role::Auditor],
-            Ability::Users => &[Role::Admin],
+            Ability::Users | Ability::Phones => &[Role::Admin],
         }
     }
 
@@ -115,6 +119,7 @@ impl Ability {
             Ability::Report => "report",
             Ability::Audit => "audit",
             Ability::Users => "users",
+            Ability::Phones => "phones",
         }
     }
 }
@@ -148,6 +153,12 @@ mod tests {
         assert!(!Role::Auditor.may(Ability::Live));
         assert!(!Role::Auditor.may(Ability::Acknowledge));
         assert!(Role::Auditor.may(Ability::Audit) && Role::Auditor.may(Ability::Replay));
+    }
+
+    #[test]
+    fn only_admins_register_phones() {
+        // A phone's registration hands out its secret, and a person's phone follows them.
+        assert_eq!(Ability::Phones.roles(), &[Role::Admin]);
     }
 
     #[test]

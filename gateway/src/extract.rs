@@ -82,8 +82,9 @@ fn warn_of_an_untrusted_local_proxy() {
     });
 }
 
-/// A JSON body: malformed JSON, a missing field or a wrong content type is a 400 that says
-/// what is wrong, before the handler runs.
+/// A JSON body: malformed JSON or a missing field is a 400 that says what is wrong, a body
+/// over the route's limit a 413 and a content type other than JSON a 415, before the handler
+/// runs.
 pub(crate) struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -96,6 +97,15 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
+            // A body over the route's limit (`DefaultBodyLimit`) was not read: 413, as such.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.body_text()).with_reason("too_large"))
+            }
+            // Not said to be JSON: 415, as every route reading JSON documents (a 400 would tell
+            // the caller to fix a body that may be right).
+            Err(e) if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.body_text()))
+            }
             Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text())),
         }
     }

@@ -219,7 +219,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
             { "name": "alerts", "description": "Alerts and their lifecycle." },
             { "name": "live", "description": "The WebSocket live feed." },
             { "name": "audit", "description": "The hash-chained audit log." },
-            { "name": "phones", "description": "Reports of phones used as trackers (OwnTracks in HTTP mode); Traccar Client reports on a listener of its own (`[phones] osmand_listen`), outside this document." },
+            { "name": "phones", "description": "Phones used as trackers: registering them and handing out their setup (admins), and their reports (OwnTracks in HTTP mode); Traccar Client reports on a listener of its own (`[phones] osmand_listen`), outside this document." },
         ],
         "paths": paths,
         "components": {
@@ -232,7 +232,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
                 "phoneBasic": {
                     "type": "http",
                     "scheme": "basic",
-                    "description": "A phone's OwnTracks user name and its secret (`convoy phone add-owntracks`), for the phones' routes only.",
+                    "description": "A phone's OwnTracks user name and its secret (`convoy phone add-owntracks` or `POST /api/v1/phones`), for the phones' reports only.",
                 },
                 "liveToken": {
                     "type": "apiKey",

@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::live_ticket::routes())
         .merge(crate::audit::routes())
         .merge(crate::phones::owntracks::routes())
+        .merge(crate::phones::admin::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's

@@ -118,6 +118,7 @@ const ASSETS: &[Asset] = assets![
     "js/exports.js" => JS,
     "js/report.js" => JS,
     "js/moves.js" => JS,
+    "js/phones.js" => JS,
     "vendor/leaflet/leaflet.js" => JS,
     "vendor/leaflet/leaflet.css" => CSS,
     "vendor/leaflet/LICENSE" => TEXT,

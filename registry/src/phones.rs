@@ -129,6 +129,60 @@ mod tests {
     }
 
     #[test]
+    fn an_owntracks_endpoint_is_an_mqtt_or_http_url_naming_a_host() {
+        let mqtt = |host: &str, port, tls| Ok(OwnTracksEndpoint::Mqtt { host: host.into(), port, tls });
+        assert_eq!(
+            OwnTracksEndpoint::parse("mqtts://convoy.example.com:8883"),
+            mqtt("convoy.example.com", 8883, true)
+        );
+        assert_eq!(OwnTracksEndpoint::parse("mqtt://10.0.0.7:1883/"), mqtt("10.0.0.7", 1883, false));
+        assert_eq!(OwnTracksEndpoint::parse("mqtt://[::1]:1883"), mqtt("[::1]", 1883, false));
+        for url in [
+            "https://convoy.example.com/api/v1/phones/owntracks",
+            "http://127.0.0.1:8080/api/v1/phones/owntracks",
+        ] {
+            assert_eq!(OwnTracksEndpoint::parse(url), Ok(OwnTracksEndpoint::Http { url: url.into() }));
+        }
+        let long = format!("https://{}.example.com/", "x".repeat(MAX_ENDPOINT_BYTES));
+        for bad in [
+            "",
+            "convoy.example.com",
+            "ftp://convoy.example.com/",
+            "javascript:alert(1)",
+            "mqtt://convoy.example.com",
+            "mqtt://convoy.example.com:0",
+            "mqtt://convoy.example.com:65536",
+            "mqtt://:1883",
+            "mqtt://a b:1883",
+            "https://",
+            "https://:8080/api",
+            "https://convoy.example.com:port/api",
+            "https://convoy.example.com/<img src=x>",
+            "https://convoy.example.com/a b",
+            "https://convoy.example.com/\n",
+            &long,
+        ] {
+            assert!(OwnTracksEndpoint::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_traccar_server_url_is_the_listeners_base_and_the_secret() {
+        let base = OsmAndBase::parse("https://convoy.example.com:5055/").unwrap();
+        assert_eq!(base.server_url("s3cr3t"), "https://convoy.example.com:5055/s3cr3t");
+        let behind_a_proxy = OsmAndBase::parse("https://convoy.example.com/osmand").unwrap();
+        assert_eq!(behind_a_proxy.server_url("s3cr3t"), "https://convoy.example.com/osmand/s3cr3t");
+        for bad in [
+            "mqtt://convoy.example.com:5055",
+            "https://convoy.example.com/?a=1",
+            "https://convoy.example.com/#x",
+            "https:///x",
+        ] {
+            assert!(OsmAndBase::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn only_the_phones_own_secret_verifies() {
         let secret = random_password();
         let device = Device {
@@ -195,6 +249,118 @@ pub enum OwnTracksEndpoint {
     Http {
         url: String,
     },
+}
+
+/// The longest endpoint or server URL a phone is given: it goes into a QR code with the rest of
+/// the app's configuration, which must stay small enough for a phone's camera to read.
+pub const MAX_ENDPOINT_BYTES: usize = 512;
+
+/// An endpoint or server URL that cannot be handed to a phone, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadEndpoint(String);
+
+impl OwnTracksEndpoint {
+    /// `mqtt://HOST:PORT`, `mqtts://HOST:PORT`, or the `http://` or `https://` URL of
+    /// `POST /api/v1/phones/owntracks` (by a proxy's path too).
+    pub fn parse(text: &str) -> Result<Self, BadEndpoint> {
+        if text.len() > MAX_ENDPOINT_BYTES {
+            return Err(bad(format!("the endpoint is longer than {MAX_ENDPOINT_BYTES} bytes")));
+        }
+        if text.starts_with("https://") || text.starts_with("http://") {
+            check_http_url(text, "the OwnTracks endpoint")?;
+            return Ok(OwnTracksEndpoint::Http { url: text.to_string() });
+        }
+        let (tls, rest) = match text.split_once("://") {
+            Some(("mqtt", rest)) => (false, rest),
+            Some(("mqtts", rest)) => (true, rest),
+            _ => {
+                return Err(bad(format!(
+                    "the endpoint {text:?} is not mqtt://, mqtts://, http:// or https://"
+                )))
+            }
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| bad(format!("the MQTT endpoint {text:?} needs HOST:PORT")))?;
+        if !valid_host(host) {
+            return Err(bad(format!("the MQTT endpoint's host {host:?} is not a host name or address")));
+        }
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad(format!("the MQTT port {port:?} is not a port number")))?;
+        Ok(OwnTracksEndpoint::Mqtt { host: host.to_string(), port, tls })
+    }
+}
+
+/// The base URL of Traccar Client's listener (`[phones] osmand_listen`, as the phones reach it):
+/// a phone's server URL is this with its secret as the last path segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OsmAndBase(String);
+
+impl OsmAndBase {
+    /// An `http://` or `https://` URL without a query or fragment (the secret goes after its
+    /// path); a trailing `/` is dropped.
+    pub fn parse(text: &str) -> Result<Self, BadEndpoint> {
+        check_http_url(text, "the Traccar server URL")?;
+        if text.contains(['?', '#']) {
+            return Err(bad(format!("the Traccar server URL {text:?} may not hold a query or fragment")));
+        }
+        Ok(OsmAndBase(text.trim_end_matches('/').to_string()))
+    }
+
+    /// The URL Traccar Client is given: it holds the secret.
+    pub fn server_url(&self, secret: &str) -> String {
+        format!("{}/{secret}", self.0)
+    }
+}
+
+fn bad(message: String) -> BadEndpoint {
+    BadEndpoint(message)
+}
+
+/// An `http(s)://HOST[:PORT][/…]` URL of at most [`MAX_ENDPOINT_BYTES`] printable characters
+/// that need no escaping in a URL (no spaces, quotes or angle brackets), naming a host.
+fn check_http_url(text: &str, what: &str) -> Result<(), BadEndpoint> {
+    if text.len() > MAX_ENDPOINT_BYTES {
+        return Err(bad(format!("{what} is longer than {MAX_ENDPOINT_BYTES} bytes")));
+    }
+    let printable = |b: u8| (0x21..0x7f).contains(&b) && !b"\"<>\\^`{|}".contains(&b);
+    if !text.bytes().all(printable) {
+        return Err(bad(format!("{what} {text:?} holds characters a URL cannot carry unescaped")));
+    }
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| bad(format!("{what} {text:?} is not an http:// or https:// URL")))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        // `[::1]:8080`, `host:8080`; a bare IPv6 address is bracketed, so its colons are inside.
+        Some((host, port)) if !port.contains(']') => {
+            port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                bad(format!("{what} {text:?} has a port that is not a number from 1 to 65535"))
+            })?;
+            host
+        }
+        _ => authority,
+    };
+    if !valid_host(host) {
+        return Err(bad(format!("{what} {text:?} names no host")));
+    }
+    Ok(())
+}
+
+/// A DNS name, an IPv4 address or a bracketed IPv6 address.
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
 }
 
 /// An OwnTracks configuration (the app imports it as an `.otrc` file, or from a QR code): the

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod contract;
+pub mod qr;
 pub mod served;
 
 use std::io::Write;

@@ -11,7 +11,7 @@ import { can, home, seesMoves } from '../../gateway/web/js/roles.js';
  * (convoy_core::Role::abilities, in convoy_core::Ability::ALL's order).
  */
 const SERVER_ABILITIES = {
-  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users'],
+  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users', 'phones'],
   dispatcher: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report'],
   escort: ['live', 'acknowledge'],
   auditor: ['track', 'replay', 'exports', 'report', 'audit'],
@@ -33,6 +33,8 @@ const OFFERED = {
   report: ['admin', 'dispatcher', 'auditor'],
   audit: ['admin', 'auditor'],
   users: ['admin'],
+  // The Phones view (#/phones) came with the server's `phones` ability: admins only.
+  phones: ['admin'],
 };
 
 test('can is true for exactly the abilities the server lists for the person', () => {
@@ -78,7 +80,7 @@ test('the list of moves comes with any one of plan, replay, exports or report', 
   for (const what of ['plan', 'replay', 'exports', 'report']) {
     assert.equal(seesMoves({ name: 'x', role: 'r', abilities: [what], web: null }), true, what);
   }
-  for (const what of ['live', 'acknowledge', 'vehicles', 'track', 'audit', 'users']) {
+  for (const what of ['live', 'acknowledge', 'vehicles', 'track', 'audit', 'users', 'phones']) {
     assert.equal(seesMoves({ name: 'x', role: 'r', abilities: [what], web: null }), false, what);
   }
   assert.equal(seesMoves(null), false);

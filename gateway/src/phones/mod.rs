@@ -1,6 +1,7 @@
 //! Phones as trackers over HTTP: OwnTracks in HTTP mode (`POST /api/v1/phones/owntracks` on the
 //! API's listener, [`owntracks`]) and Traccar Client's OsmAnd protocol on a listener of its own
-//! (`[phones] osmand_listen`, [`osmand`]).
+//! (`[phones] osmand_listen`, [`osmand`]); and, for admins, registering phones and handing out
+//! their setup ([`admin`], with the import link and QR codes of [`setup`]).
 //!
 //! Both take a phone's report the same way: the phone's credentials (checked with
 //! `convoy_registry::verify_phone_secret`, as much work for an unknown phone as for a known
@@ -19,9 +20,11 @@
 //! phone behind it, whose fixes would then be lost (OwnTracks drops a fix whatever the answer).
 //! A wrong secret costs one database read and one HMAC.
 
+pub(crate) mod admin;
 pub mod intake;
 pub(crate) mod osmand;
 pub(crate) mod owntracks;
+pub mod setup;
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use intake::PhoneIntake;
+pub use setup::{owntracks_import_link, qr_svg};
 
 /// Reasons a phone's report is refused besides the decoders' (`PHONE_ERROR_REASONS`).
 pub const PHONE_REFUSAL_REASONS: &[&str] = &[

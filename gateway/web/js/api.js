@@ -87,6 +87,8 @@ export const api = {
    * @param {string} contentType
    */
   upload: (path, body, contentType) => request('POST', path, { body, contentType }),
+  /** @param {string} path */
+  del: (path) => request('DELETE', path),
 };
 
 /** Encodes one path segment (ids come from the server but are never trusted as paths). */
@@ -101,8 +103,18 @@ export const seg = encodeURIComponent;
 export async function download(path, fallbackName) {
   /** @type {Response} */
   const response = await request('GET', path, { raw: true });
-  const blob = await response.blob();
   const name = fileName(response.headers.get('Content-Disposition')) || fallbackName;
+  save(await response.blob(), name);
+  return name;
+}
+
+/**
+ * Saves `blob` as a file named `name` through an `<a download>`, as the browser saves a
+ * download.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function save(blob, name) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
@@ -112,7 +124,6 @@ export async function download(path, fallbackName) {
   link.remove();
   // The download has its own copy once started; give it a moment before freeing the URL.
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return name;
 }
 
 /**
@@ -138,7 +149,7 @@ function fileName(disposition) {
  * @property {string} name
  * @property {string} role admin, dispatcher, escort or auditor
  * @property {string[]} abilities live, acknowledge, plan, vehicles, track, replay, exports,
- *   report, audit, users: those this person may do
+ *   report, audit, users, phones: those this person may do
  * @property {WebSettings | null} web
  */
 

@@ -1,7 +1,7 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/audit), the navigation a role may use, logout, and the live feed and
-// alert book shared by the views.
+// #/exports/ID, #/report/ID, #/audit, #/phones), the navigation a role may use, logout, and the
+// live feed and alert book shared by the views.
 
 import { api, ApiError, setToken, token } from './api.js';
 import { AlertBook, unlockAudio } from './alerts.js';
@@ -14,6 +14,7 @@ import { mountReplay } from './replay.js';
 import { mountExports } from './exports.js';
 import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
+import { mountPhones } from './phones.js';
 import { can, home, seesMoves } from './roles.js';
 
 /**
@@ -53,6 +54,7 @@ const VIEWS = {
   exports: { title: 'Exports', may: (me) => can(me, 'exports'), mount: mountExports },
   report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
+  phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },
 };
 
 const feed = new LiveFeed();

@@ -1,0 +1,208 @@
+// @ts-check
+// `#/phones` (admin): the phones that report a vehicle's positions through OwnTracks or Traccar
+// Client. The list with a Remove button; a form to register one (POST /api/v1/phones); and,
+// once registered, what its owner needs to set the app up, shown this once: the secret, a QR
+// code (an SVG the server drew, shown as an image), the OwnTracks configuration to download as
+// NAME.otrc, or the server URL to type into Traccar Client.
+
+import { api, save, seg } from './api.js';
+import { el, field, messageLine, replace, select } from './dom.js';
+import { dateTime } from './format.js';
+
+/**
+ * A registered phone (`GET /api/v1/phones`).
+ * @typedef {object} Phone
+ * @property {'owntracks' | 'traccar'} kind
+ * @property {string} name
+ * @property {string | null} device
+ * @property {string} vehicle
+ * @property {string | null} person
+ * @property {string} created_at
+ */
+
+/**
+ * A phone just registered, with its setup (`POST /api/v1/phones`).
+ * @typedef {object} PhoneSetup
+ * @property {Phone} phone
+ * @property {string} secret
+ * @property {Record<string, unknown>} [configuration] OwnTracks only
+ * @property {string} [import_link] OwnTracks only
+ * @property {string} [server_url] Traccar Client only
+ * @property {string} qr_svg
+ */
+
+/** @type {Record<Phone['kind'], string>} */
+const APPS = { owntracks: 'OwnTracks', traccar: 'Traccar Client' };
+
+/**
+ * Where a phone of `kind` reports, as far as the page can tell: OwnTracks over HTTP to this
+ * server's own address; Traccar Client to the same host on its listener's usual port.
+ * @param {string} kind
+ */
+export function defaultEndpoint(kind) {
+  return kind === 'traccar'
+    ? `${location.protocol}//${location.hostname}:5055`
+    : `${location.origin}/api/v1/phones/owntracks`;
+}
+
+/**
+ * An SVG image's text as a `data:` URL, for an `<img>` (the page's policy allows `data:`
+ * images; the SVG is never inserted as markup).
+ * @param {string} svg
+ */
+export function svgDataUrl(svg) {
+  return `data:image/svg+xml;base64,${btoa(svg)}`;
+}
+
+/**
+ * @param {HTMLElement} container
+ */
+export async function mountPhones(container) {
+  const listMessage = messageLine();
+  const message = messageLine();
+  const rows = el('tbody');
+  const kind = select(Object.entries(APPS), { name: 'kind' });
+  const name = el('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'off', placeholder: 'e.g. anna-phone' });
+  const device = el('input', { name: 'device', maxlength: 64, autocomplete: 'off', placeholder: 'e.g. pixel' });
+  const vehicle = el('select', { name: 'vehicle', required: true });
+  const person = el('select', { name: 'person' });
+  const endpoint = el('input', { name: 'endpoint', required: true, maxlength: 512, value: defaultEndpoint(kind.value) });
+  const submit = el('button', { type: 'submit', text: 'Register the phone' });
+  const deviceField = field('Device id (the last part of its topic)', device);
+  const nameHint = el('small', { class: 'hint' });
+  const endpointHint = el('small', { class: 'hint' });
+  const setup = el('section', { class: 'phone-setup', hidden: true });
+  /** Whether the person typed an endpoint of their own (then a change of app keeps it). */
+  let endpointTyped = false;
+
+  function kindChanged() {
+    const owntracks = kind.value === 'owntracks';
+    deviceField.hidden = !owntracks;
+    device.required = owntracks;
+    nameHint.textContent = owntracks
+      ? 'Its OwnTracks user name: its login, one per phone (letters, digits, ".", "_", "-").'
+      : 'The device identifier Traccar Client shows (letters, digits, ".", "_", "-").';
+    endpointHint.textContent = owntracks
+      ? 'Where the app reports: the HTTP URL of /api/v1/phones/owntracks, or mqtts://HOST:PORT (mqtt://HOST:PORT).'
+      : 'The base URL of the Traccar Client listener ([phones] osmand_listen, as phones reach it).';
+    if (!endpointTyped) endpoint.value = defaultEndpoint(kind.value);
+  }
+  kind.addEventListener('change', kindChanged);
+  endpoint.addEventListener('input', () => { endpointTyped = true; });
+
+  const form = el('form', { class: 'phone-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); register(); } } },
+    el('h2', { text: 'Register a phone' }),
+    el('div', { class: 'row' }, field('App', kind), field('Vehicle', vehicle), field('Person (optional)', person)),
+    el('label', { class: 'field' }, el('span', { class: 'field-label', text: 'Name' }), name, nameHint),
+    deviceField,
+    el('label', { class: 'field' }, el('span', { class: 'field-label', text: 'Endpoint' }), endpoint, endpointHint),
+    submit, message.node);
+  container.append(el('section', { class: 'page phones' },
+    el('h1', { text: 'Phones' }),
+    el('p', { class: 'hint', text: "Phones that report a vehicle's positions through OwnTracks or Traccar Client. A person's phone is tracked only while a move that person escorts is running." }),
+    el('table', { class: 'phone-list' },
+      el('thead', {}, el('tr', {}, ['App', 'Name', 'Device', 'Vehicle', 'Person', 'Registered', ''].map((h) => el('th', { text: h })))),
+      rows),
+    listMessage.node, form, setup));
+  kindChanged();
+
+  async function loadList() {
+    /** @type {{ phones: Phone[] }} */
+    const { phones } = await api.get('/api/v1/phones');
+    replace(rows, phones.length ? null : el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No phones registered yet.' })));
+    for (const phone of phones) {
+      const remove = el('button', { type: 'button', class: 'secondary remove', text: 'Remove', on: { click: () => removePhone(phone) } });
+      rows.append(el('tr', { data: { phone: `${phone.kind}:${phone.name}` } },
+        el('td', { text: APPS[phone.kind] ?? phone.kind }),
+        el('td', { class: 'name', text: phone.name }),
+        el('td', { text: phone.device ?? '—' }),
+        el('td', { text: phone.vehicle }),
+        el('td', { text: phone.person ?? '—' }),
+        el('td', { text: dateTime(phone.created_at) }),
+        el('td', {}, remove)));
+    }
+  }
+
+  /** @param {Phone} phone */
+  async function removePhone(phone) {
+    const question = `Remove the ${APPS[phone.kind] ?? phone.kind} phone ${phone.name}? Its logins stop working at once; the positions it reported stay.`;
+    if (!window.confirm(question)) return;
+    listMessage.clear();
+    try {
+      await api.del(`/api/v1/phones/${seg(phone.kind)}/${seg(phone.name)}`);
+      listMessage.ok(`Phone ${phone.name} removed.`);
+    } catch (e) {
+      listMessage.error(`Could not remove ${phone.name}: ${e.message}`);
+    }
+    await loadList();
+  }
+
+  async function register() {
+    message.clear();
+    submit.disabled = true;
+    const body = {
+      kind: kind.value,
+      name: name.value.trim(),
+      device: kind.value === 'owntracks' ? device.value.trim() : undefined,
+      vehicle: vehicle.value,
+      person: person.value || null,
+      endpoint: endpoint.value.trim(),
+    };
+    try {
+      /** @type {PhoneSetup} */
+      const answer = await api.post('/api/v1/phones', body);
+      message.ok(`Phone ${answer.phone.name} registered for ${answer.phone.vehicle}.`);
+      showSetup(answer);
+      name.value = '';
+      device.value = '';
+      await loadList();
+    } catch (e) {
+      message.error(`Not registered: ${e.message}`);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  /** @param {PhoneSetup} answer */
+  function showSetup(answer) {
+    const { phone } = answer;
+    const qr = el('img', { class: 'qr', src: svgDataUrl(answer.qr_svg), alt: `QR code to set up ${phone.name}` });
+    /** @type {HTMLElement[]} */
+    const how = [];
+    if (answer.configuration) {
+      const configuration = answer.configuration;
+      const fileName = `${phone.name}.otrc`;
+      how.push(
+        el('p', { text: 'Scan the QR code with the phone (or open the link on it): OwnTracks asks to import this configuration. Or send the phone its .otrc file and open it in OwnTracks.' }),
+        el('p', { class: 'buttons' },
+          el('button', { type: 'button', class: 'download-otrc', text: `Download ${fileName}`, on: { click: () => {
+            save(new Blob([`${JSON.stringify(configuration, null, 2)}\n`], { type: 'application/octet-stream' }), fileName);
+          } } }),
+          ' ',
+          el('a', { class: 'import-link', href: answer.import_link ?? '', text: 'Open in OwnTracks' })));
+    } else {
+      how.push(
+        el('p', { text: `In Traccar Client, enter ${phone.name} as the device identifier and this server URL (scan it, or type it):` }),
+        el('p', {}, el('code', { class: 'server-url', text: answer.server_url ?? '' })));
+    }
+    replace(setup,
+      el('h2', {}, 'Set up ', el('span', { class: 'setup-name', text: phone.name })),
+      el('div', { class: 'setup-body' },
+        qr,
+        el('div', {},
+          el('p', { class: 'once' }, el('strong', { text: 'Shown once: ' }),
+            'the secret below cannot be shown again (only a hash of it is kept). Give it to the phone\'s owner only; if it is lost, remove the phone and register it again.'),
+          el('p', {}, 'Secret: ', el('code', { class: 'secret', text: answer.secret })),
+          how)));
+    setup.hidden = false;
+    // Below the form: brought into view, or the admin may not see that a code was drawn.
+    setup.scrollIntoView({ block: 'start' });
+  }
+
+  /** @type {[{ vehicles: { id: string }[] }, { users: { name: string }[] }]} */
+  const [{ vehicles }, { users }] = await Promise.all([api.get('/api/v1/vehicles'), api.get('/api/v1/users')]);
+  replace(vehicle, vehicles.length ? vehicles.map((v) => el('option', { value: v.id, text: v.id })) : el('option', { value: '', text: 'No vehicles registered yet' }));
+  replace(person, el('option', { value: '', text: "— nobody (a vehicle's own phone) —" }), users.map((u) => el('option', { value: u.name, text: u.name })));
+  await loadList();
+  return () => replace(container);
+}
