@@ -23,7 +23,8 @@ use crate::extract::ApiJson;
 use crate::extract::ClientAddr;
 use crate::login_audit::{self, Refusal};
 use crate::openapi::{
-    public, BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
+    public, BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
+    UnsupportedMediaType,
 };
 use crate::schemas::Time;
 use crate::state::AppState;
@@ -66,6 +67,7 @@ pub(crate) struct LoginResponse {
         (status = 200, description = "Logged in.", body = LoginResponse),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),

@@ -15,8 +15,8 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiJson, Authenticated};
 use crate::openapi::{
-    requires, signed_in, BadRequest, Conflict, NotFound, ServiceUnavailable, UnprocessableEntity,
-    UnsupportedMediaType,
+    requires, signed_in, BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable,
+    UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::reply::Reply;
 use crate::schemas;
@@ -147,6 +147,7 @@ pub(crate) struct NewUser {
         (status = 201, description = "The user was added.", body = UserView),
         (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -247,6 +248,7 @@ pub(crate) struct TeamResult {
         (status = 200, description = "The team as stored (sorted, without repeats).", body = TeamResult),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
         (status = 503, response = ServiceUnavailable),

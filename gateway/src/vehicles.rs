@@ -16,7 +16,9 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiJson, Authenticated};
-use crate::openapi::{requires, signed_in, BadRequest, Conflict, ServiceUnavailable, UnsupportedMediaType};
+use crate::openapi::{
+    requires, signed_in, BadRequest, Conflict, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
+};
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
@@ -137,6 +139,7 @@ pub(crate) struct VehicleCredentials {
         (status = 201, description = "The vehicle is registered.", body = VehicleCredentials),
         (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 503, response = ServiceUnavailable),
     ),
