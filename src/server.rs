@@ -177,6 +177,19 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         ingest_metrics.clone(),
         Some(committed.clone()),
     )));
+    let osmand_listener = match config.phones.osmand_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding [phones] osmand_listen to {addr}"))?;
+            let osmand_addr = listener.local_addr()?;
+            let tls = config.phones.osmand_tls;
+            tracing::info!(%osmand_addr, tls, "Traccar Client (OsmAnd) phone listener listening");
+            Some((listener, osmand_addr))
+        }
+        None => None,
+    };
+    let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
     let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
     let state = AppState {
         store: store.clone(),
@@ -193,20 +206,11 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         metrics_on_api_listener: config.metrics_listen.is_none(),
         phone_intake,
         phone_store_patience: config.phone_store_patience,
+        traccar_listener: osmand_addr.map(|addr| convoy_gateway::phones::TraccarListener {
+            port: addr.port(),
+            tls: config.phones.osmand_tls,
+        }),
     };
-    let osmand_listener = match config.phones.osmand_listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding [phones] osmand_listen to {addr}"))?;
-            let osmand_addr = listener.local_addr()?;
-            let tls = config.phones.osmand_tls;
-            tracing::info!(%osmand_addr, tls, "Traccar Client (OsmAnd) phone listener listening");
-            Some((listener, osmand_addr))
-        }
-        None => None,
-    };
-    let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
     let osmand_state = state.clone();
     let metrics_listener = match config.metrics_listen {
         Some(addr) => {

@@ -775,6 +775,8 @@ async fn an_admin_sets_a_phone_up_on_the_page_and_the_phone_reports_with_its_otr
     let nav = steps["open"]["nav"].as_array().unwrap();
     assert_eq!(nav.last().unwrap(), "Phones", "{nav:?}");
     assert_eq!(steps["open"]["endpoint"], server.url("/api/v1/phones/owntracks"));
+    assert_eq!(steps["open"]["traccar"]["endpoint"], "", "no Traccar listener here: {}", steps["open"]);
+    assert!(steps["open"]["traccar"]["hint"].as_str().unwrap().contains("is off"), "{}", steps["open"]);
     assert_eq!(steps["open"]["rows"], 0);
 
     // HTML in the name: refused by the API, the refusal shown as text, nothing registered.

@@ -167,6 +167,7 @@ async fn an_admin_registers_lists_and_removes_phones_and_each_setup_works_as_han
 
     // The list: by kind and name, with no secret nor any hash of one.
     let list = admin.list().await;
+    assert_eq!(list["traccar_listener"], Value::Null, "no [phones] osmand_listen here: {list}");
     let names: Vec<(&str, &str)> = list["phones"]
         .as_array()
         .unwrap()

@@ -551,6 +551,17 @@ async fn traccar_client_reports_are_stored_from_queries_forms_and_json() {
     let secret = path.trim_start_matches('/').to_string();
     assert_eq!(secret.len(), 24, "the URL ends with the secret: {url}");
     let client = reqwest::Client::new();
+    // The page's phone setup is told where this listener is, to fill in a phone's endpoint.
+    let phones: Value = client
+        .get(world.server.url("/api/v1/phones"))
+        .bearer_auth(&world.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(phones["traccar_listener"], json!({ "port": world.osmand_port, "tls": false }), "{phones}");
     let base = Utc::now() - chrono::Duration::seconds(60);
     let base = DateTime::from_timestamp(base.timestamp(), 0).unwrap();
 

@@ -39,6 +39,9 @@ pub struct AppState {
     /// How long an OwnTracks report over HTTP retries a failing store before it is answered 503
     /// ([`crate::phones::STORE_PATIENCE`], 60 s; tests shorten it).
     pub phone_store_patience: std::time::Duration,
+    /// Traccar Client's listener (`[phones] osmand_listen`), for the page's phone setup; `None`
+    /// when it is off.
+    pub traccar_listener: Option<crate::phones::TraccarListener>,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

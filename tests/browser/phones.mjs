@@ -37,11 +37,20 @@ const steps = {
     await page.locator('.top .nav a', { hasText: 'Phones' }).click();
     await page.locator(`${form} select[name=vehicle] option[value="${phone.vehicle}"]`).waitFor({ state: 'attached' });
     await screenshot('phones');
+    const endpoint = await page.inputValue(`${form} input[name=endpoint]`);
+    // Traccar Client: this server has no [phones] osmand_listen, so nothing is filled in.
+    await page.selectOption(`${form} select[name=kind]`, 'traccar');
+    const traccar = {
+      endpoint: await page.inputValue(`${form} input[name=endpoint]`),
+      hint: await page.locator(`${form} small.hint`).last().textContent(),
+    };
+    await page.selectOption(`${form} select[name=kind]`, 'owntracks');
     return {
       nav,
       hash: await page.evaluate(() => location.hash),
       rows: await page.locator('.phone-list tbody tr[data-phone]').count(),
-      endpoint: await page.inputValue(`${form} input[name=endpoint]`),
+      endpoint,
+      traccar,
       persons: await page.locator(`${form} select[name=person] option`).allTextContents(),
     };
   },

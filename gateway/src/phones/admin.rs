@@ -111,6 +111,8 @@ impl From<Device> for PhoneView {
 pub(crate) struct PhoneList {
     /// By kind and name.
     phones: Vec<PhoneView>,
+    /// Traccar Client's listener on this server (`[phones] osmand_listen`); null when it is off.
+    traccar_listener: Option<super::TraccarListener>,
 }
 
 #[utoipa::path(
@@ -133,7 +135,7 @@ pub(crate) async fn list_phones(
     user.require(Ability::Phones)?;
     audit::record(&state, Some(&user.0.name), from, "phones.view", "phones", json!({})).await?;
     let phones = state.store.devices().await?.into_iter().map(PhoneView::from).collect();
-    Ok(Reply::ok(PhoneList { phones }))
+    Ok(Reply::ok(PhoneList { phones, traccar_listener: state.traccar_listener }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -137,6 +137,15 @@ pub(crate) struct Kept {
 /// default ([`AppState::phone_store_patience`](crate::AppState::phone_store_patience)). Within
 /// the listener's two minutes for an answer.
 pub const STORE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Where Traccar Client reports on this server: the port of `[phones] osmand_listen` as bound,
+/// and whether it speaks TLS. The page fills a phone's endpoint from it with the host it was
+/// reached at (the server cannot know the name phones reach it by).
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct TraccarListener {
+    pub port: u16,
+    pub tls: bool,
+}
 /// The first wait after a failed commit; it doubles up to [`MAX_STORE_BACKOFF`].
 const FIRST_STORE_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);

@@ -35,14 +35,22 @@ import { dateTime } from './format.js';
 const APPS = { owntracks: 'OwnTracks', traccar: 'Traccar Client' };
 
 /**
- * Where a phone of `kind` reports, as far as the page can tell: OwnTracks over HTTP to this
- * server's own address; Traccar Client to the same host on its listener's usual port.
- * @param {string} kind
+ * Traccar Client's listener on the server (`[phones] osmand_listen`), as the phone list gives it.
+ * @typedef {object} TraccarListener
+ * @property {number} port
+ * @property {boolean} tls
  */
-export function defaultEndpoint(kind) {
-  return kind === 'traccar'
-    ? `${location.protocol}//${location.hostname}:5055`
-    : `${location.origin}/api/v1/phones/owntracks`;
+
+/**
+ * Where a phone of `kind` reports, as far as the page can tell: OwnTracks over HTTP to this
+ * server's own address; Traccar Client to the same host on its listener's port, or nothing
+ * when that listener is off (the admin types where phones reach it).
+ * @param {string} kind
+ * @param {TraccarListener | null} traccar
+ */
+export function defaultEndpoint(kind, traccar) {
+  if (kind !== 'traccar') return `${location.origin}/api/v1/phones/owntracks`;
+  return traccar ? `${traccar.tls ? 'https:' : 'http:'}//${location.hostname}:${traccar.port}` : '';
 }
 
 /**
@@ -66,7 +74,9 @@ export async function mountPhones(container) {
   const device = el('input', { name: 'device', maxlength: 64, autocomplete: 'off', placeholder: 'e.g. pixel' });
   const vehicle = el('select', { name: 'vehicle', required: true });
   const person = el('select', { name: 'person' });
-  const endpoint = el('input', { name: 'endpoint', required: true, maxlength: 512, value: defaultEndpoint(kind.value) });
+  /** @type {TraccarListener | null} */
+  let traccarListener = null;
+  const endpoint = el('input', { name: 'endpoint', required: true, maxlength: 512, value: defaultEndpoint(kind.value, traccarListener) });
   const submit = el('button', { type: 'submit', text: 'Register the phone' });
   const deviceField = field('Device id (the last part of its topic)', device);
   const nameHint = el('small', { class: 'hint' });
@@ -84,8 +94,10 @@ export async function mountPhones(container) {
       : 'The device identifier Traccar Client shows (letters, digits, ".", "_", "-").';
     endpointHint.textContent = owntracks
       ? 'Where the app reports: the HTTP URL of /api/v1/phones/owntracks, or mqtts://HOST:PORT (mqtt://HOST:PORT).'
-      : 'The base URL of the Traccar Client listener ([phones] osmand_listen, as phones reach it).';
-    if (!endpointTyped) endpoint.value = defaultEndpoint(kind.value);
+      : traccarListener
+        ? 'The base URL of the Traccar Client listener ([phones] osmand_listen, as phones reach it).'
+        : 'Traccar Client\'s listener is off on this server ([phones] osmand_listen): type the URL where phones reach one.';
+    if (!endpointTyped) endpoint.value = defaultEndpoint(kind.value, traccarListener);
   }
   kind.addEventListener('change', kindChanged);
   endpoint.addEventListener('input', () => { endpointTyped = true; });
@@ -107,8 +119,12 @@ export async function mountPhones(container) {
   kindChanged();
 
   async function loadList() {
-    /** @type {{ phones: Phone[] }} */
-    const { phones } = await api.get('/api/v1/phones');
+    /** @type {{ phones: Phone[], traccar_listener: TraccarListener | null }} */
+    const { phones, traccar_listener: listener } = await api.get('/api/v1/phones');
+    if (JSON.stringify(listener) !== JSON.stringify(traccarListener)) {
+      traccarListener = listener;
+      kindChanged();
+    }
     replace(rows, phones.length ? null : el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No phones registered yet.' })));
     for (const phone of phones) {
       const remove = el('button', { type: 'button', class: 'secondary remove', text: 'Remove', on: { click: () => removePhone(phone) } });
