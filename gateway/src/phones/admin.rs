@@ -112,6 +112,7 @@ pub(crate) struct PhoneList {
     /// By kind and name.
     phones: Vec<PhoneView>,
     /// Traccar Client's listener on this server (`[phones] osmand_listen`); null when it is off.
+    #[schema(required = true)]
     traccar_listener: Option<super::TraccarListener>,
 }
 
