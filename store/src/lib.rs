@@ -88,7 +88,10 @@ pub use moves::{MoveCrew, MoveRecord};
 pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };
-pub use retention::{run_housekeeping, LegalHold, PurgeReport, Retention};
+pub use retention::{
+    run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
+    Retention,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

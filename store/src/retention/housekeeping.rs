@@ -46,6 +46,7 @@ pub async fn run_housekeeping(
                         positions_deleted = report.positions_deleted,
                         partitions_dropped = report.partitions_dropped,
                         positions_held = report.positions_held,
+                        held_by = %report.held_by_json(),
                         dead_letters_deleted = report.dead_letters_deleted,
                         "retention purge"
                     );
@@ -99,6 +100,9 @@ fn purge_audit_entry(report: &PurgeReport) -> NewAuditEntry {
             "positions_deleted": report.positions_deleted,
             "partitions_dropped": report.partitions_dropped,
             "positions_held": report.positions_held,
+            // What was kept and why: each hold (its reason is in its `hold.place` entry) and
+            // the due positions it kept.
+            "held_by": report.held_by_json(),
             "dead_letters_deleted": report.dead_letters_deleted,
         }),
     }

@@ -12,17 +12,50 @@ use crate::{Result, Store};
 
 pub use housekeeping::{run_housekeeping, Retention};
 
-/// A legal hold: positions of `vehicle` (of every vehicle if `None`) with fix times in
-/// `[from, to)` survive retention until the hold is released.
+/// A legal hold: positions of its vehicles with fix times in `[from, to)` survive retention
+/// until the hold is released.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegalHold {
-    pub vehicle: Option<VehicleId>,
+    /// The vehicles whose positions are kept (a move's: all of them); `None`: every vehicle's.
+    pub vehicles: Option<Vec<VehicleId>>,
     /// The move the hold is for, if it is for one.
     pub move_id: Option<String>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// Why the data is kept, for whoever later asks.
     pub reason: String,
+    /// What outside the system the hold answers to (a case or claim number); may be empty.
+    pub reference: String,
+    /// Who placed it.
     pub created_by: String,
+}
+
+/// A hold as stored: placed when, and released when, by whom and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoldRecord {
+    pub id: i64,
+    pub hold: LegalHold,
+    pub created_at: DateTime<Utc>,
+    /// `None` while the hold is in force.
+    pub release: Option<HoldRelease>,
+}
+
+/// Who released a hold, when and why (empty for a hold released before these were kept).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoldRelease {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+}
+
+/// What asking to release a hold did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReleaseOutcome {
+    /// Released now.
+    Released(HoldRecord),
+    /// Already released before: nothing changed.
+    AlreadyReleased(HoldRecord),
+    NoSuchHold,
 }
 
 /// What one retention purge did; every purge is recorded.
@@ -37,16 +70,68 @@ pub struct PurgeReport {
     pub partitions_dropped: u64,
     /// Positions older than the cutoff kept because a legal hold covers them.
     pub positions_held: u64,
+    /// Which holds kept them, by hold id (ascending): a position two holds cover counts under
+    /// both, so these may add up to more than `positions_held`.
+    pub held_by: Vec<HeldPositions>,
     pub dead_letters_deleted: u64,
 }
 
-forward! {
-    /// Places a legal hold; returns its id.
-    pub async fn add_legal_hold(&self, hold: &LegalHold) -> Result<i64>;
+/// How many due positions one hold kept in a purge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldPositions {
+    pub hold: i64,
+    pub positions: u64,
+}
 
-    /// Releases a hold: its positions become subject to retention again. False if no hold
-    /// with that id is in force.
-    pub async fn release_legal_hold(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+impl PurgeReport {
+    /// `held_by` as the purges table and the audit log keep it: `[{"hold": 3, "positions": 12}]`.
+    pub fn held_by_json(&self) -> serde_json::Value {
+        self.held_by.iter().map(|h| serde_json::json!({ "hold": h.hold, "positions": h.positions })).collect()
+    }
+}
+
+/// Reads `held_by` back from the purges table.
+pub(crate) fn held_by_from_json(text: &str) -> Result<Vec<HeldPositions>> {
+    let corrupt = || crate::StoreError::Corrupt(format!("a purge's held_by {text:?}"));
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| corrupt())?;
+    value
+        .as_array()
+        .ok_or_else(corrupt)?
+        .iter()
+        .map(|h| {
+            Ok(HeldPositions {
+                hold: h["hold"].as_i64().ok_or_else(corrupt)?,
+                positions: h["positions"].as_u64().ok_or_else(corrupt)?,
+            })
+        })
+        .collect()
+}
+
+/// The outcome of a release from whether the update changed the hold and the hold as it now is.
+fn release_outcome(changed: bool, record: Option<HoldRecord>) -> ReleaseOutcome {
+    match (changed, record) {
+        (_, None) => ReleaseOutcome::NoSuchHold,
+        (true, Some(record)) => ReleaseOutcome::Released(record),
+        (false, Some(record)) => ReleaseOutcome::AlreadyReleased(record),
+    }
+}
+
+forward! {
+    /// Places a legal hold at `now`; returns its id.
+    pub async fn add_legal_hold(&self, hold: &LegalHold, now: DateTime<Utc>) -> Result<i64>;
+
+    /// Every hold, in force or released, the most recently placed first.
+    pub async fn legal_holds(&self) -> Result<Vec<HoldRecord>>;
+
+    /// Releases a hold in force: its positions become subject to retention again. A released
+    /// or unknown hold changes nothing.
+    pub async fn release_legal_hold(
+        &self,
+        id: i64,
+        by: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ReleaseOutcome>;
 
     /// Deletes positions, dead letters and agent status reports from before `cutoff`, except
     /// positions under a legal hold, and records the purge. Moves, alerts, their transitions and
@@ -55,6 +140,13 @@ forward! {
 
     /// The most recent purges first.
     pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>>;
+}
+
+impl Store {
+    /// One hold, in force or released.
+    pub async fn legal_hold(&self, id: i64) -> Result<Option<HoldRecord>> {
+        Ok(self.legal_holds().await?.into_iter().find(|h| h.id == id))
+    }
 }
 
 impl Store {
