@@ -473,6 +473,27 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(204, "DELETE", "/api/v1/phones/traccar/contract-8623", Some(admin), None).await;
     c.expect(404, "DELETE", "/api/v1/phones/traccar/contract-8623", Some(admin), None).await;
 
+    // Legal holds: one on the move (over its window), one on a vehicle, the list (an auditor's
+    // too), a release, and the refusals.
+    let on_move = json!({ "move": move_id, "reason": "contract inquiry", "reference": "INQ-1" });
+    let hold = c.expect(201, "POST", "/api/v1/holds", Some(admin), Some(on_move)).await;
+    let on_vehicle = json!({
+        "vehicle": "truck-9", "from": t0, "to": t0 + chrono::Duration::hours(1), "reason": "claim",
+    });
+    c.expect(201, "POST", "/api/v1/holds", Some(admin), Some(on_vehicle)).await;
+    let reversed =
+        json!({ "all_vehicles": true, "from": t0, "to": t0 - chrono::Duration::hours(1), "reason": "x" });
+    c.expect(400, "POST", "/api/v1/holds", Some(admin), Some(reversed)).await;
+    let unknown = json!({ "move": "no-such-move", "reason": "x" });
+    c.expect(422, "POST", "/api/v1/holds", Some(admin), Some(unknown)).await;
+    let release = format!("/api/v1/holds/{}/release", hold["id"]);
+    let done = json!({ "reason": "inquiry closed" });
+    c.expect(200, "POST", &release, Some(admin), Some(done.clone())).await;
+    c.expect(409, "POST", &release, Some(admin), Some(done.clone())).await;
+    c.expect(404, "POST", "/api/v1/holds/999999/release", Some(admin), Some(done)).await;
+    let holds = c.expect(200, "GET", "/api/v1/holds", Some(auditor), None).await;
+    assert_eq!(holds["holds"].as_array().map(Vec::len), Some(2), "{holds}");
+
     let wrong = std::mem::take(&mut c.wrong);
     assert!(wrong.is_empty(), "{} answers are not as documented:\n{}", wrong.len(), wrong.join("\n"));
     let seen = contract.seen();

@@ -83,6 +83,10 @@ enum Call {
     NewPhone,
     /// `{kind}/{name}` is a phone registered for this call.
     RemovePhone,
+    /// A legal hold on the test move's cargo vehicle.
+    NewHold,
+    /// `{id}` is a hold placed for this call; the body a release reason.
+    FreshHold,
 }
 
 struct Route {
@@ -135,6 +139,9 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/phones", ADMIN, Call::Plain),
     route("POST", "/api/v1/phones", ADMIN, Call::NewPhone),
     route("DELETE", "/api/v1/phones/{kind}/{name}", ADMIN, Call::RemovePhone),
+    route("GET", "/api/v1/holds", AUDITORS, Call::Plain),
+    route("POST", "/api/v1/holds", ADMIN, Call::NewHold),
+    route("POST", "/api/v1/holds/{id}/release", ADMIN, Call::FreshHold),
 ];
 
 /// Who makes a call.
@@ -359,6 +366,27 @@ impl World {
                     person: None,
                 };
                 convoy_registry::register_phone(&self.server.store, phone).await.unwrap();
+            }
+            Call::NewHold => {
+                let hold = json!({
+                    "vehicle": CARGO, "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z",
+                    "reason": "matrix", "reference": self.fresh_name("case"),
+                });
+                body = Some(json_body(hold));
+            }
+            Call::FreshHold => {
+                let request = convoy_registry::HoldRequest {
+                    scope: convoy_registry::HoldScope::AllVehicles,
+                    range: Some((Utc::now() - chrono::Duration::days(1), Utc::now())),
+                    reason: "matrix".into(),
+                    reference: String::new(),
+                };
+                let (hold, _) =
+                    convoy_registry::place_hold(&self.server.store, request, ADMIN_USER, Utc::now())
+                        .await
+                        .unwrap();
+                id = hold.to_string();
+                body = Some(json_body(json!({ "reason": "matrix done" })));
             }
         }
         let path = route

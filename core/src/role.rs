@@ -73,6 +73,10 @@ pub enum Ability {
     /// Register and remove the phones that report a vehicle's positions: each hands out a
     /// secret, and a person's phone follows that person.
     Phones,
+    /// Place and release legal holds, which keep positions past retention.
+    Holds,
+    /// See the legal holds, in force and released.
+    ViewHolds,
 }
 
 const EVERYONE_BUT_AUDITORS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Escort];
@@ -80,7 +84,7 @@ const PLANNERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Auditor];
 
 impl Ability {
-    pub const ALL: [Ability; 11] = [
+    pub const ALL: [Ability; 13] = [
         Ability::Live,
         Ability::Acknowledge,
         Ability::Plan,
@@ -92,6 +96,8 @@ impl Ability {
         Ability::Audit,
         Ability::Users,
         Ability::Phones,
+        Ability::Holds,
+        Ability::ViewHolds,
     ];
 
     /// The roles that may do this. Auditors work from the record: never live, never acting on
@@ -104,6 +110,10 @@ impl Ability {
             Ability::Track | Ability::Replay | Ability::Exports | Ability::Report => HISTORY_READERS,
             Ability::Audit => &[Role::Admin, Role::Auditor],
             Ability::Users | Ability::Phones => &[Role::Admin],
+            // Keeping data past retention, or letting it go, is an admin's decision; auditors
+            // check what is kept and why.
+            Ability::Holds => &[Role::Admin],
+            Ability::ViewHolds => &[Role::Admin, Role::Auditor],
         }
     }
 
@@ -120,6 +130,8 @@ impl Ability {
             Ability::Audit => "audit",
             Ability::Users => "users",
             Ability::Phones => "phones",
+            Ability::Holds => "holds",
+            Ability::ViewHolds => "view_holds",
         }
     }
 }

@@ -12,6 +12,7 @@ mod export;
 mod extract;
 pub mod forwarded;
 mod health;
+mod holds;
 mod listener;
 mod live;
 mod live_ticket;

@@ -12,6 +12,8 @@ pub struct GatewayMetrics {
     /// Phones' reports over HTTP refused, by source (`owntracks_http`, `osmand`) and reason (the
     /// decoders' `PHONE_ERROR_REASONS` and `phones::PHONE_REFUSAL_REASONS`).
     pub phone_refused: IntCounterVec,
+    /// Legal hold requests refused, by reason (`holds::refusal_reasons`).
+    pub holds_rejected: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -39,6 +41,10 @@ impl GatewayMetrics {
                 ),
                 &["source", "reason"],
             )?,
+            holds_rejected: IntCounterVec::new(
+                Opts::new("convoy_gateway_holds_rejected_total", "Legal hold requests refused, by reason"),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -56,6 +62,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.history_rejected.clone()))?;
         for reason in convoy_history::HISTORY_REJECTION_REASONS {
             metrics.history_rejected.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.holds_rejected.clone()))?;
+        for reason in crate::holds::refusal_reasons() {
+            metrics.holds_rejected.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -219,6 +219,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
             { "name": "alerts", "description": "Alerts and their lifecycle." },
             { "name": "live", "description": "The WebSocket live feed." },
             { "name": "audit", "description": "The hash-chained audit log." },
+            { "name": "holds", "description": "Legal holds: positions kept past retention until released." },
             { "name": "phones", "description": "Phones used as trackers: registering them and handing out their setup (admins), and their reports (OwnTracks in HTTP mode); Traccar Client reports on a listener of its own (`[phones] osmand_listen`), outside this document." },
         ],
         "paths": paths,

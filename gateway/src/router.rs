@@ -76,6 +76,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::audit::routes())
         .merge(crate::phones::owntracks::routes())
         .merge(crate::phones::admin::routes())
+        .merge(crate::holds::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's

@@ -4,12 +4,14 @@
 //! one way, and neither front end calls through the other's inputs.
 
 pub mod credentials;
+pub mod holds;
 pub mod moves;
 pub mod people;
 pub mod phones;
 pub mod vehicle_key;
 pub mod vehicles;
 
+pub use holds::{place_hold, release_hold, HoldError, HoldRequest, HoldScope};
 pub use moves::{store_new_move, NewMoveError};
 pub use people::{add_user, authenticate, login, AddUserError};
 pub use phones::{register_phone, verify_phone_secret, AddPhoneError, NewPhone};
