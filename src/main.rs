@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod hold_cli;
 mod phone_cli;
 
 use anyhow::Context;
@@ -111,6 +112,11 @@ enum Command {
     Phone {
         #[command(subcommand)]
         command: phone_cli::PhoneCommand,
+    },
+    /// Place, list and release legal holds, which keep positions past retention.
+    Hold {
+        #[command(subcommand)]
+        command: hold_cli::HoldCommand,
     },
     /// Manage people's accounts.
     User {
@@ -349,6 +355,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Phone { command } => phone_cli::run(command).await,
+        Command::Hold { command } => hold_cli::run(command).await,
         Command::User { command: UserCommand::Add { name, role, password_file, storage } } => {
             let password = match password_file {
                 Some(path) => std::fs::read_to_string(&path)
@@ -437,18 +444,23 @@ async fn audit_verify(store: &Store, expect_head: Option<&convoy_store::AuditHea
     }
 }
 
-/// Records a change made from the command line in the audit log, as `cli:USER` (the Unix user
-/// from the environment, or `local`): whoever runs it holds the database's credentials.
+/// Who makes a change from the command line: `cli:USER` (the Unix user from the environment, or
+/// `local`): whoever runs it holds the database's credentials.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
+    let user = if user.is_empty() { "local".to_string() } else { user };
+    format!("cli:{user}")
+}
+
+/// Records a change made from the command line in the audit log, as [`cli_actor`].
 async fn audit_cli(
     store: &Store,
     action: &str,
     target: &str,
     detail: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
-    let user = if user.is_empty() { "local".to_string() } else { user };
     let entry = convoy_store::NewAuditEntry {
-        actor: Some(format!("cli:{user}")),
+        actor: Some(cli_actor()),
         action: action.to_string(),
         target: target.to_string(),
         from_addr: None,
