@@ -119,6 +119,7 @@ const ASSETS: &[Asset] = assets![
     "js/report.js" => JS,
     "js/moves.js" => JS,
     "js/phones.js" => JS,
+    "js/holds.js" => JS,
     "vendor/leaflet/leaflet.js" => JS,
     "vendor/leaflet/leaflet.css" => CSS,
     "vendor/leaflet/LICENSE" => TEXT,

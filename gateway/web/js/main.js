@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/audit, #/phones), the navigation a role may use, logout, and the
+// #/exports/ID, #/report/ID, #/audit, #/phones, #/holds), the navigation a role may use, logout, and the
 // live feed and alert book shared by the views.
 
 import { api, ApiError, setToken, token } from './api.js';
@@ -15,6 +15,7 @@ import { mountExports } from './exports.js';
 import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
 import { mountPhones } from './phones.js';
+import { mountHolds } from './holds.js';
 import { can, home, seesMoves } from './roles.js';
 
 /**
@@ -55,6 +56,7 @@ const VIEWS = {
   report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
   phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },
+  holds: { title: 'Holds', may: (me) => can(me, 'view_holds'), mount: mountHolds },
 };
 
 const feed = new LiveFeed();
