@@ -11,10 +11,10 @@ import { can, home, seesMoves } from '../../gateway/web/js/roles.js';
  * (convoy_core::Role::abilities, in convoy_core::Ability::ALL's order).
  */
 const SERVER_ABILITIES = {
-  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users', 'phones'],
+  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users', 'phones', 'holds', 'view_holds'],
   dispatcher: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report'],
   escort: ['live', 'acknowledge'],
-  auditor: ['track', 'replay', 'exports', 'report', 'audit'],
+  auditor: ['track', 'replay', 'exports', 'report', 'audit', 'view_holds'],
 };
 
 /** @param {keyof typeof SERVER_ABILITIES} role */
@@ -35,6 +35,9 @@ const OFFERED = {
   users: ['admin'],
   // The Phones view (#/phones) came with the server's `phones` ability: admins only.
   phones: ['admin'],
+  // The Holds view (#/holds): admins place and release, auditors look.
+  holds: ['admin'],
+  view_holds: ['admin', 'auditor'],
 };
 
 test('can is true for exactly the abilities the server lists for the person', () => {
