@@ -206,9 +206,12 @@ export async function mountLive(container, ctx) {
     if (seen.length) fit(map, L.latLngBounds(seen));
   }
   const ticker = setInterval(() => { for (const entry of vehicles.values()) refreshAge(entry); }, 1000);
-  setTimeout(() => map.invalidateSize(), 0);
+  const sized = setTimeout(() => map.invalidateSize(), 0);
 
   return () => {
+    // A view left as soon as it has mounted is unmounted before that timer fires: Leaflet's
+    // invalidateSize on a removed map throws (its panes are gone).
+    clearTimeout(sized);
     clearInterval(ticker);
     for (const [type, handler] of Object.entries(listeners)) feed.removeEventListener(type, handler);
     panel.destroy();

@@ -59,7 +59,8 @@ export async function mountReplay(container, ctx, [moveParam]) {
   container.append(section);
 
   const map = createMap(mapNode, ctx.me.web);
-  setTimeout(() => map.invalidateSize(), 0);
+  // Cleared at unmount: Leaflet's invalidateSize on a removed map throws.
+  const sized = setTimeout(() => map.invalidateSize(), 0);
   /** @type {L.LayerGroup | null} */
   let planLayer = null;
   /** @type {L.LayerGroup | null} */
@@ -270,7 +271,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
   await showMove();
   await loadReplay();
 
-  return () => { pause(); map.remove(); };
+  return () => { clearTimeout(sized); pause(); map.remove(); };
 }
 
 /**

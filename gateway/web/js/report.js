@@ -128,6 +128,7 @@ export async function mountReport(container, ctx, [moveParam]) {
   for (const a of deviations) {
     if (finite(a.lat) && finite(a.lon)) L.circleMarker([a.lat, a.lon], { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
   }
-  setTimeout(() => { map.invalidateSize(); fit(map, bounds); }, 0);
-  return () => map.remove();
+  // Cleared at unmount: Leaflet's invalidateSize on a removed map throws.
+  const sized = setTimeout(() => { map.invalidateSize(); fit(map, bounds); }, 0);
+  return () => { clearTimeout(sized); map.remove(); };
 }

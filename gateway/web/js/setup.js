@@ -67,7 +67,8 @@ export async function mountSetup(container, ctx) {
   container.append(el('section', { class: 'setup' }, form, mapNode));
 
   const map = createMap(mapNode, ctx.me.web);
-  setTimeout(() => map.invalidateSize(), 0);
+  // Cleared at unmount: Leaflet's invalidateSize on a removed map throws.
+  const sized = setTimeout(() => map.invalidateSize(), 0);
   /** @type {import('./api.js').LineString | null} */
   let route = null;
   /** @type {ReturnType<typeof drawPlan> | null} */
@@ -236,5 +237,5 @@ export async function mountSetup(container, ctx) {
     return undefined;
   }
 
-  return () => { map.remove(); replace(container); };
+  return () => { clearTimeout(sized); map.remove(); replace(container); };
 }
