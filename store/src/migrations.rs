@@ -30,6 +30,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0004_audit.sql",
     "0005_teams.sql",
     "0006_phones.sql",
+    "0007_move_ends.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -41,6 +42,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0005_audit.sql",
     "0006_teams.sql",
     "0007_phones.sql",
+    "0008_move_ends.sql",
 );
 
 /// Serialises concurrent migrations from several processes.
