@@ -12,6 +12,8 @@ pub struct GatewayMetrics {
     /// Phones' reports over HTTP refused, by source (`owntracks_http`, `osmand`) and reason (the
     /// decoders' `PHONE_ERROR_REASONS` and `phones::PHONE_REFUSAL_REASONS`).
     pub phone_refused: IntCounterVec,
+    /// Requests to end or cancel a move refused, by reason (`move_end::MOVE_END_REFUSAL_REASONS`).
+    pub move_ends_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -39,6 +41,13 @@ impl GatewayMetrics {
                 ),
                 &["source", "reason"],
             )?,
+            move_ends_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_move_ends_refused_total",
+                    "Requests to end or cancel a move refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -56,6 +65,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.history_rejected.clone()))?;
         for reason in convoy_history::HISTORY_REJECTION_REASONS {
             metrics.history_rejected.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.move_ends_refused.clone()))?;
+        for reason in crate::move_end::MOVE_END_REFUSAL_REASONS {
+            metrics.move_ends_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);
