@@ -9,7 +9,7 @@ use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
 use convoy_alerts::{AgentHealth, Arrival};
 use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
 use convoy_core::live::LiveEvent;
-use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics};
+use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics, MoveChange};
 use convoy_ingest::{Committed, DirectIntake, IngestConfig, IngestMetrics, IngestObserver, Observer};
 use convoy_store::{Store, VehiclePositions};
 use prometheus::Registry;
@@ -144,12 +144,15 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let (live, _) = broadcast::channel::<LiveEvent>(LIVE_BUFFER);
     let (live_alerts, _) = broadcast::channel::<LiveEvent>(LIVE_ALERTS_BUFFER);
     let (alert_inputs, alert_inputs_rx) = mpsc::unbounded_channel();
-    let (moves_added, moves_added_rx) = mpsc::unbounded_channel();
+    let (move_changes, move_changes_rx) = mpsc::unbounded_channel();
+    // Wakes the retained-message loop at a move's change, rather than at its next check.
+    let retained_wake = Arc::new(tokio::sync::Notify::new());
     let (alert_changes, alert_changes_rx) = mpsc::unbounded_channel();
     let (committed, committed_rx) = mpsc::unbounded_channel();
     let forward = tokio::spawn(forward_to_alerts(
         committed_rx,
-        moves_added_rx,
+        move_changes_rx,
+        retained_wake.clone(),
         alert_changes_rx,
         alert_inputs,
         live.clone(),
@@ -190,7 +193,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         None => None,
     };
     let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
-    let events = GatewayEvents { moves_added, alert_changes, live, live_alerts };
+    let events = GatewayEvents { move_changes, alert_changes, live, live_alerts };
     let state = AppState {
         store: store.clone(),
         registry,
@@ -256,7 +259,12 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         Some(committed),
         shutdown.child_token(),
     ));
-    let retained = tokio::spawn(crate::retained::run(store.clone(), retained_mqtt, shutdown.child_token()));
+    let retained = tokio::spawn(crate::retained::run(
+        store.clone(),
+        retained_mqtt,
+        retained_wake,
+        shutdown.child_token(),
+    ));
     let mut tasks = vec![
         ("http", http),
         ("ingest", ingest),
@@ -329,12 +337,14 @@ const LIVE_BUFFER: usize = 16_384;
 /// to skip alerts, past this).
 const LIVE_ALERTS_BUFFER: usize = 4_096;
 
-/// Carries what ingest committed, new moves and people's alert changes to the alert service,
+/// Carries what ingest committed, moves' changes and people's alert changes to the alert service
+/// (and wakes the retained-message loop at a move's change),
 /// and positions and agent status to the live feed. Ends at shutdown (the alert service stops
 /// then too), or when ingest and the gateway are gone.
 async fn forward_to_alerts(
     mut committed: mpsc::UnboundedReceiver<Committed>,
-    mut moves_added: mpsc::UnboundedReceiver<String>,
+    mut move_changes: mpsc::UnboundedReceiver<MoveChange>,
+    retained_wake: Arc<tokio::sync::Notify>,
     mut alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
     alerts: mpsc::UnboundedSender<alert_service::Input>,
     live: broadcast::Sender<LiveEvent>,
@@ -344,7 +354,13 @@ async fn forward_to_alerts(
         let input = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             Some(batch) = committed.recv() => alert_service::Input::Arrived(arrivals(batch, &live)),
-            Some(id) = moves_added.recv() => alert_service::Input::MoveAdded(id),
+            Some(change) = move_changes.recv() => {
+                retained_wake.notify_one();
+                match change {
+                    MoveChange::Added(id) => alert_service::Input::MoveAdded(id),
+                    MoveChange::Ended(id) => alert_service::Input::MoveEnded(id),
+                }
+            }
             Some(message) = alert_changes.recv() => alert_service::Input::Announce(message),
             else => return Ok(()),
         };

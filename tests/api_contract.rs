@@ -325,6 +325,34 @@ async fn every_answer_is_as_the_openapi_document_says() {
     }
     c.expect(400, "GET", &format!("/api/v1/moves/{move_id}/export?format=shp"), Some(admin), None).await;
     c.expect(404, "GET", "/api/v1/moves/no-such-move/export?format=gpx", Some(admin), None).await;
+
+    // Ending a running move and cancelling a planned one, and their refusals.
+    let route = json!({ "type": "LineString", "coordinates": [[11.56, 48.16], [11.60, 48.16]] });
+    let running = json!({ "name": "to end", "vehicles": ["truck-9"], "route": route });
+    let running = c.expect(201, "POST", "/api/v1/moves", Some(admin), Some(running)).await["id"].clone();
+    let end = format!("/api/v1/moves/{}/end", running.as_str().unwrap());
+    c.expect(400, "POST", &end, Some(admin), Some(json!({ "reason": " " }))).await;
+    c.expect(409, "POST", &end.replace("/end", "/cancel"), Some(admin), Some(json!({ "reason": "r" }))).await;
+    let ended = c.expect(200, "POST", &end, Some(admin), Some(json!({ "reason": "delivered early" }))).await;
+    assert_eq!(
+        (ended["state"].as_str(), ended["end"]["reason"].as_str()),
+        (Some("ended"), Some("delivered early"))
+    );
+    c.expect(409, "POST", &end, Some(admin), Some(json!({ "reason": "again" }))).await;
+    c.expect(404, "POST", "/api/v1/moves/no-such-move/end", Some(admin), Some(json!({ "reason": "r" })))
+        .await;
+    c.expect(403, "POST", &end, Some(escort), Some(json!({ "reason": "r" }))).await;
+    let (status, _) = c.call("POST", &end, Some(admin), Some(("text/plain", b"x".to_vec()))).await;
+    assert_eq!(status, 415);
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    let window = json!({ "from": tomorrow, "to": tomorrow + chrono::Duration::hours(2) });
+    let planned = json!({ "name": "to cancel", "vehicles": ["truck-9"], "route": route, "window": window });
+    let planned = c.expect(201, "POST", "/api/v1/moves", Some(admin), Some(planned)).await["id"].clone();
+    let cancel = format!("/api/v1/moves/{}/cancel", planned.as_str().unwrap());
+    let cancelled = c.expect(200, "POST", &cancel, Some(admin), Some(json!({ "reason": "postponed" }))).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    c.expect(404, "POST", "/api/v1/moves/no-such-move/cancel", Some(admin), Some(json!({ "reason": "r" })))
+        .await;
     let from = (t0 - chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let track =
         c.expect(200, "GET", &format!("/api/v1/vehicles/truck-9/track?from={from}"), Some(admin), None).await;

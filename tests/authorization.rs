@@ -67,6 +67,10 @@ enum Call {
     RevokeTokens,
     /// `{id}` is a new move; the team is the test escort.
     Team,
+    /// `{id}` is a new running move (no window); the body a reason.
+    EndMove,
+    /// `{id}` is a new move whose window starts tomorrow; the body a reason.
+    CancelMove,
     /// A small GeoJSON route.
     ParseRoute,
     /// A vehicle id never used.
@@ -118,6 +122,8 @@ const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/users/{name}/login-holds", ADMIN, Call::RevokeTokens),
     route("DELETE", "/api/v1/me/login-holds", EVERYONE, Call::Plain),
     route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
+    route("POST", "/api/v1/moves/{id}/end", PLANNERS, Call::EndMove),
+    route("POST", "/api/v1/moves/{id}/cancel", PLANNERS, Call::CancelMove),
     route("POST", "/api/v1/routes/parse", PLANNERS, Call::ParseRoute),
     route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),
     route("POST", "/api/v1/vehicles", PLANNERS, Call::NewVehicle),
@@ -337,6 +343,19 @@ impl World {
                 let name = self.fresh_name("team move");
                 id = new_move(&self.server, &plan(&name, &[CARGO])).await;
                 body = Some(json_body(json!({ "users": [ESCORT_USER] })));
+            }
+            Call::EndMove => {
+                let name = self.fresh_name("move to end");
+                id = new_move(&self.server, &plan(&name, &[CARGO])).await;
+                body = Some(json_body(json!({ "reason": "delivered early" })));
+            }
+            Call::CancelMove => {
+                let mut planned = plan(&self.fresh_name("move to cancel"), &[CARGO]);
+                let from = Utc::now() + chrono::Duration::days(1);
+                let to = from + chrono::Duration::hours(8);
+                planned["window"] = json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() });
+                id = new_move(&self.server, &planned).await;
+                body = Some(json_body(json!({ "reason": "client postponed" })));
             }
             Call::ParseRoute => {
                 let route = json!({ "type": "LineString", "coordinates": [[11.56, 48.16], [11.57, 48.17]] });

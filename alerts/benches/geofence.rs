@@ -307,6 +307,7 @@ fn specs(moves: &[MoveData], created_at: DateTime<Utc>) -> Vec<MoveSpec> {
                 rules: serde_json::Map::new(),
             },
             created_at,
+            ended_at: None,
         })
         .collect()
 }

@@ -22,7 +22,8 @@ pub fn move_spec(record: &MoveRecord) -> anyhow::Result<MoveSpec> {
     let body = serde_json::to_vec(&record.plan)?;
     let plan =
         MovePlan::from_json(&body).map_err(|e| anyhow::anyhow!("move {}: stored plan: {e}", record.id))?;
-    Ok(MoveSpec { id: record.id.clone(), plan, created_at: record.created_at })
+    let ended_at = record.end.as_ref().map(|end| end.at);
+    Ok(MoveSpec { id: record.id.clone(), plan, created_at: record.created_at, ended_at })
 }
 
 /// What a replay at `now` covers.
@@ -42,7 +43,7 @@ struct Span {
 
 fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
     let clock = now - CLOCK_GRACE;
-    match spec.plan.window {
+    let span = match spec.plan.window {
         Some(window) => Span {
             from: window.from,
             fix_to: window.to + Duration::milliseconds(1),
@@ -50,6 +51,11 @@ fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
             last_tick: clock.min(window.to),
         },
         None => Span { from: spec.created_at, fix_to: now + MAX_FUTURE_SKEW, until: now, last_tick: clock },
+    };
+    // A person's end stops the move as its window's end does (the engine is quiet from it on).
+    match spec.ended_at {
+        Some(end) => Span { fix_to: span.fix_to.min(end), last_tick: span.last_tick.min(end), ..span },
+        None => span,
     }
 }
 

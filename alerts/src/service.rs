@@ -39,6 +39,8 @@ pub enum Input {
     Arrived(Vec<Arrival>),
     /// A move was created; the service reads it from the store.
     MoveAdded(String),
+    /// A person ended or cancelled a move (already recorded); the service reads when.
+    MoveEnded(String),
     /// A person acknowledged or resolved an alert (already recorded): tell the world.
     Announce(AlertMessage),
 }
@@ -88,7 +90,6 @@ pub async fn run(
 
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Moves created elsewhere (`convoy move create`, another server) are found by looking.
     let mut discover = tokio::time::interval(DISCOVER_MOVES_EVERY);
     discover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut events = Vec::new();
@@ -104,14 +105,23 @@ pub async fn run(
                 Some(Input::MoveAdded(id)) => {
                     settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
                 }
+                Some(Input::MoveEnded(id)) => match store.move_record(&id).await {
+                    Ok(Some(record)) => end_move(&mut engine, &id, record.end.map(|end| end.at)),
+                    Ok(None) => {}
+                    // The next look for moves finds the end.
+                    Err(e) => tracing::warn!(move_id = %id, error = %e, "cannot read the move's end"),
+                },
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
             },
             _ = clock.tick() => engine.tick(Utc::now() - CLOCK_GRACE, &mut events),
-            _ = discover.tick() => match store.move_ids().await {
-                Ok(ids) => {
-                    for id in ids {
-                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
+            // Moves created, ended or cancelled elsewhere (the CLI, another server) are found
+            // by looking.
+            _ = discover.tick() => match store.move_crews().await {
+                Ok(crews) => {
+                    for crew in crews {
+                        settle(&store, &mut engine, &crew.id, &mut settled, &mut announcer, &shutdown).await;
+                        end_move(&mut engine, &crew.id, crew.ended_at);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
@@ -163,6 +173,17 @@ async fn settle(
             if e.downcast_ref::<convoy_store::StoreError>().is_none() {
                 settled.insert(id.to_string());
             }
+        }
+    }
+}
+
+/// Stops the rules for a move a person ended or cancelled at `at` (nothing if not ended). Its
+/// open alerts are left for people to resolve, as when a window closes: an end says the move
+/// is over, not that what went wrong in it was dealt with.
+fn end_move(engine: &mut Engine, id: &str, at: Option<chrono::DateTime<Utc>>) {
+    if let Some(at) = at {
+        if engine.end_move(id, at) {
+            tracing::info!(move_id = id, ended_at = %at, "move ended; its rules stop");
         }
     }
 }

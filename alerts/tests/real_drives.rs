@@ -58,7 +58,7 @@ fn plan(route: LineString, zones: Vec<Zone>) -> MovePlan {
 
 fn engine(plan: &MovePlan, created_at: DateTime<Utc>) -> Engine {
     let mut engine = Engine::new(RuleSettings::default());
-    engine.add_move(&MoveSpec { id: "m1".into(), plan: plan.clone(), created_at }).unwrap();
+    engine.add_move(&MoveSpec { id: "m1".into(), plan: plan.clone(), created_at, ended_at: None }).unwrap();
     engine
 }
 

@@ -26,6 +26,10 @@ impl ApiError {
         self.reason = Some(reason);
         self
     }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
 }
 
 impl From<StoreError> for ApiError {

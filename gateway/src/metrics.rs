@@ -14,6 +14,8 @@ pub struct GatewayMetrics {
     pub phone_refused: IntCounterVec,
     /// Legal hold requests refused, by reason (`holds::refusal_reasons`).
     pub holds_rejected: IntCounterVec,
+    /// Requests to end or cancel a move refused, by reason (`move_end::MOVE_END_REFUSAL_REASONS`).
+    pub move_ends_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -45,6 +47,13 @@ impl GatewayMetrics {
                 Opts::new("convoy_gateway_holds_rejected_total", "Legal hold requests refused, by reason"),
                 &["reason"],
             )?,
+            move_ends_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_move_ends_refused_total",
+                    "Requests to end or cancel a move refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -66,6 +75,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.holds_rejected.clone()))?;
         for reason in crate::holds::refusal_reasons() {
             metrics.holds_rejected.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.move_ends_refused.clone()))?;
+        for reason in crate::move_end::MOVE_END_REFUSAL_REASONS {
+            metrics.move_ends_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -9,10 +9,11 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use chrono::Utc;
 use convoy_core::plan::{MovePlan, PlanError, PlanFields, PlanFieldsText, RouteFormat};
 use convoy_core::Ability;
 use convoy_registry::{store_new_move, NewMoveError};
-use convoy_store::MoveRecord;
+use convoy_store::{MoveRecord, MoveState};
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -30,7 +31,7 @@ use crate::openapi::{
 };
 use crate::reply::Reply;
 use crate::schemas;
-use crate::state::AppState;
+use crate::state::{AppState, MoveChange};
 
 /// The plans' routes. The router gives them a body limit of their own (a plan's route file may
 /// be large).
@@ -132,7 +133,7 @@ pub(crate) async fn create_move(
     };
     let detail = json!({ "name": record.name, "vehicles": record.plan.get("vehicles") });
     audit::record(&state, Some(&user.0.name), from, "move.create", &record.id, detail).await?;
-    let _ = state.events.moves_added.send(record.id.clone());
+    let _ = state.events.move_changes.send(MoveChange::Added(record.id.clone()));
     Ok(Reply::created(Created { id: record.id }))
 }
 
@@ -150,6 +151,45 @@ pub(crate) struct MoveSummary {
     /// The planned window, if the plan has one.
     #[schema(value_type = Option<schemas::TimeWindow>, required = true)]
     window: Option<Value>,
+    /// Where the move is now: from its window, and a person's end if there is one.
+    state: StateView,
+    /// Who ended or cancelled the move, when and why; null if nobody did.
+    #[schema(required = true)]
+    end: Option<EndView>,
+}
+
+/// Planned (its window has not started), running, ended (its window closed, or a person ended
+/// it early) or cancelled (a person called it off before it started).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = MoveState)]
+pub(crate) enum StateView {
+    Planned,
+    Running,
+    Ended,
+    Cancelled,
+}
+
+impl From<MoveState> for StateView {
+    fn from(state: MoveState) -> Self {
+        match state {
+            MoveState::Planned => StateView::Planned,
+            MoveState::Running => StateView::Running,
+            MoveState::Ended => StateView::Ended,
+            MoveState::Cancelled => StateView::Cancelled,
+        }
+    }
+}
+
+/// A person's end of a move: ended early or cancelled.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MoveEnd)]
+pub(crate) struct EndView {
+    #[schema(value_type = schemas::Time)]
+    at: String,
+    by: String,
+    reason: String,
+    cancelled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -182,7 +222,7 @@ pub(crate) struct MoveView {
     tag = "moves",
     operation_id = "listMoves",
     summary = "The moves",
-    description = "An escort sees only the moves assigned to them.",
+    description = "An escort sees only the moves assigned to them. Each with its `state` now (planned, running, ended, cancelled) and a person's `end`, if any.",
     responses(
         (status = 200, description = "The moves.", body = MoveList),
         (status = 503, response = ServiceUnavailable),
@@ -219,11 +259,22 @@ pub(crate) async fn get_move(
 ) -> Result<Reply<MoveView>, ApiError> {
     let record = visible_move(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "move.view", &id, json!({})).await?;
-    let team = state.store.move_team(&id).await?;
-    Ok(Reply::ok(MoveView { with_plan: with_plan(&record), team }))
+    Ok(Reply::ok(view(&state, &record).await?))
+}
+
+/// A move with its plan and team, as `GET /api/v1/moves/{id}` answers it.
+pub(crate) async fn view(state: &AppState, record: &MoveRecord) -> Result<MoveView, ApiError> {
+    let team = state.store.move_team(&record.id).await?;
+    Ok(MoveView { with_plan: with_plan(record), team })
 }
 
 pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
+    let end = record.end.as_ref().map(|end| EndView {
+        at: convoy_core::position::format_time(&end.at),
+        by: end.by.clone(),
+        reason: end.reason.clone(),
+        cancelled: end.cancelled,
+    });
     MoveSummary {
         id: record.id.clone(),
         name: record.name.clone(),
@@ -231,6 +282,8 @@ pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
         created_by: record.created_by.clone(),
         vehicles: record.plan.get("vehicles").cloned(),
         window: record.plan.get("window").cloned(),
+        state: record.state_at(Utc::now()).into(),
+        end,
     }
 }
 

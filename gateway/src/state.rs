@@ -47,12 +47,20 @@ pub struct AppState {
 /// What the gateway tells the rest of the server, and the live feed it serves.
 #[derive(Clone)]
 pub struct GatewayEvents {
-    /// The id of each move created.
-    pub moves_added: mpsc::UnboundedSender<String>,
+    /// Each move created, ended or cancelled (already recorded).
+    pub move_changes: mpsc::UnboundedSender<MoveChange>,
     /// Alert changes people made (acknowledged, resolved), already recorded.
     pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
     /// Positions and agent status as they happen (many: a slow client skips some).
     pub live: broadcast::Sender<LiveEvent>,
     /// Alert changes as they happen (few: every client gets every one).
     pub live_alerts: broadcast::Sender<LiveEvent>,
+}
+
+/// A change to a move that the alert rules and the devices' retained messages follow, by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MoveChange {
+    Added(String),
+    /// Ended early or cancelled.
+    Ended(String),
 }

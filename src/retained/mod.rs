@@ -8,16 +8,18 @@ pub mod move_windows;
 pub mod phone_modes;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use convoy_alerts::service::MqttTarget;
 use convoy_store::Store;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-/// How often the messages are worked out again: a move created, changed or ended reaches its
-/// devices within this (the alert rules discover moves every 10 s too).
+/// How often the messages are worked out again: a move created, changed or ended elsewhere (the
+/// CLI, another server) reaches its devices within this (the alert rules discover moves every
+/// 10 s too); one changed through this server's API wakes the loop at once.
 pub const CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// One retained message: its topic and payload.
@@ -27,9 +29,14 @@ pub struct Retained {
     pub payload: Vec<u8>,
 }
 
-/// Runs until `shutdown`: checks every [`CHECK_EVERY`] and publishes what changed, and
-/// everything again after each (re)connection to the broker.
-pub async fn run(store: Store, target: MqttTarget, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs until `shutdown`: checks every [`CHECK_EVERY`] and whenever `wake` is notified, and
+/// publishes what changed, and everything again after each (re)connection to the broker.
+pub async fn run(
+    store: Store,
+    target: MqttTarget,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
     options.set_keep_alive(Duration::from_secs(15));
     if let Some(user) = &target.username {
@@ -45,6 +52,7 @@ pub async fn run(store: Store, target: MqttTarget, shutdown: CancellationToken) 
         tokio::select! {
             Some(()) = connected.recv() => published.clear(),
             _ = check.tick() => {}
+            () = wake.notified() => {}
             () = shutdown.cancelled() => break,
         }
         tokio::select! {

@@ -1,7 +1,7 @@
 //! Each vehicle's move windows, retained on its own `convoy/v1/vehicles/{id}/windows`: an agent
 //! set to `privacy = "moves_only"` records and sends fixes taken inside them only. A window is
 //! a move's (from its start, or its creation when it has none, to its end if it has one); moves
-//! that have ended are left out. A vehicle with no move gets an empty list: record nothing.
+//! that have ended (their window closed, or a person ended or cancelled them) are left out. A vehicle with no move gets an empty list: record nothing.
 
 use chrono::{DateTime, Utc};
 use convoy_core::move_windows::{windows_topic, MoveWindows, Window};
@@ -26,7 +26,7 @@ pub fn windows_of(vehicle: &VehicleId, crews: &[MoveCrew], now: DateTime<Utc>) -
     let windows = crews
         .iter()
         .filter(|crew| crew.vehicles.contains(vehicle) && !crew.has_ended(now))
-        .map(|crew| Window { from: crew.starts_at.unwrap_or(crew.created_at), to: crew.ends_at })
+        .map(|crew| Window { from: crew.starts_at.unwrap_or(crew.created_at), to: crew.end() })
         .collect();
     MoveWindows::new(vehicle.clone(), windows)
 }
@@ -43,6 +43,8 @@ mod tests {
             vehicles: vehicles.iter().map(|v| VehicleId::new(*v).unwrap()).collect(),
             starts_at: window.0.map(|h| now + Duration::hours(h)),
             ends_at: window.1.map(|h| now + Duration::hours(h)),
+            ended_at: None,
+            cancelled: false,
         }
     }
 
@@ -56,6 +58,15 @@ mod tests {
             crew("ended", &["truck-a"], (Some(-10), Some(-2)), now),
             crew("open", &["truck-a"], (None, None), now),
             crew("others", &["truck-b"], (Some(-1), Some(2)), now),
+            MoveCrew {
+                ended_at: Some(now - Duration::minutes(1)),
+                ..crew("ended early", &["truck-a"], (Some(-1), Some(2)), now)
+            },
+            MoveCrew {
+                ended_at: Some(now - Duration::minutes(1)),
+                cancelled: true,
+                ..crew("cancelled", &["truck-a"], (Some(3), Some(4)), now)
+            },
         ];
         let windows = windows_of(&truck, &crews, now);
         assert_eq!(windows.vehicle, truck);

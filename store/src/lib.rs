@@ -84,7 +84,7 @@ pub use audit::{
 };
 pub use devices::{Device, DeviceKind};
 pub use error::{Result, StoreError};
-pub use moves::{MoveCrew, MoveRecord};
+pub use moves::{MoveCrew, MoveEnd, MoveRecord, MoveState};
 pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };

@@ -31,6 +31,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0005_teams.sql",
     "0006_phones.sql",
     "0007_hold_details.sql",
+    "0008_move_ends.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -43,6 +44,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0006_teams.sql",
     "0007_phones.sql",
     "0008_hold_details.sql",
+    "0009_move_ends.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

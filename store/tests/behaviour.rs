@@ -9,8 +9,8 @@ use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::{
     AgentStatus, AlertChange, AlertFilter, AlertRecord, AlertTransition, AuditBreak, AuditFilter, AuditHead,
     DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord, HoldRelease, IngestWrite, LegalHold,
-    MoveRecord, NewAuditEntry, ReleaseOutcome, Store, StoreError, StoredPosition, User, VehiclePositions,
-    GENESIS_HASH,
+    MoveEnd, MoveRecord, MoveState, NewAuditEntry, ReleaseOutcome, Store, StoreError, StoredPosition, User,
+    VehiclePositions, GENESIS_HASH,
 };
 use serde_json::json;
 
@@ -525,6 +525,7 @@ fn a_move(id: &str, minutes: i64) -> MoveRecord {
         plan: json!({"vehicles": ["truck-07", "escort-1"], "corridor_m": 150.5, "zones": [{"name": "depot"}]}),
         created_at: t0() + Duration::minutes(minutes),
         created_by: "ana".into(),
+        end: None,
     }
 }
 
@@ -560,6 +561,46 @@ async fn moves_are_kept_by_id_and_listed_by_creation(f: Fixture) {
     );
     assert!(crews[2].has_ended(end + Duration::milliseconds(1)) && !crews[2].has_ended(end));
     assert!(!crews[0].has_ended(end + Duration::days(1000)), "no window: never ends");
+}
+
+async fn a_move_is_ended_or_cancelled_once_and_keeps_who_and_why(f: Fixture) {
+    let windowed = |id: &str| MoveRecord {
+        plan: json!({"vehicles": ["truck-07"], "window": {"from": "2026-11-28T10:00:00.000Z", "to": "2026-11-28T18:00:00.000Z"}}),
+        ..a_move(id, 0)
+    };
+    let (running, planned) = (windowed("m-run"), windowed("m-plan"));
+    f.store.add_move(&running).await.unwrap();
+    f.store.add_move(&planned).await.unwrap();
+    let at = |hour: u32| Utc.with_ymd_and_hms(2026, 11, 28, hour, 0, 0).unwrap();
+    assert_eq!(running.state_at(at(9)), MoveState::Planned);
+    assert_eq!(running.state_at(at(11)), MoveState::Running);
+
+    let ended = MoveEnd { at: at(12), by: "ana".into(), reason: "delivered early".into(), cancelled: false };
+    assert!(f.store.end_move("m-run", &ended).await.unwrap());
+    let again = MoveEnd { at: at(13), by: "bob".into(), reason: "again".into(), cancelled: true };
+    assert!(!f.store.end_move("m-run", &again).await.unwrap(), "the first end stands");
+    assert!(!f.store.end_move("m-none", &ended).await.unwrap(), "unknown move");
+    let cancelled =
+        MoveEnd { at: at(9), by: "bob".into(), reason: "client postponed".into(), cancelled: true };
+    assert!(f.store.end_move("m-plan", &cancelled).await.unwrap());
+
+    let record = f.store.move_record("m-run").await.unwrap().unwrap();
+    assert_eq!(record, MoveRecord { end: Some(ended.clone()), ..running });
+    assert_eq!(record.state_at(at(12)), MoveState::Ended);
+    assert_eq!(record.state_at(at(11)), MoveState::Running, "asked before the end");
+    // Both were created at once: listed by id.
+    let listed = f.store.moves().await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.end.clone()).collect::<Vec<_>>(), vec![Some(cancelled), Some(ended)]);
+    assert_eq!(listed[0].state_at(at(11)), MoveState::Cancelled);
+
+    // Crews (what phones' tracking and agents' windows follow) stop at a person's end.
+    let crews = f.store.move_crews().await.unwrap();
+    let (plan, run) = (&crews[0], &crews[1]);
+    assert_eq!((run.ended_at, run.cancelled, run.end()), (Some(at(12)), false, Some(at(12))));
+    assert!(run.is_running_at(at(12) - Duration::seconds(1)) && !run.is_running_at(at(12)));
+    assert!(run.has_ended(at(12)) && !run.has_ended(at(11)));
+    assert_eq!((plan.cancelled, plan.state_at(at(11))), (true, MoveState::Cancelled));
+    assert!(!plan.is_running_at(at(11)), "a cancelled move never runs");
 }
 
 fn an_alert(id: &str, move_id: &str, vehicle_id: &str, seconds: i64) -> AlertRecord {
@@ -1051,6 +1092,7 @@ every_backend!(
     fresh_positions_are_the_clean_fixes_of_a_write_in_its_order,
     the_status_history_keeps_every_report_until_retention,
     moves_are_kept_by_id_and_listed_by_creation,
+    a_move_is_ended_or_cancelled_once_and_keeps_who_and_why,
     an_alert_is_opened_once,
     the_rule_clearing_an_alert_resolves_it,
     a_clearing_after_a_person_resolved_keeps_who_resolved,

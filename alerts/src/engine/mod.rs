@@ -66,6 +66,9 @@ pub struct MoveSpec {
     pub plan: MovePlan,
     /// When the move was created: with no window, it is active from then on.
     pub created_at: DateTime<Utc>,
+    /// When a person ended or cancelled the move: it is quiet from then on (by fix time, as
+    /// its window is), whatever its window says.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,7 @@ struct MoveRuntime {
     corridor_m: f64,
     window: Option<TimeWindow>,
     created_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
     route: RouteIndex,
     zones: ZoneIndex,
     vehicles: Vec<VehicleRuntime>,
@@ -193,6 +197,7 @@ impl Engine {
             corridor_m: plan.corridor_m,
             window: plan.window,
             created_at: spec.created_at,
+            ended_at: spec.ended_at,
             route,
             zones: ZoneIndex::new(&plan.zones),
             vehicles: plan
@@ -207,6 +212,20 @@ impl Engine {
 
     pub fn has_move(&self, id: &str) -> bool {
         self.move_index.contains_key(id)
+    }
+
+    /// A person ended or cancelled the move at `at`: nothing at or after it is evaluated for
+    /// the move. Its open alerts stay as they are, for people to resolve, as when a window
+    /// closes. An unknown move, or one ended already, is left as it is (the first end stands).
+    /// Returns whether this ended it.
+    pub fn end_move(&mut self, id: &str, at: DateTime<Utc>) -> bool {
+        match self.move_index.get(id) {
+            Some(&m) if self.moves[m].ended_at.is_none() => {
+                self.moves[m].ended_at = Some(at);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Evaluates one fix of `vehicle`, received by the server at `received_at`.
@@ -302,10 +321,11 @@ impl VehicleRuntime {
 
 impl MoveRuntime {
     fn active_at(&self, t: DateTime<Utc>) -> bool {
-        match self.window {
+        let in_window = match self.window {
             Some(w) => w.from <= t && t <= w.to,
             None => self.created_at <= t,
-        }
+        };
+        in_window && self.ended_at.is_none_or(|end| t < end)
     }
 
     /// When the vehicle's silence is counted from if it was never heard.

@@ -35,7 +35,7 @@ fn plan(zones: Vec<Zone>, rules: serde_json::Value) -> MovePlan {
 
 fn engine_with(zones: Vec<Zone>, rules: serde_json::Value) -> Engine {
     let mut engine = Engine::new(RuleSettings::default());
-    let spec = MoveSpec { id: "m1".into(), plan: plan(zones, rules), created_at: t0() };
+    let spec = MoveSpec { id: "m1".into(), plan: plan(zones, rules), created_at: t0(), ended_at: None };
     engine.add_move(&spec).unwrap();
     engine
 }
@@ -381,8 +381,23 @@ fn a_move_outside_its_window_is_quiet() {
     let mut engine = Engine::new(RuleSettings::default());
     let mut p = plan(vec![], json!({}));
     p.window = Some(TimeWindow { from: t0() + Duration::hours(1), to: t0() + Duration::hours(2) });
-    engine.add_move(&MoveSpec { id: "later".into(), plan: p, created_at: t0() }).unwrap();
+    engine.add_move(&MoveSpec { id: "later".into(), plan: p, created_at: t0(), ended_at: None }).unwrap();
     let mut out = run(&mut engine, "truck", &drive(400, |_| 400.0));
     engine.tick(t0() + Duration::minutes(30), &mut out);
     assert!(out.is_empty());
+}
+
+#[test]
+fn a_move_ended_by_a_person_is_quiet_from_its_end_on() {
+    // Out of the corridor from second 100 on, for good.
+    let fixes = drive(400, |s| if s >= 100 { 400.0 } else { 0.0 });
+    let mut running = engine_with(vec![], json!({}));
+    assert_eq!(kinds(&run(&mut running, "truck", &fixes)), vec![(AlertKind::OffRoute, Change::Opened, 130)]);
+
+    let mut ended = engine_with(vec![], json!({}));
+    assert!(ended.end_move("m1", t0() + Duration::seconds(90)));
+    assert!(!ended.end_move("m1", t0() + Duration::seconds(300)));
+    let mut out = run(&mut ended, "truck", &fixes);
+    ended.tick(t0() + Duration::hours(1), &mut out);
+    assert_eq!(kinds(&out), vec![], "the first end stands; nothing after it is evaluated");
 }

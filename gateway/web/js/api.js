@@ -228,7 +228,18 @@ function fileName(disposition) {
  * @property {string} created_by
  * @property {string[]} [vehicles]
  * @property {TimeWindow | null} [window]
+ * @property {'planned' | 'running' | 'ended' | 'cancelled'} state
+ * @property {MoveEnd | null} end
  * @property {Plan} [plan]
+ */
+
+/**
+ * Who ended or cancelled a move, when and why.
+ * @typedef {object} MoveEnd
+ * @property {string} at
+ * @property {string} by
+ * @property {string} reason
+ * @property {boolean} cancelled
  */
 
 /**

@@ -1,9 +1,10 @@
 // @ts-check
 // Moves: reading them from the API, a picker for the views that work on one move, and the
-// list of moves with links to what a role may do with each.
+// list of moves with their state and links to what a role may do with each; a planner ends a
+// running move or cancels a planned one there, with a reason.
 
 import { api, seg } from './api.js';
-import { el, replace } from './dom.js';
+import { el, messageLine, replace } from './dom.js';
 import { dateTime, ms } from './format.js';
 import { can } from './roles.js';
 
@@ -82,28 +83,79 @@ export function moveVehicles(move) {
 export async function mountMoves(container, ctx) {
   const { me } = ctx;
   const table = el('tbody');
+  const message = messageLine();
   container.append(el('section', { class: 'page' },
     el('h1', { text: 'Moves' }),
     can(me, 'plan') ? el('p', {}, el('a', { href: '#/setup', class: 'button', text: 'Plan a new move' })) : null,
+    message.node,
     el('table', { class: 'moves' },
-      el('thead', {}, el('tr', {}, ['Name', 'Id', 'Vehicles', 'Window', 'Created', ''].map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, ['Name', 'Id', 'Vehicles', 'Window', 'State', 'Created', ''].map((h) => el('th', { text: h })))),
       table)));
-  const moves = await listMoves();
-  if (!moves.length) table.append(el('tr', {}, el('td', { colspan: 6, text: 'No moves yet.' })));
-  for (const move of moves) {
+
+  /**
+   * Ends a running move or cancels a planned one, after a confirmation; then lists again.
+   * @param {Move} move
+   * @param {'end' | 'cancel'} action
+   * @param {string} reason
+   */
+  async function stop(move, action, reason) {
+    const question = action === 'end'
+      ? `End the move ${move.name} now? The alert rules stop watching it, and its vehicles and phones stop being tracked for it.`
+      : `Cancel the move ${move.name}? It will not run.`;
+    if (!window.confirm(question)) return;
+    message.clear();
+    try {
+      await api.post(`/api/v1/moves/${seg(move.id)}/${action}`, { reason });
+      message.ok(`Move ${move.name} ${action === 'end' ? 'ended' : 'cancelled'}.`);
+    } catch (e) {
+      message.error(`Move ${move.name} not ${action === 'end' ? 'ended' : 'cancelled'}: ${e.message}`);
+    }
+    await list();
+  }
+
+  /**
+   * The reason field and button that end a running move or cancel a planned one.
+   * @param {Move} move
+   */
+  function stopForm(move) {
+    const action = move.state === 'running' ? 'end' : move.state === 'planned' ? 'cancel' : null;
+    if (!action || !can(me, 'plan')) return null;
+    const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: 'reason', 'aria-label': 'Reason' });
+    const label = action === 'end' ? 'End move' : 'Cancel move';
+    return el('form', {
+      class: `stop-move ${action}`,
+      on: { submit: (/** @type {Event} */ e) => { e.preventDefault(); void stop(move, action, /** @type {HTMLInputElement} */ (reason).value); } },
+    }, reason, el('button', { type: 'submit', text: label }));
+  }
+
+  async function list() {
+    const moves = await listMoves();
+    replace(table);
+    if (!moves.length) table.append(el('tr', {}, el('td', { colspan: 7, text: 'No moves yet.' })));
+    for (const move of moves) table.append(row(move));
+  }
+
+  /** @param {Move} move */
+  function row(move) {
     const links = [];
     if (can(me, 'live')) links.push(el('a', { href: '#/live', text: 'Live', on: { click: () => chooseMove(move.id) } }));
     if (can(me, 'replay')) links.push(el('a', { href: `#/replay/${seg(move.id)}`, text: 'Replay' }));
     if (can(me, 'exports')) links.push(el('a', { href: `#/exports/${seg(move.id)}`, text: 'Exports' }));
     if (can(me, 'report')) links.push(el('a', { href: `#/report/${seg(move.id)}`, text: 'Report' }));
     const window = move.window ? `${dateTime(move.window.from)} – ${dateTime(move.window.to)}` : '—';
-    table.append(el('tr', { data: { move: move.id } },
+    const end = move.end
+      ? el('small', { class: 'move-end', text: `${move.end.cancelled ? 'cancelled' : 'ended'} ${dateTime(move.end.at)} by ${move.end.by}: ${move.end.reason}` })
+      : null;
+    return el('tr', { data: { move: move.id } },
       el('td', { text: move.name }),
       el('td', {}, el('code', { text: move.id })),
       el('td', { text: moveVehicles(move).join(', ') }),
       el('td', { text: window }),
+      el('td', { class: 'state' }, el('span', { class: `move-state ${move.state}`, text: move.state }), end ? el('br') : null, end),
       el('td', { text: `${dateTime(move.created_at)} by ${move.created_by}` }),
-      el('td', { class: 'links' }, links.flatMap((l, i) => (i ? [' · ', l] : [l])))));
+      el('td', { class: 'links' }, links.flatMap((l, i) => (i ? [' · ', l] : [l])), stopForm(move)));
   }
+
+  await list();
   return () => replace(container);
 }

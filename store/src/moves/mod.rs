@@ -8,6 +8,9 @@
 
 mod postgres;
 mod sqlite;
+mod state;
+
+pub use state::MoveState;
 
 use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
@@ -22,6 +25,18 @@ pub struct MoveRecord {
     pub plan: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// Set once a person ended or cancelled the move; `None` while only its window speaks.
+    pub end: Option<MoveEnd>,
+}
+
+/// A person stopping a move before its window closed: ending it early (it ran), or cancelling
+/// it (it never started).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveEnd {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+    pub cancelled: bool,
 }
 
 /// Who is on a move and until when, without its plan: what the vehicle list and people's scope
@@ -35,6 +50,9 @@ pub struct MoveCrew {
     pub starts_at: Option<DateTime<Utc>>,
     /// The end of the move's window, if it has one.
     pub ends_at: Option<DateTime<Utc>>,
+    /// When a person ended or cancelled it, if one did.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub cancelled: bool,
 }
 
 impl MoveCrew {
@@ -45,6 +63,7 @@ impl MoveCrew {
         created_at: DateTime<Utc>,
         vehicles: Option<&str>,
         window: (Option<&str>, Option<&str>),
+        ended: (Option<DateTime<Utc>>, bool),
     ) -> Result<MoveCrew> {
         let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
         let names: Vec<String> = match vehicles {
@@ -61,18 +80,35 @@ impl MoveCrew {
                 .map_err(|e| corrupt(format!("window: {e}")))
         };
         let (starts_at, ends_at) = (time(window.0)?, time(window.1)?);
-        Ok(MoveCrew { id, created_at, vehicles, starts_at, ends_at })
+        let (ended_at, cancelled) = ended;
+        Ok(MoveCrew { id, created_at, vehicles, starts_at, ends_at, ended_at, cancelled })
     }
 
     /// Whether the move is under way at `t`: inside its window (one without a window runs from
-    /// its creation and never ends).
+    /// its creation and never ends), and before a person ended it.
     pub fn is_running_at(&self, t: DateTime<Utc>) -> bool {
         self.starts_at.unwrap_or(self.created_at) <= t && !self.has_ended(t)
     }
 
-    /// Whether the move's window ended before `now` (a move without one never ends).
+    /// Whether the move's window ended before `now` (a move without one never ends), or a
+    /// person ended or cancelled it at or before `now`.
     pub fn has_ended(&self, now: DateTime<Utc>) -> bool {
-        self.ends_at.is_some_and(|end| end < now)
+        self.ends_at.is_some_and(|end| end < now) || self.ended_at.is_some_and(|at| at <= now)
+    }
+
+    /// Where the move stops: the earlier of its window's end and a person's end; `None` for an
+    /// open-ended move nobody ended.
+    pub fn end(&self) -> Option<DateTime<Utc>> {
+        match (self.ends_at, self.ended_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Planned, running, ended or cancelled at `now`.
+    pub fn state_at(&self, now: DateTime<Utc>) -> MoveState {
+        let end = self.ended_at.map(|at| (at, self.cancelled));
+        MoveState::at(now, self.starts_at.unwrap_or(self.created_at), self.ends_at, end)
     }
 }
 
@@ -87,6 +123,10 @@ forward! {
 
     /// Every move's vehicles and end, oldest first, without reading the plans' routes.
     pub async fn move_crews(&self) -> Result<Vec<MoveCrew>>;
+
+    /// Records that a person ended or cancelled a move. Returns false, changing nothing, if the
+    /// move is unknown or was already ended or cancelled (whichever came first stands).
+    pub async fn end_move(&self, id: &str, end: &MoveEnd) -> Result<bool>;
 
     /// Every move's id, oldest first: what is there, without reading every plan.
     pub async fn move_ids(&self) -> Result<Vec<String>>;

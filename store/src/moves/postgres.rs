@@ -2,7 +2,7 @@
 
 use tokio_postgres::Row;
 
-use super::{MoveCrew, MoveRecord};
+use super::{MoveCrew, MoveEnd, MoveRecord};
 use crate::rows::{json_text, parse_json};
 use crate::{PgStore, Result, StoreError};
 
@@ -27,7 +27,8 @@ impl PgStore {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT id, name, plan::text, created_at, created_by FROM moves WHERE id = $1", &[&id])
+            .query_opt("SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled
+                 FROM moves WHERE id = $1", &[&id])
             .await?;
         row.map(|r| move_from_row(&r)).transpose()
     }
@@ -42,7 +43,8 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'from', plan->'window'->>'to'
+                "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'from', plan->'window'->>'to',
+                        ended_at, cancelled
                  FROM moves ORDER BY created_at, id",
                 &[],
             )
@@ -54,6 +56,7 @@ impl PgStore {
                     r.get(1),
                     r.get::<_, Option<&str>>(2),
                     (r.get::<_, Option<&str>>(3), r.get::<_, Option<&str>>(4)),
+                    (r.get(5), r.get(6)),
                 )
             })
             .collect()
@@ -64,11 +67,25 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT id, name, plan::text, created_at, created_by FROM moves ORDER BY created_at, id",
+                "SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled
+                 FROM moves ORDER BY created_at, id",
                 &[],
             )
             .await?;
         rows.iter().map(move_from_row).collect()
+    }
+
+    pub async fn end_move(&self, id: &str, end: &MoveEnd) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE moves SET ended_at = $2, ended_by = $3, end_reason = $4, cancelled = $5
+                 WHERE id = $1 AND ended_at IS NULL",
+                &[&id, &end.at, &end.by, &end.reason, &end.cancelled],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     pub async fn set_move_team(&self, move_id: &str, usernames: &[String]) -> Result<()> {
@@ -112,5 +129,11 @@ fn move_from_row(r: &Row) -> Result<MoveRecord> {
         plan: parse_json(r.get(2))?,
         created_at: r.get(3),
         created_by: r.get(4),
+        end: r.get::<_, Option<chrono::DateTime<chrono::Utc>>>(5).map(|at| MoveEnd {
+            at,
+            by: r.get::<_, Option<String>>(6).unwrap_or_default(),
+            reason: r.get::<_, Option<String>>(7).unwrap_or_default(),
+            cancelled: r.get(8),
+        }),
     })
 }

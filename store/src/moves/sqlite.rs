@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{MoveCrew, MoveRecord};
+use super::{MoveCrew, MoveEnd, MoveRecord};
 use crate::rows::{json_text, parse_json};
 use crate::sqlite::from_millis;
 use crate::{Result, SqliteStore, StoreError};
@@ -34,7 +34,8 @@ impl SqliteStore {
         let id = id.to_string();
         self.with(move |conn| {
             conn.query_row(
-                "SELECT id, name, plan, created_ms, created_by FROM moves WHERE id = ?1",
+                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled
+                 FROM moves WHERE id = ?1",
                 [id],
                 move_from_row,
             )
@@ -56,7 +57,8 @@ impl SqliteStore {
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, plan, created_ms, created_by FROM moves ORDER BY created_ms, id",
+                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled
+                 FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], move_from_row)?;
             rows.map(|row| row?).collect()
@@ -68,19 +70,35 @@ impl SqliteStore {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, created_ms, json_extract(plan, '$.vehicles'), json_extract(plan, '$.window.from'),
-                        json_extract(plan, '$.window.to')
+                        json_extract(plan, '$.window.to'), ended_ms, cancelled
                  FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 let (id, created_ms): (String, i64) = (r.get(0)?, r.get(1)?);
                 let vehicles: Option<String> = r.get(2)?;
                 let (starts_at, ends_at): (Option<String>, Option<String>) = (r.get(3)?, r.get(4)?);
-                Ok(from_millis(created_ms).and_then(|created_at| {
+                let (ended_ms, cancelled): (Option<i64>, bool) = (r.get(5)?, r.get(6)?);
+                Ok((|| {
+                    let created_at = from_millis(created_ms)?;
+                    let ended_at = ended_ms.map(from_millis).transpose()?;
                     let window = (starts_at.as_deref(), ends_at.as_deref());
-                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), window)
-                }))
+                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), window, (ended_at, cancelled))
+                })())
             })?;
             rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    pub async fn end_move(&self, id: &str, end: &MoveEnd) -> Result<bool> {
+        let (id, end) = (id.to_string(), end.clone());
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE moves SET ended_ms = ?2, ended_by = ?3, end_reason = ?4, cancelled = ?5
+                 WHERE id = ?1 AND ended_ms IS NULL",
+                params![id, end.at.timestamp_millis(), end.by, end.reason, end.cancelled],
+            )?;
+            Ok(changed == 1)
         })
         .await
     }
@@ -128,13 +146,25 @@ impl SqliteStore {
 fn move_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MoveRecord>> {
     let (id, name, plan, created_ms, created_by): (String, String, String, i64, String) =
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    let (ended_ms, ended_by, end_reason, cancelled): (Option<i64>, Option<String>, Option<String>, bool) =
+        (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
     Ok((|| {
+        let end = match ended_ms {
+            Some(ms) => Some(MoveEnd {
+                at: from_millis(ms)?,
+                by: ended_by.unwrap_or_default(),
+                reason: end_reason.unwrap_or_default(),
+                cancelled,
+            }),
+            None => None,
+        };
         Ok(MoveRecord {
             id,
             name,
             plan: parse_json(&plan)?,
             created_at: from_millis(created_ms)?,
             created_by,
+            end,
         })
     })())
 }
