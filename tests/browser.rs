@@ -164,7 +164,17 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     assert_eq!(steps["login"]["who"], format!("{ADMIN_USER} (admin)"));
     assert_eq!(
         steps["login"]["nav"],
-        json!(["Live map", "Moves", "Plan a move", "Replay", "Exports", "Report", "Audit log", "Phones"])
+        json!([
+            "Live map",
+            "Moves",
+            "Plan a move",
+            "Replay",
+            "Exports",
+            "Report",
+            "Audit log",
+            "Phones",
+            "Holds"
+        ])
     );
     // The move's name, HTML and all, is shown as text.
     assert_eq!(steps["login"]["move_option"], format!("{MOVE_NAME} ({move_id})"));
@@ -510,7 +520,7 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
     let login = &steps["login"];
     assert_eq!(login["hash"], "#/moves");
     assert_eq!(login["who"], format!("{AUDITOR_USER} (auditor)"));
-    assert_eq!(login["nav"], json!(["Moves", "Replay", "Exports", "Report", "Audit log"]));
+    assert_eq!(login["nav"], json!(["Moves", "Replay", "Exports", "Report", "Audit log", "Holds"]));
     assert_eq!(login["move_name"], MOVE_NAME);
     assert_eq!(login["move_links"], json!(["Replay", "Exports", "Report"]), "no live link for the move");
     assert_eq!(login["plan_links"], 0);
@@ -773,7 +783,7 @@ async fn an_admin_sets_a_phone_up_on_the_page_and_the_phone_reports_with_its_otr
 
     // The admin is offered the view; it opens with the HTTP endpoint of this very server.
     let nav = steps["open"]["nav"].as_array().unwrap();
-    assert_eq!(nav.last().unwrap(), "Phones", "{nav:?}");
+    assert!(nav.iter().any(|item| item == "Phones"), "{nav:?}");
     assert_eq!(steps["open"]["endpoint"], server.url("/api/v1/phones/owntracks"));
     assert_eq!(steps["open"]["traccar"]["endpoint"], "", "no Traccar listener here: {}", steps["open"]);
     assert!(steps["open"]["traccar"]["hint"].as_str().unwrap().contains("is off"), "{}", steps["open"]);
@@ -897,7 +907,7 @@ async fn an_admin_places_and_releases_a_legal_hold_on_the_page_and_an_auditor_on
     .expect("the browser session finishes within 5 minutes");
     let steps = &report["steps"];
 
-    assert_eq!(steps["open"]["nav"].as_array().unwrap().last().unwrap(), "Holds", "{}", steps["open"]);
+    assert!(steps["open"]["nav"].as_array().unwrap().iter().any(|item| item == "Holds"), "{}", steps["open"]);
     assert_eq!((steps["open"]["hash"].as_str(), steps["open"]["rows"].as_u64()), (Some("#/holds"), Some(0)));
     let refused = &steps["reversed_range_refused"];
     assert_eq!(
