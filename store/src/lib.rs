@@ -77,7 +77,9 @@ mod rows;
 mod sqlite;
 
 pub use accounts::User;
-pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, BY_RULE};
+pub use alerts::{
+    AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition, Delivery, BY_RULE,
+};
 pub use audit::{
     append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
     AuditVerdict, NewAuditEntry, GENESIS_HASH,

@@ -7,10 +7,10 @@ use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plausibility::Implausible;
 use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::{
-    AgentStatus, AlertChange, AlertFilter, AlertRecord, AlertTransition, AuditBreak, AuditFilter, AuditHead,
-    DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord, HoldRelease, IngestWrite, LegalHold,
-    MoveEnd, MoveRecord, MoveState, NewAuditEntry, ReleaseOutcome, Store, StoreError, StoredPosition, User,
-    VehiclePositions, GENESIS_HASH,
+    AgentStatus, AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition,
+    AuditBreak, AuditFilter, AuditHead, DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord,
+    HoldRelease, IngestWrite, LegalHold, MoveEnd, MoveRecord, MoveState, NewAuditEntry, ReleaseOutcome,
+    Store, StoreError, StoredPosition, User, VehiclePositions, GENESIS_HASH,
 };
 use serde_json::json;
 
@@ -1046,6 +1046,103 @@ async fn audit_appends_from_two_processes_on_postgres_make_one_chain() {
     assert_eq!(verdict.entries, 60);
 }
 
+/// Every page of `query`, followed to the end `page` alerts at a time.
+async fn whole_history(store: &Store, query: &AlertHistoryQuery, page: u32) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    for _ in 0..1000 {
+        let alerts = store
+            .alert_history(&AlertHistoryQuery { after: after.clone(), limit: page, ..query.clone() })
+            .await
+            .unwrap();
+        assert!(alerts.len() <= page as usize);
+        ids.extend(alerts.iter().map(|a| a.id.clone()));
+        match alerts.last() {
+            Some(last) if alerts.len() == page as usize => after = Some(AlertKey::of(last)),
+            _ => return ids,
+        }
+    }
+    panic!("the history never ended");
+}
+
+async fn the_alert_history_pages_to_the_end_without_gaps_or_repeats(f: Fixture) {
+    // 23 alerts, several opened at the same instant: keyset paging must still visit each once.
+    let mut expected = Vec::new();
+    for n in 0..23 {
+        let id = format!("a-{n:02}");
+        f.store.open_alert(&an_alert(&id, "m-1", "truck-07", i64::from(n / 4))).await.unwrap();
+        expected.push((n / 4, id));
+    }
+    // Newest opening first, then by id.
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+    for page in [1, 3, 4, 5, 23, 100] {
+        let ids = whole_history(&f.store, &AlertHistoryQuery::default(), page).await;
+        assert_eq!(ids, expected, "pages of {page}");
+    }
+    let after_last = AlertKey { opened_t: t0() - Duration::seconds(1), id: String::new() };
+    let query = AlertHistoryQuery { after: Some(after_last), limit: 10, ..Default::default() };
+    assert_eq!(f.store.alert_history(&query).await.unwrap(), vec![], "nothing after the oldest");
+}
+
+async fn the_alert_history_is_filtered_by_time_move_vehicle_kind_state_and_note(f: Fixture) {
+    let alerts = [
+        AlertRecord { kind: AlertKind::OffRoute, ..an_alert("a-1", "m-1", "truck-07", 0) },
+        an_alert("a-2", "m-1", "escort-1", 60),
+        an_alert("a-3", "m-2", "truck-07", 120),
+        AlertRecord { kind: AlertKind::Overspeed, ..an_alert("a-4", "m-3", "truck-09", 180) },
+    ];
+    for alert in &alerts {
+        f.store.open_alert(alert).await.unwrap();
+    }
+    let at = |s: i64| t0() + Duration::seconds(s);
+    f.store.acknowledge_alert("a-2", "ana", Some("Driver CALLED in: 100% fine"), at(70)).await.unwrap();
+    f.store.resolve_alert("a-3", "bob", Some("=cmd|' /C calc'!A0"), at(130)).await.unwrap();
+    let ids = |query: AlertHistoryQuery| {
+        let store = f.store.clone();
+        async move {
+            let page = store.alert_history(&AlertHistoryQuery { limit: 100, ..query }).await.unwrap();
+            page.into_iter().map(|a| a.id).collect::<Vec<_>>()
+        }
+    };
+    let q = AlertHistoryQuery::default;
+    assert_eq!(ids(q()).await, ["a-4", "a-3", "a-2", "a-1"]);
+    assert_eq!(ids(AlertHistoryQuery { from: Some(at(60)), to: Some(at(180)), ..q() }).await, ["a-3", "a-2"]);
+    assert_eq!(ids(AlertHistoryQuery { from: Some(at(61)), ..q() }).await, ["a-4", "a-3"]);
+    assert_eq!(ids(AlertHistoryQuery { to: Some(at(60)), ..q() }).await, ["a-1"], "`to` is exclusive");
+    let moves = |m: &[&str]| Some(m.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(ids(AlertHistoryQuery { moves: moves(&["m-1"]), ..q() }).await, ["a-2", "a-1"]);
+    assert_eq!(ids(AlertHistoryQuery { moves: moves(&["m-1", "m-3"]), ..q() }).await, ["a-4", "a-2", "a-1"]);
+    assert_eq!(ids(AlertHistoryQuery { moves: moves(&[]), ..q() }).await, Vec::<String>::new(), "no moves");
+    assert_eq!(ids(AlertHistoryQuery { vehicle: Some(vehicle("truck-07")), ..q() }).await, ["a-3", "a-1"]);
+    assert_eq!(ids(AlertHistoryQuery { kind: Some(AlertKind::OffRoute), ..q() }).await, ["a-1"]);
+    assert_eq!(ids(AlertHistoryQuery { kind: Some(AlertKind::ZoneEnter), ..q() }).await, ["a-3", "a-2"]);
+    assert_eq!(ids(AlertHistoryQuery { state: Some(AlertState::Acknowledged), ..q() }).await, ["a-2"]);
+    assert_eq!(ids(AlertHistoryQuery { state: Some(AlertState::Open), ..q() }).await, ["a-4", "a-1"]);
+    let note = |text: &str| AlertHistoryQuery { note_contains: Some(text.into()), ..q() };
+    assert_eq!(ids(note("called")).await, ["a-2"], "case-insensitive");
+    assert_eq!(ids(note("DRIVER called IN")).await, ["a-2"]);
+    assert_eq!(ids(note("100%")).await, ["a-2"], "a percent sign is text");
+    assert_eq!(ids(note("100_")).await, Vec::<String>::new(), "an underscore is no wildcard");
+    assert_eq!(ids(note("%")).await, ["a-2"]);
+    assert_eq!(ids(note("' /c")).await, ["a-3"]);
+    assert_eq!(ids(note("nobody wrote this")).await, Vec::<String>::new());
+    let combined = AlertHistoryQuery {
+        from: Some(at(0)),
+        moves: moves(&["m-1", "m-2"]),
+        vehicle: Some(vehicle("escort-1")),
+        kind: Some(AlertKind::ZoneEnter),
+        state: Some(AlertState::Acknowledged),
+        note_contains: Some("fine".into()),
+        ..q()
+    };
+    assert_eq!(ids(combined).await, ["a-2"]);
+    // Filters hold across pages too.
+    let paged =
+        whole_history(&f.store, &AlertHistoryQuery { vehicle: Some(vehicle("truck-07")), ..q() }, 1).await;
+    assert_eq!(paged, ["a-3", "a-1"]);
+}
+
 macro_rules! suite_on {
     ($backend:ident, $fixture:ident: $($name:ident),* $(,)?) => {
         mod $backend {
@@ -1099,6 +1196,8 @@ every_backend!(
     an_alert_is_acknowledged_then_resolved_with_each_transition,
     a_change_to_the_state_an_alert_is_past_changes_nothing,
     alerts_are_listed_newest_first_and_filtered,
+    the_alert_history_pages_to_the_end_without_gaps_or_repeats,
+    the_alert_history_is_filtered_by_time_move_vehicle_kind_state_and_note,
     deliveries_are_kept_in_order,
     audit_entries_chain_in_order_from_genesis,
     concurrent_audit_appends_make_one_contiguous_chain,

@@ -78,7 +78,9 @@ fn optional(value: Option<impl ToString>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn row(out: &mut Vec<u8>, fields: &[String]) {
+/// One CSV record of `fields`, each quoted where needed and guarded against formulas, ended by
+/// CRLF: for other CSV files (the alert history) written by the same rules.
+pub fn row(out: &mut Vec<u8>, fields: &[String]) {
     for (n, text) in fields.iter().enumerate() {
         if n > 0 {
             out.push(b',');

@@ -36,6 +36,8 @@ use convoy_store::StoredPosition;
 
 use crate::stops::GAP_AFTER_S;
 
+pub use csv::row as csv_row;
+
 /// Appends formatted text (writing to a `Vec` cannot fail).
 fn put(out: &mut Vec<u8>, text: std::fmt::Arguments<'_>) {
     use std::io::Write;

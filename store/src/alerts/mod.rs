@@ -103,6 +103,44 @@ impl Default for AlertFilter {
     }
 }
 
+/// Where a page of the alert history ends: the last alert's opening time and id. The history is
+/// ordered by `opened_t` descending, then by id ascending (the order of the `alerts_by_time`
+/// index), so the next page starts strictly after this key: no alert is skipped or repeated
+/// while several share an opening time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertKey {
+    pub opened_t: DateTime<Utc>,
+    pub id: String,
+}
+
+impl AlertKey {
+    /// The key of `alert`.
+    pub fn of(alert: &AlertRecord) -> Self {
+        Self { opened_t: alert.opened_t, id: alert.id.clone() }
+    }
+}
+
+/// A page of the alert history; every field left `None` matches every alert.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct AlertHistoryQuery {
+    /// Opened at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Opened before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Of one of these moves; an empty list matches nothing (an escort with no moves).
+    pub moves: Option<Vec<String>>,
+    pub vehicle: Option<VehicleId>,
+    pub kind: Option<AlertKind>,
+    pub state: Option<AlertState>,
+    /// The latest note contains this text, ignoring the case of ASCII letters (PostgreSQL also
+    /// folds other letters, as its locale says). Matched literally: `%` and `_` are no wildcards.
+    pub note_contains: Option<String>,
+    /// Only alerts after this key in the history's order (keyset paging).
+    pub after: Option<AlertKey>,
+    /// At most this many alerts (0 is read as 1).
+    pub limit: u32,
+}
+
 /// One attempt of a notifier to deliver an alert's state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
@@ -183,6 +221,11 @@ forward! {
 
     /// The alerts matching `filter`, newest `opened_t` first, then by id.
     pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>>;
+
+    /// A page of the alert history: the alerts `query` selects, newest `opened_t` first, then
+    /// by id, starting after `query.after`. Keyset paging: each page costs the same however
+    /// deep it is.
+    pub async fn alert_history(&self, query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>>;
 
     /// Every change of an alert's state, in the order they happened.
     pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>>;

@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::{
-    parse_kind, parse_state, AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, PersonAction,
-    BY_RULE,
+    parse_kind, parse_state, AlertChange, AlertFilter, AlertHistoryQuery, AlertRecord, AlertTransition,
+    Delivery, PersonAction, BY_RULE,
 };
 use crate::rows::{json_text, parse_json, parse_vehicle};
 use crate::{PgStore, Result, StoreError};
@@ -161,6 +161,64 @@ impl PgStore {
                     "SELECT {ALERT_COLUMNS} FROM alerts {filter_sql} ORDER BY opened_t DESC, id LIMIT ${}",
                     values.len()
                 ),
+                &values,
+            )
+            .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    pub async fn alert_history(&self, query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>> {
+        if query.moves.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let vehicle = query.vehicle.as_ref().map(VehicleId::as_str);
+        let kind = query.kind.map(|k| k.as_str());
+        let state = query.state.map(AlertState::as_str);
+        let after_t = query.after.as_ref().map(|a| a.opened_t);
+        let after_id = query.after.as_ref().map(|a| a.id.as_str());
+        let limit = i64::from(query.limit.max(1));
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        macro_rules! push {
+            ($value:expr) => {{
+                values.push($value);
+                format!("${}", values.len())
+            }};
+        }
+        if let Some(from) = &query.from {
+            conditions.push(format!("opened_t >= {}", push!(from)));
+        }
+        if let Some(to) = &query.to {
+            conditions.push(format!("opened_t < {}", push!(to)));
+        }
+        if let Some(moves) = &query.moves {
+            conditions.push(format!("move_id = ANY({})", push!(moves)));
+        }
+        if let Some(vehicle) = &vehicle {
+            conditions.push(format!("vehicle = {}", push!(vehicle)));
+        }
+        if let Some(kind) = &kind {
+            conditions.push(format!("kind = {}", push!(kind)));
+        }
+        if let Some(state) = &state {
+            conditions.push(format!("state = {}", push!(state)));
+        }
+        if let Some(text) = &query.note_contains {
+            // strpos, not LIKE: the text is matched as it is, wildcards and all.
+            conditions.push(format!("strpos(lower(note), lower({})) > 0", push!(text)));
+        }
+        if let (Some(t), Some(id)) = (&after_t, &after_id) {
+            let (t, id) = (push!(t), push!(id));
+            conditions.push(format!("(opened_t < {t} OR (opened_t = {t} AND id > {id}))"));
+        }
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let limit = push!(&limit);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts {filter_sql} ORDER BY opened_t DESC, id LIMIT {limit}"),
                 &values,
             )
             .await?;

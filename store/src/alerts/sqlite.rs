@@ -6,8 +6,8 @@ use convoy_core::alert::AlertState;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    parse_kind, parse_state, AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, PersonAction,
-    BY_RULE,
+    parse_kind, parse_state, AlertChange, AlertFilter, AlertHistoryQuery, AlertRecord, AlertTransition,
+    Delivery, PersonAction, BY_RULE,
 };
 use crate::rows::{json_text, parse_json, parse_vehicle};
 use crate::sqlite::from_millis;
@@ -164,6 +164,61 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {ALERT_COLUMNS} FROM alerts {filter_sql} ORDER BY opened_ms DESC, id LIMIT ?{}",
                 values.len()
+            ))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), alert_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    pub async fn alert_history(&self, query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>> {
+        let query = query.clone();
+        self.with(move |conn| {
+            use rusqlite::types::Value;
+            let mut conditions: Vec<String> = Vec::new();
+            let mut values: Vec<Value> = Vec::new();
+            let mut bind = |value: Value| {
+                values.push(value);
+                format!("?{}", values.len())
+            };
+            if let Some(from) = query.from {
+                conditions.push(format!("opened_ms >= {}", bind(from.timestamp_millis().into())));
+            }
+            if let Some(to) = query.to {
+                conditions.push(format!("opened_ms < {}", bind(to.timestamp_millis().into())));
+            }
+            if let Some(moves) = query.moves {
+                if moves.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let list: Vec<String> = moves.into_iter().map(|m| bind(m.into())).collect();
+                conditions.push(format!("move_id IN ({})", list.join(", ")));
+            }
+            if let Some(vehicle) = query.vehicle {
+                conditions.push(format!("vehicle = {}", bind(vehicle.to_string().into())));
+            }
+            if let Some(kind) = query.kind {
+                conditions.push(format!("kind = {}", bind(kind.as_str().to_string().into())));
+            }
+            if let Some(state) = query.state {
+                conditions.push(format!("state = {}", bind(state.as_str().to_string().into())));
+            }
+            if let Some(text) = query.note_contains {
+                // instr, not LIKE: the text is matched as it is, wildcards and all.
+                conditions.push(format!("instr(lower(note), lower({})) > 0", bind(text.into())));
+            }
+            if let Some(after) = query.after {
+                let (t, id) = (bind(after.opened_t.timestamp_millis().into()), bind(after.id.into()));
+                conditions.push(format!("(opened_ms < {t} OR (opened_ms = {t} AND id > {id}))"));
+            }
+            let filter_sql = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conditions.join(" AND "))
+            };
+            let limit = bind(i64::from(query.limit.max(1)).into());
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts {filter_sql} ORDER BY opened_ms DESC, id LIMIT {limit}"
             ))?;
             let rows = stmt.query_map(rusqlite::params_from_iter(values), alert_from_row)?;
             rows.map(|row| row?).collect()
