@@ -30,6 +30,10 @@ impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
+
+    pub(crate) fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
 }
 
 impl From<StoreError> for ApiError {

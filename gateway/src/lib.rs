@@ -6,6 +6,7 @@
 
 mod access;
 mod alert_api;
+mod alert_history;
 mod audit;
 mod error;
 mod export;
@@ -40,6 +41,7 @@ mod track;
 mod vehicles;
 mod web;
 
+pub use alert_history::ALERT_QUERY_REJECTION_REASONS;
 pub use forwarded::HttpSettings;
 pub use listener::{serve, serve_metrics, serve_osmand, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
 pub use metrics::GatewayMetrics;

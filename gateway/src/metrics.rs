@@ -16,6 +16,9 @@ pub struct GatewayMetrics {
     pub holds_rejected: IntCounterVec,
     /// Requests to end or cancel a move refused, by reason (`move_end::MOVE_END_REFUSAL_REASONS`).
     pub move_ends_refused: IntCounterVec,
+    /// Alert history queries refused as bad input, by reason
+    /// (`alert_history::ALERT_QUERY_REJECTION_REASONS`).
+    pub alert_queries_rejected: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -54,6 +57,13 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            alert_queries_rejected: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_alert_queries_rejected_total",
+                    "Alert history queries refused as bad input, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -79,6 +89,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.move_ends_refused.clone()))?;
         for reason in crate::move_end::MOVE_END_REFUSAL_REASONS {
             metrics.move_ends_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.alert_queries_rejected.clone()))?;
+        for reason in crate::alert_history::ALERT_QUERY_REJECTION_REASONS {
+            metrics.alert_queries_rejected.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -71,6 +71,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::moves::routes().layer(plan_bodies))
         .merge(crate::move_end::routes())
         .merge(history)
+        .merge(crate::alert_history::routes())
         .merge(crate::alert_api::routes())
         .merge(crate::live::routes())
         .merge(crate::live_ticket::routes())

@@ -120,6 +120,7 @@ const ASSETS: &[Asset] = assets![
     "js/moves.js" => JS,
     "js/phones.js" => JS,
     "js/holds.js" => JS,
+    "js/history.js" => JS,
     "vendor/leaflet/leaflet.js" => JS,
     "vendor/leaflet/leaflet.css" => CSS,
     "vendor/leaflet/LICENSE" => TEXT,

@@ -181,6 +181,7 @@ function fileName(disposition) {
  * @property {string} kind off_route, unplanned_stop, signal_lost…
  * @property {string} state open, acknowledged or resolved
  * @property {string} vehicle
+ * @property {string} [move] the move's id
  * @property {string} [opened_t]
  * @property {string} [t]
  * @property {number | null} [lat]
@@ -191,6 +192,8 @@ function fileName(disposition) {
  * @property {string | null} [acknowledged_t]
  * @property {string | null} [acknowledged_by]
  * @property {string | null} [note]
+ * @property {string | null} [resolved_t]
+ * @property {string | null} [resolved_by] `rule` or a user name
  * @property {string | null} [cleared_t]
  * @property {boolean} [fresh] the page's own mark: opened while the page was watching
  */

@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/audit, #/phones, #/holds), the navigation a role may use, logout, and the
+// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds), the navigation a role may use, logout, and the
 // live feed and alert book shared by the views.
 
 import { api, ApiError, setToken, token } from './api.js';
@@ -16,6 +16,7 @@ import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
 import { mountPhones } from './phones.js';
 import { mountHolds } from './holds.js';
+import { mountHistory } from './history.js';
 import { can, home, seesMoves } from './roles.js';
 
 /**
@@ -54,6 +55,7 @@ const VIEWS = {
   replay: { title: 'Replay', may: (me) => can(me, 'replay'), mount: mountReplay },
   exports: { title: 'Exports', may: (me) => can(me, 'exports'), mount: mountExports },
   report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },
+  history: { title: 'Alert history', may: (me) => Boolean(me), mount: mountHistory },
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
   phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },
   holds: { title: 'Holds', may: (me) => can(me, 'view_holds'), mount: mountHolds },
