@@ -287,6 +287,21 @@ async fn every_answer_is_as_the_openapi_document_says() {
     .await;
     c.expect(400, "GET", "/api/v1/alerts?limit=many", Some(admin), None).await;
     c.expect(400, "GET", "/api/v1/alerts?state=asleep", Some(admin), None).await;
+    // The alert history: a page with its cursor, the next page, the CSV, and refusals.
+    let page = c.expect(200, "GET", "/api/v1/alerts/history?limit=1", Some(admin), None).await;
+    let next = page["next"].as_str().expect("two alerts: a next page").to_string();
+    c.expect(200, "GET", &format!("/api/v1/alerts/history?limit=1&cursor={next}"), Some(admin), None).await;
+    c.expect(
+        200,
+        "GET",
+        &format!("/api/v1/alerts/history?move={move_id}&vehicle=truck-9&kind=off_route&state=resolved&text=seen&from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"),
+        Some(escort),
+        None,
+    )
+    .await;
+    c.expect(200, "GET", "/api/v1/alerts/history?format=csv", Some(auditor), None).await;
+    c.expect(400, "GET", "/api/v1/alerts/history?cursor=forged", Some(admin), None).await;
+    c.expect(400, "GET", "/api/v1/alerts/history?kind=teleported", Some(admin), None).await;
     c.expect(200, "GET", "/api/v1/alerts/alert-contract-1", Some(admin), None).await;
     c.expect(404, "GET", "/api/v1/alerts/no-such-alert", Some(admin), None).await;
 

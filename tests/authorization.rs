@@ -135,6 +135,7 @@ const ROUTES: &[Route] = &[
     Route { query: "format=gpx", ..route("GET", "/api/v1/moves/{id}/export", HISTORY, Call::Plain) },
     route("GET", "/api/v1/moves/{id}/report", HISTORY, Call::Plain),
     route("GET", "/api/v1/alerts", EVERYONE, Call::Plain),
+    route("GET", "/api/v1/alerts/history", EVERYONE, Call::Plain),
     route("GET", "/api/v1/alerts/{id}", EVERYONE, Call::Plain),
     route("POST", "/api/v1/alerts/{id}/ack", WATCHERS, Call::FreshAlert),
     route("POST", "/api/v1/alerts/{id}/resolve", WATCHERS, Call::FreshAlert),
@@ -809,6 +810,14 @@ async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
     let by_name = server.get_json(&format!("/api/v1/alerts?move={}", world.move_b), escort).await;
     assert_eq!(by_name, (200, json!({ "alerts": [] })), "asking for another move's alerts by name");
     assert_eq!(server.get_json("/api/v1/alerts?move=no-such-move", escort).await, by_name);
+    // The alert history keeps the same scope, by name too.
+    let (status, history) = server.get_json("/api/v1/alerts/history", escort).await;
+    assert_eq!((status, ids(&history, "alerts", "id")), (200, vec![world.alert_a.clone()]));
+    let (_, history) =
+        server.get_json(&format!("/api/v1/alerts/history?move={}", world.move_b), escort).await;
+    assert_eq!(history, json!({ "alerts": [], "next": null }), "another team's move in the history");
+    let (_, history) = server.get_json("/api/v1/alerts/history", admin).await;
+    assert_eq!(ids(&history, "alerts", "id").len(), 2);
     let (status, _) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_a), escort).await;
     assert_eq!(status, 200);
     let (status, refused) = server.get_json(&format!("/api/v1/alerts/{}", world.alert_b), escort).await;
