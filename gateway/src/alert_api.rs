@@ -179,7 +179,7 @@ pub(crate) struct AlertDetail {
     tag = "alerts",
     operation_id = "listAlerts",
     summary = "Alerts, newest first",
-    description = "Escorts: assigned moves only (asking for another move's alerts gives an empty list, as for a move that does not exist). An auditor gets an alert opened less than `auditor_delay_minutes` ago (the server's `[access]` setting, 60 by default) without its place: `lat`, `lon` and `zone` are null. Recorded in the audit log.",
+    description = "At most `limit` alerts, with no paging: for every alert, a time range, a kind or a note's text, see `GET /api/v1/alerts/history` (`alertHistory`). Escorts: assigned moves only (asking for another move's alerts gives an empty list, as for a move that does not exist). An auditor gets an alert opened less than `auditor_delay_minutes` ago (the server's `[access]` setting, 60 by default) without its place: `lat`, `lon` and `zone` are null. Recorded in the audit log.",
     params(AlertQuery),
     responses(
         (status = 200, description = "The alerts.", body = AlertList),
