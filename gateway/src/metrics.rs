@@ -16,6 +16,9 @@ pub struct GatewayMetrics {
     pub holds_rejected: IntCounterVec,
     /// Requests to end or cancel a move refused, by reason (`move_end::MOVE_END_REFUSAL_REASONS`).
     pub move_ends_refused: IntCounterVec,
+    /// Requests to list, add or change people refused, by reason
+    /// (`people_admin::PEOPLE_REFUSAL_REASONS`).
+    pub people_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -54,6 +57,13 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            people_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_people_refused_total",
+                    "Requests to list, add or change people (or one's own password) refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -79,6 +89,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.move_ends_refused.clone()))?;
         for reason in crate::move_end::MOVE_END_REFUSAL_REASONS {
             metrics.move_ends_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.people_refused.clone()))?;
+        for reason in crate::people_admin::PEOPLE_REFUSAL_REASONS {
+            metrics.people_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

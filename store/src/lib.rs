@@ -76,7 +76,7 @@ mod retention;
 mod rows;
 mod sqlite;
 
-pub use accounts::User;
+pub use accounts::{Person, PersonChange, PersonChanged, User};
 pub use alerts::{AlertChange, AlertFilter, AlertRecord, AlertTransition, Delivery, BY_RULE};
 pub use audit::{
     append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
