@@ -180,6 +180,30 @@ async fn disabling_a_person_closes_their_open_live_feed_within_ten_seconds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_without_the_live_feed_closes_the_persons_open_feed_within_ten_seconds() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let escort = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let url = format!("ws://{}/api/v1/live?token={escort}", server.http);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("the escort's live feed opens");
+    let path = format!("/api/v1/users/{ESCORT_USER}/role");
+    let (status, _) = call(&server, "PUT", &path, Some(&admin), Some(json!({ "role": "auditor" }))).await;
+    assert_eq!(status, 200);
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(message) = socket.next().await {
+            match message {
+                Ok(tungstenite::Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an auditor's live feed is still open 15 s after the role changed");
+    assert_eq!(server.get_json("/api/v1/me", &escort).await.0, 200, "the session itself goes on");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_password_is_shown_once_works_and_the_old_one_and_sessions_end() {
     let (server, admin) = start_with_pat().await;
     let session = server.login(PAT.0, PAT.1).await;
