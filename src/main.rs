@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 mod hold_cli;
 mod phone_cli;
+mod user_cli;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use convoy::config::ServerConfigFile;
 use convoy::demo::DemoOptions;
-use convoy_core::{Role, VehicleId};
+use convoy_core::VehicleId;
 use convoy_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -121,7 +122,7 @@ enum Command {
     /// Manage people's accounts.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: user_cli::UserCommand,
     },
     /// Plan moves.
     Move {
@@ -224,20 +225,6 @@ enum VehicleCommand {
         /// Print `{"id","password"}` as JSON (for scripts such as deploy/mosquitto-passwd.sh).
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        storage: StorageArgs,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum UserCommand {
-    /// Add a person with a role; the password comes from --password-file or a prompt.
-    Add {
-        name: String,
-        #[arg(long)]
-        role: Role,
-        #[arg(long)]
-        password_file: Option<PathBuf>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -356,20 +343,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Phone { command } => phone_cli::run(command).await,
         Command::Hold { command } => hold_cli::run(command).await,
-        Command::User { command: UserCommand::Add { name, role, password_file, storage } } => {
-            let password = match password_file {
-                Some(path) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-                None => prompt_password()?,
-            };
-            let store = storage.open().await?;
-            convoy_registry::add_user(&store, &name, role, &password).await?;
-            audit_cli(&store, "user.add", &name, serde_json::json!({ "role": role.as_str() })).await?;
-            eprintln!("User {name} added with role {role}.");
-            Ok(())
-        }
+        Command::User { command } => user_cli::run(command).await,
         Command::Move {
             command:
                 MoveCommand::Create { file, name, vehicles, escorts, corridor_m, from, to, created_by, storage },

@@ -173,6 +173,28 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(403, "DELETE", "/api/v1/users/contract-new/login-holds", Some(auditor), None).await;
     c.expect(200, "DELETE", "/api/v1/me/login-holds", Some(auditor), None).await;
     c.expect(401, "DELETE", "/api/v1/me/login-holds", None, None).await;
+    // Changing people: contract-new (a dispatcher) changed; the only admin kept; nobody unknown.
+    let role = |r: &str| Some(json!({ "role": r }));
+    c.expect(200, "PUT", "/api/v1/users/contract-new/role", Some(admin), role("escort")).await;
+    c.expect(400, "PUT", "/api/v1/users/contract-new/role", Some(admin), role("boss")).await;
+    c.expect(404, "PUT", "/api/v1/users/nobody-here/role", Some(admin), role("escort")).await;
+    let only_admin = format!("/api/v1/users/{ADMIN_USER}");
+    c.expect(409, "PUT", &format!("{only_admin}/role"), Some(admin), role("auditor")).await;
+    c.expect(403, "PUT", "/api/v1/users/contract-new/role", Some(auditor), role("admin")).await;
+    c.expect(200, "POST", "/api/v1/users/contract-new/disable", Some(admin), None).await;
+    c.expect(409, "POST", &format!("{only_admin}/disable"), Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/users/nobody-here/disable", Some(admin), None).await;
+    c.expect(200, "POST", "/api/v1/users/contract-new/enable", Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/users/nobody-here/enable", Some(admin), None).await;
+    c.expect(200, "POST", "/api/v1/users/contract-new/password", Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/users/nobody-here/password", Some(admin), None).await;
+    let own = |current: &str, new: &str| Some(json!({ "current": current, "new": new }));
+    let (new_password, wrong) = ("a new auditor password", "not the auditor's password");
+    c.expect(403, "PUT", "/api/v1/me/password", Some(auditor), own(wrong, new_password)).await;
+    c.expect(400, "PUT", "/api/v1/me/password", Some(auditor), own(AUDITOR_PASSWORD, "short")).await;
+    c.expect(200, "PUT", "/api/v1/me/password", Some(auditor), own(AUDITOR_PASSWORD, new_password)).await;
+    c.expect(200, "PUT", "/api/v1/me/password", Some(auditor), own(new_password, AUDITOR_PASSWORD)).await;
+    c.expect(401, "PUT", "/api/v1/me/password", None, own(AUDITOR_PASSWORD, new_password)).await;
 
     // Vehicles and a move they drive.
     let created =

@@ -65,6 +65,11 @@ enum Call {
     NewUser,
     /// `{name}` is a new user holding a token.
     RevokeTokens,
+    /// `{name}` is a new user holding a token; the body a new role.
+    SetRole,
+    /// The caller is a new user of the caller's role, with a token of their own; the body their
+    /// password and a new one.
+    OwnPassword,
     /// `{id}` is a new move; the team is the test escort.
     Team,
     /// `{id}` is a new running move (no window); the body a reason.
@@ -121,6 +126,11 @@ const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/users/{name}/tokens", ADMIN, Call::RevokeTokens),
     route("DELETE", "/api/v1/users/{name}/login-holds", ADMIN, Call::RevokeTokens),
     route("DELETE", "/api/v1/me/login-holds", EVERYONE, Call::Plain),
+    route("PUT", "/api/v1/users/{name}/role", ADMIN, Call::SetRole),
+    route("POST", "/api/v1/users/{name}/disable", ADMIN, Call::RevokeTokens),
+    route("POST", "/api/v1/users/{name}/enable", ADMIN, Call::RevokeTokens),
+    route("POST", "/api/v1/users/{name}/password", ADMIN, Call::RevokeTokens),
+    route("PUT", "/api/v1/me/password", EVERYONE, Call::OwnPassword),
     route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
     route("POST", "/api/v1/moves/{id}/end", PLANNERS, Call::EndMove),
     route("POST", "/api/v1/moves/{id}/cancel", PLANNERS, Call::CancelMove),
@@ -332,13 +342,32 @@ impl World {
                 let user = self.fresh_name("new-user");
                 body = Some(json_body(json!({ "name": user, "role": "escort", "password": "x".repeat(16) })));
             }
-            Call::RevokeTokens => {
+            Call::RevokeTokens | Call::SetRole => {
+                if route.call == Call::SetRole {
+                    body = Some(json_body(json!({ "role": "dispatcher" })));
+                }
                 name = self.fresh_name("leaver");
-                let user =
-                    User { name: name.clone(), role: Role::Escort, password_hash: self.user_hash.clone() };
+                let user = User {
+                    name: name.clone(),
+                    role: Role::Escort,
+                    password_hash: self.user_hash.clone(),
+                    disabled: false,
+                };
                 self.server.store.add_user(&user).await.unwrap();
                 let expires = Utc::now() + chrono::Duration::hours(1);
                 self.server.store.add_token(&token_hash(&random_token()), &name, expires).await.unwrap();
+            }
+            Call::OwnPassword => {
+                let password = "an old password";
+                body = Some(json_body(json!({ "current": password, "new": "a brand new password" })));
+                if let Caller::As(role) = caller {
+                    let user = self.fresh_name(&format!("self-{role}"));
+                    convoy_registry::add_user(&self.server.store, &user, role, password).await.unwrap();
+                    let fresh = random_token();
+                    let expires = Utc::now() + chrono::Duration::hours(1);
+                    self.server.store.add_token(&token_hash(&fresh), &user, expires).await.unwrap();
+                    token = Some(fresh);
+                }
             }
             Call::Team => {
                 let name = self.fresh_name("team move");

@@ -68,7 +68,8 @@ pub enum Ability {
     Report,
     /// Read the audit log.
     Audit,
-    /// Manage people: list, add, end their sessions.
+    /// Manage people: list, add, change their role, disable and enable them, reset their
+    /// password, end their sessions.
     Users,
     /// Register and remove the phones that report a vehicle's positions: each hands out a
     /// secret, and a person's phone follows that person.

@@ -26,6 +26,7 @@ mod move_span;
 mod moves;
 mod openapi;
 mod people;
+mod people_admin;
 pub mod phones;
 mod recency;
 mod replay_api;

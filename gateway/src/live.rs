@@ -198,11 +198,17 @@ async fn serve_client(
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
             _ = rescope.tick() => {
-                if store.token_user(&token_hash, chrono::Utc::now()).await?.is_none() {
+                // The person as they are now: a token ended (logout, revoked, disabled, a new
+                // password) closes the feed; a new role is the scope from here on.
+                let Some(now) = store.token_user(&token_hash, chrono::Utc::now()).await? else {
                     tracing::info!(user = %user.name, "live feed closed: its token ended");
                     return Ok(());
+                };
+                if !now.role.may(Ability::Live) {
+                    tracing::info!(user = %user.name, role = %now.role, "live feed closed: the role has no live feed");
+                    return Ok(());
                 }
-                scope = Scope::of(&store, &user).await?;
+                scope = Scope::of(&store, &now).await?;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {

@@ -19,6 +19,9 @@ pub struct GatewayMetrics {
     /// Alert history queries refused as bad input, by reason
     /// (`alert_history::ALERT_QUERY_REJECTION_REASONS`).
     pub alert_queries_rejected: IntCounterVec,
+    /// Requests to list, add or change people refused, by reason
+    /// (`people_admin::PEOPLE_REFUSAL_REASONS`).
+    pub people_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -64,6 +67,13 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            people_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_people_refused_total",
+                    "Requests to list, add or change people (or one's own password) refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -93,6 +103,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.alert_queries_rejected.clone()))?;
         for reason in crate::alert_history::ALERT_QUERY_REJECTION_REASONS {
             metrics.alert_queries_rejected.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.people_refused.clone()))?;
+        for reason in crate::people_admin::PEOPLE_REFUSAL_REASONS {
+            metrics.people_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -1,9 +1,12 @@
 //! People: who is logged in (`/me`), logout, the list of people, adding one, and who escorts
-//! which move (`PUT /api/v1/moves/{id}/team`).
+//! which move (`PUT /api/v1/moves/{id}/team`). Changing a person (role, disabling, passwords)
+//! is [`crate::people_admin`]'s, which also counts the refusals of the admins' routes here.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use convoy_core::{Ability, Role};
+use convoy_store::Person;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -31,9 +34,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(signed_in(routes!(logout)))
         .routes(signed_in(routes!(me)))
-        .routes(requires(Ability::Users, routes!(list_users, add_user)))
-        .routes(requires(Ability::Users, routes!(revoke_tokens)))
         .routes(requires(Ability::Plan, routes!(set_team)))
+        .merge(
+            OpenApiRouter::new()
+                .routes(requires(Ability::Users, routes!(list_users, add_user)))
+                .routes(requires(Ability::Users, routes!(revoke_tokens)))
+                .layer(axum::middleware::map_response(crate::people_admin::count_refusal)),
+        )
 }
 
 /// Who is logged in, what they may do, and the site's settings for the page.
@@ -86,7 +93,8 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A person and their role.
+/// A person: their role, whether disabled, when added and when last logged in. Never a
+/// password or its hash.
 #[derive(Serialize, ToSchema)]
 #[schema(as = User)]
 pub(crate) struct UserView {
@@ -94,6 +102,31 @@ pub(crate) struct UserView {
     name: String,
     #[schema(value_type = schemas::Role)]
     role: Role,
+    /// A disabled person cannot log in and has no valid token.
+    disabled: bool,
+    #[schema(value_type = schemas::Time)]
+    created_at: DateTime<Utc>,
+    /// Their last successful login; null if none is recorded.
+    #[schema(value_type = Option<schemas::Time>, required = true)]
+    last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<Person> for UserView {
+    fn from(p: Person) -> Self {
+        UserView {
+            name: p.name,
+            role: p.role,
+            disabled: p.disabled,
+            created_at: p.created_at,
+            last_login_at: p.last_login_at,
+        }
+    }
+}
+
+/// The person named `name` as the list shows them, if there is one.
+pub(crate) async fn person_view(state: &AppState, name: &str) -> Result<Option<UserView>, ApiError> {
+    let people = state.store.people().await?;
+    Ok(people.into_iter().find(|p| p.name == name).map(UserView::from))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -106,7 +139,7 @@ pub(crate) struct UserList {
     path = "/api/v1/users",
     tag = "people",
     operation_id = "listUsers",
-    summary = "Every user and their role",
+    summary = "Every user: their role, whether disabled, when added and last logged in",
     responses(
         (status = 200, description = "The users.", body = UserList),
         (status = 503, response = ServiceUnavailable),
@@ -119,8 +152,7 @@ pub(crate) async fn list_users(
 ) -> Result<Reply<UserList>, ApiError> {
     user.require(Ability::Users)?;
     audit::record(&state, Some(&user.0.name), from, "users.view", "users", json!({})).await?;
-    let users =
-        state.store.users().await?.into_iter().map(|u| UserView { name: u.name, role: u.role }).collect();
+    let users = state.store.people().await?.into_iter().map(UserView::from).collect();
     Ok(Reply::ok(UserList { users }))
 }
 
@@ -164,13 +196,18 @@ pub(crate) async fn add_user(
             let detail = json!({ "role": new.role });
             audit::record(&state, Some(&user.0.name), from, "user.add", &new.name, detail).await?;
             tracing::info!(user = %new.name, role = %new.role, by = %user.0.name, "user added");
-            Ok(Reply::created(UserView { name: new.name, role: new.role }))
+            let added = person_view(&state, &new.name).await?;
+            let added = added.ok_or_else(|| {
+                ApiError::from(convoy_store::StoreError::Corrupt("a user just added is not listed".into()))
+            })?;
+            Ok(Reply::created(added))
         }
         Err(AddUserError::Store(convoy_store::StoreError::AlreadyExists(what))) => {
-            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))
+            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))
+                .with_reason("already_exists"))
         }
         Err(AddUserError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string())),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string()).with_reason(e.reason())),
     }
 }
 
@@ -203,7 +240,7 @@ pub(crate) async fn revoke_tokens(
 ) -> Result<Reply<RevokedTokens>, ApiError> {
     user.require(Ability::Users)?;
     if state.store.user(&name).await?.is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+        return Err(crate::people_admin::no_such_person());
     }
     let revoked = state.store.revoke_tokens_of(&name).await?;
     audit::record(

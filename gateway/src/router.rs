@@ -66,6 +66,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::login::routes())
         .merge(crate::openapi::routes())
         .merge(crate::people::routes())
+        .merge(crate::people_admin::routes())
         .merge(crate::login_holds::routes())
         .merge(crate::vehicles::routes())
         .merge(crate::moves::routes().layer(plan_bodies))

@@ -13,6 +13,8 @@ pub mod vehicles;
 
 pub use holds::{place_hold, release_hold, HoldError, HoldRequest, HoldScope};
 pub use moves::{store_new_move, NewMoveError};
-pub use people::{add_user, authenticate, login, AddUserError};
+pub use people::{
+    add_user, authenticate, login, password_is_right, reset_password, set_password, AddUserError,
+};
 pub use phones::{register_phone, verify_phone_secret, AddPhoneError, NewPhone};
 pub use vehicles::register_vehicle;

@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::Role;
-use convoy_store::{Store, StoreError, User};
+use convoy_store::{PersonChange, PersonChanged, Store, StoreError, User};
 
-use crate::credentials::{hash_password, new_token, token_hash, verify_password, DUMMY_HASH};
+use crate::credentials::{
+    hash_password, new_token, random_password, token_hash, verify_password, DUMMY_HASH,
+};
 
 /// How long a login token is valid.
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
@@ -31,6 +33,19 @@ pub enum AddUserError {
     Store(#[from] StoreError),
 }
 
+impl AddUserError {
+    /// A short label for programs and counters.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AddUserError::BadName => "bad_name",
+            AddUserError::WeakPassword => "weak_password",
+            AddUserError::PasswordTooLong => "password_too_long",
+            AddUserError::Store(StoreError::AlreadyExists(_)) => "already_exists",
+            AddUserError::Store(_) => "store",
+        }
+    }
+}
+
 pub async fn add_user(store: &Store, name: &str, role: Role, password: &str) -> Result<(), AddUserError> {
     let name_ok = !name.is_empty()
         && name.len() <= MAX_NAME_CHARS
@@ -39,14 +54,56 @@ pub async fn add_user(store: &Store, name: &str, role: Role, password: &str) -> 
         return Err(AddUserError::BadName);
     }
     check_password(password)?;
-    let hash = tokio::task::spawn_blocking({
-        let password = password.to_string();
-        move || hash_password(&password)
-    })
-    .await
-    .map_err(|e| StoreError::Task(e.to_string()))?;
-    store.add_user(&User { name: name.to_string(), role, password_hash: hash }).await?;
+    let hash = hash_off_thread(password).await?;
+    store.add_user(&User { name: name.to_string(), role, password_hash: hash, disabled: false }).await?;
     Ok(())
+}
+
+async fn hash_off_thread(password: &str) -> Result<String, StoreError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+}
+
+/// Sets a person's password, checked as when adding a person, and ends every token of theirs
+/// but `keep_token` (the SHA-256 of the session that changes its own password, which stays).
+pub async fn set_password(
+    store: &Store,
+    name: &str,
+    password: &str,
+    keep_token: Option<&str>,
+) -> Result<PersonChanged, AddUserError> {
+    check_password(password)?;
+    let hash = hash_off_thread(password).await?;
+    let keep_token = keep_token.map(token_hash);
+    Ok(store.change_person(name, &PersonChange::Password { hash, keep_token }).await?)
+}
+
+/// Gives a person a new random password (24 letters and digits) and ends every token of
+/// theirs; the password is returned to be shown once, or `None` for an unknown person.
+pub async fn reset_password(store: &Store, name: &str) -> Result<Option<(String, u64)>, StoreError> {
+    let password = random_password();
+    let hash = hash_off_thread(&password).await?;
+    match store.change_person(name, &PersonChange::Password { hash, keep_token: None }).await? {
+        PersonChanged::Changed { revoked, .. } => Ok(Some((password, revoked))),
+        // A password change never removes an admin; only an unknown person gets here.
+        PersonChanged::NoSuchPerson | PersonChanged::LastAdmin => Ok(None),
+    }
+}
+
+/// Whether `password` is the person's own (a disabled person's too): the same work for an
+/// unknown name as for a known one. Longer than a login takes is never right.
+pub async fn password_is_right(store: &Store, name: &str, password: &str) -> Result<bool, StoreError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
+    let user = store.user(name).await?;
+    let hash = user.map(|u| u.password_hash).unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
 }
 
 /// Whether a person may choose `password`: at least [`MIN_PASSWORD_LEN`] characters and at
@@ -61,7 +118,7 @@ pub fn check_password(password: &str) -> Result<(), AddUserError> {
     Ok(())
 }
 
-/// Checks a login; on success stores a new token and returns it with its expiry.
+/// Checks a login (a disabled person is refused as a wrong password is); on success stores a new token and returns it with its expiry.
 pub async fn login(
     store: &Store,
     name: &str,
@@ -75,12 +132,16 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
-    let Some(user) = user.filter(|_| ok) else {
+    // A disabled person's right password is refused like a wrong one: the answer does not
+    // tell a guesser that the password was right.
+    let Some(user) = user.filter(|u| ok && !u.disabled) else {
         return Ok(None);
     };
     let token = new_token();
-    let expires_at = Utc::now() + TOKEN_LIFETIME;
+    let now = Utc::now();
+    let expires_at = now + TOKEN_LIFETIME;
     store.add_token(&token_hash(&token), &user.name, expires_at).await?;
+    store.record_login(&user.name, now).await?;
     Ok(Some((token, expires_at)))
 }
 

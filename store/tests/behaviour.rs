@@ -9,8 +9,8 @@ use convoy_core::{FixMode, Position, Role, VehicleId};
 use convoy_store::{
     AgentStatus, AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition,
     AuditBreak, AuditFilter, AuditHead, DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord,
-    HoldRelease, IngestWrite, LegalHold, MoveEnd, MoveRecord, MoveState, NewAuditEntry, ReleaseOutcome,
-    Store, StoreError, StoredPosition, User, VehiclePositions, GENESIS_HASH,
+    HoldRelease, IngestWrite, LegalHold, MoveEnd, MoveRecord, MoveState, NewAuditEntry, Person, PersonChange,
+    PersonChanged, ReleaseOutcome, Store, StoreError, StoredPosition, User, VehiclePositions, GENESIS_HASH,
 };
 use serde_json::json;
 
@@ -225,7 +225,8 @@ async fn a_phone_is_registered_once_per_kind_and_name(f: Fixture) {
 }
 
 async fn a_token_logs_its_user_in_until_it_expires(f: Fixture) {
-    let user = User { name: "ana".into(), role: Role::Dispatcher, password_hash: "argon".into() };
+    let user =
+        User { name: "ana".into(), role: Role::Dispatcher, password_hash: "argon".into(), disabled: false };
     f.store.add_user(&user).await.unwrap();
     assert!(matches!(f.store.add_user(&user).await, Err(StoreError::AlreadyExists(_))));
     assert_eq!(f.store.user("ana").await.unwrap(), Some(user.clone()));
@@ -234,6 +235,89 @@ async fn a_token_logs_its_user_in_until_it_expires(f: Fixture) {
     assert_eq!(f.store.token_user("tokenhash", t0()).await.unwrap(), Some(user));
     assert_eq!(f.store.token_user("tokenhash", t0() + Duration::hours(2)).await.unwrap(), None);
     assert_eq!(f.store.token_user("other", t0()).await.unwrap(), None);
+}
+
+fn person(name: &str, role: Role) -> User {
+    User { name: name.into(), role, password_hash: format!("hash-of-{name}"), disabled: false }
+}
+
+async fn a_disabled_persons_tokens_end_and_no_token_of_theirs_is_valid(f: Fixture) {
+    for (name, role) in [("ana", Role::Admin), ("bob", Role::Admin), ("eve", Role::Escort)] {
+        f.store.add_user(&person(name, role)).await.unwrap();
+    }
+    let later = t0() + Duration::hours(1);
+    f.store.add_token("eve-1", "eve", later).await.unwrap();
+    f.store.add_token("eve-2", "eve", later).await.unwrap();
+    let outcome = f.store.change_person("eve", &PersonChange::Disabled(true)).await.unwrap();
+    assert_eq!(outcome, PersonChanged::Changed { before: person("eve", Role::Escort), revoked: 2 });
+    assert_eq!(f.store.token_user("eve-1", t0()).await.unwrap(), None);
+    assert!(f.store.user("eve").await.unwrap().unwrap().disabled, "kept, disabled");
+    // A token added anyway (a login racing the disabling) is not valid while disabled.
+    f.store.add_token("eve-3", "eve", later).await.unwrap();
+    assert_eq!(f.store.token_user("eve-3", t0()).await.unwrap(), None);
+    let outcome = f.store.change_person("eve", &PersonChange::Disabled(false)).await.unwrap();
+    assert!(matches!(outcome, PersonChanged::Changed { revoked: 0, .. }), "{outcome:?}");
+    assert_eq!(f.store.token_user("eve-3", t0()).await.unwrap().map(|u| u.name), Some("eve".into()));
+    assert_eq!(
+        f.store.change_person("nobody", &PersonChange::Disabled(true)).await.unwrap(),
+        PersonChanged::NoSuchPerson
+    );
+}
+
+async fn the_last_enabled_admin_cannot_be_disabled_or_demoted(f: Fixture) {
+    f.store.add_user(&person("ana", Role::Admin)).await.unwrap();
+    f.store.add_user(&person("bob", Role::Admin)).await.unwrap();
+    let demote = PersonChange::Role(Role::Auditor);
+    assert!(matches!(f.store.change_person("bob", &demote).await.unwrap(), PersonChanged::Changed { .. }));
+    assert_eq!(f.store.user("bob").await.unwrap().unwrap().role, Role::Auditor);
+    assert_eq!(f.store.change_person("ana", &demote).await.unwrap(), PersonChanged::LastAdmin);
+    assert_eq!(
+        f.store.change_person("ana", &PersonChange::Disabled(true)).await.unwrap(),
+        PersonChanged::LastAdmin
+    );
+    assert_eq!(f.store.user("ana").await.unwrap(), Some(person("ana", Role::Admin)), "nothing changed");
+    // A disabled admin is no admin to count: bob made admin again but disabled leaves ana last.
+    f.store.change_person("bob", &PersonChange::Role(Role::Admin)).await.unwrap();
+    f.store.change_person("bob", &PersonChange::Disabled(true)).await.unwrap();
+    assert_eq!(f.store.change_person("ana", &demote).await.unwrap(), PersonChanged::LastAdmin);
+    // Changing the last admin's password, or keeping them admin, is no removal.
+    let same = PersonChange::Role(Role::Admin);
+    assert!(matches!(f.store.change_person("ana", &same).await.unwrap(), PersonChanged::Changed { .. }));
+    let password = PersonChange::Password { hash: "new".into(), keep_token: None };
+    assert!(matches!(f.store.change_person("ana", &password).await.unwrap(), PersonChanged::Changed { .. }));
+}
+
+async fn a_new_password_ends_every_token_but_the_one_kept(f: Fixture) {
+    f.store.add_user(&person("ana", Role::Dispatcher)).await.unwrap();
+    let later = t0() + Duration::hours(1);
+    for token in ["laptop", "phone", "tablet"] {
+        f.store.add_token(token, "ana", later).await.unwrap();
+    }
+    let change = PersonChange::Password { hash: "new-hash".into(), keep_token: Some("laptop".into()) };
+    let outcome = f.store.change_person("ana", &change).await.unwrap();
+    assert_eq!(outcome, PersonChanged::Changed { before: person("ana", Role::Dispatcher), revoked: 2 });
+    assert_eq!(f.store.user("ana").await.unwrap().unwrap().password_hash, "new-hash");
+    assert!(f.store.token_user("laptop", t0()).await.unwrap().is_some());
+    assert_eq!(f.store.token_user("phone", t0()).await.unwrap(), None);
+    let reset = PersonChange::Password { hash: "reset-hash".into(), keep_token: None };
+    assert!(matches!(
+        f.store.change_person("ana", &reset).await.unwrap(),
+        PersonChanged::Changed { revoked: 1, .. }
+    ));
+    assert_eq!(f.store.token_user("laptop", t0()).await.unwrap(), None);
+}
+
+async fn people_are_listed_with_their_state_and_last_login(f: Fixture) {
+    let before = Utc::now() - Duration::seconds(5);
+    f.store.add_user(&person("bob", Role::Escort)).await.unwrap();
+    f.store.add_user(&person("ana", Role::Admin)).await.unwrap();
+    f.store.change_person("bob", &PersonChange::Disabled(true)).await.unwrap();
+    f.store.record_login("ana", t0()).await.unwrap();
+    let people = f.store.people().await.unwrap();
+    let names: Vec<_> =
+        people.iter().map(|p| (p.name.as_str(), p.role, p.disabled, p.last_login_at)).collect();
+    assert_eq!(names, [("ana", Role::Admin, false, Some(t0())), ("bob", Role::Escort, true, None)]);
+    assert!(people.iter().all(|p: &Person| p.created_at >= before && p.created_at <= Utc::now()));
 }
 
 async fn reopening_keeps_the_data_and_the_schema(f: Fixture) {
@@ -1177,6 +1261,10 @@ every_backend!(
     a_phones_fixes_keep_their_accuracy_and_source,
     a_phone_is_registered_once_per_kind_and_name,
     a_token_logs_its_user_in_until_it_expires,
+    a_disabled_persons_tokens_end_and_no_token_of_theirs_is_valid,
+    the_last_enabled_admin_cannot_be_disabled_or_demoted,
+    a_new_password_ends_every_token_but_the_one_kept,
+    people_are_listed_with_their_state_and_last_login,
     a_backlog_is_stored_marked_late,
     an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position,
     a_fix_older_than_the_retention_is_marked,
@@ -1235,6 +1323,41 @@ async fn concurrent_changes_to_an_alert_on_postgres_make_one_transition() {
         assert!(rule.cleared_t.is_some());
         let states: Vec<_> = f.store.alert_transitions(&id).await.unwrap().iter().map(|t| t.state).collect();
         assert_eq!(states, [AlertState::Open, AlertState::Acknowledged, AlertState::Resolved]);
+    }
+}
+
+/// Two admins, each disabling the other at the same moment: one wins, the other is refused as
+/// the last admin, so one enabled admin is always left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_disabling_each_other_on_postgres_leave_one_enabled() {
+    let f = postgres().await;
+    f.store.add_user(&person("first", Role::Admin)).await.unwrap();
+    // Each round: the admin left by the last round and a new one, disabled at once.
+    let mut left = "first".to_string();
+    for round in 0..10 {
+        let new = format!("admin-{round}");
+        f.store.add_user(&person(&new, Role::Admin)).await.unwrap();
+        let disable = |name: String| {
+            let store = f.store.clone();
+            tokio::spawn(
+                async move { store.change_person(&name, &PersonChange::Disabled(true)).await.unwrap() },
+            )
+        };
+        let (first, second) = tokio::join!(disable(left.clone()), disable(new.clone()));
+        let outcomes = [first.unwrap(), second.unwrap()];
+        let refused = outcomes.iter().filter(|o| **o == PersonChanged::LastAdmin).count();
+        assert_eq!(refused, 1, "round {round}: {outcomes:?}");
+        let enabled: Vec<_> = f
+            .store
+            .people()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.role == Role::Admin && !p.disabled)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(enabled.len(), 1, "round {round}: {enabled:?}");
+        left = enabled[0].clone();
     }
 }
 

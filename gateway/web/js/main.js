@@ -1,6 +1,7 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds), the navigation a role may use, logout, and the
+// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds, #/people, #/password), the
+// navigation a role may use, the header's own password and logout buttons, and the
 // live feed and alert book shared by the views.
 
 import { api, ApiError, setToken, token } from './api.js';
@@ -17,6 +18,8 @@ import { mountAudit } from './audit.js';
 import { mountPhones } from './phones.js';
 import { mountHolds } from './holds.js';
 import { mountHistory } from './history.js';
+import { mountPeople } from './people.js';
+import { mountPassword } from './password.js';
 import { can, home, seesMoves } from './roles.js';
 
 /**
@@ -35,6 +38,7 @@ import { can, home, seesMoves } from './roles.js';
  * @property {string} title
  * @property {(me: import('./api.js').Me) => boolean} may whether this person may open it
  * @property {(container: HTMLElement, ctx: Context, params: string[]) => Promise<(() => void) | undefined>} mount
+ * @property {boolean} [hidden] not in the navigation (reached another way)
  */
 
 /** The page's fixed elements (index.html), missing only if that file is broken. */
@@ -59,6 +63,9 @@ const VIEWS = {
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
   phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },
   holds: { title: 'Holds', may: (me) => can(me, 'view_holds'), mount: mountHolds },
+  people: { title: 'People', may: (me) => can(me, 'users'), mount: mountPeople },
+  // Everyone's, from the header's Password button.
+  password: { title: 'My password', may: () => true, mount: mountPassword, hidden: true },
 };
 
 const feed = new LiveFeed();
@@ -83,6 +90,7 @@ for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, unl
 window.addEventListener('convoy:unauthorized', () => endSession('Your session has ended; please log in again.'));
 window.addEventListener('hashchange', route);
 /** @type {HTMLElement} */ (header.querySelector('.logout')).addEventListener('click', logout);
+/** @type {HTMLElement} */ (header.querySelector('.password')).addEventListener('click', () => go('#/password'));
 book.addEventListener('change', () => {
   const open = book.openCount();
   badge.hidden = open === 0;
@@ -113,7 +121,7 @@ async function beginSession() {
   me = who;
   replace(/** @type {HTMLElement} */ (header.querySelector('.who')), `${who.name} (${who.role})`);
   replace(nav, Object.entries(VIEWS)
-    .filter(([, v]) => v.may(who))
+    .filter(([, v]) => !v.hidden && v.may(who))
     .map(([name, v]) => el('a', { href: `#/${name}`, data: { view: name }, text: v.title })));
   header.hidden = false;
   if (can(who, 'live')) {

@@ -14,6 +14,59 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
+    /// A disabled person cannot log in, and no token of theirs is valid.
+    pub disabled: bool,
+}
+
+/// A person as the administration lists them: never their password hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Person {
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    /// Their last successful login, if any since logins are recorded.
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// A change an administrator (or, for the password, the person) makes to a person.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PersonChange {
+    Role(Role),
+    /// Disabling ends every token of the person in the same transaction.
+    Disabled(bool),
+    /// A new password hash; every token of the person ends but `keep_token` (a token hash: the
+    /// session that changed its own password).
+    Password {
+        hash: String,
+        keep_token: Option<String>,
+    },
+}
+
+/// What became of a [`PersonChange`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum PersonChanged {
+    /// Done; the person as they were before, and how many of their tokens ended.
+    Changed {
+        before: User,
+        revoked: u64,
+    },
+    NoSuchPerson,
+    /// Refused, nothing changed: it would leave no enabled admin.
+    LastAdmin,
+}
+
+impl PersonChange {
+    /// Whether this change takes an enabled admin away from the enabled admins.
+    fn removes_admin(&self, before: &User) -> bool {
+        let enabled_admin = before.role == Role::Admin && !before.disabled;
+        enabled_admin
+            && match self {
+                PersonChange::Role(role) => *role != Role::Admin,
+                PersonChange::Disabled(disabled) => *disabled,
+                PersonChange::Password { .. } => false,
+            }
+    }
 }
 
 forward! {
@@ -37,6 +90,17 @@ forward! {
 
     /// Every person who may log in, by name.
     pub async fn users(&self) -> Result<Vec<User>>;
+
+    /// Every person with their role, whether disabled, when added and when last logged in, by name.
+    pub async fn people(&self) -> Result<Vec<Person>>;
+
+    /// Changes a person in one transaction that also ends their tokens where the change says
+    /// so; refuses (changing nothing) a change that would leave no enabled admin. Two such
+    /// changes at once cannot both pass: the enabled admins are locked while one is decided.
+    pub async fn change_person(&self, name: &str, change: &PersonChange) -> Result<PersonChanged>;
+
+    /// Notes a successful login of a person at `at`.
+    pub async fn record_login(&self, name: &str, at: DateTime<Utc>) -> Result<()>;
 
     pub async fn add_token(&self, token_hash: &str, username: &str, expires_at: DateTime<Utc>) -> Result<()>;
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
 use tokio_postgres::Row;
 
-use super::{parse_role, User};
+use super::{parse_role, Person, PersonChange, PersonChanged, User};
 use crate::rows::parse_vehicle;
 use crate::{PgStore, Result, StoreError};
 
@@ -75,7 +75,7 @@ impl PgStore {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT name, role, password_hash FROM users WHERE name = $1", &[&name])
+            .query_opt("SELECT name, role, password_hash, disabled FROM users WHERE name = $1", &[&name])
             .await?;
         row.map(|r| user_from_row(&r)).transpose()
     }
@@ -96,8 +96,8 @@ impl PgStore {
             .client()
             .await?
             .query_opt(
-                "SELECT u.name, u.role, u.password_hash FROM tokens t JOIN users u ON u.name = t.username
-                 WHERE t.token_hash = $1 AND t.expires_at > $2",
+                "SELECT u.name, u.role, u.password_hash, u.disabled FROM tokens t JOIN users u ON u.name = t.username
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND NOT u.disabled",
                 &[&token_hash, &now],
             )
             .await?;
@@ -114,16 +114,92 @@ impl PgStore {
         Ok(client.execute("DELETE FROM tokens WHERE username = $1", &[&username]).await?)
     }
 
+    pub async fn people(&self) -> Result<Vec<Person>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT name, role, disabled, created_at, last_login_at FROM users ORDER BY name", &[])
+            .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    pub async fn change_person(&self, name: &str, change: &PersonChange) -> Result<PersonChanged> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // The enabled admins are locked first (always in name order, so two changes wait rather
+        // than deadlock), then the person: of two changes that would each leave one admin, the
+        // second sees the first's result.
+        let admins = tx
+            .query(
+                "SELECT name FROM users WHERE role = 'admin' AND NOT disabled ORDER BY name FOR UPDATE",
+                &[],
+            )
+            .await?
+            .len();
+        let row = tx
+            .query_opt(
+                "SELECT name, role, password_hash, disabled FROM users WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .await?;
+        let Some(before) = row.map(|r| user_from_row(&r)).transpose()? else {
+            return Ok(PersonChanged::NoSuchPerson);
+        };
+        if change.removes_admin(&before) && admins <= 1 {
+            return Ok(PersonChanged::LastAdmin);
+        }
+        let revoked = match change {
+            PersonChange::Role(role) => {
+                tx.execute("UPDATE users SET role = $2 WHERE name = $1", &[&name, &role.as_str()]).await?;
+                0
+            }
+            PersonChange::Disabled(disabled) => {
+                tx.execute("UPDATE users SET disabled = $2 WHERE name = $1", &[&name, disabled]).await?;
+                if *disabled {
+                    tx.execute("DELETE FROM tokens WHERE username = $1", &[&name]).await?
+                } else {
+                    0
+                }
+            }
+            PersonChange::Password { hash, keep_token } => {
+                tx.execute("UPDATE users SET password_hash = $2 WHERE name = $1", &[&name, hash]).await?;
+                tx.execute(
+                    "DELETE FROM tokens WHERE username = $1 AND token_hash IS DISTINCT FROM $2",
+                    &[&name, keep_token],
+                )
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(PersonChanged::Changed { before, revoked })
+    }
+
+    pub async fn record_login(&self, name: &str, at: DateTime<Utc>) -> Result<()> {
+        let client = self.client().await?;
+        client.execute("UPDATE users SET last_login_at = $2 WHERE name = $1", &[&name, &at]).await?;
+        Ok(())
+    }
+
     pub async fn users(&self) -> Result<Vec<User>> {
         let rows = self
             .client()
             .await?
-            .query("SELECT name, role, password_hash FROM users ORDER BY name", &[])
+            .query("SELECT name, role, password_hash, disabled FROM users ORDER BY name", &[])
             .await?;
         rows.iter().map(user_from_row).collect()
     }
 }
 
 fn user_from_row(r: &Row) -> Result<User> {
-    Ok(User { name: r.get(0), role: parse_role(r.get(1))?, password_hash: r.get(2) })
+    Ok(User { name: r.get(0), role: parse_role(r.get(1))?, password_hash: r.get(2), disabled: r.get(3) })
+}
+
+fn person_from_row(r: &Row) -> Result<Person> {
+    Ok(Person {
+        name: r.get(0),
+        role: parse_role(r.get(1))?,
+        disabled: r.get(2),
+        created_at: r.get(3),
+        last_login_at: r.get(4),
+    })
 }

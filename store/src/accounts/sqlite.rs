@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
 use rusqlite::{params, OptionalExtension};
 
-use super::{parse_role, User};
+use super::{parse_role, Person, PersonChange, PersonChanged, User};
 use crate::rows::parse_vehicle;
+use crate::sqlite::from_millis;
 use crate::{Result, SqliteStore, StoreError};
 
 impl SqliteStore {
@@ -88,7 +89,7 @@ impl SqliteStore {
         let name = name.to_string();
         self.with(move |conn| {
             conn.query_row(
-                "SELECT name, role, password_hash FROM users WHERE name = ?1",
+                "SELECT name, role, password_hash, disabled FROM users WHERE name = ?1",
                 [name],
                 user_from_row,
             )
@@ -114,8 +115,8 @@ impl SqliteStore {
         let token_hash = token_hash.to_string();
         self.with(move |conn| {
             conn.query_row(
-                "SELECT u.name, u.role, u.password_hash FROM tokens t JOIN users u ON u.name = t.username
-                 WHERE t.token_hash = ?1 AND t.expires_ms > ?2",
+                "SELECT u.name, u.role, u.password_hash, u.disabled FROM tokens t JOIN users u ON u.name = t.username
+                 WHERE t.token_hash = ?1 AND t.expires_ms > ?2 AND u.disabled = 0",
                 params![token_hash, now.timestamp_millis()],
                 user_from_row,
             )
@@ -137,10 +138,85 @@ impl SqliteStore {
             .await
     }
 
+    pub async fn people(&self) -> Result<Vec<Person>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, role, disabled, created_ms, last_login_ms FROM users ORDER BY name",
+            )?;
+            let people = stmt.query_map([], person_from_row)?;
+            people.map(|person| person?).collect()
+        })
+        .await
+    }
+
+    pub async fn change_person(&self, name: &str, change: &PersonChange) -> Result<PersonChanged> {
+        let (name, change) = (name.to_string(), change.clone());
+        self.with(move |conn| {
+            // IMMEDIATE: the write lock first, so another process's change cannot slip between
+            // counting the admins and changing this one.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let before = tx
+                .query_row(
+                    "SELECT name, role, password_hash, disabled FROM users WHERE name = ?1",
+                    [&name],
+                    user_from_row,
+                )
+                .optional()?
+                .transpose()?;
+            let Some(before) = before else { return Ok(PersonChanged::NoSuchPerson) };
+            if change.removes_admin(&before) {
+                let admins: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if admins <= 1 {
+                    return Ok(PersonChanged::LastAdmin);
+                }
+            }
+            let revoked = match &change {
+                PersonChange::Role(role) => {
+                    tx.execute("UPDATE users SET role = ?2 WHERE name = ?1", params![name, role.as_str()])?;
+                    0
+                }
+                PersonChange::Disabled(disabled) => {
+                    tx.execute("UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])?;
+                    if *disabled {
+                        tx.execute("DELETE FROM tokens WHERE username = ?1", [&name])?
+                    } else {
+                        0
+                    }
+                }
+                PersonChange::Password { hash, keep_token } => {
+                    tx.execute("UPDATE users SET password_hash = ?2 WHERE name = ?1", params![name, hash])?;
+                    tx.execute(
+                        "DELETE FROM tokens WHERE username = ?1 AND token_hash IS NOT ?2",
+                        params![name, keep_token],
+                    )?
+                }
+            };
+            tx.commit()?;
+            Ok(PersonChanged::Changed { before, revoked: revoked as u64 })
+        })
+        .await
+    }
+
+    pub async fn record_login(&self, name: &str, at: DateTime<Utc>) -> Result<()> {
+        let name = name.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE users SET last_login_ms = ?2 WHERE name = ?1",
+                params![name, at.timestamp_millis()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn users(&self) -> Result<Vec<User>> {
         self.with(|conn| {
             let mut stmt =
-                conn.prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
+                conn.prepare_cached("SELECT name, role, password_hash, disabled FROM users ORDER BY name")?;
             let users = stmt.query_map([], user_from_row)?;
             users.map(|user| user?).collect()
         })
@@ -150,5 +226,21 @@ impl SqliteStore {
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
     let (name, role, password_hash): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-    Ok(parse_role(&role).map(|role| User { name, role, password_hash }))
+    let disabled: bool = r.get(3)?;
+    Ok(parse_role(&role).map(|role| User { name, role, password_hash, disabled }))
+}
+
+fn person_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Person>> {
+    let (name, role, disabled): (String, String, bool) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    let (created_ms, last_login_ms): (i64, Option<i64>) = (r.get(3)?, r.get(4)?);
+    let person = || -> Result<Person> {
+        Ok(Person {
+            role: parse_role(&role)?,
+            disabled,
+            created_at: from_millis(created_ms)?,
+            last_login_at: last_login_ms.map(from_millis).transpose()?,
+            name,
+        })
+    };
+    Ok(person())
 }
