@@ -195,7 +195,7 @@ mod tests {
         let near = |p: Point, margin: f64| {
             let mut found = Vec::new();
             index.for_each_near(p, margin, |i, depth| found.push((i, depth)));
-            found.sort_by(|a, b| a.0.cmp(&b.0));
+            found.sort_by_key(|a| a.0);
             found
         };
         let scale = LocalScale::at(48.0);
