@@ -10,8 +10,8 @@ use geo::Point;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
-use crate::geometry::{distance_to_route_m, in_polygon};
-use crate::local_frame::LocalScale;
+use crate::geometry::in_polygon;
+use crate::local_frame::{origin_to_segment, LocalScale};
 use crate::plan::{Zone, ZoneShape};
 
 type ZoneEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -81,13 +81,18 @@ impl ZoneIndex {
 }
 
 /// How far inside `zone` the point is, in metres: the distance to its nearest edge, negative
-/// outside (0 on the edge). The sign is [`contains`]'s, so the two never disagree.
+/// outside (0 on the edge). The sign is [`contains`]'s, so the two never disagree. Distances
+/// are on the local plane at the point, which takes a polygon's edges as straight in longitude
+/// and latitude as [`in_polygon`] does, and costs what that test costs: a pass over the edges.
 fn depth_m(zone: &Zone, p: Point) -> f64 {
     match &zone.shape {
         ZoneShape::Polygon(polygon) => {
+            let scale = LocalScale::at(p.y());
+            let local = |c: &geo::Coord| scale.offset(p.x(), p.y(), c.x, c.y);
             let edge = std::iter::once(polygon.exterior())
                 .chain(polygon.interiors())
-                .filter_map(|ring| distance_to_route_m(p, ring))
+                .flat_map(|ring| ring.lines())
+                .map(|line| origin_to_segment(local(&line.start), local(&line.end)).0)
                 .fold(f64::INFINITY, f64::min);
             if in_polygon(p, polygon) {
                 edge
@@ -239,6 +244,11 @@ mod tests {
             let index = ZoneIndex::new(&zones);
             let p = Point::new(10.0 + px, base_lat + py);
             let found = containing(&index, p);
+            // The zones near it with a depth of 0 or more are exactly those holding it.
+            let mut held = Vec::new();
+            index.for_each_near(p, 0.0, |i, depth| if depth >= 0.0 { held.push(i) });
+            held.sort_unstable();
+            prop_assert_eq!(&held, &found);
             for (i, zone) in zones.iter().enumerate() {
                 let expected = match &zone.shape {
                     ZoneShape::Circle { center, radius_m } => {
