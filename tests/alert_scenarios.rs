@@ -615,3 +615,64 @@ async fn an_agent_reporting_no_fix_raises_gnss_lost_which_resolves_with_the_next
     assert_replay_matches(&server, &move_id).await;
     server.stop().await;
 }
+
+/// The Munich drive as recorded, at a 100 km/h limit: its fast stretch is driven at 28-30 m/s
+/// but the recording's steps dip to 15 m/s for a second or two now and then (a step just over
+/// 30 m, densified into two). `overspeed` opens once for the stretch where the rule that cleared
+/// at the first fix under the limit opened twice (and once for the 468 m jump before it), also
+/// across a restart of the server in the middle of the stretch, which rebuilds the rule's
+/// clearing state from the stored record; and the replay of the record gives the same alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overspeed_with_one_second_dips_opens_once_per_stretch_across_a_restart_and_the_replay_agrees() {
+    let (mut server, observers, token) = start(Backend::Sqlite, BrokerKind::Mosquitto).await;
+    let route = munich();
+    let (vehicle, password) = register_vehicle(&server, "truck-fast").await;
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(route.len() as i64 + 20);
+    let plan = json!({
+        "name": "scenario: overspeed",
+        "vehicles": ["truck-fast"],
+        "route": route_json(&route),
+        "window": { "from": t0 - TimeSpan::seconds(5), "to": Utc::now() + TimeSpan::minutes(30) },
+        "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000, "speed_limit_mps": 27.8 },
+    });
+    let (status, body) = post_json(&server, &token, "/api/v1/moves", plan).await;
+    assert_eq!(status, 201, "{body}");
+    let move_id = body["id"].as_str().unwrap().to_string();
+    let driven = fixes(&route, t0);
+    let speed = |i: usize| driven[i].speed_mps.unwrap();
+    // What the record holds: the dips inside the fast stretch (from second 789 on).
+    let dips: Vec<usize> = (790..900).filter(|&i| speed(i) < 20.0 && speed(i - 1) > 27.8).collect();
+    assert!(!dips.is_empty(), "no dip in the fast stretch");
+
+    // Up to just after the first dip of the fast stretch: the restart comes while the rule
+    // holds the stretch's alert open through the dip.
+    let restart_at = dips[0] + 3;
+    publish_fixes(&server, &vehicle, &password, &driven[..restart_at], 5).await;
+    eventually(Duration::from_secs(30), "two overspeed alerts opened", || async {
+        let opened =
+            observers.mqtt().iter().filter(|m| m["kind"] == "overspeed" && m["state"] == "open").count();
+        (opened == 2).then_some(())
+    })
+    .await;
+    server.restart().await;
+    publish_fixes(&server, &vehicle, &password, &driven[restart_at..], 5).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let alerts = eventually(Duration::from_secs(60), "both overspeed alerts cleared", || async {
+        let (_, body) = server.get_json(&format!("/api/v1/alerts?move={move_id}"), &token).await;
+        let alerts = body["alerts"].as_array()?.clone();
+        alerts.iter().all(|a| a["cleared_t"].is_string()).then_some(alerts)
+    })
+    .await;
+    let mut opened: Vec<i64> = alerts
+        .iter()
+        .filter(|a| a["kind"] == "overspeed")
+        .map(|a| (time(&a["opened_t"]) - t0).num_seconds())
+        .collect();
+    opened.sort();
+    // The 468 m jump (driven at 29 m/s from second 619) and the fast stretch (from 789): ten
+    // seconds into each.
+    assert_eq!(opened, vec![630, 800], "{alerts:?}");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert_replay_matches(&server, &move_id).await;
+    server.stop().await;
+}

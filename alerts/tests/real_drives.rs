@@ -27,6 +27,7 @@ use convoy_core::rules::RuleSettings;
 use convoy_core::{Position, VehicleId};
 use drives::{seconds, secs, Fix};
 use geo::{LineString, Point};
+use serde_json::json;
 
 const CORRIDOR_M: f64 = 150.0;
 const MUNICH_1HZ: &str = "drives/barefoot/x0001-001.json";
@@ -474,4 +475,135 @@ fn the_same_scenario_fed_twice_gives_identical_events() {
     assert_eq!(kinds, vec![AlertKind::UnplannedStop, AlertKind::OffRoute, AlertKind::SignalLost]);
     assert_eq!(a.len(), 6);
     assert_eq!(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Overspeed on a real drive
+
+/// The Reno drive's limit here: 28 m/s (100.8 km/h). On its interstate stretches the car holds
+/// 100-108 km/h, dipping under that for a few seconds now and then.
+const RENO_LIMIT_MPS: f64 = 28.0;
+
+/// Runs of consecutive fixes above `limit` lasting at least `after_s` (first to last fix):
+/// (first, last) fix times.
+fn runs_above(fixes: &[Fix], limit: f64, after_s: f64) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut runs = Vec::new();
+    let mut run: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for f in fixes {
+        if f.speed_mps > limit {
+            let (first, _) = run.unwrap_or((f.t, f.t));
+            run = Some((first, f.t));
+        } else if let Some(done) = run.take() {
+            runs.push(done);
+        }
+    }
+    runs.extend(run);
+    runs.retain(|(first, last)| seconds(*first, *last) >= after_s);
+    runs
+}
+
+/// The times the drive's speed is at or under `slow` for at least `for_s` without a break:
+/// (first fix of such a run, the first fix `for_s` or more after it).
+fn slow_periods(fixes: &[Fix], slow: f64, for_s: f64) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut periods = Vec::new();
+    let mut since: Option<DateTime<Utc>> = None;
+    let mut counted = false;
+    for f in fixes {
+        if f.speed_mps > slow {
+            (since, counted) = (None, false);
+            continue;
+        }
+        let first = *since.get_or_insert(f.t);
+        if !counted && seconds(first, f.t) >= for_s {
+            periods.push((first, f.t));
+            counted = true;
+        }
+    }
+    periods
+}
+
+fn overspeed_events(events: &[RuleEvent]) -> Vec<(Change, String)> {
+    events.iter().filter(|e| e.kind == AlertKind::Overspeed).map(|e| (e.change, format_time(&e.t))).collect()
+}
+
+/// Fails with the rule as it was (cleared at the first fix at or under the limit): that rule is
+/// the run below with both clearing settings at 0, and it opens 7 times for 3 stretches.
+#[test]
+fn reno_drive_at_100_km_h_opens_overspeed_once_per_stretch_of_fast_driving_where_the_old_rule_opened_7_times()
+{
+    let fixes = reno();
+    let route = route_of(&fixes);
+    let positions = drives::positions(&fixes);
+    let defaults = RuleSettings::default();
+    let run_with = |rules: serde_json::Value| {
+        let mut plan = plan(route.clone(), vec![]);
+        plan.rules = rules.as_object().unwrap().clone();
+        plan.rules.insert("speed_limit_mps".into(), RENO_LIMIT_MPS.into());
+        overspeed_events(&run(&plan, &positions))
+    };
+
+    // What the data holds. Runs above the limit long enough to open (10 s): seven.
+    let runs = runs_above(&fixes, RENO_LIMIT_MPS, defaults.overspeed_after_s);
+    assert_eq!(runs.len(), 7, "{runs:?}");
+    // Between them, the car is clearly slower (2 m/s under the limit) for 30 s only twice:
+    // three stretches of fast driving, the other gaps short dips.
+    let slow = slow_periods(
+        &fixes,
+        RENO_LIMIT_MPS - defaults.overspeed_resolve_margin_mps,
+        defaults.overspeed_resolve_after_s,
+    );
+    let mut stretches: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>> = Vec::new();
+    for run in &runs {
+        let after_slow = stretches
+            .last()
+            .is_none_or(|s| slow.iter().any(|(from, _)| s[s.len() - 1].1 < *from && *from < run.0));
+        if after_slow {
+            stretches.push(vec![*run]);
+        } else {
+            stretches.last_mut().unwrap().push(*run);
+        }
+    }
+    assert_eq!(stretches.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 3, 2]);
+    // The dips inside a stretch are seconds long (at most 20 s) and stay near the limit
+    // (at least 24 m/s); between stretches the car stops.
+    for stretch in &stretches {
+        for pair in stretch.windows(2) {
+            let dip: Vec<&Fix> = fixes.iter().filter(|f| pair[0].1 < f.t && f.t < pair[1].0).collect();
+            assert!(seconds(pair[0].1, pair[1].0) <= 20.0, "{pair:?}");
+            assert!(dip.iter().all(|f| f.speed_mps >= 24.0), "{pair:?}");
+        }
+    }
+    for pair in stretches.windows(2) {
+        let (end, start) = (pair[0][pair[0].len() - 1].1, pair[1][0].0);
+        assert!(fixes.iter().any(|f| end < f.t && f.t < start && f.speed_mps < 1.0));
+    }
+    // When a run opens an alert: its first fix 10 s or more after the run began.
+    let opening = |run: &(DateTime<Utc>, DateTime<Utc>)| {
+        let at = fixes.iter().find(|f| seconds(run.0, f.t) >= defaults.overspeed_after_s).unwrap();
+        format_time(&at.t)
+    };
+
+    // The rule as it was: one alert per run, each cleared at the dip after it.
+    let old = run_with(json!({ "overspeed_resolve_after_s": 0, "overspeed_resolve_margin_mps": 0 }));
+    let old_opened: Vec<String> =
+        old.iter().filter(|(c, _)| *c == Change::Opened).map(|(_, t)| t.clone()).collect();
+    assert_eq!(old_opened, runs.iter().map(opening).collect::<Vec<_>>());
+    assert_eq!(old_opened.len(), 7);
+
+    // Now: one alert per stretch, opened by its first run, cleared 30 s into the slow period
+    // after it (the drive ends inside its last stretch's slowdown or after it).
+    let new = run_with(json!({}));
+    let expected: Vec<(Change, String)> = stretches
+        .iter()
+        .flat_map(|stretch| {
+            let end = stretch[stretch.len() - 1].1;
+            let cleared =
+                slow.iter().find(|(from, _)| *from > end).map(|(_, at)| (Change::Cleared, format_time(at)));
+            std::iter::once((Change::Opened, opening(&stretch[0]))).chain(cleared)
+        })
+        .collect();
+    assert_eq!(new, expected);
+    let opened: Vec<&str> =
+        new.iter().filter(|(c, _)| *c == Change::Opened).map(|(_, t)| t.as_str()).collect();
+    assert_eq!(opened, ["2005-09-26T02:12:02.000Z", "2005-09-26T02:26:26.000Z", "2005-09-26T02:51:52.000Z"]);
 }

@@ -27,8 +27,17 @@ pub struct RuleSettings {
     pub gnss_lost_after_s: f64,
     /// The move's speed limit; `None` turns `overspeed` off.
     pub speed_limit_mps: Option<f64>,
-    /// `overspeed` opens after this long above the limit.
+    /// `overspeed` opens after this long above the limit...
     pub overspeed_after_s: f64,
+    /// ...and resolves only after this long at or under the limit less
+    /// `overspeed_resolve_margin_mps`, without a fix above that in between.
+    pub overspeed_resolve_after_s: f64,
+    /// How far under the limit a vehicle must be for its time to count towards resolving.
+    pub overspeed_resolve_margin_mps: f64,
+    /// Zone edges: a fix counts as having entered a zone once it is this far inside the edge,
+    /// and as having left it once it is this far outside (less for a zone too small for it:
+    /// see the engine's zone rules). 0 takes the edge itself both ways.
+    pub zone_edge_margin_m: f64,
     /// `convoy_broken`: the escort vehicle farther than this from its cargo vehicle...
     pub escort_max_distance_m: f64,
     /// ...for this long while the cargo vehicle moves.
@@ -51,6 +60,17 @@ impl Default for RuleSettings {
             gnss_lost_after_s: 60.0,
             speed_limit_mps: None,
             overspeed_after_s: 10.0,
+            // A truck held at its limit by traffic or cruise control wavers a few km/h about it,
+            // and speeds derived from positions (phones, the OsmAnd protocol) waver more: 2 m/s
+            // (7.2 km/h) under the limit is clearly slower, not noise. 30 s rides out what
+            // does not end a stretch of fast driving (braking behind a car, a bend, a lane
+            // change: seconds), while a real slowdown (a town, a jam, a stop) lasts longer.
+            overspeed_resolve_after_s: 30.0,
+            overspeed_resolve_margin_mps: 2.0,
+            // A good receiver's fixes scatter 2-5 m, a phone's 5-15 m: 10 m keeps a vehicle
+            // driving along an edge from crossing it back and forth on noise alone, and costs an
+            // entry alert about a second of driving.
+            zone_edge_margin_m: 10.0,
             escort_max_distance_m: 1000.0,
             convoy_broken_after_s: 60.0,
             late_after_s: 120.0,
@@ -94,6 +114,9 @@ impl RuleSettings {
             ("signal_lost_after_s", self.signal_lost_after_s),
             ("gnss_lost_after_s", self.gnss_lost_after_s),
             ("overspeed_after_s", self.overspeed_after_s),
+            ("overspeed_resolve_after_s", self.overspeed_resolve_after_s),
+            ("overspeed_resolve_margin_mps", self.overspeed_resolve_margin_mps),
+            ("zone_edge_margin_m", self.zone_edge_margin_m),
             ("escort_max_distance_m", self.escort_max_distance_m),
             ("convoy_broken_after_s", self.convoy_broken_after_s),
             ("late_after_s", self.late_after_s),
@@ -139,12 +162,33 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_written_before_the_clearing_rules_keeps_its_meaning_with_their_defaults() {
+        let base = RuleSettings::default();
+        let merged =
+            base.with_overrides(&object(json!({"speed_limit_mps": 25, "overspeed_after_s": 5}))).unwrap();
+        assert_eq!(merged.overspeed_resolve_after_s, 30.0);
+        assert_eq!(merged.overspeed_resolve_margin_mps, 2.0);
+        assert_eq!(merged.zone_edge_margin_m, 10.0);
+        let server: RuleSettings =
+            toml_like(json!({"overspeed_resolve_after_s": 0, "zone_edge_margin_m": 0}));
+        assert_eq!((server.overspeed_resolve_after_s, server.zone_edge_margin_m), (0.0, 0.0));
+        assert_eq!(server.overspeed_resolve_margin_mps, 2.0);
+    }
+
+    /// Settings read from a partial object, as the server's `[rules]` table is.
+    fn toml_like(value: serde_json::Value) -> RuleSettings {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
     fn unknown_names_wrong_types_and_bad_values_are_refused() {
         let base = RuleSettings::default();
         for bad in [
             json!({"stop_after": 120}),
             json!({"stop_after_s": "long"}),
             json!({"stop_after_s": -1}),
+            json!({"overspeed_resolve_margin_mps": -2}),
+            json!({"zone_edge_margin_m": 1e8}),
             json!({"speed_limit_mps": 0}),
             json!({"signal_lost_after_s": 0}),
         ] {

@@ -11,7 +11,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
 use crate::geometry::in_polygon;
-use crate::local_frame::LocalScale;
+use crate::local_frame::{origin_to_segment, LocalScale};
 use crate::plan::{Zone, ZoneShape};
 
 type ZoneEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -44,6 +44,66 @@ impl ZoneIndex {
             if contains(&self.zones[i], p) {
                 found(i);
             }
+        }
+    }
+
+    /// Calls `found` with the index of every zone holding `p` or whose edge is within
+    /// `margin_m` metres of it, and how deep inside the zone `p` is: its distance to the
+    /// nearest edge in metres, negative outside. Zones farther away are not reported.
+    pub fn for_each_near(&self, p: Point, margin_m: f64, mut found: impl FnMut(usize, f64)) {
+        let scale = LocalScale::at(p.y());
+        let dlat = margin_m / scale.m_per_deg_lat;
+        let dlon = (margin_m / scale.m_per_deg_lon.max(1e-6)).min(360.0);
+        let around = AABB::from_corners([p.x() - dlon, p.y() - dlat], [p.x() + dlon, p.y() + dlat]);
+        for entry in self.tree.locate_in_envelope_intersecting(&around) {
+            let i = entry.data as usize;
+            let depth = depth_m(&self.zones[i], p);
+            if depth >= -margin_m {
+                found(i, depth);
+            }
+        }
+    }
+
+    /// A quarter of the zone's smaller width in metres (half a circle's radius): the most an
+    /// edge margin can ask of it, so that a small zone can still be entered and left.
+    pub fn margin_cap_m(&self, i: usize) -> f64 {
+        match &self.zones[i].shape {
+            ZoneShape::Circle { radius_m, .. } => radius_m / 2.0,
+            ZoneShape::Polygon(_) => {
+                let b = bounding_box(&self.zones[i]);
+                let (lower, upper) = (b.lower(), b.upper());
+                let scale = LocalScale::at((lower[1] + upper[1]) / 2.0);
+                let (width, height) = scale.offset(lower[0], lower[1], upper[0], upper[1]);
+                width.abs().min(height.abs()) / 4.0
+            }
+        }
+    }
+}
+
+/// How far inside `zone` the point is, in metres: the distance to its nearest edge, negative
+/// outside (0 on the edge). The sign is [`contains`]'s, so the two never disagree. Distances
+/// are on the local plane at the point, which takes a polygon's edges as straight in longitude
+/// and latitude as [`in_polygon`] does, and costs what that test costs: a pass over the edges.
+fn depth_m(zone: &Zone, p: Point) -> f64 {
+    match &zone.shape {
+        ZoneShape::Polygon(polygon) => {
+            let scale = LocalScale::at(p.y());
+            let local = |c: &geo::Coord| scale.offset(p.x(), p.y(), c.x, c.y);
+            let edge = std::iter::once(polygon.exterior())
+                .chain(polygon.interiors())
+                .flat_map(|ring| ring.lines())
+                .map(|line| origin_to_segment(local(&line.start), local(&line.end)).0)
+                .fold(f64::INFINITY, f64::min);
+            if in_polygon(p, polygon) {
+                edge
+            } else {
+                -edge
+            }
+        }
+        ZoneShape::Circle { center, radius_m } => {
+            let scale = LocalScale::at(center.y());
+            let (x, y) = scale.offset(center.x(), center.y(), p.x(), p.y());
+            radius_m - (x * x + y * y).sqrt()
         }
     }
 }
@@ -133,6 +193,37 @@ mod tests {
         assert_eq!(containing(&index, Point::new(12.0, 49.0)), vec![2]);
     }
 
+    #[test]
+    fn near_zones_come_with_how_deep_inside_or_how_far_outside_the_point_is() {
+        let zones = vec![circle("depot", 11.0, 48.0, 200.0), square("yard", 11.01, 48.0, 0.001)];
+        let index = ZoneIndex::new(&zones);
+        let near = |p: Point, margin: f64| {
+            let mut found = Vec::new();
+            index.for_each_near(p, margin, |i, depth| found.push((i, depth)));
+            found.sort_by_key(|a| a.0);
+            found
+        };
+        let scale = LocalScale::at(48.0);
+        let east = |m: f64| m / scale.m_per_deg_lon;
+        // 150 m from the depot's centre: 50 m inside; 210 m: 10 m outside.
+        let inside = near(Point::new(11.0 + east(150.0), 48.0), 20.0);
+        assert_eq!(inside.len(), 1);
+        assert!((inside[0].1 - 50.0).abs() < 0.1, "{inside:?}");
+        let outside = near(Point::new(11.0 + east(210.0), 48.0), 20.0);
+        assert!((outside[0].1 + 10.0).abs() < 0.1, "{outside:?}");
+        assert!(near(Point::new(11.0 + east(210.0), 48.0), 5.0).is_empty());
+        // 5 m west of the yard's west edge, and 5 m inside it.
+        let edge = 11.009;
+        let out = near(Point::new(edge - east(5.0), 48.0), 10.0);
+        assert_eq!(out.len(), 1);
+        assert!((out[0].1 + 5.0).abs() < 0.1, "{out:?}");
+        let inn = near(Point::new(edge + east(5.0), 48.0), 10.0);
+        assert!((inn[0].1 - 5.0).abs() < 0.1, "{inn:?}");
+        // The yard is 0.002° of longitude wide (149 m): a margin of at most a quarter of that.
+        assert!((index.margin_cap_m(1) - 2.0 * 0.001 * scale.m_per_deg_lon / 4.0).abs() < 0.01);
+        assert_eq!(index.margin_cap_m(0), 100.0);
+    }
+
     proptest! {
         /// The index finds exactly the zones a plain loop over every zone finds, with circles
         /// judged by the geodesic distance (away from the very edge).
@@ -153,6 +244,11 @@ mod tests {
             let index = ZoneIndex::new(&zones);
             let p = Point::new(10.0 + px, base_lat + py);
             let found = containing(&index, p);
+            // The zones near it with a depth of 0 or more are exactly those holding it.
+            let mut held = Vec::new();
+            index.for_each_near(p, 0.0, |i, depth| if depth >= 0.0 { held.push(i) });
+            held.sort_unstable();
+            prop_assert_eq!(&held, &found);
             for (i, zone) in zones.iter().enumerate() {
                 let expected = match &zone.shape {
                     ZoneShape::Circle { center, radius_m } => {

@@ -243,6 +243,16 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
     if store.moves().await?.iter().any(|m| m.name == DEMO_MOVE) {
         return Ok(());
     }
+    let plan = demo_plan(route);
+    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
+        .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
+    let record = convoy_registry::store_new_move(store, &plan, DEMO_USER).await?;
+    store.set_move_team(&record.id, &[DEMO_ESCORT.to_string()]).await?;
+    Ok(())
+}
+
+/// The demo move's plan (see [`demo_move`]).
+fn demo_plan(route: &Route) -> serde_json::Value {
     let points = route.points();
     let out_and_back: Vec<[f64; 2]> =
         points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
@@ -255,7 +265,7 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
     };
     let detour_middle = Script { detour: Some(DETOUR), ..Default::default() }
         .position(route, DETOUR.start_s + DETOUR.duration_s / 2);
-    let plan = serde_json::json!({
+    serde_json::json!({
         "name": DEMO_MOVE,
         "vehicles": vehicles().iter().map(|(id, _)| *id).chain([PHONE_ESCORT]).collect::<Vec<_>>(),
         "escorts": { "truck-01": "escort-1", "truck-02": PHONE_ESCORT },
@@ -268,12 +278,7 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
             circle("Restricted site", "forbidden", detour_middle, 250.0),
         ]},
         "rules": { "speed_limit_mps": 27.8 },
-    });
-    let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
-        .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
-    let record = convoy_registry::store_new_move(store, &plan, DEMO_USER).await?;
-    store.set_move_team(&record.id, &[DEMO_ESCORT.to_string()]).await?;
-    Ok(())
+    })
 }
 
 /// A demo person's password: made at random the first time, kept (readable by the owner only)
@@ -344,4 +349,154 @@ fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     writeln!(file, "{secret}")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simulator::tests::{largest_changes, MEASURING_MPS2};
+    use super::*;
+    use geo::{Distance, Geodesic};
+
+    /// Every vehicle of the script speeds up at most 2.5 m/s² and slows down at most 3.5 m/s²,
+    /// detouring, halting and turning back at the ends of the road included. Over two cycles,
+    /// but `truck-01` over the first only: the drive out and back takes longer than a cycle,
+    /// so its later detours leave the road wherever it then is, at whatever speed.
+    #[test]
+    fn every_demo_vehicle_drives_as_a_loaded_truck_can() {
+        let route = Route::munich().unwrap();
+        let scripts = vehicles().into_iter().chain([(PHONE_ESCORT, phone_escort_script())]);
+        for (id, script) in scripts {
+            let cycles = if script.detour.is_some() { 1 } else { 2 };
+            let v: Vec<f64> = (1..cycles * simulator::CYCLE_S).map(|s| script.speed_mps(&route, s)).collect();
+            let (up, down) = largest_changes(&v);
+            assert!(up <= simulator::ACCELERATION_MPS2 + MEASURING_MPS2, "{id} speeds up {up} m/s²");
+            assert!(down <= simulator::DECELERATION_MPS2 + MEASURING_MPS2, "{id} slows down {down} m/s²");
+        }
+    }
+
+    /// `truck-02` (and its escort) halt for six minutes where stopping is not planned: more
+    /// than 100 m outside every allowed place of the demo's plan.
+    #[test]
+    fn the_scripted_halt_is_outside_every_allowed_place() {
+        let route = Route::munich().unwrap();
+        let points = route.points();
+        let allowed = [(points[0], 120.0), (points[points.len() - 1], 120.0), (points[407], 80.0)];
+        let (_, truck_02) = &vehicles()[2];
+        for script in [truck_02.clone(), phone_escort_script()] {
+            let halt = script.halt.unwrap();
+            let at = script.track(&route, halt.start_s + 60);
+            for (place, radius_m) in allowed {
+                let d = Geodesic.distance(at, place);
+                assert!(d > radius_m + 100.0, "halts {d} m from an allowed place");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod script_alerts {
+    //! The demo's script through the rule engine, as the server would see it if every fix
+    //! arrived at once: which alerts each vehicle raises, and when.
+
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use convoy_alerts::{Change, Engine, MoveSpec, RuleEvent};
+    use convoy_core::alert::AlertKind;
+    use convoy_core::rules::RuleSettings;
+    use convoy_core::Position;
+
+    fn t0() -> DateTime<Utc> {
+        "2026-12-01T08:00:00Z".parse().unwrap()
+    }
+
+    /// Every vehicle's fixes for `seconds` from the start, as their receivers send them (none
+    /// while silent or without a fix), fed to an engine in time order; the events.
+    pub(super) fn run_script(seconds: u64) -> Vec<RuleEvent> {
+        let route = Route::munich().unwrap();
+        let plan =
+            convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&demo_plan(&route)).unwrap()).unwrap();
+        let mut engine = Engine::new(RuleSettings::default());
+        let spec = MoveSpec { id: "demo".into(), plan, created_at: t0(), ended_at: None };
+        engine.add_move(&spec).unwrap();
+        let scripts: Vec<(&str, Script)> =
+            vehicles().into_iter().chain([(PHONE_ESCORT, phone_escort_script())]).collect();
+        let mut out = Vec::new();
+        for second in 1..seconds {
+            let t = t0() + Duration::seconds(second as i64);
+            for (id, script) in &scripts {
+                let phone = *id == PHONE_ESCORT;
+                let vehicle = VehicleId::new(*id).unwrap();
+                if script.has_no_fix(second) {
+                    // Its agent reports the receiver without a fix.
+                    let health = convoy_alerts::AgentHealth { online: true, has_fix: false };
+                    engine.on_status(&vehicle, health, t + Duration::seconds(1), &mut out);
+                    continue;
+                }
+                if script.is_silent(second) || (phone && second % 5 != 0) {
+                    continue;
+                }
+                let here = script.position(&route, second);
+                let speed = script.speed_mps(&route, second);
+                let fix = Position {
+                    seq: second,
+                    t,
+                    lat: here.y(),
+                    lon: here.x(),
+                    alt_m: None,
+                    speed_mps: (!phone).then_some(speed),
+                    course_deg: None,
+                    fix: None,
+                    sats: None,
+                    hdop: None,
+                    accuracy_m: phone.then_some(12.0),
+                };
+                engine.on_position(&vehicle, &fix, t + Duration::seconds(1), &mut out);
+            }
+            engine.tick(t, &mut out);
+        }
+        out
+    }
+
+    pub(super) fn summary(events: &[RuleEvent]) -> Vec<(String, AlertKind, Change, i64)> {
+        events.iter().map(|e| (e.vehicle.to_string(), e.kind, e.change, (e.t - t0()).num_seconds())).collect()
+    }
+
+    /// Each vehicle's drive through the fast stretch (about 105 km/h against the move's
+    /// 100 km/h) opens one `overspeed`, resolved once it slows down, each way: no flapping. The
+    /// simulator drove it with its recording's steps, 15 and 29 m/s in turn, and the rule
+    /// cleared at every dip (six alerts in the demo's first 14 minutes).
+    #[test]
+    fn the_demo_opens_overspeed_once_per_vehicle_and_pass_through_the_fast_stretch() {
+        let events = summary(&run_script(simulator::CYCLE_S));
+        for vehicle in ["truck-01", "escort-1", "truck-02", "escort-2"] {
+            let changes: Vec<(Change, i64)> = events
+                .iter()
+                .filter(|(v, kind, _, _)| v == vehicle && *kind == AlertKind::Overspeed)
+                .map(|(_, _, change, t)| (*change, *t))
+                .collect();
+            let opened: Vec<i64> =
+                changes.iter().filter(|(c, _)| *c == Change::Opened).map(|(_, t)| *t).collect();
+            // Out, and back (the way back ends past the cycle for the later ones).
+            assert!((1..=2).contains(&opened.len()), "{vehicle}: {changes:?}");
+            // Each opened alert stays open for the whole stretch: over a minute and a half.
+            for pair in changes.windows(2) {
+                if let [(Change::Opened, from), (Change::Cleared, to)] = pair {
+                    assert!(to - from > 90, "{vehicle}: {changes:?}");
+                }
+            }
+            // Apart by more than the fast stretch: a pass out and a pass back.
+            assert!(opened.windows(2).all(|w| w[1] - w[0] > 600), "{vehicle}: {changes:?}");
+        }
+        // The script's table (README): truck-01 leaves the depot, detours through the
+        // restricted site, and truck-02 halts.
+        let first = |vehicle: &str, kind: AlertKind| {
+            events.iter().find(|(v, k, c, _)| v == vehicle && *k == kind && *c == Change::Opened).map(|e| e.3)
+        };
+        assert!(first("truck-01", AlertKind::ZoneExit).is_some_and(|t| t < 30));
+        assert!(first("truck-01", AlertKind::ZoneEnter).is_some_and(|t| (20..140).contains(&t)));
+        assert!(first("truck-01", AlertKind::OffRoute).is_some_and(|t| (50..90).contains(&t)));
+        assert!(first("truck-02", AlertKind::UnplannedStop).is_some_and(|t| (350..370).contains(&t)));
+        assert!(first("truck-01", AlertKind::ConvoyBroken).is_some_and(|t| (400..480).contains(&t)));
+        assert!(first("truck-01", AlertKind::GnssLost).is_some_and(|t| (650..720).contains(&t)));
+    }
 }

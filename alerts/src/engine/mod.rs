@@ -90,8 +90,8 @@ pub struct Engine {
     move_index: HashMap<String, usize>,
     /// Which (move, vehicle slot) pairs a vehicle takes part in.
     by_vehicle: HashMap<VehicleId, Slots>,
-    /// Zones holding the current fix (reused between fixes).
-    zone_buffer: Vec<u32>,
+    /// Zones holding the current fix or near it, with how deep inside (reused between fixes).
+    zone_buffer: Vec<(u32, f64)>,
 }
 
 #[derive(Debug)]
@@ -104,6 +104,8 @@ struct MoveRuntime {
     ended_at: Option<DateTime<Utc>>,
     route: RouteIndex,
     zones: ZoneIndex,
+    /// Each zone's edge margin: `zone_edge_margin_m`, less for a zone too small for it.
+    zone_margins: Vec<f64>,
     vehicles: Vec<VehicleRuntime>,
 }
 
@@ -187,6 +189,9 @@ impl Engine {
         let settings =
             self.defaults.with_overrides(&plan.rules).map_err(|e| EngineError::Rules(spec.id.clone(), e))?;
         let slot_of = |v: &VehicleId| plan.vehicles.iter().position(|x| x == v);
+        let zones = ZoneIndex::new(&plan.zones);
+        let zone_margins =
+            (0..plan.zones.len()).map(|i| settings.zone_edge_margin_m.min(zones.margin_cap_m(i))).collect();
         let index = self.moves.len();
         for (slot, vehicle) in plan.vehicles.iter().enumerate() {
             self.by_vehicle.entry(vehicle.clone()).or_default().push((index as u32, slot as u32));
@@ -199,7 +204,8 @@ impl Engine {
             created_at: spec.created_at,
             ended_at: spec.ended_at,
             route,
-            zones: ZoneIndex::new(&plan.zones),
+            zones,
+            zone_margins,
             vehicles: plan
                 .vehicles
                 .iter()
@@ -338,7 +344,7 @@ impl MoveRuntime {
         slot: usize,
         position: &Position,
         received_at: DateTime<Utc>,
-        zone_buffer: &mut Vec<u32>,
+        zone_buffer: &mut Vec<(u32, f64)>,
         out: &mut Vec<RuleEvent>,
     ) {
         let previous = self.vehicles[slot].last_fix;
@@ -361,10 +367,13 @@ impl MoveRuntime {
         vehicle.route_match = Some(matched);
 
         zone_buffer.clear();
-        self.zones.for_each_containing(p, |i| zone_buffer.push(i as u32));
-        zone_buffer.sort_unstable();
-        let at_allowed_place =
-            zone_buffer.iter().any(|&i| zone_rules::allows_stops(&self.zones.zones()[i as usize]));
+        self.zones.for_each_near(p, self.settings.zone_edge_margin_m, |i, depth| {
+            zone_buffer.push((i as u32, depth))
+        });
+        zone_buffer.sort_unstable_by_key(|&(i, _)| i);
+        let at_allowed_place = zone_buffer
+            .iter()
+            .any(|&(i, depth)| depth >= 0.0 && zone_rules::allows_stops(&self.zones.zones()[i as usize]));
 
         let inside_corridor = matched.distance_m <= self.corridor_m || at_allowed_place;
         // A fix counts as off the corridor only when its whole accuracy circle is (a phone's
@@ -378,7 +387,7 @@ impl MoveRuntime {
         }
         vehicle.stop.update(&vehicle.id, at_allowed_place, &mut ctx);
         vehicle.overspeed.update(&vehicle.id, &mut ctx);
-        vehicle.zones.update(&vehicle.id, zone_buffer, self.zones.zones(), &mut ctx);
+        vehicle.zones.update(&vehicle.id, zone_buffer, &self.zone_margins, self.zones.zones(), &mut ctx);
         if let Some(escort) = escort_fix {
             vehicle.convoy.update(&vehicle.id, &escort, &mut ctx);
         }

@@ -104,29 +104,53 @@ impl Stop {
     }
 }
 
-/// `overspeed`: above the move's speed limit for `overspeed_after_s`; cleared at the first
-/// fix at or under it.
+/// `overspeed`: above the move's speed limit for `overspeed_after_s`; cleared once the speed has
+/// stayed at or under the limit less `overspeed_resolve_margin_mps` for
+/// `overspeed_resolve_after_s`, as `off_route` clears only after a while back inside.
+///
+/// Clearing at the first fix under the limit flapped: a truck at its limit dips under it for a
+/// second or two (a bend, a car ahead) and is over it again seconds later, one stretch of fast
+/// driving rung as several. So a fix between the limit and the margin under it counts for
+/// nothing (the truck is about at its limit, not slower), and any fix not clearly slower
+/// restarts the clearing: it takes an unbroken run of clearly slower fixes.
 #[derive(Debug, Default)]
 pub(super) struct Overspeed {
     above_since: Option<DateTime<Utc>>,
+    /// Since when the speed is at or under the limit less the margin, while the alert is open.
+    slower_since: Option<DateTime<Utc>>,
     top_mps: f64,
     open: Option<OpenAlert>,
 }
 
 impl Overspeed {
     pub fn update(&mut self, vehicle: &VehicleId, ctx: &mut Context) {
-        let Some(limit) = ctx.settings.speed_limit_mps else { return };
+        let s = ctx.settings;
+        let Some(limit) = s.speed_limit_mps else { return };
         let fix = ctx.fix;
         if fix.speed_mps <= limit {
             self.above_since = None;
-            if let Some(alert) = self.open.take() {
-                let detail = json!({ "limit_mps": limit, "top_mps": round(self.top_mps) });
+            let Some(alert) = &self.open else { return };
+            if fix.speed_mps > limit - s.overspeed_resolve_margin_mps {
+                self.slower_since = None;
+                return;
+            }
+            let slower_since = *self.slower_since.get_or_insert(fix.t);
+            if seconds(slower_since, fix.t) >= s.overspeed_resolve_after_s {
+                let detail = json!({
+                    "limit_mps": limit,
+                    "top_mps": round(self.top_mps),
+                    "slower_since": time(slower_since),
+                });
+                let alert = alert.clone();
                 ctx.clear(vehicle, AlertKind::Overspeed, None, alert, detail);
+                self.open = None;
+                self.slower_since = None;
             }
             return;
         }
+        self.slower_since = None;
         let since = *self.above_since.get_or_insert(fix.t);
-        if self.open.is_none() && seconds(since, fix.t) >= ctx.settings.overspeed_after_s {
+        if self.open.is_none() && seconds(since, fix.t) >= s.overspeed_after_s {
             self.top_mps = fix.speed_mps;
             let detail =
                 json!({ "since": time(since), "limit_mps": limit, "speed_mps": round(fix.speed_mps) });

@@ -292,34 +292,169 @@ fn zones_forbidden_entry_departure_and_arrival() {
     assert_eq!(
         summary,
         vec![
-            (AlertKind::ZoneExit, Change::Opened, "depot".into(), 5),
-            (AlertKind::ZoneExit, Change::Cleared, "depot".into(), 5),
-            (AlertKind::ZoneEnter, Change::Opened, "bridge".into(), 88),
-            (AlertKind::ZoneEnter, Change::Cleared, "bridge".into(), 93),
-            (AlertKind::ZoneEnter, Change::Opened, "data centre".into(), 186),
-            (AlertKind::ZoneEnter, Change::Cleared, "data centre".into(), 186),
+            (AlertKind::ZoneExit, Change::Opened, "depot".into(), 6),
+            (AlertKind::ZoneExit, Change::Cleared, "depot".into(), 6),
+            (AlertKind::ZoneEnter, Change::Opened, "bridge".into(), 89),
+            (AlertKind::ZoneEnter, Change::Cleared, "bridge".into(), 94),
+            (AlertKind::ZoneEnter, Change::Opened, "data centre".into(), 187),
+            (AlertKind::ZoneEnter, Change::Cleared, "data centre".into(), 187),
+        ]
+    );
+}
+
+/// A forbidden square whose south edge is the route (north 0), from 0 to 4 km east, 1 km deep.
+fn yard_on_the_route() -> Zone {
+    let corner = |east_m: f64, north_m: f64| (11.0 + east_m / M_PER_DEG_LON, LAT + north_m / M_PER_DEG_LAT);
+    let ring = LineString::from(vec![
+        corner(0.0, 0.0),
+        corner(4000.0, 0.0),
+        corner(4000.0, 1000.0),
+        corner(0.0, 1000.0),
+        corner(0.0, 0.0),
+    ]);
+    Zone {
+        name: "yard".into(),
+        kind: ZoneKind::Forbidden,
+        shape: ZoneShape::Polygon(geo::Polygon::new(ring, vec![])),
+    }
+}
+
+/// Drives east along the yard's edge with 6 m of GNSS noise, alternating sides each second:
+/// 30 s on the edge, 30 s 8 m inside it, 30 s on it again, then 25 m outside.
+fn along_the_edge() -> Vec<Position> {
+    let base = |s: i64| match s {
+        0..10 => -30.0,
+        10..40 | 70..100 => 0.0,
+        40..70 => 8.0,
+        _ => -25.0,
+    };
+    drive(130, |s| base(s) + if s % 2 == 0 { 6.0 } else { -6.0 })
+}
+
+fn zone_changes(events: &[RuleEvent]) -> Vec<(Change, i64)> {
+    events
+        .iter()
+        .filter(|e| e.kind == AlertKind::ZoneEnter)
+        .map(|e| (e.change, (e.t - t0()).num_seconds()))
+        .collect()
+}
+
+#[test]
+fn gnss_noise_across_a_zone_edge_opens_once_and_clears_once_outside_by_the_margin() {
+    let mut engine = engine_with(vec![yard_on_the_route()], json!({}));
+    let events = run(&mut engine, "truck", &along_the_edge());
+    // On the edge (6 m either side) nothing; in at the first fix 10 m inside (14 m, second
+    // 40); held through the fixes 2 m inside and back on the edge; out at the first fix 10 m
+    // outside (19 m, second 100).
+    assert_eq!(zone_changes(&events), vec![(Change::Opened, 40), (Change::Cleared, 100)]);
+}
+
+#[test]
+fn without_an_edge_margin_the_same_noise_flaps() {
+    let mut engine = engine_with(vec![yard_on_the_route()], json!({ "zone_edge_margin_m": 0 }));
+    let events = run(&mut engine, "truck", &along_the_edge());
+    let opened = zone_changes(&events).iter().filter(|(c, _)| *c == Change::Opened).count();
+    // Every other second on the edge: 15 times over the first 30 s, once going in, 14 times
+    // over the second 30 s (it is inside at its first second already).
+    assert_eq!(opened, 30, "{:?}", zone_changes(&events));
+}
+
+#[test]
+fn a_zone_smaller_than_the_margin_allows_is_still_entered() {
+    // A 12 m circle: the margin shrinks to 6 m, so a fix at its centre is inside by enough.
+    let zones = vec![circle("gate", ZoneKind::Forbidden, 1000.0, 0.0, 12.0)];
+    let mut engine = engine_with(zones, json!({}));
+    let events = run(&mut engine, "truck", &drive(200, |_| 0.0));
+    // 10 m/s from 100 m: at 990 m (second 89) 2 m in, at 1000 m (second 90) 12 m in; out once
+    // 6 m outside, at 1020 m (second 92).
+    assert_eq!(zone_changes(&events), vec![(Change::Opened, 90), (Change::Cleared, 92)]);
+}
+
+/// A drive east at 25 m/s (whatever the speed says) with speed `speed(s)` at second `s`, for
+/// the overspeed rule with a limit of 20 m/s (cleared at or under 18 m/s for 30 s).
+fn overspeed_run(
+    seconds: i64,
+    rules: serde_json::Value,
+    speed: impl Fn(i64) -> f64,
+) -> Vec<(AlertKind, Change, i64)> {
+    let mut rules = rules;
+    rules["speed_limit_mps"] = json!(20);
+    let mut engine = engine_with(vec![], rules);
+    let fixes: Vec<_> =
+        (0..seconds).map(|s| fix(s as u64 + 1, s, 100.0 + 25.0 * s as f64, 0.0, speed(s))).collect();
+    kinds(&run(&mut engine, "truck", &fixes))
+}
+
+#[test]
+fn overspeed_opens_after_10_s_above_the_limit_and_clears_after_30_s_clearly_under_it() {
+    let events = overspeed_run(150, json!({}), |s| if (10..70).contains(&s) { 25.0 } else { 15.0 });
+    assert_eq!(
+        events,
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 100)]
+    );
+    // Eight seconds above opens nothing.
+    assert_eq!(overspeed_run(60, json!({}), |s| if (10..18).contains(&s) { 25.0 } else { 15.0 }), vec![]);
+}
+
+#[test]
+fn a_2_second_dip_under_the_limit_does_not_clear_overspeed() {
+    // Fails with the rule as it was (cleared at the first fix at or under the limit): cleared at
+    // 50, opened again at 62.
+    let speed = |s: i64| match s {
+        10..50 | 52..100 => 25.0,
+        _ => 15.0,
+    };
+    assert_eq!(
+        overspeed_run(160, json!({}), speed),
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 130)]
+    );
+    // The rule as it was is these settings at 0.
+    let old = json!({ "overspeed_resolve_after_s": 0, "overspeed_resolve_margin_mps": 0 });
+    assert_eq!(
+        overspeed_run(160, old, speed),
+        vec![
+            (AlertKind::Overspeed, Change::Opened, 20),
+            (AlertKind::Overspeed, Change::Cleared, 50),
+            (AlertKind::Overspeed, Change::Opened, 62),
+            (AlertKind::Overspeed, Change::Cleared, 100),
         ]
     );
 }
 
 #[test]
-fn overspeed_needs_10_s_above_the_limit() {
-    let mut engine = engine_with(vec![], json!({"speed_limit_mps": 20}));
-    let fixes: Vec<_> = (0..60)
-        .map(|s| {
-            fix(
-                s as u64 + 1,
-                s,
-                100.0 + 25.0 * s as f64,
-                0.0,
-                if (10..25).contains(&s) || (40..48).contains(&s) { 25.0 } else { 15.0 },
-            )
-        })
-        .collect();
-    let events = run(&mut engine, "truck", &fixes);
+fn driving_just_under_the_limit_but_not_under_the_margin_does_not_clear_overspeed() {
+    // At 19 m/s (between 18 and the 20 m/s limit) for a minute: still about the limit.
+    let speed = |s: i64| match s {
+        10..40 => 25.0,
+        40..100 => 19.0,
+        _ => 17.0,
+    };
     assert_eq!(
-        kinds(&events),
-        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 25)]
+        overspeed_run(160, json!({}), speed),
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 130)]
+    );
+    // One fix at 19 m/s in a slower run starts the clearing over.
+    let speed = |s: i64| match s {
+        10..40 => 25.0,
+        60 => 19.0,
+        _ => 15.0,
+    };
+    assert_eq!(
+        overspeed_run(160, json!({}), speed),
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 91)]
+    );
+}
+
+#[test]
+fn a_fix_above_the_limit_while_clearing_starts_the_clearing_over() {
+    let speed = |s: i64| match s {
+        10..40 | 60 => 25.0,
+        _ => 15.0,
+    };
+    // Not cleared at 70 (30 s after slowing at 40), nor opened again by the one fix above.
+    assert_eq!(
+        overspeed_run(160, json!({}), speed),
+        vec![(AlertKind::Overspeed, Change::Opened, 20), (AlertKind::Overspeed, Change::Cleared, 91)]
     );
 }
 

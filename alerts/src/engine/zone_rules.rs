@@ -1,6 +1,7 @@
 //! Zone rules: entering a forbidden zone (`zone_enter`, open while inside), leaving the origin
 //! (`zone_exit`) and arriving at the destination (`zone_enter`). Departure and arrival are
-//! notices: opened and cleared by the same fix, so they ring once and need no resolving.
+//! notices: opened and cleared by the same fix, so they ring once and need no resolving. Edges
+//! have a band (`zone_edge_margin_m`) so that GNSS noise along an edge does not flap them.
 
 use convoy_core::alert::AlertKind;
 use convoy_core::plan::{Zone, ZoneKind};
@@ -16,18 +17,54 @@ pub(super) fn allows_stops(zone: &Zone) -> bool {
 
 #[derive(Debug, Default)]
 pub(super) struct ZoneState {
-    /// The zones the previous fix was in (sorted indices).
+    /// Whether a fix was evaluated yet: the first one is taken as it is, with no band.
+    started: bool,
+    /// The zones the vehicle counts as inside (sorted indices).
     inside: Vec<u32>,
+    /// Where the next fix's zones are gathered (kept to spare an allocation per fix).
+    next: Vec<u32>,
     /// Open `zone_enter` alerts of forbidden zones, by zone index.
     open: Vec<(u32, OpenAlert)>,
 }
 
 impl ZoneState {
-    pub fn update(&mut self, vehicle: &VehicleId, now_inside: &[u32], zones: &[Zone], ctx: &mut Context) {
-        if self.inside == now_inside {
+    /// `near`: the zones the fix is in or within the edge margin of, sorted by index, each with
+    /// how deep inside the fix is (negative outside); `margins`: each zone's edge margin.
+    ///
+    /// Hysteresis at the edge, by distance rather than by time: a vehicle counts as having
+    /// entered a zone once a fix is `margin` inside its edge, and as having left it once a fix
+    /// is `margin` outside. Fixes in the band between change nothing, so a vehicle driving
+    /// along the edge with GNSS noise smaller than the margin enters (and rings) once, or never.
+    /// A dwell time would delay every entry by that time and still flap on noise that outlasts
+    /// it; the margin costs about a second of driving and needs no timer. A vehicle's first
+    /// fix has nothing to hold and is taken by the edge itself.
+    pub fn update(
+        &mut self,
+        vehicle: &VehicleId,
+        near: &[(u32, f64)],
+        margins: &[f64],
+        zones: &[Zone],
+        ctx: &mut Context,
+    ) {
+        self.next.clear();
+        for &(i, depth) in near {
+            let was_inside = self.inside.binary_search(&i).is_ok();
+            let margin = margins[i as usize];
+            let inside = match (self.started, was_inside) {
+                (false, _) => depth >= 0.0,
+                (true, true) => depth >= -margin,
+                (true, false) => depth >= margin,
+            };
+            if inside {
+                self.next.push(i);
+            }
+        }
+        self.started = true;
+        if self.inside == self.next {
             return;
         }
-        for &left in self.inside.iter().filter(|i| now_inside.binary_search(i).is_err()) {
+        let (before, now_inside) = (&self.inside, &self.next);
+        for &left in before.iter().filter(|i| now_inside.binary_search(i).is_err()) {
             let zone = &zones[left as usize];
             match zone.kind {
                 ZoneKind::Forbidden => {
@@ -40,7 +77,7 @@ impl ZoneState {
                 ZoneKind::Destination | ZoneKind::AllowedStop => {}
             }
         }
-        for &entered in now_inside.iter().filter(|i| self.inside.binary_search(i).is_err()) {
+        for &entered in now_inside.iter().filter(|i| before.binary_search(i).is_err()) {
             let zone = &zones[entered as usize];
             match zone.kind {
                 ZoneKind::Forbidden => {
@@ -51,8 +88,7 @@ impl ZoneState {
                 ZoneKind::Origin | ZoneKind::AllowedStop => {}
             }
         }
-        self.inside.clear();
-        self.inside.extend_from_slice(now_inside);
+        std::mem::swap(&mut self.inside, &mut self.next);
     }
 }
 
