@@ -163,6 +163,21 @@ async fn a_vehicle_is_registered_once(f: Fixture) {
     assert_eq!(f.store.vehicle_ids().await.unwrap(), vec![vehicle("escort-1"), id]);
 }
 
+async fn a_vehicles_password_hash_is_replaced_only_if_it_is_registered(f: Fixture) {
+    let id = vehicle("truck-07");
+    assert!(!f.store.set_vehicle_password_hash(&id, "hash-2").await.unwrap(), "no such vehicle");
+    assert!(f.store.vehicle_password_hash(&id).await.unwrap().is_none(), "and none is made");
+    f.store.add_vehicle(&id, "hash-1").await.unwrap();
+    f.store.add_vehicle(&vehicle("escort-1"), "hash-3").await.unwrap();
+    assert!(f.store.set_vehicle_password_hash(&id, "hash-2").await.unwrap());
+    assert_eq!(f.store.vehicle_password_hash(&id).await.unwrap().as_deref(), Some("hash-2"));
+    assert_eq!(
+        f.store.vehicle_password_hash(&vehicle("escort-1")).await.unwrap().as_deref(),
+        Some("hash-3"),
+        "another vehicle's stays"
+    );
+}
+
 async fn a_phones_fixes_keep_their_accuracy_and_source(f: Fixture) {
     let from_phone = Position { accuracy_m: Some(35.5), fix: None, sats: None, hdop: None, ..position(1, 0) };
     let write = IngestWrite {
@@ -1258,6 +1273,7 @@ every_backend!(
     optional_fields_stay_absent,
     dead_letters_keep_their_raw_bytes,
     a_vehicle_is_registered_once,
+    a_vehicles_password_hash_is_replaced_only_if_it_is_registered,
     a_phones_fixes_keep_their_accuracy_and_source,
     a_phone_is_registered_once_per_kind_and_name,
     a_token_logs_its_user_in_until_it_expires,

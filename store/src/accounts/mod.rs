@@ -76,6 +76,10 @@ forward! {
     /// the same password in another form); whether it was replaced.
     pub async fn replace_vehicle_password_hash(&self, id: &VehicleId, old: &str, new: &str) -> Result<bool>;
 
+    /// Replaces a vehicle's stored password hash, whatever it was (a new password: the old one
+    /// stops working at the door's next check); false if there is no such vehicle.
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool>;
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>>;
 
     /// Every registered vehicle, ordered by id.

@@ -36,6 +36,15 @@ impl PgStore {
         Ok(())
     }
 
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute("UPDATE vehicles SET password_hash = $2 WHERE id = $1", &[&id.as_str(), &hash])
+            .await?;
+        Ok(changed == 1)
+    }
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {
         let row = self
             .client()

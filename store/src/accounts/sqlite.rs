@@ -36,6 +36,14 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool> {
+        let (id, hash) = (id.to_string(), hash.to_string());
+        self.with(move |conn| {
+            Ok(conn.execute("UPDATE vehicles SET password_hash = ?2 WHERE id = ?1", params![id, hash])? == 1)
+        })
+        .await
+    }
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {
         let id = id.to_string();
         self.with(move |conn| {

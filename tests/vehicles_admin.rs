@@ -1,0 +1,235 @@
+//! Vehicle administration against a real server (SQLite, embedded broker): registering answers
+//! the password and the agent's configuration once; rotating a password refuses the old one at
+//! the broker's door (counted) and lets the new one in, its positions stored; each refusal of
+//! the vehicle routes answers its status and reason, is counted, and changes nothing; the audit
+//! log records each change, never with a password.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::*;
+use convoy_agent::config::AgentConfigFile;
+use convoy_core::{Position, VehicleId};
+use convoy_store::AuditFilter;
+use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet};
+use serde_json::{json, Value};
+
+/// A call's status, `Cache-Control` and JSON body.
+async fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Option<String>, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new().request(method, server.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let cache =
+        response.headers().get(reqwest::header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
+    (status, cache, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn refused_count(server: &TestServer, reason: &str) -> f64 {
+    let sample = format!("convoy_gateway_vehicles_refused_total{{reason=\"{reason}\"}}");
+    metric(&server.metrics().await, &sample).unwrap_or_else(|| panic!("{sample} is exported"))
+}
+
+async fn door_refused(server: &TestServer) -> f64 {
+    let sample = "convoy_gateway_mqtt_refused_total{reason=\"bad_credentials\"}";
+    metric(&server.metrics().await, sample).unwrap_or_else(|| panic!("{sample} is exported"))
+}
+
+/// What the embedded broker answers a vehicle's agent connecting with `password`.
+async fn connect(server: &TestServer, vehicle: &str, password: &str) -> ConnectReturnCode {
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle, password);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(10), eventloop.poll()).await.expect("an answer") {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => break ack.code,
+            Ok(_) => continue,
+            Err(rumqttc::ConnectionError::ConnectionRefused(code)) => break code,
+            Err(e) => panic!("no CONNACK: {e}"),
+        }
+    };
+    if code == ConnectReturnCode::Success {
+        client.disconnect().await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+    }
+    code
+}
+
+/// Every audit entry as (action, target, actor), with the whole log's text.
+async fn audit_log(server: &TestServer) -> (Vec<(String, String, String)>, String) {
+    let entries =
+        server.store.audit_entries(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    let text = entries
+        .iter()
+        .map(|e| format!("{} {} {}", e.action, e.target, e.detail))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let triples =
+        entries.into_iter().map(|e| (e.action, e.target, e.actor.unwrap_or_default())).collect::<Vec<_>>();
+    (triples, text)
+}
+
+/// The agent configuration an answer gives, read as the agent reads its file, with `password`
+/// in its password file: the agent's resolved configuration.
+fn agent_config(answer: &Value, password: &str) -> convoy_agent::config::AgentConfig {
+    let text = answer["agent_config"].as_str().unwrap_or_else(|| panic!("an agent_config: {answer}"));
+    assert!(!text.contains(password), "the password is not in the configuration file: {text}");
+    assert_eq!(answer["password_file"], json!("/etc/convoy-agent/password"));
+    let mut file: AgentConfigFile = toml::from_str(text).expect("the agent reads its configuration");
+    assert_eq!(file.password_file.as_deref(), Some(std::path::Path::new("/etc/convoy-agent/password")));
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, password).unwrap();
+    file.password_file = Some(password_file);
+    file.spool = Some(dir.path().join("spool"));
+    file.resolve().expect("a configuration the agent takes")
+}
+
+fn fix(seq: u64) -> Position {
+    Position {
+        seq,
+        t: Utc::now() - chrono::Duration::seconds(60 - seq as i64),
+        lat: 48.137,
+        lon: 11.575,
+        alt_m: None,
+        speed_mps: Some(3.0),
+        course_deg: None,
+        fix: None,
+        sats: None,
+        hdop: None,
+        accuracy_m: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_answers_the_password_and_the_agent_configuration_once() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, cache, added) =
+        call(&server, "POST", "/api/v1/vehicles", Some(&admin), Some(json!({ "id": "truck-11" }))).await;
+    assert_eq!((status, cache.as_deref()), (201, Some("no-store")), "{added}");
+    assert_eq!(added["id"], json!("truck-11"));
+    let password = added["password"].as_str().unwrap();
+    let config = agent_config(&added, password);
+    assert_eq!(config.vehicle.as_str(), "truck-11");
+    assert_eq!(config.password.as_deref(), Some(password));
+    assert_eq!(
+        (config.broker.host.as_str(), config.broker.port, config.broker.tls.is_some()),
+        ("127.0.0.1", server.mqtt.port(), false),
+        "the broker as the request reached the server, on the embedded broker's port"
+    );
+    assert_eq!(connect(&server, "truck-11", password).await, ConnectReturnCode::Success);
+    let (_, text) = audit_log(&server).await;
+    assert!(text.contains("vehicle.add truck-11") && !text.contains(password), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_password_refuses_the_old_one_at_the_door_and_lets_the_new_one_in() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (vehicle, old) = register_vehicle(&server, "truck-12").await;
+    assert_eq!(connect(&server, "truck-12", &old).await, ConnectReturnCode::Success);
+
+    let (status, cache, rotated) =
+        call(&server, "POST", "/api/v1/vehicles/truck-12/password", Some(&admin), None).await;
+    assert_eq!((status, cache.as_deref()), (200, Some("no-store")), "{rotated}");
+    assert_eq!(rotated["id"], json!("truck-12"));
+    let new = rotated["password"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    let config = agent_config(&rotated, &new);
+    assert_eq!((config.vehicle.as_str(), config.password.as_deref()), ("truck-12", Some(new.as_str())));
+
+    let before = door_refused(&server).await;
+    assert_eq!(
+        connect(&server, "truck-12", &old).await,
+        ConnectReturnCode::BadUserNamePassword,
+        "the old password is refused at the next connect"
+    );
+    assert_eq!(door_refused(&server).await, before + 1.0, "and counted as bad_credentials");
+
+    publish_fixes(&server, &vehicle, &new, &[fix(1), fix(2)], 1).await;
+    let stored = eventually(Duration::from_secs(30), "the new password's positions stored", || async {
+        let latest = server.store.latest_positions().await.unwrap();
+        latest.into_iter().find(|l| l.vehicle == vehicle).filter(|l| l.position.seq == 2)
+    })
+    .await;
+    assert_eq!(stored.position.seq, 2);
+    assert_eq!(door_refused(&server).await, before + 1.0, "the new password is not refused");
+
+    let (entries, text) = audit_log(&server).await;
+    let entry = ("vehicle.rotate_password".to_string(), "truck-12".to_string(), ADMIN_USER.to_string());
+    assert!(entries.contains(&entry), "{entries:?}");
+    assert!(!text.contains(&new) && !text.contains(&old), "no password in the audit log: {text}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_refusal_answers_its_reason_is_counted_and_changes_nothing() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let escort = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let (vehicle, _) = register_vehicle(&server, "truck-13").await;
+    let hash = server.store.vehicle_password_hash(&vehicle).await.unwrap();
+    let vehicles = server.store.vehicle_ids().await.unwrap();
+
+    let cases: &[(&str, &str, Option<Value>, u16, &str)] = &[
+        ("POST", "/api/v1/vehicles/nothing-13/password", None, 404, "unknown_vehicle"),
+        ("POST", "/api/v1/vehicles/bad%20id/password", None, 404, "unknown_vehicle"),
+        ("POST", "/api/v1/vehicles", Some(json!({ "id": "bad id" })), 400, "bad_id"),
+        ("POST", "/api/v1/vehicles", Some(json!({ "id": "truck-13" })), 409, "already_exists"),
+        ("POST", "/api/v1/vehicles", Some(json!({ "name": "truck-14" })), 400, "bad_request"),
+        ("POST", "/api/v1/vehicles", Some(json!([1, 2])), 400, "bad_request"),
+    ];
+    for (method, path, body, expected, reason) in cases {
+        let before = refused_count(&server, reason).await;
+        let (status, _, answer) = call(&server, method, path, Some(&admin), body.clone()).await;
+        assert_eq!(status, *expected, "{method} {path}: {answer}");
+        if *reason != "bad_request" {
+            assert_eq!(answer["reason"], json!(reason), "{method} {path}: {answer}");
+        }
+        assert_eq!(refused_count(&server, reason).await, before + 1.0, "{method} {path} counted as {reason}");
+    }
+    // Not JSON at all.
+    let before = refused_count(&server, "bad_request").await;
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/vehicles"))
+        .bearer_auth(&admin)
+        .body("id=truck-15")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert_eq!(refused_count(&server, "bad_request").await, before + 1.0);
+    // A role without the ability: refused, not counted as anyone's input about vehicles.
+    let (status, _, _) =
+        call(&server, "POST", "/api/v1/vehicles/truck-13/password", Some(&escort), None).await;
+    assert_eq!(status, 403);
+
+    assert_eq!(server.store.vehicle_password_hash(&vehicle).await.unwrap(), hash, "no password changed");
+    assert_eq!(server.store.vehicle_ids().await.unwrap(), vehicles, "no vehicle added");
+    assert!(server
+        .store
+        .vehicle_password_hash(&VehicleId::new("nothing-13").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    let (entries, _) = audit_log(&server).await;
+    assert!(!entries.iter().any(|(action, ..)| action == "vehicle.rotate_password"), "{entries:?}");
+    server.stop().await;
+}
