@@ -140,6 +140,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),
     route("POST", "/api/v1/vehicles", PLANNERS, Call::NewVehicle),
     route("POST", "/api/v1/vehicles/{id}/password", PLANNERS, Call::FreshVehicle),
+    route("POST", "/api/v1/vehicles/{id}/disable", PLANNERS, Call::FreshVehicle),
+    route("POST", "/api/v1/vehicles/{id}/enable", PLANNERS, Call::FreshVehicle),
     route("GET", "/api/v1/vehicles/{id}/track", HISTORY, Call::Plain),
     route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),

@@ -2,7 +2,9 @@
 //! the password and the agent's configuration once; rotating a password refuses the old one at
 //! the broker's door (counted) and lets the new one in, its positions stored; each refusal of
 //! the vehicle routes answers its status and reason, is counted, and changes nothing; the audit
-//! log records each change, never with a password.
+//! log records each change, never with a password. A disabled vehicle is refused at the door
+//! (counted), a connected one is closed within 10 s, its positions stay, and enabling it lets it
+//! in again.
 
 mod common;
 
@@ -45,8 +47,43 @@ async fn refused_count(server: &TestServer, reason: &str) -> f64 {
 }
 
 async fn door_refused(server: &TestServer) -> f64 {
-    let sample = "convoy_gateway_mqtt_refused_total{reason=\"bad_credentials\"}";
-    metric(&server.metrics().await, sample).unwrap_or_else(|| panic!("{sample} is exported"))
+    door_refused_for(server, "bad_credentials").await
+}
+
+async fn door_refused_for(server: &TestServer, reason: &str) -> f64 {
+    let sample = format!("convoy_gateway_mqtt_refused_total{{reason=\"{reason}\"}}");
+    metric(&server.metrics().await, &sample).unwrap_or_else(|| panic!("{sample} is exported"))
+}
+
+/// A vehicle's agent connected and staying so: `connected` once the broker accepted it, and
+/// the task ends (with the error) when the connection closes.
+fn stay_connected(
+    server: &TestServer,
+    vehicle: &str,
+    password: &str,
+) -> (tokio::sync::oneshot::Receiver<()>, tokio::task::JoinHandle<rumqttc::ConnectionError>) {
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle, password);
+    options.set_keep_alive(Duration::from_secs(60));
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let (connected, connected_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let _client = client;
+        let mut connected = Some(connected);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code == ConnectReturnCode::Success => {
+                    if let Some(connected) = connected.take() {
+                        let _ = connected.send(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return e,
+            }
+        }
+    });
+    (connected_rx, task)
 }
 
 /// What the embedded broker answers a vehicle's agent connecting with `password`.
@@ -231,5 +268,83 @@ async fn each_refusal_answers_its_reason_is_counted_and_changes_nothing() {
         .is_none());
     let (entries, _) = audit_log(&server).await;
     assert!(!entries.iter().any(|(action, ..)| action == "vehicle.rotate_password"), "{entries:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_vehicle_is_closed_and_refused_keeps_its_positions_and_is_let_in_when_enabled() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (vehicle, password) = register_vehicle(&server, "truck-16").await;
+    publish_fixes(&server, &vehicle, &password, &[fix(1)], 1).await;
+    eventually(Duration::from_secs(30), "the position stored", || async {
+        server.store.latest_positions().await.unwrap().into_iter().find(|l| l.vehicle == vehicle)
+    })
+    .await;
+    let (connected, connection) = stay_connected(&server, "truck-16", &password);
+    tokio::time::timeout(Duration::from_secs(10), connected).await.expect("connected").unwrap();
+    let before = door_refused_for(&server, "vehicle_disabled").await;
+
+    let (status, _, disabled) =
+        call(&server, "POST", "/api/v1/vehicles/truck-16/disable", Some(&admin), None).await;
+    assert_eq!((status, &disabled), (200, &json!({ "id": "truck-16", "disabled": true, "changed": true })));
+    let started = std::time::Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
+    let ended = ended.expect("the connected vehicle is closed within 10 s").unwrap();
+    assert!(started.elapsed() <= Duration::from_secs(10), "closed after {:?}: {ended}", started.elapsed());
+    eventually(Duration::from_secs(5), "the closing counted", || async {
+        (door_refused_for(&server, "vehicle_disabled").await == before + 1.0).then_some(())
+    })
+    .await;
+
+    assert_eq!(
+        connect(&server, "truck-16", &password).await,
+        ConnectReturnCode::NotAuthorized,
+        "a disabled vehicle with its right password is refused"
+    );
+    assert_eq!(door_refused_for(&server, "vehicle_disabled").await, before + 2.0, "and counted");
+    let wrong = door_refused(&server).await;
+    assert_eq!(
+        connect(&server, "truck-16", "not its password").await,
+        ConnectReturnCode::BadUserNamePassword
+    );
+    assert_eq!(door_refused(&server).await, wrong + 1.0, "a wrong password is bad_credentials as ever");
+
+    let latest = server.store.latest_positions().await.unwrap();
+    assert!(latest.iter().any(|l| l.vehicle == vehicle && l.position.seq == 1), "its positions stay");
+    let (_, list) = server.get_json("/api/v1/vehicles", &admin).await;
+    let listed =
+        list["vehicles"].as_array().unwrap().iter().find(|v| v["id"] == "truck-16").cloned().unwrap();
+    assert_eq!((&listed["disabled"], &listed["position"]["seq"]), (&json!(true), &json!(1)), "{listed}");
+
+    let (status, _, again) =
+        call(&server, "POST", "/api/v1/vehicles/truck-16/disable", Some(&admin), None).await;
+    assert_eq!((status, &again["changed"]), (200, &json!(false)), "disabling again changes nothing: {again}");
+
+    let (status, _, enabled) =
+        call(&server, "POST", "/api/v1/vehicles/truck-16/enable", Some(&admin), None).await;
+    assert_eq!((status, &enabled), (200, &json!({ "id": "truck-16", "disabled": false, "changed": true })));
+    let (connected, mut connection) = stay_connected(&server, "truck-16", &password);
+    tokio::time::timeout(Duration::from_secs(10), connected).await.expect("let in again").unwrap();
+    let stays = tokio::time::timeout(Duration::from_secs(7), &mut connection).await;
+    assert!(stays.is_err(), "an enabled vehicle stays connected past the door's next read: {stays:?}");
+    connection.abort();
+    let (_, list) = server.get_json("/api/v1/vehicles", &admin).await;
+    assert_eq!(list["vehicles"][0]["disabled"], json!(false), "{list}");
+
+    for (path, reason) in [
+        ("/api/v1/vehicles/nothing-16/disable", "unknown_vehicle"),
+        ("/api/v1/vehicles/nothing-16/enable", "unknown_vehicle"),
+    ] {
+        let before = refused_count(&server, reason).await;
+        let (status, _, answer) = call(&server, "POST", path, Some(&admin), None).await;
+        assert_eq!((status, &answer["reason"]), (404, &json!(reason)), "{path}");
+        assert_eq!(refused_count(&server, reason).await, before + 1.0, "{path} counted");
+    }
+    let (entries, _) = audit_log(&server).await;
+    for action in ["vehicle.disable", "vehicle.enable"] {
+        let entry = (action.to_string(), "truck-16".to_string(), ADMIN_USER.to_string());
+        assert!(entries.contains(&entry), "{action}: {entries:?}");
+    }
     server.stop().await;
 }

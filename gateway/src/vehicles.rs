@@ -49,6 +49,8 @@ pub(crate) struct VehicleView {
     #[serde(rename = "move")]
     #[schema(required = true)]
     move_id: Option<String>,
+    /// A disabled vehicle cannot log in to the broker (`POST /api/v1/vehicles/{id}/disable`).
+    disabled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -81,6 +83,8 @@ pub(crate) async fn list_vehicles(
     let crews =
         state.store.move_crews().await?.into_iter().filter(|crew| scope.sees_move(&crew.id)).collect();
     let current_moves = current_moves(crews, Utc::now());
+    let disabled: std::collections::HashSet<VehicleId> =
+        state.store.disabled_vehicles().await?.into_iter().collect();
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {
@@ -92,6 +96,7 @@ pub(crate) async fn list_vehicles(
         let position = position.filter(|_| user.0.role != Role::Auditor);
         vehicles.push(VehicleView {
             move_id: current_moves.get(&id).cloned(),
+            disabled: disabled.contains(&id),
             id,
             received_at: position.as_ref().map(|l| l.received_at),
             position: position.map(|l| l.position),

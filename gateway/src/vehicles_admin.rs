@@ -1,5 +1,5 @@
 //! Changing vehicles: an admin or dispatcher rotates a vehicle's MQTT password
-//! (`POST /api/v1/vehicles/{id}/password`).
+//! (`POST /api/v1/vehicles/{id}/password`), disables and enables it (`.../disable`, `.../enable`).
 //!
 //! - A rotation gives a new random password, in the answer only (`Cache-Control: no-store`),
 //!   with the agent's configuration for the vehicle ([`AgentSetup`]). Only its hash is stored,
@@ -7,6 +7,11 @@
 //!   so the old one is refused (`bad_credentials`) from the vehicle's next connect on. A
 //!   connection already open stays open until it ends. With an external broker (Mosquitto),
 //!   its password file must be made again (README).
+//! - A disabled vehicle cannot log in to the embedded broker (refused after its password is
+//!   checked, `vehicle_disabled`), and a connected one is closed within 10 s (the door reads the
+//!   disabled vehicles every 5 s: `convoy_broker::door::DISABLED_CHECK_INTERVAL`). Its
+//!   positions stay. Disabling a disabled vehicle (or enabling an enabled one) changes nothing
+//!   and answers 200 with `changed: false`: a repeated click or retried request is no error.
 //! - Every refusal of the vehicle routes that change something (registering too) is counted by
 //!   reason in `convoy_gateway_vehicles_refused_total`; every change is in the audit log, never
 //!   with a password.
@@ -51,6 +56,8 @@ pub(crate) const BROKER_HOST_PLACEHOLDER: &str = "BROKER_HOST";
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(requires(Ability::Vehicles, routes!(rotate_password)))
+        .routes(requires(Ability::Vehicles, routes!(disable)))
+        .routes(requires(Ability::Vehicles, routes!(enable)))
         .layer(axum::middleware::map_response(count_refusal))
 }
 
@@ -189,6 +196,82 @@ pub(crate) async fn rotate_password(
     tracing::info!(vehicle = %id, by = %user.0.name, "vehicle password rotated");
     let setup = AgentSetup::new(&state, &headers, &id);
     Ok(no_store(Reply::ok(VehiclePasswordRotated { id, password, setup }).into_response()))
+}
+
+/// A vehicle after it was disabled or enabled.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct VehicleState {
+    #[schema(value_type = schemas::VehicleId)]
+    id: VehicleId,
+    /// Whether the vehicle is disabled now.
+    disabled: bool,
+    /// False when it already was (nothing changed).
+    changed: bool,
+}
+
+/// Disables or enables `id` and records it; the answer.
+async fn set_disabled(
+    state: &AppState,
+    user: &Authenticated,
+    from: Option<std::net::IpAddr>,
+    id: String,
+    disabled: bool,
+) -> Result<Reply<VehicleState>, ApiError> {
+    user.require(Ability::Vehicles)?;
+    let id = VehicleId::new(id).map_err(|_| no_such_vehicle())?;
+    let before = state.store.set_vehicle_disabled(&id, disabled).await?.ok_or_else(no_such_vehicle)?;
+    let changed = before != disabled;
+    let action = if disabled { "vehicle.disable" } else { "vehicle.enable" };
+    audit::record(state, Some(&user.0.name), from, action, id.as_str(), json!({ "changed": changed }))
+        .await?;
+    tracing::info!(vehicle = %id, by = %user.0.name, disabled, changed, "vehicle disabled or enabled");
+    Ok(Reply::ok(VehicleState { id, disabled, changed }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/vehicles/{id}/disable",
+    tag = "vehicles",
+    operation_id = "disableVehicle",
+    summary = "Disable a vehicle: it cannot log in to the broker, and a connected one is closed within 10 s",
+    description = "Its positions and registration stay; enabling it lets its agent in again with its password. The embedded broker refuses its logins (`vehicle_disabled` in `convoy_gateway_mqtt_refused_total`, after the password is checked) and closes a connection of it within 10 s (counted the same). With an external broker, remove it from the broker's password file. Disabling a disabled vehicle changes nothing (200, `changed: false`). An unknown vehicle 404 `unknown_vehicle`. Recorded in the audit log (`vehicle.disable`).",
+    params(("id" = schemas::VehicleId, Path, description = "The vehicle's id.")),
+    responses(
+        (status = 200, description = "The vehicle, disabled.", body = VehicleState),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+pub(crate) async fn disable(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Reply<VehicleState>, ApiError> {
+    set_disabled(&state, &user, from, id, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/vehicles/{id}/enable",
+    tag = "vehicles",
+    operation_id = "enableVehicle",
+    summary = "Enable a disabled vehicle: its agent may log in again with its password",
+    description = "Enabling an enabled vehicle changes nothing (200, `changed: false`). An unknown vehicle 404 `unknown_vehicle`. Recorded in the audit log (`vehicle.enable`).",
+    params(("id" = schemas::VehicleId, Path, description = "The vehicle's id.")),
+    responses(
+        (status = 200, description = "The vehicle, enabled.", body = VehicleState),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+pub(crate) async fn enable(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Reply<VehicleState>, ApiError> {
+    set_disabled(&state, &user, from, id, false).await
 }
 
 #[cfg(test)]
