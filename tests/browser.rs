@@ -175,6 +175,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
             "Audit log",
             "Phones",
             "Holds",
+            "Vehicles",
             "People"
         ])
     );
