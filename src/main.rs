@@ -7,12 +7,12 @@ use std::path::PathBuf;
 mod hold_cli;
 mod phone_cli;
 mod user_cli;
+mod vehicle_cli;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use convoy::config::ServerConfigFile;
 use convoy::demo::DemoOptions;
-use convoy_core::VehicleId;
 use convoy_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -107,7 +107,7 @@ enum Command {
     /// Manage vehicles.
     Vehicle {
         #[command(subcommand)]
-        command: VehicleCommand,
+        command: vehicle_cli::VehicleCommand,
     },
     /// Register phones (OwnTracks, Traccar Client) that report a vehicle's positions.
     Phone {
@@ -217,19 +217,6 @@ struct StorageArgs {
     database: Option<String>,
 }
 
-#[derive(Subcommand, Debug)]
-enum VehicleCommand {
-    /// Register a vehicle and print its MQTT password (shown once).
-    Add {
-        id: String,
-        /// Print `{"id","password"}` as JSON (for scripts such as deploy/mosquitto-passwd.sh).
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        storage: StorageArgs,
-    },
-}
-
 impl StorageArgs {
     fn into_config_file(self, mut file: ServerConfigFile) -> ServerConfigFile {
         file.data_dir = self.data_dir.or(file.data_dir);
@@ -328,19 +315,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("The {} schema is up to date.", store.backend());
             Ok(())
         }
-        Command::Vehicle { command: VehicleCommand::Add { id, json, storage } } => {
-            let id = VehicleId::new(id)?;
-            let store = storage.open().await?;
-            let password = convoy_registry::register_vehicle(&store, &id).await?;
-            audit_cli(&store, "vehicle.add", id.as_str(), serde_json::json!({})).await?;
-            eprintln!("Vehicle {id} registered. Its MQTT password is shown once; give it to the agent:");
-            if json {
-                println!("{}", serde_json::json!({ "id": id.as_str(), "password": password }));
-            } else {
-                println!("{password}");
-            }
-            Ok(())
-        }
+        Command::Vehicle { command } => vehicle_cli::run(command).await,
         Command::Phone { command } => phone_cli::run(command).await,
         Command::Hold { command } => hold_cli::run(command).await,
         Command::User { command } => user_cli::run(command).await,

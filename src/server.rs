@@ -213,6 +213,16 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
             port: addr.port(),
             tls: config.phones.osmand_tls,
         }),
+        // Vehicles connect to the TLS listener when there is one.
+        agent_broker: match (mqtts_addr, mqtt_addr) {
+            (Some(addr), _) => {
+                Some(convoy_gateway::vehicles_admin::AgentBroker { port: addr.port(), tls: true })
+            }
+            (None, Some(addr)) => {
+                Some(convoy_gateway::vehicles_admin::AgentBroker { port: addr.port(), tls: false })
+            }
+            (None, None) => None,
+        },
     };
     let osmand_state = state.clone();
     let metrics_listener = match config.metrics_listen {

@@ -203,6 +203,13 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(201, "POST", "/api/v1/vehicles", Some(admin), Some(json!({ "id": "escort-9" }))).await;
     c.expect(409, "POST", "/api/v1/vehicles", Some(admin), Some(json!({ "id": "truck-9" }))).await;
     c.expect(400, "POST", "/api/v1/vehicles", Some(admin), Some(json!({ "id": "bad id" }))).await;
+    c.expect(201, "POST", "/api/v1/vehicles", Some(admin), Some(json!({ "id": "spare-9" }))).await;
+    c.expect(200, "POST", "/api/v1/vehicles/spare-9/password", Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/vehicles/nothing-9/password", Some(admin), None).await;
+    c.expect(200, "POST", "/api/v1/vehicles/spare-9/disable", Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/vehicles/nothing-9/disable", Some(admin), None).await;
+    c.expect(200, "POST", "/api/v1/vehicles/spare-9/enable", Some(admin), None).await;
+    c.expect(404, "POST", "/api/v1/vehicles/nothing-9/enable", Some(admin), None).await;
     c.expect(200, "GET", "/api/v1/vehicles", Some(admin), None).await;
 
     let fixes = drive(Utc::now().trunc_subsecs(0) - chrono::Duration::seconds(700));

@@ -80,6 +80,8 @@ enum Call {
     ParseRoute,
     /// A vehicle id never used.
     NewVehicle,
+    /// `{id}` is a vehicle registered for this call.
+    FreshVehicle,
     /// A plan with a name never used.
     NewMove,
     /// `{id}` is a new open alert on the test move.
@@ -137,6 +139,9 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/routes/parse", PLANNERS, Call::ParseRoute),
     route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),
     route("POST", "/api/v1/vehicles", PLANNERS, Call::NewVehicle),
+    route("POST", "/api/v1/vehicles/{id}/password", PLANNERS, Call::FreshVehicle),
+    route("POST", "/api/v1/vehicles/{id}/disable", PLANNERS, Call::FreshVehicle),
+    route("POST", "/api/v1/vehicles/{id}/enable", PLANNERS, Call::FreshVehicle),
     route("GET", "/api/v1/vehicles/{id}/track", HISTORY, Call::Plain),
     route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),
@@ -392,6 +397,12 @@ impl World {
                 body = Some(("application/geo+json", route.to_string().into_bytes()));
             }
             Call::NewVehicle => body = Some(json_body(json!({ "id": self.fresh_name("van") }))),
+            Call::FreshVehicle => {
+                id = self.fresh_name("lorry");
+                convoy_registry::register_vehicle(&self.server.store, &VehicleId::new(&id).unwrap())
+                    .await
+                    .unwrap();
+            }
             Call::NewMove => {
                 body = Some(json_body(plan(&self.fresh_name("planned move"), &[CARGO, ESCORT_VEHICLE])))
             }

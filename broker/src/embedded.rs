@@ -222,6 +222,7 @@ pub async fn start(
             .with_commit_ledger(ledger.clone())
             .with_status_lane(status_lane),
     );
+    tokio::spawn(door.clone().watch_disabled(crate::door::DISABLED_CHECK_INTERVAL, shutdown.clone()));
     let door = tokio::spawn(async move {
         let plain = door.clone().serve_plain(plain, shutdown.clone());
         match tls {

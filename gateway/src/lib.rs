@@ -40,6 +40,7 @@ pub mod throttle;
 pub mod tls;
 mod track;
 mod vehicles;
+pub mod vehicles_admin;
 mod web;
 
 pub use alert_history::ALERT_QUERY_REJECTION_REASONS;

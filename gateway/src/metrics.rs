@@ -22,6 +22,9 @@ pub struct GatewayMetrics {
     /// Requests to list, add or change people refused, by reason
     /// (`people_admin::PEOPLE_REFUSAL_REASONS`).
     pub people_refused: IntCounterVec,
+    /// Requests to register or change vehicles refused, by reason
+    /// (`vehicles_admin::VEHICLE_REFUSAL_REASONS`).
+    pub vehicles_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -74,6 +77,13 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            vehicles_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_vehicles_refused_total",
+                    "Requests to register or change vehicles refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -107,6 +117,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.people_refused.clone()))?;
         for reason in crate::people_admin::PEOPLE_REFUSAL_REASONS {
             metrics.people_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.vehicles_refused.clone()))?;
+        for reason in crate::vehicles_admin::VEHICLE_REFUSAL_REASONS {
+            metrics.vehicles_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

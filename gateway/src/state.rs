@@ -42,6 +42,9 @@ pub struct AppState {
     /// Traccar Client's listener (`[phones] osmand_listen`), for the page's phone setup; `None`
     /// when it is off.
     pub traccar_listener: Option<crate::phones::TraccarListener>,
+    /// Where vehicles reach the embedded broker, for the agent configuration the vehicle routes
+    /// give out; `None` with an external broker.
+    pub agent_broker: Option<crate::vehicles_admin::AgentBroker>,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

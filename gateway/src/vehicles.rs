@@ -2,7 +2,8 @@
 //! see them) and `POST /api/v1/vehicles` (register one; its password is shown once).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use convoy_core::{Ability, Position, Role, VehicleId};
 use convoy_store::StoreError;
@@ -22,11 +23,14 @@ use crate::openapi::{
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
+use crate::vehicles_admin::{no_store, AgentSetup};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(signed_in(routes!(list_vehicles)))
-        .routes(requires(Ability::Vehicles, routes!(add_vehicle)))
+    OpenApiRouter::new().routes(signed_in(routes!(list_vehicles))).merge(
+        OpenApiRouter::new()
+            .routes(requires(Ability::Vehicles, routes!(add_vehicle)))
+            .layer(axum::middleware::map_response(crate::vehicles_admin::count_refusal)),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,6 +49,8 @@ pub(crate) struct VehicleView {
     #[serde(rename = "move")]
     #[schema(required = true)]
     move_id: Option<String>,
+    /// A disabled vehicle cannot log in to the broker (`POST /api/v1/vehicles/{id}/disable`).
+    disabled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -77,6 +83,8 @@ pub(crate) async fn list_vehicles(
     let crews =
         state.store.move_crews().await?.into_iter().filter(|crew| scope.sees_move(&crew.id)).collect();
     let current_moves = current_moves(crews, Utc::now());
+    let disabled: std::collections::HashSet<VehicleId> =
+        state.store.disabled_vehicles().await?.into_iter().collect();
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
     let mut vehicles = Vec::new();
     for id in state.store.vehicle_ids().await? {
@@ -88,6 +96,7 @@ pub(crate) async fn list_vehicles(
         let position = position.filter(|_| user.0.role != Role::Auditor);
         vehicles.push(VehicleView {
             move_id: current_moves.get(&id).cloned(),
+            disabled: disabled.contains(&id),
             id,
             received_at: position.as_ref().map(|l| l.received_at),
             position: position.map(|l| l.position),
@@ -124,7 +133,10 @@ pub(crate) struct VehicleCredentials {
     #[schema(value_type = schemas::VehicleId)]
     id: VehicleId,
     /// The vehicle's MQTT password, shown this once.
+    #[schema(format = Password)]
     password: String,
+    #[serde(flatten)]
+    setup: AgentSetup,
 }
 
 #[utoipa::path(
@@ -133,7 +145,7 @@ pub(crate) struct VehicleCredentials {
     tag = "vehicles",
     operation_id = "addVehicle",
     summary = "Register a vehicle; its MQTT password is shown once",
-    description = "Only a hash of the password is stored: it cannot be shown again.",
+    description = "Only a hash of the password is stored: it cannot be shown again. The answer also holds the vehicle's agent configuration (`agent_config`, `password_file`) and is kept by no cache. An id that is not a vehicle id is refused with 400 `bad_id`, one already registered 409 `already_exists`. Recorded in the audit log (`vehicle.add`, without the password).",
     request_body = AddVehicleRequest,
     responses(
         (status = 201, description = "The vehicle is registered.", body = VehicleCredentials),
@@ -148,18 +160,22 @@ pub(crate) async fn add_vehicle(
     State(state): State<AppState>,
     user: Authenticated,
     ClientAddr(from): ClientAddr,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<AddVehicleRequest>,
-) -> Result<Reply<VehicleCredentials>, ApiError> {
+) -> Result<Response, ApiError> {
     user.require(Ability::Vehicles)?;
-    let id = VehicleId::new(request.id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let id = VehicleId::new(request.id)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()).with_reason("bad_id"))?;
     match convoy_registry::register_vehicle(&state.store, &id).await {
         Ok(password) => {
             tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
             audit::record(&state, Some(&user.0.name), from, "vehicle.add", id.as_str(), json!({})).await?;
-            Ok(Reply::created(VehicleCredentials { id, password }))
+            let setup = AgentSetup::new(&state, &headers, &id);
+            Ok(no_store(Reply::created(VehicleCredentials { id, password, setup }).into_response()))
         }
         Err(StoreError::AlreadyExists(what)) => {
-            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")))
+            Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))
+                .with_reason("already_exists"))
         }
         Err(e) => Err(e.into()),
     }

@@ -122,6 +122,7 @@ const ASSETS: &[Asset] = assets![
     "js/holds.js" => JS,
     "js/history.js" => JS,
     "js/people.js" => JS,
+    "js/vehicles.js" => JS,
     "js/password.js" => JS,
     "vendor/leaflet/leaflet.js" => JS,
     "vendor/leaflet/leaflet.css" => CSS,

@@ -17,4 +17,4 @@ pub use people::{
     add_user, authenticate, login, password_is_right, reset_password, set_password, AddUserError,
 };
 pub use phones::{register_phone, verify_phone_secret, AddPhoneError, NewPhone};
-pub use vehicles::register_vehicle;
+pub use vehicles::{register_vehicle, rotate_vehicle_password};

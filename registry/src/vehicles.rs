@@ -1,4 +1,5 @@
-//! Vehicles: registering one gives it a random MQTT password, shown once.
+//! Vehicles: registering one gives it a random MQTT password, shown once; rotating gives it a
+//! new one, and the old one stops working at once.
 
 use convoy_core::VehicleId;
 use convoy_store::{Store, StoreError};
@@ -13,4 +14,13 @@ pub async fn register_vehicle(store: &Store, id: &VehicleId) -> Result<String, S
     let password = random_password();
     store.add_vehicle(id, &hash_vehicle_password(&password)).await?;
     Ok(password)
+}
+
+/// Gives a registered vehicle a new random MQTT password, storing only its hash, and returns it
+/// (shown once); `None` if there is no such vehicle. The old password stops working at the
+/// door's next check of it: its next login. A connection already open stays open.
+pub async fn rotate_vehicle_password(store: &Store, id: &VehicleId) -> Result<Option<String>, StoreError> {
+    let password = random_password();
+    let changed = store.set_vehicle_password_hash(id, &hash_vehicle_password(&password)).await?;
+    Ok(changed.then_some(password))
 }

@@ -76,7 +76,7 @@ mod retention;
 mod rows;
 mod sqlite;
 
-pub use accounts::{Person, PersonChange, PersonChanged, User};
+pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
 pub use alerts::{
     AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition, Delivery, BY_RULE,
 };

@@ -33,6 +33,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0007_hold_details.sql",
     "0008_move_ends.sql",
     "0009_people_admin.sql",
+    "0010_vehicle_admin.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -47,6 +48,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0008_hold_details.sql",
     "0009_move_ends.sql",
     "0010_people_admin.sql",
+    "0011_vehicle_admin.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

@@ -10,7 +10,8 @@ use convoy_store::{
     AgentStatus, AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition,
     AuditBreak, AuditFilter, AuditHead, DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord,
     HoldRelease, IngestWrite, LegalHold, MoveEnd, MoveRecord, MoveState, NewAuditEntry, Person, PersonChange,
-    PersonChanged, ReleaseOutcome, Store, StoreError, StoredPosition, User, VehiclePositions, GENESIS_HASH,
+    PersonChanged, ReleaseOutcome, Store, StoreError, StoredPosition, User, VehicleLogin, VehiclePositions,
+    GENESIS_HASH,
 };
 use serde_json::json;
 
@@ -161,6 +162,42 @@ async fn a_vehicle_is_registered_once(f: Fixture) {
     assert!(f.store.vehicle_registered(&id).await.unwrap());
     f.store.add_vehicle(&vehicle("escort-1"), "hash-3").await.unwrap();
     assert_eq!(f.store.vehicle_ids().await.unwrap(), vec![vehicle("escort-1"), id]);
+}
+
+async fn a_disabled_vehicle_keeps_its_password_and_positions_until_enabled(f: Fixture) {
+    let id = vehicle("truck-07");
+    assert_eq!(f.store.set_vehicle_disabled(&id, true).await.unwrap(), None, "no such vehicle");
+    f.store.add_vehicle(&id, "hash-1").await.unwrap();
+    f.store.add_vehicle(&vehicle("escort-1"), "hash-2").await.unwrap();
+    f.store.write_ingest(&write_of("truck-07", vec![position(1, 0)])).await.unwrap();
+    let login = |disabled| Some(VehicleLogin { password_hash: "hash-1".into(), disabled });
+    assert_eq!(f.store.vehicle_login(&id).await.unwrap(), login(false), "enabled when registered");
+    assert!(f.store.disabled_vehicles().await.unwrap().is_empty());
+    assert_eq!(f.store.set_vehicle_disabled(&id, true).await.unwrap(), Some(false), "was enabled");
+    assert_eq!(f.store.vehicle_login(&id).await.unwrap(), login(true));
+    assert_eq!(f.store.disabled_vehicles().await.unwrap(), vec![id.clone()], "only that one");
+    assert_eq!(f.store.set_vehicle_disabled(&id, true).await.unwrap(), Some(true), "again: no change");
+    assert_eq!(whole_track(&f.store, "truck-07").await.len(), 1, "its positions stay");
+    assert_eq!(f.store.vehicle_ids().await.unwrap().len(), 2, "still registered");
+    assert_eq!(f.store.set_vehicle_disabled(&id, false).await.unwrap(), Some(true), "was disabled");
+    assert_eq!(f.store.vehicle_login(&id).await.unwrap(), login(false));
+    assert!(f.store.disabled_vehicles().await.unwrap().is_empty());
+    assert_eq!(f.store.vehicle_login(&vehicle("nothing-1")).await.unwrap(), None);
+}
+
+async fn a_vehicles_password_hash_is_replaced_only_if_it_is_registered(f: Fixture) {
+    let id = vehicle("truck-07");
+    assert!(!f.store.set_vehicle_password_hash(&id, "hash-2").await.unwrap(), "no such vehicle");
+    assert!(f.store.vehicle_password_hash(&id).await.unwrap().is_none(), "and none is made");
+    f.store.add_vehicle(&id, "hash-1").await.unwrap();
+    f.store.add_vehicle(&vehicle("escort-1"), "hash-3").await.unwrap();
+    assert!(f.store.set_vehicle_password_hash(&id, "hash-2").await.unwrap());
+    assert_eq!(f.store.vehicle_password_hash(&id).await.unwrap().as_deref(), Some("hash-2"));
+    assert_eq!(
+        f.store.vehicle_password_hash(&vehicle("escort-1")).await.unwrap().as_deref(),
+        Some("hash-3"),
+        "another vehicle's stays"
+    );
 }
 
 async fn a_phones_fixes_keep_their_accuracy_and_source(f: Fixture) {
@@ -1258,6 +1295,8 @@ every_backend!(
     optional_fields_stay_absent,
     dead_letters_keep_their_raw_bytes,
     a_vehicle_is_registered_once,
+    a_vehicles_password_hash_is_replaced_only_if_it_is_registered,
+    a_disabled_vehicle_keeps_its_password_and_positions_until_enabled,
     a_phones_fixes_keep_their_accuracy_and_source,
     a_phone_is_registered_once_per_kind_and_name,
     a_token_logs_its_user_in_until_it_expires,

@@ -7,6 +7,9 @@
 //!   its OwnTracks user, the password its secret (`convoy_registry::verify_phone_secret`), a
 //!   will only on its own location topic ([`PhoneTree`]).
 //!
+//! A disabled vehicle is refused after its password is checked (`vehicle_disabled`, answered
+//! "not authorised"); a wrong password of one is `bad_credentials` as any other.
+//!
 //! Either way an unknown name is checked against a hash nobody's password matches, so the time
 //! a refusal takes does not tell which names exist; every refusal is `bad_credentials`. Over
 //! TLS with client certificates, the certificate must name the user name.
@@ -81,10 +84,12 @@ impl Door {
                 return Err((name.clone(), refused(refusal, detail)));
             }
         }
-        let stored = match self.store.vehicle_password_hash(&vehicle).await {
-            Ok(stored) => stored,
+        let login = match self.store.vehicle_login(&vehicle).await {
+            Ok(login) => login,
             Err(e) => return Err((name.clone(), Ended::Unavailable(format!("store: {e}")))),
         };
+        let disabled = login.as_ref().is_some_and(|l| l.disabled);
+        let stored = login.map(|l| l.password_hash);
         // An unknown vehicle is checked against a hash nobody's password matches, so the time
         // a refusal takes does not tell which vehicle ids exist.
         let known = stored.is_some();
@@ -115,6 +120,10 @@ impl Door {
         }
         if !verified {
             return Err(bad("wrong password"));
+        }
+        // Told only to whoever has the password: a guess learns nothing from it.
+        if disabled {
+            return Err((name.clone(), refused(Refusal::VehicleDisabled, "the vehicle is disabled")));
         }
         Ok(vehicle)
     }

@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds, #/people, #/password), the
+// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
 // navigation a role may use, the header's own password and logout buttons, and the
 // live feed and alert book shared by the views.
 
@@ -19,6 +19,7 @@ import { mountPhones } from './phones.js';
 import { mountHolds } from './holds.js';
 import { mountHistory } from './history.js';
 import { mountPeople } from './people.js';
+import { mountVehicles } from './vehicles.js';
 import { mountPassword } from './password.js';
 import { can, home, seesMoves } from './roles.js';
 
@@ -63,6 +64,7 @@ const VIEWS = {
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
   phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },
   holds: { title: 'Holds', may: (me) => can(me, 'view_holds'), mount: mountHolds },
+  vehicles: { title: 'Vehicles', may: (me) => can(me, 'vehicles'), mount: mountVehicles },
   people: { title: 'People', may: (me) => can(me, 'users'), mount: mountPeople },
   // Everyone's, from the header's Password button.
   password: { title: 'My password', may: () => true, mount: mountPassword, hidden: true },

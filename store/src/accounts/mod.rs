@@ -29,6 +29,14 @@ pub struct Person {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
+/// What the broker's door checks when a vehicle logs in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VehicleLogin {
+    pub password_hash: String,
+    /// A disabled vehicle cannot log in; its positions stay.
+    pub disabled: bool,
+}
+
 /// A change an administrator (or, for the password, the person) makes to a person.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PersonChange {
@@ -76,7 +84,22 @@ forward! {
     /// the same password in another form); whether it was replaced.
     pub async fn replace_vehicle_password_hash(&self, id: &VehicleId, old: &str, new: &str) -> Result<bool>;
 
+    /// Replaces a vehicle's stored password hash, whatever it was (a new password: the old one
+    /// stops working at the door's next check); false if there is no such vehicle.
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool>;
+
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>>;
+
+    /// A vehicle's password hash and whether it is disabled, in one round trip (the door's
+    /// check at every login); `None` if it is not registered.
+    pub async fn vehicle_login(&self, id: &VehicleId) -> Result<Option<VehicleLogin>>;
+
+    /// Disables or enables a vehicle; whether it was disabled before (the same again changes
+    /// nothing), or `None` if there is no such vehicle.
+    pub async fn set_vehicle_disabled(&self, id: &VehicleId, disabled: bool) -> Result<Option<bool>>;
+
+    /// The disabled vehicles, ordered by id.
+    pub async fn disabled_vehicles(&self) -> Result<Vec<VehicleId>>;
 
     /// Every registered vehicle, ordered by id.
     pub async fn vehicle_ids(&self) -> Result<Vec<VehicleId>>;

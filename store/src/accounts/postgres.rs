@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
 use tokio_postgres::Row;
 
-use super::{parse_role, Person, PersonChange, PersonChanged, User};
+use super::{parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
 use crate::rows::parse_vehicle;
 use crate::{PgStore, Result, StoreError};
 
@@ -34,6 +34,45 @@ impl PgStore {
             return Err(StoreError::AlreadyExists(format!("vehicle {id}")));
         }
         Ok(())
+    }
+
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute("UPDATE vehicles SET password_hash = $2 WHERE id = $1", &[&id.as_str(), &hash])
+            .await?;
+        Ok(changed == 1)
+    }
+
+    pub async fn vehicle_login(&self, id: &VehicleId) -> Result<Option<VehicleLogin>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT password_hash, disabled FROM vehicles WHERE id = $1", &[&id.as_str()])
+            .await?;
+        Ok(row.map(|r| VehicleLogin { password_hash: r.get(0), disabled: r.get(1) }))
+    }
+
+    pub async fn set_vehicle_disabled(&self, id: &VehicleId, disabled: bool) -> Result<Option<bool>> {
+        // The row is locked by the subquery's FOR UPDATE, so the state before is the one replaced.
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "WITH before AS (SELECT id, disabled FROM vehicles WHERE id = $1 FOR UPDATE)
+                 UPDATE vehicles v SET disabled = $2 FROM before WHERE v.id = before.id
+                 RETURNING before.disabled",
+                &[&id.as_str(), &disabled],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub async fn disabled_vehicles(&self) -> Result<Vec<VehicleId>> {
+        let rows =
+            self.client().await?.query("SELECT id FROM vehicles WHERE disabled ORDER BY id", &[]).await?;
+        rows.into_iter().map(|r| parse_vehicle(r.get(0))).collect()
     }
 
     pub async fn vehicle_password_hash(&self, id: &VehicleId) -> Result<Option<String>> {

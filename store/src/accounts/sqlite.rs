@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
 use rusqlite::{params, OptionalExtension};
 
-use super::{parse_role, Person, PersonChange, PersonChanged, User};
+use super::{parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
 use crate::rows::parse_vehicle;
 use crate::sqlite::from_millis;
 use crate::{Result, SqliteStore, StoreError};
@@ -32,6 +32,51 @@ impl SqliteStore {
                 "UPDATE vehicles SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
                 params![id, old, new],
             )? == 1)
+        })
+        .await
+    }
+
+    pub async fn set_vehicle_password_hash(&self, id: &VehicleId, hash: &str) -> Result<bool> {
+        let (id, hash) = (id.to_string(), hash.to_string());
+        self.with(move |conn| {
+            Ok(conn.execute("UPDATE vehicles SET password_hash = ?2 WHERE id = ?1", params![id, hash])? == 1)
+        })
+        .await
+    }
+
+    pub async fn vehicle_login(&self, id: &VehicleId) -> Result<Option<VehicleLogin>> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT password_hash, disabled FROM vehicles WHERE id = ?1", [id], |r| {
+                    Ok(VehicleLogin { password_hash: r.get(0)?, disabled: r.get::<_, i64>(1)? != 0 })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn set_vehicle_disabled(&self, id: &VehicleId, disabled: bool) -> Result<Option<bool>> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let before: Option<i64> = tx
+                .query_row("SELECT disabled FROM vehicles WHERE id = ?1", [&id], |r| r.get(0))
+                .optional()?;
+            if before.is_some() {
+                tx.execute("UPDATE vehicles SET disabled = ?2 WHERE id = ?1", params![id, disabled as i64])?;
+            }
+            tx.commit()?;
+            Ok(before.map(|b| b != 0))
+        })
+        .await
+    }
+
+    pub async fn disabled_vehicles(&self) -> Result<Vec<VehicleId>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT id FROM vehicles WHERE disabled <> 0 ORDER BY id")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            ids.map(|id| parse_vehicle(id?)).collect()
         })
         .await
     }

@@ -1,0 +1,178 @@
+// @ts-check
+// `#/vehicles` (admins and dispatchers): the registered vehicles, with whether each is disabled
+// and when its last position arrived; registering one; and on each rotating its MQTT password
+// and disabling or enabling it. A new password is shown once, here only, with the agent's
+// configuration file to download. Each action that takes something away asks first.
+
+import { api, save, seg } from './api.js';
+import { el, field, messageLine, replace } from './dom.js';
+import { dateTime } from './format.js';
+
+/**
+ * A vehicle (`GET /api/v1/vehicles`).
+ * @typedef {object} Vehicle
+ * @property {string} id
+ * @property {string | null} received_at
+ * @property {string | null} move
+ * @property {boolean} disabled
+ */
+
+/**
+ * A new password with the agent's configuration (`POST /api/v1/vehicles`, `.../password`).
+ * @typedef {object} AgentSetup
+ * @property {string} id
+ * @property {string} password
+ * @property {string} agent_config
+ * @property {string} password_file
+ */
+
+/**
+ * What the list says of a vehicle's last position.
+ * @param {Vehicle} vehicle
+ */
+export function lastSeen(vehicle) {
+  return vehicle.received_at ? dateTime(vehicle.received_at) : 'never';
+}
+
+/**
+ * The question asked before an action on a vehicle, or null for one that takes nothing away.
+ * @param {'rotate' | 'disable' | 'enable'} action
+ * @param {string} id
+ * @returns {string | null}
+ */
+export function vehicleConfirmation(action, id) {
+  switch (action) {
+    case 'rotate': return `Give ${id} a new password? Its agent is refused with the old one from its next connect; the new one is shown once.`;
+    case 'disable': return `Disable ${id}? It cannot connect, and a connected agent is closed within 10 s. Its positions stay.`;
+    default: return null;
+  }
+}
+
+/**
+ * The name of the downloaded agent configuration of `id`.
+ * @param {string} id
+ */
+export function configFileName(id) {
+  return `convoy-agent-${id}.toml`;
+}
+
+/**
+ * Shows a new password and the agent's configuration once, with a download of the file.
+ * @param {HTMLElement} box
+ * @param {AgentSetup} setup
+ */
+function showOnce(box, setup) {
+  const download = el('button', { type: 'button', class: 'secondary download-config', text: 'Download agent configuration',
+    on: { click: () => save(new Blob([setup.agent_config], { type: 'application/toml' }), configFileName(setup.id)) } });
+  replace(box,
+    el('p', { class: 'once' }, el('strong', { text: 'Shown once: ' }),
+      `write this password alone in ${setup.password_file} on the vehicle; it cannot be shown again (only a hash of it is kept).`),
+    el('p', {}, `MQTT password of ${setup.id}: `, el('code', { class: 'new-password', text: setup.password })),
+    el('pre', { class: 'agent-config', text: setup.agent_config }),
+    download);
+}
+
+/**
+ * @param {HTMLElement} container
+ */
+export async function mountVehicles(container) {
+  const listMessage = messageLine();
+  const rows = el('tbody');
+  const shownOnce = el('div', { class: 'shown-once' });
+  const columns = ['Vehicle', 'State', 'Last position', 'Move', ''];
+  const page = el('section', { class: 'page vehicles' },
+    el('h1', { text: 'Vehicles' }),
+    el('p', { class: 'hint', text: 'The vehicles whose agents may connect. Every change is in the audit log; passwords never are.' }),
+    el('table', { class: 'vehicle-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
+    listMessage.node, shownOnce);
+  container.append(page);
+
+  async function loadList() {
+    /** @type {{ vehicles: Vehicle[] }} */
+    const { vehicles } = await api.get('/api/v1/vehicles');
+    replace(rows, vehicles.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: 'No vehicle yet.' })));
+    for (const vehicle of vehicles) rows.append(vehicleRow(vehicle));
+  }
+
+  /** @param {Vehicle} vehicle */
+  function vehicleRow(vehicle) {
+    const toggle = vehicle.disabled
+      ? el('button', { type: 'button', class: 'secondary enable', text: 'Enable', on: { click: () => act(vehicle, 'enable') } })
+      : el('button', { type: 'button', class: 'secondary disable', text: 'Disable', on: { click: () => act(vehicle, 'disable') } });
+    const rotate = el('button', { type: 'button', class: 'secondary rotate', text: 'New password', on: { click: () => act(vehicle, 'rotate') } });
+    return el('tr', { data: { vehicle: vehicle.id }, class: vehicle.disabled ? 'disabled' : 'enabled' },
+      el('td', { class: 'id', text: vehicle.id }),
+      el('td', { class: 'state', text: vehicle.disabled ? 'Disabled' : 'Enabled' }),
+      el('td', { class: 'last-seen', text: lastSeen(vehicle) }),
+      el('td', { class: 'move', text: vehicle.move ?? '' }),
+      el('td', { class: 'actions' }, rotate, toggle));
+  }
+
+  /**
+   * Does `action` to `vehicle` after asking, says what came of it, and reloads the list.
+   * @param {Vehicle} vehicle
+   * @param {'rotate' | 'disable' | 'enable'} action
+   */
+  async function act(vehicle, action) {
+    const question = vehicleConfirmation(action, vehicle.id);
+    if (question && !window.confirm(question)) return;
+    listMessage.clear();
+    replace(shownOnce);
+    const path = `/api/v1/vehicles/${seg(vehicle.id)}`;
+    try {
+      if (action === 'rotate') {
+        /** @type {AgentSetup} */
+        const answer = await api.post(`${path}/password`);
+        listMessage.ok(`${vehicle.id} has a new password; the old one is refused from its next connect.`);
+        showOnce(shownOnce, answer);
+      } else {
+        /** @type {{ changed: boolean }} */
+        const answer = await api.post(`${path}/${action}`);
+        const word = action === 'disable' ? 'disabled' : 'enabled';
+        listMessage.ok(answer.changed ? `${vehicle.id} is ${word}.` : `${vehicle.id} was ${word} already.`);
+      }
+    } catch (e) {
+      listMessage.error(`Not done (${vehicle.id}): ${e.message}`);
+    }
+    await loadList();
+  }
+
+  page.append(registerForm(shownOnce, loadList));
+  await loadList();
+  return () => replace(container);
+}
+
+/**
+ * The form to register a vehicle; its password and configuration go to `box`, then `added`
+ * reloads the list.
+ * @param {HTMLElement} box
+ * @param {() => Promise<void>} added
+ */
+function registerForm(box, added) {
+  const message = messageLine();
+  const id = el('input', { name: 'id', required: true, maxlength: 64, pattern: '[A-Za-z0-9._\\-]+', autocomplete: 'off' });
+  const submit = el('button', { type: 'submit', text: 'Register' });
+
+  async function register() {
+    message.clear();
+    replace(box);
+    submit.disabled = true;
+    try {
+      /** @type {AgentSetup} */
+      const setup = await api.post('/api/v1/vehicles', { id: id.value.trim() });
+      message.ok(`${setup.id} registered.`);
+      id.value = '';
+      showOnce(box, setup);
+      await added();
+    } catch (e) {
+      message.error(`Not registered: ${e.message}`);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  return el('form', { class: 'vehicle-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); register(); } } },
+    el('h2', { text: 'Register a vehicle' }),
+    field('Vehicle id', id, 'Letters, digits, ".", "_" and "-"; the agent logs in with it.'),
+    submit, message.node);
+}

@@ -1,0 +1,3 @@
+-- Vehicle administration: a disabled vehicle cannot log in to the embedded broker (its positions
+-- stay).
+ALTER TABLE vehicles ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false;
