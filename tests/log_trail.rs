@@ -37,10 +37,11 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let (vehicle, password) = register_vehicle(&server, "truck-trail").await;
 
-    // East along a straight road, a fix a second 15 m apart; a forbidden zone of 10 m around
-    // the seventh fix only: it opens `zone_enter`, the eighth clears it.
+    // East along a straight road, a fix a second 22 m apart; a forbidden zone of 10 m around
+    // the seventh fix only: it opens `zone_enter`, the eighth (12 m outside the edge, past the
+    // zone's 5 m edge margin) clears it.
     const INSIDE: usize = 6;
-    let point = |i: usize| (11.50 + i as f64 * 0.0002, 48.10);
+    let point = |i: usize| (11.50 + i as f64 * 0.0003, 48.10);
     let t0 = Utc::now().trunc_subsecs(3) - TimeSpan::seconds(20);
     let fixes: Vec<Position> = (0..12)
         .map(|i| Position {
@@ -49,7 +50,7 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
             lat: point(i).1,
             lon: point(i).0,
             alt_m: None,
-            speed_mps: Some(15.0),
+            speed_mps: Some(22.0),
             course_deg: Some(90.0),
             fix: Some(FixMode::ThreeD),
             sats: Some(9),
