@@ -47,21 +47,27 @@ impl ZoneIndex {
         }
     }
 
-    /// Calls `found` with the index of every zone holding `p` or whose edge is within
-    /// `margin_m` metres of it, and how deep inside the zone `p` is: its distance to the
-    /// nearest edge in metres, negative outside. Zones farther away are not reported.
-    pub fn for_each_near(&self, p: Point, margin_m: f64, mut found: impl FnMut(usize, f64)) {
+    /// Calls `found` with the index of every zone whose bounding box comes within `margin_m`
+    /// metres of `p`, and whether the zone holds `p` (edge included, as
+    /// [`for_each_containing`](Self::for_each_containing) judges it). How deep inside or how far
+    /// outside `p` is costs a pass over the zone's edges, so it is left to
+    /// [`depth_m`](Self::depth_m), for the few fixes that need it: those on the other side of
+    /// an edge from the vehicle's last known side.
+    pub fn for_each_near(&self, p: Point, margin_m: f64, mut found: impl FnMut(usize, bool)) {
         let scale = LocalScale::at(p.y());
         let dlat = margin_m / scale.m_per_deg_lat;
         let dlon = (margin_m / scale.m_per_deg_lon.max(1e-6)).min(360.0);
         let around = AABB::from_corners([p.x() - dlon, p.y() - dlat], [p.x() + dlon, p.y() + dlat]);
         for entry in self.tree.locate_in_envelope_intersecting(&around) {
             let i = entry.data as usize;
-            let depth = depth_m(&self.zones[i], p);
-            if depth >= -margin_m {
-                found(i, depth);
-            }
+            found(i, contains(&self.zones[i], p));
         }
+    }
+
+    /// How far inside zone `i` the point is, in metres: the distance to its nearest edge,
+    /// negative outside (0 on the edge). Its sign is the containment `for_each_near` reports.
+    pub fn depth_m(&self, i: usize, p: Point) -> f64 {
+        depth_m(&self.zones[i], p)
     }
 
     /// A quarter of the zone's smaller width in metres (half a circle's radius): the most an
@@ -199,7 +205,13 @@ mod tests {
         let index = ZoneIndex::new(&zones);
         let near = |p: Point, margin: f64| {
             let mut found = Vec::new();
-            index.for_each_near(p, margin, |i, depth| found.push((i, depth)));
+            index.for_each_near(p, margin, |i, holds| {
+                let depth = index.depth_m(i, p);
+                assert_eq!(holds, depth >= 0.0, "containment and depth agree");
+                if depth >= -margin {
+                    found.push((i, depth));
+                }
+            });
             found.sort_by_key(|a| a.0);
             found
         };
@@ -244,9 +256,19 @@ mod tests {
             let index = ZoneIndex::new(&zones);
             let p = Point::new(10.0 + px, base_lat + py);
             let found = containing(&index, p);
-            // The zones near it with a depth of 0 or more are exactly those holding it.
+            // The zones near it said to hold it are exactly those holding it, and the depth's
+            // sign agrees with each.
             let mut held = Vec::new();
-            index.for_each_near(p, 0.0, |i, depth| if depth >= 0.0 { held.push(i) });
+            let mut disagree = Vec::new();
+            index.for_each_near(p, 0.0, |i, holds| {
+                if holds {
+                    held.push(i);
+                }
+                if holds != (index.depth_m(i, p) >= 0.0) {
+                    disagree.push(i);
+                }
+            });
+            prop_assert!(disagree.is_empty(), "containment and depth disagree on {:?}", disagree);
             held.sort_unstable();
             prop_assert_eq!(&held, &found);
             for (i, zone) in zones.iter().enumerate() {

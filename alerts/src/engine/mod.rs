@@ -91,7 +91,7 @@ pub struct Engine {
     /// Which (move, vehicle slot) pairs a vehicle takes part in.
     by_vehicle: HashMap<VehicleId, Slots>,
     /// Zones holding the current fix or near it, with how deep inside (reused between fixes).
-    zone_buffer: Vec<(u32, f64)>,
+    zone_buffer: Vec<(u32, bool)>,
 }
 
 #[derive(Debug)]
@@ -344,7 +344,7 @@ impl MoveRuntime {
         slot: usize,
         position: &Position,
         received_at: DateTime<Utc>,
-        zone_buffer: &mut Vec<(u32, f64)>,
+        zone_buffer: &mut Vec<(u32, bool)>,
         out: &mut Vec<RuleEvent>,
     ) {
         let previous = self.vehicles[slot].last_fix;
@@ -367,13 +367,13 @@ impl MoveRuntime {
         vehicle.route_match = Some(matched);
 
         zone_buffer.clear();
-        self.zones.for_each_near(p, self.settings.zone_edge_margin_m, |i, depth| {
-            zone_buffer.push((i as u32, depth))
+        self.zones.for_each_near(p, self.settings.zone_edge_margin_m, |i, holds| {
+            zone_buffer.push((i as u32, holds))
         });
         zone_buffer.sort_unstable_by_key(|&(i, _)| i);
         let at_allowed_place = zone_buffer
             .iter()
-            .any(|&(i, depth)| depth >= 0.0 && zone_rules::allows_stops(&self.zones.zones()[i as usize]));
+            .any(|&(i, holds)| holds && zone_rules::allows_stops(&self.zones.zones()[i as usize]));
 
         let inside_corridor = matched.distance_m <= self.corridor_m || at_allowed_place;
         // A fix counts as off the corridor only when its whole accuracy circle is (a phone's
@@ -387,7 +387,15 @@ impl MoveRuntime {
         }
         vehicle.stop.update(&vehicle.id, at_allowed_place, &mut ctx);
         vehicle.overspeed.update(&vehicle.id, &mut ctx);
-        vehicle.zones.update(&vehicle.id, zone_buffer, &self.zone_margins, self.zones.zones(), &mut ctx);
+        let depth_m = |i: u32| self.zones.depth_m(i as usize, p);
+        vehicle.zones.update(
+            &vehicle.id,
+            zone_buffer,
+            depth_m,
+            &self.zone_margins,
+            self.zones.zones(),
+            &mut ctx,
+        );
         if let Some(escort) = escort_fix {
             vehicle.convoy.update(&vehicle.id, &escort, &mut ctx);
         }

@@ -28,8 +28,11 @@ pub(super) struct ZoneState {
 }
 
 impl ZoneState {
-    /// `near`: the zones the fix is in or within the edge margin of, sorted by index, each with
-    /// how deep inside the fix is (negative outside); `margins`: each zone's edge margin.
+    /// `near`: the zones near the fix (within the edge margin of their bounding box), sorted by
+    /// index, each with whether it holds the fix; `depth_m`: how deep inside a zone the fix is
+    /// (negative outside), asked only of a zone the fix is on the other side of from the
+    /// vehicle's last known side (it costs a pass over the zone's edges); `margins`: each
+    /// zone's edge margin.
     ///
     /// Hysteresis at the edge, by distance rather than by time: a vehicle counts as having
     /// entered a zone once a fix is `margin` inside its edge, and as having left it once a fix
@@ -41,19 +44,21 @@ impl ZoneState {
     pub fn update(
         &mut self,
         vehicle: &VehicleId,
-        near: &[(u32, f64)],
+        near: &[(u32, bool)],
+        depth_m: impl Fn(u32) -> f64,
         margins: &[f64],
         zones: &[Zone],
         ctx: &mut Context,
     ) {
         self.next.clear();
-        for &(i, depth) in near {
+        for &(i, holds) in near {
             let was_inside = self.inside.binary_search(&i).is_ok();
             let margin = margins[i as usize];
-            let inside = match (self.started, was_inside) {
-                (false, _) => depth >= 0.0,
-                (true, true) => depth >= -margin,
-                (true, false) => depth >= margin,
+            let inside = match (self.started, was_inside, holds) {
+                (false, _, _) => holds,
+                (true, true, true) | (true, false, false) => holds,
+                (true, true, false) => depth_m(i) >= -margin,
+                (true, false, true) => depth_m(i) >= margin,
             };
             if inside {
                 self.next.push(i);
