@@ -86,6 +86,23 @@ pub(crate) struct ErrorBody {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RefusalReason(pub &'static str);
 
+impl RefusalReason {
+    /// The reason a refused answer is counted by: the one its handler gave, or `bad_request` for
+    /// a 400, 413 or 415 that has none (the JSON extractor's). `None` for anything else: a 401
+    /// or 403 is no one's input about the resource.
+    pub(crate) fn of(response: &Response) -> Option<&'static str> {
+        match response.extensions().get::<RefusalReason>() {
+            Some(RefusalReason(reason)) => Some(*reason),
+            None => match response.status() {
+                StatusCode::BAD_REQUEST
+                | StatusCode::PAYLOAD_TOO_LARGE
+                | StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("bad_request"),
+                _ => None,
+            },
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.message, reason: self.reason };

@@ -68,15 +68,7 @@ pub(crate) async fn count_refusal(
     response: Response,
 ) -> Response {
     let Some(Extension(metrics)) = metrics else { return response };
-    let reason = match response.extensions().get::<RefusalReason>() {
-        Some(RefusalReason(reason)) => Some(*reason),
-        None => match response.status() {
-            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                Some("bad_request")
-            }
-            _ => None,
-        },
-    };
+    let reason = RefusalReason::of(&response);
     if let Some(reason) = reason {
         metrics.vehicles_refused.with_label_values(&[reason]).inc();
     }
