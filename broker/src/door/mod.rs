@@ -18,6 +18,7 @@
 //! door answers what Convoy does not read ([`phone_acl`]).
 
 mod acl;
+mod disabled;
 pub mod held_acks;
 mod identity;
 mod login;
@@ -27,37 +28,33 @@ mod rules;
 mod status_lane;
 mod upstream;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::topics::VehicleTopic;
-use convoy_core::VehicleId;
 use convoy_limits::{Admitted, Gate};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 pub use acl::VehicleTree;
+pub use disabled::DISABLED_CHECK_INTERVAL;
 pub use held_acks::{CommitLedger, HeldKind};
 pub use identity::certificate_names;
 pub use status_lane::StatusLane;
 pub use upstream::UpstreamSecret;
 
 use crate::metrics::BrokerMetrics;
+use disabled::DisabledVehicles;
 use held_acks::{broker_packet, AckEvent, Held, HeldAcks};
 use login::{Client, Refused};
 use packet::{ClientPacket, Connect, ConnectRefusal, Frame, Framer, PacketError};
 use rules::{Pass, Rules};
-
-/// How often the door reads which vehicles are disabled: a connected vehicle is closed within
-/// twice this (one read, and the next if the change lands just after a read).
-pub const DISABLED_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The largest CONNECT accepted before login (MQTT allows 256 MiB; an agent's holds its ids,
 /// password and a small status will).
@@ -191,7 +188,7 @@ pub struct Door {
     /// Where statuses go to rumqttd, with a ledger (their PUBACKs are then the door's own).
     status_lane: Option<StatusLane>,
     /// The disabled vehicles, as last read ([`Door::watch_disabled`]): a connected one is closed.
-    disabled: watch::Sender<Arc<HashSet<VehicleId>>>,
+    disabled: DisabledVehicles,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -229,53 +226,14 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
-        let (disabled, _) = watch::channel(Arc::default());
+        let disabled = DisabledVehicles::new();
         Self { settings, store, metrics, secret, ledger: None, status_lane: None, disabled }
     }
 
     /// Reads the disabled vehicles every `every` until `shutdown`; a connected vehicle that is
-    /// among them is closed (`vehicle_disabled`). A failed read keeps the last set.
+    /// among them is closed (`vehicle_disabled`).
     pub async fn watch_disabled(self: Arc<Self>, every: Duration, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = shutdown.cancelled() => return,
-            }
-            match self.store.disabled_vehicles().await {
-                Ok(ids) => {
-                    let ids: HashSet<VehicleId> = ids.into_iter().collect();
-                    self.disabled.send_if_modified(|set| {
-                        let changed = **set != ids;
-                        if changed {
-                            *set = Arc::new(ids);
-                        }
-                        changed
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read the disabled vehicles"),
-            }
-        }
-    }
-
-    /// Returns once `vehicle` is disabled; never for a phone. The set read may be up to one
-    /// interval old (a vehicle enabled since, and logged in again): when it names the vehicle,
-    /// the store decides, and a stale entry is asked again after an interval.
-    async fn until_disabled(&self, client: &Client) {
-        let Client::Vehicle(vehicle) = client else { return std::future::pending().await };
-        let mut disabled = self.disabled.subscribe();
-        loop {
-            if disabled.wait_for(|set| set.contains(vehicle)).await.is_err() {
-                return std::future::pending().await;
-            }
-            match self.store.vehicle_login(vehicle).await {
-                Ok(Some(login)) if !login.disabled => {}
-                Ok(_) => return,
-                Err(e) => tracing::warn!(error = %e, "cannot read whether the vehicle is disabled"),
-            }
-            tokio::time::sleep(DISABLED_CHECK_INTERVAL).await;
-        }
+        self.disabled.watch(&self.store, every, shutdown).await;
     }
 
     /// Holds the PUBACKs of positions and status until `ledger` reports them committed.
@@ -560,7 +518,7 @@ impl Door {
             tokio::select! {
                 ended = inbound => Some(ended),
                 _ = outbound => None,
-                () = self.until_disabled(&client_kind) => {
+                () = self.disabled.until_disabled(&self.store, &client_kind) => {
                     Some(Err(refused(Refusal::VehicleDisabled, "disabled while connected")))
                 }
             }
