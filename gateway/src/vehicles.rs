@@ -128,15 +128,17 @@ pub(crate) struct AddVehicleRequest {
     id: String,
 }
 
+/// A vehicle's MQTT password, shown once, with its agent's configuration: on registering and
+/// on a new password.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct VehicleCredentials {
     #[schema(value_type = schemas::VehicleId)]
-    id: VehicleId,
-    /// The vehicle's MQTT password, shown this once.
+    pub(crate) id: VehicleId,
+    /// The vehicle's MQTT password (24 letters and digits), shown this once.
     #[schema(format = Password)]
-    password: String,
+    pub(crate) password: String,
     #[serde(flatten)]
-    setup: AgentSetup,
+    pub(crate) setup: AgentSetup,
 }
 
 #[utoipa::path(

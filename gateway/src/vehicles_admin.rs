@@ -35,6 +35,7 @@ use crate::openapi::{requires, NotFound, ServiceUnavailable};
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
+use crate::vehicles::VehicleCredentials;
 
 /// Every reason a vehicle request is refused with, each counted from the start.
 pub(crate) const VEHICLE_REFUSAL_REASONS: &[&str] = &[
@@ -145,18 +146,6 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
     (!name.is_empty() && name.len() <= 253 && name.chars().all(plain)).then(|| name.to_string())
 }
 
-/// A vehicle's new password, shown once, with its agent's configuration.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct VehiclePasswordRotated {
-    #[schema(value_type = schemas::VehicleId)]
-    id: VehicleId,
-    /// The new MQTT password (24 letters and digits): shown here only, never again.
-    #[schema(format = Password)]
-    password: String,
-    #[serde(flatten)]
-    setup: AgentSetup,
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/vehicles/{id}/password",
@@ -166,7 +155,7 @@ pub(crate) struct VehiclePasswordRotated {
     description = "The old password stops working at once: the embedded broker refuses the vehicle's next connect with it (`bad_credentials` in `convoy_gateway_mqtt_refused_total`); a connection already open stays open until it ends. With an external broker, its password file must be made again. An unknown vehicle 404 `unknown_vehicle`. Recorded in the audit log (`vehicle.rotate_password`, without the password).",
     params(("id" = schemas::VehicleId, Path, description = "The vehicle's id.")),
     responses(
-        (status = 200, description = "The new password and agent configuration, shown once.", body = VehiclePasswordRotated),
+        (status = 200, description = "The new password and agent configuration, shown once.", body = VehicleCredentials),
         (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -187,7 +176,7 @@ pub(crate) async fn rotate_password(
         .await?;
     tracing::info!(vehicle = %id, by = %user.0.name, "vehicle password rotated");
     let setup = AgentSetup::new(&state, &headers, &id);
-    Ok(no_store(Reply::ok(VehiclePasswordRotated { id, password, setup }).into_response()))
+    Ok(no_store(Reply::ok(VehicleCredentials { id, password, setup }).into_response()))
 }
 
 /// A vehicle after it was disabled or enabled.
