@@ -327,34 +327,16 @@ async fn bad_holds_and_releases_are_refused_with_their_reason_counted_and_nothin
     w.server.stop().await;
 }
 
-/// Runs `convoy hold ARGS` on the server's database as Unix user `ops`: stdout, or the failure.
-fn convoy_hold(server: &TestServer, args: &[&str]) -> Result<String, String> {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .arg("hold")
-        .args(args)
-        .args(["--database", &server.config.database])
-        .env("USER", "ops")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn convoy_hold_places_lists_and_releases_with_the_apis_checks_and_each_step_audited() {
     let w = World::start().await;
-    let id = convoy_hold(
-        &w.server,
-        &["place", "--move", &w.move_id, "--reason", "inquiry", "--reference", "INQ-3"],
-    )
-    .unwrap();
+    let id = w
+        .server
+        .cli("hold", &["place", "--move", &w.move_id, "--reason", "inquiry", "--reference", "INQ-3"])
+        .unwrap();
     let id: i64 = id.trim().parse().unwrap();
-    let refused = convoy_hold(
-        &w.server,
+    let refused = w.server.cli(
+        "hold",
         &[
             "place",
             "--all-vehicles",
@@ -367,8 +349,8 @@ async fn convoy_hold_places_lists_and_releases_with_the_apis_checks_and_each_ste
         ],
     );
     assert!(refused.unwrap_err().contains("before its end"), "a reversed range is refused");
-    let refused = convoy_hold(
-        &w.server,
+    let refused = w.server.cli(
+        "hold",
         &[
             "place",
             "--vehicle",
@@ -383,7 +365,7 @@ async fn convoy_hold_places_lists_and_releases_with_the_apis_checks_and_each_ste
     );
     assert!(refused.unwrap_err().contains("not registered"));
 
-    let listed = convoy_hold(&w.server, &["list"]).unwrap();
+    let listed = w.server.cli("hold", &["list"]).unwrap();
     let holds: Vec<Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(holds.len(), 1, "{listed}");
     assert_eq!((holds[0]["id"].as_i64(), holds[0]["placed_by"].as_str()), (Some(id), Some("cli:ops")));
@@ -392,8 +374,8 @@ async fn convoy_hold_places_lists_and_releases_with_the_apis_checks_and_each_ste
     let api = w.holds(&w.auditor).await;
     assert_eq!(api, holds);
 
-    convoy_hold(&w.server, &["release", &id.to_string(), "--reason", "closed"]).unwrap();
-    let again = convoy_hold(&w.server, &["release", &id.to_string(), "--reason", "closed"]);
+    w.server.cli("hold", &["release", &id.to_string(), "--reason", "closed"]).unwrap();
+    let again = w.server.cli("hold", &["release", &id.to_string(), "--reason", "closed"]);
     assert!(again.unwrap_err().contains("released already"));
     let entries =
         w.server.store.audit_entries(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();

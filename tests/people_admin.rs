@@ -396,50 +396,34 @@ async fn wrong_current_passwords_count_as_failed_logins() {
     server.stop().await;
 }
 
-/// Runs `convoy user ARGS` on the server's database as Unix user `ops`: stdout, or stderr.
-fn convoy_user(server: &TestServer, args: &[&str]) -> Result<String, String> {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .arg("user")
-        .args(args)
-        .args(["--database", &server.config.database])
-        .env("USER", "ops")
-        .output()
-        .unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_lists_changes_disables_and_resets_people_audited_as_its_user() {
     let (server, admin) = start_with_pat().await;
     let listed: Vec<Value> =
-        convoy_user(&server, &["list"]).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        server.cli("user", &["list"]).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let pat = listed.iter().find(|p| p["name"] == PAT.0).unwrap();
     assert_eq!((&pat["role"], &pat["disabled"]), (&json!("dispatcher"), &json!(false)), "{pat}");
 
-    convoy_user(&server, &["role", PAT.0, "auditor"]).unwrap();
+    server.cli("user", &["role", PAT.0, "auditor"]).unwrap();
     assert_eq!(server.store.user(PAT.0).await.unwrap().unwrap().role, Role::Auditor);
     let session = server.login(PAT.0, PAT.1).await;
-    convoy_user(&server, &["disable", PAT.0]).unwrap();
+    server.cli("user", &["disable", PAT.0]).unwrap();
     assert_eq!(
         server.get_json("/api/v1/me", &session).await.0,
         401,
         "disabled from the CLI, the session ended"
     );
     assert_eq!(try_login(&server, PAT.0, PAT.1).await.0, 401);
-    convoy_user(&server, &["enable", PAT.0]).unwrap();
-    let password = convoy_user(&server, &["reset-password", PAT.0]).unwrap().trim().to_string();
+    server.cli("user", &["enable", PAT.0]).unwrap();
+    let password = server.cli("user", &["reset-password", PAT.0]).unwrap().trim().to_string();
     assert_eq!(password.len(), 24, "the new password alone on stdout: {password:?}");
     assert_eq!(try_login(&server, PAT.0, PAT.1).await.0, 401);
     assert_eq!(try_login(&server, PAT.0, &password).await.0, 200);
 
-    let refused = convoy_user(&server, &["disable", ADMIN_USER]).unwrap_err();
+    let refused = server.cli("user", &["disable", ADMIN_USER]).unwrap_err();
     assert!(refused.contains("last_admin"), "{refused}");
-    assert!(convoy_user(&server, &["role", "nobody", "escort"]).unwrap_err().contains("no such user"));
-    assert!(convoy_user(&server, &["role", PAT.0, "boss"]).is_err(), "an unknown role");
+    assert!(server.cli("user", &["role", "nobody", "escort"]).unwrap_err().contains("no such user"));
+    assert!(server.cli("user", &["role", PAT.0, "boss"]).is_err(), "an unknown role");
     assert_eq!(server.get_json("/api/v1/me", &admin).await.0, 200);
 
     let (entries, text) = audit_log(&server).await;

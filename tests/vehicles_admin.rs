@@ -349,43 +349,28 @@ async fn a_disabled_vehicle_is_closed_and_refused_keeps_its_positions_and_is_let
     server.stop().await;
 }
 
-/// Runs `convoy vehicle ARGS` on the server's database as Unix user `ops`: stdout, or stderr.
-fn convoy_vehicle(server: &TestServer, args: &[&str]) -> Result<String, String> {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .arg("vehicle")
-        .args(args)
-        .args(["--database", &server.config.database])
-        .env("USER", "ops")
-        .output()
-        .unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_rotates_disables_enables_and_lists_vehicles_audited_as_its_user() {
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let (_, old) = register_vehicle(&server, "truck-17").await;
     let rotated: Value =
-        serde_json::from_str(&convoy_vehicle(&server, &["rotate-password", "truck-17", "--json"]).unwrap())
+        serde_json::from_str(&server.cli("vehicle", &["rotate-password", "truck-17", "--json"]).unwrap())
             .unwrap();
     let new = rotated["password"].as_str().unwrap().to_string();
     assert_eq!((rotated["id"].as_str(), new.len()), (Some("truck-17"), 24), "{rotated}");
     assert_eq!(connect(&server, "truck-17", &old).await, ConnectReturnCode::BadUserNamePassword);
     assert_eq!(connect(&server, "truck-17", &new).await, ConnectReturnCode::Success);
 
-    convoy_vehicle(&server, &["disable", "truck-17"]).unwrap();
+    server.cli("vehicle", &["disable", "truck-17"]).unwrap();
     assert_eq!(connect(&server, "truck-17", &new).await, ConnectReturnCode::NotAuthorized);
-    let listed = convoy_vehicle(&server, &["list"]).unwrap();
+    let listed = server.cli("vehicle", &["list"]).unwrap();
     let listed: Value = serde_json::from_str(listed.trim()).unwrap();
     assert_eq!(listed, json!({ "id": "truck-17", "disabled": true }), "one line per vehicle");
-    convoy_vehicle(&server, &["enable", "truck-17"]).unwrap();
+    server.cli("vehicle", &["enable", "truck-17"]).unwrap();
     assert_eq!(connect(&server, "truck-17", &new).await, ConnectReturnCode::Success);
-    assert!(convoy_vehicle(&server, &["disable", "nothing-17"]).unwrap_err().contains("no such vehicle"));
-    assert!(convoy_vehicle(&server, &["rotate-password", "nothing-17"])
+    assert!(server.cli("vehicle", &["disable", "nothing-17"]).unwrap_err().contains("no such vehicle"));
+    assert!(server
+        .cli("vehicle", &["rotate-password", "nothing-17"])
         .unwrap_err()
         .contains("no such vehicle"));
 

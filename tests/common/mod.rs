@@ -158,6 +158,23 @@ impl TestServer {
         format!("http://{}{}", self.http, path)
     }
 
+    /// Runs `convoy COMMAND ARGS` on this server's database as Unix user `ops` (so it is audited
+    /// as `cli:ops`): its stdout, or its stderr if it failed.
+    pub fn cli(&self, command: &str, args: &[&str]) -> Result<String, String> {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
+            .arg(command)
+            .args(args)
+            .args(["--database", &self.config.database])
+            .env("USER", "ops")
+            .output()
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
     /// Logs in over HTTP and returns the bearer token.
     pub async fn login(&self, user: &str, password: &str) -> String {
         let response = reqwest::Client::new()
