@@ -277,13 +277,7 @@ pub(crate) async fn reset_password(
     )
     .await?;
     tracing::info!(user = %name, revoked, by = %user.0.name, "password reset");
-    Ok(no_store(Reply::ok(PasswordReset { name, password, revoked }).into_response()))
-}
-
-/// An answer holding a secret: kept by no cache.
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(Reply::ok(PasswordReset { name, password, revoked }).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

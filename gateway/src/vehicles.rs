@@ -23,7 +23,7 @@ use crate::openapi::{
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
-use crate::vehicles_admin::{no_store, AgentSetup};
+use crate::vehicles_admin::AgentSetup;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(signed_in(routes!(list_vehicles))).merge(
@@ -173,7 +173,7 @@ pub(crate) async fn add_vehicle(
             tracing::info!(vehicle = %id, by = %user.0.name, "vehicle registered");
             audit::record(&state, Some(&user.0.name), from, "vehicle.add", id.as_str(), json!({})).await?;
             let setup = AgentSetup::new(&state, &headers, &id);
-            Ok(no_store(Reply::created(VehicleCredentials { id, password, setup }).into_response()))
+            Ok(Reply::created(VehicleCredentials { id, password, setup }).into_response())
         }
         Err(StoreError::AlreadyExists(what)) => {
             Err(ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))

@@ -17,7 +17,7 @@
 //!   with a password.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use convoy_core::{Ability, VehicleId};
@@ -79,12 +79,6 @@ pub(crate) async fn count_refusal(
 /// The 404 of a vehicle that is not registered.
 pub(crate) fn no_such_vehicle() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such vehicle").with_reason("unknown_vehicle")
-}
-
-/// An answer holding a secret: kept by no cache.
-pub(crate) fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// What a vehicle's agent needs, beside its password.
@@ -176,7 +170,7 @@ pub(crate) async fn rotate_password(
         .await?;
     tracing::info!(vehicle = %id, by = %user.0.name, "vehicle password rotated");
     let setup = AgentSetup::new(&state, &headers, &id);
-    Ok(no_store(Reply::ok(VehicleCredentials { id, password, setup }).into_response()))
+    Ok(Reply::ok(VehicleCredentials { id, password, setup }).into_response())
 }
 
 /// A vehicle after it was disabled or enabled.
@@ -261,7 +255,7 @@ mod tests {
 
     fn host(value: &str) -> Option<String> {
         let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_str(value).unwrap());
+        headers.insert(header::HOST, axum::http::HeaderValue::from_str(value).unwrap());
         request_host(&headers)
     }
 
