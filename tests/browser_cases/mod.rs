@@ -1,0 +1,13 @@
+//! The browser tests, one module per part of the page; the tools they share are in
+//! tests/browser.rs.
+
+mod alert_history;
+mod auditor;
+mod holds;
+mod live_feed_cut;
+mod move_end;
+mod page_files;
+mod people;
+mod phones;
+mod session;
+mod vehicles;

@@ -1,0 +1,84 @@
+//! Vehicles administration on the page.
+
+use crate::*;
+
+/// Vehicle administration in Chromium: an admin registers a vehicle on the Vehicles view (its
+/// password and agent configuration shown once, the configuration downloaded as a file), gives
+/// it a new password and disables it, each after a confirmation. The store and the audit log
+/// agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromium() {
+    const VEHICLE: &str = "truck-page";
+    let shots = screenshots_dir("vehicles");
+    let work = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let config = json!({
+        "base": server.url("/"),
+        "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
+        "vehicle": VEHICLE,
+    });
+    let mut browser = BrowserScript::start("vehicles.mjs", config, work.path(), &shots);
+    let report = tokio::time::timeout(Duration::from_secs(300), async {
+        if let Some(what) = browser.next_need().await {
+            panic!("vehicles.mjs needs something unknown: {what}");
+        }
+        browser.report().await
+    })
+    .await
+    .expect("the browser session finishes within 5 minutes");
+    let steps = &report["steps"];
+
+    let open = &steps["open"];
+    assert!(open["nav"].as_array().unwrap().iter().any(|n| n == "Vehicles"), "{open}");
+    assert_eq!(open["hash"], "#/vehicles");
+    let registered = &steps["register"];
+    let first = registered["password"].as_str().unwrap();
+    assert_eq!(first.len(), 24, "{registered}");
+    assert_eq!(
+        (registered["state"].as_str(), registered["last_seen"].as_str()),
+        (Some("Enabled"), Some("never")),
+        "{registered}"
+    );
+    assert_eq!(registered["file_name"], format!("convoy-agent-{VEHICLE}.toml"));
+    let file = registered["file_text"].as_str().unwrap();
+    assert_eq!(registered["config_shown"].as_str(), Some(file), "the file is the configuration shown");
+    assert!(file.contains(&format!("vehicle = \"{VEHICLE}\"")) && !file.contains(first), "{file}");
+
+    let rotated = &steps["rotate"];
+    assert!(rotated["question"].as_str().unwrap().contains(VEHICLE), "asked first: {rotated}");
+    let second = rotated["password"].as_str().unwrap();
+    assert!(second.len() == 24 && second != first, "{rotated}");
+    assert!(rotated["once"].as_str().unwrap().contains("Shown once"), "{rotated}");
+    let disabled = &steps["disable"];
+    assert!(disabled["question"].as_str().unwrap().starts_with(&format!("Disable {VEHICLE}?")), "{disabled}");
+    assert_eq!(
+        (&disabled["enable_buttons"], &disabled["passwords_shown"]),
+        (&json!(1), &json!(0)),
+        "{disabled}"
+    );
+
+    // What the page did is what the store holds: the second password is the vehicle's, and it
+    // is disabled.
+    let store = &server.store;
+    let id = convoy_core::VehicleId::new(VEHICLE).unwrap();
+    let login = store.vehicle_login(&id).await.unwrap().unwrap();
+    let stored = convoy_registry::vehicle_key::StoredVehicleHash::parse(&login.password_hash);
+    assert!(stored.verify_fast(second) && !stored.verify_fast(first));
+    assert!(login.disabled);
+    let entries =
+        store.audit_entries(&convoy_store::AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e.target == VEHICLE)
+        .map(|e| (e.action.as_str(), e.actor.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("vehicle.add", ADMIN_USER),
+            ("vehicle.rotate_password", ADMIN_USER),
+            ("vehicle.disable", ADMIN_USER)
+        ]
+    );
+    server.stop().await;
+}
