@@ -210,6 +210,17 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(404, "POST", "/api/v1/vehicles/nothing-9/disable", Some(admin), None).await;
     c.expect(200, "POST", "/api/v1/vehicles/spare-9/enable", Some(admin), None).await;
     c.expect(404, "POST", "/api/v1/vehicles/nothing-9/enable", Some(admin), None).await;
+    // An agent's report as ingest stores it, so the answer's schema is checked with one in it.
+    let report = convoy_store::AgentStatus {
+        vehicle: VehicleId::new("spare-9").unwrap(),
+        received_at: Utc::now().trunc_subsecs(3),
+        status_json: r#"{"v":1,"state":"online","version":"0.1.0","gnss":"fix","spool_depth":3}"#.into(),
+    };
+    let statuses = convoy_store::IngestWrite { statuses: vec![report], ..Default::default() };
+    server.store.write_ingest(&statuses).await.unwrap();
+    c.expect(200, "GET", "/api/v1/vehicles/spare-9/status", Some(admin), None).await;
+    c.expect(400, "GET", "/api/v1/vehicles/spare-9/status?from=soon", Some(admin), None).await;
+    c.expect(404, "GET", "/api/v1/vehicles/nothing-9/status", Some(admin), None).await;
     c.expect(200, "GET", "/api/v1/vehicles", Some(admin), None).await;
 
     let fixes = drive(Utc::now().trunc_subsecs(0) - chrono::Duration::seconds(700));

@@ -142,6 +142,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/vehicles/{id}/password", PLANNERS, Call::FreshVehicle),
     route("POST", "/api/v1/vehicles/{id}/disable", PLANNERS, Call::FreshVehicle),
     route("POST", "/api/v1/vehicles/{id}/enable", PLANNERS, Call::FreshVehicle),
+    route("GET", "/api/v1/vehicles/{id}/status", PLANNERS, Call::FreshVehicle),
     route("GET", "/api/v1/vehicles/{id}/track", HISTORY, Call::Plain),
     route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),

@@ -4,7 +4,7 @@
 //! the vehicle routes answers its status and reason, is counted, and changes nothing; the audit
 //! log records each change, never with a password. A disabled vehicle is refused at the door
 //! (counted), a connected one is closed within 10 s, its positions stay, and enabling it lets it
-//! in again.
+//! in again. A real agent's status reports are read back as its status history.
 
 mod common;
 
@@ -390,5 +390,108 @@ async fn the_cli_rotates_disables_enables_and_lists_vehicles_audited_as_its_user
         ]
     );
     assert!(!text.contains(&new) && !text.contains(&old), "no password in the audit log");
+    server.stop().await;
+}
+
+/// A vehicle's agent status history, from a real agent reading a pseudo-terminal: its reports
+/// arrive at connecting and at stopping, and the history answers them newest first with the
+/// receiver's state, the spool and the agent's version, bounded by a span; the vehicles' people
+/// only; each refusal answers its reason, is counted, and the look is in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_vehicles_agent_status_history_tells_when_it_was_heard_its_receiver_and_spool() {
+    use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (truck, password) = register_vehicle(&server, "truck-31").await;
+    let started = Utc::now();
+    let history = |query: String| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            call(server, "GET", &format!("/api/v1/vehicles/truck-31/status{query}"), Some(admin), None).await
+        }
+    };
+
+    let agent = TestAgent::start(&truck, &password, server.mqtt);
+    let epochs: String = (0..5)
+        .map(|i| {
+            epoch_sentences(&SimFix {
+                t: Utc::now() + chrono::Duration::seconds(i),
+                lat: 48.137 + i as f64 * 1e-4,
+                lon: 11.575,
+                alt_m: 520.0,
+                speed_mps: 11.0,
+                course_deg: 0.0,
+                sats: 9,
+                hdop: 0.9,
+            })
+        })
+        .collect();
+    agent.feed(epochs.into_bytes()).join().unwrap();
+    eventually(Duration::from_secs(20), "the agent's online report", || async {
+        let (status, _, body) = history(String::new()).await;
+        (status == 200 && body["reports"].as_array().is_some_and(|r| !r.is_empty())).then_some(())
+    })
+    .await;
+    agent.stop().await;
+    let (status, _, body) = eventually(Duration::from_secs(20), "the agent's offline report", || async {
+        let answer = history(String::new()).await;
+        (answer.2["reports"][0]["state"] == "offline").then_some(answer)
+    })
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reports = body["reports"].as_array().unwrap();
+    assert!(reports.len() >= 2, "online, then offline: {body}");
+    assert!(reports.iter().any(|r| r["state"] == "online"), "{body}");
+    let received: Vec<&str> = reports.iter().map(|r| r["received_at"].as_str().unwrap()).collect();
+    assert!(received.windows(2).all(|w| w[0] >= w[1]), "newest first: {received:?}");
+    assert_eq!(body["last_seen"], reports[0]["received_at"]);
+    assert_eq!((body["vehicle"].as_str(), body["truncated"].as_bool()), (Some("truck-31"), Some(false)));
+    let newest = &reports[0];
+    assert_eq!(newest["version"], env!("CARGO_PKG_VERSION"), "{newest}");
+    assert!(["fix", "no_fix", "no_data"].contains(&newest["gnss"].as_str().unwrap()), "{newest}");
+    assert!(
+        newest["spool_depth"].is_u64() && newest["spool_depth"] == newest["report"]["spool_depth"],
+        "{newest}"
+    );
+    assert_eq!(newest["report"]["fixes"], 5, "the fixes it read: {newest}");
+    assert_eq!(newest["report"]["vehicle"], "truck-31", "the report as sent: {newest}");
+
+    // A span before the agent ran holds nothing.
+    let before = (started - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let earlier = (started - chrono::Duration::hours(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, _, empty) = history(format!("?from={earlier}&to={before}")).await;
+    assert_eq!((status, empty["reports"].as_array().map(Vec::len)), (200, Some(0)), "{empty}");
+    assert_eq!(empty["last_seen"], Value::Null);
+
+    // Refusals: each answers its reason, is counted, and reads nothing.
+    let week_ago = (started - chrono::Duration::days(8)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (bad_range, bad_time, unknown) = (
+        refused_count(&server, "bad_range").await,
+        refused_count(&server, "bad_time").await,
+        refused_count(&server, "unknown_vehicle").await,
+    );
+    for (query, expected) in [
+        (format!("?from={before}&to={earlier}"), "bad_range"),
+        (format!("?from={week_ago}"), "bad_range"),
+        ("?from=yesterday".to_string(), "bad_time"),
+    ] {
+        let (status, _, body) = history(query.clone()).await;
+        assert_eq!((status, body["reason"].as_str()), (400, Some(expected)), "{query}: {body}");
+    }
+    let (status, _, body) =
+        call(&server, "GET", "/api/v1/vehicles/truck-99/status", Some(&admin), None).await;
+    assert_eq!((status, body["reason"].as_str()), (404, Some("unknown_vehicle")), "{body}");
+    assert_eq!(refused_count(&server, "bad_range").await, bad_range + 2.0);
+    assert_eq!(refused_count(&server, "bad_time").await, bad_time + 1.0);
+    assert_eq!(refused_count(&server, "unknown_vehicle").await, unknown + 1.0);
+    let escort = server.login(ESCORT_USER, ESCORT_PASSWORD).await;
+    let (status, _, _) = call(&server, "GET", "/api/v1/vehicles/truck-31/status", Some(&escort), None).await;
+    assert_eq!(status, 403, "an escort reads no agent's history");
+
+    let (entries, _) = audit_log(&server).await;
+    let looks = entries.iter().filter(|(action, target, actor)| {
+        action == "vehicle.status_view" && target == "truck-31" && actor == ADMIN_USER
+    });
+    assert!(looks.count() >= 2, "each look is in the audit log: {entries:?}");
     server.stop().await;
 }

@@ -39,6 +39,7 @@ mod state;
 pub mod throttle;
 pub mod tls;
 mod track;
+mod vehicle_status;
 mod vehicles;
 pub mod vehicles_admin;
 mod web;

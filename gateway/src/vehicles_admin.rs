@@ -12,8 +12,8 @@
 //!   disabled vehicles every 5 s: `convoy_broker::door::DISABLED_CHECK_INTERVAL`). Its
 //!   positions stay. Disabling a disabled vehicle (or enabling an enabled one) changes nothing
 //!   and answers 200 with `changed: false`: a repeated click or retried request is no error.
-//! - Every refusal of the vehicle routes that change something (registering too) is counted by
-//!   reason in `convoy_gateway_vehicles_refused_total`; every change is in the audit log, never
+//! - Every refusal of the vehicle routes that change something (registering too) or read an
+//!   agent's status history is counted by reason in `convoy_gateway_vehicles_refused_total`; every change is in the audit log, never
 //!   with a password.
 
 use axum::extract::{Path, State};
@@ -44,8 +44,11 @@ pub(crate) const VEHICLE_REFUSAL_REASONS: &[&str] = &[
     // Registering a vehicle.
     "bad_id",
     "already_exists",
-    // Changing a vehicle.
+    // Changing a vehicle, or reading its agent's status history.
     "unknown_vehicle",
+    // The status history's span (`vehicle_status.rs`).
+    "bad_time",
+    "bad_range",
 ];
 
 /// Where the agent's password file goes in the configuration Convoy gives out.

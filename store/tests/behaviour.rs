@@ -639,6 +639,39 @@ async fn the_status_history_keeps_every_report_until_retention(f: Fixture) {
     assert_eq!(history(-50, 1).await.unwrap(), vec![online, offline]);
 }
 
+async fn the_newest_statuses_come_newest_first_up_to_a_limit(f: Fixture) {
+    let status = |id: &str, minutes: i64| AgentStatus {
+        vehicle: vehicle(id),
+        received_at: t0() + Duration::minutes(minutes),
+        status_json: format!(r#"{{"state":"online","uptime_s":{minutes}}}"#),
+    };
+    let truck: Vec<AgentStatus> = (0..5).map(|m| status("truck-07", m)).collect();
+    let write =
+        IngestWrite { statuses: [truck.clone(), vec![status("escort-1", 2)]].concat(), ..Default::default() };
+    f.store.write_ingest(&write).await.unwrap();
+
+    let truck_07 = vehicle("truck-07");
+    let newest = |from: i64, to: i64, limit: u32| {
+        f.store.newest_statuses(
+            &truck_07,
+            t0() + Duration::minutes(from),
+            t0() + Duration::minutes(to),
+            limit,
+        )
+    };
+    let reversed: Vec<AgentStatus> = truck.iter().rev().cloned().collect();
+    assert_eq!(newest(0, 60, 100).await.unwrap(), reversed);
+    assert_eq!(newest(0, 60, 2).await.unwrap(), reversed[..2].to_vec(), "the newest two");
+    assert_eq!(newest(1, 3, 100).await.unwrap(), vec![truck[2].clone(), truck[1].clone()], "[from, to)");
+    assert!(newest(10, 60, 100).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .newest_statuses(&vehicle("bus-9"), t0(), t0() + Duration::hours(1), 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 fn a_move(id: &str, minutes: i64) -> MoveRecord {
     MoveRecord {
         id: id.into(),
@@ -1315,6 +1348,7 @@ every_backend!(
     a_purge_records_which_hold_kept_what,
     fresh_positions_are_the_clean_fixes_of_a_write_in_its_order,
     the_status_history_keeps_every_report_until_retention,
+    the_newest_statuses_come_newest_first_up_to_a_limit,
     moves_are_kept_by_id_and_listed_by_creation,
     a_move_is_ended_or_cancelled_once_and_keeps_who_and_why,
     an_alert_is_opened_once,

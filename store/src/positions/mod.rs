@@ -122,6 +122,16 @@ forward! {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<AgentStatus>>;
+
+    /// At most `limit` of a vehicle's agent status reports received in `[from, to)`, the newest
+    /// first: what a person reads of an agent's health, bounded whatever the agent sent.
+    pub async fn newest_statuses(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AgentStatus>>;
 }
 
 impl Store {

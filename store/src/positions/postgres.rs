@@ -286,6 +286,34 @@ impl PgStore {
             })
             .collect()
     }
+
+    pub async fn newest_statuses(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AgentStatus>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT vehicle, received_at, status_json FROM agent_status_log
+                 WHERE vehicle = $1 AND received_at >= $2 AND received_at < $3
+                 ORDER BY received_at DESC, id DESC LIMIT $4",
+                &[&vehicle.as_str(), &from, &to, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AgentStatus {
+                    vehicle: parse_vehicle(r.get(0))?,
+                    received_at: r.get(1),
+                    status_json: r.get(2),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Satellite counts are validated on the wire (at most 255), so they always fit.
