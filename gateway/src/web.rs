@@ -123,6 +123,7 @@ const ASSETS: &[Asset] = assets![
     "js/history.js" => JS,
     "js/people.js" => JS,
     "js/vehicles.js" => JS,
+    "js/agent_status.js" => JS,
     "js/password.js" => JS,
     "vendor/leaflet/leaflet.js" => JS,
     "vendor/leaflet/leaflet.css" => CSS,

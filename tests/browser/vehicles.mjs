@@ -1,9 +1,10 @@
 // Vehicle administration on the page (tests/browser.rs): an admin registers a vehicle on the
 // Vehicles view (its password and agent configuration shown once, the configuration
 // downloaded), gives it a new password (after a confirmation; shown once), and disables it
-// (after a confirmation). See harness.mjs for how the script and the test talk.
+// (after a confirmation), and reads the status history of a vehicle whose agent ran. See
+// harness.mjs for how the script and the test talk.
 //
-// CONFIG: {base, admin: {user, password}, vehicle, shots_dir, download_dir, report_path}
+// CONFIG: {base, admin: {user, password}, vehicle, agent_vehicle, shots_dir, download_dir, report_path}
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,6 +78,22 @@ const steps = {
       question: asked.question,
       passwords_shown: await page.locator('.vehicles code.new-password').count(),
       enable_buttons: await row(config.vehicle).locator('button.enable').count(),
+    };
+  },
+
+  async status() {
+    await row(config.agent_vehicle).locator('button.status').click();
+    const reports = page.locator('.vehicles .status-history table.status-reports tbody tr');
+    await reports.first().waitFor();
+    await screenshot('status-history');
+    const column = (name) => reports.locator(`td.${name}`).allTextContents();
+    return {
+      heading: await page.locator('.vehicles .status-history h2').textContent(),
+      last_heard: await page.locator('.vehicles .status-history .last-heard').textContent(),
+      states: await column('state'),
+      receivers: await column('receiver'),
+      spools: await column('spool'),
+      versions: await column('version'),
     };
   },
 };

@@ -4,18 +4,22 @@ use crate::*;
 
 /// Vehicle administration in Chromium: an admin registers a vehicle on the Vehicles view (its
 /// password and agent configuration shown once, the configuration downloaded as a file), gives
-/// it a new password and disables it, each after a confirmation. The store and the audit log
-/// agree.
+/// it a new password and disables it, each after a confirmation, and reads the status history
+/// of a vehicle whose real agent (on a pseudo-terminal) connected and stopped: its offline
+/// report first, then its online one. The store and the audit log agree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromium() {
     const VEHICLE: &str = "truck-page";
     let shots = screenshots_dir("vehicles");
     let work = tempfile::tempdir().unwrap();
+    const AGENT_VEHICLE: &str = "truck-agent";
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    run_an_agent(&server, AGENT_VEHICLE).await;
     let config = json!({
         "base": server.url("/"),
         "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
         "vehicle": VEHICLE,
+        "agent_vehicle": AGENT_VEHICLE,
     });
     let mut browser = BrowserScript::start("vehicles.mjs", config, work.path(), &shots);
     let report = tokio::time::timeout(Duration::from_secs(300), async {
@@ -57,6 +61,27 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
         "{disabled}"
     );
 
+    let status = &steps["status"];
+    assert_eq!(status["heading"], format!("Agent status of {AGENT_VEHICLE}, last 24 hours"), "{status}");
+    assert!(status["last_heard"].as_str().unwrap().starts_with("Last heard "), "{status}");
+    let states = status["states"].as_array().unwrap();
+    assert_eq!(
+        (states.first(), states.last()),
+        (Some(&json!("Offline")), Some(&json!("Online"))),
+        "{status}"
+    );
+    assert!(status["receivers"].as_array().unwrap().iter().all(|r| [
+        "Fix",
+        "No fix",
+        "No data from the receiver"
+    ]
+    .contains(&r.as_str().unwrap())));
+    assert!(
+        status["versions"].as_array().unwrap().iter().all(|v| v == env!("CARGO_PKG_VERSION")),
+        "{status}"
+    );
+    assert!(status["spools"].as_array().unwrap().iter().all(|s| s != "—"), "{status}");
+
     // What the page did is what the store holds: the second password is the vehicle's, and it
     // is disabled.
     let store = &server.store;
@@ -81,4 +106,37 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
         ]
     );
     server.stop().await;
+}
+
+/// Registers `vehicle`, runs its real agent on a pseudo-terminal until its online report is
+/// stored, and stops it, so its offline report follows.
+async fn run_an_agent(server: &TestServer, vehicle: &str) {
+    use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
+    let (id, password) = register_vehicle(server, vehicle).await;
+    let agent = TestAgent::start(&id, &password, server.mqtt);
+    let epoch = |i: i64| SimFix {
+        t: Utc::now() + TimeSpan::seconds(i),
+        lat: 48.137,
+        lon: 11.575 + i as f64 * 1e-4,
+        alt_m: 520.0,
+        speed_mps: 8.0,
+        course_deg: 90.0,
+        sats: 9,
+        hdop: 0.9,
+    };
+    agent.feed((0..3).map(|i| epoch_sentences(&epoch(i))).collect::<String>().into_bytes()).join().unwrap();
+    let reports = |state: &'static str| {
+        let id = id.clone();
+        async move {
+            let now = Utc::now();
+            let stored = server.store.newest_statuses(&id, now - TimeSpan::hours(1), now, 10).await.unwrap();
+            stored
+                .first()
+                .is_some_and(|s| s.status_json.contains(&format!("\"state\":\"{state}\"")))
+                .then_some(())
+        }
+    };
+    eventually(Duration::from_secs(20), "the agent's online report", || reports("online")).await;
+    agent.stop().await;
+    eventually(Duration::from_secs(20), "the agent's offline report", || reports("offline")).await;
 }

@@ -2,8 +2,10 @@
 // `#/vehicles` (admins and dispatchers): the registered vehicles, with whether each is disabled
 // and when its last position arrived; registering one; and on each rotating its MQTT password
 // and disabling or enabling it. A new password is shown once, here only, with the agent's
-// configuration file to download. Each action that takes something away asks first.
+// configuration file to download. Each action that takes something away asks first. Each
+// vehicle's agent status history opens below the list (agent_status.js).
 
+import { showStatusHistory } from './agent_status.js';
 import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { dateTime } from './format.js';
@@ -79,12 +81,13 @@ export async function mountVehicles(container) {
   const listMessage = messageLine();
   const rows = el('tbody');
   const shownOnce = el('div', { class: 'shown-once' });
+  const statusBox = el('div', { class: 'status-history' });
   const columns = ['Vehicle', 'State', 'Last position', 'Move', ''];
   const page = el('section', { class: 'page vehicles' },
     el('h1', { text: 'Vehicles' }),
     el('p', { class: 'hint', text: 'The vehicles whose agents may connect. Every change is in the audit log; passwords never are.' }),
     el('table', { class: 'vehicle-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
-    listMessage.node, shownOnce);
+    listMessage.node, shownOnce, statusBox);
   container.append(page);
 
   async function loadList() {
@@ -100,12 +103,14 @@ export async function mountVehicles(container) {
       ? el('button', { type: 'button', class: 'secondary enable', text: 'Enable', on: { click: () => act(vehicle, 'enable') } })
       : el('button', { type: 'button', class: 'secondary disable', text: 'Disable', on: { click: () => act(vehicle, 'disable') } });
     const rotate = el('button', { type: 'button', class: 'secondary rotate', text: 'New password', on: { click: () => act(vehicle, 'rotate') } });
+    const status = el('button', { type: 'button', class: 'secondary status', text: 'Status history',
+      on: { click: () => showStatusHistory(statusBox, vehicle.id) } });
     return el('tr', { data: { vehicle: vehicle.id }, class: vehicle.disabled ? 'disabled' : 'enabled' },
       el('td', { class: 'id', text: vehicle.id }),
       el('td', { class: 'state', text: vehicle.disabled ? 'Disabled' : 'Enabled' }),
       el('td', { class: 'last-seen', text: lastSeen(vehicle) }),
       el('td', { class: 'move', text: vehicle.move ?? '' }),
-      el('td', { class: 'actions' }, rotate, toggle));
+      el('td', { class: 'actions' }, status, rotate, toggle));
   }
 
   /**

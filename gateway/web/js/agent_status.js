@@ -1,0 +1,99 @@
+// @ts-check
+// A vehicle's agent status history on the Vehicles view (`GET /api/v1/vehicles/{id}/status`):
+// the reports its agent sent over the last day, newest first, so a dispatcher can tell when it
+// was last heard, whether its receiver had a fix, and how many fixes waited in its spool while
+// the network was away.
+
+import { api, seg } from './api.js';
+import { el, messageLine, replace } from './dom.js';
+import { dateTime, duration, finite } from './format.js';
+
+/**
+ * One report (`StatusReport`); a field the agent did not send is absent.
+ * @typedef {object} StatusReport
+ * @property {string} received_at
+ * @property {string} [state]
+ * @property {string} [version]
+ * @property {string} [gnss]
+ * @property {number} [spool_depth]
+ * @property {number} [spool_oldest_age_s]
+ * @property {number} [spool_dropped]
+ */
+
+/**
+ * The history (`StatusHistory`).
+ * @typedef {object} StatusHistory
+ * @property {string | null} last_seen
+ * @property {StatusReport[]} reports
+ * @property {boolean} truncated
+ */
+
+/**
+ * "Online", "Offline", or what the agent said.
+ * @param {string | undefined} state
+ */
+export function stateText(state) {
+  switch (state) {
+    case 'online': return 'Online';
+    case 'offline': return 'Offline';
+    default: return state ?? '—';
+  }
+}
+
+/**
+ * What the receiver had, in words.
+ * @param {string | undefined} gnss
+ */
+export function receiverText(gnss) {
+  switch (gnss) {
+    case 'fix': return 'Fix';
+    case 'no_fix': return 'No fix';
+    case 'no_data': return 'No data from the receiver';
+    default: return gnss ?? '—';
+  }
+}
+
+/**
+ * The spool in words: "empty", or how many fixes wait, how old the oldest is, and how many
+ * its bound dropped.
+ * @param {StatusReport} report
+ */
+export function spoolText(report) {
+  const depth = report.spool_depth;
+  if (!finite(depth)) return '—';
+  const dropped = finite(report.spool_dropped) && report.spool_dropped > 0 ? `, ${report.spool_dropped} dropped` : '';
+  if (depth === 0) return `empty${dropped}`;
+  const oldest = finite(report.spool_oldest_age_s) ? `, oldest ${duration(report.spool_oldest_age_s)}` : '';
+  return `${depth} waiting${oldest}${dropped}`;
+}
+
+/**
+ * Reads `id`'s last day of reports into `box`.
+ * @param {HTMLElement} box
+ * @param {string} id
+ */
+export async function showStatusHistory(box, id) {
+  const message = messageLine();
+  replace(box, el('h2', { text: `Agent status of ${id}, last 24 hours` }), message.node);
+  /** @type {StatusHistory} */
+  let history;
+  try {
+    history = await api.get(`/api/v1/vehicles/${seg(id)}/status`);
+  } catch (e) {
+    message.error(`Cannot read the status history: ${e.message}`);
+    return;
+  }
+  box.append(el('p', { class: 'last-heard',
+    text: history.last_seen ? `Last heard ${dateTime(history.last_seen)}.` : 'No report in the last 24 hours.' }));
+  if (!history.reports.length) return;
+  const columns = ['Received', 'State', 'Receiver', 'Spool', 'Version'];
+  const rows = history.reports.map((report) => el('tr', {},
+    el('td', { class: 'received', text: dateTime(report.received_at) }),
+    el('td', { class: 'state', text: stateText(report.state) }),
+    el('td', { class: 'receiver', text: receiverText(report.gnss) }),
+    el('td', { class: 'spool', text: spoolText(report) }),
+    el('td', { class: 'version', text: report.version ?? '—' })));
+  box.append(el('table', { class: 'status-reports' },
+    el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), el('tbody', {}, rows)));
+  if (history.truncated) box.append(el('p', { class: 'hint', text: 'Only the newest 1,000 reports are shown.' }));
+}
