@@ -230,22 +230,34 @@ impl StorageArgs {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    // The database (and SQLite's -wal and -shm beside it), the audit head file and the demo's
-    // logins are for this user only, whatever umask the shell or service manager gave.
-    convoy_agent::private_files::restrict_umask();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
-        )
+/// The log: `RUST_LOG`, or info with rumqtt's own lines from warnings on.
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let chosen = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    // Unless someone chose what to see, rumqttd's ERRORs about ordinary disconnects are left out.
+    let everything_chosen = chosen.is_some();
+    let filter = chosen.unwrap_or_else(|| "info,rumqttd=warn,rumqttc=warn".into());
+    let not_noise = tracing_subscriber::filter::filter_fn(move |meta| {
+        everything_chosen || !convoy_broker::embedded::is_rumqttd_disconnect_noise(meta)
+    });
+    let fmt = tracing_subscriber::fmt::layer()
         // Every control character a logged value holds is escaped, so none can forge a line
         // (an `audit log head` above all) or drive a terminal; colours, being escape sequences
         // themselves, would be escaped too, so there are none.
         .with_writer(convoy_agent::log_writer::escaped_stderr())
         .with_ansi(false)
-        .init();
+        .with_filter(not_noise);
+    tracing_subscriber::registry().with(filter).with(fmt).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // The database (and SQLite's -wal and -shm beside it), the audit head file and the demo's
+    // logins are for this user only, whatever umask the shell or service manager gave.
+    convoy_agent::private_files::restrict_umask();
+    init_logging();
     match Cli::parse().command {
         Command::Demo { data_dir, http_listen } => {
             convoy::connection_budget::raise_open_files_limit();

@@ -149,6 +149,11 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         "the agents stop before the server, without losing their broker:\n{}",
         stopping.join("\n")
     );
+    // What a newcomer reads first and last: no error from the start-up probe or the shutdown
+    // (rumqttd logs ordinary disconnects as ERRORs), and ingest subscribed once, not per filter.
+    let errors: Vec<&String> = log.iter().filter(|line| line.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "no ERROR line in the demo's log:\n{}", log.join("\n"));
+    assert_eq!(log.iter().filter(|line| line.contains("ingest subscribed")).count(), 1, "{}", log.join("\n"));
 }
 
 /// Logs in to the demo as a person it printed; returns the bearer token.

@@ -77,6 +77,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::door::packet::{ClientPacket, Connect};
 use crate::door::{CommitLedger, Door, DoorSettings, StatusLane, UpstreamSecret};
 use crate::metrics::BrokerMetrics;
 
@@ -171,6 +172,22 @@ pub const MAX_CONNECTIONS: usize = 20_000;
 /// Near its cap, a connection that has sent no CONNECT for this long is closed for a newer one
 /// (an agent sends its CONNECT at once; over TLS the handshake comes first, on a slow link).
 pub const SILENT_NEAR_CAP: Duration = Duration::from_secs(5);
+
+/// Whether an event is one of rumqttd's ERRORs about an ordinary disconnect: a client that
+/// sent DISCONNECT or whose socket closed (every vehicle going away, the server's start-up
+/// probe, the server stopping) makes rumqttd 0.20 log "no-connection id N is already gone",
+/// "router-drop", "disconnected" or "connection-stop" at ERROR. They would be the first and last
+/// lines a newcomer reads, and an operator would learn to ignore ERRORs. Matched by their call
+/// sites (rumqttd is pinned in Cargo.lock; tests/demo.rs fails on any ERROR line, so a new
+/// rumqttd whose lines moved is noticed). `src/main.rs` leaves them out unless `RUST_LOG` is set.
+pub fn is_rumqttd_disconnect_noise(meta: &tracing::Metadata<'_>) -> bool {
+    if *meta.level() != tracing::Level::ERROR || !meta.target().starts_with("rumqttd") {
+        return false;
+    }
+    let (Some(file), Some(line)) = (meta.file(), meta.line()) else { return false };
+    (file.ends_with("router/routing.rs") && [416, 436, 539, 1006].contains(&line))
+        || (file.ends_with("server/broker.rs") && [577, 581, 592].contains(&line))
+}
 
 /// Starts rumqttd on an internal loopback port (on a thread of its own) and the front door on
 /// `listeners`, admitting vehicles through `gate` (rumqttd takes as many, and the server's own
@@ -271,6 +288,7 @@ fn start_rumqttd(
         // No log for a topic nobody subscribed to (rumqttd 0.20 never makes one anyway).
         dynamic_filters: false,
     };
+    let probe = internal.clone();
     connections.set_auth_handler(move |client_id: String, user: String, password: String| {
         let ok = authorise(&internal, &secret, &client_id, &user, &password);
         if !ok {
@@ -311,7 +329,7 @@ fn start_rumqttd(
         }
     })?;
     // rumqttd only logs a failed bind: know it is up by connecting.
-    wait_until_listening(listen, Duration::from_secs(10))
+    wait_until_listening(listen, &probe, Duration::from_secs(10))
         .with_context(|| format!("embedded broker on {listen}"))?;
     Ok(listen)
 }
@@ -342,17 +360,47 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn wait_until_listening(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+/// Waits until rumqttd takes a whole MQTT session from the server's own client: CONNECT,
+/// CONNACK, DISCONNECT. A bare TCP connection closed at once would do to know it listens, but
+/// rumqttd logs that as an ERROR ("Error while handling MQTT connect packet"), the first line
+/// a newcomer would read.
+fn wait_until_listening(
+    addr: SocketAddr,
+    internal: &InternalClient,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
+        if let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            return probe_session(stream, internal)
+                .context("rumqttd accepts connections but no MQTT session");
         }
         if std::time::Instant::now() > deadline {
             anyhow::bail!("not accepting connections after {timeout:?} (is the port in use?)");
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// One MQTT session, logged in as the server's internal client, ended with a DISCONNECT.
+fn probe_session(mut stream: std::net::TcpStream, internal: &InternalClient) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let connect = ClientPacket::Connect(Connect {
+        clean_session: true,
+        keep_alive: 10,
+        client_id: format!("{}-probe", internal.username),
+        will: None,
+        username: Some(internal.username.clone()),
+        password: Some(internal.password.clone().into_bytes().into()),
+    });
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(&connect.encode())?;
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack)?;
+    // CONNACK, remaining length 2, no session, return code 0 (accepted).
+    anyhow::ensure!(connack == [0x20, 2, 0, 0], "the probe's CONNACK was {connack:?}");
+    stream.write_all(&ClientPacket::Disconnect.encode())?;
+    Ok(())
 }
 
 #[cfg(test)]

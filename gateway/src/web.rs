@@ -109,6 +109,7 @@ const ASSETS: &[Asset] = assets![
     "js/format.js" => JS,
     "js/roles.js" => JS,
     "js/map.js" => JS,
+    "js/colours.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,
     "js/alerts.js" => JS,

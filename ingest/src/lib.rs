@@ -326,9 +326,9 @@ async fn poll_broker(
                     continue;
                 }
                 // From here on the broker keeps this session's messages, even while ingest is away.
-                tracing::info!("ingest subscribed");
                 subscribed += 1;
                 if subscribed == filters.len() {
+                    tracing::info!(?filters, "ingest subscribed");
                     if let Some(Observer(observer)) = &observer {
                         observer.subscribed();
                     }

@@ -29,19 +29,7 @@ export const ZONE_KINDS = {
 };
 
 const ROUTE_COLOUR = '#3949ab';
-/** Colours told apart on a map. */
-const VEHICLE_COLOURS = ['#d81b60', '#00897b', '#f4511e', '#5e35b1', '#6d4c41', '#039be5', '#7cb342', '#8e24aa'];
-
-/**
- * A vehicle's colour, the same on every view (chosen by its id).
- * @param {string} id
- */
-export function vehicleColour(id) {
-  let hash = 0;
-  // One code point per character: codePointAt(0) is never undefined here.
-  for (const c of String(id)) hash = (hash * 31 + /** @type {number} */ (c.codePointAt(0))) >>> 0;
-  return VEHICLE_COLOURS[hash % VEHICLE_COLOURS.length];
-}
+export { vehicleColour } from './colours.js';
 
 /**
  * A map in `container`. `web` is /api/v1/me's `web`: a tile URL template and its attribution,
