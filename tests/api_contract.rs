@@ -374,6 +374,18 @@ async fn every_answer_is_as_the_openapi_document_says() {
     );
     c.expect(400, "GET", &format!("/api/v1/moves/{move_id}/report?to=never"), Some(admin), None).await;
     c.expect(404, "GET", "/api/v1/moves/no-such-move/report", Some(admin), None).await;
+    // The daily report of the fixes' day, as JSON and as CSV, and its refusals.
+    let daily = |query: &str| format!("/api/v1/reports/daily?{query}");
+    let day = t0.format("%Y-%m-%d").to_string();
+    let report = c.expect(200, "GET", &daily(&format!("day={day}")), Some(admin), None).await;
+    let rows = report["vehicles"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["vehicle"] == "truck-9" && r["fixes"].as_u64() > Some(0)), "{report}");
+    c.expect(200, "GET", &daily(&format!("day={day}&vehicle=truck-9&format=csv")), Some(admin), None).await;
+    c.expect(200, "GET", &daily(&format!("day={day}")), Some(auditor), None).await;
+    c.expect(400, "GET", &daily("day=yesterday"), Some(admin), None).await;
+    c.expect(400, "GET", &daily("day=2999-01-01"), Some(admin), None).await;
+    c.expect(404, "GET", &daily(&format!("day={day}&vehicle=nobody")), Some(admin), None).await;
+    c.expect(403, "GET", &daily(&format!("day={day}")), Some(escort), None).await;
     for format in ["gpx", "geojson", "kml", "csv"] {
         c.expect(200, "GET", &format!("/api/v1/moves/{move_id}/export?format={format}"), Some(admin), None)
             .await;

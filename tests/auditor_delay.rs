@@ -1,6 +1,7 @@
 //! An auditor reads the record, never the road: every path that carries a place (a vehicle's
-//! track, a move's replay, export and report, alerts) gives an auditor only what is at least
-//! `auditor_delay_minutes` old (60 by default), while the admin reads the same paths up to now.
+//! track, a move's replay, export and report, the daily report, alerts) gives an auditor only
+//! what is at least `auditor_delay_minutes` old (60 by default), while the admin reads the same
+//! paths up to now.
 //! The live feed and the vehicle list's positions are closed to auditors in the role matrix
 //! (tests/authorization.rs).
 //!
@@ -187,6 +188,26 @@ async fn an_auditor_reads_places_only_once_they_are_an_hour_old() {
     let auditor = world.get_json(&report, &world.auditor).await;
     assert_eq!(auditor["vehicles"][0]["fixes"], 1, "{auditor}");
     assert_eq!(world.ours(&auditor["alerts"]), [&world.old_alert], "{auditor}");
+
+    // The daily report of the new fix's (UTC) day: its span, so its fixes and alerts, end at
+    // the cut. The old fix and alert are of that day too unless the test runs before 02:00.
+    let day = world.new_fix.format("%Y-%m-%d").to_string();
+    let same_day = world.old_fix.format("%Y-%m-%d").to_string() == day;
+    let daily = format!("/api/v1/reports/daily?day={day}&vehicle={VEHICLE}");
+    let admin = world.get_json(&daily, &world.admin).await;
+    let row = &admin["vehicles"][0];
+    assert_eq!((row["fixes"].as_u64(), row["last_fix"].as_str()), (Some(1 + same_day as u64), Some(&*new)));
+    assert_eq!(row["alerts_total"], 1 + same_day as u64, "{admin}");
+    let auditor = world.get_json(&daily, &world.auditor).await;
+    let auditor_to: DateTime<Utc> = auditor["to"].as_str().unwrap().parse().unwrap();
+    assert!(auditor_to <= Utc::now() - chrono::Duration::minutes(59), "{auditor}");
+    if same_day {
+        let row = &auditor["vehicles"][0];
+        assert_eq!((row["fixes"].as_u64(), row["last_fix"].as_str()), (Some(1), Some(&*old)), "{auditor}");
+        assert_eq!(row["alerts_total"], 1, "{auditor}");
+    } else {
+        assert_eq!(auditor["vehicles"], json!([]), "{auditor}");
+    }
 
     // Alerts: the recent one is listed, without its place; the old one keeps it.
     let admin = world.get_json("/api/v1/alerts", &world.admin).await;

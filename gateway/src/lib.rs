@@ -8,6 +8,7 @@ mod access;
 mod alert_api;
 mod alert_history;
 mod audit;
+mod daily_report;
 mod error;
 mod export;
 mod extract;

@@ -25,6 +25,8 @@ pub struct GatewayMetrics {
     /// Requests to register or change vehicles refused, by reason
     /// (`vehicles_admin::VEHICLE_REFUSAL_REASONS`).
     pub vehicles_refused: IntCounterVec,
+    /// Daily reports refused, by reason (`daily_report::DAILY_REPORT_REFUSAL_REASONS`).
+    pub daily_reports_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -84,6 +86,10 @@ impl GatewayMetrics {
                 ),
                 &["reason"],
             )?,
+            daily_reports_refused: IntCounterVec::new(
+                Opts::new("convoy_gateway_daily_reports_refused_total", "Daily reports refused, by reason"),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -121,6 +127,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.vehicles_refused.clone()))?;
         for reason in crate::vehicles_admin::VEHICLE_REFUSAL_REASONS {
             metrics.vehicles_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.daily_reports_refused.clone()))?;
+        for reason in crate::daily_report::DAILY_REPORT_REFUSAL_REASONS {
+            metrics.daily_reports_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

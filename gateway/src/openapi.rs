@@ -217,6 +217,7 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
             { "name": "vehicles", "description": "Registered vehicles, their latest positions and tracks." },
             { "name": "moves", "description": "Move plans, their teams, and their history: replay, export, report." },
             { "name": "alerts", "description": "Alerts and their lifecycle." },
+            { "name": "reports", "description": "Reports over the whole fleet: the daily report per vehicle and day." },
             { "name": "live", "description": "The WebSocket live feed." },
             { "name": "audit", "description": "The hash-chained audit log." },
             { "name": "holds", "description": "Legal holds: positions kept past retention until released." },

@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::move_end::routes())
         .merge(history)
         .merge(crate::alert_history::routes())
+        .merge(crate::daily_report::routes())
         .merge(crate::alert_api::routes())
         .merge(crate::live::routes())
         .merge(crate::live_ticket::routes())

@@ -82,6 +82,18 @@ fn seconds(duration: Duration) -> f64 {
     duration.num_milliseconds() as f64 / 1000.0
 }
 
+/// The stop `core::stop` saw, as shown: where and when the vehicle was seen standing, if that
+/// lasted at least [`MIN_STOP_S`] seconds; `None` for a shorter halt.
+pub fn shown(stop: &convoy_core::stop::Stop) -> Option<Stop> {
+    let (from, to, at) = stop.standing();
+    (to - from >= Duration::seconds(MIN_STOP_S)).then(|| Stop { from, to, lat: at.y(), lon: at.x() })
+}
+
+/// Whether the silence between fixes at `then` and `now` is a data gap.
+pub fn is_gap(then: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - then > Duration::seconds(GAP_AFTER_S)
+}
+
 /// A stop being followed.
 pub struct StopsAndGaps {
     rule: StopRule,
@@ -106,7 +118,7 @@ impl StopsAndGaps {
     pub fn push(&mut self, fix: &Position) {
         let here = Point::new(fix.lon, fix.lat);
         if let Some((_, at)) = self.previous {
-            if fix.t - at > Duration::seconds(GAP_AFTER_S) {
+            if is_gap(at, fix.t) {
                 self.gaps.push(Gap { from: at, to: fix.t });
             }
         }
@@ -119,10 +131,7 @@ impl StopsAndGaps {
 
     /// Keeps a stop that lasted long enough to show.
     fn keep(&mut self, stop: convoy_core::stop::Stop) {
-        let (from, to, at) = stop.standing();
-        if to - from >= Duration::seconds(MIN_STOP_S) {
-            self.stops.push(Stop { from, to, lat: at.y(), lon: at.x() });
-        }
+        self.stops.extend(shown(&stop));
     }
 
     pub fn finish(mut self) -> (Vec<Stop>, Vec<Gap>) {

@@ -78,7 +78,8 @@ mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
 pub use alerts::{
-    AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition, Delivery, BY_RULE,
+    AlertChange, AlertCount, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition,
+    Delivery, BY_RULE,
 };
 pub use audit::{
     append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,

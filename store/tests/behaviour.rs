@@ -1364,6 +1364,10 @@ every_backend!(
     concurrent_audit_appends_make_one_contiguous_chain,
 );
 
+// The daily report's queries, in a file of their own (this one is long enough).
+#[path = "behaviour/daily_report.rs"]
+mod daily_report;
+
 /// Two people acknowledging one alert at the same moment: one changes it, the other finds it
 /// acknowledged. Likewise a person resolving while the rule clears: one resolution.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -93,7 +93,7 @@ const steps = {
   },
 
   async move_report() {
-    await page.locator('.top .nav a', { hasText: 'Report' }).click();
+    await page.locator('.top .nav a', { hasText: /^Report$/ }).click();
     await page.locator('.report .report-alert').first().waitFor();
     await screenshot('auditor-report', { fullPage: true });
     return {

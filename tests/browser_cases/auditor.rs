@@ -85,7 +85,16 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
     assert_eq!(login["who"], format!("{AUDITOR_USER} (auditor)"));
     assert_eq!(
         login["nav"],
-        json!(["Moves", "Replay", "Exports", "Report", "Alert history", "Audit log", "Holds"])
+        json!([
+            "Moves",
+            "Replay",
+            "Exports",
+            "Report",
+            "Daily report",
+            "Alert history",
+            "Audit log",
+            "Holds"
+        ])
     );
     assert_eq!(login["move_name"], MOVE_NAME);
     assert_eq!(login["move_links"], json!(["Replay", "Exports", "Report"]), "no live link for the move");

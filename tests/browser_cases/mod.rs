@@ -3,6 +3,7 @@
 
 mod alert_history;
 mod auditor;
+mod daily_report;
 mod holds;
 mod live_feed_cut;
 mod move_end;

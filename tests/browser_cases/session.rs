@@ -116,6 +116,7 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
             "Replay",
             "Exports",
             "Report",
+            "Daily report",
             "Alert history",
             "Audit log",
             "Phones",

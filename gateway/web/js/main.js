@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
+// #/exports/ID, #/report/ID, #/daily, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
 // navigation a role may use, the header's own password and logout buttons, and the
 // live feed and alert book shared by the views.
 
@@ -17,6 +17,7 @@ import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
 import { mountPhones } from './phones.js';
 import { mountHolds } from './holds.js';
+import { mountDaily } from './daily.js';
 import { mountHistory } from './history.js';
 import { mountPeople } from './people.js';
 import { mountVehicles } from './vehicles.js';
@@ -60,6 +61,7 @@ const VIEWS = {
   replay: { title: 'Replay', may: (me) => can(me, 'replay'), mount: mountReplay },
   exports: { title: 'Exports', may: (me) => can(me, 'exports'), mount: mountExports },
   report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },
+  daily: { title: 'Daily report', may: (me) => can(me, 'report'), mount: mountDaily },
   history: { title: 'Alert history', may: (me) => Boolean(me), mount: mountHistory },
   audit: { title: 'Audit log', may: (me) => can(me, 'audit'), mount: mountAudit },
   phones: { title: 'Phones', may: (me) => can(me, 'phones'), mount: mountPhones },

@@ -156,6 +156,14 @@ pub struct Delivery {
     pub detail: String,
 }
 
+/// How many alerts of one kind a vehicle opened (the daily report's alert columns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertCount {
+    pub vehicle: VehicleId,
+    pub kind: AlertKind,
+    pub count: u64,
+}
+
 /// What a person does to an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PersonAction {
@@ -226,6 +234,16 @@ forward! {
     /// by id, starting after `query.after`. Keyset paging: each page costs the same however
     /// deep it is.
     pub async fn alert_history(&self, query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>>;
+
+    /// How many alerts each vehicle (or only `vehicle`) opened in `[from, to)`, by kind: one
+    /// row per vehicle and kind with at least one, ordered by vehicle, then kind. Counted in
+    /// the database, so the cost does not depend on how many alerts there are to read.
+    pub async fn alert_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        vehicle: Option<&VehicleId>,
+    ) -> Result<Vec<AlertCount>>;
 
     /// Every change of an alert's state, in the order they happened.
     pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>>;

@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::{
-    parse_kind, parse_state, AlertChange, AlertFilter, AlertHistoryQuery, AlertRecord, AlertTransition,
-    Delivery, PersonAction, BY_RULE,
+    parse_kind, parse_state, AlertChange, AlertCount, AlertFilter, AlertHistoryQuery, AlertRecord,
+    AlertTransition, Delivery, PersonAction, BY_RULE,
 };
 use crate::rows::{json_text, parse_json, parse_vehicle};
 use crate::{PgStore, Result, StoreError};
@@ -223,6 +223,34 @@ impl PgStore {
             )
             .await?;
         rows.iter().map(alert_from_row).collect()
+    }
+
+    pub async fn alert_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        vehicle: Option<&VehicleId>,
+    ) -> Result<Vec<AlertCount>> {
+        let vehicle = vehicle.map(VehicleId::as_str);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT vehicle, kind, count(*) FROM alerts
+                 WHERE opened_t >= $1 AND opened_t < $2 AND ($3::text IS NULL OR vehicle = $3)
+                 GROUP BY vehicle, kind ORDER BY vehicle, kind",
+                &[&from, &to, &vehicle],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AlertCount {
+                    vehicle: parse_vehicle(row.get(0))?,
+                    kind: parse_kind(row.get(1))?,
+                    count: row.get::<_, i64>(2) as u64,
+                })
+            })
+            .collect()
     }
 
     pub async fn alert_transitions(&self, id: &str) -> Result<Vec<AlertTransition>> {

@@ -6,8 +6,8 @@ use convoy_core::alert::AlertState;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    parse_kind, parse_state, AlertChange, AlertFilter, AlertHistoryQuery, AlertRecord, AlertTransition,
-    Delivery, PersonAction, BY_RULE,
+    parse_kind, parse_state, AlertChange, AlertCount, AlertFilter, AlertHistoryQuery, AlertRecord,
+    AlertTransition, Delivery, PersonAction, BY_RULE,
 };
 use crate::rows::{json_text, parse_json, parse_vehicle};
 use crate::sqlite::from_millis;
@@ -222,6 +222,36 @@ impl SqliteStore {
             ))?;
             let rows = stmt.query_map(rusqlite::params_from_iter(values), alert_from_row)?;
             rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    pub async fn alert_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        vehicle: Option<&convoy_core::VehicleId>,
+    ) -> Result<Vec<AlertCount>> {
+        let vehicle = vehicle.map(|v| v.to_string());
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT vehicle, kind, count(*) FROM alerts
+                 WHERE opened_ms >= ?1 AND opened_ms < ?2 AND (?3 IS NULL OR vehicle = ?3)
+                 GROUP BY vehicle, kind ORDER BY vehicle, kind",
+            )?;
+            let rows = stmt
+                .query_map(params![from.timestamp_millis(), to.timestamp_millis(), vehicle], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+                })?;
+            rows.map(|row| {
+                let (vehicle, kind, count) = row?;
+                Ok(AlertCount {
+                    vehicle: parse_vehicle(vehicle)?,
+                    kind: parse_kind(&kind)?,
+                    count: count as u64,
+                })
+            })
+            .collect()
         })
         .await
     }
