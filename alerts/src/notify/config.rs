@@ -6,7 +6,7 @@
 //! error names the key, the keys that are expected, and `[[notifiers]]`, because serde's own
 //! message does not say which part of the file it is about.
 //!
-//! Passwords, webhook secrets and webhook URLs are [`Secret`]s, so the derived `Debug` shows
+//! Passwords, webhook and robot secrets and their URLs are [`Secret`]s, so the derived `Debug` shows
 //! everything else and none of them.
 
 use std::time::Duration;
@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 use super::retry::Policy;
 use super::secret::Secret;
 
-/// A notifier, as configured (`type = "webhook" | "email" | "mqtt"`).
+/// A notifier, as configured (`type = "webhook" | "email" | "mqtt" | "dingtalk" | "wecom" | "feishu"`).
 ///
 /// `Debug` shows every field but the secrets (webhook `url` and `secret`, `password`).
 //
@@ -82,6 +82,45 @@ pub enum NotifierConfig {
         #[serde(default = "default_first_backoff_ms")]
         first_backoff_ms: u64,
     },
+    /// A DingTalk group's custom robot (钉钉自定义机器人): its webhook URL (with its
+    /// `access_token`), and the secret of its "加签" (signing) security setting, if it has one.
+    Dingtalk {
+        name: String,
+        url: Secret,
+        #[serde(default)]
+        secret: Option<Secret>,
+        #[serde(default = "default_webhook_timeout_ms")]
+        timeout_ms: u64,
+        #[serde(default = "default_max_attempts")]
+        max_attempts: u32,
+        #[serde(default = "default_first_backoff_ms")]
+        first_backoff_ms: u64,
+    },
+    /// A WeCom (企业微信) group robot: its webhook URL, whose `key` is its only credential.
+    Wecom {
+        name: String,
+        url: Secret,
+        #[serde(default = "default_webhook_timeout_ms")]
+        timeout_ms: u64,
+        #[serde(default = "default_max_attempts")]
+        max_attempts: u32,
+        #[serde(default = "default_first_backoff_ms")]
+        first_backoff_ms: u64,
+    },
+    /// A Feishu or Lark group's custom bot (飞书自定义机器人): its webhook URL, and the secret
+    /// of its signature verification (签名校验), if it has one.
+    Feishu {
+        name: String,
+        url: Secret,
+        #[serde(default)]
+        secret: Option<Secret>,
+        #[serde(default = "default_webhook_timeout_ms")]
+        timeout_ms: u64,
+        #[serde(default = "default_max_attempts")]
+        max_attempts: u32,
+        #[serde(default = "default_first_backoff_ms")]
+        first_backoff_ms: u64,
+    },
 }
 
 impl<'de> Deserialize<'de> for NotifierConfig {
@@ -117,7 +156,10 @@ impl NotifierConfig {
         match self {
             NotifierConfig::Webhook { name, .. }
             | NotifierConfig::Email { name, .. }
-            | NotifierConfig::Mqtt { name, .. } => name,
+            | NotifierConfig::Mqtt { name, .. }
+            | NotifierConfig::Dingtalk { name, .. }
+            | NotifierConfig::Wecom { name, .. }
+            | NotifierConfig::Feishu { name, .. } => name,
         }
     }
 
@@ -125,7 +167,10 @@ impl NotifierConfig {
         let (timeout_ms, max_attempts, first_backoff_ms) = match self {
             NotifierConfig::Webhook { timeout_ms, max_attempts, first_backoff_ms, .. }
             | NotifierConfig::Email { timeout_ms, max_attempts, first_backoff_ms, .. }
-            | NotifierConfig::Mqtt { timeout_ms, max_attempts, first_backoff_ms, .. } => {
+            | NotifierConfig::Mqtt { timeout_ms, max_attempts, first_backoff_ms, .. }
+            | NotifierConfig::Dingtalk { timeout_ms, max_attempts, first_backoff_ms, .. }
+            | NotifierConfig::Wecom { timeout_ms, max_attempts, first_backoff_ms, .. }
+            | NotifierConfig::Feishu { timeout_ms, max_attempts, first_backoff_ms, .. } => {
                 (*timeout_ms, *max_attempts, *first_backoff_ms)
             }
         };
@@ -220,6 +265,33 @@ mod tests {
         let text = format!("{mqtt:?}");
         assert!(text.contains("broker.example.org") && text.contains("convoy-ext"), "{text}");
         assert!(text.contains("password: Some(***)"), "{text}");
+    }
+
+    #[test]
+    fn the_chat_robots_read_with_their_secrets_hidden() {
+        let configs: Vec<NotifierConfig> = serde_json::from_value(serde_json::json!([
+            {"type": "dingtalk", "name": "dt", "url": "https://oapi.dingtalk.com/robot/send?access_token=dttoken",
+             "secret": "SECdt"},
+            {"type": "wecom", "name": "wc", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wckey"},
+            {"type": "feishu", "name": "fs", "url": "https://open.feishu.cn/open-apis/bot/v2/hook/fshook"}
+        ]))
+        .unwrap();
+        assert_eq!(configs.iter().map(NotifierConfig::name).collect::<Vec<_>>(), ["dt", "wc", "fs"]);
+        assert_eq!(configs[0].policy().max_attempts, 6);
+        match &configs[2] {
+            NotifierConfig::Feishu { secret, .. } => assert!(secret.is_none(), "signing is optional"),
+            other => panic!("{other:?}"),
+        }
+        let text = format!("{configs:?}");
+        for secret in ["dttoken", "SECdt", "wckey", "fshook"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let error = serde_json::from_value::<NotifierConfig>(
+            serde_json::json!({"type": "wecom", "name": "wc", "url": "https://x.example/", "secret": "s"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown field `secret`"), "a WeCom robot has no secret: {error}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Notifiers: every alert change goes to each configured notifier (a webhook, an e-mail relay, an
-//! external MQTT broker).
+//! external MQTT broker, a DingTalk, WeCom or Feishu group robot).
 //!
 //! The caller (ingest, through the alert lifecycle) hands each [`AlertMessage`] to
 //! [`Notifiers::notify`], which only puts it on each notifier's own bounded queue and returns: it
@@ -28,7 +28,8 @@
 //! - `retry`: the retry policy, [`backoff`] and the retry-or-not verdict of an attempt;
 //! - `transport`: one attempt over whichever channel a notifier uses, built from its
 //!   configuration;
-//! - `webhook`, `email`, `mqtt`: the channels themselves.
+//! - `webhook`, `email`, `mqtt`, `robot` (DingTalk, WeCom, Feishu): the channels themselves;
+//!   `http`: what the webhook and the robots share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,9 +41,11 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 mod config;
 mod email;
+mod http;
 mod mqtt;
 mod queue;
 mod retry;
+mod robot;
 mod secret;
 mod transport;
 mod webhook;
@@ -50,6 +53,7 @@ mod worker;
 
 pub use config::NotifierConfig;
 pub use retry::{backoff, MAX_BACKOFF};
+pub use robot::{dingtalk_sign, feishu_sign};
 pub use secret::Secret;
 pub use webhook::signature;
 

@@ -1,7 +1,7 @@
 //! [`Transport`]: one notifier's connection to its receiver, whatever the channel.
 //!
 //! The worker only needs "make one attempt" and "close"; this is where a configuration becomes
-//! the channel's own client (webhook, e-mail or MQTT module), and where the configured secrets
+//! the channel's own client (webhook, e-mail, MQTT or robot module), and where the configured secrets
 //! are exposed, to those clients and nowhere else.
 
 use std::time::Duration;
@@ -10,12 +10,15 @@ use convoy_core::alert::AlertMessage;
 
 use super::config::NotifierConfig;
 use super::retry::AttemptError;
+use super::robot::{Robot, Service};
+use super::secret::Secret;
 use super::{email, mqtt, webhook};
 
 pub(super) enum Transport {
     Webhook(webhook::Webhook),
     Email(email::Email),
     Mqtt(mqtt::Mqtt),
+    Robot(Robot),
 }
 
 impl Transport {
@@ -63,6 +66,24 @@ impl Transport {
                 password: password.as_ref().map(|password| password.expose()),
                 timeout: Duration::from_millis(*timeout_ms),
             })?),
+            NotifierConfig::Dingtalk { url, secret, timeout_ms, .. } => Transport::Robot(Robot::new(
+                Service::DingTalk,
+                url.expose(),
+                secret.as_ref().map(Secret::expose),
+                Duration::from_millis(*timeout_ms),
+            )?),
+            NotifierConfig::Wecom { url, timeout_ms, .. } => Transport::Robot(Robot::new(
+                Service::WeCom,
+                url.expose(),
+                None,
+                Duration::from_millis(*timeout_ms),
+            )?),
+            NotifierConfig::Feishu { url, secret, timeout_ms, .. } => Transport::Robot(Robot::new(
+                Service::Feishu,
+                url.expose(),
+                secret.as_ref().map(Secret::expose),
+                Duration::from_millis(*timeout_ms),
+            )?),
         })
     }
 
@@ -72,6 +93,7 @@ impl Transport {
             Transport::Webhook(webhook) => webhook.attempt(message, attempt).await,
             Transport::Email(email) => email.attempt(message).await,
             Transport::Mqtt(mqtt) => mqtt.attempt(message).await,
+            Transport::Robot(robot) => robot.attempt(message).await,
         }
     }
 

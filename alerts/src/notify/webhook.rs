@@ -10,12 +10,10 @@ use std::time::Duration;
 
 use convoy_core::alert::AlertMessage;
 use hmac::{Hmac, Mac};
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::StatusCode;
 use sha2::Sha256;
 
+use super::http::{client, http_url, post_json, refusal};
 use super::retry::AttemptError;
-use super::transport::error_chain;
 
 /// The hex HMAC-SHA256 of `body` under `secret`: what follows `sha256=` in `X-Convoy-Signature`.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
@@ -23,9 +21,6 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
-
-/// How much of an error answer's body goes into the delivery's detail.
-const BODY_EXCERPT: usize = 200;
 
 pub(super) struct Webhook {
     client: reqwest::Client,
@@ -35,77 +30,26 @@ pub(super) struct Webhook {
 
 impl Webhook {
     pub(super) fn new(url: &str, secret: &str, timeout: Duration) -> anyhow::Result<Webhook> {
-        // The URL may carry credentials: errors say what is wrong with it, never what it is.
-        let url = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("webhook url: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            anyhow::bail!("webhook url must be http:// or https:// with a host");
-        }
+        let url = http_url(url, "webhook url")?;
         if secret.is_empty() {
             anyhow::bail!("webhook secret must not be empty");
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("convoy/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Webhook { client, url, secret: secret.as_bytes().to_vec() })
+        Ok(Webhook { client: client(timeout)?, url, secret: secret.as_bytes().to_vec() })
     }
 
     pub(super) async fn attempt(&self, message: &AlertMessage, attempt: u32) -> Result<String, AttemptError> {
         let body =
             serde_json::to_vec(message).map_err(|e| AttemptError::fatal(format!("cannot encode: {e}")))?;
-        let signature = format!("sha256={}", signature(&self.secret, &body));
-        let delivery = format!("{}/{}/{}", message.id, message.state.as_str(), attempt);
-        let response = self
-            .client
-            .post(self.url.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header("X-Convoy-Signature", signature)
-            .header("X-Convoy-Delivery", delivery)
-            .body(body)
-            .send()
-            .await;
-        // reqwest's errors name the URL, which may carry credentials (`user:pass@`, a token in
-        // its path or query): delivery details are logged and stored, so they never name it.
-        let response = response.map_err(reqwest::Error::without_url);
-        let mut response = match response {
-            Ok(response) => response,
-            Err(error) if error.is_builder() => return Err(AttemptError::fatal(error_chain(&error))),
-            Err(error) if error.is_timeout() => {
-                return Err(AttemptError::retry(format!("timed out: {}", error_chain(&error))))
-            }
-            Err(error) => return Err(AttemptError::retry(error_chain(&error))),
-        };
+        let headers = [
+            ("X-Convoy-Signature", format!("sha256={}", signature(&self.secret, &body))),
+            ("X-Convoy-Delivery", format!("{}/{}/{}", message.id, message.state.as_str(), attempt)),
+        ];
+        let response = post_json(&self.client, self.url.clone(), &headers, body).await?;
         let status = response.status();
         if status.is_success() {
             return Ok(format!("HTTP {status}"));
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // A short excerpt of the answer helps whoever reads the log; never read it all.
-        let mut excerpt = Vec::new();
-        while excerpt.len() < BODY_EXCERPT {
-            match tokio::time::timeout(Duration::from_secs(1), response.chunk()).await {
-                Ok(Ok(Some(chunk))) => {
-                    excerpt.extend_from_slice(&chunk[..chunk.len().min(BODY_EXCERPT - excerpt.len())])
-                }
-                _ => break,
-            }
-        }
-        let excerpt = String::from_utf8_lossy(&excerpt);
-        let excerpt = excerpt.trim();
-        let detail =
-            if excerpt.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {excerpt}") };
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            Err(AttemptError { retry: true, detail, retry_after })
-        } else {
-            Err(AttemptError::fatal(detail))
-        }
+        Err(refusal(response).await)
     }
 }
 
