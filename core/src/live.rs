@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::alert::AlertMessage;
 use crate::position::Position;
+use crate::progress::VehicleProgress;
 use crate::vehicle::VehicleId;
 
 /// One message of the live feed.
@@ -16,6 +17,8 @@ pub enum LiveEvent {
     Alert { alert: AlertMessage },
     /// An agent's health report, as it published it.
     Status { vehicle: VehicleId, status: serde_json::Value },
+    /// A vehicle's progress along its move's route, at most once per evaluated fix.
+    Progress { progress: VehicleProgress },
 }
 
 #[cfg(test)]
