@@ -72,6 +72,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::vehicles_admin::routes())
         .merge(crate::moves::routes().layer(plan_bodies))
         .merge(crate::move_end::routes())
+        .merge(crate::progress::routes())
         .merge(history)
         .merge(crate::alert_history::routes())
         .merge(crate::alert_api::routes())
