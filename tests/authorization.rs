@@ -146,6 +146,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),
     route("GET", "/api/v1/moves/{id}", EVERYONE, Call::Plain),
+    route("GET", "/api/v1/moves/{id}/progress", WATCHERS, Call::Plain),
     route("GET", "/api/v1/moves/{id}/replay", HISTORY, Call::Plain),
     Route { query: "format=gpx", ..route("GET", "/api/v1/moves/{id}/export", HISTORY, Call::Plain) },
     route("GET", "/api/v1/moves/{id}/report", HISTORY, Call::Plain),
@@ -828,6 +829,12 @@ async fn an_escort_sees_and_acts_on_their_assigned_move_only() {
     let (status, refused) = server.get_json(&format!("/api/v1/moves/{}", world.move_b), escort).await;
     assert_eq!(status, 404, "{refused}");
     assert_eq!(server.get_json("/api/v1/moves/no-such-move", escort).await, (404, refused));
+    // The same for a move's progress along its route.
+    let progress = |id: &str| format!("/api/v1/moves/{id}/progress");
+    assert_eq!(server.get_json(&progress(&world.move_a), escort).await.0, 200);
+    let (status, refused) = server.get_json(&progress(&world.move_b), escort).await;
+    assert_eq!(status, 404, "{refused}");
+    assert_eq!(server.get_json(&progress("no-such-move"), escort).await, (404, refused));
 
     let (_, vehicles) = server.get_json("/api/v1/vehicles", admin).await;
     assert_eq!(ids(&vehicles, "vehicles", "id"), [VEHICLE_A, VEHICLE_B]);
@@ -905,13 +912,16 @@ async fn live_snapshot(server: &TestServer, token: &str) -> Vec<Value> {
     messages
 }
 
-/// The vehicles of the position messages and the ids of the alert messages.
+/// The vehicles of the position and progress messages and the ids of the alert messages.
 fn live_contents(messages: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut vehicles = BTreeSet::new();
     let mut alerts = BTreeSet::new();
     for message in messages {
         match message["type"].as_str() {
             Some("position") => vehicles.insert(message["vehicle"].as_str().unwrap().to_string()),
+            Some("progress") => {
+                vehicles.insert(format!("progress of {}", message["progress"]["vehicle"].as_str().unwrap()))
+            }
             Some("alert") => alerts.insert(message["alert"]["id"].as_str().unwrap().to_string()),
             _ => false,
         };
@@ -923,14 +933,24 @@ fn live_contents(messages: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
 async fn the_live_feed_shows_an_escort_their_assigned_move_only() {
     let world = TwoMoves::start().await;
     let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    // Both vehicles' progress is known (the rules have matched their fixes).
+    for id in [&world.move_a, &world.move_b] {
+        eventually(Duration::from_secs(30), "the move's progress", || async {
+            let (_, answer) =
+                world.server.get_json(&format!("/api/v1/moves/{id}/progress"), &world.admin).await;
+            answer["vehicles"].as_array().is_some_and(|v| !v.is_empty()).then_some(())
+        })
+        .await;
+    }
+    let (progress_a, progress_b) = (format!("progress of {VEHICLE_A}"), format!("progress of {VEHICLE_B}"));
 
     let (vehicles, alerts) = live_contents(&live_snapshot(&world.server, &world.admin).await);
-    assert_eq!(vehicles, set(&[VEHICLE_A, VEHICLE_B]), "the admin sees both moves");
+    assert_eq!(vehicles, set(&[VEHICLE_A, VEHICLE_B, &progress_a, &progress_b]), "the admin sees both moves");
     assert_eq!(alerts, set(&[&world.alert_a, &world.alert_b]));
 
     let messages = live_snapshot(&world.server, &world.escort).await;
     let (vehicles, alerts) = live_contents(&messages);
-    assert_eq!(vehicles, set(&[VEHICLE_A]), "{messages:?}");
+    assert_eq!(vehicles, set(&[VEHICLE_A, &progress_a]), "{messages:?}");
     assert_eq!(alerts, set(&[&world.alert_a]), "{messages:?}");
     let text = serde_json::to_string(&messages).unwrap();
     assert!(!text.contains(VEHICLE_B) && !text.contains(&world.move_b), "nothing of move B: {text}");
