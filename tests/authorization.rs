@@ -717,6 +717,8 @@ struct TwoMoves {
     move_b: String,
     alert_a: String,
     alert_b: String,
+    /// The vehicles' MQTT passwords, A's and B's.
+    passwords: Vec<String>,
 }
 
 const VEHICLE_A: &str = "van-a";
@@ -753,7 +755,7 @@ impl TwoMoves {
         .await;
         let alert_a = open_alert(&server, &move_a, VEHICLE_A).await;
         let alert_b = open_alert(&server, &move_b, VEHICLE_B).await;
-        TwoMoves { server, admin, escort, move_a, move_b, alert_a, alert_b }
+        TwoMoves { server, admin, escort, move_a, move_b, alert_a, alert_b, passwords }
     }
 }
 
@@ -933,7 +935,24 @@ fn live_contents(messages: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
 async fn the_live_feed_shows_an_escort_their_assigned_move_only() {
     let world = TwoMoves::start().await;
     let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    // Both vehicles' progress is known (the rules have matched their fixes).
+    // A fix of each vehicle taken after its move began (the one `start` sent may be a moment
+    // older than the move), so both vehicles' progress is known.
+    for (id, password) in [VEHICLE_A, VEHICLE_B].iter().zip(&world.passwords) {
+        let fix = Position {
+            seq: 2,
+            t: Utc::now().trunc_subsecs(3),
+            lat: 48.16,
+            lon: 11.56,
+            alt_m: None,
+            speed_mps: Some(0.0),
+            course_deg: None,
+            fix: Some(FixMode::ThreeD),
+            sats: Some(9),
+            hdop: Some(0.9),
+            accuracy_m: None,
+        };
+        publish_fixes(&world.server, &VehicleId::new(*id).unwrap(), password, &[fix], 1).await;
+    }
     for id in [&world.move_a, &world.move_b] {
         eventually(Duration::from_secs(30), "the move's progress", || async {
             let (_, answer) =
