@@ -5,14 +5,17 @@
 // missed across a reconnect.
 //
 // Events: `position` {vehicle, position}, `alert` {alert}, `status` {vehicle, status},
+// `progress` {vehicle, progress} (its progress along its move's route, progress.js),
 // `lagged` {missed}, `connection` {state: connecting|open|closed, retryInMs}.
 
 import { api, token } from './api.js';
+import { isProgress, newer } from './progress.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
 /** @typedef {import('./api.js').Position} Position */
 /** @typedef {import('./api.js').AgentStatus} AgentStatus */
+/** @typedef {import('./progress.js').VehicleProgress} VehicleProgress */
 /** @typedef {'connecting' | 'open' | 'closed'} ConnectionState */
 
 export class LiveFeed extends EventTarget {
@@ -28,8 +31,9 @@ export class LiveFeed extends EventTarget {
     /** @type {ConnectionState} */
     this.state = 'closed';
     /**
-     * Latest position and agent status per vehicle, as the feed told them.
-     * @type {Map<string, { id: string, position: Position | null, status: AgentStatus | null }>}
+     * Latest position, agent status and progress along the route per vehicle, as the feed
+     * told them.
+     * @type {Map<string, { id: string, position: Position | null, status: AgentStatus | null, progress: VehicleProgress | null }>}
      */
     this.vehicles = new Map();
   }
@@ -54,7 +58,7 @@ export class LiveFeed extends EventTarget {
   vehicle(id) {
     let vehicle = this.vehicles.get(id);
     if (!vehicle) {
-      vehicle = { id, position: null, status: null };
+      vehicle = { id, position: null, status: null, progress: null };
       this.vehicles.set(id, vehicle);
     }
     return vehicle;
@@ -126,6 +130,14 @@ export class LiveFeed extends EventTarget {
         this.vehicle(message.vehicle).status = message.status;
         this.emit('status', { vehicle: message.vehicle, status: message.status });
         break;
+      case 'progress': {
+        if (!isProgress(message.progress)) return;
+        const vehicle = this.vehicle(message.progress.vehicle);
+        if (!newer(vehicle.progress, message.progress)) return;
+        vehicle.progress = message.progress;
+        this.emit('progress', { vehicle: vehicle.id, progress: message.progress });
+        break;
+      }
       case 'alert':
         if (message.alert) this.emit('alert', { alert: message.alert });
         break;
