@@ -120,9 +120,10 @@ pub async fn run(
                 None => break,
             },
             _ = clock.tick() => {
-                let now = Utc::now() - CLOCK_GRACE;
-                engine.tick(now, &mut events);
-                progress.prune(&engine, now);
+                engine.tick(Utc::now() - CLOCK_GRACE, &mut events);
+                // By the wall clock, as figures are published: the rules' clock runs 5 s
+                // behind, before which a move created just now does not run yet.
+                progress.prune(&engine, Utc::now());
             }
             // Moves created, ended or cancelled elsewhere (the CLI, another server) are found
             // by looking.
