@@ -111,6 +111,7 @@ const ASSETS: &[Asset] = assets![
     "js/map.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,
+    "js/progress.js" => JS,
     "js/alerts.js" => JS,
     "js/audit.js" => JS,
     "js/setup.js" => JS,

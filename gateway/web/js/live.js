@@ -126,6 +126,7 @@ export async function mountLive(container, ctx) {
     entry.cells.progress.textContent = text;
     entry.cells.progress.hidden = false;
     entry.cells.progress.dataset.state = progress.state;
+    entry.cells.progress.dataset.asOf = progress.as_of;
     entry.marker.setPopupText(text);
   }
 
