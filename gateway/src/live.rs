@@ -120,28 +120,34 @@ pub(crate) async fn live_feed(
     audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;
     let events = state.events.live.subscribe();
     let alerts = state.events.live_alerts.subscribe();
-    let store = state.store.clone();
-    let progress = state.progress.clone();
+    let sources = Sources { store: state.store.clone(), progress: state.progress.clone() };
     // Served without the listener (a router in a test), nothing shuts the feed down.
     let shutdown = shutting_down.map_or_else(CancellationToken::new, |Extension(ShuttingDown(token))| token);
     Ok(upgrade.max_message_size(MAX_INCOMING_BYTES).on_upgrade(move |socket| async move {
-        let feed = serve_client(socket, store, &progress, user, token_hash, alerts, events, shutdown);
-        if let Err(e) = feed.await {
+        if let Err(e) = serve_client(socket, sources, user, token_hash, alerts, events, shutdown).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
 }
 
+/// Where a feed reads what it sends on connect and after skipping: the store, and the progress
+/// board the alert service writes.
+struct Sources {
+    store: Store,
+    progress: std::sync::Arc<ProgressBoard>,
+}
+
 async fn serve_client(
     mut socket: WebSocket,
-    store: Store,
-    progress: &ProgressBoard,
+    sources: Sources,
     user: User,
     token_hash: String,
     mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Sources { store, progress } = sources;
+    let progress = &*progress;
     let mut scope = Scope::of(&store, &user).await?;
     send_latest_positions(&mut socket, &store, &scope).await?;
     // Each agent's latest health report, so the page need not wait for the next one.

@@ -85,9 +85,8 @@ async fn the_live_map_shows_each_vehicles_progress_and_estimated_arrival_in_chro
     // page's own time zone, to the minute.
     let moving = &api[0];
     assert_eq!(moving["state"], "on_route", "{moving}");
-    let length_m = convoy_core::route_index::RouteIndex::new(&geo::LineString::from(ROUTE.to_vec()))
-        .unwrap()
-        .length_m();
+    let length_m =
+        convoy_core::route_index::RouteIndex::new(&geo::LineString::from(ROUTE.to_vec())).unwrap().length_m();
     assert!((moving["progress_m"].as_f64().unwrap() - length_m / 2.0).abs() < 3.0, "{moving}");
     let offset = TimeSpan::minutes(steps["moving"]["utc_offset_min"].as_i64().unwrap());
     let arrives = (time(&moving["eta"]) + offset).format("%H:%M");
