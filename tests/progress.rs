@@ -136,7 +136,8 @@ async fn a_vehicle_half_way_along_its_route_is_half_way_in_the_api_and_the_live_
     .expect("progress on connect");
     assert_eq!(&on_connect["progress"], progress);
 
-    // Ending the move takes its figures off: the board holds running moves only.
+    // Ending the move takes its figures off (the board holds running moves only), and the live
+    // feed says so.
     let ended = reqwest::Client::new()
         .post(server.url(&format!("/api/v1/moves/{move_id}/end")))
         .bearer_auth(&admin)
@@ -150,5 +151,17 @@ async fn a_vehicle_half_way_along_its_route_is_half_way_in_the_api_and_the_live_
         (status == 200 && answer["vehicles"] == json!([])).then_some(())
     })
     .await;
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let Message::Text(text) = feed.next().await.unwrap().unwrap() else { continue };
+            let event: Value = serde_json::from_str(&text).unwrap();
+            if event["type"] == "progress_ended" {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the live feed says the move's progress is over");
+    assert_eq!(ended, json!({ "type": "progress_ended", "move": move_id }));
     server.stop().await;
 }

@@ -42,9 +42,12 @@ impl ProgressFeed {
     }
 
     /// Drops the figures of moves no longer running at `now` (ended, cancelled, past their
-    /// window): the board holds running moves only.
+    /// window): the board holds running moves only. The live feed is told, so pages stop
+    /// showing an arrival for a move that is over.
     pub(crate) fn prune(&self, engine: &Engine, now: DateTime<Utc>) {
-        self.board.retain_moves(|id| engine.runs_at(id, now));
+        for move_id in self.board.retain_moves(|id| engine.runs_at(id, now)) {
+            let _ = self.live.send(LiveEvent::ProgressEnded { move_id });
+        }
     }
 }
 
@@ -104,8 +107,12 @@ mod tests {
         }
         progress.prune(&engine, at);
         assert_eq!(board.of_move("m1").len(), 1, "still running");
+        assert!(feed.try_recv().is_err(), "nothing said while it runs");
         progress.prune(&engine, end + chrono::Duration::seconds(1));
         assert!(board.of_move("m1").is_empty(), "gone once its window closed");
+        assert_eq!(feed.try_recv().unwrap(), LiveEvent::ProgressEnded { move_id: "m1".into() });
+        progress.prune(&engine, end + chrono::Duration::seconds(2));
+        assert!(feed.try_recv().is_err(), "said once");
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum LiveEvent {
     Status { vehicle: VehicleId, status: serde_json::Value },
     /// A vehicle's progress along its move's route, at most once per evaluated fix.
     Progress { progress: VehicleProgress },
+    /// The move stopped running (ended, cancelled, past its window): its vehicles' progress
+    /// is over.
+    ProgressEnded {
+        #[serde(rename = "move")]
+        move_id: String,
+    },
 }
 
 #[cfg(test)]

@@ -124,9 +124,17 @@ impl ProgressBoard {
         self.lock().values().flat_map(|vehicles| vehicles.values().cloned()).collect()
     }
 
-    /// Drops the moves `keep` says no to.
-    pub fn retain_moves(&self, mut keep: impl FnMut(&str) -> bool) {
-        self.lock().retain(|id, _| keep(id));
+    /// Drops the moves `keep` says no to; returns their ids.
+    pub fn retain_moves(&self, mut keep: impl FnMut(&str) -> bool) -> Vec<String> {
+        let mut dropped = Vec::new();
+        self.lock().retain(|id, _| {
+            let kept = keep(id);
+            if !kept {
+                dropped.push(id.clone());
+            }
+            kept
+        });
+        dropped
     }
 
     /// Drops one move's entries.
@@ -170,8 +178,9 @@ mod tests {
         assert_eq!(m1.len(), 2);
         assert_eq!(m1[1].progress_m, 20.0, "truck-1's latest, after escort-1");
         assert_eq!(board.all().len(), 3);
-        board.retain_moves(|id| id != "m1");
+        assert_eq!(board.retain_moves(|id| id != "m1"), ["m1"]);
         assert!(board.of_move("m1").is_empty());
+        assert!(board.retain_moves(|id| id != "m1").is_empty(), "dropped once");
         board.forget_move("m2");
         assert!(board.all().is_empty());
     }

@@ -62,6 +62,7 @@ impl Scope {
             LiveEvent::Progress { progress } => {
                 self.sees_move(&progress.move_id) && self.sees_vehicle(&progress.vehicle)
             }
+            LiveEvent::ProgressEnded { move_id } => self.sees_move(move_id),
         }
     }
 

@@ -234,6 +234,7 @@ wire_schemas! {
             { "$ref": "#/components/schemas/LiveAlert" },
             { "$ref": "#/components/schemas/LiveStatus" },
             { "$ref": "#/components/schemas/LiveProgress" },
+            { "$ref": "#/components/schemas/LiveProgressEnded" },
             { "$ref": "#/components/schemas/LiveLagged" },
         ],
         "discriminator": {
@@ -243,6 +244,7 @@ wire_schemas! {
                 "alert": "#/components/schemas/LiveAlert",
                 "status": "#/components/schemas/LiveStatus",
                 "progress": "#/components/schemas/LiveProgress",
+                "progress_ended": "#/components/schemas/LiveProgressEnded",
                 "lagged": "#/components/schemas/LiveLagged",
             },
         },
@@ -301,6 +303,15 @@ wire_schemas! {
         "properties": {
             "type": { "const": "progress" },
             "progress": { "$ref": "#/components/schemas/VehicleProgress" },
+        },
+    },
+    LiveProgressEnded => {
+        "type": "object",
+        "description": "The move stopped running (ended, cancelled, past its window): its vehicles' progress is over.",
+        "required": ["type", "move"],
+        "properties": {
+            "type": { "const": "progress_ended" },
+            "move": { "type": "string" },
         },
     },
     LiveLagged => {

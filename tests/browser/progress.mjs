@@ -1,7 +1,7 @@
 // Each vehicle's progress along the route on the live map (tests/browser_cases/progress.rs):
 // its list entry and its popup say how far it is along, how far it has left and when it should
-// arrive (an estimate), then why there is no estimate once it halts. See harness.mjs for how
-// the script and the test talk.
+// arrive (an estimate), then why there is no estimate once it halts, and nothing once the move
+// is ended. See harness.mjs for how the script and the test talk.
 //
 // CONFIG: {base, admin: {user, password}, vehicle, driven_as_of, halted_as_of, shots_dir,
 //          download_dir, report_path}
@@ -46,6 +46,17 @@ const steps = {
     const seen = await figures();
     await screenshot('progress-halted');
     return seen;
+  },
+
+  async ended() {
+    await need('end');
+    await progressCell().waitFor({ state: 'hidden' });
+    await page.locator(`.leaflet-marker-pane .vehicle[data-vehicle="${config.vehicle}"]`).click();
+    const popup = page.locator(`.leaflet-popup .vehicle-popup[data-vehicle="${config.vehicle}"] .popup-progress`);
+    await popup.waitFor({ state: 'attached' });
+    const popupText = await popup.textContent();
+    await screenshot('progress-ended');
+    return { entry: await progressCell().textContent(), popup: popupText };
   },
 };
 

@@ -8,7 +8,7 @@ const ROUTE: [(f64, f64); 2] = [(11.50, 48.10), (11.60, 48.10)];
 
 /// A vehicle drives half its route, then halts: its list entry and popup give the distance
 /// done and left with an arrival said to be an estimate, then say there is none while stopped;
-/// the figures are the API's.
+/// the figures are the API's. Once the move is ended they are gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_live_map_shows_each_vehicles_progress_and_estimated_arrival_in_chromium() {
     let shots = screenshots_dir("progress");
@@ -70,6 +70,16 @@ async fn the_live_map_shows_each_vehicles_progress_and_estimated_arrival_in_chro
                     publish_fixes(&server, &vehicle, &password, halt, 10).await;
                     api.push(figures_as_of(as_of(halt)).await);
                 }
+                "end" => {
+                    let ended = reqwest::Client::new()
+                        .post(server.url(&format!("/api/v1/moves/{move_id}/end")))
+                        .bearer_auth(&token)
+                        .json(&json!({ "reason": "delivered" }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(ended.status(), 200);
+                }
                 _ => panic!("progress.mjs needs something unknown: {what}"),
             }
             browser.done(&what).await;
@@ -108,5 +118,8 @@ async fn the_live_map_shows_each_vehicles_progress_and_estimated_arrival_in_chro
     );
     assert_eq!(steps["halted"]["entry"], json!(expected), "{}", steps["halted"]);
     assert_eq!(steps["halted"]["popup"], json!(expected), "{}", steps["halted"]);
+
+    // Ended: no figures in the entry or the popup.
+    assert_eq!(steps["ended"], json!({ "entry": "", "popup": "" }));
     server.stop().await;
 }

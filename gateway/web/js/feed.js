@@ -5,7 +5,8 @@
 // missed across a reconnect.
 //
 // Events: `position` {vehicle, position}, `alert` {alert}, `status` {vehicle, status},
-// `progress` {vehicle, progress} (its progress along its move's route, progress.js),
+// `progress` {vehicle, progress} (its progress along its move's route, progress.js; null once
+// the move stopped running),
 // `lagged` {missed}, `connection` {state: connecting|open|closed, retryInMs}.
 
 import { api, token } from './api.js';
@@ -138,6 +139,14 @@ export class LiveFeed extends EventTarget {
         this.emit('progress', { vehicle: vehicle.id, progress: message.progress });
         break;
       }
+      case 'progress_ended':
+        // The move is over: no arrival to show for its vehicles any more.
+        for (const vehicle of this.vehicles.values()) {
+          if (!vehicle.progress || vehicle.progress.move !== message.move) continue;
+          vehicle.progress = null;
+          this.emit('progress', { vehicle: vehicle.id, progress: null });
+        }
+        break;
       case 'alert':
         if (message.alert) this.emit('alert', { alert: message.alert });
         break;

@@ -118,10 +118,18 @@ export async function mountLive(container, ctx) {
 
   /**
    * @param {string} id
-   * @param {VehicleProgress} progress
+   * @param {VehicleProgress | null} progress null once its move stopped running
    */
   function showProgress(id, progress) {
     const entry = vehicle(id);
+    if (!progress) {
+      entry.cells.progress.hidden = true;
+      entry.cells.progress.textContent = '';
+      delete entry.cells.progress.dataset.state;
+      delete entry.cells.progress.dataset.asOf;
+      entry.marker.setPopupText('');
+      return;
+    }
     const text = progressText(progress);
     entry.cells.progress.textContent = text;
     entry.cells.progress.hidden = false;
