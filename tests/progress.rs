@@ -95,6 +95,11 @@ async fn a_vehicle_half_way_along_its_route_is_half_way_in_the_api_and_the_live_
     let expected_s = figure("remaining_m") / figure("speed_mps");
     assert!(((eta - last_fix).num_seconds() as f64 - expected_s).abs() <= 1.0, "{progress}");
     assert_eq!(progress["estimate"], true);
+    // Each look is in the audit log, with the move it was of.
+    let (_, audited) =
+        server.get_json(&format!("/api/v1/audit?actor={ADMIN_USER}&action=move.progress"), &admin).await;
+    let entries = audited["entries"].as_array().unwrap();
+    assert!(entries.len() >= 2 && entries.iter().all(|e| e["target"] == json!(move_id)), "{audited}");
 
     // The live feed: progress messages as the batches were evaluated (never more than one per
     // fix), ending with the same figures.
