@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
-use convoy_alerts::{AgentHealth, Arrival};
+use convoy_alerts::{AgentHealth, Arrival, ProgressFeed};
 use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
 use convoy_core::live::LiveEvent;
+use convoy_core::progress::ProgressBoard;
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics, MoveChange};
 use convoy_ingest::{Committed, DirectIntake, IngestConfig, IngestMetrics, IngestObserver, Observer};
 use convoy_store::{Store, VehiclePositions};
@@ -165,11 +166,14 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         mqtt: Some(alerts_mqtt),
         notifiers: config.notifiers.clone(),
     };
+    // Each running move's vehicles' progress: the alert service writes it, the gateway reads it.
+    let progress = Arc::new(ProgressBoard::default());
     let alerts = tokio::spawn(alert_service::run(
         alerts_config,
         store.clone(),
         alert_inputs_rx,
         live_alerts.clone(),
+        ProgressFeed::new(progress.clone(), live.clone()),
         shutdown.child_token(),
     ));
 
@@ -199,6 +203,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         registry,
         metrics: gateway_metrics,
         events,
+        progress,
         web: config.web.clone(),
         rules: config.rules.clone(),
         access: config.access,

@@ -349,6 +349,17 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(200, "GET", "/api/v1/moves", Some(admin), None).await;
     c.expect(200, "GET", &format!("/api/v1/moves/{move_id}"), Some(escort), None).await;
     c.expect(404, "GET", "/api/v1/moves/no-such-move", Some(admin), None).await;
+    // Its vehicles' progress along the route, once the rules have matched the fixes.
+    let progress_path = format!("/api/v1/moves/{move_id}/progress");
+    eventually(Duration::from_secs(30), "truck-9's progress", || async {
+        let (_, answer) = server.get_json(&progress_path, admin).await;
+        answer["vehicles"].as_array().is_some_and(|v| !v.is_empty()).then_some(())
+    })
+    .await;
+    let progress = c.expect(200, "GET", &progress_path, Some(escort), None).await;
+    assert_eq!(progress["vehicles"][0]["vehicle"], "truck-9", "{progress}");
+    c.expect(404, "GET", "/api/v1/moves/no-such-move/progress", Some(escort), None).await;
+    c.expect(403, "GET", &progress_path, Some(auditor), None).await;
     let (_, vehicles) = c.get("/api/v1/vehicles", Some(admin)).await;
     let truck = vehicles["vehicles"].as_array().unwrap().iter().find(|v| v["id"] == "truck-9").cloned();
     assert!(truck.is_some_and(|t| t["position"].is_object()), "{vehicles}");
@@ -493,7 +504,7 @@ async fn every_answer_is_as_the_openapi_document_says() {
     })
     .await
     .expect("the live feed answers the ping");
-    assert!(kinds.contains("position"), "{kinds:?}");
+    assert!(kinds.contains("position") && kinds.contains("progress"), "{kinds:?}");
     socket.close(None).await.unwrap();
 
     c.expect(204, "POST", "/api/v1/logout", Some(escort), None).await;

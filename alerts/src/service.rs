@@ -1,5 +1,7 @@
 //! The alert service: runs the engine beside ingest, records every alert change in the store,
 //! publishes it on `convoy/v1/alerts/{vehicle}`, sends it to the live feed and to the notifiers.
+//! Each vehicle's progress along its route goes to the progress board and the live feed
+//! (`progress_feed.rs`) after each batch.
 //!
 //! Nothing here waits on a notifier or on the broker: notifiers have their own queues, MQTT
 //! publishes are handed to the client's queue (and counted when it is full). The store is
@@ -27,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::arrival::{self, Arrival};
 use crate::engine::{Change, Engine, RuleEvent};
 use crate::notify::{Delivery, NotifierConfig, Notifiers};
+use crate::progress_feed::ProgressFeed;
 use crate::replay::{move_spec, replay_move, CLOCK_GRACE};
 
 /// How often the store is asked for moves the service was not told about.
@@ -68,6 +71,7 @@ pub async fn run(
     store: Store,
     mut inputs: mpsc::UnboundedReceiver<Input>,
     live: broadcast::Sender<LiveEvent>,
+    mut progress: ProgressFeed,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
@@ -86,6 +90,7 @@ pub async fn run(
     for id in store.move_ids().await? {
         settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
     }
+    progress.publish(&mut engine, Utc::now());
     tracing::info!("alert service running");
 
     let mut clock = tokio::time::interval(Duration::from_secs(1));
@@ -114,7 +119,12 @@ pub async fn run(
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
             },
-            _ = clock.tick() => engine.tick(Utc::now() - CLOCK_GRACE, &mut events),
+            _ = clock.tick() => {
+                engine.tick(Utc::now() - CLOCK_GRACE, &mut events);
+                // By the wall clock, as figures are published: the rules' clock runs 5 s
+                // behind, before which a move created just now does not run yet.
+                progress.prune(&engine, Utc::now());
+            }
             // Moves created, ended or cancelled elsewhere (the CLI, another server) are found
             // by looking.
             _ = discover.tick() => match store.move_crews().await {
@@ -128,6 +138,7 @@ pub async fn run(
             },
             () = shutdown.cancelled() => break,
         }
+        progress.publish(&mut engine, Utc::now());
         if !record_all(&store, &mut events, &mut announcer, &shutdown).await {
             break;
         }

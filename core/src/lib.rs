@@ -14,6 +14,7 @@ pub mod phone;
 pub mod plan;
 pub mod plausibility;
 pub mod position;
+pub mod progress;
 pub mod route_index;
 pub mod rules;
 pub mod simplify;

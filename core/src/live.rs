@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::alert::AlertMessage;
 use crate::position::Position;
+use crate::progress::VehicleProgress;
 use crate::vehicle::VehicleId;
 
 /// One message of the live feed.
@@ -16,6 +17,14 @@ pub enum LiveEvent {
     Alert { alert: AlertMessage },
     /// An agent's health report, as it published it.
     Status { vehicle: VehicleId, status: serde_json::Value },
+    /// A vehicle's progress along its move's route, at most once per evaluated fix.
+    Progress { progress: VehicleProgress },
+    /// The move stopped running (ended, cancelled, past its window): its vehicles' progress
+    /// is over.
+    ProgressEnded {
+        #[serde(rename = "move")]
+        move_id: String,
+    },
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ impl Scope {
                 self.sees_vehicle(vehicle)
             }
             LiveEvent::Alert { alert } => self.sees_move(&alert.move_id),
+            LiveEvent::Progress { progress } => {
+                self.sees_move(&progress.move_id) && self.sees_vehicle(&progress.vehicle)
+            }
+            LiveEvent::ProgressEnded { move_id } => self.sees_move(move_id),
         }
     }
 

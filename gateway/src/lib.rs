@@ -29,6 +29,7 @@ mod openapi;
 mod people;
 mod people_admin;
 pub mod phones;
+mod progress;
 mod recency;
 mod replay_api;
 mod reply;

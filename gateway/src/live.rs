@@ -1,6 +1,7 @@
 //! `GET /api/v1/live`: the WebSocket live feed. On connect, the current state (each vehicle's
-//! latest position and agent status, every alert not yet resolved); then positions, alerts and agent status as
-//! they happen, and a ping every 15 s.
+//! latest position and agent status, each running move's vehicles' progress, every alert not
+//! yet resolved); then positions, progress, alerts and agent status as they happen, and a ping
+//! every 15 s.
 //!
 //! Admins and dispatchers see everything, escorts their assigned moves' vehicles and alerts;
 //! auditors work from the record, not the live feed.
@@ -22,6 +23,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use convoy_core::alert::AlertState;
 use convoy_core::live::LiveEvent;
+use convoy_core::progress::ProgressBoard;
 use convoy_core::Ability;
 use convoy_store::{AlertFilter, Store, User};
 use serde::Deserialize;
@@ -77,7 +79,7 @@ pub(crate) struct LiveQuery {
     tag = "live",
     operation_id = "liveFeed",
     summary = "The live feed (WebSocket)",
-    description = "Escorts see their assigned moves' vehicles and alerts only; auditors get 403: they work from the record.\n\nA WebSocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`). The caller is known by a one-use `?ticket=` (browsers cannot set headers on a WebSocket; the web page uses tickets), a bearer header, or the token as `?token=`. On connect the current state arrives first, as the same messages: each vehicle's latest position, then every alert not yet resolved. Then positions, alerts and agent status as they happen, and a ping every 15 s. Server-to-client text messages are JSON, tagged by `type` (schema `LiveMessage`). A client too slow for the stream of positions skips some and is told how many (`lagged`); the next position of each vehicle puts it right. Alerts are never skipped; a client that stops answering is closed. Opening the feed is recorded in the audit log.",
+    description = "Escorts see their assigned moves' vehicles and alerts only; auditors get 403: they work from the record.\n\nA WebSocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`). The caller is known by a one-use `?ticket=` (browsers cannot set headers on a WebSocket; the web page uses tickets), a bearer header, or the token as `?token=`. On connect the current state arrives first, as the same messages: each vehicle's latest position, its agent's status, each running move's vehicles' progress along the route, then every alert not yet resolved. Then positions, progress (at most one message per vehicle and move per fix; `progress_ended` once a move stops running), alerts and agent status as they happen, and a ping every 15 s. Server-to-client text messages are JSON, tagged by `type` (schema `LiveMessage`). A client too slow for the stream of positions skips some (positions, progress, status) and is told how many (`lagged`), then gets each vehicle's latest position and progress. Alerts are never skipped; a client that stops answering is closed. Opening the feed is recorded in the audit log.",
     params(LiveQuery),
     security(("liveTicket" = []), ("bearer" = []), ("liveToken" = [])),
     extensions(("x-websocket-messages" = json!({ "$ref": "#/components/schemas/LiveMessage" }))),
@@ -118,25 +120,34 @@ pub(crate) async fn live_feed(
     audit::record(&state, Some(&user.name), from, "live.open", "live", json!({})).await?;
     let events = state.events.live.subscribe();
     let alerts = state.events.live_alerts.subscribe();
-    let store = state.store.clone();
+    let sources = Sources { store: state.store.clone(), progress: state.progress.clone() };
     // Served without the listener (a router in a test), nothing shuts the feed down.
     let shutdown = shutting_down.map_or_else(CancellationToken::new, |Extension(ShuttingDown(token))| token);
     Ok(upgrade.max_message_size(MAX_INCOMING_BYTES).on_upgrade(move |socket| async move {
-        if let Err(e) = serve_client(socket, store, user, token_hash, alerts, events, shutdown).await {
+        if let Err(e) = serve_client(socket, sources, user, token_hash, alerts, events, shutdown).await {
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
 }
 
+/// Where a feed reads what it sends on connect and after skipping: the store, and the progress
+/// board the alert service writes.
+struct Sources {
+    store: Store,
+    progress: std::sync::Arc<ProgressBoard>,
+}
+
 async fn serve_client(
     mut socket: WebSocket,
-    store: Store,
+    sources: Sources,
     user: User,
     token_hash: String,
     mut alerts: broadcast::Receiver<LiveEvent>,
     mut events: broadcast::Receiver<LiveEvent>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Sources { store, progress } = sources;
+    let progress = &*progress;
     let mut scope = Scope::of(&store, &user).await?;
     send_latest_positions(&mut socket, &store, &scope).await?;
     // Each agent's latest health report, so the page need not wait for the next one.
@@ -146,6 +157,7 @@ async fn serve_client(
             send(&mut socket, &LiveEvent::Status { vehicle: report.vehicle, status }).await?;
         }
     }
+    send_progress(&mut socket, progress, &scope).await?;
     // Every alert still to be dealt with, however many newer ones were resolved since.
     let mut unresolved = Vec::new();
     for state in [AlertState::Open, AlertState::Acknowledged] {
@@ -192,6 +204,7 @@ async fn serve_client(
                     // (at most every few seconds, so a client always behind costs little).
                     if last_catch_up.is_none_or(|at| at.elapsed() >= CATCH_UP_EVERY) {
                         send_latest_positions(&mut socket, &store, &scope).await?;
+                        send_progress(&mut socket, progress, &scope).await?;
                         last_catch_up = Some(Instant::now());
                     }
                 }
@@ -231,6 +244,17 @@ async fn send_latest_positions(socket: &mut WebSocket, store: &Store, scope: &Sc
     for latest in store.latest_positions().await? {
         if scope.sees_vehicle(&latest.vehicle) {
             send(socket, &LiveEvent::Position { vehicle: latest.vehicle, position: latest.position }).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Each running move's vehicles' latest progress, of the moves and vehicles `scope` sees.
+async fn send_progress(socket: &mut WebSocket, board: &ProgressBoard, scope: &Scope) -> anyhow::Result<()> {
+    for progress in board.all() {
+        let event = LiveEvent::Progress { progress };
+        if scope.sees(&event) {
+            send(socket, &event).await?;
         }
     }
     Ok(())

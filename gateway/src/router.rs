@@ -73,6 +73,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::vehicle_status::routes())
         .merge(crate::moves::routes().layer(plan_bodies))
         .merge(crate::move_end::routes())
+        .merge(crate::progress::routes())
         .merge(history)
         .merge(crate::alert_history::routes())
         .merge(crate::daily_report::routes())

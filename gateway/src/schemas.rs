@@ -8,6 +8,7 @@
 //! `tests/api_contract.rs` checks the server's real answers and live messages against them.
 
 use convoy_core::alert::{AlertKind as CoreAlertKind, AlertState as CoreAlertState};
+use convoy_core::progress::ProgressState as CoreProgressState;
 use convoy_core::{Ability as CoreAbility, Role as CoreRole};
 use serde_json::{json, Value};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
@@ -232,6 +233,8 @@ wire_schemas! {
             { "$ref": "#/components/schemas/LivePosition" },
             { "$ref": "#/components/schemas/LiveAlert" },
             { "$ref": "#/components/schemas/LiveStatus" },
+            { "$ref": "#/components/schemas/LiveProgress" },
+            { "$ref": "#/components/schemas/LiveProgressEnded" },
             { "$ref": "#/components/schemas/LiveLagged" },
         ],
         "discriminator": {
@@ -240,6 +243,8 @@ wire_schemas! {
                 "position": "#/components/schemas/LivePosition",
                 "alert": "#/components/schemas/LiveAlert",
                 "status": "#/components/schemas/LiveStatus",
+                "progress": "#/components/schemas/LiveProgress",
+                "progress_ended": "#/components/schemas/LiveProgressEnded",
                 "lagged": "#/components/schemas/LiveLagged",
             },
         },
@@ -271,6 +276,42 @@ wire_schemas! {
             "type": { "const": "status" },
             "vehicle": { "$ref": "#/components/schemas/VehicleId" },
             "status": { "type": "object" },
+        },
+    },
+    ProgressState => { "type": "string", "enum": names(&CoreProgressState::ALL) },
+    VehicleProgress => {
+        "type": "object",
+        "description": "A vehicle's progress along its move's route as of its last fix (`convoy_core::progress::VehicleProgress`). `eta` is set only when `state` is `on_route`; it is an estimate from the recent pace.",
+        "required": ["move", "vehicle", "state", "progress_m", "route_length_m", "remaining_m", "speed_mps", "eta", "as_of", "estimate"],
+        "properties": {
+            "move": { "type": "string" },
+            "vehicle": { "$ref": "#/components/schemas/VehicleId" },
+            "state": { "$ref": "#/components/schemas/ProgressState" },
+            "progress_m": { "type": "number", "minimum": 0, "description": "Metres along the route from its start." },
+            "route_length_m": { "type": "number", "minimum": 0 },
+            "remaining_m": { "type": "number", "minimum": 0, "description": "Metres along the route still to go." },
+            "speed_mps": { "type": ["number", "null"], "minimum": 0, "description": "Progress along the route per second over the last five minutes of fixes (null under 30 s of fixes)." },
+            "eta": { "oneOf": [{ "$ref": "#/components/schemas/Time" }, { "type": "null" }], "description": "The estimated arrival at the route's end." },
+            "as_of": { "$ref": "#/components/schemas/Time" },
+            "estimate": { "const": true },
+        },
+    },
+    LiveProgress => {
+        "type": "object",
+        "description": "A vehicle's progress along its move's route changed (at most once per fix; on connect, each running move's vehicles' latest).",
+        "required": ["type", "progress"],
+        "properties": {
+            "type": { "const": "progress" },
+            "progress": { "$ref": "#/components/schemas/VehicleProgress" },
+        },
+    },
+    LiveProgressEnded => {
+        "type": "object",
+        "description": "The move stopped running (ended, cancelled, past its window): its vehicles' progress is over.",
+        "required": ["type", "move"],
+        "properties": {
+            "type": { "const": "progress_ended" },
+            "move": { "type": "string" },
         },
     },
     LiveLagged => {

@@ -16,6 +16,9 @@ pub struct AppState {
     pub registry: Registry,
     pub metrics: GatewayMetrics,
     pub events: GatewayEvents,
+    /// Each running move's vehicles' progress along the route, as the alert service last
+    /// worked it out (the server wires it; the gateway only reads it).
+    pub progress: std::sync::Arc<convoy_core::progress::ProgressBoard>,
     pub web: crate::WebSettings,
     /// The server's default rule thresholds; a move's plan may override them (replay and the
     /// move report find stops with the move's own).

@@ -112,6 +112,7 @@ const ASSETS: &[Asset] = assets![
     "js/colours.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,
+    "js/progress.js" => JS,
     "js/alerts.js" => JS,
     "js/audit.js" => JS,
     "js/setup.js" => JS,

@@ -10,5 +10,6 @@ mod move_end;
 mod page_files;
 mod people;
 mod phones;
+mod progress;
 mod session;
 mod vehicles;

@@ -7,12 +7,17 @@
 //! what already happened. Every rule runs on fix time except `signal_lost`, which runs on the
 //! time the server received messages and on ticks of its clock.
 //!
+//! Beside the alerts, each evaluated fix moves its vehicle's progress along the route
+//! (`progress.rs`: how far along, how far left, an estimated arrival), taken with
+//! [`Engine::take_progress`].
+//!
 //! Each rule is a small state machine per vehicle and move (see the files beside this one).
 //! A rule opens at most one alert at a time per vehicle and kind (per zone for zone kinds) and
 //! clears it itself.
 
 mod fleet;
 mod health;
+mod progress;
 mod route_rules;
 mod zone_rules;
 
@@ -21,6 +26,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::plan::{MovePlan, TimeWindow};
+use convoy_core::progress::VehicleProgress;
 use convoy_core::route_index::RouteIndex;
 use convoy_core::rules::{RuleSettings, RuleSettingsError};
 use convoy_core::zone_index::ZoneIndex;
@@ -92,6 +98,10 @@ pub struct Engine {
     by_vehicle: HashMap<VehicleId, Slots>,
     /// Zones holding the current fix or near it, with how deep inside (reused between fixes).
     zone_buffer: Vec<(u32, bool)>,
+    /// The (move, vehicle slot) pairs with a fix evaluated since [`Engine::take_progress`] last
+    /// ran, each once (`VehicleRuntime::progress_queued`): at most one per pair, whatever the
+    /// fixes.
+    progress_queue: Vec<(u32, u32)>,
 }
 
 #[derive(Debug)]
@@ -158,6 +168,10 @@ struct VehicleRuntime {
     /// When the server last received a message from this vehicle.
     last_heard: Option<DateTime<Utc>>,
     route_match: Option<convoy_core::route_index::RouteMatch>,
+    /// Its progress along the route, for the estimated arrival.
+    progress: progress::ProgressTracker,
+    /// Whether it waits in `Engine::progress_queue`.
+    progress_queued: bool,
     off_route: route_rules::OffRoute,
     stop: route_rules::Stop,
     overspeed: route_rules::Overspeed,
@@ -175,6 +189,7 @@ impl Engine {
             move_index: HashMap::new(),
             by_vehicle: HashMap::new(),
             zone_buffer: Vec::new(),
+            progress_queue: Vec::new(),
         }
     }
 
@@ -242,7 +257,7 @@ impl Engine {
         received_at: DateTime<Utc>,
         out: &mut Vec<RuleEvent>,
     ) {
-        let Engine { by_vehicle, moves, zone_buffer, .. } = self;
+        let Engine { by_vehicle, moves, zone_buffer, progress_queue, .. } = self;
         let Some(slots) = by_vehicle.get(vehicle) else {
             return;
         };
@@ -258,8 +273,29 @@ impl Engine {
                 tracing::debug_span!("evaluate", r#move = %mv.id, vehicle = %vehicle, seq = fix.seq).entered()
             });
             mv.heard(slot, received_at, out);
-            mv.evaluate(slot, fix, received_at, zone_buffer, out);
+            let evaluated = mv.evaluate(slot, fix, received_at, zone_buffer, out);
+            let vehicle = &mut mv.vehicles[slot];
+            if evaluated && !vehicle.progress_queued {
+                vehicle.progress_queued = true;
+                progress_queue.push((m as u32, slot as u32));
+            }
         }
+    }
+
+    /// The progress of each vehicle with a fix evaluated since the last call, as of its latest
+    /// fix (once per vehicle and move, however many fixes).
+    pub fn take_progress(&mut self, out: &mut Vec<VehicleProgress>) {
+        for (m, slot) in self.progress_queue.drain(..) {
+            let mv = &mut self.moves[m as usize];
+            let vehicle = &mut mv.vehicles[slot as usize];
+            vehicle.progress_queued = false;
+            out.extend(vehicle.progress.figures(&mv.id, &vehicle.id, mv.route.length_m()));
+        }
+    }
+
+    /// Whether the move is watched and runs at `t` (inside its window, not ended).
+    pub fn runs_at(&self, id: &str, t: DateTime<Utc>) -> bool {
+        self.move_index.get(id).is_some_and(|&m| self.moves[m].active_at(t))
     }
 
     /// Takes an agent's health report, received at `received_at`.
@@ -314,6 +350,8 @@ impl VehicleRuntime {
             last_fix: None,
             last_heard: None,
             route_match: None,
+            progress: Default::default(),
+            progress_queued: false,
             off_route: Default::default(),
             stop: Default::default(),
             overspeed: Default::default(),
@@ -346,11 +384,11 @@ impl MoveRuntime {
         received_at: DateTime<Utc>,
         zone_buffer: &mut Vec<(u32, bool)>,
         out: &mut Vec<RuleEvent>,
-    ) {
+    ) -> bool {
         let previous = self.vehicles[slot].last_fix;
         if previous.is_some_and(|last| (position.t, position.seq) <= (last.t, last.seq)) {
             tracing::debug!("fix skipped: not newer than the last one evaluated");
-            return;
+            return false;
         }
         let fix = Fix::new(position, previous.as_ref());
         let late = (received_at - fix.t).num_milliseconds() as f64 > self.settings.late_after_s * 1000.0;
@@ -385,6 +423,7 @@ impl MoveRuntime {
         if inside_corridor || outside_for_sure {
             vehicle.off_route.update(&vehicle.id, inside_corridor, &matched, &mut ctx);
         }
+        vehicle.progress.record(fix.t, matched.progress_m, inside_corridor);
         vehicle.stop.update(&vehicle.id, at_allowed_place, &mut ctx);
         vehicle.overspeed.update(&vehicle.id, &mut ctx);
         let depth_m = |i: u32| self.zones.depth_m(i as usize, p);
@@ -409,6 +448,7 @@ impl MoveRuntime {
                 "fix evaluated"
             );
         }
+        true
     }
 
     /// A message from the vehicle arrived: raise `signal_lost` if the silence before it was

@@ -536,3 +536,40 @@ fn a_move_ended_by_a_person_is_quiet_from_its_end_on() {
     ended.tick(t0() + Duration::hours(1), &mut out);
     assert_eq!(kinds(&out), vec![], "the first end stands; nothing after it is evaluated");
 }
+
+#[test]
+fn progress_follows_the_matched_fixes_once_per_vehicle_and_stops_with_the_move() {
+    let mut engine = engine_with(vec![], json!({}));
+    let length_m = RouteIndex::new(&plan(vec![], json!({})).route).unwrap().length_m();
+    // Ten minutes east at 10 m/s from 100 m along, 20 m beside the road.
+    run(&mut engine, "truck", &drive(600, |_| 20.0));
+    let mut progress = Vec::new();
+    engine.take_progress(&mut progress);
+    assert_eq!(progress.len(), 1, "one entry for the vehicle, not one per fix");
+    let p = &progress[0];
+    assert_eq!((p.move_id.as_str(), p.vehicle.as_str()), ("m1", "truck"));
+    assert_eq!(p.state, convoy_core::progress::ProgressState::OnRoute);
+    // The last fix is 100 + 5,990 m along (the test's metres per degree are near enough).
+    assert!((p.progress_m - 6_090.0).abs() < 10.0, "{}", p.progress_m);
+    assert!((p.route_length_m - length_m).abs() < 0.1);
+    assert!((p.remaining_m + p.progress_m - p.route_length_m).abs() < 0.2);
+    assert!(p.speed_mps.is_some_and(|pace| (pace - 10.0).abs() < 0.1), "{:?}", p.speed_mps);
+    let eta_s = (p.eta.unwrap() - p.as_of).num_seconds() as f64;
+    assert!((eta_s - p.remaining_m / 10.0).abs() < 10.0, "{eta_s}");
+    assert_eq!(p.as_of, t0() + Duration::seconds(599));
+    engine.take_progress(&mut progress);
+    assert_eq!(progress.len(), 1, "nothing new without a new fix");
+
+    // A fix already evaluated (a redelivery) changes nothing.
+    run(&mut engine, "truck", &drive(600, |_| 20.0)[599..]);
+    engine.take_progress(&mut progress);
+    assert_eq!(progress.len(), 1);
+
+    assert!(engine.runs_at("m1", t0() + Duration::seconds(600)));
+    engine.end_move("m1", t0() + Duration::seconds(700));
+    assert!(!engine.runs_at("m1", t0() + Duration::seconds(700)));
+    assert!(!engine.runs_at("no-such-move", t0()));
+    run(&mut engine, "truck", &[fix(1_000, 800, 8_000.0, 0.0, 10.0)]);
+    engine.take_progress(&mut progress);
+    assert_eq!(progress.len(), 1, "an ended move's fixes move no progress");
+}

@@ -5,14 +5,18 @@
 // missed across a reconnect.
 //
 // Events: `position` {vehicle, position}, `alert` {alert}, `status` {vehicle, status},
+// `progress` {vehicle, progress} (its progress along its move's route, progress.js; null once
+// the move stopped running),
 // `lagged` {missed}, `connection` {state: connecting|open|closed, retryInMs}.
 
 import { api, token } from './api.js';
+import { isProgress, newer } from './progress.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
 /** @typedef {import('./api.js').Position} Position */
 /** @typedef {import('./api.js').AgentStatus} AgentStatus */
+/** @typedef {import('./progress.js').VehicleProgress} VehicleProgress */
 /** @typedef {'connecting' | 'open' | 'closed'} ConnectionState */
 
 export class LiveFeed extends EventTarget {
@@ -28,8 +32,9 @@ export class LiveFeed extends EventTarget {
     /** @type {ConnectionState} */
     this.state = 'closed';
     /**
-     * Latest position and agent status per vehicle, as the feed told them.
-     * @type {Map<string, { id: string, position: Position | null, status: AgentStatus | null }>}
+     * Latest position, agent status and progress along the route per vehicle, as the feed
+     * told them.
+     * @type {Map<string, { id: string, position: Position | null, status: AgentStatus | null, progress: VehicleProgress | null }>}
      */
     this.vehicles = new Map();
   }
@@ -54,7 +59,7 @@ export class LiveFeed extends EventTarget {
   vehicle(id) {
     let vehicle = this.vehicles.get(id);
     if (!vehicle) {
-      vehicle = { id, position: null, status: null };
+      vehicle = { id, position: null, status: null, progress: null };
       this.vehicles.set(id, vehicle);
     }
     return vehicle;
@@ -125,6 +130,22 @@ export class LiveFeed extends EventTarget {
         if (typeof message.vehicle !== 'string') return;
         this.vehicle(message.vehicle).status = message.status;
         this.emit('status', { vehicle: message.vehicle, status: message.status });
+        break;
+      case 'progress': {
+        if (!isProgress(message.progress)) return;
+        const vehicle = this.vehicle(message.progress.vehicle);
+        if (!newer(vehicle.progress, message.progress)) return;
+        vehicle.progress = message.progress;
+        this.emit('progress', { vehicle: vehicle.id, progress: message.progress });
+        break;
+      }
+      case 'progress_ended':
+        // The move is over: no arrival to show for its vehicles any more.
+        for (const vehicle of this.vehicles.values()) {
+          if (!vehicle.progress || vehicle.progress.move !== message.move) continue;
+          vehicle.progress = null;
+          this.emit('progress', { vehicle: vehicle.id, progress: null });
+        }
         break;
       case 'alert':
         if (message.alert) this.emit('alert', { alert: message.alert });

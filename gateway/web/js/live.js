@@ -1,7 +1,9 @@
 // @ts-check
 // `#/live`: the live map. The chosen move's route, corridor and zones; every vehicle the
 // person may see, as a marker turned to its heading with the age of its last fix (greyed when
-// old); the alert panel; agent status; follow a vehicle (the map keeps it centred).
+// old); its progress along its move's route with an estimated arrival (progress.js), in its
+// list entry and its popup; the alert panel; agent status; follow a vehicle (the map keeps it
+// centred).
 
 import { api } from './api.js';
 import { AlertPanel } from './alerts.js';
@@ -9,6 +11,7 @@ import { el, replace } from './dom.js';
 import { age, finite, ms } from './format.js';
 import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
+import { progressText } from './progress.js';
 import { can } from './roles.js';
 
 /** A fix older than this is shown greyed: the vehicle may have gone silent. */
@@ -16,6 +19,7 @@ const STALE_AFTER_MS = 30_000;
 
 /** @typedef {import('./api.js').Position} Position */
 /** @typedef {import('./api.js').AgentStatus} AgentStatus */
+/** @typedef {import('./progress.js').VehicleProgress} VehicleProgress */
 
 /**
  * A vehicle on the live map: its marker and its row in the list.
@@ -23,7 +27,7 @@ const STALE_AFTER_MS = 30_000;
  * @property {string} id
  * @property {VehicleMarker} marker
  * @property {HTMLLIElement} row
- * @property {{ age: HTMLElement, speed: HTMLElement, agent: HTMLElement }} cells
+ * @property {{ age: HTMLElement, speed: HTMLElement, agent: HTMLElement, progress: HTMLElement }} cells
  * @property {HTMLButtonElement} follow
  * @property {Position | null} position
  */
@@ -69,13 +73,14 @@ export async function mountLive(container, ctx) {
       age: el('span', { class: 'age', title: 'Age of the last fix' }),
       speed: el('span', { class: 'speed', title: 'Speed' }),
       agent: el('div', { class: 'agent', title: "The agent's last health report", text: 'agent: no report yet' }),
+      progress: el('div', { class: 'progress', title: 'Progress along the route; the arrival is an estimate from the last five minutes\' pace', hidden: true }),
     };
     const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => setFollowing(following === id ? null : id) } });
     const row = el('li', { class: 'vehicle-row', data: { vehicle: id } },
       el('div', { class: 'vehicle-line' },
         el('span', { class: 'swatch', style: { backgroundColor: colour } }),
         el('span', { class: 'vid', text: id }), cells.age, cells.speed, follow),
-      cells.agent);
+      cells.progress, cells.agent);
     /** @type {Vehicle} */
     const entry = { id, marker: new VehicleMarker(map, id, colour), row, cells, follow, position: null };
     vehicles.set(id, entry);
@@ -109,6 +114,28 @@ export async function mountLive(container, ctx) {
       finite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
     entry.cells.agent.textContent = `agent: ${parts.join(' · ')}`;
     entry.row.dataset.agent = String(status.state || '');
+  }
+
+  /**
+   * @param {string} id
+   * @param {VehicleProgress | null} progress null once its move stopped running
+   */
+  function showProgress(id, progress) {
+    const entry = vehicle(id);
+    if (!progress) {
+      entry.cells.progress.hidden = true;
+      entry.cells.progress.textContent = '';
+      delete entry.cells.progress.dataset.state;
+      delete entry.cells.progress.dataset.asOf;
+      entry.marker.setPopupText('');
+      return;
+    }
+    const text = progressText(progress);
+    entry.cells.progress.textContent = text;
+    entry.cells.progress.hidden = false;
+    entry.cells.progress.dataset.state = progress.state;
+    entry.cells.progress.dataset.asOf = progress.as_of;
+    entry.marker.setPopupText(text);
   }
 
   /** @param {Vehicle} entry */
@@ -178,6 +205,7 @@ export async function mountLive(container, ctx) {
   const listeners = {
     position: (e) => place(e.detail.vehicle, e.detail.position),
     status: (e) => showStatus(e.detail.vehicle, e.detail.status),
+    progress: (e) => showProgress(e.detail.vehicle, e.detail.progress),
     connection: (e) => showConnection(e.detail.state, e.detail.retryInMs),
   };
   for (const [type, handler] of Object.entries(listeners)) feed.addEventListener(type, handler);
@@ -193,6 +221,7 @@ export async function mountLive(container, ctx) {
   for (const v of feed.vehicles.values()) {
     if (v.position) place(v.id, v.position);
     if (v.status) showStatus(v.id, v.status);
+    if (v.progress) showProgress(v.id, v.progress);
   }
   const moves = await listMoves();
   const selected = defaultMove(moves);

@@ -197,6 +197,10 @@ export class VehicleMarker {
       this.arrow, el('div', { class: 'vehicle-label' }, el('span', { class: 'vehicle-id', text: id }), this.note));
     const icon = L.divIcon({ html: this.root, className: 'vehicle-icon', iconSize: [22, 22], iconAnchor: [11, 11] });
     this.marker = L.marker([0, 0], { icon, keyboard: false, title: id });
+    // Its popup: the id and, on the live map, its progress along the route (set as text).
+    this.popupNote = el('div', { class: 'popup-progress' });
+    this.marker.bindPopup(el('div', { class: 'vehicle-popup', data: { vehicle: id } },
+      el('strong', { text: id }), this.popupNote));
     this.map = map;
     this.shown = false;
   }
@@ -227,6 +231,14 @@ export class VehicleMarker {
   /** @param {string} text */
   setNote(text) {
     this.note.textContent = text;
+  }
+
+  /**
+   * The popup's line under the id (the live map's progress along the route).
+   * @param {string} text
+   */
+  setPopupText(text) {
+    this.popupNote.textContent = text;
   }
 
   /**

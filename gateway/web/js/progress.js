@@ -1,0 +1,79 @@
+// @ts-check
+// How a vehicle's progress along its move's route reads on the live map: "12.3 km done ·
+// 27.8 km left · arrives ≈ 16:42 (estimate)", or why there is no arrival estimate. Pure: the
+// live map (live.js) puts the text in each vehicle's list entry and popup.
+
+import { finite, km, ms } from './format.js';
+
+/**
+ * A vehicle's progress, as `GET /api/v1/moves/{id}/progress` and the live feed's `progress`
+ * message give it (the server's `VehicleProgress`).
+ * @typedef {object} VehicleProgress
+ * @property {string} move
+ * @property {string} vehicle
+ * @property {ProgressState} state
+ * @property {number} progress_m metres along the route
+ * @property {number} route_length_m
+ * @property {number} remaining_m metres along the route still to go
+ * @property {number | null} speed_mps progress per second over the last five minutes
+ * @property {string | null} eta the estimated arrival (only when `on_route`)
+ * @property {string} as_of the time of the fix these figures come from
+ * @property {boolean} estimate
+ */
+
+/** @typedef {'on_route' | 'off_route' | 'stopped' | 'measuring' | 'arrived'} ProgressState */
+
+/** Why there is no arrival estimate, by state. */
+const NO_ESTIMATE = {
+  off_route: 'no arrival estimate: off route',
+  stopped: 'no arrival estimate: stopped',
+  measuring: 'arrival: measuring the pace',
+};
+
+const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
+
+/**
+ * A local clock time to the minute, "16:42", or '—'.
+ * @param {string | null | undefined} time an RFC 3339 time
+ */
+export function hoursMinutes(time) {
+  const d = new Date(ms(time));
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * The figures in one line for a person: done, left, and the estimated arrival or why there is
+ * none.
+ * @param {VehicleProgress} progress
+ */
+export function progressText(progress) {
+  const done = `${km(progress.progress_m / 1000)} done`;
+  if (progress.state === 'arrived') return `${done} · arrived`;
+  const left = `${km(progress.remaining_m / 1000)} left`;
+  const arrival = progress.state === 'on_route' && finite(ms(progress.eta))
+    ? `arrives ≈ ${hoursMinutes(progress.eta)} (estimate)`
+    : NO_ESTIMATE[/** @type {keyof typeof NO_ESTIMATE} */ (progress.state)] || 'no arrival estimate';
+  return `${done} · ${left} · ${arrival}`;
+}
+
+/**
+ * Whether a live feed message's `progress` is one the page can show (the server's own, but
+ * the page trusts no message's shape).
+ * @param {any} value
+ * @returns {value is VehicleProgress}
+ */
+export function isProgress(value) {
+  return !!value && typeof value === 'object' && typeof value.vehicle === 'string'
+    && typeof value.move === 'string' && typeof value.state === 'string'
+    && finite(value.progress_m) && finite(value.remaining_m) && typeof value.as_of === 'string';
+}
+
+/**
+ * Whether `next` is at least as new as `shown` (a vehicle's figures from its latest fix win).
+ * @param {VehicleProgress | null | undefined} shown
+ * @param {VehicleProgress} next
+ */
+export function newer(shown, next) {
+  return !shown || shown.move !== next.move || !(ms(shown.as_of) > ms(next.as_of));
+}
