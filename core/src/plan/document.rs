@@ -5,15 +5,18 @@
 //!  "route": {"type": "LineString", "coordinates": [[11.57, 48.13], [11.58, 48.14]]},
 //!  "corridor_m": 150, "zones": {"type": "FeatureCollection", "features": []},
 //!  "window": {"from": "2026-11-28T08:00:00Z", "to": "2026-11-28T18:00:00Z"},
-//!  "rules": {"stop_after_s": 120}}
+//!  "rules": {"stop_after_s": 120}, "coordinates": "wgs84"}
 //! ```
 //!
-//! Only `name`, `vehicles` and `route` are required; `null` counts as absent for the others;
+//! `coordinates` is `wgs84` (the default) or `gcj02`, for a plan drawn on a Chinese map: its
+//! route and zones are converted to WGS-84 as they are read (`coordinates.rs`), and the document
+//! written back is WGS-84. Only `name`, `vehicles` and `route` are required; `null` counts as absent for the others;
 //! unknown fields are ignored.
 
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
+use super::coordinates::CoordinateSystem;
 use super::error::PlanError;
 use super::geojson::{self, json_type};
 use super::validate::{self, PlanInput};
@@ -95,7 +98,14 @@ pub(super) fn from_json(body: &[u8]) -> Result<MovePlan, PlanError> {
         Some(other) => return Err(wrong_type("window", "an object with \"from\" and \"to\"", other)),
     };
     let rules = present(object, "rules").cloned();
-    validate::build(PlanInput { name, vehicles, escorts, route, corridor_m, zones, window, rules })
+    let coordinates = match present(object, "coordinates") {
+        None => CoordinateSystem::Wgs84,
+        Some(Value::String(name)) => CoordinateSystem::parse(name)?,
+        Some(other) => return Err(wrong_type("coordinates", "\"wgs84\" or \"gcj02\"", other)),
+    };
+    let plan =
+        validate::build(PlanInput { name, vehicles, escorts, route, corridor_m, zones, window, rules })?;
+    Ok(coordinates.to_wgs84(plan))
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {

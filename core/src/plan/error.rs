@@ -7,7 +7,7 @@ use super::{MAX_PLAN_BYTES, MAX_ROUTE_POINTS};
 ///
 /// `unknown_vehicle` is not produced here: the core does not know which vehicles are
 /// registered; the server decides it (with [`PlanError::UnknownVehicle`]).
-pub const PLAN_REJECTION_REASONS: [&str; 11] = [
+pub const PLAN_REJECTION_REASONS: [&str; 12] = [
     "too_large",
     "malformed",
     "route_too_short",
@@ -19,6 +19,7 @@ pub const PLAN_REJECTION_REASONS: [&str; 11] = [
     "invalid_rules",
     "invalid_vehicles",
     "unknown_vehicle",
+    "unknown_coordinates",
 ];
 
 /// A plan that cannot be accepted. The message names what is wrong and where ("zone 3
@@ -72,6 +73,9 @@ pub enum PlanError {
     /// A vehicle of the plan is not registered (decided by the server, not here).
     #[error("vehicle \"{vehicle}\" is not registered; register it before planning a move with it")]
     UnknownVehicle { vehicle: String },
+    /// `coordinates` names a system Convoy does not know.
+    #[error("coordinates is \"{0}\"; a plan's coordinates are \"wgs84\" (the default) or \"gcj02\" (Chinese maps)")]
+    UnknownCoordinates(String),
 }
 
 fn route_too_short_message(points: usize) -> String {
@@ -101,6 +105,7 @@ impl PlanError {
             PlanError::InvalidRules(_) => "invalid_rules",
             PlanError::InvalidVehicles(_) => "invalid_vehicles",
             PlanError::UnknownVehicle { .. } => "unknown_vehicle",
+            PlanError::UnknownCoordinates(_) => "unknown_coordinates",
         }
     }
 

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vehicle::VehicleId;
 
+mod coordinates;
 mod document;
 mod error;
 mod geojson;
@@ -46,6 +47,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
+pub use coordinates::CoordinateSystem;
 pub use error::{PlanError, PLAN_REJECTION_REASONS};
 
 /// The corridor width when a plan gives none, in metres.
