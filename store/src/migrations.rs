@@ -34,6 +34,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0008_move_ends.sql",
     "0009_people_admin.sql",
     "0010_vehicle_admin.sql",
+    "0011_plan_versions.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -49,6 +50,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0009_move_ends.sql",
     "0010_people_admin.sql",
     "0011_vehicle_admin.sql",
+    "0012_plan_versions.sql",
 );
 
 /// Serialises concurrent migrations from several processes.
