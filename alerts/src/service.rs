@@ -41,6 +41,9 @@ pub enum Input {
     MoveAdded(String),
     /// A person ended or cancelled a move (already recorded); the service reads when.
     MoveEnded(String),
+    /// A person edited a move's plan (already recorded): the fixes from now on are judged by
+    /// the new one; the service reads it.
+    MoveEdited(String),
     /// A person acknowledged or resolved an alert (already recorded): tell the world.
     Announce(AlertMessage),
 }
@@ -111,6 +114,15 @@ pub async fn run(
                     // The next look for moves finds the end.
                     Err(e) => tracing::warn!(move_id = %id, error = %e, "cannot read the move's end"),
                 },
+                Some(Input::MoveEdited(id)) => {
+                    if engine.has_move(&id) {
+                        replace_plan(&store, &mut engine, &id).await;
+                    } else {
+                        // Not watched yet (or its old plan was refused): the new plan may be.
+                        settled.remove(&id);
+                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
+                    }
+                }
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
             },
@@ -185,6 +197,22 @@ fn end_move(engine: &mut Engine, id: &str, at: Option<chrono::DateTime<Utc>>) {
         if engine.end_move(id, at) {
             tracing::info!(move_id = id, ended_at = %at, "move ended; its rules stop");
         }
+    }
+}
+
+/// Hands a watched move's edited plan to the engine: the fixes from now on are judged by it,
+/// nothing already judged again. A store failure is logged (the move keeps its old plan until
+/// the server restarts and restores it from the record).
+async fn replace_plan(store: &Store, engine: &mut Engine, id: &str) {
+    let spec = match store.move_record(id).await {
+        Ok(Some(record)) => move_spec(&record),
+        Ok(None) => return,
+        Err(e) => return tracing::error!(move_id = %id, error = %e, "cannot read the move's edited plan"),
+    };
+    match spec.map(|spec| engine.replace_plan(&spec)) {
+        Ok(Ok(())) => tracing::info!(move_id = id, "move's plan edited; its rules follow the new plan"),
+        Ok(Err(e)) => tracing::error!(move_id = %id, error = %e, "the engine refuses the move's edited plan"),
+        Err(e) => tracing::error!(move_id = %id, error = %e, "the move's edited plan does not read"),
     }
 }
 

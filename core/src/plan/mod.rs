@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vehicle::VehicleId;
 
+mod changes;
 mod document;
 mod error;
 mod geojson;
@@ -46,6 +47,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
+pub use changes::{changed_fields, refused_once_started, EDITABLE_ONCE_STARTED};
 pub use error::{PlanError, PLAN_REJECTION_REASONS};
 
 /// The corridor width when a plan gives none, in metres.
