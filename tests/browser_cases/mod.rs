@@ -5,6 +5,7 @@ mod alert_history;
 mod auditor;
 mod holds;
 mod live_feed_cut;
+mod move_edit;
 mod move_end;
 mod page_files;
 mod people;
