@@ -345,3 +345,50 @@ async fn after_an_edit_the_rules_judge_the_vehicles_fixes_by_the_new_plan() {
     assert_eq!(alerts_of(&server, &admin, &ending).await, Vec::<Value>::new(), "over before the fixes");
     server.stop().await;
 }
+
+/// A moves-only agent on the truck learns the move's later end at once: the window it keeps
+/// (and records inside) follows the edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_vehicles_agent_keeps_the_moves_edited_window() {
+    use convoy_agent::config::BrokerAddress;
+    use convoy_agent::privacy::Privacy;
+    use convoy_core::move_windows::MoveWindows;
+
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (truck, password) = register_vehicle(&server, "truck-07").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let agent_state = state.clone();
+    let broker = BrokerAddress::plain("127.0.0.1", server.mqtt.port());
+    let agent = TestAgent::start_configured(&truck, &password, broker, move |config| {
+        config.privacy = Privacy::MovesOnly;
+        config.state_dir = agent_state;
+    });
+    let kept_containing = |t: DateTime<Utc>| {
+        let (state, truck) = (state.clone(), truck.clone());
+        async move {
+            eventually(Duration::from_secs(40), "the agent to keep windows containing the time", || async {
+                let bytes = std::fs::read(state.join("move_windows.json")).ok()?;
+                MoveWindows::decode(&bytes, &truck).ok().filter(|w| w.contains(t))
+            })
+            .await
+        }
+    };
+
+    let now = Utc::now().trunc_subsecs(0);
+    let original = plan("ends soon", Some((now - TimeSpan::minutes(10), now + TimeSpan::minutes(30))));
+    let id = new_move(&server, &admin, &original).await;
+    let first = kept_containing(now).await;
+    assert!(!first.contains(now + TimeSpan::hours(2)), "{first:?}");
+
+    let mut later = original.clone();
+    let new_end = now + TimeSpan::hours(3);
+    later["window"]["to"] = json!(new_end);
+    let (status, body) = edit(&server, &admin, &id, json!({ "replaces": 1, "plan": later })).await;
+    assert_eq!(status, 200, "{body}");
+    let kept = kept_containing(now + TimeSpan::hours(2)).await;
+    assert_eq!(kept.windows.iter().map(|w| w.to).collect::<Vec<_>>(), [Some(new_end)]);
+    agent.stop().await;
+    server.stop().await;
+}
