@@ -392,3 +392,51 @@ async fn the_vehicles_agent_keeps_the_moves_edited_window() {
     agent.stop().await;
     server.stop().await;
 }
+
+/// A plan edited elsewhere (another server's API; here straight into the shared store) reaches
+/// this server's rules by their look for edited plans: the truck's fixes off the old corridor
+/// but inside the new one raise nothing for the edited move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plan_edited_by_another_server_reaches_the_rules() {
+    let log = Captured::install("convoy_alerts=info");
+    let server = TestServer::start(Backend::Postgres, BrokerKind::Embedded).await;
+    let (truck, password) = register_vehicle(&server, "truck-07").await;
+    let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let now = Utc::now().trunc_subsecs(0);
+    let window = Some((now + TimeSpan::seconds(60), now + TimeSpan::hours(1)));
+    let kept = new_move(&server, &admin, &plan("kept", window)).await;
+    let widened = new_move(&server, &admin, &plan("widened", window)).await;
+
+    let mut wide = server.store.move_record(&widened).await.unwrap().unwrap().plan;
+    wide["corridor_m"] = json!(1000.0);
+    let edit = convoy_store::PlanEdit {
+        replaces: 1,
+        name: "widened".into(),
+        plan: wide,
+        at: now,
+        by: "someone on another server".into(),
+        changes: vec!["corridor_m".into()],
+        team: None,
+    };
+    assert_eq!(
+        server.store.edit_move_plan(&widened, &edit).await.unwrap(),
+        convoy_store::PlanEdited::Stored(2)
+    );
+    eventually(Duration::from_secs(30), "the rules to take the plan edited elsewhere", || async {
+        log.lines()
+            .iter()
+            .any(|l| l.contains("its rules follow the new plan") && l.contains(&widened))
+            .then_some(())
+    })
+    .await;
+
+    publish_fixes(&server, &truck, &password, &drive(now + TimeSpan::seconds(90), 60, 400.0), 5).await;
+    let opened = eventually(Duration::from_secs(60), "off_route on the kept move", || async {
+        let alerts = alerts_of(&server, &admin, &kept).await;
+        (!alerts.is_empty()).then_some(alerts)
+    })
+    .await;
+    assert_eq!(opened[0]["kind"], "off_route");
+    assert_eq!(alerts_of(&server, &admin, &widened).await, Vec::<Value>::new(), "inside the new corridor");
+    server.stop().await;
+}
