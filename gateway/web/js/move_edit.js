@@ -36,7 +36,8 @@ export async function mountMoveEdit(container, _ctx, params) {
   const form = el('form', { class: 'plan-edit' });
   const versions = el('ol', { class: 'plan-versions', reversed: true });
   container.append(el('section', { class: 'page' },
-    heading, el('p', {}, el('a', { href: '#/moves', text: '← Moves' })), message.node, form,
+    // The message under the form, beside its button: a refusal is read where the person saved.
+    heading, el('p', {}, el('a', { href: '#/moves', text: '← Moves' })), form, message.node,
     el('h2', { text: 'Versions' }), versions));
 
   /** @type {EditedMove} */
