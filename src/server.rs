@@ -374,6 +374,7 @@ async fn forward_to_alerts(
                 match change {
                     MoveChange::Added(id) => alert_service::Input::MoveAdded(id),
                     MoveChange::Ended(id) => alert_service::Input::MoveEnded(id),
+                    MoveChange::Edited(id) => alert_service::Input::MoveEdited(id),
                 }
             }
             Some(message) = alert_changes.recv() => alert_service::Input::Announce(message),

@@ -431,6 +431,37 @@ async fn every_answer_is_as_the_openapi_document_says() {
     assert_eq!(cancelled["state"], "cancelled");
     c.expect(404, "POST", "/api/v1/moves/no-such-move/cancel", Some(admin), Some(json!({ "reason": "r" })))
         .await;
+
+    // Editing a plan (a new version), its refusals, and the versions.
+    let to_edit = json!({ "name": "to edit", "vehicles": ["truck-9"], "route": route, "window": window });
+    let to_edit =
+        c.expect(201, "POST", "/api/v1/moves", Some(admin), Some(to_edit.clone())).await["id"].clone();
+    let edit = format!("/api/v1/moves/{}/plan", to_edit.as_str().unwrap());
+    let renamed = json!({ "name": "edited", "vehicles": ["truck-9"], "route": route, "window": window });
+    let edited = c
+        .expect(200, "PUT", &edit, Some(admin), Some(json!({ "replaces": 1, "plan": renamed.clone() })))
+        .await;
+    assert_eq!((edited["version"].as_u64(), edited["name"].as_str()), (Some(2), Some("edited")));
+    c.expect(409, "PUT", &edit, Some(admin), Some(json!({ "replaces": 1, "plan": renamed.clone() }))).await;
+    let too_narrow = json!({ "name": "x", "vehicles": ["truck-9"], "route": route, "corridor_m": 1 });
+    c.expect(400, "PUT", &edit, Some(admin), Some(json!({ "replaces": 2, "plan": too_narrow }))).await;
+    let unknown = json!({ "name": "x", "vehicles": ["truck-none"], "route": route });
+    c.expect(422, "PUT", &edit, Some(admin), Some(json!({ "replaces": 2, "plan": unknown }))).await;
+    c.expect(
+        404,
+        "PUT",
+        "/api/v1/moves/no-such-move/plan",
+        Some(admin),
+        Some(json!({ "replaces": 1, "plan": renamed })),
+    )
+    .await;
+    c.expect(403, "PUT", &edit, Some(escort), Some(json!({ "replaces": 2, "plan": renamed }))).await;
+    let (status, _) = c.call("PUT", &edit, Some(admin), Some(("text/plain", b"x".to_vec()))).await;
+    assert_eq!(status, 415);
+    let versions = format!("/api/v1/moves/{}/versions", to_edit.as_str().unwrap());
+    let listed = c.expect(200, "GET", &versions, Some(admin), None).await;
+    assert_eq!(listed["versions"].as_array().map(Vec::len), Some(2), "{listed}");
+    c.expect(404, "GET", "/api/v1/moves/no-such-move/versions", Some(admin), None).await;
     let from = (t0 - chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let track =
         c.expect(200, "GET", &format!("/api/v1/vehicles/truck-9/track?from={from}"), Some(admin), None).await;

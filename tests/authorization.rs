@@ -71,6 +71,8 @@ enum Call {
     EndMove,
     /// `{id}` is a new move whose window starts tomorrow; the body a reason.
     CancelMove,
+    /// `{id}` is a new planned move; the body its plan renamed, replacing version 1.
+    EditPlan,
     /// A small GeoJSON route.
     ParseRoute,
     /// A vehicle id never used.
@@ -131,6 +133,8 @@ const ROUTES: &[Route] = &[
     route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
     route("POST", "/api/v1/moves/{id}/end", PLANNERS, Call::EndMove),
     route("POST", "/api/v1/moves/{id}/cancel", PLANNERS, Call::CancelMove),
+    route("PUT", "/api/v1/moves/{id}/plan", PLANNERS, Call::EditPlan),
+    route("GET", "/api/v1/moves/{id}/versions", EVERYONE, Call::Plain),
     route("POST", "/api/v1/routes/parse", PLANNERS, Call::ParseRoute),
     route("GET", "/api/v1/vehicles", EVERYONE, Call::Plain),
     route("POST", "/api/v1/vehicles", PLANNERS, Call::NewVehicle),
@@ -389,6 +393,18 @@ impl World {
                 planned["window"] = json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() });
                 id = new_move(&self.server, &planned).await;
                 body = Some(json_body(json!({ "reason": "client postponed" })));
+            }
+            Call::EditPlan => {
+                // Planned (it starts tomorrow), so its whole plan may change.
+                let name = self.fresh_name("move to edit");
+                let from = Utc::now() + chrono::Duration::days(1);
+                let window = json!({ "from": from.to_rfc3339(), "to": (from + chrono::Duration::hours(8)).to_rfc3339() });
+                let mut planned = plan(&name, &[CARGO]);
+                planned["window"] = window.clone();
+                id = new_move(&self.server, &planned).await;
+                let mut edited = plan(&format!("{name}, edited"), &[CARGO]);
+                edited["window"] = window;
+                body = Some(json_body(json!({ "replaces": 1, "plan": edited })));
             }
             Call::ParseRoute => {
                 let route = json!({ "type": "LineString", "coordinates": [[11.56, 48.16], [11.57, 48.17]] });

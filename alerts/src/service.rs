@@ -13,7 +13,7 @@
 //! had, changes already recorded are not announced again, and an incident that began while
 //! the service was down is announced once.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -44,6 +44,9 @@ pub enum Input {
     MoveAdded(String),
     /// A person ended or cancelled a move (already recorded); the service reads when.
     MoveEnded(String),
+    /// A person edited a move's plan (already recorded): the fixes from now on are judged by
+    /// the new one; the service reads it.
+    MoveEdited(String),
     /// A person acknowledged or resolved an alert (already recorded): tell the world.
     Announce(AlertMessage),
 }
@@ -84,9 +87,10 @@ pub async fn run(
     let mut announcer = Announcer { mqtt: mqtt.as_ref().map(|(client, _)| client.clone()), live, notifiers };
 
     let mut engine = Engine::new(config.rules.clone());
-    // The moves dealt with (watched, closed long ago, or refused by the engine): each is read
-    // from the store once, not at every look for new ones.
-    let mut settled = HashSet::new();
+    // The moves dealt with (watched, closed long ago, or refused by the engine), each with the
+    // version of its plan the engine has (0 if unknown): each is read from the store once, not
+    // at every look for new ones, and again only when its plan's version changes.
+    let mut settled = HashMap::new();
     for id in store.move_ids().await? {
         settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
     }
@@ -116,6 +120,17 @@ pub async fn run(
                     // The next look for moves finds the end.
                     Err(e) => tracing::warn!(move_id = %id, error = %e, "cannot read the move's end"),
                 },
+                Some(Input::MoveEdited(id)) => {
+                    if engine.has_move(&id) {
+                        if let Some(version) = replace_plan(&store, &mut engine, &id).await {
+                            settled.insert(id, version);
+                        }
+                    } else {
+                        // Not watched yet (or its old plan was refused): the new plan may be.
+                        settled.remove(&id);
+                        settle(&store, &mut engine, &id, &mut settled, &mut announcer, &shutdown).await;
+                    }
+                }
                 Some(Input::Announce(message)) => announcer.announce(&message),
                 None => break,
             },
@@ -125,17 +140,20 @@ pub async fn run(
                 // behind, before which a move created just now does not run yet.
                 progress.prune(&engine, Utc::now());
             }
-            // Moves created, ended or cancelled elsewhere (the CLI, another server) are found
-            // by looking.
-            _ = discover.tick() => match store.move_crews().await {
-                Ok(crews) => {
-                    for crew in crews {
-                        settle(&store, &mut engine, &crew.id, &mut settled, &mut announcer, &shutdown).await;
-                        end_move(&mut engine, &crew.id, crew.ended_at);
+            // Moves created, edited, ended or cancelled elsewhere (the CLI, another server) are
+            // found by looking.
+            _ = discover.tick() => {
+                match store.move_crews().await {
+                    Ok(crews) => {
+                        for crew in crews {
+                            settle(&store, &mut engine, &crew.id, &mut settled, &mut announcer, &shutdown).await;
+                            end_move(&mut engine, &crew.id, crew.ended_at);
+                        }
                     }
+                    Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
-            },
+                follow_edits(&store, &mut engine, &mut settled).await;
+            }
             () = shutdown.cancelled() => break,
         }
         progress.publish(&mut engine, Utc::now());
@@ -168,21 +186,38 @@ async fn settle(
     store: &Store,
     engine: &mut Engine,
     id: &str,
-    settled: &mut HashSet<String>,
+    settled: &mut HashMap<String, u32>,
     announcer: &mut Announcer,
     shutdown: &CancellationToken,
 ) {
-    if settled.contains(id) {
+    if settled.contains_key(id) {
         return;
     }
     match add_move(store, engine, id, announcer, shutdown).await {
-        Ok(()) => {
-            settled.insert(id.to_string());
+        Ok(version) => {
+            settled.insert(id.to_string(), version);
         }
         Err(e) => {
             tracing::error!(move_id = %id, error = %e, "cannot watch this move");
             if e.downcast_ref::<convoy_store::StoreError>().is_none() {
-                settled.insert(id.to_string());
+                settled.insert(id.to_string(), 0);
+            }
+        }
+    }
+}
+
+/// Hands the engine the plans edited elsewhere (another server's API) since it read them: a
+/// watched move whose plan's version is not the one the engine has.
+async fn follow_edits(store: &Store, engine: &mut Engine, settled: &mut HashMap<String, u32>) {
+    let versions = match store.move_versions().await {
+        Ok(versions) => versions,
+        Err(e) => return tracing::warn!(error = %e, "cannot look for edited plans"),
+    };
+    for (id, version) in versions {
+        let edited = settled.get(&id).is_some_and(|&known| known != version);
+        if edited && engine.has_move(&id) {
+            if let Some(version) = replace_plan(store, engine, &id).await {
+                settled.insert(id, version);
             }
         }
     }
@@ -199,6 +234,32 @@ fn end_move(engine: &mut Engine, id: &str, at: Option<chrono::DateTime<Utc>>) {
     }
 }
 
+/// Hands a watched move's edited plan to the engine: the fixes from now on are judged by it,
+/// nothing already judged again. Returns the version handed over; `None` if the store failed
+/// (the next look for edited plans tries again) or the plan was refused (logged).
+async fn replace_plan(store: &Store, engine: &mut Engine, id: &str) -> Option<u32> {
+    let record = match store.move_record(id).await {
+        Ok(record) => record?,
+        Err(e) => {
+            tracing::error!(move_id = %id, error = %e, "cannot read the move's edited plan");
+            return None;
+        }
+    };
+    match move_spec(&record).map(|spec| engine.replace_plan(&spec)) {
+        Ok(Ok(())) => {
+            tracing::info!(
+                move_id = id,
+                version = record.version,
+                "move's plan edited; its rules follow the new plan"
+            );
+            return Some(record.version);
+        }
+        Ok(Err(e)) => tracing::error!(move_id = %id, error = %e, "the engine refuses the move's edited plan"),
+        Err(e) => tracing::error!(move_id = %id, error = %e, "the move's edited plan does not read"),
+    }
+    None
+}
+
 /// A move whose window closed longer ago than this is not watched: no agent keeps a backlog
 /// that old (its spool holds 7 days at 1 Hz by default), so nothing can change its alerts, and
 /// restoring it would only make every start slower.
@@ -211,15 +272,15 @@ async fn add_move(
     id: &str,
     announcer: &mut Announcer,
     shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u32> {
     if engine.has_move(id) {
-        return Ok(());
+        return Ok(0);
     }
     let record = store.move_record(id).await?.ok_or_else(|| anyhow::anyhow!("no such move"))?;
     let spec = move_spec(&record)?;
     if spec.plan.window.is_some_and(|w| w.to + WATCH_AFTER_WINDOW < Utc::now()) {
         tracing::info!(move_id = id, "move closed more than 7 days ago; not watched");
-        return Ok(());
+        return Ok(record.version);
     }
     engine.add_move(&spec)?;
     let mut events = Vec::new();
@@ -227,7 +288,7 @@ async fn add_move(
     let count = events.len();
     record_all(store, &mut events, announcer, shutdown).await;
     tracing::info!(move_id = id, events = count, "watching move");
-    Ok(())
+    Ok(record.version)
 }
 
 /// Records each event, retrying while the store fails; announces what changed. Returns false

@@ -105,6 +105,11 @@ impl RouteIndex {
         })
     }
 
+    /// Whether two indexes are of the same route (the same vertices, in order).
+    pub fn same_route(&self, other: &RouteIndex) -> bool {
+        self.vertices == other.vertices
+    }
+
     /// The route's length in metres.
     pub fn length_m(&self) -> f64 {
         *self.cumulative_m.last().unwrap_or(&0.0)

@@ -22,6 +22,7 @@ mod login;
 pub mod login_audit;
 mod login_holds;
 mod metrics;
+mod move_edit;
 mod move_end;
 mod move_span;
 mod moves;

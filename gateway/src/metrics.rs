@@ -16,6 +16,8 @@ pub struct GatewayMetrics {
     pub holds_rejected: IntCounterVec,
     /// Requests to end or cancel a move refused, by reason (`move_end::MOVE_END_REFUSAL_REASONS`).
     pub move_ends_refused: IntCounterVec,
+    /// Edits of a move's plan refused, by reason (`move_edit::refusal_reasons`).
+    pub move_edits_refused: IntCounterVec,
     /// Alert history queries refused as bad input, by reason
     /// (`alert_history::ALERT_QUERY_REJECTION_REASONS`).
     pub alert_queries_rejected: IntCounterVec,
@@ -63,6 +65,10 @@ impl GatewayMetrics {
                     "convoy_gateway_move_ends_refused_total",
                     "Requests to end or cancel a move refused, by reason",
                 ),
+                &["reason"],
+            )?,
+            move_edits_refused: IntCounterVec::new(
+                Opts::new("convoy_gateway_move_edits_refused_total", "Edits of a move's plan refused, by reason"),
                 &["reason"],
             )?,
             alert_queries_rejected: IntCounterVec::new(
@@ -115,6 +121,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.move_ends_refused.clone()))?;
         for reason in crate::move_end::MOVE_END_REFUSAL_REASONS {
             metrics.move_ends_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.move_edits_refused.clone()))?;
+        for reason in crate::move_edit::refusal_reasons() {
+            metrics.move_edits_refused.with_label_values(&[reason]);
         }
         registry.register(Box::new(metrics.alert_queries_rejected.clone()))?;
         for reason in crate::alert_history::ALERT_QUERY_REJECTION_REASONS {

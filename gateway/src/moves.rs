@@ -145,6 +145,9 @@ pub(crate) struct MoveSummary {
     #[schema(value_type = schemas::Time)]
     created_at: String,
     created_by: String,
+    /// The plan's version (1 as created; each edit adds one): what an edit names as the one it
+    /// replaces.
+    version: u32,
     /// As the plan names them.
     #[schema(value_type = Vec<schemas::VehicleId>)]
     vehicles: Option<Value>,
@@ -280,6 +283,7 @@ pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
         name: record.name.clone(),
         created_at: convoy_core::position::format_time(&record.created_at),
         created_by: record.created_by.clone(),
+        version: record.version,
         vehicles: record.plan.get("vehicles").cloned(),
         window: record.plan.get("window").cloned(),
         state: record.state_at(Utc::now()).into(),

@@ -72,6 +72,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::vehicles_admin::routes())
         .merge(crate::vehicle_status::routes())
         .merge(crate::moves::routes().layer(plan_bodies))
+        .merge(crate::move_edit::routes().layer(plan_bodies))
         .merge(crate::move_end::routes())
         .merge(crate::progress::routes())
         .merge(history)

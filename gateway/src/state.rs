@@ -53,7 +53,7 @@ pub struct AppState {
 /// What the gateway tells the rest of the server, and the live feed it serves.
 #[derive(Clone)]
 pub struct GatewayEvents {
-    /// Each move created, ended or cancelled (already recorded).
+    /// Each move created, edited, ended or cancelled (already recorded).
     pub move_changes: mpsc::UnboundedSender<MoveChange>,
     /// Alert changes people made (acknowledged, resolved), already recorded.
     pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
@@ -69,4 +69,6 @@ pub enum MoveChange {
     Added(String),
     /// Ended early or cancelled.
     Ended(String),
+    /// Its plan was edited (a new version): the rules follow the new plan from now on.
+    Edited(String),
 }

@@ -32,6 +32,7 @@ pub async fn store_new_move(
         plan: plan.to_json(),
         created_at: Utc::now().trunc_subsecs(3),
         created_by: created_by.to_string(),
+        version: 1,
         end: None,
     };
     store.add_move(&record).await?;

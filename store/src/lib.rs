@@ -87,7 +87,7 @@ pub use audit::{
 };
 pub use devices::{Device, DeviceKind};
 pub use error::{Result, StoreError};
-pub use moves::{MoveCrew, MoveEnd, MoveRecord, MoveState};
+pub use moves::{MoveCrew, MoveEnd, MoveRecord, MoveState, PlanEdit, PlanEdited, PlanVersion};
 pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };

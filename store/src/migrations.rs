@@ -34,6 +34,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0008_move_ends.sql",
     "0009_people_admin.sql",
     "0010_vehicle_admin.sql",
+    "0011_plan_versions.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -49,6 +50,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0009_move_ends.sql",
     "0010_people_admin.sql",
     "0011_vehicle_admin.sql",
+    "0012_plan_versions.sql",
 );
 
 /// Serialises concurrent migrations from several processes.
@@ -115,6 +117,36 @@ mod tests {
                 index + 1
             );
         }
+    }
+
+    /// A move made before plan versions gets its plan as version 1 from the migration, and
+    /// edits number on from there.
+    #[test]
+    fn a_move_made_before_plan_versions_gets_version_1() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = SQLITE.iter().position(|m| m.name == "0011_plan_versions.sql").unwrap();
+        for migration in &SQLITE[..before] {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64).unwrap();
+        conn.execute(
+            "INSERT INTO moves (id, name, plan, created_ms, created_by) VALUES ('m-old', 'old', '{\"corridor_m\":150}', 1000, 'ana')",
+            [],
+        )
+        .unwrap();
+        apply_sqlite(&mut conn).unwrap();
+        let row: (i64, i64, String, i64, String, String) = conn
+            .query_row(
+                "SELECT m.plan_version, v.version, v.plan, v.changed_ms, v.changed_by, v.changes
+                 FROM moves m JOIN plan_versions v ON v.move_id = m.id WHERE m.id = 'm-old'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (1, 1, r#"{"corridor_m":150}"#.to_string(), 1000, "ana".to_string(), "[]".to_string())
+        );
     }
 
     #[test]

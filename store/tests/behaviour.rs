@@ -15,6 +15,13 @@ use convoy_store::{
 };
 use serde_json::json;
 
+#[path = "behaviour/plan_versions.rs"]
+mod plan_versions;
+use plan_versions::{
+    a_stale_edit_or_one_of_an_ended_move_changes_nothing, concurrent_edits_of_one_version_store_exactly_one,
+    each_plan_edit_is_a_new_version_and_the_newest_is_the_moves_plan,
+};
+
 /// A store of the given backend, kept alive with whatever it needs (the SQLite directory).
 struct Fixture {
     store: Store,
@@ -679,6 +686,7 @@ fn a_move(id: &str, minutes: i64) -> MoveRecord {
         plan: json!({"vehicles": ["truck-07", "escort-1"], "corridor_m": 150.5, "zones": [{"name": "depot"}]}),
         created_at: t0() + Duration::minutes(minutes),
         created_by: "ana".into(),
+        version: 1,
         end: None,
     }
 }
@@ -1351,6 +1359,9 @@ every_backend!(
     the_newest_statuses_come_newest_first_up_to_a_limit,
     moves_are_kept_by_id_and_listed_by_creation,
     a_move_is_ended_or_cancelled_once_and_keeps_who_and_why,
+    each_plan_edit_is_a_new_version_and_the_newest_is_the_moves_plan,
+    a_stale_edit_or_one_of_an_ended_move_changes_nothing,
+    concurrent_edits_of_one_version_store_exactly_one,
     an_alert_is_opened_once,
     the_rule_clearing_an_alert_resolves_it,
     a_clearing_after_a_person_resolved_keeps_who_resolved,

@@ -6,6 +6,7 @@ mod auditor;
 mod daily_report;
 mod holds;
 mod live_feed_cut;
+mod move_edit;
 mod move_end;
 mod page_files;
 mod people;

@@ -15,6 +15,7 @@
 //! A rule opens at most one alert at a time per vehicle and kind (per zone for zone kinds) and
 //! clears it itself.
 
+mod edit;
 mod fleet;
 mod health;
 mod progress;

@@ -573,3 +573,79 @@ fn progress_follows_the_matched_fixes_once_per_vehicle_and_stops_with_the_move()
     engine.take_progress(&mut progress);
     assert_eq!(progress.len(), 1, "an ended move's fixes move no progress");
 }
+
+fn spec_of(plan: MovePlan) -> MoveSpec {
+    MoveSpec { id: "m1".into(), plan, created_at: t0(), ended_at: None }
+}
+
+#[test]
+fn after_an_edit_the_fixes_are_judged_by_the_new_corridor_and_none_before_again() {
+    let mut engine = engine_with(vec![], json!({}));
+    // 400 m off the route from the start, for good: off a 150 m corridor, inside a 1 km one.
+    let fixes = drive(300, |_| 400.0);
+    let before = run(&mut engine, "truck", &fixes[..100]);
+    assert_eq!(kinds(&before), vec![(AlertKind::OffRoute, Change::Opened, 30)]);
+
+    engine.replace_plan(&spec_of(MovePlan { corridor_m: 1_000.0, ..plan(vec![], json!({})) })).unwrap();
+    let after = run(&mut engine, "truck", &fixes[100..]);
+    // Back inside from second 100 by the new corridor: the open alert clears 15 s later, as any
+    // return would; what was judged before the edit is not judged again (nothing reopens).
+    assert_eq!(kinds(&after), vec![(AlertKind::OffRoute, Change::Cleared, 115)]);
+    assert_eq!(after[0].alert_id, before[0].alert_id);
+}
+
+#[test]
+fn a_later_end_keeps_the_move_judged_past_its_old_end() {
+    let windowed = |to_s: i64| MovePlan {
+        window: Some(TimeWindow { from: t0(), to: t0() + Duration::seconds(to_s) }),
+        ..plan(vec![], json!({}))
+    };
+    // Off the corridor from second 200 on.
+    let fixes = drive(400, |s| if s >= 200 { 400.0 } else { 0.0 });
+    let mut kept = Engine::new(RuleSettings::default());
+    kept.add_move(&spec_of(windowed(180))).unwrap();
+    assert_eq!(kinds(&run(&mut kept, "truck", &fixes)), vec![], "over at 180 s");
+
+    let mut extended = Engine::new(RuleSettings::default());
+    extended.add_move(&spec_of(windowed(180))).unwrap();
+    let before = run(&mut extended, "truck", &fixes[..100]);
+    extended.replace_plan(&spec_of(windowed(3_600))).unwrap();
+    let after = run(&mut extended, "truck", &fixes[100..]);
+    assert_eq!(kinds(&before), vec![]);
+    assert_eq!(kinds(&after), vec![(AlertKind::OffRoute, Change::Opened, 230)]);
+}
+
+#[test]
+fn an_edit_before_the_start_may_change_the_vehicles() {
+    let mut engine = engine_with(vec![], json!({}));
+    let other =
+        MovePlan { vehicles: vec![vid("truck-2")], escorts: Default::default(), ..plan(vec![], json!({})) };
+    engine.replace_plan(&spec_of(other)).unwrap();
+    let fixes = drive(100, |_| 400.0);
+    assert_eq!(kinds(&run(&mut engine, "truck", &fixes)), vec![], "no longer on the move");
+    assert_eq!(kinds(&run(&mut engine, "truck-2", &fixes)), vec![(AlertKind::OffRoute, Change::Opened, 30)]);
+}
+
+#[test]
+fn an_edit_leaves_a_persons_end_standing() {
+    let mut engine = engine_with(vec![], json!({}));
+    assert!(engine.end_move("m1", t0()));
+    engine.replace_plan(&spec_of(plan(vec![], json!({})))).unwrap();
+    assert_eq!(kinds(&run(&mut engine, "truck", &drive(100, |_| 400.0))), vec![]);
+}
+
+#[test]
+fn progress_waiting_to_be_taken_follows_its_vehicle_through_an_edit() {
+    let two = MovePlan { vehicles: vec![vid("truck"), vid("truck-2")], ..plan(vec![], json!({})) };
+    let mut engine = Engine::new(RuleSettings::default());
+    engine.add_move(&spec_of(two.clone())).unwrap();
+    run(&mut engine, "truck-2", &drive(60, |_| 20.0));
+    // truck-2 moves to the first slot, truck leaves: its queued progress must not be lost,
+    // nor read from a slot that is no longer there.
+    engine.replace_plan(&spec_of(MovePlan { vehicles: vec![vid("truck-2")], ..two })).unwrap();
+    let mut progress = Vec::new();
+    engine.take_progress(&mut progress);
+    assert_eq!(progress.len(), 1);
+    assert_eq!(progress[0].vehicle.as_str(), "truck-2");
+    assert!(progress[0].progress_m > 100.0, "{:?}", progress[0]);
+}

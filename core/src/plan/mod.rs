@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vehicle::VehicleId;
 
+mod changes;
 mod coordinates;
 mod document;
 mod error;
@@ -47,6 +48,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
+pub use changes::{changed_fields, refused_once_started, EDITABLE_ONCE_STARTED};
 pub use coordinates::CoordinateSystem;
 pub use error::{PlanError, PLAN_REJECTION_REASONS};
 

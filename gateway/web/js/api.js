@@ -233,6 +233,7 @@ function fileName(disposition) {
  * @property {TimeWindow | null} [window]
  * @property {'planned' | 'running' | 'ended' | 'cancelled'} state
  * @property {MoveEnd | null} end
+ * @property {number} version the plan's version (1 as created; each edit adds one)
  * @property {Plan} [plan]
  */
 

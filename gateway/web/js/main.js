@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/exports/ID, #/report/ID, #/daily, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
+// #/edit/ID, #/exports/ID, #/report/ID, #/daily, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
 // navigation a role may use, the header's own password and logout buttons, and the
 // live feed and alert book shared by the views.
 
@@ -10,6 +10,7 @@ import { el, messageLine, replace } from './dom.js';
 import { LiveFeed } from './feed.js';
 import { mountLive } from './live.js';
 import { mountMoves } from './moves.js';
+import { mountMoveEdit } from './move_edit.js';
 import { mountSetup } from './setup.js';
 import { mountReplay } from './replay.js';
 import { mountExports } from './exports.js';
@@ -58,6 +59,8 @@ const VIEWS = {
   live: { title: 'Live map', may: (me) => can(me, 'live'), mount: mountLive },
   moves: { title: 'Moves', may: seesMoves, mount: mountMoves },
   setup: { title: 'Plan a move', may: (me) => can(me, 'plan'), mount: mountSetup },
+  // From a move's Edit link in the Moves view.
+  edit: { title: 'Edit a move', may: (me) => can(me, 'plan'), mount: mountMoveEdit, hidden: true },
   replay: { title: 'Replay', may: (me) => can(me, 'replay'), mount: mountReplay },
   exports: { title: 'Exports', may: (me) => can(me, 'exports'), mount: mountExports },
   report: { title: 'Report', may: (me) => can(me, 'report'), mount: mountReport },

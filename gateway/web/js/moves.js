@@ -1,7 +1,8 @@
 // @ts-check
 // Moves: reading them from the API, a picker for the views that work on one move, and the
 // list of moves with their state and links to what a role may do with each; a planner ends a
-// running move or cancels a planned one there, with a reason.
+// running move or cancels a planned one there, with a reason, or opens its plan to edit it
+// (move_edit.js).
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace } from './dom.js';
@@ -142,6 +143,9 @@ export async function mountMoves(container, ctx) {
     if (can(me, 'replay')) links.push(el('a', { href: `#/replay/${seg(move.id)}`, text: 'Replay' }));
     if (can(me, 'exports')) links.push(el('a', { href: `#/exports/${seg(move.id)}`, text: 'Exports' }));
     if (can(me, 'report')) links.push(el('a', { href: `#/report/${seg(move.id)}`, text: 'Report' }));
+    if (can(me, 'plan') && (move.state === 'planned' || move.state === 'running')) {
+      links.push(el('a', { href: `#/edit/${seg(move.id)}`, class: 'edit-move', text: 'Edit' }));
+    }
     const window = move.window ? `${dateTime(move.window.from)} – ${dateTime(move.window.to)}` : '—';
     const end = move.end
       ? el('small', { class: 'move-end', text: `${move.end.cancelled ? 'cancelled' : 'ended'} ${dateTime(move.end.at)} by ${move.end.by}: ${move.end.reason}` })

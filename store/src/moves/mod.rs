@@ -9,8 +9,12 @@
 mod postgres;
 mod sqlite;
 mod state;
+mod versions;
+mod versions_postgres;
+mod versions_sqlite;
 
 pub use state::MoveState;
+pub use versions::{PlanEdit, PlanEdited, PlanVersion};
 
 use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
@@ -25,6 +29,8 @@ pub struct MoveRecord {
     pub plan: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The number of the plan's version `plan` is (1 as created; each edit adds one).
+    pub version: u32,
     /// Set once a person ended or cancelled the move; `None` while only its window speaks.
     pub end: Option<MoveEnd>,
 }
@@ -113,7 +119,8 @@ impl MoveCrew {
 }
 
 forward! {
-    /// Adds a move; [`StoreError::AlreadyExists`] if its id is taken.
+    /// Adds a move, its plan as version 1 (whatever `record.version` says);
+    /// [`StoreError::AlreadyExists`] if its id is taken.
     pub async fn add_move(&self, record: &MoveRecord) -> Result<()>;
 
     pub async fn move_record(&self, id: &str) -> Result<Option<MoveRecord>>;

@@ -8,18 +8,26 @@ use crate::{PgStore, Result, StoreError};
 
 impl PgStore {
     pub async fn add_move(&self, record: &MoveRecord) -> Result<()> {
-        let changed = self
-            .client()
-            .await?
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let plan = json_text(&record.plan);
+        let changed = tx
             .execute(
                 "INSERT INTO moves (id, name, plan, created_at, created_by)
                  VALUES ($1, $2, $3::text::jsonb, $4, $5) ON CONFLICT DO NOTHING",
-                &[&record.id, &record.name, &json_text(&record.plan), &record.created_at, &record.created_by],
+                &[&record.id, &record.name, &plan, &record.created_at, &record.created_by],
             )
             .await?;
         if changed == 0 {
             return Err(StoreError::AlreadyExists(format!("move {}", record.id)));
         }
+        tx.execute(
+            "INSERT INTO plan_versions (move_id, version, plan, changed_at, changed_by, changes)
+             VALUES ($1, 1, $2::text::jsonb, $3, $4, '[]'::jsonb)",
+            &[&record.id, &plan, &record.created_at, &record.created_by],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -27,7 +35,7 @@ impl PgStore {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled
+            .query_opt("SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled, plan_version
                  FROM moves WHERE id = $1", &[&id])
             .await?;
         row.map(|r| move_from_row(&r)).transpose()
@@ -67,7 +75,7 @@ impl PgStore {
             .client()
             .await?
             .query(
-                "SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled
+                "SELECT id, name, plan::text, created_at, created_by, ended_at, ended_by, end_reason, cancelled, plan_version
                  FROM moves ORDER BY created_at, id",
                 &[],
             )
@@ -129,6 +137,7 @@ fn move_from_row(r: &Row) -> Result<MoveRecord> {
         plan: parse_json(r.get(2))?,
         created_at: r.get(3),
         created_by: r.get(4),
+        version: r.get::<_, i32>(9) as u32,
         end: r.get::<_, Option<chrono::DateTime<chrono::Utc>>>(5).map(|at| MoveEnd {
             at,
             by: r.get::<_, Option<String>>(6).unwrap_or_default(),

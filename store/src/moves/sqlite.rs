@@ -12,19 +12,21 @@ impl SqliteStore {
     pub async fn add_move(&self, record: &MoveRecord) -> Result<()> {
         let record = record.clone();
         self.with(move |conn| {
-            let changed = conn.execute(
+            let tx = conn.transaction()?;
+            let (plan, created_ms) = (json_text(&record.plan), record.created_at.timestamp_millis());
+            let changed = tx.execute(
                 "INSERT OR IGNORE INTO moves (id, name, plan, created_ms, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    record.id,
-                    record.name,
-                    json_text(&record.plan),
-                    record.created_at.timestamp_millis(),
-                    record.created_by
-                ],
+                params![record.id, record.name, plan, created_ms, record.created_by],
             )?;
             if changed == 0 {
                 return Err(StoreError::AlreadyExists(format!("move {}", record.id)));
             }
+            tx.execute(
+                "INSERT INTO plan_versions (move_id, version, plan, changed_ms, changed_by, changes)
+                 VALUES (?1, 1, ?2, ?3, ?4, '[]')",
+                params![record.id, plan, created_ms, record.created_by],
+            )?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -34,7 +36,7 @@ impl SqliteStore {
         let id = id.to_string();
         self.with(move |conn| {
             conn.query_row(
-                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled
+                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled, plan_version
                  FROM moves WHERE id = ?1",
                 [id],
                 move_from_row,
@@ -57,7 +59,7 @@ impl SqliteStore {
     pub async fn moves(&self) -> Result<Vec<MoveRecord>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled
+                "SELECT id, name, plan, created_ms, created_by, ended_ms, ended_by, end_reason, cancelled, plan_version
                  FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], move_from_row)?;
@@ -148,6 +150,7 @@ fn move_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MoveRecord>> 
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
     let (ended_ms, ended_by, end_reason, cancelled): (Option<i64>, Option<String>, Option<String>, bool) =
         (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
+    let version: u32 = r.get(9)?;
     Ok((|| {
         let end = match ended_ms {
             Some(ms) => Some(MoveEnd {
@@ -164,6 +167,7 @@ fn move_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MoveRecord>> 
             plan: parse_json(&plan)?,
             created_at: from_millis(created_ms)?,
             created_by,
+            version,
             end,
         })
     })())

@@ -1,0 +1,20 @@
+-- Every version of a move's plan: version 1 as created, each edit the next, with who made it,
+-- when, the fields it changed (a JSON array of names) and the team it set (a JSON array of
+-- names, NULL if the edit left the team alone). moves.plan is always the newest version's plan
+-- and moves.plan_version its number, so an edit is one compare-and-set on the move's row.
+ALTER TABLE moves ADD COLUMN plan_version INTEGER NOT NULL DEFAULT 1;
+
+CREATE TABLE plan_versions (
+    move_id    TEXT NOT NULL REFERENCES moves (id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    plan       TEXT NOT NULL,
+    changed_ms INTEGER NOT NULL,
+    changed_by TEXT NOT NULL,
+    changes    TEXT NOT NULL,
+    team       TEXT,
+    PRIMARY KEY (move_id, version)
+);
+
+-- The moves made before versions: their plan as it stands is their version 1.
+INSERT INTO plan_versions (move_id, version, plan, changed_ms, changed_by, changes)
+SELECT id, 1, plan, created_ms, created_by, '[]' FROM moves;
