@@ -407,6 +407,12 @@ async fn a_plan_edited_by_another_server_reaches_the_rules() {
     let kept = new_move(&server, &admin, &plan("kept", window)).await;
     let widened = new_move(&server, &admin, &plan("widened", window)).await;
 
+    // The rules watch the move as created before it is edited elsewhere (else they would read
+    // the edited plan first, and have nothing to follow).
+    eventually(Duration::from_secs(30), "the rules to watch the move", || async {
+        log.lines().iter().any(|l| l.contains("watching move") && l.contains(&widened)).then_some(())
+    })
+    .await;
     let mut wide = server.store.move_record(&widened).await.unwrap().unwrap().plan;
     wide["corridor_m"] = json!(1000.0);
     let edit = convoy_store::PlanEdit {
