@@ -1,3 +1,7 @@
+//! One behaviour suite, run against both backends: the embedded SQLite file, a real
+//! PostgreSQL server (a fresh database per test), and TimescaleDB (a server per test, see
+//! tests/timescale).
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plausibility::Implausible;
