@@ -175,8 +175,8 @@ pub struct ServerConfigFile {
     /// Serve `GET /metrics` here (plain HTTP, e.g. 127.0.0.1:9464) and no longer on
     /// `http_listen`. Unset (the default): on `http_listen`.
     pub metrics_listen: Option<SocketAddr>,
-    /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default) and
-    /// `tile_attribution`.
+    /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default),
+    /// `tile_attribution`, and `coordinates` (`wgs84`, or `gcj02` for Chinese tiles).
     pub web: Option<WebSettings>,
     /// `[access]`: `auditor_delay_minutes`, how old a place must be before an auditor reads it
     /// (default 60).
@@ -375,12 +375,22 @@ mod tests {
         assert_eq!(mqtt.client_ca_file, Some("ca.pem".into()));
         assert_eq!(config.http_tls.unwrap().key_file, PathBuf::from("h.key"));
         assert_eq!(config.web.tile_url.as_deref(), Some("https://tiles.example/{z}/{x}/{y}.png"));
+        assert_eq!(config.web.coordinates, convoy_gateway::MapCoordinates::Wgs84, "the default");
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
         assert!(toml::from_str::<ServerConfigFile>("[phones]\nosmand_lsten = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn the_base_maps_coordinates_are_wgs84_or_gcj02_and_nothing_else() {
+        let gcj: ServerConfigFile = toml::from_str("[web]\ncoordinates = \"gcj02\"").unwrap();
+        assert_eq!(gcj.resolve().unwrap().web.coordinates, convoy_gateway::MapCoordinates::Gcj02);
+        let error =
+            toml::from_str::<ServerConfigFile>("[web]\ncoordinates = \"bd09\"").unwrap_err().to_string();
+        assert!(error.contains("bd09") && error.contains("gcj02") && error.contains("wgs84"), "{error}");
     }
 
     #[test]

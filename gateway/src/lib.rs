@@ -55,4 +55,4 @@ pub use phones::PhoneIntake;
 pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents, MoveChange};
-pub use web::WebSettings;
+pub use web::{MapCoordinates, WebSettings};

@@ -35,6 +35,22 @@ pub struct WebSettings {
     #[serde(default)]
     #[schema(required = true)]
     pub tile_attribution: Option<String>,
+    /// What the base map's tiles are drawn in: `wgs84` (OpenStreetMap and most others), or
+    /// `gcj02` (AMap/Gaode and Tencent, in China), for which the page shifts what it draws
+    /// (vehicles, tracks, routes, zones) and takes clicks back, so they line up with the roads.
+    /// For display only: every stored fix, rule and export stays WGS-84.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub coordinates: MapCoordinates,
+}
+
+/// The coordinate system of a base map's tiles (`[web] coordinates`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MapCoordinates {
+    #[default]
+    Wgs84,
+    Gcj02,
 }
 
 impl WebSettings {
@@ -110,6 +126,7 @@ const ASSETS: &[Asset] = assets![
     "js/roles.js" => JS,
     "js/map.js" => JS,
     "js/colours.js" => JS,
+    "js/gcj02.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,
     "js/progress.js" => JS,
@@ -250,14 +267,14 @@ mod tests {
 
         let osm = WebSettings {
             tile_url: Some("https://{s}.tile.example.org/{z}/{x}/{y}.png".into()),
-            tile_attribution: None,
+            ..Default::default()
         };
         assert!(osm
             .content_security_policy()
             .contains("img-src 'self' data: blob: https://*.tile.example.org;"));
-        let local = WebSettings { tile_url: Some("/tiles/{z}/{x}/{y}.png".into()), tile_attribution: None };
+        let local = WebSettings { tile_url: Some("/tiles/{z}/{x}/{y}.png".into()), ..Default::default() };
         assert_eq!(local.content_security_policy(), none);
-        let odd = WebSettings { tile_url: Some("https://a b\"c/{z}/{x}/{y}".into()), tile_attribution: None };
+        let odd = WebSettings { tile_url: Some("https://a b\"c/{z}/{x}/{y}".into()), ..Default::default() };
         assert_eq!(odd.content_security_policy(), none, "an odd host is left out, not pasted in");
     }
 }

@@ -4,6 +4,7 @@
 mod alert_history;
 mod auditor;
 mod daily_report;
+mod gcj02;
 mod holds;
 mod live_feed_cut;
 mod move_edit;

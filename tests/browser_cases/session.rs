@@ -10,7 +10,11 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     // A base map that cannot be reached (nothing listens there): the map must do without it.
     let tiles = format!("http://127.0.0.1:{}/{{z}}/{{x}}/{{y}}.png", convoy_testkit::free_port());
     let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |config| {
-        config.web = WebSettings { tile_url: Some(tiles), tile_attribution: Some(ATTRIBUTION.into()) };
+        config.web = WebSettings {
+            tile_url: Some(tiles),
+            tile_attribution: Some(ATTRIBUTION.into()),
+            ..Default::default()
+        };
     })
     .await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;

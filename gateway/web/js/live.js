@@ -9,7 +9,7 @@ import { api } from './api.js';
 import { AlertPanel } from './alerts.js';
 import { el, replace } from './dom.js';
 import { age, finite, ms } from './format.js';
-import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
+import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from './map.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 import { progressText } from './progress.js';
 import { can } from './roles.js';
@@ -100,7 +100,7 @@ export async function mountLive(container, ctx) {
     entry.marker.place(position.lat, position.lon, position.course_deg);
     entry.cells.speed.textContent = finite(position.speed_mps) ? `${Math.round(position.speed_mps * 3.6)} km/h` : '—';
     refreshAge(entry);
-    if (following === id) map.panTo([position.lat, position.lon], { animate: false });
+    if (following === id) map.panTo(onMap(position.lat, position.lon), { animate: false });
   }
 
   /**
@@ -159,7 +159,7 @@ export async function mountLive(container, ctx) {
       entry.row.classList.toggle('followed', on);
     }
     const entry = id && vehicles.get(id);
-    if (entry && entry.position) map.setView([entry.position.lat, entry.position.lon], Math.max(map.getZoom(), 15), { animate: false });
+    if (entry && entry.position) map.setView(onMap(entry.position.lat, entry.position.lon), Math.max(map.getZoom(), 15), { animate: false });
   }
   // Dragging the map means the person wants to look elsewhere.
   map.on('dragstart', () => setFollowing(null));
@@ -171,8 +171,8 @@ export async function mountLive(container, ctx) {
     if (!finite(alert.lat) || !finite(alert.lon)) return;
     setFollowing(null);
     if (alertMark) alertMark.remove();
-    alertMark = L.circleMarker([alert.lat, alert.lon], { radius: 14, color: '#c62828', weight: 3, fill: false, className: 'alert-mark' }).addTo(map);
-    map.setView([alert.lat, alert.lon], Math.max(map.getZoom(), 15));
+    alertMark = L.circleMarker(onMap(alert.lat, alert.lon), { radius: 14, color: '#c62828', weight: 3, fill: false, className: 'alert-mark' }).addTo(map);
+    map.setView(onMap(alert.lat, alert.lon), Math.max(map.getZoom(), 15));
   }
 
   /** @param {string | null} id */
@@ -231,7 +231,7 @@ export async function mountLive(container, ctx) {
     // No move to fit the map to: fit it to the vehicles.
     /** @type {L.LatLngTuple[]} */
     const seen = [];
-    for (const { position } of vehicles.values()) if (position) seen.push([position.lat, position.lon]);
+    for (const { position } of vehicles.values()) if (position) seen.push(onMap(position.lat, position.lon));
     if (seen.length) fit(map, L.latLngBounds(seen));
   }
   const ticker = setInterval(() => { for (const entry of vehicles.values()) refreshAge(entry); }, 1000);

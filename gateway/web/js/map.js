@@ -5,6 +5,7 @@
 
 import { el } from './dom.js';
 import { finite } from './format.js';
+import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
 
 /** @typedef {import('./api.js').Plan} Plan */
 /** @typedef {import('./api.js').Zone} Zone */
@@ -31,15 +32,42 @@ export const ZONE_KINDS = {
 const ROUTE_COLOUR = '#3949ab';
 export { vehicleColour } from './colours.js';
 
+/** Whether positions are drawn shifted into GCJ-02, for tiles drawn in it (`[web] coordinates`). */
+let drawnInGcj02 = false;
+
+/**
+ * Where a WGS-84 position is drawn on the map: itself, or its GCJ-02 coordinates when the base
+ * map is drawn in GCJ-02. Every position the page draws goes through here.
+ * @param {number} lat
+ * @param {number} lon
+ * @returns {L.LatLngTuple}
+ */
+export function onMap(lat, lon) {
+  return drawnInGcj02 ? wgs84ToGcj02(lat, lon) : [lat, lon];
+}
+
+/**
+ * The WGS-84 position of a point of the map (a click): the inverse of `onMap`.
+ * @param {number} lat
+ * @param {number} lng
+ * @returns {[number, number]} [lat, lon]
+ */
+export function fromMap(lat, lng) {
+  return drawnInGcj02 ? gcj02ToWgs84(lat, lng) : [lat, lng];
+}
+
 /**
  * A map in `container`. `web` is /api/v1/me's `web`: a tile URL template and its attribution,
- * either of which may be null. Without tiles the map is a plain background (CSS) on which the
+ * either of which may be null, and the tiles' coordinate system (positions are drawn shifted
+ * into GCJ-02 for tiles drawn in it). Without tiles the map is a plain background (CSS) on which the
  * routes, zones and vehicles still draw.
  * @param {HTMLElement} container
  * @param {import('./api.js').WebSettings | null} [web]
  */
 export function createMap(container, web = {}) {
   container.classList.add('map');
+  drawnInGcj02 = Boolean(web && web.coordinates === 'gcj02');
+  container.dataset.coordinates = drawnInGcj02 ? 'gcj02' : 'wgs84';
   const map = L.map(container, { attributionControl: false, zoomSnap: 0.25, worldCopyJump: true });
   map.setView([48.137, 11.575], 12);
   if (web && web.tile_url) {
@@ -75,7 +103,7 @@ function attribution(text) {
  */
 export function lineLatLngs(line) {
   if (!line || !Array.isArray(line.coordinates)) return [];
-  return line.coordinates.filter((c) => Array.isArray(c) && c.length >= 2).map(([lon, lat]) => [lat, lon]);
+  return line.coordinates.filter((c) => Array.isArray(c) && c.length >= 2).map(([lon, lat]) => onMap(lat, lon));
 }
 
 /**
@@ -130,9 +158,9 @@ export function zoneLayer(feature) {
   let layer = null;
   if (geometry.type === 'Point' && finite(properties.radius_m)) {
     const [lon, lat] = geometry.coordinates;
-    layer = L.circle([lat, lon], { ...style, radius: properties.radius_m });
+    layer = L.circle(onMap(lat, lon), { ...style, radius: properties.radius_m });
   } else if (geometry.type === 'Polygon') {
-    layer = L.polygon(geometry.coordinates.map((ring) => ring.map(([lon, lat]) => /** @type {L.LatLngTuple} */ ([lat, lon]))), style);
+    layer = L.polygon(geometry.coordinates.map((ring) => ring.map(([lon, lat]) => onMap(lat, lon))), style);
   }
   if (layer) layer.bindTooltip(zoneLabel(properties), { sticky: true });
   return layer;
@@ -181,7 +209,8 @@ export function fit(map, bounds) {
 /**
  * A vehicle marker: an arrow turned to the course over ground (a dot when the course is
  * unknown), the vehicle id and a second line (the fix's age, or a replay time). The marker
- * element carries data-vehicle, data-lat and data-lon.
+ * element carries data-vehicle, data-lat and data-lon (the fix), data-map-lat and data-map-lon
+ * (where it is drawn).
  */
 export class VehicleMarker {
   /**
@@ -212,9 +241,13 @@ export class VehicleMarker {
    * @param {number | null | undefined} course
    */
   place(lat, lon, course) {
-    this.marker.setLatLng([lat, lon]);
+    const [mapLat, mapLon] = onMap(lat, lon);
+    this.marker.setLatLng([mapLat, mapLon]);
     this.root.dataset.lat = String(lat);
     this.root.dataset.lon = String(lon);
+    // Where it is drawn (differs from data-lat/lon on a GCJ-02 base map).
+    this.root.dataset.mapLat = String(mapLat);
+    this.root.dataset.mapLon = String(mapLon);
     if (Number.isFinite(course)) {
       this.arrow.classList.remove('no-heading');
       this.arrow.style.transform = `rotate(${course}deg)`;

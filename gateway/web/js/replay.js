@@ -7,7 +7,7 @@
 import { api, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
 import { alertKind, dateTime, duration, finite, ms } from './format.js';
-import { createMap, drawPlan, fit, vehicleColour, VehicleMarker } from './map.js';
+import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from './map.js';
 import { chooseMove, defaultMove, getMove, listMoves, movePicker } from './moves.js';
 
 const SPEEDS = [1, 5, 10, 30, 60];
@@ -129,7 +129,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
       const pieces = [piece];
       t.positions.forEach((p, k) => {
         if (k > 0 && times[k] - times[k - 1] > GAP_AFTER_MS) { piece = []; pieces.push(piece); }
-        piece.push([p.lat, p.lon]);
+        piece.push(onMap(p.lat, p.lon));
       });
       L.polyline(pieces, { color: colour, weight: 3, opacity: 0.45, className: 'replay-track', interactive: false }).addTo(layer);
       return { vehicle: t.vehicle, positions: t.positions, times, marker: new VehicleMarker(map, t.vehicle, colour) };

@@ -7,7 +7,7 @@
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
 import { alertDetail, alertKind, dateTime, duration, finite, km } from './format.js';
-import { createMap, drawPlan, fit, lineLatLngs, vehicleColour, ZONE_KINDS } from './map.js';
+import { createMap, drawPlan, fit, lineLatLngs, onMap, vehicleColour, ZONE_KINDS } from './map.js';
 import { defaultMove, listMoves } from './moves.js';
 
 /** @typedef {import('./api.js').Alert} Alert */
@@ -126,7 +126,7 @@ export async function mountReport(container, ctx, [moveParam]) {
     bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
   });
   for (const a of deviations) {
-    if (finite(a.lat) && finite(a.lon)) L.circleMarker([a.lat, a.lon], { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
+    if (finite(a.lat) && finite(a.lon)) L.circleMarker(onMap(a.lat, a.lon), { radius: 7, color: '#c62828', weight: 2, className: 'deviation' }).addTo(map);
   }
   // Cleared at unmount: Leaflet's invalidateSize on a removed map throws.
   const sized = setTimeout(() => { map.invalidateSize(); fit(map, bounds); }, 0);

@@ -7,7 +7,7 @@
 import { api, seg } from './api.js';
 import { append, el, field, messageLine, replace, select } from './dom.js';
 import { fromLocalInput, toLocalInput } from './format.js';
-import { createMap, drawPlan, fit, ZONE_KINDS } from './map.js';
+import { createMap, drawPlan, fit, fromMap, ZONE_KINDS } from './map.js';
 import { chooseMove } from './moves.js';
 import { can } from './roles.js';
 
@@ -183,8 +183,10 @@ export async function mountSetup(container, ctx) {
   }
 
   map.on('click', (e) => {
-    const { lat, lng } = e.latlng.wrap();
-    addZone({ type: 'Feature', geometry: { type: 'Point', coordinates: [lng, lat] }, properties: { kind: 'allowed_stop', radius_m: 100 } }, false);
+    const wrapped = e.latlng.wrap();
+    // Zones are kept in WGS-84, whatever the base map is drawn in.
+    const [lat, lon] = fromMap(wrapped.lat, wrapped.lng);
+    addZone({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { kind: 'allowed_stop', radius_m: 100 } }, false);
     redraw(false);
   });
 
