@@ -115,6 +115,9 @@ const steps = {
   },
 
   async follow_keeps_the_vehicle_centred() {
+    // Scrolled to the end of the page, as after reading the alerts: the map is out of view.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    const mapBeforeTap = await box('.live-map');
     const follow = vehicleRow().locator('button.follow');
     await follow.scrollIntoViewIfNeeded();
     await follow.tap();
@@ -131,7 +134,7 @@ const steps = {
         dy: (marker.top + marker.height / 2) - (map.top + map.height / 2),
       };
     }, config.vehicle);
-    return { pressed, map_after_tap: mapAfterTap, ...centre };
+    return { pressed, map_before_tap: mapBeforeTap, map_after_tap: mapAfterTap, ...centre };
   },
 
   async replay_fits_a_tablet() {

@@ -123,9 +123,11 @@ async fn the_live_view_works_on_a_phone_and_replay_and_report_on_a_tablet_in_chr
         "{answer}"
     );
 
-    // Following: the map in view after the tap, the vehicle at its centre after the next fix.
+    // Following: the map scrolled out of view before the tap and back in after it, the vehicle
+    // at its centre after the next fix.
     let follow = &steps["follow_keeps_the_vehicle_centred"];
     assert_eq!(follow["pressed"], "true", "{follow}");
+    assert!(px(&follow["map_before_tap"], "top") < 0.0, "the map was scrolled away: {follow}");
     let shown = &follow["map_after_tap"];
     assert!(
         px(shown, "top") >= 0.0 && px(shown, "bottom") <= px(shown, "inner_height"),
