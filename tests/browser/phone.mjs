@@ -1,10 +1,10 @@
 // The page on a phone and a tablet (tests/browser_cases/phone.rs): at 360x740 with a touch
-// screen, the live view fits the screen in one column with touch targets of at least 44x44 CSS
+// screen, an escort's live view fits the screen in one column with touch targets of at least 44x44 CSS
 // px; an alert is acknowledged with a note in two taps; Follow keeps the map on a vehicle. At
-// 768x1024, the replay and the report fit and show their controls. See harness.mjs for how
+// 768x1024, an admin's replay and report fit and show their controls. See harness.mjs for how
 // the script and the test talk.
 //
-// CONFIG: {base, admin: {user, password}, vehicle, alert_id, note, moved: {lat, lon}, move_id,
+// CONFIG: {base, escort: {user, password}, admin: {user, password}, vehicle, alert_id, note, moved: {lat, lon}, move_id,
 //          viewport, touch, shots_dir, download_dir, report_path}
 
 import { config, logIn, markerAt, need, page, runSteps, screenshot } from './harness.mjs';
@@ -56,7 +56,7 @@ const vehicleRow = () => page.locator(`.vehicle-row[data-vehicle="${config.vehic
 const steps = {
   async live_fits_a_phone() {
     await page.goto(config.base);
-    await logIn(config.admin);
+    await logIn(config.escort);
     await page.locator('.view-live .live-map').waitFor();
     await page.locator('.live .connection[data-state="open"]').waitFor();
     await alertItem().waitFor();
@@ -139,6 +139,10 @@ const steps = {
 
   async replay_fits_a_tablet() {
     await page.setViewportSize({ width: 768, height: 1024 });
+    // Escorts watch live only: the admin replays and reads the report.
+    await page.locator('.top .logout').tap();
+    await logIn(config.admin);
+    await page.locator('.view-live .live-map').waitFor();
     await page.goto(`${config.base}#/replay/${config.move_id}`);
     await page.locator('.replay .slider:not([disabled])').waitFor();
     await screenshot('tablet-replay');
