@@ -4,7 +4,9 @@
 //
 //   node SCRIPT.mjs CONFIG.json
 //
-// CONFIG holds at least {base, shots_dir, report_path}; each script names the rest.
+// CONFIG holds at least {base, shots_dir, report_path}; each script names the rest. Optional:
+// `viewport` ({width, height} in CSS px; 1400x860 unless given) and `touch` (true: a phone or
+// tablet, with a touch screen and the page's viewport tag honoured, so `page.tap` works).
 //
 // When a step needs the test to act (publish a fix, cut a connection, read the API), the
 // script prints `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
@@ -44,7 +46,9 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: process.env.CONVOY_CHROMIUM || '/usr/bin/chromium',
   headless: true,
   acceptDownloads: true,
-  viewport: { width: 1400, height: 860 },
+  viewport: config.viewport || { width: 1400, height: 860 },
+  hasTouch: Boolean(config.touch),
+  isMobile: Boolean(config.touch),
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -11,6 +11,7 @@ mod move_edit;
 mod move_end;
 mod page_files;
 mod people;
+mod phone;
 mod phones;
 mod progress;
 mod session;

@@ -75,7 +75,7 @@ export async function mountLive(container, ctx) {
       agent: el('div', { class: 'agent', title: "The agent's last health report", text: 'agent: no report yet' }),
       progress: el('div', { class: 'progress', title: 'Progress along the route; the arrival is an estimate from the last five minutes\' pace', hidden: true }),
     };
-    const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => setFollowing(following === id ? null : id) } });
+    const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => choose(id) } });
     const row = el('li', { class: 'vehicle-row', data: { vehicle: id } },
       el('div', { class: 'vehicle-line' },
         el('span', { class: 'swatch', style: { backgroundColor: colour } }),
@@ -160,6 +160,16 @@ export async function mountLive(container, ctx) {
     }
     const entry = id && vehicles.get(id);
     if (entry && entry.position) map.setView(onMap(entry.position.lat, entry.position.lon), Math.max(map.getZoom(), 15), { animate: false });
+  }
+  /**
+   * The Follow button: follows the vehicle, or stops following it. On a phone the map is above
+   * the list (app.css), likely scrolled away when the button is tapped: it is brought back.
+   * @param {string} id
+   */
+  function choose(id) {
+    setFollowing(following === id ? null : id);
+    const box = mapNode.getBoundingClientRect();
+    if (following && (box.top < 0 || box.bottom > window.innerHeight)) mapNode.scrollIntoView({ block: 'nearest' });
   }
   // Dragging the map means the person wants to look elsewhere.
   map.on('dragstart', () => setFollowing(null));

@@ -98,6 +98,15 @@ window.addEventListener('convoy:unauthorized', () => endSession('Your session ha
 window.addEventListener('hashchange', route);
 /** @type {HTMLElement} */ (header.querySelector('.logout')).addEventListener('click', logout);
 /** @type {HTMLElement} */ (header.querySelector('.password')).addEventListener('click', () => go('#/password'));
+// At phone width the nav folds behind the Menu button (app.css); choosing a view folds it again.
+const menuToggle = /** @type {HTMLButtonElement} */ (header.querySelector('.menu-toggle'));
+/** @param {boolean} open */
+function setMenuOpen(open) {
+  header.classList.toggle('menu-open', open);
+  menuToggle.setAttribute('aria-expanded', String(open));
+}
+menuToggle.addEventListener('click', () => setMenuOpen(!header.classList.contains('menu-open')));
+nav.addEventListener('click', (e) => { if (/** @type {Element} */ (e.target).closest('a')) setMenuOpen(false); });
 book.addEventListener('change', () => {
   const open = book.openCount();
   badge.hidden = open === 0;
@@ -199,6 +208,8 @@ async function route() {
   document.body.dataset.view = name;
   const container = el('div', { class: `view-${name}` });
   view.append(container);
+  // A new view starts at its top: on a phone the one before was likely scrolled down.
+  window.scrollTo(0, 0);
   try {
     const cleanup = await target.mount(container, { me, feed, book }, rest.map(decodeURIComponent));
     if (mine === generation) unmount = cleanup;
