@@ -129,3 +129,21 @@ where
         }
     }
 }
+
+/// An optional RFC 3339 time from a query parameter named `name`: 400 `bad_time` with an
+/// example when it is given and is not one.
+pub(crate) fn query_time(
+    text: Option<String>,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    text.map(|text| {
+        chrono::DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&chrono::Utc)).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{name} must be an RFC 3339 time, e.g. 2026-12-07T09:00:00Z"),
+            )
+            .with_reason("bad_time")
+        })
+    })
+    .transpose()
+}

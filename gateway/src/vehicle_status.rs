@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, Authenticated, ClientAddr};
+use crate::extract::{query_time, ApiQuery, Authenticated, ClientAddr};
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
 use crate::reply::Reply;
 use crate::schemas;
@@ -169,8 +169,8 @@ pub(crate) async fn status_history(
 
 /// The span a query reads, or the 400 that says what is wrong with it.
 fn span(query: StatusQuery, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let to = time(query.to, "to")?.unwrap_or(now);
-    let from = time(query.from, "from")?.unwrap_or(to - Duration::hours(DEFAULT_SPAN_HOURS));
+    let to = query_time(query.to, "to")?.unwrap_or(now);
+    let from = query_time(query.from, "from")?.unwrap_or(to - Duration::hours(DEFAULT_SPAN_HOURS));
     if from >= to {
         return Err(refused("from must be before to".into(), "bad_range"));
     }
@@ -178,15 +178,6 @@ fn span(query: StatusQuery, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTi
         return Err(refused(format!("at most {MAX_SPAN_DAYS} days at once"), "bad_range"));
     }
     Ok((from, to))
-}
-
-fn time(text: Option<String>, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    text.map(|text| {
-        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            refused(format!("{name} must be an RFC 3339 time, e.g. 2026-12-07T09:00:00Z"), "bad_time")
-        })
-    })
-    .transpose()
 }
 
 fn refused(message: String, reason: &'static str) -> ApiError {

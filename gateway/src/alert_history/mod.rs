@@ -38,7 +38,7 @@ use crate::access::Scope;
 use crate::alert_api::AlertView;
 use crate::audit;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, Authenticated, ClientAddr};
+use crate::extract::{query_time, ApiQuery, Authenticated, ClientAddr};
 use crate::openapi::{signed_in, BadRequest, ServiceUnavailable};
 use crate::recency;
 use crate::reply::Reply;
@@ -161,19 +161,10 @@ fn refused(message: impl Into<String>, reason: &'static str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message).with_reason(reason)
 }
 
-fn time(text: Option<String>, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    text.map(|text| {
-        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            refused(format!("{name} must be an RFC 3339 time, e.g. 2026-12-07T09:00:00Z"), "bad_time")
-        })
-    })
-    .transpose()
-}
-
 /// The query's filters, or the 400 that says what is wrong.
 fn filters(query: &mut HistoryQuery) -> Result<Filters, ApiError> {
-    let from = time(query.from.take(), "from")?;
-    let to = time(query.to.take(), "to")?;
+    let from = query_time(query.from.take(), "from")?;
+    let to = query_time(query.to.take(), "to")?;
     if let (Some(from), Some(to)) = (from, to) {
         if from >= to {
             return Err(refused("from must be before to", "bad_range"));

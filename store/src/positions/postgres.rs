@@ -229,15 +229,7 @@ impl PgStore {
             .await?
             .query("SELECT vehicle, received_at, status_json FROM agent_status ORDER BY vehicle", &[])
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AgentStatus {
-                    vehicle: parse_vehicle(r.get(0))?,
-                    received_at: r.get(1),
-                    status_json: r.get(2),
-                })
-            })
-            .collect()
+        rows.iter().map(status_of).collect()
     }
 
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
@@ -276,15 +268,7 @@ impl PgStore {
                 &[&vehicle.as_str(), &from, &to],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AgentStatus {
-                    vehicle: parse_vehicle(r.get(0))?,
-                    received_at: r.get(1),
-                    status_json: r.get(2),
-                })
-            })
-            .collect()
+        rows.iter().map(status_of).collect()
     }
 
     pub async fn newest_statuses(
@@ -304,16 +288,13 @@ impl PgStore {
                 &[&vehicle.as_str(), &from, &to, &i64::from(limit)],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AgentStatus {
-                    vehicle: parse_vehicle(r.get(0))?,
-                    received_at: r.get(1),
-                    status_json: r.get(2),
-                })
-            })
-            .collect()
+        rows.iter().map(status_of).collect()
     }
+}
+
+/// An agent status of a `vehicle, received_at, status_json` row.
+fn status_of(row: &tokio_postgres::Row) -> Result<AgentStatus> {
+    Ok(AgentStatus { vehicle: parse_vehicle(row.get(0))?, received_at: row.get(1), status_json: row.get(2) })
 }
 
 /// Satellite counts are validated on the wire (at most 255), so they always fit.

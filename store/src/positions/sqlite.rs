@@ -232,27 +232,13 @@ impl SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<AgentStatus>> {
-        let vehicle = vehicle.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT vehicle, received_ms, status_json FROM agent_status_log
-                 WHERE vehicle = ?1 AND received_ms >= ?2 AND received_ms < ?3 ORDER BY received_ms, id",
-            )?;
-            let rows = stmt
-                .query_map(params![vehicle, from.timestamp_millis(), to.timestamp_millis()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get(2)?))
-                })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (vehicle, ms, status_json) = row?;
-                out.push(AgentStatus {
-                    vehicle: parse_vehicle(vehicle)?,
-                    received_at: from_millis(ms)?,
-                    status_json,
-                });
-            }
-            Ok(out)
-        })
+        self.statuses(
+            "SELECT vehicle, received_ms, status_json FROM agent_status_log
+             WHERE vehicle = ?1 AND received_ms >= ?2 AND received_ms < ?3 ORDER BY received_ms, id LIMIT ?4",
+            vehicle,
+            (from, to),
+            u32::MAX,
+        )
         .await
     }
 
@@ -263,13 +249,28 @@ impl SqliteStore {
         to: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<AgentStatus>> {
+        self.statuses(
+            "SELECT vehicle, received_ms, status_json FROM agent_status_log
+             WHERE vehicle = ?1 AND received_ms >= ?2 AND received_ms < ?3
+             ORDER BY received_ms DESC, id DESC LIMIT ?4",
+            vehicle,
+            (from, to),
+            limit,
+        )
+        .await
+    }
+
+    /// The statuses `sql` selects, given the vehicle, the span's ends and a limit.
+    async fn statuses(
+        &self,
+        sql: &'static str,
+        vehicle: &VehicleId,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        limit: u32,
+    ) -> Result<Vec<AgentStatus>> {
         let vehicle = vehicle.to_string();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT vehicle, received_ms, status_json FROM agent_status_log
-                 WHERE vehicle = ?1 AND received_ms >= ?2 AND received_ms < ?3
-                 ORDER BY received_ms DESC, id DESC LIMIT ?4",
-            )?;
+            let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt
                 .query_map(params![vehicle, from.timestamp_millis(), to.timestamp_millis(), limit], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get(2)?))
