@@ -343,6 +343,7 @@ async fn main() -> anyhow::Result<()> {
                 from: from.as_deref(),
                 to: to.as_deref(),
                 rules: None,
+                time_zone: None,
             };
             let plan = read_plan_file(&file, fields)?;
             let store = storage.open().await?;
