@@ -35,7 +35,10 @@ fn zone_by_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Err
 /// The zone of a move with this stored plan document: its own, or the default. (A stored plan
 /// was checked as it came in; a name the bundled database no longer knows falls back too.)
 pub(crate) fn of_plan(plan: &Value, default: Tz) -> Tz {
-    plan.get("time_zone").and_then(Value::as_str).and_then(|name| time_zone::parse(name).ok()).unwrap_or(default)
+    plan.get("time_zone")
+        .and_then(Value::as_str)
+        .and_then(|name| time_zone::parse(name).ok())
+        .unwrap_or(default)
 }
 
 #[cfg(test)]
