@@ -47,6 +47,8 @@ mod xml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_zone_tests;
 
 pub use changes::{changed_fields, refused_once_started, EDITABLE_ONCE_STARTED};
 pub use coordinates::CoordinateSystem;
