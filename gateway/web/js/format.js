@@ -184,8 +184,9 @@ export function alertKind(kind) {
 /**
  * One line about what an alert's detail says (distance off the route, speed, zone…).
  * @param {import('./api.js').Alert} alert
+ * @param {string | null} [timeZone] the IANA zone its times are shown in (the browser's without one)
  */
-export function alertDetail(alert) {
+export function alertDetail(alert, timeZone) {
   const d = alert.detail || {};
   const parts = [];
   if (Number.isFinite(d.distance_m)) parts.push(`${Math.round(d.distance_m)} m off the route`);
@@ -194,9 +195,9 @@ export function alertDetail(alert) {
   if (Number.isFinite(d.apart_m)) parts.push(`${Math.round(d.apart_m)} m from its escort`);
   const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
   if (zone) parts.push(`zone ${zone}`);
-  if (typeof d.since === 'string') parts.push(`since ${clock(d.since)}`);
-  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard)}`);
-  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since)}`);
+  if (typeof d.since === 'string') parts.push(`since ${clock(d.since, timeZone)}`);
+  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard, timeZone)}`);
+  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since, timeZone)}`);
   if (alert.late) parts.push('reported late');
   return parts.join(' · ');
 }
