@@ -382,7 +382,10 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
     assert_eq!(root.attr("version"), "1.1");
     assert_eq!(root.child("metadata").child("name").text, MOVE_NAME, "the name reads back");
     assert!(gpx.text.contains("Office move &lt;A&amp;B&gt; &quot;north&quot; &apos;wing&apos;"));
-    assert!(gpx.text.contains("<convoy:time_zone>Europe/Berlin</convoy:time_zone>"), "the move's zone, named");
+    assert!(
+        gpx.text.contains("<convoy:time_zone>Europe/Berlin</convoy:time_zone>"),
+        "the move's zone, named"
+    );
     let tracks = gpx_tracks(&root);
     assert_eq!(tracks.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["truck-1", "van-2"]);
     assert_eq!(tracks[0].1.len(), 1, "the truck's data has no gap");

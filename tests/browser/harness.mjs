@@ -4,7 +4,8 @@
 //
 //   node SCRIPT.mjs CONFIG.json
 //
-// CONFIG holds at least {base, shots_dir, report_path}; each script names the rest.
+// CONFIG holds at least {base, shots_dir, report_path}; each script names the rest. An optional
+// `timezone_id` (an IANA name) runs the browser in that time zone instead of the machine's.
 //
 // When a step needs the test to act (publish a fix, cut a connection, read the API), the
 // script prints `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
@@ -45,6 +46,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   headless: true,
   acceptDownloads: true,
   viewport: { width: 1400, height: 860 },
+  ...(config.timezone_id ? { timezoneId: config.timezone_id } : {}),
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',

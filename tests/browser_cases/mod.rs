@@ -14,4 +14,5 @@ mod people;
 mod phones;
 mod progress;
 mod session;
+mod time_zone;
 mod vehicles;
