@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use convoy_alerts::notify::NotifierConfig;
 use convoy_core::rules::RuleSettings;
 use convoy_gateway::tls::TlsFiles;
-use convoy_gateway::{AccessSettings, HttpSettings, WebSettings};
+use convoy_gateway::{AccessSettings, HttpSettings, MoveSettings, WebSettings};
 use convoy_store::Retention;
 use serde::Deserialize;
 
@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub http_tls: Option<TlsFiles>,
     /// What the web page is told (base-map tiles).
     pub web: WebSettings,
+    /// `[moves]`: the time zone of a move whose plan names none.
+    pub moves: MoveSettings,
     /// How recent a record each role reads.
     pub access: AccessSettings,
     /// `[http]`: the reverse proxies whose `X-Forwarded-For` names the client.
@@ -112,6 +114,7 @@ impl ServerConfig {
             mqtt_tls: None,
             http_tls: None,
             web: WebSettings::default(),
+            moves: MoveSettings::default(),
             access: AccessSettings::default(),
             http: HttpSettings::default(),
         }
@@ -178,6 +181,9 @@ pub struct ServerConfigFile {
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default),
     /// `tile_attribution`, and `coordinates` (`wgs84`, or `gcj02` for Chinese tiles).
     pub web: Option<WebSettings>,
+    /// `[moves]`: `default_time_zone`, the IANA time zone of a move whose plan names none
+    /// (default UTC; an unknown name stops the start, naming it).
+    pub moves: Option<MoveSettings>,
     /// `[access]`: `auditor_delay_minutes`, how old a place must be before an auditor reads it
     /// (default 60).
     pub access: Option<AccessSettings>,
@@ -278,6 +284,7 @@ impl ServerConfigFile {
             mqtt_tls: self.mqtt_tls,
             http_tls: self.http_tls,
             web: self.web.unwrap_or_default(),
+            moves: self.moves.unwrap_or_default(),
             access: self.access.unwrap_or_default(),
             http: self.http.unwrap_or_default(),
         })
@@ -391,6 +398,18 @@ mod tests {
         let error =
             toml::from_str::<ServerConfigFile>("[web]\ncoordinates = \"bd09\"").unwrap_err().to_string();
         assert!(error.contains("bd09") && error.contains("gcj02") && error.contains("wgs84"), "{error}");
+    }
+
+    #[test]
+    fn the_default_time_zone_is_utc_unless_set_and_an_unknown_name_stops_the_start() {
+        let default = ServerConfigFile::default().resolve().unwrap().moves.default_time_zone;
+        assert_eq!(default.name(), "UTC");
+        let set: ServerConfigFile = toml::from_str("[moves]\ndefault_time_zone = \"Asia/Shanghai\"").unwrap();
+        assert_eq!(set.resolve().unwrap().moves.default_time_zone.name(), "Asia/Shanghai");
+        let error = toml::from_str::<ServerConfigFile>("[moves]\ndefault_time_zone = \"Asia/Shanghi\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("default_time_zone") && error.contains("\"Asia/Shanghi\""), "{error}");
     }
 
     #[test]

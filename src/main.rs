@@ -183,6 +183,10 @@ enum MoveCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
+        /// The IANA time zone its times are shown in, e.g. Asia/Shanghai (GPX/KML; default: the
+        /// server's `[moves] default_time_zone`).
+        #[arg(long)]
+        time_zone: Option<String>,
         /// Who creates it, for the record.
         #[arg(long, default_value = "cli")]
         created_by: String,
@@ -333,7 +337,18 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command } => user_cli::run(command).await,
         Command::Move {
             command:
-                MoveCommand::Create { file, name, vehicles, escorts, corridor_m, from, to, created_by, storage },
+                MoveCommand::Create {
+                    file,
+                    name,
+                    vehicles,
+                    escorts,
+                    corridor_m,
+                    from,
+                    to,
+                    time_zone,
+                    created_by,
+                    storage,
+                },
         } => {
             let fields = convoy_core::plan::PlanFieldsText {
                 name: name.as_deref(),
@@ -343,6 +358,7 @@ async fn main() -> anyhow::Result<()> {
                 from: from.as_deref(),
                 to: to.as_deref(),
                 rules: None,
+                time_zone: time_zone.as_deref(),
             };
             let plan = read_plan_file(&file, fields)?;
             let store = storage.open().await?;

@@ -206,6 +206,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         progress,
         web: config.web.clone(),
         rules: config.rules.clone(),
+        moves: config.moves,
         access: config.access,
         http: config.http.clone(),
         login_throttle: Default::default(),

@@ -202,6 +202,44 @@ async fn each_day_reports_its_own_distance_stops_gaps_coverage_and_alerts() {
 }
 
 #[tokio::test]
+async fn a_day_in_shanghai_starts_at_16_00_utc_the_day_before() {
+    let w = World::start().await;
+    // Ten minutes before 16:00 UTC (23:50 in Shanghai) and ten after (00:00 to 00:10 there).
+    let mut track = run(w.at(15, 50), 600, 0.0, 10.0);
+    track.extend(run(w.at(16, 0), 600, 6000.0, 10.0));
+    store_fixes(&w.server, "truck-01", track).await;
+    w.open("a-1", "truck-01", AlertKind::Overspeed, w.at(15, 55)).await;
+    w.open("a-2", "truck-01", AlertKind::OffRoute, w.at(16, 5)).await;
+
+    let shanghai_day = day_text(w.midnight + Duration::days(1));
+    let report = w.report(&format!("day={shanghai_day}&time_zone=Asia%2FShanghai"), &w.admin).await;
+    assert_eq!(
+        (report["day"].as_str(), report["time_zone"].as_str()),
+        (Some(&*shanghai_day), Some("Asia/Shanghai"))
+    );
+    assert_eq!(report["from"], format_time(&w.at(16, 0)), "Shanghai's midnight is 16:00 UTC the day before");
+    assert_eq!(report["to"], format_time(&(w.at(16, 0) + Duration::days(1))));
+    let truck = row(&report, "truck-01");
+    assert_eq!(truck["fixes"], 600, "only the fixes from 16:00 UTC on: {truck}");
+    assert_eq!(truck["first_fix"], format_time(&w.at(16, 0)), "times stay UTC");
+    assert_eq!(
+        (truck["alerts"]["off_route"].as_u64(), truck["alerts"]["overspeed"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    // The same date as a UTC day holds all twenty minutes.
+    let utc = w.report(&format!("day={}", day_text(w.midnight)), &w.admin).await;
+    assert_eq!(
+        (utc["time_zone"].as_str(), row(&utc, "truck-01")["fixes"].as_u64()),
+        (Some("UTC"), Some(1200))
+    );
+    let audits = w.daily_audits().await;
+    let detail = serde_json::from_str::<Value>(&audits[0].detail).unwrap();
+    assert_eq!(detail["time_zone"], "Asia/Shanghai");
+    w.server.stop().await;
+}
+
+#[tokio::test]
 async fn the_csv_holds_the_json_rows_as_a_download() {
     let w = World::start().await;
     w.drive_across_midnight().await;
@@ -287,6 +325,7 @@ async fn bad_requests_are_refused_with_a_reason_counted_and_change_nothing() {
         (format!("day={today}&vehicle=no%20such%20id!"), 400, "bad_vehicle"),
         (format!("day={today}&vehicle=truck-99"), 404, "unknown_vehicle"),
         (format!("day={today}&format=xlsx"), 400, "bad_format"),
+        (format!("day={today}&time_zone=Mars%2FOlympus_Mons"), 400, "unknown_time_zone"),
     ];
     for (query, status, reason) in &cases {
         let (got, body) = w.server.get_json(&format!("/api/v1/reports/daily?{query}"), &w.admin).await;
@@ -300,6 +339,7 @@ async fn bad_requests_are_refused_with_a_reason_counted_and_change_nothing() {
         ("bad_vehicle", 1.0),
         ("unknown_vehicle", 1.0),
         ("bad_format", 1.0),
+        ("unknown_time_zone", 1.0),
     ] {
         let sample = format!("convoy_gateway_daily_reports_refused_total{{reason=\"{reason}\"}}");
         assert_eq!(metric(&metrics, &sample), Some(count), "{sample}");

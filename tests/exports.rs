@@ -319,6 +319,8 @@ async fn drive(backend: Backend, broker: BrokerKind) -> Scenario {
         "window": { "from": t0 - TimeSpan::seconds(5), "to": Utc::now() + TimeSpan::minutes(30) },
         // Fixes taken up to 25 minutes ago are news here, and the server's clock hears no silence.
         "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
+        // Named in the exports, never applied: their times stay UTC.
+        "time_zone": "Europe/Berlin",
     });
     let (status, body) = post_json(&server, &admin, "/api/v1/moves", plan).await;
     assert_eq!(status, 201, "{body}");
@@ -380,6 +382,10 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
     assert_eq!(root.attr("version"), "1.1");
     assert_eq!(root.child("metadata").child("name").text, MOVE_NAME, "the name reads back");
     assert!(gpx.text.contains("Office move &lt;A&amp;B&gt; &quot;north&quot; &apos;wing&apos;"));
+    assert!(
+        gpx.text.contains("<convoy:time_zone>Europe/Berlin</convoy:time_zone>"),
+        "the move's zone, named"
+    );
     let tracks = gpx_tracks(&root);
     assert_eq!(tracks.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["truck-1", "van-2"]);
     assert_eq!(tracks[0].1.len(), 1, "the truck's data has no gap");
@@ -404,6 +410,7 @@ async fn exports_hold_exactly_the_stored_fixes(s: &Scenario) {
     assert_eq!(geojson.content_type, "application/geo+json");
     assert_eq!(geojson.disposition, format!("attachment; filename=\"move-{}.geojson\"", s.move_id));
     let value: Value = serde_json::from_str(&geojson.text).unwrap();
+    assert_eq!(value["time_zone"], "Europe/Berlin");
     assert_eq!(value["type"], "FeatureCollection");
     assert_eq!(value["name"], MOVE_NAME);
     assert_same_fixes("GeoJSON truck", &geojson_fixes(&value, "truck-1"), &truck);

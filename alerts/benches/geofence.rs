@@ -305,6 +305,7 @@ fn specs(moves: &[MoveData], created_at: DateTime<Utc>) -> Vec<MoveSpec> {
                 zones: mv.zones.clone(),
                 window: None,
                 rules: serde_json::Map::new(),
+                time_zone: None,
             },
             created_at,
             ended_at: None,

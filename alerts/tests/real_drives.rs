@@ -54,6 +54,7 @@ fn plan(route: LineString, zones: Vec<Zone>) -> MovePlan {
         zones,
         window: None,
         rules: Default::default(),
+        time_zone: None,
     }
 }
 

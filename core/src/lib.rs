@@ -20,6 +20,7 @@ pub mod route_index;
 pub mod rules;
 pub mod simplify;
 pub mod stop;
+pub mod time_zone;
 pub mod topics;
 pub mod vehicle;
 pub mod wire;

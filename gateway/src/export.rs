@@ -175,17 +175,20 @@ pub(crate) async fn move_export(
     });
     audit::record(state, Some(&user.0.name), client, "export.download", &id, detail).await?;
     let names: Vec<&str> = vehicles.iter().map(VehicleId::as_str).collect();
+    let zone = crate::time_zone::of_plan(&history.record.plan, state.moves.default_time_zone);
     let meta = ExportMeta {
         title: history.record.name.clone(),
         description: format!(
-            "Move {} ({}): {} from {} to {}",
+            "Move {} ({}): {} from {} to {} (times in UTC; the move's time zone is {})",
             history.record.id,
             history.record.name,
             names.join(", "),
             format_time(&span.from),
-            format_time(&span.to)
+            format_time(&span.to),
+            zone.name()
         ),
         generated_at: Utc::now(),
+        time_zone: Some(zone.name().to_string()),
     };
     let stem = match &query.vehicle {
         Some(vehicle) => format!("move-{}-{vehicle}", history.record.id),

@@ -70,6 +70,10 @@ pub(crate) struct PlanQuery {
     to: Option<String>,
     /// With a route file: rule overrides as JSON text.
     rules: Option<String>,
+    /// With a route file: the IANA time zone the move's times are shown in (the server's
+    /// `[moves] default_time_zone` when absent).
+    #[param(example = "Asia/Shanghai")]
+    time_zone: Option<String>,
 }
 
 /// The id of a new move.
@@ -84,7 +88,7 @@ pub(crate) struct Created {
     tag = "moves",
     operation_id = "createMove",
     summary = "Plan a move",
-    description = "The body is the JSON plan document (`application/json`), or a route file (GPX, KML or GeoJSON by Content-Type) with the plan's other fields as query parameters. A plan is judged whole; nothing is stored from a refused one, and each refusal is counted by reason (`convoy_gateway_plans_rejected_total`): `too_large`, `malformed`, `route_too_short`, `coordinate_out_of_range`, `self_intersecting_zone`, `invalid_zone`, `corridor_out_of_range`, `invalid_window`, `invalid_rules`, `invalid_vehicles`, `unknown_vehicle`. Limits: body 4 MiB, route 100,000 points, 1,000 zones (10,000 points each, 100,000 together), 1,000 vehicles, names 1 to 200 characters, corridor 10 to 10,000 m, circle zones up to 100,000 m. Recorded in the audit log.",
+    description = "The body is the JSON plan document (`application/json`), or a route file (GPX, KML or GeoJSON by Content-Type) with the plan's other fields as query parameters. A plan is judged whole; nothing is stored from a refused one, and each refusal is counted by reason (`convoy_gateway_plans_rejected_total`): `too_large`, `malformed`, `route_too_short`, `coordinate_out_of_range`, `self_intersecting_zone`, `invalid_zone`, `corridor_out_of_range`, `invalid_window`, `invalid_rules`, `invalid_vehicles`, `unknown_vehicle`, `unknown_coordinates`, `unknown_time_zone` (not an IANA time zone name). Limits: body 4 MiB, route 100,000 points, 1,000 zones (10,000 points each, 100,000 together), 1,000 vehicles, names 1 to 200 characters, corridor 10 to 10,000 m, circle zones up to 100,000 m. Recorded in the audit log.",
     params(PlanQuery),
     request_body(content(
         (schemas::MovePlan = "application/json"),
@@ -159,6 +163,10 @@ pub(crate) struct MoveSummary {
     /// Who ended or cancelled the move, when and why; null if nobody did.
     #[schema(required = true)]
     end: Option<EndView>,
+    /// The IANA time zone the move's times are shown in: its plan's `time_zone`, or the
+    /// server's `[moves] default_time_zone`. The times themselves are UTC.
+    #[schema(example = "Asia/Shanghai")]
+    time_zone: String,
 }
 
 /// Planned (its window has not started), running, ended (its window closed, or a person ended
@@ -236,7 +244,14 @@ pub(crate) async fn list_moves(
     user: Authenticated,
 ) -> Result<Reply<MoveList>, ApiError> {
     let scope = Scope::of(&state.store, &user.0).await?;
-    let moves = state.store.moves().await?.iter().filter(|m| scope.sees_move(&m.id)).map(summary).collect();
+    let moves = state
+        .store
+        .moves()
+        .await?
+        .iter()
+        .filter(|m| scope.sees_move(&m.id))
+        .map(|record| summary(&state, record))
+        .collect();
     Ok(Reply::ok(MoveList { moves }))
 }
 
@@ -268,10 +283,10 @@ pub(crate) async fn get_move(
 /// A move with its plan and team, as `GET /api/v1/moves/{id}` answers it.
 pub(crate) async fn view(state: &AppState, record: &MoveRecord) -> Result<MoveView, ApiError> {
     let team = state.store.move_team(&record.id).await?;
-    Ok(MoveView { with_plan: with_plan(record), team })
+    Ok(MoveView { with_plan: with_plan(state, record), team })
 }
 
-pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
+pub(crate) fn summary(state: &AppState, record: &MoveRecord) -> MoveSummary {
     let end = record.end.as_ref().map(|end| EndView {
         at: convoy_core::position::format_time(&end.at),
         by: end.by.clone(),
@@ -288,11 +303,12 @@ pub(crate) fn summary(record: &MoveRecord) -> MoveSummary {
         window: record.plan.get("window").cloned(),
         state: record.state_at(Utc::now()).into(),
         end,
+        time_zone: crate::time_zone::of_plan(&record.plan, state.moves.default_time_zone).name().to_string(),
     }
 }
 
-pub(crate) fn with_plan(record: &MoveRecord) -> MoveWithPlan {
-    MoveWithPlan { summary: summary(record), plan: record.plan.clone() }
+pub(crate) fn with_plan(state: &AppState, record: &MoveRecord) -> MoveWithPlan {
+    MoveWithPlan { summary: summary(state, record), plan: record.plan.clone() }
 }
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
@@ -307,6 +323,7 @@ fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
         from: field("from"),
         to: field("to"),
         rules: field("rules"),
+        time_zone: field("time_zone"),
     })
 }
 

@@ -168,7 +168,7 @@ pub(crate) async fn move_report(
         alert_log.push(AlertWithTransitions { alert: AlertView::of(alert), transitions });
     }
     Ok(Reply::ok(Report {
-        move_view: crate::moves::with_plan(&history.record),
+        move_view: crate::moves::with_plan(state, &history.record),
         generated_at: format_time(&Utc::now()),
         from: format_time(&span.from),
         to: format_time(&span.to),

@@ -182,6 +182,11 @@ wire_schemas! {
             "zones": { "$ref": "#/components/schemas/ZoneCollection" },
             "window": { "$ref": "#/components/schemas/TimeWindow" },
             "rules": { "$ref": "#/components/schemas/RuleOverrides" },
+            "time_zone": {
+                "type": "string",
+                "description": "The IANA time zone the move's times are shown in (e.g. `Asia/Shanghai`); absent: the server's `[moves] default_time_zone`. An unknown name is refused (400, `unknown_time_zone`). Times stay UTC.",
+                "examples": ["Asia/Shanghai"],
+            },
         },
     },
     AlertMessage => {

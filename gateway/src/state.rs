@@ -23,6 +23,8 @@ pub struct AppState {
     /// The server's default rule thresholds; a move's plan may override them (replay and the
     /// move report find stops with the move's own).
     pub rules: convoy_core::rules::RuleSettings,
+    /// `[moves]`: the time zone of a move whose plan names none.
+    pub moves: crate::MoveSettings,
     /// How recent a record each role reads (auditors read behind the road).
     pub access: crate::recency::AccessSettings,
     /// `[http]`: the trusted reverse proxies, whose `X-Forwarded-For` names the client.

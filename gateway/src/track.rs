@@ -199,6 +199,7 @@ async fn file_track(
         title: id.to_string(),
         description: format!("Vehicle {id} from {} to {}", format_time(&span.from), format_time(&span.to)),
         generated_at: Utc::now(),
+        time_zone: None,
     };
     let stem = format!("{id}-{}", span.from.format("%Y%m%dT%H%M%SZ"));
     let body = match simplify_m {

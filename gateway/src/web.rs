@@ -139,6 +139,7 @@ const ASSETS: &[Asset] = assets![
     "js/moves.js" => JS,
     "js/move_edit.js" => JS,
     "js/plan_form.js" => JS,
+    "js/time_zones.js" => JS,
     "js/phones.js" => JS,
     "js/holds.js" => JS,
     "js/history.js" => JS,

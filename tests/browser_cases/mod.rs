@@ -15,4 +15,5 @@ mod phone;
 mod phones;
 mod progress;
 mod session;
+mod time_zone;
 mod vehicles;

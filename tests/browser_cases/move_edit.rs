@@ -44,7 +44,19 @@ async fn a_dispatcher_edits_a_moves_plan_before_and_after_its_start_in_chromium(
     assert!(open["state"].as_str().unwrap().starts_with("This move has not started"), "{open}");
     assert_eq!(
         open["open_fields"],
-        json!(["name", "vehicles", "escorts", "corridor_m", "from", "to", "route", "zones", "rules", "team"])
+        json!([
+            "name",
+            "vehicles",
+            "escorts",
+            "corridor_m",
+            "from",
+            "to",
+            "route",
+            "zones",
+            "rules",
+            "time_zone",
+            "team"
+        ])
     );
     assert_eq!((open["name"].as_str(), open["corridor_m"].as_str()), (Some("office move"), Some("150")));
     assert_eq!(open["versions"], json!([{ "version": 1, "by": ADMIN_USER, "changes": "created" }]));

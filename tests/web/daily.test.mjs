@@ -56,3 +56,10 @@ test('the span line says whole day, until when, or nothing yet', () => {
   assert.equal(spanLine({ ...day, from: '2026-12-01T00:00:00.000Z', to: '2026-12-01T13:05:09.000Z', partial: true }), '2026-12-01, 00:00 until 13:05 UTC');
   assert.equal(spanLine({ ...day, from: '2026-12-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', partial: true }), '2026-12-01: nothing of this day may be read yet');
 });
+
+test("a day in a time zone: the query names it, and the span line reads the cut in that zone", () => {
+  assert.equal(String(dailyQuery({ day: '2026-12-01', vehicle: '', time_zone: ' Asia/Shanghai ' })), 'day=2026-12-01&time_zone=Asia%2FShanghai');
+  assert.equal(String(dailyQuery({ day: '2026-12-01', vehicle: '', time_zone: '' })), 'day=2026-12-01');
+  const shanghai = { day: '2026-12-01', time_zone: 'Asia/Shanghai', vehicles: [], generated_at: '2026-12-01T05:06:00.000Z' };
+  assert.equal(spanLine({ ...shanghai, from: '2026-11-30T16:00:00.000Z', to: '2026-12-01T05:05:09.000Z', partial: true }), '2026-12-01, 00:00 until 13:05 Asia/Shanghai');
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  age, alertDetail, alertKind, clock, dateTime, duration, finite, fromLocalInput, km, ms, toLocalInput,
+  age, alertDetail, alertKind, clock, dateTime, duration, finite, fromLocalInput, km, ms, toLocalInput, utcOffset, zoneNote,
 } from '../../gateway/web/js/format.js';
 
 /** 2026-11-29 13:20:05 local time. */
@@ -109,4 +109,33 @@ test("alertDetail names the zone (the alert's own, else its detail's), times hea
 test('alertDetail is empty for an alert without detail, and skips values of the wrong type', () => {
   assert.equal(alertDetail({ id: 'a', kind: 'overspeed', state: 'open', vehicle: 'v' }), '');
   assert.equal(alertDetail({ id: 'a', kind: 'overspeed', state: 'open', vehicle: 'v', detail: { top_mps: '25', zone: 7, since: 12 } }), '');
+});
+
+// A move's times in its own zone, whatever zone this machine is in.
+const INSTANT = Date.UTC(2026, 6, 15, 23, 30, 5); // 2026-07-15 23:30:05 UTC
+
+test('a time is shown in a named zone: Asia/Shanghai is UTC+8 all year', () => {
+  assert.equal(dateTime(INSTANT, 'Asia/Shanghai'), '2026-07-16 07:30:05');
+  assert.equal(clock('2026-07-15T23:30:05Z', 'Asia/Shanghai'), '07:30:05');
+  assert.equal(dateTime(Date.UTC(2026, 0, 15, 16, 0, 0), 'Asia/Shanghai'), '2026-01-16 00:00:00', 'midnight is 00, not 24');
+  assert.equal(utcOffset('Asia/Shanghai', INSTANT), 'UTC+08:00');
+  assert.equal(zoneNote('Asia/Shanghai', INSTANT), 'times in Asia/Shanghai (UTC+08:00)');
+});
+
+test('Europe/Berlin follows daylight saving time', () => {
+  assert.equal(dateTime(INSTANT, 'Europe/Berlin'), '2026-07-16 01:30:05', 'summer: UTC+2');
+  assert.equal(dateTime(Date.UTC(2026, 0, 15, 23, 30, 5), 'Europe/Berlin'), '2026-01-16 00:30:05', 'winter: UTC+1');
+  assert.equal(utcOffset('Europe/Berlin', INSTANT), 'UTC+02:00');
+  assert.equal(utcOffset('Europe/Berlin', Date.UTC(2026, 0, 15)), 'UTC+01:00');
+  // The clocks go back at 01:00 UTC on 2026-10-25: 02:59 summer time is followed by 02:00.
+  assert.equal(clock(Date.UTC(2026, 9, 25, 0, 59, 0), 'Europe/Berlin'), '02:59:00');
+  assert.equal(clock(Date.UTC(2026, 9, 25, 1, 0, 0), 'Europe/Berlin'), '02:00:00');
+  assert.equal(utcOffset('America/St_Johns', Date.UTC(2026, 0, 15)), 'UTC-03:30');
+  assert.equal(utcOffset('UTC', INSTANT), 'UTC+00:00');
+});
+
+test('without a zone, or with one the browser does not know, times are local', () => {
+  assert.equal(dateTime(LOCAL.getTime(), null), '2026-11-29 13:20:05');
+  assert.equal(dateTime(LOCAL.getTime(), 'Mars/Base'), '2026-11-29 13:20:05');
+  assert.equal(dateTime('nonsense', 'Asia/Shanghai'), '—');
 });

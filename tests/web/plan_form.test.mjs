@@ -52,3 +52,16 @@ test('a version says what it changed', () => {
   assert.equal(describeChanges(['name', 'corridor_m']), 'changed name, corridor');
   assert.equal(describeChanges(['window.to', 'team']), 'changed end time, team');
 });
+
+test('the time zone is a field: shown, sent when given, left out when empty', () => {
+  const zoned = { ...plan, time_zone: 'Asia/Shanghai' };
+  const shown = fieldsOf(zoned, [], toLocal);
+  assert.equal(shown.time_zone, 'Asia/Shanghai');
+  assert.deepEqual(planFromFields(shown, shown, zoned, fromLocal).plan, zoned);
+  const berlin = planFromFields({ ...shown, time_zone: ' Europe/Berlin ' }, shown, zoned, fromLocal);
+  assert.equal(berlin.plan.time_zone, 'Europe/Berlin');
+  const none = planFromFields({ ...shown, time_zone: '' }, shown, zoned, fromLocal);
+  assert.equal('time_zone' in none.plan, false, "empty: the server's default");
+  assert.equal(fieldsOf(plan, [], toLocal).time_zone, '');
+  assert.equal(describeChanges(['time_zone']), 'changed time zone');
+});

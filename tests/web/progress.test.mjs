@@ -56,3 +56,11 @@ test("a vehicle's figures from an older fix of the same move do not replace newe
   assert.ok(!newer(later, progress()));
   assert.ok(newer(later, progress({ move: 'm2' })), 'another move: its own figures');
 });
+
+test("an arrival's clock time reads in its move's zone", () => {
+  const eta = '2026-07-15T08:42:10Z';
+  assert.equal(hoursMinutes(eta, 'Asia/Shanghai'), '16:42');
+  assert.equal(hoursMinutes(eta, 'Europe/Berlin'), '10:42');
+  assert.equal(hoursMinutes(null, 'Asia/Shanghai'), '—');
+  assert.match(progressText(progress({ eta }), 'Asia/Shanghai'), /arrives ≈ 16:42 \(estimate\)$/);
+});

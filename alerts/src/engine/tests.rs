@@ -30,6 +30,7 @@ fn plan(zones: Vec<Zone>, rules: serde_json::Value) -> MovePlan {
         zones,
         window: None,
         rules: rules.as_object().cloned().unwrap_or_default(),
+        time_zone: None,
     }
 }
 

@@ -9,7 +9,9 @@ use super::MovePlan;
 pub const EDITABLE_ONCE_STARTED: [&str; 1] = ["window.to"];
 
 /// The fields that differ between two plans, in the plan document's order: `name`, `vehicles`,
-/// `escorts`, `route`, `corridor_m`, `zones`, `window.from`, `window.to`, `rules`.
+/// `escorts`, `route`, `corridor_m`, `zones`, `window.from`, `window.to`, `rules`, `time_zone`.
+/// (`time_zone` is not in [`EDITABLE_ONCE_STARTED`]: the times a team has read and written
+/// down since the start would be shown differently.)
 pub fn changed_fields(old: &MovePlan, new: &MovePlan) -> Vec<&'static str> {
     let (old_window, new_window) = (old.window, new.window);
     [
@@ -22,6 +24,7 @@ pub fn changed_fields(old: &MovePlan, new: &MovePlan) -> Vec<&'static str> {
         ("window.from", old_window.map(|w| w.from) != new_window.map(|w| w.from)),
         ("window.to", old_window.map(|w| w.to) != new_window.map(|w| w.to)),
         ("rules", old.rules != new.rules),
+        ("time_zone", old.time_zone != new.time_zone),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

@@ -5,8 +5,11 @@
 //!  "route": {"type": "LineString", "coordinates": [[11.57, 48.13], [11.58, 48.14]]},
 //!  "corridor_m": 150, "zones": {"type": "FeatureCollection", "features": []},
 //!  "window": {"from": "2026-11-28T08:00:00Z", "to": "2026-11-28T18:00:00Z"},
-//!  "rules": {"stop_after_s": 120}, "coordinates": "wgs84"}
+//!  "rules": {"stop_after_s": 120}, "coordinates": "wgs84", "time_zone": "Europe/Berlin"}
 //! ```
+//!
+//! `time_zone` is an IANA name (`crate::time_zone`): the zone the move's times are shown in.
+//! Absent, the move takes the server's default; the window is still written in UTC.
 //!
 //! `coordinates` is `wgs84` (the default) or `gcj02`, for a plan drawn on a Chinese map: its
 //! route and zones are converted to WGS-84 as they are read (`coordinates.rs`), and the document
@@ -103,8 +106,21 @@ pub(super) fn from_json(body: &[u8]) -> Result<MovePlan, PlanError> {
         Some(Value::String(name)) => CoordinateSystem::parse(name)?,
         Some(other) => return Err(wrong_type("coordinates", "\"wgs84\" or \"gcj02\"", other)),
     };
-    let plan =
-        validate::build(PlanInput { name, vehicles, escorts, route, corridor_m, zones, window, rules })?;
+    let time_zone = match present(object, "time_zone") {
+        None => None,
+        Some(value) => Some(string(value, "time_zone")?),
+    };
+    let plan = validate::build(PlanInput {
+        name,
+        vehicles,
+        escorts,
+        route,
+        corridor_m,
+        zones,
+        window,
+        rules,
+        time_zone,
+    })?;
     Ok(coordinates.to_wgs84(plan))
 }
 
@@ -129,6 +145,9 @@ pub(super) fn to_json(plan: &MovePlan) -> Value {
     });
     if let (Some(TimeWindow { from, to }), Value::Object(document)) = (plan.window, &mut document) {
         document.insert("window".into(), json!({"from": time(from), "to": time(to)}));
+    }
+    if let (Some(zone), Value::Object(document)) = (plan.time_zone, &mut document) {
+        document.insert("time_zone".into(), Value::String(zone.name().to_string()));
     }
     document
 }

@@ -7,7 +7,7 @@ use super::{MAX_PLAN_BYTES, MAX_ROUTE_POINTS};
 ///
 /// `unknown_vehicle` is not produced here: the core does not know which vehicles are
 /// registered; the server decides it (with [`PlanError::UnknownVehicle`]).
-pub const PLAN_REJECTION_REASONS: [&str; 12] = [
+pub const PLAN_REJECTION_REASONS: [&str; 13] = [
     "too_large",
     "malformed",
     "route_too_short",
@@ -20,6 +20,7 @@ pub const PLAN_REJECTION_REASONS: [&str; 12] = [
     "invalid_vehicles",
     "unknown_vehicle",
     "unknown_coordinates",
+    "unknown_time_zone",
 ];
 
 /// A plan that cannot be accepted. The message names what is wrong and where ("zone 3
@@ -76,6 +77,9 @@ pub enum PlanError {
     /// `coordinates` names a system Convoy does not know.
     #[error("coordinates is \"{0}\"; a plan's coordinates are \"wgs84\" (the default) or \"gcj02\" (Chinese maps)")]
     UnknownCoordinates(String),
+    /// `time_zone` is not an IANA time zone name the bundled tz database knows.
+    #[error("{0}")]
+    UnknownTimeZone(#[from] crate::time_zone::UnknownTimeZone),
 }
 
 fn route_too_short_message(points: usize) -> String {
@@ -106,6 +110,7 @@ impl PlanError {
             PlanError::InvalidVehicles(_) => "invalid_vehicles",
             PlanError::UnknownVehicle { .. } => "unknown_vehicle",
             PlanError::UnknownCoordinates(_) => "unknown_coordinates",
+            PlanError::UnknownTimeZone(_) => "unknown_time_zone",
         }
     }
 

@@ -47,6 +47,8 @@ mod xml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_zone_tests;
 
 pub use changes::{changed_fields, refused_once_started, EDITABLE_ONCE_STARTED};
 pub use coordinates::CoordinateSystem;
@@ -129,6 +131,9 @@ pub struct MovePlan {
     pub window: Option<TimeWindow>,
     /// Overrides of the server's rule settings, by `RuleSettings` field name (already checked).
     pub rules: serde_json::Map<String, serde_json::Value>,
+    /// The zone the move's times are shown in and named by; `None`: the server's
+    /// `[moves] default_time_zone`. Times themselves are always kept in UTC.
+    pub time_zone: Option<crate::time_zone::Tz>,
 }
 
 impl MovePlan {
@@ -176,6 +181,7 @@ impl MovePlan {
             zones,
             window: fields.window.clone(),
             rules,
+            time_zone: fields.time_zone.clone(),
         })
     }
 
@@ -234,6 +240,8 @@ pub struct PlanFields {
     pub window: Option<(String, String)>,
     /// Rule overrides as the text of a JSON object.
     pub rules: Option<String>,
+    /// An IANA time zone name.
+    pub time_zone: Option<String>,
 }
 
 /// The fields beside a route file as text, the way people write them: in a route upload's
@@ -251,6 +259,8 @@ pub struct PlanFieldsText<'a> {
     pub to: Option<&'a str>,
     /// Rule overrides as the text of a JSON object.
     pub rules: Option<&'a str>,
+    /// An IANA time zone name.
+    pub time_zone: Option<&'a str>,
 }
 
 impl PlanFields {
@@ -281,6 +291,7 @@ impl PlanFields {
                 }
             },
             rules: text.rules.map(str::to_string),
+            time_zone: text.time_zone.map(str::to_string),
         }
     }
 }

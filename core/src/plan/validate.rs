@@ -32,6 +32,8 @@ pub(super) struct PlanInput {
     pub zones: Vec<ZoneInput>,
     pub window: Option<(String, String)>,
     pub rules: Option<Value>,
+    /// An IANA time zone name.
+    pub time_zone: Option<String>,
 }
 
 /// A zone as read: name and kind may be missing, the geometry may be of the wrong type.
@@ -70,7 +72,8 @@ pub(super) fn build(input: PlanInput) -> Result<MovePlan, PlanError> {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(value) => rules(value)?,
     };
-    Ok(MovePlan { name, vehicles, escorts, route, corridor_m, zones, window, rules })
+    let time_zone = input.time_zone.as_deref().map(crate::time_zone::parse).transpose()?;
+    Ok(MovePlan { name, vehicles, escorts, route, corridor_m, zones, window, rules, time_zone })
 }
 
 /// Why a name is not acceptable, if it is not.

@@ -2,8 +2,8 @@
 //! in a day: distance, time moving and stopped, the longest stop, data gaps and coverage, and
 //! its alerts by kind (`convoy_history::day_summary` defines each).
 //!
-//! A day is a UTC day (`convoy_history::day::Day::span`, the one place a time zone will be
-//! added once moves have one). Today's span ends now; an auditor's ends
+//! A day is a calendar day in `time_zone` (an IANA name; UTC by default), from that zone's
+//! midnight to the next (`convoy_history::day::Day::span`). Today's span ends now; an auditor's ends
 //! `auditor_delay_minutes` ago (`recency.rs`), so the report never shows a place newer than
 //! the person may read. Rows: one per vehicle with fixes or alerts in the span, by vehicle id.
 //!
@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use convoy_core::alert::AlertKind;
 use convoy_core::position::format_time;
 use convoy_core::stop::StopRule;
+use convoy_core::time_zone::{self, Tz};
 use convoy_core::{Ability, VehicleId};
 use convoy_history::day::Day;
 use convoy_history::day_summary::DaySummary;
@@ -45,8 +46,16 @@ use crate::state::AppState;
 use row::DailyRow;
 
 /// Every reason a refused daily report is counted by.
-pub const DAILY_REPORT_REFUSAL_REASONS: [&str; 7] =
-    ["bad_query", "bad_day", "future_day", "bad_vehicle", "unknown_vehicle", "bad_format", "refused_value"];
+pub const DAILY_REPORT_REFUSAL_REASONS: [&str; 8] = [
+    "bad_query",
+    "bad_day",
+    "future_day",
+    "bad_vehicle",
+    "unknown_vehicle",
+    "bad_format",
+    "refused_value",
+    "unknown_time_zone",
+];
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(requires(Ability::Report, routes!(daily_report)))
@@ -55,7 +64,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct DailyQuery {
-    /// The day, `YYYY-MM-DD`, a UTC day; not after today.
+    /// The day, `YYYY-MM-DD`, in `time_zone`; not after today.
     #[param(required = true, value_type = String, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2026-12-01")]
     day: Option<String>,
     /// Only this vehicle (a registered one).
@@ -64,6 +73,9 @@ pub(crate) struct DailyQuery {
     /// `json` (the default) or `csv`: the same rows as a file, `daily-YYYY-MM-DD.csv`.
     #[param(value_type = Option<String>, pattern = "^(json|csv)$")]
     format: Option<String>,
+    /// The IANA time zone whose calendar day `day` is (UTC by default).
+    #[param(value_type = Option<String>, example = "Asia/Shanghai")]
+    time_zone: Option<String>,
 }
 
 /// The daily report.
@@ -72,9 +84,9 @@ pub(crate) struct DailyReport {
     /// The day, `YYYY-MM-DD`.
     #[schema(example = "2026-12-01")]
     day: String,
-    /// The time zone the day is counted in: UTC, until moves have one.
-    #[schema(example = "UTC")]
-    time_zone: &'static str,
+    /// The IANA time zone the day is counted in: the query's `time_zone`, or UTC.
+    #[schema(example = "Asia/Shanghai")]
+    time_zone: String,
     /// The span reported: the day's midnight to the next, cut at now for today and, for an
     /// auditor, at `auditor_delay_minutes` ago (the span is empty when the whole day is newer).
     #[schema(value_type = schemas::Time)]
@@ -102,6 +114,7 @@ fn refused(status: StatusCode, message: impl Into<String>, reason: &'static str)
 /// What the query asks for, checked.
 struct Asked {
     day: Day,
+    zone: Tz,
     vehicle: Option<VehicleId>,
     format: Format,
 }
@@ -126,7 +139,12 @@ fn asked(query: DailyQuery) -> Result<Asked, ApiError> {
             VehicleId::new(text).map_err(|e| refused(StatusCode::BAD_REQUEST, e.to_string(), "bad_vehicle"))
         })
         .transpose()?;
-    Ok(Asked { day, vehicle, format })
+    let zone = match query.time_zone.as_deref() {
+        None => time_zone::UTC,
+        Some(name) => time_zone::parse(name)
+            .map_err(|e| refused(StatusCode::BAD_REQUEST, e.to_string(), "unknown_time_zone"))?,
+    };
+    Ok(Asked { day, zone, vehicle, format })
 }
 
 #[utoipa::path(
@@ -135,7 +153,7 @@ fn asked(query: DailyQuery) -> Result<Asked, ApiError> {
     tag = "reports",
     operation_id = "dailyReport",
     summary = "What each vehicle did in a day: distance, moving and stopped time, longest stop, gaps, coverage, alerts by kind",
-    description = "One row per vehicle with fixes or alerts in the day (a UTC day, `[00:00, 24:00)`; moves have no time zone yet), by vehicle id, or only `vehicle`'s. Distance sums the lines between consecutive fixes but not a parked receiver's drift inside a stop (a stop: standing two minutes or more, as in the move report); moving time is the time between fixes no more than 30 s apart outside stops; coverage is that covered time (stops included) over the span's length. Fixes marked implausible are counted and otherwise left out. Alerts: those of the vehicle opened in the span, by kind. Today's span ends now; an auditor's ends `auditor_delay_minutes` ago (the span is empty, with no rows, while the whole day is newer). `format=csv` answers the rows as a file, `daily-YYYY-MM-DD.csv`, cells a spreadsheet would run as formulas written behind a `'`. 400 with a reason for a day that is missing or not `YYYY-MM-DD` (`bad_day`), a day after today (`future_day`), a malformed vehicle id (`bad_vehicle`) or format (`bad_format`); 404 `unknown_vehicle` for a vehicle not registered; refusals are counted in `convoy_gateway_daily_reports_refused_total`. Recorded in the audit log (`report.daily`, with the day and vehicle).",
+    description = "One row per vehicle with fixes or alerts in the day (a calendar day in `time_zone`, an IANA name, UTC by default: from that zone's midnight to the next, 23 to 25 hours across a change of daylight saving time; every time in the answer stays UTC), by vehicle id, or only `vehicle`'s. Distance sums the lines between consecutive fixes but not a parked receiver's drift inside a stop (a stop: standing two minutes or more, as in the move report); moving time is the time between fixes no more than 30 s apart outside stops; coverage is that covered time (stops included) over the span's length. Fixes marked implausible are counted and otherwise left out. Alerts: those of the vehicle opened in the span, by kind. Today's span ends now; an auditor's ends `auditor_delay_minutes` ago (the span is empty, with no rows, while the whole day is newer). `format=csv` answers the rows as a file, `daily-YYYY-MM-DD.csv`, cells a spreadsheet would run as formulas written behind a `'`. 400 with a reason for a day that is missing or not `YYYY-MM-DD` (`bad_day`), a day after today (`future_day`), a malformed vehicle id (`bad_vehicle`) or format (`bad_format`), a time zone that is not an IANA name (`unknown_time_zone`); 404 `unknown_vehicle` for a vehicle not registered; refusals are counted in `convoy_gateway_daily_reports_refused_total`. Recorded in the audit log (`report.daily`, with the day and vehicle).",
     params(DailyQuery),
     responses(
         (
@@ -184,7 +202,7 @@ async fn answer(
     let ApiQuery(query) = query?;
     let asked = asked(query)?;
     let now = Utc::now();
-    let span = readable_span(state, user, asked.day, now)?;
+    let span = readable_span(state, user, asked.day, asked.zone, now)?;
     if let Some(vehicle) = &asked.vehicle {
         if !state.store.vehicle_registered(vehicle).await? {
             return Err(refused(StatusCode::NOT_FOUND, "no such vehicle", "unknown_vehicle"));
@@ -193,6 +211,7 @@ async fn answer(
     let day = asked.day.text();
     let detail = json!({
         "day": day,
+        "time_zone": asked.zone.name(),
         "vehicle": asked.vehicle,
         "from": format_time(&span.from),
         "to": format_time(&span.to),
@@ -206,8 +225,8 @@ async fn answer(
     match asked.format {
         Format::Json => Ok(Reply::ok(DailyReport {
             day,
-            time_zone: "UTC",
-            partial: span.to < asked.day.span().to,
+            time_zone: asked.zone.name().to_string(),
+            partial: span.to < asked.day.span(asked.zone).to,
             from,
             to,
             generated_at: format_time(&now),
@@ -239,11 +258,12 @@ fn readable_span(
     state: &AppState,
     user: &Authenticated,
     day: Day,
+    zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Span, ApiError> {
-    let whole = day.span();
+    let whole = day.span(zone);
     if whole.from > now {
-        let message = format!("{day} has not begun (it is {} now, UTC)", Day::of(now));
+        let message = format!("{day} has not begun (it is {} now, {})", Day::of(now, zone), zone.name());
         return Err(refused(StatusCode::BAD_REQUEST, message, "future_day"));
     }
     let so_far = Span { from: whole.from, to: whole.to.min(now) };

@@ -217,15 +217,17 @@ export class AlertBook extends EventTarget {
  * The alert panel in `container`. Items are updated in place (a note being typed survives
  * updates); open alerts stand out until acknowledged. `canAct`: whether this role may
  * acknowledge and resolve. `onPick(alert)`: a click on an alert (to show it on the map).
+ * `zoneOf(alert)`: the IANA zone its times are shown in (its move's), null for the browser's.
  */
 export class AlertPanel {
   /**
    * @param {HTMLElement} container
    * @param {AlertBook} book
-   * @param {{ canAct?: boolean, onPick?: (alert: Alert) => void }} [options]
+   * @param {{ canAct?: boolean, onPick?: (alert: Alert) => void, zoneOf?: (alert: Alert) => string | null }} [options]
    */
-  constructor(container, book, { canAct, onPick } = {}) {
+  constructor(container, book, { canAct, onPick, zoneOf } = {}) {
     this.book = book;
+    this.zoneOf = zoneOf || (() => null);
     this.canAct = Boolean(canAct);
     this.onPick = onPick;
     /** @type {Map<string, AlertItem>} */
@@ -259,7 +261,7 @@ export class AlertPanel {
         item = new AlertItem(this.book, this.canAct, this.onPick);
         this.items.set(alert.id, item);
       }
-      item.update(alert);
+      item.update(alert, this.zoneOf(alert));
       // Appending an element already in the list moves it: this puts them in order.
       this.list.append(item.node);
     }
@@ -295,20 +297,23 @@ class AlertItem {
     if (this.actions) this.node.append(this.actions.node);
   }
 
-  /** @param {Alert} alert */
-  update(alert) {
+  /**
+   * @param {Alert} alert
+   * @param {string | null} zone the IANA zone its times are shown in; null: the browser's
+   */
+  update(alert, zone) {
     this.alert = alert;
     const open = alert.state === 'open';
     this.node.className = `alert ${open ? 'unacknowledged' : 'acknowledged'}${alert.fresh && open ? ' fresh' : ''}${alert.late ? ' late' : ''}`;
     Object.assign(this.node.dataset, { alertId: alert.id, state: alert.state, kind: alert.kind, vehicle: alert.vehicle || '' });
     this.kind.textContent = alertKind(alert.kind);
     this.vehicle.textContent = alert.vehicle || '';
-    this.time.textContent = clock(alert.opened_t || alert.t);
+    this.time.textContent = clock(alert.opened_t || alert.t, zone);
     this.time.dateTime = alert.opened_t || alert.t || '';
-    this.time.title = dateTime(alert.opened_t || alert.t);
-    this.detail.textContent = alertDetail(alert);
+    this.time.title = zone ? `${dateTime(alert.opened_t || alert.t, zone)}, ${zone}` : dateTime(alert.opened_t || alert.t);
+    this.detail.textContent = alertDetail(alert, zone);
     if (alert.acknowledged_by || alert.acknowledged_t) {
-      replace(this.acknowledged, `Acknowledged by ${alert.acknowledged_by || 'someone'} at ${dateTime(alert.acknowledged_t)}`);
+      replace(this.acknowledged, `Acknowledged by ${alert.acknowledged_by || 'someone'} at ${dateTime(alert.acknowledged_t, zone)}`);
     } else {
       replace(this.acknowledged);
     }

@@ -221,6 +221,7 @@ function fileName(disposition) {
  * @property {number} [corridor_m]
  * @property {Zones} [zones]
  * @property {TimeWindow} [window]
+ * @property {string} [time_zone] an IANA name; absent: the server's default
  */
 
 /**
@@ -235,6 +236,7 @@ function fileName(disposition) {
  * @property {'planned' | 'running' | 'ended' | 'cancelled'} state
  * @property {MoveEnd | null} end
  * @property {number} version the plan's version (1 as created; each edit adds one)
+ * @property {string} time_zone the IANA zone the move's times are shown in (its plan's, or the server's default)
  * @property {Plan} [plan]
  */
 

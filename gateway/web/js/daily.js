@@ -1,6 +1,7 @@
 // @ts-check
-// `#/daily` (those who may read reports): the daily report. A day (yesterday, UTC, to begin
-// with) and optionally a vehicle; one row per vehicle that drove or raised an alert that day:
+// `#/daily` (those who may read reports): the daily report. A day (a calendar day in UTC, or in
+// the time zone named; yesterday, UTC, to begin with) and optionally a vehicle; one row per
+// vehicle that drove or raised an alert that day:
 // distance, time moving and stopped, the longest stop, data gaps, coverage and alerts by
 // kind; "Download CSV" of the same rows. Formatting is daily_format.js's; every value from
 // the server goes in as text.
@@ -8,6 +9,7 @@
 import { api, download } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { DAILY_COLUMNS, dailyCells, dailyQuery, defaultDay, spanLine, utcDay } from './daily_format.js';
+import { timeZoneInput } from './time_zones.js';
 
 /**
  * @param {HTMLElement} container
@@ -16,12 +18,14 @@ export async function mountDaily(container) {
   const message = messageLine();
   const day = el('input', { type: 'date', name: 'day', required: true, value: defaultDay(Date.now()), max: utcDay(Date.now()) });
   const vehicle = el('input', { name: 'vehicle', placeholder: 'every vehicle', maxlength: 64 });
+  // Whose calendar day: UTC unless a zone is named.
+  const zone = timeZoneInput('', { placeholder: 'UTC' });
   const rows = el('tbody');
   const span = el('p', { class: 'meta daily-span' });
   const csv = el('button', { type: 'button', class: 'secondary csv', text: 'Download CSV' });
 
   function asked() {
-    return dailyQuery({ day: day.value, vehicle: vehicle.value });
+    return dailyQuery({ day: day.value, vehicle: vehicle.value, time_zone: zone.input.value });
   }
 
   async function load() {
@@ -65,7 +69,7 @@ export async function mountDaily(container) {
     el('h1', { text: 'Daily report' }),
     el('form', { class: 'daily-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); load(); } } },
       el('div', { class: 'row' },
-        field('Day (UTC)', day), field('Vehicle', vehicle),
+        field('Day', day), field('Time zone', zone.input), zone.list, field('Vehicle', vehicle),
         el('button', { type: 'submit', text: 'Show' }), csv)),
     message.node, span,
     el('table', { class: 'daily-list' },

@@ -2,7 +2,7 @@
 // How the daily report reads (`#/daily`, daily.js): the default day, the query, and each row's
 // cells. Pure, so tests/web/daily.test.mjs checks it without a browser.
 
-import { ALERT_KINDS } from './format.js';
+import { ALERT_KINDS, clock } from './format.js';
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
 
@@ -55,14 +55,17 @@ export function defaultDay(nowMillis) {
 }
 
 /**
- * The query string of the report: the day, and the vehicle if one is given.
- * @param {{ day: string, vehicle: string }} asked
+ * The query string of the report: the day, and the vehicle and the time zone (an IANA name
+ * whose calendar day it is; UTC without) if given.
+ * @param {{ day: string, vehicle: string, time_zone?: string }} asked
  * @returns {URLSearchParams}
  */
 export function dailyQuery(asked) {
   const query = new URLSearchParams({ day: asked.day.trim() });
   const vehicle = asked.vehicle.trim();
   if (vehicle) query.set('vehicle', vehicle);
+  const zone = (asked.time_zone || '').trim();
+  if (zone) query.set('time_zone', zone);
   return query;
 }
 
@@ -137,12 +140,12 @@ export function dailyCells(row) {
 
 /**
  * What the report covers: "2026-12-01, 00:00 to 24:00 UTC", or up to where it was cut ("until
- * 13:05 UTC": today, or an auditor's delay).
+ * 13:05 UTC": today, or an auditor's delay), in the report's time zone.
  * @param {DailyReport} report
  */
 export function spanLine(report) {
   if (!report.partial) return `${report.day}, 00:00 to 24:00 ${report.time_zone}`;
   const to = new Date(report.to);
   if (report.from === report.to) return `${report.day}: nothing of this day may be read yet`;
-  return `${report.day}, 00:00 until ${pad(to.getUTCHours())}:${pad(to.getUTCMinutes())} ${report.time_zone}`;
+  return `${report.day}, 00:00 until ${clock(to.getTime(), report.time_zone).slice(0, 5)} ${report.time_zone}`;
 }

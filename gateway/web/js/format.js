@@ -25,23 +25,93 @@ export function age(millis) {
 }
 
 /**
- * A local clock time, "13:20:05".
- * @param {string | number | null | undefined} time an RFC 3339 time or milliseconds
+ * The calendar and clock fields of a moment in `zone` (an IANA name), or in the browser's own
+ * zone without one (or with a name this browser does not know).
+ * @param {Date} d
+ * @param {string | null | undefined} zone
+ * @returns {{year: number, month: number, day: number, hour: number, minute: number, second: number}}
  */
-export function clock(time) {
-  const d = new Date(typeof time === 'number' ? time : ms(time));
-  if (Number.isNaN(d.getTime())) return '—';
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+function fields(d, zone) {
+  const format = zone ? zoneFormat(zone) : null;
+  if (!format) {
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hour: d.getHours(), minute: d.getMinutes(), second: d.getSeconds() };
+  }
+  /** @type {Record<string, number>} */
+  const part = {};
+  for (const { type, value } of format.formatToParts(d)) part[type] = Number(value);
+  return { year: part.year, month: part.month, day: part.day, hour: part.hour % 24, minute: part.minute, second: part.second };
+}
+
+/** @type {Map<string, Intl.DateTimeFormat | null>} */
+const zoneFormats = new Map();
+
+/**
+ * A formatter of numeric fields in `zone`, made once per zone; null for a name the browser's
+ * time zone data does not know.
+ * @param {string} zone
+ */
+function zoneFormat(zone) {
+  if (!zoneFormats.has(zone)) {
+    let format = null;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      });
+    } catch {
+      format = null;
+    }
+    zoneFormats.set(zone, format);
+  }
+  return zoneFormats.get(zone) ?? null;
 }
 
 /**
- * A local date and time, "2026-11-29 13:20:05".
+ * A clock time, "13:20:05", in `zone` (an IANA name such as a move's `time_zone`), or in the
+ * browser's zone without one.
  * @param {string | number | null | undefined} time an RFC 3339 time or milliseconds
+ * @param {string | null} [zone]
  */
-export function dateTime(time) {
+export function clock(time, zone) {
   const d = new Date(typeof time === 'number' ? time : ms(time));
   if (Number.isNaN(d.getTime())) return '—';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d.getTime())}`;
+  const f = fields(d, zone);
+  return `${pad(f.hour)}:${pad(f.minute)}:${pad(f.second)}`;
+}
+
+/**
+ * A date and time, "2026-11-29 13:20:05", in `zone` (an IANA name), or in the browser's zone
+ * without one.
+ * @param {string | number | null | undefined} time an RFC 3339 time or milliseconds
+ * @param {string | null} [zone]
+ */
+export function dateTime(time, zone) {
+  const d = new Date(typeof time === 'number' ? time : ms(time));
+  if (Number.isNaN(d.getTime())) return '—';
+  const f = fields(d, zone);
+  return `${f.year}-${pad(f.month)}-${pad(f.day)} ${pad(f.hour)}:${pad(f.minute)}:${pad(f.second)}`;
+}
+
+/**
+ * `zone`'s offset from UTC at a moment, "UTC+08:00", "UTC-03:30".
+ * @param {string} zone an IANA name
+ * @param {number} millis
+ */
+export function utcOffset(zone, millis) {
+  const f = fields(new Date(millis), zone);
+  const wall = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
+  const minutes = Math.round((wall - Math.floor(millis / 1000) * 1000) / 60_000);
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/**
+ * How a view names the zone its times are in: "times in Asia/Shanghai (UTC+08:00)", the offset
+ * at `millis` (now by default).
+ * @param {string} zone an IANA name
+ * @param {number} [millis]
+ */
+export function zoneNote(zone, millis = Date.now()) {
+  return `times in ${zone} (${utcOffset(zone, millis)})`;
 }
 
 /**
@@ -114,8 +184,9 @@ export function alertKind(kind) {
 /**
  * One line about what an alert's detail says (distance off the route, speed, zone…).
  * @param {import('./api.js').Alert} alert
+ * @param {string | null} [timeZone] the IANA zone its times are shown in (the browser's without one)
  */
-export function alertDetail(alert) {
+export function alertDetail(alert, timeZone) {
   const d = alert.detail || {};
   const parts = [];
   if (Number.isFinite(d.distance_m)) parts.push(`${Math.round(d.distance_m)} m off the route`);
@@ -124,9 +195,9 @@ export function alertDetail(alert) {
   if (Number.isFinite(d.apart_m)) parts.push(`${Math.round(d.apart_m)} m from its escort`);
   const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
   if (zone) parts.push(`zone ${zone}`);
-  if (typeof d.since === 'string') parts.push(`since ${clock(d.since)}`);
-  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard)}`);
-  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since)}`);
+  if (typeof d.since === 'string') parts.push(`since ${clock(d.since, timeZone)}`);
+  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard, timeZone)}`);
+  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since, timeZone)}`);
   if (alert.late) parts.push('reported late');
   return parts.join(' · ');
 }

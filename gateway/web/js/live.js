@@ -8,7 +8,7 @@
 import { api } from './api.js';
 import { AlertPanel } from './alerts.js';
 import { el, replace } from './dom.js';
-import { age, finite, ms } from './format.js';
+import { age, finite, ms, zoneNote } from './format.js';
 import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from './map.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 import { progressText } from './progress.js';
@@ -41,12 +41,22 @@ export async function mountLive(container, ctx) {
   const mapNode = el('div', { class: 'live-map', id: 'live-map' });
   const connection = el('span', { class: 'connection', role: 'status' });
   const pickerSlot = el('span', { class: 'picker-slot' });
-  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot), connection);
+  // The selected move's zone, named in the toolbar: its arrival times and its alerts read in it.
+  const zoneText = el('small', { class: 'time-zone' });
+  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot), zoneText, connection);
+  /** @type {Map<string, string>} each move's zone, by id */
+  const moveZones = new Map();
+  /** @type {string | null} */
+  let moveZone = null;
   const vehicleRows = el('ul', { class: 'vehicle-list' });
   const side = el('aside', { class: 'side' });
   container.append(el('section', { class: 'live' }, toolbar, el('div', { class: 'live-body' }, mapNode, side)));
 
-  const panel = new AlertPanel(side, book, { canAct: can(me, 'acknowledge'), onPick: (alert) => showAlert(alert) });
+  const panel = new AlertPanel(side, book, {
+    canAct: can(me, 'acknowledge'),
+    onPick: (alert) => showAlert(alert),
+    zoneOf: (alert) => (alert.move && moveZones.get(alert.move)) || null,
+  });
   side.append(el('section', { class: 'vehicles', 'aria-label': 'Vehicles' },
     el('h2', { text: 'Vehicles' }), vehicleRows));
 
@@ -130,7 +140,7 @@ export async function mountLive(container, ctx) {
       entry.marker.setPopupText('');
       return;
     }
-    const text = progressText(progress);
+    const text = progressText(progress, moveVehicles.has(id) ? moveZone : null);
     entry.cells.progress.textContent = text;
     entry.cells.progress.hidden = false;
     entry.cells.progress.dataset.state = progress.state;
@@ -190,8 +200,12 @@ export async function mountLive(container, ctx) {
     if (planLayer) planLayer.remove();
     planLayer = null;
     moveVehicles = new Set();
+    moveZone = null;
+    zoneText.textContent = '';
     if (!id) return;
     const move = await getMove(id);
+    moveZone = move.time_zone;
+    zoneText.textContent = zoneNote(moveZone);
     const drawn = drawPlan(map, move.plan);
     planLayer = drawn.group;
     moveVehicles = new Set(move.plan.vehicles || []);
@@ -234,6 +248,8 @@ export async function mountLive(container, ctx) {
     if (v.progress) showProgress(v.id, v.progress);
   }
   const moves = await listMoves();
+  for (const move of moves) moveZones.set(move.id, move.time_zone);
+  panel.render();
   const selected = defaultMove(moves);
   replace(pickerSlot, movePicker(moves, selected, showMove));
   await showMove(selected);

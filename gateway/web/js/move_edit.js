@@ -9,6 +9,7 @@ import { api, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { dateTime, fromLocalInput, ms, toLocalInput } from './format.js';
 import { describeChanges, EDITABLE_ONCE_STARTED, fieldsOf, planFromFields } from './plan_form.js';
+import { timeZoneInput } from './time_zones.js';
 
 /**
  * A version of a move's plan, as `GET /api/v1/moves/{id}/versions` lists it.
@@ -62,6 +63,7 @@ export async function mountMoveEdit(container, _ctx, params) {
       const locked = over || (running && !(/** @type {readonly string[]} */ (EDITABLE_ONCE_STARTED)).includes(name));
       return el(tag, { name, value: shown[name], disabled: locked, ...props });
     };
+    const zone = timeZoneInput(shown.time_zone, { disabled: over || running });
     inputs = {
       name: input('name', 'input', { maxlength: 200, required: true }),
       vehicles: input('vehicles', 'input'),
@@ -72,6 +74,7 @@ export async function mountMoveEdit(container, _ctx, params) {
       route: input('route', 'textarea', { rows: 4 }),
       zones: input('zones', 'textarea', { rows: 4 }),
       rules: input('rules', 'textarea', { rows: 2 }),
+      time_zone: zone.input,
       team: input('team', 'input', { placeholder: 'people, comma-separated' }),
     };
     const note = over
@@ -90,6 +93,7 @@ export async function mountMoveEdit(container, _ctx, params) {
       field('Route (GeoJSON LineString)', inputs.route),
       field('Zones (GeoJSON FeatureCollection)', inputs.zones),
       field('Rule overrides (JSON)', inputs.rules),
+      field('Time zone', inputs.time_zone, "an IANA name, e.g. Asia/Shanghai: the move's times are shown in it; empty: the server's default"), zone.list,
       field('Team', inputs.team, 'who escorts the move'),
       over ? null : el('button', { type: 'submit', text: 'Save as a new version' }));
     await listVersions();
@@ -100,7 +104,7 @@ export async function mountMoveEdit(container, _ctx, params) {
     const body = await api.get(`/api/v1/moves/${seg(id)}/versions`);
     replace(versions, body.versions.map((v) => el('li', { data: { version: String(v.version) } },
       el('strong', { text: `Version ${v.version}` }), ' · ',
-      el('span', { class: 'version-when', text: dateTime(v.at) }), ' · ',
+      el('span', { class: 'version-when', text: dateTime(v.at, move.time_zone) }), ' · ',
       el('span', { class: 'version-by', text: v.by }), ': ',
       el('span', { class: 'version-changes', text: describeChanges(v.changes) }))));
   }

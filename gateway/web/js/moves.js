@@ -6,7 +6,7 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace } from './dom.js';
-import { dateTime, ms } from './format.js';
+import { dateTime, ms, zoneNote } from './format.js';
 import { can } from './roles.js';
 
 /** @typedef {import('./api.js').Move} Move */
@@ -146,17 +146,19 @@ export async function mountMoves(container, ctx) {
     if (can(me, 'plan') && (move.state === 'planned' || move.state === 'running')) {
       links.push(el('a', { href: `#/edit/${seg(move.id)}`, class: 'edit-move', text: 'Edit' }));
     }
-    const window = move.window ? `${dateTime(move.window.from)} – ${dateTime(move.window.to)}` : '—';
+    // Each move's times in its own zone, named in its row (moves may be in different zones).
+    const zone = move.time_zone;
+    const window = move.window ? `${dateTime(move.window.from, zone)} – ${dateTime(move.window.to, zone)}` : '—';
     const end = move.end
-      ? el('small', { class: 'move-end', text: `${move.end.cancelled ? 'cancelled' : 'ended'} ${dateTime(move.end.at)} by ${move.end.by}: ${move.end.reason}` })
+      ? el('small', { class: 'move-end', text: `${move.end.cancelled ? 'cancelled' : 'ended'} ${dateTime(move.end.at, zone)} by ${move.end.by}: ${move.end.reason}` })
       : null;
     return el('tr', { data: { move: move.id } },
       el('td', { text: move.name }),
       el('td', {}, el('code', { text: move.id })),
       el('td', { text: moveVehicles(move).join(', ') }),
-      el('td', { text: window }),
+      el('td', { class: 'window' }, window, el('br'), el('small', { class: 'time-zone', text: zoneNote(zone, ms(move.window?.from) || Date.now()) })),
       el('td', { class: 'state' }, el('span', { class: `move-state ${move.state}`, text: move.state }), end ? el('br') : null, end),
-      el('td', { text: `${dateTime(move.created_at)} by ${move.created_by}` }),
+      el('td', { text: `${dateTime(move.created_at, zone)} by ${move.created_by}` }),
       el('td', { class: 'links' }, links.flatMap((l, i) => (i ? [' · ', l] : [l])), stopForm(move)));
   }
 

@@ -17,6 +17,7 @@
  * @property {string} route GeoJSON LineString
  * @property {string} zones GeoJSON FeatureCollection, or empty
  * @property {string} rules JSON object of rule overrides, or empty
+ * @property {string} time_zone IANA name, or empty for the server's default
  * @property {string} team people, comma-separated
  */
 
@@ -44,6 +45,7 @@ export function fieldsOf(plan, team, toLocal) {
     route: json(plan.route),
     zones,
     rules,
+    time_zone: plan.time_zone || '',
     team: team.join(', '),
   };
 }
@@ -90,6 +92,7 @@ export function planFromFields(fields, shown, plan, fromLocal) {
   if (fields.corridor_m.trim()) made.corridor_m = Number(fields.corridor_m);
   if (fields.zones.trim()) made.zones = parsed(fields.zones, 'the zones');
   if (fields.rules.trim()) made.rules = parsed(fields.rules, 'the rules');
+  if (fields.time_zone.trim()) made.time_zone = fields.time_zone.trim();
   if (fields.from || fields.to) {
     /** @param {'from' | 'to'} end */
     const time = (end) => {
@@ -114,6 +117,7 @@ const FIELD_NAMES = {
   'window.from': 'start time',
   'window.to': 'end time',
   rules: 'rules',
+  time_zone: 'time zone',
   team: 'team',
 };
 

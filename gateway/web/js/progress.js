@@ -3,7 +3,7 @@
 // 27.8 km left · arrives ≈ 16:42 (estimate)", or why there is no arrival estimate. Pure: the
 // live map (live.js) puts the text in each vehicle's list entry and popup.
 
-import { finite, km, ms } from './format.js';
+import { clock, finite, km, ms } from './format.js';
 
 /**
  * A vehicle's progress, as `GET /api/v1/moves/{id}/progress` and the live feed's `progress`
@@ -30,29 +30,29 @@ const NO_ESTIMATE = {
   measuring: 'arrival: measuring the pace',
 };
 
-const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
 
 /**
- * A local clock time to the minute, "16:42", or '—'.
+ * A clock time to the minute, "16:42", or '—', in `zone` (an IANA name; the browser's without).
  * @param {string | null | undefined} time an RFC 3339 time
+ * @param {string | null} [zone]
  */
-export function hoursMinutes(time) {
-  const d = new Date(ms(time));
-  if (Number.isNaN(d.getTime())) return '—';
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+export function hoursMinutes(time, zone) {
+  const text = clock(time, zone);
+  return text === '—' ? text : text.slice(0, 5);
 }
 
 /**
  * The figures in one line for a person: done, left, and the estimated arrival or why there is
  * none.
  * @param {VehicleProgress} progress
+ * @param {string | null} [zone] the IANA zone of its move, for the arrival's clock time
  */
-export function progressText(progress) {
+export function progressText(progress, zone) {
   const done = `${km(progress.progress_m / 1000)} done`;
   if (progress.state === 'arrived') return `${done} · arrived`;
   const left = `${km(progress.remaining_m / 1000)} left`;
   const arrival = progress.state === 'on_route' && finite(ms(progress.eta))
-    ? `arrives ≈ ${hoursMinutes(progress.eta)} (estimate)`
+    ? `arrives ≈ ${hoursMinutes(progress.eta, zone)} (estimate)`
     : NO_ESTIMATE[/** @type {keyof typeof NO_ESTIMATE} */ (progress.state)] || 'no arrival estimate';
   return `${done} · ${left} · ${arrival}`;
 }

@@ -6,7 +6,7 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
-import { alertKind, dateTime, duration, finite, ms } from './format.js';
+import { alertKind, dateTime, duration, finite, ms, zoneNote } from './format.js';
 import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from './map.js';
 import { chooseMove, defaultMove, getMove, listMoves, movePicker } from './moves.js';
 
@@ -43,6 +43,10 @@ export async function mountReplay(container, ctx, [moveParam]) {
   const play = el('button', { type: 'button', class: 'play', text: 'Play', disabled: true });
   const speed = select(SPEEDS.map((s) => /** @type {[string, string]} */ ([String(s), `${s}x`])), { class: 'speed', 'aria-label': 'Speed' });
   const clockText = el('span', { class: 'replay-clock', text: '—' });
+  // The move's zone: the clock and the marks read in it, and it is named beside the clock.
+  const zoneText = el('small', { class: 'time-zone' });
+  /** @type {string | null} */
+  let zone = null;
   const timeline = el('div', { class: 'timeline', 'aria-label': 'Timeline' });
   const slider = el('input', { type: 'range', class: 'slider', min: 0, max: 1, step: 1, value: '0', disabled: true, 'aria-label': 'Time' });
   const mapNode = el('div', { class: 'replay-map' });
@@ -52,7 +56,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
       el('label', {}, 'Vehicle ', vehicleSelect), load, message.node),
     mapNode,
     el('div', { class: 'replay-controls' },
-      el('div', { class: 'row' }, play, el('label', {}, 'Speed ', speed), clockText),
+      el('div', { class: 'row' }, play, el('label', {}, 'Speed ', speed), clockText, zoneText),
       timeline, slider,
       el('div', { class: 'legend' }, el('span', {}, el('i', { class: 'l-stop' }), 'stop'),
         el('span', {}, el('i', { class: 'l-alert' }), 'alert'), el('span', {}, el('i', { class: 'l-gap' }), 'no data (gap)'))));
@@ -91,6 +95,8 @@ export async function mountReplay(container, ctx, [moveParam]) {
     if (!moveId) return;
     chooseMove(moveId);
     const move = await getMove(moveId);
+    zone = move.time_zone;
+    zoneText.textContent = zoneNote(zone);
     replace(vehicleSelect, el('option', { value: '', text: 'All vehicles' }),
       (move.plan.vehicles || []).map((v) => el('option', { value: v, text: v })));
     const drawn = drawPlan(map, move.plan);
@@ -146,7 +152,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
     play.disabled = false;
     drawTimeline(data);
     render();
-    message.ok(`${tracks.length} vehicle${tracks.length === 1 ? '' : 's'}, ${tracks.reduce((n, t) => n + t.positions.length, 0)} positions, ${dateTime(start)} – ${dateTime(end)}`);
+    message.ok(`${tracks.length} vehicle${tracks.length === 1 ? '' : 's'}, ${tracks.reduce((n, t) => n + t.positions.length, 0)} positions, ${dateTime(start, zone)} – ${dateTime(end, zone)}`);
   }
 
   /**
@@ -183,18 +189,18 @@ export async function mountReplay(container, ctx, [moveParam]) {
   function drawTimeline(data) {
     for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null, g.vehicle);
     for (const s of data.stops) {
-      mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from)}`, ms(s.from), s.vehicle);
+      mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from, zone)}`, ms(s.from), s.vehicle);
     }
     for (const a of data.alerts) {
       const t = ms(a.opened_t || a.t);
-      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t)}`, t, a.vehicle);
+      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t, zone)}`, t, a.vehicle);
     }
   }
 
   /** Where each vehicle is at `current`, drawn. */
   function render(wall = performance.now()) {
     slider.value = String(current - start);
-    clockText.textContent = `${dateTime(current)}  (${speed.value}x)`;
+    clockText.textContent = `${dateTime(current, zone)}  (${speed.value}x)`;
     section.dataset.t = new Date(current).toISOString();
     section.dataset.ms = String(current);
     // The page's clock for this frame: replay time over real time is the speed.
@@ -221,7 +227,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
       const ended = !next && t - times[i] > GAP_AFTER_MS;
       marker.place(fix.lat, fix.lon, course(fix, positions[i - 1], fix));
       marker.setGrey(inGap || ended, inGap ? 'gap' : 'ended');
-      marker.setNote(inGap ? `no data since ${dateTime(times[i]).slice(11)}` : ended ? 'last fix' : '');
+      marker.setNote(inGap ? `no data since ${dateTime(times[i], zone).slice(11)}` : ended ? 'last fix' : '');
       return;
     }
     const f = (t - times[i]) / Math.max(1, times[i + 1] - times[i]);

@@ -6,7 +6,7 @@
 
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
-import { alertDetail, alertKind, dateTime, duration, finite, km } from './format.js';
+import { alertDetail, alertKind, dateTime, duration, finite, km, ms, zoneNote } from './format.js';
 import { createMap, drawPlan, fit, lineLatLngs, onMap, vehicleColour, ZONE_KINDS } from './map.js';
 import { defaultMove, listMoves } from './moves.js';
 
@@ -58,6 +58,8 @@ export async function mountReport(container, ctx, [moveParam]) {
   /** @type {Report} */
   const report = await api.get(`/api/v1/moves/${seg(moveId)}/report`);
   const move = report.move;
+  // Every time of the report in the move's zone, named once under the title.
+  const zone = move.time_zone;
   /** @type {import('./api.js').Plan} */
   const plan = move.plan || {};
   const mapNode = el('div', { class: 'report-map' });
@@ -82,8 +84,9 @@ export async function mountReport(container, ctx, [moveParam]) {
   const page = el('article', { class: 'page report' },
     el('div', { class: 'report-actions' }, el('button', { type: 'button', class: 'print', text: 'Print', on: { click: () => window.print() } })),
     el('h1', {}, 'Move report: ', el('span', { class: 'move-name', text: move.name })),
-    el('p', { class: 'meta' }, `Move ${move.id}, planned by ${move.created_by} on ${dateTime(move.created_at)}. `,
-      `Span ${dateTime(report.from)} – ${dateTime(report.to)}. Generated ${dateTime(report.generated_at)} for ${ctx.me.name}.`),
+    el('p', { class: 'meta' }, `Move ${move.id}, planned by ${move.created_by} on ${dateTime(move.created_at, zone)}. `,
+      `Span ${dateTime(report.from, zone)} – ${dateTime(report.to, zone)}. Generated ${dateTime(report.generated_at, zone)} for ${ctx.me.name}. `,
+      el('span', { class: 'time-zone', text: `All ${zoneNote(zone, ms(report.from) || Date.now())}.` })),
     el('p', {}, `Vehicles: ${(plan.vehicles || []).join(', ')}. Corridor: ${plan.corridor_m ?? '—'} m either side of the route. `,
       Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts || {}).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
     el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
@@ -95,23 +98,23 @@ export async function mountReport(container, ctx, [moveParam]) {
         z.geometry.type === 'Point' ? `circle of ${z.properties.radius_m} m` : 'polygon']), 'No zones.')),
     el('section', { class: 'report-vehicles' }, el('h2', { text: 'Vehicles' }),
       table(['Vehicle', 'First fix', 'Last fix', 'Fixes', 'Distance', 'Stops', 'Gaps'], vehicles.map((v) => [
-        v.vehicle, dateTime(v.first_fix), dateTime(v.last_fix), String(v.fixes), km(v.distance_km),
+        v.vehicle, dateTime(v.first_fix, zone), dateTime(v.last_fix, zone), String(v.fixes), km(v.distance_km),
         String((v.stops || []).length), String((v.gaps || []).length)]), 'No vehicles.')),
     el('section', { class: 'report-deviations' }, el('h2', { text: 'Deviations from the route' }),
       table(['Vehicle', 'Opened', 'Detail', 'Back on route', 'State'], deviations.map((a) => [
-        a.vehicle, dateTime(a.opened_t), alertDetail(a), a.cleared_t ? dateTime(a.cleared_t) : '—', a.state]), 'No deviations.')),
+        a.vehicle, dateTime(a.opened_t, zone), alertDetail(a, zone), a.cleared_t ? dateTime(a.cleared_t, zone) : '—', a.state]), 'No deviations.')),
     el('section', { class: 'report-stops' }, el('h2', { text: 'Stops' }),
       table(['Vehicle', 'From', 'To', 'Duration', 'Where'], stops.map((s) => [
-        s.vehicle, dateTime(s.from), dateTime(s.to), duration(s.duration_s), `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`]), 'No stops.')),
+        s.vehicle, dateTime(s.from, zone), dateTime(s.to, zone), duration(s.duration_s), `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`]), 'No stops.')),
     el('section', { class: 'report-gaps' }, el('h2', { text: 'Data gaps per vehicle' }),
-      table(['Vehicle', 'From', 'To', 'Duration'], gaps.map((g) => [g.vehicle, dateTime(g.from), dateTime(g.to), duration(g.duration_s)]),
+      table(['Vehicle', 'From', 'To', 'Duration'], gaps.map((g) => [g.vehicle, dateTime(g.from, zone), dateTime(g.to, zone), duration(g.duration_s)]),
         'No gaps: every vehicle reported throughout.')),
     el('section', { class: 'report-alerts' }, el('h2', { text: 'Alert log' }),
       alerts.length ? alerts.map((a) => el('div', { class: 'report-alert', data: { alertId: a.id } },
-        el('h3', {}, `${alertKind(a.kind)} — ${a.vehicle} — opened ${dateTime(a.opened_t)}`),
-        el('p', { class: 'meta', text: alertDetail(a) }),
+        el('h3', {}, `${alertKind(a.kind)} — ${a.vehicle} — opened ${dateTime(a.opened_t, zone)}`),
+        el('p', { class: 'meta', text: alertDetail(a, zone) }),
         table(['State', 'At', 'By', 'Note'], (a.transitions || []).map((t) => [
-          t.state, dateTime(t.at), t.by || '—', el('span', { class: 'notes', text: t.note || '' })]), 'No history.')))
+          t.state, dateTime(t.at, zone), t.by || '—', el('span', { class: 'notes', text: t.note || '' })]), 'No history.')))
         : el('p', { class: 'empty', text: 'No alerts.' })));
   container.append(page);
 

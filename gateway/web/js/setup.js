@@ -9,6 +9,7 @@ import { append, el, field, messageLine, replace, select } from './dom.js';
 import { fromLocalInput, toLocalInput } from './format.js';
 import { createMap, drawPlan, fit, fromMap, ZONE_KINDS } from './map.js';
 import { chooseMove } from './moves.js';
+import { timeZoneInput } from './time_zones.js';
 import { can } from './roles.js';
 
 /** @typedef {import('./api.js').Zone} Zone */
@@ -45,6 +46,7 @@ export async function mountSetup(container, ctx) {
   const zoneRows = el('div', { class: 'rows zone-rows' });
   const from = el('input', { type: 'datetime-local', name: 'from', value: toLocalInput(Date.now()) });
   const to = el('input', { type: 'datetime-local', name: 'to', value: toLocalInput(Date.now() + 8 * 3600_000) });
+  const zone = timeZoneInput('');
   const team = el('div', { class: 'team' });
   const submit = el('button', { type: 'submit', text: 'Create the move' });
   const mapNode = el('div', { class: 'setup-map' });
@@ -61,7 +63,8 @@ export async function mountSetup(container, ctx) {
       field('Corridor (metres either side of the route)', corridor)),
     el('fieldset', {}, el('legend', { text: 'Zones' }),
       el('small', { class: 'hint', text: 'Click the map to add a circular zone.' }), zoneRows),
-    el('fieldset', {}, el('legend', { text: 'Window' }), el('div', { class: 'row' }, field('From', from), field('To', to))),
+    el('fieldset', {}, el('legend', { text: 'Window' }), el('div', { class: 'row' }, field('From', from), field('To', to)),
+      field('Time zone', zone.input, "an IANA name, e.g. Asia/Shanghai: the move's times are shown in it; empty: the server's default"), zone.list),
     el('fieldset', {}, el('legend', { text: 'Escort team (people who see this move)' }), team),
     submit, message.node);
   container.append(el('section', { class: 'setup' }, form, mapNode));
@@ -215,6 +218,7 @@ export async function mountSetup(container, ctx) {
     const windowFrom = fromLocalInput(from.value);
     const windowTo = fromLocalInput(to.value);
     if (windowFrom && windowTo) plan.window = { from: windowFrom, to: windowTo };
+    if (zone.input.value.trim()) plan.time_zone = zone.input.value.trim();
     submit.disabled = true;
     try {
       const { id } = await api.post('/api/v1/moves', plan);

@@ -1,8 +1,8 @@
 //! GeoJSON (RFC 7946): a FeatureCollection with a Point feature per fix, in vehicle order and
 //! then fix-time order. A feature's coordinates are `[lon, lat]`, or `[lon, lat, alt]` when the
 //! fix has an altitude; its properties are the fix as on the wire (as the JSON track shows it,
-//! marks included) with its `vehicle`. The collection carries `name`, `description` and
-//! `generated_at` as foreign members.
+//! marks included) with its `vehicle`. The collection carries `name`, `description`,
+//! `generated_at` and, for a move, its `time_zone` (IANA; the times stay UTC) as foreign members.
 
 use convoy_core::position::format_time;
 use convoy_core::VehicleId;
@@ -28,13 +28,17 @@ struct Properties<'a> {
 
 impl FormatWriter for GeoJson {
     fn start(&mut self, out: &mut Vec<u8>, meta: &ExportMeta) {
-        let head = json!({
+        let mut head = json!({
             "name": meta.title,
             "description": meta.description,
             "generated_at": format_time(&meta.generated_at),
-        })
-        .to_string();
-        // `{"description":…,"generated_at":…,"name":…` then the rest of the collection.
+        });
+        if let Some(zone) = &meta.time_zone {
+            head["time_zone"] = json!(zone);
+        }
+        let head = head.to_string();
+        // `{"description":…,"generated_at":…,"name":…,"time_zone":…` then the rest of the
+        // collection.
         out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
         out.extend_from_slice(b",\"type\":\"FeatureCollection\",\"features\":[\n");
     }
@@ -102,6 +106,13 @@ mod tests {
     fn no_fixes_is_an_empty_collection() {
         let value = geojson(&[(vehicle("v"), vec![])]);
         assert_eq!(value["features"], json!([]));
+    }
+
+    #[test]
+    fn the_collection_names_the_moves_time_zone_and_times_stay_utc() {
+        let value = geojson(&[(vehicle("v"), vec![fix(1, 0)])]);
+        assert_eq!(value["time_zone"], "Asia/Shanghai");
+        assert!(value["features"][0]["properties"]["t"].as_str().unwrap().ends_with('Z'), "{value}");
     }
 
     proptest! {

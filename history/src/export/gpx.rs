@@ -24,10 +24,14 @@ impl FormatWriter for Gpx {
                  xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
                  xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd \
                  http://www.garmin.com/xmlschemas/TrackPointExtension/v2 https://www8.garmin.com/xmlschemas/TrackPointExtensionv2.xsd\">\n\
-                 <metadata><name>{}</name><desc>{}</desc><time>{}</time></metadata>\n",
+                 <metadata><name>{}</name><desc>{}</desc><time>{}</time>{}</metadata>\n",
                 escape(&meta.title),
                 escape(&meta.description),
-                format_time(&meta.generated_at)
+                format_time(&meta.generated_at),
+                match &meta.time_zone {
+                    Some(zone) => format!("<extensions><convoy:time_zone>{}</convoy:time_zone></extensions>", escape(zone)),
+                    None => String::new(),
+                }
             ),
         );
     }
@@ -174,6 +178,14 @@ mod tests {
         let (text, root) = gpx(&[]);
         assert!(text.contains("&lt;A&amp;B&gt; &quot;north&quot; &apos;wing&apos;"), "{text}");
         assert_eq!(root.child("metadata").child("name").text, meta().title);
+    }
+
+    #[test]
+    fn the_moves_time_zone_is_named_in_the_metadata_and_times_stay_utc() {
+        let (text, _) = gpx(&[(vehicle("v"), vec![fix(1, 0)])]);
+        let zone = "<extensions><convoy:time_zone>Asia/Shanghai</convoy:time_zone></extensions></metadata>";
+        assert!(text.contains(zone), "{text}");
+        assert!(text.contains("<time>2026-11-28T09:00:00.000Z</time>"), "{text}");
     }
 
     proptest! {

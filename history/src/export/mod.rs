@@ -19,6 +19,11 @@
 //! times before its coordinates, so a long segment is written as several tracks of at most
 //! [`kml::MAX_TRACK_FIXES`] fixes in one `<gx:MultiTrack>` that joins them.
 //!
+//! Every time is UTC. A move's export names the move's time zone (the zone its page shows
+//! times in) where the format has a place for it: GPX in `<metadata><extensions>` as
+//! `<convoy:time_zone>`, GeoJSON as the collection's `time_zone` member; KML and CSV have no
+//! such place (KML's description, written by the gateway, says it in words; CSV says nothing).
+//!
 //! A simplified track (`simplify_m`) is cut at the gaps of the whole track first and each piece
 //! thinned on its own ([`write_segments`]): kept fixes far apart in time are not a gap.
 //!
@@ -108,6 +113,9 @@ pub struct ExportMeta {
     /// What the file holds: move, vehicles, range.
     pub description: String,
     pub generated_at: DateTime<Utc>,
+    /// The IANA time zone of the move exported (`None` for a vehicle's track): named, never
+    /// applied, since every time in a file stays UTC.
+    pub time_zone: Option<String>,
 }
 
 /// One format's way of writing the parts of a file. Every method appends to `out`.
@@ -261,6 +269,7 @@ pub mod test_support {
             title: r#"Office move <A&B> "north" 'wing'"#.into(),
             description: "Move m1 & more".into(),
             generated_at: t0(),
+            time_zone: Some("Asia/Shanghai".into()),
         }
     }
 
