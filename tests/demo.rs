@@ -108,6 +108,7 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
     let moves = get("/api/v1/moves").await.unwrap();
     assert_eq!(moves["moves"].as_array().unwrap().len(), 1, "{moves}");
     assert_eq!(moves["moves"][0]["vehicles"], json!(["truck-01", "escort-1", "truck-02", "escort-2"]));
+    assert_eq!(moves["moves"][0]["time_zone"], "Europe/Berlin", "the move's times are Munich's");
     let alerts = eventually(Duration::from_secs(120), "the detour's off_route alert", || async {
         let body = get("/api/v1/alerts?vehicle=truck-01").await?;
         let alerts = body["alerts"].as_array()?.clone();

@@ -278,6 +278,8 @@ fn demo_plan(route: &Route) -> serde_json::Value {
             circle("Restricted site", "forbidden", detour_middle, 250.0),
         ]},
         "rules": { "speed_limit_mps": 27.8 },
+        // Munich's: the page shows the move's times there, whatever the viewer's zone.
+        "time_zone": "Europe/Berlin",
     })
 }
 
