@@ -21,7 +21,7 @@ use convoy_core::alert::{AlertMessage, AlertState};
 use convoy_core::live::LiveEvent;
 use convoy_core::rules::RuleSettings;
 use convoy_core::topics::alerts_topic;
-use convoy_store::{AlertRecord, Store};
+use convoy_store::{AlertRecord, MoveCrew, Store};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -145,14 +145,14 @@ pub async fn run(
             _ = discover.tick() => {
                 match store.move_crews().await {
                     Ok(crews) => {
-                        for crew in crews {
+                        for crew in &crews {
                             settle(&store, &mut engine, &crew.id, &mut settled, &mut announcer, &shutdown).await;
                             end_move(&mut engine, &crew.id, crew.ended_at);
                         }
+                        follow_edits(&store, &mut engine, &mut settled, &crews).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
                 }
-                follow_edits(&store, &mut engine, &mut settled).await;
             }
             () = shutdown.cancelled() => break,
         }
@@ -207,17 +207,19 @@ async fn settle(
 }
 
 /// Hands the engine the plans edited elsewhere (another server's API) since it read them: a
-/// watched move whose plan's version is not the one the engine has.
-async fn follow_edits(store: &Store, engine: &mut Engine, settled: &mut HashMap<String, u32>) {
-    let versions = match store.move_versions().await {
-        Ok(versions) => versions,
-        Err(e) => return tracing::warn!(error = %e, "cannot look for edited plans"),
-    };
-    for (id, version) in versions {
-        let edited = settled.get(&id).is_some_and(|&known| known != version);
-        if edited && engine.has_move(&id) {
-            if let Some(version) = replace_plan(store, engine, &id).await {
-                settled.insert(id, version);
+/// watched move whose plan's version (read with the moves, `crews`) is not the one the engine
+/// has.
+async fn follow_edits(
+    store: &Store,
+    engine: &mut Engine,
+    settled: &mut HashMap<String, u32>,
+    crews: &[MoveCrew],
+) {
+    for crew in crews {
+        let edited = settled.get(&crew.id).is_some_and(|&known| known != crew.plan_version);
+        if edited && engine.has_move(&crew.id) {
+            if let Some(version) = replace_plan(store, engine, &crew.id).await {
+                settled.insert(crew.id.clone(), version);
             }
         }
     }

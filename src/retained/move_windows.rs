@@ -45,6 +45,7 @@ mod tests {
             ends_at: window.1.map(|h| now + Duration::hours(h)),
             ended_at: None,
             cancelled: false,
+            plan_version: 1,
         }
     }
 

@@ -59,6 +59,9 @@ pub struct MoveCrew {
     /// When a person ended or cancelled it, if one did.
     pub ended_at: Option<DateTime<Utc>>,
     pub cancelled: bool,
+    /// The version of its plan (1 as created, one more per edit): how the alert rules find
+    /// plans edited elsewhere (another server's API) in the same look that finds new moves.
+    pub plan_version: u32,
 }
 
 impl MoveCrew {
@@ -70,6 +73,7 @@ impl MoveCrew {
         vehicles: Option<&str>,
         window: (Option<&str>, Option<&str>),
         ended: (Option<DateTime<Utc>>, bool),
+        plan_version: u32,
     ) -> Result<MoveCrew> {
         let corrupt = |what: String| StoreError::Corrupt(format!("move {id}: {what}"));
         let names: Vec<String> = match vehicles {
@@ -87,7 +91,7 @@ impl MoveCrew {
         };
         let (starts_at, ends_at) = (time(window.0)?, time(window.1)?);
         let (ended_at, cancelled) = ended;
-        Ok(MoveCrew { id, created_at, vehicles, starts_at, ends_at, ended_at, cancelled })
+        Ok(MoveCrew { id, created_at, vehicles, starts_at, ends_at, ended_at, cancelled, plan_version })
     }
 
     /// Whether the move is under way at `t`: inside its window (one without a window runs from

@@ -52,7 +52,7 @@ impl PgStore {
             .await?
             .query(
                 "SELECT id, created_at, (plan->'vehicles')::text, plan->'window'->>'from', plan->'window'->>'to',
-                        ended_at, cancelled
+                        ended_at, cancelled, plan_version
                  FROM moves ORDER BY created_at, id",
                 &[],
             )
@@ -65,6 +65,7 @@ impl PgStore {
                     r.get::<_, Option<&str>>(2),
                     (r.get::<_, Option<&str>>(3), r.get::<_, Option<&str>>(4)),
                     (r.get(5), r.get(6)),
+                    r.get::<_, i32>(7) as u32,
                 )
             })
             .collect()

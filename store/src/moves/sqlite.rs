@@ -72,19 +72,21 @@ impl SqliteStore {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, created_ms, json_extract(plan, '$.vehicles'), json_extract(plan, '$.window.from'),
-                        json_extract(plan, '$.window.to'), ended_ms, cancelled
+                        json_extract(plan, '$.window.to'), ended_ms, cancelled, plan_version
                  FROM moves ORDER BY created_ms, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 let (id, created_ms): (String, i64) = (r.get(0)?, r.get(1)?);
                 let vehicles: Option<String> = r.get(2)?;
                 let (starts_at, ends_at): (Option<String>, Option<String>) = (r.get(3)?, r.get(4)?);
-                let (ended_ms, cancelled): (Option<i64>, bool) = (r.get(5)?, r.get(6)?);
+                let (ended_ms, cancelled, plan_version): (Option<i64>, bool, u32) =
+                    (r.get(5)?, r.get(6)?, r.get(7)?);
                 Ok((|| {
                     let created_at = from_millis(created_ms)?;
                     let ended_at = ended_ms.map(from_millis).transpose()?;
                     let window = (starts_at.as_deref(), ends_at.as_deref());
-                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), window, (ended_at, cancelled))
+                    let ended = (ended_at, cancelled);
+                    MoveCrew::from_parts(id, created_at, vehicles.as_deref(), window, ended, plan_version)
                 })())
             })?;
             rows.map(|row| row?).collect()

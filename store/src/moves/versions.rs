@@ -57,10 +57,6 @@ forward! {
     /// in one transaction; see [`PlanEdited`] for what is refused.
     pub async fn edit_move_plan(&self, move_id: &str, edit: &PlanEdit) -> Result<PlanEdited>;
 
-    /// Every move's id and the version of its plan, oldest move first: how the alert rules find
-    /// plans edited elsewhere (another server's API).
-    pub async fn move_versions(&self) -> Result<Vec<(String, u32)>>;
-
     /// A move's plan versions, newest first (empty for an unknown move).
     pub async fn plan_versions(&self, move_id: &str) -> Result<Vec<PlanVersion>>;
 }

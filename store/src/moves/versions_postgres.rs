@@ -49,15 +49,6 @@ impl PgStore {
         Ok(PlanEdited::Stored(next as u32))
     }
 
-    pub async fn move_versions(&self) -> Result<Vec<(String, u32)>> {
-        let rows = self
-            .client()
-            .await?
-            .query("SELECT id, plan_version FROM moves ORDER BY created_at, id", &[])
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i32>(1) as u32)).collect())
-    }
-
     pub async fn plan_versions(&self, move_id: &str) -> Result<Vec<PlanVersion>> {
         let rows = self
             .client()

@@ -62,16 +62,6 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn move_versions(&self) -> Result<Vec<(String, u32)>> {
-        self.with(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, plan_version FROM moves ORDER BY created_ms, id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<(String, u32)>>>()?)
-        })
-        .await
-    }
-
     pub async fn plan_versions(&self, move_id: &str) -> Result<Vec<PlanVersion>> {
         let move_id = move_id.to_string();
         self.with(move |conn| {

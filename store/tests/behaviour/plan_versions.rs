@@ -72,7 +72,9 @@ pub(super) async fn each_plan_edit_is_a_new_version_and_the_newest_is_the_moves_
     assert_eq!(versions[2], first);
     assert_eq!(f.store.plan_versions("m-none").await.unwrap(), vec![]);
     f.store.add_move(&a_move("m-2", 1)).await.unwrap();
-    assert_eq!(f.store.move_versions().await.unwrap(), [("m-1".to_string(), 3), ("m-2".to_string(), 1)]);
+    let crews = f.store.move_crews().await.unwrap();
+    let versions: Vec<(String, u32)> = crews.into_iter().map(|c| (c.id, c.plan_version)).collect();
+    assert_eq!(versions, [("m-1".to_string(), 3), ("m-2".to_string(), 1)]);
 }
 
 fn created_at() -> chrono::DateTime<chrono::Utc> {
