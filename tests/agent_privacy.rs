@@ -12,31 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as TimeSpan, SubsecRound, Utc};
 use common::*;
 use convoy_agent::config::BrokerAddress;
-use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
 use convoy_agent::privacy::Privacy;
 use convoy_core::move_windows::MoveWindows;
 use convoy_core::VehicleId;
 use serde_json::json;
-
-/// `count` receiver epochs a second apart from `start`, moving north from Munich.
-fn epochs(start: DateTime<Utc>, count: usize) -> Vec<SimFix> {
-    (0..count)
-        .map(|i| SimFix {
-            t: start + TimeSpan::seconds(i as i64),
-            lat: 48.137 + i as f64 * 1e-4,
-            lon: 11.575,
-            alt_m: 520.0,
-            speed_mps: 11.0,
-            course_deg: 0.0,
-            sats: 9,
-            hdop: 0.9,
-        })
-        .collect()
-}
-
-fn nmea(fixes: &[SimFix]) -> Vec<u8> {
-    fixes.iter().map(epoch_sentences).collect::<String>().into_bytes()
-}
 
 /// Every stored fix time of the vehicle within a day of now, with its seq.
 async fn stored(server: &TestServer, vehicle: &VehicleId) -> Vec<(u64, DateTime<Utc>)> {
@@ -96,7 +75,7 @@ async fn a_moves_only_agent_records_nothing_outside_its_vehicles_moves_even_afte
     })
     .await;
     assert!(empty.windows.is_empty());
-    let before_any_move = epochs(now - TimeSpan::minutes(50), 10);
+    let before_any_move = receiver_epochs(now - TimeSpan::minutes(50), 10);
     agent.feed(nmea(&before_any_move)).join().unwrap();
 
     // A move with the truck, running from 10 minutes ago for an hour.
@@ -122,9 +101,9 @@ async fn a_moves_only_agent_records_nothing_outside_its_vehicles_moves_even_afte
     assert_eq!(windows.windows[0].to, Some(now + TimeSpan::hours(1)));
 
     // Inside, then before the window (a receiver replaying an old log), then inside again.
-    let inside = epochs(now - TimeSpan::minutes(5), 10);
-    let outside = epochs(now - TimeSpan::minutes(40), 10);
-    let inside_again = epochs(now - TimeSpan::minutes(3), 10);
+    let inside = receiver_epochs(now - TimeSpan::minutes(5), 10);
+    let outside = receiver_epochs(now - TimeSpan::minutes(40), 10);
+    let inside_again = receiver_epochs(now - TimeSpan::minutes(3), 10);
     for fixes in [&inside, &outside, &inside_again] {
         agent.feed(nmea(fixes)).join().unwrap();
     }
@@ -149,8 +128,8 @@ async fn a_moves_only_agent_records_nothing_outside_its_vehicles_moves_even_afte
     let nowhere = BrokerAddress::plain("127.0.0.1", convoy_testkit::free_port());
     let offline =
         TestAgent::start_configured(&truck, &password, nowhere, moves_only(state.clone(), metrics.clone()));
-    let inside_offline = epochs(now - TimeSpan::minutes(1), 5);
-    let outside_offline = epochs(now + TimeSpan::hours(2), 5);
+    let inside_offline = receiver_epochs(now - TimeSpan::minutes(1), 5);
+    let outside_offline = receiver_epochs(now + TimeSpan::hours(2), 5);
     offline.feed(nmea(&inside_offline)).join().unwrap();
     offline.feed(nmea(&outside_offline)).join().unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;

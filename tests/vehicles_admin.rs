@@ -399,7 +399,6 @@ async fn the_cli_rotates_disables_enables_and_lists_vehicles_audited_as_its_user
 /// only; each refusal answers its reason, is counted, and the look is in the audit log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_vehicles_agent_status_history_tells_when_it_was_heard_its_receiver_and_spool() {
-    use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
     let (truck, password) = register_vehicle(&server, "truck-31").await;
@@ -412,21 +411,7 @@ async fn a_vehicles_agent_status_history_tells_when_it_was_heard_its_receiver_an
     };
 
     let agent = TestAgent::start(&truck, &password, server.mqtt);
-    let epochs: String = (0..5)
-        .map(|i| {
-            epoch_sentences(&SimFix {
-                t: Utc::now() + chrono::Duration::seconds(i),
-                lat: 48.137 + i as f64 * 1e-4,
-                lon: 11.575,
-                alt_m: 520.0,
-                speed_mps: 11.0,
-                course_deg: 0.0,
-                sats: 9,
-                hdop: 0.9,
-            })
-        })
-        .collect();
-    agent.feed(epochs.into_bytes()).join().unwrap();
+    agent.feed(nmea(&receiver_epochs(Utc::now(), 5))).join().unwrap();
     eventually(Duration::from_secs(20), "the agent's online report", || async {
         let (status, _, body) = history(String::new()).await;
         (status == 200 && body["reports"].as_array().is_some_and(|r| !r.is_empty())).then_some(())

@@ -111,20 +111,9 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
 /// Registers `vehicle`, runs its real agent on a pseudo-terminal until its online report is
 /// stored, and stops it, so its offline report follows.
 async fn run_an_agent(server: &TestServer, vehicle: &str) {
-    use convoy_agent::nmea_writer::{epoch_sentences, SimFix};
     let (id, password) = register_vehicle(server, vehicle).await;
     let agent = TestAgent::start(&id, &password, server.mqtt);
-    let epoch = |i: i64| SimFix {
-        t: Utc::now() + TimeSpan::seconds(i),
-        lat: 48.137,
-        lon: 11.575 + i as f64 * 1e-4,
-        alt_m: 520.0,
-        speed_mps: 8.0,
-        course_deg: 90.0,
-        sats: 9,
-        hdop: 0.9,
-    };
-    agent.feed((0..3).map(|i| epoch_sentences(&epoch(i))).collect::<String>().into_bytes()).join().unwrap();
+    agent.feed(nmea(&receiver_epochs(Utc::now(), 3))).join().unwrap();
     let reports = |state: &'static str| {
         let id = id.clone();
         async move {

@@ -342,6 +342,28 @@ impl TestAgent {
     }
 }
 
+/// `count` receiver epochs a second apart from `start`, moving north from Munich at 11 m/s,
+/// each with a fix: what a TestAgent is fed.
+pub fn receiver_epochs(start: DateTime<Utc>, count: usize) -> Vec<convoy_agent::nmea_writer::SimFix> {
+    (0..count)
+        .map(|i| convoy_agent::nmea_writer::SimFix {
+            t: start + chrono::Duration::seconds(i as i64),
+            lat: 48.137 + i as f64 * 1e-4,
+            lon: 11.575,
+            alt_m: 520.0,
+            speed_mps: 11.0,
+            course_deg: 0.0,
+            sats: 9,
+            hdop: 0.9,
+        })
+        .collect()
+}
+
+/// The receiver's bytes for `fixes`, NMEA sentences epoch after epoch.
+pub fn nmea(fixes: &[convoy_agent::nmea_writer::SimFix]) -> Vec<u8> {
+    fixes.iter().map(convoy_agent::nmea_writer::epoch_sentences).collect::<String>().into_bytes()
+}
+
 /// The project's copy of the real data.
 pub fn data_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(relative)
