@@ -339,6 +339,9 @@ const steps = {
     await page.locator('.view-live .live-map').waitFor();
     await screenshot('escort-live');
     await page.locator(`.vehicles li[data-vehicle="${config.past_vehicle}"]`).waitFor();
+    // The page lists vehicles before it asks for the moves: wait for the picker too, since
+    // allTextContents does not wait.
+    await page.locator('.move-picker option').first().waitFor({ state: 'attached' });
     return {
       nav: await page.locator('.top .nav a').allTextContents(),
       vehicles: await page.locator('.vehicles li.vehicle-row').evaluateAll((rows) => rows.map((r) => r.dataset.vehicle)),
