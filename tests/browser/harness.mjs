@@ -7,7 +7,8 @@
 // CONFIG holds at least {base, shots_dir, report_path}; each script names the rest. Optional:
 // `viewport` ({width, height} in CSS px; 1400x860 unless given), `touch` (true: a phone or
 // tablet, with a touch screen and the page's viewport tag honoured, so `page.tap` works) and
-// `timezone_id` (an IANA name: the browser runs in that time zone instead of the machine's).
+// `timezone_id` (an IANA name: the browser runs in that time zone instead of the machine's) and
+// `locale` (a BCP 47 tag such as `zh-CN`: the browser's language, `navigator.languages`).
 //
 // When a step needs the test to act (publish a fix, cut a connection, read the API), the
 // script prints `NEED <what>` on standard output and waits for `DONE <what>` on standard input.
@@ -51,6 +52,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   hasTouch: Boolean(config.touch),
   isMobile: Boolean(config.touch),
   ...(config.timezone_id ? { timezoneId: config.timezone_id } : {}),
+  ...(config.locale ? { locale: config.locale } : {}),
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
