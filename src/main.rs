@@ -187,6 +187,14 @@ enum MoveCommand {
         /// server's `[moves] default_time_zone`).
         #[arg(long)]
         time_zone: Option<String>,
+        /// The language its alerts are sent in, en or zh-CN (default: the server's
+        /// `[moves] default_language`).
+        #[arg(long)]
+        language: Option<String>,
+        /// What a GPX or KML file's coordinates are in: wgs84 (default) or gcj02 (drawn on
+        /// a Chinese map; converted to WGS-84 as it is read).
+        #[arg(long)]
+        coordinates: Option<String>,
         /// Who creates it, for the record.
         #[arg(long, default_value = "cli")]
         created_by: String,
@@ -346,6 +354,8 @@ async fn main() -> anyhow::Result<()> {
                     from,
                     to,
                     time_zone,
+                    language,
+                    coordinates,
                     created_by,
                     storage,
                 },
@@ -359,6 +369,8 @@ async fn main() -> anyhow::Result<()> {
                 to: to.as_deref(),
                 rules: None,
                 time_zone: time_zone.as_deref(),
+                language: language.as_deref(),
+                coordinates: coordinates.as_deref(),
             };
             let plan = read_plan_file(&file, fields)?;
             let store = storage.open().await?;

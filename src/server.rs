@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
-use convoy_alerts::{AgentHealth, Arrival, ProgressFeed};
+use convoy_alerts::{AgentHealth, Arrival, LocaleDefaults, ProgressFeed};
 use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
 use convoy_core::live::LiveEvent;
 use convoy_core::progress::ProgressBoard;
@@ -165,6 +165,10 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         rules: config.rules.clone(),
         mqtt: Some(alerts_mqtt),
         notifiers: config.notifiers.clone(),
+        locale: LocaleDefaults {
+            language: config.moves.default_language,
+            time_zone: config.moves.default_time_zone,
+        },
     };
     // Each running move's vehicles' progress: the alert service writes it, the gateway reads it.
     let progress = Arc::new(ProgressBoard::default());

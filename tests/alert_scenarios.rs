@@ -676,3 +676,67 @@ async fn overspeed_with_one_second_dips_opens_once_per_stretch_across_a_restart_
     assert_replay_matches(&server, &move_id).await;
     server.stop().await;
 }
+
+/// A move planned in Chinese, in Shanghai's time zone: its webhook carries the alert's text in
+/// Chinese with the local time (the alert message's own fields unchanged), while a move
+/// without a language rings in the server's default, English, in UTC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_move_in_chinese_rings_its_webhook_in_chinese_at_the_moves_local_time() {
+    let (server, observers, token) = start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let route: Vec<Point> = munich().into_iter().take(700).collect();
+    let (chinese, english) =
+        (register_vehicle(&server, "truck-zh").await, register_vehicle(&server, "truck-en").await);
+    let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(route.len() as i64 + 20);
+    let plan = |name: &str, vehicle: &str, language: Option<&str>| {
+        let mut plan = json!({
+            "name": name,
+            "vehicles": [vehicle],
+            "route": route_json(&route),
+            "corridor_m": CORRIDOR_M,
+            "window": { "from": t0 - TimeSpan::seconds(5), "to": Utc::now() + TimeSpan::minutes(30) },
+            "rules": { "late_after_s": 100_000, "signal_lost_after_s": 100_000 },
+        });
+        if let Some(language) = language {
+            plan["language"] = json!(language);
+            plan["time_zone"] = json!("Asia/Shanghai");
+        }
+        plan
+    };
+    for (name, vehicle, language) in [("搬迁", "truck-zh", Some("zh-CN")), ("move", "truck-en", None)] {
+        let (status, body) = post_json(&server, &token, "/api/v1/moves", plan(name, vehicle, language)).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, summary) =
+            server.get_json(&format!("/api/v1/moves/{}", body["id"].as_str().unwrap()), &token).await;
+        assert_eq!((status, &summary["language"]), (200, &json!(language.unwrap_or("en"))), "{summary}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let detour = with_detour(&route, 300, 420, 400.0);
+    publish_fixes(&server, &chinese.0, &chinese.1, &fixes(&detour, t0), 5).await;
+    publish_fixes(&server, &english.0, &english.1, &fixes(&detour, t0), 5).await;
+
+    let opened = |vehicle: &'static str| {
+        let observers = &observers;
+        move || async move {
+            observers.webhook().into_iter().find(|m| m["vehicle"] == vehicle && m["state"] == "open")
+        }
+    };
+    let zh = eventually(Duration::from_secs(30), "the Chinese move's webhook", opened("truck-zh")).await;
+    let en = eventually(Duration::from_secs(30), "the English move's webhook", opened("truck-en")).await;
+
+    assert_eq!((zh["kind"].as_str(), zh["language"].as_str()), (Some("off_route"), Some("zh-CN")), "{zh}");
+    let text = zh["text"].as_str().unwrap();
+    assert!(text.starts_with("Convoy 告警：偏离路线 开启\n车辆：truck-zh\n"), "{text}");
+    let opened_at: DateTime<Utc> = time(&zh["t"]);
+    let shanghai = opened_at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let local = format!("时间：{} (Asia/Shanghai, UTC+08:00)", shanghai.format("%Y-%m-%d %H:%M:%S"));
+    assert!(text.contains(&local), "{local} not in {text}");
+
+    assert_eq!(en["language"], "en", "{en}");
+    let text = en["text"].as_str().unwrap();
+    assert!(text.starts_with("Convoy alert: off_route open\nVehicle: truck-en\n"), "{text}");
+    assert!(text.contains(&format!("Time: {}", time(&en["t"]).format("%Y-%m-%d %H:%M:%S UTC"))), "{text}");
+    // MQTT carries the alert message as it always has: no text, no language.
+    let on_mqtt = observers.mqtt().into_iter().find(|m| m["vehicle"] == "truck-zh").unwrap();
+    assert!(on_mqtt.get("text").is_none() && on_mqtt.get("language").is_none(), "{on_mqtt}");
+    server.stop().await;
+}

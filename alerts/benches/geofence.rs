@@ -306,6 +306,7 @@ fn specs(moves: &[MoveData], created_at: DateTime<Utc>) -> Vec<MoveSpec> {
                 window: None,
                 rules: serde_json::Map::new(),
                 time_zone: None,
+                language: None,
             },
             created_at,
             ended_at: None,

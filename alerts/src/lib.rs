@@ -3,6 +3,7 @@
 //! runs it beside ingest and records, publishes and notifies every change, the replay, and the
 //! notifiers, and each vehicle's progress along its route (`progress_feed`).
 
+mod announcer;
 pub mod arrival;
 pub mod engine;
 pub mod notify;
@@ -10,6 +11,7 @@ pub mod progress_feed;
 pub mod replay;
 pub mod service;
 
+pub use announcer::LocaleDefaults;
 pub use arrival::Arrival;
 pub use engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};
 pub use progress_feed::ProgressFeed;

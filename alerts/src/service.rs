@@ -20,12 +20,11 @@ use chrono::Utc;
 use convoy_core::alert::{AlertMessage, AlertState};
 use convoy_core::live::LiveEvent;
 use convoy_core::rules::RuleSettings;
-use convoy_core::topics::alerts_topic;
 use convoy_store::{AlertRecord, MoveCrew, Store};
-use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::announcer::{start_mqtt, Announcer, LocaleDefaults};
 use crate::arrival::{self, Arrival};
 use crate::engine::{Change, Engine, RuleEvent};
 use crate::notify::{Delivery, NotifierConfig, Notifiers};
@@ -66,6 +65,8 @@ pub struct ServiceConfig {
     pub rules: RuleSettings,
     pub mqtt: Option<MqttTarget>,
     pub notifiers: Vec<NotifierConfig>,
+    /// The language and time zone of alerts sent for a move whose plan names none.
+    pub locale: LocaleDefaults,
 }
 
 /// Runs the service until `shutdown` is cancelled or `inputs` closes.
@@ -84,7 +85,13 @@ pub async fn run(
     let helpers_stop = CancellationToken::new();
     let deliveries = tokio::spawn(record_deliveries(store.clone(), delivery_rx, helpers_stop.clone()));
     let mqtt = config.mqtt.as_ref().map(|target| start_mqtt(target, helpers_stop.clone()));
-    let mut announcer = Announcer { mqtt: mqtt.as_ref().map(|(client, _)| client.clone()), live, notifiers };
+    let mut announcer = Announcer {
+        mqtt: mqtt.as_ref().map(|(client, _)| client.clone()),
+        live,
+        notifiers,
+        defaults: config.locale,
+        locales: HashMap::new(),
+    };
 
     let mut engine = Engine::new(config.rules.clone());
     // The moves dealt with (watched, closed long ago, or refused by the engine), each with the
@@ -122,7 +129,7 @@ pub async fn run(
                 },
                 Some(Input::MoveEdited(id)) => {
                     if engine.has_move(&id) {
-                        if let Some(version) = replace_plan(&store, &mut engine, &id).await {
+                        if let Some(version) = replace_plan(&store, &mut engine, &mut announcer, &id).await {
                             settled.insert(id, version);
                         }
                     } else {
@@ -149,7 +156,7 @@ pub async fn run(
                             settle(&store, &mut engine, &crew.id, &mut settled, &mut announcer, &shutdown).await;
                             end_move(&mut engine, &crew.id, crew.ended_at);
                         }
-                        follow_edits(&store, &mut engine, &mut settled, &crews).await;
+                        follow_edits(&store, &mut engine, &mut announcer, &mut settled, &crews).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot look for new moves"),
                 }
@@ -212,13 +219,14 @@ async fn settle(
 async fn follow_edits(
     store: &Store,
     engine: &mut Engine,
+    announcer: &mut Announcer,
     settled: &mut HashMap<String, u32>,
     crews: &[MoveCrew],
 ) {
     for crew in crews {
         let edited = settled.get(&crew.id).is_some_and(|&known| known != crew.plan_version);
         if edited && engine.has_move(&crew.id) {
-            if let Some(version) = replace_plan(store, engine, &crew.id).await {
+            if let Some(version) = replace_plan(store, engine, announcer, &crew.id).await {
                 settled.insert(crew.id.clone(), version);
             }
         }
@@ -239,7 +247,12 @@ fn end_move(engine: &mut Engine, id: &str, at: Option<chrono::DateTime<Utc>>) {
 /// Hands a watched move's edited plan to the engine: the fixes from now on are judged by it,
 /// nothing already judged again. Returns the version handed over; `None` if the store failed
 /// (the next look for edited plans tries again) or the plan was refused (logged).
-async fn replace_plan(store: &Store, engine: &mut Engine, id: &str) -> Option<u32> {
+async fn replace_plan(
+    store: &Store,
+    engine: &mut Engine,
+    announcer: &mut Announcer,
+    id: &str,
+) -> Option<u32> {
     let record = match store.move_record(id).await {
         Ok(record) => record?,
         Err(e) => {
@@ -247,7 +260,10 @@ async fn replace_plan(store: &Store, engine: &mut Engine, id: &str) -> Option<u3
             return None;
         }
     };
-    match move_spec(&record).map(|spec| engine.replace_plan(&spec)) {
+    match move_spec(&record).map(|spec| {
+        announcer.learn(id, &spec.plan);
+        engine.replace_plan(&spec)
+    }) {
         Ok(Ok(())) => {
             tracing::info!(
                 move_id = id,
@@ -280,6 +296,7 @@ async fn add_move(
     }
     let record = store.move_record(id).await?.ok_or_else(|| anyhow::anyhow!("no such move"))?;
     let spec = move_spec(&record)?;
+    announcer.learn(id, &spec.plan);
     if spec.plan.window.is_some_and(|w| w.to + WATCH_AFTER_WINDOW < Utc::now()) {
         tracing::info!(move_id = id, "move closed more than 7 days ago; not watched");
         return Ok(record.version);
@@ -368,74 +385,6 @@ fn message_for(record: &AlertRecord, event: &RuleEvent) -> AlertMessage {
     // Where the rule saw it, which for a clearing is not where the alert opened.
     (message.lat, message.lon) = (event.lat, event.lon);
     message
-}
-
-/// Sends alert changes out: MQTT, the live feed, the notifiers.
-struct Announcer {
-    mqtt: Option<AsyncClient>,
-    live: broadcast::Sender<LiveEvent>,
-    notifiers: Notifiers,
-}
-
-impl Announcer {
-    fn announce(&mut self, message: &AlertMessage) {
-        tracing::info!(
-            alert = %message.id,
-            kind = message.kind.as_str(),
-            state = message.state.as_str(),
-            vehicle = %message.vehicle,
-            late = message.late,
-            "alert"
-        );
-        if let Some(client) = &self.mqtt {
-            let payload = serde_json::to_vec(message).expect("an alert message serializes");
-            if let Err(e) =
-                client.try_publish(alerts_topic(&message.vehicle), QoS::AtLeastOnce, false, payload)
-            {
-                tracing::warn!(error = %e, alert = %message.id, "alert not published over MQTT: client queue full");
-            }
-        }
-        // No live client is no error.
-        let _ = self.live.send(LiveEvent::Alert { alert: message.clone() });
-        self.notifiers.notify(message);
-    }
-}
-
-fn start_mqtt(target: &MqttTarget, stop: CancellationToken) -> (AsyncClient, tokio::task::JoinHandle<()>) {
-    let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
-    options.set_keep_alive(Duration::from_secs(15));
-    // Not a clean session: QoS 1 alerts queued while the broker is away go out when it returns.
-    options.set_clean_session(false);
-    if let Some(user) = &target.username {
-        options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
-    }
-    let (client, mut eventloop) = AsyncClient::new(options, 10_000);
-    let poller = tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            let event = tokio::select! {
-                event = eventloop.poll() => event,
-                () = stop.cancelled() => return,
-            };
-            match event {
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
-                    backoff = Duration::from_millis(200);
-                    tracing::info!("alert publisher connected to the broker");
-                }
-                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "alert publisher lost the broker");
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        () = stop.cancelled() => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-    });
-    (client, poller)
 }
 
 /// Writes each notifier attempt to the store's delivery log, until `stop` is cancelled.

@@ -11,8 +11,9 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use base64::Engine as _;
-use convoy_alerts::notify::{Delivery, NotifierConfig, Notifiers};
+use convoy_alerts::notify::{Delivery, Locale, NotifierConfig, Notifiers};
 use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
+use convoy_core::language::Language;
 use convoy_core::vehicle::VehicleId;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -295,5 +296,38 @@ async fn too_many_messages_is_tried_again_and_then_delivered() {
     for _ in 0..3 {
         tokio::time::timeout(Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
     }
+    notifiers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_in_chinese_reaches_every_robot_in_chinese_at_its_local_time() {
+    let (base, mut received) = start_services(&[]).await;
+    let (tx, mut log) = mpsc::unbounded_channel();
+    let notifiers =
+        Notifiers::start(robots(&base, DINGTALK_SECRET, FEISHU_SECRET), tx, CancellationToken::new())
+            .unwrap();
+    let locale = Locale {
+        language: Language::SimplifiedChinese,
+        time_zone: convoy_core::time_zone::parse("Asia/Shanghai").unwrap(),
+    };
+    notifiers.notify_in(&message("a4"), locale);
+
+    let all = deliveries(&mut log, 1).await;
+    assert!(all.iter().all(|d| d.ok), "{all:#?}");
+    let mut services = Vec::new();
+    for _ in 0..3 {
+        let message = tokio::time::timeout(Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
+        assert!(message.text.starts_with("Convoy 告警：偏离路线 开启\n车辆：truck-07\n"), "{}", message.text);
+        // 09:15:02 UTC is 17:15:02 in Shanghai.
+        assert!(
+            message.text.contains("时间：2026-11-28 17:15:02 (Asia/Shanghai, UTC+08:00)"),
+            "{}",
+            message.text
+        );
+        assert!(message.text.contains("位置：48.137154, 11.576124"), "{}", message.text);
+        services.push(message.service);
+    }
+    services.sort();
+    assert_eq!(services, ["dingtalk", "feishu", "wecom"]);
     notifiers.stop().await;
 }

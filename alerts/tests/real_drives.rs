@@ -55,6 +55,7 @@ fn plan(route: LineString, zones: Vec<Zone>) -> MovePlan {
         window: None,
         rules: Default::default(),
         time_zone: None,
+        language: None,
     }
 }
 

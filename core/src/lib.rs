@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod gcj02;
 pub mod geometry;
+pub mod language;
 pub mod live;
 mod local_frame;
 pub mod log_line;

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use chrono::Utc;
+use convoy_core::language::Language;
 use convoy_core::plan::{MovePlan, PlanError, PlanFields, PlanFieldsText, RouteFormat};
 use convoy_core::Ability;
 use convoy_registry::{store_new_move, NewMoveError};
@@ -74,6 +75,14 @@ pub(crate) struct PlanQuery {
     /// `[moves] default_time_zone` when absent).
     #[param(example = "Asia/Shanghai")]
     time_zone: Option<String>,
+    /// With a route file: the language the move's alerts are sent in, `en` or `zh-CN` (the
+    /// server's `[moves] default_language` when absent).
+    #[param(example = "zh-CN")]
+    language: Option<String>,
+    /// With a route file: what its coordinates are in, `wgs84` (the default) or `gcj02` (drawn
+    /// on a Chinese map: converted to WGS-84 as it is read).
+    #[param(example = "gcj02")]
+    coordinates: Option<String>,
 }
 
 /// The id of a new move.
@@ -88,7 +97,7 @@ pub(crate) struct Created {
     tag = "moves",
     operation_id = "createMove",
     summary = "Plan a move",
-    description = "The body is the JSON plan document (`application/json`), or a route file (GPX, KML or GeoJSON by Content-Type) with the plan's other fields as query parameters. A plan is judged whole; nothing is stored from a refused one, and each refusal is counted by reason (`convoy_gateway_plans_rejected_total`): `too_large`, `malformed`, `route_too_short`, `coordinate_out_of_range`, `self_intersecting_zone`, `invalid_zone`, `corridor_out_of_range`, `invalid_window`, `invalid_rules`, `invalid_vehicles`, `unknown_vehicle`, `unknown_coordinates`, `unknown_time_zone` (not an IANA time zone name). Limits: body 4 MiB, route 100,000 points, 1,000 zones (10,000 points each, 100,000 together), 1,000 vehicles, names 1 to 200 characters, corridor 10 to 10,000 m, circle zones up to 100,000 m. Recorded in the audit log.",
+    description = "The body is the JSON plan document (`application/json`), or a route file (GPX, KML or GeoJSON by Content-Type) with the plan's other fields as query parameters. A plan is judged whole; nothing is stored from a refused one, and each refusal is counted by reason (`convoy_gateway_plans_rejected_total`): `too_large`, `malformed`, `route_too_short`, `coordinate_out_of_range`, `self_intersecting_zone`, `invalid_zone`, `corridor_out_of_range`, `invalid_window`, `invalid_rules`, `invalid_vehicles`, `unknown_vehicle`, `unknown_coordinates`, `unknown_time_zone` (not an IANA time zone name), `unknown_language` (not `en` or `zh-CN`). Limits: body 4 MiB, route 100,000 points, 1,000 zones (10,000 points each, 100,000 together), 1,000 vehicles, names 1 to 200 characters, corridor 10 to 10,000 m, circle zones up to 100,000 m. Recorded in the audit log.",
     params(PlanQuery),
     request_body(content(
         (schemas::MovePlan = "application/json"),
@@ -167,6 +176,10 @@ pub(crate) struct MoveSummary {
     /// server's `[moves] default_time_zone`. The times themselves are UTC.
     #[schema(example = "Asia/Shanghai")]
     time_zone: String,
+    /// The language the move's alerts are sent in: its plan's `language`, or the server's
+    /// `[moves] default_language`.
+    #[schema(example = "zh-CN")]
+    language: String,
 }
 
 /// Planned (its window has not started), running, ended (its window closed, or a person ended
@@ -304,6 +317,14 @@ pub(crate) fn summary(state: &AppState, record: &MoveRecord) -> MoveSummary {
         state: record.state_at(Utc::now()).into(),
         end,
         time_zone: crate::time_zone::of_plan(&record.plan, state.moves.default_time_zone).name().to_string(),
+        language: record
+            .plan
+            .get("language")
+            .and_then(Value::as_str)
+            .and_then(|tag| Language::parse(tag).ok())
+            .unwrap_or(state.moves.default_language)
+            .tag()
+            .to_string(),
     }
 }
 
@@ -312,7 +333,8 @@ pub(crate) fn with_plan(state: &AppState, record: &MoveRecord) -> MoveWithPlan {
 }
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,
-/// `escorts=cargo:escort,...`, `corridor_m`, `from`, `to`, `rules` (JSON text).
+/// `escorts=cargo:escort,...`, `corridor_m`, `from`, `to`, `rules` (JSON text), `time_zone`,
+/// `language`, `coordinates`.
 fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
     let field = |key: &str| query.get(key).map(String::as_str);
     PlanFields::from_text(PlanFieldsText {
@@ -324,6 +346,8 @@ fn plan_fields(query: &HashMap<String, String>) -> PlanFields {
         to: field("to"),
         rules: field("rules"),
         time_zone: field("time_zone"),
+        language: field("language"),
+        coordinates: field("coordinates"),
     })
 }
 

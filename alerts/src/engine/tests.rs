@@ -31,6 +31,7 @@ fn plan(zones: Vec<Zone>, rules: serde_json::Value) -> MovePlan {
         window: None,
         rules: rules.as_object().cloned().unwrap_or_default(),
         time_zone: None,
+        language: None,
     }
 }
 

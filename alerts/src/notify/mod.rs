@@ -47,6 +47,7 @@ mod queue;
 mod retry;
 mod robot;
 mod secret;
+mod text;
 mod transport;
 mod webhook;
 mod worker;
@@ -55,6 +56,7 @@ pub use config::NotifierConfig;
 pub use retry::{backoff, MAX_BACKOFF};
 pub use robot::{dingtalk_sign, feishu_sign};
 pub use secret::Secret;
+pub use text::{kind_name, state_name, Locale, Notice};
 pub use webhook::signature;
 
 use transport::Transport;
@@ -175,6 +177,12 @@ impl Notifiers {
     /// and skipped. When a notifier's queue is full its oldest queued message is dropped and
     /// reported as a delivery with `ok == false` and detail [`DROPPED_QUEUE_FULL`].
     pub fn notify(&self, message: &AlertMessage) {
+        self.notify_in(message, Locale::default());
+    }
+
+    /// [`Notifiers::notify`] for a move whose alerts are written in `locale`'s language and
+    /// time zone (e-mail, webhook text, group robots; MQTT carries the message as it is).
+    pub fn notify_in(&self, message: &AlertMessage, locale: Locale) {
         if message.late {
             for worker in &self.workers {
                 worker.shared.count_skipped_late();
@@ -184,9 +192,9 @@ impl Notifiers {
         if self.workers.is_empty() {
             return;
         }
-        let message = Arc::new(message.clone());
+        let notice = Arc::new(Notice { alert: message.clone(), locale });
         for worker in &self.workers {
-            worker.shared.push(message.clone(), &self.deliveries);
+            worker.shared.push(notice.clone(), &self.deliveries);
         }
     }
 

@@ -7,29 +7,26 @@
 //! back so the worker's side can count and report it; this module only keeps the order.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-
-use convoy_core::alert::AlertMessage;
 
 use super::{DROPPED_QUEUE_FULL, DROPPED_SHUTDOWN};
 
-pub(super) struct Queue {
-    messages: VecDeque<Arc<AlertMessage>>,
+pub(super) struct Queue<T> {
+    messages: VecDeque<T>,
     capacity: usize,
     /// The worker has ended: nothing will take from the queue any more.
     closed: bool,
 }
 
-impl Queue {
+impl<T> Queue<T> {
     /// `capacity` is at least 1 (checked when the notifiers start).
-    pub fn new(capacity: usize) -> Queue {
+    pub fn new(capacity: usize) -> Queue<T> {
         Queue { messages: VecDeque::new(), capacity, closed: false }
     }
 
     /// Queues `message`; returns the message that did not stay queued, if any, with the
     /// delivery detail saying why: the oldest one when the queue was full, or `message` itself
     /// when the queue is closed.
-    pub fn push(&mut self, message: Arc<AlertMessage>) -> Option<(Arc<AlertMessage>, &'static str)> {
+    pub fn push(&mut self, message: T) -> Option<(T, &'static str)> {
         if self.closed {
             return Some((message, DROPPED_SHUTDOWN));
         }
@@ -38,7 +35,7 @@ impl Queue {
         oldest.map(|oldest| (oldest, DROPPED_QUEUE_FULL))
     }
 
-    pub fn pop(&mut self) -> Option<Arc<AlertMessage>> {
+    pub fn pop(&mut self) -> Option<T> {
         self.messages.pop_front()
     }
 
@@ -47,7 +44,7 @@ impl Queue {
     }
 
     /// Refuses further messages and hands back those still queued, oldest first.
-    pub fn close(&mut self) -> Vec<Arc<AlertMessage>> {
+    pub fn close(&mut self) -> Vec<T> {
         self.closed = true;
         self.messages.drain(..).collect()
     }
@@ -55,8 +52,10 @@ impl Queue {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use convoy_core::alert::{AlertKind, AlertState};
+    use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
     use convoy_core::vehicle::VehicleId;
 
     fn message(id: &str) -> Arc<AlertMessage> {

@@ -17,13 +17,13 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use convoy_core::alert::AlertMessage;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::http::{body_start, client, http_url, post_json, refusal, BODY_EXCERPT};
 use super::retry::AttemptError;
+use super::text::{plain, Notice};
 
 /// The most bytes of text a message carries: WeCom's limit for a text message (DingTalk and
 /// Feishu take more).
@@ -71,36 +71,9 @@ pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// The alert as a group reads it: what happened to which vehicle, then when, where and why.
-pub fn text(message: &AlertMessage) -> String {
-    let position = match (message.lat, message.lon) {
-        (Some(lat), Some(lon)) => format!("{lat:.6}, {lon:.6}"),
-        _ => "unknown".to_string(),
-    };
-    let mut text = format!(
-        "Convoy alert: {kind} {state}\nVehicle: {vehicle}\nMove: {move_id}\nTime: {t}\nPosition: {position}\nAlert id: {id}",
-        kind = message.kind.as_str(),
-        state = message.state.as_str(),
-        vehicle = message.vehicle,
-        move_id = message.move_id,
-        t = message.t.format("%Y-%m-%d %H:%M:%S UTC"),
-        id = message.id,
-    );
-    if let Some(detail) = message.detail.as_object().filter(|d| !d.is_empty()) {
-        let fields: Vec<String> = detail.iter().map(|(k, v)| format!("{k} {}", plain(v))).collect();
-        text.push_str(&format!("\nDetail: {}", fields.join(", ")));
-    }
-    if message.late {
-        text.push_str("\n(decided from fixes that arrived late)");
-    }
-    truncate(text, MAX_TEXT_BYTES)
-}
-
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// The alert as a group reads it, in the move's language, cut to what every service takes.
+pub(super) fn text(notice: &Notice) -> String {
+    truncate(super::text::chat_text(notice), MAX_TEXT_BYTES)
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, ending in "…" when cut.
@@ -142,9 +115,9 @@ impl Robot {
         Ok(Robot { service, client: client(timeout)?, url, secret: secret.map(str::to_string) })
     }
 
-    pub(super) async fn attempt(&self, message: &AlertMessage) -> Result<String, AttemptError> {
+    pub(super) async fn attempt(&self, notice: &Notice) -> Result<String, AttemptError> {
         let now = chrono::Utc::now();
-        let content = text(message);
+        let content = text(notice);
         let mut url = self.url.clone();
         let body = match self.service {
             Service::DingTalk => {
@@ -209,7 +182,7 @@ impl Robot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use convoy_core::alert::{AlertKind, AlertState};
+    use convoy_core::alert::{AlertKind, AlertMessage, AlertState};
     use convoy_core::VehicleId;
 
     fn message() -> AlertMessage {
@@ -240,20 +213,9 @@ mod tests {
     }
 
     #[test]
-    fn the_text_says_what_happened_where_and_why() {
-        let text = text(&message());
-        assert!(text.starts_with("Convoy alert: off_route open\nVehicle: truck-07\nMove: m1\n"), "{text}");
-        assert!(text.contains("Time: 2026-11-28 09:15:02 UTC\nPosition: 48.137154, 11.576124"), "{text}");
-        assert!(text.contains("Detail: distance_m 412.5, since 2026-11-28T09:14:32.000Z"), "{text}");
-        let without = AlertMessage { lat: None, lon: None, detail: Value::Null, ..message() };
-        let text = super::text(&without);
-        assert!(text.contains("Position: unknown") && !text.contains("Detail"), "{text}");
-    }
-
-    #[test]
     fn a_long_text_is_cut_to_wecoms_limit_at_a_character() {
         let long = AlertMessage { detail: json!({ "note": "路".repeat(2000) }), ..message() };
-        let text = text(&long);
+        let text = text(&Notice { alert: long, locale: Default::default() });
         assert!(text.len() <= MAX_TEXT_BYTES && text.ends_with('…'), "{} bytes", text.len());
     }
 

@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use convoy_core::alert::AlertMessage;
-
 use super::config::NotifierConfig;
 use super::retry::AttemptError;
 use super::robot::{Robot, Service};
 use super::secret::Secret;
+use super::text::Notice;
 use super::{email, mqtt, webhook};
 
 pub(super) enum Transport {
@@ -88,12 +87,13 @@ impl Transport {
     }
 
     /// One attempt; `Ok` holds what the server answered.
-    pub async fn attempt(&mut self, message: &AlertMessage, attempt: u32) -> Result<String, AttemptError> {
+    pub async fn attempt(&mut self, notice: &Notice, attempt: u32) -> Result<String, AttemptError> {
         match self {
-            Transport::Webhook(webhook) => webhook.attempt(message, attempt).await,
-            Transport::Email(email) => email.attempt(message).await,
-            Transport::Mqtt(mqtt) => mqtt.attempt(message).await,
-            Transport::Robot(robot) => robot.attempt(message).await,
+            Transport::Webhook(webhook) => webhook.attempt(notice, attempt).await,
+            Transport::Email(email) => email.attempt(notice).await,
+            // MQTT carries the alert message as it is on the wire: for programs, not people.
+            Transport::Mqtt(mqtt) => mqtt.attempt(&notice.alert).await,
+            Transport::Robot(robot) => robot.attempt(notice).await,
         }
     }
 

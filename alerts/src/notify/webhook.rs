@@ -1,4 +1,6 @@
-//! The webhook notifier: an HTTP POST of the alert's JSON, signed.
+//! The webhook notifier: an HTTP POST of the alert's JSON, signed. Beside the alert message's
+//! fields (as on `convoy/v1/alerts/{vehicle}`) the body carries `language`, the move's, and
+//! `text`, the alert as a person reads it in that language (what a group robot posts).
 //!
 //! Headers: `Content-Type: application/json`, `X-Convoy-Signature: sha256=<hex HMAC-SHA256 of the
 //! body under the secret>`, `X-Convoy-Delivery: <alert id>/<state>/<attempt>`. A 2xx answer is
@@ -8,12 +10,12 @@
 
 use std::time::Duration;
 
-use convoy_core::alert::AlertMessage;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::http::{client, http_url, post_json, refusal};
 use super::retry::AttemptError;
+use super::text::{chat_text, Notice};
 
 /// The hex HMAC-SHA256 of `body` under `secret`: what follows `sha256=` in `X-Convoy-Signature`.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
@@ -37,9 +39,9 @@ impl Webhook {
         Ok(Webhook { client: client(timeout)?, url, secret: secret.as_bytes().to_vec() })
     }
 
-    pub(super) async fn attempt(&self, message: &AlertMessage, attempt: u32) -> Result<String, AttemptError> {
-        let body =
-            serde_json::to_vec(message).map_err(|e| AttemptError::fatal(format!("cannot encode: {e}")))?;
+    pub(super) async fn attempt(&self, notice: &Notice, attempt: u32) -> Result<String, AttemptError> {
+        let message = &notice.alert;
+        let body = body(notice).map_err(|e| AttemptError::fatal(format!("cannot encode: {e}")))?;
         let headers = [
             ("X-Convoy-Signature", format!("sha256={}", signature(&self.secret, &body))),
             ("X-Convoy-Delivery", format!("{}/{}/{}", message.id, message.state.as_str(), attempt)),
@@ -51,6 +53,16 @@ impl Webhook {
         }
         Err(refusal(response).await)
     }
+}
+
+/// The alert message's JSON with the move's `language` and the alert's `text` in it.
+fn body(notice: &Notice) -> serde_json::Result<Vec<u8>> {
+    let mut value = serde_json::to_value(&notice.alert)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert("language".into(), notice.locale.language.tag().into());
+        fields.insert("text".into(), chat_text(notice).into());
+    }
+    serde_json::to_vec(&value)
 }
 
 #[cfg(test)]
@@ -71,7 +83,7 @@ mod tests {
         // Nothing listens on port 1: the connection is refused at once.
         let url = "http://user:hunter2@127.0.0.1:1/hook/t0ken?key=s3cret";
         let hook = Webhook::new(url, "s", Duration::from_secs(5)).unwrap();
-        let message = AlertMessage {
+        let message = convoy_core::alert::AlertMessage {
             v: 1,
             id: "a1".into(),
             kind: convoy_core::alert::AlertKind::OffRoute,
@@ -84,7 +96,8 @@ mod tests {
             detail: serde_json::json!({}),
             late: false,
         };
-        let failed = hook.attempt(&message, 1).await.unwrap_err();
+        let notice = Notice { alert: message, locale: Default::default() };
+        let failed = hook.attempt(&notice, 1).await.unwrap_err();
         assert!(failed.retry, "a refused connection is worth another try");
         for secret in ["hunter2", "t0ken", "s3cret", "127.0.0.1:1"] {
             assert!(!failed.detail.contains(secret), "{secret} in {:?}", failed.detail);

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use convoy_core::alert::AlertMessage;
+
+use super::text::Notice;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -58,10 +60,10 @@ pub(super) struct Counters {
 /// What `notify`, `stop` and a notifier's task share.
 pub(super) struct Shared {
     pub name: String,
-    queue: Mutex<Queue>,
+    queue: Mutex<Queue<Arc<Notice>>>,
     wake: Notify,
     /// The message being attempted and the attempt number, for reporting an interrupted attempt.
-    current: Mutex<Option<(Arc<AlertMessage>, u32)>>,
+    current: Mutex<Option<(Arc<Notice>, u32)>>,
     counters: Counters,
 }
 
@@ -98,15 +100,15 @@ impl Shared {
         self.counters.skipped_late.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn push(&self, message: Arc<AlertMessage>, deliveries: &mpsc::UnboundedSender<Delivery>) {
+    pub fn push(&self, message: Arc<Notice>, deliveries: &mpsc::UnboundedSender<Delivery>) {
         let dropped = lock(&self.queue).push(message);
         self.wake.notify_one();
         if let Some((message, why)) = dropped {
-            self.record_drop(&message, why, deliveries);
+            self.record_drop(&message.alert, why, deliveries);
         }
     }
 
-    fn pop(&self) -> Option<Arc<AlertMessage>> {
+    fn pop(&self) -> Option<Arc<Notice>> {
         lock(&self.queue).pop()
     }
 
@@ -130,11 +132,11 @@ impl Shared {
     /// After the worker ended or was aborted: reports the interrupted attempt and what is still
     /// queued, and refuses new messages.
     pub fn abandon(&self, deliveries: &mpsc::UnboundedSender<Delivery>) {
-        if let Some((message, attempt)) = lock(&self.current).take() {
+        if let Some((notice, attempt)) = lock(&self.current).take() {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
             let _ = deliveries.send(Delivery {
-                alert_id: message.id.clone(),
-                state: message.state,
+                alert_id: notice.alert.id.clone(),
+                state: notice.alert.state,
                 notifier: self.name.clone(),
                 attempt,
                 at: Utc::now(),
@@ -143,8 +145,8 @@ impl Shared {
             });
         }
         let left = lock(&self.queue).close();
-        for message in left {
-            self.record_drop(&message, DROPPED_SHUTDOWN, deliveries);
+        for notice in left {
+            self.record_drop(&notice.alert, DROPPED_SHUTDOWN, deliveries);
         }
     }
 }
@@ -184,17 +186,18 @@ async fn deliver(
     shared: &Shared,
     stop: &mut Stop,
     deliveries: &mpsc::UnboundedSender<Delivery>,
-    message: Arc<AlertMessage>,
+    notice: Arc<Notice>,
 ) {
+    let message = &notice.alert;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        *lock(&shared.current) = Some((message.clone(), attempt));
+        *lock(&shared.current) = Some((notice.clone(), attempt));
         let at = Utc::now();
         // The transports time out by themselves; this is the backstop.
         let result = tokio::time::timeout(
             policy.timeout + Duration::from_secs(1),
-            transport.attempt(&message, attempt),
+            transport.attempt(&notice, attempt),
         )
         .await
         .unwrap_or_else(|_| {

@@ -5,11 +5,11 @@
 use super::MovePlan;
 
 /// The fields a move may still change once its window has started (beside its team, which is
-/// not part of the plan): when it ends.
-pub const EDITABLE_ONCE_STARTED: [&str; 1] = ["window.to"];
+/// not part of the plan): when it ends, and the language its alerts are sent in.
+pub const EDITABLE_ONCE_STARTED: [&str; 2] = ["window.to", "language"];
 
 /// The fields that differ between two plans, in the plan document's order: `name`, `vehicles`,
-/// `escorts`, `route`, `corridor_m`, `zones`, `window.from`, `window.to`, `rules`, `time_zone`.
+/// `escorts`, `route`, `corridor_m`, `zones`, `window.from`, `window.to`, `rules`, `time_zone`, `language`.
 /// (`time_zone` is not in [`EDITABLE_ONCE_STARTED`]: the times a team has read and written
 /// down since the start would be shown differently.)
 pub fn changed_fields(old: &MovePlan, new: &MovePlan) -> Vec<&'static str> {
@@ -25,6 +25,7 @@ pub fn changed_fields(old: &MovePlan, new: &MovePlan) -> Vec<&'static str> {
         ("window.to", old_window.map(|w| w.to) != new_window.map(|w| w.to)),
         ("rules", old.rules != new.rules),
         ("time_zone", old.time_zone != new.time_zone),
+        ("language", old.language != new.language),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

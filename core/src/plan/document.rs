@@ -5,11 +5,14 @@
 //!  "route": {"type": "LineString", "coordinates": [[11.57, 48.13], [11.58, 48.14]]},
 //!  "corridor_m": 150, "zones": {"type": "FeatureCollection", "features": []},
 //!  "window": {"from": "2026-11-28T08:00:00Z", "to": "2026-11-28T18:00:00Z"},
-//!  "rules": {"stop_after_s": 120}, "coordinates": "wgs84", "time_zone": "Europe/Berlin"}
+//!  "rules": {"stop_after_s": 120}, "coordinates": "wgs84", "time_zone": "Europe/Berlin",
+//!  "language": "zh-CN"}
 //! ```
 //!
 //! `time_zone` is an IANA name (`crate::time_zone`): the zone the move's times are shown in.
 //! Absent, the move takes the server's default; the window is still written in UTC.
+//! `language` (`en`, `zh-CN`) is the language the move's alerts are sent in; absent, the
+//! server's default.
 //!
 //! `coordinates` is `wgs84` (the default) or `gcj02`, for a plan drawn on a Chinese map: its
 //! route and zones are converted to WGS-84 as they are read (`coordinates.rs`), and the document
@@ -110,6 +113,10 @@ pub(super) fn from_json(body: &[u8]) -> Result<MovePlan, PlanError> {
         None => None,
         Some(value) => Some(string(value, "time_zone")?),
     };
+    let language = match present(object, "language") {
+        None => None,
+        Some(value) => Some(string(value, "language")?),
+    };
     let plan = validate::build(PlanInput {
         name,
         vehicles,
@@ -120,6 +127,7 @@ pub(super) fn from_json(body: &[u8]) -> Result<MovePlan, PlanError> {
         window,
         rules,
         time_zone,
+        language,
     })?;
     Ok(coordinates.to_wgs84(plan))
 }
@@ -148,6 +156,9 @@ pub(super) fn to_json(plan: &MovePlan) -> Value {
     }
     if let (Some(zone), Value::Object(document)) = (plan.time_zone, &mut document) {
         document.insert("time_zone".into(), Value::String(zone.name().to_string()));
+    }
+    if let (Some(language), Value::Object(document)) = (plan.language, &mut document) {
+        document.insert("language".into(), Value::String(language.tag().to_string()));
     }
     document
 }

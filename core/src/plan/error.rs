@@ -7,7 +7,7 @@ use super::{MAX_PLAN_BYTES, MAX_ROUTE_POINTS};
 ///
 /// `unknown_vehicle` is not produced here: the core does not know which vehicles are
 /// registered; the server decides it (with [`PlanError::UnknownVehicle`]).
-pub const PLAN_REJECTION_REASONS: [&str; 13] = [
+pub const PLAN_REJECTION_REASONS: [&str; 14] = [
     "too_large",
     "malformed",
     "route_too_short",
@@ -21,6 +21,7 @@ pub const PLAN_REJECTION_REASONS: [&str; 13] = [
     "unknown_vehicle",
     "unknown_coordinates",
     "unknown_time_zone",
+    "unknown_language",
 ];
 
 /// A plan that cannot be accepted. The message names what is wrong and where ("zone 3
@@ -80,6 +81,9 @@ pub enum PlanError {
     /// `time_zone` is not an IANA time zone name the bundled tz database knows.
     #[error("{0}")]
     UnknownTimeZone(#[from] crate::time_zone::UnknownTimeZone),
+    /// `language` is not one Convoy speaks (`en`, `zh-CN`).
+    #[error("{0}")]
+    UnknownLanguage(#[from] crate::language::UnknownLanguage),
 }
 
 fn route_too_short_message(points: usize) -> String {
@@ -111,6 +115,7 @@ impl PlanError {
             PlanError::UnknownVehicle { .. } => "unknown_vehicle",
             PlanError::UnknownCoordinates(_) => "unknown_coordinates",
             PlanError::UnknownTimeZone(_) => "unknown_time_zone",
+            PlanError::UnknownLanguage(_) => "unknown_language",
         }
     }
 

@@ -134,6 +134,9 @@ pub struct MovePlan {
     /// The zone the move's times are shown in and named by; `None`: the server's
     /// `[moves] default_time_zone`. Times themselves are always kept in UTC.
     pub time_zone: Option<crate::time_zone::Tz>,
+    /// The language the move's alerts are sent in (e-mail, webhook text, group robots); `None`:
+    /// the server's `[moves] default_language`.
+    pub language: Option<crate::language::Language>,
 }
 
 impl MovePlan {
@@ -144,7 +147,8 @@ impl MovePlan {
     }
 
     /// Reads a route file (GPX, KML or GeoJSON) and takes the other fields from `fields`, then
-    /// judges the plan as [`MovePlan::from_json`] does.
+    /// judges the plan as [`MovePlan::from_json`] does. A file drawn on a Chinese map is declared
+    /// with `fields.coordinates = "gcj02"` and converted to WGS-84 as it is read.
     ///
     /// - GPX: the points of the first `<rte>`, or when it has none, of every `<trkseg>` of
     ///   every `<trk>` joined in order.
@@ -157,6 +161,10 @@ impl MovePlan {
         fields: &PlanFields,
     ) -> Result<MovePlan, PlanError> {
         check_size(body)?;
+        let coordinates = match &fields.coordinates {
+            None => coordinates::CoordinateSystem::Wgs84,
+            Some(name) => coordinates::CoordinateSystem::parse(name)?,
+        };
         let (route, zones) = match format {
             RouteFormat::Gpx => (gpx::route(body)?, Vec::new()),
             RouteFormat::Kml => kml::route_and_zones(body)?,
@@ -182,7 +190,9 @@ impl MovePlan {
             window: fields.window.clone(),
             rules,
             time_zone: fields.time_zone.clone(),
+            language: fields.language.clone(),
         })
+        .map(|plan| coordinates.to_wgs84(plan))
     }
 
     /// The normalized plan document: the route as a GeoJSON LineString, the zones as a
@@ -242,6 +252,10 @@ pub struct PlanFields {
     pub rules: Option<String>,
     /// An IANA time zone name.
     pub time_zone: Option<String>,
+    /// A language tag (`en`, `zh-CN`).
+    pub language: Option<String>,
+    /// What the route file's coordinates are in (`wgs84`, `gcj02`); `None`: WGS-84.
+    pub coordinates: Option<String>,
 }
 
 /// The fields beside a route file as text, the way people write them: in a route upload's
@@ -261,6 +275,10 @@ pub struct PlanFieldsText<'a> {
     pub rules: Option<&'a str>,
     /// An IANA time zone name.
     pub time_zone: Option<&'a str>,
+    /// A language tag (`en`, `zh-CN`).
+    pub language: Option<&'a str>,
+    /// `wgs84` or `gcj02`.
+    pub coordinates: Option<&'a str>,
 }
 
 impl PlanFields {
@@ -292,6 +310,8 @@ impl PlanFields {
             },
             rules: text.rules.map(str::to_string),
             time_zone: text.time_zone.map(str::to_string),
+            language: text.language.map(str::to_string),
+            coordinates: text.coordinates.map(str::to_string),
         }
     }
 }

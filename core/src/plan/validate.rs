@@ -34,6 +34,8 @@ pub(super) struct PlanInput {
     pub rules: Option<Value>,
     /// An IANA time zone name.
     pub time_zone: Option<String>,
+    /// A language tag (`en`, `zh-CN`).
+    pub language: Option<String>,
 }
 
 /// A zone as read: name and kind may be missing, the geometry may be of the wrong type.
@@ -73,7 +75,8 @@ pub(super) fn build(input: PlanInput) -> Result<MovePlan, PlanError> {
         Some(value) => rules(value)?,
     };
     let time_zone = input.time_zone.as_deref().map(crate::time_zone::parse).transpose()?;
-    Ok(MovePlan { name, vehicles, escorts, route, corridor_m, zones, window, rules, time_zone })
+    let language = input.language.as_deref().map(crate::language::Language::parse).transpose()?;
+    Ok(MovePlan { name, vehicles, escorts, route, corridor_m, zones, window, rules, time_zone, language })
 }
 
 /// Why a name is not acceptable, if it is not.

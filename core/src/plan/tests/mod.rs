@@ -128,6 +128,7 @@ const KML: &str = r##"<?xml version="1.0" encoding="UTF-8"?>
 
 // The tests, a file per part; the documents and helpers they share are here.
 mod document;
+mod language;
 mod properties;
 mod rejections;
 mod route_files;

@@ -189,8 +189,11 @@ fn route_file_fields_are_judged_like_the_document() {
         window: Some(("2026-11-28T08:00:00Z".into(), "2026-11-28T18:00:00Z".into())),
         rules: Some("{\"speed_limit_mps\": 22.2}".into()),
         time_zone: Some("Asia/Shanghai".into()),
+        language: Some("zh-CN".into()),
+        coordinates: None,
     };
     let plan = MovePlan::from_route_file(KML.as_bytes(), RouteFormat::Kml, &f).unwrap();
+    assert_eq!(plan.language, Some(crate::language::Language::SimplifiedChinese));
     assert_eq!(plan.escorts.len(), 1);
     assert_eq!(plan.corridor_m, 300.0);
     assert!(plan.window.is_some());
