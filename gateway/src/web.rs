@@ -126,6 +126,7 @@ const ASSETS: &[Asset] = assets![
     "js/roles.js" => JS,
     "js/map.js" => JS,
     "js/colours.js" => JS,
+    "js/label_fit.js" => JS,
     "js/gcj02.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,

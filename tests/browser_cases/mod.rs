@@ -6,6 +6,7 @@ mod auditor;
 mod daily_report;
 mod gcj02;
 mod holds;
+mod labels;
 mod live_feed_cut;
 mod move_edit;
 mod move_end;

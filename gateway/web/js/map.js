@@ -6,6 +6,7 @@
 import { el } from './dom.js';
 import { finite } from './format.js';
 import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
+import { labelPlace } from './label_fit.js';
 
 /** @typedef {import('./api.js').Plan} Plan */
 /** @typedef {import('./api.js').Zone} Zone */
@@ -212,6 +213,9 @@ export function fit(map, bounds) {
  * element carries data-vehicle, data-lat and data-lon (the fix), data-map-lat and data-map-lon
  * (where it is drawn).
  */
+/** Within this many px of the right, top or bottom edge a label may be cut: it is measured. */
+const NEAR_EDGE_PX = 240;
+
 export class VehicleMarker {
   /**
    * @param {L.Map} map
@@ -222,8 +226,8 @@ export class VehicleMarker {
     this.arrow = el('div', { class: 'vehicle-arrow' });
     this.arrow.style.backgroundColor = colour;
     this.note = el('span', { class: 'vehicle-note' });
-    this.root = el('div', { class: 'vehicle', data: { vehicle: id } },
-      this.arrow, el('div', { class: 'vehicle-label' }, el('span', { class: 'vehicle-id', text: id }), this.note));
+    this.label = el('div', { class: 'vehicle-label' }, el('span', { class: 'vehicle-id', text: id }), this.note);
+    this.root = el('div', { class: 'vehicle', data: { vehicle: id } }, this.arrow, this.label);
     const icon = L.divIcon({ html: this.root, className: 'vehicle-icon', iconSize: [22, 22], iconAnchor: [11, 11] });
     this.marker = L.marker([0, 0], { icon, keyboard: false, title: id });
     // Its popup: the id and, on the live map, its progress along the route (set as text).
@@ -232,6 +236,24 @@ export class VehicleMarker {
       el('strong', { text: id }), this.popupNote));
     this.map = map;
     this.shown = false;
+    // The label stays inside the map as the map moves under the marker.
+    map.on('moveend zoomend resize', () => this.fitLabel());
+  }
+
+  /**
+   * Puts the label where it is not cut by the map's edge (label_fit.js). Only a marker near an
+   * edge is measured: reading a label's size makes the browser lay the page out.
+   */
+  fitLabel() {
+    if (!this.shown) return;
+    const size = this.map.getSize();
+    const at = this.map.latLngToContainerPoint(this.marker.getLatLng());
+    const nearEdge = at.x > size.x - NEAR_EDGE_PX || at.y < NEAR_EDGE_PX || at.y > size.y - NEAR_EDGE_PX;
+    const place = nearEdge
+      ? labelPlace(at, { width: this.label.offsetWidth, height: this.label.offsetHeight }, { width: size.x, height: size.y })
+      : { side: 'right', shiftY: 0 };
+    this.label.classList.toggle('left', place.side === 'left');
+    this.label.style.transform = place.shiftY ? `translateY(${place.shiftY}px)` : '';
   }
 
   /**
@@ -259,6 +281,7 @@ export class VehicleMarker {
       this.marker.addTo(this.map);
       this.shown = true;
     }
+    this.fitLabel();
   }
 
   /** @param {string} text */
