@@ -21,9 +21,9 @@ export function errorText(error) {
   const reason = error && error.reason;
   if (reason && Object.hasOwn(messages.en, `reason.${reason}`)) return t(`reason.${reason}`);
   const status = error && typeof error.status === 'number' ? error.status : null;
-  if (status !== null) {
-    if (Object.hasOwn(messages.en, `status.${status}`)) return t(`status.${status}`);
-    if (status >= 500) return t('status.5xx');
-  }
-  return t('generic', { code: reason || status || '?' });
+  // Not an answer of the server: the page's own failure, said as the browser said it.
+  if (status === null) return t('unexpected', { detail: message });
+  if (Object.hasOwn(messages.en, `status.${status}`)) return t(`status.${status}`);
+  if (status >= 500) return t('status.5xx');
+  return t('generic', { code: reason || status });
 }

@@ -36,6 +36,7 @@ export default {
     'status.429': 'Too many attempts: wait a moment and try again.',
     'status.5xx': 'The server cannot answer just now; try again.',
     generic: 'The server refused this ({code}).',
+    unexpected: 'Something went wrong: {detail}',
   },
   'zh-CN': {
     'reason.bad_range': '开始时间必须早于结束时间。',
@@ -66,5 +67,6 @@ export default {
     'status.429': '尝试次数过多，请稍候再试。',
     'status.5xx': '服务器暂时无法响应，请重试。',
     generic: '服务器拒绝了此请求（{code}）。',
+    unexpected: '出现意外错误：{detail}',
   },
 };
