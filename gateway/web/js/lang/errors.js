@@ -51,7 +51,7 @@ export default {
     'reason.bad_cursor': '列表已变化，请从第一页重新查询。',
     'reason.stale_cursor': '筛选条件已改变，请从第一页重新查询。',
     'reason.bad_day': '日期无效，例如 2026-12-01。',
-    'reason.unknown_time_zone': '未知的时区：请填写 IANA 时区名，例如 Asia/Shanghai。',
+    'reason.unknown_time_zone': '未知的时区：请填写时区名称，例如 Asia/Shanghai。',
     'reason.unknown_vehicle': '没有该车辆。',
     'reason.future_day': '该日尚未开始。',
     'reason.bad_time': '时间无效。',
