@@ -81,7 +81,18 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     let steps = &report["steps"];
 
     // No English word on any view, dialog or message.
-    for step in ["login_form", "login_refused", "live", "acknowledge", "replay", "exports", "report", "history", "daily", "daily_refused"] {
+    for step in [
+        "login_form",
+        "login_refused",
+        "live",
+        "acknowledge",
+        "replay",
+        "exports",
+        "report",
+        "history",
+        "daily",
+        "daily_refused",
+    ] {
         assert_eq!(steps[step]["english"], json!([]), "English left on {step}: {}", steps[step]);
     }
     // The login form, from the browser's language; a refusal in Chinese.
@@ -93,7 +104,21 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     assert_eq!(live_step["who"], format!("{ADMIN_USER}（管理员）"));
     assert_eq!(
         live_step["nav"],
-        json!(["实时地图", "任务", "规划任务", "回放", "导出", "报告", "日报", "告警历史", "审计日志", "手机", "法律保全", "车辆", "人员"])
+        json!([
+            "实时地图",
+            "任务",
+            "规划任务",
+            "回放",
+            "导出",
+            "报告",
+            "日报",
+            "告警历史",
+            "审计日志",
+            "手机",
+            "法律保全",
+            "车辆",
+            "人员"
+        ])
     );
     assert_eq!(live_step["title"], "实时地图 — Convoy");
     assert_eq!(live_step["connection"], "● 实时");
@@ -107,7 +132,10 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     let acknowledged = &steps["acknowledge"];
     assert_eq!(acknowledged["message"], "已确认。");
     assert_eq!(acknowledged["note"], NOTE_ZH);
-    assert!(acknowledged["line"].as_str().unwrap().starts_with(&format!("{ADMIN_USER} 于 20")), "{acknowledged}");
+    assert!(
+        acknowledged["line"].as_str().unwrap().starts_with(&format!("{ADMIN_USER} 于 20")),
+        "{acknowledged}"
+    );
     let (_, in_api) = server.get_json("/api/v1/alerts/zh-alert-1", &token).await;
     assert_eq!((in_api["state"].as_str(), in_api["note"].as_str()), (Some("acknowledged"), Some(NOTE_ZH)));
     // Dates the Chinese way (Intl's zh-CN: 2026/12/07 13:06:07), in the move's zone.
@@ -128,7 +156,11 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     );
     assert!(daily["km"].as_str().unwrap().parse::<f64>().unwrap() > 0.5, "{daily}");
     assert_eq!(daily["headings"][0], "车辆");
-    assert!(steps["daily_refused"]["message"].as_str().unwrap().contains("未知的时区"), "{}", steps["daily_refused"]);
+    assert!(
+        steps["daily_refused"]["message"].as_str().unwrap().contains("未知的时区"),
+        "{}",
+        steps["daily_refused"]
+    );
 
     // The switch: English at once on the live map, the feed not reopened; saved in the browser.
     let english = &steps["to_english"];
