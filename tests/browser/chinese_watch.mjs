@@ -127,6 +127,15 @@ const steps = {
     };
   },
 
+  async history_empty() {
+    await page.fill('.history input[name=text]', '没有这样的备注');
+    await page.click('.history form.history-filters button[type=submit]');
+    const empty = page.locator('.history-list td.empty');
+    await empty.waitFor();
+    await screenshot('history-empty');
+    return { empty: await empty.textContent(), english: await englishWords(allowed) };
+  },
+
   async daily() {
     await openView('daily');
     await page.fill('.daily input[name=day]', config.day);
@@ -191,6 +200,20 @@ const steps = {
     await page.locator('.view-live .vehicles h2').waitFor();
     await screenshot('chinese-reloaded');
     return { heading, reloaded_heading: await page.locator('.view-live .vehicles h2').textContent(), ...(await language()) };
+  },
+
+  async resolve() {
+    const alert = page.locator(`.alert[data-alert-id="${config.alert_id}"]`);
+    await alert.locator('button.resolve').click();
+    await alert.waitFor({ state: 'detached' });
+    const empty = page.locator('.alert-panel .empty');
+    await empty.waitFor();
+    await screenshot('resolved');
+    return {
+      empty: await empty.textContent(),
+      count: await page.locator('.alert-panel .count').textContent(),
+      english: await englishWords(allowed),
+    };
   },
 };
 

@@ -13,7 +13,7 @@ const NOTE_ZH: &str = "已电话联系司机：前方施工，正在绕行";
 /// alert history and the daily report (and one refusal there), each with no English word
 /// but the names the test made; then switches to English with the header's select (English at
 /// once, the live feed not reopened), reloads (English holds: it was saved in the browser),
-/// switches back and reloads (Chinese holds).
+/// switches back and reloads (Chinese holds), and resolves the alert (the empty panel in Chinese).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language_in_chromium() {
     let shots = screenshots_dir("chinese_watch");
@@ -90,8 +90,10 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
         "exports",
         "report",
         "history",
+        "history_empty",
         "daily",
         "daily_refused",
+        "resolve",
     ] {
         assert_eq!(steps[step]["english"], json!([]), "English left on {step}: {}", steps[step]);
     }
@@ -136,8 +138,21 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
         acknowledged["line"].as_str().unwrap().starts_with(&format!("{ADMIN_USER} 于 20")),
         "{acknowledged}"
     );
+    // The API has the note, then the resolution the page made at the end.
     let (_, in_api) = server.get_json("/api/v1/alerts/zh-alert-1", &token).await;
-    assert_eq!((in_api["state"].as_str(), in_api["note"].as_str()), (Some("acknowledged"), Some(NOTE_ZH)));
+    let transitions: Vec<(&str, &str, &str)> = in_api["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (t["state"].as_str().unwrap(), t["by"].as_str().unwrap_or(""), t["note"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        transitions[1..],
+        [("acknowledged", ADMIN_USER, NOTE_ZH), ("resolved", ADMIN_USER, "")],
+        "{in_api}"
+    );
     // Dates the Chinese way (Intl's zh-CN: 2026/12/07 13:06:07), in the move's zone.
     let replay = &steps["replay"];
     assert!(replay["clock"].as_str().unwrap().starts_with(&last_past.format("%Y/").to_string()), "{replay}");
@@ -147,6 +162,7 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     assert_eq!(steps["report"]["alert_log"], "告警记录");
     assert!(steps["history"]["count"].as_str().unwrap().ends_with(" 条告警"), "{}", steps["history"]);
     assert_eq!(steps["history"]["state"], "已确认");
+    assert_eq!(steps["history_empty"]["empty"], "没有符合条件的告警。");
     // The daily report: the day written the Chinese way, a number as Chinese writes it.
     let daily = &steps["daily"];
     let day = last_past.date_naive();
@@ -174,6 +190,9 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
     let back = &steps["back_to_chinese"];
     assert_eq!((back["heading"].as_str(), back["reloaded_heading"].as_str()), (Some("车辆"), Some("车辆")));
     assert_eq!((back["lang"].as_str(), back["saved"].as_str()), (Some("zh-CN"), Some("zh-CN")));
+    // Resolved on the page: the panel's empty state, in Chinese.
+    assert_eq!(steps["resolve"]["empty"], "没有待处理的告警。");
+    assert_eq!(steps["resolve"]["count"], "（0 条待确认，0 条已确认）");
     assert!(report["page_errors"].as_array().unwrap().is_empty(), "{}", report["page_errors"]);
     server.stop().await;
 }
