@@ -4,7 +4,12 @@
 
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
+import { errorText } from './error_text.js';
 import { alertDetail, alertKind, clock, dateTime, ms } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/alerts.js';
+
+const t = translator(messages);
 
 /** @typedef {import('./api.js').Alert} Alert */
 
@@ -235,9 +240,9 @@ export class AlertPanel {
     this.count = el('span', { class: 'count' });
     this.sound = el('button', { type: 'button', class: 'sound link', on: { click: () => { unlockAudio(); this.render(); } } });
     this.list = el('ol', { class: 'alert-list' });
-    this.empty = el('p', { class: 'empty', text: 'No open alerts.' });
-    container.append(el('section', { class: 'alert-panel', 'aria-label': 'Alerts' },
-      el('h2', {}, 'Alerts ', this.count, this.sound), this.empty, this.list));
+    this.empty = el('p', { class: 'empty', text: t('panel.empty') });
+    container.append(el('section', { class: 'alert-panel', 'aria-label': t('panel.label') },
+      el('h2', {}, `${t('panel.title')} `, this.count, this.sound), this.empty, this.list));
     this.onChange = () => this.render();
     book.addEventListener('change', this.onChange);
     this.render();
@@ -250,8 +255,8 @@ export class AlertPanel {
   render() {
     const alerts = this.book.list();
     const open = alerts.filter((a) => a.state === 'open').length;
-    this.count.textContent = `(${open} open, ${alerts.length - open} acknowledged)`;
-    this.sound.textContent = audioReady() ? '♪ sound on' : 'sound off: click to enable';
+    this.count.textContent = t('panel.count', { open, acknowledged: alerts.length - open });
+    this.sound.textContent = audioReady() ? t('sound.on') : t('sound.off');
     this.empty.hidden = alerts.length > 0;
     const seen = new Set();
     for (const alert of alerts) {
@@ -313,7 +318,7 @@ class AlertItem {
     this.time.title = zone ? `${dateTime(alert.opened_t || alert.t, zone)}, ${zone}` : dateTime(alert.opened_t || alert.t);
     this.detail.textContent = alertDetail(alert, zone);
     if (alert.acknowledged_by || alert.acknowledged_t) {
-      replace(this.acknowledged, `Acknowledged by ${alert.acknowledged_by || 'someone'} at ${dateTime(alert.acknowledged_t, zone)}`);
+      replace(this.acknowledged, t('acknowledged_by', { who: alert.acknowledged_by || t('someone'), time: dateTime(alert.acknowledged_t, zone) }));
     } else {
       replace(this.acknowledged);
     }
@@ -333,9 +338,9 @@ class AlertActions {
   constructor(book, current) {
     this.book = book;
     this.current = current;
-    this.noteInput = el('textarea', { name: 'note', rows: 2, maxlength: 2000, placeholder: 'Note (required to acknowledge): who was called, what they said', 'aria-label': 'Note' });
-    this.ackButton = el('button', { type: 'submit', class: 'ack', disabled: true, text: 'Acknowledge' });
-    this.resolveButton = el('button', { type: 'button', class: 'resolve secondary', text: 'Resolve' });
+    this.noteInput = el('textarea', { name: 'note', rows: 2, maxlength: 2000, placeholder: t('note.to_acknowledge'), 'aria-label': t('note.label') });
+    this.ackButton = el('button', { type: 'submit', class: 'ack', disabled: true, text: t('acknowledge') });
+    this.resolveButton = el('button', { type: 'button', class: 'resolve secondary', text: t('resolve') });
     this.message = el('p', { class: 'message', role: 'status' });
     this.noteInput.addEventListener('input', () => { this.ackButton.disabled = !this.noteInput.value.trim(); });
     this.resolveButton.addEventListener('click', () => this.act('resolve'));
@@ -349,7 +354,7 @@ class AlertActions {
     if (!alert) return;
     const note = this.noteInput.value.trim();
     if (action === 'acknowledge' && !note) {
-      this.message.textContent = 'A note is required to acknowledge.';
+      this.message.textContent = t('note_required');
       return;
     }
     this.ackButton.disabled = true;
@@ -358,10 +363,10 @@ class AlertActions {
       await (action === 'acknowledge' ? this.book.acknowledge(alert.id, note) : this.book.resolve(alert.id, note));
       this.noteInput.value = '';
       this.message.className = 'message ok';
-      this.message.textContent = action === 'acknowledge' ? 'Acknowledged.' : 'Resolved.';
+      this.message.textContent = action === 'acknowledge' ? t('acknowledged') : t('resolved');
     } catch (e) {
       this.message.className = 'message error';
-      this.message.textContent = e.message;
+      this.message.textContent = errorText(e);
     } finally {
       this.resolveButton.disabled = false;
       this.ackButton.disabled = !this.noteInput.value.trim();
@@ -374,6 +379,6 @@ class AlertActions {
    */
   update(open) {
     this.ackButton.hidden = !open;
-    this.noteInput.placeholder = open ? 'Note (required to acknowledge): who was called, what they said' : 'Note (optional) on resolving';
+    this.noteInput.placeholder = open ? t('note.to_acknowledge') : t('note.to_resolve');
   }
 }

@@ -8,8 +8,13 @@
 
 import { api, download } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
-import { DAILY_COLUMNS, dailyCells, dailyQuery, defaultDay, spanLine, utcDay } from './daily_format.js';
+import { DAILY_COLUMNS, dailyCells, dailyColumns, dailyQuery, defaultDay, spanLine, utcDay } from './daily_format.js';
+import { errorText } from './error_text.js';
 import { timeZoneInput } from './time_zones.js';
+import { translator } from './i18n.js';
+import messages from './lang/history.js';
+
+const t = translator(messages);
 
 /**
  * @param {HTMLElement} container
@@ -17,12 +22,12 @@ import { timeZoneInput } from './time_zones.js';
 export async function mountDaily(container) {
   const message = messageLine();
   const day = el('input', { type: 'date', name: 'day', required: true, value: defaultDay(Date.now()), max: utcDay(Date.now()) });
-  const vehicle = el('input', { name: 'vehicle', placeholder: 'every vehicle', maxlength: 64 });
+  const vehicle = el('input', { name: 'vehicle', placeholder: t('daily.every_vehicle'), maxlength: 64 });
   // Whose calendar day: UTC unless a zone is named.
   const zone = timeZoneInput('', { placeholder: 'UTC' });
   const rows = el('tbody');
   const span = el('p', { class: 'meta daily-span' });
-  const csv = el('button', { type: 'button', class: 'secondary csv', text: 'Download CSV' });
+  const csv = el('button', { type: 'button', class: 'secondary csv', text: t('download_csv') });
 
   function asked() {
     return dailyQuery({ day: day.value, vehicle: vehicle.value, time_zone: zone.input.value });
@@ -42,10 +47,10 @@ export async function mountDaily(container) {
           cells.map((text, i) => el('td', { class: `c${i}`, text }))));
       }
       if (!report.vehicles.length) {
-        rows.append(el('tr', {}, el('td', { colspan: DAILY_COLUMNS.length, class: 'empty', text: 'No vehicle drove or raised an alert that day.' })));
+        rows.append(el('tr', {}, el('td', { colspan: DAILY_COLUMNS.length, class: 'empty', text: t('daily.none') })));
       }
     } catch (e) {
-      message.error(`Cannot read the daily report: ${e.message}`);
+      message.error(t('daily.cannot_read', { error: errorText(e) }));
     }
   }
 
@@ -56,9 +61,9 @@ export async function mountDaily(container) {
     csv.disabled = true;
     try {
       const name = await download(`/api/v1/reports/daily?${query}`, `daily-${day.value}.csv`);
-      message.ok(`Saved ${name}.`);
+      message.ok(t('saved', { name }));
     } catch (e) {
-      message.error(`Not downloaded: ${e.message}`);
+      message.error(t('not_downloaded', { error: errorText(e) }));
     } finally {
       csv.disabled = false;
     }
@@ -66,14 +71,14 @@ export async function mountDaily(container) {
 
   csv.addEventListener('click', downloadCsv);
   container.append(el('section', { class: 'page daily' },
-    el('h1', { text: 'Daily report' }),
+    el('h1', { text: t('daily.title') }),
     el('form', { class: 'daily-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); load(); } } },
       el('div', { class: 'row' },
-        field('Day', day), field('Time zone', zone.input), zone.list, field('Vehicle', vehicle),
-        el('button', { type: 'submit', text: 'Show' }), csv)),
+        field(t('daily.day'), day), field(t('daily.time_zone'), zone.input), zone.list, field(t('daily.vehicle'), vehicle),
+        el('button', { type: 'submit', text: t('daily.show') }), csv)),
     message.node, span,
     el('table', { class: 'daily-list' },
-      el('thead', {}, el('tr', {}, DAILY_COLUMNS.map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, dailyColumns().map((h) => el('th', { text: h })))),
       rows)));
   await load();
   return () => replace(container);

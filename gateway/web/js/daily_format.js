@@ -2,7 +2,11 @@
 // How the daily report reads (`#/daily`, daily.js): the default day, the query, and each row's
 // cells. Pure, so tests/web/daily.test.mjs checks it without a browser.
 
-import { ALERT_KINDS, clock } from './format.js';
+import { ALERT_KINDS, clock, decimal } from './format.js';
+import { formatDate, language, translator } from './i18n.js';
+import messages from './lang/history.js';
+
+const t = translator(messages);
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
 
@@ -74,7 +78,7 @@ export function dailyQuery(asked) {
  * @param {number} metres
  */
 export function kilometres(metres) {
-  return Number.isFinite(metres) ? (metres / 1000).toFixed(1) : '—';
+  return Number.isFinite(metres) ? decimal(metres / 1000, 1) : '—';
 }
 
 /**
@@ -92,7 +96,7 @@ export function hoursMinutes(seconds) {
  * @param {number} share
  */
 export function percent(share) {
-  return Number.isFinite(share) ? `${(share * 100).toFixed(1)} %` : '—';
+  return Number.isFinite(share) ? t('daily.percent', { n: decimal(share * 100, 1) }) : '—';
 }
 
 /**
@@ -116,8 +120,13 @@ function rank(known, kind) {
   return i < 0 ? known.length : i;
 }
 
-/** The table's columns, in order. */
-export const DAILY_COLUMNS = ['Vehicle', 'km', 'Moving', 'Stopped', 'Stops', 'Longest stop', 'Gaps', 'Coverage', 'Alerts'];
+/** The table's columns, in order (their headings: `dailyColumns`). */
+export const DAILY_COLUMNS = ['vehicle', 'km', 'moving', 'stopped', 'stops', 'longest_stop', 'gaps', 'coverage', 'alerts'];
+
+/** The table's headings, in DAILY_COLUMNS' order, in the page's language. */
+export function dailyColumns() {
+  return DAILY_COLUMNS.map((column) => t(`daily.col.${column}`));
+}
 
 /**
  * A row's cells, as text, in DAILY_COLUMNS' order.
@@ -144,8 +153,21 @@ export function dailyCells(row) {
  * @param {DailyReport} report
  */
 export function spanLine(report) {
-  if (!report.partial) return `${report.day}, 00:00 to 24:00 ${report.time_zone}`;
+  const day = dayText(report.day);
+  if (!report.partial) return t('daily.span_whole', { day, zone: report.time_zone });
   const to = new Date(report.to);
-  if (report.from === report.to) return `${report.day}: nothing of this day may be read yet`;
-  return `${report.day}, 00:00 until ${clock(to.getTime(), report.time_zone).slice(0, 5)} ${report.time_zone}`;
+  if (report.from === report.to) return t('daily.span_nothing', { day });
+  return t('daily.span_until', { day, time: clock(to.getTime(), report.time_zone).slice(0, 5), zone: report.time_zone });
+}
+
+/**
+ * A calendar day ("2026-12-01") as the page's language writes it: as it is in English, in
+ * Chinese 2026年12月1日.
+ * @param {string} day
+ */
+export function dayText(day) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (language() === 'en' || !match) return day;
+  const millis = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  return formatDate(millis, { year: 'numeric', month: 'long', day: 'numeric' }, 'UTC');
 }

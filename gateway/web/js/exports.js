@@ -4,7 +4,12 @@
 
 import { download, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
+import { errorText } from './error_text.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
+import { translator } from './i18n.js';
+import messages from './lang/replay.js';
+
+const t = translator(messages);
 
 /** @type {[string, string][]} */
 const FORMATS = [
@@ -21,17 +26,17 @@ const FORMATS = [
  */
 export async function mountExports(container, _ctx, [moveParam]) {
   const message = messageLine();
-  const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
+  const vehicleSelect = select([['', t('all_vehicles')]], { class: 'vehicle-picker', 'aria-label': t('vehicle') });
   const buttons = FORMATS.map(([format, label]) => el('button', {
-    type: 'button', class: `export export-${format}`, data: { format }, text: `Download ${label}`,
+    type: 'button', class: `export export-${format}`, data: { format }, text: t('exports.download', { format: label }),
     on: { click: () => save(format) },
   }));
   const pickerSlot = el('span', { class: 'picker-slot' });
   container.append(el('section', { class: 'page exports' },
-    el('h1', { text: 'Exports' }),
-    el('div', { class: 'row' }, el('label', {}, 'Move ', pickerSlot), el('label', {}, 'Vehicle ', vehicleSelect)),
+    el('h1', { text: t('exports.title') }),
+    el('div', { class: 'row' }, el('label', {}, `${t('move')} `, pickerSlot), el('label', {}, `${t('vehicle')} `, vehicleSelect)),
     el('div', { class: 'export-buttons' }, buttons),
-    el('p', { class: 'hint', text: 'Tracks are cut into segments where the data has a gap. Every download is recorded in the audit log.' }),
+    el('p', { class: 'hint', text: t('exports.hint') }),
     message.node));
 
   const moves = await listMoves();
@@ -39,7 +44,7 @@ export async function mountExports(container, _ctx, [moveParam]) {
 
   async function showMove() {
     const move = moveId ? await getMove(moveId) : null;
-    replace(vehicleSelect, el('option', { value: '', text: 'All vehicles' }),
+    replace(vehicleSelect, el('option', { value: '', text: t('all_vehicles') }),
       ((move && move.plan.vehicles) || []).map((v) => el('option', { value: v, text: v })));
     for (const b of buttons) b.disabled = !move;
   }
@@ -52,9 +57,9 @@ export async function mountExports(container, _ctx, [moveParam]) {
     const query = `format=${format}${vehicle ? `&vehicle=${seg(vehicle)}` : ''}`;
     try {
       const name = await download(`/api/v1/moves/${seg(moveId)}/export?${query}`, `move-${moveId}${vehicle ? `-${vehicle}` : ''}.${format}`);
-      message.ok(`Saved ${name}.`);
+      message.ok(t('exports.saved', { name }));
     } catch (e) {
-      message.error(`The export failed: ${e.message}`);
+      message.error(t('exports.failed', { error: errorText(e) }));
     }
   }
 

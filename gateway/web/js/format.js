@@ -1,5 +1,12 @@
 // @ts-check
-// How times, ages, durations and distances read on the page.
+// How times, ages, durations and distances read on the page, in its language (i18n.js): the
+// texts come from lang/format.js; a date in English reads "2026-11-29 13:20:05", in Chinese as
+// Intl writes it there ("2026/11/29 13:20:05").
+
+import { formatDate, formatNumber, language, translator } from './i18n.js';
+import messages from './lang/format.js';
+
+const t = translator(messages);
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
 
@@ -16,12 +23,12 @@ export function ms(time) {
  * @param {number} millis
  */
 export function age(millis) {
-  if (!Number.isFinite(millis)) return 'no fix yet';
+  if (!Number.isFinite(millis)) return t('age.none');
   const s = Math.max(0, Math.round(millis / 1000));
-  if (s < 90) return `${s} s ago`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (s < 90) return t('age.s', { n: s });
+  if (s < 90 * 60) return t('age.min', { n: Math.round(s / 60) });
+  if (s < 48 * 3600) return t('age.h', { n: Math.round(s / 3600) });
+  return t('age.d', { n: Math.round(s / 86400) });
 }
 
 /**
@@ -87,8 +94,19 @@ export function clock(time, zone) {
 export function dateTime(time, zone) {
   const d = new Date(typeof time === 'number' ? time : ms(time));
   if (Number.isNaN(d.getTime())) return '—';
+  if (language() !== 'en') return localDateTime(d, zone);
   const f = fields(d, zone);
   return `${f.year}-${pad(f.month)}-${pad(f.day)} ${pad(f.hour)}:${pad(f.minute)}:${pad(f.second)}`;
+}
+
+/**
+ * A date and time as Intl writes it in the page's language, in `zone` if this browser knows it.
+ * @param {Date} d
+ * @param {string | null | undefined} zone
+ */
+function localDateTime(d, zone) {
+  const options = /** @type {const} */ ({ year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  return formatDate(d, options, zone && zoneFormat(zone) ? zone : undefined);
 }
 
 /**
@@ -111,7 +129,7 @@ export function utcOffset(zone, millis) {
  * @param {number} [millis]
  */
 export function zoneNote(zone, millis = Date.now()) {
-  return `times in ${zone} (${utcOffset(zone, millis)})`;
+  return t('zone_note', { zone, offset: utcOffset(zone, millis) });
 }
 
 /**
@@ -121,11 +139,11 @@ export function zoneNote(zone, millis = Date.now()) {
 export function duration(seconds) {
   if (!Number.isFinite(seconds)) return '—';
   const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 60) return t('duration.s', { s });
+  if (s < 3600) return t('duration.min_s', { m: Math.floor(s / 60), s: s % 60 });
   // Rounded to the minute before splitting, so 1 h 59 min 40 s reads "2 h 0 min", not "1 h 60 min".
   const minutes = Math.round(s / 60);
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return t('duration.h_min', { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
 /**
@@ -133,7 +151,17 @@ export function duration(seconds) {
  * @param {number | null | undefined} value
  */
 export function km(value) {
-  return finite(value) ? `${value.toFixed(1)} km` : '—';
+  return finite(value) ? t('km', { n: decimal(value, 1) }) : '—';
+}
+
+/**
+ * A number with `digits` decimals, as the page's language writes it, without grouping (as
+ * toFixed: "12345.6").
+ * @param {number} value
+ * @param {number} digits
+ */
+export function decimal(value, digits) {
+  return formatNumber(value, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
 }
 
 /**
@@ -162,23 +190,45 @@ export function fromLocalInput(value) {
 }
 
 /**
- * How an alert kind reads.
- * @type {Record<string, string>}
+ * An object of `keys` whose values are read in the current language at each look
+ * (`labels(['a'], f).a` is `f('a')` now), so a list such as ALERT_KINDS follows a language
+ * switch while its users read it as a plain record (`Object.entries`, `[key]`).
+ * @param {string[]} keys
+ * @param {(key: string) => string} label
+ * @returns {Record<string, string>}
  */
-export const ALERT_KINDS = {
-  off_route: 'Off route',
-  unplanned_stop: 'Unplanned stop',
-  signal_lost: 'Signal lost',
-  gnss_lost: 'GNSS fix lost',
-  zone_enter: 'Zone entered',
-  zone_exit: 'Zone left',
-  overspeed: 'Overspeed',
-  convoy_broken: 'Convoy broken',
-};
+export function labels(keys, label) {
+  /** @type {Record<string, string>} */
+  const record = {};
+  for (const key of keys) Object.defineProperty(record, key, { enumerable: true, get: () => label(key) });
+  return record;
+}
+
+/** How an alert kind reads, in the kinds' usual order. */
+export const ALERT_KINDS = labels(
+  ['off_route', 'unplanned_stop', 'signal_lost', 'gnss_lost', 'zone_enter', 'zone_exit', 'overspeed', 'convoy_broken'],
+  (kind) => t(`kind.${kind}`),
+);
 
 /** @param {string} kind */
 export function alertKind(kind) {
   return ALERT_KINDS[kind] || String(kind);
+}
+
+/**
+ * How an alert's state reads ("open"; in Chinese 待确认).
+ * @param {string} state
+ */
+export function alertState(state) {
+  return ['open', 'acknowledged', 'resolved'].includes(state) ? t(`state.${state}`) : String(state);
+}
+
+/**
+ * Who did something: a user name as it is, the rules' own `rule` in words.
+ * @param {string | null | undefined} who
+ */
+export function actor(who) {
+  return who === 'rule' ? t('by.rule') : who || '';
 }
 
 /**
@@ -189,15 +239,15 @@ export function alertKind(kind) {
 export function alertDetail(alert, timeZone) {
   const d = alert.detail || {};
   const parts = [];
-  if (Number.isFinite(d.distance_m)) parts.push(`${Math.round(d.distance_m)} m off the route`);
-  if (Number.isFinite(d.stopped_s)) parts.push(`stopped ${duration(d.stopped_s)}`);
+  if (Number.isFinite(d.distance_m)) parts.push(t('detail.off_route', { m: Math.round(d.distance_m) }));
+  if (Number.isFinite(d.stopped_s)) parts.push(t('detail.stopped', { duration: duration(d.stopped_s) }));
   if (Number.isFinite(d.top_mps)) parts.push(`${Math.round(d.top_mps * 3.6)} km/h`);
-  if (Number.isFinite(d.apart_m)) parts.push(`${Math.round(d.apart_m)} m from its escort`);
+  if (Number.isFinite(d.apart_m)) parts.push(t('detail.apart', { m: Math.round(d.apart_m) }));
   const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
-  if (zone) parts.push(`zone ${zone}`);
-  if (typeof d.since === 'string') parts.push(`since ${clock(d.since, timeZone)}`);
-  if (typeof d.last_heard === 'string') parts.push(`last heard ${clock(d.last_heard, timeZone)}`);
-  if (typeof d.no_fix_since === 'string') parts.push(`no fix since ${clock(d.no_fix_since, timeZone)}`);
-  if (alert.late) parts.push('reported late');
+  if (zone) parts.push(t('detail.zone', { zone }));
+  if (typeof d.since === 'string') parts.push(t('detail.since', { time: clock(d.since, timeZone) }));
+  if (typeof d.last_heard === 'string') parts.push(t('detail.last_heard', { time: clock(d.last_heard, timeZone) }));
+  if (typeof d.no_fix_since === 'string') parts.push(t('detail.no_fix_since', { time: clock(d.no_fix_since, timeZone) }));
+  if (alert.late) parts.push(t('detail.late'));
   return parts.join(' · ');
 }

@@ -7,7 +7,12 @@
 
 import { api, download } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
-import { ALERT_KINDS, alertKind, dateTime, fromLocalInput } from './format.js';
+import { errorText } from './error_text.js';
+import { actor, ALERT_KINDS, alertKind, alertState, dateTime, fromLocalInput } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/history.js';
+
+const t = translator(messages);
 
 const PAGE = 100;
 
@@ -50,16 +55,16 @@ export async function mountHistory(container) {
   const inputs = {
     from: el('input', { type: 'datetime-local', name: 'from' }),
     to: el('input', { type: 'datetime-local', name: 'to' }),
-    move: el('input', { name: 'move', placeholder: 'move id', maxlength: 200 }),
-    vehicle: el('input', { name: 'vehicle', placeholder: 'e.g. truck-01', maxlength: 64 }),
-    kind: select([['', 'Any kind'], ...Object.entries(ALERT_KINDS)], { name: 'kind' }),
-    state: select([['', 'Any state'], ['open', 'Open'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved']], { name: 'state' }),
-    text: el('input', { name: 'text', placeholder: 'text in the note', maxlength: 200 }),
+    move: el('input', { name: 'move', placeholder: t('history.move_placeholder'), maxlength: 200 }),
+    vehicle: el('input', { name: 'vehicle', placeholder: t('history.vehicle_placeholder'), maxlength: 64 }),
+    kind: select([['', t('history.any_kind')], ...Object.entries(ALERT_KINDS)], { name: 'kind' }),
+    state: select([['', t('history.any_state')], ['open', t('history.open')], ['acknowledged', t('history.acknowledged')], ['resolved', t('history.resolved')]], { name: 'state' }),
+    text: el('input', { name: 'text', placeholder: t('history.text_placeholder'), maxlength: 200 }),
   };
   const rows = el('tbody');
   const count = el('p', { class: 'meta history-count' });
-  const more = el('button', { type: 'button', class: 'secondary more', text: 'More', hidden: true });
-  const csv = el('button', { type: 'button', class: 'secondary csv', text: 'Download CSV' });
+  const more = el('button', { type: 'button', class: 'secondary more', text: t('history.more'), hidden: true });
+  const csv = el('button', { type: 'button', class: 'secondary csv', text: t('download_csv') });
   /** The filters of the list shown, and the cursor of its next page. */
   let shown = new URLSearchParams();
   /** @type {string | null} */
@@ -93,20 +98,21 @@ export async function mountHistory(container) {
         rows.append(el('tr', { data: { alert: a.id }, class: `state-${a.state}` },
           el('td', { class: 'opened', text: dateTime(a.opened_t ?? a.t ?? '') }),
           el('td', { class: 'kind', text: alertKind(a.kind) }),
-          el('td', { class: 'state', text: a.state }),
+          el('td', { class: 'state', text: alertState(a.state) }),
           el('td', { class: 'vehicle', text: a.vehicle }),
           el('td', { class: 'move', text: a.move ?? '' }),
           el('td', { class: 'zone', text: a.zone ?? '' }),
-          el('td', { class: 'by', text: [a.acknowledged_by, a.resolved_by].filter(Boolean).join(' / ') }),
+          el('td', { class: 'by', text: [a.acknowledged_by, a.resolved_by].filter(Boolean).map(actor).join(' / ') }),
           el('td', { class: 'note', text: a.note ?? '' })));
       }
       listed += page.alerts.length;
       next = page.next;
       more.hidden = !next;
-      count.textContent = `${listed} alert${listed === 1 ? '' : 's'}${next ? ', more to come' : ''}`;
-      if (!listed) rows.append(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'No alerts match.' })));
+      const counted = t(listed === 1 ? 'history.count_one' : 'history.count_many', { n: listed });
+      count.textContent = next ? t('history.more_to_come', { count: counted }) : counted;
+      if (!listed) rows.append(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: t('history.none') })));
     } catch (e) {
-      message.error(`Cannot read the alert history: ${e.message}`);
+      message.error(t('history.cannot_read', { error: errorText(e) }));
     } finally {
       more.disabled = false;
     }
@@ -119,9 +125,9 @@ export async function mountHistory(container) {
     csv.disabled = true;
     try {
       const name = await download(`/api/v1/alerts/history?${query}`, 'alerts.csv');
-      message.ok(`Saved ${name}.`);
+      message.ok(t('saved', { name }));
     } catch (e) {
-      message.error(`Not downloaded: ${e.message}`);
+      message.error(t('not_downloaded', { error: errorText(e) }));
     } finally {
       csv.disabled = false;
     }
@@ -130,15 +136,16 @@ export async function mountHistory(container) {
   more.addEventListener('click', () => load(false));
   csv.addEventListener('click', downloadCsv);
   container.append(el('section', { class: 'page history' },
-    el('h1', { text: 'Alert history' }),
+    el('h1', { text: t('history.title') }),
     el('form', { class: 'history-filters', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); load(true); } } },
-      el('div', { class: 'row' }, field('Opened from', inputs.from), field('to', inputs.to)),
-      el('div', { class: 'row' }, field('Move', inputs.move), field('Vehicle', inputs.vehicle), field('Kind', inputs.kind), field('State', inputs.state)),
-      el('div', { class: 'row' }, field('Note contains', inputs.text)),
-      el('div', { class: 'row' }, el('button', { type: 'submit', text: 'Show' }), csv)),
+      el('div', { class: 'row' }, field(t('history.opened_from'), inputs.from), field(t('history.to'), inputs.to)),
+      el('div', { class: 'row' }, field(t('history.move'), inputs.move), field(t('history.vehicle'), inputs.vehicle),
+        field(t('history.kind'), inputs.kind), field(t('history.state'), inputs.state)),
+      el('div', { class: 'row' }, field(t('history.note_contains'), inputs.text)),
+      el('div', { class: 'row' }, el('button', { type: 'submit', text: t('history.show') }), csv)),
     message.node, count,
     el('table', { class: 'history-list' },
-      el('thead', {}, el('tr', {}, ['Opened', 'Kind', 'State', 'Vehicle', 'Move', 'Zone', 'By', 'Note'].map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, ['opened', 'kind', 'state', 'vehicle', 'move', 'zone', 'by', 'note'].map((h) => el('th', { text: t(`history.col.${h}`) })))),
       rows),
     more));
   await load(true);

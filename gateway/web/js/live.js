@@ -13,6 +13,10 @@ import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from '.
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 import { progressText } from './progress.js';
 import { can } from './roles.js';
+import { translator } from './i18n.js';
+import messages from './lang/live.js';
+
+const t = translator(messages);
 
 /** A fix older than this is shown greyed: the vehicle may have gone silent. */
 const STALE_AFTER_MS = 30_000;
@@ -33,6 +37,18 @@ const STALE_AFTER_MS = 30_000;
  */
 
 /**
+ * A value an agent reports (`online`, `no_fix`) in words where the catalogue has them, else as
+ * it came (`no_fix` → "no fix").
+ * @param {'agent_state' | 'gnss'} group
+ * @param {string} value
+ */
+function agentWord(group, value) {
+  const key = `${group}.${value}`;
+  const text = t(key);
+  return text === key ? value.replace('_', ' ') : text;
+}
+
+/**
  * @param {HTMLElement} container
  * @param {import('./main.js').Context} ctx
  */
@@ -43,7 +59,7 @@ export async function mountLive(container, ctx) {
   const pickerSlot = el('span', { class: 'picker-slot' });
   // The selected move's zone, named in the toolbar: its arrival times and its alerts read in it.
   const zoneText = el('small', { class: 'time-zone' });
-  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot), zoneText, connection);
+  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, `${t('move')} `, pickerSlot), zoneText, connection);
   /** @type {Map<string, string>} each move's zone, by id */
   const moveZones = new Map();
   /** @type {string | null} */
@@ -57,8 +73,8 @@ export async function mountLive(container, ctx) {
     onPick: (alert) => showAlert(alert),
     zoneOf: (alert) => (alert.move && moveZones.get(alert.move)) || null,
   });
-  side.append(el('section', { class: 'vehicles', 'aria-label': 'Vehicles' },
-    el('h2', { text: 'Vehicles' }), vehicleRows));
+  side.append(el('section', { class: 'vehicles', 'aria-label': t('vehicles') },
+    el('h2', { text: t('vehicles') }), vehicleRows));
 
   const map = createMap(mapNode, me.web);
   /** @type {Map<string, Vehicle>} */
@@ -80,12 +96,12 @@ export async function mountLive(container, ctx) {
     if (known) return known;
     const colour = vehicleColour(id);
     const cells = {
-      age: el('span', { class: 'age', title: 'Age of the last fix' }),
-      speed: el('span', { class: 'speed', title: 'Speed' }),
-      agent: el('div', { class: 'agent', title: "The agent's last health report", text: 'agent: no report yet' }),
-      progress: el('div', { class: 'progress', title: 'Progress along the route; the arrival is an estimate from the last five minutes\' pace', hidden: true }),
+      age: el('span', { class: 'age', title: t('title.age') }),
+      speed: el('span', { class: 'speed', title: t('title.speed') }),
+      agent: el('div', { class: 'agent', title: t('title.agent'), text: t('agent.none') }),
+      progress: el('div', { class: 'progress', title: t('title.progress'), hidden: true }),
     };
-    const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: 'Follow', on: { click: () => choose(id) } });
+    const follow = el('button', { type: 'button', class: 'follow secondary', 'aria-pressed': 'false', text: t('follow'), on: { click: () => choose(id) } });
     const row = el('li', { class: 'vehicle-row', data: { vehicle: id } },
       el('div', { class: 'vehicle-line' },
         el('span', { class: 'swatch', style: { backgroundColor: colour } }),
@@ -120,9 +136,10 @@ export async function mountLive(container, ctx) {
   function showStatus(id, status) {
     const entry = vehicle(id);
     if (!status || typeof status !== 'object') return;
-    const parts = [status.state, status.gnss && `GNSS ${String(status.gnss).replace('_', ' ')}`,
-      finite(status.spool_depth) && status.spool_depth > 0 ? `${status.spool_depth} spooled` : null].filter(Boolean);
-    entry.cells.agent.textContent = `agent: ${parts.join(' · ')}`;
+    const parts = [status.state && agentWord('agent_state', status.state),
+      status.gnss && t('agent.gnss', { state: agentWord('gnss', String(status.gnss)) }),
+      finite(status.spool_depth) && status.spool_depth > 0 ? t('agent.spooled', { n: status.spool_depth }) : null].filter(Boolean);
+    entry.cells.agent.textContent = t('agent.report', { parts: parts.join(' · ') });
     entry.row.dataset.agent = String(status.state || '');
   }
 
@@ -165,7 +182,7 @@ export async function mountLive(container, ctx) {
     for (const entry of vehicles.values()) {
       const on = entry.id === id;
       entry.follow.setAttribute('aria-pressed', String(on));
-      entry.follow.textContent = on ? 'Following' : 'Follow';
+      entry.follow.textContent = on ? t('following') : t('follow');
       entry.row.classList.toggle('followed', on);
     }
     const entry = id && vehicles.get(id);
@@ -219,8 +236,8 @@ export async function mountLive(container, ctx) {
    */
   const showConnection = (state, retryInMs) => {
     connection.dataset.state = state;
-    connection.textContent = state === 'open' ? '● live' : state === 'connecting' ? '○ connecting…'
-      : `○ disconnected${retryInMs ? `, retrying in ${Math.round(retryInMs / 1000)} s` : ''}`;
+    connection.textContent = state === 'open' ? t('connection.open') : state === 'connecting' ? t('connection.connecting')
+      : retryInMs ? t('connection.retrying', { s: Math.round(retryInMs / 1000) }) : t('connection.closed');
   };
   /**
    * The feed's events (feed.js), each with its `detail`.

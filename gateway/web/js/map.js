@@ -4,9 +4,13 @@
 // corridor and its zones; vehicle markers that point where the vehicle heads.
 
 import { el } from './dom.js';
-import { finite } from './format.js';
+import { finite, labels } from './format.js';
 import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
+import { translator } from './i18n.js';
 import { labelPlace } from './label_fit.js';
+import messages from './lang/live.js';
+
+const t = translator(messages);
 
 /** @typedef {import('./api.js').Plan} Plan */
 /** @typedef {import('./api.js').Zone} Zone */
@@ -22,13 +26,8 @@ export const ZONE_COLOURS = {
   forbidden: '#c62828',
 };
 
-/** @type {Record<string, string>} */
-export const ZONE_KINDS = {
-  origin: 'Origin',
-  destination: 'Destination',
-  allowed_stop: 'Allowed stop',
-  forbidden: 'Forbidden',
-};
+/** How each zone kind reads, in the page's language (read at each look: see format.js `labels`). */
+export const ZONE_KINDS = labels(['origin', 'destination', 'allowed_stop', 'forbidden'], (kind) => t(`zone.${kind}`));
 
 const ROUTE_COLOUR = '#3949ab';
 export { vehicleColour } from './colours.js';
@@ -75,7 +74,11 @@ export function createMap(container, web = {}) {
     const tiles = L.tileLayer(web.tile_url, { maxZoom: 19, crossOrigin: false });
     let loaded = 0;
     tiles.on('tileload', () => { loaded += 1; container.dataset.tiles = 'loaded'; });
-    tiles.on('tileerror', () => { if (!loaded) container.dataset.tiles = 'unreachable'; });
+    tiles.on('tileerror', () => {
+      if (loaded || container.dataset.tiles === 'unreachable') return;
+      container.dataset.tiles = 'unreachable';
+      container.append(el('p', { class: 'map-note', role: 'status', text: t('map.no_tiles') }));
+    });
     tiles.addTo(map);
     if (web.tile_attribution) attribution(web.tile_attribution).addTo(map);
   } else {
@@ -142,7 +145,7 @@ function corridorBand(map, latlngs, corridorM) {
  * @param {import('./api.js').ZoneProperties} properties
  */
 function zoneLabel(properties) {
-  return el('span', {}, el('strong', { text: properties.name || 'zone' }), ` — ${ZONE_KINDS[properties.kind ?? ''] || properties.kind || ''}`);
+  return el('span', {}, el('strong', { text: properties.name || t('zone.unnamed') }), ` — ${ZONE_KINDS[properties.kind ?? ''] || properties.kind || ''}`);
 }
 
 /**

@@ -4,6 +4,10 @@
 // live map (live.js) puts the text in each vehicle's list entry and popup.
 
 import { clock, finite, km, ms } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/live.js';
+
+const t = translator(messages);
 
 /**
  * A vehicle's progress, as `GET /api/v1/moves/{id}/progress` and the live feed's `progress`
@@ -23,12 +27,8 @@ import { clock, finite, km, ms } from './format.js';
 
 /** @typedef {'on_route' | 'off_route' | 'stopped' | 'measuring' | 'arrived'} ProgressState */
 
-/** Why there is no arrival estimate, by state. */
-const NO_ESTIMATE = {
-  off_route: 'no arrival estimate: off route',
-  stopped: 'no arrival estimate: stopped',
-  measuring: 'arrival: measuring the pace',
-};
+/** The states that say why there is no arrival estimate (`progress.STATE` in lang/live.js). */
+const NO_ESTIMATE = ['off_route', 'stopped', 'measuring'];
 
 
 /**
@@ -48,12 +48,12 @@ export function hoursMinutes(time, zone) {
  * @param {string | null} [zone] the IANA zone of its move, for the arrival's clock time
  */
 export function progressText(progress, zone) {
-  const done = `${km(progress.progress_m / 1000)} done`;
-  if (progress.state === 'arrived') return `${done} · arrived`;
-  const left = `${km(progress.remaining_m / 1000)} left`;
+  const done = t('progress.done', { km: km(progress.progress_m / 1000) });
+  if (progress.state === 'arrived') return `${done} · ${t('progress.arrived')}`;
+  const left = t('progress.left', { km: km(progress.remaining_m / 1000) });
   const arrival = progress.state === 'on_route' && finite(ms(progress.eta))
-    ? `arrives ≈ ${hoursMinutes(progress.eta, zone)} (estimate)`
-    : NO_ESTIMATE[/** @type {keyof typeof NO_ESTIMATE} */ (progress.state)] || 'no arrival estimate';
+    ? t('progress.arrives', { time: hoursMinutes(progress.eta, zone) })
+    : t(NO_ESTIMATE.includes(progress.state) ? `progress.${progress.state}` : 'progress.no_estimate');
   return `${done} · ${left} · ${arrival}`;
 }
 

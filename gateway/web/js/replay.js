@@ -6,9 +6,14 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
-import { alertKind, dateTime, duration, finite, ms, zoneNote } from './format.js';
+import { errorText } from './error_text.js';
+import { alertKind, clock, dateTime, duration, finite, ms, zoneNote } from './format.js';
 import { createMap, drawPlan, fit, onMap, vehicleColour, VehicleMarker } from './map.js';
 import { chooseMove, defaultMove, getMove, listMoves, movePicker } from './moves.js';
+import { translator } from './i18n.js';
+import messages from './lang/replay.js';
+
+const t = translator(messages);
 
 const SPEEDS = [1, 5, 10, 30, 60];
 /** Fixes farther apart than this are a gap even if the server listed none (its threshold). */
@@ -38,28 +43,28 @@ const TICK_MS = 100;
  */
 export async function mountReplay(container, ctx, [moveParam]) {
   const message = messageLine();
-  const vehicleSelect = select([['', 'All vehicles']], { class: 'vehicle-picker', 'aria-label': 'Vehicle' });
-  const load = el('button', { type: 'button', class: 'load', text: 'Load' });
-  const play = el('button', { type: 'button', class: 'play', text: 'Play', disabled: true });
-  const speed = select(SPEEDS.map((s) => /** @type {[string, string]} */ ([String(s), `${s}x`])), { class: 'speed', 'aria-label': 'Speed' });
+  const vehicleSelect = select([['', t('all_vehicles')]], { class: 'vehicle-picker', 'aria-label': t('vehicle') });
+  const load = el('button', { type: 'button', class: 'load', text: t('load') });
+  const play = el('button', { type: 'button', class: 'play', text: t('play'), disabled: true });
+  const speed = select(SPEEDS.map((s) => /** @type {[string, string]} */ ([String(s), `${s}x`])), { class: 'speed', 'aria-label': t('speed') });
   const clockText = el('span', { class: 'replay-clock', text: '—' });
   // The move's zone: the clock and the marks read in it, and it is named beside the clock.
   const zoneText = el('small', { class: 'time-zone' });
   /** @type {string | null} */
   let zone = null;
-  const timeline = el('div', { class: 'timeline', 'aria-label': 'Timeline' });
-  const slider = el('input', { type: 'range', class: 'slider', min: 0, max: 1, step: 1, value: '0', disabled: true, 'aria-label': 'Time' });
+  const timeline = el('div', { class: 'timeline', 'aria-label': t('timeline') });
+  const slider = el('input', { type: 'range', class: 'slider', min: 0, max: 1, step: 1, value: '0', disabled: true, 'aria-label': t('time') });
   const mapNode = el('div', { class: 'replay-map' });
   const pickerSlot = el('span', { class: 'picker-slot' });
   const section = el('section', { class: 'replay', data: { playing: 'false' } },
-    el('div', { class: 'toolbar' }, el('label', {}, 'Move ', pickerSlot),
-      el('label', {}, 'Vehicle ', vehicleSelect), load, message.node),
+    el('div', { class: 'toolbar' }, el('label', {}, `${t('move')} `, pickerSlot),
+      el('label', {}, `${t('vehicle')} `, vehicleSelect), load, message.node),
     mapNode,
     el('div', { class: 'replay-controls' },
-      el('div', { class: 'row' }, play, el('label', {}, 'Speed ', speed), clockText, zoneText),
+      el('div', { class: 'row' }, play, el('label', {}, `${t('speed')} `, speed), clockText, zoneText),
       timeline, slider,
-      el('div', { class: 'legend' }, el('span', {}, el('i', { class: 'l-stop' }), 'stop'),
-        el('span', {}, el('i', { class: 'l-alert' }), 'alert'), el('span', {}, el('i', { class: 'l-gap' }), 'no data (gap)'))));
+      el('div', { class: 'legend' }, el('span', {}, el('i', { class: 'l-stop' }), t('legend.stop')),
+        el('span', {}, el('i', { class: 'l-alert' }), t('legend.alert')), el('span', {}, el('i', { class: 'l-gap' }), t('legend.gap')))));
   container.append(section);
 
   const map = createMap(mapNode, ctx.me.web);
@@ -97,7 +102,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
     const move = await getMove(moveId);
     zone = move.time_zone;
     zoneText.textContent = zoneNote(zone);
-    replace(vehicleSelect, el('option', { value: '', text: 'All vehicles' }),
+    replace(vehicleSelect, el('option', { value: '', text: t('all_vehicles') }),
       (move.plan.vehicles || []).map((v) => el('option', { value: v, text: v })));
     const drawn = drawPlan(map, move.plan);
     planLayer = drawn.group;
@@ -120,7 +125,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
     try {
       data = await api.get(`/api/v1/moves/${seg(moveId)}/replay${vehicle ? `?vehicle=${seg(vehicle)}` : ''}`);
     } catch (e) {
-      message.error(`Cannot replay: ${e.message}`);
+      message.error(t('cannot_replay', { error: errorText(e) }));
       return;
     }
     gaps = data.gaps.map((g) => ({ vehicle: g.vehicle, from: ms(g.from), to: ms(g.to), duration_s: g.duration_s }));
@@ -141,7 +146,7 @@ export async function mountReplay(container, ctx, [moveParam]) {
       return { vehicle: t.vehicle, positions: t.positions, times, marker: new VehicleMarker(map, t.vehicle, colour) };
     });
     if (!tracks.length) {
-      message.error('No positions recorded for this move (or vehicle) yet.');
+      message.error(t('no_positions'));
       return;
     }
     start = Math.min(...tracks.map((t) => t.times[0]));
@@ -152,7 +157,9 @@ export async function mountReplay(container, ctx, [moveParam]) {
     play.disabled = false;
     drawTimeline(data);
     render();
-    message.ok(`${tracks.length} vehicle${tracks.length === 1 ? '' : 's'}, ${tracks.reduce((n, t) => n + t.positions.length, 0)} positions, ${dateTime(start, zone)} – ${dateTime(end, zone)}`);
+    message.ok(t(tracks.length === 1 ? 'loaded_one' : 'loaded_many', {
+      vehicles: tracks.length, positions: tracks.reduce((n, track) => n + track.positions.length, 0), from: dateTime(start, zone), to: dateTime(end, zone),
+    }));
   }
 
   /**
@@ -187,13 +194,13 @@ export async function mountReplay(container, ctx, [moveParam]) {
 
   /** @param {ReplayData} data */
   function drawTimeline(data) {
-    for (const g of gaps) mark('gap', g.from, g.to, `${g.vehicle}: no data for ${duration(g.duration_s)}`, null, g.vehicle);
+    for (const g of gaps) mark('gap', g.from, g.to, t('mark.gap', { vehicle: g.vehicle, duration: duration(g.duration_s) }), null, g.vehicle);
     for (const s of data.stops) {
-      mark('stop', ms(s.from), ms(s.to), `${s.vehicle} stopped ${duration(s.duration_s)} at ${dateTime(s.from, zone)}`, ms(s.from), s.vehicle);
+      mark('stop', ms(s.from), ms(s.to), t('mark.stop', { vehicle: s.vehicle, duration: duration(s.duration_s), time: dateTime(s.from, zone) }), ms(s.from), s.vehicle);
     }
     for (const a of data.alerts) {
-      const t = ms(a.opened_t || a.t);
-      mark('alert', t, null, `${alertKind(a.kind)}: ${a.vehicle} at ${dateTime(t, zone)}`, t, a.vehicle);
+      const at = ms(a.opened_t || a.t);
+      mark('alert', at, null, t('mark.alert', { kind: alertKind(a.kind), vehicle: a.vehicle, time: dateTime(at, zone) }), at, a.vehicle);
     }
   }
 
@@ -210,27 +217,27 @@ export async function mountReplay(container, ctx, [moveParam]) {
 
   /**
    * @param {Track} track
-   * @param {number} t
+   * @param {number} at
    */
-  function placeAt(track, t) {
+  function placeAt(track, at) {
     const { times, positions, marker } = track;
-    const i = lastAtOrBefore(times, t);
+    const i = lastAtOrBefore(times, at);
     if (i < 0) {
       marker.hide();
       return;
     }
     const fix = positions[i];
     const next = positions[i + 1];
-    const inGap = gaps.some((g) => g.vehicle === track.vehicle && t >= g.from && t < g.to)
+    const inGap = gaps.some((g) => g.vehicle === track.vehicle && at >= g.from && at < g.to)
       || (next && times[i + 1] - times[i] > GAP_AFTER_MS);
     if (!next || inGap) {
-      const ended = !next && t - times[i] > GAP_AFTER_MS;
+      const ended = !next && at - times[i] > GAP_AFTER_MS;
       marker.place(fix.lat, fix.lon, course(fix, positions[i - 1], fix));
       marker.setGrey(inGap || ended, inGap ? 'gap' : 'ended');
-      marker.setNote(inGap ? `no data since ${dateTime(times[i], zone).slice(11)}` : ended ? 'last fix' : '');
+      marker.setNote(inGap ? t('no_data_since', { time: clock(times[i], zone) }) : ended ? t('last_fix') : '');
       return;
     }
-    const f = (t - times[i]) / Math.max(1, times[i + 1] - times[i]);
+    const f = (at - times[i]) / Math.max(1, times[i + 1] - times[i]);
     marker.place(fix.lat + (next.lat - fix.lat) * f, fix.lon + (next.lon - fix.lon) * f, course(fix, fix, next));
     marker.setGrey(false);
     marker.setNote(finite(fix.speed_mps) ? `${Math.round(fix.speed_mps * 3.6)} km/h` : '');
@@ -258,14 +265,14 @@ export async function mountReplay(container, ctx, [moveParam]) {
     if (current >= end) current = start;
     lastTick = performance.now();
     timer = setInterval(tick, TICK_MS);
-    play.textContent = 'Pause';
+    play.textContent = t('pause');
     section.dataset.playing = 'true';
   }
 
   function pause() {
     if (timer) clearInterval(timer);
     timer = null;
-    play.textContent = 'Play';
+    play.textContent = t('play');
     section.dataset.playing = 'false';
   }
 

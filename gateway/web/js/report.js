@@ -6,9 +6,13 @@
 
 import { api, seg } from './api.js';
 import { el, replace } from './dom.js';
-import { alertDetail, alertKind, dateTime, duration, finite, km, ms, zoneNote } from './format.js';
+import { actor, alertDetail, alertKind, alertState, dateTime, decimal, duration, finite, km, ms, zoneNote } from './format.js';
 import { createMap, drawPlan, fit, lineLatLngs, onMap, vehicleColour, ZONE_KINDS } from './map.js';
 import { defaultMove, listMoves } from './moves.js';
+import { translator } from './i18n.js';
+import messages from './lang/replay.js';
+
+const t = translator(messages);
 
 /** @typedef {import('./api.js').Alert} Alert */
 /** @typedef {import('./api.js').Gap} Gap */
@@ -51,7 +55,7 @@ export async function mountReport(container, ctx, [moveParam]) {
   if (!moveId) {
     moveId = defaultMove(await listMoves());
     if (!moveId) {
-      container.append(el('section', { class: 'page' }, el('p', { text: 'No moves yet.' })));
+      container.append(el('section', { class: 'page' }, el('p', { text: t('report.no_moves') })));
       return () => {};
     }
   }
@@ -82,40 +86,42 @@ export async function mountReport(container, ctx, [moveParam]) {
   const gaps = vehicles.flatMap((v) => (v.gaps || []).map((g) => ({ ...g, vehicle: g.vehicle || v.vehicle })));
 
   const page = el('article', { class: 'page report' },
-    el('div', { class: 'report-actions' }, el('button', { type: 'button', class: 'print', text: 'Print', on: { click: () => window.print() } })),
-    el('h1', {}, 'Move report: ', el('span', { class: 'move-name', text: move.name })),
-    el('p', { class: 'meta' }, `Move ${move.id}, planned by ${move.created_by} on ${dateTime(move.created_at, zone)}. `,
-      `Span ${dateTime(report.from, zone)} – ${dateTime(report.to, zone)}. Generated ${dateTime(report.generated_at, zone)} for ${ctx.me.name}. `,
-      el('span', { class: 'time-zone', text: `All ${zoneNote(zone, ms(report.from) || Date.now())}.` })),
-    el('p', {}, `Vehicles: ${(plan.vehicles || []).join(', ')}. Corridor: ${plan.corridor_m ?? '—'} m either side of the route. `,
-      Object.keys(plan.escorts || {}).length ? `Escorts: ${Object.entries(plan.escorts || {}).map(([c, e]) => `${c} by ${e}`).join(', ')}.` : ''),
-    el('section', { class: 'report-route' }, el('h2', { text: 'Planned and driven route' }), mapNode,
-      el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), 'planned route and corridor'),
-        vehicles.map((v) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(v.vehicle) } }), `${v.vehicle} driven`)))),
-    el('section', { class: 'report-zones' }, el('h2', { text: 'Planned zones' }),
-      table(['Zone', 'Kind', 'Size'], zones.map((z) => [
+    el('div', { class: 'report-actions' }, el('button', { type: 'button', class: 'print', text: t('report.print'), on: { click: () => window.print() } })),
+    el('h1', {}, t('report.title'), el('span', { class: 'move-name', text: move.name })),
+    el('p', { class: 'meta' }, t('report.meta', { id: move.id, by: move.created_by, created: dateTime(move.created_at, zone) }),
+      t('report.span', { from: dateTime(report.from, zone), to: dateTime(report.to, zone), generated: dateTime(report.generated_at, zone), name: ctx.me.name }),
+      el('span', { class: 'time-zone', text: t('report.zone', { note: zoneNote(zone, ms(report.from) || Date.now()) }) })),
+    el('p', {}, t('report.vehicles', { vehicles: (plan.vehicles || []).join(', '), corridor: plan.corridor_m ?? '—' }),
+      Object.keys(plan.escorts || {}).length
+        ? t('report.escorts', { escorts: Object.entries(plan.escorts || {}).map(([cargo, escort]) => t('report.escorted_by', { cargo, escort })).join(', ') })
+        : ''),
+    el('section', { class: 'report-route' }, el('h2', { text: t('report.route') }), mapNode,
+      el('p', { class: 'legend' }, el('span', {}, el('i', { class: 'l-planned' }), t('report.planned')),
+        vehicles.map((v) => el('span', {}, el('i', { style: { backgroundColor: vehicleColour(v.vehicle) } }), t('report.driven', { vehicle: v.vehicle }))))),
+    el('section', { class: 'report-zones' }, el('h2', { text: t('report.zones') }),
+      table([t('report.zone_col'), t('report.kind'), t('report.size')], zones.map((z) => [
         el('span', { class: 'zone-name', text: z.properties.name || '' }), ZONE_KINDS[z.properties.kind ?? ''] || String(z.properties.kind),
-        z.geometry.type === 'Point' ? `circle of ${z.properties.radius_m} m` : 'polygon']), 'No zones.')),
-    el('section', { class: 'report-vehicles' }, el('h2', { text: 'Vehicles' }),
-      table(['Vehicle', 'First fix', 'Last fix', 'Fixes', 'Distance', 'Stops', 'Gaps'], vehicles.map((v) => [
+        z.geometry.type === 'Point' ? t('report.circle', { m: String(z.properties.radius_m) }) : t('report.polygon')]), t('report.no_zones'))),
+    el('section', { class: 'report-vehicles' }, el('h2', { text: t('report.vehicles_title') }),
+      table([t('report.vehicle'), t('report.first_fix'), t('report.last_fix'), t('report.fixes'), t('report.distance'), t('report.stops'), t('report.gaps')], vehicles.map((v) => [
         v.vehicle, dateTime(v.first_fix, zone), dateTime(v.last_fix, zone), String(v.fixes), km(v.distance_km),
-        String((v.stops || []).length), String((v.gaps || []).length)]), 'No vehicles.')),
-    el('section', { class: 'report-deviations' }, el('h2', { text: 'Deviations from the route' }),
-      table(['Vehicle', 'Opened', 'Detail', 'Back on route', 'State'], deviations.map((a) => [
-        a.vehicle, dateTime(a.opened_t, zone), alertDetail(a, zone), a.cleared_t ? dateTime(a.cleared_t, zone) : '—', a.state]), 'No deviations.')),
-    el('section', { class: 'report-stops' }, el('h2', { text: 'Stops' }),
-      table(['Vehicle', 'From', 'To', 'Duration', 'Where'], stops.map((s) => [
-        s.vehicle, dateTime(s.from, zone), dateTime(s.to, zone), duration(s.duration_s), `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`]), 'No stops.')),
-    el('section', { class: 'report-gaps' }, el('h2', { text: 'Data gaps per vehicle' }),
-      table(['Vehicle', 'From', 'To', 'Duration'], gaps.map((g) => [g.vehicle, dateTime(g.from, zone), dateTime(g.to, zone), duration(g.duration_s)]),
-        'No gaps: every vehicle reported throughout.')),
-    el('section', { class: 'report-alerts' }, el('h2', { text: 'Alert log' }),
+        String((v.stops || []).length), String((v.gaps || []).length)]), t('report.no_vehicles'))),
+    el('section', { class: 'report-deviations' }, el('h2', { text: t('report.deviations') }),
+      table([t('report.vehicle'), t('report.opened'), t('report.detail'), t('report.back_on_route'), t('report.state')], deviations.map((a) => [
+        a.vehicle, dateTime(a.opened_t, zone), alertDetail(a, zone), a.cleared_t ? dateTime(a.cleared_t, zone) : '—', alertState(a.state)]), t('report.no_deviations'))),
+    el('section', { class: 'report-stops' }, el('h2', { text: t('report.stops') }),
+      table([t('report.vehicle'), t('report.from'), t('report.to'), t('report.duration'), t('report.where')], stops.map((s) => [
+        s.vehicle, dateTime(s.from, zone), dateTime(s.to, zone), duration(s.duration_s), `${decimal(s.lat, 5)}, ${decimal(s.lon, 5)}`]), t('report.no_stops'))),
+    el('section', { class: 'report-gaps' }, el('h2', { text: t('report.gaps_title') }),
+      table([t('report.vehicle'), t('report.from'), t('report.to'), t('report.duration')], gaps.map((g) => [g.vehicle, dateTime(g.from, zone), dateTime(g.to, zone), duration(g.duration_s)]),
+        t('report.no_gaps'))),
+    el('section', { class: 'report-alerts' }, el('h2', { text: t('report.alert_log') }),
       alerts.length ? alerts.map((a) => el('div', { class: 'report-alert', data: { alertId: a.id } },
-        el('h3', {}, `${alertKind(a.kind)} — ${a.vehicle} — opened ${dateTime(a.opened_t, zone)}`),
+        el('h3', {}, t('report.alert_head', { kind: alertKind(a.kind), vehicle: a.vehicle, time: dateTime(a.opened_t, zone) })),
         el('p', { class: 'meta', text: alertDetail(a, zone) }),
-        table(['State', 'At', 'By', 'Note'], (a.transitions || []).map((t) => [
-          t.state, dateTime(t.at, zone), t.by || '—', el('span', { class: 'notes', text: t.note || '' })]), 'No history.')))
-        : el('p', { class: 'empty', text: 'No alerts.' })));
+        table([t('report.state'), t('report.at'), t('report.by'), t('report.note')], (a.transitions || []).map((step) => [
+          alertState(step.state), dateTime(step.at, zone), step.by ? actor(step.by) : '—', el('span', { class: 'notes', text: step.note || '' })]), t('report.no_history'))))
+        : el('p', { class: 'empty', text: t('report.no_alerts') })));
   container.append(page);
 
   const map = createMap(mapNode, ctx.me.web);
