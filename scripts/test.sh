@@ -29,6 +29,8 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 # Debian's Chromium for the browser tests (driven by playwright-core, which downloads no browser).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# A font with Chinese characters, so the screenshots of the page in Chinese show text, not boxes.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
