@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod gcj02;
 pub mod geometry;
+pub mod language;
 pub mod live;
 mod local_frame;
 pub mod log_line;
@@ -26,6 +27,7 @@ pub mod vehicle;
 pub mod wire;
 pub mod zone_index;
 
+pub use language::Language;
 pub use position::{FixMode, Position};
 pub use vehicle::{VehicleId, VehicleIdError};
 pub use wire::{PositionBatch, WireError};
