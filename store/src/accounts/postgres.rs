@@ -221,8 +221,9 @@ impl PgStore {
 
     pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool> {
         let client = self.client().await?;
-        let changed =
-            client.execute("UPDATE users SET language = $2 WHERE name = $1", &[&name, &language.as_str()]).await?;
+        let changed = client
+            .execute("UPDATE users SET language = $2 WHERE name = $1", &[&name, &language.as_str()])
+            .await?;
         Ok(changed == 1)
     }
 

@@ -261,8 +261,10 @@ impl SqliteStore {
     pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool> {
         let name = name.to_string();
         self.with(move |conn| {
-            let changed =
-                conn.execute("UPDATE users SET language = ?2 WHERE name = ?1", params![name, language.as_str()])?;
+            let changed = conn.execute(
+                "UPDATE users SET language = ?2 WHERE name = ?1",
+                params![name, language.as_str()],
+            )?;
             Ok(changed == 1)
         })
         .await
