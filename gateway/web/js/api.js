@@ -15,15 +15,17 @@ export function setToken(value) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-/** An API error: the HTTP status and the server's message. */
+/** An API error: the HTTP status, the server's message and its reason code (if it gave one). */
 export class ApiError extends Error {
   /**
    * @param {number} status 0 when the server could not be reached
    * @param {string} message
+   * @param {string | null} [reason] the answer's `reason` (`unknown_vehicle`…), what the page translates
    */
-  constructor(status, message) {
+  constructor(status, message, reason = null) {
     super(message);
     this.status = status;
+    this.reason = reason;
   }
 }
 
@@ -56,12 +58,15 @@ export async function request(method, path, { json, body, contentType, raw = fal
   }
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
+    /** @type {string | null} */
+    let reason = null;
     try {
       const error = await response.json();
       if (error && typeof error.error === 'string') message = error.error;
+      if (error && typeof error.reason === 'string') reason = error.reason;
     } catch { /* not JSON: keep the status line */ }
     if (response.status === 401 && bearer) window.dispatchEvent(new CustomEvent('convoy:unauthorized'));
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, reason);
   }
   if (raw) return response;
   if (response.status === 204) return null;
