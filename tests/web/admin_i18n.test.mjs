@@ -7,7 +7,7 @@ import { afterEach, test } from 'node:test';
 
 import { receiverText, spoolText, stateText } from '../../gateway/web/js/agent_status.js';
 import { ApiError } from '../../gateway/web/js/api.js';
-import { actionCell } from '../../gateway/web/js/audit.js';
+import { actionCell, listName } from '../../gateway/web/js/audit.js';
 import { holdScope } from '../../gateway/web/js/holds.js';
 import { setLanguage } from '../../gateway/web/js/i18n.js';
 import { confirmation, lastLogin, roleName } from '../../gateway/web/js/people.js';
@@ -54,8 +54,13 @@ test('a hold\'s scope and an audit action read in Chinese, the code kept as the 
   assert.equal(holdScope({ ...hold, move: 'm1', vehicles: ['truck-07'] }), '任务 m1（truck-07）');
   assert.deepEqual(actionCell('move.create'), { text: '创建任务', title: 'move.create' });
   assert.deepEqual(actionCell('made.up'), { text: 'made.up', title: null }, 'an unknown action shows its code');
+  assert.equal(listName('audit_log'), '审计日志');
+  assert.equal(listName('system'), '系统');
+  assert.equal(listName('hold:12'), '保全 12');
+  assert.equal(listName('truck-07'), 'truck-07', 'an id stays as it is');
   setLanguage('en');
   assert.deepEqual(actionCell('move.create'), { text: 'move.create', title: 'Move created' });
+  assert.equal(listName('audit_log'), 'audit_log', 'English shows the record as it is');
 });
 
 test('a refusal reads by its reason in Chinese, and as the server said it in English', () => {

@@ -28,6 +28,20 @@ export function actionCell(action) {
 }
 
 /**
+ * Who or what an entry names when it is not a person, a vehicle or a move but a whole list
+ * (`vehicles`, `audit_log`…), a hold (`hold:3`) or the server itself (`system`): in Chinese in
+ * words, else as recorded.
+ * @param {string | null} value
+ */
+export function listName(value) {
+  if (!value || language() === 'en') return value ?? '';
+  const hold = /^hold:(\d+)$/.exec(value);
+  if (hold) return t('name.hold', { id: hold[1] });
+  const key = `name.${value}`;
+  return Object.hasOwn(messages['zh-CN'], key) ? t(key) : value;
+}
+
+/**
  * An entry's detail as the cell shows it: the stored JSON (in Chinese folded under "详情").
  * @param {Record<string, unknown> | null} detail
  */
@@ -78,8 +92,8 @@ export async function mountAudit(container) {
       const body = await api.get(`/api/v1/audit?${query}`);
       for (const e of body.entries) {
         rows.append(el('tr', { data: { seq: String(e.seq) } },
-          el('td', { text: String(e.seq) }), el('td', { text: when(e.at) }), el('td', { class: 'actor', text: e.actor ?? '—' }),
-          el('td', { class: 'action', ...actionCell(e.action) }), el('td', { text: e.target ?? '' }), el('td', { text: e.from ?? '' }),
+          el('td', { text: String(e.seq) }), el('td', { text: when(e.at) }), el('td', { class: 'actor', text: e.actor ? listName(e.actor) : '—' }),
+          el('td', { class: 'action', ...actionCell(e.action) }), el('td', { text: listName(e.target) }), el('td', { text: e.from ?? '' }),
           el('td', {}, detailCell(e.detail))));
         afterSeq = e.seq;
       }
