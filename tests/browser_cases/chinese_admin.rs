@@ -44,7 +44,8 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     let running_plan = move_of(RUNNING_NAME, now - TimeSpan::hours(1), now + TimeSpan::hours(2));
     let running = create_move(&server, &token, &running_plan).await;
     // The agent's last report: 1,200 fixes waiting in its spool, the oldest 40 s.
-    let status = r#"{"state":"online","version":"0.1.0","gnss":"fix","spool_depth":1200,"spool_oldest_age_s":40}"#;
+    let status =
+        r#"{"state":"online","version":"0.1.0","gnss":"fix","spool_depth":1200,"spool_oldest_age_s":40}"#;
     let report = AgentStatus {
         vehicle: VehicleId::new(VEHICLE).unwrap(),
         received_at: now - TimeSpan::minutes(5),
@@ -82,17 +83,28 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     let moves = &steps["moves"];
     no_english("moves", "english");
     no_english("moves", "english_after");
-    assert_eq!((moves["heading"].as_str(), moves["planned_state"].as_str()), (Some("任务"), Some("已计划")), "{moves}");
+    assert_eq!(
+        (moves["heading"].as_str(), moves["planned_state"].as_str()),
+        (Some("任务"), Some("已计划")),
+        "{moves}"
+    );
     assert_eq!(moves["headers"], json!(["名称", "编号", "车辆", "时间窗口", "状态", "创建", ""]));
     assert_eq!(moves["zone_note"], "时间按 Asia/Shanghai（UTC+08:00）显示");
     if planned_from == "2026-12-24T01:30:00Z".parse::<DateTime<Utc>>().unwrap() {
         assert_eq!(moves["window"], "2026年12月24日 09:30:00 – 2026年12月24日 17:30:00", "{moves}");
     }
-    assert_eq!(moves["question"], format!("现在结束任务 {RUNNING_NAME}？告警规则将停止监控它，其车辆和手机也不再为此任务跟踪。"));
+    assert_eq!(
+        moves["question"],
+        format!("现在结束任务 {RUNNING_NAME}？告警规则将停止监控它，其车辆和手机也不再为此任务跟踪。")
+    );
     assert_eq!(moves["message"], format!("任务 {RUNNING_NAME} 已结束。"));
     assert_eq!(moves["ended_state"], "已结束");
     let end_note = moves["end_note"].as_str().unwrap();
-    assert!(end_note.starts_with(&format!("由 {ADMIN_USER} 于 20")) && end_note.ends_with("结束：客户要求提前结束"), "{end_note}");
+    assert!(
+        end_note.starts_with(&format!("由 {ADMIN_USER} 于 20"))
+            && end_note.ends_with("结束：客户要求提前结束"),
+        "{end_note}"
+    );
 
     let setup = &steps["setup"];
     no_english("setup", "english");
@@ -116,7 +128,10 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     assert_eq!(edit["note"], "此任务尚未开始：开始前可修改整个计划。 第 1 版。");
     assert_eq!(edit["message"], "已保存为第 2 版。");
     let newest = edit["versions"][0].as_str().unwrap();
-    assert!(newest.starts_with("第 2 版 · 20") && newest.ends_with(&format!(" · {ADMIN_USER}: 修改了名称")), "{newest}");
+    assert!(
+        newest.starts_with("第 2 版 · 20") && newest.ends_with(&format!(" · {ADMIN_USER}: 修改了名称")),
+        "{newest}"
+    );
 
     let people = &steps["people"];
     no_english("people", "english");
