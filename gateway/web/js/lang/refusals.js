@@ -51,6 +51,8 @@ export default {
     'reason.no_such_hold': 'There is no such hold.',
     'reason.already_released': 'The hold was released already.',
     'reason.unknown_language': 'Unknown language.',
+    'reason.bad_endpoint': 'The endpoint is not an address the app can report to.',
+    'reason.bad_query': 'A value of the request is not valid.',
   },
   'zh-CN': {
     unreachable: '无法连接服务器。',
@@ -99,5 +101,7 @@ export default {
     'reason.no_such_hold': '没有这项保全。',
     'reason.already_released': '该保全已解除。',
     'reason.unknown_language': '未知的语言。',
+    'reason.bad_endpoint': '上报地址不是应用可以使用的地址。',
+    'reason.bad_query': '请求中的某个值无效。',
   },
 };
