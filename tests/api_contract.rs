@@ -195,6 +195,14 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(200, "PUT", "/api/v1/me/password", Some(auditor), own(AUDITOR_PASSWORD, new_password)).await;
     c.expect(200, "PUT", "/api/v1/me/password", Some(auditor), own(new_password, AUDITOR_PASSWORD)).await;
     c.expect(401, "PUT", "/api/v1/me/password", None, own(AUDITOR_PASSWORD, new_password)).await;
+    let me = c.expect(200, "GET", "/api/v1/me", Some(auditor), None).await;
+    assert_eq!(me["language"], Value::Null, "never chosen: {me}");
+    let language = |language: &str| Some(json!({ "language": language }));
+    c.expect(204, "PUT", "/api/v1/me/language", Some(auditor), language("zh-CN")).await;
+    c.expect(400, "PUT", "/api/v1/me/language", Some(auditor), language("fr")).await;
+    c.expect(401, "PUT", "/api/v1/me/language", None, language("en")).await;
+    let me = c.expect(200, "GET", "/api/v1/me", Some(auditor), None).await;
+    assert_eq!(me["language"], "zh-CN", "{me}");
 
     // Vehicles and a move they drive.
     let created =

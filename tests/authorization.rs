@@ -65,6 +65,8 @@ enum Call {
     /// The caller is a new user of the caller's role, with a token of their own; the body their
     /// password and a new one.
     OwnPassword,
+    /// The body a language to speak.
+    Language,
     /// `{id}` is a new move; the team is the test escort.
     Team,
     /// `{id}` is a new running move (no window); the body a reason.
@@ -130,6 +132,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/users/{name}/enable", ADMIN, Call::RevokeTokens),
     route("POST", "/api/v1/users/{name}/password", ADMIN, Call::RevokeTokens),
     route("PUT", "/api/v1/me/password", EVERYONE, Call::OwnPassword),
+    route("PUT", "/api/v1/me/language", EVERYONE, Call::Language),
     route("PUT", "/api/v1/moves/{id}/team", PLANNERS, Call::Team),
     route("POST", "/api/v1/moves/{id}/end", PLANNERS, Call::EndMove),
     route("POST", "/api/v1/moves/{id}/cancel", PLANNERS, Call::CancelMove),
@@ -329,6 +332,7 @@ impl World {
         let mut name = String::new();
         match route.call {
             Call::Plain | Call::WebSocket => {}
+            Call::Language => body = Some(json_body(json!({ "language": "zh-CN" }))),
             Call::Login => {
                 let (user, password) = credentials(match caller {
                     Caller::As(role) => role,

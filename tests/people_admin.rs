@@ -258,6 +258,43 @@ async fn changing_ones_own_password_keeps_this_session_and_ends_the_others() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chosen_language_is_returned_by_me_after_a_new_login_and_a_wrong_one_is_refused() {
+    let (server, admin) = start_with_pat().await;
+    let first = server.login(PAT.0, PAT.1).await;
+    let language = |token: String| {
+        let server = &server;
+        async move { server.get_json("/api/v1/me", &token).await.1["language"].clone() }
+    };
+    assert_eq!(language(first.clone()).await, Value::Null, "never chosen");
+    let before = refused_count(&server, "unknown_language").await;
+    for wrong in [json!("fr"), json!("zh"), json!("ZH-cn"), json!(""), json!(7), Value::Null] {
+        let body = json!({ "language": wrong });
+        let (status, answer) = call(&server, "PUT", "/api/v1/me/language", Some(&first), Some(body)).await;
+        assert_eq!((status, &answer["reason"]), (400, &json!("unknown_language")), "{wrong}: {answer}");
+    }
+    assert_eq!(refused_count(&server, "unknown_language").await - before, 6.0, "each counted");
+    assert_eq!(language(first.clone()).await, Value::Null, "nothing changed");
+
+    let body = json!({ "language": "zh-CN" });
+    let (status, _) = call(&server, "PUT", "/api/v1/me/language", Some(&first), Some(body)).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&server, "POST", "/api/v1/logout", Some(&first), None).await;
+    assert_eq!(status, 204);
+    let again = server.login(PAT.0, PAT.1).await;
+    assert_eq!(language(again.clone()).await, json!("zh-CN"), "kept for the next login");
+    assert_eq!(language(admin.clone()).await, Value::Null, "only the person's own");
+    let body = json!({ "language": "en" });
+    let (status, _) = call(&server, "PUT", "/api/v1/me/language", Some(&again), Some(body)).await;
+    assert_eq!(status, 204);
+    assert_eq!(language(again.clone()).await, json!("en"), "changed back");
+    let (entries, text) = audit_log(&server).await;
+    let chosen = ("person.language".to_string(), PAT.0.to_string(), PAT.0.to_string());
+    assert_eq!(entries.iter().filter(|e| **e == chosen).count(), 2, "{entries:?}");
+    assert!(text.contains(r#"{"language":"zh-CN"}"#), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_answers_its_reason_changes_nothing_and_is_counted() {
     let (server, admin) = start_with_pat().await;
     let pat = server.login(PAT.0, PAT.1).await;

@@ -27,6 +27,7 @@ pub mod vehicle;
 pub mod wire;
 pub mod zone_index;
 
+pub use language::Language;
 pub use position::{FixMode, Position};
 pub use vehicle::{VehicleId, VehicleIdError};
 pub use wire::{PositionBatch, WireError};

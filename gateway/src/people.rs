@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use convoy_core::{Ability, Role};
+use convoy_core::{Ability, Language, Role};
 use convoy_store::Person;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,6 +52,10 @@ pub(crate) struct Me {
     /// What the person's role may do (the page shows what they may use).
     #[schema(value_type = Vec<schemas::Ability>)]
     abilities: Vec<Ability>,
+    /// The language the person chose for the page (`PUT /api/v1/me/language`); null if they
+    /// never chose one (the page follows the browser's).
+    #[schema(value_type = Option<schemas::Language>, required = true)]
+    language: Option<Language>,
     web: WebSettings,
 }
 
@@ -61,11 +65,15 @@ pub(crate) struct Me {
     tag = "people",
     operation_id = "me",
     summary = "Who is logged in, what they may do, and what the web page needs to know about the site",
-    responses((status = 200, description = "The user, their abilities and the site's web settings.", body = Me)),
+    responses(
+        (status = 200, description = "The user, their abilities, their language and the site's web settings.", body = Me),
+        (status = 503, response = ServiceUnavailable),
+    ),
 )]
-pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Reply<Me> {
+pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Result<Reply<Me>, ApiError> {
     let abilities = user.0.role.abilities();
-    Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, web: state.web })
+    let language = state.store.person_language(&user.0.name).await?;
+    Ok(Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, language, web: state.web }))
 }
 
 /// Ends the token the request came with: it stops working at once, not when it expires.

@@ -21,7 +21,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use convoy_core::{Ability, Role};
+use convoy_core::{Ability, Language, Role};
 use convoy_registry::{credentials, AddUserError};
 use convoy_store::{PersonChange, PersonChanged};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,8 @@ pub(crate) const PEOPLE_REFUSAL_REASONS: &[&str] = &[
     // Changing one's own password.
     "wrong_password",
     "throttled",
+    // Choosing one's language: anything but `en` or `zh-CN`.
+    "unknown_language",
 ];
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -72,6 +74,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Ability::Users, routes!(enable)))
         .routes(requires(Ability::Users, routes!(reset_password)))
         .routes(signed_in(routes!(change_own_password)))
+        .routes(signed_in(routes!(set_own_language)))
         .layer(axum::middleware::map_response(count_refusal))
 }
 
@@ -387,4 +390,49 @@ pub(crate) async fn change_own_password(
         .map_err(|e| e.into_response())?;
     tracing::info!(user = %name, revoked, "own password changed");
     Ok(Reply::ok(PasswordChanged { revoked }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LanguageChoice {
+    /// `en` or `zh-CN`. Read as any JSON value, so that a wrong one (a number, null, `fr`) is
+    /// refused by its reason, `unknown_language`, not as a malformed body.
+    #[schema(value_type = schemas::Language)]
+    language: serde_json::Value,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/language",
+    tag = "people",
+    operation_id = "setOwnLanguage",
+    summary = "Save the language the web page speaks to me (`en` or `zh-CN`)",
+    description = "Kept on the person and returned by `GET /api/v1/me` as `language` from then on, at every login. Anything but `en` or `zh-CN` is refused with 400 `unknown_language`. Recorded in the audit log (`person.language`).",
+    request_body = LanguageChoice,
+    responses(
+        (status = 204, description = "Saved."),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+pub(crate) async fn set_own_language(
+    State(state): State<AppState>,
+    user: Authenticated,
+    ClientAddr(from): ClientAddr,
+    ApiJson(request): ApiJson<LanguageChoice>,
+) -> Result<StatusCode, ApiError> {
+    let Some(language) = request.language.as_str().and_then(|l| Language::parse(l).ok()) else {
+        let error = ApiError::new(StatusCode::BAD_REQUEST, "unknown language; expected \"en\" or \"zh-CN\"");
+        return Err(error.with_reason("unknown_language"));
+    };
+    let name = &user.0.name;
+    // The person was removed under the request: their token is no longer valid either.
+    if !state.store.set_person_language(name, language).await? {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired token"));
+    }
+    audit::record(&state, Some(name), from, "person.language", name, json!({ "language": language })).await?;
+    tracing::info!(user = %name, %language, "language chosen");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@
 
 use convoy_core::alert::{AlertKind as CoreAlertKind, AlertState as CoreAlertState};
 use convoy_core::progress::ProgressState as CoreProgressState;
-use convoy_core::{Ability as CoreAbility, Role as CoreRole};
+use convoy_core::{Ability as CoreAbility, Language as CoreLanguage, Role as CoreRole};
 use serde_json::{json, Value};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 
@@ -48,6 +48,8 @@ wire_schemas! {
     Role => { "type": "string", "enum": names(&CoreRole::ALL) },
     /// Something a role may do (`convoy_core::Ability`).
     Ability => { "type": "string", "enum": names(&CoreAbility::ALL) },
+    /// A language the web page speaks (`convoy_core::Language`).
+    Language => { "type": "string", "enum": names(&CoreLanguage::ALL) },
     UserName => { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$" },
     VehicleId => { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "examples": ["truck-07"] },
     Time => { "type": "string", "format": "date-time", "examples": ["2026-11-28T09:15:02.000Z"] },

@@ -151,6 +151,10 @@ const ASSETS: &[Asset] = assets![
     "js/vehicles.js" => JS,
     "js/agent_status.js" => JS,
     "js/password.js" => JS,
+    "js/refusals.js" => JS,
+    "js/when.js" => JS,
+    "js/lang/refusals.js" => JS,
+    "js/lang/phones.js" => JS,
     "js/i18n.js" => JS,
     "js/lang/common.js" => JS,
     "js/lang/live.js" => JS,
@@ -269,6 +273,28 @@ mod tests {
                 _ => TEXT,
             };
             assert_eq!(asset.content_type, expected, "{}", asset.path);
+        }
+    }
+
+    /// The admin views show a refusal in Chinese by its reason code (js/refusals.js): every
+    /// reason their routes give has a text in js/lang/refusals.js.
+    #[test]
+    fn every_refusal_reason_of_the_admin_routes_has_a_text_in_the_page() {
+        let catalogue = ASSETS.iter().find(|a| a.path == "js/lang/refusals.js").expect("embedded");
+        let text = std::str::from_utf8(catalogue.body).unwrap();
+        let reasons = [
+            crate::people_admin::PEOPLE_REFUSAL_REASONS,
+            crate::vehicles_admin::VEHICLE_REFUSAL_REASONS,
+            &crate::move_end::MOVE_END_REFUSAL_REASONS,
+            &crate::move_edit::MOVE_EDIT_REFUSAL_REASONS,
+            &convoy_core::plan::PLAN_REJECTION_REASONS,
+            convoy_registry::holds::HOLD_REFUSAL_REASONS,
+            &["bad_name", "bad_endpoint", "unknown_vehicle", "unknown_person", "already_exists"], // phones/admin.rs
+        ];
+        for reason in reasons.concat() {
+            // Each text in both languages (tests/web/i18n.test.mjs checks they pair up).
+            let key = format!("'reason.{reason}':");
+            assert_eq!(text.matches(&key).count(), 2, "{reason} has no text in js/lang/refusals.js");
         }
     }
 

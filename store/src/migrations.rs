@@ -35,6 +35,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0009_people_admin.sql",
     "0010_vehicle_admin.sql",
     "0011_plan_versions.sql",
+    "0012_person_language.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -51,6 +52,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0010_people_admin.sql",
     "0011_vehicle_admin.sql",
     "0012_plan_versions.sql",
+    "0013_person_language.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

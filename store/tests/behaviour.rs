@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use convoy_core::alert::{AlertKind, AlertState};
 use convoy_core::plausibility::Implausible;
-use convoy_core::{FixMode, Position, Role, VehicleId};
+use convoy_core::{FixMode, Language, Position, Role, VehicleId};
 use convoy_store::{
     AgentStatus, AlertChange, AlertFilter, AlertHistoryQuery, AlertKey, AlertRecord, AlertTransition,
     AuditBreak, AuditFilter, AuditHead, DeadLetter, Delivery, Device, DeviceKind, HeldPositions, HoldRecord,
@@ -147,6 +147,7 @@ every_backend!(
     the_last_enabled_admin_cannot_be_disabled_or_demoted,
     a_new_password_ends_every_token_but_the_one_kept,
     people_are_listed_with_their_state_and_last_login,
+    a_persons_language_is_kept_until_changed,
     a_backlog_is_stored_marked_late,
     an_implausible_fix_is_kept_raw_and_marked_but_never_becomes_the_live_position,
     a_fix_older_than_the_retention_is_marked,

@@ -3,6 +3,7 @@
 
 mod alert_history;
 mod auditor;
+mod chinese_admin;
 mod chinese_watch;
 mod daily_report;
 mod gcj02;

@@ -6,7 +6,13 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace } from './dom.js';
-import { dateTime, duration, finite } from './format.js';
+import { duration, finite } from './format.js';
+import { formatNumber, translator } from './i18n.js';
+import messages from './lang/vehicles.js';
+import { refusalText } from './refusals.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * One report (`StatusReport`); a field the agent did not send is absent.
@@ -34,8 +40,8 @@ import { dateTime, duration, finite } from './format.js';
  */
 export function stateText(state) {
   switch (state) {
-    case 'online': return 'Online';
-    case 'offline': return 'Offline';
+    case 'online': return t('status.online');
+    case 'offline': return t('status.offline');
     default: return state ?? '—';
   }
 }
@@ -46,9 +52,9 @@ export function stateText(state) {
  */
 export function receiverText(gnss) {
   switch (gnss) {
-    case 'fix': return 'Fix';
-    case 'no_fix': return 'No fix';
-    case 'no_data': return 'No data from the receiver';
+    case 'fix': return t('status.fix');
+    case 'no_fix': return t('status.no_fix');
+    case 'no_data': return t('status.no_data');
     default: return gnss ?? '—';
   }
 }
@@ -61,10 +67,10 @@ export function receiverText(gnss) {
 export function spoolText(report) {
   const depth = report.spool_depth;
   if (!finite(depth)) return '—';
-  const dropped = finite(report.spool_dropped) && report.spool_dropped > 0 ? `, ${report.spool_dropped} dropped` : '';
-  if (depth === 0) return `empty${dropped}`;
-  const oldest = finite(report.spool_oldest_age_s) ? `, oldest ${duration(report.spool_oldest_age_s)}` : '';
-  return `${depth} waiting${oldest}${dropped}`;
+  const dropped = finite(report.spool_dropped) && report.spool_dropped > 0 ? t('status.dropped', { n: formatNumber(report.spool_dropped) }) : '';
+  if (depth === 0) return `${t('status.empty')}${dropped}`;
+  const oldest = finite(report.spool_oldest_age_s) ? t('status.oldest', { age: duration(report.spool_oldest_age_s) }) : '';
+  return `${t('status.waiting', { n: formatNumber(depth) })}${oldest}${dropped}`;
 }
 
 /**
@@ -74,26 +80,26 @@ export function spoolText(report) {
  */
 export async function showStatusHistory(box, id) {
   const message = messageLine();
-  replace(box, el('h2', { text: `Agent status of ${id}, last 24 hours` }), message.node);
+  replace(box, el('h2', { text: t('status.title', { id }) }), message.node);
   /** @type {StatusHistory} */
   let history;
   try {
     history = await api.get(`/api/v1/vehicles/${seg(id)}/status`);
   } catch (e) {
-    message.error(`Cannot read the status history: ${e.message}`);
+    message.error(t('status.cannot_read', { why: refusalText(e) }));
     return;
   }
   box.append(el('p', { class: 'last-heard',
-    text: history.last_seen ? `Last heard ${dateTime(history.last_seen)}.` : 'No report in the last 24 hours.' }));
+    text: history.last_seen ? t('status.last_heard', { at: when(history.last_seen) }) : t('status.no_report') }));
   if (!history.reports.length) return;
-  const columns = ['Received', 'State', 'Receiver', 'Spool', 'Version'];
+  const columns = [t('status.col_received'), t('status.col_state'), t('status.col_receiver'), t('status.col_spool'), t('status.col_version')];
   const rows = history.reports.map((report) => el('tr', {},
-    el('td', { class: 'received', text: dateTime(report.received_at) }),
+    el('td', { class: 'received', text: when(report.received_at) }),
     el('td', { class: 'state', text: stateText(report.state) }),
     el('td', { class: 'receiver', text: receiverText(report.gnss) }),
     el('td', { class: 'spool', text: spoolText(report) }),
     el('td', { class: 'version', text: report.version ?? '—' })));
   box.append(el('table', { class: 'status-reports' },
     el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), el('tbody', {}, rows)));
-  if (history.truncated) box.append(el('p', { class: 'hint', text: 'Only the newest 1,000 reports are shown.' }));
+  if (history.truncated) box.append(el('p', { class: 'hint', text: t('status.truncated', { n: formatNumber(1000) }) }));
 }

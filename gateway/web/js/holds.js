@@ -6,8 +6,14 @@
 
 import { api, seg } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
-import { dateTime, fromLocalInput } from './format.js';
+import { fromLocalInput } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/holds.js';
+import { refusalText } from './refusals.js';
 import { can } from './roles.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * A hold (`GET /api/v1/holds`).
@@ -27,16 +33,16 @@ import { can } from './roles.js';
  * @property {string | null} release_reason
  */
 
-/** @type {[string, string][]} */
-const SCOPES = [['move', 'A move'], ['vehicle', 'A vehicle'], ['all', 'Every vehicle']];
+/** @returns {[string, string][]} */
+const scopes = () => [['move', t('holds.scope_move')], ['vehicle', t('holds.scope_vehicle')], ['all', t('holds.scope_all')]];
 
 /**
  * What a hold covers, as a line.
  * @param {Hold} hold
  */
 export function holdScope(hold) {
-  const vehicles = hold.vehicles === null ? 'every vehicle' : hold.vehicles.join(', ');
-  return hold.move ? `move ${hold.move} (${vehicles})` : vehicles;
+  const vehicles = hold.vehicles === null ? t('holds.every_vehicle') : hold.vehicles.join(', ');
+  return hold.move ? t('holds.covers_move', { move: hold.move, vehicles }) : vehicles;
 }
 
 /**
@@ -47,11 +53,11 @@ export async function mountHolds(container, { me }) {
   const admin = can(me, 'holds');
   const listMessage = messageLine();
   const rows = el('tbody');
-  const columns = ['#', 'Covers', 'From', 'To', 'Reason', 'Reference', 'Placed', 'State'];
+  const columns = ['#', t('holds.col_covers'), t('holds.col_from'), t('holds.col_to'), t('holds.col_reason'), t('holds.col_reference'), t('holds.col_placed'), t('holds.col_state')];
   if (admin) columns.push('');
   const page = el('section', { class: 'page holds' },
-    el('h1', { text: 'Legal holds' }),
-    el('p', { class: 'hint', text: 'Positions under a hold in force are kept past retention until the hold is released. Every hold and release is in the audit log.' }),
+    el('h1', { text: t('holds.title') }),
+    el('p', { class: 'hint', text: t('holds.hint') }),
     el('table', { class: 'hold-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
     listMessage.node);
   container.append(page);
@@ -59,19 +65,19 @@ export async function mountHolds(container, { me }) {
   async function loadList() {
     /** @type {{ holds: Hold[] }} */
     const { holds } = await api.get('/api/v1/holds');
-    replace(rows, holds.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: 'No holds yet.' })));
+    replace(rows, holds.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: t('holds.none') })));
     for (const hold of holds) {
       const state = hold.active
-        ? 'In force'
-        : `Released ${dateTime(hold.released_at ?? '')} by ${hold.released_by || '?'}: ${hold.release_reason || '—'}`;
+        ? t('holds.in_force')
+        : t('holds.released_state', { at: when(hold.released_at ?? ''), by: hold.released_by || '?', reason: hold.release_reason || '—' });
       const row = el('tr', { data: { hold: String(hold.id) }, class: hold.active ? 'active' : 'released' },
         el('td', { text: String(hold.id) }),
         el('td', { class: 'covers', text: holdScope(hold) }),
-        el('td', { text: dateTime(hold.from) }),
-        el('td', { text: dateTime(hold.to) }),
+        el('td', { text: when(hold.from) }),
+        el('td', { text: when(hold.to) }),
         el('td', { class: 'reason', text: hold.reason }),
         el('td', { text: hold.reference || '—' }),
-        el('td', { text: `${dateTime(hold.placed_at)} by ${hold.placed_by}` }),
+        el('td', { text: t('holds.placed_by', { at: when(hold.placed_at), by: hold.placed_by }) }),
         el('td', { class: 'state', text: state }));
       if (admin) row.append(el('td', {}, hold.active ? releaseForm(hold) : null));
       rows.append(row);
@@ -80,17 +86,17 @@ export async function mountHolds(container, { me }) {
 
   /** @param {Hold} hold */
   function releaseForm(hold) {
-    const reason = el('input', { name: 'release-reason', required: true, maxlength: 500, placeholder: 'Why release it' });
-    const button = el('button', { type: 'submit', class: 'secondary release', text: 'Release' });
+    const reason = el('input', { name: 'release-reason', required: true, maxlength: 500, placeholder: t('holds.release_placeholder') });
+    const button = el('button', { type: 'submit', class: 'secondary release', text: t('holds.release') });
     return el('form', { class: 'release-form', on: { submit: async (/** @type {SubmitEvent} */ e) => {
       e.preventDefault();
       listMessage.clear();
       button.disabled = true;
       try {
         await api.post(`/api/v1/holds/${seg(String(hold.id))}/release`, { reason: reason.value });
-        listMessage.ok(`Hold ${hold.id} released.`);
+        listMessage.ok(t('holds.released', { id: hold.id }));
       } catch (err) {
-        listMessage.error(`Hold ${hold.id} not released: ${err.message}`);
+        listMessage.error(t('holds.not_released', { id: hold.id, why: refusalText(err) }));
       }
       button.disabled = false;
       await loadList();
@@ -108,25 +114,23 @@ export async function mountHolds(container, { me }) {
  */
 async function placeForm(placed) {
   const message = messageLine();
-  const scope = select(SCOPES, { name: 'scope' });
+  const scope = select(scopes(), { name: 'scope' });
   const move = el('select', { name: 'move' });
   const vehicle = el('select', { name: 'vehicle' });
   const from = el('input', { type: 'datetime-local', name: 'from' });
   const to = el('input', { type: 'datetime-local', name: 'to' });
-  const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: 'e.g. accident inquiry' });
-  const reference = el('input', { name: 'reference', maxlength: 100, placeholder: 'e.g. case number' });
-  const submit = el('button', { type: 'submit', text: 'Place the hold' });
-  const moveField = field('Move', move);
-  const vehicleField = field('Vehicle', vehicle);
+  const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: t('holds.reason_placeholder') });
+  const reference = el('input', { name: 'reference', maxlength: 100, placeholder: t('holds.reference_placeholder') });
+  const submit = el('button', { type: 'submit', text: t('holds.place') });
+  const moveField = field(t('holds.move'), move);
+  const vehicleField = field(t('holds.vehicle'), vehicle);
   const rangeHint = el('small', { class: 'hint' });
 
   function scopeChanged() {
     moveField.hidden = scope.value !== 'move';
     vehicleField.hidden = scope.value !== 'vehicle';
     from.required = to.required = scope.value !== 'move';
-    rangeHint.textContent = scope.value === 'move'
-      ? "Leave the range empty to hold the move's window."
-      : 'Positions with fix times in this range are kept.';
+    rangeHint.textContent = t(scope.value === 'move' ? 'holds.range_hint_move' : 'holds.range_hint');
   }
   scope.addEventListener('change', scopeChanged);
 
@@ -151,23 +155,23 @@ async function placeForm(placed) {
     try {
       /** @type {Hold} */
       const hold = await api.post('/api/v1/holds', body);
-      message.ok(`Hold ${hold.id} placed on ${holdScope(hold)}.`);
+      message.ok(t('holds.placed', { id: hold.id, covers: holdScope(hold) }));
       reason.value = '';
       reference.value = '';
       await placed();
     } catch (e) {
-      message.error(`Not placed: ${e.message}`);
+      message.error(t('holds.not_placed', { why: refusalText(e) }));
     } finally {
       submit.disabled = false;
     }
   }
 
   return el('form', { class: 'hold-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); place(); } } },
-    el('h2', { text: 'Place a hold' }),
-    el('div', { class: 'row' }, field('On', scope), moveField, vehicleField),
-    el('div', { class: 'row' }, field('From', from), field('To', to)),
+    el('h2', { text: t('holds.place_title') }),
+    el('div', { class: 'row' }, field(t('holds.on'), scope), moveField, vehicleField),
+    el('div', { class: 'row' }, field(t('holds.col_from'), from), field(t('holds.col_to'), to)),
     rangeHint,
-    field('Reason', reason),
-    field('Reference (optional)', reference),
+    field(t('holds.col_reason'), reason),
+    field(t('holds.reference_optional'), reference),
     submit, message.node);
 }

@@ -7,9 +7,16 @@
 
 import { api, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
-import { dateTime, fromLocalInput, ms, toLocalInput } from './format.js';
+import { fromLocalInput, ms, toLocalInput } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/moves.js';
+import { stateName } from './moves.js';
 import { describeChanges, EDITABLE_ONCE_STARTED, fieldsOf, planFromFields } from './plan_form.js';
+import { refusalText } from './refusals.js';
 import { timeZoneInput } from './time_zones.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * A version of a move's plan, as `GET /api/v1/moves/{id}/versions` lists it.
@@ -33,13 +40,13 @@ import { timeZoneInput } from './time_zones.js';
 export async function mountMoveEdit(container, _ctx, params) {
   const id = params[0] || '';
   const message = messageLine();
-  const heading = el('h1', { text: 'Edit a move' });
+  const heading = el('h1', { text: t('edit.title') });
   const form = el('form', { class: 'plan-edit' });
   const versions = el('ol', { class: 'plan-versions', reversed: true });
   container.append(el('section', { class: 'page' },
     // The message under the form, beside its button: a refusal is read where the person saved.
-    heading, el('p', {}, el('a', { href: '#/moves', text: '← Moves' })), form, message.node,
-    el('h2', { text: 'Versions' }), versions));
+    heading, el('p', {}, el('a', { href: '#/moves', text: t('edit.back') })), form, message.node,
+    el('h2', { text: t('edit.versions') }), versions));
 
   /** @type {EditedMove} */
   let move;
@@ -50,7 +57,7 @@ export async function mountMoveEdit(container, _ctx, params) {
 
   async function load() {
     move = await api.get(`/api/v1/moves/${seg(id)}`);
-    heading.textContent = `Edit ${move.name}`;
+    heading.textContent = t('edit.title_of', { name: move.name });
     shown = fieldsOf(move.plan, move.team, (iso) => toLocalInput(ms(iso)));
     const running = move.state === 'running';
     const over = move.state === 'ended' || move.state === 'cancelled';
@@ -67,7 +74,7 @@ export async function mountMoveEdit(container, _ctx, params) {
     inputs = {
       name: input('name', 'input', { maxlength: 200, required: true }),
       vehicles: input('vehicles', 'input'),
-      escorts: input('escorts', 'input', { placeholder: 'cargo:escort, …' }),
+      escorts: input('escorts', 'input', { placeholder: t('edit.escorts_placeholder') }),
       corridor_m: input('corridor_m', 'input', { type: 'number', min: 10, max: 10000 }),
       from: input('from', 'input', { type: 'datetime-local' }),
       to: input('to', 'input', { type: 'datetime-local' }),
@@ -75,27 +82,27 @@ export async function mountMoveEdit(container, _ctx, params) {
       zones: input('zones', 'textarea', { rows: 4 }),
       rules: input('rules', 'textarea', { rows: 2 }),
       time_zone: zone.input,
-      team: input('team', 'input', { placeholder: 'people, comma-separated' }),
+      team: input('team', 'input', { placeholder: t('edit.team_placeholder') }),
     };
     const note = over
-      ? `This move is ${move.state}: its plan no longer changes.`
+      ? t('edit.note_over', { state: stateName(move.state) })
       : running
-        ? 'This move is running: only its end time and its team can change.'
-        : 'This move has not started: its whole plan can change until it does.';
+        ? t('edit.note_running')
+        : t('edit.note_planned');
     replace(form,
-      el('p', { class: 'plan-edit-state', text: `${note} Version ${move.version}.` }),
-      field('Name', inputs.name),
-      field('Vehicles', inputs.vehicles, 'comma-separated'),
-      field('Escorts', inputs.escorts),
-      field('Corridor (m)', inputs.corridor_m),
-      field('Start', inputs.from),
-      field('End', inputs.to),
-      field('Route (GeoJSON LineString)', inputs.route),
-      field('Zones (GeoJSON FeatureCollection)', inputs.zones),
-      field('Rule overrides (JSON)', inputs.rules),
-      field('Time zone', inputs.time_zone, "an IANA name, e.g. Asia/Shanghai: the move's times are shown in it; empty: the server's default"), zone.list,
-      field('Team', inputs.team, 'who escorts the move'),
-      over ? null : el('button', { type: 'submit', text: 'Save as a new version' }));
+      el('p', { class: 'plan-edit-state', text: `${note} ${t('edit.version_now', { version: move.version })}` }),
+      field(t('plan.name'), inputs.name),
+      field(t('plan.vehicles'), inputs.vehicles, t('edit.comma_separated')),
+      field(t('plan.escorts'), inputs.escorts),
+      field(t('edit.corridor'), inputs.corridor_m),
+      field(t('edit.start'), inputs.from),
+      field(t('edit.end'), inputs.to),
+      field(t('edit.route'), inputs.route),
+      field(t('edit.zones'), inputs.zones),
+      field(t('edit.rules'), inputs.rules),
+      field(t('plan.time_zone'), inputs.time_zone, t('plan.time_zone_hint')), zone.list,
+      field(t('edit.team'), inputs.team, t('edit.team_hint')),
+      over ? null : el('button', { type: 'submit', text: t('edit.save') }));
     await listVersions();
   }
 
@@ -103,8 +110,8 @@ export async function mountMoveEdit(container, _ctx, params) {
     /** @type {{ versions: PlanVersion[] }} */
     const body = await api.get(`/api/v1/moves/${seg(id)}/versions`);
     replace(versions, body.versions.map((v) => el('li', { data: { version: String(v.version) } },
-      el('strong', { text: `Version ${v.version}` }), ' · ',
-      el('span', { class: 'version-when', text: dateTime(v.at, move.time_zone) }), ' · ',
+      el('strong', { text: t('edit.version', { version: v.version }) }), ' · ',
+      el('span', { class: 'version-when', text: when(v.at, move.time_zone) }), ' · ',
       el('span', { class: 'version-by', text: v.by }), ': ',
       el('span', { class: 'version-changes', text: describeChanges(v.changes) }))));
   }
@@ -117,16 +124,16 @@ export async function mountMoveEdit(container, _ctx, params) {
     try {
       edit = planFromFields(fields, shown, move.plan, fromLocalInput);
     } catch (e) {
-      message.error(`Not saved: ${e.message}`);
+      message.error(t('edit.not_saved', { why: e.message }));
       return;
     }
     try {
       /** @type {EditedMove} */
       const saved = await api.put(`/api/v1/moves/${seg(id)}/plan`, { replaces: move.version, plan: edit.plan, team: edit.team });
       await load();
-      message.ok(`Saved as version ${saved.version}.`);
+      message.ok(t('edit.saved', { version: saved.version }));
     } catch (e) {
-      message.error(`Not saved: ${e.message}`);
+      message.error(t('edit.not_saved', { why: refusalText(e) }));
     }
   }
 
@@ -134,7 +141,7 @@ export async function mountMoveEdit(container, _ctx, params) {
   try {
     await load();
   } catch (e) {
-    message.error(`This move cannot be edited: ${e.message}`);
+    message.error(t('edit.cannot', { why: refusalText(e) }));
   }
   return () => replace(container);
 }

@@ -6,8 +6,14 @@
 
 import { api, seg } from './api.js';
 import { el, messageLine, replace } from './dom.js';
-import { dateTime, ms, zoneNote } from './format.js';
+import { ms, utcOffset } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/moves.js';
+import { refusalText } from './refusals.js';
 import { can } from './roles.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /** @typedef {import('./api.js').Move} Move */
 
@@ -61,10 +67,29 @@ export function defaultMove(moves) {
  * @param {(id: string) => void} onPick
  */
 export function movePicker(moves, selected, onPick) {
-  const picker = el('select', { class: 'move-picker', 'aria-label': 'Move', on: { change: () => { chooseMove(picker.value); onPick(picker.value); } } },
-    moves.length ? null : el('option', { value: '', text: 'No moves yet' }),
+  const picker = el('select', { class: 'move-picker', 'aria-label': t('moves.picker'), on: { change: () => { chooseMove(picker.value); onPick(picker.value); } } },
+    moves.length ? null : el('option', { value: '', text: t('moves.none_option') }),
     moves.map((m) => el('option', { value: m.id, text: `${m.name} (${m.id})`, selected: m.id === selected })));
   return picker;
+}
+
+/**
+ * A move's state in words (`planned`, `running`, `ended`, `cancelled`).
+ * @param {string} state
+ */
+export function stateName(state) {
+  const key = `moves.state_${state}`;
+  return Object.hasOwn(messages.en, key) ? t(key) : state;
+}
+
+/**
+ * How a view names the zone a move's times are in: "times in Asia/Shanghai (UTC+08:00)", the
+ * offset at `millis` (format.js `zoneNote`, in the page's language).
+ * @param {string} zone an IANA name
+ * @param {number} [millis]
+ */
+export function zoneNote(zone, millis = Date.now()) {
+  return t('moves.zone_note', { zone, offset: utcOffset(zone, millis) });
 }
 
 /**
@@ -86,11 +111,11 @@ export async function mountMoves(container, ctx) {
   const table = el('tbody');
   const message = messageLine();
   container.append(el('section', { class: 'page' },
-    el('h1', { text: 'Moves' }),
-    can(me, 'plan') ? el('p', {}, el('a', { href: '#/setup', class: 'button', text: 'Plan a new move' })) : null,
+    el('h1', { text: t('moves.title') }),
+    can(me, 'plan') ? el('p', {}, el('a', { href: '#/setup', class: 'button', text: t('moves.plan_new') })) : null,
     message.node,
     el('table', { class: 'moves' },
-      el('thead', {}, el('tr', {}, ['Name', 'Id', 'Vehicles', 'Window', 'State', 'Created', ''].map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, [t('moves.col_name'), t('moves.col_id'), t('moves.col_vehicles'), t('moves.col_window'), t('moves.col_state'), t('moves.col_created'), ''].map((h) => el('th', { text: h })))),
       table)));
 
   /**
@@ -100,16 +125,14 @@ export async function mountMoves(container, ctx) {
    * @param {string} reason
    */
   async function stop(move, action, reason) {
-    const question = action === 'end'
-      ? `End the move ${move.name} now? The alert rules stop watching it, and its vehicles and phones stop being tracked for it.`
-      : `Cancel the move ${move.name}? It will not run.`;
+    const question = t(action === 'end' ? 'moves.confirm_end' : 'moves.confirm_cancel', { name: move.name });
     if (!window.confirm(question)) return;
     message.clear();
     try {
       await api.post(`/api/v1/moves/${seg(move.id)}/${action}`, { reason });
-      message.ok(`Move ${move.name} ${action === 'end' ? 'ended' : 'cancelled'}.`);
+      message.ok(t(action === 'end' ? 'moves.ended' : 'moves.cancelled', { name: move.name }));
     } catch (e) {
-      message.error(`Move ${move.name} not ${action === 'end' ? 'ended' : 'cancelled'}: ${e.message}`);
+      message.error(t(action === 'end' ? 'moves.not_ended' : 'moves.not_cancelled', { name: move.name, why: refusalText(e) }));
     }
     await list();
   }
@@ -121,8 +144,8 @@ export async function mountMoves(container, ctx) {
   function stopForm(move) {
     const action = move.state === 'running' ? 'end' : move.state === 'planned' ? 'cancel' : null;
     if (!action || !can(me, 'plan')) return null;
-    const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: 'reason', 'aria-label': 'Reason' });
-    const label = action === 'end' ? 'End move' : 'Cancel move';
+    const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: t('moves.reason_placeholder'), 'aria-label': t('moves.reason') });
+    const label = t(action === 'end' ? 'moves.end' : 'moves.cancel');
     return el('form', {
       class: `stop-move ${action}`,
       on: { submit: (/** @type {Event} */ e) => { e.preventDefault(); void stop(move, action, /** @type {HTMLInputElement} */ (reason).value); } },
@@ -132,33 +155,33 @@ export async function mountMoves(container, ctx) {
   async function list() {
     const moves = await listMoves();
     replace(table);
-    if (!moves.length) table.append(el('tr', {}, el('td', { colspan: 7, text: 'No moves yet.' })));
+    if (!moves.length) table.append(el('tr', {}, el('td', { colspan: 7, text: t('moves.none') })));
     for (const move of moves) table.append(row(move));
   }
 
   /** @param {Move} move */
   function row(move) {
     const links = [];
-    if (can(me, 'live')) links.push(el('a', { href: '#/live', text: 'Live', on: { click: () => chooseMove(move.id) } }));
-    if (can(me, 'replay')) links.push(el('a', { href: `#/replay/${seg(move.id)}`, text: 'Replay' }));
-    if (can(me, 'exports')) links.push(el('a', { href: `#/exports/${seg(move.id)}`, text: 'Exports' }));
-    if (can(me, 'report')) links.push(el('a', { href: `#/report/${seg(move.id)}`, text: 'Report' }));
+    if (can(me, 'live')) links.push(el('a', { href: '#/live', text: t('moves.link_live'), on: { click: () => chooseMove(move.id) } }));
+    if (can(me, 'replay')) links.push(el('a', { href: `#/replay/${seg(move.id)}`, text: t('moves.link_replay') }));
+    if (can(me, 'exports')) links.push(el('a', { href: `#/exports/${seg(move.id)}`, text: t('moves.link_exports') }));
+    if (can(me, 'report')) links.push(el('a', { href: `#/report/${seg(move.id)}`, text: t('moves.link_report') }));
     if (can(me, 'plan') && (move.state === 'planned' || move.state === 'running')) {
-      links.push(el('a', { href: `#/edit/${seg(move.id)}`, class: 'edit-move', text: 'Edit' }));
+      links.push(el('a', { href: `#/edit/${seg(move.id)}`, class: 'edit-move', text: t('moves.link_edit') }));
     }
     // Each move's times in its own zone, named in its row (moves may be in different zones).
     const zone = move.time_zone;
-    const window = move.window ? `${dateTime(move.window.from, zone)} – ${dateTime(move.window.to, zone)}` : '—';
+    const window = move.window ? `${when(move.window.from, zone)} – ${when(move.window.to, zone)}` : '—';
     const end = move.end
-      ? el('small', { class: 'move-end', text: `${move.end.cancelled ? 'cancelled' : 'ended'} ${dateTime(move.end.at, zone)} by ${move.end.by}: ${move.end.reason}` })
+      ? el('small', { class: 'move-end', text: t(move.end.cancelled ? 'moves.end_cancelled' : 'moves.end_ended', { at: when(move.end.at, zone), by: move.end.by, reason: move.end.reason }) })
       : null;
     return el('tr', { data: { move: move.id } },
       el('td', { text: move.name }),
       el('td', {}, el('code', { text: move.id })),
       el('td', { text: moveVehicles(move).join(', ') }),
       el('td', { class: 'window' }, window, el('br'), el('small', { class: 'time-zone', text: zoneNote(zone, ms(move.window?.from) || Date.now()) })),
-      el('td', { class: 'state' }, el('span', { class: `move-state ${move.state}`, text: move.state }), end ? el('br') : null, end),
-      el('td', { text: `${dateTime(move.created_at, zone)} by ${move.created_by}` }),
+      el('td', { class: 'state' }, el('span', { class: `move-state ${move.state}`, text: stateName(move.state) }), end ? el('br') : null, end),
+      el('td', { text: t('moves.created_by', { at: when(move.created_at, zone), by: move.created_by }) }),
       el('td', { class: 'links' }, links.flatMap((l, i) => (i ? [' · ', l] : [l])), stopForm(move)));
   }
 

@@ -5,6 +5,11 @@
 
 import { api } from './api.js';
 import { el, field, messageLine } from './dom.js';
+import { formatNumber, translator } from './i18n.js';
+import messages from './lang/people.js';
+import { refusalText } from './refusals.js';
+
+const t = translator(messages);
 
 /**
  * What is wrong with a new password before it is sent, or null: the server checks it again.
@@ -13,9 +18,9 @@ import { el, field, messageLine } from './dom.js';
  * @returns {string | null}
  */
 export function newPasswordProblem(password, repeated) {
-  if ([...password].length < 12) return 'The new password needs at least 12 characters.';
-  if (new TextEncoder().encode(password).length > 1024) return 'The new password may have at most 1,024 bytes.';
-  if (password !== repeated) return 'The two new passwords differ.';
+  if ([...password].length < 12) return t('password.too_short');
+  if (new TextEncoder().encode(password).length > 1024) return t('password.too_long');
+  if (password !== repeated) return t('password.differ');
   return null;
 }
 
@@ -27,7 +32,7 @@ export async function mountPassword(container) {
   const current = el('input', { name: 'current', type: 'password', required: true, autocomplete: 'current-password' });
   const fresh = el('input', { name: 'new', type: 'password', required: true, minlength: 12, autocomplete: 'new-password' });
   const repeated = el('input', { name: 'repeat', type: 'password', required: true, autocomplete: 'new-password' });
-  const submit = el('button', { type: 'submit', text: 'Change my password' });
+  const submit = el('button', { type: 'submit', text: t('password.change') });
 
   async function change() {
     message.clear();
@@ -40,9 +45,9 @@ export async function mountPassword(container) {
     try {
       /** @type {{ revoked: number }} */
       const answer = await api.put('/api/v1/me/password', { current: current.value, new: fresh.value });
-      message.ok(`Your password is changed; ${answer.revoked} other session(s) ended.`);
+      message.ok(t('password.changed', { revoked: formatNumber(answer.revoked) }));
     } catch (e) {
-      message.error(e.status === 403 ? 'Your current password is wrong.' : `Not changed: ${e.message}`);
+      message.error(e.status === 403 ? t('password.wrong') : t('password.not_changed', { why: refusalText(e) }));
     } finally {
       current.value = '';
       fresh.value = '';
@@ -52,11 +57,11 @@ export async function mountPassword(container) {
   }
 
   container.append(el('section', { class: 'page password' },
-    el('h1', { text: 'My password' }),
+    el('h1', { text: t('password.title') }),
     el('form', { class: 'password-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); change(); } } },
-      field('Current password', current),
-      field('New password', fresh, 'At least 12 characters. Your other sessions end; this one goes on.'),
-      field('New password again', repeated),
+      field(t('password.current'), current),
+      field(t('password.new'), fresh, t('password.new_hint')),
+      field(t('password.again'), repeated),
       submit, message.node)));
   return () => { container.textContent = ''; };
 }

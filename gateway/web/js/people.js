@@ -7,7 +7,12 @@
 
 import { api, seg } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
-import { dateTime } from './format.js';
+import { formatNumber, translator } from './i18n.js';
+import messages from './lang/people.js';
+import { refusalText } from './refusals.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * A person (`GET /api/v1/users`).
@@ -21,15 +26,23 @@ import { dateTime } from './format.js';
 
 /** The roles, as the server names them. */
 export const ROLES = ['admin', 'dispatcher', 'escort', 'auditor'];
-/** @type {[string, string][]} */
-const ROLE_OPTIONS = ROLES.map((r) => [r, r]);
+/**
+ * A role in words (in English its name, as the server spells it).
+ * @param {string} role
+ */
+export function roleName(role) {
+  return ROLES.includes(role) ? t(`people.role_${role}`) : role;
+}
+
+/** @returns {[string, string][]} */
+const roleOptions = () => ROLES.map((r) => [r, roleName(r)]);
 
 /**
  * What the list says of a person's last login.
  * @param {Person} person
  */
 export function lastLogin(person) {
-  return person.last_login_at ? dateTime(person.last_login_at) : 'never';
+  return person.last_login_at ? when(person.last_login_at) : t('people.never');
 }
 
 /**
@@ -41,10 +54,10 @@ export function lastLogin(person) {
  */
 export function confirmation(action, name, role) {
   switch (action) {
-    case 'role': return `Make ${name} ${role}? What they may do changes at their next request.`;
-    case 'disable': return `Disable ${name}? They cannot log in, and every session of theirs ends now.`;
-    case 'reset': return `Reset the password of ${name}? Their password stops working and every session of theirs ends; the new one is shown once.`;
-    case 'end': return `End every session of ${name}? They must log in again.`;
+    case 'role': return t('people.confirm_role', { name, role: roleName(role ?? '') });
+    case 'disable': return t('people.confirm_disable', { name });
+    case 'reset': return t('people.confirm_reset', { name });
+    case 'end': return t('people.confirm_end', { name });
     default: return null;
   }
 }
@@ -56,10 +69,10 @@ export async function mountPeople(container) {
   const listMessage = messageLine();
   const rows = el('tbody');
   const shownOnce = el('div', { class: 'shown-once' });
-  const columns = ['Name', 'Role', 'State', 'Added', 'Last login', ''];
+  const columns = [t('people.col_name'), t('people.col_role'), t('people.col_state'), t('people.col_added'), t('people.col_last_login'), ''];
   const page = el('section', { class: 'page people' },
-    el('h1', { text: 'People' }),
-    el('p', { class: 'hint', text: 'Who may log in, and as what. Every change is in the audit log; passwords never are.' }),
+    el('h1', { text: t('people.title') }),
+    el('p', { class: 'hint', text: t('people.hint') }),
     el('table', { class: 'people-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
     listMessage.node, shownOnce);
   container.append(page);
@@ -67,26 +80,26 @@ export async function mountPeople(container) {
   async function loadList() {
     /** @type {{ users: Person[] }} */
     const { users } = await api.get('/api/v1/users');
-    replace(rows, users.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: 'No one yet.' })));
+    replace(rows, users.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: t('people.none') })));
     for (const person of users) rows.append(personRow(person));
   }
 
   /** @param {Person} person */
   function personRow(person) {
-    const role = select(ROLE_OPTIONS, { name: 'role' });
+    const role = select(roleOptions(), { name: 'role' });
     role.value = person.role;
-    const changeRole = el('button', { type: 'button', class: 'secondary change-role', text: 'Change role',
+    const changeRole = el('button', { type: 'button', class: 'secondary change-role', text: t('people.change_role'),
       on: { click: () => act(person, 'role', role.value) } });
     const toggle = person.disabled
-      ? el('button', { type: 'button', class: 'secondary enable', text: 'Enable', on: { click: () => act(person, 'enable') } })
-      : el('button', { type: 'button', class: 'secondary disable', text: 'Disable', on: { click: () => act(person, 'disable') } });
-    const reset = el('button', { type: 'button', class: 'secondary reset', text: 'Reset password', on: { click: () => act(person, 'reset') } });
-    const end = el('button', { type: 'button', class: 'secondary end-sessions', text: 'End sessions', on: { click: () => act(person, 'end') } });
+      ? el('button', { type: 'button', class: 'secondary enable', text: t('people.enable'), on: { click: () => act(person, 'enable') } })
+      : el('button', { type: 'button', class: 'secondary disable', text: t('people.disable'), on: { click: () => act(person, 'disable') } });
+    const reset = el('button', { type: 'button', class: 'secondary reset', text: t('people.reset'), on: { click: () => act(person, 'reset') } });
+    const end = el('button', { type: 'button', class: 'secondary end-sessions', text: t('people.end_sessions'), on: { click: () => act(person, 'end') } });
     return el('tr', { data: { person: person.name }, class: person.disabled ? 'disabled' : 'enabled' },
       el('td', { class: 'name', text: person.name }),
       el('td', { class: 'role' }, role, changeRole),
-      el('td', { class: 'state', text: person.disabled ? 'Disabled' : 'Enabled' }),
-      el('td', { text: dateTime(person.created_at) }),
+      el('td', { class: 'state', text: t(person.disabled ? 'people.disabled' : 'people.enabled') }),
+      el('td', { text: when(person.created_at) }),
       el('td', { class: 'last-login', text: lastLogin(person) }),
       el('td', { class: 'actions' }, toggle, reset, end));
   }
@@ -106,27 +119,26 @@ export async function mountPeople(container) {
     try {
       if (action === 'role') {
         await api.put(`${path}/role`, { role });
-        listMessage.ok(`${person.name} is now ${role}.`);
+        listMessage.ok(t('people.role_changed', { name: person.name, role: roleName(role ?? '') }));
       } else if (action === 'disable') {
         const answer = await api.post(`${path}/disable`);
-        listMessage.ok(`${person.name} is disabled; ${answer.revoked} session(s) ended.`);
+        listMessage.ok(t('people.disabled_done', { name: person.name, revoked: formatNumber(answer.revoked) }));
       } else if (action === 'enable') {
         await api.post(`${path}/enable`);
-        listMessage.ok(`${person.name} is enabled.`);
+        listMessage.ok(t('people.enabled_done', { name: person.name }));
       } else if (action === 'reset') {
         /** @type {{ name: string, password: string, revoked: number }} */
         const answer = await api.post(`${path}/password`);
-        listMessage.ok(`${person.name} has a new password; ${answer.revoked} session(s) ended.`);
+        listMessage.ok(t('people.reset_done', { name: person.name, revoked: formatNumber(answer.revoked) }));
         replace(shownOnce,
-          el('p', { class: 'once' }, el('strong', { text: 'Shown once: ' }),
-            'give this password to the person only; it cannot be shown again (only a hash of it is kept).'),
-          el('p', {}, `New password of ${answer.name}: `, el('code', { class: 'new-password', text: answer.password })));
+          el('p', { class: 'once' }, el('strong', { text: t('people.shown_once') }), t('people.shown_once_password')),
+          el('p', {}, t('people.new_password_of', { name: answer.name }), el('code', { class: 'new-password', text: answer.password })));
       } else {
         const answer = await api.del(`${path}/tokens`);
-        listMessage.ok(`${answer.revoked} session(s) of ${person.name} ended.`);
+        listMessage.ok(t('people.sessions_ended', { name: person.name, revoked: formatNumber(answer.revoked) }));
       }
     } catch (e) {
-      listMessage.error(`Not done (${person.name}): ${e.message}`);
+      listMessage.error(t('people.not_done', { name: person.name, why: refusalText(e) }));
     }
     await loadList();
   }
@@ -143,9 +155,9 @@ export async function mountPeople(container) {
 function addForm(added) {
   const message = messageLine();
   const name = el('input', { name: 'name', required: true, maxlength: 64, pattern: '[A-Za-z0-9._@\\-]+', autocomplete: 'off' });
-  const role = select(ROLE_OPTIONS, { name: 'role' });
+  const role = select(roleOptions(), { name: 'role' });
   const password = el('input', { name: 'password', type: 'password', required: true, minlength: 12, autocomplete: 'new-password' });
-  const submit = el('button', { type: 'submit', text: 'Add' });
+  const submit = el('button', { type: 'submit', text: t('people.add') });
 
   async function add() {
     message.clear();
@@ -153,20 +165,20 @@ function addForm(added) {
     try {
       /** @type {Person} */
       const person = await api.post('/api/v1/users', { name: name.value.trim(), role: role.value, password: password.value });
-      message.ok(`${person.name} added as ${person.role}.`);
+      message.ok(t('people.added', { name: person.name, role: roleName(person.role) }));
       name.value = '';
       password.value = '';
       await added();
     } catch (e) {
-      message.error(`Not added: ${e.message}`);
+      message.error(t('people.not_added', { why: refusalText(e) }));
     } finally {
       submit.disabled = false;
     }
   }
 
   return el('form', { class: 'person-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); add(); } } },
-    el('h2', { text: 'Add a person' }),
-    el('div', { class: 'row' }, field('Name', name), field('Role', role)),
-    field('Password', password, 'At least 12 characters; they can change it themselves.'),
+    el('h2', { text: t('people.add_title') }),
+    el('div', { class: 'row' }, field(t('people.col_name'), name), field(t('people.col_role'), role)),
+    field(t('people.password'), password, t('people.password_hint')),
     submit, message.node);
 }

@@ -7,7 +7,12 @@
 
 import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
-import { dateTime } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/phones.js';
+import { refusalText } from './refusals.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * A registered phone (`GET /api/v1/phones`).
@@ -70,15 +75,15 @@ export async function mountPhones(container) {
   const message = messageLine();
   const rows = el('tbody');
   const kind = select(Object.entries(APPS), { name: 'kind' });
-  const name = el('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'off', placeholder: 'e.g. anna-phone' });
-  const device = el('input', { name: 'device', maxlength: 64, autocomplete: 'off', placeholder: 'e.g. pixel' });
+  const name = el('input', { name: 'name', required: true, maxlength: 64, autocomplete: 'off', placeholder: t('phones.name_placeholder') });
+  const device = el('input', { name: 'device', maxlength: 64, autocomplete: 'off', placeholder: t('phones.device_placeholder') });
   const vehicle = el('select', { name: 'vehicle', required: true });
   const person = el('select', { name: 'person' });
   /** @type {TraccarListener | null} */
   let traccarListener = null;
   const endpoint = el('input', { name: 'endpoint', required: true, maxlength: 512, value: defaultEndpoint(kind.value, traccarListener) });
-  const submit = el('button', { type: 'submit', text: 'Register the phone' });
-  const deviceField = field('Device id (the last part of its topic)', device);
+  const submit = el('button', { type: 'submit', text: t('phones.register') });
+  const deviceField = field(t('phones.device_id'), device);
   const nameHint = el('small', { class: 'hint' });
   const endpointHint = el('small', { class: 'hint' });
   const setup = el('section', { class: 'phone-setup', hidden: true });
@@ -89,31 +94,27 @@ export async function mountPhones(container) {
     const owntracks = kind.value === 'owntracks';
     deviceField.hidden = !owntracks;
     device.required = owntracks;
-    nameHint.textContent = owntracks
-      ? 'Its OwnTracks user name: its login, one per phone (letters, digits, ".", "_", "-").'
-      : 'The device identifier Traccar Client shows (letters, digits, ".", "_", "-").';
-    endpointHint.textContent = owntracks
-      ? 'Where the app reports: the HTTP URL of /api/v1/phones/owntracks, or mqtts://HOST:PORT (mqtt://HOST:PORT).'
-      : traccarListener
-        ? 'The base URL of the Traccar Client listener ([phones] osmand_listen, as phones reach it).'
-        : 'Traccar Client\'s listener is off on this server ([phones] osmand_listen): type the URL where phones reach one.';
+    nameHint.textContent = t(owntracks ? 'phones.name_hint_owntracks' : 'phones.name_hint_traccar');
+    endpointHint.textContent = t(owntracks
+      ? 'phones.endpoint_hint_owntracks'
+      : traccarListener ? 'phones.endpoint_hint_traccar' : 'phones.endpoint_hint_traccar_off');
     if (!endpointTyped) endpoint.value = defaultEndpoint(kind.value, traccarListener);
   }
   kind.addEventListener('change', kindChanged);
   endpoint.addEventListener('input', () => { endpointTyped = true; });
 
   const form = el('form', { class: 'phone-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); register(); } } },
-    el('h2', { text: 'Register a phone' }),
-    el('div', { class: 'row' }, field('App', kind), field('Vehicle', vehicle), field('Person (optional)', person)),
-    el('label', { class: 'field' }, el('span', { class: 'field-label', text: 'Name' }), name, nameHint),
+    el('h2', { text: t('phones.register_title') }),
+    el('div', { class: 'row' }, field(t('phones.app'), kind), field(t('phones.vehicle'), vehicle), field(t('phones.person_optional'), person)),
+    el('label', { class: 'field' }, el('span', { class: 'field-label', text: t('phones.name') }), name, nameHint),
     deviceField,
-    el('label', { class: 'field' }, el('span', { class: 'field-label', text: 'Endpoint' }), endpoint, endpointHint),
+    el('label', { class: 'field' }, el('span', { class: 'field-label', text: t('phones.endpoint') }), endpoint, endpointHint),
     submit, message.node);
   container.append(el('section', { class: 'page phones' },
-    el('h1', { text: 'Phones' }),
-    el('p', { class: 'hint', text: "Phones that report a vehicle's positions through OwnTracks or Traccar Client. A person's phone is tracked only while a move that person escorts is running." }),
+    el('h1', { text: t('phones.title') }),
+    el('p', { class: 'hint', text: t('phones.hint') }),
     el('table', { class: 'phone-list' },
-      el('thead', {}, el('tr', {}, ['App', 'Name', 'Device', 'Vehicle', 'Person', 'Registered', ''].map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, [t('phones.app'), t('phones.name'), t('phones.device'), t('phones.vehicle'), t('phones.person'), t('phones.registered'), ''].map((h) => el('th', { text: h })))),
       rows),
     listMessage.node, form, setup));
   kindChanged();
@@ -125,30 +126,30 @@ export async function mountPhones(container) {
       traccarListener = listener;
       kindChanged();
     }
-    replace(rows, phones.length ? null : el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No phones registered yet.' })));
+    replace(rows, phones.length ? null : el('tr', {}, el('td', { colspan: 7, class: 'empty', text: t('phones.none') })));
     for (const phone of phones) {
-      const remove = el('button', { type: 'button', class: 'secondary remove', text: 'Remove', on: { click: () => removePhone(phone) } });
+      const remove = el('button', { type: 'button', class: 'secondary remove', text: t('phones.remove'), on: { click: () => removePhone(phone) } });
       rows.append(el('tr', { data: { phone: `${phone.kind}:${phone.name}` } },
         el('td', { text: APPS[phone.kind] ?? phone.kind }),
         el('td', { class: 'name', text: phone.name }),
         el('td', { text: phone.device ?? '—' }),
         el('td', { text: phone.vehicle }),
         el('td', { text: phone.person ?? '—' }),
-        el('td', { text: dateTime(phone.created_at) }),
+        el('td', { text: when(phone.created_at) }),
         el('td', {}, remove)));
     }
   }
 
   /** @param {Phone} phone */
   async function removePhone(phone) {
-    const question = `Remove the ${APPS[phone.kind] ?? phone.kind} phone ${phone.name}? Its logins stop working at once; the positions it reported stay.`;
+    const question = t('phones.confirm_remove', { app: APPS[phone.kind] ?? phone.kind, name: phone.name });
     if (!window.confirm(question)) return;
     listMessage.clear();
     try {
       await api.del(`/api/v1/phones/${seg(phone.kind)}/${seg(phone.name)}`);
-      listMessage.ok(`Phone ${phone.name} removed.`);
+      listMessage.ok(t('phones.removed', { name: phone.name }));
     } catch (e) {
-      listMessage.error(`Could not remove ${phone.name}: ${e.message}`);
+      listMessage.error(t('phones.not_removed', { name: phone.name, why: refusalText(e) }));
     }
     await loadList();
   }
@@ -167,13 +168,13 @@ export async function mountPhones(container) {
     try {
       /** @type {PhoneSetup} */
       const answer = await api.post('/api/v1/phones', body);
-      message.ok(`Phone ${answer.phone.name} registered for ${answer.phone.vehicle}.`);
+      message.ok(t('phones.registered_for', { name: answer.phone.name, vehicle: answer.phone.vehicle }));
       showSetup(answer);
       name.value = '';
       device.value = '';
       await loadList();
     } catch (e) {
-      message.error(`Not registered: ${e.message}`);
+      message.error(t('phones.not_registered', { why: refusalText(e) }));
     } finally {
       submit.disabled = false;
     }
@@ -182,33 +183,32 @@ export async function mountPhones(container) {
   /** @param {PhoneSetup} answer */
   function showSetup(answer) {
     const { phone } = answer;
-    const qr = el('img', { class: 'qr', src: svgDataUrl(answer.qr_svg), alt: `QR code to set up ${phone.name}` });
+    const qr = el('img', { class: 'qr', src: svgDataUrl(answer.qr_svg), alt: t('phones.qr_alt', { name: phone.name }) });
     /** @type {HTMLElement[]} */
     const how = [];
     if (answer.configuration) {
       const configuration = answer.configuration;
       const fileName = `${phone.name}.otrc`;
       how.push(
-        el('p', { text: 'Scan the QR code with the phone (or open the link on it): OwnTracks asks to import this configuration. Or send the phone its .otrc file and open it in OwnTracks.' }),
+        el('p', { text: t('phones.how_owntracks') }),
         el('p', { class: 'buttons' },
-          el('button', { type: 'button', class: 'download-otrc', text: `Download ${fileName}`, on: { click: () => {
+          el('button', { type: 'button', class: 'download-otrc', text: t('phones.download', { file: fileName }), on: { click: () => {
             save(new Blob([`${JSON.stringify(configuration, null, 2)}\n`], { type: 'application/octet-stream' }), fileName);
           } } }),
           ' ',
-          el('a', { class: 'import-link', href: answer.import_link ?? '', text: 'Open in OwnTracks' })));
+          el('a', { class: 'import-link', href: answer.import_link ?? '', text: t('phones.open_owntracks') })));
     } else {
       how.push(
-        el('p', { text: `In Traccar Client, enter ${phone.name} as the device identifier and this server URL (scan it, or type it):` }),
+        el('p', { text: t('phones.how_traccar', { name: phone.name }) }),
         el('p', {}, el('code', { class: 'server-url', text: answer.server_url ?? '' })));
     }
     replace(setup,
-      el('h2', {}, 'Set up ', el('span', { class: 'setup-name', text: phone.name })),
+      el('h2', {}, t('phones.set_up'), el('span', { class: 'setup-name', text: phone.name })),
       el('div', { class: 'setup-body' },
         qr,
         el('div', {},
-          el('p', { class: 'once' }, el('strong', { text: 'Shown once: ' }),
-            'the secret below cannot be shown again (only a hash of it is kept). Give it to the phone\'s owner only; if it is lost, remove the phone and register it again.'),
-          el('p', {}, 'Secret: ', el('code', { class: 'secret', text: answer.secret })),
+          el('p', { class: 'once' }, el('strong', { text: t('phones.shown_once') }), t('phones.shown_once_secret')),
+          el('p', {}, t('phones.secret'), el('code', { class: 'secret', text: answer.secret })),
           how)));
     setup.hidden = false;
     // Below the form: brought into view, or the admin may not see that a code was drawn.
@@ -217,8 +217,8 @@ export async function mountPhones(container) {
 
   /** @type {[{ vehicles: { id: string }[] }, { users: { name: string }[] }]} */
   const [{ vehicles }, { users }] = await Promise.all([api.get('/api/v1/vehicles'), api.get('/api/v1/users')]);
-  replace(vehicle, vehicles.length ? vehicles.map((v) => el('option', { value: v.id, text: v.id })) : el('option', { value: '', text: 'No vehicles registered yet' }));
-  replace(person, el('option', { value: '', text: "— nobody (a vehicle's own phone) —" }), users.map((u) => el('option', { value: u.name, text: u.name })));
+  replace(vehicle, vehicles.length ? vehicles.map((v) => el('option', { value: v.id, text: v.id })) : el('option', { value: '', text: t('phones.no_vehicles') }));
+  replace(person, el('option', { value: '', text: t('phones.nobody') }), users.map((u) => el('option', { value: u.name, text: u.name })));
   await loadList();
   return () => replace(container);
 }

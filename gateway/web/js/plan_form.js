@@ -3,6 +3,11 @@
 // plan and team the fields make, which fields a running move may still change, and how a
 // version's changes read.
 
+import { translator } from './i18n.js';
+import messages from './lang/moves.js';
+
+const t = translator(messages);
+
 /** @typedef {import('./api.js').Plan} Plan */
 
 /**
@@ -57,13 +62,13 @@ function list(text) {
 
 /**
  * @param {string} text
- * @param {string} what
+ * @param {'route' | 'zones' | 'rules'} what
  */
 function parsed(text, what) {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what} is not valid JSON (${e.message})`);
+    throw new Error(t('plan.not_json', { what: t(`plan.the_${what}`), why: e.message }));
   }
 }
 
@@ -82,7 +87,7 @@ export function planFromFields(fields, shown, plan, fromLocal) {
   const made = {
     name: fields.name.trim(),
     vehicles: list(fields.vehicles),
-    route: parsed(fields.route, 'the route'),
+    route: parsed(fields.route, 'route'),
   };
   const escorts = Object.fromEntries(list(fields.escorts).map((pair) => {
     const [cargo, escort = ''] = pair.split(':').map((s) => s.trim());
@@ -90,42 +95,31 @@ export function planFromFields(fields, shown, plan, fromLocal) {
   }));
   if (Object.keys(escorts).length) made.escorts = escorts;
   if (fields.corridor_m.trim()) made.corridor_m = Number(fields.corridor_m);
-  if (fields.zones.trim()) made.zones = parsed(fields.zones, 'the zones');
-  if (fields.rules.trim()) made.rules = parsed(fields.rules, 'the rules');
+  if (fields.zones.trim()) made.zones = parsed(fields.zones, 'zones');
+  if (fields.rules.trim()) made.rules = parsed(fields.rules, 'rules');
   if (fields.time_zone.trim()) made.time_zone = fields.time_zone.trim();
   if (fields.from || fields.to) {
     /** @param {'from' | 'to'} end */
     const time = (end) => {
       if (plan.window && fields[end] === shown[end]) return plan.window[end];
-      const t = fromLocal(fields[end]);
-      if (!t) throw new Error(`the ${end === 'from' ? 'start' : 'end'} time is not a time`);
-      return t;
+      const at = fromLocal(fields[end]);
+      if (!at) throw new Error(t(end === 'from' ? 'plan.bad_start' : 'plan.bad_end'));
+      return at;
     };
     made.window = { from: time('from'), to: time('to') };
   }
   return { plan: made, team: list(fields.team) };
 }
 
-/** How each field the API names reads. @type {Record<string, string>} */
-const FIELD_NAMES = {
-  name: 'name',
-  vehicles: 'vehicles',
-  escorts: 'escorts',
-  route: 'route',
-  corridor_m: 'corridor',
-  zones: 'zones',
-  'window.from': 'start time',
-  'window.to': 'end time',
-  rules: 'rules',
-  time_zone: 'time zone',
-  team: 'team',
-};
+/** The fields the API names, each read as `plan.field.NAME` in the catalogue. */
+const FIELD_NAMES = ['name', 'vehicles', 'escorts', 'route', 'corridor_m', 'zones', 'window.from', 'window.to', 'rules', 'time_zone', 'team'];
 
 /**
  * What a version changed, in words: version 1 is the plan as created.
  * @param {string[]} changes as the API names the fields
  */
 export function describeChanges(changes) {
-  if (!changes.length) return 'created';
-  return `changed ${changes.map((c) => FIELD_NAMES[c] || c).join(', ')}`;
+  if (!changes.length) return t('plan.created');
+  const names = changes.map((c) => (FIELD_NAMES.includes(c) ? t(`plan.field.${c}`) : c));
+  return t('plan.changed', { fields: names.join(t('plan.list_separator')) });
 }

@@ -8,9 +8,22 @@ import { api, seg } from './api.js';
 import { append, el, field, messageLine, replace, select } from './dom.js';
 import { fromLocalInput, toLocalInput } from './format.js';
 import { createMap, drawPlan, fit, fromMap, ZONE_KINDS } from './map.js';
+import { translator } from './i18n.js';
+import messages from './lang/moves.js';
 import { chooseMove } from './moves.js';
+import { refusalText } from './refusals.js';
 import { timeZoneInput } from './time_zones.js';
 import { can } from './roles.js';
+
+const t = translator(messages);
+
+/**
+ * A zone kind in words (map.js `ZONE_KINDS` has the English).
+ * @param {string} kind
+ */
+export function zoneKindName(kind) {
+  return t(`zone_kind.${kind}`);
+}
 
 /** @typedef {import('./api.js').Zone} Zone */
 
@@ -38,7 +51,7 @@ const ROUTE_TYPES = {
 export async function mountSetup(container, ctx) {
   const message = messageLine();
   const routeMessage = messageLine();
-  const name = el('input', { name: 'name', required: true, maxlength: 200, placeholder: 'e.g. Data centre move, phase 1' });
+  const name = el('input', { name: 'name', required: true, maxlength: 200, placeholder: t('setup.name_placeholder') });
   const vehicleChecks = el('div', { class: 'checks vehicle-checks' });
   const escortRows = el('div', { class: 'rows escort-rows' });
   const routeFile = el('input', { type: 'file', name: 'route', accept: '.gpx,.kml,.geojson,.json' });
@@ -48,24 +61,24 @@ export async function mountSetup(container, ctx) {
   const to = el('input', { type: 'datetime-local', name: 'to', value: toLocalInput(Date.now() + 8 * 3600_000) });
   const zone = timeZoneInput('');
   const team = el('div', { class: 'team' });
-  const submit = el('button', { type: 'submit', text: 'Create the move' });
+  const submit = el('button', { type: 'submit', text: t('setup.create') });
   const mapNode = el('div', { class: 'setup-map' });
 
   const form = el('form', { class: 'setup-form', on: { submit: (e) => { e.preventDefault(); create(); } } },
-    el('h1', { text: 'Plan a move' }),
-    field('Name', name),
-    el('fieldset', {}, el('legend', { text: 'Vehicles' }), vehicleChecks),
-    el('fieldset', {}, el('legend', { text: 'Escorts' }), escortRows,
-      el('button', { type: 'button', class: 'secondary', text: 'Add an escort pair', on: { click: () => addEscortRow() } }),
-      el('small', { class: 'hint', text: 'A cargo vehicle and the vehicle that escorts it: an alert if they drive apart.' })),
-    el('fieldset', {}, el('legend', { text: 'Route' }),
-      field('Route file (GPX, KML or GeoJSON)', routeFile), routeMessage.node,
-      field('Corridor (metres either side of the route)', corridor)),
-    el('fieldset', {}, el('legend', { text: 'Zones' }),
-      el('small', { class: 'hint', text: 'Click the map to add a circular zone.' }), zoneRows),
-    el('fieldset', {}, el('legend', { text: 'Window' }), el('div', { class: 'row' }, field('From', from), field('To', to)),
-      field('Time zone', zone.input, "an IANA name, e.g. Asia/Shanghai: the move's times are shown in it; empty: the server's default"), zone.list),
-    el('fieldset', {}, el('legend', { text: 'Escort team (people who see this move)' }), team),
+    el('h1', { text: t('setup.title') }),
+    field(t('plan.name'), name),
+    el('fieldset', {}, el('legend', { text: t('plan.vehicles') }), vehicleChecks),
+    el('fieldset', {}, el('legend', { text: t('plan.escorts') }), escortRows,
+      el('button', { type: 'button', class: 'secondary', text: t('setup.add_escort'), on: { click: () => addEscortRow() } }),
+      el('small', { class: 'hint', text: t('setup.escorts_hint') })),
+    el('fieldset', {}, el('legend', { text: t('setup.route') }),
+      field(t('setup.route_file'), routeFile), routeMessage.node,
+      field(t('setup.corridor'), corridor)),
+    el('fieldset', {}, el('legend', { text: t('setup.zones') }),
+      el('small', { class: 'hint', text: t('setup.zones_hint') }), zoneRows),
+    el('fieldset', {}, el('legend', { text: t('setup.window') }), el('div', { class: 'row' }, field(t('setup.from'), from), field(t('setup.to'), to)),
+      field(t('plan.time_zone'), zone.input, t('plan.time_zone_hint')), zone.list),
+    el('fieldset', {}, el('legend', { text: t('setup.team') }), team),
     submit, message.node);
   container.append(el('section', { class: 'setup' }, form, mapNode));
 
@@ -86,7 +99,7 @@ export async function mountSetup(container, ctx) {
   /** @type {{ vehicles: { id: string }[] }} */
   const { vehicles } = await api.get('/api/v1/vehicles');
   const ids = vehicles.map((v) => v.id);
-  if (!ids.length) vehicleChecks.append(el('p', { class: 'empty', text: 'No vehicles registered yet.' }));
+  if (!ids.length) vehicleChecks.append(el('p', { class: 'empty', text: t('setup.no_vehicles') }));
   for (const id of ids) {
     vehicleChecks.append(el('label', {}, el('input', { type: 'checkbox', name: 'vehicle', value: id }), id));
   }
@@ -95,10 +108,10 @@ export async function mountSetup(container, ctx) {
   function addEscortRow() {
     /** @type {[string, string][]} */
     const options = [['', '—'], ...ids.map((id) => /** @type {[string, string]} */ ([id, id]))];
-    const cargo = select(options, { class: 'cargo', 'aria-label': 'Cargo vehicle' });
-    const escort = select(options, { class: 'escort', 'aria-label': 'Escort vehicle' });
-    const row = el('div', { class: 'row escort-row' }, cargo, ' escorted by ', escort,
-      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => row.remove() } }));
+    const cargo = select(options, { class: 'cargo', 'aria-label': t('setup.cargo') });
+    const escort = select(options, { class: 'escort', 'aria-label': t('setup.escort') });
+    const row = el('div', { class: 'row escort-row' }, cargo, ` ${t('setup.escorted_by')} `, escort,
+      el('button', { type: 'button', class: 'link', text: t('setup.remove'), on: { click: () => row.remove() } }));
     escortRows.append(row);
   }
 
@@ -111,12 +124,12 @@ export async function mountSetup(container, ctx) {
     const { users } = await api.get('/api/v1/users');
     const escorts = users.filter((u) => u.role === 'escort');
     const checks = el('div', { class: 'checks team-checks' }, escorts.length ? escorts.map((u) =>
-      el('label', {}, el('input', { type: 'checkbox', name: 'team', value: u.name }), u.name)) : el('p', { class: 'empty', text: 'No escort users yet.' }));
+      el('label', {}, el('input', { type: 'checkbox', name: 'team', value: u.name }), u.name)) : el('p', { class: 'empty', text: t('setup.no_escorts') }));
     team.append(checks);
     chosenTeam = () => [...checks.querySelectorAll('input:checked')].map((c) => /** @type {HTMLInputElement} */ (c).value);
   } else {
-    const names = el('input', { name: 'team', placeholder: 'user names, comma separated' });
-    team.append(field('Escort users', names));
+    const names = el('input', { name: 'team', placeholder: t('setup.team_placeholder') });
+    team.append(field(t('setup.escort_users'), names));
     chosenTeam = () => names.value.split(',').map((s) => s.trim()).filter(Boolean);
   }
 
@@ -136,7 +149,7 @@ export async function mountSetup(container, ctx) {
     const extension = (file.name.split('.').pop() ?? '').toLowerCase();
     const contentType = ROUTE_TYPES[extension];
     if (!contentType) {
-      routeMessage.error('A route file ends in .gpx, .kml, .geojson or .json.');
+      routeMessage.error(t('setup.route_extension'));
       return;
     }
     try {
@@ -146,11 +159,11 @@ export async function mountSetup(container, ctx) {
       for (let i = zones.length - 1; i >= 0; i -= 1) if (zones[i].fromFile) zones.splice(i, 1)[0].row.remove();
       const fileZones = (parsed.zones && parsed.zones.features) || [];
       for (const feature of fileZones) addZone(feature, true);
-      routeMessage.ok(`${parsed.route.coordinates.length} route points, ${fileZones.length} zones from ${file.name}.`);
+      routeMessage.ok(t('setup.route_read', { points: parsed.route.coordinates.length, zones: fileZones.length, file: file.name }));
       redraw(true);
     } catch (e) {
       route = null;
-      routeMessage.error(`The route file was refused: ${e.message}`);
+      routeMessage.error(t('setup.route_refused', { why: refusalText(e) }));
       redraw(false);
     }
   });
@@ -162,11 +175,11 @@ export async function mountSetup(container, ctx) {
    */
   function addZone(feature, fromFile) {
     const props = feature.properties || {};
-    const zoneName = el('input', { class: 'zone-name', value: props.name || `Zone ${zones.length + 1}`, 'aria-label': 'Zone name', maxlength: 200 });
-    const kind = select(Object.entries(ZONE_KINDS), { class: 'zone-kind', 'aria-label': 'Zone kind' });
+    const zoneName = el('input', { class: 'zone-name', value: props.name || t('setup.zone_n', { n: zones.length + 1 }), 'aria-label': t('setup.zone_name'), maxlength: 200 });
+    const kind = select(Object.keys(ZONE_KINDS).map((k) => /** @type {[string, string]} */ ([k, zoneKindName(k)])), { class: 'zone-kind', 'aria-label': t('setup.zone_kind') });
     kind.value = props.kind || 'allowed_stop';
     const isCircle = feature.geometry.type === 'Point';
-    const radius = el('input', { type: 'number', class: 'zone-radius', min: 10, max: 50000, step: 10, value: String(props.radius_m || 100), 'aria-label': 'Radius in metres' });
+    const radius = el('input', { type: 'number', class: 'zone-radius', min: 10, max: 50000, step: 10, value: String(props.radius_m || 100), 'aria-label': t('setup.radius') });
     /** @type {ZoneRow} */
     const zone = {
       fromFile,
@@ -178,8 +191,8 @@ export async function mountSetup(container, ctx) {
       }),
     };
     append(zone.row, [zoneName, kind,
-      isCircle ? el('span', {}, radius, ' m') : el('span', { class: 'hint', text: 'polygon' }),
-      el('button', { type: 'button', class: 'link', text: 'remove', on: { click: () => { zones.splice(zones.indexOf(zone), 1); zone.row.remove(); redraw(false); } } })]);
+      isCircle ? el('span', {}, radius, ' m') : el('span', { class: 'hint', text: t('setup.polygon') }),
+      el('button', { type: 'button', class: 'link', text: t('setup.remove'), on: { click: () => { zones.splice(zones.indexOf(zone), 1); zone.row.remove(); redraw(false); } } })]);
     for (const input of [zoneName, kind, radius]) input.addEventListener('change', () => redraw(false));
     zones.push(zone);
     zoneRows.append(zone.row);
@@ -197,8 +210,8 @@ export async function mountSetup(container, ctx) {
   async function create() {
     message.clear();
     const chosen = chosenVehicles();
-    if (!route) return message.error('Upload a route file first.');
-    if (!chosen.length) return message.error('Choose at least one vehicle.');
+    if (!route) return message.error(t('setup.need_route'));
+    if (!chosen.length) return message.error(t('setup.need_vehicle'));
     /** @type {Record<string, string>} */
     const escorts = {};
     for (const row of escortRows.querySelectorAll('.escort-row')) {
@@ -228,15 +241,15 @@ export async function mountSetup(container, ctx) {
       if (people.length) {
         try {
           await api.put(`/api/v1/moves/${seg(id)}/team`, { users: people });
-          teamNote = ` Team: ${people.join(', ')}.`;
+          teamNote = ` ${t('setup.team_set', { people: people.join(', ') })}`;
         } catch (e) {
-          teamNote = ` The team was not set: ${e.message}`;
+          teamNote = ` ${t('setup.team_not_set', { why: refusalText(e) })}`;
         }
       }
-      message.ok(`Move ${id} created.${teamNote}`);
-      message.node.append(' ', el('a', { href: '#/live', text: 'Watch it live' }));
+      message.ok(`${t('setup.created', { id })}${teamNote}`);
+      message.node.append(' ', el('a', { href: '#/live', text: t('setup.watch_live') }));
     } catch (e) {
-      message.error(`The move was not created: ${e.message}`);
+      message.error(t('setup.not_created', { why: refusalText(e) }));
     } finally {
       submit.disabled = false;
     }

@@ -4,6 +4,10 @@
 // (400 `unknown_time_zone`). Empty: the server's default zone.
 
 import { el } from './dom.js';
+import { translator } from './i18n.js';
+import messages from './lang/moves.js';
+
+const t = translator(messages);
 
 /** Zones offered in the list: UTC and one or two per region Convoy's users drive in. */
 export const COMMON_TIME_ZONES = [
@@ -30,7 +34,7 @@ export function timeZoneInput(value, props = {}) {
   const id = `time-zones-${listNumber}`;
   const list = /** @type {HTMLDataListElement} */ (el('datalist', { id }, COMMON_TIME_ZONES.map((zone) => el('option', { value: zone }))));
   const input = /** @type {HTMLInputElement} */ (el('input', {
-    name: 'time_zone', list: id, value, placeholder: "the server's default", autocomplete: 'off', spellcheck: 'false', ...props,
+    name: 'time_zone', list: id, value, placeholder: t('plan.time_zone_default'), autocomplete: 'off', spellcheck: 'false', ...props,
   }));
   return { input, list };
 }

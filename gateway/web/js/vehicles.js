@@ -8,7 +8,12 @@
 import { showStatusHistory } from './agent_status.js';
 import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
-import { dateTime } from './format.js';
+import { translator } from './i18n.js';
+import messages from './lang/vehicles.js';
+import { refusalText } from './refusals.js';
+import { when } from './when.js';
+
+const t = translator(messages);
 
 /**
  * A vehicle (`GET /api/v1/vehicles`).
@@ -33,7 +38,7 @@ import { dateTime } from './format.js';
  * @param {Vehicle} vehicle
  */
 export function lastSeen(vehicle) {
-  return vehicle.received_at ? dateTime(vehicle.received_at) : 'never';
+  return vehicle.received_at ? when(vehicle.received_at) : t('vehicles.never');
 }
 
 /**
@@ -44,8 +49,8 @@ export function lastSeen(vehicle) {
  */
 export function vehicleConfirmation(action, id) {
   switch (action) {
-    case 'rotate': return `Give ${id} a new password? Its agent is refused with the old one from its next connect; the new one is shown once.`;
-    case 'disable': return `Disable ${id}? It cannot connect, and a connected agent is closed within 10 s. Its positions stay.`;
+    case 'rotate': return t('vehicles.confirm_rotate', { id });
+    case 'disable': return t('vehicles.confirm_disable', { id });
     default: return null;
   }
 }
@@ -64,12 +69,12 @@ export function configFileName(id) {
  * @param {AgentSetup} setup
  */
 function showOnce(box, setup) {
-  const download = el('button', { type: 'button', class: 'secondary download-config', text: 'Download agent configuration',
+  const download = el('button', { type: 'button', class: 'secondary download-config', text: t('vehicles.download_config'),
     on: { click: () => save(new Blob([setup.agent_config], { type: 'application/toml' }), configFileName(setup.id)) } });
   replace(box,
-    el('p', { class: 'once' }, el('strong', { text: 'Shown once: ' }),
-      `write this password alone in ${setup.password_file} on the vehicle; it cannot be shown again (only a hash of it is kept).`),
-    el('p', {}, `MQTT password of ${setup.id}: `, el('code', { class: 'new-password', text: setup.password })),
+    el('p', { class: 'once' }, el('strong', { text: t('vehicles.shown_once') }),
+      t('vehicles.shown_once_password', { file: setup.password_file })),
+    el('p', {}, t('vehicles.password_of', { id: setup.id }), el('code', { class: 'new-password', text: setup.password })),
     el('pre', { class: 'agent-config', text: setup.agent_config }),
     download);
 }
@@ -82,10 +87,10 @@ export async function mountVehicles(container) {
   const rows = el('tbody');
   const shownOnce = el('div', { class: 'shown-once' });
   const statusBox = el('div', { class: 'status-history' });
-  const columns = ['Vehicle', 'State', 'Last position', 'Move', ''];
+  const columns = [t('vehicles.col_vehicle'), t('vehicles.col_state'), t('vehicles.col_last_position'), t('vehicles.col_move'), ''];
   const page = el('section', { class: 'page vehicles' },
-    el('h1', { text: 'Vehicles' }),
-    el('p', { class: 'hint', text: 'The vehicles whose agents may connect. Every change is in the audit log; passwords never are.' }),
+    el('h1', { text: t('vehicles.title') }),
+    el('p', { class: 'hint', text: t('vehicles.hint') }),
     el('table', { class: 'vehicle-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
     listMessage.node, shownOnce, statusBox);
   container.append(page);
@@ -93,21 +98,21 @@ export async function mountVehicles(container) {
   async function loadList() {
     /** @type {{ vehicles: Vehicle[] }} */
     const { vehicles } = await api.get('/api/v1/vehicles');
-    replace(rows, vehicles.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: 'No vehicle yet.' })));
+    replace(rows, vehicles.length ? null : el('tr', {}, el('td', { colspan: columns.length, class: 'empty', text: t('vehicles.none') })));
     for (const vehicle of vehicles) rows.append(vehicleRow(vehicle));
   }
 
   /** @param {Vehicle} vehicle */
   function vehicleRow(vehicle) {
     const toggle = vehicle.disabled
-      ? el('button', { type: 'button', class: 'secondary enable', text: 'Enable', on: { click: () => act(vehicle, 'enable') } })
-      : el('button', { type: 'button', class: 'secondary disable', text: 'Disable', on: { click: () => act(vehicle, 'disable') } });
-    const rotate = el('button', { type: 'button', class: 'secondary rotate', text: 'New password', on: { click: () => act(vehicle, 'rotate') } });
-    const status = el('button', { type: 'button', class: 'secondary status', text: 'Status history',
+      ? el('button', { type: 'button', class: 'secondary enable', text: t('vehicles.enable'), on: { click: () => act(vehicle, 'enable') } })
+      : el('button', { type: 'button', class: 'secondary disable', text: t('vehicles.disable'), on: { click: () => act(vehicle, 'disable') } });
+    const rotate = el('button', { type: 'button', class: 'secondary rotate', text: t('vehicles.rotate'), on: { click: () => act(vehicle, 'rotate') } });
+    const status = el('button', { type: 'button', class: 'secondary status', text: t('vehicles.status_history'),
       on: { click: () => showStatusHistory(statusBox, vehicle.id) } });
     return el('tr', { data: { vehicle: vehicle.id }, class: vehicle.disabled ? 'disabled' : 'enabled' },
       el('td', { class: 'id', text: vehicle.id }),
-      el('td', { class: 'state', text: vehicle.disabled ? 'Disabled' : 'Enabled' }),
+      el('td', { class: 'state', text: t(vehicle.disabled ? 'vehicles.disabled' : 'vehicles.enabled') }),
       el('td', { class: 'last-seen', text: lastSeen(vehicle) }),
       el('td', { class: 'move', text: vehicle.move ?? '' }),
       el('td', { class: 'actions' }, status, rotate, toggle));
@@ -128,16 +133,16 @@ export async function mountVehicles(container) {
       if (action === 'rotate') {
         /** @type {AgentSetup} */
         const answer = await api.post(`${path}/password`);
-        listMessage.ok(`${vehicle.id} has a new password; the old one is refused from its next connect.`);
+        listMessage.ok(t('vehicles.rotated', { id: vehicle.id }));
         showOnce(shownOnce, answer);
       } else {
         /** @type {{ changed: boolean }} */
         const answer = await api.post(`${path}/${action}`);
-        const word = action === 'disable' ? 'disabled' : 'enabled';
-        listMessage.ok(answer.changed ? `${vehicle.id} is ${word}.` : `${vehicle.id} was ${word} already.`);
+        const key = `vehicles.${action}d_${answer.changed ? 'done' : 'already'}`;
+        listMessage.ok(t(key, { id: vehicle.id }));
       }
     } catch (e) {
-      listMessage.error(`Not done (${vehicle.id}): ${e.message}`);
+      listMessage.error(t('vehicles.not_done', { id: vehicle.id, why: refusalText(e) }));
     }
     await loadList();
   }
@@ -156,7 +161,7 @@ export async function mountVehicles(container) {
 function registerForm(box, added) {
   const message = messageLine();
   const id = el('input', { name: 'id', required: true, maxlength: 64, pattern: '[A-Za-z0-9._\\-]+', autocomplete: 'off' });
-  const submit = el('button', { type: 'submit', text: 'Register' });
+  const submit = el('button', { type: 'submit', text: t('vehicles.register') });
 
   async function register() {
     message.clear();
@@ -165,19 +170,19 @@ function registerForm(box, added) {
     try {
       /** @type {AgentSetup} */
       const setup = await api.post('/api/v1/vehicles', { id: id.value.trim() });
-      message.ok(`${setup.id} registered.`);
+      message.ok(t('vehicles.registered', { id: setup.id }));
       id.value = '';
       showOnce(box, setup);
       await added();
     } catch (e) {
-      message.error(`Not registered: ${e.message}`);
+      message.error(t('vehicles.not_registered', { why: refusalText(e) }));
     } finally {
       submit.disabled = false;
     }
   }
 
   return el('form', { class: 'vehicle-form', on: { submit: (/** @type {SubmitEvent} */ e) => { e.preventDefault(); register(); } } },
-    el('h2', { text: 'Register a vehicle' }),
-    field('Vehicle id', id, 'Letters, digits, ".", "_" and "-"; the agent logs in with it.'),
+    el('h2', { text: t('vehicles.register_title') }),
+    field(t('vehicles.id'), id, t('vehicles.id_hint')),
     submit, message.node);
 }

@@ -5,7 +5,7 @@ mod postgres;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
-use convoy_core::{Role, VehicleId};
+use convoy_core::{Language, Role, VehicleId};
 
 use crate::{Result, Store, StoreError};
 
@@ -122,6 +122,13 @@ forward! {
     /// changes at once cannot both pass: the enabled admins are locked while one is decided.
     pub async fn change_person(&self, name: &str, change: &PersonChange) -> Result<PersonChanged>;
 
+    /// The language a person chose for the page; `None` if they never chose one (or there is
+    /// no such person).
+    pub async fn person_language(&self, name: &str) -> Result<Option<Language>>;
+
+    /// Saves the language a person chose for the page; false if there is no such person.
+    pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool>;
+
     /// Notes a successful login of a person at `at`.
     pub async fn record_login(&self, name: &str, at: DateTime<Utc>) -> Result<()>;
 
@@ -145,4 +152,8 @@ impl Store {
 
 fn parse_role(text: &str) -> Result<Role> {
     text.parse().map_err(StoreError::Corrupt)
+}
+
+fn parse_language(text: Option<String>) -> Result<Option<Language>> {
+    text.map(|t| Language::parse(&t).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
 }

@@ -1,10 +1,10 @@
 //! Vehicles, people and login tokens on PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use convoy_core::VehicleId;
+use convoy_core::{Language, VehicleId};
 use tokio_postgres::Row;
 
-use super::{parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
+use super::{parse_language, parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
 use crate::rows::parse_vehicle;
 use crate::{PgStore, Result, StoreError};
 
@@ -211,6 +211,20 @@ impl PgStore {
         };
         tx.commit().await?;
         Ok(PersonChanged::Changed { before, revoked })
+    }
+
+    pub async fn person_language(&self, name: &str) -> Result<Option<Language>> {
+        let client = self.client().await?;
+        let row = client.query_opt("SELECT language FROM users WHERE name = $1", &[&name]).await?;
+        parse_language(row.and_then(|r| r.get(0)))
+    }
+
+    pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool> {
+        let client = self.client().await?;
+        let changed = client
+            .execute("UPDATE users SET language = $2 WHERE name = $1", &[&name, &language.tag()])
+            .await?;
+        Ok(changed == 1)
     }
 
     pub async fn record_login(&self, name: &str, at: DateTime<Utc>) -> Result<()> {

@@ -1,10 +1,10 @@
 //! Vehicles, people and login tokens on SQLite. Times are milliseconds since 1970.
 
 use chrono::{DateTime, Utc};
-use convoy_core::VehicleId;
+use convoy_core::{Language, VehicleId};
 use rusqlite::{params, OptionalExtension};
 
-use super::{parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
+use super::{parse_language, parse_role, Person, PersonChange, PersonChanged, User, VehicleLogin};
 use crate::rows::parse_vehicle;
 use crate::sqlite::from_millis;
 use crate::{Result, SqliteStore, StoreError};
@@ -242,6 +242,30 @@ impl SqliteStore {
             };
             tx.commit()?;
             Ok(PersonChanged::Changed { before, revoked: revoked as u64 })
+        })
+        .await
+    }
+
+    pub async fn person_language(&self, name: &str) -> Result<Option<Language>> {
+        let name = name.to_string();
+        let saved: Option<Option<String>> = self
+            .with(move |conn| {
+                Ok(conn
+                    .query_row("SELECT language FROM users WHERE name = ?1", params![name], |r| r.get(0))
+                    .optional()?)
+            })
+            .await?;
+        parse_language(saved.flatten())
+    }
+
+    pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool> {
+        let name = name.to_string();
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET language = ?2 WHERE name = ?1",
+                params![name, language.tag()],
+            )?;
+            Ok(changed == 1)
         })
         .await
     }

@@ -174,6 +174,19 @@ pub(super) async fn people_are_listed_with_their_state_and_last_login(f: Fixture
     assert!(people.iter().all(|p: &Person| p.created_at >= before && p.created_at <= Utc::now()));
 }
 
+pub(super) async fn a_persons_language_is_kept_until_changed(f: Fixture) {
+    f.store.add_user(&person("ana", Role::Admin)).await.unwrap();
+    f.store.add_user(&person("bob", Role::Escort)).await.unwrap();
+    assert_eq!(f.store.person_language("ana").await.unwrap(), None, "never chosen");
+    assert!(f.store.set_person_language("ana", Language::SimplifiedChinese).await.unwrap());
+    assert_eq!(f.store.person_language("ana").await.unwrap(), Some(Language::SimplifiedChinese));
+    assert_eq!(f.store.person_language("bob").await.unwrap(), None, "only hers");
+    assert!(f.store.set_person_language("ana", Language::English).await.unwrap());
+    assert_eq!(f.store.person_language("ana").await.unwrap(), Some(Language::English), "the newest choice");
+    assert!(!f.store.set_person_language("nobody", Language::SimplifiedChinese).await.unwrap(), "no such person");
+    assert_eq!(f.store.person_language("nobody").await.unwrap(), None);
+}
+
 /// Two admins, each disabling the other at the same moment: one wins, the other is refused as
 /// the last admin, so one enabled admin is always left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
