@@ -79,6 +79,7 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     };
 
     assert_eq!(steps["open"]["language"], "zh-CN", "{}", steps["open"]);
+    assert_eq!(steps["open"]["html_lang"], "zh-CN", "{}", steps["open"]);
 
     let moves = &steps["moves"];
     no_english("moves", "english");
@@ -160,7 +161,7 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     let row = &vehicles["report"];
     assert_eq!(
         (row["state"].as_str(), row["receiver"].as_str(), row["spool"].as_str()),
-        (Some("在线"), Some("已定位"), Some("1,200 条待发，最早一条 40 s"))
+        (Some("在线"), Some("已定位"), Some("1,200 条待发，最早一条 40 秒"))
     );
     let received = row["received"].as_str().unwrap();
     assert!(received.contains('年') && received.contains('月') && received.contains('日'), "{received}");
