@@ -151,9 +151,7 @@ const ASSETS: &[Asset] = assets![
     "js/vehicles.js" => JS,
     "js/agent_status.js" => JS,
     "js/password.js" => JS,
-    "js/refusals.js" => JS,
     "js/when.js" => JS,
-    "js/lang/refusals.js" => JS,
     "js/lang/phones.js" => JS,
     "js/i18n.js" => JS,
     "js/lang/common.js" => JS,
@@ -276,11 +274,11 @@ mod tests {
         }
     }
 
-    /// The admin views show a refusal in Chinese by its reason code (js/refusals.js): every
-    /// reason their routes give has a text in js/lang/refusals.js.
+    /// The page shows a refusal in Chinese by its reason code (js/error_text.js): every reason
+    /// the admin routes give has a text in js/lang/errors.js.
     #[test]
     fn every_refusal_reason_of_the_admin_routes_has_a_text_in_the_page() {
-        let catalogue = ASSETS.iter().find(|a| a.path == "js/lang/refusals.js").expect("embedded");
+        let catalogue = ASSETS.iter().find(|a| a.path == "js/lang/errors.js").expect("embedded");
         let text = std::str::from_utf8(catalogue.body).unwrap();
         let reasons = [
             crate::people_admin::PEOPLE_REFUSAL_REASONS,
@@ -294,7 +292,7 @@ mod tests {
         for reason in reasons.concat() {
             // Each text in both languages (tests/web/i18n.test.mjs checks they pair up).
             let key = format!("'reason.{reason}':");
-            assert_eq!(text.matches(&key).count(), 2, "{reason} has no text in js/lang/refusals.js");
+            assert_eq!(text.matches(&key).count(), 2, "{reason} has no text in js/lang/errors.js");
         }
     }
 

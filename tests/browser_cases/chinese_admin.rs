@@ -178,7 +178,7 @@ async fn an_admin_walks_every_admin_view_in_chinese_in_chromium() {
     no_english("holds", "english");
     assert_eq!((holds["heading"].as_str(), holds["empty"].as_str()), (Some("法律保全"), Some("暂无保全。")));
     assert_eq!(holds["refused_reason"], "bad_range");
-    assert_eq!(holds["refusal"], "未设立：时间范围颠倒或缺失。");
+    assert_eq!(holds["refusal"], "未设立：开始时间必须早于结束时间。");
     assert_eq!(holds["placed_status"], 201);
     assert_eq!(holds["covers"], format!("任务 {planned}（{ESCORT_VEHICLE}, {VEHICLE}）"));
     assert_eq!(holds["state"], "有效");

@@ -1,5 +1,5 @@
 // The admin views in Simplified Chinese (gateway/web/js: plan_form.js, people.js, password.js,
-// agent_status.js, vehicles.js, holds.js, audit.js, refusals.js, when.js): the pure parts that
+// agent_status.js, vehicles.js, holds.js, audit.js, error_text.js, when.js): the pure parts that
 // read differently by language, each checked in Chinese and back in English.
 
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { setLanguage } from '../../gateway/web/js/i18n.js';
 import { confirmation, lastLogin, roleName } from '../../gateway/web/js/people.js';
 import { newPasswordProblem } from '../../gateway/web/js/password.js';
 import { describeChanges } from '../../gateway/web/js/plan_form.js';
-import { refusalText } from '../../gateway/web/js/refusals.js';
+import { errorText } from '../../gateway/web/js/error_text.js';
 import { lastSeen, vehicleConfirmation } from '../../gateway/web/js/vehicles.js';
 import { when } from '../../gateway/web/js/when.js';
 
@@ -65,12 +65,12 @@ test('a hold\'s scope and an audit action read in Chinese, the code kept as the 
 
 test('a refusal reads by its reason in Chinese, and as the server said it in English', () => {
   const refused = new ApiError(409, 'this would leave no enabled admin: make another person admin (or enable one) first', 'last_admin');
-  assert.equal(refusalText(refused), refused.message);
+  assert.equal(errorText(refused), refused.message);
   setLanguage('zh-CN');
-  assert.match(refusalText(refused), /^这样将没有可用的管理员/);
-  assert.equal(refusalText(new ApiError(400, 'what', 'brand_new_reason')), '服务器拒绝了请求（brand_new_reason）。');
-  assert.equal(refusalText(new ApiError(0, 'the server cannot be reached (x)')), '无法连接服务器。');
-  assert.equal(refusalText(new ApiError(502, '502 Bad Gateway')), '服务器拒绝了请求（状态码 502）。');
+  assert.match(errorText(refused), /^这样将没有可用的管理员/);
+  assert.equal(errorText(new ApiError(400, 'what', 'brand_new_reason')), '服务器拒绝了此请求（brand_new_reason）。');
+  assert.equal(errorText(new ApiError(0, 'the server cannot be reached (x)')), '无法连接服务器。');
+  assert.equal(errorText(new ApiError(502, '502 Bad Gateway')), '服务器暂时无法响应，请重试。');
 });
 
 test('a date and time reads the Chinese way in a move\'s zone, and as always in English', () => {

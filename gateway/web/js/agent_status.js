@@ -9,7 +9,7 @@ import { el, messageLine, replace } from './dom.js';
 import { duration, finite } from './format.js';
 import { formatNumber, translator } from './i18n.js';
 import messages from './lang/vehicles.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { when } from './when.js';
 
 const t = translator(messages);
@@ -86,7 +86,7 @@ export async function showStatusHistory(box, id) {
   try {
     history = await api.get(`/api/v1/vehicles/${seg(id)}/status`);
   } catch (e) {
-    message.error(t('status.cannot_read', { why: refusalText(e) }));
+    message.error(t('status.cannot_read', { why: errorText(e) }));
     return;
   }
   box.append(el('p', { class: 'last-heard',

@@ -9,7 +9,7 @@ import { api } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { language, translator } from './i18n.js';
 import messages from './lang/audit.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { when } from './when.js';
 
 const t = translator(messages);
@@ -100,7 +100,7 @@ export async function mountAudit(container) {
       head.textContent = t('audit.head', { seq: body.head.seq, hash: body.head.hash });
       more.hidden = body.entries.length < PAGE;
     } catch (e) {
-      message.error(t('audit.cannot_read', { why: refusalText(e) }));
+      message.error(t('audit.cannot_read', { why: errorText(e) }));
     }
   }
 

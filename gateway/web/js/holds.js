@@ -9,7 +9,7 @@ import { el, field, messageLine, replace, select } from './dom.js';
 import { fromLocalInput } from './format.js';
 import { translator } from './i18n.js';
 import messages from './lang/holds.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { can } from './roles.js';
 import { when } from './when.js';
 
@@ -96,7 +96,7 @@ export async function mountHolds(container, { me }) {
         await api.post(`/api/v1/holds/${seg(String(hold.id))}/release`, { reason: reason.value });
         listMessage.ok(t('holds.released', { id: hold.id }));
       } catch (err) {
-        listMessage.error(t('holds.not_released', { id: hold.id, why: refusalText(err) }));
+        listMessage.error(t('holds.not_released', { id: hold.id, why: errorText(err) }));
       }
       button.disabled = false;
       await loadList();
@@ -160,7 +160,7 @@ async function placeForm(placed) {
       reference.value = '';
       await placed();
     } catch (e) {
-      message.error(t('holds.not_placed', { why: refusalText(e) }));
+      message.error(t('holds.not_placed', { why: errorText(e) }));
     } finally {
       submit.disabled = false;
     }

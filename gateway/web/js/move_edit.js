@@ -12,7 +12,7 @@ import { translator } from './i18n.js';
 import messages from './lang/moves.js';
 import { stateName } from './moves.js';
 import { describeChanges, EDITABLE_ONCE_STARTED, fieldsOf, planFromFields } from './plan_form.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { timeZoneInput } from './time_zones.js';
 import { when } from './when.js';
 
@@ -133,7 +133,7 @@ export async function mountMoveEdit(container, _ctx, params) {
       await load();
       message.ok(t('edit.saved', { version: saved.version }));
     } catch (e) {
-      message.error(t('edit.not_saved', { why: refusalText(e) }));
+      message.error(t('edit.not_saved', { why: errorText(e) }));
     }
   }
 
@@ -141,7 +141,7 @@ export async function mountMoveEdit(container, _ctx, params) {
   try {
     await load();
   } catch (e) {
-    message.error(t('edit.cannot', { why: refusalText(e) }));
+    message.error(t('edit.cannot', { why: errorText(e) }));
   }
   return () => replace(container);
 }

@@ -9,7 +9,7 @@ import { el, messageLine, replace } from './dom.js';
 import { ms, utcOffset } from './format.js';
 import { translator } from './i18n.js';
 import messages from './lang/moves.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { can } from './roles.js';
 import { when } from './when.js';
 
@@ -132,7 +132,7 @@ export async function mountMoves(container, ctx) {
       await api.post(`/api/v1/moves/${seg(move.id)}/${action}`, { reason });
       message.ok(t(action === 'end' ? 'moves.ended' : 'moves.cancelled', { name: move.name }));
     } catch (e) {
-      message.error(t(action === 'end' ? 'moves.not_ended' : 'moves.not_cancelled', { name: move.name, why: refusalText(e) }));
+      message.error(t(action === 'end' ? 'moves.not_ended' : 'moves.not_cancelled', { name: move.name, why: errorText(e) }));
     }
     await list();
   }

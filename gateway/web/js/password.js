@@ -7,7 +7,7 @@ import { api } from './api.js';
 import { el, field, messageLine } from './dom.js';
 import { formatNumber, translator } from './i18n.js';
 import messages from './lang/people.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 
 const t = translator(messages);
 
@@ -47,7 +47,7 @@ export async function mountPassword(container) {
       const answer = await api.put('/api/v1/me/password', { current: current.value, new: fresh.value });
       message.ok(t('password.changed', { revoked: formatNumber(answer.revoked) }));
     } catch (e) {
-      message.error(e.status === 403 ? t('password.wrong') : t('password.not_changed', { why: refusalText(e) }));
+      message.error(e.status === 403 ? t('password.wrong') : t('password.not_changed', { why: errorText(e) }));
     } finally {
       current.value = '';
       fresh.value = '';

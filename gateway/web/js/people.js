@@ -9,7 +9,7 @@ import { api, seg } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
 import { formatNumber, translator } from './i18n.js';
 import messages from './lang/people.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { when } from './when.js';
 
 const t = translator(messages);
@@ -138,7 +138,7 @@ export async function mountPeople(container) {
         listMessage.ok(t('people.sessions_ended', { name: person.name, revoked: formatNumber(answer.revoked) }));
       }
     } catch (e) {
-      listMessage.error(t('people.not_done', { name: person.name, why: refusalText(e) }));
+      listMessage.error(t('people.not_done', { name: person.name, why: errorText(e) }));
     }
     await loadList();
   }
@@ -170,7 +170,7 @@ function addForm(added) {
       password.value = '';
       await added();
     } catch (e) {
-      message.error(t('people.not_added', { why: refusalText(e) }));
+      message.error(t('people.not_added', { why: errorText(e) }));
     } finally {
       submit.disabled = false;
     }

@@ -9,7 +9,7 @@ import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace, select } from './dom.js';
 import { translator } from './i18n.js';
 import messages from './lang/phones.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { when } from './when.js';
 
 const t = translator(messages);
@@ -149,7 +149,7 @@ export async function mountPhones(container) {
       await api.del(`/api/v1/phones/${seg(phone.kind)}/${seg(phone.name)}`);
       listMessage.ok(t('phones.removed', { name: phone.name }));
     } catch (e) {
-      listMessage.error(t('phones.not_removed', { name: phone.name, why: refusalText(e) }));
+      listMessage.error(t('phones.not_removed', { name: phone.name, why: errorText(e) }));
     }
     await loadList();
   }
@@ -174,7 +174,7 @@ export async function mountPhones(container) {
       device.value = '';
       await loadList();
     } catch (e) {
-      message.error(t('phones.not_registered', { why: refusalText(e) }));
+      message.error(t('phones.not_registered', { why: errorText(e) }));
     } finally {
       submit.disabled = false;
     }

@@ -11,7 +11,7 @@ import { createMap, drawPlan, fit, fromMap, ZONE_KINDS } from './map.js';
 import { translator } from './i18n.js';
 import messages from './lang/moves.js';
 import { chooseMove } from './moves.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { timeZoneInput } from './time_zones.js';
 import { can } from './roles.js';
 
@@ -163,7 +163,7 @@ export async function mountSetup(container, ctx) {
       redraw(true);
     } catch (e) {
       route = null;
-      routeMessage.error(t('setup.route_refused', { why: refusalText(e) }));
+      routeMessage.error(t('setup.route_refused', { why: errorText(e) }));
       redraw(false);
     }
   });
@@ -243,13 +243,13 @@ export async function mountSetup(container, ctx) {
           await api.put(`/api/v1/moves/${seg(id)}/team`, { users: people });
           teamNote = ` ${t('setup.team_set', { people: people.join(', ') })}`;
         } catch (e) {
-          teamNote = ` ${t('setup.team_not_set', { why: refusalText(e) })}`;
+          teamNote = ` ${t('setup.team_not_set', { why: errorText(e) })}`;
         }
       }
       message.ok(`${t('setup.created', { id })}${teamNote}`);
       message.node.append(' ', el('a', { href: '#/live', text: t('setup.watch_live') }));
     } catch (e) {
-      message.error(t('setup.not_created', { why: refusalText(e) }));
+      message.error(t('setup.not_created', { why: errorText(e) }));
     } finally {
       submit.disabled = false;
     }

@@ -10,7 +10,7 @@ import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { translator } from './i18n.js';
 import messages from './lang/vehicles.js';
-import { refusalText } from './refusals.js';
+import { errorText } from './error_text.js';
 import { when } from './when.js';
 
 const t = translator(messages);
@@ -142,7 +142,7 @@ export async function mountVehicles(container) {
         listMessage.ok(t(key, { id: vehicle.id }));
       }
     } catch (e) {
-      listMessage.error(t('vehicles.not_done', { id: vehicle.id, why: refusalText(e) }));
+      listMessage.error(t('vehicles.not_done', { id: vehicle.id, why: errorText(e) }));
     }
     await loadList();
   }
@@ -175,7 +175,7 @@ function registerForm(box, added) {
       showOnce(box, setup);
       await added();
     } catch (e) {
-      message.error(t('vehicles.not_registered', { why: refusalText(e) }));
+      message.error(t('vehicles.not_registered', { why: errorText(e) }));
     } finally {
       submit.disabled = false;
     }
