@@ -63,7 +63,7 @@ class Extract(osmium.SimpleHandler):
                 self.loc[n.ref] = (n.location.lon, n.location.lat)
         elif tags.get('amenity') == 'parking' and tags.get('access') != 'private':
             pts = [(n.location.lon, n.location.lat) for n in w.nodes]
-            self.parkings.append((w.id, tags.get('name'), sum(p[0] for p in pts) / len(pts),
+            self.parkings.append((w.id, tags.get('name') or tags.get('operator'), sum(p[0] for p in pts) / len(pts),
                                   sum(p[1] for p in pts) / len(pts)))
 
 
@@ -75,7 +75,7 @@ def metres(a, b):
 
 def speed_kmh(tags):
     try:
-        kmh = float(tags.get('maxspeed', '').split(';')[0])
+        kmh = int(tags.get('maxspeed', '').split(';')[0])
     except ValueError:
         kmh = DEFAULT_KMH[tags['highway']]
     return min(kmh, TRUCK_MAX_KMH)
@@ -196,13 +196,14 @@ def main(pbf, out):
         'detour': {'leaves_at': leaves, 'rejoins_at': rejoins, **line(detour_nodes, detour_ways)},
         'origin': place('Depot, Santa Coloma', origin, {'osm_way': 176491189}),
         'destination': place('Data centre, Encamp', destination, {'osm_way': 183000422}),
-        'rest_area': place(rest[1] or 'Car park', rest_point, {'osm_way': rest[0]}),
+        'rest_area': place(f'{rest[1]} car park' if rest[1] else 'Car park', rest_point, {'osm_way': rest[0]}),
         'forbidden': place('Restricted site', loc[farthest], {'radius_m': forbidden_radius}),
         'halt_at': halt,
     }
     with open(out, 'w') as f:
-        json.dump(document, f, ensure_ascii=False, indent=1)
-        f.write('\n')
+        # One key a line: small, and a change of the route reads as a change of a line or two.
+        f.write('{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}'
+                                   for k, v in document.items()) + '\n}\n')
     print(f'route {along[-1]:.0f} m, {len(route)} points; detour {detour[0]:.0f} m leaving at '
           f'{along[leaves]:.0f} m, {off_route_m(loc[farthest]):.0f} m off; rest area way {rest[0]} '
           f'{off_route_m(rest_point):.0f} m off at {min(range(len(pts)), key=lambda k: metres(pts[k], rest_point))}; '
