@@ -1,5 +1,6 @@
-//! A simulated GNSS receiver: drives a real recorded route and writes its NMEA, once per
-//! second at the current time, into a pseudo-terminal.
+//! A simulated GNSS receiver: drives a real route (Andorra's roads, or Munich's recording) and
+//! writes its NMEA, once per second at the current time, into a pseudo-terminal, with a real
+//! receiver's slowly wandering errors (`receiver_noise.rs`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -11,69 +12,122 @@ use tokio_util::sync::CancellationToken;
 
 use convoy_agent::nmea_writer::{epoch_sentences, sentence, SimFix};
 
-/// The demo's road: a real 20-minute drive through Munich at 1 Hz (BMW Car IT's barefoot test
-/// data, Apache-2.0; see data/drives/barefoot).
+use super::andorra::RouteFile;
+use super::receiver_noise::ReceiverNoise;
+use super::timetable::Timetable;
+pub use super::timetable::{ACCELERATION_MPS2, DECELERATION_MPS2};
+
+/// Munich's road: a real 20-minute drive through Munich at 1 Hz (BMW Car IT's barefoot test
+/// data, Apache-2.0; see data/drives/barefoot). The demo drives Andorra's now; the load
+/// generator, the benchmarks and tests still drive this one.
 const MUNICH_DRIVE: &str = include_str!("../../data/drives/barefoot/x0001-001.json");
 
-/// A route as a timetable: where the vehicle is when, driving its points at speeds a loaded
-/// truck can reach. The recording's own speed (point to point, a second apart) sets how fast
-/// each stretch is driven, with its stops kept as they were recorded; the vehicle speeds up at
-/// most [`ACCELERATION_MPS2`] and slows down at most [`DECELERATION_MPS2`], so its speed changes
-/// smoothly instead of jumping with the recording's steps.
+/// A route as a timetable: where the vehicle is when, driving out and back endlessly at speeds
+/// a loaded truck can reach (see [`Timetable`]). Each way has its own timetable, so that braking
+/// on the way out is not speeding up harder than a truck can on the way back.
 ///
-/// The drive goes out and back; each way has its own timetable, so that braking on the way out
-/// is not speeding up harder than a truck can on the way back.
+/// Munich's recording is driven out and back without a pause. Andorra's roads are driven so
+/// that a round trip takes exactly [`CYCLE_S`], the trucks standing at each end (loading at the
+/// depot, unloading at the data centre) for what the drive leaves: every cycle of the demo's
+/// script then finds each vehicle at the same place, and `truck-01`'s detour down its real side
+/// street happens every cycle.
 #[derive(Clone, Debug)]
 pub struct Route {
     out: Timetable,
     back: Timetable,
+    /// The way out down the detour, for a script that takes it (Andorra's route has one).
+    detour_out: Option<Timetable>,
+    /// How long the vehicle stands at the far end before driving back, in seconds.
+    far_end_s: f64,
+    /// How long an endless drive takes to come round (its way out, the far end, its way back
+    /// and the standing at the start), in seconds, when it is fixed: [`CYCLE_S`] for Andorra.
+    period_s: Option<f64>,
+    /// The height the receiver reports, in metres: the valley's (the NMEA needs one).
+    altitude_m: f64,
 }
-
-/// One way of a route.
-#[derive(Clone, Debug)]
-struct Timetable {
-    points: Vec<Point>,
-    /// When the vehicle reaches each point, in seconds of driving from the first.
-    times: Vec<f64>,
-    /// Its speed at each point, in metres per second.
-    speeds: Vec<f64>,
-}
-
-/// How fast a loaded truck speeds up at most, in m/s² (0-100 km/h in about 11 s).
-pub const ACCELERATION_MPS2: f64 = 2.5;
-/// How hard it brakes at most when it does not have to, in m/s².
-pub const DECELERATION_MPS2: f64 = 3.5;
-/// A run of at least this many recorded seconds without moving (less than [`STANDING_M`] a
-/// second) is a stop, kept as long as it was; shorter ones are the receiver holding its
-/// position for a second or two, which the driving speed around them smooths over.
-const STOP_MIN_S: usize = 3;
-const STANDING_M: f64 = 0.5;
 
 impl Route {
     pub fn munich() -> anyhow::Result<Self> {
         Self::from_barefoot_json(MUNICH_DRIVE)
     }
 
-    /// The route's points: the recording's, with long steps filled in.
+    /// The demo's route on Andorra's roads, out and back once per [`CYCLE_S`]: the trucks stand
+    /// at the far end for a third of what the round trip leaves, at the depot for the rest.
+    pub fn andorra(file: &RouteFile) -> anyhow::Result<Self> {
+        let (points, speeds) = (file.points(), file.speeds_mps());
+        let back_points: Vec<Point> = points.iter().rev().copied().collect();
+        let back_speeds: Vec<f64> = speeds.iter().rev().copied().collect();
+        let (detour_points, detour_speeds) = file.detour_way();
+        let out = Timetable::on_roads(&points, &speeds);
+        let back = Timetable::on_roads(&back_points, &back_speeds);
+        let detour_out = Timetable::on_roads(&detour_points, &detour_speeds);
+        let driving = detour_out.duration_s().max(out.duration_s()) + back.duration_s();
+        let spare = CYCLE_S as f64 - driving;
+        anyhow::ensure!(
+            spare > 120.0,
+            "the round trip takes {driving:.0} s: too long for a {CYCLE_S} s cycle"
+        );
+        Ok(Route {
+            out,
+            back,
+            detour_out: Some(detour_out),
+            far_end_s: spare / 3.0,
+            period_s: Some(CYCLE_S as f64),
+            // Santa Coloma lies at about 970 m, Encamp at about 1,260 m.
+            altitude_m: 1100.0,
+        })
+    }
+
+    /// The route's points: the recording's, with long steps filled in; or the road's line, in
+    /// pieces of a few metres.
     pub fn points(&self) -> &[Point] {
         &self.out.points
     }
 
-    /// How long the drive out and back takes, in seconds.
+    /// How long the drive out and back takes, in seconds, without standing at the ends.
     pub fn round_trip_s(&self) -> f64 {
         self.out.duration_s() + self.back.duration_s()
+    }
+
+    /// How long the drive out takes, in seconds.
+    pub fn out_s(&self) -> f64 {
+        self.out.duration_s()
+    }
+
+    /// When the vehicle driving out (without a detour) is nearest `place`, in seconds.
+    pub fn time_out_nearest(&self, place: Point) -> f64 {
+        self.out.time_nearest(place)
     }
 
     /// Where the vehicle is `seconds` into an endless back-and-forth drive (negative: at the
     /// start).
     pub(crate) fn at_time(&self, seconds: f64) -> Point {
-        let phase = seconds.max(0.0) % self.round_trip_s();
-        let out = self.out.duration_s();
-        if phase <= out {
-            self.out.at_time(phase)
-        } else {
-            self.back.at_time(phase - out)
+        self.at_time_via(seconds, false)
+    }
+
+    /// Where the vehicle is `seconds` into the endless drive, taking the detour on each way out
+    /// if `detour` and the route has one.
+    pub(crate) fn at_time_via(&self, seconds: f64, detour: bool) -> Point {
+        let out = match (&self.detour_out, detour) {
+            (Some(detoured), true) => detoured,
+            _ => &self.out,
+        };
+        let period = self.period_s.unwrap_or_else(|| out.duration_s() + self.back.duration_s());
+        let mut phase = seconds.max(0.0) % period;
+        if phase <= out.duration_s() {
+            return out.at_time(phase);
         }
+        phase -= out.duration_s();
+        if phase <= self.far_end_s {
+            return out.at_time(out.duration_s());
+        }
+        phase -= self.far_end_s;
+        self.back.at_time(phase.min(self.back.duration_s()))
+    }
+
+    /// Whether a script's detour is a real way of this route (else it is a side step).
+    fn has_detour_way(&self) -> bool {
+        self.detour_out.is_some()
     }
 
     /// Reads barefoot's `[{"point":"POINT(lon lat)", ...}]`: one point a second.
@@ -96,128 +150,27 @@ impl Route {
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(points.len() >= 2, "a route needs at least two points");
         let back: Vec<Point> = points.iter().rev().copied().collect();
-        Ok(Route { out: Timetable::new(&points), back: Timetable::new(&back) })
+        Ok(Route {
+            out: Timetable::recorded(&points),
+            back: Timetable::recorded(&back),
+            detour_out: None,
+            far_end_s: 0.0,
+            period_s: None,
+            altitude_m: 519.0,
+        })
     }
 }
-
-impl Timetable {
-    /// The timetable of a recording of one point a second.
-    fn new(recorded: &[Point]) -> Self {
-        let steps: Vec<f64> = recorded.windows(2).map(|w| Geodesic.distance(w[0], w[1])).collect();
-        // Steps inside a stop: runs of at least STOP_MIN_S standing steps.
-        let mut stopped = vec![false; steps.len()];
-        let mut i = 0;
-        while i < steps.len() {
-            let run = steps[i..].iter().take_while(|&&m| m < STANDING_M).count();
-            if run >= STOP_MIN_S {
-                stopped[i..i + run].iter_mut().for_each(|s| *s = true);
-            }
-            i += run.max(1);
-        }
-        // How fast each moving step is driven: the median of the moving steps around it (two
-        // either side), which ignores a second the receiver held its position or made up for it.
-        let target: Vec<f64> = (0..steps.len())
-            .map(|i| {
-                if stopped[i] {
-                    return 0.0;
-                }
-                let mut around: Vec<f64> = (i.saturating_sub(2)..(i + 3).min(steps.len()))
-                    .filter(|&j| !stopped[j])
-                    .map(|j| steps[j])
-                    .collect();
-                around.sort_by(f64::total_cmp);
-                around[around.len() / 2].clamp(STANDING_M, MAX_SPEED_MPS)
-            })
-            .collect();
-
-        // The points, with steps longer than a second's driving filled in, each piece with its
-        // step's speed and whether it is stopped.
-        let mut points = vec![recorded[0]];
-        let mut pieces: Vec<(f64, f64, bool)> = Vec::new();
-        for (k, pair) in recorded.windows(2).enumerate() {
-            let (a, b) = (pair[0], pair[1]);
-            let n = (steps[k] / MAX_SPEED_MPS).ceil().max(1.0) as usize;
-            for step in 1..=n {
-                let f = step as f64 / n as f64;
-                points.push(Point::new(a.x() + (b.x() - a.x()) * f, a.y() + (b.y() - a.y()) * f));
-                pieces.push((steps[k] / n as f64, target[k], stopped[k]));
-            }
-        }
-        // The highest speed at each point: the slower of the pieces it joins, 0 at both ends
-        // and beside a stop; then what accelerating from the point before and braking for the
-        // point after allow.
-        let n = points.len();
-        let mut speeds: Vec<f64> = (0..n)
-            .map(|j| {
-                if j == 0 || j == n - 1 || pieces[j - 1].2 || pieces[j].2 {
-                    0.0
-                } else {
-                    pieces[j - 1].1.min(pieces[j].1)
-                }
-            })
-            .collect();
-        for j in 1..n {
-            speeds[j] =
-                speeds[j].min((speeds[j - 1].powi(2) + 2.0 * ACCELERATION_MPS2 * pieces[j - 1].0).sqrt());
-        }
-        for j in (0..n - 1).rev() {
-            speeds[j] = speeds[j].min((speeds[j + 1].powi(2) + 2.0 * DECELERATION_MPS2 * pieces[j].0).sqrt());
-        }
-        // Each piece at a constant acceleration from the speed at its start to the one at its
-        // end; a stopped piece takes its recorded second.
-        let mut times = vec![0.0];
-        for j in 0..n - 1 {
-            let (length, _, stopped) = pieces[j];
-            let (v0, v1) = (speeds[j], speeds[j + 1]);
-            let dt = if stopped {
-                1.0
-            } else if v0 + v1 > 1e-9 {
-                2.0 * length / (v0 + v1)
-            } else {
-                2.0 * (length / ACCELERATION_MPS2).sqrt()
-            };
-            times.push(times[j] + dt);
-        }
-        Timetable { points, times, speeds }
-    }
-
-    fn duration_s(&self) -> f64 {
-        self.times[self.times.len() - 1]
-    }
-
-    /// Where the vehicle is `t` seconds after leaving the first point (at most the duration).
-    fn at_time(&self, t: f64) -> Point {
-        let k = self.times.partition_point(|&x| x <= t).clamp(1, self.points.len() - 1) - 1;
-        let (a, b) = (self.points[k], self.points[k + 1]);
-        let dt = self.times[k + 1] - self.times[k];
-        if dt <= 0.0 {
-            return b;
-        }
-        let tau = (t - self.times[k]).clamp(0.0, dt);
-        let (v0, v1) = (self.speeds[k], self.speeds[k + 1]);
-        let f = if v0 + v1 > 1e-9 {
-            // Constant acceleration over the piece: the distance covered over its length.
-            let covered = v0 * tau + 0.5 * (v1 - v0) / dt * tau * tau;
-            covered / ((v0 + v1) / 2.0 * dt)
-        } else {
-            tau / dt
-        };
-        Point::new(a.x() + (b.x() - a.x()) * f, a.y() + (b.y() - a.y()) * f)
-    }
-}
-
-/// The fastest the simulated vehicles drive, in metres per second (108 km/h): a recorded step
-/// longer than that (the Munich drive has one of 468 m after the receiver froze for 34 s) is
-/// driven, not jumped.
-const MAX_SPEED_MPS: f64 = 30.0;
 
 /// What a simulated vehicle does besides driving, in seconds from the demo's start; the
 /// schedule repeats every [`CYCLE_S`] seconds, so a demo left running keeps showing it.
 #[derive(Clone, Debug, Default)]
 pub struct Script {
-    /// How far along the route (in seconds of driving) the vehicle starts.
-    pub offset_s: u64,
-    /// Leaves the road for a parallel one [`DETOUR_M`] to its left, and comes back.
+    /// How far along the route (in seconds of driving) the vehicle starts; negative, how long
+    /// it waits at the start first.
+    pub offset_s: i64,
+    /// Leaves the road and comes back: on a route with a detour way (Andorra's), down that real
+    /// side street on each way out (the span is not used: the road decides when); on one
+    /// without (Munich's), for a parallel one [`DETOUR_M`] to its left during the span.
     pub detour: Option<Span>,
     /// Stands still (the route waits for it).
     pub halt: Option<Span>,
@@ -225,6 +178,8 @@ pub struct Script {
     pub no_fix: Option<Span>,
     /// The receiver writes nothing (the demo stops the vehicle's agent then, too).
     pub silent: Option<Span>,
+    /// The receiver's errors; none, it reports where the vehicle is to the millimetre.
+    pub noise: Option<ReceiverNoise>,
 }
 
 /// A stretch of the schedule.
@@ -282,13 +237,13 @@ impl Script {
     /// Where the receiver puts the vehicle `second` seconds after the start.
     pub fn position(&self, route: &Route, second: u64) -> Point {
         let here = self.track(route, second);
-        let phase = second % CYCLE_S;
-        if self.halt.is_some_and(|h| h.contains(phase) && phase - h.start_s >= HALT_BRAKE_S as u64) {
-            // A parked receiver's few metres of drift, once the vehicle stands.
-            let wobble = ((second * 7919) % 11) as f64 - 5.0;
-            return offset(here, wobble * 0.5, -wobble * 0.3);
+        match self.noise {
+            Some(noise) => {
+                let (east, north) = noise.error_m(second);
+                offset(here, east, north)
+            }
+            None => here,
         }
-        here
     }
 
     /// Where the vehicle really is `second` seconds after the start (without the receiver's
@@ -308,6 +263,9 @@ impl Script {
     fn track_at(&self, route: &Route, t: f64) -> Point {
         let cycle = CYCLE_S as f64;
         let phase = t.max(0.0) % cycle;
+        if self.detour.is_some() && route.has_detour_way() {
+            return route.at_time_via(self.along(t), true);
+        }
         let here = route.at_time(self.along(t));
         let within = |d: &Span| (d.start_s as f64..(d.start_s + d.duration_s) as f64).contains(&phase);
         match self.detour.filter(within) {
@@ -344,6 +302,13 @@ impl Script {
     }
 }
 
+/// The offset (see [`Script::offset_s`]) that makes a vehicle halting in `halt` stand at the
+/// route's point `seconds_along` seconds of driving out: it brakes for [`HALT_BRAKE_S`], which
+/// takes it half as far as driving on would.
+pub fn offset_to_halt_at(seconds_along: f64, halt: Span) -> i64 {
+    (seconds_along - halt.start_s as f64 - HALT_BRAKE_S / 2.0).round() as i64
+}
+
 fn offset(p: Point, east_m: f64, north_m: f64) -> Point {
     Point::new(p.x() + east_m / (111_320.0 * p.y().to_radians().cos()), p.y() + north_m / 111_190.0)
 }
@@ -369,11 +334,11 @@ pub fn drive(route: Route, script: Script, mut out: impl Write, stop: Cancellati
                 t,
                 lat: here.y(),
                 lon: here.x(),
-                alt_m: 519.0,
+                alt_m: route.altitude_m,
                 speed_mps,
                 course_deg: course,
-                sats: 9,
-                hdop: 0.9,
+                sats: script.noise.map_or(9, |n| n.satellites(second).into()),
+                hdop: script.noise.map_or(0.9, |n| n.hdop(second)),
             })
         };
         if !script.is_silent(second) {
@@ -401,6 +366,7 @@ fn no_fix_sentences(t: chrono::DateTime<Utc>) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::timetable::MAX_SPEED_MPS;
     use super::*;
 
     /// The distance driven in each second from `from` for `seconds`, measured in tenths of a
