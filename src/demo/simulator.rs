@@ -467,6 +467,55 @@ pub(crate) mod tests {
         );
     }
 
+    /// Andorra's route is driven at its roads' speeds (a point where two segments meet, at the
+    /// faster one's at most), never above them, and no faster than a loaded truck's 80 km/h.
+    #[test]
+    fn andorra_is_driven_never_faster_than_its_roads_allow() {
+        let file = RouteFile::andorra().unwrap();
+        let route = Route::andorra(&file).unwrap();
+        let (line, limits) = (file.points(), file.speeds_mps());
+        let planned: Vec<geo::LineString> =
+            line.windows(2).map(|w| geo::LineString::from(vec![w[0], w[1]])).collect();
+        for (timetable, reversed) in [(&route.out, false), (&route.back, true)] {
+            for (&p, &v) in timetable.points.iter().zip(&timetable.speeds) {
+                let road = planned
+                    .iter()
+                    .zip(&limits)
+                    .filter(|(segment, _)| {
+                        convoy_core::geometry::distance_to_route_m(p, segment).unwrap() < 0.5
+                    })
+                    .map(|(_, &limit)| limit)
+                    .fold(0.0, f64::max);
+                assert!(road > 0.0, "a point off the road: {p:?} (back: {reversed})");
+                assert!(v <= road + 1e-9, "{v} m/s where the road allows {road} (back: {reversed})");
+            }
+        }
+        assert!(limits.iter().all(|&v| v <= 80.0 / 3.6 + 1e-9));
+        // It does drive them: the CG-2's 80 km/h stretch at 80 km/h.
+        assert!(route.out.speeds.iter().any(|&v| v > 80.0 / 3.6 - 0.01));
+        // Out, the far end, back and the depot: one round trip per cycle of the script.
+        assert!(route.round_trip_s() < CYCLE_S as f64 - 120.0, "{} s", route.round_trip_s());
+        let start = route.points()[0];
+        assert!(Geodesic.distance(route.at_time(CYCLE_S as f64 - 1.0), start) < 1e-6, "stands at the depot");
+        assert_eq!(route.at_time(CYCLE_S as f64 + 100.0), route.at_time(100.0));
+    }
+
+    /// The detour's way out leaves the route, and rejoins it, without a jump, at the road's
+    /// speeds and a loaded truck's acceleration.
+    #[test]
+    fn andorras_detour_is_driven_as_smoothly_as_the_road() {
+        let file = RouteFile::andorra().unwrap();
+        let route = Route::andorra(&file).unwrap();
+        let v = speeds(|t| route.at_time_via(t, true), 0, CYCLE_S);
+        let (up, down) = largest_changes(&v);
+        assert!(up <= ACCELERATION_MPS2 + MEASURING_MPS2 && down <= DECELERATION_MPS2 + MEASURING_MPS2);
+        assert!(v.iter().all(|&s| s <= 80.0 / 3.6 + 0.05));
+        // The detour costs time, which the standing at the depot gives back.
+        let detoured = route.detour_out.as_ref().unwrap().duration_s();
+        assert!(detoured > route.out_s(), "{detoured} s against {} s", route.out_s());
+        assert_eq!(route.at_time_via(CYCLE_S as f64 + 60.0, true), route.at_time_via(60.0, true));
+    }
+
     #[test]
     fn between_seconds_the_vehicle_moves_on_smoothly() {
         let route = Route::munich().unwrap();

@@ -215,3 +215,59 @@ fn bend_speeds(line: &[Point]) -> Vec<f64> {
 fn between(a: Point, b: Point, f: f64) -> Point {
     Point::new(a.x() + (b.x() - a.x()) * f, a.y() + (b.y() - a.y()) * f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// East `east_m` and north `north_m` of a point in Andorra.
+    fn at(east_m: f64, north_m: f64) -> Point {
+        let origin = Point::new(1.5, 42.5);
+        Point::new(
+            origin.x() + east_m / (111_320.0 * 42.5f64.to_radians().cos()),
+            origin.y() + north_m / 111_190.0,
+        )
+    }
+
+    /// 500 m east at 20 m/s, a right-angled corner, 500 m north at 10 m/s.
+    fn corner() -> Timetable {
+        Timetable::on_roads(&[at(0.0, 0.0), at(500.0, 0.0), at(500.0, 500.0)], &[20.0, 10.0])
+    }
+
+    #[test]
+    fn on_roads_it_starts_and_ends_standing_and_never_passes_a_segments_speed() {
+        let t = corner();
+        assert_eq!(t.speeds[0], 0.0);
+        assert_eq!(t.speeds[t.speeds.len() - 1], 0.0);
+        let corner_at = t.points.iter().position(|&p| Geodesic.distance(p, at(500.0, 0.0)) < 1e-6).unwrap();
+        assert!(t.speeds[..corner_at].iter().all(|&v| v <= 20.0 + 1e-9));
+        assert!(t.speeds[corner_at..].iter().all(|&v| v <= 10.0 + 1e-9));
+        // It reaches them on the straights.
+        assert!(t.speeds[..corner_at].iter().any(|&v| v > 19.99));
+        assert!(t.speeds[corner_at..].iter().any(|&v| v > 9.99));
+    }
+
+    /// A right angle between long segments is a turn of 20 m radius: taken at √(2 · 20) m/s.
+    #[test]
+    fn it_slows_for_a_sharp_bend() {
+        let t = corner();
+        let corner_at = t.points.iter().position(|&p| Geodesic.distance(p, at(500.0, 0.0)) < 1e-6).unwrap();
+        let expected = (BEND_LATERAL_MPS2 * BEND_SPAN_M / 2.0).sqrt();
+        assert!((t.speeds[corner_at] - expected).abs() < 0.1, "{} m/s", t.speeds[corner_at]);
+        // A gentle one (5°) is not a reason to slow down from 20 m/s.
+        let gentle = Timetable::on_roads(&[at(0.0, 0.0), at(500.0, 0.0), at(1000.0, 43.7)], &[20.0, 20.0]);
+        assert!(gentle.speeds.iter().any(|&v| v > 19.99) && gentle.speeds[gentle.points.len() / 2] > 19.99);
+    }
+
+    #[test]
+    fn it_speeds_up_and_brakes_no_harder_than_a_loaded_truck() {
+        let t = corner();
+        for j in 0..t.points.len() - 1 {
+            let dt = t.times[j + 1] - t.times[j];
+            let a = (t.speeds[j + 1] - t.speeds[j]) / dt;
+            assert!(a <= ACCELERATION_MPS2 + 1e-9 && -a <= DECELERATION_MPS2 + 1e-9, "{a} m/s² at {j}");
+        }
+        // And it takes as long as that: 500 m at up to 20 m/s and 500 m at up to 10 m/s.
+        assert!((75.0..95.0).contains(&t.duration_s()), "{} s", t.duration_s());
+    }
+}
