@@ -481,6 +481,13 @@ pub(crate) mod tests {
                 let road = planned
                     .iter()
                     .zip(&limits)
+                    // Those within 0.5 m (a cheap look at the segment's box first: about 10 m around).
+                    .filter(|(segment, _)| {
+                        let [a, b] = [segment.0[0], segment.0[1]];
+                        let near =
+                            |x: f64, lo: f64, hi: f64| x >= lo.min(hi) - 1e-4 && x <= lo.max(hi) + 1e-4;
+                        near(p.x(), a.x, b.x) && near(p.y(), a.y, b.y)
+                    })
                     .filter(|(segment, _)| {
                         convoy_core::geometry::distance_to_route_m(p, segment).unwrap() < 0.5
                     })
