@@ -7,10 +7,12 @@
 /// The spread of the error east and north, in metres (one standard deviation each way): about
 /// an HDOP of 1 times a consumer receiver's 2.5 m range error.
 pub const SIGMA_M: f64 = 2.5;
-/// How long the error takes to forget itself, in seconds (its correlation falls to 1/e).
-pub const CORRELATION_S: f64 = 30.0;
-/// How many past seconds make up one second's error: their weight after this is under 0.2 %.
-const MEMORY_S: u64 = 200;
+/// How long the error takes to forget itself, in seconds (its correlation falls to 1/e): a
+/// minute, as multipath and the atmosphere change, so a standing receiver's fix creeps by
+/// decimetres a second.
+pub const CORRELATION_S: f64 = 60.0;
+/// How many past seconds make up one second's error: their weight after this is under 1 %.
+const MEMORY_S: u64 = 300;
 /// How often the receiver's set of satellites changes, in seconds.
 const SKY_CHANGE_S: u64 = 97;
 
@@ -32,15 +34,18 @@ impl ReceiverNoise {
         let a = (-1.0 / CORRELATION_S).exp();
         let gain = (1.0 - a * a).sqrt() * SIGMA_M;
         let (mut east, mut north, mut weight) = (0.0, 0.0, gain);
-        for back in 0..MEMORY_S.min(second + 1) {
-            let (w_east, w_north) = normal_pair(self.seed, second - back);
+        // Drawn as if the receiver had run for MEMORY_S seconds before the start, so the first
+        // seconds wander as the later ones do.
+        let now = second + MEMORY_S;
+        for back in 0..MEMORY_S {
+            let (w_east, w_north) = normal_pair(self.seed, now - back);
             east += weight * w_east;
             north += weight * w_north;
             weight *= a;
         }
-        // The first seconds have less past: scale them to the full spread.
-        let kept = 1.0 - a.powi(2 * MEMORY_S.min(second + 1) as i32);
-        (east / kept.sqrt(), north / kept.sqrt())
+        // What the cut-off memory leaves out of the spread, put back.
+        let kept = (1.0 - a.powi(2 * MEMORY_S as i32)).sqrt();
+        (east / kept, north / kept)
     }
 
     /// The satellites used at `second`: 7 to 11, as a valley's sky changes.

@@ -317,29 +317,12 @@ fn offset(p: Point, east_m: f64, north_m: f64) -> Point {
 /// thread of its own (it sleeps).
 pub fn drive(route: Route, script: Script, mut out: impl Write, stop: CancellationToken) {
     let mut second = 0;
-    let mut previous = script.track(&route, 0);
     while !stop.is_cancelled() {
         let now = Utc::now();
         let t = now.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(now);
-        let here = script.position(&route, second);
-        let track = script.track(&route, second);
-        let speed_mps = if second == 0 { 0.0 } else { script.speed_mps(&route, second) };
-        let moved = Geodesic.distance(previous, track) > 0.1;
-        let course = if moved { Geodesic.bearing(previous, track).rem_euclid(360.0) } else { 0.0 };
-        previous = track;
-        let sentences = if script.has_no_fix(second) {
-            no_fix_sentences(t)
-        } else {
-            epoch_sentences(&SimFix {
-                t,
-                lat: here.y(),
-                lon: here.x(),
-                alt_m: route.altitude_m,
-                speed_mps,
-                course_deg: course,
-                sats: script.noise.map_or(9, |n| n.satellites(second).into()),
-                hdop: script.noise.map_or(0.9, |n| n.hdop(second)),
-            })
+        let sentences = match epoch(&route, &script, second, t) {
+            Some(fix) => epoch_sentences(&fix),
+            None => no_fix_sentences(t),
         };
         if !script.is_silent(second) {
             if let Err(e) = out.write_all(sentences.as_bytes()) {
@@ -354,6 +337,32 @@ pub fn drive(route: Route, script: Script, mut out: impl Write, stop: Cancellati
     }
 }
 
+/// What the receiver reports `second` seconds after the start, at time `t`; `None` while it
+/// has no fix. The position carries the receiver's error; the speed and course are measured on
+/// the vehicle's true way (a receiver's Doppler speed is not its positions' noise), the
+/// satellites and HDOP are the error's.
+pub(crate) fn epoch(route: &Route, script: &Script, second: u64, t: chrono::DateTime<Utc>) -> Option<SimFix> {
+    if script.has_no_fix(second) {
+        return None;
+    }
+    let here = script.position(route, second);
+    let track = script.track(route, second);
+    let previous = script.track(route, second.saturating_sub(1));
+    let speed_mps = if second == 0 { 0.0 } else { script.speed_mps(route, second) };
+    let moved = Geodesic.distance(previous, track) > 0.1;
+    let course_deg = if moved { Geodesic.bearing(previous, track).rem_euclid(360.0) } else { 0.0 };
+    Some(SimFix {
+        t,
+        lat: here.y(),
+        lon: here.x(),
+        alt_m: route.altitude_m,
+        speed_mps,
+        course_deg,
+        sats: script.noise.map_or(9, |n| n.satellites(second).into()),
+        hdop: script.noise.map_or(0.9, |n| n.hdop(second)),
+    })
+}
+
 /// An epoch in which the receiver has no position: GGA quality 0 and RMC status V.
 fn no_fix_sentences(t: chrono::DateTime<Utc>) -> String {
     let time = t.format("%H%M%S%.3f");
@@ -366,6 +375,7 @@ fn no_fix_sentences(t: chrono::DateTime<Utc>) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::receiver_noise;
     use super::super::timetable::MAX_SPEED_MPS;
     use super::*;
 
@@ -521,6 +531,39 @@ pub(crate) mod tests {
         let detoured = route.detour_out.as_ref().unwrap().duration_s();
         assert!(detoured > route.out_s(), "{detoured} s against {} s", route.out_s());
         assert_eq!(route.at_time_via(CYCLE_S as f64 + 60.0, true), route.at_time_via(60.0, true));
+    }
+
+    /// A noisy receiver's epoch: its position a few metres off the road, wandering slowly; its
+    /// speed and course the vehicle's; its satellites and HDOP its noise's.
+    #[test]
+    fn a_noisy_receivers_epochs_match_its_vehicle_and_its_errors() {
+        let file = RouteFile::andorra().unwrap();
+        let route = Route::andorra(&file).unwrap();
+        let noise = ReceiverNoise::new(9);
+        let script = Script { offset_s: 300, noise: Some(noise), ..Default::default() };
+        let t = Utc::now();
+        let mut previous: Option<Point> = None;
+        for second in 1..600 {
+            let fix = epoch(&route, &script, second, t).unwrap();
+            let reported = Point::new(fix.lon, fix.lat);
+            let truth = script.track(&route, second);
+            assert!(Geodesic.distance(reported, truth) < 5.0 * 2.0f64.sqrt() * receiver_noise::SIGMA_M);
+            assert_eq!(fix.speed_mps, script.speed_mps(&route, second));
+            assert_eq!((fix.sats, fix.hdop), (noise.satellites(second).into(), noise.hdop(second)));
+            if fix.speed_mps > 5.0 {
+                let way = Geodesic.bearing(script.track(&route, second - 1), truth).rem_euclid(360.0);
+                assert!((fix.course_deg - way).abs() < 1e-6, "course {} along {way}", fix.course_deg);
+            }
+            // The error moves the fix by a few decimetres a second on top of the driving (at
+            // most 2 m here), not by metres.
+            if let Some(before) = previous {
+                let moved = Geodesic.distance(before, reported);
+                assert!((moved - fix.speed_mps).abs() < 2.0, "{moved} m at {} m/s", fix.speed_mps);
+            }
+            previous = Some(reported);
+        }
+        let without = Script { offset_s: 300, no_fix: Some(Span::new(10, 5)), ..Default::default() };
+        assert!(epoch(&route, &without, 12, t).is_none());
     }
 
     #[test]
