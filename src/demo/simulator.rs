@@ -52,7 +52,8 @@ impl Route {
     }
 
     /// The demo's route on Andorra's roads, out and back once per [`CYCLE_S`]: the trucks stand
-    /// at the far end for a third of what the round trip leaves, at the depot for the rest.
+    /// at the far end for [`FAR_END_S`], at the depot for the rest of the cycle (long enough for
+    /// a halting vehicle to make up its halt there: see [`Script::along`]).
     pub fn andorra(file: &RouteFile) -> anyhow::Result<Self> {
         let (points, speeds) = (file.points(), file.speeds_mps());
         let back_points: Vec<Point> = points.iter().rev().copied().collect();
@@ -64,14 +65,14 @@ impl Route {
         let driving = detour_out.duration_s().max(out.duration_s()) + back.duration_s();
         let spare = CYCLE_S as f64 - driving;
         anyhow::ensure!(
-            spare > 120.0,
+            spare > FAR_END_S + 60.0,
             "the round trip takes {driving:.0} s: too long for a {CYCLE_S} s cycle"
         );
         Ok(Route {
             out,
             back,
             detour_out: Some(detour_out),
-            far_end_s: spare / 3.0,
+            far_end_s: FAR_END_S,
             period_s: Some(CYCLE_S as f64),
             // Santa Coloma lies at about 970 m, Encamp at about 1,260 m.
             altitude_m: 1100.0,
@@ -123,6 +124,15 @@ impl Route {
         }
         phase -= self.far_end_s;
         self.back.at_time(phase.min(self.back.duration_s()))
+    }
+
+    /// When a vehicle driving out and back without a detour arrives at the start again, in
+    /// seconds into the period, and how long it stands there until the period ends: for a route
+    /// with a fixed period only.
+    fn standing_at_start(&self) -> Option<(f64, f64)> {
+        let period = self.period_s?;
+        let arrives = self.out.duration_s() + self.far_end_s + self.back.duration_s();
+        Some((arrives, period - arrives))
     }
 
     /// Whether a script's detour is a real way of this route (else it is a side step).
@@ -198,6 +208,12 @@ impl Span {
         (self.start_s..self.start_s + self.duration_s).contains(&phase)
     }
 
+    /// Seconds of driving each halt in this span takes away: its length less half its braking
+    /// and pulling away.
+    fn lost_s(&self) -> f64 {
+        self.duration_s as f64 - (HALT_BRAKE_S + HALT_PULL_AWAY_S) / 2.0
+    }
+
     /// Seconds of driving a halt in this span has taken away by `second` since the start, over
     /// all cycles. The vehicle brakes over its first [`HALT_BRAKE_S`] seconds and pulls away
     /// over its last [`HALT_PULL_AWAY_S`], so it neither stops nor starts in an instant: the
@@ -205,7 +221,7 @@ impl Span {
     /// those seconds less than its length.
     fn halted_by(&self, second: f64) -> f64 {
         let (d, brake, pull) = (self.duration_s as f64, HALT_BRAKE_S, HALT_PULL_AWAY_S);
-        let whole = d - (brake + pull) / 2.0;
+        let whole = self.lost_s();
         let cycles = (second / CYCLE_S as f64).floor();
         let u = (second - cycles * CYCLE_S as f64 - self.start_s as f64).clamp(0.0, d);
         let this_cycle = if u <= brake {
@@ -222,6 +238,8 @@ impl Span {
 
 /// The demo's schedule repeats this often.
 pub const CYCLE_S: u64 = 1800;
+/// How long the trucks stand at the far end of Andorra's route (unloading) before driving back.
+const FAR_END_S: f64 = 120.0;
 /// How far to the side a detour goes: well outside the 150 m corridor.
 pub const DETOUR_M: f64 = 400.0;
 /// How long a detour takes to leave the road and to come back: the side step follows a
@@ -264,9 +282,9 @@ impl Script {
         let cycle = CYCLE_S as f64;
         let phase = t.max(0.0) % cycle;
         if self.detour.is_some() && route.has_detour_way() {
-            return route.at_time_via(self.along(t), true);
+            return route.at_time_via(self.along(route, t), true);
         }
-        let here = route.at_time(self.along(t));
+        let here = route.at_time(self.along(route, t));
         let within = |d: &Span| (d.start_s as f64..(d.start_s + d.duration_s) as f64).contains(&phase);
         match self.detour.filter(within) {
             Some(detour) => {
@@ -277,8 +295,9 @@ impl Script {
                 // One side for the whole detour, left of the way from where it leaves the road
                 // to where it comes back: a side taken from each bend would jump at bends.
                 let cycle_start = t.max(0.0) - phase;
-                let from = route.at_time(self.along(cycle_start + detour.start_s as f64));
-                let to = route.at_time(self.along(cycle_start + (detour.start_s + detour.duration_s) as f64));
+                let from = route.at_time(self.along(route, cycle_start + detour.start_s as f64));
+                let to = route
+                    .at_time(self.along(route, cycle_start + (detour.start_s + detour.duration_s) as f64));
                 let bearing = Geodesic.bearing(from, to).to_radians();
                 let (east, north) = (-bearing.cos(), bearing.sin());
                 offset(here, east * DETOUR_M * side, north * DETOUR_M * side)
@@ -288,9 +307,33 @@ impl Script {
     }
 
     /// How far along the route (in seconds of driving) the vehicle is `second` seconds after
-    /// the start: the route waits while it halts.
-    fn along(&self, second: f64) -> f64 {
-        self.offset_s as f64 + second - self.halt.map_or(0.0, |h| h.halted_by(second))
+    /// the start: the route waits while it halts. On a route with a fixed period (Andorra's),
+    /// the vehicle makes each halt up by standing that much less at the start of the route the
+    /// next time it is there, so that every cycle finds it where the first did (and halting
+    /// where the first halted); its clock skips ahead while it stands, which nothing sees.
+    fn along(&self, route: &Route, second: f64) -> f64 {
+        let driven = self.offset_s as f64 + second;
+        let Some(halt) = self.halt else { return driven };
+        let along = driven - halt.halted_by(second);
+        let Some((arrives, standing)) = route.standing_at_start() else { return along };
+        let (lost, period) = (halt.lost_s(), CYCLE_S as f64);
+        if standing <= lost {
+            return along;
+        }
+        // Each halt that has ended is made up at the first arrival at the start after it.
+        let mut made_up = 0.0;
+        let halts_ended = (second / period).floor() as i64
+            + i64::from(second.rem_euclid(period) >= (halt.start_s + halt.duration_s) as f64);
+        for k in 0..halts_ended {
+            let ended = k as f64 * period + (halt.start_s + halt.duration_s) as f64;
+            let there = self.offset_s as f64 + ended - halt.halted_by(ended) + made_up;
+            let arrival = arrives + ((there - arrives) / period).ceil() * period;
+            if along + made_up < arrival {
+                break;
+            }
+            made_up += lost;
+        }
+        along + made_up
     }
 
     pub fn is_silent(&self, second: u64) -> bool {

@@ -108,6 +108,22 @@ fn the_detour_leaves_the_corridor_through_the_forbidden_zone_which_is_clear_of_t
     assert!((30..120).any(|s| off(s) > CORRIDOR_M + 50.0));
 }
 
+/// The script repeats: every cycle finds each vehicle where the first did (a halt is made up
+/// standing at the depot, the detour's time too), so a demo left running shows it all again.
+#[test]
+fn every_cycle_finds_each_vehicle_where_the_first_did() {
+    let road = road();
+    for (id, script) in all_scripts(&road) {
+        for s in (0..simulator::CYCLE_S).step_by(7) {
+            let (first, second) =
+                (script.track(&road.route, s), script.track(&road.route, s + simulator::CYCLE_S));
+            let third = script.track(&road.route, s + 2 * simulator::CYCLE_S);
+            assert!(Geodesic.distance(first, second) < 0.01, "{id} at {s} s: {first:?} then {second:?}");
+            assert!(Geodesic.distance(first, third) < 0.01, "{id} at {s} s: {first:?} then {third:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod script_alerts {
     //! The demo's script through the rule engine, as the server would see it if every fix
@@ -199,6 +215,33 @@ mod script_alerts {
             }
             // Apart by more than the fast stretch: a pass out and a pass back.
             assert!(opened.windows(2).all(|w| w[1] - w[0] > 300), "{vehicle}: {changes:?}");
+        }
+    }
+
+    /// The second cycle rings the script's alerts again, 30 minutes after the first.
+    #[test]
+    fn the_second_cycle_repeats_the_first() {
+        let events = summary(&run_script(2 * simulator::CYCLE_S));
+        let cycle = simulator::CYCLE_S as i64;
+        for (vehicle, kind) in [
+            ("truck-01", AlertKind::OffRoute),
+            ("truck-01", AlertKind::ZoneEnter),
+            ("truck-02", AlertKind::UnplannedStop),
+            ("escort-2", AlertKind::UnplannedStop),
+            ("truck-01", AlertKind::GnssLost),
+            ("truck-01", AlertKind::ConvoyBroken),
+        ] {
+            let opened: Vec<i64> = events
+                .iter()
+                .filter(|(v, k, c, _)| v == vehicle && *k == kind && *c == Change::Opened)
+                .map(|e| e.3)
+                .collect();
+            let first = opened.iter().find(|&&t| t < cycle).copied();
+            let again = opened.iter().find(|&&t| t >= cycle).copied();
+            match (first, again) {
+                (Some(a), Some(b)) => assert!((b - a - cycle).abs() <= 10, "{vehicle} {kind:?}: {opened:?}"),
+                _ => panic!("{vehicle} {kind:?} in each cycle: {opened:?}"),
+            }
         }
     }
 
