@@ -8,11 +8,15 @@ of the OpenStreetMap extract of Andorra (ODbL, (c) OpenStreetMap contributors).
         ../shared/data/osm/graphhopper/andorra.osm.pbf data/drives/andorra/demo-route.json
 
 Deterministic: the same extract gives the same file. What it picks, and why:
-- the route: the quickest way by road (Dijkstra on travel time at each road's speed) from a car
-  park in Santa Coloma's business strip on the CG-1 (the depot) to one at Encamp's southern
-  entrance on the CG-2 (the data centre), through Andorra la Vella and Escaldes;
+- the route: the quickest way by road (Dijkstra on travel time at each road's speed, one-way
+  streets and roundabouts driven their way only) from a car park in Santa Coloma's business
+  strip on the CG-1 (the depot) to one at Encamp's southern entrance on the CG-2 (the data
+  centre), through Andorra la Vella and Escaldes; and the quickest way back, which takes the
+  other carriageway where the road is split and the other side of each roundabout;
 - each segment's speed: its `maxspeed`, else a default per highway class, never above what a
-  loaded truck drives on these roads (TRUCK_MAX_KMH);
+  loaded truck drives on these roads (TRUCK_MAX_KMH); a short piece without `maxspeed` (under
+  UNTAGGED_GAP_M, a junction or bridge the mapper split off) between two pieces with the same
+  `maxspeed` has theirs: the limit does not drop for 50 m of untagged road;
 - the detour: the shortest way off the route that starts in the route's first 300 m, comes back
   to it and reaches more than DETOUR_MIN_FAR_M from it, avoiding the route's own nodes: a wrong
   turn out of the depot up the Avinguda d'Enclar and back down Carrer Prat Salit; the forbidden
@@ -44,6 +48,7 @@ DETOUR_LEAVES_WITHIN_M = 300
 HALT_FROM_M = 3500
 HALT_CLEAR_M = 400
 PARKING_NEAR_M = 60
+UNTAGGED_GAP_M = 100
 
 
 class Extract(osmium.SimpleHandler):
@@ -132,15 +137,19 @@ def main(pbf, out):
         return length / (speed_kmh(ex.ways[wid][0]) / 3.6)
 
     route, route_ways = shortest(graph, nearest(*DEPOT), nearest(*DATA_CENTRE), travel_s)
+    back, back_ways = shortest(graph, route[-1], route[0], travel_s)
     along = [0.0]
     for a, b in zip(route, route[1:]):
         along.append(along[-1] + metres(loc[a], loc[b]))
     pts = [loc[n] for n in route]
+    back_pts = [loc[n] for n in back]
 
-    def off_route_m(p):
+    def off_route_m(p, lines=(pts, back_pts)):
+        """How far `p` is from the planned way, out or back."""
         best = math.inf
         kx = 111320 * math.cos(math.radians(p[1]))
-        for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+        segments = [pair for line in lines for pair in zip(line, line[1:])]
+        for (ax, ay), (bx, by) in segments:
             ax, ay, bx, by = ax * kx, ay * 111190, bx * kx, by * 111190
             px, py = p[0] * kx, p[1] * 111190
             dx, dy = bx - ax, by - ay
@@ -149,6 +158,8 @@ def main(pbf, out):
         return best
 
     # The detour: the shortest way off the route and back that goes far enough.
+    # Off the way out; it may share a stretch with the way back (which is inside the corridor
+    # too): how far it goes is measured from both.
     on_route = frozenset(route)
     detour = None
     for i, leave in enumerate(route):
@@ -181,10 +192,28 @@ def main(pbf, out):
     def line(nodes, ways):
         return {
             'points': [[round(loc[n][0], 7), round(loc[n][1], 7)] for n in nodes],
-            'speeds_kmh': [speed_kmh(ex.ways[w][0]) for w in ways],
+            'speeds_kmh': speeds_along(nodes, ways),
             'roads': [ex.ways[w][0].get('name') or ex.ways[w][0].get('ref') or ex.ways[w][0]['highway']
                       for w in ways],
         }
+
+    def speeds_along(nodes, ways):
+        speeds = [speed_kmh(ex.ways[w][0]) for w in ways]
+        # A roundabout keeps its own (default) speed: nobody takes one at the road's.
+        tagged = ['maxspeed' in ex.ways[w][0] or ex.ways[w][0].get('junction') == 'roundabout' for w in ways]
+        k = 0
+        while k < len(ways):
+            if tagged[k]:
+                k += 1
+                continue
+            end = k
+            while end < len(ways) and not tagged[end]:
+                end += 1
+            length = sum(metres(loc[nodes[j]], loc[nodes[j + 1]]) for j in range(k, end))
+            if 0 < k and end < len(ways) and speeds[k - 1] == speeds[end] and length < UNTAGGED_GAP_M:
+                speeds[k:end] = [speeds[end]] * (end - k)
+            k = end
+        return speeds
 
     def place(name, p, extra=None):
         return {'name': name, 'lon': round(p[0], 7), 'lat': round(p[1], 7), **(extra or {})}
@@ -193,6 +222,7 @@ def main(pbf, out):
         'source': 'Derived from the OpenStreetMap extract of Andorra (2013-05-23), ODbL 1.0, '
                   '(c) OpenStreetMap contributors; made by scripts/demo-route/make_route.py',
         'route': line(route, route_ways),
+        'back': line(back, back_ways),
         'detour': {'leaves_at': leaves, 'rejoins_at': rejoins, **line(detour_nodes, detour_ways)},
         'origin': place('Depot, Santa Coloma', origin, {'osm_way': 176491189}),
         'destination': place('Data centre, Encamp', destination, {'osm_way': 183000422}),
@@ -204,7 +234,7 @@ def main(pbf, out):
         # One key a line: small, and a change of the route reads as a change of a line or two.
         f.write('{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}'
                                    for k, v in document.items()) + '\n}\n')
-    print(f'route {along[-1]:.0f} m, {len(route)} points; detour {detour[0]:.0f} m leaving at '
+    print(f'route {along[-1]:.0f} m, {len(route)} points, back {len(back)} points; detour {detour[0]:.0f} m leaving at '
           f'{along[leaves]:.0f} m, {off_route_m(loc[farthest]):.0f} m off; rest area way {rest[0]} '
           f'{off_route_m(rest_point):.0f} m off at {min(range(len(pts)), key=lambda k: metres(pts[k], rest_point))}; '
           f'halt at point {halt} ({along[halt]:.0f} m)')

@@ -1,7 +1,9 @@
 //! The demo's route on Andorra's real roads: `data/drives/andorra/demo-route.json`, derived by
 //! `scripts/demo-route/make_route.py` from the OpenStreetMap extract of Andorra (ODbL 1.0,
 //! © OpenStreetMap contributors; see that folder's SOURCE.txt). It holds the route's points from
-//! the depot in Santa Coloma to the data centre in Encamp with each segment's speed, the detour
+//! the depot in Santa Coloma to the data centre in Encamp with each segment's speed, the way
+//! back (one-way streets driven their way: the other carriageway, the roundabouts' other side),
+//! the detour
 //! (a real side street off it and back), the forbidden zone on the detour, the rest area (a real
 //! car park beside the road) and where the halting truck stops (a real roadside).
 
@@ -19,6 +21,7 @@ const FASTEST_ROAD_KMH: f64 = 130.0;
 pub struct RouteFile {
     pub source: String,
     route: Line,
+    back: Line,
     detour: DetourLine,
     pub origin: Place,
     pub destination: Place,
@@ -78,6 +81,12 @@ impl RouteFile {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let file: RouteFile = serde_json::from_str(text).context("parsing the route file")?;
         file.route.check("the route")?;
+        file.back.check("the way back")?;
+        let (out, back) = (&file.route.points, &file.back.points);
+        ensure!(
+            back[0] == out[out.len() - 1] && back[back.len() - 1] == out[0],
+            "the way back must go from the route's end to its start"
+        );
         let detour = Line {
             points: file.detour.points.clone(),
             speeds_kmh: file.detour.speeds_kmh.clone(),
@@ -113,6 +122,21 @@ impl RouteFile {
     /// Each segment's speed, in metres per second.
     pub fn speeds_mps(&self) -> Vec<f64> {
         self.route.speeds_kmh.iter().map(|kmh| kmh / 3.6).collect()
+    }
+
+    /// The way back's points, from the data centre to the depot.
+    pub fn back_points(&self) -> Vec<Point> {
+        self.back.points.iter().map(|&[lon, lat]| Point::new(lon, lat)).collect()
+    }
+
+    /// Each segment's speed on the way back, in metres per second.
+    pub fn back_speeds_mps(&self) -> Vec<f64> {
+        self.back.speeds_kmh.iter().map(|kmh| kmh / 3.6).collect()
+    }
+
+    /// The planned route: the way out, then the way back.
+    pub fn out_and_back(&self) -> Vec<Point> {
+        self.points().into_iter().chain(self.back_points().into_iter().skip(1)).collect()
     }
 
     /// The way out taking the detour: the route to where the detour leaves it, the detour, the
@@ -204,6 +228,10 @@ mod tests {
         assert!(
             error(|v| v["route"]["points"][2] = serde_json::json!([1.5, 95.0])).contains("not a position")
         );
+        assert!(
+            error(|v| v["back"]["points"][0] = serde_json::json!([1.5, 42.5])).contains("the way back must")
+        );
+        assert!(error(|v| v["back"]["speeds_kmh"] = serde_json::json!([50])).contains("the way back"));
         assert!(error(|v| v["detour"]["rejoins_at"] = serde_json::json!(100_000)).contains("rejoins"));
         assert!(
             error(|v| v["detour"]["leaves_at"] = serde_json::json!(0)).contains("start and end on the route")

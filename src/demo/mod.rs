@@ -320,8 +320,7 @@ async fn demo_move(store: &Store, road: &DemoRoad) -> anyhow::Result<()> {
 fn demo_plan(road: &DemoRoad) -> serde_json::Value {
     let places = &road.file;
     let points = places.points();
-    let out_and_back: Vec<[f64; 2]> =
-        points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
+    let out_and_back: Vec<[f64; 2]> = places.out_and_back().iter().map(|p| [p.x(), p.y()]).collect();
     let circle = |name: &str, kind: &str, at: geo::Point, radius_m: f64| {
         serde_json::json!({
             "type": "Feature",

@@ -56,8 +56,7 @@ impl Route {
     /// a halting vehicle to make up its halt there: see [`Script::along`]).
     pub fn andorra(file: &RouteFile) -> anyhow::Result<Self> {
         let (points, speeds) = (file.points(), file.speeds_mps());
-        let back_points: Vec<Point> = points.iter().rev().copied().collect();
-        let back_speeds: Vec<f64> = speeds.iter().rev().copied().collect();
+        let (back_points, back_speeds) = (file.back_points(), file.back_speeds_mps());
         let (detour_points, detour_speeds) = file.detour_way();
         let out = Timetable::on_roads(&points, &speeds);
         let back = Timetable::on_roads(&back_points, &back_speeds);
@@ -521,15 +520,20 @@ pub(crate) mod tests {
     }
 
     /// Andorra's route is driven at its roads' speeds (a point where two segments meet, at the
-    /// faster one's at most), never above them, and no faster than a loaded truck's 80 km/h.
+    /// faster one's at most), never above them, and no faster than a loaded truck's 80 km/h;
+    /// out on the way out's roads, back on the way back's.
     #[test]
     fn andorra_is_driven_never_faster_than_its_roads_allow() {
         let file = RouteFile::andorra().unwrap();
         let route = Route::andorra(&file).unwrap();
-        let (line, limits) = (file.points(), file.speeds_mps());
-        let planned: Vec<geo::LineString> =
-            line.windows(2).map(|w| geo::LineString::from(vec![w[0], w[1]])).collect();
-        for (timetable, reversed) in [(&route.out, false), (&route.back, true)] {
+        let ways = [
+            (&route.out, file.points(), file.speeds_mps(), false),
+            (&route.back, file.back_points(), file.back_speeds_mps(), true),
+        ];
+        for (timetable, line, limits, reversed) in ways {
+            let planned: Vec<geo::LineString> =
+                line.windows(2).map(|w| geo::LineString::from(vec![w[0], w[1]])).collect();
+            assert!(limits.iter().all(|&v| v <= 80.0 / 3.6 + 1e-9));
             for (&p, &v) in timetable.points.iter().zip(&timetable.speeds) {
                 let road = planned
                     .iter()
@@ -550,7 +554,6 @@ pub(crate) mod tests {
                 assert!(v <= road + 1e-9, "{v} m/s where the road allows {road} (back: {reversed})");
             }
         }
-        assert!(limits.iter().all(|&v| v <= 80.0 / 3.6 + 1e-9));
         // It does drive them: the CG-2's 80 km/h stretch at 80 km/h.
         assert!(route.out.speeds.iter().any(|&v| v > 80.0 / 3.6 - 0.01));
         // Out, the far end, back and the depot: one round trip per cycle of the script.

@@ -25,7 +25,7 @@ fn all_scripts(road: &DemoRoad) -> Vec<(&'static str, Script)> {
 }
 
 fn distance_to_route_m(at: Point, road: &DemoRoad) -> f64 {
-    let line = geo::LineString::from(road.file.points());
+    let line = geo::LineString::from(road.file.out_and_back());
     convoy_core::geometry::distance_to_route_m(at, &line).unwrap()
 }
 
@@ -207,10 +207,14 @@ mod script_alerts {
                 changes.iter().filter(|(c, _)| *c == Change::Opened).map(|(_, t)| *t).collect();
             // Out, and back (the way back ends past the cycle for the later ones).
             assert!((1..=2).contains(&opened.len()), "{vehicle}: {changes:?}");
-            // Each opened alert stays open for the whole stretch: a minute and more.
+            // Each opened alert stays open for the whole stretch: over a minute from a receiver's
+            // speeds. The phone reports no speed: the one its fixes imply, 5 s apart, is under the
+            // limit through the bends, so its alert opens later, but it too is cleared only 30 s
+            // after the stretch, not at a bend.
+            let open_at_least = if vehicle == PHONE_ESCORT { 50 } else { 60 };
             for pair in changes.windows(2) {
                 if let [(Change::Opened, from), (Change::Cleared, to)] = pair {
-                    assert!(to - from > 60, "{vehicle}: {changes:?}");
+                    assert!(to - from > open_at_least, "{vehicle}: {changes:?}");
                 }
             }
             // Apart by more than the fast stretch: a pass out and a pass back.
