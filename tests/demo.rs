@@ -99,8 +99,9 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         later.iter().zip(&first).filter(|(n, f)| n["position"]["lat"] != f["position"]["lat"]).count();
     assert!(moved >= 2, "at least the trucks on the road changed place: {later:?}");
 
-    // The planned move, and its script's first alerts: truck-01 leaves the depot, then takes a
-    // detour (off the corridor 20 s in, so the alert about a minute in).
+    // The planned move, and its script's first alerts: truck-01 leaves the depot in Santa
+    // Coloma, then turns the wrong way up a side street (off the corridor about 45 s in, so the
+    // alert about 30 s later).
     let get = |path: &str| {
         let (client, token, url) = (client.clone(), token.clone(), format!("http://{http}{path}"));
         async move { client.get(url).bearer_auth(token).send().await.ok()?.json::<Value>().await.ok() }
@@ -108,7 +109,8 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
     let moves = get("/api/v1/moves").await.unwrap();
     assert_eq!(moves["moves"].as_array().unwrap().len(), 1, "{moves}");
     assert_eq!(moves["moves"][0]["vehicles"], json!(["truck-01", "escort-1", "truck-02", "escort-2"]));
-    assert_eq!(moves["moves"][0]["time_zone"], "Europe/Berlin", "the move's times are Munich's");
+    assert_eq!(moves["moves"][0]["name"], "Demo: data centre move, Andorra");
+    assert_eq!(moves["moves"][0]["time_zone"], "Europe/Andorra", "the move's times are Andorra's");
     let alerts = eventually(Duration::from_secs(120), "the detour's off_route alert", || async {
         let body = get("/api/v1/alerts?vehicle=truck-01").await?;
         let alerts = body["alerts"].as_array()?.clone();
@@ -116,7 +118,7 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
     })
     .await;
     let departure = alerts.iter().find(|a| a["kind"] == "zone_exit").expect("truck-01 left the depot");
-    assert_eq!(departure["zone"], "Depot (origin)");
+    assert_eq!(departure["zone"], "Depot, Santa Coloma (origin)");
     let off_route = alerts.iter().find(|a| a["kind"] == "off_route").unwrap();
     assert!(off_route["detail"]["distance_m"].as_f64().unwrap() > 150.0, "{off_route}");
 

@@ -1,18 +1,25 @@
 //! `convoy demo`: the whole product in one process with nothing installed. An embedded broker,
 //! SQLite under the data directory, the server, and three simulated vehicles whose agents read
-//! NMEA from pseudo-terminals exactly as from a serial port, on a planned move along a real
-//! drive through Munich (out and back).
+//! NMEA from pseudo-terminals exactly as from a serial port, on a planned move on Andorra's real
+//! roads (out and back): from a depot in Santa Coloma to a data centre in Encamp, along the CG-1
+//! and CG-2 (`andorra.rs` reads the route, derived from the OpenStreetMap extract: ODbL,
+//! © OpenStreetMap contributors).
 //!
 //! The vehicles follow a script that repeats every 30 minutes, so every rule shows within the
-//! first ten: `truck-01` leaves its origin (`zone_exit`), takes a 400 m detour at once
-//! (`off_route` about a minute in, through a forbidden zone: `zone_enter`), and later loses its
-//! GNSS fix for two minutes (`gnss_lost`); `truck-02` halts six minutes outside every allowed
-//! place (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for four minutes
-//! (`signal_lost`, and `convoy_broken` as its truck drives on without it). `escort-2`, with
+//! first ten: `truck-01` leaves its origin (`zone_exit`), turns the wrong way at once, up the
+//! Avinguda d'Enclar and back down Carrer Prat Salit (`off_route` about a minute in, through a
+//! forbidden zone: `zone_enter`), and later loses its GNSS fix for two minutes (`gnss_lost`);
+//! `truck-02` halts six minutes at a roadside of the CG-1 outside every allowed place
+//! (`unplanned_stop`); `escort-1`, escorting `truck-01`, goes silent for four minutes
+//! (`signal_lost`, and `convoy_broken` as its truck drives on without it); each vehicle drives
+//! the CG-2's 80 km/h stretch above the move's 70 km/h (`overspeed`). `escort-2`, with
 //! `truck-02`, has no agent: its driver's phone reports it through OwnTracks (`phone.rs`).
 
+pub mod andorra;
 mod phone;
+pub mod receiver_noise;
 pub mod simulator;
+mod timetable;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,10 +33,28 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{BrokerChoice, ServerConfig};
 use crate::pty::PtyPair;
+use andorra::RouteFile;
+use receiver_noise::ReceiverNoise;
 use simulator::{Route, Script, Span};
 
-/// The demo's vehicles and their scripts (seconds from the start; see [`Script`]).
-fn vehicles() -> [(&'static str, Script); 3] {
+/// The demo's road: the route file (its places) and the route the vehicles drive on it.
+#[derive(Clone, Debug)]
+pub struct DemoRoad {
+    pub file: RouteFile,
+    pub route: Route,
+}
+
+impl DemoRoad {
+    pub fn andorra() -> anyhow::Result<Self> {
+        let file = RouteFile::andorra()?;
+        let route = Route::andorra(&file)?;
+        Ok(DemoRoad { file, route })
+    }
+}
+
+/// The demo's vehicles and their scripts (seconds from the start; see [`Script`]). Each
+/// receiver has its own errors (a fixed seed: the demo is the same every run).
+fn vehicles(road: &DemoRoad) -> [(&'static str, Script); 3] {
     [
         (
             "truck-01",
@@ -37,29 +62,68 @@ fn vehicles() -> [(&'static str, Script); 3] {
                 offset_s: 0,
                 detour: Some(DETOUR),
                 no_fix: Some(Span::new(600, 120)),
+                noise: Some(ReceiverNoise::new(1)),
                 ..Default::default()
             },
         ),
-        ("escort-1", Script { offset_s: 25, silent: Some(Span::new(240, 240)), ..Default::default() }),
-        ("truck-02", Script { offset_s: 300, halt: Some(Span::new(60, 360)), ..Default::default() }),
+        (
+            "escort-1",
+            Script {
+                offset_s: ESCORT_1_OFFSET_S,
+                silent: Some(Span::new(240, 240)),
+                noise: Some(ReceiverNoise::new(2)),
+                ..Default::default()
+            },
+        ),
+        (
+            "truck-02",
+            Script {
+                offset_s: truck_02_offset_s(road),
+                halt: Some(HALT),
+                noise: Some(ReceiverNoise::new(3)),
+                ..Default::default()
+            },
+        ),
     ]
+}
+
+/// `escort-1` leads `truck-01`, but waits at the depot this long (negative: seconds behind)
+/// while the truck sets off: the truck's wrong turn costs it more than that, so the escort is
+/// just ahead of it again once it is back on the road.
+const ESCORT_1_OFFSET_S: i64 = -30;
+
+/// `truck-02` sets off this far along the route that its halt stands at the route file's
+/// roadside.
+fn truck_02_offset_s(road: &DemoRoad) -> i64 {
+    simulator::offset_to_halt_at(road.route.time_out_nearest(road.file.halt()), HALT)
 }
 
 /// The escort car that reports through a phone, and the truck it escorts (just behind it).
 const PHONE_ESCORT: &str = "escort-2";
 const PHONE_USER: &str = "escort2-phone";
 const PHONE_DEVICE: &str = "phone";
-fn phone_escort_script() -> Script {
-    Script { offset_s: 292, halt: Some(Span::new(60, 360)), ..Default::default() }
+fn phone_escort_script(road: &DemoRoad) -> Script {
+    Script {
+        offset_s: truck_02_offset_s(road) - 8,
+        halt: Some(HALT),
+        noise: Some(ReceiverNoise::new(4)),
+        ..Default::default()
+    }
 }
 
-/// `truck-01`'s detour.
+/// `truck-01`'s detour: on Andorra's route, its real side street decides when it leaves the
+/// road (about 10 s in) and comes back (about 2:20).
 const DETOUR: Span = Span::new(20, 120);
+/// `truck-02`'s (and its escort's) halt.
+const HALT: Span = Span::new(60, 360);
 /// The demo's people: one of each role but the dispatcher's (the admin can do that too).
 const DEMO_USER: &str = "admin";
 const DEMO_ESCORT: &str = "escort";
 const DEMO_AUDITOR: &str = "auditor";
-const DEMO_MOVE: &str = "Demo: data centre move, Munich";
+const DEMO_MOVE: &str = "Demo: data centre move, Andorra";
+/// The move's speed limit, in m/s (70 km/h): an escorted heavy load keeps under the road's
+/// limit, so the CG-2's 80 km/h stretch is where the trucks, at the road's speed, break it.
+const DEMO_SPEED_LIMIT_MPS: f64 = 70.0 / 3.6;
 /// How far behind the road the demo's auditor reads (production: an hour by default).
 const DEMO_AUDITOR_DELAY_MINUTES: u32 = 2;
 
@@ -154,16 +218,17 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         logins.push((user, demo_login(&server.store, data_dir, user, role).await?));
     }
 
-    let route = Route::munich()?;
+    let road = DemoRoad::andorra()?;
+    let route = road.route.clone();
     let vehicles_shutdown = shutdown.child_token();
     let mut agents = Vec::new();
     let mut passwords = Vec::new();
-    for (id, _) in vehicles() {
+    for (id, _) in vehicles(&road) {
         passwords.push(demo_vehicle(&server.store, data_dir, &VehicleId::new(id)?).await?);
     }
     let phone_secret = demo_phone(&server.store, data_dir).await?;
-    demo_move(&server.store, &route).await?;
-    for ((id, script), vehicle_password) in vehicles().into_iter().zip(passwords) {
+    demo_move(&server.store, &road).await?;
+    for ((id, script), vehicle_password) in vehicles(&road).into_iter().zip(passwords) {
         let vehicle = VehicleId::new(id)?;
         let pty = PtyPair::open()?;
         let serial = pty.slave_path.clone();
@@ -196,7 +261,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         secret: phone_secret,
     };
     let phone_task =
-        phone::report(phone, route.clone(), phone_escort_script(), vehicles_shutdown.child_token());
+        phone::report(phone, route.clone(), phone_escort_script(&road), vehicles_shutdown.child_token());
     agents.push(tokio::spawn(async move {
         phone_task.await;
         Ok(())
@@ -237,13 +302,13 @@ async fn run_agent(
 }
 
 /// The demo's move: the drive out and back as the planned route, the depot at its start as
-/// origin, the far end as destination, a rest area where the drive stops at lights, and a
-/// forbidden zone beside the road where `truck-01`'s detour passes.
-async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
+/// origin, the data centre at its end as destination, the car park beside the road as a rest
+/// area, and a forbidden zone where `truck-01`'s detour passes.
+async fn demo_move(store: &Store, road: &DemoRoad) -> anyhow::Result<()> {
     if store.moves().await?.iter().any(|m| m.name == DEMO_MOVE) {
         return Ok(());
     }
-    let plan = demo_plan(route);
+    let plan = demo_plan(road);
     let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
         .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
     let record = convoy_registry::store_new_move(store, &plan, DEMO_USER).await?;
@@ -252,10 +317,10 @@ async fn demo_move(store: &Store, route: &Route) -> anyhow::Result<()> {
 }
 
 /// The demo move's plan (see [`demo_move`]).
-fn demo_plan(route: &Route) -> serde_json::Value {
-    let points = route.points();
-    let out_and_back: Vec<[f64; 2]> =
-        points.iter().chain(points.iter().rev().skip(1)).map(|p| [p.x(), p.y()]).collect();
+fn demo_plan(road: &DemoRoad) -> serde_json::Value {
+    let places = &road.file;
+    let points = places.points();
+    let out_and_back: Vec<[f64; 2]> = places.out_and_back().iter().map(|p| [p.x(), p.y()]).collect();
     let circle = |name: &str, kind: &str, at: geo::Point, radius_m: f64| {
         serde_json::json!({
             "type": "Feature",
@@ -263,25 +328,45 @@ fn demo_plan(route: &Route) -> serde_json::Value {
             "properties": { "name": name, "kind": kind, "radius_m": radius_m },
         })
     };
-    let detour_middle = Script { detour: Some(DETOUR), ..Default::default() }
-        .position(route, DETOUR.start_s + DETOUR.duration_s / 2);
     serde_json::json!({
         "name": DEMO_MOVE,
-        "vehicles": vehicles().iter().map(|(id, _)| *id).chain([PHONE_ESCORT]).collect::<Vec<_>>(),
+        "vehicles": vehicles(road).iter().map(|(id, _)| *id).chain([PHONE_ESCORT]).collect::<Vec<_>>(),
         "escorts": { "truck-01": "escort-1", "truck-02": PHONE_ESCORT },
         "route": { "type": "LineString", "coordinates": out_and_back },
-        "corridor_m": 150,
+        "corridor_m": CORRIDOR_M,
         "zones": { "type": "FeatureCollection", "features": [
-            circle("Depot (origin)", "origin", points[0], 120.0),
-            circle("Data centre (destination)", "destination", points[points.len() - 1], 120.0),
-            circle("Rest area", "allowed_stop", points[407], 80.0),
-            circle("Restricted site", "forbidden", detour_middle, 250.0),
+            circle(&format!("{} (origin)", places.origin.name), "origin", points[0], ORIGIN_RADIUS_M),
+            circle(
+                &format!("{} (destination)", places.destination.name),
+                "destination",
+                points[points.len() - 1],
+                DESTINATION_RADIUS_M,
+            ),
+            circle(
+                &format!("Rest area ({})", places.rest_area.name),
+                "allowed_stop",
+                places.rest_area.point(),
+                REST_AREA_RADIUS_M,
+            ),
+            circle(
+                &places.forbidden.name,
+                "forbidden",
+                places.forbidden.point(),
+                places.forbidden.radius_m.unwrap_or(100.0),
+            ),
         ]},
-        "rules": { "speed_limit_mps": 27.8 },
-        // Munich's: the page shows the move's times there, whatever the viewer's zone.
-        "time_zone": "Europe/Berlin",
+        "rules": { "speed_limit_mps": DEMO_SPEED_LIMIT_MPS },
+        // Andorra's: the page shows the move's times there, whatever the viewer's zone.
+        "time_zone": "Europe/Andorra",
     })
 }
+
+/// How far either side of the route a vehicle may be.
+const CORRIDOR_M: f64 = 150.0;
+const ORIGIN_RADIUS_M: f64 = 120.0;
+const DESTINATION_RADIUS_M: f64 = 120.0;
+/// The car park and the road beside it.
+const REST_AREA_RADIUS_M: f64 = 80.0;
 
 /// A demo person's password: made at random the first time, kept (readable by the owner only)
 /// in the data directory so the next run prints the same login. No password is built in.
@@ -354,151 +439,4 @@ fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::simulator::tests::{largest_changes, MEASURING_MPS2};
-    use super::*;
-    use geo::{Distance, Geodesic};
-
-    /// Every vehicle of the script speeds up at most 2.5 m/s² and slows down at most 3.5 m/s²,
-    /// detouring, halting and turning back at the ends of the road included. Over two cycles,
-    /// but `truck-01` over the first only: the drive out and back takes longer than a cycle,
-    /// so its later detours leave the road wherever it then is, at whatever speed.
-    #[test]
-    fn every_demo_vehicle_drives_as_a_loaded_truck_can() {
-        let route = Route::munich().unwrap();
-        let scripts = vehicles().into_iter().chain([(PHONE_ESCORT, phone_escort_script())]);
-        for (id, script) in scripts {
-            let cycles = if script.detour.is_some() { 1 } else { 2 };
-            let v: Vec<f64> = (1..cycles * simulator::CYCLE_S).map(|s| script.speed_mps(&route, s)).collect();
-            let (up, down) = largest_changes(&v);
-            assert!(up <= simulator::ACCELERATION_MPS2 + MEASURING_MPS2, "{id} speeds up {up} m/s²");
-            assert!(down <= simulator::DECELERATION_MPS2 + MEASURING_MPS2, "{id} slows down {down} m/s²");
-        }
-    }
-
-    /// `truck-02` (and its escort) halt for six minutes where stopping is not planned: more
-    /// than 100 m outside every allowed place of the demo's plan.
-    #[test]
-    fn the_scripted_halt_is_outside_every_allowed_place() {
-        let route = Route::munich().unwrap();
-        let points = route.points();
-        let allowed = [(points[0], 120.0), (points[points.len() - 1], 120.0), (points[407], 80.0)];
-        let (_, truck_02) = &vehicles()[2];
-        for script in [truck_02.clone(), phone_escort_script()] {
-            let halt = script.halt.unwrap();
-            let at = script.track(&route, halt.start_s + 60);
-            for (place, radius_m) in allowed {
-                let d = Geodesic.distance(at, place);
-                assert!(d > radius_m + 100.0, "halts {d} m from an allowed place");
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod script_alerts {
-    //! The demo's script through the rule engine, as the server would see it if every fix
-    //! arrived at once: which alerts each vehicle raises, and when.
-
-    use super::*;
-    use chrono::{DateTime, Duration, Utc};
-    use convoy_alerts::{Change, Engine, MoveSpec, RuleEvent};
-    use convoy_core::alert::AlertKind;
-    use convoy_core::rules::RuleSettings;
-    use convoy_core::Position;
-
-    fn t0() -> DateTime<Utc> {
-        "2026-12-01T08:00:00Z".parse().unwrap()
-    }
-
-    /// Every vehicle's fixes for `seconds` from the start, as their receivers send them (none
-    /// while silent or without a fix), fed to an engine in time order; the events.
-    pub(super) fn run_script(seconds: u64) -> Vec<RuleEvent> {
-        let route = Route::munich().unwrap();
-        let plan =
-            convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&demo_plan(&route)).unwrap()).unwrap();
-        let mut engine = Engine::new(RuleSettings::default());
-        let spec = MoveSpec { id: "demo".into(), plan, created_at: t0(), ended_at: None };
-        engine.add_move(&spec).unwrap();
-        let scripts: Vec<(&str, Script)> =
-            vehicles().into_iter().chain([(PHONE_ESCORT, phone_escort_script())]).collect();
-        let mut out = Vec::new();
-        for second in 1..seconds {
-            let t = t0() + Duration::seconds(second as i64);
-            for (id, script) in &scripts {
-                let phone = *id == PHONE_ESCORT;
-                let vehicle = VehicleId::new(*id).unwrap();
-                if script.has_no_fix(second) {
-                    // Its agent reports the receiver without a fix.
-                    let health = convoy_alerts::AgentHealth { online: true, has_fix: false };
-                    engine.on_status(&vehicle, health, t + Duration::seconds(1), &mut out);
-                    continue;
-                }
-                if script.is_silent(second) || (phone && second % 5 != 0) {
-                    continue;
-                }
-                let here = script.position(&route, second);
-                let speed = script.speed_mps(&route, second);
-                let fix = Position {
-                    seq: second,
-                    t,
-                    lat: here.y(),
-                    lon: here.x(),
-                    alt_m: None,
-                    speed_mps: (!phone).then_some(speed),
-                    course_deg: None,
-                    fix: None,
-                    sats: None,
-                    hdop: None,
-                    accuracy_m: phone.then_some(12.0),
-                };
-                engine.on_position(&vehicle, &fix, t + Duration::seconds(1), &mut out);
-            }
-            engine.tick(t, &mut out);
-        }
-        out
-    }
-
-    pub(super) fn summary(events: &[RuleEvent]) -> Vec<(String, AlertKind, Change, i64)> {
-        events.iter().map(|e| (e.vehicle.to_string(), e.kind, e.change, (e.t - t0()).num_seconds())).collect()
-    }
-
-    /// Each vehicle's drive through the fast stretch (about 105 km/h against the move's
-    /// 100 km/h) opens one `overspeed`, resolved once it slows down, each way: no flapping. The
-    /// simulator drove it with its recording's steps, 15 and 29 m/s in turn, and the rule
-    /// cleared at every dip (six alerts in the demo's first 14 minutes).
-    #[test]
-    fn the_demo_opens_overspeed_once_per_vehicle_and_pass_through_the_fast_stretch() {
-        let events = summary(&run_script(simulator::CYCLE_S));
-        for vehicle in ["truck-01", "escort-1", "truck-02", "escort-2"] {
-            let changes: Vec<(Change, i64)> = events
-                .iter()
-                .filter(|(v, kind, _, _)| v == vehicle && *kind == AlertKind::Overspeed)
-                .map(|(_, _, change, t)| (*change, *t))
-                .collect();
-            let opened: Vec<i64> =
-                changes.iter().filter(|(c, _)| *c == Change::Opened).map(|(_, t)| *t).collect();
-            // Out, and back (the way back ends past the cycle for the later ones).
-            assert!((1..=2).contains(&opened.len()), "{vehicle}: {changes:?}");
-            // Each opened alert stays open for the whole stretch: over a minute and a half.
-            for pair in changes.windows(2) {
-                if let [(Change::Opened, from), (Change::Cleared, to)] = pair {
-                    assert!(to - from > 90, "{vehicle}: {changes:?}");
-                }
-            }
-            // Apart by more than the fast stretch: a pass out and a pass back.
-            assert!(opened.windows(2).all(|w| w[1] - w[0] > 600), "{vehicle}: {changes:?}");
-        }
-        // The script's table (README): truck-01 leaves the depot, detours through the
-        // restricted site, and truck-02 halts.
-        let first = |vehicle: &str, kind: AlertKind| {
-            events.iter().find(|(v, k, c, _)| v == vehicle && *k == kind && *c == Change::Opened).map(|e| e.3)
-        };
-        assert!(first("truck-01", AlertKind::ZoneExit).is_some_and(|t| t < 30));
-        assert!(first("truck-01", AlertKind::ZoneEnter).is_some_and(|t| (20..140).contains(&t)));
-        assert!(first("truck-01", AlertKind::OffRoute).is_some_and(|t| (50..90).contains(&t)));
-        assert!(first("truck-02", AlertKind::UnplannedStop).is_some_and(|t| (350..370).contains(&t)));
-        assert!(first("truck-01", AlertKind::ConvoyBroken).is_some_and(|t| (400..480).contains(&t)));
-        assert!(first("truck-01", AlertKind::GnssLost).is_some_and(|t| (650..720).contains(&t)));
-    }
-}
+mod tests;
