@@ -98,10 +98,13 @@ fn clip_segment(a: Point, b: Point, rect: Rect) -> Option<(Point, Point)> {
     Some((at(t0), at(t1)))
 }
 
+/// One edge of the rectangle: which side is inside, and where a segment crosses it.
+type ClipEdge = (fn(Point, Rect) -> bool, fn(Point, Point, Rect) -> Point);
+
 /// A ring clipped to `rect` (Sutherland-Hodgman); empty when nothing of it is inside.
 pub fn clip_ring(ring: &[Point], rect: Rect) -> Vec<Point> {
     let mut out = ring.to_vec();
-    let edges: [(fn(Point, Rect) -> bool, fn(Point, Point, Rect) -> Point); 4] = [
+    let edges: [ClipEdge; 4] = [
         (|p, r| p.x >= r.min.x, |a, b, r| cross_x(a, b, r.min.x)),
         (|p, r| p.x <= r.max.x, |a, b, r| cross_x(a, b, r.max.x)),
         (|p, r| p.y >= r.min.y, |a, b, r| cross_y(a, b, r.min.y)),

@@ -31,7 +31,7 @@ pub(crate) fn read(input: impl BufRead) -> Result<Collector, Error> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 // A `<way/>` with nothing inside ends where it starts: nothing to keep.
                 let opens = matches!(event, Event::Start(_));
-                let attrs = attributes(&e);
+                let attrs = attributes(e);
                 match e.name().as_ref() {
                     b"osm" => saw_osm = true,
                     b"node" => {
