@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub http_tls: Option<TlsFiles>,
     /// What the web page is told (base-map tiles).
     pub web: WebSettings,
+    /// The base map served from this server (`[web] base_map`, or the demo's built-in extract).
+    pub base_map: Option<crate::base_map::BaseMapSource>,
     /// `[moves]`: the time zone of a move whose plan names none.
     pub moves: MoveSettings,
     /// How recent a record each role reads.
@@ -114,6 +116,7 @@ impl ServerConfig {
             mqtt_tls: None,
             http_tls: None,
             web: WebSettings::default(),
+            base_map: None,
             moves: MoveSettings::default(),
             access: AccessSettings::default(),
             http: HttpSettings::default(),
@@ -179,7 +182,9 @@ pub struct ServerConfigFile {
     /// `http_listen`. Unset (the default): on `http_listen`.
     pub metrics_listen: Option<SocketAddr>,
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default),
-    /// `tile_attribution`, and `coordinates` (`wgs84`, or `gcj02` for Chinese tiles).
+    /// `tile_attribution`, `coordinates` (`wgs84`, or `gcj02` for Chinese tiles), and
+    /// `base_map` (a file served by this server instead: an OpenStreetMap extract or a raster
+    /// MBTiles archive; exclusive with `tile_url`).
     pub web: Option<WebSettings>,
     /// `[moves]`: `default_time_zone`, the IANA time zone of a move whose plan names none
     /// (default UTC; an unknown name stops the start, naming it).
@@ -283,6 +288,11 @@ impl ServerConfigFile {
             notifiers: self.notifiers,
             mqtt_tls: self.mqtt_tls,
             http_tls: self.http_tls,
+            base_map: self
+                .web
+                .as_ref()
+                .and_then(|w| w.base_map.clone())
+                .map(crate::base_map::BaseMapSource::File),
             web: self.web.unwrap_or_default(),
             moves: self.moves.unwrap_or_default(),
             access: self.access.unwrap_or_default(),

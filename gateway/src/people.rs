@@ -24,7 +24,7 @@ use crate::openapi::{
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
-use crate::web::WebSettings;
+use crate::web::PageWeb;
 use convoy_registry::{credentials, AddUserError};
 
 /// The most people one move's team may have.
@@ -52,7 +52,7 @@ pub(crate) struct Me {
     /// What the person's role may do (the page shows what they may use).
     #[schema(value_type = Vec<schemas::Ability>)]
     abilities: Vec<Ability>,
-    web: WebSettings,
+    web: PageWeb,
 }
 
 #[utoipa::path(
@@ -65,7 +65,8 @@ pub(crate) struct Me {
 )]
 pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Reply<Me> {
     let abilities = user.0.role.abilities();
-    Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, web: state.web })
+    let web = PageWeb::of(&state.web, state.base_map.as_deref());
+    Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, web })
 }
 
 /// Ends the token the request came with: it stops working at once, not when it expires.
