@@ -198,7 +198,9 @@ pub(crate) async fn street_tile(
         ("y" = u32, Path, description = "Row, from the north."),
     ),
     responses(
-        (status = 200, description = "The tile's image (PNG, JPEG or WebP).", content_type = "image/*", body = Vec<u8>),
+        (status = 200, description = "The tile's image, in the archive's format.", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
+        )),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
     ),
