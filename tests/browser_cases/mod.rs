@@ -15,5 +15,6 @@ mod phone;
 mod phones;
 mod progress;
 mod session;
+mod streets;
 mod time_zone;
 mod vehicles;
