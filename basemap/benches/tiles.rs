@@ -20,7 +20,9 @@ fn main() {
         let mut map = None;
         for _ in 0..5 {
             let started = Instant::now();
-            let BaseMap::Streets(streets) = BaseMap::open(&path).unwrap() else { panic!("{file} is an extract") };
+            let BaseMap::Streets(streets) = BaseMap::open(&path).unwrap() else {
+                panic!("{file} is an extract")
+            };
             loads.push(started.elapsed());
             map = Some(streets);
         }
