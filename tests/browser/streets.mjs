@@ -40,6 +40,20 @@ const roadPixels = ({ lat, lon }) => {
   return found;
 };
 
+/**
+ * Waits until a street tile of at least `minZoom` holding the road is drawn there (polled from
+ * here: the page's policy allows no script built from a string); returns the tiles.
+ */
+async function roadDrawn(minZoom) {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const tiles = await page.evaluate(roadPixels, config.road);
+    if (tiles.some((t) => t.z >= minZoom && t.painted_around > 0)) return tiles;
+    if (Date.now() > until) throw new Error(`no drawn street tile of zoom ${minZoom}+ at the road: ${JSON.stringify(tiles)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
 const steps = {
   async open() {
     await page.goto(config.base);
@@ -47,10 +61,7 @@ const steps = {
     await page.locator('.view-live').waitFor();
     await page.locator('.live-map[data-base-map="streets"][data-tiles="loaded"]').waitFor();
     // The map fits the move, in Andorra; the road's tile is drawn at the zoom shown.
-    await page.waitForFunction(([road, f]) => {
-      const tiles = new Function(`return (${f})`)()(road);
-      return tiles.some((t) => t.z >= 14 && t.painted_around > 0);
-    }, [config.road, roadPixels.toString()], { timeout: 60_000 });
+    await roadDrawn(14);
     await screenshot('live-map-streets');
     return {
       tiles: await page.evaluate(roadPixels, config.road),
@@ -69,10 +80,7 @@ const steps = {
     await page.click('.live-map .leaflet-control-zoom-in');
     await page.waitForTimeout(400);
     await page.click('.live-map .leaflet-control-zoom-in');
-    await page.waitForFunction(([road, f]) => {
-      const tiles = new Function(`return (${f})`)()(road);
-      return tiles.some((t) => t.z >= 17 && t.painted_around > 0);
-    }, [config.road, roadPixels.toString()], { timeout: 60_000 });
+    await roadDrawn(17);
     await page.waitForTimeout(500);
     await screenshot('close-up');
     return { before, tiles: await page.evaluate(roadPixels, config.road) };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CLASS_STYLE, drawStreetTile, labelled, labelSegment, lineWidth } from '../../gateway/web/js/street_style.js';
+import { CLASS_STYLE, drawStreetTile, labelled, lineWidth, pathLength, placeAlong } from '../../gateway/web/js/street_style.js';
 
 /** A canvas context that keeps what is drawn: each stroke and fill with its style, and texts. */
 function recorder() {
@@ -57,21 +57,46 @@ test('buildings first, then every casing, then the fills, each at its class widt
   assert.ok(lineWidth('minor', 16) < lineWidth('primary', 16));
 });
 
+/** The names a drawing wrote, one character at a time, joined back. */
+const written = (calls) => calls.filter((c) => c.op === 'text').map((c) => c.text).join('');
+
 test('names are written as text along major roads close up, and not far out', () => {
   const { ctx, calls } = recorder();
   drawStreetTile(/** @type {any} */ (ctx), TILE, 256);
-  assert.deepEqual(calls.filter((c) => c.op === 'text').map((c) => c.text), ['Carrer Major', 'Avinguda de Tarragona']);
+  // The longest line first; each character with its halo drawn before it.
+  assert.equal(written(calls), 'Avinguda de TarragonaCarrer Major');
+  assert.equal(calls.filter((c) => c.op === 'halo').length, 'Avinguda de TarragonaCarrer Major'.length);
   const far = recorder();
   drawStreetTile(/** @type {any} */ (far.ctx), { ...TILE, z: 12 }, 256);
-  assert.equal(far.calls.filter((c) => c.op === 'text').length, 0);
+  assert.equal(written(far.calls), '');
   assert.equal(labelled({ class: 'primary', name: 'A', points: [] }, 14), true);
   assert.equal(labelled({ class: 'minor', name: 'A', points: [] }, 15), false);
   assert.equal(labelled({ class: 'primary', points: [] }, 18), false, 'no name, no label');
 });
 
-test('a name goes on the longest segment, read left to right', () => {
-  assert.deepEqual(labelSegment([100, 0, 90, 0, 0, 10]), [0, 10, 90, 0]);
-  assert.equal(labelSegment([5, 5]), null);
+test('a name is written once a tile, on the longest of its ways', () => {
+  const { ctx, calls } = recorder();
+  const split = { ...TILE, areas: [], lines: [
+    { class: 'primary', name: 'Avinguda Meritxell', points: [10, 60, 240, 60] },
+    { class: 'primary', name: 'Avinguda Meritxell', points: [10, 200, 250, 200] },
+  ] };
+  drawStreetTile(/** @type {any} */ (ctx), split, 256);
+  assert.equal(written(calls), 'Avinguda Meritxell');
+});
+
+test('a name follows its line, reads left to right, and stays inside the tile', () => {
+  const widths = [6, 6, 6];
+  const placed = placeAlong([200, 100, 100, 100, 0, 100], widths, 256);
+  assert.ok(placed);
+  assert.deepEqual(placed.map((g) => g.x), [94, 100, 106], 'centred, left to right although drawn leftwards');
+  assert.ok(placed.every((g) => g.angle === 0));
+  // Along a gentle bend, each character takes its segment's angle.
+  const bent = placeAlong([0, 100, 100, 100, 200, 80], [6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6], 256);
+  assert.ok(bent && bent[0].angle === 0 && bent[bent.length - 1].angle < 0);
+  assert.equal(placeAlong([10, 100, 40, 100], widths, 256), null, 'too short');
+  assert.equal(placeAlong([0, 100, 100, 100, 100, 0], Array(20).fill(6), 256), null, 'a sharp corner');
+  assert.equal(placeAlong([-100, 2, 300, 2], widths, 256), null, 'on the tile\'s edge');
+  assert.equal(pathLength([0, 0, 3, 4, 3, 10]), 11);
 });
 
 test('widths grow with the zoom and never vanish', () => {
@@ -80,9 +105,9 @@ test('widths grow with the zoom and never vanish', () => {
   assert.equal(lineWidth('unknown', 16), 0);
 });
 
-test('a name longer than its segment is left out rather than overflowing', () => {
+test('a name longer than its line is left out rather than overflowing', () => {
   const { ctx, calls } = recorder();
   const short = { ...TILE, areas: [], lines: [{ class: 'primary', name: 'Avinguda de Tarragona', points: [0, 0, 60, 0] }] };
   drawStreetTile(/** @type {any} */ (ctx), short, 256);
-  assert.equal(calls.filter((c) => c.op === 'text').length, 0);
+  assert.equal(written(calls), '');
 });

@@ -67,23 +67,56 @@ export function labelled(line, zoom) {
 }
 
 /**
- * The longest segment of a line, where its name goes: `[x0, y0, x1, y1]` with x0 <= x1 so the
- * text never reads upside down; null for a line without one.
- * @param {number[]} points
- * @returns {[number, number, number, number] | null}
+ * Where each character of a name goes along a line: its centre and angle, the name centred on
+ * the line's length and read left to right; null where it does not fit, leaves the tile
+ * (`size` pixels, so a name is never cut at a tile's edge), or would bend more than 30° from one
+ * character to the next.
+ * @param {number[]} points `[x0, y0, x1, y1, …]` in the canvas's pixels
+ * @param {number[]} widths each character's width
+ * @param {number} size
+ * @returns {{ x: number, y: number, angle: number }[] | null}
  */
-export function labelSegment(points) {
-  let best = null;
-  let bestLength = 0;
-  for (let i = 0; i + 3 < points.length; i += 2) {
-    const [x0, y0, x1, y1] = points.slice(i, i + 4);
-    const length = Math.hypot(x1 - x0, y1 - y0);
-    if (length > bestLength) {
-      bestLength = length;
-      best = /** @type {[number, number, number, number]} */ (x0 <= x1 ? [x0, y0, x1, y1] : [x1, y1, x0, y0]);
-    }
+export function placeAlong(points, widths, size) {
+  /** @type {[number, number][]} */
+  let line = [];
+  for (let i = 0; i + 1 < points.length; i += 2) line.push([points[i], points[i + 1]]);
+  if (line.length < 2) return null;
+  if (line[0][0] > line[line.length - 1][0]) line = line.reverse();
+  const lengths = line.slice(1).map(([x, y], i) => Math.hypot(x - line[i][0], y - line[i][1]));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const text = widths.reduce((a, b) => a + b, 0);
+  if (text + 16 > total) return null;
+  /** @param {number} at a distance along the line */
+  const pointAt = (at) => {
+    let i = 0;
+    while (i < lengths.length - 1 && at > lengths[i]) { at -= lengths[i]; i += 1; }
+    const t = lengths[i] ? Math.min(1, at / lengths[i]) : 0;
+    const [[x0, y0], [x1, y1]] = [line[i], line[i + 1]];
+    return { x: x0 + t * (x1 - x0), y: y0 + t * (y1 - y0), angle: Math.atan2(y1 - y0, x1 - x0) };
+  };
+  const placed = [];
+  let at = (total - text) / 2;
+  for (const width of widths) {
+    const glyph = pointAt(at + width / 2);
+    const previous = placed[placed.length - 1];
+    let turn = previous ? Math.abs(glyph.angle - previous.angle) : 0;
+    if (turn > Math.PI) turn = 2 * Math.PI - turn;
+    if (turn > Math.PI / 6) return null;
+    if (glyph.x < 4 || glyph.y < 4 || glyph.x > size - 4 || glyph.y > size - 4) return null;
+    placed.push(glyph);
+    at += width;
   }
-  return best;
+  return placed;
+}
+
+/**
+ * The length of a line `[x0, y0, x1, y1, …]`.
+ * @param {number[]} points
+ */
+export function pathLength(points) {
+  let length = 0;
+  for (let i = 0; i + 3 < points.length; i += 2) length += Math.hypot(points[i + 2] - points[i], points[i + 3] - points[i + 1]);
+  return length;
 }
 
 /**
@@ -137,21 +170,30 @@ export function drawStreetTile(ctx, tile, size) {
   ctx.font = '11px sans-serif';
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
-  for (const line of tile.lines) {
-    if (!labelled(line, zoom)) continue;
-    const segment = labelSegment(line.points);
-    if (!segment) continue;
-    const [x0, y0, x1, y1] = segment.map((v) => v * scale);
+  // Each name once a tile, on its longest part (a street is often several ways).
+  const placedNames = new Set();
+  const candidates = tile.lines.filter((line) => labelled(line, zoom))
+    .map((line) => ({ line, length: pathLength(line.points) }))
+    .sort((a, b) => b.length - a.length);
+  for (const { line } of candidates) {
     const name = String(line.name);
-    if (ctx.measureText(name).width + 8 > Math.hypot(x1 - x0, y1 - y0)) continue;
-    ctx.save();
-    ctx.translate((x0 + x1) / 2, (y0 + y1) / 2);
-    ctx.rotate(Math.atan2(y1 - y0, x1 - x0));
+    if (placedNames.has(name)) continue;
+    const chars = [...name];
+    const glyphs = placeAlong(line.points.map((v) => v * scale), chars.map((c) => ctx.measureText(c).width), size);
+    if (!glyphs) continue;
+    placedNames.add(name);
     ctx.strokeStyle = '#ffffff';
     ctx.lineWidth = 3;
-    ctx.strokeText(name, 0, 0);
     ctx.fillStyle = '#333333';
-    ctx.fillText(name, 0, 0);
-    ctx.restore();
+    // A white halo under every character first, so no neighbour's halo covers a letter.
+    for (const pass of ['halo', 'text']) {
+      chars.forEach((char, i) => {
+        ctx.save();
+        ctx.translate(glyphs[i].x, glyphs[i].y);
+        ctx.rotate(glyphs[i].angle);
+        if (pass === 'halo') ctx.strokeText(char, 0, 0); else ctx.fillText(char, 0, 0);
+        ctx.restore();
+      });
+    }
   }
 }
