@@ -396,6 +396,23 @@ mod tests {
     }
 
     #[test]
+    fn a_base_map_file_is_read_at_start_and_excludes_a_tile_server() {
+        let file: ServerConfigFile = toml::from_str("[web]\nbase_map = \"/maps/region.osm.pbf\"\n").unwrap();
+        let config = file.resolve().unwrap();
+        assert_eq!(
+            config.base_map,
+            Some(crate::base_map::BaseMapSource::File(PathBuf::from("/maps/region.osm.pbf")))
+        );
+        assert_eq!(ServerConfigFile::default().resolve().unwrap().base_map, None);
+        let both: ServerConfigFile = toml::from_str(
+            "[web]\nbase_map = \"/maps/region.osm.pbf\"\ntile_url = \"https://t.example/{z}/{x}/{y}.png\"\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", both.resolve().unwrap_err());
+        assert!(error.contains("tile_url and base_map are exclusive"), "{error}");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
         assert!(toml::from_str::<ServerConfigFile>("[phones]\nosmand_lsten = \"127.0.0.1:1\"").is_err());
