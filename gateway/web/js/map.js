@@ -6,7 +6,7 @@
 import { el } from './dom.js';
 import { finite } from './format.js';
 import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
-import { streetLayer } from './streets.js';
+import { coverage, streetLayer } from './streets.js';
 
 /** @typedef {import('./api.js').Plan} Plan */
 /** @typedef {import('./api.js').Zone} Zone */
@@ -80,7 +80,9 @@ export function createMap(container, web = {}) {
   if (base.kind !== 'none' && base.url) {
     const tiles = base.kind === 'streets'
       ? streetLayer(base.url, base)
-      : L.tileLayer(base.url, { maxZoom: 19, maxNativeZoom: Math.min(base.max_zoom, 19), crossOrigin: false });
+      : L.tileLayer(base.url, {
+        minZoom: 0, maxZoom: 19, maxNativeZoom: Math.min(base.max_zoom, 19), crossOrigin: false, ...coverage(base),
+      });
     let loaded = 0;
     tiles.on('tileload', () => { loaded += 1; container.dataset.tiles = 'loaded'; });
     tiles.on('tileerror', () => { if (!loaded) container.dataset.tiles = 'unreachable'; });

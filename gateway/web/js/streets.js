@@ -52,7 +52,18 @@ export function streetLayer(url, baseMap) {
   }));
   return new Layer({
     tileSize: size, minZoom: 0, maxZoom: 19, maxNativeZoom: Math.min(baseMap.max_zoom, 19), className: 'street-tiles',
+    ...coverage(baseMap),
   });
+}
+
+/**
+ * Where a base map has tiles, as Leaflet's layer option: no tile is asked for outside it.
+ * @param {BaseMap} baseMap
+ * @returns {{ bounds?: L.LatLngBounds }}
+ */
+export function coverage(baseMap) {
+  const b = baseMap.bounds;
+  return b ? { bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]) } : {};
 }
 
 /** The colour behind the streets. */
