@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub http_tls: Option<TlsFiles>,
     /// What the web page is told (base-map tiles).
     pub web: WebSettings,
+    /// The base map served from this server (`[web] base_map`, or the demo's built-in extract).
+    pub base_map: Option<crate::base_map::BaseMapSource>,
     /// `[moves]`: the time zone of a move whose plan names none.
     pub moves: MoveSettings,
     /// How recent a record each role reads.
@@ -114,6 +116,7 @@ impl ServerConfig {
             mqtt_tls: None,
             http_tls: None,
             web: WebSettings::default(),
+            base_map: None,
             moves: MoveSettings::default(),
             access: AccessSettings::default(),
             http: HttpSettings::default(),
@@ -179,7 +182,9 @@ pub struct ServerConfigFile {
     /// `http_listen`. Unset (the default): on `http_listen`.
     pub metrics_listen: Option<SocketAddr>,
     /// `[web]`: `tile_url` (`{z}/{x}/{y}` template of the base map; none by default),
-    /// `tile_attribution`, and `coordinates` (`wgs84`, or `gcj02` for Chinese tiles).
+    /// `tile_attribution`, `coordinates` (`wgs84`, or `gcj02` for Chinese tiles), and
+    /// `base_map` (a file served by this server instead: an OpenStreetMap extract or a raster
+    /// MBTiles archive; exclusive with `tile_url`).
     pub web: Option<WebSettings>,
     /// `[moves]`: `default_time_zone`, the IANA time zone of a move whose plan names none
     /// (default UTC; an unknown name stops the start, naming it).
@@ -283,6 +288,11 @@ impl ServerConfigFile {
             notifiers: self.notifiers,
             mqtt_tls: self.mqtt_tls,
             http_tls: self.http_tls,
+            base_map: self
+                .web
+                .as_ref()
+                .and_then(|w| w.base_map.clone())
+                .map(crate::base_map::BaseMapSource::File),
             web: self.web.unwrap_or_default(),
             moves: self.moves.unwrap_or_default(),
             access: self.access.unwrap_or_default(),
@@ -383,6 +393,23 @@ mod tests {
         assert_eq!(config.http_tls.unwrap().key_file, PathBuf::from("h.key"));
         assert_eq!(config.web.tile_url.as_deref(), Some("https://tiles.example/{z}/{x}/{y}.png"));
         assert_eq!(config.web.coordinates, convoy_gateway::MapCoordinates::Wgs84, "the default");
+    }
+
+    #[test]
+    fn a_base_map_file_is_read_at_start_and_excludes_a_tile_server() {
+        let file: ServerConfigFile = toml::from_str("[web]\nbase_map = \"/maps/region.osm.pbf\"\n").unwrap();
+        let config = file.resolve().unwrap();
+        assert_eq!(
+            config.base_map,
+            Some(crate::base_map::BaseMapSource::File(PathBuf::from("/maps/region.osm.pbf")))
+        );
+        assert_eq!(ServerConfigFile::default().resolve().unwrap().base_map, None);
+        let both: ServerConfigFile = toml::from_str(
+            "[web]\nbase_map = \"/maps/region.osm.pbf\"\ntile_url = \"https://t.example/{z}/{x}/{y}.png\"\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", both.resolve().unwrap_err());
+        assert!(error.contains("tile_url and base_map are exclusive"), "{error}");
     }
 
     #[test]

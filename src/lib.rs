@@ -2,6 +2,7 @@
 //! one process, and runs the demo. Each part lives in its own crate; this one only connects
 //! them.
 
+pub mod base_map;
 pub mod config;
 pub mod connection_budget;
 pub mod demo;

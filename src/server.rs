@@ -57,6 +57,11 @@ impl RunningServer {
 /// Starts every part; they run until `shutdown` is cancelled. Each part is handed a child of it:
 /// one that stops on its own stops nothing else.
 pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
+    // Before anything else: a base map that cannot be read stops the start, and nothing is served.
+    let base_map = match &config.base_map {
+        Some(source) => Some(source.load().await?),
+        None => None,
+    };
     prepare_data_dir(&config.data_dir)?;
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
@@ -209,6 +214,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         events,
         progress,
         web: config.web.clone(),
+        base_map,
         rules: config.rules.clone(),
         moves: config.moves,
         access: config.access,

@@ -121,7 +121,10 @@ async fn open_alert(server: &TestServer, id: &str, move_id: &str, vehicle: &str,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_is_as_the_openapi_document_says() {
-    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |c| {
+        c.base_map = common::basemap::from_file(&common::basemap::andorra())
+    })
+    .await;
     convoy_registry::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD).await.unwrap();
     let contract = Contract::of(&server).await;
     let mut c = Caller { server: &server, contract: &contract, wrong: Vec::new() };
@@ -133,6 +136,26 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(200, "GET", "/assets/js/main.js", None, None).await;
     c.expect(200, "GET", "/assets/vendor/leaflet/images/layers.png", None, None).await;
     c.expect(404, "GET", "/assets/no-such-file.js", None, None).await;
+    // The base map: the streets of this server's extract, and a raster archive's tiles on a
+    // second server (a server has one base map).
+    let (z, x, y) = common::basemap::TARRAGONA_Z16;
+    c.expect(200, "GET", &format!("/basemap/streets/{z}/{x}/{y}"), None, None).await;
+    c.expect(400, "GET", "/basemap/streets/3/8/0", None, None).await;
+    c.expect(404, "GET", "/basemap/tiles/2/2/1", None, None).await;
+    let archive_dir = tempfile::tempdir().unwrap();
+    let archive = archive_dir.path().join("region.mbtiles");
+    common::basemap::raster_archive(&archive, "png");
+    let raster = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |c| {
+        c.base_map = common::basemap::from_file(&archive)
+    })
+    .await;
+    let mut r = Caller { server: &raster, contract: &contract, wrong: Vec::new() };
+    let (z, x, y) = common::basemap::RASTER_TILE;
+    r.expect(200, "GET", &format!("/basemap/tiles/{z}/{x}/{y}"), None, None).await;
+    r.expect(404, "GET", "/basemap/tiles/2/0/0", None, None).await;
+    r.expect(404, "GET", "/basemap/streets/2/0/0", None, None).await;
+    c.wrong.append(&mut r.wrong);
+    raster.stop().await;
     c.expect(200, "GET", "/api/v1/openapi.json", None, None).await;
 
     // People.

@@ -95,6 +95,9 @@ enum Call {
     RemovePhone,
     /// A legal hold on the test move's cargo vehicle.
     NewHold,
+    /// A tile of a raster archive: called on a second server, whose base map is one (the
+    /// matrix's server draws the streets of an extract; a server has one base map).
+    RasterTile,
     /// `{id}` is a hold placed for this call; the body a release reason.
     FreshHold,
 }
@@ -118,6 +121,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/metrics", Access::Public, Call::Plain),
     route("GET", "/", Access::Public, Call::Plain),
     route("GET", "/assets/{*path}", Access::Public, Call::Plain),
+    route("GET", "/basemap/streets/{z}/{x}/{y}", Access::Public, Call::Plain),
+    route("GET", "/basemap/tiles/{z}/{x}/{y}", Access::Public, Call::RasterTile),
     route("POST", "/api/v1/login", Access::Public, Call::Login),
     route("GET", "/api/v1/openapi.json", Access::Public, Call::Plain),
     route("POST", "/api/v1/logout", EVERYONE, Call::Logout),
@@ -267,7 +272,10 @@ fn plan(name: &str, vehicles: &[&str]) -> Value {
 
 impl World {
     async fn start() -> World {
-        let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+        let server = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |c| {
+            c.base_map = common::basemap::from_file(&common::basemap::andorra())
+        })
+        .await;
         let store = &server.store;
         for (role, (name, password)) in [Role::Dispatcher, Role::Auditor].map(|r| (r, credentials(r))) {
             convoy_registry::add_user(store, name, role, password).await.unwrap();
@@ -331,7 +339,7 @@ impl World {
         };
         let mut name = String::new();
         match route.call {
-            Call::Plain | Call::WebSocket => {}
+            Call::Plain | Call::WebSocket | Call::RasterTile => {}
             Call::Language => body = Some(json_body(json!({ "language": "zh-CN" }))),
             Call::Login => {
                 let (user, password) = credentials(match caller {
@@ -467,12 +475,18 @@ impl World {
                 body = Some(json_body(json!({ "reason": "matrix done" })));
             }
         }
+        let (z, x, y) = match route.call {
+            Call::RasterTile => common::basemap::RASTER_TILE,
+            _ => common::basemap::TARRAGONA_Z16,
+        };
+        let tile = format!("{z}/{x}/{y}");
         let path = route
             .path
             .replace("{id}", &id)
             .replace("{kind}", "traccar")
             .replace("{name}", &name)
-            .replace("{*path}", "js/main.js");
+            .replace("{*path}", "js/main.js")
+            .replace("{z}/{x}/{y}", &tile);
         let query = if route.query.is_empty() { String::new() } else { format!("?{}", route.query) };
         Prepared { method: route.method, path: format!("{path}{query}"), token, body }
     }
@@ -562,12 +576,17 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
     let contract = Contract::of(&world.server).await;
     let mut wrong = Vec::new();
     let mut calls = 0;
+    let mut raster_calls = Vec::new();
     for route in ROUTES {
         for caller in CALLERS {
             let want = expected(route.access, caller);
             let request = world.prepare(route, caller).await;
             let what = format!("{} {} by {caller}", route.method, request.path);
             calls += 1;
+            if route.call == Call::RasterTile {
+                raster_calls.push((route, want, request));
+                continue;
+            }
             if route.call == Call::WebSocket {
                 let (status, socket) = open_live(&world.server, request.token.as_deref()).await;
                 if let Some(mut socket) = socket {
@@ -603,6 +622,25 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
         }
     }
     assert_eq!(calls, ROUTES.len() * CALLERS.len());
+    // A raster archive's tiles, on a server of their own, with the same callers' requests.
+    let archive_dir = tempfile::tempdir().unwrap();
+    let archive = archive_dir.path().join("region.mbtiles");
+    common::basemap::raster_archive(&archive, "png");
+    let raster = TestServer::start_configured(Backend::Sqlite, BrokerKind::Embedded, |c| {
+        c.base_map = common::basemap::from_file(&archive)
+    })
+    .await;
+    for (route, want, request) in raster_calls {
+        let what = format!("{} {} (raster server)", route.method, request.path);
+        let answer = send(&raster, &contract, request).await;
+        if let Err(e) = &answer.contract {
+            wrong.push(format!("{what}: not as documented: {e}"));
+        }
+        if !matches!(want, Expected::Success) || !(200..300).contains(&answer.status) {
+            wrong.push(format!("{what}: expected {want:?}, got {}", answer.status));
+        }
+    }
+    raster.stop().await;
     // The phones' routes succeed with a phone's credentials only.
     for route in ROUTES.iter().filter(|r| r.call == Call::Phone) {
         let (user, secret) = &world.phone;

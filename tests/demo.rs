@@ -58,6 +58,30 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
 
     let client = reqwest::Client::new();
     let token = login(&client, &http, &user, &password).await;
+    // Its base map: the streets of the extract built into the binary, served by the demo itself.
+    let me: Value = client
+        .get(format!("http://{http}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let base_map = &me["web"]["base_map"];
+    assert_eq!(
+        (base_map["kind"].as_str(), base_map["attribution"].as_str()),
+        (Some("streets"), Some("© OpenStreetMap contributors"))
+    );
+    let tile: Value = client
+        .get(format!("http://{http}/basemap/streets/12/2065/1512"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tile["lines"].as_array().is_some_and(|lines| !lines.is_empty()), "Andorra's streets: {tile}");
     let vehicles = |client: reqwest::Client, token: String, http: String| async move {
         let body: Value = client
             .get(format!("http://{http}/api/v1/vehicles"))

@@ -8,6 +8,7 @@ mod access;
 mod alert_api;
 mod alert_history;
 mod audit;
+mod basemap;
 mod daily_report;
 mod error;
 mod export;
@@ -50,6 +51,7 @@ pub mod vehicles_admin;
 mod web;
 
 pub use alert_history::ALERT_QUERY_REJECTION_REASONS;
+pub use basemap::{BaseMapKind, BaseMapView, SharedBaseMap, BASEMAP_REFUSAL_REASONS};
 pub use forwarded::HttpSettings;
 pub use listener::{serve, serve_metrics, serve_osmand, serve_tls, MAX_CONNECTIONS, SILENT_NEAR_CAP};
 pub use metrics::GatewayMetrics;

@@ -29,6 +29,8 @@ pub struct GatewayMetrics {
     pub vehicles_refused: IntCounterVec,
     /// Daily reports refused, by reason (`daily_report::DAILY_REPORT_REFUSAL_REASONS`).
     pub daily_reports_refused: IntCounterVec,
+    /// Base-map tile requests refused, by reason (`basemap::BASEMAP_REFUSAL_REASONS`).
+    pub basemap_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -96,6 +98,10 @@ impl GatewayMetrics {
                 Opts::new("convoy_gateway_daily_reports_refused_total", "Daily reports refused, by reason"),
                 &["reason"],
             )?,
+            basemap_refused: IntCounterVec::new(
+                Opts::new("convoy_gateway_basemap_refused_total", "Base-map tile requests refused, by reason"),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -141,6 +147,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.daily_reports_refused.clone()))?;
         for reason in crate::daily_report::DAILY_REPORT_REFUSAL_REASONS {
             metrics.daily_reports_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.basemap_refused.clone()))?;
+        for reason in crate::basemap::BASEMAP_REFUSAL_REASONS {
+            metrics.basemap_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

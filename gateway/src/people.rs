@@ -24,7 +24,7 @@ use crate::openapi::{
 use crate::reply::Reply;
 use crate::schemas;
 use crate::state::AppState;
-use crate::web::WebSettings;
+use crate::web::PageWeb;
 use convoy_registry::{credentials, AddUserError};
 
 /// The most people one move's team may have.
@@ -56,7 +56,7 @@ pub(crate) struct Me {
     /// never chose one (the page follows the browser's).
     #[schema(value_type = Option<schemas::Language>, required = true)]
     language: Option<Language>,
-    web: WebSettings,
+    web: PageWeb,
 }
 
 #[utoipa::path(
@@ -73,7 +73,8 @@ pub(crate) struct Me {
 pub(crate) async fn me(State(state): State<AppState>, user: Authenticated) -> Result<Reply<Me>, ApiError> {
     let abilities = user.0.role.abilities();
     let language = state.store.person_language(&user.0.name).await?;
-    Ok(Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, language, web: state.web }))
+    let web = PageWeb::of(&state.web, state.base_map.as_deref());
+    Ok(Reply::ok(Me { name: user.0.name, role: user.0.role, abilities, language, web }))
 }
 
 /// Ends the token the request came with: it stops working at once, not when it expires.

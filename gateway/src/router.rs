@@ -63,6 +63,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(crate::health::routes())
         .merge(crate::web::routes())
+        .merge(crate::basemap::routes())
         .merge(crate::login::routes())
         .merge(crate::openapi::routes())
         .merge(crate::people::routes())

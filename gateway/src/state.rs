@@ -20,6 +20,8 @@ pub struct AppState {
     /// worked it out (the server wires it; the gateway only reads it).
     pub progress: std::sync::Arc<convoy_core::progress::ProgressBoard>,
     pub web: crate::WebSettings,
+    /// `[web] base_map`, read at start: the streets or raster tiles served under `/basemap/`.
+    pub base_map: crate::SharedBaseMap,
     /// The server's default rule thresholds; a move's plan may override them (replay and the
     /// move report find stops with the move's own).
     pub rules: convoy_core::rules::RuleSettings,

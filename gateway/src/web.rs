@@ -42,6 +42,36 @@ pub struct WebSettings {
     #[serde(default)]
     #[schema(required = true)]
     pub coordinates: MapCoordinates,
+    /// A base map served by this server from a file: an OpenStreetMap extract (`.osm.pbf`,
+    /// `.osm`, `.osm.gz`) whose streets Convoy draws, or a raster MBTiles archive. Exclusive
+    /// with `tile_url`. Read at start (`convoy_basemap`); never told to the page.
+    #[serde(default, skip_serializing)]
+    #[schema(ignore)]
+    pub base_map: Option<std::path::PathBuf>,
+}
+
+/// What the page is told about the site's map (`GET /api/v1/me`'s `web`): the settings it
+/// always had, and the base map to draw.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PageWeb {
+    /// As `[web] tile_url` says (null with a base map served from a file: see `base_map`).
+    #[schema(required = true)]
+    pub tile_url: Option<String>,
+    #[schema(required = true)]
+    pub tile_attribution: Option<String>,
+    pub coordinates: MapCoordinates,
+    pub base_map: crate::basemap::BaseMapView,
+}
+
+impl PageWeb {
+    pub fn of(web: &WebSettings, base_map: Option<&convoy_basemap::BaseMap>) -> Self {
+        Self {
+            tile_url: web.tile_url.clone(),
+            tile_attribution: web.tile_attribution.clone(),
+            coordinates: web.coordinates,
+            base_map: crate::basemap::BaseMapView::of(web, base_map),
+        }
+    }
 }
 
 /// The coordinate system of a base map's tiles (`[web] coordinates`).
@@ -62,6 +92,10 @@ impl WebSettings {
                 "tile_url must be an http(s) URL or a path with {{z}}, {{x}} and {{y}}"
             );
         }
+        anyhow::ensure!(
+            self.tile_url.is_none() || self.base_map.is_none(),
+            "tile_url and base_map are exclusive: the base map is either another server's tiles or a file of this one"
+        );
         Ok(())
     }
 
@@ -129,6 +163,8 @@ const ASSETS: &[Asset] = assets![
     "js/colours.js" => JS,
     "js/label_fit.js" => JS,
     "js/gcj02.js" => JS,
+    "js/streets.js" => JS,
+    "js/street_style.js" => JS,
     "js/feed.js" => JS,
     "js/live.js" => JS,
     "js/progress.js" => JS,

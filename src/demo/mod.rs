@@ -191,6 +191,9 @@ impl Demo {
 /// Starts the server, the simulated receivers and their agents. They run until
 /// [`Demo::stop`], or until `shutdown` is cancelled; either way the vehicles stop before the
 /// server (so no agent loses its broker on the way out), which stops in [`Demo::stop`].
+/// The demo's base map: OpenStreetMap's roads of Andorra (ODbL; `data/osm/SOURCE.txt`).
+const DEMO_BASE_MAP: &[u8] = include_bytes!("../../data/osm/andorra.osm.pbf");
+
 pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow::Result<Demo> {
     let data_dir = &options.data_dir;
     convoy_agent::private_files::create_private_dir(data_dir)
@@ -209,6 +212,8 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
     // The auditor reads the record behind the road, as in production, but two minutes behind
     // rather than an hour, so that a newcomer sees the replay fill within the demo's first minutes.
     config.access.auditor_delay_minutes = DEMO_AUDITOR_DELAY_MINUTES;
+    // Real streets under the fleet, drawn by Convoy from an extract built into the binary.
+    config.base_map = Some(crate::base_map::BaseMapSource::EmbeddedPbf(DEMO_BASE_MAP));
     // Not a child of `shutdown`: the server outlives the vehicles (see `Demo::stop`).
     let server_shutdown = CancellationToken::new();
     let server = crate::server::start(&config, server_shutdown.clone()).await?;

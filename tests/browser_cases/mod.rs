@@ -18,5 +18,6 @@ mod phone;
 mod phones;
 mod progress;
 mod session;
+mod streets;
 mod time_zone;
 mod vehicles;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod basemap;
 pub mod contract;
 pub mod qr;
 pub mod served;

@@ -165,7 +165,8 @@ function fileName(disposition) {
 /**
  * The site's base map: a tile URL template and its attribution, either of which may be null,
  * and what its tiles are drawn in.
- * @typedef {{ tile_url?: string | null, tile_attribution?: string | null, coordinates?: 'wgs84' | 'gcj02' }} WebSettings
+ * @typedef {{ tile_url?: string | null, tile_attribution?: string | null, coordinates?: 'wgs84' | 'gcj02',
+ *   base_map?: import('./streets.js').BaseMap }} WebSettings
  */
 
 /**

@@ -9,6 +9,7 @@ import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
 import { translator } from './i18n.js';
 import { labelPlace } from './label_fit.js';
 import messages from './lang/live.js';
+import { coverage, streetLayer } from './streets.js';
 
 const t = translator(messages);
 
@@ -57,10 +58,11 @@ export function fromMap(lat, lng) {
 }
 
 /**
- * A map in `container`. `web` is /api/v1/me's `web`: a tile URL template and its attribution,
- * either of which may be null, and the tiles' coordinate system (positions are drawn shifted
- * into GCJ-02 for tiles drawn in it). Without tiles the map is a plain background (CSS) on which the
- * routes, zones and vehicles still draw.
+ * A map in `container`. `web` is /api/v1/me's `web`: its `base_map` (none, raster tiles, or the
+ * streets of the server's OpenStreetMap extract drawn on canvas tiles) with its attribution, and
+ * the tiles' coordinate system (positions are drawn shifted into GCJ-02 for tiles drawn in it).
+ * Without a base map the map is a plain background (CSS) on which the routes, zones and
+ * vehicles still draw.
  * @param {HTMLElement} container
  * @param {import('./api.js').WebSettings | null} [web]
  */
@@ -69,9 +71,18 @@ export function createMap(container, web = {}) {
   drawnInGcj02 = Boolean(web && web.coordinates === 'gcj02');
   container.dataset.coordinates = drawnInGcj02 ? 'gcj02' : 'wgs84';
   const map = L.map(container, { attributionControl: false, zoomSnap: 0.25, worldCopyJump: true });
-  map.setView([48.137, 11.575], 12);
-  if (web && web.tile_url) {
-    const tiles = L.tileLayer(web.tile_url, { maxZoom: 19, crossOrigin: false });
+  const base = baseMapOf(web);
+  const bounds = base.bounds;
+  // Where the base map has streets, until the page fits a plan or a track.
+  if (bounds) map.setView([(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], 12);
+  else map.setView([48.137, 11.575], 12);
+  container.dataset.baseMap = base.kind;
+  if (base.kind !== 'none' && base.url) {
+    const tiles = base.kind === 'streets'
+      ? streetLayer(base.url, base)
+      : L.tileLayer(base.url, {
+        minZoom: 0, maxZoom: 19, maxNativeZoom: Math.min(base.max_zoom, 19), crossOrigin: false, ...coverage(base),
+      });
     let loaded = 0;
     tiles.on('tileload', () => { loaded += 1; container.dataset.tiles = 'loaded'; });
     tiles.on('tileerror', () => {
@@ -80,12 +91,27 @@ export function createMap(container, web = {}) {
       container.append(el('p', { class: 'map-note', role: 'status', text: t('map.no_tiles') }));
     });
     tiles.addTo(map);
-    if (web.tile_attribution) attribution(web.tile_attribution).addTo(map);
+    if (base.attribution) attribution(base.attribution).addTo(map);
+    if (base.kind === 'streets') container.classList.add('map-streets');
   } else {
     container.dataset.tiles = 'none';
   }
   L.control.scale({ imperial: false }).addTo(map);
   return map;
+}
+
+/**
+ * The base map `web` describes: `web.base_map` from a server that sends it, else the tile URL
+ * and attribution of `[web] tile_url` as before.
+ * @param {import('./api.js').WebSettings | null | undefined} web
+ * @returns {import('./streets.js').BaseMap}
+ */
+export function baseMapOf(web) {
+  if (web && web.base_map) return web.base_map;
+  if (web && web.tile_url) {
+    return { kind: 'tiles', url: web.tile_url, attribution: web.tile_attribution || null, min_zoom: 0, max_zoom: 19, bounds: null };
+  }
+  return { kind: 'none', url: null, attribution: null, min_zoom: 0, max_zoom: 19, bounds: null };
 }
 
 /**
