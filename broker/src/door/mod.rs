@@ -197,6 +197,10 @@ enum Ended {
     Refused(Refusal, String),
     /// The store or the internal broker failed: the client is not at fault.
     Unavailable(String),
+    /// The server is stopping: a part the connection needs (the status lane) has stopped
+    /// before the door closed the connection. Not a failure: the agent sends again what it
+    /// did not see acknowledged.
+    Stopping,
     Io(std::io::Error),
     /// Refused at login, counted and answered with a CONNACK already: counted before the
     /// answer, so whoever sees the refusal also sees it in the metrics.
@@ -370,6 +374,9 @@ impl Door {
                 tracing::error!(vehicle, %peer, %detail, "MQTT door cannot serve a vehicle");
             }
             Err((_, Ended::Answered)) => {}
+            Err((vehicle, Ended::Stopping)) => {
+                tracing::debug!(vehicle = vehicle.as_deref(), %peer, "MQTT connection closed: the server is stopping");
+            }
             Err((vehicle, Ended::Io(e))) => {
                 let vehicle = vehicle.as_deref();
                 tracing::debug!(vehicle, %peer, error = %e, "MQTT connection ended");
@@ -438,7 +445,7 @@ impl Door {
                     Ended::Refused(Refusal::BadCredentials, _) => Some(ConnectRefusal::BadUsernameOrPassword),
                     Ended::Refused(..) => Some(ConnectRefusal::NotAuthorised),
                     Ended::Unavailable(_) => Some(ConnectRefusal::ServerUnavailable),
-                    Ended::Io(_) | Ended::Answered => None,
+                    Ended::Io(_) | Ended::Answered | Ended::Stopping => None,
                 };
                 let Some(code) = code else { return Err((vehicle, ended)) };
                 match &ended {
@@ -685,8 +692,9 @@ where
             {
                 let status = Some(HeldKind::Vehicle(VehicleTopic::Status));
                 if holding.ledger.is_some() && CommitLedger::stored_topic(topic) == status {
-                    if let Err(e) = lane.publish(topic, *retain, payload).await {
-                        break Err(Ended::Unavailable(e.to_string()));
+                    // The lane closes only when the server stops.
+                    if lane.publish(topic, *retain, payload).await.is_err() {
+                        break Err(Ended::Stopping);
                     }
                     continue;
                 }

@@ -261,10 +261,8 @@ impl SqliteStore {
     pub async fn set_person_language(&self, name: &str, language: Language) -> Result<bool> {
         let name = name.to_string();
         self.with(move |conn| {
-            let changed = conn.execute(
-                "UPDATE users SET language = ?2 WHERE name = ?1",
-                params![name, language.tag()],
-            )?;
+            let changed = conn
+                .execute("UPDATE users SET language = ?2 WHERE name = ?1", params![name, language.tag()])?;
             Ok(changed == 1)
         })
         .await

@@ -183,7 +183,10 @@ pub(super) async fn a_persons_language_is_kept_until_changed(f: Fixture) {
     assert_eq!(f.store.person_language("bob").await.unwrap(), None, "only hers");
     assert!(f.store.set_person_language("ana", Language::English).await.unwrap());
     assert_eq!(f.store.person_language("ana").await.unwrap(), Some(Language::English), "the newest choice");
-    assert!(!f.store.set_person_language("nobody", Language::SimplifiedChinese).await.unwrap(), "no such person");
+    assert!(
+        !f.store.set_person_language("nobody", Language::SimplifiedChinese).await.unwrap(),
+        "no such person"
+    );
     assert_eq!(f.store.person_language("nobody").await.unwrap(), None);
 }
 
