@@ -89,7 +89,7 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
     publish_fixes(&server, &vehicle, &password, &fixes, 1).await;
     let alert_line = eventually(Duration::from_secs(20), "the zone_enter alert announced", || async {
         captured.lines().into_iter().find(|l| {
-            l.contains("convoy_alerts::service: alert ")
+            l.contains("convoy_alerts::announcer: alert ")
                 && has_field(l, "kind", "\"zone_enter\"")
                 && has_field(l, "vehicle", "truck-trail")
         })
@@ -136,7 +136,7 @@ async fn one_fix_can_be_followed_from_the_door_through_ingest_and_the_engine_to_
         .to_string();
     // And the alert it opened follows: recorded and announced.
     let announced = find(&lines, opened, "the alert announced", |l| {
-        l.contains("convoy_alerts::service: alert ")
+        l.contains("convoy_alerts::announcer: alert ")
             && has_field(l, "alert", &alert_id)
             && has_field(l, "state", "\"open\"")
     });

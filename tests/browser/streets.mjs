@@ -4,7 +4,10 @@
 // left as the background), shows "© OpenStreetMap contributors", and every request the page
 // makes goes to the server's own origin. See harness.mjs for how the script and the test talk.
 //
-// CONFIG: {base, admin: {user, password}, road: {lat, lon, name}, shots_dir, report_path}
+// CONFIG: {base, admin: {user, password}, road: {lat, lon, name}, shots_dir, report_path};
+// optional `min_zoom` (the least zoom the road's tile is looked for at first, 14 unless given)
+// and `close_up` (false: no zooming in, for a map fitted to a long move whose road may leave
+// the screen when zoomed in). Used for a server of the tests and for `convoy demo` itself.
 
 import { config, logIn, page, runSteps, screenshot } from './harness.mjs';
 
@@ -61,7 +64,7 @@ const steps = {
     await page.locator('.view-live').waitFor();
     await page.locator('.live-map[data-base-map="streets"][data-tiles="loaded"]').waitFor();
     // The map fits the move, in Andorra; the road's tile is drawn at the zoom shown.
-    await roadDrawn(14);
+    await roadDrawn(config.min_zoom ?? 14);
     await screenshot('live-map-streets');
     return {
       tiles: await page.evaluate(roadPixels, config.road),
@@ -76,6 +79,7 @@ const steps = {
   },
 
   async close_up() {
+    if (config.close_up === false) return { skipped: true };
     const before = await page.evaluate(() => document.querySelectorAll('.street-tiles canvas[data-tile]').length);
     await page.click('.live-map .leaflet-control-zoom-in');
     await page.waitForTimeout(400);

@@ -6,6 +6,7 @@ mod auditor;
 mod chinese_admin;
 mod chinese_watch;
 mod daily_report;
+mod demo_map;
 mod gcj02;
 mod holds;
 mod labels;

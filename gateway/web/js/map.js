@@ -274,7 +274,9 @@ export class VehicleMarker {
    * edge is measured: reading a label's size makes the browser lay the page out.
    */
   fitLabel() {
-    if (!this.shown) return;
+    // A map event can come after the view removed its map (a zoom's last timer): its panes are
+    // gone then, and so is the marker from its layers.
+    if (!this.shown || !this.map.hasLayer(this.marker)) return;
     const size = this.map.getSize();
     const at = this.map.latLngToContainerPoint(this.marker.getLatLng());
     const nearEdge = at.x > size.x - NEAR_EDGE_PX || at.y < NEAR_EDGE_PX || at.y > size.y - NEAR_EDGE_PX;
