@@ -16,9 +16,11 @@ const allowed = [...config.allowed];
 /** The page's language, and the one saved in this browser. */
 const language = () => page.evaluate(() => ({ lang: document.documentElement.lang, saved: localStorage.getItem('convoy.language') }));
 
-/** Goes to a view through its link in the header's nav. */
+/** Goes to a view through its link in the header's nav (behind the Menu on a phone). */
 async function openView(name) {
-  await page.click(`.top .nav a[data-view="${name}"]`);
+  const link = page.locator(`.top .nav a[data-view="${name}"]`);
+  if (!(await link.isVisible())) await page.click('.top .menu-toggle');
+  await link.click();
   await page.locator(`.view-${name}`).waitFor();
 }
 

@@ -16,7 +16,19 @@ const NOTE_ZH: &str = "已电话联系司机：前方施工，正在绕行";
 /// switches back and reloads (Chinese holds), and resolves the alert (the empty panel in Chinese).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language_in_chromium() {
-    let shots = screenshots_dir("chinese_watch");
+    walk_in_chinese("chinese_watch", None).await;
+}
+
+/// The same walk on a phone (360x740 CSS px, a touch screen): the views are reached through
+/// the Menu, and read in Chinese there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_watching_views_read_in_chinese_on_a_phone_in_chromium() {
+    walk_in_chinese("chinese_watch_phone", Some(json!({ "width": 360, "height": 740 }))).await;
+}
+
+/// The walk, on a desktop's screen or on `phone`'s.
+async fn walk_in_chinese(shots_name: &str, phone: Option<Value>) {
+    let shots = screenshots_dir(shots_name);
     let work = tempfile::tempdir().unwrap();
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
@@ -67,6 +79,11 @@ async fn the_watching_views_read_in_chinese_and_the_header_switches_the_language
         "day": last_past.format("%Y-%m-%d").to_string(),
         "allowed": [ADMIN_USER, past.to_string(), live.to_string()],
     });
+    let mut config = config;
+    if let Some(viewport) = phone {
+        config["viewport"] = viewport;
+        config["touch"] = json!(true);
+    }
     let mut browser = BrowserScript::start("chinese_watch.mjs", config, work.path(), &shots);
     let report = tokio::time::timeout(Duration::from_secs(600), async {
         if let Some(what) = browser.next_need().await {
