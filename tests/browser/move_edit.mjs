@@ -28,11 +28,12 @@ async function versions() {
   })));
 }
 
-/** A datetime-local value, in the browser's zone (the same as this process's). */
+/**
+ * A datetime-local value in the move's zone, which the edit form writes the window in: UTC,
+ * the server's default, for this move that names none.
+ */
 function localInput(/** @type {number} */ millis) {
-  const d = new Date(millis);
-  const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return new Date(millis).toISOString().slice(0, 16);
 }
 
 async function submit() {

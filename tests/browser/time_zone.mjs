@@ -53,7 +53,18 @@ const steps = {
       value: await input.inputValue(),
       disabled: await input.isDisabled(),
       offered: await page.locator('form.plan-edit datalist option[value="Asia/Shanghai"]').count(),
+      // The window's end as the form writes it: a wall time in the move's zone, not New York's.
+      to: await page.locator('form.plan-edit input[name=to]').inputValue(),
     };
+  },
+
+  async extend() {
+    // A Shanghai wall time typed in New York: read in the move's zone.
+    await page.locator('form.plan-edit input[name=to]').fill(config.new_to);
+    await page.locator('form.plan-edit button[type=submit]').click();
+    await page.locator('.page .message.ok, .page .message.error').waitFor();
+    await screenshot('time-zone-extended');
+    return { ok: await page.locator('.page .message.ok').count(), message: await page.locator('.page .message').textContent() };
   },
 };
 

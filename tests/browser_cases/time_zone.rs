@@ -2,6 +2,7 @@
 //! is in.
 
 use crate::*;
+use chrono::DurationRound;
 use convoy_core::time_zone::{self, Tz};
 
 /// `t` as the page writes a date and time, in `zone`.
@@ -36,10 +37,14 @@ async fn a_move_in_shanghai_shows_its_times_there_while_the_browser_is_in_new_yo
     let (_, shanghai_move) = server.get_json(&format!("/api/v1/moves/{shanghai_id}"), &token).await;
     let created_at: DateTime<Utc> = shanghai_move["created_at"].as_str().unwrap().parse().unwrap();
 
+    // The end moved an hour later, to the minute (a datetime-local input's precision).
+    let new_to = (to + TimeSpan::hours(1)).duration_trunc(TimeSpan::minutes(1)).unwrap();
+    let in_shanghai = new_to.with_timezone(&time_zone::parse("Asia/Shanghai").unwrap());
     let config = json!({
         "base": server.url("/"),
         "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
         "timezone_id": "America/New_York",
+        "new_to": in_shanghai.format("%Y-%m-%dT%H:%M").to_string(),
         "shanghai": { "id": shanghai_id },
         "utc": { "id": utc_id },
     });
@@ -80,6 +85,12 @@ async fn a_move_in_shanghai_shows_its_times_there_while_the_browser_is_in_new_yo
     assert_eq!(edit["value"], "Asia/Shanghai", "{edit}");
     assert_eq!(edit["disabled"], true, "the move runs: its zone no longer changes");
     assert_eq!(edit["offered"], 1, "the list of common zones");
+    assert_eq!(edit["to"], to.with_timezone(&shanghai).format("%Y-%m-%dT%H:%M").to_string(), "{edit}");
+    // The end typed as a Shanghai wall time (in a browser in New York) is stored as that instant.
+    assert_eq!(steps["extend"]["ok"], 1, "{}", steps["extend"]);
+    let (_, extended) = server.get_json(&format!("/api/v1/moves/{shanghai_id}"), &token).await;
+    let stored_to: DateTime<Utc> = extended["plan"]["window"]["to"].as_str().unwrap().parse().unwrap();
+    assert_eq!(stored_to, new_to, "{extended}");
     assert_eq!(report["page_errors"], json!([]), "{report}");
     server.stop().await;
 }

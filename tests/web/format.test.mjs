@@ -139,3 +139,25 @@ test('without a zone, or with one the browser does not know, times are local', (
   assert.equal(dateTime(LOCAL.getTime(), 'Mars/Base'), '2026-11-29 13:20:05');
   assert.equal(dateTime('nonsense', 'Asia/Shanghai'), '—');
 });
+
+test('a datetime-local value is read and written in a move\'s zone, wherever the browser is', () => {
+  // 09:30 in Shanghai (UTC+8, no daylight saving) is 01:30 UTC.
+  assert.equal(fromLocalInput('2026-12-24T09:30', 'Asia/Shanghai'), '2026-12-24T01:30:00.000Z');
+  assert.equal(toLocalInput(Date.UTC(2026, 11, 24, 1, 30), 'Asia/Shanghai'), '2026-12-24T09:30');
+  // Berlin on both sides of a change of daylight saving: +01:00 in winter, +02:00 in summer.
+  assert.equal(fromLocalInput('2026-03-28T12:00', 'Europe/Berlin'), '2026-03-28T11:00:00.000Z');
+  assert.equal(fromLocalInput('2026-03-29T12:00', 'Europe/Berlin'), '2026-03-29T10:00:00.000Z');
+  assert.equal(fromLocalInput('2026-03-29T01:59', 'Europe/Berlin'), '2026-03-29T00:59:00.000Z');
+  assert.equal(fromLocalInput('2026-03-29T03:00', 'Europe/Berlin'), '2026-03-29T01:00:00.000Z');
+  // New York, west of UTC.
+  assert.equal(fromLocalInput('2026-07-04T20:00', 'America/New_York'), '2026-07-05T00:00:00.000Z');
+  // Written and read back the same, over a year of hours.
+  for (let h = 0; h < 365 * 24; h += 7) {
+    const millis = Date.UTC(2026, 0, 1) + h * 3600_000;
+    assert.equal(fromLocalInput(toLocalInput(millis, 'Europe/Berlin'), 'Europe/Berlin'), new Date(millis).toISOString());
+  }
+  // No zone, or an unknown one: the browser's own, as before.
+  assert.equal(fromLocalInput('2026-12-24T09:30', ''), new Date(2026, 11, 24, 9, 30).toISOString());
+  assert.equal(fromLocalInput('2026-12-24T09:30', 'Mars/Base'), new Date(2026, 11, 24, 9, 30).toISOString());
+  assert.equal(fromLocalInput('nonsense', 'Asia/Shanghai'), null);
+});

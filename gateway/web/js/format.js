@@ -175,18 +175,45 @@ export function finite(value) {
 }
 
 /**
- * The value of a `<input type=datetime-local>` for a time (local), and back to RFC 3339.
+ * The value of a `<input type=datetime-local>` for a time: its wall time in `zone` (an IANA
+ * name), or in the browser's own zone when none is given or the name is unknown.
  * @param {number} millis
+ * @param {string} [zone]
  */
-export function toLocalInput(millis) {
-  const d = new Date(millis);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+export function toLocalInput(millis, zone) {
+  const f = fields(new Date(millis), zone);
+  return `${f.year}-${pad(f.month)}-${pad(f.day)}T${pad(f.hour)}:${pad(f.minute)}`;
 }
 
-/** @param {string} value */
-export function fromLocalInput(value) {
-  const t = new Date(value).getTime();
-  return Number.isNaN(t) ? null : new Date(t).toISOString();
+/**
+ * The RFC 3339 UTC time of a `datetime-local` input's value read as a wall time in `zone` (an
+ * IANA name: a move's times are written in its zone, wherever the person planning it sits);
+ * the browser's own zone when none is given or the name is unknown. Null for no time.
+ * @param {string} value `YYYY-MM-DDTHH:MM[:SS]`
+ * @param {string} [zone]
+ */
+export function fromLocalInput(value, zone) {
+  if (!zone || !zoneFormat(zone)) {
+    const t = new Date(value).getTime();
+    return Number.isNaN(t) ? null : new Date(t).toISOString();
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!m) return null;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] || 0));
+  // The zone's offset at that wall time: first guessed at the wall time taken as UTC, then
+  // taken again at the instant that gives, which settles it across a change of daylight saving.
+  const first = wall - offsetMillis(zone, wall);
+  return new Date(wall - offsetMillis(zone, first)).toISOString();
+}
+
+/**
+ * How far `zone`'s clocks are ahead of UTC at `millis`, in milliseconds.
+ * @param {string} zone
+ * @param {number} millis
+ */
+function offsetMillis(zone, millis) {
+  const f = fields(new Date(millis), zone);
+  return Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second) - Math.floor(millis / 1000) * 1000;
 }
 
 /**

@@ -58,7 +58,8 @@ export async function mountMoveEdit(container, _ctx, params) {
   async function load() {
     move = await api.get(`/api/v1/moves/${seg(id)}`);
     heading.textContent = t('edit.title_of', { name: move.name });
-    shown = fieldsOf(move.plan, move.team, (iso) => toLocalInput(ms(iso)));
+    // The window is written in the move's zone, as every time of the move is shown.
+    shown = fieldsOf(move.plan, move.team, (iso) => toLocalInput(ms(iso), move.time_zone));
     const running = move.state === 'running';
     const over = move.state === 'ended' || move.state === 'cancelled';
     /**
@@ -122,7 +123,8 @@ export async function mountMoveEdit(container, _ctx, params) {
     const fields = /** @type {any} */ (Object.fromEntries(Object.entries(inputs).map(([k, input]) => [k, input.value])));
     let edit;
     try {
-      edit = planFromFields(fields, shown, move.plan, fromLocalInput);
+      const zone = fields.time_zone.trim() || move.time_zone;
+      edit = planFromFields(fields, shown, move.plan, (value) => fromLocalInput(value, zone));
     } catch (e) {
       message.error(t('edit.not_saved', { why: e.message }));
       return;

@@ -228,8 +228,9 @@ export async function mountSetup(container, ctx) {
       corridor_m: Number(corridor.value),
       zones: { type: 'FeatureCollection', features: zones.map((z) => z.feature()) },
     };
-    const windowFrom = fromLocalInput(from.value);
-    const windowTo = fromLocalInput(to.value);
+    // The window is read in the move's zone when one is named (else the browser's own).
+    const windowFrom = fromLocalInput(from.value, zone.input.value.trim());
+    const windowTo = fromLocalInput(to.value, zone.input.value.trim());
     if (windowFrom && windowTo) plan.window = { from: windowFrom, to: windowTo };
     if (zone.input.value.trim()) plan.time_zone = zone.input.value.trim();
     submit.disabled = true;
