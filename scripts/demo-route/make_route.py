@@ -5,7 +5,7 @@ of the OpenStreetMap extract of Andorra (ODbL, (c) OpenStreetMap contributors).
     python3 -m venv target/demo-route-venv
     target/demo-route-venv/bin/pip install osmium==4.3.2
     target/demo-route-venv/bin/python scripts/demo-route/make_route.py \
-        ../shared/data/osm/graphhopper/andorra.osm.pbf data/drives/andorra/demo-route.json
+        data/osm/andorra.osm.pbf data/drives/andorra/demo-route.json
 
 Deterministic: the same extract gives the same file. What it picks, and why:
 - the route: the quickest way by road (Dijkstra on travel time at each road's speed, one-way
