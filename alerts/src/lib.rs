@@ -6,6 +6,7 @@
 mod announcer;
 pub mod arrival;
 pub mod engine;
+pub mod incident;
 pub mod notify;
 pub mod progress_feed;
 pub mod replay;
@@ -14,4 +15,5 @@ pub mod service;
 pub use announcer::LocaleDefaults;
 pub use arrival::Arrival;
 pub use engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};
+pub use incident::Incident;
 pub use progress_feed::ProgressFeed;

@@ -19,10 +19,15 @@ pub enum AlertKind {
     ZoneExit,
     Overspeed,
     ConvoyBroken,
+    /// A vehicle's signed track does not hold: a bad signature, a chain that does not link, a
+    /// key not valid then (opened by ingest, not by a rule).
+    Integrity,
+    /// A seal seen broken or missing at a checkpoint (opened by the escort's record).
+    Seal,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 10] = [
         AlertKind::OffRoute,
         AlertKind::UnplannedStop,
         AlertKind::SignalLost,
@@ -31,6 +36,8 @@ impl AlertKind {
         AlertKind::ZoneExit,
         AlertKind::Overspeed,
         AlertKind::ConvoyBroken,
+        AlertKind::Integrity,
+        AlertKind::Seal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +50,8 @@ impl AlertKind {
             AlertKind::ZoneExit => "zone_exit",
             AlertKind::Overspeed => "overspeed",
             AlertKind::ConvoyBroken => "convoy_broken",
+            AlertKind::Integrity => "integrity",
+            AlertKind::Seal => "seal",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod position;
 pub mod progress;
 pub mod route_index;
 pub mod rules;
+pub mod signing;
 pub mod simplify;
 pub mod stop;
 pub mod time_zone;

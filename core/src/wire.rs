@@ -6,6 +6,10 @@
 //!  "fix":"3d","sats":9,"hdop":0.9}]}
 //! ```
 //!
+//! A batch may carry a `signed` field: the vehicle's signature over its hash chain (see
+//! [`crate::signing::batch`] for the field and the canonical bytes). Version 1 without it
+//! stays valid and is stored as unsigned.
+//!
 //! Decoding is where outside data enters the server, so it checks everything a position
 //! promises and names what was wrong. Unknown fields are ignored, so later versions of the
 //! agent may add fields without breaking older servers.
@@ -14,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::position::Position;
+use crate::signing::BatchSignature;
 use crate::vehicle::{VehicleId, VehicleIdError};
 
 /// The only version this server speaks.
@@ -31,6 +36,9 @@ pub struct PositionBatch {
     pub v: u32,
     pub vehicle: VehicleId,
     pub positions: Vec<Position>,
+    /// The vehicle's signature over the batch's chain head; absent from unsigned agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<BatchSignature>,
 }
 
 /// Why a payload was refused. [`WireError::reason`] gives the short label used in metrics and
@@ -61,6 +69,8 @@ pub enum WireError {
     FieldOutOfRange { seq: u64, field: &'static str },
     #[error("seq {0} is above the largest storable sequence number (2^63 - 1)")]
     SeqOutOfRange(u64),
+    #[error("the batch's `signed` field is not a signature: {0}")]
+    MalformedSignature(String),
 }
 
 impl WireError {
@@ -79,6 +89,7 @@ impl WireError {
             WireError::FutureFix { .. } => "future_fix",
             WireError::FieldOutOfRange { .. } => "field_out_of_range",
             WireError::SeqOutOfRange(_) => "seq_out_of_range",
+            WireError::MalformedSignature(_) => "malformed_signature",
         }
     }
 }
@@ -97,6 +108,7 @@ pub const WIRE_ERROR_REASONS: &[&str] = &[
     "future_fix",
     "field_out_of_range",
     "seq_out_of_range",
+    "malformed_signature",
 ];
 
 /// Only the version is read first, so a future version with another shape gets the right error.
@@ -110,11 +122,14 @@ struct VersionProbe {
 struct RawBatch {
     vehicle: String,
     positions: Vec<Position>,
+    /// Read apart, so a bad signature field gets its own reason.
+    #[serde(default)]
+    signed: Option<serde_json::Value>,
 }
 
 impl PositionBatch {
     pub fn new(vehicle: VehicleId, positions: Vec<Position>) -> Self {
-        Self { v: WIRE_VERSION, vehicle, positions }
+        Self { v: WIRE_VERSION, vehicle, positions, signed: None }
     }
 
     /// Encodes the batch as UTF-8 JSON.
@@ -139,7 +154,13 @@ impl PositionBatch {
         }
         let raw: RawBatch =
             serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
-        let batch = PositionBatch::new(VehicleId::new(raw.vehicle)?, raw.positions);
+        let mut batch = PositionBatch::new(VehicleId::new(raw.vehicle)?, raw.positions);
+        batch.signed = match raw.signed {
+            None | Some(serde_json::Value::Null) => None,
+            Some(field) => Some(
+                serde_json::from_value(field).map_err(|e| WireError::MalformedSignature(e.to_string()))?,
+            ),
+        };
         batch.validate(now)?;
         Ok(batch)
     }
@@ -314,6 +335,33 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_batch_reads_back_with_its_signature_and_verifies() {
+        use crate::signing::{BatchSignature, SecretKey, GENESIS};
+        let plain = decode(EXAMPLE).unwrap();
+        assert_eq!(plain.signed, None);
+        let key = SecretKey::generate();
+        let (signed, _) = BatchSignature::sign(&key, &plain.vehicle, &GENESIS, &plain.positions).unwrap();
+        let batch = PositionBatch { signed: Some(signed), ..plain };
+        let again = PositionBatch::decode(&batch.encode(), now()).unwrap();
+        assert_eq!(again, batch);
+        let head = signed.head(&again.vehicle, &again.positions).unwrap();
+        assert_eq!(head.verify(&key.public()), Ok(()));
+    }
+
+    #[test]
+    fn a_signed_field_that_is_not_a_signature_has_its_own_reason() {
+        for field in [
+            r#""yes""#,
+            r#"{"key":"0011223344556677","prev":"00","sig":"AA=="}"#,
+            r#"{"key":"0011223344556677","prev":"0000000000000000000000000000000000000000000000000000000000000000","sig":"c2hvcnQ="}"#,
+        ] {
+            let text = EXAMPLE.replacen("{\"v\":1,", &format!("{{\"v\":1,\"signed\":{field},"), 1);
+            let err = decode(&text).unwrap_err();
+            assert_eq!(err.reason(), "malformed_signature", "{field}: {err}");
+        }
+    }
+
+    #[test]
     fn unknown_fields_are_ignored() {
         let text = r#"{"v":1,"vehicle":"truck-07","extra":{"a":1},"positions":[{"seq":1,"t":"2026-11-28T09:15:02Z","lat":1,"lon":2,"pdop":1.2}]}"#;
         assert_eq!(decode(text).unwrap().positions[0].seq, 1);
@@ -424,6 +472,7 @@ mod tests {
             WireError::FutureFix { seq: 0, t: String::new() },
             WireError::FieldOutOfRange { seq: 0, field: "sats" },
             WireError::SeqOutOfRange(0),
+            WireError::MalformedSignature(String::new()),
         ];
         let reasons: Vec<_> = errors.iter().map(WireError::reason).collect();
         assert_eq!(reasons, WIRE_ERROR_REASONS);

@@ -299,6 +299,17 @@ impl Engine {
         self.move_index.get(id).is_some_and(|&m| self.moves[m].active_at(t))
     }
 
+    /// The watched moves `vehicle` is in that run at `t`.
+    pub fn moves_of(&self, vehicle: &VehicleId, t: DateTime<Utc>) -> Vec<String> {
+        let Some(slots) = self.by_vehicle.get(vehicle) else { return Vec::new() };
+        slots
+            .iter()
+            .map(|(m, _)| &self.moves[m])
+            .filter(|mv| mv.active_at(t))
+            .map(|mv| mv.id.clone())
+            .collect()
+    }
+
     /// Takes an agent's health report, received at `received_at`.
     pub fn on_status(
         &mut self,

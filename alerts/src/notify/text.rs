@@ -102,6 +102,8 @@ pub fn kind_name(kind: AlertKind, language: Language) -> &'static str {
             AlertKind::ZoneExit => "离开区域",
             AlertKind::Overspeed => "超速",
             AlertKind::ConvoyBroken => "车队脱节",
+            AlertKind::Integrity => "轨迹完整性",
+            AlertKind::Seal => "封条异常",
         },
     }
 }

@@ -233,7 +233,7 @@ export function labels(keys, label) {
 
 /** How an alert kind reads, in the kinds' usual order. */
 export const ALERT_KINDS = labels(
-  ['off_route', 'unplanned_stop', 'signal_lost', 'gnss_lost', 'zone_enter', 'zone_exit', 'overspeed', 'convoy_broken'],
+  ['off_route', 'unplanned_stop', 'signal_lost', 'gnss_lost', 'zone_enter', 'zone_exit', 'overspeed', 'convoy_broken', 'integrity', 'seal'],
   (kind) => t(`kind.${kind}`),
 );
 
