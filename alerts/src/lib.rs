@@ -6,8 +6,8 @@
 mod announcer;
 pub mod arrival;
 pub mod engine;
-pub mod incident;
 pub mod notify;
+pub mod outside_alert;
 pub mod progress_feed;
 pub mod replay;
 pub mod service;
@@ -15,5 +15,5 @@ pub mod service;
 pub use announcer::LocaleDefaults;
 pub use arrival::Arrival;
 pub use engine::{AgentHealth, Change, Engine, MoveSpec, RuleEvent};
-pub use incident::Incident;
+pub use outside_alert::OutsideAlert;
 pub use progress_feed::ProgressFeed;

@@ -27,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 use crate::announcer::{start_mqtt, Announcer, LocaleDefaults};
 use crate::arrival::{self, Arrival};
 use crate::engine::{Change, Engine, RuleEvent};
-use crate::incident::Incident;
 use crate::notify::{Delivery, NotifierConfig, Notifiers};
+use crate::outside_alert::OutsideAlert;
 use crate::progress_feed::ProgressFeed;
 use crate::replay::{move_spec, replay_move, CLOCK_GRACE};
 
@@ -49,8 +49,8 @@ pub enum Input {
     MoveEdited(String),
     /// A person acknowledged or resolved an alert (already recorded): tell the world.
     Announce(AlertMessage),
-    /// Something outside the rules opens an alert (`incident.rs`): record and announce it.
-    Incident(Incident),
+    /// Something outside the rules opens an alert (`outside_alert.rs`): record and announce it.
+    Outside(OutsideAlert),
 }
 
 /// Where the service publishes alerts over MQTT.
@@ -142,7 +142,7 @@ pub async fn run(
                     }
                 }
                 Some(Input::Announce(message)) => announcer.announce(&message),
-                Some(Input::Incident(incident)) => events.extend(incident.events(&engine)),
+                Some(Input::Outside(alert)) => events.extend(alert.events(&engine)),
                 None => break,
             },
             _ = clock.tick() => {

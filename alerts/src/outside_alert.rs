@@ -1,5 +1,5 @@
 //! Alerts no rule opens: something seen outside the fixes, told to the alert service, which
-//! records and announces them like the rules' (`Input::Incident`).
+//! records and announces them like the rules' (`Input::Outside`).
 //!
 //! - `integrity`: ingest found a vehicle's signed track does not hold (a bad signature, a
 //!   chain that does not link, a key not valid at that time); opened on each move the vehicle
@@ -18,7 +18,7 @@ use crate::engine::{alert_id, Change, Engine, RuleEvent};
 
 /// An alert opened from outside the rules.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Incident {
+pub struct OutsideAlert {
     pub kind: AlertKind,
     pub vehicle: VehicleId,
     /// The move it belongs to; `None`: every move the vehicle runs in at `t`.
@@ -34,7 +34,7 @@ pub struct Incident {
     pub detail: serde_json::Value,
 }
 
-impl Incident {
+impl OutsideAlert {
     /// The alert events that open it: one per move it belongs to, none if the vehicle is in
     /// no watched running move (then only its own record, a dead letter or a checkpoint, says
     /// so).
