@@ -527,6 +527,18 @@ async fn replay_shows_tracks_stops_gaps_and_alerts(s: &Scenario) {
 
 async fn report_tells_the_whole_move(s: &Scenario) {
     let (truck, van) = (s.stored(&s.truck).await, s.stored(&s.van).await);
+    // The van's agent reports its spool dropped fixes: 2 before the move's first fix in this
+    // run, 9 later, then, restarted, 3 more.
+    let statuses = [(2, 0), (9, 60), (3, 120)]
+        .map(|(dropped, after_s)| convoy_store::AgentStatus {
+            vehicle: s.van.clone(),
+            received_at: s.t0 + TimeSpan::seconds(after_s),
+            status_json: json!({ "state": "online", "spool_dropped": dropped }).to_string(),
+        })
+        .to_vec();
+    let write = convoy_store::IngestWrite { statuses, ..Default::default() };
+    s.server.store.write_ingest(&write).await.unwrap();
+    let asked_at = Utc::now();
     let (status, body) = s.server.get_json(&format!("/api/v1/moves/{}/report", s.move_id), &s.admin).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["move"]["id"], s.move_id.as_str());
@@ -556,6 +568,25 @@ async fn report_tells_the_whole_move(s: &Scenario) {
     assert_eq!(vehicles[0]["gaps"], json!([]));
     assert_eq!(vehicles[1]["stops"], json!([]));
     assert_eq!(vehicles[1]["gaps"].as_array().unwrap().len(), 1);
+    for (view, stored) in vehicles.iter().zip([&truck, &van]) {
+        let c = &view["completeness"];
+        assert_eq!(c["fixes"].as_u64(), Some(stored.len() as u64));
+        assert_eq!(c["fix_interval_s"], 1.0, "{c}");
+        // The window opens 5 s before the first fix.
+        assert_eq!(c["silence_at_start_s"], 5.0, "{c}");
+        // The move still runs: complete up to the moment the report was asked for.
+        let silent_end = (asked_at - stored.last().unwrap().t).num_seconds() as f64;
+        let end = c["silence_at_end_s"].as_f64().unwrap();
+        assert!(end >= silent_end - 1.0 && end <= silent_end + 30.0, "{end} s silent at the end: {c}");
+        let expected = c["expected_fixes"].as_u64().unwrap();
+        assert!(expected > stored.len() as u64 + 5, "{c}");
+        let coverage = c["coverage_at_rate"].as_f64().unwrap();
+        assert!((coverage - stored.len() as f64 / expected as f64).abs() < 0.001, "{c}");
+    }
+    assert_eq!(vehicles[0]["completeness"]["spool_drops"], 0);
+    assert_eq!(vehicles[1]["completeness"]["spool_drops"], 7 + 3, "the rises, across the agent's restart");
+    let (truck_c, van_c) = (&vehicles[0]["completeness"], &vehicles[1]["completeness"]);
+    assert!(van_c["coverage_at_rate"].as_f64() < truck_c["coverage_at_rate"].as_f64(), "the van's silence");
 
     let alerts = body["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1);

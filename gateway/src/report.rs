@@ -8,7 +8,9 @@
 //!  "from": "…", "to": "…",
 //!  "vehicles": [{"vehicle", "first_fix": "<time>"|null, "last_fix": "<time>"|null, "fixes",
 //!                "distance_km", "driven": <GeoJSON LineString>|null, "stops": […], "gaps": […],
-//!                "off_route": [<alerts of kind off_route>]}],
+//!                "off_route": [<alerts of kind off_route>],
+//!                "completeness": {"fix_interval_s", "expected_fixes", "coverage_at_rate",
+//!                                 "silence_at_start_s", "silence_at_end_s", "spool_drops", …}}],
 //!  "alerts": [<alert as GET /api/v1/alerts shows it> + "transitions": [{"state", "at", "by", "note"}]]}
 //! ```
 //!
@@ -24,9 +26,11 @@ use convoy_core::alert::AlertKind;
 use convoy_core::position::format_time;
 use convoy_core::stop::StopRule;
 use convoy_core::Ability;
+use convoy_history::completeness::{spool_drops, Completeness};
 use convoy_history::replay::alerts_in;
 use convoy_history::summary::VehicleSummary;
 use convoy_history::MoveHistory;
+use convoy_store::AgentStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -101,6 +105,41 @@ pub(crate) struct ReportVehicle {
     #[schema(value_type = Vec<schemas::Gap>)]
     gaps: Vec<Value>,
     off_route: Vec<AlertView>,
+    completeness: ReportCompleteness,
+}
+
+/// The `spool_dropped` counter of an agent's status report.
+fn reported_drops(status: &AgentStatus) -> Option<u64> {
+    let report: Value = serde_json::from_str(&status.status_json).ok()?;
+    report.get("spool_dropped")?.as_u64()
+}
+
+/// How complete a vehicle's record is (`convoy_history::completeness` defines each figure).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct ReportCompleteness {
+    #[schema(value_type = schemas::Time)]
+    from: String,
+    /// The span's end, or now for a move still running.
+    #[schema(value_type = schemas::Time)]
+    to: String,
+    #[schema(minimum = 0)]
+    fixes: u64,
+    /// The median time between consecutive fixes: the rate the agent reports at.
+    #[schema(minimum = 0)]
+    fix_interval_s: Option<f64>,
+    #[schema(minimum = 0)]
+    expected_fixes: Option<u64>,
+    /// Fixes over expected fixes, at most 1.
+    #[schema(minimum = 0, maximum = 1)]
+    coverage_at_rate: Option<f64>,
+    #[schema(minimum = 0)]
+    silence_at_start_s: f64,
+    #[schema(minimum = 0)]
+    silence_at_end_s: f64,
+    /// Fixes the agent reported it dropped (its spool full) during the span.
+    #[schema(minimum = 0)]
+    spool_drops: u64,
 }
 
 /// An alert with its transitions.
@@ -146,13 +185,20 @@ pub(crate) async fn move_report(
     let alerts = alerts_in(&state.store, &id, None, span).await?;
     let thresholds = StopRule::from(&history.rules);
     let mut vehicles = Vec::new();
+    // A move still running is complete up to now, not to its window's end.
+    let heard_until = span.to.min(now);
     for vehicle in &history.plan.vehicles {
         let mut summary = VehicleSummary::new(thresholds);
+        let mut completeness = Completeness::new(span.from, heard_until);
         let mut fixes = state.store.track_stream(vehicle, span.from, span.to);
         while let Some(fix) = fixes.recv().await {
-            summary.push(&fix?);
+            let fix = fix?;
+            completeness.push(fix.position.t);
+            summary.push(&fix);
         }
         let mut view = summary.finish(vehicle);
+        let statuses = state.store.status_history(vehicle, span.from, span.to).await?;
+        view["completeness"] = completeness.finish(spool_drops(statuses.iter().filter_map(reported_drops)));
         let off_route = alerts
             .iter()
             .filter(|a| a.kind == AlertKind::OffRoute && &a.vehicle == vehicle)

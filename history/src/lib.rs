@@ -7,6 +7,7 @@
 //! Pure where it can be: the writers, the stop detection and the summaries take fixes one at a
 //! time in fix-time order and never hold a whole track; only [`replay`] reads the store.
 
+pub mod completeness;
 pub mod day;
 pub mod day_summary;
 mod error;
