@@ -273,6 +273,8 @@ const steps = {
       alert_log: await page.locator('.report .report-alerts').textContent(),
       notes: await page.locator('.report .report-alerts .notes').allTextContents(),
       vehicles: await page.locator('.report .report-vehicles tbody tr').count(),
+      completeness: await page.locator('.report .report-completeness tbody tr')
+        .evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent))),
       zones: await page.locator('.report .report-zones .zone-name').allTextContents(),
       elements_in_zones: await page.locator('.report .report-zones .zone-name *').count(),
       print,

@@ -328,6 +328,33 @@ async fn a_person_logs_in_watches_acknowledges_replays_exports_and_logs_out_in_c
     let notes = printed["notes"].as_array().unwrap();
     assert!(notes.contains(&json!(NOTE)) && notes.contains(&json!(RESOLVE_NOTE)), "{printed}");
     assert_eq!(printed["vehicles"], 3);
+    // Each vehicle's completeness, as the API gives it (asked again now: its vehicles still
+    // drive, so the page showed no more fixes than there are now).
+    let (_, report) = server.get_json(&format!("/api/v1/moves/{move_id}/report"), &token).await;
+    let rows = printed["completeness"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{printed}");
+    for (row, vehicle) in rows.iter().zip(report["vehicles"].as_array().unwrap()) {
+        let c = &vehicle["completeness"];
+        assert_eq!(row[0], vehicle["vehicle"], "{row}");
+        match (c["fixes"].as_u64(), c["expected_fixes"].as_u64()) {
+            (Some(fixes), Some(expected)) => {
+                let shown = row[2].as_str().unwrap();
+                let counted = shown.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')'));
+                let (page_fixes, page_expected) = counted
+                    .and_then(|c| c.split_once(" of "))
+                    .map(|(f, e)| (f.parse::<u64>().unwrap(), e.parse::<u64>().unwrap()))
+                    .unwrap_or_else(|| panic!("{shown}"));
+                assert!(
+                    page_fixes > 0 && page_fixes <= fixes && page_expected <= expected,
+                    "{shown} for {c}"
+                );
+                let percent = 100.0 * page_fixes as f64 / page_expected as f64;
+                assert!(shown.starts_with(&format!("{percent:.1} %")), "{shown}");
+            }
+            _ => assert_eq!(row[2], "—", "{c}"),
+        }
+        assert_eq!(row[5], c["spool_drops"].to_string(), "{row}");
+    }
     assert_eq!(printed["print"], json!({ "controls_visible": false, "header_visible": false }));
 
     // A move planned on the page: route file previewed, corridor, a zone clicked on the map,

@@ -39,10 +39,36 @@ const t = translator(messages);
  * @property {import('./api.js').LineString | null} driven
  * @property {Stop[]} [stops]
  * @property {Gap[]} [gaps]
+ * @property {Completeness} [completeness]
  * @property {Alert[]} [off_route]
  */
 
 /** @typedef {{ state: string, at: string, by: string | null, note: string | null }} Transition */
+
+/**
+ * How complete a vehicle's record is (the server's `completeness`, defined in
+ * history/src/completeness.rs).
+ * @typedef {Object} Completeness
+ * @property {number | null} fix_interval_s
+ * @property {number | null} expected_fixes
+ * @property {number | null} coverage_at_rate
+ * @property {number} fixes
+ * @property {number} silence_at_start_s
+ * @property {number} silence_at_end_s
+ * @property {number} spool_drops
+ */
+
+/**
+ * @param {string} vehicle
+ * @param {Completeness} c
+ * @returns {string[]}
+ */
+function completenessRow(vehicle, c) {
+  const interval = c.fix_interval_s == null ? '—' : t('report.interval_s', { s: decimal(c.fix_interval_s, 1) });
+  const coverage = c.coverage_at_rate == null ? '—'
+    : t('report.coverage_of', { pct: decimal(c.coverage_at_rate * 100, 1), fixes: String(c.fixes), expected: String(c.expected_fixes) });
+  return [vehicle, interval, coverage, duration(c.silence_at_start_s), duration(c.silence_at_end_s), String(c.spool_drops)];
+}
 
 /**
  * @param {HTMLElement} container
@@ -106,6 +132,10 @@ export async function mountReport(container, ctx, [moveParam]) {
       table([t('report.vehicle'), t('report.first_fix'), t('report.last_fix'), t('report.fixes'), t('report.distance'), t('report.stops'), t('report.gaps')], vehicles.map((v) => [
         v.vehicle, dateTime(v.first_fix, zone), dateTime(v.last_fix, zone), String(v.fixes), km(v.distance_km),
         String((v.stops || []).length), String((v.gaps || []).length)]), t('report.no_vehicles'))),
+    el('section', { class: 'report-completeness' }, el('h2', { text: t('report.completeness') }),
+      el('p', { class: 'meta', text: t('report.completeness_note') }),
+      table([t('report.vehicle'), t('report.fix_interval'), t('report.coverage'), t('report.silent_start'), t('report.silent_end'), t('report.spool_drops')],
+        vehicles.filter((v) => v.completeness).map((v) => completenessRow(v.vehicle, /** @type {Completeness} */ (v.completeness))), t('report.no_vehicles'))),
     el('section', { class: 'report-deviations' }, el('h2', { text: t('report.deviations') }),
       table([t('report.vehicle'), t('report.opened'), t('report.detail'), t('report.back_on_route'), t('report.state')], deviations.map((a) => [
         a.vehicle, dateTime(a.opened_t, zone), alertDetail(a, zone), a.cleared_t ? dateTime(a.cleared_t, zone) : '—', alertState(a.state)]), t('report.no_deviations'))),
