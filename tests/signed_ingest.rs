@@ -253,3 +253,123 @@ async fn signed_tracks_are_verified_through_the_embedded_broker_on_sqlite() {
 async fn signed_tracks_are_verified_through_mosquitto_on_postgres() {
     signed_tracks(Backend::Postgres, BrokerKind::Mosquitto).await;
 }
+
+async fn post_key(
+    server: &TestServer,
+    token: &str,
+    vehicle: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/vehicles/{vehicle}/keys")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_are_registered_by_api_and_cli_with_each_refusal_counted() {
+    let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
+    let token = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    register_vehicle(&server, "truck-keys").await;
+    register_vehicle(&server, "truck-other").await;
+    let (first, second, third) = (SecretKey::generate(), SecretKey::generate(), SecretKey::generate());
+
+    let body = json!({ "public_key": first.public().to_string(), "valid_from": "2026-01-01T00:00:00Z" });
+    let (status, created) = post_key(&server, &token, "truck-keys", body.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["key_id"], json!(first.public().id().to_string()));
+    assert_eq!(created["registered_by"], json!(ADMIN_USER));
+    let refusals = [
+        ("truck-keys", json!({ "public_key": "ed25519:AAAA" }), 400, "bad_public_key"),
+        (
+            "truck-keys",
+            json!({ "public_key": second.public().to_string(), "valid_from": "soon" }),
+            400,
+            "bad_time",
+        ),
+        ("truck-keys", body.clone(), 409, "key_exists"),
+        // A key id is one truck's: not another vehicle's too.
+        ("truck-other", body, 409, "key_exists"),
+        (
+            "truck-keys",
+            json!({ "public_key": second.public().to_string(), "valid_from": "2025-12-31T00:00:00Z" }),
+            409,
+            "valid_from_not_after_current",
+        ),
+        ("nobody", json!({ "public_key": second.public().to_string() }), 404, "unknown_vehicle"),
+    ];
+    for (vehicle, body, status, reason) in refusals {
+        let (got, answer) = post_key(&server, &token, vehicle, body).await;
+        assert_eq!((got, answer["reason"].as_str()), (status, Some(reason)), "{answer}");
+    }
+    // The CLI: a rotation with a later valid_from, then the list, oldest first.
+    server
+        .cli(
+            "vehicle",
+            &[
+                "key",
+                "add",
+                "truck-keys",
+                "--public-key",
+                &second.public().to_string(),
+                "--valid-from",
+                "2026-06-01T00:00:00Z",
+            ],
+        )
+        .unwrap();
+    let early = [
+        "key",
+        "add",
+        "truck-keys",
+        "--public-key",
+        &third.public().to_string(),
+        "--valid-from",
+        "2026-02-01T00:00:00Z",
+    ];
+    assert!(server.cli("vehicle", &early).unwrap_err().contains("newest key"));
+    let listed = server.cli("vehicle", &["key", "list", "truck-keys"]).unwrap();
+    let ids: Vec<String> = listed
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["key_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids, [first.public().id().to_string(), second.public().id().to_string()]);
+
+    let (status, keys) = server.get_json("/api/v1/vehicles/truck-keys/keys", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(keys["keys"][1]["registered_by"], json!("cli:ops"));
+    let (_, vehicles) = server.get_json("/api/v1/vehicles", &token).await;
+    let row =
+        |id: &str| vehicles["vehicles"].as_array().unwrap().iter().find(|v| v["id"] == id).unwrap().clone();
+    assert_eq!(row("truck-keys")["signed"], json!(true));
+    assert_eq!(row("truck-keys")["key_id"], json!(second.public().id().to_string()), "the key valid now");
+    assert_eq!(
+        (row("truck-other")["signed"].clone(), row("truck-other")["key_id"].clone()),
+        (json!(false), json!(null))
+    );
+
+    let metrics = server.metrics().await;
+    for (reason, count) in [
+        ("bad_public_key", 1.0),
+        ("bad_time", 1.0),
+        ("key_exists", 2.0),
+        ("valid_from_not_after_current", 1.0),
+        ("unknown_vehicle", 1.0),
+    ] {
+        let sample = format!("convoy_gateway_vehicles_refused_total{{reason=\"{reason}\"}}");
+        assert_eq!(metric(&metrics, &sample), Some(count), "{sample}");
+    }
+    let everything = convoy_store::AuditFilter { limit: 10_000, ..Default::default() };
+    let audit = server.store.audit_entries(&everything).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "vehicle.key_add").count(), 2, "{actions:?}");
+    assert!(actions.contains(&"vehicle.keys_view"));
+    server.stop().await;
+}
