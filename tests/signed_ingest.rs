@@ -232,6 +232,15 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
         .await;
     assert_eq!(stored_at_least(&server, &escort, t0, 3).await, vec![(1, false), (2, false), (3, false)]);
 
+    // The track API marks each signed fix; an unsigned one is as before, without the mark.
+    let (status, track) = server.get_json("/api/v1/vehicles/truck-signed/track", &token).await;
+    assert_eq!(status, 200, "{track}");
+    let fixes = track["positions"].as_array().unwrap();
+    assert_eq!(fixes.len(), 21);
+    assert!(fixes.iter().all(|f| f["signed"] == json!(true)), "{track}");
+    let (_, plain) = server.get_json("/api/v1/vehicles/escort-plain/track", &token).await;
+    assert!(plain["positions"].as_array().unwrap().iter().all(|f| f.get("signed").is_none()), "{plain}");
+
     let metrics = server.metrics().await;
     for reason in ["unknown_key", "bad_signature", "chain_broken", "missing_signature", "key_not_valid"] {
         let sample = format!("convoy_ingest_integrity_refused_total{{reason=\"{reason}\"}}");
