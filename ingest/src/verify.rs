@@ -118,7 +118,7 @@ pub(crate) async fn check(
         };
         match decide(candidate, vehicle_keys) {
             Decision::Unsigned(candidate) => checked.accepted.push(candidate.batch),
-            Decision::Claim(claim) => claims.push(claim),
+            Decision::Claim(claim) => claims.push(*claim),
             Decision::Refuse(candidate, reason) => {
                 checked.refused.push((candidate.message, refusal(&candidate, reason)));
             }
@@ -133,7 +133,7 @@ pub(crate) async fn check(
 enum Decision {
     /// Unsigned, and older than the vehicle's first key.
     Unsigned(Candidate),
-    Claim(Claim),
+    Claim(Box<Claim>),
     Refuse(Candidate, &'static str),
 }
 
@@ -163,7 +163,7 @@ fn decide(candidate: Candidate, keys: &[VehicleKey]) -> Decision {
         key: signed.key,
         sig: signed.sig,
     };
-    Decision::Claim(Claim { head, prevs, key: key.clone(), candidate })
+    Decision::Claim(Box::new(Claim { head, prevs, key: key.clone(), candidate }))
 }
 
 /// Each position's prev and the head after the last; `None` if seqs do not rise.
