@@ -227,10 +227,13 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     assert_eq!(stored.iter().map(|(s, _)| *s).collect::<Vec<_>>(), expected);
     assert!(stored.iter().all(|(_, signed)| *signed));
 
-    // A vehicle without a key keeps working, unsigned.
-    publish(&server, &escort, &escort_password, &[PositionBatch::new(escort.clone(), fixes(t0, 1..=3))])
-        .await;
-    assert_eq!(stored_at_least(&server, &escort, t0, 3).await, vec![(1, false), (2, false), (3, false)]);
+    // A vehicle without a key keeps working, unsigned; a signed batch of it too (nothing to
+    // check it with), counted.
+    let (signed_anyway, _) = signed(&escort, &stranger, GENESIS, fixes(t0, 4..=5));
+    let plain_batch = PositionBatch::new(escort.clone(), fixes(t0, 1..=3));
+    publish(&server, &escort, &escort_password, &[plain_batch, signed_anyway]).await;
+    let unsigned: Vec<(u64, bool)> = (1..=5).map(|s| (s, false)).collect();
+    assert_eq!(stored_at_least(&server, &escort, t0, 5).await, unsigned);
 
     // The track API marks each signed fix; an unsigned one is as before, without the mark.
     let (status, track) = server.get_json("/api/v1/vehicles/truck-signed/track", &token).await;
@@ -250,6 +253,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
         metric(&metrics, "convoy_ingest_integrity_refused_total{reason=\"chain_out_of_order\"}"),
         Some(0.0)
     );
+    assert_eq!(metric(&metrics, "convoy_ingest_signed_without_key_total"), Some(1.0));
     server.stop().await;
 }
 
