@@ -379,7 +379,19 @@ async fn forward_to_alerts(
     loop {
         let input = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            Some(batch) = committed.recv() => alert_service::Input::Arrived(arrivals(batch, &live)),
+            Some(mut batch) = committed.recv() => {
+                // Integrity alerts after the fixes of the same commit.
+                let refused = std::mem::take(&mut batch.integrity);
+                if alerts.send(alert_service::Input::Arrived(arrivals(batch, &live))).is_err() {
+                    return Ok(());
+                }
+                for refusal in refused {
+                    if alerts.send(alert_service::Input::Outside(integrity_alert(refusal))).is_err() {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
             Some(change) = move_changes.recv() => {
                 retained_wake.notify_one();
                 match change {
@@ -394,6 +406,20 @@ async fn forward_to_alerts(
         if alerts.send(input).is_err() {
             return Ok(());
         }
+    }
+}
+
+/// The `integrity` alert a batch refused by ingest opens on its vehicle's moves.
+fn integrity_alert(refusal: convoy_ingest::IntegrityRefusal) -> convoy_alerts::OutsideAlert {
+    convoy_alerts::OutsideAlert {
+        kind: convoy_core::alert::AlertKind::Integrity,
+        detail: refusal.detail(),
+        vehicle: refusal.vehicle,
+        move_id: None,
+        t: refusal.t,
+        lat: Some(refusal.lat),
+        lon: Some(refusal.lon),
+        subject: Some(refusal.reason.to_string()),
     }
 }
 

@@ -48,6 +48,33 @@ pub enum VehicleCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// A vehicle's public keys, which its signed tracks are verified with.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Register a vehicle's public key (the text `convoy-agent keygen` printed), valid from a
+    /// time (default now) after its newest key's: a rotation keeps the old key for the past.
+    Add {
+        vehicle: String,
+        #[arg(long)]
+        public_key: String,
+        /// RFC 3339.
+        #[arg(long)]
+        valid_from: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// List a vehicle's keys, oldest first: one JSON object a line.
+    List {
+        vehicle: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 pub async fn run(command: VehicleCommand) -> anyhow::Result<()> {
@@ -83,6 +110,67 @@ pub async fn run(command: VehicleCommand) -> anyhow::Result<()> {
         }
         VehicleCommand::Disable { id, storage } => set_disabled(id, storage, true).await,
         VehicleCommand::Enable { id, storage } => set_disabled(id, storage, false).await,
+        VehicleCommand::Key { command } => run_key(command).await,
+    }
+}
+
+async fn run_key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Add { vehicle, public_key, valid_from, storage } => {
+            let vehicle = VehicleId::new(vehicle)?;
+            let key = convoy_core::signing::PublicKey::parse(public_key.trim())?;
+            let valid_from = match valid_from {
+                None => chrono::Utc::now(),
+                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                    .map_err(|e| anyhow::anyhow!("--valid-from is not an RFC 3339 time: {e}"))?
+                    .with_timezone(&chrono::Utc),
+            };
+            let store = storage.open().await?;
+            let key = convoy_store::VehicleKey {
+                vehicle: vehicle.clone(),
+                key,
+                valid_from,
+                registered_at: chrono::Utc::now(),
+                registered_by: crate::cli_actor(),
+            };
+            match store.add_vehicle_key(&key).await? {
+                convoy_store::KeyAdded::Added => {}
+                convoy_store::KeyAdded::UnknownVehicle => bail!("no such vehicle: {vehicle}"),
+                convoy_store::KeyAdded::KeyExists => bail!("key {} is already registered", key.key_id()),
+                convoy_store::KeyAdded::NotAfterCurrent { current } => {
+                    bail!("--valid-from must be after the vehicle's newest key's, {}", current.to_rfc3339())
+                }
+            }
+            let detail = json!({ "key_id": key.key_id().to_string(), "valid_from": key.valid_from });
+            audit_cli(&store, "vehicle.key_add", vehicle.as_str(), detail).await?;
+            eprintln!(
+                "Key {} registered for vehicle {vehicle}, valid from {}.",
+                key.key_id(),
+                valid_from.to_rfc3339()
+            );
+            Ok(())
+        }
+        KeyCommand::List { vehicle, storage } => {
+            let vehicle = VehicleId::new(vehicle)?;
+            let store = storage.open().await?;
+            if !store.vehicle_registered(&vehicle).await? {
+                bail!("no such vehicle: {vehicle}");
+            }
+            audit_cli(&store, "vehicle.keys_view", vehicle.as_str(), json!({})).await?;
+            for key in store.vehicle_keys(&vehicle).await? {
+                println!(
+                    "{}",
+                    json!({
+                        "key_id": key.key_id().to_string(),
+                        "public_key": key.key.to_string(),
+                        "valid_from": key.valid_from,
+                        "registered_at": key.registered_at,
+                        "registered_by": key.registered_by,
+                    })
+                );
+            }
+            Ok(())
+        }
     }
 }
 

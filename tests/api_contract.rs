@@ -252,6 +252,18 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(200, "GET", "/api/v1/vehicles/spare-9/status", Some(admin), None).await;
     c.expect(400, "GET", "/api/v1/vehicles/spare-9/status?from=soon", Some(admin), None).await;
     c.expect(404, "GET", "/api/v1/vehicles/nothing-9/status", Some(admin), None).await;
+    // A vehicle's public keys (signed tracks): a listed vehicle then shows it signed.
+    let key = convoy_core::signing::SecretKey::generate().public().to_string();
+    let valid_from = "2026-01-01T00:00:00Z";
+    let new_key = json!({ "public_key": key, "valid_from": valid_from });
+    c.expect(201, "POST", "/api/v1/vehicles/spare-9/keys", Some(admin), Some(new_key.clone())).await;
+    c.expect(409, "POST", "/api/v1/vehicles/spare-9/keys", Some(admin), Some(new_key)).await;
+    let bad_key = json!({ "public_key": "ed25519:short" });
+    c.expect(400, "POST", "/api/v1/vehicles/spare-9/keys", Some(admin), Some(bad_key)).await;
+    let unknown = json!({ "public_key": convoy_core::signing::SecretKey::generate().public().to_string() });
+    c.expect(404, "POST", "/api/v1/vehicles/nothing-9/keys", Some(admin), Some(unknown)).await;
+    c.expect(200, "GET", "/api/v1/vehicles/spare-9/keys", Some(admin), None).await;
+    c.expect(404, "GET", "/api/v1/vehicles/nothing-9/keys", Some(admin), None).await;
     c.expect(200, "GET", "/api/v1/vehicles", Some(admin), None).await;
 
     let fixes = drive(Utc::now().trunc_subsecs(0) - chrono::Duration::seconds(700));

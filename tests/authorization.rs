@@ -81,6 +81,8 @@ enum Call {
     NewVehicle,
     /// `{id}` is a vehicle registered for this call.
     FreshVehicle,
+    /// `{id}` is a vehicle registered for this call; the body a public key never registered.
+    NewVehicleKey,
     /// A plan with a name never used.
     NewMove,
     /// `{id}` is a new open alert on the test move.
@@ -150,6 +152,8 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/vehicles/{id}/disable", PLANNERS, Call::FreshVehicle),
     route("POST", "/api/v1/vehicles/{id}/enable", PLANNERS, Call::FreshVehicle),
     route("GET", "/api/v1/vehicles/{id}/status", PLANNERS, Call::FreshVehicle),
+    route("GET", "/api/v1/vehicles/{id}/keys", PLANNERS, Call::FreshVehicle),
+    route("POST", "/api/v1/vehicles/{id}/keys", PLANNERS, Call::NewVehicleKey),
     route("GET", "/api/v1/vehicles/{id}/track", HISTORY, Call::Plain),
     route("GET", "/api/v1/moves", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves", PLANNERS, Call::NewMove),
@@ -428,6 +432,14 @@ impl World {
                 convoy_registry::register_vehicle(&self.server.store, &VehicleId::new(&id).unwrap())
                     .await
                     .unwrap();
+            }
+            Call::NewVehicleKey => {
+                id = self.fresh_name("lorry");
+                convoy_registry::register_vehicle(&self.server.store, &VehicleId::new(&id).unwrap())
+                    .await
+                    .unwrap();
+                let key = convoy_core::signing::SecretKey::generate().public();
+                body = Some(json_body(json!({ "public_key": key.to_string() })));
             }
             Call::NewMove => {
                 body = Some(json_body(plan(&self.fresh_name("planned move"), &[CARGO, ESCORT_VEHICLE])))

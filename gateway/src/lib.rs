@@ -45,6 +45,7 @@ pub mod throttle;
 pub mod time_zone;
 pub mod tls;
 mod track;
+pub mod vehicle_keys;
 mod vehicle_status;
 mod vehicles;
 pub mod vehicles_admin;

@@ -71,6 +71,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::login_holds::routes())
         .merge(crate::vehicles::routes())
         .merge(crate::vehicles_admin::routes())
+        .merge(crate::vehicle_keys::routes())
         .merge(crate::vehicle_status::routes())
         .merge(crate::moves::routes().layer(plan_bodies))
         .merge(crate::move_edit::routes().layer(plan_bodies))

@@ -84,6 +84,7 @@ wire_schemas! {
                 "properties": {
                     "late": { "type": "boolean", "description": "Arrived long after it was taken (a backlog)." },
                     "implausible": { "type": "string", "description": "Why the fix is known to be wrong (e.g. `too_fast`)." },
+                    "signed": { "type": "boolean", "description": "Its batch's signature and chain were verified at ingest (the vehicle has a key); absent: unsigned." },
                 },
             },
         ],

@@ -51,6 +51,12 @@ pub(crate) struct VehicleView {
     move_id: Option<String>,
     /// A disabled vehicle cannot log in to the broker (`POST /api/v1/vehicles/{id}/disable`).
     disabled: bool,
+    /// Whether the vehicle has a public key registered: its tracks are signed and verified at
+    /// ingest (`GET /api/v1/vehicles/{id}/keys`); false: stored unsigned.
+    signed: bool,
+    /// The key valid now (else the first to come); null when unsigned.
+    #[schema(required = true)]
+    key_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,8 +92,10 @@ pub(crate) async fn list_vehicles(
     let disabled: std::collections::HashSet<VehicleId> =
         state.store.disabled_vehicles().await?.into_iter().collect();
     let mut latest = state.store.latest_positions().await?.into_iter().peekable();
+    let ids = state.store.vehicle_ids().await?;
+    let keys = current_keys(state.store.vehicle_keys_among(&ids).await?, Utc::now());
     let mut vehicles = Vec::new();
-    for id in state.store.vehicle_ids().await? {
+    for id in ids {
         let position = latest.next_if(|l| l.vehicle == id);
         if !scope.sees_vehicle(&id) {
             continue;
@@ -97,12 +105,30 @@ pub(crate) async fn list_vehicles(
         vehicles.push(VehicleView {
             move_id: current_moves.get(&id).cloned(),
             disabled: disabled.contains(&id),
+            signed: keys.contains_key(&id),
+            key_id: keys.get(&id).cloned(),
             id,
             received_at: position.as_ref().map(|l| l.received_at),
             position: position.map(|l| l.position),
         });
     }
     Ok(Reply::ok(VehicleList { vehicles }))
+}
+
+/// Each vehicle's key id valid at `now` (keys come oldest `valid_from` first), else its first
+/// key still to come.
+fn current_keys(
+    keys: Vec<convoy_store::VehicleKey>,
+    now: DateTime<Utc>,
+) -> std::collections::HashMap<VehicleId, String> {
+    let mut current = std::collections::HashMap::new();
+    for key in keys {
+        let id = key.key_id().to_string();
+        if key.valid_from <= now || !current.contains_key(&key.vehicle) {
+            current.insert(key.vehicle, id);
+        }
+    }
+    current
 }
 
 /// Each vehicle's current move: the newest created that names it and whose window (if it has

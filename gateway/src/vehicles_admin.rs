@@ -46,9 +46,13 @@ pub(crate) const VEHICLE_REFUSAL_REASONS: &[&str] = &[
     "already_exists",
     // Changing a vehicle, or reading its agent's status history.
     "unknown_vehicle",
-    // The status history's span (`vehicle_status.rs`).
+    // The status history's span (`vehicle_status.rs`); a key's valid_from.
     "bad_time",
     "bad_range",
+    // Registering a vehicle's public key (`vehicle_keys.rs`).
+    "bad_public_key",
+    "key_exists",
+    "valid_from_not_after_current",
 ];
 
 /// Where the agent's password file goes in the configuration Convoy gives out.

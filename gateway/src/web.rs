@@ -186,6 +186,7 @@ const ASSETS: &[Asset] = assets![
     "js/people.js" => JS,
     "js/vehicles.js" => JS,
     "js/agent_status.js" => JS,
+    "js/vehicle_keys.js" => JS,
     "js/password.js" => JS,
     "js/when.js" => JS,
     "js/lang/phones.js" => JS,

@@ -58,6 +58,7 @@ impl DirectIntake {
                     received_at: outcome.received_at,
                     fresh: outcome.fresh.clone(),
                     statuses: Vec::new(),
+                    integrity: Vec::new(),
                 });
             }
         }

@@ -13,6 +13,7 @@
 mod direct;
 mod metrics;
 mod phones;
+mod verify;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use tracing::Instrument as _;
 
 pub use direct::DirectIntake;
 pub use metrics::IngestMetrics;
+pub use verify::{IntegrityRefusal, REASONS as INTEGRITY_REASONS};
 
 /// How ingest reaches the broker and how it batches.
 #[derive(Clone, Debug)]
@@ -103,6 +105,9 @@ pub struct Committed {
     /// The fixes stored without marks (neither late nor implausible), in arrival order.
     pub fresh: Vec<(VehicleId, Position)>,
     pub statuses: Vec<AgentStatus>,
+    /// Batches refused for their integrity (kept as dead letters): each opens an `integrity`
+    /// alert.
+    pub integrity: Vec<IntegrityRefusal>,
 }
 
 /// Runs ingest until `shutdown` is cancelled. Store failures are retried with backoff, holding
@@ -213,6 +218,7 @@ async fn write_batches(
 ) -> anyhow::Result<()> {
     let mut registered: HashSet<VehicleId> = HashSet::new();
     let mut phones = phones::KnownPhones::default();
+    let mut heads = verify::ChainHeads::default();
     let mut progress = Progress::default();
     let mut number = 0u64;
     while let Some(batch) = batches.recv().await {
@@ -221,20 +227,20 @@ async fn write_batches(
         // is never built.
         let span = tracing::debug_span!("ingest_batch", batch = number, size = batch.len());
         let stored = async {
-            let committed =
-                store_batch(&batch, &store, (&mut registered, &mut phones), retention, &metrics, &shutdown)
-                    .await;
-            let Some((outcome, statuses)) = committed else {
+            let known = (&mut registered, &mut phones, &mut heads);
+            let committed = store_batch(&batch, &store, known, retention, &metrics, &shutdown).await;
+            let Some((outcome, statuses, integrity)) = committed else {
                 return Ok::<_, anyhow::Error>(false);
             };
             progress.add(&outcome);
             if let Some(to) = &after_commit.stored {
-                if !outcome.fresh.is_empty() || !statuses.is_empty() {
+                if !outcome.fresh.is_empty() || !statuses.is_empty() || !integrity.is_empty() {
                     // A consumer that has gone away is no reason to stop storing.
                     let _ = to.send(Committed {
                         received_at: outcome.received_at,
                         fresh: outcome.fresh,
                         statuses,
+                        integrity,
                     });
                 }
             }
@@ -360,24 +366,27 @@ async fn poll_broker(
 async fn store_batch(
     batch: &[Publish],
     store: &Store,
-    (registered, phones): (&mut HashSet<VehicleId>, &mut phones::KnownPhones),
+    (registered, phones, heads): Known<'_>,
     retention: Option<Retention>,
     metrics: &IngestMetrics,
     shutdown: &CancellationToken,
-) -> Option<(WriteOutcome, Vec<AgentStatus>)> {
+) -> Option<(WriteOutcome, Vec<AgentStatus>, Vec<IntegrityRefusal>)> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let started = std::time::Instant::now();
-        let result = match prepare(batch, store, (registered, phones), retention, metrics).await {
-            Ok(write) => store.write_ingest(&write).await.map(|outcome| (outcome, write)),
+        let known = (&mut *registered, &mut *phones, &mut *heads);
+        let result = match prepare(batch, store, known, retention).await {
+            Ok(prepared) => store.write_ingest(&prepared.write).await.map(|outcome| (outcome, prepared)),
             Err(e) => Err(e),
         };
         match result {
-            Ok((outcome, write)) => {
+            Ok((outcome, prepared)) => {
                 let took = started.elapsed();
+                // Counted once committed: a failed commit is prepared again.
+                prepared.count(metrics);
                 metrics.committed(&outcome, took);
-                log_stored(&write, &outcome, took);
-                return Some((outcome, write.statuses));
+                log_stored(&prepared.write, &outcome, took);
+                return Some((outcome, prepared.write.statuses, prepared.integrity));
             }
             Err(e) => {
                 metrics.store_errors.inc();
@@ -417,38 +426,65 @@ fn log_stored(write: &IngestWrite, outcome: &WriteOutcome, took: Duration) {
     );
 }
 
-/// Decodes and checks every message of a batch; what fails becomes a dead letter. Fails only
-/// when the store cannot say whether a vehicle is registered: a store outage must not turn
-/// good messages into dead letters.
+/// What ingest remembers between batches: the registered vehicles, the phones, the newest
+/// chain heads.
+type Known<'a> = (&'a mut HashSet<VehicleId>, &'a mut phones::KnownPhones, &'a mut verify::ChainHeads);
+
+/// A batch ready to commit, with what to count once it is.
+struct Prepared {
+    write: IngestWrite,
+    integrity: Vec<IntegrityRefusal>,
+    /// Each rejected message's reason (not integrity).
+    rejected: Vec<&'static str>,
+    signed_without_key: u64,
+}
+
+impl Prepared {
+    fn count(&self, metrics: &IngestMetrics) {
+        for reason in &self.rejected {
+            metrics.rejected(reason);
+        }
+        for refusal in &self.integrity {
+            metrics.integrity_refused.with_label_values(&[refusal.reason]).inc();
+        }
+        metrics.signed_without_key.inc_by(self.signed_without_key);
+    }
+}
+
+/// Decodes and checks every message of a batch (signed tracks verified, `verify.rs`); what
+/// fails becomes a dead letter. Fails only when the store cannot answer (registrations, keys,
+/// the chain): a store outage must not turn good messages into dead letters.
 async fn prepare(
     batch: &[Publish],
     store: &Store,
-    (registered, phones): (&mut HashSet<VehicleId>, &mut phones::KnownPhones),
+    (registered, phones, heads): Known<'_>,
     retention: Option<Retention>,
-    metrics: &IngestMetrics,
-) -> Result<IngestWrite, convoy_store::StoreError> {
+) -> Result<Prepared, convoy_store::StoreError> {
     // To the millisecond, as every backend stores it: a replay of the record must see the
     // same times the live rules saw.
     let now = Utc::now().trunc_subsecs(3);
     learn_registrations(batch, store, registered).await?;
     phones.learn(batch, store).await?;
     let mut write = IngestWrite { oldest_kept: retention.map(|r| r.cutoff(now)), ..Default::default() };
-    for publish in batch {
+    let mut rejected = Vec::new();
+    let mut agents = Vec::new();
+    for (message, publish) in batch.iter().enumerate() {
         let verdict = match convoy_core::phone::owntracks::parse_topic(&publish.topic) {
             Some((user, device)) => phones.check(publish, user, device, now),
             None => check(publish, registered, now),
         };
         match verdict {
             Verdict::Store(positions) => write.positions.push(positions),
+            Verdict::Agent(batch, signed) => agents.push(verify::Candidate { message, batch, signed }),
             Verdict::Status(status) => write.statuses.push(status),
             Verdict::Nothing => {}
             Verdict::Private => {
                 // Counted, and neither stored nor kept as a dead letter, nor logged with its place.
-                metrics.rejected("outside_moves");
+                rejected.push("outside_moves");
                 tracing::debug!(topic = %publish.topic, "a person's phone reported outside their moves: not stored");
             }
             Verdict::Reject { reason, detail } => {
-                metrics.rejected(reason);
+                rejected.push(reason);
                 tracing::warn!(topic = %publish.topic, reason, %detail, "message rejected");
                 write.dead_letters.push(DeadLetter {
                     received_at: now,
@@ -460,12 +496,37 @@ async fn prepare(
             }
         }
     }
-    Ok(write)
+    let checked = verify::check(store, agents, now, heads).await?;
+    write.positions.extend(checked.accepted);
+    write.gaps = checked.gaps;
+    let mut integrity = Vec::with_capacity(checked.refused.len());
+    for (message, refusal) in checked.refused {
+        let publish = &batch[message];
+        tracing::warn!(topic = %publish.topic, reason = refusal.reason, first_seq = refusal.first_seq,
+            last_seq = refusal.last_seq, "signed track refused");
+        write.dead_letters.push(DeadLetter {
+            received_at: now,
+            topic: publish.topic.clone(),
+            payload: publish.payload.to_vec(),
+            reason: refusal.reason.to_string(),
+            detail: format!(
+                "seqs {}..={} (key {}): {}",
+                refusal.first_seq,
+                refusal.last_seq,
+                refusal.key.as_deref().unwrap_or("none"),
+                refusal.reason
+            ),
+        });
+        integrity.push(refusal);
+    }
+    Ok(Prepared { write, integrity, rejected, signed_without_key: checked.signed_without_key })
 }
 
 /// What to do with one message.
 enum Verdict {
     Store(VehiclePositions),
+    /// An agent's batch, with its signature if it carries one: verified before it is stored.
+    Agent(VehiclePositions, Option<convoy_core::signing::BatchSignature>),
     Status(AgentStatus),
     /// Accepted, nothing to store (a retained status being cleared).
     Nothing,
@@ -519,7 +580,9 @@ fn check(publish: &Publish, registered: &HashSet<VehicleId>, now: chrono::DateTi
     if let Some(reject) = unregistered(&batch.vehicle, registered) {
         return reject;
     }
-    Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions, source: None })
+    let positions =
+        VehiclePositions { vehicle: batch.vehicle, positions: batch.positions, source: None, chain: None };
+    Verdict::Agent(positions, batch.signed)
 }
 
 /// An agent status is kept as the agent wrote it, if it is a JSON object of a sane size from a

@@ -12,6 +12,10 @@ pub struct IngestMetrics {
     pub rejected: IntCounterVec,
     pub store_errors: IntCounter,
     pub commit_seconds: Histogram,
+    /// Signed batches refused (kept as dead letters), by reason (`verify::REASONS`).
+    pub integrity_refused: IntCounterVec,
+    /// Signed batches of vehicles with no key registered, stored unsigned.
+    pub signed_without_key: IntCounter,
 }
 
 impl IngestMetrics {
@@ -41,7 +45,23 @@ impl IngestMetrics {
                 "convoy_ingest_commit_seconds",
                 "Time to check and commit one batch",
             ))?,
+            integrity_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_ingest_integrity_refused_total",
+                    "Signed tracks refused and kept as dead letters, by reason",
+                ),
+                &["reason"],
+            )?,
+            signed_without_key: IntCounter::new(
+                "convoy_ingest_signed_without_key_total",
+                "Signed batches of vehicles with no key registered, stored unsigned",
+            )?,
         };
+        registry.register(Box::new(metrics.integrity_refused.clone()))?;
+        registry.register(Box::new(metrics.signed_without_key.clone()))?;
+        for reason in crate::verify::REASONS {
+            metrics.integrity_refused.with_label_values(&[reason]);
+        }
         registry.register(Box::new(metrics.positions.clone()))?;
         registry.register(Box::new(metrics.duplicates.clone()))?;
         registry.register(Box::new(metrics.rejected.clone()))?;

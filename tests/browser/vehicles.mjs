@@ -96,6 +96,27 @@ const steps = {
       versions: await column('version'),
     };
   },
+
+  async keys() {
+    const before = await row(config.vehicle).locator('td.signing').textContent();
+    await row(config.vehicle).locator('button.keys').click();
+    const box = '.vehicles .keys';
+    await page.locator(`${box} table.vehicle-keys td.empty`).waitFor();
+    const empty = await page.locator(`${box} table.vehicle-keys td.empty`).textContent();
+    await page.fill(`${box} input[name=public_key]`, config.public_key);
+    await page.click(`${box} form.key-form button[type=submit]`);
+    await page.locator(`${box} table.vehicle-keys td.key-id`).first().waitFor();
+    await row(config.vehicle).locator('td.signing', { hasText: config.key_id }).waitFor();
+    await screenshot('keys');
+    return {
+      before,
+      empty,
+      message: await page.locator(`${box} .message`).textContent(),
+      key_ids: await page.locator(`${box} table.vehicle-keys td.key-id`).allTextContents(),
+      valid_from: await page.locator(`${box} table.vehicle-keys td.valid-from`).allTextContents(),
+      after: await row(config.vehicle).locator('td.signing').textContent(),
+    };
+  },
 };
 
 await runSteps(steps);

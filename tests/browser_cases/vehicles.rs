@@ -15,11 +15,14 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
     const AGENT_VEHICLE: &str = "truck-agent";
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
     run_an_agent(&server, AGENT_VEHICLE).await;
+    let public_key = convoy_core::signing::SecretKey::generate().public();
     let config = json!({
         "base": server.url("/"),
         "admin": { "user": ADMIN_USER, "password": ADMIN_PASSWORD },
         "vehicle": VEHICLE,
         "agent_vehicle": AGENT_VEHICLE,
+        "public_key": public_key.to_string(),
+        "key_id": public_key.id().to_string(),
     });
     let mut browser = BrowserScript::start("vehicles.mjs", config, work.path(), &shots);
     let report = tokio::time::timeout(Duration::from_secs(300), async {
@@ -60,6 +63,19 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
         (&json!(1), &json!(0)),
         "{disabled}"
     );
+
+    // The Keys part: unsigned before, the pasted key listed with its valid_from, signed after.
+    let keys = &steps["keys"];
+    assert_eq!(
+        (keys["before"].as_str(), keys["after"].as_str()),
+        (Some("unsigned"), Some(format!("signed ({})", public_key.id())).as_deref()),
+        "{keys}"
+    );
+    assert!(keys["empty"].as_str().unwrap().contains("unsigned"), "{keys}");
+    assert_eq!(keys["key_ids"], json!([public_key.id().to_string()]), "{keys}");
+    assert!(!keys["valid_from"][0].as_str().unwrap().is_empty(), "{keys}");
+    let stored = server.store.vehicle_keys(&convoy_core::VehicleId::new(VEHICLE).unwrap()).await.unwrap();
+    assert_eq!(stored.iter().map(|k| k.key).collect::<Vec<_>>(), vec![public_key], "the store agrees");
 
     let status = &steps["status"];
     assert_eq!(status["heading"], format!("Agent status of {AGENT_VEHICLE}, last 24 hours"), "{status}");
@@ -102,7 +118,11 @@ async fn an_admin_registers_rotates_and_disables_a_vehicle_on_the_page_in_chromi
         [
             ("vehicle.add", ADMIN_USER),
             ("vehicle.rotate_password", ADMIN_USER),
-            ("vehicle.disable", ADMIN_USER)
+            ("vehicle.disable", ADMIN_USER),
+            // The Keys part: its list read, the key added, the list read again.
+            ("vehicle.keys_view", ADMIN_USER),
+            ("vehicle.key_add", ADMIN_USER),
+            ("vehicle.keys_view", ADMIN_USER),
         ]
     );
     server.stop().await;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { receiverText, spoolText, stateText } from '../../gateway/web/js/agent_status.js';
+import { signingLabel } from '../../gateway/web/js/vehicle_keys.js';
 import { configFileName, lastSeen, vehicleConfirmation } from '../../gateway/web/js/vehicles.js';
 
 test('rotating and disabling ask first, naming the vehicle; enabling does not', () => {
@@ -41,4 +42,10 @@ test('an agent report reads in words: its state, its receiver and its spool', ()
   assert.equal(spoolText({ received_at: at, spool_depth: 0, spool_dropped: 4 }), 'empty, 4 dropped');
   assert.equal(spoolText({ received_at: at, spool_depth: 120, spool_oldest_age_s: 125 }), '120 waiting, oldest 2 min 5 s');
   assert.equal(spoolText({ received_at: at, spool_depth: 3, spool_oldest_age_s: 40, spool_dropped: 1 }), '3 waiting, oldest 40 s, 1 dropped');
+});
+
+test('a vehicle with a key is shown signed with its key id, one without as unsigned', () => {
+  assert.equal(signingLabel({ signed: true, key_id: '3f9a0c2e5b7d1846' }), 'signed (3f9a0c2e5b7d1846)');
+  assert.equal(signingLabel({ signed: false, key_id: null }), 'unsigned');
+  assert.equal(signingLabel({}), 'unsigned', 'an answer without the field (an older server) is unsigned');
 });

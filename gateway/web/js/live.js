@@ -253,10 +253,14 @@ export async function mountLive(container, ctx) {
   showConnection(feed.state);
 
   // What is known already: the API's list, then what the feed has seen.
-  /** @type {{ vehicles: { id: string, position?: Position | null }[] }} */
+  /** @type {{ vehicles: { id: string, position?: Position | null, signed?: boolean }[] }} */
   const known = await api.get('/api/v1/vehicles');
   for (const v of known.vehicles) {
-    vehicle(v.id);
+    const entry = vehicle(v.id);
+    // A vehicle without a key: its track is unsigned (issue 15).
+    if (v.signed === false) {
+      entry.row.querySelector('.vehicle-line .vid')?.after(el('span', { class: 'unsigned', title: t('title.unsigned'), text: t('unsigned') }));
+    }
     if (v.position) place(v.id, v.position);
   }
   for (const v of feed.vehicles.values()) {

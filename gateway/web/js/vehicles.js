@@ -6,6 +6,7 @@
 // vehicle's agent status history opens below the list (agent_status.js).
 
 import { showStatusHistory } from './agent_status.js';
+import { showKeys, signingLabel } from './vehicle_keys.js';
 import { api, save, seg } from './api.js';
 import { el, field, messageLine, replace } from './dom.js';
 import { translator } from './i18n.js';
@@ -22,6 +23,8 @@ const t = translator(messages);
  * @property {string | null} received_at
  * @property {string | null} move
  * @property {boolean} disabled
+ * @property {boolean} [signed]
+ * @property {string | null} [key_id]
  */
 
 /**
@@ -87,12 +90,13 @@ export async function mountVehicles(container) {
   const rows = el('tbody');
   const shownOnce = el('div', { class: 'shown-once' });
   const statusBox = el('div', { class: 'status-history' });
-  const columns = [t('vehicles.col_vehicle'), t('vehicles.col_state'), t('vehicles.col_last_position'), t('vehicles.col_move'), ''];
+  const keysBox = el('div', { class: 'keys' });
+  const columns = [t('vehicles.col_vehicle'), t('vehicles.col_state'), t('vehicles.col_signing'), t('vehicles.col_last_position'), t('vehicles.col_move'), ''];
   const page = el('section', { class: 'page vehicles' },
     el('h1', { text: t('vehicles.title') }),
     el('p', { class: 'hint', text: t('vehicles.hint') }),
     el('table', { class: 'vehicle-list' }, el('thead', {}, el('tr', {}, columns.map((h) => el('th', { text: h })))), rows),
-    listMessage.node, shownOnce, statusBox);
+    listMessage.node, shownOnce, keysBox, statusBox);
   container.append(page);
 
   async function loadList() {
@@ -110,12 +114,15 @@ export async function mountVehicles(container) {
     const rotate = el('button', { type: 'button', class: 'secondary rotate', text: t('vehicles.rotate'), on: { click: () => act(vehicle, 'rotate') } });
     const status = el('button', { type: 'button', class: 'secondary status', text: t('vehicles.status_history'),
       on: { click: () => showStatusHistory(statusBox, vehicle.id) } });
+    const keys = el('button', { type: 'button', class: 'secondary keys', text: t('vehicles.keys'),
+      on: { click: () => showKeys(keysBox, vehicle.id, loadList) } });
     return el('tr', { data: { vehicle: vehicle.id }, class: vehicle.disabled ? 'disabled' : 'enabled' },
       el('td', { class: 'id', text: vehicle.id }),
       el('td', { class: 'state', text: t(vehicle.disabled ? 'vehicles.disabled' : 'vehicles.enabled') }),
+      el('td', { class: 'signing', text: signingLabel(vehicle) }),
       el('td', { class: 'last-seen', text: lastSeen(vehicle) }),
       el('td', { class: 'move', text: vehicle.move ?? '' }),
-      el('td', { class: 'actions' }, status, rotate, toggle));
+      el('td', { class: 'actions' }, status, keys, rotate, toggle));
   }
 
   /**

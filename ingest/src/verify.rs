@@ -1,0 +1,274 @@
+//! Signed tracks checked before they are stored (issue 15).
+//!
+//! For each agent batch of a commit:
+//! - its vehicle has no key: stored unsigned, as before keys existed (one that carries a
+//!   signature anyway is counted: there is nothing to check it with);
+//! - its vehicle has keys: the batch must be signed by the key valid at its last fix's time (a
+//!   key signs from its `valid_from` to the next key's). An unsigned batch whose fixes are all
+//!   older than the first key is from before the truck had one, and is stored unsigned.
+//!   The signatures of a commit are checked together (Ed25519 batch verification), and one by
+//!   one only when that fails, to find which.
+//! - a verified batch must link to the vehicle's chain: if the fix before its first is known
+//!   (stored, or accepted earlier in this commit), the batch's `prev` must be that fix's chain
+//!   hash (`chain_broken` if not; a fix stored unsigned, from before the key, starts the chain
+//!   anew). If it is not known, the seqs between the last stored fix and the batch are
+//!   recorded as a gap and the batch is stored (it verifies on its own); a vehicle's very first
+//!   batch starting from `GENESIS` has no gap. A redelivery links like the first delivery.
+//!
+//! A refused batch is a dead letter with its reason (`REASONS`), counted, and told to the alert
+//! service as an `integrity` alert on the vehicle's move.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use convoy_core::signing::{link, BatchSignature, ChainHash, SignedHead, GENESIS};
+use convoy_core::VehicleId;
+use convoy_store::{ChainGap, ChainPoint, SignedChain, Store, StoreError, VehicleKey, VehiclePositions};
+
+/// The reasons a signed track is refused, as dead letters and the counter's labels.
+pub const REASONS: &[&str] = &[
+    "missing_signature",
+    "unknown_key",
+    "key_not_valid",
+    "bad_signature",
+    "chain_broken",
+    "chain_out_of_order",
+];
+
+/// A batch refused for its integrity: what the dead letter and the `integrity` alert say.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntegrityRefusal {
+    pub vehicle: VehicleId,
+    pub reason: &'static str,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// The last fix's time and place.
+    pub t: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    /// The key id the batch claims, if signed.
+    pub key: Option<String>,
+}
+
+impl IntegrityRefusal {
+    /// The alert's detail.
+    pub fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "reason": self.reason,
+            "seqs": [self.first_seq, self.last_seq],
+            "key": self.key,
+        })
+    }
+}
+
+/// An agent's batch waiting to be checked, with the index of the message it came in.
+pub(crate) struct Candidate {
+    pub message: usize,
+    pub batch: VehiclePositions,
+    pub signed: Option<BatchSignature>,
+}
+
+/// What checking a commit's agent batches decided.
+#[derive(Default)]
+pub(crate) struct Checked {
+    /// In the order they came.
+    pub accepted: Vec<VehiclePositions>,
+    /// The message index and why.
+    pub refused: Vec<(usize, IntegrityRefusal)>,
+    pub gaps: Vec<ChainGap>,
+    /// Batches signed by a vehicle with no key registered: stored unsigned.
+    pub signed_without_key: u64,
+}
+
+/// Each vehicle's newest chain head ingest accepted: the fix before a live batch's first is
+/// almost always the last one accepted, so it is linked without asking the store. A head kept
+/// here whose commit then fails is harmless: a failed commit is retried until it is stored.
+#[derive(Default)]
+pub(crate) struct ChainHeads(HashMap<VehicleId, (u64, ChainHash)>);
+
+/// A batch whose signature is still to check.
+struct Claim {
+    candidate: Candidate,
+    head: SignedHead,
+    prevs: Vec<ChainHash>,
+    key: VehicleKey,
+}
+
+pub(crate) async fn check(
+    store: &Store,
+    candidates: Vec<Candidate>,
+    now: DateTime<Utc>,
+    heads: &mut ChainHeads,
+) -> Result<Checked, StoreError> {
+    let mut checked = Checked::default();
+    let mut vehicles: Vec<VehicleId> = candidates.iter().map(|c| c.batch.vehicle.clone()).collect();
+    vehicles.sort();
+    vehicles.dedup();
+    let mut keys: HashMap<VehicleId, Vec<VehicleKey>> = HashMap::new();
+    for key in store.vehicle_keys_among(&vehicles).await? {
+        keys.entry(key.vehicle.clone()).or_default().push(key);
+    }
+    // The order batches are accepted in: unsigned ones at once, signed ones after checking.
+    let mut claims = Vec::new();
+    for candidate in candidates {
+        let Some(vehicle_keys) = keys.get(&candidate.batch.vehicle) else {
+            checked.signed_without_key += u64::from(candidate.signed.is_some());
+            checked.accepted.push(candidate.batch);
+            continue;
+        };
+        match decide(candidate, vehicle_keys) {
+            Decision::Unsigned(candidate) => checked.accepted.push(candidate.batch),
+            Decision::Claim(claim) => claims.push(*claim),
+            Decision::Refuse(candidate, reason) => {
+                checked.refused.push((candidate.message, refusal(&candidate, reason)));
+            }
+        }
+    }
+    let verified = verify_signatures(claims, &mut checked);
+    link_all(store, verified, now, heads, &mut checked).await?;
+    Ok(checked)
+}
+
+/// What to do with a batch of a vehicle that has keys, before its signature is checked.
+enum Decision {
+    /// Unsigned, and older than the vehicle's first key.
+    Unsigned(Candidate),
+    Claim(Box<Claim>),
+    Refuse(Candidate, &'static str),
+}
+
+fn decide(candidate: Candidate, keys: &[VehicleKey]) -> Decision {
+    let last = candidate.batch.positions.last().map(|p| p.t).unwrap_or_default();
+    // Keys are ordered by valid_from: the one valid at `last` is the last that starts by then.
+    let valid = keys.iter().rev().find(|k| k.valid_from <= last);
+    let Some(signed) = candidate.signed else {
+        return match valid {
+            Some(_) => Decision::Refuse(candidate, "missing_signature"),
+            None => Decision::Unsigned(candidate),
+        };
+    };
+    if !keys.iter().any(|k| k.key_id() == signed.key) {
+        return Decision::Refuse(candidate, "unknown_key");
+    }
+    let Some(key) = valid.filter(|k| k.key_id() == signed.key) else {
+        return Decision::Refuse(candidate, "key_not_valid");
+    };
+    let Some((prevs, head)) = prevs_and_head(&signed.prev, &candidate.batch) else {
+        return Decision::Refuse(candidate, "chain_out_of_order");
+    };
+    let head = SignedHead {
+        vehicle: candidate.batch.vehicle.clone(),
+        seq: candidate.batch.positions.last().map_or(0, |p| p.seq),
+        head,
+        key: signed.key,
+        sig: signed.sig,
+    };
+    Decision::Claim(Box::new(Claim { head, prevs, key: key.clone(), candidate }))
+}
+
+/// Each position's prev and the head after the last; `None` if seqs do not rise.
+fn prevs_and_head(prev: &ChainHash, batch: &VehiclePositions) -> Option<(Vec<ChainHash>, ChainHash)> {
+    let mut prevs = Vec::with_capacity(batch.positions.len());
+    let mut head = *prev;
+    let mut last_seq = None;
+    for p in &batch.positions {
+        if last_seq.is_some_and(|last| p.seq <= last) {
+            return None;
+        }
+        last_seq = Some(p.seq);
+        prevs.push(head);
+        head = link(&head, &batch.vehicle, p);
+    }
+    Some((prevs, head))
+}
+
+/// The claims whose signature holds, in their order; the others refused `bad_signature`.
+fn verify_signatures(claims: Vec<Claim>, checked: &mut Checked) -> Vec<Claim> {
+    let public: Vec<_> = claims.iter().map(|c| c.key.key).collect();
+    let pairs: Vec<_> = claims.iter().zip(&public).map(|(c, k)| (&c.head, k)).collect();
+    if pairs.is_empty() || SignedHead::verify_all(&pairs).is_ok() {
+        return claims;
+    }
+    let mut good = Vec::with_capacity(claims.len());
+    for claim in claims {
+        if claim.head.verify(&claim.key.key).is_ok() {
+            good.push(claim);
+        } else {
+            checked.refused.push((claim.candidate.message, refusal(&claim.candidate, "bad_signature")));
+        }
+    }
+    good
+}
+
+/// Links each verified batch to its vehicle's chain, in the order they came.
+async fn link_all(
+    store: &Store,
+    claims: Vec<Claim>,
+    now: DateTime<Utc>,
+    heads: &mut ChainHeads,
+    checked: &mut Checked,
+) -> Result<(), StoreError> {
+    // Heads accepted in this commit, by vehicle and seq: a later batch may link to them.
+    let mut accepted: HashMap<VehicleId, HashMap<u64, ChainHash>> = HashMap::new();
+    for claim in claims {
+        let vehicle = claim.candidate.batch.vehicle.clone();
+        let first = claim.candidate.batch.positions.first().map_or(0, |p| p.seq);
+        let prev = claim.prevs.first().copied().unwrap_or(GENESIS);
+        let before = match first.checked_sub(1) {
+            None => ChainPoint::NotStored,
+            Some(seq) => match accepted.get(&vehicle).and_then(|m| m.get(&seq)) {
+                Some(head) => ChainPoint::Head(*head),
+                None => match heads.0.get(&vehicle) {
+                    Some((at, head)) if *at == seq => ChainPoint::Head(*head),
+                    _ => store.chain_head_at(&vehicle, seq).await?,
+                },
+            },
+        };
+        match before {
+            ChainPoint::Head(head) if head != prev => {
+                checked.refused.push((claim.candidate.message, refusal(&claim.candidate, "chain_broken")));
+                continue;
+            }
+            ChainPoint::Head(_) | ChainPoint::Unsigned => {}
+            ChainPoint::NotStored => {
+                let in_commit =
+                    accepted.get(&vehicle).and_then(|m| m.keys().filter(|&&s| s < first).max().copied());
+                let stored = store.last_stored_seq(&vehicle, first).await?;
+                let last = in_commit.max(stored);
+                let from = last.map_or(1, |s| s + 1);
+                let starts_chain = last.is_none() && prev == GENESIS;
+                if !starts_chain && first > from {
+                    checked.gaps.push(ChainGap {
+                        vehicle: vehicle.clone(),
+                        from_seq: from,
+                        to_seq: first - 1,
+                        detected_at: now,
+                    });
+                }
+            }
+        }
+        accepted.entry(vehicle.clone()).or_default().insert(claim.head.seq, claim.head.head);
+        if heads.0.get(&vehicle).is_none_or(|(at, _)| *at <= claim.head.seq) {
+            heads.0.insert(vehicle, (claim.head.seq, claim.head.head));
+        }
+        let mut batch = claim.candidate.batch;
+        batch.chain = Some(SignedChain { prevs: claim.prevs, head: claim.head });
+        checked.accepted.push(batch);
+    }
+    Ok(())
+}
+
+fn refusal(candidate: &Candidate, reason: &'static str) -> IntegrityRefusal {
+    let positions = &candidate.batch.positions;
+    let (first, last) = (positions.first(), positions.last());
+    IntegrityRefusal {
+        vehicle: candidate.batch.vehicle.clone(),
+        reason,
+        first_seq: first.map_or(0, |p| p.seq),
+        last_seq: last.map_or(0, |p| p.seq),
+        t: last.map_or_else(Utc::now, |p| p.t),
+        lat: last.map_or(0.0, |p| p.lat),
+        lon: last.map_or(0.0, |p| p.lon),
+        key: candidate.signed.map(|s| s.key.to_string()),
+    }
+}
