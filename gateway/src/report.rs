@@ -9,7 +9,9 @@
 //!  "vehicles": [{"vehicle", "first_fix": "<time>"|null, "last_fix": "<time>"|null, "fixes",
 //!                "distance_km", "driven": <GeoJSON LineString>|null, "stops": […], "gaps": […],
 //!                "off_route": [<alerts of kind off_route>]}],
-//!  "alerts": [<alert as GET /api/v1/alerts shows it> + "transitions": [{"state", "at", "by", "note"}]]}
+//!  "alerts": [<alert as GET /api/v1/alerts shows it> + "transitions": [{"state", "at", "by", "note"}]],
+//!  "seals": [<as GET /api/v1/moves/{id}/seals lists them>],
+//!  "checkpoints": [<as GET /api/v1/moves/{id}/checkpoints lists them>]}
 //! ```
 //!
 //! The span is the move's (as for the replay, at most 7 days). Each vehicle's fixes are read
@@ -36,6 +38,8 @@ use utoipa_axum::routes;
 use crate::access::visible_move;
 use crate::alert_api::{AlertView, TransitionView};
 use crate::audit;
+use crate::checkpoints::{checkpoint_views, CheckpointView};
+use crate::seals::{seal_views, SealView};
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
@@ -77,6 +81,12 @@ pub(crate) struct Report {
     vehicles: Vec<Value>,
     /// The alert log: every alert with who acknowledged and resolved it, when and why.
     alerts: Vec<AlertWithTransitions>,
+    /// The move's sealed items.
+    seals: Vec<SealView>,
+    /// Every seal checkpoint of the move (stage, time, who, the vehicle's position, each seal's
+    /// state), oldest first; an auditor reads a position only once it is at least
+    /// `auditor_delay_minutes` old.
+    checkpoints: Vec<CheckpointView>,
 }
 
 /// What one vehicle drove (the schema of `VehicleSummary::finish` and its `off_route`).
@@ -116,7 +126,7 @@ pub(crate) struct AlertWithTransitions {
     path = "/api/v1/moves/{id}/report",
     tag = "moves",
     operation_id = "moveReport",
-    summary = "The move report: planned against driven, stops, gaps, deviations and the alert log",
+    summary = "The move report: planned against driven, stops, gaps, deviations, the alert log, the seals and their checkpoints",
     description = "Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); at most 7 days. An auditor reads fixes and alerts at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the span ends there. Recorded in the audit log.",
     params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReportQuery),
     responses(
@@ -174,5 +184,7 @@ pub(crate) async fn move_report(
         to: format_time(&span.to),
         vehicles,
         alerts: alert_log,
+        seals: seal_views(state, &id).await?,
+        checkpoints: checkpoint_views(state, user.0.role, &id).await?,
     }))
 }

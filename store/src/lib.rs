@@ -23,7 +23,8 @@
 //! - `moves`: moves and the people assigned to them (their teams);
 //! - `alerts`: alerts, their transitions and notifier deliveries;
 //! - `audit`: the hash-chained audit log;
-//! - `retention`: legal holds, purges and the background housekeeping.
+//! - `retention`: legal holds, purges and the background housekeeping;
+//! - `seals`: a move's sealed items and the checkpoints where they were seen.
 //!
 //! Each holds its types and its public [`Store`] methods in `mod.rs`, and its SQL in `sqlite.rs`
 //! and `postgres.rs` side by side. What the features share has a small module of its own:
@@ -74,6 +75,7 @@ mod positions;
 mod postgres;
 mod retention;
 mod rows;
+mod seals;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -91,6 +93,7 @@ pub use moves::{MoveCrew, MoveEnd, MoveRecord, MoveState, PlanEdit, PlanEdited, 
 pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };
+pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 pub use retention::{
     run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
     Retention,
