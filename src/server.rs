@@ -158,12 +158,15 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let (alert_changes, alert_changes_rx) = mpsc::unbounded_channel();
     let (seal_incidents, seal_incidents_rx) = mpsc::unbounded_channel();
     let (committed, committed_rx) = mpsc::unbounded_channel();
+    let from_gateway = FromGateway {
+        move_changes: move_changes_rx,
+        alert_changes: alert_changes_rx,
+        seal_incidents: seal_incidents_rx,
+    };
     let forward = tokio::spawn(forward_to_alerts(
         committed_rx,
-        move_changes_rx,
+        from_gateway,
         retained_wake.clone(),
-        alert_changes_rx,
-        seal_incidents_rx,
         alert_inputs,
         live.clone(),
         shutdown.child_token(),
@@ -367,6 +370,13 @@ const LIVE_BUFFER: usize = 16_384;
 /// to skip alerts, past this).
 const LIVE_ALERTS_BUFFER: usize = 4_096;
 
+/// What the gateway tells the server (the other ends of `GatewayEvents`' channels).
+struct FromGateway {
+    move_changes: mpsc::UnboundedReceiver<MoveChange>,
+    alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
+    seal_incidents: mpsc::UnboundedReceiver<SealIncident>,
+}
+
 /// Carries what ingest committed, moves' changes, people's alert changes and seals seen broken
 /// or missing to the alert service
 /// (and wakes the retained-message loop at a move's change),
@@ -374,14 +384,13 @@ const LIVE_ALERTS_BUFFER: usize = 4_096;
 /// then too), or when ingest and the gateway are gone.
 async fn forward_to_alerts(
     mut committed: mpsc::UnboundedReceiver<Committed>,
-    mut move_changes: mpsc::UnboundedReceiver<MoveChange>,
+    from_gateway: FromGateway,
     retained_wake: Arc<tokio::sync::Notify>,
-    mut alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
-    mut seal_incidents: mpsc::UnboundedReceiver<SealIncident>,
     alerts: mpsc::UnboundedSender<alert_service::Input>,
     live: broadcast::Sender<LiveEvent>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let FromGateway { mut move_changes, mut alert_changes, mut seal_incidents } = from_gateway;
     loop {
         let input = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),

@@ -673,7 +673,14 @@ async fn every_answer_is_as_the_openapi_document_says() {
         { "label": "Archive box", "number": "SL-2", "sensitivity": "normal" },
     ]});
     let listed = c.expect(200, "PUT", &seals_path, Some(admin), Some(list)).await;
-    c.expect(400, "PUT", &seals_path, Some(admin), Some(json!({ "seals": [{ "label": "x", "number": "1", "sensitivity": "loud" }] }))).await;
+    c.expect(
+        400,
+        "PUT",
+        &seals_path,
+        Some(admin),
+        Some(json!({ "seals": [{ "label": "x", "number": "1", "sensitivity": "loud" }] })),
+    )
+    .await;
     c.expect(403, "PUT", &seals_path, Some(auditor), Some(json!({ "seals": [] }))).await;
     c.expect(200, "GET", &seals_path, Some(auditor), None).await;
     c.expect(404, "GET", "/api/v1/moves/no-such-move/seals", Some(admin), None).await;
@@ -681,8 +688,10 @@ async fn every_answer_is_as_the_openapi_document_says() {
     let seen = json!({ "stage": "unloading", "vehicle": "truck-9", "note": "at the door",
         "seals": [{ "seal_id": listed["seals"][0]["id"], "state": "broken", "note": "cut" }] });
     c.expect(201, "POST", &checkpoints_path, Some(admin), Some(seen)).await;
-    c.expect(400, "POST", &checkpoints_path, Some(admin), Some(json!({ "stage": "lunch", "seals": [] }))).await;
-    c.expect(403, "POST", &checkpoints_path, Some(auditor), Some(json!({ "stage": "loading", "seals": [] }))).await;
+    c.expect(400, "POST", &checkpoints_path, Some(admin), Some(json!({ "stage": "lunch", "seals": [] })))
+        .await;
+    c.expect(403, "POST", &checkpoints_path, Some(auditor), Some(json!({ "stage": "loading", "seals": [] })))
+        .await;
     let removed = json!({ "seals": [] });
     c.expect(409, "PUT", &seals_path, Some(admin), Some(removed)).await;
     c.expect(200, "GET", &checkpoints_path, Some(admin), None).await;

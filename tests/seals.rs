@@ -136,9 +136,15 @@ async fn an_admin_lists_seals_that_keep_their_ids_and_bad_lists_are_refused_by_r
     let seal = |number: &str| json!({ "label": "box", "number": number, "sensitivity": "normal" });
     let bad = [
         (json!({ "seals": [seal("A"), seal("A")] }), "duplicate_seal_number"),
-        (json!({ "seals": [{ "id": "s-nope", "label": "box", "number": "A", "sensitivity": "normal" }] }), "unknown_seal"),
+        (
+            json!({ "seals": [{ "id": "s-nope", "label": "box", "number": "A", "sensitivity": "normal" }] }),
+            "unknown_seal",
+        ),
         (json!({ "seals": [{ "label": "box", "number": "A", "sensitivity": "top" }] }), "bad_sensitivity"),
-        (json!({ "seals": [{ "label": "box", "number": "A", "sensitivity": "normal", "vehicle": "truck-99" }] }), "unknown_vehicle"),
+        (
+            json!({ "seals": [{ "label": "box", "number": "A", "sensitivity": "normal", "vehicle": "truck-99" }] }),
+            "unknown_vehicle",
+        ),
         (json!({ "seals": [{ "label": " ", "number": "A", "sensitivity": "normal" }] }), "empty_label"),
         (json!({ "seals": "none" }), "bad_request"),
     ];
@@ -208,7 +214,10 @@ async fn an_escort_records_checkpoints_with_the_vehicles_latest_fix_and_bad_ones
         json!({ "t": convoy_core::position::format_time(&fix(42, 2).t), "seq": 42, "lat": 48.16, "lon": 11.5042 }),
         "the vehicle's latest stored fix"
     );
-    assert_eq!(recorded["seals"][0], json!({ "seal_id": ids[0], "number": "SL-1001", "label": "Rack 3 crate", "state": "intact", "note": null }));
+    assert_eq!(
+        recorded["seals"][0],
+        json!({ "seal_id": ids[0], "number": "SL-1001", "label": "Rack 3 crate", "state": "intact", "note": null })
+    );
 
     let seal = |state: &str| json!([{ "seal_id": ids[0], "state": state }]);
     let long = "x".repeat(1001);
@@ -216,8 +225,14 @@ async fn an_escort_records_checkpoints_with_the_vehicles_latest_fix_and_bad_ones
         (json!({ "stage": "lunch", "seals": seal("intact") }), "bad_stage"),
         (json!({ "stage": "handover", "seals": seal("fine") }), "bad_state"),
         (json!({ "stage": "handover", "seals": [] }), "no_seals"),
-        (json!({ "stage": "handover", "seals": [{ "seal_id": "s-nope", "state": "intact" }] }), "unknown_seal"),
-        (json!({ "stage": "handover", "seals": [{ "seal_id": ids[0], "state": "intact" }, { "seal_id": ids[0], "state": "broken" }] }), "duplicate_seal"),
+        (
+            json!({ "stage": "handover", "seals": [{ "seal_id": "s-nope", "state": "intact" }] }),
+            "unknown_seal",
+        ),
+        (
+            json!({ "stage": "handover", "seals": [{ "seal_id": ids[0], "state": "intact" }, { "seal_id": ids[0], "state": "broken" }] }),
+            "duplicate_seal",
+        ),
         (json!({ "stage": "handover", "seals": seal("intact"), "note": long }), "note_too_long"),
         (json!({ "stage": "handover", "vehicle": "truck-99", "seals": seal("intact") }), "unknown_vehicle"),
     ];
@@ -257,12 +272,19 @@ async fn an_escort_records_checkpoints_with_the_vehicles_latest_fix_and_bad_ones
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["seals"], seals["seals"]);
     assert_eq!(report["checkpoints"][0], recorded);
-    let (_, audited_report) = w.server.get_json(&format!("/api/v1/moves/{}/report", w.move_id), &w.auditor).await;
+    let (_, audited_report) =
+        w.server.get_json(&format!("/api/v1/moves/{}/report", w.move_id), &w.auditor).await;
     assert_eq!(audited_report["checkpoints"][0]["fix"], Value::Null, "the auditor delay holds in the report");
 
     // An ended move takes no checkpoint and no new list.
-    let (status, _) =
-        send(&w.server, "POST", &w.admin, &format!("/api/v1/moves/{}/end", w.move_id), json!({ "reason": "done" })).await;
+    let (status, _) = send(
+        &w.server,
+        "POST",
+        &w.admin,
+        &format!("/api/v1/moves/{}/end", w.move_id),
+        json!({ "reason": "done" }),
+    )
+    .await;
     assert_eq!(status, 200);
     let before = refusals(&w.server, "move_ended").await;
     let (status, answer) = send(&w.server, "POST", &w.escort, &path, good).await;
@@ -270,7 +292,10 @@ async fn an_escort_records_checkpoints_with_the_vehicles_latest_fix_and_bad_ones
     let (status, _) = send(&w.server, "PUT", &w.admin, &seals_path, two_seals()).await;
     assert_eq!(status, 409);
     assert_eq!(refusals(&w.server, "move_ended").await, before + 2.0);
-    assert_eq!(audited(&w.server, "checkpoint.record").await, [(Some(ESCORT_USER.to_string()), w.move_id.clone())]);
+    assert_eq!(
+        audited(&w.server, "checkpoint.record").await,
+        [(Some(ESCORT_USER.to_string()), w.move_id.clone())]
+    );
     assert!(!audited(&w.server, "checkpoints.view").await.is_empty());
     w.server.stop().await;
 }
@@ -278,7 +303,8 @@ async fn an_escort_records_checkpoints_with_the_vehicles_latest_fix_and_bad_ones
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_seal_opens_a_seal_alert_on_the_move_at_once_and_on_the_live_feed() {
     let w = start().await;
-    let (_, listed) = send(&w.server, "PUT", &w.admin, &format!("/api/v1/moves/{}/seals", w.move_id), two_seals()).await;
+    let (_, listed) =
+        send(&w.server, "PUT", &w.admin, &format!("/api/v1/moves/{}/seals", w.move_id), two_seals()).await;
     let ids: Vec<String> =
         listed["seals"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
     let truck = VehicleId::new("truck-01").unwrap();
@@ -332,7 +358,11 @@ async fn a_broken_seal_opens_a_seal_alert_on_the_move_at_once_and_on_the_live_fe
     assert_eq!(alert["vehicle"], "truck-01");
     assert_eq!(alert["state"], "open");
     assert_eq!(alert["opened_t"], recorded["at"], "opened at the checkpoint's time");
-    assert_eq!((alert["lat"].clone(), alert["lon"].clone()), (json!(48.161), json!(11.55)), "at the recorded place");
+    assert_eq!(
+        (alert["lat"].clone(), alert["lon"].clone()),
+        (json!(48.161), json!(11.55)),
+        "at the recorded place"
+    );
     assert_eq!(
         alert["detail"],
         json!({ "stage": "unloading", "state": "broken", "seal": "SL-1001", "label": "Rack 3 crate", "by": ESCORT_USER, "note": "tag cut" })

@@ -404,13 +404,22 @@ mod tests {
         }
     }
 
-    fn input(stage: &str, vehicle: Option<&str>, seals: &[(&str, &str)], note: Option<String>) -> CheckpointInput {
+    fn input(
+        stage: &str,
+        vehicle: Option<&str>,
+        seals: &[(&str, &str)],
+        note: Option<String>,
+    ) -> CheckpointInput {
         CheckpointInput {
             stage: stage.into(),
             vehicle: vehicle.map(str::to_string),
             seals: seals
                 .iter()
-                .map(|(id, state)| SealSeenInput { seal_id: id.to_string(), state: state.to_string(), note: None })
+                .map(|(id, state)| SealSeenInput {
+                    seal_id: id.to_string(),
+                    state: state.to_string(),
+                    note: None,
+                })
                 .collect(),
             note,
         }
@@ -429,16 +438,26 @@ mod tests {
         assert_eq!(judge(input("loading", None, &[("s1", "fine")], None)), Some("bad_state"));
         assert_eq!(judge(input("loading", None, &[], None)), Some("no_seals"));
         assert_eq!(judge(input("loading", None, &[("s9", "intact")], None)), Some("unknown_seal"));
-        assert_eq!(judge(input("loading", None, &[("s1", "intact"), ("s1", "broken")], None)), Some("duplicate_seal"));
-        assert_eq!(judge(input("loading", Some("truck-99"), &[("s1", "intact")], None)), Some("unknown_vehicle"));
-        assert_eq!(judge(input("loading", None, &[("s1", "intact")], Some("x".repeat(1001)))), Some("note_too_long"));
+        assert_eq!(
+            judge(input("loading", None, &[("s1", "intact"), ("s1", "broken")], None)),
+            Some("duplicate_seal")
+        );
+        assert_eq!(
+            judge(input("loading", Some("truck-99"), &[("s1", "intact")], None)),
+            Some("unknown_vehicle")
+        );
+        assert_eq!(
+            judge(input("loading", None, &[("s1", "intact")], Some("x".repeat(1001)))),
+            Some("note_too_long")
+        );
         assert_eq!(judge(input("loading", None, &[("s1", "intact")], Some("é".repeat(1000)))), None);
     }
 
     #[test]
     fn only_broken_or_missing_seals_ask_for_an_alert_on_the_right_vehicle() {
         let seals = [seal("s1", "A-1", None), seal("s2", "A-2", Some("escort-1")), seal("s3", "A-3", None)];
-        let request = input("unloading", None, &[("s1", "intact"), ("s2", "broken"), ("s3", "missing")], None);
+        let request =
+            input("unloading", None, &[("s1", "intact"), ("s2", "broken"), ("s3", "missing")], None);
         let checkpoint = judge(request, &record(), &seals, "eve", Utc::now()).unwrap();
         let found: Vec<(String, String, String)> = incidents(&checkpoint, &record(), &seals)
             .into_iter()

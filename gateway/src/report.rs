@@ -39,7 +39,6 @@ use crate::access::visible_move;
 use crate::alert_api::{AlertView, TransitionView};
 use crate::audit;
 use crate::checkpoints::{checkpoint_views, CheckpointView};
-use crate::seals::{seal_views, SealView};
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
@@ -47,6 +46,7 @@ use crate::moves::MoveWithPlan;
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
 use crate::reply::Reply;
 use crate::schemas;
+use crate::seals::{seal_views, SealView};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {

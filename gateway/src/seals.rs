@@ -245,7 +245,8 @@ pub(crate) async fn replace_seals(
     match state.store.replace_move_seals(&id, &seals).await? {
         SealsReplaced::Stored => {}
         SealsReplaced::HasCheckpoints(seal) => {
-            let message = format!("seal {seal} is named by a checkpoint and cannot be removed; nothing changed");
+            let message =
+                format!("seal {seal} is named by a checkpoint and cannot be removed; nothing changed");
             return Err(ApiError::new(StatusCode::CONFLICT, message).with_reason("seal_has_checkpoints"));
         }
     }
@@ -259,11 +260,10 @@ pub(crate) async fn replace_seals(
 pub(crate) fn still_open(record: &MoveRecord) -> Result<(), ApiError> {
     match record.state_at(Utc::now()) {
         MoveState::Planned | MoveState::Running => Ok(()),
-        MoveState::Ended | MoveState::Cancelled => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "the move has ended or was cancelled; nothing changed",
-        )
-        .with_reason("move_ended")),
+        MoveState::Ended | MoveState::Cancelled => {
+            Err(ApiError::new(StatusCode::CONFLICT, "the move has ended or was cancelled; nothing changed")
+                .with_reason("move_ended"))
+        }
     }
 }
 
@@ -392,7 +392,8 @@ mod tests {
     fn a_list_keeps_known_ids_and_makes_new_ones() {
         let current = vec!["s1".to_string()];
         let vehicles = vec!["truck-01".to_string()];
-        let seals = judge_list(vec![draft(Some("s1"), "A-1"), draft(None, "A-2")], &current, &vehicles).unwrap();
+        let seals =
+            judge_list(vec![draft(Some("s1"), "A-1"), draft(None, "A-2")], &current, &vehicles).unwrap();
         assert_eq!(seals[0].id, "s1");
         assert!(seals[1].id.starts_with('s') && seals[1].id != "s1");
         assert_eq!(seals[0].label, "Rack 3 crate", "trimmed");
@@ -409,12 +410,18 @@ mod tests {
         assert_eq!(judge(vec![draft(Some("s9"), "A")]), Some("unknown_seal"));
         assert_eq!(judge(vec![draft(None, " ")]), Some("empty_number"));
         assert_eq!(judge(vec![SealDraft { label: "".into(), ..draft(None, "A") }]), Some("empty_label"));
-        assert_eq!(judge(vec![SealDraft { sensitivity: "top".into(), ..draft(None, "A") }]), Some("bad_sensitivity"));
+        assert_eq!(
+            judge(vec![SealDraft { sensitivity: "top".into(), ..draft(None, "A") }]),
+            Some("bad_sensitivity")
+        );
         assert_eq!(
             judge(vec![SealDraft { vehicle: Some("truck-99".into()), ..draft(None, "A") }]),
             Some("unknown_vehicle")
         );
-        assert_eq!(judge(vec![SealDraft { contents: "x".repeat(1001), ..draft(None, "A") }]), Some("text_too_long"));
+        assert_eq!(
+            judge(vec![SealDraft { contents: "x".repeat(1001), ..draft(None, "A") }]),
+            Some("text_too_long")
+        );
         assert_eq!(judge((0..501).map(|n| draft(None, &n.to_string())).collect()), Some("too_many_seals"));
         assert_eq!(judge(vec![]), None, "an empty list is a list");
     }

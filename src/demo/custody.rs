@@ -16,10 +16,24 @@ use super::simulator::CYCLE_S;
 
 /// The demo move's sealed items: (id, label, seal number, what it holds, sensitivity, vehicle).
 const SEALS: [(&str, &str, &str, &str, &str, &str); 4] = [
-    ("s-demo-rack-3", "Rack 3 crate", "AD-2026-0413", "8 storage servers, payroll cluster", "secret", "truck-01"),
+    (
+        "s-demo-rack-3",
+        "Rack 3 crate",
+        "AD-2026-0413",
+        "8 storage servers, payroll cluster",
+        "secret",
+        "truck-01",
+    ),
     ("s-demo-disks", "Disk case 12", "AD-2026-0414", "24 backup disks", "confidential", "truck-01"),
     ("s-demo-rack-7", "Rack 7 crate", "AD-2026-0415", "network switches", "normal", "truck-02"),
-    ("s-demo-files", "Archive box 5", "AD-2026-0416", "customer contracts (paper)", "confidential", "truck-02"),
+    (
+        "s-demo-files",
+        "Archive box 5",
+        "AD-2026-0416",
+        "customer contracts (paper)",
+        "confidential",
+        "truck-02",
+    ),
 ];
 
 /// Lists the move's sealed items, unless it has some already (a demo restarted on its data).

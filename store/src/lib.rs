@@ -93,11 +93,11 @@ pub use moves::{MoveCrew, MoveEnd, MoveRecord, MoveState, PlanEdit, PlanEdited, 
 pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };
-pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 pub use retention::{
     run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
     Retention,
 };
+pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

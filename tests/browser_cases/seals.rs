@@ -10,7 +10,8 @@ const TOUCH_PX: f64 = 44.0;
 /// broken; the checkpoints are listed with the vehicle's position, and the seal alert appears in
 /// the live map's alert panel. On SQLite.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_admin_lists_seals_and_an_escort_on_a_phone_records_checkpoints_and_sees_the_seal_alert_in_chromium() {
+async fn an_admin_lists_seals_and_an_escort_on_a_phone_records_checkpoints_and_sees_the_seal_alert_in_chromium(
+) {
     let shots = screenshots_dir("seals");
     let work = tempfile::tempdir().unwrap();
     let server = TestServer::start(Backend::Sqlite, BrokerKind::Embedded).await;
@@ -70,9 +71,9 @@ async fn an_admin_lists_seals_and_an_escort_on_a_phone_records_checkpoints_and_s
 
     let mut admin = base.clone();
     admin["part"] = json!("admin");
-    let report = run(admin, "admin").await;
-    let listed = &report["steps"]["list_two_seals"];
-    assert_eq!(listed["hash"], format!("#/seals/{move_id}"), "{report}");
+    let admin_report = run(admin, "admin").await;
+    let listed = &admin_report["steps"]["list_two_seals"];
+    assert_eq!(listed["hash"], format!("#/seals/{move_id}"), "{admin_report}");
     assert_eq!(listed["status"], 200, "{listed}");
     assert_eq!(listed["numbers"], json!(["SL-1001", "SL-1002"]));
     assert_eq!(listed["labels"], json!(["Rack 3 crate", "Archive box <b>7</b>"]), "text shown as text");
@@ -112,7 +113,12 @@ async fn an_admin_lists_seals_and_an_escort_on_a_phone_records_checkpoints_and_s
     assert_eq!(unloading["status"], 201, "{unloading}");
     assert_eq!(unloading["message"], "Checkpoint recorded: a seal alert was raised.");
     assert_eq!(
-        unloading["checkpoints"].as_array().unwrap().iter().map(|c| (c["stage"].clone(), c["alarming"].clone(), c["states"].clone())).collect::<Vec<_>>(),
+        unloading["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["stage"].clone(), c["alarming"].clone(), c["states"].clone()))
+            .collect::<Vec<_>>(),
         [
             (json!("unloading"), json!(true), json!(["broken", "intact"])),
             (json!("loading"), json!(false), json!(["intact", "intact"])),
@@ -127,8 +133,8 @@ async fn an_admin_lists_seals_and_an_escort_on_a_phone_records_checkpoints_and_s
     let checkpoints = server.store.checkpoints(&move_id).await.unwrap();
     assert_eq!(checkpoints.len(), 2);
     assert!(checkpoints.iter().all(|c| c.by == ESCORT_USER));
-    for report in [&report] {
-        assert_eq!(report["page_errors"], json!([]), "{report}");
+    for report in [&admin_report, &report] {
+        assert_eq!(report["page_errors"], json!([]), "no script error on the page: {report}");
     }
     server.stop().await;
 }

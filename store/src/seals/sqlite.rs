@@ -22,7 +22,14 @@ impl SqliteStore {
             })?;
             rows.map(|row| {
                 let (id, label, number, contents, sensitivity, vehicle) = row?;
-                Ok(Seal { id, label, number, contents, sensitivity, vehicle: vehicle.map(parse_vehicle).transpose()? })
+                Ok(Seal {
+                    id,
+                    label,
+                    number,
+                    contents,
+                    sensitivity,
+                    vehicle: vehicle.map(parse_vehicle).transpose()?,
+                })
             })
             .collect()
         })

@@ -27,7 +27,12 @@ fn checkpoint(move_id: &str, minutes: i64, seen: &[(&Seal, &str)]) -> Checkpoint
         at: t0() + Duration::minutes(minutes),
         by: "eve".into(),
         note: Some("dock 4".into()),
-        fix: Some(CheckpointFix { t: t0() + Duration::minutes(minutes) - Duration::seconds(3), seq: 42, lat: 48.1, lon: 11.5 }),
+        fix: Some(CheckpointFix {
+            t: t0() + Duration::minutes(minutes) - Duration::seconds(3),
+            seq: 42,
+            lat: 48.1,
+            lon: 11.5,
+        }),
         seals: seen
             .iter()
             .map(|(s, state)| SealSeen {
@@ -46,7 +51,10 @@ pub(super) async fn seals_are_replaced_whole_keeping_ids_and_order(f: Fixture) {
     f.store.add_move(&a_move("m-2", 0)).await.unwrap();
     assert_eq!(f.store.move_seals("m-1").await.unwrap(), vec![]);
     let (a, b) = (seal("s-a", "A-1", Some("truck-07")), seal("s-b", "A-2", None));
-    assert_eq!(f.store.replace_move_seals("m-1", &[a.clone(), b.clone()]).await.unwrap(), SealsReplaced::Stored);
+    assert_eq!(
+        f.store.replace_move_seals("m-1", &[a.clone(), b.clone()]).await.unwrap(),
+        SealsReplaced::Stored
+    );
     f.store.replace_move_seals("m-2", &[seal("s-c", "A-1", None)]).await.unwrap();
     assert_eq!(f.store.move_seals("m-1").await.unwrap(), vec![a.clone(), b.clone()], "every field as given");
 
@@ -55,7 +63,11 @@ pub(super) async fn seals_are_replaced_whole_keeping_ids_and_order(f: Fixture) {
     let added = seal("s-d", "A-3", None);
     f.store.replace_move_seals("m-1", &[added.clone(), renamed.clone()]).await.unwrap();
     assert_eq!(f.store.move_seals("m-1").await.unwrap(), vec![added, renamed]);
-    assert_eq!(f.store.move_seals("m-2").await.unwrap(), vec![seal("s-c", "A-1", None)], "another move's untouched");
+    assert_eq!(
+        f.store.move_seals("m-2").await.unwrap(),
+        vec![seal("s-c", "A-1", None)],
+        "another move's untouched"
+    );
     f.store.replace_move_seals("m-1", &[]).await.unwrap();
     assert_eq!(f.store.move_seals("m-1").await.unwrap(), vec![]);
 }
@@ -89,7 +101,7 @@ pub(super) async fn checkpoints_read_back_whole_and_a_seal_they_name_is_never_re
     f.store.replace_move_seals("m-1", &[a.clone(), renumbered.clone()]).await.unwrap();
     assert_eq!(f.store.checkpoints("m-1").await.unwrap()[1].seals[0].number, "A-2");
     // A list leaving out a seal a checkpoint names changes nothing.
-    let outcome = f.store.replace_move_seals("m-1", &[a.clone()]).await.unwrap();
+    let outcome = f.store.replace_move_seals("m-1", std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(outcome, SealsReplaced::HasCheckpoints("s-b".into()));
     assert_eq!(f.store.move_seals("m-1").await.unwrap(), vec![a, renumbered]);
 }
