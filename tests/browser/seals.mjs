@@ -1,6 +1,6 @@
 // A move's seals and checkpoints on the page (tests/browser_cases/seals.rs), in two sessions:
 // part "admin" lists two sealed items from the Moves list's Seals link; part "escort", on a
-// phone (360x740, touch), opens Seals from the live map's toolbar, records loading with every
+// phone (360x740, touch), opens Seals from the live map (below its vehicles), records loading with every
 // seal intact, then unloading with one seal broken, sees both checkpoints listed, and finds
 // the seal alert in the live map's alert panel. See harness.mjs for how the script and the
 // test talk.
@@ -83,7 +83,7 @@ const escortSteps = {
     await page.goto(config.base);
     await logIn(config.escort);
     await page.locator('.view-live .live-map').waitFor();
-    const link = page.locator('.live .toolbar a.seals-link');
+    const link = page.locator('.live .move-seals a.seals-link');
     await link.waitFor();
     await link.tap();
     await page.locator('form.checkpoint-form').waitFor();

@@ -59,9 +59,10 @@ export async function mountLive(container, ctx) {
   const pickerSlot = el('span', { class: 'picker-slot' });
   // The selected move's zone, named in the toolbar: its arrival times and its alerts read in it.
   const zoneText = el('small', { class: 'time-zone' });
-  // The chosen move's seals and checkpoints (seals.js): where an escort records one.
+  // The chosen move's seals and checkpoints (seals.js): where an escort records one. Below the
+  // vehicles, so that the map stays where it was.
   const sealsLink = el('a', { class: 'button seals-link', href: '#/seals', hidden: true, text: t('seals') });
-  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, `${t('move')} `, pickerSlot), sealsLink, zoneText, connection);
+  const toolbar = el('div', { class: 'toolbar' }, el('label', {}, `${t('move')} `, pickerSlot), zoneText, connection);
   /** @type {Map<string, string>} each move's zone, by id */
   const moveZones = new Map();
   /** @type {string | null} */
@@ -76,7 +77,7 @@ export async function mountLive(container, ctx) {
     zoneOf: (alert) => (alert.move && moveZones.get(alert.move)) || null,
   });
   side.append(el('section', { class: 'vehicles', 'aria-label': t('vehicles') },
-    el('h2', { text: t('vehicles') }), vehicleRows));
+    el('h2', { text: t('vehicles') }), vehicleRows), el('p', { class: 'move-seals' }, sealsLink));
 
   const map = createMap(mapNode, me.web);
   /** @type {Map<string, Vehicle>} */
