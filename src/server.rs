@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use convoy_alerts::service::{self as alert_service, MqttTarget, ServiceConfig};
-use convoy_alerts::{AgentHealth, Arrival, LocaleDefaults, ProgressFeed};
+use convoy_alerts::{AgentHealth, Arrival, LocaleDefaults, OutsideAlert, ProgressFeed};
 use convoy_broker::{BrokerMetrics, DoorTls, InternalClient};
+use convoy_core::alert::AlertKind;
+use convoy_core::custody::SealIncident;
 use convoy_core::live::LiveEvent;
 use convoy_core::progress::ProgressBoard;
 use convoy_gateway::{AppState, GatewayEvents, GatewayMetrics, MoveChange};
@@ -154,12 +156,17 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     // Wakes the retained-message loop at a move's change, rather than at its next check.
     let retained_wake = Arc::new(tokio::sync::Notify::new());
     let (alert_changes, alert_changes_rx) = mpsc::unbounded_channel();
+    let (seal_incidents, seal_incidents_rx) = mpsc::unbounded_channel();
     let (committed, committed_rx) = mpsc::unbounded_channel();
+    let from_gateway = FromGateway {
+        move_changes: move_changes_rx,
+        alert_changes: alert_changes_rx,
+        seal_incidents: seal_incidents_rx,
+    };
     let forward = tokio::spawn(forward_to_alerts(
         committed_rx,
-        move_changes_rx,
+        from_gateway,
         retained_wake.clone(),
-        alert_changes_rx,
         alert_inputs,
         live.clone(),
         shutdown.child_token(),
@@ -206,7 +213,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         None => None,
     };
     let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
-    let events = GatewayEvents { move_changes, alert_changes, live, live_alerts };
+    let events = GatewayEvents { move_changes, alert_changes, seal_incidents, live, live_alerts };
     let state = AppState {
         store: store.clone(),
         registry,
@@ -363,19 +370,27 @@ const LIVE_BUFFER: usize = 16_384;
 /// to skip alerts, past this).
 const LIVE_ALERTS_BUFFER: usize = 4_096;
 
-/// Carries what ingest committed, moves' changes and people's alert changes to the alert service
+/// What the gateway tells the server (the other ends of `GatewayEvents`' channels).
+struct FromGateway {
+    move_changes: mpsc::UnboundedReceiver<MoveChange>,
+    alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
+    seal_incidents: mpsc::UnboundedReceiver<SealIncident>,
+}
+
+/// Carries what ingest committed, moves' changes, people's alert changes and seals seen broken
+/// or missing to the alert service
 /// (and wakes the retained-message loop at a move's change),
 /// and positions and agent status to the live feed. Ends at shutdown (the alert service stops
 /// then too), or when ingest and the gateway are gone.
 async fn forward_to_alerts(
     mut committed: mpsc::UnboundedReceiver<Committed>,
-    mut move_changes: mpsc::UnboundedReceiver<MoveChange>,
+    from_gateway: FromGateway,
     retained_wake: Arc<tokio::sync::Notify>,
-    mut alert_changes: mpsc::UnboundedReceiver<convoy_core::alert::AlertMessage>,
     alerts: mpsc::UnboundedSender<alert_service::Input>,
     live: broadcast::Sender<LiveEvent>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let FromGateway { mut move_changes, mut alert_changes, mut seal_incidents } = from_gateway;
     loop {
         let input = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -401,6 +416,7 @@ async fn forward_to_alerts(
                 }
             }
             Some(message) = alert_changes.recv() => alert_service::Input::Announce(message),
+            Some(incident) = seal_incidents.recv() => alert_service::Input::Outside(seal_alert(incident)),
             else => return Ok(()),
         };
         if alerts.send(input).is_err() {
@@ -420,6 +436,21 @@ fn integrity_alert(refusal: convoy_ingest::IntegrityRefusal) -> convoy_alerts::O
         lat: Some(refusal.lat),
         lon: Some(refusal.lon),
         subject: Some(refusal.reason.to_string()),
+    }
+}
+
+/// The `seal` alert a seal seen broken or missing at a checkpoint opens on its move: its
+/// subject (the alert's `zone`, part of its id) is the seal's number.
+fn seal_alert(incident: SealIncident) -> OutsideAlert {
+    OutsideAlert {
+        kind: AlertKind::Seal,
+        vehicle: incident.vehicle,
+        move_id: Some(incident.move_id),
+        t: incident.t,
+        lat: incident.lat,
+        lon: incident.lon,
+        subject: Some(incident.seal_number),
+        detail: incident.detail,
     }
 }
 

@@ -674,6 +674,42 @@ async fn every_answer_is_as_the_openapi_document_says() {
     let holds = c.expect(200, "GET", "/api/v1/holds", Some(auditor), None).await;
     assert_eq!(holds["holds"].as_array().map(Vec::len), Some(2), "{holds}");
 
+    // Seals and checkpoints: a list, a checkpoint with a broken seal, the report with both, and
+    // the refusals.
+    let sealed = json!({ "name": "sealed", "vehicles": ["truck-9"], "route": route });
+    let sealed = c.expect(201, "POST", "/api/v1/moves", Some(admin), Some(sealed)).await["id"].clone();
+    let sealed = sealed.as_str().unwrap();
+    let seals_path = format!("/api/v1/moves/{sealed}/seals");
+    let list = json!({ "seals": [
+        { "label": "Rack 3 crate", "number": "SL-1", "contents": "disks", "sensitivity": "secret", "vehicle": "truck-9" },
+        { "label": "Archive box", "number": "SL-2", "sensitivity": "normal" },
+    ]});
+    let listed = c.expect(200, "PUT", &seals_path, Some(admin), Some(list)).await;
+    c.expect(
+        400,
+        "PUT",
+        &seals_path,
+        Some(admin),
+        Some(json!({ "seals": [{ "label": "x", "number": "1", "sensitivity": "loud" }] })),
+    )
+    .await;
+    c.expect(403, "PUT", &seals_path, Some(auditor), Some(json!({ "seals": [] }))).await;
+    c.expect(200, "GET", &seals_path, Some(auditor), None).await;
+    c.expect(404, "GET", "/api/v1/moves/no-such-move/seals", Some(admin), None).await;
+    let checkpoints_path = format!("/api/v1/moves/{sealed}/checkpoints");
+    let seen = json!({ "stage": "unloading", "vehicle": "truck-9", "note": "at the door",
+        "seals": [{ "seal_id": listed["seals"][0]["id"], "state": "broken", "note": "cut" }] });
+    c.expect(201, "POST", &checkpoints_path, Some(admin), Some(seen)).await;
+    c.expect(400, "POST", &checkpoints_path, Some(admin), Some(json!({ "stage": "lunch", "seals": [] })))
+        .await;
+    c.expect(403, "POST", &checkpoints_path, Some(auditor), Some(json!({ "stage": "loading", "seals": [] })))
+        .await;
+    let removed = json!({ "seals": [] });
+    c.expect(409, "PUT", &seals_path, Some(admin), Some(removed)).await;
+    c.expect(200, "GET", &checkpoints_path, Some(admin), None).await;
+    let report = c.expect(200, "GET", &format!("/api/v1/moves/{sealed}/report"), Some(admin), None).await;
+    assert_eq!(report["checkpoints"].as_array().map(Vec::len), Some(1), "{report}");
+
     let wrong = std::mem::take(&mut c.wrong);
     assert!(wrong.is_empty(), "{} answers are not as documented:\n{}", wrong.len(), wrong.join("\n"));
     let seen = contract.seen();

@@ -102,6 +102,10 @@ enum Call {
     RasterTile,
     /// `{id}` is a hold placed for this call; the body a release reason.
     FreshHold,
+    /// `{id}` is a new move; the body its list of seals.
+    Seals,
+    /// `{id}` is a new move with one seal, the test escort on its team; the body a checkpoint.
+    Checkpoint,
 }
 
 struct Route {
@@ -178,6 +182,10 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/holds", AUDITORS, Call::Plain),
     route("POST", "/api/v1/holds", ADMIN, Call::NewHold),
     route("POST", "/api/v1/holds/{id}/release", ADMIN, Call::FreshHold),
+    route("GET", "/api/v1/moves/{id}/seals", EVERYONE, Call::Plain),
+    route("PUT", "/api/v1/moves/{id}/seals", PLANNERS, Call::Seals),
+    route("GET", "/api/v1/moves/{id}/checkpoints", EVERYONE, Call::Plain),
+    route("POST", "/api/v1/moves/{id}/checkpoints", WATCHERS, Call::Checkpoint),
 ];
 
 /// Who makes a call.
@@ -396,6 +404,28 @@ impl World {
                 let name = self.fresh_name("team move");
                 id = new_move(&self.server, &plan(&name, &[CARGO])).await;
                 body = Some(json_body(json!({ "users": [ESCORT_USER] })));
+            }
+            Call::Seals => {
+                let name = self.fresh_name("sealed move");
+                id = new_move(&self.server, &plan(&name, &[CARGO])).await;
+                let seal = json!({ "label": "Rack 3 crate", "number": "SL-1", "sensitivity": "secret", "vehicle": CARGO });
+                body = Some(json_body(json!({ "seals": [seal] })));
+            }
+            Call::Checkpoint => {
+                let name = self.fresh_name("checked move");
+                id = new_move(&self.server, &plan(&name, &[CARGO])).await;
+                self.server.store.set_move_team(&id, &[ESCORT_USER.to_string()]).await.unwrap();
+                let seal = convoy_store::Seal {
+                    id: format!("s-{name}").replace(' ', "-"),
+                    label: "Rack 3 crate".into(),
+                    number: "SL-1".into(),
+                    contents: String::new(),
+                    sensitivity: "normal".into(),
+                    vehicle: None,
+                };
+                self.server.store.replace_move_seals(&id, std::slice::from_ref(&seal)).await.unwrap();
+                let seen = json!({ "seal_id": seal.id, "state": "intact" });
+                body = Some(json_body(json!({ "stage": "loading", "vehicle": CARGO, "seals": [seen] })));
             }
             Call::EndMove => {
                 let name = self.fresh_name("move to end");

@@ -162,6 +162,20 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         .unwrap();
     assert_eq!(escort_moves["moves"][0]["id"], moves["moves"][0]["id"], "{escort_moves}");
 
+    // Its sealed items, and the escort's loading checkpoint (10 s in): every seal intact.
+    let move_id = moves["moves"][0]["id"].as_str().unwrap();
+    let seals = get(&format!("/api/v1/moves/{move_id}/seals")).await.unwrap();
+    assert_eq!(seals["seals"].as_array().unwrap().len(), 4, "{seals}");
+    let checkpoints = get(&format!("/api/v1/moves/{move_id}/checkpoints")).await.unwrap();
+    let loading: Vec<&Value> =
+        checkpoints["checkpoints"].as_array().unwrap().iter().filter(|c| c["stage"] == "loading").collect();
+    assert_eq!(loading.len(), 2, "one per truck: {checkpoints}");
+    assert!(loading.iter().all(|c| c["by"] == "escort" && c["fix"].is_object()), "{checkpoints}");
+    assert!(
+        loading.iter().flat_map(|c| c["seals"].as_array().unwrap()).all(|s| s["state"] == "intact"),
+        "{checkpoints}"
+    );
+
     let logged_before_stop = log.lock().unwrap().len();
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();

@@ -5,6 +5,7 @@
 //! Convoy depends on it, and it depends on none of them.
 
 pub mod alert;
+pub mod custody;
 pub mod gcj02;
 pub mod geometry;
 pub mod language;

@@ -78,6 +78,8 @@ pub enum Ability {
     Holds,
     /// See the legal holds, in force and released.
     ViewHolds,
+    /// Record a seal checkpoint (which seals were seen intact, broken or missing) on a move.
+    Checkpoints,
 }
 
 const EVERYONE_BUT_AUDITORS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Escort];
@@ -85,7 +87,7 @@ const PLANNERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Auditor];
 
 impl Ability {
-    pub const ALL: [Ability; 13] = [
+    pub const ALL: [Ability; 14] = [
         Ability::Live,
         Ability::Acknowledge,
         Ability::Plan,
@@ -99,6 +101,7 @@ impl Ability {
         Ability::Phones,
         Ability::Holds,
         Ability::ViewHolds,
+        Ability::Checkpoints,
     ];
 
     /// The roles that may do this. Auditors work from the record: never live, never acting on
@@ -106,7 +109,8 @@ impl Ability {
     /// what they see); history is for those who plan and those who audit.
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Ability::Live | Ability::Acknowledge => EVERYONE_BUT_AUDITORS,
+            // Those on the road record what they see; auditors read checkpoints, never make them.
+            Ability::Live | Ability::Acknowledge | Ability::Checkpoints => EVERYONE_BUT_AUDITORS,
             Ability::Plan | Ability::Vehicles => PLANNERS,
             Ability::Track | Ability::Replay | Ability::Exports | Ability::Report => HISTORY_READERS,
             Ability::Audit => &[Role::Admin, Role::Auditor],
@@ -133,6 +137,7 @@ impl Ability {
             Ability::Phones => "phones",
             Ability::Holds => "holds",
             Ability::ViewHolds => "view_holds",
+            Ability::Checkpoints => "checkpoints",
         }
     }
 }
@@ -175,8 +180,8 @@ mod tests {
     }
 
     #[test]
-    fn escorts_watch_and_acknowledge_only() {
-        assert_eq!(Role::Escort.abilities(), vec![Ability::Live, Ability::Acknowledge]);
+    fn escorts_watch_acknowledge_and_record_checkpoints_only() {
+        assert_eq!(Role::Escort.abilities(), vec![Ability::Live, Ability::Acknowledge, Ability::Checkpoints]);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct GatewayMetrics {
     pub daily_reports_refused: IntCounterVec,
     /// Base-map tile requests refused, by reason (`basemap::BASEMAP_REFUSAL_REASONS`).
     pub basemap_refused: IntCounterVec,
+    /// Requests to change a move's seals or record a checkpoint refused, by reason
+    /// (`seals::SEAL_REFUSAL_REASONS`).
+    pub seals_refused: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -102,6 +105,13 @@ impl GatewayMetrics {
                 Opts::new("convoy_gateway_basemap_refused_total", "Base-map tile requests refused, by reason"),
                 &["reason"],
             )?,
+            seals_refused: IntCounterVec::new(
+                Opts::new(
+                    "convoy_gateway_seals_refused_total",
+                    "Requests to change a move's seals or record a seal checkpoint refused, by reason",
+                ),
+                &["reason"],
+            )?,
         };
         registry.register(Box::new(metrics.logins.clone()))?;
         registry.register(Box::new(metrics.phone_refused.clone()))?;
@@ -151,6 +161,10 @@ impl GatewayMetrics {
         registry.register(Box::new(metrics.basemap_refused.clone()))?;
         for reason in crate::basemap::BASEMAP_REFUSAL_REASONS {
             metrics.basemap_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(metrics.seals_refused.clone()))?;
+        for reason in crate::seals::SEAL_REFUSAL_REASONS {
+            metrics.seals_refused.with_label_values(&[reason]);
         }
         for outcome in ["ok", "refused", "throttled"] {
             metrics.logins.with_label_values(&[outcome]);

@@ -11,7 +11,9 @@
 //!                "off_route": [<alerts of kind off_route>],
 //!                "completeness": {"fix_interval_s", "expected_fixes", "coverage_at_rate",
 //!                                 "silence_at_start_s", "silence_at_end_s", "spool_drops", …}}],
-//!  "alerts": [<alert as GET /api/v1/alerts shows it> + "transitions": [{"state", "at", "by", "note"}]]}
+//!  "alerts": [<alert as GET /api/v1/alerts shows it> + "transitions": [{"state", "at", "by", "note"}]],
+//!  "seals": [<as GET /api/v1/moves/{id}/seals lists them>],
+//!  "checkpoints": [<as GET /api/v1/moves/{id}/checkpoints lists them>]}
 //! ```
 //!
 //! The span is the move's (as for the replay, at most 7 days). Each vehicle's fixes are read
@@ -40,6 +42,7 @@ use utoipa_axum::routes;
 use crate::access::visible_move;
 use crate::alert_api::{AlertView, TransitionView};
 use crate::audit;
+use crate::checkpoints::{checkpoint_views, CheckpointView};
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::extract::{ApiQuery, Authenticated};
@@ -47,6 +50,7 @@ use crate::moves::MoveWithPlan;
 use crate::openapi::{requires, BadRequest, NotFound, ServiceUnavailable};
 use crate::reply::Reply;
 use crate::schemas;
+use crate::seals::{seal_views, SealView};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -81,6 +85,12 @@ pub(crate) struct Report {
     vehicles: Vec<Value>,
     /// The alert log: every alert with who acknowledged and resolved it, when and why.
     alerts: Vec<AlertWithTransitions>,
+    /// The move's sealed items.
+    seals: Vec<SealView>,
+    /// Every seal checkpoint of the move (stage, time, who, the vehicle's position, each seal's
+    /// state), oldest first; an auditor reads a position only once it is at least
+    /// `auditor_delay_minutes` old.
+    checkpoints: Vec<CheckpointView>,
 }
 
 /// What one vehicle drove (the schema of `VehicleSummary::finish` and its `off_route`).
@@ -155,7 +165,7 @@ pub(crate) struct AlertWithTransitions {
     path = "/api/v1/moves/{id}/report",
     tag = "moves",
     operation_id = "moveReport",
-    summary = "The move report: planned against driven, stops, gaps, deviations and the alert log",
+    summary = "The move report: planned against driven, stops, gaps, deviations, the alert log, the seals and their checkpoints",
     description = "Covers the move's window narrowed by `from` and `to` (a range outside the move is 400); at most 7 days. An auditor reads fixes and alerts at least `auditor_delay_minutes` old (the server's `[access]` setting, 60 by default): the span ends there. Recorded in the audit log.",
     params(("id" = String, Path, description = "The move's id, e.g. `m20261128-3f9a1c0b7e21`."), ReportQuery),
     responses(
@@ -220,5 +230,7 @@ pub(crate) async fn move_report(
         to: format_time(&span.to),
         vehicles,
         alerts: alert_log,
+        seals: seal_views(state, &id).await?,
+        checkpoints: checkpoint_views(state, user.0.role, &id).await?,
     }))
 }

@@ -61,6 +61,9 @@ pub struct GatewayEvents {
     pub move_changes: mpsc::UnboundedSender<MoveChange>,
     /// Alert changes people made (acknowledged, resolved), already recorded.
     pub alert_changes: mpsc::UnboundedSender<AlertMessage>,
+    /// Seals seen broken or missing at a checkpoint (already recorded): each opens a `seal`
+    /// alert on its move.
+    pub seal_incidents: mpsc::UnboundedSender<convoy_core::custody::SealIncident>,
     /// Positions and agent status as they happen (many: a slow client skips some).
     pub live: broadcast::Sender<LiveEvent>,
     /// Alert changes as they happen (few: every client gets every one).

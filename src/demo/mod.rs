@@ -16,6 +16,7 @@
 //! `truck-02`, has no agent: its driver's phone reports it through OwnTracks (`phone.rs`).
 
 pub mod andorra;
+mod custody;
 mod phone;
 pub mod receiver_noise;
 pub mod simulator;
@@ -232,7 +233,19 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         passwords.push(demo_vehicle(&server.store, data_dir, &VehicleId::new(id)?).await?);
     }
     let phone_secret = demo_phone(&server.store, data_dir).await?;
-    demo_move(&server.store, &road).await?;
+    let move_id = demo_move(&server.store, &road).await?;
+    // Its sealed items, and their checkpoints at loading and at unloading each cycle (the
+    // trucks stand at the far end for two minutes once the drive out is done).
+    let seals = custody::list_seals(&server.store, &move_id).await?;
+    let unloading_at_s = road.route.out_s().ceil() as u64 + 60;
+    let checkpoints = custody::record_checkpoints(
+        server.store.clone(),
+        move_id,
+        seals,
+        DEMO_ESCORT,
+        unloading_at_s,
+        vehicles_shutdown.child_token(),
+    );
     for ((id, script), vehicle_password) in vehicles(&road).into_iter().zip(passwords) {
         let vehicle = VehicleId::new(id)?;
         let pty = PtyPair::open()?;
@@ -269,6 +282,10 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         phone::report(phone, route.clone(), phone_escort_script(&road), vehicles_shutdown.child_token());
     agents.push(tokio::spawn(async move {
         phone_task.await;
+        Ok(())
+    }));
+    agents.push(tokio::spawn(async move {
+        checkpoints.await;
         Ok(())
     }));
     Ok(Demo { http_addr: server.http_addr, logins, server, server_shutdown, agents, vehicles_shutdown })
@@ -309,16 +326,16 @@ async fn run_agent(
 /// The demo's move: the drive out and back as the planned route, the depot at its start as
 /// origin, the data centre at its end as destination, the car park beside the road as a rest
 /// area, and a forbidden zone where `truck-01`'s detour passes.
-async fn demo_move(store: &Store, road: &DemoRoad) -> anyhow::Result<()> {
-    if store.moves().await?.iter().any(|m| m.name == DEMO_MOVE) {
-        return Ok(());
+async fn demo_move(store: &Store, road: &DemoRoad) -> anyhow::Result<String> {
+    if let Some(existing) = store.moves().await?.into_iter().find(|m| m.name == DEMO_MOVE) {
+        return Ok(existing.id);
     }
     let plan = demo_plan(road);
     let plan = convoy_core::plan::MovePlan::from_json(&serde_json::to_vec(&plan)?)
         .map_err(|e| anyhow::anyhow!("the demo's plan: {e}"))?;
     let record = convoy_registry::store_new_move(store, &plan, DEMO_USER).await?;
     store.set_move_team(&record.id, &[DEMO_ESCORT.to_string()]).await?;
-    Ok(())
+    Ok(record.id)
 }
 
 /// The demo move's plan (see [`demo_move`]).

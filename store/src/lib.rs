@@ -25,6 +25,7 @@
 //! - `audit`: the hash-chained audit log;
 //! - `retention`: legal holds, purges and the background housekeeping;
 //! - `signing`: vehicles' public keys, signed chain heads and chain gaps (signed tracks).
+//! - `seals`: a move's sealed items and the checkpoints where they were seen.
 //!
 //! Each holds its types and its public [`Store`] methods in `mod.rs`, and its SQL in `sqlite.rs`
 //! and `postgres.rs` side by side. What the features share has a small module of its own:
@@ -76,6 +77,7 @@ mod postgres;
 mod retention;
 mod rows;
 mod signing;
+mod seals;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -98,6 +100,7 @@ pub use retention::{
     Retention,
 };
 pub use signing::{ChainGap, ChainPoint, KeyAdded, SignedChain, StoredHead, VehicleKey};
+pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -37,6 +37,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0011_plan_versions.sql",
     "0012_person_language.sql",
     "0013_signed_tracks.sql",
+    "0014_seals.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -55,6 +56,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0012_plan_versions.sql",
     "0013_person_language.sql",
     "0014_signed_tracks.sql",
+    "0015_seals.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

@@ -44,6 +44,12 @@ use plan_versions::{
     a_stale_edit_or_one_of_an_ended_move_changes_nothing, concurrent_edits_of_one_version_store_exactly_one,
     each_plan_edit_is_a_new_version_and_the_newest_is_the_moves_plan,
 };
+#[path = "behaviour/seals.rs"]
+mod seals;
+use seals::{
+    checkpoints_read_back_whole_and_a_seal_they_name_is_never_removed, checkpoints_refuse_changes,
+    seals_are_replaced_whole_keeping_ids_and_order,
+};
 
 /// A store of the given backend, kept alive with whatever it needs (the SQLite directory).
 struct Fixture {
@@ -131,8 +137,8 @@ macro_rules! every_backend {
 suite_on!(on_sqlite_reopened, sqlite: reopening_keeps_the_data_and_the_schema, an_unknown_alert_kind_reads_back_as_corrupt);
 suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schema, an_unknown_alert_kind_reads_back_as_corrupt);
 // Tampering needs a second connection beside the store's.
-suite_on!(on_sqlite_tampered, sqlite: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found);
-suite_on!(on_postgres_tampered, postgres: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found);
+suite_on!(on_sqlite_tampered, sqlite: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found, checkpoints_refuse_changes);
+suite_on!(on_postgres_tampered, postgres: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found, checkpoints_refuse_changes);
 
 every_backend!(
     a_redelivered_position_is_stored_once,
@@ -182,6 +188,8 @@ every_backend!(
     a_vehicles_keys_rotate_forward_and_a_key_is_one_trucks,
     signed_fixes_keep_their_chain_and_heads_and_unsigned_ones_none,
     chain_gaps_are_kept_once_with_their_span,
+    seals_are_replaced_whole_keeping_ids_and_order,
+    checkpoints_read_back_whole_and_a_seal_they_name_is_never_removed,
 );
 
 // The daily report's queries, in a file of their own (this one is long enough).

@@ -97,7 +97,11 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
         ])
     );
     assert_eq!(login["move_name"], MOVE_NAME);
-    assert_eq!(login["move_links"], json!(["Replay", "Exports", "Report"]), "no live link for the move");
+    assert_eq!(
+        login["move_links"],
+        json!(["Replay", "Exports", "Report", "Seals"]),
+        "no live link for the move"
+    );
     assert_eq!(login["plan_links"], 0);
     assert_eq!(login["badge_visible"], false, "an alert is open, but not theirs to deal with");
     // Typing the address of the live map or of the move planner leads back to the moves.

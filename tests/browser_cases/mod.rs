@@ -18,6 +18,7 @@ mod people;
 mod phone;
 mod phones;
 mod progress;
+mod seals;
 mod session;
 mod streets;
 mod time_zone;

@@ -251,6 +251,22 @@ export function alertState(state) {
 }
 
 /**
+ * Where in a move a seal checkpoint was recorded (`loading`, `handover`, `unloading`), in words.
+ * @param {unknown} stage
+ */
+export function sealStage(stage) {
+  return ['loading', 'handover', 'unloading'].includes(String(stage)) ? t(`seal_stage.${stage}`) : String(stage ?? '');
+}
+
+/**
+ * What a seal was seen as (`intact`, `broken`, `missing`), in words.
+ * @param {unknown} state
+ */
+export function sealState(state) {
+  return ['intact', 'broken', 'missing'].includes(String(state)) ? t(`seal_state.${state}`) : String(state ?? '');
+}
+
+/**
  * Who did something: a user name as it is, the rules' own `rule` in words.
  * @param {string | null | undefined} who
  */
@@ -270,8 +286,13 @@ export function alertDetail(alert, timeZone) {
   if (Number.isFinite(d.stopped_s)) parts.push(t('detail.stopped', { duration: duration(d.stopped_s) }));
   if (Number.isFinite(d.top_mps)) parts.push(`${Math.round(d.top_mps * 3.6)} km/h`);
   if (Number.isFinite(d.apart_m)) parts.push(t('detail.apart', { m: Math.round(d.apart_m) }));
-  const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
-  if (zone) parts.push(t('detail.zone', { zone }));
+  // A seal alert's subject (its `zone` field) is the seal's number, not a place.
+  if (alert.kind === 'seal' && typeof d.seal === 'string') {
+    parts.push(t('detail.seal', { seal: d.seal, label: d.label || '', state: sealState(d.state), stage: sealStage(d.stage) }));
+  } else {
+    const zone = alert.zone || (typeof d.zone === 'string' ? d.zone : null);
+    if (zone) parts.push(t('detail.zone', { zone }));
+  }
   if (typeof d.since === 'string') parts.push(t('detail.since', { time: clock(d.since, timeZone) }));
   if (typeof d.last_heard === 'string') parts.push(t('detail.last_heard', { time: clock(d.last_heard, timeZone) }));
   if (typeof d.no_fix_since === 'string') parts.push(t('detail.no_fix_since', { time: clock(d.no_fix_since, timeZone) }));

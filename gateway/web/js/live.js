@@ -5,7 +5,7 @@
 // list entry and its popup; the alert panel; agent status; follow a vehicle (the map keeps it
 // centred).
 
-import { api } from './api.js';
+import { api, seg } from './api.js';
 import { AlertPanel } from './alerts.js';
 import { el, replace } from './dom.js';
 import { age, finite, ms, zoneNote } from './format.js';
@@ -59,6 +59,9 @@ export async function mountLive(container, ctx) {
   const pickerSlot = el('span', { class: 'picker-slot' });
   // The selected move's zone, named in the toolbar: its arrival times and its alerts read in it.
   const zoneText = el('small', { class: 'time-zone' });
+  // The chosen move's seals and checkpoints (seals.js): where an escort records one. Below the
+  // vehicles, so that the map stays where it was.
+  const sealsLink = el('a', { class: 'button seals-link', href: '#/seals', hidden: true, text: t('seals') });
   const toolbar = el('div', { class: 'toolbar' }, el('label', {}, `${t('move')} `, pickerSlot), zoneText, connection);
   /** @type {Map<string, string>} each move's zone, by id */
   const moveZones = new Map();
@@ -74,7 +77,7 @@ export async function mountLive(container, ctx) {
     zoneOf: (alert) => (alert.move && moveZones.get(alert.move)) || null,
   });
   side.append(el('section', { class: 'vehicles', 'aria-label': t('vehicles') },
-    el('h2', { text: t('vehicles') }), vehicleRows));
+    el('h2', { text: t('vehicles') }), vehicleRows), el('p', { class: 'move-seals' }, sealsLink));
 
   const map = createMap(mapNode, me.web);
   /** @type {Map<string, Vehicle>} */
@@ -219,7 +222,9 @@ export async function mountLive(container, ctx) {
     moveVehicles = new Set();
     moveZone = null;
     zoneText.textContent = '';
+    sealsLink.hidden = !id;
     if (!id) return;
+    sealsLink.href = `#/seals/${seg(id)}`;
     const move = await getMove(id);
     moveZone = move.time_zone;
     zoneText.textContent = zoneNote(moveZone);

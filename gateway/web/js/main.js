@@ -1,6 +1,6 @@
 // @ts-check
 // The page: login, the views by hash route (#/live, #/moves, #/setup, #/replay/ID,
-// #/edit/ID, #/exports/ID, #/report/ID, #/daily, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
+// #/edit/ID, #/seals/ID, #/exports/ID, #/report/ID, #/daily, #/history, #/audit, #/phones, #/holds, #/vehicles, #/people, #/password), the
 // navigation a role may use, the header's own password and logout buttons, the language
 // switch, and the live feed and alert book shared by the views.
 //
@@ -26,6 +26,7 @@ import { mountReport } from './report.js';
 import { mountAudit } from './audit.js';
 import { mountPhones } from './phones.js';
 import { mountHolds } from './holds.js';
+import { mountSeals } from './seals.js';
 import { mountDaily } from './daily.js';
 import { mountHistory } from './history.js';
 import { mountPeople } from './people.js';
@@ -97,6 +98,9 @@ const VIEWS = {
   holds: { may: (me) => can(me, 'view_holds'), mount: mountHolds },
   vehicles: { may: (me) => can(me, 'vehicles'), mount: mountVehicles },
   people: { may: (me) => can(me, 'users'), mount: mountPeople },
+  // From a move's Seals link (the Moves list, the live map's toolbar); what each may do there
+  // is the server's abilities (seals.js).
+  seals: { may: (me) => Boolean(me), mount: mountSeals, hidden: true },
   // Everyone's, from the header's Password button.
   password: { may: () => true, mount: mountPassword, hidden: true },
 };

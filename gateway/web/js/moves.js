@@ -166,6 +166,7 @@ export async function mountMoves(container, ctx) {
     if (can(me, 'replay')) links.push(el('a', { href: `#/replay/${seg(move.id)}`, text: t('moves.link_replay') }));
     if (can(me, 'exports')) links.push(el('a', { href: `#/exports/${seg(move.id)}`, text: t('moves.link_exports') }));
     if (can(me, 'report')) links.push(el('a', { href: `#/report/${seg(move.id)}`, text: t('moves.link_report') }));
+    links.push(el('a', { href: `#/seals/${seg(move.id)}`, class: 'seals-link', text: t('moves.link_seals') }));
     if (can(me, 'plan') && (move.state === 'planned' || move.state === 'running')) {
       links.push(el('a', { href: `#/edit/${seg(move.id)}`, class: 'edit-move', text: t('moves.link_edit') }));
     }

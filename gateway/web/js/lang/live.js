@@ -6,6 +6,7 @@
 export default {
   en: {
     move: 'Move',
+    seals: 'Seals',
     vehicles: 'Vehicles',
     'title.age': 'Age of the last fix',
     'title.speed': 'Speed',
@@ -45,6 +46,7 @@ export default {
   },
   'zh-CN': {
     move: '任务',
+    seals: '封条',
     vehicles: '车辆',
     'title.age': '最后一次定位距今',
     'title.speed': '速度',
