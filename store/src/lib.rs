@@ -23,7 +23,8 @@
 //! - `moves`: moves and the people assigned to them (their teams);
 //! - `alerts`: alerts, their transitions and notifier deliveries;
 //! - `audit`: the hash-chained audit log;
-//! - `retention`: legal holds, purges and the background housekeeping.
+//! - `retention`: legal holds, purges and the background housekeeping;
+//! - `signed`: the server's signed record (its keys, audit head signatures, destruction records).
 //!
 //! Each holds its types and its public [`Store`] methods in `mod.rs`, and its SQL in `sqlite.rs`
 //! and `postgres.rs` side by side. What the features share has a small module of its own:
@@ -74,6 +75,7 @@ mod positions;
 mod postgres;
 mod retention;
 mod rows;
+mod signed;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -92,8 +94,13 @@ pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };
 pub use retention::{
-    run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
-    Retention,
+    run_housekeeping, run_signed_housekeeping, HeldPositions, HoldRecord, HoldRelease, Housekeeping,
+    LegalHold, PurgeReport, ReleaseOutcome, Retention,
+};
+
+pub use signed::{
+    audit_head_message, AuditSignature, Destruction, DestructionRecord, DestructionSigner, HeldBy,
+    ServerKeyRecord, SignedRecordVerdict, TrustedKeys, VehicleDestroyed,
 };
 
 pub use postgres::PgStore;

@@ -36,6 +36,8 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0010_vehicle_admin.sql",
     "0011_plan_versions.sql",
     "0012_person_language.sql",
+    // 0013 and 0014 come from the signed-tracks and seals branches.
+    "0015_signed_record.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -53,6 +55,8 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0011_vehicle_admin.sql",
     "0012_plan_versions.sql",
     "0013_person_language.sql",
+    // 0014 and 0015 come from the signed-tracks and seals branches.
+    "0016_signed_record.sql",
 );
 
 /// Serialises concurrent migrations from several processes.
