@@ -174,6 +174,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/holds", AUDITORS, Call::Plain),
     route("POST", "/api/v1/holds", ADMIN, Call::NewHold),
     route("POST", "/api/v1/holds/{id}/release", ADMIN, Call::FreshHold),
+    route("GET", "/api/v1/server/keys", AUDITORS, Call::Plain),
+    route("GET", "/api/v1/retention/purges", AUDITORS, Call::Plain),
 ];
 
 /// Who makes a call.

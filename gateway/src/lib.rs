@@ -40,6 +40,7 @@ mod report;
 pub mod request_span;
 mod router;
 mod schemas;
+mod signed_record;
 mod state;
 pub mod throttle;
 pub mod time_zone;

@@ -86,6 +86,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::phones::owntracks::routes())
         .merge(crate::phones::admin::routes())
         .merge(crate::holds::routes())
+        .merge(crate::signed_record::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's
