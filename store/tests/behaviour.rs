@@ -35,6 +35,9 @@ use alerts::*;
 #[path = "behaviour/audit.rs"]
 mod audit;
 use audit::*;
+#[path = "behaviour/signed_record.rs"]
+mod signed_record;
+use signed_record::*;
 #[path = "behaviour/plan_versions.rs"]
 mod plan_versions;
 use plan_versions::{
@@ -130,6 +133,8 @@ suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schem
 // Tampering needs a second connection beside the store's.
 suite_on!(on_sqlite_tampered, sqlite: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found);
 suite_on!(on_postgres_tampered, postgres: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found);
+suite_on!(on_sqlite_signed_record_guarded, sqlite: the_signed_record_is_append_only);
+suite_on!(on_postgres_signed_record_guarded, postgres: the_signed_record_is_append_only);
 
 every_backend!(
     a_redelivered_position_is_stored_once,
@@ -176,6 +181,8 @@ every_backend!(
     deliveries_are_kept_in_order,
     audit_entries_chain_in_order_from_genesis,
     concurrent_audit_appends_make_one_contiguous_chain,
+    a_signed_purge_records_what_it_destroyed_per_vehicle_and_verifies,
+    audit_head_signatures_verify_under_a_key_valid_when_they_were_made,
 );
 
 // The daily report's queries, in a file of their own (this one is long enough).
