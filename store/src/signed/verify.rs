@@ -36,12 +36,16 @@ impl SignedRecordVerdict {
 }
 
 /// The keys a signature may be by, each valid from a time (`None`: whenever).
-struct KeyRing(Vec<(PublicKey, Option<DateTime<Utc>>)>, bool);
+struct KeyRing {
+    keys: Vec<(PublicKey, Option<DateTime<Utc>>)>,
+    /// Whether they are the keys given (`--server-key`), not the stored ones.
+    given: bool,
+}
 
 impl KeyRing {
     async fn load(store: &Store, trusted: &TrustedKeys, problems: &mut Vec<String>) -> Result<KeyRing> {
         if let TrustedKeys::Given(keys) = trusted {
-            return Ok(KeyRing(keys.iter().map(|k| (*k, None)).collect(), true));
+            return Ok(KeyRing { keys: keys.iter().map(|k| (*k, None)).collect(), given: true });
         }
         let mut ring = Vec::new();
         for row in store.server_keys().await? {
@@ -55,14 +59,14 @@ impl KeyRing {
                 Err(e) => problems.push(format!("server key {}: {e}", row.key_id)),
             }
         }
-        Ok(KeyRing(ring, false))
+        Ok(KeyRing { keys: ring, given: false })
     }
 
     /// The key `key_id` names, valid at `at`.
     fn key(&self, key_id: &str, at: DateTime<Utc>) -> std::result::Result<&PublicKey, String> {
-        let mut named = self.0.iter().filter(|(k, _)| k.id().to_string() == key_id).peekable();
+        let mut named = self.keys.iter().filter(|(k, _)| k.id().to_string() == key_id).peekable();
         if named.peek().is_none() {
-            return Err(if self.1 {
+            return Err(if self.given {
                 format!("it is signed by key {key_id:?}, which is not one of the keys given (--server-key)")
             } else {
                 format!("it is signed by key {key_id:?}, which is not a server key")
@@ -110,27 +114,33 @@ async fn check_audit_signature(
             store.audit_entries(&filter).await?.into_iter().find(|e| e.seq == seq).map(|e| e.hash)
         }
     };
-    Ok((|| {
-        let Some(entry_hash) = entry_hash else {
-            return Err("the audit log has no such entry".to_string());
-        };
-        if entry_hash != signature.hash {
-            return Err(format!(
-                "it signs hash {} but the entry's hash is {entry_hash} (the chain was rewritten from there on)",
-                signature.hash
-            ));
-        }
-        let message = audit_head_message(signature.seq, &signature.hash)
-            .ok_or_else(|| format!("its hash {:?} is not 64 hex digits", signature.hash))?;
-        check_signature(
-            ring,
-            &signature.key_id,
-            &signature.signature,
-            signature.signed_at,
-            Purpose::AuditHead,
-            &message,
-        )
-    })())
+    Ok(check_signed_head(ring, signature, entry_hash))
+}
+
+fn check_signed_head(
+    ring: &KeyRing,
+    signature: &AuditSignature,
+    entry_hash: Option<String>,
+) -> std::result::Result<(), String> {
+    let Some(entry_hash) = entry_hash else {
+        return Err("the audit log has no such entry".to_string());
+    };
+    if entry_hash != signature.hash {
+        return Err(format!(
+            "it signs hash {} but the entry's hash is {entry_hash} (the chain was rewritten from there on)",
+            signature.hash
+        ));
+    }
+    let message = audit_head_message(signature.seq, &signature.hash)
+        .ok_or_else(|| format!("its hash {:?} is not 64 hex digits", signature.hash))?;
+    check_signature(
+        ring,
+        &signature.key_id,
+        &signature.signature,
+        signature.signed_at,
+        Purpose::AuditHead,
+        &message,
+    )
 }
 
 fn check_destruction(ring: &KeyRing, record: &DestructionRecord) -> std::result::Result<(), String> {
