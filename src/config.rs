@@ -439,6 +439,17 @@ mod tests {
     }
 
     #[test]
+    fn the_signing_key_is_in_the_data_directory_unless_audit_names_a_file() {
+        let default: ServerConfigFile = toml::from_str("data_dir = \"/srv/convoy\"").unwrap();
+        let expected = PathBuf::from("/srv/convoy/server-signing.key");
+        assert_eq!(default.resolve().unwrap().signing_key_file, expected);
+        let named: ServerConfigFile =
+            toml::from_str("[audit]\nsigning_key_file = \"/keys/convoy.key\"").unwrap();
+        assert_eq!(named.resolve().unwrap().signing_key_file, PathBuf::from("/keys/convoy.key"));
+        assert!(toml::from_str::<ServerConfigFile>("[audit]\nsigning_key = \"x\"").is_err());
+    }
+
+    #[test]
     fn the_base_maps_coordinates_are_wgs84_or_gcj02_and_nothing_else() {
         let gcj: ServerConfigFile = toml::from_str("[web]\ncoordinates = \"gcj02\"").unwrap();
         assert_eq!(gcj.resolve().unwrap().web.coordinates, convoy_gateway::MapCoordinates::Gcj02);

@@ -187,6 +187,36 @@ async fn the_server_signs_its_audit_head_and_verify_catches_a_changed_signature_
     );
 }
 
+#[test]
+fn the_server_refuses_to_start_with_a_key_others_may_read_or_that_does_not_read_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_admin(&data, "admin-key", "a long enough admin password");
+    let key_file = data.join("server-signing.key");
+    std::fs::write(&key_file, SecretKey::generate().to_file_text()).unwrap();
+    let serve = || {
+        let (http, mqtt) = (convoy_testkit::free_port(), convoy_testkit::free_port());
+        convoy(&[
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            &format!("127.0.0.1:{http}"),
+            "--mqtt-listen",
+            &format!("127.0.0.1:{mqtt}"),
+        ])
+    };
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, output) = serve();
+    assert_ne!(code, 0, "{output}");
+    assert!(output.contains(&key_file.display().to_string()) && output.contains("other users"), "{output}");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&key_file, "convoy-ed25519-secret:short\n").unwrap();
+    let (code, output) = serve();
+    assert_ne!(code, 0, "{output}");
+    assert!(output.contains(&key_file.display().to_string()) && output.contains("does not read"), "{output}");
+}
+
 fn fix(seq: u64, t: DateTime<Utc>) -> Position {
     Position::bare(seq, t, 48.16, 11.56)
 }
