@@ -38,21 +38,33 @@ fn parse_public_key(text: &str) -> Result<PublicKey, String> {
 
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     let AuditCommand::Verify { expect_head, head_file, server_keys, storage } = command;
+    let mut file_signature = None;
     let expect_head = match head_file {
         Some(path) => {
             let text =
                 std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let head = convoy_store::last_audit_head(&text)
+            let (_, head, signature) = convoy_store::last_audit_head_line(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             eprintln!("The last head recorded in {} is {head}.", path.display());
+            file_signature = signature;
             Some(head)
         }
         None => expect_head,
     };
-    let trusted = if server_keys.is_empty() { TrustedKeys::Stored } else { TrustedKeys::Given(server_keys) };
+    let given = !server_keys.is_empty();
+    let trusted = if given { TrustedKeys::Given(server_keys) } else { TrustedKeys::Stored };
     let store = storage.open().await?;
     let chain_holds = verify_chain(&store, expect_head.as_ref()).await?;
-    let signatures_hold = verify_signed_record(&store, &trusted).await?;
+    let mut signatures_hold = verify_signed_record(&store, &trusted, given).await?;
+    if let Some(signature) = &file_signature {
+        match store.check_audit_signature(&trusted, signature).await.context("reading the audit log")? {
+            Ok(()) => println!("the head file's last line is signed by key {} and holds", signature.key_id),
+            Err(why) => {
+                println!("head file BROKEN: its last line's signature of entry {}: {why}", signature.seq);
+                signatures_hold = false;
+            }
+        }
+    }
     if !(chain_holds && signatures_hold) {
         std::process::exit(1);
     }
@@ -76,7 +88,7 @@ async fn verify_chain(store: &Store, expect_head: Option<&convoy_store::AuditHea
 }
 
 /// Checks the server's signatures and prints what holds and what does not; whether all hold.
-async fn verify_signed_record(store: &Store, trusted: &TrustedKeys) -> anyhow::Result<bool> {
+async fn verify_signed_record(store: &Store, trusted: &TrustedKeys, given: bool) -> anyhow::Result<bool> {
     let verdict = store.verify_signed_record(trusted).await.context("reading the signed record")?;
     match trusted {
         TrustedKeys::Stored => println!(
@@ -92,11 +104,29 @@ async fn verify_signed_record(store: &Store, trusted: &TrustedKeys) -> anyhow::R
         "signed record checked: {} audit head signatures (newest signed head that holds: {newest}), {} destruction records",
         verdict.audit_signatures, verdict.destruction_records
     );
-    if verdict.holds() {
+    let head = store.audit_head().await.context("reading the audit log")?;
+    let mut problems = verdict.problems.clone();
+    match verdict.newest_signed_seq {
+        Some(seq) if seq < head.seq => {
+            println!(
+                "entries {} to {} are chained but not signed yet (the server signs hourly)",
+                seq + 1,
+                head.seq
+            )
+        }
+        // Checking against keys obtained separately proves nothing if nothing is signed: the
+        // signatures were removed, or the server never had a key.
+        None if given && head.seq > 0 => problems.push(format!(
+            "no audit head signature holds under the keys given, and the log has {} entries",
+            head.seq
+        )),
+        _ => {}
+    }
+    if problems.is_empty() {
         println!("signed record intact");
         return Ok(true);
     }
-    for problem in &verdict.problems {
+    for problem in &problems {
         println!("signed record BROKEN: {problem}");
     }
     Ok(false)

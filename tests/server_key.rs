@@ -185,6 +185,19 @@ async fn the_server_signs_its_audit_head_and_verify_catches_a_changed_signature_
             )),
         "{output}"
     );
+    // The head file's last line, signed by the real key, does not sign the rewritten entry.
+    let head_file = data.join("audit-head.log");
+    let (code, output) = verify(&["--head-file", head_file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains(&format!("head file BROKEN: its last line's signature of entry {}", entry.seq)),
+        "{output}"
+    );
+    // With every signature removed, nothing holds under the real key: that fails too.
+    sqlite_exec(&data, "DELETE FROM audit_signatures");
+    let (code, output) = verify(&["--server-key", &real_text]);
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("no audit head signature holds under the keys given"), "{output}");
 }
 
 #[test]

@@ -84,8 +84,8 @@ pub use alerts::{
     Delivery, BY_RULE,
 };
 pub use audit::{
-    append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
-    AuditVerdict, NewAuditEntry, GENESIS_HASH,
+    append_audit_head, last_audit_head, last_audit_head_line, AuditBreak, AuditEntry, AuditFilter, AuditHead,
+    AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH,
 };
 pub use devices::{Device, DeviceKind};
 pub use error::{Result, StoreError};

@@ -39,19 +39,43 @@ pub fn append_audit_head(
     file.sync_data()
 }
 
-/// The last head recorded in the file's text (a line's signature, if any, is not read here:
-/// the store keeps the same signature, which `convoy audit verify` checks).
+/// The last head recorded in the file's text.
 pub fn last_audit_head(text: &str) -> Result<AuditHead, String> {
+    Ok(last_audit_head_line(text)?.1)
+}
+
+/// The last line of the file's text: when, the head, and the server's signature of it as
+/// stored in `audit_signatures` (`None` on a line written before the server had a key).
+pub fn last_audit_head_line(
+    text: &str,
+) -> Result<(DateTime<Utc>, AuditHead, Option<AuditSignature>), String> {
     let line = text.lines().rev().find(|l| !l.trim().is_empty()).ok_or("it records no head")?;
+    let bad_line = || format!("{line:?} is not TIME SEQ:HASH [KEYID:SIGNATURE]");
     let mut fields = line.split_whitespace();
     let (Some(at), Some(head)) = (fields.next(), fields.next()) else {
-        return Err(format!("{line:?} is not TIME SEQ:HASH [KEYID:SIGNATURE]"));
+        return Err(bad_line());
     };
-    if fields.nth(1).is_some() {
-        return Err(format!("{line:?} is not TIME SEQ:HASH [KEYID:SIGNATURE]"));
+    let signed = fields.next();
+    if fields.next().is_some() {
+        return Err(bad_line());
     }
-    DateTime::parse_from_rfc3339(at).map_err(|_| format!("{at:?} is not a time (RFC 3339)"))?;
-    head.parse()
+    let at =
+        DateTime::parse_from_rfc3339(at).map_err(|_| format!("{at:?} is not a time (RFC 3339)"))?.to_utc();
+    let head: AuditHead = head.parse()?;
+    let signature = match signed {
+        None => None,
+        Some(field) => {
+            let (key_id, signature) = field.split_once(':').ok_or_else(bad_line)?;
+            Some(AuditSignature {
+                seq: head.seq,
+                hash: head.hash.clone(),
+                key_id: key_id.to_string(),
+                signature: signature.to_string(),
+                signed_at: at,
+            })
+        }
+    };
+    Ok((at, head, signature))
 }
 
 #[cfg(test)]
@@ -71,7 +95,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.lines().nth(1).unwrap().ends_with(&signature.file_field()), "{text}");
-        assert_eq!(last_audit_head(&text), Ok(second));
+        assert_eq!(last_audit_head(&text), Ok(second.clone()));
+        let (_, head, read) = last_audit_head_line(&text).unwrap();
+        assert_eq!(head, second);
+        let read = read.unwrap();
+        assert_eq!((read.key_id, read.signature), (signature.key_id, signature.signature));
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, Store, StoreError};
 
-pub use head_file::{append_audit_head, last_audit_head};
+pub use head_file::{append_audit_head, last_audit_head, last_audit_head_line};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -246,4 +246,14 @@ impl Store {
     pub async fn verify_signed_record(&self, trusted: &TrustedKeys) -> Result<SignedRecordVerdict> {
         verify::verify(self, trusted).await
     }
+
+    /// Checks one signature of the audit head (from the head file's line): `Ok(Err(why))` if
+    /// it does not hold.
+    pub async fn check_audit_signature(
+        &self,
+        trusted: &TrustedKeys,
+        signature: &AuditSignature,
+    ) -> Result<std::result::Result<(), String>> {
+        verify::check_one(self, trusted, signature).await
+    }
 }

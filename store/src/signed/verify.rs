@@ -101,6 +101,16 @@ pub(super) async fn verify(store: &Store, trusted: &TrustedKeys) -> Result<Signe
     Ok(verdict)
 }
 
+pub(super) async fn check_one(
+    store: &Store,
+    trusted: &TrustedKeys,
+    signature: &AuditSignature,
+) -> Result<std::result::Result<(), String>> {
+    let mut problems = Vec::new();
+    let ring = KeyRing::load(store, trusted, &mut problems).await?;
+    check_audit_signature(store, &ring, signature).await
+}
+
 /// Whether `signature` holds: the entry at its seq has the hash it signs, and it verifies.
 async fn check_audit_signature(
     store: &Store,
