@@ -47,6 +47,9 @@ pub struct ServerConfig {
     /// Where the audit log's head is appended at start, hourly and at stop: the anchor to ship
     /// off the machine (`convoy audit verify --head-file`).
     pub audit_head_file: PathBuf,
+    /// `[audit] signing_key_file`: the server's Ed25519 key, which signs the audit log's head
+    /// and each purge's destruction record (`crate::server_key`).
+    pub signing_key_file: PathBuf,
     /// Where `GET /metrics` is served instead of `http_listen` (plain HTTP), if set.
     pub metrics_listen: Option<SocketAddr>,
     /// `[phones]`: the listener of Traccar Client's reports.
@@ -69,6 +72,15 @@ pub struct PhoneSettings {
     /// Serve that listener over TLS with `[http_tls]`'s certificate and key (required then).
     #[serde(default)]
     pub osmand_tls: bool,
+}
+
+/// `[audit]`: the server's signed record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The server's signing key file (default `server-signing.key` in the data directory).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
 }
 
 /// The embedded broker's TLS listener.
@@ -101,6 +113,7 @@ impl ServerConfig {
     pub fn new(data_dir: PathBuf, database: String, broker: BrokerChoice, http_listen: SocketAddr) -> Self {
         Self {
             audit_head_file: data_dir.join(AUDIT_HEAD_FILE),
+            signing_key_file: data_dir.join(crate::server_key::SIGNING_KEY_FILE),
             metrics_listen: None,
             phones: PhoneSettings::default(),
             phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
@@ -178,6 +191,9 @@ pub struct ServerConfigFile {
     pub allow_plain_remote: bool,
     /// Where the audit log's head is appended (default `audit-head.log` in `data_dir`).
     pub audit_head_file: Option<PathBuf>,
+    /// `[audit]`: `signing_key_file`, the server's signing key (default `server-signing.key`
+    /// in `data_dir`; made at the first start).
+    pub audit: Option<AuditSettings>,
     /// Serve `GET /metrics` here (plain HTTP, e.g. 127.0.0.1:9464) and no longer on
     /// `http_listen`. Unset (the default): on `http_listen`.
     pub metrics_listen: Option<SocketAddr>,
@@ -267,6 +283,10 @@ impl ServerConfigFile {
         }
         Ok(ServerConfig {
             audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
+            signing_key_file: self
+                .audit
+                .and_then(|a| a.signing_key_file)
+                .unwrap_or_else(|| data_dir.join(crate::server_key::SIGNING_KEY_FILE)),
             metrics_listen: self.metrics_listen,
             phones,
             phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
@@ -416,6 +436,17 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfigFile>("http_lsten = \"127.0.0.1:1\"").is_err());
         assert!(toml::from_str::<ServerConfigFile>("[phones]\nosmand_lsten = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn the_signing_key_is_in_the_data_directory_unless_audit_names_a_file() {
+        let default: ServerConfigFile = toml::from_str("data_dir = \"/srv/convoy\"").unwrap();
+        let expected = PathBuf::from("/srv/convoy/server-signing.key");
+        assert_eq!(default.resolve().unwrap().signing_key_file, expected);
+        let named: ServerConfigFile =
+            toml::from_str("[audit]\nsigning_key_file = \"/keys/convoy.key\"").unwrap();
+        assert_eq!(named.resolve().unwrap().signing_key_file, PathBuf::from("/keys/convoy.key"));
+        assert!(toml::from_str::<ServerConfigFile>("[audit]\nsigning_key = \"x\"").is_err());
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod loadgen;
 pub mod pty;
 pub mod retained;
 pub mod server;
+pub mod server_key;

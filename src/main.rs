@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod audit_cli;
 mod hold_cli;
+mod key_cli;
 mod phone_cli;
 mod user_cli;
 mod vehicle_cli;
@@ -134,28 +136,15 @@ enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
-    /// Check the audit log.
+    /// Check the audit log and the server's signatures over it.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit_cli::AuditCommand,
     },
-}
-
-#[derive(Subcommand, Debug)]
-enum AuditCommand {
-    /// Check that no entry of the audit log was changed, removed or reordered, and print its
-    /// head (SEQ:HASH): keep it outside the database and pass it later as --expect-head to
-    /// prove the newest entries were not cut off. Exits with 1 if the chain is broken.
-    Verify {
-        /// A head printed by an earlier verify: the log must still contain it unchanged.
-        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "head_file")]
-        expect_head: Option<convoy_store::AuditHead>,
-        /// The server's audit head file (or a copy kept elsewhere): the log must still contain
-        /// the last head recorded there, unchanged.
-        #[arg(long, value_name = "FILE")]
-        head_file: Option<PathBuf>,
-        #[command(flatten)]
-        storage: StorageArgs,
+    /// The server's signing key: show its public key, rotate it.
+    Key {
+        #[command(subcommand)]
+        command: key_cli::KeyCommand,
     },
 }
 
@@ -220,23 +209,23 @@ enum AlertsCommand {
 }
 
 #[derive(Args, Debug)]
-struct StorageArgs {
+pub(crate) struct StorageArgs {
     /// Data directory (the SQLite database lives here by default).
     #[arg(long)]
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://...
     #[arg(long)]
-    database: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 impl StorageArgs {
-    fn into_config_file(self, mut file: ServerConfigFile) -> ServerConfigFile {
+    pub(crate) fn into_config_file(self, mut file: ServerConfigFile) -> ServerConfigFile {
         file.data_dir = self.data_dir.or(file.data_dir);
         file.database = self.database.or(file.database);
         file
     }
 
-    async fn open(self) -> anyhow::Result<Store> {
+    pub(crate) async fn open(self) -> anyhow::Result<Store> {
         let config = self.into_config_file(ServerConfigFile::default()).resolve()?;
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))
     }
@@ -381,20 +370,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", record.id);
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { expect_head, head_file, storage } } => {
-            let expect_head = match head_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    let head = convoy_store::last_audit_head(&text)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    eprintln!("The last head recorded in {} is {head}.", path.display());
-                    Some(head)
-                }
-                None => expect_head,
-            };
-            audit_verify(&storage.open().await?, expect_head.as_ref()).await
-        }
+        Command::Audit { command } => audit_cli::run(command).await,
+        Command::Key { command } => key_cli::run(command).await,
         Command::Alerts { command: AlertsCommand::Replay { move_id, config, storage } } => {
             let file = ServerConfigFile::load_or_default(config.as_deref())?;
             let config = storage.into_config_file(file).resolve()?;
@@ -413,22 +390,6 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
-        }
-    }
-}
-
-/// Checks the audit log's chain; exits with 1 if it is broken.
-async fn audit_verify(store: &Store, expect_head: Option<&convoy_store::AuditHead>) -> anyhow::Result<()> {
-    let verdict = store.verify_audit(expect_head).await.context("reading the audit log")?;
-    match &verdict.problem {
-        None => {
-            println!("audit log intact: {} entries, head {}", verdict.entries, verdict.head);
-            Ok(())
-        }
-        Some(problem) => {
-            println!("audit log BROKEN: {problem}");
-            println!("({} entries verified before it, up to {})", verdict.entries, verdict.head);
-            std::process::exit(1);
         }
     }
 }

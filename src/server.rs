@@ -68,6 +68,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     tracing::info!(backend = store.backend(), "store open");
+    let signing_key = server_signing_key(config, &store).await?;
     let registry = Registry::new();
     let gateway_metrics = GatewayMetrics::new(&registry)?;
     let ingest_metrics = IngestMetrics::new(&registry)?;
@@ -278,11 +279,14 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         }
         .context("HTTP server failed")
     });
-    let housekeeping = tokio::spawn(convoy_store::run_housekeeping(
+    let housekeeping = tokio::spawn(convoy_store::run_signed_housekeeping(
         store.clone(),
-        config.retention,
-        HOUSEKEEPING_EVERY,
-        Some(config.audit_head_file.clone()),
+        convoy_store::Housekeeping {
+            retention: config.retention,
+            every: HOUSEKEEPING_EVERY,
+            head_file: Some(config.audit_head_file.clone()),
+            signing_key: Some(signing_key),
+        },
         shutdown.child_token(),
     ));
     let ingest = tokio::spawn(convoy_ingest::run(
@@ -350,6 +354,23 @@ impl convoy_gateway::PhoneIntake for PhoneIntake {
     fn store(&self, positions: VehiclePositions) -> convoy_gateway::phones::intake::Stored<'_> {
         Box::pin(self.0.store(positions))
     }
+}
+
+/// The server's signing key, made if there is none yet, and its public key recorded in the
+/// store (from now, if it is new there), so its signatures verify.
+async fn server_signing_key(
+    config: &ServerConfig,
+    store: &Store,
+) -> anyhow::Result<convoy_core::signing::SecretKey> {
+    let path = &config.signing_key_file;
+    let (key, created) = crate::server_key::load_or_create(path)?;
+    let public = key.public();
+    if created {
+        tracing::info!(path = %path.display(), key = %public.id(), "made the server's signing key");
+    }
+    store.add_server_key(&public, chrono::Utc::now()).await.context("recording the server's public key")?;
+    tracing::info!(key = %public.id(), public_key = %public, "server signing key");
+    Ok(key)
 }
 
 /// Creates the data directory for its owner only; one that exists is left as it is (someone

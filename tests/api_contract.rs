@@ -709,6 +709,11 @@ async fn every_answer_is_as_the_openapi_document_says() {
     c.expect(200, "GET", &checkpoints_path, Some(admin), None).await;
     let report = c.expect(200, "GET", &format!("/api/v1/moves/{sealed}/report"), Some(admin), None).await;
     assert_eq!(report["checkpoints"].as_array().map(Vec::len), Some(1), "{report}");
+    // The server's signed record: its keys and the purges' destruction records.
+    let keys = c.expect(200, "GET", "/api/v1/server/keys", Some(auditor), None).await;
+    assert_eq!(keys["keys"].as_array().map(Vec::len), Some(1), "{keys}");
+    c.expect(200, "GET", "/api/v1/retention/purges", Some(auditor), None).await;
+    c.expect(401, "GET", "/api/v1/retention/purges", None, None).await;
 
     let wrong = std::mem::take(&mut c.wrong);
     assert!(wrong.is_empty(), "{} answers are not as documented:\n{}", wrong.len(), wrong.join("\n"));

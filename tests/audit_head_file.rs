@@ -44,7 +44,8 @@ async fn the_server_records_its_audit_head_in_a_file_that_verify_checks_the_chai
 
     let head_file = data.join("audit-head.log");
     let text = std::fs::read_to_string(&head_file).unwrap();
-    let heads: Vec<&str> = text.lines().map(|line| line.split_once(' ').unwrap().1).collect();
+    // TIME SEQ:HASH KEYID:SIGNATURE
+    let heads: Vec<&str> = text.lines().map(|line| line.split(' ').nth(1).unwrap()).collect();
     assert_eq!(heads.len(), 2, "one head at start, one at stop:\n{text}");
     let seq = |head: &str| head.split_once(':').unwrap().0.parse::<u64>().unwrap();
     let (first, last) = (seq(heads[0]), seq(heads[1]));
@@ -56,12 +57,14 @@ async fn the_server_records_its_audit_head_in_a_file_that_verify_checks_the_chai
     assert_eq!(code, 0, "{output}");
     assert!(output.contains(&format!("audit log intact: {last} entries, head {}", heads[1])), "{output}");
 
-    // The database's owner cuts the login off and rewrites the stored head to match.
+    // The database's owner cuts the login off, rewrites the stored head to match and removes
+    // the server's signature of the head it cut (which `verify` would otherwise miss).
     let conn = rusqlite::Connection::open(data.join("convoy.db")).unwrap();
     conn.execute_batch(&format!(
         "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;
          DELETE FROM audit_log WHERE seq = {last};
-         UPDATE audit_head SET seq = {first}, hash = (SELECT hash FROM audit_log WHERE seq = {first});",
+         UPDATE audit_head SET seq = {first}, hash = (SELECT hash FROM audit_log WHERE seq = {first});
+         DROP TRIGGER audit_signatures_no_delete; DELETE FROM audit_signatures WHERE seq = {last};",
     ))
     .unwrap();
     drop(conn);

@@ -186,6 +186,8 @@ const ROUTES: &[Route] = &[
     route("PUT", "/api/v1/moves/{id}/seals", PLANNERS, Call::Seals),
     route("GET", "/api/v1/moves/{id}/checkpoints", EVERYONE, Call::Plain),
     route("POST", "/api/v1/moves/{id}/checkpoints", WATCHERS, Call::Checkpoint),
+    route("GET", "/api/v1/server/keys", AUDITORS, Call::Plain),
+    route("GET", "/api/v1/retention/purges", AUDITORS, Call::Plain),
 ];
 
 /// Who makes a call.

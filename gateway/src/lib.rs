@@ -42,6 +42,7 @@ pub mod request_span;
 mod router;
 mod schemas;
 mod seals;
+mod signed_record;
 mod state;
 pub mod throttle;
 pub mod time_zone;

@@ -88,6 +88,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::phones::admin::routes())
         .merge(crate::holds::routes())
         .merge(crate::seals::routes())
+        .merge(crate::signed_record::routes())
 }
 
 /// Headers every answer carries: a browser must not guess that a JSON body holding someone's

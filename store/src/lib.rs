@@ -26,6 +26,7 @@
 //! - `retention`: legal holds, purges and the background housekeeping;
 //! - `signing`: vehicles' public keys, signed chain heads and chain gaps (signed tracks).
 //! - `seals`: a move's sealed items and the checkpoints where they were seen.
+//! - `signed`: the server's signed record (its keys, audit head signatures, destruction records).
 //!
 //! Each holds its types and its public [`Store`] methods in `mod.rs`, and its SQL in `sqlite.rs`
 //! and `postgres.rs` side by side. What the features share has a small module of its own:
@@ -78,6 +79,7 @@ mod retention;
 mod rows;
 mod signing;
 mod seals;
+mod signed;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -86,8 +88,8 @@ pub use alerts::{
     Delivery, BY_RULE,
 };
 pub use audit::{
-    append_audit_head, last_audit_head, AuditBreak, AuditEntry, AuditFilter, AuditHead, AuditProblem,
-    AuditVerdict, NewAuditEntry, GENESIS_HASH,
+    append_audit_head, last_audit_head, last_audit_head_line, AuditBreak, AuditEntry, AuditFilter, AuditHead,
+    AuditProblem, AuditVerdict, NewAuditEntry, GENESIS_HASH,
 };
 pub use devices::{Device, DeviceKind};
 pub use error::{Result, StoreError};
@@ -96,8 +98,13 @@ pub use positions::{
     AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition, VehiclePositions, WriteOutcome,
 };
 pub use retention::{
-    run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
-    Retention,
+    run_housekeeping, run_signed_housekeeping, HeldPositions, HoldRecord, HoldRelease, Housekeeping,
+    LegalHold, PurgeReport, ReleaseOutcome, Retention,
+};
+
+pub use signed::{
+    audit_head_message, AuditSignature, Destruction, DestructionRecord, DestructionSigner, HeldBy,
+    ServerKeyRecord, SignedRecordVerdict, TrustedKeys, VehicleDestroyed,
 };
 pub use signing::{ChainGap, ChainPoint, KeyAdded, SignedChain, StoredHead, VehicleKey};
 pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};

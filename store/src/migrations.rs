@@ -38,6 +38,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0012_person_language.sql",
     "0013_signed_tracks.sql",
     "0014_seals.sql",
+    "0015_signed_record.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -57,6 +58,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0013_person_language.sql",
     "0014_signed_tracks.sql",
     "0015_seals.sql",
+    "0016_signed_record.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

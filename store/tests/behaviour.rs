@@ -38,6 +38,9 @@ use audit::*;
 #[path = "behaviour/signing.rs"]
 mod signing;
 use signing::*;
+#[path = "behaviour/signed_record.rs"]
+mod signed_record;
+use signed_record::*;
 #[path = "behaviour/plan_versions.rs"]
 mod plan_versions;
 use plan_versions::{
@@ -139,6 +142,8 @@ suite_on!(on_postgres_reopened, postgres: reopening_keeps_the_data_and_the_schem
 // Tampering needs a second connection beside the store's.
 suite_on!(on_sqlite_tampered, sqlite: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found, checkpoints_refuse_changes);
 suite_on!(on_postgres_tampered, postgres: the_audit_log_refuses_changes_and_finds_them_when_forced, a_cut_tail_of_the_audit_log_is_found, checkpoints_refuse_changes);
+suite_on!(on_sqlite_signed_record_guarded, sqlite: the_signed_record_is_append_only);
+suite_on!(on_postgres_signed_record_guarded, postgres: the_signed_record_is_append_only);
 
 every_backend!(
     a_redelivered_position_is_stored_once,
@@ -190,6 +195,8 @@ every_backend!(
     chain_gaps_are_kept_once_with_their_span,
     seals_are_replaced_whole_keeping_ids_and_order,
     checkpoints_read_back_whole_and_a_seal_they_name_is_never_removed,
+    a_signed_purge_records_what_it_destroyed_per_vehicle_and_verifies,
+    audit_head_signatures_verify_under_a_key_valid_when_they_were_made,
 );
 
 // The daily report's queries, in a file of their own (this one is long enough).

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, Store, StoreError};
 
-pub use head_file::{append_audit_head, last_audit_head};
+pub use head_file::{append_audit_head, last_audit_head, last_audit_head_line};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -239,11 +239,11 @@ fn newest(head: Option<AuditHead>, last: Option<AuditHead>) -> AuditHead {
     }
 }
 
-fn seq_to_sql(seq: u64) -> Result<i64> {
+pub(crate) fn seq_to_sql(seq: u64) -> Result<i64> {
     i64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("audit seq {seq} out of range")))
 }
 
-fn seq_from_sql(seq: i64) -> Result<u64> {
+pub(crate) fn seq_from_sql(seq: i64) -> Result<u64> {
     u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("audit seq {seq} is negative")))
 }
 

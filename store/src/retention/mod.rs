@@ -8,9 +8,10 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use convoy_core::VehicleId;
 
+use crate::signed::{DestructionRecord, DestructionSigner};
 use crate::{Result, Store};
 
-pub use housekeeping::{run_housekeeping, Retention};
+pub use housekeeping::{run_housekeeping, run_signed_housekeeping, Housekeeping, Retention};
 
 /// A legal hold: positions of its vehicles with fix times in `[from, to)` survive retention
 /// until the hold is released.
@@ -134,15 +135,27 @@ forward! {
     ) -> Result<ReleaseOutcome>;
 
     /// Deletes positions, dead letters and agent status reports from before `cutoff`, except
-    /// positions under a legal hold, and records the purge. Moves, alerts, their transitions and
-    /// deliveries are kept: they are the record of what happened.
-    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport>;
+    /// positions under a legal hold, and records the purge; with a `signer`, also its signed
+    /// destruction record (what was deleted per vehicle, the retention in force, what holds
+    /// kept), in the same transaction. Moves, alerts, their transitions and deliveries are kept:
+    /// they are the record of what happened.
+    pub async fn purge_with(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        signer: Option<DestructionSigner>,
+    ) -> Result<(PurgeReport, Option<DestructionRecord>)>;
 
     /// The most recent purges first.
     pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>>;
 }
 
 impl Store {
+    /// [`Store::purge_with`] without a destruction record.
+    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+        Ok(self.purge_with(cutoff, now, None).await?.0)
+    }
+
     /// One hold, in force or released.
     pub async fn legal_hold(&self, id: i64) -> Result<Option<HoldRecord>> {
         Ok(self.legal_holds().await?.into_iter().find(|h| h.id == id))

@@ -7,6 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::{
     held_by_from_json, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
 };
+use crate::signed::postgres::insert_destruction;
+use crate::signed::{DestroyedTally, DestructionRecord, DestructionSigner};
 use crate::{PgStore, Result, StoreError};
 
 /// Whether hold `h` (in force) covers position `p`: its time range, and its vehicles (all, or
@@ -131,7 +133,12 @@ impl PgStore {
         Ok(super::release_outcome(changed == 1, record))
     }
 
-    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+    pub async fn purge_with(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        signer: Option<DestructionSigner>,
+    ) -> Result<(PurgeReport, Option<DestructionRecord>)> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PURGE_LOCK_KEY]).await?;
@@ -144,6 +151,7 @@ impl PgStore {
             held_by: Vec::new(),
             dead_letters_deleted: 0,
         };
+        let mut destroyed = DestroyedTally::default();
         // Whole days first: a slice wholly before the cutoff that no hold touches goes at once.
         for slice in time_slices(&tx).await? {
             if slice.end > cutoff {
@@ -160,13 +168,18 @@ impl PgStore {
             if held {
                 continue;
             }
-            let rows: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM positions WHERE t >= $1 AND t < $2",
+            let mut rows = 0;
+            let per_vehicle = tx
+                .query(
+                    "SELECT vehicle, count(*), min(t), max(t) FROM positions WHERE t >= $1 AND t < $2
+                     GROUP BY vehicle",
                     &[&slice.start, &slice.end],
                 )
-                .await?
-                .get(0);
+                .await?;
+            for r in &per_vehicle {
+                rows += r.get::<_, i64>(1);
+                destroyed.add(r.get(0), r.get::<_, i64>(1) as u64, r.get(2), r.get(3));
+            }
             match &slice.partition {
                 Some(name) => {
                     tx.batch_execute(&format!("DROP TABLE \"{}\"", name.replace('"', "\"\""))).await?
@@ -183,8 +196,20 @@ impl PgStore {
             report.partitions_dropped += 1;
         }
         let not_held = format!("NOT EXISTS (SELECT 1 FROM legal_holds h WHERE {HOLDS_P})");
-        report.positions_deleted +=
-            tx.execute(&format!("DELETE FROM positions p WHERE t < $1 AND {not_held}"), &[&cutoff]).await?;
+        // Counted per vehicle from what the statement deleted, not from a count before it.
+        let per_vehicle = tx
+            .query(
+                &format!(
+                    "WITH gone AS (DELETE FROM positions p WHERE t < $1 AND {not_held} RETURNING vehicle, t)
+                     SELECT vehicle, count(*), min(t), max(t) FROM gone GROUP BY vehicle"
+                ),
+                &[&cutoff],
+            )
+            .await?;
+        for r in &per_vehicle {
+            report.positions_deleted += r.get::<_, i64>(1) as u64;
+            destroyed.add(r.get(0), r.get::<_, i64>(1) as u64, r.get(2), r.get(3));
+        }
         tx.execute(&format!("DELETE FROM vehicle_latest p WHERE t < $1 AND {not_held}"), &[&cutoff]).await?;
         let held: i64 = tx.query_one("SELECT count(*) FROM positions WHERE t < $1", &[&cutoff]).await?.get(0);
         report.positions_held = held as u64;
@@ -221,9 +246,13 @@ impl PgStore {
             ],
         )
         .await?;
+        let record = match signer {
+            Some(signer) => Some(insert_destruction(&tx, signer.sign(&report, destroyed.into_vec())).await?),
+            None => None,
+        };
         tx.commit().await?;
         self.days_ready.lock().expect("days cache").clear();
-        Ok(report)
+        Ok((report, record))
     }
 
     pub async fn purges(&self, limit: u32) -> Result<Vec<PurgeReport>> {

@@ -9,6 +9,8 @@ use convoy_core::VehicleId;
 use super::{
     held_by_from_json, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
 };
+use crate::signed::sqlite::insert_destruction;
+use crate::signed::{DestroyedTally, DestructionRecord, DestructionSigner};
 use crate::sqlite::from_millis;
 use crate::{Result, SqliteStore, StoreError};
 
@@ -119,11 +121,29 @@ impl SqliteStore {
         Ok(super::release_outcome(changed, record))
     }
 
-    pub async fn purge(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeReport> {
+    pub async fn purge_with(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        signer: Option<DestructionSigner>,
+    ) -> Result<(PurgeReport, Option<DestructionRecord>)> {
         self.with(move |conn| {
             let cutoff_ms = cutoff.timestamp_millis();
-            let tx = conn.transaction()?;
+            // The write lock from the start: what is counted below is what is then deleted.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let not_held = format!("NOT EXISTS (SELECT 1 FROM legal_holds h WHERE {HOLDS_P})");
+            let mut destroyed = DestroyedTally::default();
+            {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT vehicle, count(*), min(t_ms), max(t_ms) FROM positions AS p
+                     WHERE t_ms < ?1 AND {not_held} GROUP BY vehicle"
+                ))?;
+                let mut rows = stmt.query([cutoff_ms])?;
+                while let Some(r) = rows.next()? {
+                    let (from, to) = (from_millis(r.get(2)?)?, from_millis(r.get(3)?)?);
+                    destroyed.add(r.get(0)?, r.get::<_, i64>(1)? as u64, from, to);
+                }
+            }
             let positions_deleted = tx.execute(
                 &format!("DELETE FROM positions AS p WHERE t_ms < ?1 AND {not_held}"),
                 [cutoff_ms],
@@ -171,8 +191,11 @@ impl SqliteStore {
                     report.held_by_json().to_string()
                 ],
             )?;
+            let record = signer
+                .map(|signer| insert_destruction(&tx, signer.sign(&report, destroyed.into_vec())))
+                .transpose()?;
             tx.commit()?;
-            Ok(report)
+            Ok((report, record))
         })
         .await
     }
