@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use convoy_core::signing::BatchSignature;
 use convoy_core::topics::{positions_topic, status_topic};
 use convoy_core::{Position, PositionBatch};
 use rumqttc::{AsyncClient, ClientError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, Request};
@@ -185,16 +186,26 @@ pub async fn run(
         // Hand the client batches, oldest first, up to the in-flight limit. While the broker is
         // away the limit is reached and the rest waits in the spool.
         while in_flight.len() < MAX_BATCHES_IN_FLIGHT {
-            let batch = spool.next_unsent(config.max_batch_fixes)?;
-            let Some(last) = batch.last() else { break };
+            let unsent = spool.next_unsent(config.max_batch_fixes)?;
+            let Some(last) = unsent.positions.last() else { break };
             let last_seq = last.seq;
-            let count = batch.len() as u64;
-            let payload = PositionBatch::new(config.vehicle.clone(), batch).encode();
+            let count = unsent.positions.len() as u64;
+            let mut batch = PositionBatch::new(config.vehicle.clone(), unsent.positions);
+            if let Some(key) = &config.signing_key {
+                // Each batch is signed whatever its boundaries (a resend may cut it otherwise):
+                // the chain is per fix, and the prev of the first comes from its spool record.
+                let (signed, _head) =
+                    BatchSignature::sign(key, &config.vehicle, &unsent.prev, &batch.positions)?;
+                batch.signed = Some(signed);
+            }
+            let signed = u64::from(batch.signed.is_some());
+            let payload = batch.encode();
             sent.lock().expect("sent queue poisoned").push_back(Sent::Positions { last_seq, session });
             match client.try_publish(&topic, QoS::AtLeastOnce, false, payload) {
                 Ok(()) => {
                     in_flight.push_back((last_seq, false));
                     stats.published.fetch_add(count, Ordering::Relaxed);
+                    stats.batches_signed.fetch_add(signed, Ordering::Relaxed);
                 }
                 Err(e) => {
                     sent.lock().expect("sent queue poisoned").pop_back();
@@ -415,6 +426,7 @@ fn status(
         "fixes": stats.fixes.load(Ordering::Relaxed),
         "thinned": stats.thinned.load(Ordering::Relaxed),
         "privacy": gate.privacy().as_str(),
+        "signing": config.signing_key.as_ref().map(|key| format!("ed25519:{}", key.public().id())),
         "move_windows": gate.known_windows(),
         "withheld": stats.withheld.load(Ordering::Relaxed),
         "windows_rejected": stats.windows_rejected.iter().map(|c| c.load(Ordering::Relaxed)).fold(0u64, u64::saturating_add),
@@ -445,7 +457,9 @@ mod tests {
     #[test]
     fn the_largest_status_is_well_within_the_brokers_bound() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut spool, _) = Spool::open(&dir.path().join("spool"), SpoolConfig::default()).unwrap();
+        let vehicle = VehicleId::new("v".repeat(convoy_core::vehicle::MAX_VEHICLE_ID_LEN)).unwrap();
+        let (mut spool, _) =
+            Spool::open(&dir.path().join("spool"), &vehicle, SpoolConfig::default()).unwrap();
         let stats = AgentStats::default();
         for counter in [
             &stats.fixes,
@@ -454,6 +468,7 @@ mod tests {
             &stats.clock_jumps,
             &stats.thinned,
             &stats.published,
+            &stats.batches_signed,
             &stats.withheld,
         ]
         .into_iter()
@@ -465,7 +480,7 @@ mod tests {
         let config = AgentConfig {
             serial: "/dev/null".into(),
             baud: 9600,
-            vehicle: VehicleId::new("v".repeat(convoy_core::vehicle::MAX_VEHICLE_ID_LEN)).unwrap(),
+            vehicle,
             broker: BrokerAddress::plain("localhost", 1883),
             username: None,
             password: None,
@@ -475,6 +490,7 @@ mod tests {
             heartbeat: None,
             metrics_file: None,
             privacy: crate::privacy::Privacy::MovesOnly,
+            signing_key: Some(convoy_core::signing::SecretKey::generate()),
         };
         let gate = MoveGate::open(config.privacy, &config.vehicle, dir.path());
         let status = status(&config, "offline", &stats, &mut spool, &gate, Instant::now());

@@ -45,6 +45,7 @@ pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> Agent
         heartbeat: None,
         metrics_file: None,
         privacy: convoy_agent::privacy::Privacy::Always,
+        signing_key: None,
     }
 }
 
