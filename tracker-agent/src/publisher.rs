@@ -40,6 +40,12 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 /// Position batches awaiting their PUBACK at once. With batches of up to 200 fixes this keeps
 /// thousands of fixes in flight during a backlog, while the client's queue (64) never fills.
 const MAX_BATCHES_IN_FLIGHT: usize = 16;
+/// With a signing key, a batch shorter than `max_batch_fixes` waits this long for more fixes
+/// (they wait in the spool, synced). One Ed25519 signature per one-fix batch at 10 Hz came to
+/// about 5 % of the agent's CPU; three fixes a batch bring it to about 1.5 % (and fewer
+/// publishes halve the rest: docs/BENCHMARKS.md), for at most 300 ms more on the live map.
+/// Unsigned agents send each fix at once, as before.
+const SIGNED_LINGER: Duration = Duration::from_millis(300);
 
 /// What a publish request was, noted before the request is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +126,8 @@ pub async fn run(
         _ => Duration::from_secs(3600),
     });
     let mut reader_done = false;
+    // When the oldest unsent fix of a short signed batch is due to go anyway.
+    let mut linger_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             fix = fixes.recv(), if !reader_done => match fix {
@@ -177,6 +185,7 @@ pub async fn run(
                 write_metrics(&config, &stats, &mut spool);
             }
             _ = sync_tick.tick() => spool.sync()?,
+            () = tokio::time::sleep_until(linger_until.unwrap_or_else(tokio::time::Instant::now)), if linger_until.is_some() => {}
             () = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
         }
         while let Ok(fix) = fixes.try_recv() {
@@ -186,6 +195,21 @@ pub async fn run(
         // Hand the client batches, oldest first, up to the in-flight limit. While the broker is
         // away the limit is reached and the rest waits in the spool.
         while in_flight.len() < MAX_BATCHES_IN_FLIGHT {
+            let waiting = spool.depth().saturating_sub(spool.in_flight() as u64);
+            if config.signing_key.is_some()
+                && waiting < config.max_batch_fixes as u64
+                && !shutdown.is_cancelled()
+            {
+                if waiting == 0 {
+                    linger_until = None;
+                    break;
+                }
+                let due = *linger_until.get_or_insert_with(|| tokio::time::Instant::now() + SIGNED_LINGER);
+                if tokio::time::Instant::now() < due {
+                    break;
+                }
+            }
+            linger_until = None;
             let unsent = spool.next_unsent(config.max_batch_fixes)?;
             let Some(last) = unsent.positions.last() else { break };
             let last_seq = last.seq;
