@@ -436,7 +436,7 @@ fn status(
 ) -> Vec<u8> {
     let now = Utc::now();
     let oldest_age_s = oldest_age_s(spool);
-    json!({
+    let mut report = json!({
         "v": 1,
         "vehicle": config.vehicle,
         "state": state,
@@ -450,7 +450,6 @@ fn status(
         "fixes": stats.fixes.load(Ordering::Relaxed),
         "thinned": stats.thinned.load(Ordering::Relaxed),
         "privacy": gate.privacy().as_str(),
-        "signing": config.signing_key.as_ref().map(|key| format!("ed25519:{}", key.public().id())),
         "move_windows": gate.known_windows(),
         "withheld": stats.withheld.load(Ordering::Relaxed),
         "windows_rejected": stats.windows_rejected.iter().map(|c| c.load(Ordering::Relaxed)).fold(0u64, u64::saturating_add),
@@ -462,9 +461,12 @@ fn status(
             .zip(&stats.nmea_rejected)
             .map(|(reason, count)| (reason.to_string(), count.load(Ordering::Relaxed).into()))
             .collect::<serde_json::Map<String, serde_json::Value>>(),
-    })
-    .to_string()
-    .into_bytes()
+    });
+    // Only with a key (an unsigned agent's report is as it was): which key, never the key.
+    if let Some(key) = &config.signing_key {
+        report["signing"] = json!(format!("ed25519:{}", key.public().id()));
+    }
+    report.to_string().into_bytes()
 }
 
 #[cfg(test)]
@@ -520,5 +522,8 @@ mod tests {
         let status = status(&config, "offline", &stats, &mut spool, &gate, Instant::now());
         // The spool's three figures and the uptime, here small, may take 20 digits each.
         assert!(status.len() + 4 * 20 <= MAX_STATUS_BYTES / 4, "{} bytes", status.len());
+        let report: serde_json::Value = serde_json::from_slice(&status).unwrap();
+        let id = config.signing_key.as_ref().unwrap().public().id();
+        assert_eq!(report["signing"], json!(format!("ed25519:{id}")), "the key's id, never the key");
     }
 }

@@ -10,7 +10,6 @@
 //! - Bounded: at most `max_fixes` unacknowledged fixes. Past that the oldest are dropped,
 //!   counted and reported, never the newest.
 //! - Memory stays small whatever the depth: fixes are read back from disk when published.
-//!
 //! - Chained: each fix appended is linked to the one appended before it
 //!   (`convoy_core::signing::link`), and its record keeps that `prev`, so the chain goes on
 //!   across restarts, SIGKILL, recovery and dropped fixes; the publisher signs batches with it.
