@@ -135,8 +135,9 @@ async fn a_moves_only_agent_records_nothing_outside_its_vehicles_moves_even_afte
     tokio::time::sleep(Duration::from_secs(1)).await;
     offline.stop().await;
     assert_eq!(agent_metric(&metrics, "convoy_agent_withheld_total"), 5.0);
-    let (mut spool, _) = convoy_agent::spool::Spool::open(&state.join("spool"), Default::default()).unwrap();
-    let spooled: Vec<DateTime<Utc>> = spool.next_unsent(100).unwrap().iter().map(|p| p.t).collect();
+    let (mut spool, _) =
+        convoy_agent::spool::Spool::open(&state.join("spool"), &truck, Default::default()).unwrap();
+    let spooled: Vec<DateTime<Utc>> = spool.next_unsent(100).unwrap().positions.iter().map(|p| p.t).collect();
     assert_eq!(spooled, inside_offline.iter().map(|f| f.t).collect::<Vec<_>>());
     drop(spool);
 

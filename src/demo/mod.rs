@@ -268,6 +268,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
             heartbeat: None,
             metrics_file: None,
             privacy: convoy_agent::privacy::Privacy::Always,
+            signing_key: None,
             vehicle,
         };
         agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));

@@ -320,6 +320,7 @@ impl TestAgent {
             heartbeat: None,
             metrics_file: None,
             privacy: convoy_agent::privacy::Privacy::Always,
+            signing_key: None,
         };
         configure(&mut config);
         let shutdown = CancellationToken::new();

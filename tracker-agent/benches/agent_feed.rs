@@ -6,6 +6,7 @@
 //! `--seconds N`: receiver time fed, at 10 epochs a second (default 3600: an hour).
 //! `--fast`: feed as fast as the agent reads, instead of at the receiver's real rate.
 //! `--fsync always|interval|never`: the spool's sync policy (default always; interval = 1 s).
+//! `--key`: sign every batch (a key made with `convoy-agent keygen`), to compare with unsigned.
 //! gpsd (Debian's package, if installed) reads the same bytes from a terminal of its own.
 
 use std::io::Write;
@@ -52,16 +53,25 @@ fn usage(pid: u32) -> (f64, f64) {
     (ticks / hz, hwm_kib / 1024.0)
 }
 
-fn start_agent(serial: &Path, port: u16, state: &Path, fsync: &str) -> Child {
+fn start_agent(serial: &Path, port: u16, state: &Path, fsync: &str, signed: bool) -> Child {
     let config = state.join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "serial = {serial:?}\nvehicle = \"bench-1\"\nbroker = \"mqtt://127.0.0.1:{port}\"\nspool = {:?}\nfsync = {fsync:?}\nfsync_interval_ms = 1000\n",
-            state.join("state")
-        ),
-    )
-    .unwrap();
+    let mut text = format!(
+        "serial = {serial:?}\nvehicle = \"bench-1\"\nbroker = \"mqtt://127.0.0.1:{port}\"\nspool = {:?}\nfsync = {fsync:?}\nfsync_interval_ms = 1000\n",
+        state.join("state")
+    );
+    if signed {
+        let key_file = state.join("vehicle.key");
+        let made = Command::new(env!("CARGO_BIN_EXE_convoy-agent"))
+            .arg("keygen")
+            .arg("--key-file")
+            .arg(&key_file)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success(), "keygen failed");
+        text.push_str(&format!("signing_key_file = {key_file:?}\n"));
+    }
+    std::fs::write(&config, text).unwrap();
     Command::new(env!("CARGO_BIN_EXE_convoy-agent"))
         .arg("--config")
         .arg(&config)
@@ -102,7 +112,8 @@ fn main() {
         .position(|a| a == "--fsync")
         .and_then(|i| args.get(i + 1))
         .map_or("always", String::as_str);
-    let mut agent = start_agent(&agent_pty.path, broker.port, state.path(), fsync);
+    let signed = args.iter().any(|a| a == "--key");
+    let mut agent = start_agent(&agent_pty.path, broker.port, state.path(), fsync, signed);
     let mut gpsd = start_gpsd(&gpsd_pty.path);
     std::thread::sleep(Duration::from_millis(500));
     let (agent_cpu_before, _) = usage(agent.id());
@@ -147,7 +158,8 @@ fn main() {
     println!("| program | receiver time | wall time | CPU time | CPU of one core | peak resident |");
     println!("|---|---:|---:|---:|---:|---:|");
     println!(
-        "| convoy-agent (decode, spool with fsync = {fsync}, publish) | {seconds} s | {wall:.1} s | {agent_cpu:.2} s | {:.2} % | {agent_peak:.1} MiB |",
+        "| convoy-agent (decode, spool with fsync = {fsync}, publish{}) | {seconds} s | {wall:.1} s | {agent_cpu:.2} s | {:.2} % | {agent_peak:.1} MiB |",
+        if signed { ", sign" } else { "" },
         100.0 * agent_cpu / wall
     );
     if let (Some(g), Some(before)) = (&gpsd, gpsd_cpu_before) {

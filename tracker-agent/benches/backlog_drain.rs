@@ -77,7 +77,9 @@ async fn wait_for(count: &AtomicU64, target: u64, started: Instant) -> f64 {
 async fn agent_drain(port: u16, fixes: u64) -> f64 {
     let state = tempfile::tempdir().unwrap();
     let config = SpoolConfig { fsync: FsyncPolicy::Never, ..SpoolConfig::default() };
-    let (mut spool, _) = Spool::open(&state.path().join("spool"), config).unwrap();
+    let (mut spool, _) =
+        Spool::open(&state.path().join("spool"), &convoy_core::VehicleId::new("bench-1").unwrap(), config)
+            .unwrap();
     for seq in 1..=fixes {
         spool.append(&position(seq)).unwrap();
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use convoy_core::signing::SecretKey;
 use convoy_core::VehicleId;
 use serde::Deserialize;
 
@@ -37,6 +38,9 @@ pub struct AgentConfig {
     pub metrics_file: Option<PathBuf>,
     /// Whether fixes outside the vehicle's move windows are recorded.
     pub privacy: Privacy,
+    /// The vehicle's signing key: each batch is signed with it. `None` publishes unsigned
+    /// batches. (Its `Debug` shows only the key id.)
+    pub signing_key: Option<SecretKey>,
 }
 
 /// Where the broker is.
@@ -116,6 +120,9 @@ pub struct AgentConfigFile {
     pub metrics_file: Option<PathBuf>,
     /// "always" (default) or "moves_only": record nothing outside the vehicle's move windows.
     pub privacy: Option<String>,
+    /// The vehicle's secret signing key (made by `convoy-agent keygen`, mode 0600): batches are
+    /// signed when set, unsigned otherwise.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl AgentConfigFile {
@@ -197,6 +204,16 @@ impl AgentConfigFile {
                 Privacy::default()
             }
         };
+        let signing_key = match &self.signing_key_file {
+            Some(path) => match crate::key_file::load(path) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    problems.push(format!("signing_key_file: {e:#}"));
+                    None
+                }
+            },
+            None => None,
+        };
         if self.heartbeat_s == Some(0) {
             problems.push("heartbeat_s must be above 0 (leave it out to publish every fix)".to_string());
         }
@@ -227,6 +244,7 @@ impl AgentConfigFile {
             heartbeat: self.heartbeat_s.map(Duration::from_secs),
             metrics_file: self.metrics_file,
             privacy,
+            signing_key,
         })
     }
 }

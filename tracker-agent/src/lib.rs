@@ -8,6 +8,7 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+pub mod key_file;
 pub mod log_writer;
 pub mod metrics;
 pub mod nav;
@@ -39,6 +40,8 @@ pub struct AgentStats {
     /// Fixes thinned out by the heartbeat sampling policy.
     pub thinned: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,
+    /// Batches handed to the MQTT client signed with the vehicle's key.
+    pub batches_signed: std::sync::atomic::AtomicU64,
     /// Fixes not recorded: taken outside the vehicle's move windows (`privacy = "moves_only"`).
     pub withheld: std::sync::atomic::AtomicU64,
     /// Windows messages refused, by reason, in the order of
@@ -68,9 +71,13 @@ pub fn gnss_state(stats: &AgentStats, now: chrono::DateTime<chrono::Utc>) -> &'s
 /// and the publisher spools it, sends what it can, reports the agent offline and disconnects.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let stats = Arc::new(AgentStats::default());
+    if let Some(key) = &config.signing_key {
+        tracing::info!(key = %key.public().id(), "signing batches");
+    }
     private_files::warn_if_shared(&config.state_dir, "agent's state directory");
-    let (spool, recovery) = spool::Spool::open(&config.state_dir.join("spool"), config.spool.clone())?;
-    if recovery != spool::Recovery::default() {
+    let (spool, recovery) =
+        spool::Spool::open(&config.state_dir.join("spool"), &config.vehicle, config.spool.clone())?;
+    if recovery != (spool::Recovery { chain: recovery.chain, ..Default::default() }) {
         tracing::warn!(
             pending = recovery.pending,
             corrupt_records = recovery.corrupt_records,

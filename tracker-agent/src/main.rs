@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use convoy_agent::config::AgentConfigFile;
 
 #[derive(Parser, Debug)]
@@ -13,6 +13,8 @@ use convoy_agent::config::AgentConfigFile;
     about = "Reads a GNSS receiver and publishes its fixes to Convoy over MQTT"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// TOML configuration file (see deploy/convoy-agent.toml).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -37,6 +39,25 @@ struct Args {
     /// State directory.
     #[arg(long)]
     spool: Option<PathBuf>,
+    /// The vehicle's secret signing key (see `keygen`); batches are unsigned without one.
+    #[arg(long)]
+    signing_key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Makes this vehicle's signing key: writes the secret key to a new file only its owner
+    /// may read, and prints the public key to register with the vehicle on the server. The
+    /// secret key never leaves the file.
+    Keygen {
+        /// Where to write the secret key (created 0600).
+        #[arg(long)]
+        key_file: PathBuf,
+        /// Replace an existing key file (the old key is lost: keep its public key on the
+        /// server to verify what it signed).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// One thread: the agent waits on a serial port and a socket, and a multi-threaded runtime
@@ -54,6 +75,12 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(false)
         .init();
     let args = Args::parse();
+    if let Some(Command::Keygen { key_file, force }) = &args.command {
+        let key = convoy_agent::key_file::create(key_file, *force)?;
+        // Only the public half: what the server needs to verify this vehicle's batches.
+        println!("public key: {}\nkey id: {}", key.public(), key.public().id());
+        return Ok(());
+    }
     let mut file = match &args.config {
         Some(path) => AgentConfigFile::load(path)?,
         None => AgentConfigFile::default(),
@@ -65,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
     file.username = args.username.or(file.username);
     file.password_file = args.password_file.or(file.password_file);
     file.spool = args.spool.or(file.spool);
+    file.signing_key_file = args.signing_key_file.or(file.signing_key_file);
     let config = file.resolve()?;
 
     // Ctrl-C, or SIGTERM from systemd: the agent spools the epoch in hand and says goodbye.

@@ -48,6 +48,11 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
         "Fixes handed to the MQTT client",
         stats.published.load(Ordering::Relaxed),
     );
+    counter(
+        "convoy_agent_batches_signed_total",
+        "Batches handed to the MQTT client signed with the vehicle's key",
+        stats.batches_signed.load(Ordering::Relaxed),
+    );
     counter("convoy_agent_spool_dropped_total", "Fixes dropped because the spool was full", spool.dropped);
     counter(
         "convoy_agent_withheld_total",

@@ -24,6 +24,11 @@ pub fn create_private(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(path)
 }
 
+/// Creates `path` as 0600; fails if it exists (`ErrorKind::AlreadyExists`).
+pub fn create_new_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create_new(true).write(true).mode(0o600).open(path)
+}
+
 /// The umask both binaries run with: nothing they create is readable by others unless they
 /// say so (the agent's metrics file, for node_exporter).
 pub fn restrict_umask() {
@@ -61,6 +66,9 @@ mod tests {
         assert_eq!((mode(&dir.path().join("a")), mode(&nested)), (0o700, 0o700));
         append_private(&nested.join("f")).unwrap();
         create_private(&nested.join("g")).unwrap();
+        create_new_private(&nested.join("h")).unwrap();
         assert_eq!((mode(&nested.join("f")), mode(&nested.join("g"))), (0o600, 0o600));
+        assert_eq!(mode(&nested.join("h")), 0o600);
+        assert_eq!(create_new_private(&nested.join("h")).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
     }
 }

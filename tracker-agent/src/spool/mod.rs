@@ -10,10 +10,23 @@
 //! - Bounded: at most `max_fixes` unacknowledged fixes. Past that the oldest are dropped,
 //!   counted and reported, never the newest.
 //! - Memory stays small whatever the depth: fixes are read back from disk when published.
+//! - Chained: each fix appended is linked to the one appended before it
+//!   (`convoy_core::signing::link`), and its record keeps that `prev`, so the chain goes on
+//!   across restarts, SIGKILL, recovery and dropped fixes; the publisher signs batches with it.
 //!
 //! Layout: segment files `NNNNNNNNNNNNNNNNNNNN.seg` (numbered in order), each a run of records
 //! in rising `seq`; the file `head` holds the highest seq that has left the spool (acknowledged
-//! or dropped). A segment is deleted once all its fixes have left.
+//! or dropped) and, on a second line, the chain tip when it was written (the seq and chain hash
+//! of the last fix appended), so the chain is known even when every fix has left and its
+//! records are gone. A segment is deleted once all its fixes have left.
+//!
+//! The chain tip at open is the chain hash of the highest-seq fix known: the last whole record
+//! on disk (acknowledged or not), or the `head` file's tip if that is higher (a torn tail took
+//! the records after it). Version 1 records (written by agents before the chain) have no
+//! `prev`: each is linked to the tip as it stands when recovery reaches it (the record before
+//! it, or the `head` file's tip, or [`GENESIS`] for a spool that never knew one), exactly as if
+//! it were appended now. That starts a new chain segment at the upgrade; from then on every fix
+//! links to the one before it.
 
 mod record;
 #[cfg(test)]
@@ -26,7 +39,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use convoy_core::Position;
+use convoy_core::signing::{link, ChainHash, GENESIS};
+use convoy_core::{Position, VehicleId};
+
+pub use record::Record;
 
 /// When appended fixes are forced to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +70,26 @@ impl Default for SpoolConfig {
     }
 }
 
+/// The last fix of the chain: its seq and chain hash ([`GENESIS`] at seq 0 before any fix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainTip {
+    pub seq: u64,
+    pub hash: ChainHash,
+}
+
+impl Default for ChainTip {
+    fn default() -> Self {
+        ChainTip { seq: 0, hash: GENESIS }
+    }
+}
+
+/// Fixes to publish, oldest first, with the chain hash of the fix before the first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsent {
+    pub prev: ChainHash,
+    pub positions: Vec<Position>,
+}
+
 /// What recovery found when the spool was opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -63,6 +99,8 @@ pub struct Recovery {
     pub corrupt_records: u64,
     /// Bytes cut off the end of a segment (a torn or zero-filled tail).
     pub truncated_bytes: u64,
+    /// The chain tip the next fix appended links to.
+    pub chain: ChainTip,
 }
 
 #[derive(Debug)]
@@ -77,7 +115,13 @@ struct Segment {
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
+    vehicle: VehicleId,
     config: SpoolConfig,
+    /// The last fix appended: the next links to it.
+    chain: ChainTip,
+    /// The `prev` recovery gave the unacknowledged version 1 records, by seq (empty but for the
+    /// first run after an upgrade).
+    legacy_prevs: std::collections::BTreeMap<u64, ChainHash>,
     segments: VecDeque<Segment>,
     writer: File,
     /// Highest seq that has left the spool (acknowledged or dropped); 0 when none has.
@@ -109,11 +153,13 @@ impl Drop for Spool {
 }
 
 impl Spool {
-    /// Opens (or creates) the spool in `dir`, recovering what a crash left.
-    pub fn open(dir: &Path, config: SpoolConfig) -> anyhow::Result<(Spool, Recovery)> {
+    /// Opens (or creates) the spool of `vehicle`'s fixes in `dir`, recovering what a crash left.
+    pub fn open(dir: &Path, vehicle: &VehicleId, config: SpoolConfig) -> anyhow::Result<(Spool, Recovery)> {
         crate::private_files::create_private_dir(dir)
             .with_context(|| format!("creating spool {}", dir.display()))?;
-        let head = read_head(dir)?;
+        let (head, saved_tip) = read_head(dir)?;
+        let mut chain = ChainWalk { vehicle, known: saved_tip.unwrap_or_default(), last: None };
+        let mut legacy_prevs = std::collections::BTreeMap::new();
         let mut ids: Vec<u64> = fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
@@ -130,7 +176,13 @@ impl Spool {
             let is_last = index + 1 == count;
             let scan = scan_segment(&path, is_last, &mut recovery)?;
             let mut segment = Segment { id, path, last_seq: None, bytes: scan.valid_bytes };
-            for seq in scan.seqs {
+            for record in scan.records {
+                let seq = record.position.seq;
+                if let Some(prev) = chain.follow(record) {
+                    if seq > head {
+                        legacy_prevs.insert(seq, prev);
+                    }
+                }
                 // Seqs only rise; anything else is left over from damage and is skipped.
                 if seq <= last_seq {
                     if seq > head {
@@ -145,6 +197,7 @@ impl Spool {
             segments.push_back(segment);
         }
         recovery.pending = pending.len() as u64;
+        recovery.chain = chain.tip();
         if segments.is_empty() {
             segments.push_back(Segment { id: 1, path: segment_path(dir, 1), last_seq: None, bytes: 0 });
         }
@@ -153,7 +206,10 @@ impl Spool {
         let first_id = segments.front().expect("one segment at least").id;
         let mut spool = Spool {
             dir: dir.to_path_buf(),
+            vehicle: vehicle.clone(),
             config,
+            chain: recovery.chain,
+            legacy_prevs,
             segments,
             writer,
             head,
@@ -171,7 +227,8 @@ impl Spool {
         Ok((spool, recovery))
     }
 
-    /// Appends a fix; its seq must be above every seq appended before.
+    /// Appends a fix, linked to the fix appended before it; its seq must be above every seq
+    /// appended before.
     pub fn append(&mut self, p: &Position) -> anyhow::Result<()> {
         let last = self.pending.back().copied().unwrap_or(self.head);
         if p.seq <= last {
@@ -180,9 +237,11 @@ impl Spool {
         if self.segments.back().is_some_and(|s| s.bytes >= self.config.segment_bytes) {
             self.start_segment()?;
         }
-        let mut bytes = Vec::with_capacity(80);
-        record::encode(p, &mut bytes);
+        let mut bytes = Vec::with_capacity(112);
+        let prev = self.chain.hash;
+        record::encode(p, &prev, &mut bytes);
         self.writer.write_all(&bytes).context("appending to the spool")?;
+        self.chain = ChainTip { seq: p.seq, hash: link(&prev, &self.vehicle, p) };
         let segment = self.segments.back_mut().expect("one segment at least");
         segment.bytes += bytes.len() as u64;
         segment.last_seq = Some(p.seq);
@@ -213,32 +272,43 @@ impl Spool {
 
     fn write_head(&mut self) -> anyhow::Result<()> {
         if self.head_dirty {
-            write_head(&self.dir, self.head, self.config.fsync != FsyncPolicy::Never)?;
+            write_head(&self.dir, self.head, &self.chain, self.config.fsync != FsyncPolicy::Never)?;
             self.head_dirty = false;
             self.head_written = Instant::now();
         }
         Ok(())
     }
 
-    /// The next fixes to publish, oldest first, at most `max`. Each is handed out once, until
-    /// [`Spool::resend_all`].
-    pub fn next_unsent(&mut self, max: usize) -> anyhow::Result<Vec<Position>> {
-        let mut out = Vec::new();
-        while out.len() < max && self.sent < self.pending.len() {
+    /// The next fixes to publish, oldest first, at most `max`, with the chain hash of the fix
+    /// before the first. Each is handed out once, until [`Spool::resend_all`].
+    pub fn next_unsent(&mut self, max: usize) -> anyhow::Result<Unsent> {
+        let mut out = Unsent { prev: GENESIS, positions: Vec::new() };
+        while out.positions.len() < max && self.sent < self.pending.len() {
             let want = self.pending[self.sent];
-            let Some(p) = self.read_at_cursor()? else {
+            let Some(record) = self.read_at_cursor()? else {
                 bail!("spool is missing seq {want}");
             };
+            let p = record.position;
             if p.seq < want {
                 continue; // already left the spool
             }
             if p.seq > want {
                 bail!("spool expected seq {want}, found {}", p.seq);
             }
-            out.push(p);
+            if out.positions.is_empty() {
+                // A version 1 record's prev is the one recovery gave it (always there: every
+                // pending version 1 record got one at open).
+                out.prev = record.prev.or_else(|| self.legacy_prevs.get(&p.seq).copied()).unwrap_or(GENESIS);
+            }
+            out.positions.push(p);
             self.sent += 1;
         }
         Ok(out)
+    }
+
+    /// The last fix appended: the next fix links to it.
+    pub fn chain_tip(&self) -> ChainTip {
+        self.chain
     }
 
     /// The broker acknowledged every fix up to `seq`: they leave the spool.
@@ -280,9 +350,9 @@ impl Spool {
                 let mut bytes = Vec::new();
                 File::open(&segment.path)?.read_to_end(&mut bytes)?;
                 let mut offset = 0;
-                while let Ok((p, len)) = record::decode(&bytes[offset..]) {
-                    if p.seq == want {
-                        return Ok(Some(p));
+                while let Ok((record, len)) = record::decode(&bytes[offset..]) {
+                    if record.position.seq == want {
+                        return Ok(Some(record.position));
                     }
                     offset += len;
                 }
@@ -299,6 +369,9 @@ impl Spool {
         while self.pending.front().is_some_and(|&s| s <= seq) {
             self.pending.pop_front();
             self.sent = self.sent.saturating_sub(1);
+        }
+        if !self.legacy_prevs.is_empty() {
+            self.legacy_prevs = self.legacy_prevs.split_off(&(seq + 1));
         }
         self.head = seq;
         self.head_dirty = true;
@@ -338,7 +411,7 @@ impl Spool {
     }
 
     /// Reads the record at the cursor and moves the cursor past it.
-    fn read_at_cursor(&mut self) -> anyhow::Result<Option<Position>> {
+    fn read_at_cursor(&mut self) -> anyhow::Result<Option<Record>> {
         loop {
             let Some(index) = self.segments.iter().position(|s| s.id >= self.cursor.0) else {
                 return Ok(None);
@@ -369,9 +442,9 @@ impl Spool {
             let end = (segment.bytes as usize).min(bytes.len());
             let at = self.cursor.1 as usize;
             match record::decode(&bytes[at..end]) {
-                Ok((p, used)) => {
+                Ok((record, used)) => {
                     self.cursor.1 += used as u64;
-                    return Ok(Some(p));
+                    return Ok(Some(record));
                 }
                 // A record skipped at recovery: go on at the next whole one.
                 Err(_) => {
@@ -384,21 +457,54 @@ impl Spool {
 
 /// What a segment holds.
 struct Scan {
-    seqs: Vec<u64>,
+    records: Vec<Record>,
     valid_bytes: u64,
+}
+
+/// Follows the chain through the records recovery reads, in order, to find its tip. Hashes
+/// only what it must (the last record, and a record before a version 1 one): a deep spool
+/// opens without hashing every fix in it.
+struct ChainWalk<'a> {
+    vehicle: &'a VehicleId,
+    /// The tip from the `head` file, until a record above it is read.
+    known: ChainTip,
+    /// The highest-seq record read so far, with its prev.
+    last: Option<(ChainHash, Position)>,
+}
+
+impl ChainWalk<'_> {
+    fn tip(&self) -> ChainTip {
+        match &self.last {
+            Some((prev, p)) => ChainTip { seq: p.seq, hash: link(prev, self.vehicle, p) },
+            None => self.known,
+        }
+    }
+
+    /// Takes in the next record read; returns the prev it gives a version 1 record. A record
+    /// not above the tip (already behind the `head` file's, or left from damage) changes
+    /// nothing.
+    fn follow(&mut self, record: Record) -> Option<ChainHash> {
+        let tip_seq = self.last.as_ref().map_or(self.known.seq, |(_, p)| p.seq);
+        if record.position.seq <= tip_seq {
+            return None;
+        }
+        let prev = record.prev.unwrap_or_else(|| self.tip().hash);
+        self.last = Some((prev, record.position));
+        record.prev.is_none().then_some(prev)
+    }
 }
 
 /// Reads every whole record of a segment. The last segment's damaged tail is cut off, so that
 /// appends continue after whole records.
 fn scan_segment(path: &Path, is_last: bool, recovery: &mut Recovery) -> anyhow::Result<Scan> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut seqs = Vec::new();
+    let mut records = Vec::new();
     let mut offset = 0;
     let mut end_of_good = 0;
     while offset < bytes.len() {
         match record::decode(&bytes[offset..]) {
-            Ok((p, len)) => {
-                seqs.push(p.seq);
+            Ok((record, len)) => {
+                records.push(record);
                 offset += len;
                 end_of_good = offset;
             }
@@ -420,7 +526,7 @@ fn scan_segment(path: &Path, is_last: bool, recovery: &mut Recovery) -> anyhow::
     } else if tail > 0 && bytes[end_of_good..].iter().any(|&b| b != 0) {
         recovery.corrupt_records += 1;
     }
-    Ok(Scan { seqs, valid_bytes: end_of_good as u64 })
+    Ok(Scan { records, valid_bytes: end_of_good as u64 })
 }
 
 /// The offset of the next whole record at or after `from`.
@@ -432,19 +538,33 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.seg"))
 }
 
-fn read_head(dir: &Path) -> anyhow::Result<u64> {
-    match fs::read_to_string(dir.join("head")) {
-        Ok(text) => text.trim().parse().with_context(|| format!("spool head file holds {text:?}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e).context("reading the spool head"),
-    }
+/// Reads the `head` file: the highest seq that has left, and the chain tip when it was written
+/// (absent from files written before the chain).
+fn read_head(dir: &Path) -> anyhow::Result<(u64, Option<ChainTip>)> {
+    let text = match fs::read_to_string(dir.join("head")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, None)),
+        Err(e) => return Err(e).context("reading the spool head"),
+    };
+    let bad = || format!("spool head file holds {text:?}");
+    let mut lines = text.lines();
+    let head = lines.next().unwrap_or("").trim().parse().with_context(bad)?;
+    let tip = match lines.next().map(str::split_whitespace).map(|mut w| (w.next(), w.next())) {
+        None => None,
+        Some((Some(seq), Some(hash))) => Some(ChainTip {
+            seq: seq.parse().with_context(bad)?,
+            hash: ChainHash::parse(hash).with_context(bad)?,
+        }),
+        Some(_) => bail!(bad()),
+    };
+    Ok((head, tip))
 }
 
-/// Records the head: written aside and renamed, so it is always one whole number.
-fn write_head(dir: &Path, head: u64, sync: bool) -> anyhow::Result<()> {
+/// Records the head and the chain tip: written aside and renamed, so the file is always whole.
+fn write_head(dir: &Path, head: u64, chain: &ChainTip, sync: bool) -> anyhow::Result<()> {
     let tmp = dir.join("head.tmp");
     let mut file = crate::private_files::create_private(&tmp)?;
-    writeln!(file, "{head}")?;
+    writeln!(file, "{head}\n{} {}", chain.seq, chain.hash)?;
     if sync {
         file.sync_all()?;
     }

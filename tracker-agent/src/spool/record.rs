@@ -2,13 +2,30 @@
 //!
 //! The payload is a compact binary form of a position (version byte first). The magic byte and
 //! the checksum let recovery find the next whole record after a damaged one.
+//!
+//! Version 2 (written since fixes are chained) adds, after version 1's fields, the 32-byte
+//! chain hash of the fix appended before this one (`prev`, see `convoy_core::signing::chain`):
+//! kept with the fix, it survives a crash, and a damaged record before it takes nothing of the
+//! chain with it. Version 1 records (written before) still read, with their `prev` unknown.
 
 use chrono::DateTime;
+use convoy_core::signing::ChainHash;
 use convoy_core::{FixMode, Position};
 
 pub const MAGIC: u8 = 0xA7;
 pub const HEADER_LEN: usize = 7;
-const VERSION: u8 = 1;
+/// Records without a chain hash.
+const VERSION_1: u8 = 1;
+/// Records carrying the chain hash of the fix before.
+const VERSION: u8 = 2;
+
+/// A decoded record: the fix, and the chain hash of the fix appended before it (`None` for a
+/// version 1 record: the spool works it out, see `Spool::open`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub position: Position,
+    pub prev: Option<ChainHash>,
+}
 
 /// Bits of the presence mask, one per optional field.
 const ALT: u8 = 1;
@@ -18,9 +35,9 @@ const FIX: u8 = 8;
 const SATS: u8 = 16;
 const HDOP: u8 = 32;
 
-/// Appends the encoded record of `p` to `out`.
-pub fn encode(p: &Position, out: &mut Vec<u8>) {
-    let mut payload = Vec::with_capacity(72);
+/// Appends the encoded record of `p`, linked to `prev`, to `out`.
+pub fn encode(p: &Position, prev: &ChainHash, out: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(104);
     payload.push(VERSION);
     payload.extend_from_slice(&p.seq.to_le_bytes());
     payload.extend_from_slice(&p.t.timestamp_micros().to_le_bytes());
@@ -47,6 +64,7 @@ pub fn encode(p: &Position, out: &mut Vec<u8>) {
     }
     payload.push(mask);
     payload.extend_from_slice(&optional);
+    payload.extend_from_slice(&prev.0);
 
     out.push(MAGIC);
     out.extend_from_slice(&(payload.len() as u16).to_le_bytes());
@@ -64,7 +82,7 @@ pub enum Bad {
 }
 
 /// Decodes the record at the start of `bytes`; returns it with its length on disk.
-pub fn decode(bytes: &[u8]) -> Result<(Position, usize), Bad> {
+pub fn decode(bytes: &[u8]) -> Result<(Record, usize), Bad> {
     if bytes.len() < HEADER_LEN {
         return Err(if bytes.first().is_some_and(|&b| b != MAGIC) { Bad::Corrupt } else { Bad::Truncated });
     }
@@ -79,13 +97,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Position, usize), Bad> {
     if crc32fast::hash(payload) != crc {
         return Err(Bad::Corrupt);
     }
-    let position = decode_payload(payload).ok_or(Bad::Corrupt)?;
-    Ok((position, HEADER_LEN + len))
+    let record = decode_payload(payload).ok_or(Bad::Corrupt)?;
+    Ok((record, HEADER_LEN + len))
 }
 
-fn decode_payload(payload: &[u8]) -> Option<Position> {
+fn decode_payload(payload: &[u8]) -> Option<Record> {
     let mut r = Reader(payload);
-    if r.u8()? != VERSION {
+    let version = r.u8()?;
+    if version != VERSION && version != VERSION_1 {
         return None;
     }
     let seq = r.u64()?;
@@ -107,19 +126,24 @@ fn decode_payload(payload: &[u8]) -> Option<Position> {
         None
     };
     let sats = if mask & SATS != 0 { Some(r.u32()?) } else { None };
-    r.0.is_empty().then_some(Position {
-        seq,
-        t,
-        lat,
-        lon,
-        alt_m,
-        speed_mps,
-        course_deg,
-        fix,
-        sats,
-        hdop,
-        accuracy_m: None,
-    })
+    let prev = if version == VERSION { Some(ChainHash(r.take::<32>()?)) } else { None };
+    let position =
+        Position { seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m: None };
+    r.0.is_empty().then_some(Record { position, prev })
+}
+
+/// The version 1 record of `p`, as agents before the chain wrote it (for tests of upgrades).
+#[cfg(test)]
+pub fn encode_v1(p: &Position, out: &mut Vec<u8>) {
+    let start = out.len();
+    encode(p, &ChainHash([0; 32]), out);
+    out.truncate(out.len() - 32);
+    let payload_start = start + HEADER_LEN;
+    out[payload_start] = VERSION_1;
+    let len = (out.len() - payload_start) as u16;
+    out[start + 1..start + 3].copy_from_slice(&len.to_le_bytes());
+    let crc = crc32fast::hash(&out[payload_start..]);
+    out[start + 3..start + 7].copy_from_slice(&crc.to_le_bytes());
 }
 
 struct Reader<'a>(&'a [u8]);

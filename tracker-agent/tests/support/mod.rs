@@ -45,6 +45,7 @@ pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> Agent
         heartbeat: None,
         metrics_file: None,
         privacy: convoy_agent::privacy::Privacy::Always,
+        signing_key: None,
     }
 }
 
@@ -77,6 +78,8 @@ pub struct Collected {
     pub by_seq: Arc<Mutex<BTreeMap<u64, (Position, u32)>>>,
     pub vehicles: Arc<Mutex<std::collections::BTreeSet<String>>>,
     pub conflicts: Arc<Mutex<u32>>,
+    /// Every batch, whole (with its `signed` field), in the order they came.
+    pub batches: Arc<Mutex<Vec<PositionBatch>>>,
 }
 
 impl Collected {
@@ -129,6 +132,7 @@ pub async fn collect_as(port: u16, credentials: Option<(&str, &str)>) -> Collect
                     let far_future = chrono::DateTime::from_timestamp(4_000_000_000, 0).unwrap();
                     let batch = PositionBatch::decode(&publish.payload, far_future)
                         .expect("agent publishes valid batches");
+                    sink.batches.lock().unwrap().push(batch.clone());
                     sink.vehicles.lock().unwrap().insert(batch.vehicle.to_string());
                     let mut by_seq = sink.by_seq.lock().unwrap();
                     for p in batch.positions {
