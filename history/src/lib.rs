@@ -10,6 +10,7 @@
 pub mod day;
 pub mod day_summary;
 mod error;
+pub mod evidence;
 pub mod export;
 pub mod replay;
 pub mod span;
