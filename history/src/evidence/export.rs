@@ -32,6 +32,8 @@ pub struct ExportRequest<'a> {
     pub span: Span,
     pub exported_by: String,
     pub exported_at: DateTime<Utc>,
+    /// Whether the span was cut at the auditor delay.
+    pub cut: bool,
     /// The move report for the span, as the API gives it.
     pub report: Value,
 }
@@ -58,7 +60,7 @@ where
     F: FnMut(Vec<u8>) -> Fut,
     Fut: Future<Output = bool>,
 {
-    let ExportRequest { history, server_rules, span, exported_by, exported_at, report } = request;
+    let ExportRequest { history, server_rules, span, exported_by, exported_at, cut, report } = request;
     let record = &history.record;
     let mut out = Bundle { writer: BundleWriter::new() };
     out.writer.line(
@@ -70,6 +72,7 @@ where
             exported_by,
             from: span.from,
             until: span.to,
+            cut,
             rules: server_rules.clone(),
         },
     );

@@ -25,6 +25,9 @@ pub struct BundleLine {
     /// Fix times and receive times before this: the move's end, the export's moment, or for an
     /// auditor the newest place they may read (`[access] auditor_delay_minutes`).
     pub until: DateTime<Utc>,
+    /// Whether `until` is an auditor's cut (the move went on after it): fixes after the last
+    /// signed head are then expected, and alerts still open at the cut are compared as open.
+    pub cut: bool,
     /// The server's rule thresholds (a plan's own overrides are in the plan): a verifier
     /// replays the rules with them.
     pub rules: RuleSettings,
