@@ -95,7 +95,6 @@ impl Chains {
         let vehicle = &line.vehicle;
         let fix = &line.position;
         let seq = fix.seq;
-        let recorded_gap = |after: u64| self.recorded_gaps.contains(&(vehicle.clone(), after, seq));
         let head = self.heads.get_mut(vehicle).and_then(|heads| heads.remove(&seq));
         let key = head.as_ref().and_then(|_| self.key_at(vehicle, fix.t).copied());
         let chain = self.vehicles.entry(vehicle.clone()).or_default();
@@ -114,34 +113,40 @@ impl Chains {
                 failures.push(what);
                 return;
             }
-            if seq > last_seq + 1 {
+            let jump = seq > last_seq + 1;
+            if jump {
                 chain.gaps.push(Gap { after_seq: last_seq, before_seq: seq, from_t: last_t, to_t: fix.t, spool_drops: false });
-                if line.prev.is_some() {
+            }
+            // The agent links the fixes it sends, so a gap (seqs it never sent) still links;
+            // a jump that does not link is fixes removed, unless the server recorded the chain
+            // starting again there.
+            let recorded = self.recorded_gaps.contains(&(vehicle.clone(), last_seq, seq));
+            match line.prev {
+                None => {}
+                Some(prev) if prev == last_hash => start = Some(last_hash),
+                Some(_) if jump && recorded => {
                     if let Some((from, n)) = chain.run.take() {
                         failures.push(format!(
-                            "{vehicle} fixes seq {from} to {last_seq} ({n}): covered by no signed head before the chain jumps to seq {seq}"
+                            "{vehicle} fixes seq {from} to {last_seq} ({n}): covered by no signed head before the chain starts again at seq {seq}"
                         ));
                     }
-                    if !recorded_gap(last_seq) {
+                }
+                Some(_) => {
+                    let what = if !jump {
+                        format!("{vehicle} fix seq {seq}: does not link to seq {last_seq} (its prev is not seq {last_seq}'s chain hash as the bundle has it: seq {last_seq} was changed, or a fix removed, added or reordered there)")
+                    } else {
                         let missing = if seq == last_seq + 2 {
                             format!("seq {} is", last_seq + 1)
                         } else {
                             format!("seqs {} to {} are", last_seq + 1, seq - 1)
                         };
-                        failures.push(format!(
-                            "{vehicle} fix seq {seq}: {missing} missing and the server recorded no gap there (a fix removed)"
-                        ));
-                    }
+                        format!("{vehicle} fix seq {seq}: {missing} missing and seq {seq} does not link to seq {last_seq} (a fix removed, or seq {last_seq} changed)")
+                    };
+                    failures.push(what);
+                    // Carry the hash recomputed from the bundle's own fixes, so the break
+                    // shows at the next signed head too.
+                    start = Some(last_hash);
                 }
-            } else if line.prev.is_some() {
-                if line.prev != Some(last_hash) {
-                    failures.push(format!(
-                        "{vehicle} fix seq {seq}: does not link to seq {last_seq} (its prev is not seq {last_seq}'s chain hash as the bundle has it: seq {last_seq} was changed, or a fix removed, added or reordered there)"
-                    ));
-                }
-                // Carry the hash recomputed from the bundle's own fixes, so a changed fix
-                // shows at the next signed head too.
-                start = Some(last_hash);
             }
         }
         chain.fixes += 1;

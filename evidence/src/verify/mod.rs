@@ -273,3 +273,6 @@ impl Run {
 fn parse<T: DeserializeOwned>(n: u64, value: serde_json::Value) -> Result<T, String> {
     serde_json::from_value(value).map_err(|e| format!("line {n} does not read as its section: {e}"))
 }
+
+#[cfg(test)]
+mod tests;
