@@ -6,6 +6,7 @@ pub mod base_map;
 pub mod config;
 pub mod connection_budget;
 pub mod demo;
+pub mod evidence_key;
 pub mod loadgen;
 pub mod pty;
 pub mod retained;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod evidence_cli;
 mod hold_cli;
 mod phone_cli;
 mod user_cli;
@@ -138,6 +139,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Export a move's evidence bundle, or verify one offline.
+    Evidence {
+        #[command(subcommand)]
+        command: evidence_cli::EvidenceCommand,
     },
 }
 
@@ -342,6 +348,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Vehicle { command } => vehicle_cli::run(command).await,
         Command::Phone { command } => phone_cli::run(command).await,
         Command::Hold { command } => hold_cli::run(command).await,
+        Command::Evidence { command } => evidence_cli::run(command).await,
         Command::User { command } => user_cli::run(command).await,
         Command::Move {
             command:

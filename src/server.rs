@@ -207,6 +207,8 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     };
     let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
     let events = GatewayEvents { move_changes, alert_changes, live, live_alerts };
+    // Signs evidence bundles' manifests (made in the data directory the first time).
+    let evidence_key = Arc::new(crate::evidence_key::load_or_create(&config.data_dir)?);
     let state = AppState {
         store: store.clone(),
         registry,
@@ -239,6 +241,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
             }
             (None, None) => None,
         },
+        evidence_key: Some(evidence_key),
     };
     let osmand_state = state.clone();
     let metrics_listener = match config.metrics_listen {

@@ -78,6 +78,8 @@ pub enum Ability {
     Holds,
     /// See the legal holds, in force and released.
     ViewHolds,
+    /// Export a move's evidence bundle (everything recorded of it, signed by the server).
+    Evidence,
 }
 
 const EVERYONE_BUT_AUDITORS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Escort];
@@ -85,7 +87,7 @@ const PLANNERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Auditor];
 
 impl Ability {
-    pub const ALL: [Ability; 13] = [
+    pub const ALL: [Ability; 14] = [
         Ability::Live,
         Ability::Acknowledge,
         Ability::Plan,
@@ -99,6 +101,7 @@ impl Ability {
         Ability::Phones,
         Ability::Holds,
         Ability::ViewHolds,
+        Ability::Evidence,
     ];
 
     /// The roles that may do this. Auditors work from the record: never live, never acting on
@@ -115,6 +118,8 @@ impl Ability {
             // check what is kept and why.
             Ability::Holds => &[Role::Admin],
             Ability::ViewHolds => &[Role::Admin, Role::Auditor],
+            // The whole record of a move, for those who must prove it to others.
+            Ability::Evidence => &[Role::Admin, Role::Auditor],
         }
     }
 
@@ -133,6 +138,7 @@ impl Ability {
             Ability::Phones => "phones",
             Ability::Holds => "holds",
             Ability::ViewHolds => "view_holds",
+            Ability::Evidence => "evidence",
         }
     }
 }

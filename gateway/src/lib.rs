@@ -11,6 +11,7 @@ mod audit;
 mod basemap;
 mod daily_report;
 mod error;
+mod evidence;
 mod export;
 mod extract;
 pub mod forwarded;
@@ -57,6 +58,7 @@ pub use listener::{serve, serve_metrics, serve_osmand, serve_tls, MAX_CONNECTION
 pub use metrics::GatewayMetrics;
 pub use move_settings::MoveSettings;
 pub use phones::PhoneIntake;
+pub use report::report_json;
 pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents, MoveChange};

@@ -26,7 +26,8 @@ use convoy_core::stop::StopRule;
 use convoy_core::Ability;
 use convoy_history::replay::alerts_in;
 use convoy_history::summary::VehicleSummary;
-use convoy_history::MoveHistory;
+use convoy_history::{MoveHistory, Span};
+use convoy_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -143,12 +144,24 @@ pub(crate) async fn move_report(
     let detail = json!({ "from": format_time(&span.from), "to": format_time(&span.to) });
     audit::record(state, Some(&user.0.name), client, "move.report", &id, detail).await?;
 
-    let alerts = alerts_in(&state.store, &id, None, span).await?;
+    Ok(Reply::ok(build(&state.store, &state.moves, &history, span).await?))
+}
+
+/// The report of `history` over `span` (already cut for the reader): what the route answers
+/// and what an evidence bundle carries.
+pub(crate) async fn build(
+    store: &Store,
+    moves: &crate::MoveSettings,
+    history: &MoveHistory,
+    span: Span,
+) -> Result<Report, StoreError> {
+    let id = &history.record.id;
+    let alerts = alerts_in(store, id, None, span).await?;
     let thresholds = StopRule::from(&history.rules);
     let mut vehicles = Vec::new();
     for vehicle in &history.plan.vehicles {
         let mut summary = VehicleSummary::new(thresholds);
-        let mut fixes = state.store.track_stream(vehicle, span.from, span.to);
+        let mut fixes = store.track_stream(vehicle, span.from, span.to);
         while let Some(fix) = fixes.recv().await {
             summary.push(&fix?);
         }
@@ -163,16 +176,25 @@ pub(crate) async fn move_report(
     }
     let mut alert_log = Vec::with_capacity(alerts.len());
     for alert in &alerts {
-        let transitions =
-            state.store.alert_transitions(&alert.id).await?.iter().map(TransitionView::of).collect();
+        let transitions = store.alert_transitions(&alert.id).await?.iter().map(TransitionView::of).collect();
         alert_log.push(AlertWithTransitions { alert: AlertView::of(alert), transitions });
     }
-    Ok(Reply::ok(Report {
-        move_view: crate::moves::with_plan(state, &history.record),
+    Ok(Report {
+        move_view: crate::moves::with_plan_in(moves, &history.record),
         generated_at: format_time(&Utc::now()),
         from: format_time(&span.from),
         to: format_time(&span.to),
         vehicles,
         alerts: alert_log,
-    }))
+    })
+}
+
+/// The report as JSON, for `convoy evidence export`, which has no request to answer.
+pub async fn report_json(
+    store: &Store,
+    moves: &crate::MoveSettings,
+    history: &MoveHistory,
+    span: Span,
+) -> Result<Value, StoreError> {
+    Ok(serde_json::to_value(build(store, moves, history, span).await?).unwrap_or_default())
 }
