@@ -119,6 +119,7 @@ async fn write_fixes(store: &Store, now: DateTime<Utc>) {
                 .map(|(i, d)| fix(i as u64, now - Duration::days(*d)))
                 .collect(),
             source: None,
+            chain: None,
         })
         .collect();
     store.write_ingest(&IngestWrite { positions, ..Default::default() }).await.unwrap();

@@ -34,7 +34,7 @@ async fn track_is_served_in_order_with_marks(backend: Backend) {
     let vehicle = VehicleId::new("truck-07").unwrap();
     convoy_registry::register_vehicle(&server.store, &vehicle).await.unwrap();
     let write = |positions: Vec<Position>| IngestWrite {
-        positions: vec![VehiclePositions { vehicle: vehicle.clone(), positions, source: None }],
+        positions: vec![VehiclePositions { vehicle: vehicle.clone(), positions, source: None, chain: None }],
         ..Default::default()
     };
     // Live fixes 100..=199, then a backlog 0..=99 arriving late.

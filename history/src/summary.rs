@@ -155,6 +155,7 @@ mod tests {
             implausible: None,
             received_at: t0(),
             source: None,
+            prev_hash: None,
         }
     }
 

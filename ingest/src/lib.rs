@@ -519,7 +519,12 @@ fn check(publish: &Publish, registered: &HashSet<VehicleId>, now: chrono::DateTi
     if let Some(reject) = unregistered(&batch.vehicle, registered) {
         return reject;
     }
-    Verdict::Store(VehiclePositions { vehicle: batch.vehicle, positions: batch.positions, source: None })
+    Verdict::Store(VehiclePositions {
+        vehicle: batch.vehicle,
+        positions: batch.positions,
+        source: None,
+        chain: None,
+    })
 }
 
 /// An agent status is kept as the agent wrote it, if it is a JSON object of a sane size from a

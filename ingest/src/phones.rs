@@ -73,6 +73,7 @@ impl KnownPhones {
             vehicle: phone.vehicle.clone(),
             positions: vec![position],
             source: Some(phone.source()),
+            chain: None,
         })
     }
 }

@@ -23,7 +23,8 @@
 //! - `moves`: moves and the people assigned to them (their teams);
 //! - `alerts`: alerts, their transitions and notifier deliveries;
 //! - `audit`: the hash-chained audit log;
-//! - `retention`: legal holds, purges and the background housekeeping.
+//! - `retention`: legal holds, purges and the background housekeeping;
+//! - `signing`: vehicles' public keys, signed chain heads and chain gaps (signed tracks).
 //!
 //! Each holds its types and its public [`Store`] methods in `mod.rs`, and its SQL in `sqlite.rs`
 //! and `postgres.rs` side by side. What the features share has a small module of its own:
@@ -74,6 +75,7 @@ mod positions;
 mod postgres;
 mod retention;
 mod rows;
+mod signing;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -95,6 +97,7 @@ pub use retention::{
     run_housekeeping, HeldPositions, HoldRecord, HoldRelease, LegalHold, PurgeReport, ReleaseOutcome,
     Retention,
 };
+pub use signing::{ChainGap, ChainPoint, KeyAdded, SignedChain, StoredHead, VehicleKey};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -36,6 +36,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     "0010_vehicle_admin.sql",
     "0011_plan_versions.sql",
     "0012_person_language.sql",
+    "0013_signed_tracks.sql",
 );
 
 /// PostgreSQL's schema versions, applied in order; `schema_migrations` records the ones applied.
@@ -53,6 +54,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     "0011_vehicle_admin.sql",
     "0012_plan_versions.sql",
     "0013_person_language.sql",
+    "0014_signed_tracks.sql",
 );
 
 /// Serialises concurrent migrations from several processes.

@@ -35,6 +35,9 @@ use alerts::*;
 #[path = "behaviour/audit.rs"]
 mod audit;
 use audit::*;
+#[path = "behaviour/signing.rs"]
+mod signing;
+use signing::*;
 #[path = "behaviour/plan_versions.rs"]
 mod plan_versions;
 use plan_versions::{
@@ -95,7 +98,7 @@ fn position(seq: u64, seconds: i64) -> Position {
 fn write_of(id: &str, positions: Vec<Position>) -> IngestWrite {
     IngestWrite {
         received_at: Some(t0() + Duration::minutes(1)),
-        positions: vec![VehiclePositions { vehicle: vehicle(id), positions, source: None }],
+        positions: vec![VehiclePositions { vehicle: vehicle(id), positions, source: None, chain: None }],
         ..Default::default()
     }
 }
@@ -176,6 +179,9 @@ every_backend!(
     deliveries_are_kept_in_order,
     audit_entries_chain_in_order_from_genesis,
     concurrent_audit_appends_make_one_contiguous_chain,
+    a_vehicles_keys_rotate_forward_and_a_key_is_one_trucks,
+    signed_fixes_keep_their_chain_and_heads_and_unsigned_ones_none,
+    chain_gaps_are_kept_once_with_their_span,
 );
 
 // The daily report's queries, in a file of their own (this one is long enough).

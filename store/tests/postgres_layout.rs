@@ -32,6 +32,7 @@ fn write(positions: Vec<Position>) -> IngestWrite {
             vehicle: VehicleId::new("truck-07").unwrap(),
             positions,
             source: None,
+            chain: None,
         }],
         ..Default::default()
     }

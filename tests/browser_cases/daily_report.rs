@@ -37,6 +37,7 @@ async fn store_fixes(server: &TestServer, vehicle: &str, positions: Vec<Position
             vehicle: VehicleId::new(vehicle).unwrap(),
             positions,
             source: None,
+            chain: None,
         }],
         ..Default::default()
     };

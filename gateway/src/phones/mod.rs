@@ -226,6 +226,7 @@ async fn try_keep(state: &AppState, device: &Device, fixes: &[PhoneFix]) -> Resu
                 vehicle: device.vehicle.clone(),
                 positions,
                 source: Some(device.source()),
+                chain: None,
             })
             .await?;
     }

@@ -293,6 +293,7 @@ pub mod test_support {
             implausible: (seq == 3).then_some(Implausible::TooFast),
             received_at: t0() + Duration::seconds(second + 1),
             source: None,
+            prev_hash: None,
         }
     }
 
@@ -304,6 +305,7 @@ pub mod test_support {
             implausible: None,
             received_at: t,
             source: None,
+            prev_hash: None,
         }
     }
 
@@ -360,6 +362,7 @@ pub mod test_support {
                                     implausible: None,
                                     received_at: t0(),
                                     source: None,
+                                    prev_hash: None,
                                 }
                             })
                             .collect();

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use convoy_core::plausibility::{ArrivalMarker, Marks};
+use convoy_core::signing::ChainHash;
 use convoy_core::{Position, VehicleId};
 
 use super::IngestWrite;
@@ -17,11 +18,15 @@ pub(super) fn vehicles_of(write: &IngestWrite) -> Vec<&VehicleId> {
     vehicles
 }
 
+/// A position of a write with its vehicle, its marks, the phone that sent it (`None`: the
+/// agent) and the chain hash before it (`None`: unsigned).
+pub(super) type MarkedPosition<'a> =
+    (&'a VehicleId, &'a Position, Marks, Option<&'a str>, Option<&'a ChainHash>);
+
 /// A write's positions with their marks, in arrival order, and each vehicle's newest plausible
 /// fix afterwards where it changed: what the latest table moves to.
 pub(super) struct MarkedWrite<'a> {
-    /// Each with the phone that sent it (`None`: the agent).
-    pub(super) positions: Vec<(&'a VehicleId, &'a Position, Marks, Option<&'a str>)>,
+    pub(super) positions: Vec<MarkedPosition<'a>>,
     pub(super) new_latest: Vec<(VehicleId, Position)>,
 }
 
@@ -30,8 +35,8 @@ impl MarkedWrite<'_> {
     pub(super) fn fresh(&self) -> Vec<(VehicleId, Position)> {
         self.positions
             .iter()
-            .filter(|(_, _, marks, _)| !marks.late && marks.implausible.is_none())
-            .map(|(vehicle, p, _, _)| ((*vehicle).clone(), (*p).clone()))
+            .filter(|(_, _, marks, _, _)| !marks.late && marks.implausible.is_none())
+            .map(|(vehicle, p, _, _, _)| ((*vehicle).clone(), (*p).clone()))
             .collect()
     }
 }
@@ -47,8 +52,9 @@ pub(super) fn mark_write(
         let marker = markers
             .entry(&batch.vehicle)
             .or_insert_with(|| ArrivalMarker::new(stored_latest.remove(&batch.vehicle), write.oldest_kept));
-        for p in &batch.positions {
-            positions.push((&batch.vehicle, p, marker.mark(p), batch.source.as_deref()));
+        for (i, p) in batch.positions.iter().enumerate() {
+            let prev = batch.chain.as_ref().and_then(|chain| chain.prevs.get(i));
+            positions.push((&batch.vehicle, p, marker.mark(p), batch.source.as_deref(), prev));
         }
     }
     let new_latest = markers

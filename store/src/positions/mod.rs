@@ -6,11 +6,16 @@ mod marks;
 mod postgres;
 mod sqlite;
 
+pub(crate) use postgres::position_from_row as pg_position_from_row;
+pub(crate) use sqlite::position_from_row as sqlite_position_from_row;
+
 use chrono::{DateTime, Utc};
 use convoy_core::plausibility::Implausible;
+use convoy_core::signing::ChainHash;
 use convoy_core::{Position, VehicleId};
 use tokio::sync::mpsc;
 
+use crate::signing::{ChainGap, SignedChain};
 use crate::{Result, Store, StoreError};
 
 /// A message that could not be accepted, kept for inspection with its raw bytes.
@@ -32,6 +37,8 @@ pub struct VehiclePositions {
     pub positions: Vec<Position>,
     /// The phone that sent them (`owntracks:NAME`, `traccar:ID`); `None` for the vehicle's agent.
     pub source: Option<String>,
+    /// What the batch's signature proved, once ingest verified it; `None`: stored unsigned.
+    pub chain: Option<SignedChain>,
 }
 
 /// An agent's latest health report, as it published it (a JSON object).
@@ -52,6 +59,8 @@ pub struct IngestWrite {
     pub positions: Vec<VehiclePositions>,
     pub dead_letters: Vec<DeadLetter>,
     pub statuses: Vec<AgentStatus>,
+    /// Seqs found missing from vehicles' chains (kept once per vehicle and first seq).
+    pub gaps: Vec<ChainGap>,
 }
 
 /// A stored fix with what Convoy recorded about it.
@@ -64,6 +73,8 @@ pub struct StoredPosition {
     pub received_at: DateTime<Utc>,
     /// The phone that sent it; `None` for the vehicle's agent.
     pub source: Option<String>,
+    /// The chain hash of the fix before it, as its verified batch proved; `None`: unsigned.
+    pub prev_hash: Option<ChainHash>,
 }
 
 /// What an ingest write did.
@@ -201,4 +212,12 @@ fn parse_fix(text: Option<String>) -> Result<Option<convoy_core::FixMode>> {
         convoy_core::FixMode::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("fix mode {f:?}")))
     })
     .transpose()
+}
+
+fn parse_prev_hash(bytes: Option<&[u8]>) -> Result<Option<ChainHash>> {
+    bytes
+        .map(|b| {
+            ChainHash::from_slice(b).ok_or_else(|| StoreError::Corrupt("a chain hash is 32 bytes".into()))
+        })
+        .transpose()
 }

@@ -14,8 +14,8 @@ use tokio_postgres::Row;
 
 use super::marks::{mark_write, vehicles_of, MarkedWrite};
 use super::{
-    parse_fix, parse_implausible, AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition,
-    WriteOutcome,
+    parse_fix, parse_implausible, parse_prev_hash, AgentStatus, DeadLetter, IngestWrite, LatestPosition,
+    StoredPosition, WriteOutcome,
 };
 use crate::rows::parse_vehicle;
 use crate::{PgStore, Result, StoreError};
@@ -103,6 +103,7 @@ impl PgStore {
             ],
         )
         .await?;
+        write_chains(&tx, write, received_at).await?;
         if !write.dead_letters.is_empty() {
             let insert_dead = tx
                 .prepare_cached(
@@ -203,7 +204,7 @@ impl PgStore {
             .await?
             .query(
                 "SELECT seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m, late,
-                        implausible, received_at, source
+                        implausible, received_at, source, prev_hash
                  FROM positions
                  WHERE vehicle = $1 AND t >= $2 AND t < $3 AND (t, seq) > ($4, $5)
                  ORDER BY t, seq LIMIT $6",
@@ -218,6 +219,7 @@ impl PgStore {
                     implausible: parse_implausible(r.get(12))?,
                     received_at: r.get(13),
                     source: r.get(14),
+                    prev_hash: parse_prev_hash(r.get(15))?,
                 })
             })
             .collect()
@@ -320,6 +322,7 @@ struct PositionColumns<'a> {
     late: Vec<bool>,
     implausible: Vec<Option<&'static str>>,
     source: Vec<Option<&'a str>>,
+    prev_hash: Vec<Option<&'a [u8]>>,
 }
 
 impl<'a> PositionColumns<'a> {
@@ -350,7 +353,7 @@ async fn copy_positions(
     let sink = tx
         .copy_in(
             "COPY positions (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late,
-                             implausible, received_at, accuracy_m, source) FROM STDIN (FORMAT binary)",
+                             implausible, received_at, accuracy_m, source, prev_hash) FROM STDIN (FORMAT binary)",
         )
         .await?;
     let types = [
@@ -370,10 +373,12 @@ async fn copy_positions(
         Type::TIMESTAMPTZ,
         Type::FLOAT8,
         Type::TEXT,
+        Type::BYTEA,
     ];
     let writer = BinaryCopyInWriter::new(sink, &types);
     let mut writer = std::pin::pin!(writer);
-    for (vehicle, p, marks, source) in &marked.positions {
+    for (vehicle, p, marks, source, prev) in &marked.positions {
+        let prev: Option<&[u8]> = prev.map(|h| h.0.as_slice());
         writer
             .as_mut()
             .write(&[
@@ -393,6 +398,7 @@ async fn copy_positions(
                 &received_at,
                 &p.accuracy_m,
                 source,
+                &prev,
             ])
             .await?;
     }
@@ -407,20 +413,21 @@ async fn insert_positions_skipping_duplicates(
     received_at: DateTime<Utc>,
 ) -> Result<u64, tokio_postgres::Error> {
     let mut columns = PositionColumns::default();
-    for (vehicle, p, marks, source) in &marked.positions {
+    for (vehicle, p, marks, source, prev) in &marked.positions {
         columns.push(vehicle.as_str(), p);
         columns.late.push(marks.late);
         columns.implausible.push(marks.implausible.map(|r| r.as_str()));
         columns.source.push(*source);
+        columns.prev_hash.push(prev.map(|h| h.0.as_slice()));
     }
     tx.execute(
         "INSERT INTO positions
            (vehicle, seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, late, implausible,
-            accuracy_m, source, received_at)
+            accuracy_m, source, prev_hash, received_at)
          SELECT *, $16::timestamptz FROM UNNEST(
            $1::text[], $2::int8[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[],
            $7::float8[], $8::float8[], $9::text[], $10::int4[], $11::float8[], $12::bool[], $13::text[],
-           $14::float8[], $15::text[])
+           $14::float8[], $15::text[], $17::bytea[])
          ON CONFLICT DO NOTHING",
         &[
             &columns.vehicle,
@@ -439,6 +446,7 @@ async fn insert_positions_skipping_duplicates(
             &columns.accuracy_m,
             &columns.source,
             &received_at,
+            &columns.prev_hash,
         ],
     )
     .await
@@ -446,7 +454,7 @@ async fn insert_positions_skipping_duplicates(
 
 /// Reads seq, t, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m (columns 0
 /// to 10).
-fn position_from_row(r: &Row) -> Result<Position> {
+pub(crate) fn position_from_row(r: &Row) -> Result<Position> {
     let seq: i64 = r.get(0);
     let sats: Option<i32> = r.get(8);
     Ok(Position {
@@ -462,4 +470,43 @@ fn position_from_row(r: &Row) -> Result<Position> {
         hdop: r.get(9),
         accuracy_m: r.get(10),
     })
+}
+
+/// The write's verified chain heads and the gaps it found, each kept once (a redelivery
+/// writes nothing new); one statement each, and none when there are none.
+async fn write_chains(
+    tx: &tokio_postgres::Transaction<'_>,
+    write: &IngestWrite,
+    received_at: DateTime<Utc>,
+) -> Result<()> {
+    let heads: Vec<_> = write.positions.iter().filter_map(|b| b.chain.as_ref()).map(|c| &c.head).collect();
+    if !heads.is_empty() {
+        let vehicle: Vec<&str> = heads.iter().map(|h| h.vehicle.as_str()).collect();
+        let seq: Vec<i64> = heads.iter().map(|h| i64::try_from(h.seq).unwrap_or(i64::MAX)).collect();
+        let head: Vec<&[u8]> = heads.iter().map(|h| h.head.0.as_slice()).collect();
+        let key: Vec<String> = heads.iter().map(|h| h.key.to_string()).collect();
+        let sig: Vec<Vec<u8>> = heads.iter().map(|h| h.sig.to_bytes().to_vec()).collect();
+        tx.execute(
+            "INSERT INTO signed_heads (vehicle, seq, head, key_id, sig, received_at)
+             SELECT *, $6::timestamptz FROM UNNEST($1::text[], $2::int8[], $3::bytea[], $4::text[], $5::bytea[])
+             ON CONFLICT DO NOTHING",
+            &[&vehicle, &seq, &head, &key, &sig, &received_at],
+        )
+        .await?;
+    }
+    if !write.gaps.is_empty() {
+        let vehicle: Vec<&str> = write.gaps.iter().map(|g| g.vehicle.as_str()).collect();
+        let from: Vec<i64> =
+            write.gaps.iter().map(|g| i64::try_from(g.from_seq).unwrap_or(i64::MAX)).collect();
+        let to: Vec<i64> = write.gaps.iter().map(|g| i64::try_from(g.to_seq).unwrap_or(i64::MAX)).collect();
+        let detected: Vec<DateTime<Utc>> = write.gaps.iter().map(|g| g.detected_at).collect();
+        tx.execute(
+            "INSERT INTO chain_gaps (vehicle, from_seq, to_seq, detected_at)
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::timestamptz[])
+             ON CONFLICT DO NOTHING",
+            &[&vehicle, &from, &to, &detected],
+        )
+        .await?;
+    }
+    Ok(())
 }

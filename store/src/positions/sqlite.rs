@@ -9,8 +9,8 @@ use rusqlite::{params, OptionalExtension};
 
 use super::marks::{mark_write, vehicles_of};
 use super::{
-    parse_fix, parse_implausible, AgentStatus, DeadLetter, IngestWrite, LatestPosition, StoredPosition,
-    WriteOutcome,
+    parse_fix, parse_implausible, parse_prev_hash, AgentStatus, DeadLetter, IngestWrite, LatestPosition,
+    StoredPosition, WriteOutcome,
 };
 use crate::rows::parse_vehicle;
 use crate::sqlite::{from_millis, SqliteStore};
@@ -45,10 +45,10 @@ impl SqliteStore {
                 let mut insert = tx.prepare_cached(
                     "INSERT OR IGNORE INTO positions
                      (vehicle, seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, received_ms,
-                      late, implausible, accuracy_m, source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                      late, implausible, accuracy_m, source, prev_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )?;
-                for (vehicle, p, marks, source) in &marked.positions {
+                for (vehicle, p, marks, source, prev) in &marked.positions {
                     let changed = insert.execute(params![
                         vehicle.as_str(),
                         p.seq as i64,
@@ -66,6 +66,7 @@ impl SqliteStore {
                         marks.implausible.map(|r| r.as_str()),
                         p.accuracy_m,
                         source,
+                        prev.map(|h| h.0.as_slice()),
                     ])?;
                     if changed == 1 {
                         outcome.inserted += 1;
@@ -92,6 +93,7 @@ impl SqliteStore {
                 let mut dead = tx.prepare_cached(
                     "INSERT INTO dead_letters (received_ms, topic, payload, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
+                write_chains(&tx, &write, received_ms)?;
                 for d in &write.dead_letters {
                     dead.execute(params![d.received_at.timestamp_millis(), d.topic, d.payload, d.reason, d.detail])?;
                 }
@@ -154,7 +156,7 @@ impl SqliteStore {
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m,
-                        late, implausible, received_ms, source
+                        late, implausible, received_ms, source, prev_hash
                  FROM positions
                  WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 AND (t_ms, seq) > (?4, ?5)
                  ORDER BY t_ms, seq LIMIT ?6",
@@ -163,23 +165,26 @@ impl SqliteStore {
                 params![vehicle, from.timestamp_millis(), to.timestamp_millis(), after_ms, after_seq, limit];
             let rows = stmt.query_map(params, |r| {
                 let source: Option<String> = r.get(14)?;
+                let prev: Option<Vec<u8>> = r.get(15)?;
                 Ok((
                     position_from_row(r, 0)?,
                     r.get::<_, bool>(11)?,
                     r.get(12)?,
                     r.get::<_, i64>(13)?,
                     source,
+                    prev,
                 ))
             })?;
             let mut page = Vec::new();
             for row in rows {
-                let (position, late, implausible, received_ms, source) = row?;
+                let (position, late, implausible, received_ms, source, prev) = row?;
                 page.push(StoredPosition {
                     position: position?,
                     late,
                     implausible: parse_implausible(implausible)?,
                     received_at: from_millis(received_ms)?,
                     source,
+                    prev_hash: parse_prev_hash(prev.as_deref())?,
                 });
             }
             Ok(page)
@@ -311,7 +316,7 @@ fn position_row(vehicle: &str, p: &Position, received_ms: i64) -> [rusqlite::typ
 
 /// Reads the eleven position columns starting at `first`:
 /// seq, t_ms, lat, lon, alt_m, speed_mps, course_deg, fix, sats, hdop, accuracy_m.
-fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<Position>> {
+pub(crate) fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<Position>> {
     let seq: i64 = r.get(first)?;
     let t_ms: i64 = r.get(first + 1)?;
     let (lat, lon) = (r.get(first + 2)?, r.get(first + 3)?);
@@ -333,4 +338,37 @@ fn position_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Re
             accuracy_m,
         })
     })())
+}
+
+/// The write's verified chain heads and the gaps it found, each kept once (a redelivery
+/// writes nothing new).
+fn write_chains(tx: &rusqlite::Transaction<'_>, write: &IngestWrite, received_ms: i64) -> Result<()> {
+    let mut head = tx.prepare_cached(
+        "INSERT INTO signed_heads (vehicle, seq, head, key_id, sig, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for chain in write.positions.iter().filter_map(|b| b.chain.as_ref()) {
+        let h = &chain.head;
+        head.execute(params![
+            h.vehicle.as_str(),
+            i64::try_from(h.seq).unwrap_or(i64::MAX),
+            h.head.0.as_slice(),
+            h.key.to_string(),
+            h.sig.to_bytes().as_slice(),
+            received_ms,
+        ])?;
+    }
+    let mut gap = tx.prepare_cached(
+        "INSERT INTO chain_gaps (vehicle, from_seq, to_seq, detected_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for g in &write.gaps {
+        gap.execute(params![
+            g.vehicle.as_str(),
+            i64::try_from(g.from_seq).unwrap_or(i64::MAX),
+            i64::try_from(g.to_seq).unwrap_or(i64::MAX),
+            g.detected_at.timestamp_millis(),
+        ])?;
+    }
+    Ok(())
 }

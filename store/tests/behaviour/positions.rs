@@ -89,6 +89,7 @@ pub(super) async fn a_phones_fixes_keep_their_accuracy_and_source(f: Fixture) {
             vehicle: vehicle("escort-1"),
             positions: vec![from_phone.clone()],
             source: Some("owntracks:anna-phone".into()),
+            chain: None,
         }],
         ..IngestWrite::default()
     };
@@ -107,6 +108,7 @@ pub(super) async fn a_phones_fixes_keep_their_accuracy_and_source(f: Fixture) {
             vehicle: vehicle("escort-1"),
             positions: vec![newer.clone()],
             source: Some("traccar:48241179".into()),
+            chain: None,
         }],
         ..IngestWrite::default()
     };
@@ -187,6 +189,7 @@ pub(super) async fn fresh_positions_are_the_clean_fixes_of_a_write_in_its_order(
         vehicle: vehicle(id),
         positions,
         source: None,
+        chain: None,
     };
     let write = IngestWrite {
         received_at: Some(t0() + Duration::minutes(2)),
