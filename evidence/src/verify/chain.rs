@@ -4,7 +4,7 @@
 //! and every seq jump is a gap (with its duration, and whether the agent reported dropping
 //! fixes from its spool then). Memory: one entry per key, head and gap, never one per fix.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use convoy_core::signing::{link, ChainHash, PublicKey, SignedHead};
@@ -53,7 +53,8 @@ pub struct VehicleChain {
 pub struct Chains {
     keys: HashMap<VehicleId, Vec<(DateTime<Utc>, PublicKey)>>,
     heads: HashMap<VehicleId, BTreeMap<u64, SignedHead>>,
-    recorded_gaps: HashSet<(VehicleId, u64, u64)>,
+    /// The seqs ingest recorded missing (first, last), by vehicle.
+    recorded_gaps: HashMap<VehicleId, Vec<(u64, u64)>>,
     pub vehicles: BTreeMap<VehicleId, VehicleChain>,
 }
 
@@ -84,7 +85,7 @@ impl Chains {
     }
 
     pub fn gap(&mut self, gap: ChainGapLine) {
-        self.recorded_gaps.insert((gap.vehicle, gap.after_seq, gap.before_seq));
+        self.recorded_gaps.entry(gap.vehicle).or_default().push((gap.from_seq, gap.to_seq));
     }
 
     fn key_at(&self, vehicle: &VehicleId, t: DateTime<Utc>) -> Option<&PublicKey> {
@@ -120,7 +121,10 @@ impl Chains {
             // The agent links the fixes it sends, so a gap (seqs it never sent) still links;
             // a jump that does not link is fixes removed, unless the server recorded the chain
             // starting again there.
-            let recorded = self.recorded_gaps.contains(&(vehicle.clone(), last_seq, seq));
+            let recorded = self
+                .recorded_gaps
+                .get(vehicle)
+                .is_some_and(|gaps| gaps.iter().any(|(from, to)| last_seq < *from && *to < seq));
             match line.prev {
                 None => {}
                 Some(prev) if prev == last_hash => start = Some(last_hash),

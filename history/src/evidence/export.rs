@@ -8,11 +8,13 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use convoy_core::rules::RuleSettings;
 use convoy_core::signing::SecretKey;
+use convoy_core::VehicleId;
 use convoy_store::{AlertFilter, AuditFilter, Store, StoreError};
 use serde_json::Value;
 
 use super::lines::{
-    AgentStatusLine, AlertLine, AuditLine, BundleLine, FixLine, PlanLine, PlanVersionLine, ReportLine,
+    AgentStatusLine, AlertLine, AuditLine, BundleLine, ChainGapLine, FixLine, PlanLine, PlanVersionLine,
+    ReportLine, VehicleKeyLine,
 };
 use super::{BundleWriter, Section, FORMAT};
 use crate::replay::MAX_MOVE_ALERTS;
@@ -20,6 +22,8 @@ use crate::{MoveHistory, Span};
 
 /// Compressed bytes are handed to the sink in pieces of about this size.
 const FLUSH_BYTES: usize = 64 * 1024;
+/// How far past the span the rest of its last batch is looked for.
+const BATCH_TAIL: chrono::Duration = chrono::Duration::hours(1);
 /// Audit entries read per round trip while looking for the move's.
 const AUDIT_PAGE: u32 = 1000;
 
@@ -82,12 +86,74 @@ where
     for version in &versions {
         out.writer.line(Section::PlanVersion, &PlanVersionLine::of(version));
     }
-    // vehicle_key, signed_head and chain_gap: written once the store keeps signed tracks.
+    // The agent's seqs in the span, per vehicle: the signed heads and gaps are written before
+    // the fixes (see `section`), so they are found first (one more pass over the fixes, in
+    // constant memory).
+    let mut ranges = Vec::with_capacity(history.plan.vehicles.len());
     for vehicle in &history.plan.vehicles {
+        ranges.push(seq_range(store, vehicle, span).await?);
+    }
+    for key in store.vehicle_keys_among(&history.plan.vehicles).await? {
+        let line =
+            VehicleKeyLine { vehicle: key.vehicle.clone(), key: key.key.id(), public_key: key.key, valid_from: key.valid_from };
+        out.writer.line(Section::VehicleKey, &line);
+    }
+    // The head of the batch the span's last fix came in may be past the span: the bundle then
+    // carries that batch's later fixes too, so every fix can be checked against a head. Not
+    // for an auditor's bundle, which must hold nothing newer than its cut.
+    let mut last_heads = Vec::with_capacity(ranges.len());
+    for (vehicle, range) in history.plan.vehicles.iter().zip(&ranges) {
+        let Some((first, last)) = *range else {
+            last_heads.push(None);
+            continue;
+        };
+        let mut heads = store.signed_heads(vehicle, first, u64::MAX);
+        let mut last_head = None;
+        while let Some(head) = heads.recv().await {
+            let head = head?.head;
+            if cut && head.seq > last {
+                break;
+            }
+            out.writer.line(Section::SignedHead, &head);
+            out.flush(&mut sink, FLUSH_BYTES).await?;
+            last_head = Some(head.seq);
+            if head.seq >= last {
+                break;
+            }
+        }
+        last_heads.push(last_head.filter(|seq| *seq > last));
+    }
+    for (vehicle, range) in history.plan.vehicles.iter().zip(&ranges) {
+        let Some((first, last)) = *range else { continue };
+        for gap in store.chain_gaps(vehicle, first, last).await? {
+            let line = ChainGapLine {
+                vehicle: gap.vehicle,
+                from_seq: gap.from_seq,
+                to_seq: gap.to_seq,
+                detected_at: gap.detected_at,
+            };
+            out.writer.line(Section::ChainGap, &line);
+        }
+    }
+    for (vehicle, last_head) in history.plan.vehicles.iter().zip(&last_heads) {
         let mut fixes = store.track_stream(vehicle, span.from, span.to);
         while let Some(fix) = fixes.recv().await {
-            out.writer.line(Section::Fix, &FixLine::of(vehicle, &fix?, None));
+            out.writer.line(Section::Fix, &FixLine::of(vehicle, &fix?));
             out.flush(&mut sink, FLUSH_BYTES).await?;
+        }
+        if let Some(head_seq) = *last_head {
+            // The rest of the last batch: the agent's fixes up to its head.
+            let mut rest = store.track_stream(vehicle, span.to, span.to + BATCH_TAIL);
+            while let Some(fix) = rest.recv().await {
+                let fix = fix?;
+                if fix.source.is_some() {
+                    continue;
+                }
+                if fix.position.seq > head_seq {
+                    break;
+                }
+                out.writer.line(Section::Fix, &FixLine::of(vehicle, &fix));
+            }
         }
     }
     for vehicle in &history.plan.vehicles {
@@ -127,6 +193,20 @@ where
         return Err(ExportError::Closed);
     }
     Ok(())
+}
+
+/// The first and last seq of the agent's fixes (not phones') of `vehicle` in `span`.
+async fn seq_range(store: &Store, vehicle: &VehicleId, span: Span) -> Result<Option<(u64, u64)>, StoreError> {
+    let mut fixes = store.track_stream(vehicle, span.from, span.to);
+    let mut range: Option<(u64, u64)> = None;
+    while let Some(fix) = fixes.recv().await {
+        let fix = fix?;
+        if fix.source.is_none() {
+            let seq = fix.position.seq;
+            range = Some(range.map_or((seq, seq), |(a, b)| (a.min(seq), b.max(seq))));
+        }
+    }
+    Ok(range)
 }
 
 struct Bundle {

@@ -99,9 +99,10 @@ pub struct VehicleKeyLine {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChainGapLine {
     pub vehicle: VehicleId,
-    /// The last seq before the gap and the first after it.
-    pub after_seq: u64,
-    pub before_seq: u64,
+    /// The first and last seq missing.
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub detected_at: DateTime<Utc>,
 }
 
 /// A stored fix: as on the wire, with what the server added.
@@ -121,14 +122,14 @@ pub struct FixLine {
 }
 
 impl FixLine {
-    pub fn of(vehicle: &VehicleId, stored: &StoredPosition, prev: Option<ChainHash>) -> Self {
+    pub fn of(vehicle: &VehicleId, stored: &StoredPosition) -> Self {
         FixLine {
             vehicle: vehicle.clone(),
             position: stored.position.clone(),
             received_at: stored.received_at,
             late: stored.late,
             implausible: stored.implausible.map(|i| i.as_str().to_string()),
-            prev,
+            prev: stored.prev_hash,
             source: stored.source.clone(),
         }
     }
