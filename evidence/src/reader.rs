@@ -14,9 +14,10 @@ pub const MAX_LINES: u64 = 100_000_000;
 /// The most bytes decompressed.
 pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
 /// Past [`RATIO_FROM_BYTES`] decompressed, a stream expanding more than this many times its
-/// compressed size is refused as a bomb. JSON Lines of fixes compress about 5 to 15 times;
+/// compressed size is refused as a bomb. JSON Lines of fixes compress about 5 to 15 times,
+/// lines repeated verbatim 100 to 1,000 times;
 /// deflate's own limit is about 1,032.
-pub const MAX_RATIO: u64 = 200;
+pub const MAX_RATIO: u64 = 100;
 pub const RATIO_FROM_BYTES: u64 = 16 << 20;
 
 /// Why the file could not be read as a bundle's lines.

@@ -45,9 +45,15 @@ pub struct Verdict {
     pub audit_checked: u64,
     pub counts: BTreeMap<String, u64>,
     pub manifest: Option<ManifestCheck>,
-    /// Everything that does not hold, each named precisely.
+    /// Everything that does not hold, each named precisely (the first [`MAX_FAILURES`]).
     pub failures: Vec<String>,
+    /// Failures past [`MAX_FAILURES`], counted only: a hostile file cannot make the verdict
+    /// grow with its length.
+    pub more_failures: u64,
 }
+
+/// The most failures a verdict names.
+pub const MAX_FAILURES: usize = 1000;
 
 impl Verdict {
     pub fn holds(&self) -> bool {
@@ -118,6 +124,10 @@ impl Run {
             self.hash.update(raw);
             *verdict.counts.entry(section.name().to_string()).or_default() += 1;
             self.line(n, section, value, verdict)?;
+            if verdict.failures.len() > MAX_FAILURES {
+                verdict.more_failures += (verdict.failures.len() - MAX_FAILURES) as u64;
+                verdict.failures.truncate(MAX_FAILURES);
+            }
         }
         if verdict.bundle.is_none() {
             return Err("the file is empty".into());

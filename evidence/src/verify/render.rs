@@ -105,6 +105,9 @@ impl fmt::Display for Verdict {
             for failure in &self.failures {
                 writeln!(f, "  - {failure}")?;
             }
+            if self.more_failures > 0 {
+                writeln!(f, "  - and {} more failures", self.more_failures)?;
+            }
             Ok(())
         }
     }
