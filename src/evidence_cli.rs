@@ -49,8 +49,9 @@ pub async fn run(command: EvidenceCommand) -> anyhow::Result<()> {
         EvidenceCommand::Export { move_id, out, config, storage } => {
             let file = convoy::config::ServerConfigFile::load_or_default(config.as_deref())?;
             let config = storage.into_config_file(file).resolve()?;
-            let store =
-                Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+            let store = Store::open(&config.database)
+                .await
+                .with_context(|| format!("opening {}", config.database))?;
             let key = convoy::evidence_key::load_or_create(&config.data_dir)?;
             export(&store, &config, &key, &move_id, &out).await
         }

@@ -30,7 +30,12 @@ const LAT: f64 = 42.5;
 fn fix(seq: u64, t0: DateTime<Utc>, i: i64, north_m: f64) -> Position {
     Position {
         speed_mps: Some(10.0),
-        ..Position::bare(seq, t0 + TimeSpan::seconds(i), LAT + north_m / 111_190.0, 1.50 + i as f64 * 10.0 / 82_000.0)
+        ..Position::bare(
+            seq,
+            t0 + TimeSpan::seconds(i),
+            LAT + north_m / 111_190.0,
+            1.50 + i as f64 * 10.0 / 82_000.0,
+        )
     }
 }
 
@@ -70,9 +75,8 @@ async fn drive(backend: Backend) -> Scenario {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The van, unsigned: off the corridor (500 m north) from 30 s to 80 s.
-    let van_fixes: Vec<Position> = (0..120)
-        .map(|i| fix(i as u64 + 1, t0, i, if (30..80).contains(&i) { 500.0 } else { 0.0 }))
-        .collect();
+    let van_fixes: Vec<Position> =
+        (0..120).map(|i| fix(i as u64 + 1, t0, i, if (30..80).contains(&i) { 500.0 } else { 0.0 })).collect();
     publish_fixes(&server, &van, &van_password, &van_fixes[..70], 5).await;
     let alert = eventually(Duration::from_secs(60), "the van's off_route alert", || async {
         let (_, body) = server.get_json(&format!("/api/v1/alerts?move={move_id}"), &admin).await;
@@ -131,7 +135,8 @@ async fn drive(backend: Backend) -> Scenario {
 impl Scenario {
     async fn download(&self, token: &str) -> (u16, String, String, Vec<u8>) {
         let path = format!("/api/v1/moves/{}/evidence", self.move_id);
-        let response = reqwest::Client::new().get(self.server.url(&path)).bearer_auth(token).send().await.unwrap();
+        let response =
+            reqwest::Client::new().get(self.server.url(&path)).bearer_auth(token).send().await.unwrap();
         let header = |name: &str| {
             response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
         };
@@ -242,12 +247,24 @@ async fn a_real_move_exports_verifies_and_every_tamper_is_named(s: &Scenario) {
 
     let mut removed = lines.clone();
     removed.remove(fix_index(&removed, "truck-01", 23));
-    assert_named(s, "removed", &resigned(&removed, &tamperer), false, &["truck-01 fix seq 24: seq 23 is missing"]);
+    assert_named(
+        s,
+        "removed",
+        &resigned(&removed, &tamperer),
+        false,
+        &["truck-01 fix seq 24: seq 23 is missing"],
+    );
 
     let mut swapped = lines.clone();
     let i = fix_index(&swapped, "truck-01", 23);
     swapped.swap(i, i + 1);
-    assert_named(s, "swapped", &resigned(&swapped, &tamperer), false, &["truck-01 fix seq 23 comes after seq 24"]);
+    assert_named(
+        s,
+        "swapped",
+        &resigned(&swapped, &tamperer),
+        false,
+        &["truck-01 fix seq 23 comes after seq 24"],
+    );
 
     let mut added = lines.clone();
     let i = fix_index(&added, "truck-01", 23);
@@ -265,7 +282,13 @@ async fn a_real_move_exports_verifies_and_every_tamper_is_named(s: &Scenario) {
     let other = SecretKey::generate().public();
     key[i]["key"] = json!(other.id().to_string());
     key[i]["public_key"] = json!(other.to_string());
-    assert_named(s, "key", &resigned(&key, &tamperer), false, &["truck-01 signed head at seq 5: signed by key"]);
+    assert_named(
+        s,
+        "key",
+        &resigned(&key, &tamperer),
+        false,
+        &["truck-01 signed head at seq 5: signed by key"],
+    );
 
     assert_named(s, "resigned", &resigned(&lines, &tamperer), true, &["not by the server's key"]);
 
@@ -319,7 +342,10 @@ async fn the_cli_exports_the_same_move(s: &Scenario) {
     let out = s.dir.path().join("cli.gz");
     let data_dir = s.server.config.data_dir.to_str().unwrap().to_string();
     s.server
-        .cli("evidence", &["export", "--move", &s.move_id, "--out", out.to_str().unwrap(), "--data-dir", &data_dir])
+        .cli(
+            "evidence",
+            &["export", "--move", &s.move_id, "--out", out.to_str().unwrap(), "--data-dir", &data_dir],
+        )
         .unwrap();
     let (code, text) = s.verify(&out, true);
     assert_eq!(code, 0, "{text}");

@@ -73,8 +73,15 @@ pub(crate) async fn move_evidence(
     let server_rules = state.rules.clone();
     let exported_by = user.0.name.clone();
     tokio::spawn(async move {
-        let request =
-            ExportRequest { history: &history, server_rules: &server_rules, span, exported_by, exported_at: now, cut, report };
+        let request = ExportRequest {
+            history: &history,
+            server_rules: &server_rules,
+            span,
+            exported_by,
+            exported_at: now,
+            cut,
+            report,
+        };
         let sink = |bytes: Vec<u8>| {
             let tx = tx.clone();
             async move { tx.send(Ok(Bytes::from(bytes))).await.is_ok() }

@@ -58,8 +58,8 @@ pub use listener::{serve, serve_metrics, serve_osmand, serve_tls, MAX_CONNECTION
 pub use metrics::GatewayMetrics;
 pub use move_settings::MoveSettings;
 pub use phones::PhoneIntake;
-pub use report::report_json;
 pub use recency::{AccessSettings, DEFAULT_AUDITOR_DELAY_MINUTES};
+pub use report::report_json;
 pub use router::{route_list, router};
 pub use state::{AppState, GatewayEvents, MoveChange};
 pub use web::{MapCoordinates, WebSettings};

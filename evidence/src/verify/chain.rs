@@ -116,7 +116,13 @@ impl Chains {
             }
             let jump = seq > last_seq + 1;
             if jump {
-                chain.gaps.push(Gap { after_seq: last_seq, before_seq: seq, from_t: last_t, to_t: fix.t, spool_drops: false });
+                chain.gaps.push(Gap {
+                    after_seq: last_seq,
+                    before_seq: seq,
+                    from_t: last_t,
+                    to_t: fix.t,
+                    spool_drops: false,
+                });
             }
             // The agent links the fixes it sends, so a gap (seqs it never sent) still links;
             // a jump that does not link is fixes removed, unless the server recorded the chain
@@ -230,7 +236,8 @@ impl Chains {
             }
             chain.drops.sort_by_key(|(at, _)| *at);
             for gap in &mut chain.gaps {
-                let before = chain.drops.iter().filter(|(at, _)| *at < gap.from_t).filter_map(|(_, d)| *d).max();
+                let before =
+                    chain.drops.iter().filter(|(at, _)| *at < gap.from_t).filter_map(|(_, d)| *d).max();
                 let window = gap.from_t..=gap.to_t + DROP_REPORT_WINDOW;
                 gap.spool_drops = chain
                     .drops

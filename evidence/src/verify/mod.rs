@@ -92,7 +92,12 @@ struct Run {
 
 impl Run {
     /// Reads every line; an `Err` is why the file is not a bundle.
-    fn read(&mut self, file: impl Read, key: Option<&PublicKey>, verdict: &mut Verdict) -> Result<(), String> {
+    fn read(
+        &mut self,
+        file: impl Read,
+        key: Option<&PublicKey>,
+        verdict: &mut Verdict,
+    ) -> Result<(), String> {
         let mut reader = LineReader::new(file);
         let mut manifest = None;
         let mut n = 0u64;
@@ -101,9 +106,9 @@ impl Run {
                 Ok(Some(raw)) => raw,
                 Ok(None) => break,
                 Err(ReadError::Truncated(e)) if verdict.bundle.is_some() => {
-                    verdict.failures.push(format!(
-                        "the file is cut short after line {n} ({e}): it was truncated"
-                    ));
+                    verdict
+                        .failures
+                        .push(format!("the file is cut short after line {n} ({e}): it was truncated"));
                     break;
                 }
                 Err(e) => return Err(e.to_string()),
@@ -111,7 +116,10 @@ impl Run {
             n += 1;
             let value: serde_json::Value =
                 serde_json::from_slice(raw).map_err(|e| format!("line {n} is not JSON ({e})"))?;
-            let name = value.get("section").and_then(|s| s.as_str()).ok_or(format!("line {n} has no \"section\""))?;
+            let name = value
+                .get("section")
+                .and_then(|s| s.as_str())
+                .ok_or(format!("line {n} has no \"section\""))?;
             let section = Section::parse(name).ok_or_else(|| {
                 let shown: String = name.chars().take(40).collect();
                 format!("line {n}: unknown section {shown:?}")
@@ -137,7 +145,8 @@ impl Run {
             verdict.rules = Some(replay.finish(&mut verdict.failures));
         }
         verdict.audit_checked = self.audit.checked;
-        verdict.vehicles = std::mem::take(&mut self.chains.vehicles).into_iter().map(|(v, c)| (v.to_string(), c)).collect();
+        verdict.vehicles =
+            std::mem::take(&mut self.chains.vehicles).into_iter().map(|(v, c)| (v.to_string(), c)).collect();
         match manifest {
             None => verdict.failures.push("the file ends without its manifest: it was truncated".into()),
             Some(manifest) => self.manifest(manifest, key, verdict),
@@ -167,7 +176,13 @@ impl Run {
         Ok(())
     }
 
-    fn line(&mut self, n: u64, section: Section, value: serde_json::Value, verdict: &mut Verdict) -> Result<(), String> {
+    fn line(
+        &mut self,
+        n: u64,
+        section: Section,
+        value: serde_json::Value,
+        verdict: &mut Verdict,
+    ) -> Result<(), String> {
         let failures = &mut verdict.failures;
         match section {
             Section::Bundle => {
@@ -182,7 +197,10 @@ impl Run {
                 let plan = parse::<PlanLine>(n, value)?;
                 let bundle = verdict.bundle.as_ref().ok_or("no bundle line")?;
                 if plan.id != bundle.move_id {
-                    failures.push(format!("the plan is of move {}, the bundle of move {}", plan.id, bundle.move_id));
+                    failures.push(format!(
+                        "the plan is of move {}, the bundle of move {}",
+                        plan.id, bundle.move_id
+                    ));
                 }
                 match rules::Replay::new(bundle, &plan) {
                     Ok(replay) => self.replay = Some(replay),

@@ -48,7 +48,10 @@ impl fmt::Display for Verdict {
             }
             writeln!(f, "{line}")?;
             for (from, to) in &c.not_covered {
-                writeln!(f, "    fixes seq {from} to {to} not covered by a signed head (the bundle stops before it)")?;
+                writeln!(
+                    f,
+                    "    fixes seq {from} to {to} not covered by a signed head (the bundle stops before it)"
+                )?;
             }
             if c.gaps.is_empty() {
                 writeln!(f, "    gaps: none")?;
@@ -74,7 +77,10 @@ impl fmt::Display for Verdict {
                 r.recorded,
                 r.replayed,
                 if r.outside_rules > 0 {
-                    format!("; {} integrity or seal alerts (no rule makes them: not replayed)", r.outside_rules)
+                    format!(
+                        "; {} integrity or seal alerts (no rule makes them: not replayed)",
+                        r.outside_rules
+                    )
                 } else {
                     String::new()
                 }
@@ -82,11 +88,7 @@ impl fmt::Display for Verdict {
             None => writeln!(f, "\nAlerts: not replayed")?,
         }
         writeln!(f, "Audit: {} entries about the move, each hash recomputed.", self.audit_checked)?;
-        writeln!(
-            f,
-            "Seal checkpoints: {}.",
-            self.counts.get("seal_checkpoint").copied().unwrap_or(0)
-        )?;
+        writeln!(f, "Seal checkpoints: {}.", self.counts.get("seal_checkpoint").copied().unwrap_or(0))?;
         match &self.manifest {
             Some(m) if m.key_given => {
                 writeln!(f, "Manifest: sha256 {}, signed by key {} (the server key given).", m.sha256, m.key)?

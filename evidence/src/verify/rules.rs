@@ -38,7 +38,12 @@ impl Replay {
     pub fn new(bundle: &BundleLine, plan: &PlanLine) -> Result<Self, String> {
         let body = serde_json::to_vec(&plan.plan).map_err(|e| e.to_string())?;
         let move_plan = MovePlan::from_json(&body).map_err(|e| format!("the plan does not read: {e}"))?;
-        let spec = MoveSpec { id: plan.id.clone(), plan: move_plan, created_at: plan.created_at, ended_at: plan.ended_at };
+        let spec = MoveSpec {
+            id: plan.id.clone(),
+            plan: move_plan,
+            created_at: plan.created_at,
+            ended_at: plan.ended_at,
+        };
         let mut engine = Engine::new(bundle.rules.clone());
         engine.add_move(&spec).map_err(|e| format!("the plan cannot be replayed: {e}"))?;
         let cut = bundle.cut;
@@ -67,7 +72,11 @@ impl Replay {
         }
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&line.status) else { return };
         if let Some(health) = AgentHealth::from_status(&json) {
-            self.arrivals.push(Arrival::Status { vehicle: line.vehicle.clone(), health, received_at: line.received_at });
+            self.arrivals.push(Arrival::Status {
+                vehicle: line.vehicle.clone(),
+                health,
+                received_at: line.received_at,
+            });
         }
     }
 

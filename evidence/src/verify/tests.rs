@@ -63,7 +63,12 @@ fn signed_bundle(truck_key: &SecretKey, server_key: &SecretKey, skip: &[u64]) ->
     let public = truck_key.public();
     w.line(
         Section::VehicleKey,
-        &VehicleKeyLine { vehicle: truck(), key: public.id(), public_key: public, valid_from: t0() - Duration::days(1) },
+        &VehicleKeyLine {
+            vehicle: truck(),
+            key: public.id(),
+            public_key: public,
+            valid_from: t0() - Duration::days(1),
+        },
     );
     let fixes: Vec<Position> = (1..=20u64)
         .map(|s| Position::bare(s, t0() + Duration::seconds(s as i64), 42.5, 1.50 + s as f64 * 1e-4))
@@ -240,7 +245,13 @@ fn a_removed_fix_is_named() {
     let mut lines = lines_of(&signed_bundle(&k.truck, &k.server, &[]));
     lines.remove(fix_index(&lines, 7));
     let failures = failures_of(&rewritten(&lines, &k.tamperer), None);
-    assert!(has(&failures, "truck-01 fix seq 8: seq 7 is missing and seq 8 does not link to seq 6 (a fix removed"), "{failures:?}");
+    assert!(
+        has(
+            &failures,
+            "truck-01 fix seq 8: seq 7 is missing and seq 8 does not link to seq 6 (a fix removed"
+        ),
+        "{failures:?}"
+    );
 }
 
 #[test]
@@ -310,7 +321,9 @@ fn a_manifest_signed_by_another_key_is_caught_with_the_server_key() {
     // Without the server's key, the verdict names the key to compare.
     let verdict = verify(&resigned[..], None);
     assert_eq!(verdict.exit_code(), 0);
-    assert!(verdict.to_string().contains(&format!("compare {} with the server's published key", k.tamperer.public().id())));
+    assert!(verdict
+        .to_string()
+        .contains(&format!("compare {} with the server's published key", k.tamperer.public().id())));
     let failures = failures_of(&resigned, Some(&k.server.public()));
     assert!(has(&failures, "not by the server's key"), "{failures:?}");
 }
@@ -320,7 +333,10 @@ fn a_truncated_file_and_miscounted_manifest_do_not_hold() {
     let k = keys();
     let file = signed_bundle(&k.truck, &k.server, &[]);
     let failures = failures_of(&file[..file.len() * 2 / 3], None);
-    assert!(has(&failures, "the file is cut short") || has(&failures, "without its manifest"), "{failures:?}");
+    assert!(
+        has(&failures, "the file is cut short") || has(&failures, "without its manifest"),
+        "{failures:?}"
+    );
     let mut lines = lines_of(&file);
     let last = lines.len() - 1;
     lines[last]["counts"]["fix"] = json!(99);

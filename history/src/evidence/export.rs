@@ -94,8 +94,12 @@ where
         ranges.push(seq_range(store, vehicle, span).await?);
     }
     for key in store.vehicle_keys_among(&history.plan.vehicles).await? {
-        let line =
-            VehicleKeyLine { vehicle: key.vehicle.clone(), key: key.key.id(), public_key: key.key, valid_from: key.valid_from };
+        let line = VehicleKeyLine {
+            vehicle: key.vehicle.clone(),
+            key: key.key.id(),
+            public_key: key.key,
+            valid_from: key.valid_from,
+        };
         out.writer.line(Section::VehicleKey, &line);
     }
     // The head of the batch the span's last fix came in may be past the span: the bundle then
@@ -158,14 +162,19 @@ where
     }
     for vehicle in &history.plan.vehicles {
         for status in store.status_history(vehicle, span.from, span.to).await? {
-            let line =
-                AgentStatusLine { vehicle: vehicle.clone(), received_at: status.received_at, status: status.status_json };
+            let line = AgentStatusLine {
+                vehicle: vehicle.clone(),
+                received_at: status.received_at,
+                status: status.status_json,
+            };
             out.writer.line(Section::AgentStatus, &line);
         }
         out.flush(&mut sink, FLUSH_BYTES).await?;
     }
-    let filter = AlertFilter { move_id: Some(record.id.clone()), limit: MAX_MOVE_ALERTS, ..Default::default() };
-    let mut alerts: Vec<_> = store.alerts(&filter).await?.into_iter().filter(|a| a.opened_t < span.to).collect();
+    let filter =
+        AlertFilter { move_id: Some(record.id.clone()), limit: MAX_MOVE_ALERTS, ..Default::default() };
+    let mut alerts: Vec<_> =
+        store.alerts(&filter).await?.into_iter().filter(|a| a.opened_t < span.to).collect();
     alerts.sort_by(|a, b| a.opened_t.cmp(&b.opened_t).then_with(|| a.id.cmp(&b.id)));
     let mut targets: HashSet<String> = HashSet::from([record.id.clone()]);
     for alert in &alerts {
@@ -177,7 +186,8 @@ where
     // seal_checkpoint: written once moves keep them.
     let mut after_seq = None;
     loop {
-        let page = store.audit_entries(&AuditFilter { after_seq, limit: AUDIT_PAGE, ..Default::default() }).await?;
+        let page =
+            store.audit_entries(&AuditFilter { after_seq, limit: AUDIT_PAGE, ..Default::default() }).await?;
         for entry in page.iter().filter(|e| targets.contains(&e.target)) {
             out.writer.line(Section::Audit, &AuditLine::of(entry));
         }

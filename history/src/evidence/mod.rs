@@ -24,7 +24,9 @@ pub const FORMAT: &str = "convoy-evidence/1";
 
 /// The file name of a move's bundle.
 pub fn file_name(move_id: &str) -> String {
-    let safe: String =
-        move_id.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let safe: String = move_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .collect();
     format!("move-{safe}.convoy-evidence.jsonl.gz")
 }
