@@ -274,8 +274,17 @@ async fn a_real_move_exports_verifies_and_every_tamper_is_named(s: &Scenario) {
 
     let mut transition = lines.clone();
     let i = transition.iter().position(|l| l["section"] == "alert").unwrap();
-    transition[i]["transitions"][0]["by"] = json!("someone-else");
+    let acked =
+        transition[i]["transitions"].as_array().unwrap().iter().position(|t| t["state"] == "acknowledged");
+    transition[i]["transitions"][acked.unwrap()]["by"] = json!("someone-else");
     assert_named(s, "transition", &recompressed(&transition), true, &["manifest: its sha256"]);
+    assert_named(
+        s,
+        "transition-resigned",
+        &resigned(&transition, &tamperer),
+        false,
+        &["its transition alert.ack by someone-else at", "has no matching audit entry"],
+    );
 
     let mut key = lines.clone();
     let i = key.iter().position(|l| l["section"] == "vehicle_key").unwrap();

@@ -144,6 +144,7 @@ impl Run {
         if let Some(replay) = self.replay.take() {
             verdict.rules = Some(replay.finish(&mut verdict.failures));
         }
+        self.audit.finish(&mut verdict.failures);
         verdict.audit_checked = self.audit.checked;
         verdict.vehicles =
             std::mem::take(&mut self.chains.vehicles).into_iter().map(|(v, c)| (v.to_string(), c)).collect();
@@ -230,6 +231,7 @@ impl Run {
             }
             Section::Alert => {
                 let alert = parse::<AlertLine>(n, value)?;
+                self.audit.alert(&alert);
                 if let Some(replay) = &mut self.replay {
                     replay.alert(&alert);
                 }

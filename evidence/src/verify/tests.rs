@@ -131,6 +131,19 @@ fn signed_bundle(truck_key: &SecretKey, server_key: &SecretKey, skip: &[u64]) ->
             "opened_t": t0(), "cleared_t": null, "late": false, "lat": null, "lon": null, "detail": {},
             "transitions": [{"state": "acknowledged", "at": t0() + Duration::seconds(20), "by": "ops", "note": "seen"}]}),
     );
+    let ack = convoy_store::AuditEntry {
+        seq: 7,
+        at: t0() + Duration::milliseconds(20_004),
+        actor: Some("ops".into()),
+        action: "alert.ack".into(),
+        target: "integrity-1".into(),
+        from_addr: Some("127.0.0.1".into()),
+        detail: json!({"note": "seen"}).to_string(),
+        prev_hash: "0".repeat(64),
+        hash: String::new(),
+    };
+    let ack = convoy_store::AuditEntry { hash: ack.computed_hash(), ..ack };
+    w.line(Section::Audit, &AuditLine::of(&ack));
     w.line(Section::Report, &ReportLine { report: json!({"vehicles": []}) });
     let mut file = w.take();
     file.extend(w.finish(server_key));
@@ -304,13 +317,17 @@ fn a_replaced_vehicle_key_is_named() {
 }
 
 #[test]
-fn an_edited_alert_transition_breaks_the_manifest() {
+fn an_edited_alert_transition_breaks_the_manifest_and_misses_its_audit_entry() {
     let k = keys();
     let mut lines = lines_of(&signed_bundle(&k.truck, &k.server, &[]));
     let i = lines.iter().position(|l| l["section"] == "alert").unwrap();
     lines[i]["transitions"][0]["by"] = json!("someone-else");
     let failures = failures_of(&recompressed(&lines), Some(&k.server.public()));
     assert!(has(&failures, "manifest: its sha256"), "{failures:?}");
+    assert!(
+        has(&failures, "alert integrity-1: its transition alert.ack by someone-else at 2026-12-07T09:00:20+00:00 (note Some(\"seen\")) has no matching audit entry"),
+        "{failures:?}"
+    );
 }
 
 #[test]
@@ -369,4 +386,17 @@ fn recompressed_text(text: &str) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());
     enc.write_all(text.as_bytes()).unwrap();
     enc.finish().unwrap()
+}
+
+#[test]
+fn a_changed_audit_entry_is_named() {
+    let k = keys();
+    let mut lines = lines_of(&signed_bundle(&k.truck, &k.server, &[]));
+    let i = lines.iter().position(|l| l["section"] == "audit").unwrap();
+    lines[i]["actor"] = json!("someone-else");
+    let failures = failures_of(&rewritten(&lines, &k.tamperer), None);
+    assert!(
+        has(&failures, "audit entry 7 (alert.ack on integrity-1): its fields no longer give its hash"),
+        "{failures:?}"
+    );
 }
