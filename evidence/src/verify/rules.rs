@@ -47,8 +47,13 @@ impl Replay {
         let mut engine = Engine::new(bundle.rules.clone());
         engine.add_move(&spec).map_err(|e| format!("the plan cannot be replayed: {e}"))?;
         let cut = bundle.cut;
-        let now = if cut { bundle.until } else { bundle.exported_at };
-        let span = span(&spec, now);
+        // Everything received up to the export reached the rules; an auditor's cut bundle has
+        // the fixes timed before `until` only, so its replay stops there.
+        let mut span = span(&spec, bundle.exported_at);
+        if cut {
+            span.fix_to = span.fix_to.min(bundle.until);
+            span.last_tick = span.last_tick.min(bundle.until);
+        }
         Ok(Replay { engine, spec, span, cut, arrivals: Vec::new(), recorded: Vec::new(), outside_rules: 0 })
     }
 
@@ -102,7 +107,15 @@ impl Replay {
         let mut events = Vec::new();
         feed_arrivals(&mut self.engine, &self.spec.id, &mut self.arrivals, self.span.last_tick, &mut events);
         events.retain(|e| e.move_id == self.spec.id);
-        let replayed = incidents(&events);
+        let mut replayed = incidents(&events);
+        if self.cut {
+            // As the bundle's alerts: those opened before the cut, cleared by then or open.
+            let last_tick = self.span.last_tick;
+            replayed.retain(|i| i.opened_t < last_tick);
+            for i in &mut replayed {
+                i.cleared_t = i.cleared_t.filter(|t| *t <= last_tick);
+            }
+        }
         let mut recorded = std::mem::take(&mut self.recorded);
         recorded.sort();
         for r in &recorded {
