@@ -110,7 +110,7 @@ export default {
     'exports.saved': '已保存 {name}。',
     'exports.failed': '导出失败：{error}',
     'exports.evidence': '下载证据包',
-    'exports.evidence_hint': '本次运输记录的全部内容，由服务器签名：可用 convoy evidence verify 离线核验。',
+    'exports.evidence_hint': '本次运输记录的全部内容，由服务器签名，可离线核验。',
     'report.no_moves': '暂无任务。',
     'report.print': '打印',
     'report.title': '任务报告：',
