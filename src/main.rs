@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 mod audit_cli;
+mod evidence_cli;
 mod hold_cli;
 mod key_cli;
 mod phone_cli;
@@ -145,6 +146,11 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: key_cli::KeyCommand,
+    },
+    /// Export a move's evidence bundle, or verify one offline.
+    Evidence {
+        #[command(subcommand)]
+        command: evidence_cli::EvidenceCommand,
     },
 }
 
@@ -331,6 +337,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Vehicle { command } => vehicle_cli::run(command).await,
         Command::Phone { command } => phone_cli::run(command).await,
         Command::Hold { command } => hold_cli::run(command).await,
+        Command::Evidence { command } => evidence_cli::run(command).await,
         Command::User { command } => user_cli::run(command).await,
         Command::Move {
             command:

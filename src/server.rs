@@ -215,6 +215,8 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
     };
     let osmand_addr = osmand_listener.as_ref().map(|(_, addr)| *addr);
     let events = GatewayEvents { move_changes, alert_changes, seal_incidents, live, live_alerts };
+    // The server's key signs evidence bundles' manifests too.
+    let evidence_key = Arc::new(signing_key.clone());
     let state = AppState {
         store: store.clone(),
         registry,
@@ -247,6 +249,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
             }
             (None, None) => None,
         },
+        evidence_key: Some(evidence_key),
     };
     let osmand_state = state.clone();
     let metrics_listener = match config.metrics_listen {
@@ -358,7 +361,7 @@ impl convoy_gateway::PhoneIntake for PhoneIntake {
 
 /// The server's signing key, made if there is none yet, and its public key recorded in the
 /// store (from now, if it is new there), so its signatures verify.
-async fn server_signing_key(
+pub async fn server_signing_key(
     config: &ServerConfig,
     store: &Store,
 ) -> anyhow::Result<convoy_core::signing::SecretKey> {

@@ -446,6 +446,10 @@ async fn every_answer_is_as_the_openapi_document_says() {
     }
     c.expect(400, "GET", &format!("/api/v1/moves/{move_id}/export?format=shp"), Some(admin), None).await;
     c.expect(404, "GET", "/api/v1/moves/no-such-move/export?format=gpx", Some(admin), None).await;
+    c.expect(200, "GET", &format!("/api/v1/moves/{move_id}/evidence"), Some(admin), None).await;
+    c.expect(200, "GET", &format!("/api/v1/moves/{move_id}/evidence"), Some(auditor), None).await;
+    c.expect(404, "GET", "/api/v1/moves/no-such-move/evidence", Some(admin), None).await;
+    c.expect(403, "GET", &format!("/api/v1/moves/{move_id}/evidence"), Some(escort), None).await;
 
     // Ending a running move and cancelling a planned one, and their refusals.
     let route = json!({ "type": "LineString", "coordinates": [[11.56, 48.16], [11.60, 48.16]] });

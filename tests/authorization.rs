@@ -166,6 +166,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/moves/{id}/replay", HISTORY, Call::Plain),
     Route { query: "format=gpx", ..route("GET", "/api/v1/moves/{id}/export", HISTORY, Call::Plain) },
     route("GET", "/api/v1/moves/{id}/report", HISTORY, Call::Plain),
+    route("GET", "/api/v1/moves/{id}/evidence", AUDITORS, Call::Plain),
     Route { query: "day=2000-01-01", ..route("GET", "/api/v1/reports/daily", HISTORY, Call::Plain) },
     route("GET", "/api/v1/alerts", EVERYONE, Call::Plain),
     route("GET", "/api/v1/alerts/history", EVERYONE, Call::Plain),

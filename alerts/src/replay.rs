@@ -27,21 +27,22 @@ pub fn move_spec(record: &MoveRecord) -> anyhow::Result<MoveSpec> {
 }
 
 /// What a replay at `now` covers.
-struct Span {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
     /// Fix times (and receive times) from here on.
-    from: DateTime<Utc>,
+    pub from: DateTime<Utc>,
     /// Fix times before this (exclusive): the window's end, or as far ahead as a fix time may
     /// be when it arrives.
-    fix_to: DateTime<Utc>,
+    pub fix_to: DateTime<Utc>,
     /// Everything the server has received, up to now: a fix committed just before a restart
     /// reaches the rules only this way.
-    until: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     /// Where the live clock had got to: it runs [`CLOCK_GRACE`] behind, and stops at the
     /// window's end.
-    last_tick: DateTime<Utc>,
+    pub last_tick: DateTime<Utc>,
 }
 
-fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
+pub fn span(spec: &MoveSpec, now: DateTime<Utc>) -> Span {
     let clock = now - CLOCK_GRACE;
     let span = match spec.plan.window {
         Some(window) => Span {
@@ -77,7 +78,7 @@ pub async fn replay_move(
         let mut stream = store.track_stream(vehicle, from, fix_to);
         while let Some(stored) = stream.recv().await {
             let stored = stored?;
-            if stored.late || stored.implausible.is_some() || stored.received_at > until {
+            if !evaluated(stored.late, stored.implausible.is_some(), stored.received_at, until) {
                 continue;
             }
             arrivals.push(Arrival::Position {
@@ -97,16 +98,35 @@ pub async fn replay_move(
             }
         }
     }
-    arrival::sort(&mut arrivals);
-    for arrival in &arrivals {
+    feed_arrivals(engine, &spec.id, &mut arrivals, last_tick, out);
+    Ok(())
+}
+
+/// Whether a stored fix reaches the rules in a replay covering up to `until`: only fixes
+/// stored without marks, received by then.
+pub fn evaluated(late: bool, implausible: bool, received_at: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+    !late && !implausible && received_at <= until
+}
+
+/// Feeds `arrivals` into `engine` in arrival order, ticking the move's clock before each as
+/// the live service does, and at the end up to `last_tick`. The store's replay and an evidence
+/// bundle's both come through here.
+pub fn feed_arrivals(
+    engine: &mut Engine,
+    move_id: &str,
+    arrivals: &mut [Arrival],
+    last_tick: DateTime<Utc>,
+    out: &mut Vec<RuleEvent>,
+) {
+    arrival::sort(arrivals);
+    for arrival in arrivals.iter() {
         // Live, the clock (running CLOCK_GRACE behind) has ticked up to about here when an
         // arrival is handed over.
-        engine.tick_move(&spec.id, arrival.received_at() - CLOCK_GRACE, out);
+        engine.tick_move(move_id, arrival.received_at() - CLOCK_GRACE, out);
         arrival.feed(engine, out);
     }
     // The live clock ticks on wall time, within the window only.
-    engine.tick_move(&spec.id, last_tick, out);
-    Ok(())
+    engine.tick_move(move_id, last_tick, out);
 }
 
 /// An incident as both the replay and the stored alerts can state it.
@@ -122,7 +142,7 @@ pub struct Incident {
 }
 
 impl Incident {
-    fn from_record(record: &AlertRecord) -> Self {
+    pub fn from_record(record: &AlertRecord) -> Self {
         Incident {
             id: record.id.clone(),
             vehicle: record.vehicle.to_string(),

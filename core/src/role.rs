@@ -80,6 +80,8 @@ pub enum Ability {
     ViewHolds,
     /// Record a seal checkpoint (which seals were seen intact, broken or missing) on a move.
     Checkpoints,
+    /// Export a move's evidence bundle (everything recorded of it, signed by the server).
+    Evidence,
 }
 
 const EVERYONE_BUT_AUDITORS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Escort];
@@ -87,7 +89,7 @@ const PLANNERS: &[Role] = &[Role::Admin, Role::Dispatcher];
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Auditor];
 
 impl Ability {
-    pub const ALL: [Ability; 14] = [
+    pub const ALL: [Ability; 15] = [
         Ability::Live,
         Ability::Acknowledge,
         Ability::Plan,
@@ -102,6 +104,7 @@ impl Ability {
         Ability::Holds,
         Ability::ViewHolds,
         Ability::Checkpoints,
+        Ability::Evidence,
     ];
 
     /// The roles that may do this. Auditors work from the record: never live, never acting on
@@ -119,6 +122,8 @@ impl Ability {
             // check what is kept and why.
             Ability::Holds => &[Role::Admin],
             Ability::ViewHolds => &[Role::Admin, Role::Auditor],
+            // The whole record of a move, for those who must prove it to others.
+            Ability::Evidence => &[Role::Admin, Role::Auditor],
         }
     }
 
@@ -138,6 +143,7 @@ impl Ability {
             Ability::Holds => "holds",
             Ability::ViewHolds => "view_holds",
             Ability::Checkpoints => "checkpoints",
+            Ability::Evidence => "evidence",
         }
     }
 }

@@ -155,13 +155,14 @@ pub(crate) struct CheckpointList {
 }
 
 /// A move's checkpoints as `state`'s person of `role` reads them.
+/// A move's checkpoints, each position shown only if it is not newer than `newest` (an
+/// auditor's cut; `None`: every one).
 pub(crate) async fn checkpoint_views(
-    state: &AppState,
-    role: convoy_core::Role,
+    store: &convoy_store::Store,
+    newest: Option<chrono::DateTime<Utc>>,
     move_id: &str,
-) -> Result<Vec<CheckpointView>, ApiError> {
-    let newest = state.access.newest_for(role, Utc::now());
-    Ok(state.store.checkpoints(move_id).await?.iter().map(|c| CheckpointView::of(c, newest)).collect())
+) -> Result<Vec<CheckpointView>, convoy_store::StoreError> {
+    Ok(store.checkpoints(move_id).await?.iter().map(|c| CheckpointView::of(c, newest)).collect())
 }
 
 #[utoipa::path(
@@ -186,7 +187,7 @@ pub(crate) async fn list_checkpoints(
 ) -> Result<Reply<CheckpointList>, ApiError> {
     visible_move(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "checkpoints.view", &id, json!({})).await?;
-    Ok(Reply::ok(CheckpointList { checkpoints: checkpoint_views(&state, user.0.role, &id).await? }))
+    Ok(Reply::ok(CheckpointList { checkpoints: checkpoint_views(&state.store, state.access.newest_for(user.0.role, Utc::now()), &id).await? }))
 }
 
 /// One seal as seen, in a new checkpoint.

@@ -300,6 +300,11 @@ pub(crate) async fn view(state: &AppState, record: &MoveRecord) -> Result<MoveVi
 }
 
 pub(crate) fn summary(state: &AppState, record: &MoveRecord) -> MoveSummary {
+    summary_in(&state.moves, record)
+}
+
+/// A move's summary, its zone and language defaulting to `moves`'.
+pub(crate) fn summary_in(moves: &crate::MoveSettings, record: &MoveRecord) -> MoveSummary {
     let end = record.end.as_ref().map(|end| EndView {
         at: convoy_core::position::format_time(&end.at),
         by: end.by.clone(),
@@ -316,20 +321,24 @@ pub(crate) fn summary(state: &AppState, record: &MoveRecord) -> MoveSummary {
         window: record.plan.get("window").cloned(),
         state: record.state_at(Utc::now()).into(),
         end,
-        time_zone: crate::time_zone::of_plan(&record.plan, state.moves.default_time_zone).name().to_string(),
+        time_zone: crate::time_zone::of_plan(&record.plan, moves.default_time_zone).name().to_string(),
         language: record
             .plan
             .get("language")
             .and_then(Value::as_str)
             .and_then(|tag| Language::parse(tag).ok())
-            .unwrap_or(state.moves.default_language)
+            .unwrap_or(moves.default_language)
             .tag()
             .to_string(),
     }
 }
 
 pub(crate) fn with_plan(state: &AppState, record: &MoveRecord) -> MoveWithPlan {
-    MoveWithPlan { summary: summary(state, record), plan: record.plan.clone() }
+    with_plan_in(&state.moves, record)
+}
+
+pub(crate) fn with_plan_in(moves: &crate::MoveSettings, record: &MoveRecord) -> MoveWithPlan {
+    MoveWithPlan { summary: summary_in(moves, record), plan: record.plan.clone() }
 }
 
 /// The plan fields a GPX or KML upload carries in its query: `name`, `vehicles=a,b`,

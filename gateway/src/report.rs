@@ -31,8 +31,8 @@ use convoy_core::Ability;
 use convoy_history::completeness::{spool_drops, Completeness};
 use convoy_history::replay::alerts_in;
 use convoy_history::summary::VehicleSummary;
-use convoy_history::MoveHistory;
-use convoy_store::AgentStatus;
+use convoy_history::{MoveHistory, Span};
+use convoy_store::{AgentStatus, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -192,22 +192,36 @@ pub(crate) async fn move_report(
     let detail = json!({ "from": format_time(&span.from), "to": format_time(&span.to) });
     audit::record(state, Some(&user.0.name), client, "move.report", &id, detail).await?;
 
-    let alerts = alerts_in(&state.store, &id, None, span).await?;
+    let newest = state.access.newest_for(user.0.role, now);
+    Ok(Reply::ok(build(&state.store, &state.moves, &history, span, newest).await?))
+}
+
+/// The report of `history` over `span` (already cut for the reader), checkpoint positions up
+/// to `newest` (the reader's cut): what the route answers and what an evidence bundle carries.
+pub(crate) async fn build(
+    store: &Store,
+    moves: &crate::MoveSettings,
+    history: &MoveHistory,
+    span: Span,
+    newest: Option<DateTime<Utc>>,
+) -> Result<Report, StoreError> {
+    let id = &history.record.id;
+    let alerts = alerts_in(store, id, None, span).await?;
     let thresholds = StopRule::from(&history.rules);
     let mut vehicles = Vec::new();
     // A move still running is complete up to now, not to its window's end.
-    let heard_until = span.to.min(now);
+    let heard_until = span.to.min(Utc::now());
     for vehicle in &history.plan.vehicles {
         let mut summary = VehicleSummary::new(thresholds);
         let mut completeness = Completeness::new(span.from, heard_until);
-        let mut fixes = state.store.track_stream(vehicle, span.from, span.to);
+        let mut fixes = store.track_stream(vehicle, span.from, span.to);
         while let Some(fix) = fixes.recv().await {
             let fix = fix?;
             completeness.push(fix.position.t);
             summary.push(&fix);
         }
         let mut view = summary.finish(vehicle);
-        let statuses = state.store.status_history(vehicle, span.from, span.to).await?;
+        let statuses = store.status_history(vehicle, span.from, span.to).await?;
         view["completeness"] = completeness.finish(spool_drops(statuses.iter().filter_map(reported_drops)));
         let off_route = alerts
             .iter()
@@ -219,18 +233,28 @@ pub(crate) async fn move_report(
     }
     let mut alert_log = Vec::with_capacity(alerts.len());
     for alert in &alerts {
-        let transitions =
-            state.store.alert_transitions(&alert.id).await?.iter().map(TransitionView::of).collect();
+        let transitions = store.alert_transitions(&alert.id).await?.iter().map(TransitionView::of).collect();
         alert_log.push(AlertWithTransitions { alert: AlertView::of(alert), transitions });
     }
-    Ok(Reply::ok(Report {
-        move_view: crate::moves::with_plan(state, &history.record),
+    Ok(Report {
+        move_view: crate::moves::with_plan_in(moves, &history.record),
         generated_at: format_time(&Utc::now()),
         from: format_time(&span.from),
         to: format_time(&span.to),
         vehicles,
         alerts: alert_log,
-        seals: seal_views(state, &id).await?,
-        checkpoints: checkpoint_views(state, user.0.role, &id).await?,
-    }))
+        seals: seal_views(store, id).await?,
+        checkpoints: checkpoint_views(store, newest, id).await?,
+    })
+}
+
+/// The report as JSON, for `convoy evidence export`, which has no request to answer.
+pub async fn report_json(
+    store: &Store,
+    moves: &crate::MoveSettings,
+    history: &MoveHistory,
+    span: Span,
+    newest: Option<DateTime<Utc>>,
+) -> Result<Value, StoreError> {
+    Ok(serde_json::to_value(build(store, moves, history, span, newest).await?).unwrap_or_default())
 }

@@ -59,6 +59,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(crate::export::routes())
         .merge(crate::replay_api::routes())
         .merge(crate::report::routes())
+        .merge(crate::evidence::routes())
         .layer(axum::middleware::map_response(crate::move_span::count_refusal));
     OpenApiRouter::new()
         .merge(crate::health::routes())

@@ -142,15 +142,17 @@ pub(crate) struct SealList {
 }
 
 /// A move's seals with whether a checkpoint names each.
-pub(crate) async fn seal_views(state: &AppState, move_id: &str) -> Result<Vec<SealView>, ApiError> {
-    let checked: HashSet<String> = state
-        .store
+pub(crate) async fn seal_views(
+    store: &convoy_store::Store,
+    move_id: &str,
+) -> Result<Vec<SealView>, convoy_store::StoreError> {
+    let checked: HashSet<String> = store
         .checkpoints(move_id)
         .await?
         .into_iter()
         .flat_map(|c| c.seals.into_iter().map(|s| s.seal_id))
         .collect();
-    Ok(state.store.move_seals(move_id).await?.iter().map(|s| SealView::of(s, &checked)).collect())
+    Ok(store.move_seals(move_id).await?.iter().map(|s| SealView::of(s, &checked)).collect())
 }
 
 #[utoipa::path(
@@ -175,7 +177,7 @@ pub(crate) async fn list_seals(
 ) -> Result<Reply<SealList>, ApiError> {
     visible_move(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "seals.view", &id, json!({})).await?;
-    Ok(Reply::ok(SealList { seals: seal_views(&state, &id).await? }))
+    Ok(Reply::ok(SealList { seals: seal_views(&state.store, &id).await? }))
 }
 
 /// One item of a new list.
@@ -253,7 +255,7 @@ pub(crate) async fn replace_seals(
     let numbers: Vec<&str> = seals.iter().map(|s| s.number.as_str()).collect();
     let detail = json!({ "seals": seals.len(), "numbers": numbers });
     audit::record(&state, Some(&user.0.name), from, "seals.edit", &id, detail).await?;
-    Ok(Reply::ok(SealList { seals: seal_views(&state, &id).await? }))
+    Ok(Reply::ok(SealList { seals: seal_views(&state.store, &id).await? }))
 }
 
 /// 409 `move_ended` for a move that has ended or was cancelled: its record is closed.

@@ -52,6 +52,9 @@ pub struct AppState {
     /// Where vehicles reach the embedded broker, for the agent configuration the vehicle routes
     /// give out; `None` with an external broker.
     pub agent_broker: Option<crate::vehicles_admin::AgentBroker>,
+    /// The server's signing key for evidence bundles' manifests; `None` leaves the evidence
+    /// route answering 503.
+    pub evidence_key: Option<std::sync::Arc<convoy_core::signing::SecretKey>>,
 }
 
 /// What the gateway tells the rest of the server, and the live feed it serves.

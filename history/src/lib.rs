@@ -11,6 +11,7 @@ pub mod completeness;
 pub mod day;
 pub mod day_summary;
 mod error;
+pub mod evidence;
 pub mod export;
 pub mod replay;
 pub mod span;

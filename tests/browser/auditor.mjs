@@ -8,6 +8,8 @@
 // CONFIG: {base, auditor: {user, password}, move_id, move_name, past_vehicle, detour_vehicle,
 //          alert_id, shots_dir, download_dir, report_path}
 
+import path from 'node:path';
+
 import { config, exportFile, logIn, page, runSteps, screenshot } from './harness.mjs';
 
 /** Controls of the live map and its alert panel, wherever the page is: all absent for an auditor. */
@@ -89,7 +91,12 @@ const steps = {
     };
     // Every vehicle of the move in one file; the test reads it.
     const { text, ...saved } = await exportFile('geojson');
-    return { ...shown, ...saved, ...(await liveControls()) };
+    // The move's evidence bundle, which an auditor may take: the test verifies it.
+    const [bundle] = await Promise.all([page.waitForEvent('download'), page.click('.exports button.evidence-bundle')]);
+    const evidence_file = path.join(config.download_dir, bundle.suggestedFilename());
+    await bundle.saveAs(evidence_file);
+    await page.locator('.exports .message.ok', { hasText: `Saved ${bundle.suggestedFilename()}.` }).waitFor();
+    return { ...shown, ...saved, evidence_file, evidence_name: bundle.suggestedFilename(), ...(await liveControls()) };
   },
 
   async move_report() {

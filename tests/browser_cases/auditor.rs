@@ -141,6 +141,15 @@ async fn an_auditor_replays_exports_and_reads_the_audit_log_with_no_live_control
         assert!(&read == stored, "{vehicle}'s fixes in the GeoJSON export");
     }
     assert_eq!(features.len(), positions);
+    // The evidence bundle, saved from the page, holds when verified by the binary.
+    let bundle = exports["evidence_file"].as_str().unwrap();
+    assert!(exports["evidence_name"].as_str().unwrap().ends_with(".convoy-evidence.jsonl.gz"));
+    let verified = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["evidence", "verify", bundle])
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success() && verdict.contains("VERDICT: holds"), "{verdict}");
 
     // The report: the open alert in its log, a print button.
     let printed = &steps["move_report"];

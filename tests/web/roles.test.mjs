@@ -11,10 +11,10 @@ import { can, home, seesMoves } from '../../gateway/web/js/roles.js';
  * (convoy_core::Role::abilities, in convoy_core::Ability::ALL's order).
  */
 const SERVER_ABILITIES = {
-  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users', 'phones', 'holds', 'view_holds'],
+  admin: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report', 'audit', 'users', 'phones', 'holds', 'view_holds', 'evidence'],
   dispatcher: ['live', 'acknowledge', 'plan', 'vehicles', 'track', 'replay', 'exports', 'report'],
   escort: ['live', 'acknowledge'],
-  auditor: ['track', 'replay', 'exports', 'report', 'audit', 'view_holds'],
+  auditor: ['track', 'replay', 'exports', 'report', 'audit', 'view_holds', 'evidence'],
 };
 
 /** @param {keyof typeof SERVER_ABILITIES} role */

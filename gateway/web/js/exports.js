@@ -1,10 +1,13 @@
 // @ts-check
 // `#/exports/MOVE`: the move's tracks as GPX, GeoJSON, KML or CSV, of every vehicle or one.
 // Files are fetched with the bearer token and saved through a Blob (see api.js `download`).
+// Those who may (`evidence`: admins, auditors) also get the move's evidence bundle, the file
+// `convoy evidence verify` checks offline.
 
 import { download, seg } from './api.js';
 import { el, messageLine, replace, select } from './dom.js';
 import { errorText } from './error_text.js';
+import { can } from './roles.js';
 import { defaultMove, getMove, listMoves, movePicker } from './moves.js';
 import { translator } from './i18n.js';
 import messages from './lang/replay.js';
@@ -21,22 +24,26 @@ const FORMATS = [
 
 /**
  * @param {HTMLElement} container
- * @param {import('./main.js').Context} _ctx
+ * @param {import('./main.js').Context} ctx
  * @param {string[]} params the move's id, if the route names one
  */
-export async function mountExports(container, _ctx, [moveParam]) {
+export async function mountExports(container, ctx, [moveParam]) {
   const message = messageLine();
   const vehicleSelect = select([['', t('all_vehicles')]], { class: 'vehicle-picker', 'aria-label': t('vehicle') });
   const buttons = FORMATS.map(([format, label]) => el('button', {
     type: 'button', class: `export export-${format}`, data: { format }, text: t('exports.download', { format: label }),
     on: { click: () => save(format) },
   }));
+  const evidence = can(ctx.me, 'evidence')
+    ? el('button', { type: 'button', class: 'secondary evidence-bundle', text: t('exports.evidence'), on: { click: saveEvidence } })
+    : null;
   const pickerSlot = el('span', { class: 'picker-slot' });
   container.append(el('section', { class: 'page exports' },
     el('h1', { text: t('exports.title') }),
     el('div', { class: 'row' }, el('label', {}, `${t('move')} `, pickerSlot), el('label', {}, `${t('vehicle')} `, vehicleSelect)),
     el('div', { class: 'export-buttons' }, buttons),
     el('p', { class: 'hint', text: t('exports.hint') }),
+    evidence ? el('div', { class: 'evidence' }, evidence, el('p', { class: 'hint', text: t('exports.evidence_hint') })) : null,
     message.node));
 
   const moves = await listMoves();
@@ -47,6 +54,18 @@ export async function mountExports(container, _ctx, [moveParam]) {
     replace(vehicleSelect, el('option', { value: '', text: t('all_vehicles') }),
       ((move && move.plan.vehicles) || []).map((v) => el('option', { value: v, text: v })));
     for (const b of buttons) b.disabled = !move;
+    if (evidence) evidence.disabled = !move;
+  }
+
+  async function saveEvidence() {
+    if (!moveId) return; // the button is disabled then
+    message.clear();
+    try {
+      const name = await download(`/api/v1/moves/${seg(moveId)}/evidence`, `move-${moveId}.convoy-evidence.jsonl.gz`);
+      message.ok(t('exports.saved', { name }));
+    } catch (e) {
+      message.error(t('exports.failed', { error: errorText(e) }));
+    }
   }
 
   /** @param {string} format */
