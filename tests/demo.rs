@@ -176,6 +176,24 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         "{checkpoints}"
     );
 
+    // The trucks' agents sign their tracks with keys the demo made and registered; the phone
+    // escort's fixes are unsigned, and shown so.
+    let fleet = get("/api/v1/vehicles").await.unwrap();
+    let signed: std::collections::BTreeMap<&str, bool> = fleet["vehicles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap(), v["signed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        signed,
+        [("escort-1", true), ("escort-2", false), ("truck-01", true), ("truck-02", true)].into(),
+        "{fleet}"
+    );
+    let alerts = get(&format!("/api/v1/alerts?move={move_id}")).await.unwrap();
+    let integrity = alerts["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "integrity").count();
+    assert_eq!(integrity, 0, "every signed batch verified: {alerts}");
+
     let logged_before_stop = log.lock().unwrap().len();
     kill(Pid::from_raw(demo.id() as i32), Signal::SIGINT).unwrap();
     let status = tokio::task::spawn_blocking(move || demo.wait()).await.unwrap().unwrap();
@@ -195,6 +213,25 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
     let errors: Vec<&String> = log.iter().filter(|line| line.contains(" ERROR ")).collect();
     assert!(errors.is_empty(), "no ERROR line in the demo's log:\n{}", log.join("\n"));
     assert_eq!(log.iter().filter(|line| line.contains("ingest subscribed")).count(), 1, "{}", log.join("\n"));
+
+    // The move's evidence bundle, exported from the demo's data and verified offline, as the
+    // README shows.
+    let bundle = data_dir.path().join("demo.convoy-evidence.jsonl.gz");
+    let export = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["evidence", "export", "--move", move_id, "--out"])
+        .arg(&bundle)
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let verify = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["evidence", "verify"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && verdict.contains("VERDICT: holds"), "{verdict}");
 }
 
 /// Logs in to the demo as a person it printed; returns the bearer token.

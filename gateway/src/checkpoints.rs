@@ -187,7 +187,10 @@ pub(crate) async fn list_checkpoints(
 ) -> Result<Reply<CheckpointList>, ApiError> {
     visible_move(&state, &user.0, &id).await?;
     audit::record(&state, Some(&user.0.name), from, "checkpoints.view", &id, json!({})).await?;
-    Ok(Reply::ok(CheckpointList { checkpoints: checkpoint_views(&state.store, state.access.newest_for(user.0.role, Utc::now()), &id).await? }))
+    Ok(Reply::ok(CheckpointList {
+        checkpoints: checkpoint_views(&state.store, state.access.newest_for(user.0.role, Utc::now()), &id)
+            .await?,
+    }))
 }
 
 /// One seal as seen, in a new checkpoint.

@@ -268,7 +268,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
             heartbeat: None,
             metrics_file: None,
             privacy: convoy_agent::privacy::Privacy::Always,
-            signing_key: None,
+            signing_key: Some(demo_signing_key(&server.store, data_dir, &vehicle).await?),
             vehicle,
         };
         agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));
@@ -404,6 +404,37 @@ async fn demo_login(store: &Store, data_dir: &Path, user: &str, role: Role) -> a
     })?;
     write_private(&file, &password)?;
     Ok(password)
+}
+
+/// A demo vehicle's signing key, as `convoy-agent keygen` makes one on a truck: made the first
+/// time and kept in the data directory (0600), its public key registered with the vehicle, so
+/// every batch its agent sends is signed and verified, and the move's evidence bundle proves
+/// its track. Registered valid from 30 days back, so that fixes a spool kept from an earlier
+/// run are signed by a key valid when they were taken.
+async fn demo_signing_key(
+    store: &Store,
+    data_dir: &Path,
+    vehicle: &VehicleId,
+) -> anyhow::Result<convoy_core::signing::SecretKey> {
+    let file = data_dir.join("agents").join(format!("{vehicle}.key"));
+    let key = if file.exists() {
+        convoy_agent::key_file::load(&file)?
+    } else {
+        convoy_agent::private_files::create_private_dir(&data_dir.join("agents"))?;
+        convoy_agent::key_file::create(&file, false)?
+    };
+    let now = chrono::Utc::now();
+    let registered = convoy_store::VehicleKey {
+        vehicle: vehicle.clone(),
+        key: key.public(),
+        valid_from: now - chrono::Duration::days(30),
+        registered_at: now,
+        registered_by: "demo".to_string(),
+    };
+    match store.add_vehicle_key(&registered).await? {
+        convoy_store::KeyAdded::Added | convoy_store::KeyAdded::KeyExists => Ok(key),
+        other => anyhow::bail!("registering {vehicle}'s demo key: {other:?}"),
+    }
 }
 
 /// A demo vehicle's MQTT password, registered the first time and kept in the data directory.

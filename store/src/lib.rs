@@ -77,9 +77,9 @@ mod positions;
 mod postgres;
 mod retention;
 mod rows;
-mod signing;
 mod seals;
 mod signed;
+mod signing;
 mod sqlite;
 
 pub use accounts::{Person, PersonChange, PersonChanged, User, VehicleLogin};
@@ -102,12 +102,12 @@ pub use retention::{
     LegalHold, PurgeReport, ReleaseOutcome, Retention,
 };
 
+pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 pub use signed::{
     audit_head_message, AuditSignature, Destruction, DestructionRecord, DestructionSigner, HeldBy,
     ServerKeyRecord, SignedRecordVerdict, TrustedKeys, VehicleDestroyed,
 };
 pub use signing::{ChainGap, ChainPoint, KeyAdded, SignedChain, StoredHead, VehicleKey};
-pub use seals::{Checkpoint, CheckpointFix, Seal, SealSeen, SealsReplaced};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
