@@ -5,6 +5,7 @@
 
 mod audit;
 mod chain;
+mod custody;
 mod render;
 mod rules;
 
@@ -14,7 +15,7 @@ use std::io::Read;
 use convoy_core::signing::{PublicKey, Purpose, SignedHead};
 use convoy_history::evidence::lines::{
     AgentStatusLine, AlertLine, AuditLine, BundleLine, ChainGapLine, FixLine, ManifestLine, PlanLine,
-    PlanVersionLine, ReportLine, VehicleKeyLine,
+    PlanVersionLine, ReportLine, SealCheckpointLine, VehicleKeyLine,
 };
 use convoy_history::evidence::{Section, FORMAT};
 use serde::de::DeserializeOwned;
@@ -43,6 +44,8 @@ pub struct Verdict {
     pub vehicles: BTreeMap<String, VehicleChain>,
     pub rules: Option<RulesReport>,
     pub audit_checked: u64,
+    /// Seals seen broken or missing at the checkpoints, each matched to its `seal` alert.
+    pub seals_not_intact: u64,
     pub counts: BTreeMap<String, u64>,
     pub manifest: Option<ManifestCheck>,
     /// Everything that does not hold, each named precisely (the first [`MAX_FAILURES`]).
@@ -87,6 +90,7 @@ struct Run {
     chains: chain::Chains,
     replay: Option<rules::Replay>,
     audit: audit::AuditCheck,
+    custody: custody::CustodyCheck,
     plan: bool,
 }
 
@@ -145,6 +149,8 @@ impl Run {
             verdict.rules = Some(replay.finish(&mut verdict.failures));
         }
         self.audit.finish(&mut verdict.failures);
+        self.custody.finish(&mut verdict.failures);
+        verdict.seals_not_intact = self.custody.not_intact;
         verdict.audit_checked = self.audit.checked;
         verdict.vehicles =
             std::mem::take(&mut self.chains.vehicles).into_iter().map(|(v, c)| (v.to_string(), c)).collect();
@@ -232,11 +238,12 @@ impl Run {
             Section::Alert => {
                 let alert = parse::<AlertLine>(n, value)?;
                 self.audit.alert(&alert);
+                self.custody.alert(&alert);
                 if let Some(replay) = &mut self.replay {
                     replay.alert(&alert);
                 }
             }
-            Section::SealCheckpoint => {}
+            Section::SealCheckpoint => self.custody.checkpoint(&parse::<SealCheckpointLine>(n, value)?),
             Section::Audit => self.audit.entry(&parse::<AuditLine>(n, value)?, failures),
             Section::Report => {
                 parse::<ReportLine>(n, value)?;

@@ -88,7 +88,12 @@ impl fmt::Display for Verdict {
             None => writeln!(f, "\nAlerts: not replayed")?,
         }
         writeln!(f, "Audit: {} entries about the move, each hash recomputed.", self.audit_checked)?;
-        writeln!(f, "Seal checkpoints: {}.", self.counts.get("seal_checkpoint").copied().unwrap_or(0))?;
+        writeln!(
+            f,
+            "Seal checkpoints: {}; seals seen broken or missing: {}, each checked against its seal alert.",
+            self.counts.get("seal_checkpoint").copied().unwrap_or(0),
+            self.seals_not_intact
+        )?;
         match &self.manifest {
             Some(m) if m.key_given => {
                 writeln!(f, "Manifest: sha256 {}, signed by key {} (the server key given).", m.sha256, m.key)?

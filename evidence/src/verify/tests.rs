@@ -131,6 +131,21 @@ fn signed_bundle(truck_key: &SecretKey, server_key: &SecretKey, skip: &[u64]) ->
             "opened_t": t0(), "cleared_t": null, "late": false, "lat": null, "lon": null, "detail": {},
             "transitions": [{"state": "acknowledged", "at": t0() + Duration::seconds(20), "by": "ops", "note": "seen"}]}),
     );
+    // A seal seen broken at unloading: its checkpoint and the alert it opened.
+    let unloading = t0() + Duration::seconds(15);
+    w.line(
+        Section::Alert,
+        &json!({"id": "seal-1", "vehicle": "truck-01", "kind": "seal", "zone": "SL-7", "state": "open",
+            "opened_t": unloading, "cleared_t": null, "late": false, "lat": 42.5, "lon": 1.5,
+            "detail": {"stage": "unloading", "state": "broken"}, "transitions": []}),
+    );
+    w.line(
+        Section::SealCheckpoint,
+        &json!({"id": 3, "stage": "unloading", "vehicle": "truck-01", "at": unloading, "by": "escort", "note": null,
+            "fix": {"t": unloading, "seq": 15, "lat": 42.5, "lon": 1.5},
+            "seals": [{"seal_id": "s1", "number": "SL-7", "label": "Rack 3", "state": "broken", "note": "cut"},
+                      {"seal_id": "s2", "number": "SL-8", "label": "Box", "state": "intact", "note": null}]}),
+    );
     let ack = convoy_store::AuditEntry {
         seq: 7,
         at: t0() + Duration::milliseconds(20_004),
@@ -399,4 +414,25 @@ fn a_changed_audit_entry_is_named() {
         has(&failures, "audit entry 7 (alert.ack on integrity-1): its fields no longer give its hash"),
         "{failures:?}"
     );
+}
+
+#[test]
+fn a_broken_seal_without_its_alert_or_an_alert_without_its_checkpoint_is_named() {
+    let k = keys();
+    let lines = lines_of(&signed_bundle(&k.truck, &k.server, &[]));
+    let verdict = verify(&rewritten(&lines, &k.server)[..], None);
+    assert!(verdict.to_string().contains("seals seen broken or missing: 1"), "{verdict}");
+
+    let without_alert: Vec<Value> = lines.iter().filter(|l| l["id"] != "seal-1").cloned().collect();
+    let failures = failures_of(&rewritten(&without_alert, &k.server), None);
+    assert!(
+        has(&failures, "seal SL-7: checkpoint 3 saw it broken or missing, but no seal alert"),
+        "{failures:?}"
+    );
+
+    let mut mended = lines.clone();
+    let at = mended.iter().position(|l| l["section"] == "seal_checkpoint").unwrap();
+    mended[at]["seals"][0]["state"] = json!("intact");
+    let failures = failures_of(&rewritten(&mended, &k.server), None);
+    assert!(has(&failures, "alert seal-1: a seal alert for seal SL-7 without a checkpoint"), "{failures:?}");
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::lines::{
     AgentStatusLine, AlertLine, AuditLine, BundleLine, ChainGapLine, FixLine, PlanLine, PlanVersionLine,
-    ReportLine, VehicleKeyLine,
+    ReportLine, SealCheckpointLine, VehicleKeyLine,
 };
 use super::{BundleWriter, Section, FORMAT};
 use crate::replay::MAX_MOVE_ALERTS;
@@ -183,7 +183,12 @@ where
         targets.insert(alert.id.clone());
         out.flush(&mut sink, FLUSH_BYTES).await?;
     }
-    // seal_checkpoint: written once moves keep them.
+    // The checkpoints recorded before the bundle's end (an auditor's cut included), which are
+    // also the audit log's targets of `checkpoint.record`.
+    for checkpoint in store.checkpoints(&record.id).await?.iter().filter(|c| c.at < span.to) {
+        out.writer.line(Section::SealCheckpoint, &SealCheckpointLine::of(checkpoint));
+    }
+    out.flush(&mut sink, FLUSH_BYTES).await?;
     let mut after_seq = None;
     loop {
         let page =

@@ -192,6 +192,67 @@ impl AlertLine {
     }
 }
 
+/// A seal checkpoint of the move: which seals were seen in which state, by whom, when, where
+/// the vehicle was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealCheckpointLine {
+    pub id: i64,
+    /// `loading`, `handover` or `unloading`.
+    pub stage: String,
+    pub vehicle: Option<VehicleId>,
+    /// When it was recorded, by the server's clock.
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub note: Option<String>,
+    /// The vehicle's latest stored fix then.
+    pub fix: Option<CheckpointFixLine>,
+    pub seals: Vec<SealSeenLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointFixLine {
+    pub t: DateTime<Utc>,
+    pub seq: u64,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// One seal as seen at a checkpoint, with its number and label then.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealSeenLine {
+    pub seal_id: String,
+    pub number: String,
+    pub label: String,
+    /// `intact`, `broken` or `missing`.
+    pub state: String,
+    pub note: Option<String>,
+}
+
+impl SealCheckpointLine {
+    pub fn of(c: &convoy_store::Checkpoint) -> Self {
+        SealCheckpointLine {
+            id: c.id,
+            stage: c.stage.clone(),
+            vehicle: c.vehicle.clone(),
+            at: c.at,
+            by: c.by.clone(),
+            note: c.note.clone(),
+            fix: c.fix.as_ref().map(|f| CheckpointFixLine { t: f.t, seq: f.seq, lat: f.lat, lon: f.lon }),
+            seals: c
+                .seals
+                .iter()
+                .map(|s| SealSeenLine {
+                    seal_id: s.seal_id.clone(),
+                    number: s.number.clone(),
+                    label: s.label.clone(),
+                    state: s.state.clone(),
+                    note: s.note.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// An audit log entry about the move (or one of its alerts), with its chain fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditLine {

@@ -18,8 +18,8 @@ pub enum Section {
     Fix,
     AgentStatus,
     Alert,
-    /// The move's seal checkpoints (custody records): none yet, their writer is another
-    /// piece's; a verifier accepts and counts them.
+    /// The move's seal checkpoints (custody records); a verifier checks each broken or
+    /// missing seal against its `seal` alert.
     SealCheckpoint,
     Audit,
     Report,
