@@ -582,6 +582,9 @@ async fn report_tells_the_whole_move(s: &Scenario) {
         assert!(expected > stored.len() as u64 + 5, "{c}");
         let coverage = c["coverage_at_rate"].as_f64().unwrap();
         assert!((coverage - stored.len() as f64 / expected as f64).abs() < 0.001, "{c}");
+        // Neither vehicle has a key; none of their batches was refused.
+        assert_eq!(c["unsigned_fixes"].as_u64(), Some(stored.len() as u64), "{c}");
+        assert_eq!((c["refused_batches"].as_u64(), &c["refused_by_reason"]), (Some(0), &json!({})), "{c}");
     }
     assert_eq!(vehicles[0]["completeness"]["spool_drops"], 0);
     assert_eq!(vehicles[1]["completeness"]["spool_drops"], 7 + 3, "the rises, across the agent's restart");

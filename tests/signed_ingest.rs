@@ -254,6 +254,30 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
         Some(0.0)
     );
     assert_eq!(metric(&metrics, "convoy_ingest_signed_without_key_total"), Some(1.0));
+
+    // The move report's completeness counts each vehicle's unsigned fixes and refused batches.
+    let (status, report) = server.get_json(&format!("/api/v1/moves/{move_id}/report"), &token).await;
+    assert_eq!(status, 200, "{report}");
+    let completeness = |vehicle: &str| {
+        let views = report["vehicles"].as_array().unwrap();
+        views.iter().find(|v| v["vehicle"] == vehicle).unwrap()["completeness"].clone()
+    };
+    let truck_c = completeness("truck-signed");
+    assert_eq!(
+        (truck_c["fixes"].as_u64(), truck_c["unsigned_fixes"].as_u64()),
+        (Some(21), Some(0)),
+        "{truck_c}"
+    );
+    assert_eq!(truck_c["refused_batches"], 5, "{truck_c}");
+    assert_eq!(
+        truck_c["refused_by_reason"],
+        json!({"bad_signature": 1, "chain_broken": 1, "key_not_valid": 1, "missing_signature": 1, "unknown_key": 1})
+    );
+    let escort_c = completeness("escort-plain");
+    assert_eq!(
+        (escort_c["unsigned_fixes"].as_u64(), escort_c["refused_batches"].as_u64()),
+        (Some(5), Some(0))
+    );
     server.stop().await;
 }
 

@@ -150,6 +150,16 @@ pub(crate) struct ReportCompleteness {
     /// Fixes the agent reported it dropped (its spool full) during the span.
     #[schema(minimum = 0)]
     spool_drops: u64,
+    /// Fixes stored without a verified signature (a vehicle without a key, a phone).
+    #[schema(minimum = 0)]
+    unsigned_fixes: u64,
+    /// The vehicle's batches kept as dead letters in the span (a signature that does not hold,
+    /// a malformed batch...).
+    #[schema(minimum = 0)]
+    refused_batches: u64,
+    /// Those, by reason.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    refused_by_reason: serde_json::Map<String, Value>,
 }
 
 /// An alert with its transitions.
@@ -217,12 +227,15 @@ pub(crate) async fn build(
         let mut fixes = store.track_stream(vehicle, span.from, span.to);
         while let Some(fix) = fixes.recv().await {
             let fix = fix?;
-            completeness.push(fix.position.t);
+            completeness.push(fix.position.t, fix.prev_hash.is_some());
             summary.push(&fix);
         }
         let mut view = summary.finish(vehicle);
         let statuses = store.status_history(vehicle, span.from, span.to).await?;
-        view["completeness"] = completeness.finish(spool_drops(statuses.iter().filter_map(reported_drops)));
+        let topic = convoy_core::topics::positions_topic(vehicle);
+        let refused = store.dead_letter_counts(&topic, span.from, span.to).await?;
+        view["completeness"] =
+            completeness.finish(spool_drops(statuses.iter().filter_map(reported_drops)), &refused);
         let off_route = alerts
             .iter()
             .filter(|a| a.kind == AlertKind::OffRoute && &a.vehicle == vehicle)

@@ -11,6 +11,9 @@
 //!   one interval cannot make up for a silence).
 //! - **Silence at start**: from the span's start to the first fix (the whole span without one);
 //!   **silence at end**: from the last fix to the span's end.
+//! - **Unsigned fixes**: fixes stored without a verified chain (a vehicle without a key, a
+//!   phone); **refused batches**: the vehicle's messages kept as dead letters in the span, by
+//!   reason (a signature that does not hold, a malformed batch...).
 //! - **Spool drops**: what the agent's status reports say it dropped (its spool full) during
 //!   the span: the rises of its `spool_dropped` counter, which starts again at 0 when the agent
 //!   restarts.
@@ -32,17 +35,27 @@ pub struct Completeness {
     first: Option<DateTime<Utc>>,
     last: Option<DateTime<Utc>>,
     fixes: u64,
+    unsigned: u64,
     intervals: Box<[u64; BUCKETS]>,
 }
 
 impl Completeness {
     /// For the span `[from, to)`; `to` should not be later than now for a move still running.
     pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        Completeness { from, to, first: None, last: None, fixes: 0, intervals: Box::new([0; BUCKETS]) }
+        Completeness {
+            from,
+            to,
+            first: None,
+            last: None,
+            fixes: 0,
+            unsigned: 0,
+            intervals: Box::new([0; BUCKETS]),
+        }
     }
 
-    /// The next fix's time, in fix-time order.
-    pub fn push(&mut self, t: DateTime<Utc>) {
+    /// The next fix's time, in fix-time order, and whether a signature proved it.
+    pub fn push(&mut self, t: DateTime<Utc>, signed: bool) {
+        self.unsigned += u64::from(!signed);
         if let Some(last) = self.last {
             let ms = (t - last).num_milliseconds();
             if ms > 0 {
@@ -74,8 +87,9 @@ impl Completeness {
         None
     }
 
-    /// The figures, with the spool drops the agent reported in the span (see [`spool_drops`]).
-    pub fn finish(&self, spool_drops: u64) -> Value {
+    /// The figures, with the spool drops the agent reported in the span (see [`spool_drops`])
+    /// and the vehicle's refused batches by reason.
+    pub fn finish(&self, spool_drops: u64, refused: &[(String, u64)]) -> Value {
         let span_s = seconds(self.from, self.to).max(0.0);
         let interval = self.fix_interval_s();
         let expected = interval.filter(|&i| i > 0.0).map(|i| (span_s / i).floor() as u64 + 1);
@@ -92,6 +106,9 @@ impl Completeness {
             "silence_at_start_s": silence_start.round(),
             "silence_at_end_s": silence_end.round(),
             "spool_drops": spool_drops,
+            "unsigned_fixes": self.unsigned,
+            "refused_batches": refused.iter().map(|(_, n)| n).sum::<u64>(),
+            "refused_by_reason": refused.iter().map(|(reason, n)| (reason.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
         })
     }
 }
@@ -130,10 +147,11 @@ mod tests {
     fn a_full_track_at_one_hertz_covers_its_span() {
         let mut c = Completeness::new(at(0.0), at(600.0));
         for s in 0..=600 {
-            c.push(at(s as f64));
+            c.push(at(s as f64), true);
         }
-        let v = c.finish(0);
+        let v = c.finish(0, &[]);
         assert_eq!(v["fix_interval_s"], 1.0);
+        assert_eq!((v["unsigned_fixes"].as_u64(), v["refused_batches"].as_u64()), (Some(0), Some(0)));
         assert_eq!(v["expected_fixes"], 601);
         assert_eq!(v["coverage_at_rate"], 1.0);
         assert_eq!(
@@ -146,14 +164,18 @@ mod tests {
     fn silences_at_the_start_and_end_count_against_coverage() {
         // 10 Hz from 120 s to 420 s of a 600 s span, with a 30 s hole in the middle.
         let mut c = Completeness::new(at(0.0), at(600.0));
-        let mut t = 120.0;
+        let (mut t, mut unsigned) = (120.0, 0);
         while t <= 420.0 {
             if !(200.0..230.0).contains(&t) {
-                c.push(at(t));
+                c.push(at(t), t < 300.0);
+                unsigned += u64::from(t >= 300.0);
             }
             t += 0.1;
         }
-        let v = c.finish(7);
+        let v = c.finish(7, &[("bad_signature".into(), 2), ("malformed".into(), 1)]);
+        assert_eq!(v["refused_batches"], 3);
+        assert_eq!(v["refused_by_reason"], json!({"bad_signature": 2, "malformed": 1}));
+        assert_eq!(v["unsigned_fixes"], unsigned, "the fixes from 300 s on");
         assert_eq!(v["fix_interval_s"], 0.1);
         assert_eq!(v["silence_at_start_s"], 120.0);
         assert_eq!(v["silence_at_end_s"], 180.0);
@@ -164,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_vehicle_never_heard_is_silent_the_whole_span() {
-        let v = Completeness::new(at(0.0), at(600.0)).finish(0);
+        let v = Completeness::new(at(0.0), at(600.0)).finish(0, &[]);
         assert_eq!(v["fixes"], 0);
         assert_eq!(v["fix_interval_s"], Value::Null);
         assert_eq!(v["coverage_at_rate"], Value::Null);

@@ -56,6 +56,8 @@ const t = translator(messages);
  * @property {number} silence_at_start_s
  * @property {number} silence_at_end_s
  * @property {number} spool_drops
+ * @property {number} [unsigned_fixes]
+ * @property {number} [refused_batches]
  */
 
 /**
@@ -67,7 +69,8 @@ function completenessRow(vehicle, c) {
   const interval = c.fix_interval_s == null ? '—' : t('report.interval_s', { s: decimal(c.fix_interval_s, 1) });
   const coverage = c.coverage_at_rate == null ? '—'
     : t('report.coverage_of', { pct: decimal(c.coverage_at_rate * 100, 1), fixes: String(c.fixes), expected: String(c.expected_fixes) });
-  return [vehicle, interval, coverage, duration(c.silence_at_start_s), duration(c.silence_at_end_s), String(c.spool_drops)];
+  return [vehicle, interval, coverage, duration(c.silence_at_start_s), duration(c.silence_at_end_s), String(c.spool_drops),
+    String(c.unsigned_fixes ?? 0), String(c.refused_batches ?? 0)];
 }
 
 /**
@@ -134,7 +137,7 @@ export async function mountReport(container, ctx, [moveParam]) {
         String((v.stops || []).length), String((v.gaps || []).length)]), t('report.no_vehicles'))),
     el('section', { class: 'report-completeness' }, el('h2', { text: t('report.completeness') }),
       el('p', { class: 'meta', text: t('report.completeness_note') }),
-      table([t('report.vehicle'), t('report.fix_interval'), t('report.coverage'), t('report.silent_start'), t('report.silent_end'), t('report.spool_drops')],
+      table([t('report.vehicle'), t('report.fix_interval'), t('report.coverage'), t('report.silent_start'), t('report.silent_end'), t('report.spool_drops'), t('report.unsigned'), t('report.refused')],
         vehicles.filter((v) => v.completeness).map((v) => completenessRow(v.vehicle, /** @type {Completeness} */ (v.completeness))), t('report.no_vehicles'))),
     el('section', { class: 'report-deviations' }, el('h2', { text: t('report.deviations') }),
       table([t('report.vehicle'), t('report.opened'), t('report.detail'), t('report.back_on_route'), t('report.state')], deviations.map((a) => [

@@ -126,6 +126,15 @@ forward! {
     /// The newest dead letters first.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>>;
 
+    /// How many messages on `topic` received in `[from, to)` were kept as dead letters, by
+    /// reason (a vehicle's refused batches, for the report's completeness).
+    pub async fn dead_letter_counts(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, u64)>>;
+
     /// A vehicle's agent status reports received in `[from, to)`, oldest first.
     pub async fn status_history(
         &self,

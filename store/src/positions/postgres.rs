@@ -255,6 +255,24 @@ impl PgStore {
             .collect())
     }
 
+    pub async fn dead_letter_counts(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, u64)>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT reason, COUNT(*) FROM dead_letters WHERE topic = $1 AND received_at >= $2 AND received_at < $3
+                 GROUP BY reason ORDER BY reason",
+                &[&topic, &from, &to],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1).max(0) as u64)).collect())
+    }
+
     pub async fn status_history(
         &self,
         vehicle: &VehicleId,

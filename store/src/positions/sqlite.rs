@@ -231,6 +231,31 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn dead_letter_counts(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, u64)>> {
+        let (topic, from, to) = (topic.to_string(), from.timestamp_millis(), to.timestamp_millis());
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT reason, COUNT(*) FROM dead_letters WHERE topic = ?1 AND received_ms >= ?2 AND received_ms < ?3
+                 GROUP BY reason ORDER BY reason",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![topic, from, to], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (reason, count) = row?;
+                out.push((reason, count.max(0) as u64));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub async fn status_history(
         &self,
         vehicle: &VehicleId,
