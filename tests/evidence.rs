@@ -5,9 +5,8 @@
 //!
 //! `van-02` reports unsigned over MQTT (the embedded broker) and leaves the corridor for 50 s:
 //! the rules open and clear `off_route`, which a person acknowledges. `truck-01` is signed: its
-//! key is registered and its batches are stored as ingest stores a verified signed batch
-//! (`IngestWrite` with each batch's `SignedChain`), made here with `convoy_core::signing` as
-//! the agent makes them.
+//! key is registered and its batches, signed here with `convoy_core::signing` as the agent
+//! signs them, go over MQTT and are verified by ingest before they are stored.
 
 mod common;
 
@@ -18,8 +17,8 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as TimeSpan, SubsecRound, Utc};
 use common::*;
 use convoy_core::signing::{BatchSignature, PublicKey, SecretKey, GENESIS};
-use convoy_core::{Position, Role};
-use convoy_store::{IngestWrite, SignedChain, VehicleKey, VehiclePositions};
+use convoy_core::{Position, PositionBatch, Role};
+use convoy_store::VehicleKey;
 use serde_json::{json, Value};
 
 const AUDITOR_USER: &str = "auditor-cy";
@@ -58,7 +57,7 @@ async fn drive(backend: Backend) -> Scenario {
     let server = TestServer::start(backend, BrokerKind::Embedded).await;
     convoy_registry::add_user(&server.store, AUDITOR_USER, Role::Auditor, AUDITOR_PASSWORD).await.unwrap();
     let admin = server.login(ADMIN_USER, ADMIN_PASSWORD).await;
-    let (truck, _) = register_vehicle(&server, "truck-01").await;
+    let (truck, truck_password) = register_vehicle(&server, "truck-01").await;
     let (van, van_password) = register_vehicle(&server, "van-02").await;
     let t0 = Utc::now().trunc_subsecs(0) - TimeSpan::seconds(140);
     let plan = json!({
@@ -94,7 +93,7 @@ async fn drive(backend: Backend) -> Scenario {
     })
     .await;
 
-    // The truck, signed: its key, then its batches of 5 as ingest stores them once verified.
+    // The truck, signed: its key, then its batches of 5, verified by ingest.
     let truck_key = SecretKey::generate();
     let registered = VehicleKey {
         vehicle: truck.clone(),
@@ -106,27 +105,26 @@ async fn drive(backend: Backend) -> Scenario {
     server.store.add_vehicle_key(&registered).await.unwrap();
     let truck_fixes: Vec<Position> = (0..60).map(|i| fix(i as u64 + 1, t0, i, 0.0)).collect();
     let mut prev = GENESIS;
+    let mut batches = Vec::new();
     for batch in truck_fixes.chunks(5) {
         let (signed, head) = BatchSignature::sign(&truck_key, &truck, &prev, batch).unwrap();
-        let mut prevs = Vec::new();
-        let mut link = prev;
-        for p in batch {
-            prevs.push(link);
-            link = convoy_core::signing::link(&link, &truck, p);
-        }
-        let chain = SignedChain { prevs, head: signed.head(&truck, batch).unwrap() };
-        let write = IngestWrite {
-            positions: vec![VehiclePositions {
-                vehicle: truck.clone(),
-                positions: batch.to_vec(),
-                source: None,
-                chain: Some(chain),
-            }],
-            ..Default::default()
-        };
-        server.store.write_ingest(&write).await.unwrap();
+        batches.push(PositionBatch {
+            signed: Some(signed),
+            ..PositionBatch::new(truck.clone(), batch.to_vec())
+        });
         prev = head;
     }
+    publish_batches(&server, &truck, &truck_password, &batches).await;
+    eventually(Duration::from_secs(30), "the truck's signed fixes stored", || async {
+        let mut stored = server.store.track_stream(&truck, t0 - TimeSpan::minutes(1), Utc::now());
+        let (mut fixes, mut signed) = (0, 0);
+        while let Some(fix) = stored.recv().await {
+            fixes += 1;
+            signed += usize::from(fix.unwrap().prev_hash.is_some());
+        }
+        (fixes == truck_fixes.len() && signed == fixes).then_some(())
+    })
+    .await;
     let key_file = server.config.data_dir.join("server-signing.key");
     let server_key = SecretKey::from_file_text(&std::fs::read_to_string(key_file).unwrap()).unwrap().public();
     Scenario { server, admin, move_id, server_key, dir: tempfile::tempdir().unwrap() }

@@ -16,7 +16,6 @@ use convoy_core::alert::AlertKind;
 use convoy_core::signing::{BatchSignature, ChainHash, SecretKey, GENESIS};
 use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
 use convoy_store::{AlertFilter, ChainGap, KeyAdded, VehicleKey};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
 
 /// Fix `seq` at `t0 + seq` seconds, 10 m apart along a street of Munich.
@@ -55,25 +54,6 @@ fn signed(
 
 /// Publishes each payload as the vehicle's agent, QoS 1, one after the other, each once its
 /// PUBACK came back (the embedded door holds it until ingest committed the message).
-async fn publish(server: &TestServer, vehicle: &VehicleId, password: &str, batches: &[PositionBatch]) {
-    let mut options =
-        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
-    options.set_credentials(vehicle.to_string(), password);
-    let (client, mut eventloop) = AsyncClient::new(options, 100);
-    let topic = convoy_core::topics::positions_topic(vehicle);
-    for batch in batches {
-        client.publish(topic.clone(), QoS::AtLeastOnce, false, batch.encode()).await.unwrap();
-        loop {
-            let event =
-                tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap();
-            if let Event::Incoming(Packet::PubAck(_)) = event {
-                break;
-            }
-        }
-    }
-    client.disconnect().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
-}
 
 /// The stored fixes' seqs and whether each is signed, once there are at least `count` (behind
 /// Mosquitto the PUBACK does not wait for the commit).
@@ -157,7 +137,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     // Two signed batches, the second linked to the first: stored with their chain and heads.
     let (one, head_one) = signed(&truck, &first_key, GENESIS, fixes(t0, 1..=5));
     let (two, head_two) = signed(&truck, &first_key, head_one, fixes(t0, 6..=10));
-    publish(&server, &truck, &truck_password, &[one, two]).await;
+    publish_batches(&server, &truck, &truck_password, &[one, two]).await;
     let stored = stored_at_least(&server, &truck, t0, 10).await;
     assert_eq!(stored, (1..=10).map(|s| (s, true)).collect::<Vec<_>>());
     let mut heads = server.store.signed_heads(&truck, 0, 100);
@@ -175,7 +155,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     tampered.positions[1].lat += 0.001;
     let (unlinked, _) = signed(&truck, &first_key, GENESIS, fixes(t0, 11..=12));
     let unsigned = PositionBatch::new(truck.clone(), fixes(t0, 11..=12));
-    publish(&server, &truck, &truck_password, &[forged, tampered, unlinked, unsigned]).await;
+    publish_batches(&server, &truck, &truck_password, &[forged, tampered, unlinked, unsigned]).await;
     let mut reasons = integrity_dead_letters(&server, 4).await;
     reasons.sort();
     assert_eq!(reasons, ["bad_signature", "chain_broken", "missing_signature", "unknown_key"]);
@@ -204,7 +184,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     let (three, head_three) = signed(&truck, &first_key, head_two, fixes(t0, 11..=12));
     let (_, head_lost) = signed(&truck, &first_key, head_three, fixes(t0, 13..=19));
     let (after_gap, head_after_gap) = signed(&truck, &first_key, head_lost, fixes(t0, 20..=21));
-    publish(&server, &truck, &truck_password, &[three, after_gap]).await;
+    publish_batches(&server, &truck, &truck_password, &[three, after_gap]).await;
     stored_at_least(&server, &truck, t0, 14).await;
     let gaps = server.store.chain_gaps(&truck, 0, 100).await.unwrap();
     assert_eq!(gaps.iter().map(|g| (g.from_seq, g.to_seq)).collect::<Vec<_>>(), vec![(13, 19)]);
@@ -219,7 +199,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     let (before, head_before) = signed(&truck, &first_key, head_after_gap, fixes(t0, 22..=25));
     let (after, head_after) = signed(&truck, &second_key, head_before, fixes(t0, 26..=28));
     let (old_key_late, _) = signed(&truck, &first_key, head_after, fixes(t0, 29..=30));
-    publish(&server, &truck, &truck_password, &[before, after, old_key_late]).await;
+    publish_batches(&server, &truck, &truck_password, &[before, after, old_key_late]).await;
     let reasons = integrity_dead_letters(&server, 5).await;
     assert!(reasons.contains(&"key_not_valid".to_string()), "{reasons:?}");
     let stored = stored_at_least(&server, &truck, t0, 21).await;
@@ -231,7 +211,7 @@ async fn signed_tracks(backend: Backend, broker: BrokerKind) {
     // check it with), counted.
     let (signed_anyway, _) = signed(&escort, &stranger, GENESIS, fixes(t0, 4..=5));
     let plain_batch = PositionBatch::new(escort.clone(), fixes(t0, 1..=3));
-    publish(&server, &escort, &escort_password, &[plain_batch, signed_anyway]).await;
+    publish_batches(&server, &escort, &escort_password, &[plain_batch, signed_anyway]).await;
     let unsigned: Vec<(u64, bool)> = (1..=5).map(|s| (s, false)).collect();
     assert_eq!(stored_at_least(&server, &escort, t0, 5).await, unsigned);
 

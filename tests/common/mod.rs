@@ -491,6 +491,34 @@ pub async fn publish_fixes(
     let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
 }
 
+/// Publishes whole batches (signed ones, say) as the vehicle's agent would, QoS 1, one at a
+/// time, each waiting for its PUBACK.
+pub async fn publish_batches(
+    server: &TestServer,
+    vehicle: &VehicleId,
+    password: &str,
+    batches: &[convoy_core::PositionBatch],
+) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options =
+        MqttOptions::new(format!("convoy-agent-{vehicle}"), server.mqtt.ip().to_string(), server.mqtt.port());
+    options.set_credentials(vehicle.to_string(), password);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let topic = convoy_core::topics::positions_topic(vehicle);
+    for batch in batches {
+        client.publish(topic.clone(), QoS::AtLeastOnce, false, batch.encode()).await.unwrap();
+        loop {
+            let event =
+                tokio::time::timeout(Duration::from_secs(30), eventloop.poll()).await.unwrap().unwrap();
+            if let Event::Incoming(Packet::PubAck(_)) = event {
+                break;
+            }
+        }
+    }
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+}
+
 /// An open `off_route` alert as the rules record one, at `opened_t` (to the millisecond, as
 /// stored), 420 m off at 48.165 N 11.59 E; a test changes what it needs with `..`.
 pub fn opened_alert(
