@@ -81,7 +81,8 @@ async fn dispatchers_and_admins_register_vehicles_and_see_the_password_once() {
     let (_, listed) = server.get_json("/api/v1/vehicles", &admin).await;
     assert_eq!(
         listed,
-        json!({ "vehicles": [{ "id": "truck-07", "position": null, "received_at": null, "move": null, "disabled": false }] })
+        json!({ "vehicles": [{ "id": "truck-07", "position": null, "received_at": null, "move": null, "disabled": false,
+            "signed": false, "key_id": null }] })
     );
     // An escort sees only the vehicles of moves they are assigned to: none yet.
     let (_, listed) = server.get_json("/api/v1/vehicles", &escort).await;
