@@ -8,14 +8,12 @@
 //! beside it as `server-signing.key.OLDKEYID`; the store records every public key with the time
 //! it is valid from, so past signatures still verify.
 //!
-//! (The agent has its own key file module for vehicles' keys; the two do the same and may be
-//! merged.)
+//! The file itself is read and written by `convoy_agent::key_file`, as a vehicle's key is.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use convoy_agent::key_file;
 use convoy_core::signing::SecretKey;
 
 /// The key file's name in the data directory, unless configured otherwise.
@@ -23,19 +21,7 @@ pub const SIGNING_KEY_FILE: &str = "server-signing.key";
 
 /// Reads the key at `path`, refusing a file other users may read or one that does not read.
 pub fn load(path: &Path) -> anyhow::Result<SecretKey> {
-    let metadata = std::fs::metadata(path)
-        .with_context(|| format!("reading the server's signing key {}", path.display()))?;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "the server's signing key {} can be read by other users (mode {mode:o}); `chmod 600` it",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the server's signing key {}", path.display()))?;
-    SecretKey::from_file_text(&text)
-        .map_err(|e| anyhow::anyhow!("the server's signing key {} does not read: {e}", path.display()))
+    key_file::load(path).context("the server's signing key does not read")
 }
 
 /// Reads the key at `path`, or makes one there if there is no file; says whether it was made.
@@ -43,9 +29,7 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
     if path.exists() {
         return Ok((load(path)?, false));
     }
-    let key = SecretKey::generate();
-    write_new(path, &key)?;
-    Ok((key, true))
+    Ok((key_file::create(path, false)?, true))
 }
 
 /// What a rotation did.
@@ -60,35 +44,18 @@ pub fn rotate(path: &Path) -> anyhow::Result<Rotated> {
     let old = if path.exists() {
         let old = load(path)?;
         let kept = PathBuf::from(format!("{}.{}", path.display(), old.public().id()));
-        write_file(&kept, &old).with_context(|| format!("keeping the old key as {}", kept.display()))?;
+        key_file::save(&kept, &old).with_context(|| format!("keeping the old key as {}", kept.display()))?;
         Some((old, kept))
     } else {
         None
     };
-    let new = SecretKey::generate();
-    write_new(path, &new)?;
-    Ok(Rotated { new, old })
-}
-
-/// Writes `key` to `path` whole: to a private temporary file beside it, synced, then renamed.
-fn write_new(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
-    let temporary = PathBuf::from(format!("{}.new", path.display()));
-    write_file(&temporary, key).with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("writing the server's signing key {}", path.display()))
-}
-
-fn write_file(path: &Path, key: &SecretKey) -> std::io::Result<()> {
-    let mut file = convoy_agent::private_files::create_private(path)?;
-    // An existing file keeps its mode: make sure.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(key.to_file_text().as_bytes())?;
-    file.sync_all()
+    Ok(Rotated { new: key_file::create(path, true)?, old })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -112,7 +79,7 @@ mod tests {
         let path = dir.path().join(SIGNING_KEY_FILE);
         load_or_create(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let error = load(&path).unwrap_err().to_string();
+        let error = format!("{:#}", load(&path).unwrap_err());
         assert!(error.contains(&path.display().to_string()) && error.contains("other users"), "{error}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(&path, "not a key\n").unwrap();

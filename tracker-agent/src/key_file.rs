@@ -48,6 +48,12 @@ pub fn create(path: &Path, force: bool) -> anyhow::Result<SecretKey> {
     Ok(key)
 }
 
+/// Writes an existing `key` to a new file `path`, created 0600 (a key kept aside after a
+/// rotation). Refuses to replace a file.
+pub fn save(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+    write_new(path, &key.to_file_text())
+}
+
 fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file = crate::private_files::create_new_private(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
