@@ -52,9 +52,6 @@ fn signed(
     (batch, head)
 }
 
-/// Publishes each payload as the vehicle's agent, QoS 1, one after the other, each once its
-/// PUBACK came back (the embedded door holds it until ingest committed the message).
-
 /// The stored fixes' seqs and whether each is signed, once there are at least `count` (behind
 /// Mosquitto the PUBACK does not wait for the commit).
 async fn stored_at_least(
