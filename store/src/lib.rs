@@ -73,6 +73,7 @@ mod devices;
 mod error;
 mod migrations;
 mod moves;
+mod paging;
 mod positions;
 mod postgres;
 mod retention;

@@ -179,33 +179,14 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> mpsc::Receiver<Result<StoredPosition>> {
-        const PAGE: u32 = 2000;
-        let (tx, rx) = mpsc::channel(PAGE as usize);
         let (store, vehicle) = (self.clone(), vehicle.clone());
-        tokio::spawn(async move {
-            let mut after = None;
-            loop {
-                let page = match store.track_page(&vehicle, from, to, after, PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                let last = page.last().map(|p| (p.position.t, p.position.seq));
-                let full = page.len() == PAGE as usize;
-                for stored in page {
-                    if tx.send(Ok(stored)).await.is_err() {
-                        return;
-                    }
-                }
-                match last {
-                    Some(last) if full => after = Some(last),
-                    _ => return,
-                }
-            }
-        });
-        rx
+        crate::paging::stream_pages(
+            move |after, page| {
+                let (store, vehicle) = (store.clone(), vehicle.clone());
+                async move { store.track_page(&vehicle, from, to, after, page).await }
+            },
+            |p| (p.position.t, p.position.seq),
+        )
     }
 }
 

@@ -124,33 +124,14 @@ impl Store {
         from_seq: u64,
         to_seq: u64,
     ) -> mpsc::Receiver<Result<StoredHead>> {
-        const PAGE: u32 = 2000;
-        let (tx, rx) = mpsc::channel(PAGE as usize);
         let (store, vehicle) = (self.clone(), vehicle.clone());
-        tokio::spawn(async move {
-            let mut after = None;
-            loop {
-                let page = match store.signed_heads_page(&vehicle, from_seq, to_seq, after, PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                let last = page.last().map(|h| (h.head.seq, h.head.head));
-                let full = page.len() == PAGE as usize;
-                for head in page {
-                    if tx.send(Ok(head)).await.is_err() {
-                        return;
-                    }
-                }
-                match last {
-                    Some(last) if full => after = Some(last),
-                    _ => return,
-                }
-            }
-        });
-        rx
+        crate::paging::stream_pages(
+            move |after, page| {
+                let (store, vehicle) = (store.clone(), vehicle.clone());
+                async move { store.signed_heads_page(&vehicle, from_seq, to_seq, after, page).await }
+            },
+            |h| (h.head.seq, h.head.head),
+        )
     }
 }
 
