@@ -292,7 +292,9 @@ async fn a_disabled_vehicle_is_closed_and_refused_keeps_its_positions_and_is_let
     let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
     let ended = ended.expect("the connected vehicle is closed within 10 s").unwrap();
     assert!(started.elapsed() <= Duration::from_secs(10), "closed after {:?}: {ended}", started.elapsed());
-    eventually(Duration::from_secs(5), "the closing counted", || async {
+    // Counted as the door's connection task ends, which on a loaded machine may be a while
+    // after the vehicle saw its connection close.
+    eventually(Duration::from_secs(30), "the closing counted", || async {
         (door_refused_for(&server, "vehicle_disabled").await == before + 1.0).then_some(())
     })
     .await;
