@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use convoy_core::signing::{link, BatchSignature, ChainHash, SignedHead, GENESIS};
+use convoy_core::signing::{chain_links, BatchSignature, ChainHash, SignedHead, GENESIS};
 use convoy_core::VehicleId;
 use convoy_store::{ChainGap, ChainPoint, SignedChain, Store, StoreError, VehicleKey, VehiclePositions};
 
@@ -153,7 +153,8 @@ fn decide(candidate: Candidate, keys: &[VehicleKey]) -> Decision {
     let Some(key) = valid.filter(|k| k.key_id() == signed.key) else {
         return Decision::Refuse(candidate, "key_not_valid");
     };
-    let Some((prevs, head)) = prevs_and_head(&signed.prev, &candidate.batch) else {
+    let batch = &candidate.batch;
+    let Some((prevs, head)) = chain_links(&signed.prev, &batch.vehicle, &batch.positions) else {
         return Decision::Refuse(candidate, "chain_out_of_order");
     };
     let head = SignedHead {
@@ -164,22 +165,6 @@ fn decide(candidate: Candidate, keys: &[VehicleKey]) -> Decision {
         sig: signed.sig,
     };
     Decision::Claim(Box::new(Claim { head, prevs, key: key.clone(), candidate }))
-}
-
-/// Each position's prev and the head after the last; `None` if seqs do not rise.
-fn prevs_and_head(prev: &ChainHash, batch: &VehiclePositions) -> Option<(Vec<ChainHash>, ChainHash)> {
-    let mut prevs = Vec::with_capacity(batch.positions.len());
-    let mut head = *prev;
-    let mut last_seq = None;
-    for p in &batch.positions {
-        if last_seq.is_some_and(|last| p.seq <= last) {
-            return None;
-        }
-        last_seq = Some(p.seq);
-        prevs.push(head);
-        head = link(&head, &batch.vehicle, p);
-    }
-    Some((prevs, head))
 }
 
 /// The claims whose signature holds, in their order; the others refused `bad_signature`.

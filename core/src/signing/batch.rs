@@ -108,9 +108,15 @@ impl SignedHead {
     }
 }
 
-/// The chain hash of the last of `positions`, linked from `prev`; `None` for no positions, or
-/// positions not in rising seq order.
-pub fn chain_head(prev: &ChainHash, vehicle: &VehicleId, positions: &[Position]) -> Option<ChainHash> {
+/// Each of `positions`' prev (the chain hash of the fix before it) and the chain hash of the
+/// last (the head), linked from `prev`; `None` for no positions, or positions not in rising seq
+/// order. The one walk of a batch's chain, for signing, verifying and storing alike.
+pub fn chain_links(
+    prev: &ChainHash,
+    vehicle: &VehicleId,
+    positions: &[Position],
+) -> Option<(Vec<ChainHash>, ChainHash)> {
+    let mut prevs = Vec::with_capacity(positions.len());
     let mut head = *prev;
     let mut last_seq = None;
     for p in positions {
@@ -118,9 +124,14 @@ pub fn chain_head(prev: &ChainHash, vehicle: &VehicleId, positions: &[Position])
             return None;
         }
         last_seq = Some(p.seq);
+        prevs.push(head);
         head = link(&head, vehicle, p);
     }
-    last_seq.map(|_| head)
+    last_seq.map(|_| (prevs, head))
+}
+
+fn chain_head(prev: &ChainHash, vehicle: &VehicleId, positions: &[Position]) -> Option<ChainHash> {
+    chain_links(prev, vehicle, positions).map(|(_, head)| head)
 }
 
 impl BatchSignature {

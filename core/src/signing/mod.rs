@@ -14,6 +14,6 @@ pub mod batch;
 pub mod chain;
 pub mod keys;
 
-pub use batch::{chain_head, BatchSignature, SignatureError, SignedHead};
+pub use batch::{chain_links, BatchSignature, SignatureError, SignedHead};
 pub use chain::{fix_bytes, link, ChainHash, GENESIS};
 pub use keys::{KeyError, KeyId, PublicKey, Purpose, SecretKey, Signature};
