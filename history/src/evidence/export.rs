@@ -8,7 +8,6 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use convoy_core::rules::RuleSettings;
 use convoy_core::signing::SecretKey;
-use convoy_core::VehicleId;
 use convoy_store::{AlertFilter, AuditFilter, Store, StoreError};
 use serde_json::Value;
 
@@ -87,11 +86,10 @@ where
         out.writer.line(Section::PlanVersion, &PlanVersionLine::of(version));
     }
     // The agent's seqs in the span, per vehicle: the signed heads and gaps are written before
-    // the fixes (see `section`), so they are found first (one more pass over the fixes, in
-    // constant memory).
+    // the fixes (see `section`), so their range is asked of the database first.
     let mut ranges = Vec::with_capacity(history.plan.vehicles.len());
     for vehicle in &history.plan.vehicles {
-        ranges.push(seq_range(store, vehicle, span).await?);
+        ranges.push(store.agent_seq_range(vehicle, span.from, span.to).await?);
     }
     for key in store.vehicle_keys_among(&history.plan.vehicles).await? {
         let line = VehicleKeyLine {
@@ -208,20 +206,6 @@ where
         return Err(ExportError::Closed);
     }
     Ok(())
-}
-
-/// The first and last seq of the agent's fixes (not phones') of `vehicle` in `span`.
-async fn seq_range(store: &Store, vehicle: &VehicleId, span: Span) -> Result<Option<(u64, u64)>, StoreError> {
-    let mut fixes = store.track_stream(vehicle, span.from, span.to);
-    let mut range: Option<(u64, u64)> = None;
-    while let Some(fix) = fixes.recv().await {
-        let fix = fix?;
-        if fix.source.is_none() {
-            let seq = fix.position.seq;
-            range = Some(range.map_or((seq, seq), |(a, b)| (a.min(seq), b.max(seq))));
-        }
-    }
-    Ok(range)
 }
 
 struct Bundle {

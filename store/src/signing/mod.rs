@@ -112,6 +112,16 @@ forward! {
 
     /// The highest seq stored for a vehicle below `below` (`u64::MAX`: the highest of all).
     pub async fn last_stored_seq(&self, vehicle: &VehicleId, below: u64) -> Result<Option<u64>>;
+
+    /// The lowest and highest seq of a vehicle's agent fixes (not its phones') with fix times
+    /// in `[from, to)`, counted in the database: the seqs an evidence bundle's signed heads
+    /// must cover.
+    pub async fn agent_seq_range(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<(u64, u64)>>;
 }
 
 impl Store {

@@ -178,4 +178,25 @@ impl PgStore {
             .await?;
         row.get::<_, Option<i64>>(0).map(seq_of).transpose()
     }
+
+    pub async fn agent_seq_range(
+        &self,
+        vehicle: &VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<(u64, u64)>> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT min(seq), max(seq) FROM positions
+                 WHERE vehicle = $1 AND t >= $2 AND t < $3 AND source IS NULL",
+                &[&vehicle.as_str(), &from, &to],
+            )
+            .await?;
+        match (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)) {
+            (Some(low), Some(high)) => Ok(Some((seq_of(low)?, seq_of(high)?))),
+            _ => Ok(None),
+        }
+    }
 }

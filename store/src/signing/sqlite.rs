@@ -209,4 +209,26 @@ impl SqliteStore {
         })
         .await
     }
+
+    pub async fn agent_seq_range(
+        &self,
+        vehicle: &VehicleId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(u64, u64)>> {
+        let (vehicle, from, to) = (vehicle.clone(), from.timestamp_millis(), to.timestamp_millis());
+        self.with(move |conn| {
+            let (low, high): (Option<i64>, Option<i64>) = conn.query_row(
+                "SELECT min(seq), max(seq) FROM positions
+                 WHERE vehicle = ?1 AND t_ms >= ?2 AND t_ms < ?3 AND source IS NULL",
+                params![vehicle.as_str(), from, to],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            match (low, high) {
+                (Some(low), Some(high)) => Ok(Some((seq_of(low)?, seq_of(high)?))),
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
 }

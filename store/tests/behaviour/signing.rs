@@ -89,6 +89,16 @@ pub(super) async fn signed_fixes_keep_their_chain_and_heads_and_unsigned_ones_no
     assert_eq!(f.store.last_stored_seq(&vehicle("truck-07"), u64::MAX).await.unwrap(), Some(4));
     assert_eq!(f.store.last_stored_seq(&vehicle("truck-07"), 3).await.unwrap(), Some(2));
     assert_eq!(f.store.last_stored_seq(&vehicle("nobody"), u64::MAX).await.unwrap(), None);
+    let range = |id: &'static str, from_s: i64, to_s: i64| {
+        let store = f.store.clone();
+        async move {
+            let (from, to) = (t0() + Duration::seconds(from_s), t0() + Duration::seconds(to_s));
+            store.agent_seq_range(&vehicle(id), from, to).await.unwrap()
+        }
+    };
+    assert_eq!(range("truck-07", -60, 60).await, Some((1, 4)));
+    assert_eq!(range("truck-07", 1, 3).await, Some((2, 3)), "fix times in [from, to)");
+    assert_eq!(range("truck-07", 10, 60).await, None);
 
     let mut heads = f.store.signed_heads(&vehicle("truck-07"), 0, 100);
     let mut read = Vec::new();
