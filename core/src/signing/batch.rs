@@ -18,8 +18,9 @@
 //!
 //! Each batch is signed (not every N fixes): every batch can then be verified whole when it
 //! arrives, so nothing is ever stored waiting for a signature still to come, and a batch
-//! costs the agent one signature (about 20 µs; at 10 fixes a second that is well under 1 % of
-//! a core). The field is optional: a server that does not know it ignores it (unknown fields
+//! costs the agent one signature (its cost, and the agent's share of CPU at 10 Hz, are measured
+//! by `cargo bench -p convoy-agent --bench signing_cost` and `--bench agent_feed -- --key`:
+//! docs/BENCHMARKS.md). The field is optional: a server that does not know it ignores it (unknown fields
 //! are), and a batch without it is stored as unsigned.
 
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,7 @@ impl SignedHead {
         Ok(())
     }
 
-    /// Verifies many heads at once (Ed25519 batch verification: about twice as fast as one by
+    /// Verifies many heads at once (Ed25519 batch verification, cheaper per signature than one by
     /// one). On failure, says nothing of which failed: verify them one by one to find it.
     pub fn verify_all(heads: &[(&SignedHead, &PublicKey)]) -> Result<(), SignatureError> {
         let mut messages = Vec::with_capacity(heads.len());
