@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
         fixes_per_vehicle: seconds + 20,
         connections: 8,
         settle_timeout: Duration::from_secs(120),
+        signed: false,
     };
     let fleet = tokio::spawn(convoy::loadgen::run(fleet));
     // Let the fleet get going (registration, connections) before probing.

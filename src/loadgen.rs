@@ -6,14 +6,19 @@
 //! they stay plausible however fast they are sent. After publishing, the store is read back:
 //! every fix counted, and its publish-to-store latency taken as the row's stored time minus
 //! its fix time (the fix time is the moment it was made, just before publishing).
+//!
+//! With `signed`, each vehicle gets a fresh Ed25519 key, registered as valid from a minute
+//! before the run, and signs every batch linked to its previous one, as an agent with a key
+//! does: what ingest's verification costs is then measured on the same load.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use convoy_core::signing::{BatchSignature, ChainHash, SecretKey, GENESIS};
 use convoy_core::topics::positions_topic;
 use convoy_core::{FixMode, Position, PositionBatch, VehicleId};
-use convoy_store::Store;
+use convoy_store::{Store, VehicleKey};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
 use crate::demo::simulator::Route;
@@ -39,6 +44,8 @@ pub struct LoadgenConfig {
     pub connections: usize,
     /// How long to wait for ingest to store everything once publishing is done.
     pub settle_timeout: Duration,
+    /// Each vehicle signs its batches with a key of its own, registered in the database.
+    pub signed: bool,
 }
 
 /// What happened.
@@ -88,6 +95,10 @@ const NO_LOGIN: &str = "loadgen: no login";
 /// Registers the fleet, publishes, waits for the store to hold everything, and reports.
 pub async fn run(config: LoadgenConfig) -> anyhow::Result<LoadgenReport> {
     anyhow::ensure!(config.vehicles > 0 && config.batch > 0 && config.connections > 0, "nothing to send");
+    anyhow::ensure!(
+        !config.signed || config.database.is_some(),
+        "signed batches need --database, to register the vehicles' keys"
+    );
     let run_id = format!("{:04x}", rand::random::<u16>());
     let vehicles: Vec<VehicleId> = (0..config.vehicles)
         .map(|n| VehicleId::new(format!("lg{run_id}-{n:05}")))
@@ -96,21 +107,37 @@ pub async fn run(config: LoadgenConfig) -> anyhow::Result<LoadgenReport> {
         Some(url) => Some(Store::open(url).await.with_context(|| format!("opening {url}"))?),
         None => None,
     };
+    let start_time = Utc::now();
+    let keys: Vec<Option<SecretKey>> =
+        vehicles.iter().map(|_| config.signed.then(SecretKey::generate)).collect();
     if let Some(store) = &store {
-        for vehicle in &vehicles {
+        for (vehicle, key) in vehicles.iter().zip(&keys) {
             store.add_vehicle(vehicle, NO_LOGIN).await?;
+            if let Some(key) = key {
+                let registered = VehicleKey {
+                    vehicle: vehicle.clone(),
+                    key: key.public(),
+                    valid_from: start_time - chrono::Duration::minutes(1),
+                    registered_at: start_time,
+                    registered_by: "loadgen".into(),
+                };
+                store.add_vehicle_key(&registered).await?;
+            }
         }
     }
     let route = Route::munich()?;
     let started = Instant::now();
-    let start_time = Utc::now();
     let mut connections = Vec::new();
-    for (index, group) in vehicles.chunks(config.vehicles.div_ceil(config.connections)).enumerate() {
+    let per_connection = config.vehicles.div_ceil(config.connections);
+    for (index, (group, group_keys)) in
+        vehicles.chunks(per_connection).zip(keys.chunks(per_connection)).enumerate()
+    {
         let fleet = Fleet {
             vehicles: group.to_vec(),
+            keys: group_keys.to_vec(),
             route: route.clone(),
             start_time,
-            first_vehicle: index * config.vehicles.div_ceil(config.connections),
+            first_vehicle: index * per_connection,
         };
         connections.push(tokio::spawn(publish_fleet(config.clone(), format!("{run_id}-{index}"), fleet)));
     }
@@ -183,6 +210,8 @@ async fn wait_until_stored(
 /// The vehicles one connection publishes for.
 struct Fleet {
     vehicles: Vec<VehicleId>,
+    /// Each vehicle's signing key, when the run is signed.
+    keys: Vec<Option<SecretKey>>,
     route: Route,
     start_time: DateTime<Utc>,
     /// Spreads the vehicles along the route.
@@ -262,6 +291,8 @@ async fn publish_fleet(config: LoadgenConfig, client_id: String, fleet: Fleet) -
         ticker
     });
     let mut sent = 0u64;
+    // Each signing vehicle's chain tip: the head of its last batch.
+    let mut tips: Vec<ChainHash> = vec![GENESIS; fleet.vehicles.len()];
     for message in 0..messages_per_vehicle {
         let first_seq = message * batch + 1;
         let last_seq = (first_seq + batch - 1).min(config.fixes_per_vehicle);
@@ -269,8 +300,14 @@ async fn publish_fleet(config: LoadgenConfig, client_id: String, fleet: Fleet) -
             if let Some(ticker) = ticker.as_mut() {
                 ticker.tick().await;
             }
-            let positions = (first_seq..=last_seq).map(|seq| fleet.fix(index, seq)).collect();
-            let payload = PositionBatch::new(vehicle.clone(), positions).encode();
+            let positions: Vec<Position> = (first_seq..=last_seq).map(|seq| fleet.fix(index, seq)).collect();
+            let mut batch = PositionBatch::new(vehicle.clone(), positions);
+            if let Some(key) = &fleet.keys[index] {
+                let (signed, head) = BatchSignature::sign(key, vehicle, &tips[index], &batch.positions)?;
+                batch.signed = Some(signed);
+                tips[index] = head;
+            }
+            let payload = batch.encode();
             client.publish(positions_topic(vehicle), QoS::AtLeastOnce, false, payload).await?;
             sent += last_seq - first_seq + 1;
         }

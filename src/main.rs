@@ -101,6 +101,10 @@ enum Command {
         /// Seconds to wait for ingest to store everything after the last publish.
         #[arg(long, default_value_t = 120)]
         settle_timeout: u64,
+        /// Give each vehicle a signing key (registered with it) and sign every batch, as agents
+        /// with `signing_key_file` do. Needs --database.
+        #[arg(long)]
+        signed: bool,
     },
     /// Bring the database schema up to date (also done at every start).
     Migrate {
@@ -296,6 +300,7 @@ async fn main() -> anyhow::Result<()> {
             username,
             password_file,
             settle_timeout,
+            signed,
         } => {
             let address = convoy_agent::config::BrokerAddress::parse(&broker, None)?;
             let password = match password_file {
@@ -314,6 +319,7 @@ async fn main() -> anyhow::Result<()> {
                 fixes_per_vehicle: fixes,
                 connections,
                 settle_timeout: std::time::Duration::from_secs(settle_timeout),
+                signed,
             };
             let check_stored = config.database.is_some();
             let report = convoy::loadgen::run(config).await?;

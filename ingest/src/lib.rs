@@ -437,6 +437,7 @@ struct Prepared {
     /// Each rejected message's reason (not integrity).
     rejected: Vec<&'static str>,
     signed_without_key: u64,
+    verify_cost: verify::VerifyCost,
 }
 
 impl Prepared {
@@ -448,6 +449,8 @@ impl Prepared {
             metrics.integrity_refused.with_label_values(&[refusal.reason]).inc();
         }
         metrics.signed_without_key.inc_by(self.signed_without_key);
+        metrics.verify_seconds.inc_by(self.verify_cost.cpu.as_secs_f64());
+        metrics.signatures_checked.inc_by(self.verify_cost.signatures);
     }
 }
 
@@ -519,7 +522,13 @@ async fn prepare(
         });
         integrity.push(refusal);
     }
-    Ok(Prepared { write, integrity, rejected, signed_without_key: checked.signed_without_key })
+    Ok(Prepared {
+        write,
+        integrity,
+        rejected,
+        signed_without_key: checked.signed_without_key,
+        verify_cost: checked.cost,
+    })
 }
 
 /// What to do with one message.

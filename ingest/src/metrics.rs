@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use convoy_store::WriteOutcome;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Counter, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct IngestMetrics {
@@ -16,6 +16,10 @@ pub struct IngestMetrics {
     pub integrity_refused: IntCounterVec,
     /// Signed batches of vehicles with no key registered, stored unsigned.
     pub signed_without_key: IntCounter,
+    /// CPU time spent verifying signed tracks (chains hashed, signatures checked).
+    pub verify_seconds: Counter,
+    /// Signatures checked (one per run of linked batches of a vehicle in a commit).
+    pub signatures_checked: IntCounter,
 }
 
 impl IngestMetrics {
@@ -56,7 +60,17 @@ impl IngestMetrics {
                 "convoy_ingest_signed_without_key_total",
                 "Signed batches of vehicles with no key registered, stored unsigned",
             )?,
+            verify_seconds: Counter::new(
+                "convoy_ingest_verify_seconds_total",
+                "Time spent verifying signed tracks: chains hashed and signatures checked",
+            )?,
+            signatures_checked: IntCounter::new(
+                "convoy_ingest_signatures_checked_total",
+                "Signatures of signed tracks checked (one vouches for a run of linked batches)",
+            )?,
         };
+        registry.register(Box::new(metrics.verify_seconds.clone()))?;
+        registry.register(Box::new(metrics.signatures_checked.clone()))?;
         registry.register(Box::new(metrics.integrity_refused.clone()))?;
         registry.register(Box::new(metrics.signed_without_key.clone()))?;
         for reason in crate::verify::REASONS {

@@ -497,7 +497,7 @@ async fn write_chains(
     write: &IngestWrite,
     received_at: DateTime<Utc>,
 ) -> Result<()> {
-    let heads: Vec<_> = write.positions.iter().filter_map(|b| b.chain.as_ref()).map(|c| &c.head).collect();
+    let heads: Vec<_> = write.positions.iter().filter_map(|b| b.chain.as_ref()?.head.as_ref()).collect();
     if !heads.is_empty() {
         let vehicle: Vec<&str> = heads.iter().map(|h| h.vehicle.as_str()).collect();
         let seq: Vec<i64> = heads.iter().map(|h| i64::try_from(h.seq).unwrap_or(i64::MAX)).collect();

@@ -372,8 +372,7 @@ fn write_chains(tx: &rusqlite::Transaction<'_>, write: &IngestWrite, received_ms
         "INSERT INTO signed_heads (vehicle, seq, head, key_id, sig, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT DO NOTHING",
     )?;
-    for chain in write.positions.iter().filter_map(|b| b.chain.as_ref()) {
-        let h = &chain.head;
+    for h in write.positions.iter().filter_map(|b| b.chain.as_ref()?.head.as_ref()) {
         head.execute(params![
             h.vehicle.as_str(),
             i64::try_from(h.seq).unwrap_or(i64::MAX),

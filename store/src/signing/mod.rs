@@ -22,7 +22,10 @@ use crate::{Result, Store, StoreError};
 pub struct SignedChain {
     /// One per position of the batch, in its order: the chain hash of the fix before it.
     pub prevs: Vec<ChainHash>,
-    pub head: SignedHead,
+    /// The batch's signed head, stored with its signature; `None` when ingest did not check
+    /// this batch's own signature because a later batch of the same commit, linked to it,
+    /// vouches for its fixes (`ingest/src/verify.rs`).
+    pub head: Option<SignedHead>,
 }
 
 /// A vehicle's registered public key.

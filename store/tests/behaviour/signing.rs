@@ -31,7 +31,7 @@ fn signed_write(
         before = link(&before, &vehicle(id), p);
     }
     let mut write = write_of(id, positions);
-    write.positions[0].chain = Some(SignedChain { prevs, head });
+    write.positions[0].chain = Some(SignedChain { prevs, head: Some(head) });
     write
 }
 
@@ -64,12 +64,12 @@ pub(super) async fn signed_fixes_keep_their_chain_and_heads_and_unsigned_ones_no
     let secret = SecretKey::generate();
     let write =
         signed_write("truck-07", &secret, GENESIS, vec![position(1, 0), position(2, 1), position(3, 2)]);
-    let head = write.positions[0].chain.clone().unwrap().head;
+    let head = write.positions[0].chain.clone().unwrap().head.unwrap();
     f.store.write_ingest(&write).await.unwrap();
     // A redelivery keeps one head.
     f.store.write_ingest(&write).await.unwrap();
     let next = signed_write("truck-07", &secret, head.head, vec![position(4, 3)]);
-    let next_head = next.positions[0].chain.clone().unwrap().head;
+    let next_head = next.positions[0].chain.clone().unwrap().head.unwrap();
     f.store.write_ingest(&next).await.unwrap();
     f.store.write_ingest(&write_of("escort-1", vec![position(1, 0)])).await.unwrap();
 

@@ -8,6 +8,13 @@
 //!   older than the first key is from before the truck had one, and is stored unsigned.
 //!   The signatures of a commit are checked together (Ed25519 batch verification), and one by
 //!   one only when that fails, to find which.
+//! - batches of one vehicle in the same commit that link one to the next (each one's `prev` is
+//!   the head of the one before, its first seq the next) are a run, and only the run's last
+//!   signature is checked: its head is the chain hash over every fix of the run, so it vouches
+//!   for all of them (the heads of the others are stored only as their fixes' links). Under
+//!   load, when a commit holds many batches of each vehicle, one signature is checked per
+//!   vehicle and commit instead of one per batch (docs/BENCHMARKS.md). Should the last one fail,
+//!   each batch of the run is checked on its own.
 //! - a verified batch must link to the vehicle's chain: if the fix before its first is known
 //!   (stored, or accepted earlier in this commit), the batch's `prev` must be that fix's chain
 //!   hash (`chain_broken` if not; a fix stored unsigned, from before the key, starts the chain
@@ -19,6 +26,7 @@
 //! service as an `integrity` alert on the vehicle's move.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use convoy_core::signing::{chain_links, BatchSignature, ChainHash, SignedHead, GENESIS};
@@ -78,6 +86,15 @@ pub(crate) struct Checked {
     pub gaps: Vec<ChainGap>,
     /// Batches signed by a vehicle with no key registered: stored unsigned.
     pub signed_without_key: u64,
+    pub cost: VerifyCost,
+}
+
+/// What verifying a commit cost: the time on the CPU (chains hashed, signatures checked; not
+/// the store's answers) and the signatures checked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct VerifyCost {
+    pub cpu: Duration,
+    pub signatures: u64,
 }
 
 /// Each vehicle's newest chain head ingest accepted: the fix before a live batch's first is
@@ -109,6 +126,7 @@ pub(crate) async fn check(
         keys.entry(key.vehicle.clone()).or_default().push(key);
     }
     // The order batches are accepted in: unsigned ones at once, signed ones after checking.
+    let started = Instant::now();
     let mut claims = Vec::new();
     for candidate in candidates {
         let Some(vehicle_keys) = keys.get(&candidate.batch.vehicle) else {
@@ -124,7 +142,8 @@ pub(crate) async fn check(
             }
         }
     }
-    let verified = verify_signatures(claims, &mut checked);
+    let verified = verify_signatures(linked_runs(claims), &mut checked);
+    checked.cost.cpu = started.elapsed();
     link_all(store, verified, now, heads, &mut checked).await?;
     Ok(checked)
 }
@@ -167,19 +186,70 @@ fn decide(candidate: Candidate, keys: &[VehicleKey]) -> Decision {
     Decision::Claim(Box::new(Claim { head, prevs, key: key.clone(), candidate }))
 }
 
-/// The claims whose signature holds, in their order; the others refused `bad_signature`.
-fn verify_signatures(claims: Vec<Claim>, checked: &mut Checked) -> Vec<Claim> {
-    let public: Vec<_> = claims.iter().map(|c| c.key.key).collect();
-    let pairs: Vec<_> = claims.iter().zip(&public).map(|(c, k)| (&c.head, k)).collect();
-    if pairs.is_empty() || SignedHead::verify_all(&pairs).is_ok() {
-        return claims;
+/// Consecutive batches of one vehicle, each linked to the one before: the last one's signature
+/// vouches for every fix of the run.
+struct Run(Vec<Claim>);
+
+impl Run {
+    fn last(&self) -> &Claim {
+        self.0.last().expect("a run holds at least one batch")
     }
-    let mut good = Vec::with_capacity(claims.len());
+
+    /// Whether `next` continues this run: the same vehicle and key, its first seq the next one,
+    /// and its `prev` this run's head.
+    fn continues_with(&self, next: &Claim) -> bool {
+        let last = self.last();
+        let first_seq = next.candidate.batch.positions.first().map(|p| p.seq);
+        last.head.vehicle == next.head.vehicle
+            && last.head.key == next.head.key
+            && first_seq == last.head.seq.checked_add(1)
+            && next.prevs.first() == Some(&last.head.head)
+    }
+}
+
+/// The claims grouped into runs, in the order of each run's first batch.
+fn linked_runs(claims: Vec<Claim>) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    // Each vehicle's newest run.
+    let mut open: HashMap<VehicleId, usize> = HashMap::new();
     for claim in claims {
-        if claim.head.verify(&claim.key.key).is_ok() {
-            good.push(claim);
-        } else {
-            checked.refused.push((claim.candidate.message, refusal(&claim.candidate, "bad_signature")));
+        match open.get(&claim.head.vehicle) {
+            Some(&index) if runs[index].continues_with(&claim) => runs[index].0.push(claim),
+            _ => {
+                open.insert(claim.head.vehicle.clone(), runs.len());
+                runs.push(Run(vec![claim]));
+            }
+        }
+    }
+    runs
+}
+
+/// The batches whose signature holds or is vouched for by a later one of their run, in their
+/// order, each with whether its own signature was checked (only those heads are stored). A run
+/// whose last signature fails is split, each batch checked on its own: those that fail are
+/// refused `bad_signature`.
+fn verify_signatures(runs: Vec<Run>, checked: &mut Checked) -> Vec<(Claim, bool)> {
+    let pairs: Vec<_> = runs.iter().map(|run| (&run.last().head, &run.last().key.key)).collect();
+    checked.cost.signatures += pairs.len() as u64;
+    let all_hold = pairs.is_empty() || SignedHead::verify_all(&pairs).is_ok();
+    let mut good = Vec::new();
+    for run in runs {
+        if all_hold || {
+            checked.cost.signatures += 1;
+            run.last().head.verify(&run.last().key.key).is_ok()
+        } {
+            let last = run.0.len() - 1;
+            good.extend(run.0.into_iter().enumerate().map(|(i, claim)| (claim, i == last)));
+            continue;
+        }
+        let split = run.0.len() > 1;
+        for claim in run.0 {
+            checked.cost.signatures += u64::from(split);
+            if split && claim.head.verify(&claim.key.key).is_ok() {
+                good.push((claim, true));
+            } else {
+                checked.refused.push((claim.candidate.message, refusal(&claim.candidate, "bad_signature")));
+            }
         }
     }
     good
@@ -188,14 +258,14 @@ fn verify_signatures(claims: Vec<Claim>, checked: &mut Checked) -> Vec<Claim> {
 /// Links each verified batch to its vehicle's chain, in the order they came.
 async fn link_all(
     store: &Store,
-    claims: Vec<Claim>,
+    claims: Vec<(Claim, bool)>,
     now: DateTime<Utc>,
     heads: &mut ChainHeads,
     checked: &mut Checked,
 ) -> Result<(), StoreError> {
     // Heads accepted in this commit, by vehicle and seq: a later batch may link to them.
     let mut accepted: HashMap<VehicleId, HashMap<u64, ChainHash>> = HashMap::new();
-    for claim in claims {
+    for (claim, signature_checked) in claims {
         let vehicle = claim.candidate.batch.vehicle.clone();
         let first = claim.candidate.batch.positions.first().map_or(0, |p| p.seq);
         let prev = claim.prevs.first().copied().unwrap_or(GENESIS);
@@ -237,7 +307,8 @@ async fn link_all(
             heads.0.insert(vehicle, (claim.head.seq, claim.head.head));
         }
         let mut batch = claim.candidate.batch;
-        batch.chain = Some(SignedChain { prevs: claim.prevs, head: claim.head });
+        let head = signature_checked.then_some(claim.head);
+        batch.chain = Some(SignedChain { prevs: claim.prevs, head });
         checked.accepted.push(batch);
     }
     Ok(())
@@ -257,3 +328,6 @@ fn refusal(candidate: &Candidate, reason: &'static str) -> IntegrityRefusal {
         key: candidate.signed.map(|s| s.key.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests;
