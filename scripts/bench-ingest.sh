@@ -11,6 +11,7 @@
 #   scripts/bench-ingest.sh            # everything (about 5 minutes)
 #   QUICK=1 scripts/bench-ingest.sh    # smaller runs, no 10,000-vehicle latency run
 #   LATENCY_ONLY=1 scripts/bench-ingest.sh  # only the 10,000-vehicle latency run
+#   SIGNED_ONLY=1 scripts/bench-ingest.sh   # only signed tracks against unsigned (issue 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,17 +76,28 @@ fresh_pg() { # a migrated, empty database; prints its URL
   echo "postgres://postgres@127.0.0.1:$pg_port/$name"
 }
 
-through_ingest() { # label database batch fixes-per-vehicle
-  local label=$1 database=$2 batch=$3 per_vehicle=$4
-  "$convoy" ingest --database "$database" --broker "$broker" --client-id "bench-$label" 2>"$work/ingest-$label.log" &
+cpu_seconds() { # pid: user + system CPU seconds the process has used so far
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+through_ingest() { # label database batch fixes-per-vehicle [--signed]
+  local label=$1 database=$2 batch=$3 per_vehicle=$4 signed=${5:-}
+  RUST_LOG=info NO_COLOR=1 "$convoy" ingest --database "$database" --broker "$broker" --client-id "bench-$label" \
+    2>"$work/ingest-$label.log" &
   local ingest=$!
   pids+=($ingest)
   sleep 1
-  local line
+  local line cpu
   line=$("$convoy" loadgen --broker "$broker" --database "$database" --vehicles "$vehicles" \
-    --fixes "$per_vehicle" --batch "$batch" --rate 0 2>/dev/null | tail -n 1)
+    --fixes "$per_vehicle" --batch "$batch" --rate 0 $signed 2>/dev/null | tail -n 1)
+  cpu=$(cpu_seconds "$ingest")
   kill "$ingest"; wait "$ingest" 2>/dev/null || true
   echo "$label: $line"
+  # What ingest's CPU went to: all of it, and verifying signed tracks (its own count).
+  local verify signatures
+  verify=$(grep -o 'verify_seconds="\?[0-9.]*' "$work/ingest-$label.log" | tail -n 1 | tr -dc '0-9.')
+  signatures=$(grep -o 'signatures_checked=[0-9]*' "$work/ingest-$label.log" | tail -n 1 | tr -dc '0-9')
+  python3 -c "c=$cpu; v=${verify:-0}; n=${signatures:-0}; print(f'  ingest CPU {c:.2f} s; verifying {v:.3f} s = {100*v/max(c,1e-9):.1f} % of it; {n} signatures checked')"
 }
 
 broker_alone() { # batch fixes-per-vehicle: the broker's delivery rate to mosquitto_sub
@@ -136,6 +148,17 @@ print(f"python sqlite3 executemany: {rows} rows in {s:.2f} s = {rows/s:,.0f} row
 EOF
 }
 
+if [ -n "${SIGNED_ONLY:-}" ]; then
+  log "signed against unsigned, PostgreSQL and SQLite"
+  through_ingest postgres-batch10 "$(fresh_pg b10)" 10 $((fixes * 2))
+  through_ingest postgres-batch10-signed "$(fresh_pg b10s)" 10 $((fixes * 2)) --signed
+  through_ingest postgres-batch1 "$(fresh_pg b1)" 1 "$fixes"
+  through_ingest postgres-batch1-signed "$(fresh_pg b1s)" 1 "$fixes" --signed
+  through_ingest sqlite-batch10 "sqlite://$work/b10.db" 10 $((fixes * 2))
+  through_ingest sqlite-batch10-signed "sqlite://$work/b10s.db" 10 $((fixes * 2)) --signed
+  exit 0
+fi
+
 if [ -z "${LATENCY_ONLY:-}" ]; then
 log "live traffic: one position per message, $vehicles vehicles, $positions positions"
 broker_alone 1 "$fixes"
@@ -145,6 +168,10 @@ log "batches of 10 positions, $((positions * 2)) positions"
 broker_alone 10 $((fixes * 2))
 through_ingest postgres-batch10 "$(fresh_pg b10)" 10 $((fixes * 2))
 through_ingest sqlite-batch10 "sqlite://$work/b10.db" 10 $((fixes * 2))
+log "signed tracks (issue 15): every vehicle signs every batch, as agents with a key do"
+through_ingest postgres-batch10-signed "$(fresh_pg b10s)" 10 $((fixes * 2)) --signed
+through_ingest postgres-batch1-signed "$(fresh_pg b1s)" 1 "$fixes" --signed
+through_ingest sqlite-batch10-signed "sqlite://$work/b10s.db" 10 $((fixes * 2)) --signed
 log "ceilings"
 copy_ceiling $((positions * 2))
 sqlite_ceiling $((positions * 2))

@@ -528,7 +528,16 @@ pub async fn run_ingest(config: &ServerConfig, shutdown: CancellationToken) -> a
     tracing::info!(backend = store.backend(), broker = %format!("{host}:{port}"), "ingest running");
     // Alert rules run with `convoy serve`, which has every vehicle's fixes; an ingest-only
     // process stores and acknowledges.
-    convoy_ingest::run(ingest, store, metrics, None, shutdown).await
+    let result = convoy_ingest::run(ingest, store, metrics.clone(), None, shutdown).await;
+    // No /metrics here: what it did is told once, at the end (scripts/bench-ingest.sh reads it).
+    tracing::info!(
+        positions = metrics.positions.get(),
+        duplicates = metrics.duplicates.get(),
+        signatures_checked = metrics.signatures_checked.get(),
+        verify_seconds = format!("{:.3}", metrics.verify_seconds.get()),
+        "ingest stopped"
+    );
+    result
 }
 
 fn external_ingest_config(
