@@ -1,6 +1,6 @@
 //! What verifying signed tracks costs ingest (issue 15): every fix linked into its chain
 //! (SHA-256 over its canonical bytes) and one Ed25519 head per batch checked in a commit's
-//! batch verification, as `ingest/src/verify.rs` does, per fix at 1 and 10 fixes a batch, on one
+//! batch verification, as `ingest/src/verify/` does, per fix at 1 and 10 fixes a batch, on one
 //! core. `cargo bench --bench signed_verify`; figures in docs/BENCHMARKS.md.
 use std::time::Instant;
 

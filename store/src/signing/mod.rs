@@ -24,7 +24,7 @@ pub struct SignedChain {
     pub prevs: Vec<ChainHash>,
     /// The batch's signed head, stored with its signature; `None` when ingest did not check
     /// this batch's own signature because a later batch of the same commit, linked to it,
-    /// vouches for its fixes (`ingest/src/verify.rs`).
+    /// vouches for its fixes (`ingest/src/verify/`).
     pub head: Option<SignedHead>,
 }
 
