@@ -269,6 +269,7 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
             metrics_file: None,
             privacy: convoy_agent::privacy::Privacy::Always,
             signing_key: Some(demo_signing_key(&server.store, data_dir, &vehicle).await?),
+            time_reference: Default::default(),
             vehicle,
         };
         agents.push(tokio::spawn(run_agent(agent, silent, vehicles_shutdown.child_token())));

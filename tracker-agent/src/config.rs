@@ -10,6 +10,7 @@ use convoy_core::VehicleId;
 use serde::Deserialize;
 
 use crate::privacy::Privacy;
+use crate::rollover::TimeReference;
 use crate::spool::{FsyncPolicy, SpoolConfig};
 use crate::tls::TlsFiles;
 
@@ -41,6 +42,8 @@ pub struct AgentConfig {
     /// The vehicle's signing key: each batch is signed with it. `None` publishes unsigned
     /// batches. (Its `Debug` shows only the key id.)
     pub signing_key: Option<SecretKey>,
+    /// What receiver dates are checked against for the GPS week rollover ([`crate::rollover`]).
+    pub time_reference: TimeReference,
 }
 
 /// Where the broker is.
@@ -123,6 +126,10 @@ pub struct AgentConfigFile {
     /// The vehicle's secret signing key (made by `convoy-agent keygen`, mode 0600): batches are
     /// signed when set, unsigned otherwise.
     pub signing_key_file: Option<PathBuf>,
+    /// What receiver dates are checked against for the GPS week rollover: "host" (default: the
+    /// host clock when synchronised, else the build date), or, for replaying captures, the
+    /// RFC 3339 time the capture was made, or "off" (dates as the receiver gives them).
+    pub time_reference: Option<String>,
 }
 
 impl AgentConfigFile {
@@ -214,6 +221,17 @@ impl AgentConfigFile {
             },
             None => None,
         };
+        let time_reference =
+            match self.time_reference.as_deref().map(|text| (text, TimeReference::parse(text))) {
+                None => TimeReference::default(),
+                Some((_, Some(reference))) => reference,
+                Some((other, None)) => {
+                    problems.push(format!(
+                        "time_reference {other:?} must be \"host\", \"off\" or an RFC 3339 time"
+                    ));
+                    TimeReference::default()
+                }
+            };
         if self.heartbeat_s == Some(0) {
             problems.push("heartbeat_s must be above 0 (leave it out to publish every fix)".to_string());
         }
@@ -245,6 +263,7 @@ impl AgentConfigFile {
             metrics_file: self.metrics_file,
             privacy,
             signing_key,
+            time_reference,
         })
     }
 }
@@ -269,6 +288,7 @@ mod tests {
             fsync: Some("sometimes".into()),
             heartbeat_s: Some(0),
             privacy: Some("never".into()),
+            time_reference: Some("yesterday".into()),
             ..Default::default()
         };
         let err = file.resolve().unwrap_err().to_string();
@@ -280,6 +300,7 @@ mod tests {
             "fsync \"sometimes\"",
             "heartbeat_s",
             "privacy \"never\"",
+            "time_reference \"yesterday\"",
         ] {
             assert!(err.contains(expected), "{expected:?} missing from {err}");
         }

@@ -24,6 +24,9 @@ pub struct Fix {
     pub hdop: Option<f64>,
     /// The receiver sent no date for this epoch: it was taken from the host clock.
     pub date_from_host_clock: bool,
+    /// The receiver's date was 1024 weeks (or twice that) in the past and was corrected
+    /// ([`crate::rollover`]); `t` is the corrected time.
+    pub week_rollover_corrected: bool,
 }
 
 /// What one completed epoch was.
@@ -138,6 +141,7 @@ impl EpochAssembler {
             sats: p.sats,
             hdop: p.hdop,
             date_from_host_clock,
+            week_rollover_corrected: false,
         }))
     }
 }

@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod private_files;
 mod publisher;
 pub mod reader;
+pub mod rollover;
 pub mod sampler;
 pub mod seq;
 pub mod spool;
@@ -37,6 +38,10 @@ pub struct AgentStats {
     pub serial_errors: std::sync::atomic::AtomicU64,
     /// Jumps of the host clock relative to the receiver's.
     pub clock_jumps: std::sync::atomic::AtomicU64,
+    /// Fixes whose receiver date was a GPS week rollover in the past, corrected.
+    pub week_rollover_corrected: std::sync::atomic::AtomicU64,
+    /// Fixes withheld: dated before the build floor, and no rollover explains the date.
+    pub implausible_dates: std::sync::atomic::AtomicU64,
     /// Fixes thinned out by the heartbeat sampling policy.
     pub thinned: std::sync::atomic::AtomicU64,
     pub published: std::sync::atomic::AtomicU64,

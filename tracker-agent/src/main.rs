@@ -42,6 +42,10 @@ struct Args {
     /// The vehicle's secret signing key (see `keygen`); batches are unsigned without one.
     #[arg(long)]
     signing_key_file: Option<PathBuf>,
+    /// What receiver dates are checked against for the GPS week rollover: "host" (default),
+    /// or, replaying a capture, the RFC 3339 time it was made, or "off".
+    #[arg(long)]
+    time_reference: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
     file.password_file = args.password_file.or(file.password_file);
     file.spool = args.spool.or(file.spool);
     file.signing_key_file = args.signing_key_file.or(file.signing_key_file);
+    file.time_reference = args.time_reference.or(file.time_reference);
     let config = file.resolve()?;
 
     // Ctrl-C, or SIGTERM from systemd: the agent spools the epoch in hand and says goodbye.

@@ -59,6 +59,16 @@ pub fn render(stats: &AgentStats, spool: &SpoolFigures, gnss_state: &str) -> Str
         "Fixes not recorded: outside the vehicle's move windows (privacy = moves_only)",
         stats.withheld.load(Ordering::Relaxed),
     );
+    counter(
+        "convoy_agent_week_rollover_corrected_total",
+        "Fixes whose receiver date was 1024 weeks (or twice that) in the past, corrected",
+        stats.week_rollover_corrected.load(Ordering::Relaxed),
+    );
+    counter(
+        "convoy_agent_implausible_date_total",
+        "Fixes withheld: dated before the agent's build floor, and no week rollover explains it",
+        stats.implausible_dates.load(Ordering::Relaxed),
+    );
     let _ = write!(
         out,
         "# HELP convoy_agent_nmea_rejected_total Receiver input set aside, by reason\n# TYPE convoy_agent_nmea_rejected_total counter\n"
@@ -119,10 +129,13 @@ mod tests {
     fn every_reject_reason_and_state_is_a_sample() {
         let stats = AgentStats::default();
         stats.nmea_rejected[0].store(7, Ordering::Relaxed);
+        stats.week_rollover_corrected.store(2, Ordering::Relaxed);
         let text = render(&stats, &SpoolFigures { depth: 3, dropped: 0, oldest_age_s: Some(12) }, "no_fix");
         assert!(text.contains("convoy_agent_nmea_rejected_total{reason=\"bad_checksum\"} 7\n"), "{text}");
         assert!(text.contains("convoy_agent_nmea_rejected_total{reason=\"unparsable\"} 0\n"));
         assert!(text.contains("convoy_agent_spool_depth 3\n"));
+        assert!(text.contains("convoy_agent_week_rollover_corrected_total 2\n"), "{text}");
+        assert!(text.contains("convoy_agent_implausible_date_total 0\n"), "{text}");
         assert!(text.contains("convoy_agent_spool_oldest_age_seconds 12\n"));
         assert!(text.contains("convoy_agent_gnss_state{state=\"no_fix\"} 1\n"));
         assert!(text.contains("convoy_agent_gnss_state{state=\"fix\"} 0\n"));

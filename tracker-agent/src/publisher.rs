@@ -456,6 +456,8 @@ fn status(
         "no_fix_epochs": stats.no_fix_epochs.load(Ordering::Relaxed),
         "serial_errors": stats.serial_errors.load(Ordering::Relaxed),
         "clock_jumps": stats.clock_jumps.load(Ordering::Relaxed),
+        "week_rollover_corrected": stats.week_rollover_corrected.load(Ordering::Relaxed),
+        "implausible_dates": stats.implausible_dates.load(Ordering::Relaxed),
         "nmea_rejected": crate::decoder::REJECT_REASONS
             .iter()
             .zip(&stats.nmea_rejected)
@@ -496,6 +498,8 @@ mod tests {
             &stats.published,
             &stats.batches_signed,
             &stats.withheld,
+            &stats.week_rollover_corrected,
+            &stats.implausible_dates,
         ]
         .into_iter()
         .chain(&stats.nmea_rejected)
@@ -517,6 +521,7 @@ mod tests {
             metrics_file: None,
             privacy: crate::privacy::Privacy::MovesOnly,
             signing_key: Some(convoy_core::signing::SecretKey::generate()),
+            time_reference: Default::default(),
         };
         let gate = MoveGate::open(config.privacy, &config.vehicle, dir.path());
         let status = status(&config, "offline", &stats, &mut spool, &gate, Instant::now());

@@ -1,5 +1,6 @@
 //! Reads the receiver: opens the serial device (and reopens it when it disappears), decodes
-//! its bytes into epochs, and hands the fixes on to be spooled.
+//! its bytes into epochs, corrects receiver dates past a GPS week rollover ([`crate::rollover`]),
+//! and hands the fixes on to be spooled.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::ClockWatch;
 use crate::decoder::Decoder;
 use crate::epoch::{Epoch, Fix};
+use crate::rollover::{self, TimeReference, Verdict};
 use crate::sampler::Sampler;
 use crate::{AgentConfig, AgentStats};
 
@@ -34,10 +36,13 @@ pub async fn run(
     let mut decoder = Decoder::new();
     let mut sampler = Sampler::new(config.heartbeat);
     let mut clock = ClockWatch::default();
-    let mut emit = |epoch: Epoch| {
+    let mut emit = |mut epoch: Epoch| {
         stats.last_epoch_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         stats.last_epoch_had_fix.store(matches!(epoch, Epoch::Fix(_)), Ordering::Relaxed);
-        if let Epoch::Fix(fix) = &epoch {
+        if let Epoch::Fix(fix) = &mut epoch {
+            if !date_checked(config.time_reference, fix, stats) {
+                return;
+            }
             if let Some(jump) = clock.observe(Utc::now(), fix.t).filter(|_| !fix.date_from_host_clock) {
                 stats.clock_jumps.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
@@ -116,4 +121,30 @@ pub async fn run(
         emit(epoch);
     }
     Ok(())
+}
+
+/// Corrects a receiver date past a GPS week rollover, marks and counts it; false when the date
+/// is implausible and the fix is withheld (it is counted).
+fn date_checked(reference: TimeReference, fix: &mut Fix, stats: &AgentStats) -> bool {
+    if fix.date_from_host_clock || reference == TimeReference::Off {
+        return true;
+    }
+    let anchor = reference.anchor(Utc::now(), rollover::host_clock_synced());
+    match rollover::check(fix.t, anchor) {
+        (Verdict::Kept, _) => true,
+        (Verdict::Corrected { rollovers }, t) => {
+            if stats.week_rollover_corrected.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(receiver = %fix.t, corrected = %t, rollovers, ?anchor, "the receiver's date is past a GPS week rollover; correcting it");
+            }
+            fix.t = t;
+            fix.week_rollover_corrected = true;
+            true
+        }
+        (Verdict::Implausible, _) => {
+            if stats.implausible_dates.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(receiver = %fix.t, ?anchor, "the receiver's date is before the agent was built and no week rollover explains it; withholding such fixes");
+            }
+            false
+        }
+    }
 }

@@ -61,6 +61,7 @@ mod tests {
             sats: None,
             hdop: None,
             date_from_host_clock: false,
+            week_rollover_corrected: false,
         }
     }
 

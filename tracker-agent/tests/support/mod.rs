@@ -46,6 +46,7 @@ pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> Agent
         metrics_file: None,
         privacy: convoy_agent::privacy::Privacy::Always,
         signing_key: None,
+        time_reference: Default::default(),
     }
 }
 
