@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::ClockWatch;
 use crate::decoder::Decoder;
 use crate::epoch::{Epoch, Fix};
-use crate::rollover::{self, TimeReference, Verdict};
+use crate::rollover::{self, Anchor, Verdict};
 use crate::sampler::Sampler;
 use crate::{AgentConfig, AgentStats};
 
@@ -40,8 +40,12 @@ pub async fn run(
         stats.last_epoch_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         stats.last_epoch_had_fix.store(matches!(epoch, Epoch::Fix(_)), Ordering::Relaxed);
         if let Epoch::Fix(fix) = &mut epoch {
-            if !date_checked(config.time_reference, fix, stats) {
-                return;
+            // A date from the host clock is the host's: only the receiver's is checked.
+            if !fix.date_from_host_clock {
+                let anchor = config.time_reference.anchor(Utc::now(), rollover::host_clock_synced());
+                if !date_checked(fix, anchor, stats) {
+                    return;
+                }
             }
             if let Some(jump) = clock.observe(Utc::now(), fix.t).filter(|_| !fix.date_from_host_clock) {
                 stats.clock_jumps.fetch_add(1, Ordering::Relaxed);
@@ -125,11 +129,7 @@ pub async fn run(
 
 /// Corrects a receiver date past a GPS week rollover, marks and counts it; false when the date
 /// is implausible and the fix is withheld (it is counted).
-fn date_checked(reference: TimeReference, fix: &mut Fix, stats: &AgentStats) -> bool {
-    if fix.date_from_host_clock || reference == TimeReference::Off {
-        return true;
-    }
-    let anchor = reference.anchor(Utc::now(), rollover::host_clock_synced());
+fn date_checked(fix: &mut Fix, anchor: Anchor, stats: &AgentStats) -> bool {
     match rollover::check(fix.t, anchor) {
         (Verdict::Kept, _) => true,
         (Verdict::Corrected { rollovers }, t) => {
@@ -146,5 +146,51 @@ fn date_checked(reference: TimeReference, fix: &mut Fix, stats: &AgentStats) -> 
             }
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollover::{TimeReference, ROLLOVER};
+    use chrono::{DateTime, Duration};
+    use convoy_core::FixMode;
+
+    fn fix(t: DateTime<Utc>) -> Fix {
+        Fix {
+            t,
+            lat: 48.0,
+            lon: 11.0,
+            alt_m: None,
+            speed_mps: None,
+            course_deg: None,
+            fix: FixMode::ThreeD,
+            sats: None,
+            hdop: None,
+            date_from_host_clock: false,
+            week_rollover_corrected: false,
+        }
+    }
+
+    #[test]
+    fn a_rolled_over_date_is_corrected_marked_and_counted_and_an_implausible_one_withheld() {
+        let stats = AgentStats::default();
+        let now = DateTime::parse_from_rfc3339("2027-05-04T10:00:00Z").unwrap().to_utc();
+        let synced = TimeReference::Host.anchor(now, true);
+
+        let mut today = fix(now - Duration::seconds(1));
+        assert!(date_checked(&mut today, synced, &stats));
+        assert_eq!((today.t, today.week_rollover_corrected), (now - Duration::seconds(1), false));
+
+        let mut rolled = fix(now - ROLLOVER);
+        assert!(date_checked(&mut rolled, synced, &stats));
+        assert_eq!((rolled.t, rolled.week_rollover_corrected), (now, true));
+        assert_eq!(stats.week_rollover_corrected.load(Ordering::Relaxed), 1);
+
+        // Dated 2006 and no rollover of today: never published as today's.
+        let mut garbage = fix(now - ROLLOVER - Duration::days(200));
+        assert!(!date_checked(&mut garbage, synced, &stats));
+        assert_eq!(stats.implausible_dates.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.week_rollover_corrected.load(Ordering::Relaxed), 1);
     }
 }

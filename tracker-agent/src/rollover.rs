@@ -40,10 +40,10 @@ pub const ROLLOVER: Duration = Duration::weeks(1024);
 /// How far a corrected date may be from a trusted time: a fix is dated seconds from the host
 /// clock, a replay's reference is given to the day.
 pub const TOLERANCE: Duration = Duration::days(3);
-/// No clock running this agent can read earlier: 2026-11-01T00:00:00Z, before this rule was
-/// written. Raise it now and then (it decides for the 19.6 years after it); not stamped by a
-/// build script, so builds stay reproducible.
-pub const BUILD_FLOOR: DateTime<Utc> = match DateTime::from_timestamp(1_793_491_200, 0) {
+/// No clock running this agent can read earlier: 2026-01-01T00:00:00Z, the start of the year
+/// this rule was written. Raise it now and then (it decides for the 19.6 years after it); not
+/// stamped by a build script, so builds stay reproducible.
+pub const BUILD_FLOOR: DateTime<Utc> = match DateTime::from_timestamp(1_767_225_600, 0) {
     Some(t) => t,
     None => panic!("the build floor is a valid time"),
 };

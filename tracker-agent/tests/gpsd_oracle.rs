@@ -6,40 +6,17 @@
 mod oracle;
 mod support;
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use convoy_agent::epoch::Fix;
-use convoy_agent::AgentStats;
+use convoy_agent::rollover::TimeReference;
 
-/// Writes a log into a pseudo-terminal and collects what the agent's serial reader makes of it.
+/// Writes a log into a pseudo-terminal and collects what the agent's serial reader makes of it:
+/// dates as the receiver gives them (gpsd's output is compared; the week rollover check has its
+/// own test, week_rollover.rs).
 async fn through_the_serial_reader(bytes: Vec<u8>) -> Vec<Fix> {
-    let pty = support::pty();
-    let mut master = pty.master.try_clone().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let config = support::reader_config(&pty.path, state.path());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let reader_stop = stop.clone();
-    let reader = tokio::spawn(async move {
-        let stats = Arc::new(AgentStats::default());
-        convoy_agent::reader::run(&config, tx, &stats, reader_stop).await.unwrap();
-    });
-    let writer = std::thread::spawn(move || master.write_all(&bytes).map(|()| master));
-    let master = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap().unwrap();
-    // The reader completes the last epoch after a quiet spell; wait until nothing more comes.
-    let mut positions = Vec::new();
-    while let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(1000), rx.recv()).await {
-        positions.push(p);
-    }
-    stop.cancel();
-    reader.await.unwrap();
-    drop(master);
-    while let Ok(p) = rx.try_recv() {
-        positions.push(p);
-    }
-    positions
+    support::through_the_serial_reader(bytes, TimeReference::Off).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -21,7 +21,7 @@ fn the_rollover_period_is_7168_days() {
     // The two rollovers so far: week 0 of each 10-bit era.
     assert_eq!(at("1980-01-06T00:00:00Z") + ROLLOVER, at("1999-08-22T00:00:00Z"));
     assert_eq!(at("1999-08-22T00:00:00Z") + ROLLOVER, at("2019-04-07T00:00:00Z"));
-    assert_eq!(BUILD_FLOOR, Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
+    assert_eq!(BUILD_FLOOR, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn a_date_before_the_floor_that_no_rollover_explains_is_implausible() {
     assert_eq!(check(cold_start, Anchor::Floor(BUILD_FLOOR)).0, Verdict::Implausible);
     // A date a month off: no rollover, and before the floor.
     assert_eq!(
-        check(at("2026-10-01T00:00:00Z"), trusted(at("2026-11-02T00:00:00Z"))).0,
+        check(at("2025-12-01T00:00:00Z"), trusted(at("2026-01-02T00:00:00Z"))).0,
         Verdict::Implausible
     );
     // With a replay's reference there is no floor: a date it does not explain is kept.

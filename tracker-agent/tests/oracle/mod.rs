@@ -26,7 +26,7 @@ pub const KEPT_DIFFERENCES: &[(&str, usize, usize, usize, &str)] = &[
     ("gpsd/mixed-binary/ublox8-uniqid-monhw.log", 2, 0, 0, "the log copy ends before the last two epochs in gpsd's output"),
     ("gpsd/myguide-3100.log", 2, 0, 0, "GGA with empty quality, then RMC V and GSA 1: the receiver says no fix"),
     ("gpsd/pharos-360.log", 0, 1, 0, "last epoch of the log"),
-    ("gpsd/tcp-torture.log", 0, 0, 1, "gpsd moves a 2007 date 1024 weeks ahead (GPS week rollover guess); the agent keeps the receiver's date"),
+    ("gpsd/tcp-torture.log", 0, 0, 1, "gpsd moves a 2007 date 1024 weeks ahead (GPS week rollover guess); compared with time_reference off, the agent keeps the receiver's date (week_rollover.rs: against its build floor it makes gpsd's correction)"),
     ("gpsd/tn204.log", 0, 1, 0, "last epoch of the log"),
     ("gpsd/tr737A+.log", 1, 0, 0, "GGA quality 0 and RMC V: gpsd carries the previous fix forward"),
     ("gpsd/ublox-lea-4s.log", 0, 1, 0, "last epoch of the log"),

@@ -50,6 +50,42 @@ pub fn reader_config(serial: &std::path::Path, state: &std::path::Path) -> Agent
     }
 }
 
+/// Writes receiver bytes into a pseudo-terminal and collects what the agent's serial reader
+/// makes of them, checking dates against `reference`; with the reader's counters.
+pub async fn through_the_serial_reader(
+    bytes: Vec<u8>,
+    reference: convoy_agent::rollover::TimeReference,
+) -> (Vec<convoy_agent::epoch::Fix>, Arc<convoy_agent::AgentStats>) {
+    use std::io::Write;
+    let pty = pty();
+    let mut master = pty.master.try_clone().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = reader_config(&pty.path, state.path());
+    config.time_reference = reference;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader_stop = stop.clone();
+    let stats = Arc::new(convoy_agent::AgentStats::default());
+    let reader_stats = stats.clone();
+    let reader = tokio::spawn(async move {
+        convoy_agent::reader::run(&config, tx, &reader_stats, reader_stop).await.unwrap();
+    });
+    let writer = std::thread::spawn(move || master.write_all(&bytes).map(|()| master));
+    let master = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap().unwrap();
+    // The reader completes the last epoch after a quiet spell; wait until nothing more comes.
+    let mut fixes = Vec::new();
+    while let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(1000), rx.recv()).await {
+        fixes.push(p);
+    }
+    stop.cancel();
+    reader.await.unwrap();
+    drop(master);
+    while let Ok(p) = rx.try_recv() {
+        fixes.push(p);
+    }
+    (fixes, stats)
+}
+
 /// Starts the real `convoy-agent` binary as vehicle truck-07, reading `serial`, with `extra`
 /// flags.
 pub fn start_agent(
