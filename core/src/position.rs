@@ -32,7 +32,8 @@ impl FixMode {
 /// A position with its sequence number, exactly as on the wire (`convoy/v1/.../positions`).
 ///
 /// `seq` rises by one per fix for the life of a vehicle's agent; `t` is the receiver's UTC fix
-/// time. Units are in the field names.
+/// time (corrected by the agent when the receiver is past a GPS week rollover). Units are in the
+/// field names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     pub seq: u64,

@@ -7,7 +7,6 @@ mod oracle;
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use convoy_agent::epoch::Fix;
 use convoy_agent::rollover::TimeReference;
