@@ -16,12 +16,17 @@
 //! OwnTracks phones come in through the same door ([`login`] tells them apart by client id):
 //! they publish their locations, subscribe to their own command topic and nothing else, and the
 //! door answers what Convoy does not read ([`phone_acl`]).
+//!
+//! Alert observers (`[[mqtt_observers]]`: `mosquitto_sub`, a dashboard) come in through it too,
+//! as `observer:NAME`: they may subscribe to the alerts and nothing else, and publish nothing
+//! ([`observer_acl`]).
 
 mod acl;
 mod disabled;
 pub mod held_acks;
 mod identity;
 mod login;
+pub mod observer_acl;
 pub mod packet;
 pub mod phone_acl;
 mod rules;
@@ -34,7 +39,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::topics::VehicleTopic;
-use convoy_limits::{Admitted, Gate};
+use convoy_limits::{Admitted, Gate, WarnLimit};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -46,6 +51,7 @@ pub use acl::VehicleTree;
 pub use disabled::DISABLED_CHECK_INTERVAL;
 pub use held_acks::{CommitLedger, HeldKind};
 pub use identity::certificate_names;
+pub use observer_acl::{ObserverAccount, ObserverAccounts};
 pub use status_lane::StatusLane;
 pub use upstream::UpstreamSecret;
 
@@ -103,16 +109,19 @@ pub enum Refusal {
     UnsupportedQos,
     /// A phone's location larger than `MAX_PHONE_PAYLOAD_BYTES`.
     LocationTooLarge,
-    /// A phone's subscription filter other than its own command topic: answered 0x80 in the
-    /// SUBACK, the connection stays open (counted per filter).
+    /// A phone's subscription filter other than its own command topic, or an observer's other
+    /// than the alerts': answered 0x80 in the SUBACK, the connection stays open (counted per
+    /// filter).
     SubscriptionRefused,
     /// A disabled vehicle with its right password (answered "not authorised"), or a vehicle
     /// connected when it was disabled (closed within [`DISABLED_CHECK_INTERVAL`] twice over).
     VehicleDisabled,
+    /// A PUBLISH from an alert observer, who may publish nothing.
+    ObserverPublish,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 21] = [
+    pub const ALL: [Refusal; 22] = [
         Refusal::ForeignTopic,
         Refusal::UnknownTopic,
         Refusal::RetainNotAllowed,
@@ -134,6 +143,7 @@ impl Refusal {
         Refusal::LocationTooLarge,
         Refusal::SubscriptionRefused,
         Refusal::VehicleDisabled,
+        Refusal::ObserverPublish,
     ];
 
     pub fn reason(self) -> &'static str {
@@ -159,6 +169,7 @@ impl Refusal {
             Refusal::LocationTooLarge => "location_too_large",
             Refusal::SubscriptionRefused => "subscription_refused",
             Refusal::VehicleDisabled => "vehicle_disabled",
+            Refusal::ObserverPublish => "observer_publish",
         }
     }
 }
@@ -189,6 +200,10 @@ pub struct Door {
     status_lane: Option<StatusLane>,
     /// The disabled vehicles, as last read ([`Door::watch_disabled`]): a connected one is closed.
     disabled: DisabledVehicles,
+    /// The alert observers who may log in.
+    observers: ObserverAccounts,
+    /// Observers' refused filters leave the connection open: warned of at most every 10 s.
+    observer_filter_warnings: Arc<WarnLimit>,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -231,7 +246,23 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
         let disabled = DisabledVehicles::new();
-        Self { settings, store, metrics, secret, ledger: None, status_lane: None, disabled }
+        Self {
+            settings,
+            store,
+            metrics,
+            secret,
+            ledger: None,
+            status_lane: None,
+            disabled,
+            observers: ObserverAccounts::default(),
+            observer_filter_warnings: Arc::new(WarnLimit::new(Duration::from_secs(10))),
+        }
+    }
+
+    /// Lets these alert observers in ([`observer_acl`]).
+    pub fn with_observers(mut self, observers: ObserverAccounts) -> Self {
+        self.observers = observers;
+        self
     }
 
     /// Reads the disabled vehicles every `every` until `shutdown`; a connected vehicle that is
@@ -464,6 +495,7 @@ impl Door {
         let rules = match &client_kind {
             Client::Vehicle(vehicle) => Rules::Vehicle(VehicleTree::new(vehicle)),
             Client::Phone(tree) => Rules::Phone(tree.clone()),
+            Client::Observer(tree) => Rules::Observer(tree.clone()),
         };
         let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
 
@@ -487,6 +519,14 @@ impl Door {
                     will.retain = false;
                 }
             }
+            Client::Observer(tree) => {
+                // In the observer's own space of client ids, and a clean session: rumqttd keeps
+                // nothing for an observer once it is gone.
+                forwarded.client_id = tree.upstream_id(&forwarded.client_id);
+                forwarded.username = Some(tree.user_name());
+                forwarded.password = Some(self.secret.password_for(&tree.user_name()).into_bytes().into());
+                forwarded.clean_session = true;
+            }
         }
         upstream
             .write_all(&ClientPacket::Connect(forwarded).encode())
@@ -502,6 +542,8 @@ impl Door {
                 events: held_tx,
                 limit: HeldAcks::limit(),
                 status_lane: self.status_lane.clone(),
+                filter_warnings: matches!(rules, Rules::Observer(_))
+                    .then(|| self.observer_filter_warnings.clone()),
             };
             let inbound = forward_checked(
                 &mut client_read,
@@ -511,12 +553,12 @@ impl Door {
                 &holding,
                 &self.metrics,
             );
-            let phone = matches!(rules, Rules::Phone(_));
+            let answers_itself = matches!(rules, Rules::Phone(_) | Rules::Observer(_));
             let outbound = async {
-                // A phone's connection always goes through the PUBACK queue: the door answers
-                // some of its packets itself.
-                if self.ledger.is_some() || phone {
-                    self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle, phone)
+                // A phone's or an observer's connection always goes through the PUBACK queue:
+                // the door answers some of its packets itself.
+                if self.ledger.is_some() || answers_itself {
+                    self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle, answers_itself)
                         .await
                 } else {
                     tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ())
@@ -554,7 +596,7 @@ impl Door {
         client: &mut W,
         mut events: mpsc::UnboundedReceiver<AckEvent>,
         vehicle: &str,
-        phone: bool,
+        answers_subscriptions: bool,
     ) -> std::io::Result<()>
     where
         R: AsyncRead + Unpin,
@@ -578,7 +620,7 @@ impl Door {
                         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
                     {
                         let packet = from_broker.split_to(len);
-                        let answered_by_door = phone && !phone_acl::from_broker(packet[0]);
+                        let answered_by_door = answers_subscriptions && !phone_acl::from_broker(packet[0]);
                         if !answered_by_door && !puback.is_some_and(|id| acks.broker_acked(id)) {
                             out.extend_from_slice(&packet);
                         }
@@ -641,6 +683,9 @@ struct Holding {
     events: mpsc::UnboundedSender<AckEvent>,
     limit: Arc<Semaphore>,
     status_lane: Option<StatusLane>,
+    /// An observer's refused filters are warned of (at most every 10 s); a phone's only at
+    /// debug level (the apps ask for their friends' topics by default).
+    filter_warnings: Option<Arc<WarnLimit>>,
 }
 
 /// Copies the client's packets to the broker, each checked first ([`Rules`]); returns at the
@@ -717,6 +762,26 @@ where
                             .with_label_values(&[Refusal::SubscriptionRefused.reason()])
                             .inc_by(refused as u64);
                         tracing::debug!(refused, filters, "subscription filters answered 0x80");
+                        if let (Some(skipped), ClientPacket::Subscribe { filters, .. }) =
+                            (holding.filter_warnings.as_ref().and_then(|w| w.ready()), &packet)
+                        {
+                            // The filters are the client's choice: bounded, and escaped by `?`.
+                            let asked: String = filters
+                                .iter()
+                                .map(|(filter, _)| filter.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .chars()
+                                .take(200)
+                                .collect();
+                            tracing::warn!(
+                                reason = Refusal::SubscriptionRefused.reason(),
+                                refused,
+                                filters = ?asked,
+                                unwritten_since_last = skipped,
+                                "an alert observer's subscription refused: only convoy/v1/alerts/+ is granted"
+                            );
+                        }
                     }
                     let _ = holding.events.send(AckEvent::Reply(reply));
                     if let Some(forward) = forward {
