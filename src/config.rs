@@ -360,7 +360,8 @@ pub fn observer_accounts(entries: &[ObserverEntry]) -> anyhow::Result<convoy_bro
             .map_err(|e| anyhow::anyhow!("[[mqtt_observers]]: {e}"))?;
         accounts.push(account);
     }
-    convoy_broker::door::ObserverAccounts::new(accounts).map_err(|e| anyhow::anyhow!("[[mqtt_observers]]: {e}"))
+    convoy_broker::door::ObserverAccounts::new(accounts)
+        .map_err(|e| anyhow::anyhow!("[[mqtt_observers]]: {e}"))
 }
 
 /// Positions cross a plain listener unencrypted: it may face only this machine unless the
@@ -439,6 +440,30 @@ mod tests {
             ..Default::default()
         };
         assert!(https.resolve().is_ok());
+    }
+
+    #[test]
+    fn observers_are_read_from_their_files_and_bad_ones_stop_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.password");
+        std::fs::write(&good, "a long enough observer password\n").unwrap();
+        let short = dir.path().join("short.password");
+        std::fs::write(&short, "short\n").unwrap();
+        let file = |entries: &str| -> ServerConfigFile { toml::from_str(entries).unwrap() };
+        let one = format!("[[mqtt_observers]]\nname = \"ops\"\npassword_file = {:?}\n", good.display());
+        let config = file(&one).resolve().unwrap();
+        assert!(
+            config.mqtt_observers.verify("ops", "a long enough observer password"),
+            "trailing newline trimmed"
+        );
+        let error = |text: &str| file(text).resolve().unwrap_err().to_string();
+        assert!(error(&format!("{one}{one}")).contains("twice"));
+        let weak = format!("[[mqtt_observers]]\nname = \"ops\"\npassword_file = {:?}\n", short.display());
+        assert!(error(&weak).contains("at least 16"));
+        assert!(error("[[mqtt_observers]]\nname = \"ops\"\npassword_file = \"/nonexistent\"\n")
+            .contains("/nonexistent"));
+        assert!(error(&format!("broker = \"mqtt://10.1.2.3:1883\"\n{one}")).contains("embedded broker"));
+        assert!(ServerConfigFile::default().resolve().unwrap().mqtt_observers.is_empty());
     }
 
     #[test]

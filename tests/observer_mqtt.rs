@@ -153,7 +153,8 @@ async fn an_observer_receives_the_alerts_the_rules_raise() {
     assert_eq!(alert["vehicle"], "truck-07", "{alert}");
     // The same alert the API lists.
     let (_, listed) = server.get_json("/api/v1/alerts", &admin).await;
-    let ids: Vec<&str> = listed["alerts"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        listed["alerts"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
     assert!(ids.contains(&alert["id"].as_str().unwrap()), "{alert} among {ids:?}");
     server.stop().await;
 }
@@ -173,7 +174,11 @@ async fn an_observer_may_subscribe_to_the_alerts_only_and_gets_nothing_else() {
         "owntracks/+/+",
     ];
     for (n, filter) in others.into_iter().enumerate() {
-        assert_eq!(subscribe(&client, &mut eventloop, filter).await, SubscribeReasonCode::Failure, "{filter}");
+        assert_eq!(
+            subscribe(&client, &mut eventloop, filter).await,
+            SubscribeReasonCode::Failure,
+            "{filter}"
+        );
         assert_eq!(refused(&server.metrics().await, "subscription_refused"), (n + 1) as f64, "{filter}");
     }
     // Still connected: the alerts filter is granted on the same connection.
@@ -223,7 +228,8 @@ async fn an_observers_publish_closes_its_connection_and_is_counted() {
         assert_eq!(refused(&server.metrics().await, "observer_publish"), (n + 1) as f64, "{topic}");
     }
     // A will is a publish too: refused at login.
-    let mut options = observer_options(&server, &format!("observer:{OBSERVER}"), OBSERVER_PASSWORD, "willing");
+    let mut options =
+        observer_options(&server, &format!("observer:{OBSERVER}"), OBSERVER_PASSWORD, "willing");
     options.set_last_will(rumqttc::LastWill::new("convoy/v1/alerts/x", "gone", QoS::AtMostOnce, false));
     let (_client, mut eventloop) = AsyncClient::new(options, 10);
     assert!(matches!(

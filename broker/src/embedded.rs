@@ -78,8 +78,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::door::packet::{ClientPacket, Connect};
 use crate::door::observer_acl::is_observer_upstream;
+use crate::door::packet::{ClientPacket, Connect};
 use crate::door::{CommitLedger, Door, DoorSettings, ObserverAccounts, StatusLane, UpstreamSecret};
 use crate::metrics::BrokerMetrics;
 

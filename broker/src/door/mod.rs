@@ -558,8 +558,14 @@ impl Door {
                 // A phone's or an observer's connection always goes through the PUBACK queue:
                 // the door answers some of its packets itself.
                 if self.ledger.is_some() || answers_itself {
-                    self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle, answers_itself)
-                        .await
+                    self.forward_holding(
+                        &mut upstream_read,
+                        &mut client_write,
+                        held_rx,
+                        &vehicle,
+                        answers_itself,
+                    )
+                    .await
                 } else {
                     tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ())
                 }

@@ -3,8 +3,8 @@
 //! observer's [`ObserverTree`]'s. A refusal's
 //! detail holds the topic or filter the client chose: `Door::count` escapes it.
 
-use super::packet::{ClientPacket, Frame};
 use super::observer_acl::ObserverTree;
+use super::packet::{ClientPacket, Frame};
 use super::phone_acl::{self, PhonePublish, PhoneTree, MAX_PHONE_FILTERS};
 use super::{refused, Ended, Refusal, VehicleTree};
 
