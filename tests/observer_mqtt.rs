@@ -208,6 +208,12 @@ async fn an_observer_may_subscribe_to_the_alerts_only_and_gets_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_observers_publish_closes_its_connection_and_is_counted() {
     let server = start().await;
+    // Another observer on the alerts: a forged alert must not reach it.
+    let (watcher, mut watching) = observer(&server, "watcher").await;
+    assert_eq!(
+        subscribe(&watcher, &mut watching, ALERTS_FILTER).await,
+        SubscribeReasonCode::Success(QoS::AtLeastOnce)
+    );
     for (n, topic) in ["convoy/v1/alerts/truck-07", "convoy/v1/vehicles/truck-07/positions", "anything"]
         .into_iter()
         .enumerate()
@@ -227,6 +233,18 @@ async fn an_observers_publish_closes_its_connection_and_is_counted() {
         );
         assert_eq!(refused(&server.metrics().await, "observer_publish"), (n + 1) as f64, "{topic}");
     }
+    // Refused before it was forwarded: rumqttd never had it, so the watcher hears nothing (it
+    // would have been there at once).
+    let heard = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match watching.poll().await {
+                Ok(Event::Incoming(Packet::PingResp)) | Ok(Event::Outgoing(_)) => {}
+                other => break other,
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_err(), "the watcher got {heard:?}");
     // A will is a publish too: refused at login.
     let mut options =
         observer_options(&server, &format!("observer:{OBSERVER}"), OBSERVER_PASSWORD, "willing");
