@@ -161,6 +161,7 @@ async fn an_observer_receives_the_alerts_the_rules_raise() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_observer_may_subscribe_to_the_alerts_only_and_gets_nothing_else() {
+    let log = Captured::install("convoy_broker=warn");
     let server = start().await;
     let (truck, password) = register_vehicle(&server, "truck-07").await;
     let (client, mut eventloop) = observer(&server, "curious").await;
@@ -202,6 +203,17 @@ async fn an_observer_may_subscribe_to_the_alerts_only_and_gets_nothing_else() {
     .await;
     assert!(heard.is_err(), "the observer got {heard:?}");
     assert_eq!(refused(&server.metrics().await, "subscription_refused"), others.len() as f64);
+    // Logged with who asked for what (at most one line every 10 s: the first one is written).
+    let warned: Vec<String> = log
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains("alert observer's subscription refused"))
+        .collect();
+    assert!(
+        warned.first().is_some_and(|line| line.contains("observer=\"observer:ops-wall\"")
+            && line.contains("convoy/v1/vehicles/+/positions")),
+        "{warned:?}"
+    );
     server.stop().await;
 }
 

@@ -437,7 +437,7 @@ impl Door {
                 limit: HeldAcks::limit(),
                 status_lane: self.status_lane.clone(),
                 filter_warnings: matches!(rules, Rules::Observer(_))
-                    .then(|| self.observer_filter_warnings.clone()),
+                    .then(|| (self.observer_filter_warnings.clone(), vehicle.clone())),
             };
             let inbound = forward_checked(
                 &mut client_read,
@@ -584,8 +584,9 @@ struct Holding {
     limit: Arc<Semaphore>,
     status_lane: Option<StatusLane>,
     /// An observer's refused filters are warned of (at most every 10 s); a phone's only at
-    /// debug level (the apps ask for their friends' topics by default).
-    filter_warnings: Option<Arc<WarnLimit>>,
+    /// debug level (the apps ask for their friends' topics by default). With the observer's
+    /// `observer:NAME`.
+    filter_warnings: Option<(Arc<WarnLimit>, String)>,
 }
 
 /// Copies the client's packets to the broker, each checked first ([`Rules`]); returns at the
@@ -662,8 +663,12 @@ where
                             .with_label_values(&[Refusal::SubscriptionRefused.reason()])
                             .inc_by(refused as u64);
                         tracing::debug!(refused, filters, "subscription filters answered 0x80");
-                        if let (Some(skipped), ClientPacket::Subscribe { filters, .. }) =
-                            (holding.filter_warnings.as_ref().and_then(|w| w.ready()), &packet)
+                        let warning = holding
+                            .filter_warnings
+                            .as_ref()
+                            .and_then(|(limit, user)| limit.ready().map(|skipped| (skipped, user)));
+                        if let (Some((skipped, user)), ClientPacket::Subscribe { filters, .. }) =
+                            (warning, &packet)
                         {
                             // The filters are the client's choice: bounded, and escaped by `?`.
                             let asked: String = filters
@@ -676,6 +681,7 @@ where
                                 .collect();
                             tracing::warn!(
                                 reason = Refusal::SubscriptionRefused.reason(),
+                                observer = user.as_str(),
                                 refused,
                                 filters = ?asked,
                                 unwritten_since_last = skipped,
