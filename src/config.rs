@@ -58,6 +58,21 @@ pub struct ServerConfig {
     /// (`convoy_gateway::phones::STORE_PATIENCE`, 60 s). Not in the file: the app drops a fix
     /// answered 503, so only tests shorten it.
     pub phone_store_patience: std::time::Duration,
+    /// `[[mqtt_observers]]`: who may watch the alerts on the embedded broker (read-only).
+    pub mqtt_observers: convoy_broker::door::ObserverAccounts,
+}
+
+/// `[[mqtt_observers]]`: a read-only account of the embedded broker, which may subscribe to the
+/// alerts (`convoy/v1/alerts/+`) and nothing else. In the configuration rather than the
+/// database: a site has a handful, set by whoever runs the server, like the external broker's
+/// own account (`broker_password_file`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObserverEntry {
+    /// Its name; it logs in as `observer:NAME`.
+    pub name: String,
+    /// A file holding its password (at least 16 characters).
+    pub password_file: PathBuf,
 }
 
 /// `[phones]`: phones as trackers over HTTP. OwnTracks in HTTP mode needs nothing here (it
@@ -117,6 +132,7 @@ impl ServerConfig {
             metrics_listen: None,
             phones: PhoneSettings::default(),
             phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
+            mqtt_observers: Default::default(),
             data_dir,
             database,
             broker,
@@ -214,6 +230,10 @@ pub struct ServerConfigFile {
     /// `[phones]`: `osmand_listen`, where Traccar Client reports (off when unset), and
     /// `osmand_tls = true` to serve it over TLS with `[http_tls]`'s certificate.
     pub phones: Option<PhoneSettings>,
+    /// `[[mqtt_observers]]`: `name` and `password_file` of each read-only alert observer of the
+    /// embedded broker.
+    #[serde(default)]
+    pub mqtt_observers: Vec<ObserverEntry>,
 }
 
 impl ServerConfigFile {
@@ -281,6 +301,13 @@ impl ServerConfigFile {
         if let Some(web) = &self.web {
             web.validate().context("[web]")?;
         }
+        if !self.mqtt_observers.is_empty() && !matches!(broker, BrokerChoice::Embedded { .. }) {
+            bail!(
+                "[[mqtt_observers]] is for the embedded broker; with an external broker, give the \
+                 observer a read-only account there (see deploy/mosquitto.acl)"
+            );
+        }
+        let mqtt_observers = observer_accounts(&self.mqtt_observers)?;
         Ok(ServerConfig {
             audit_head_file: self.audit_head_file.unwrap_or_else(|| data_dir.join(AUDIT_HEAD_FILE)),
             signing_key_file: self
@@ -290,6 +317,7 @@ impl ServerConfigFile {
             metrics_listen: self.metrics_listen,
             phones,
             phone_store_patience: convoy_gateway::phones::STORE_PATIENCE,
+            mqtt_observers,
             data_dir,
             database,
             broker,
@@ -319,6 +347,21 @@ impl ServerConfigFile {
             http: self.http.unwrap_or_default(),
         })
     }
+}
+
+/// The observers' accounts, their passwords read from their files.
+pub fn observer_accounts(entries: &[ObserverEntry]) -> anyhow::Result<convoy_broker::door::ObserverAccounts> {
+    let mut accounts = Vec::new();
+    for entry in entries {
+        let path = &entry.password_file;
+        let password = std::fs::read_to_string(path)
+            .with_context(|| format!("[[mqtt_observers]] {:?}: reading {}", entry.name, path.display()))?;
+        let account = convoy_broker::door::ObserverAccount::new(&entry.name, password.trim_end())
+            .map_err(|e| anyhow::anyhow!("[[mqtt_observers]]: {e}"))?;
+        accounts.push(account);
+    }
+    convoy_broker::door::ObserverAccounts::new(accounts)
+        .map_err(|e| anyhow::anyhow!("[[mqtt_observers]]: {e}"))
 }
 
 /// Positions cross a plain listener unencrypted: it may face only this machine unless the
@@ -397,6 +440,30 @@ mod tests {
             ..Default::default()
         };
         assert!(https.resolve().is_ok());
+    }
+
+    #[test]
+    fn observers_are_read_from_their_files_and_bad_ones_stop_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.password");
+        std::fs::write(&good, "a long enough observer password\n").unwrap();
+        let short = dir.path().join("short.password");
+        std::fs::write(&short, "short\n").unwrap();
+        let file = |entries: &str| -> ServerConfigFile { toml::from_str(entries).unwrap() };
+        let one = format!("[[mqtt_observers]]\nname = \"ops\"\npassword_file = {:?}\n", good.display());
+        let config = file(&one).resolve().unwrap();
+        assert!(
+            config.mqtt_observers.verify("ops", "a long enough observer password"),
+            "trailing newline trimmed"
+        );
+        let error = |text: &str| file(text).resolve().unwrap_err().to_string();
+        assert!(error(&format!("{one}{one}")).contains("twice"));
+        let weak = format!("[[mqtt_observers]]\nname = \"ops\"\npassword_file = {:?}\n", short.display());
+        assert!(error(&weak).contains("at least 16"));
+        assert!(error("[[mqtt_observers]]\nname = \"ops\"\npassword_file = \"/nonexistent\"\n")
+            .contains("/nonexistent"));
+        assert!(error(&format!("broker = \"mqtt://10.1.2.3:1883\"\n{one}")).contains("embedded broker"));
+        assert!(ServerConfigFile::default().resolve().unwrap().mqtt_observers.is_empty());
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
                 listeners,
                 store.clone(),
                 internal.clone(),
+                config.mqtt_observers.clone(),
                 BrokerMetrics::new(&registry)?,
                 gates.mqtt.clone().context("the embedded broker's gate")?,
                 shutdown.child_token(),

@@ -42,10 +42,10 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
 
     // The logins are printed one a line, indented: `  USER  PASSWORD`, before "Press Ctrl-C".
     let stdout = BufReader::new(demo.stdout.take().unwrap());
-    let logins: std::collections::HashMap<String, String> = stdout
-        .lines()
-        .map(Result::unwrap)
-        .take_while(|line| !line.starts_with("Press Ctrl-C"))
+    let banner: Vec<String> =
+        stdout.lines().map(Result::unwrap).take_while(|line| !line.starts_with("Press Ctrl-C")).collect();
+    let logins: std::collections::HashMap<String, String> = banner
+        .iter()
         .filter_map(|line| {
             let (user, password) = line.strip_prefix("  ")?.split_once(' ')?;
             matches!(user, "admin" | "escort" | "auditor")
@@ -54,6 +54,8 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         .collect();
     assert_eq!(logins.len(), 3, "one login per role: {logins:?}");
     let (user, password) = ("admin".to_string(), logins["admin"].clone());
+    // The banner's mosquitto_sub line, followed as printed: the alerts come to the observer.
+    let observed = watch_alerts_as_printed(&banner).await;
     assert!(password.len() >= 20, "a random password, not a default: {password:?}");
 
     let client = reqwest::Client::new();
@@ -145,6 +147,10 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
     assert_eq!(departure["zone"], "Depot, Santa Coloma (origin)");
     let off_route = alerts.iter().find(|a| a["kind"] == "off_route").unwrap();
     assert!(off_route["detail"]["distance_m"].as_f64().unwrap() > 150.0, "{off_route}");
+    eventually(Duration::from_secs(30), "the off_route alert on MQTT, to the observer", || async {
+        observed.lock().unwrap().iter().any(|a| a["id"] == off_route["id"]).then_some(())
+    })
+    .await;
 
     // The map is served, and the escort sees the demo move: they are on its team.
     let page = client.get(format!("http://{http}/")).send().await.unwrap();
@@ -232,6 +238,52 @@ async fn the_demo_shows_its_vehicles_and_phone_escort_moving_and_their_alerts_an
         .unwrap();
     let verdict = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success() && verdict.contains("VERDICT: holds"), "{verdict}");
+}
+
+/// Follows the banner's `mosquitto_sub -h HOST -p PORT -u USER -P "$(cat FILE)" -t 'TOPIC'`
+/// line with an MQTT client of its own; returns the alerts it receives, as they come.
+async fn watch_alerts_as_printed(banner: &[String]) -> Arc<Mutex<Vec<Value>>> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let line = banner
+        .iter()
+        .find(|line| line.trim_start().starts_with("mosquitto_sub "))
+        .expect("the banner says how to watch the alerts with mosquitto_sub");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |flag: &str| words[words.iter().position(|w| *w == flag).expect(flag) + 1];
+    let (host, port, user, topic) = (after("-h"), after("-p"), after("-u"), after("-t"));
+    // -P "$(cat FILE)": the password is the file's.
+    assert_eq!(after("-P"), "\"$(cat", "{line}");
+    let file = words[words.iter().position(|w| *w == "-P").unwrap() + 2];
+    let file = file.strip_suffix(")\"").expect("-P \"$(cat FILE)\"");
+    let password = std::fs::read_to_string(file).unwrap();
+    let mut options = MqttOptions::new("demo-test-observer", host, port.parse().unwrap());
+    options.set_credentials(user, password.trim());
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    client.subscribe(topic.trim_matches('\''), QoS::AtLeastOnce).await.unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let (granted_tx, granted_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _keep = client;
+        let mut granted_tx = Some(granted_tx);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(suback))) => {
+                    if let Some(tx) = granted_tx.take() {
+                        let _ = tx.send(suback.return_codes);
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    sink.lock().unwrap().push(serde_json::from_slice(&p.payload).unwrap());
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    });
+    let granted = tokio::time::timeout(Duration::from_secs(10), granted_rx).await.unwrap().unwrap();
+    assert_eq!(granted, [rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce)], "{line}");
+    received
 }
 
 /// Logs in to the demo as a person it printed; returns the bearer token.

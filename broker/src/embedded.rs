@@ -28,7 +28,8 @@
 //!   there; the retained message a client gets on subscribing is kept apart from the log). An empty log is not free: each segment allocates room for 1,024 entries
 //!   up front (232 bytes each in 0.20), so a phone's command log costs about a quarter of
 //!   a MiB, for as long as the process runs (rumqttd never drops a filter's log); so does a
-//!   moves-only vehicle's windows log.
+//!   moves-only vehicle's windows log. An alert observer may subscribe to `convoy/v1/alerts/+`
+//!   only: one log, of [`ALERTS_LOG`], however many observers there are.
 //!   A subscription always makes its filter's log (`next_native_offset`), whatever the
 //!   configuration: `dynamic_filters` is only about a PUBLISH on a topic no filter matches
 //!   (a log per such topic when on; off, and 0.20 never makes one anyway: the message is
@@ -67,7 +68,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use convoy_core::phone::owntracks;
-use convoy_core::topics::STATUS_FILTER;
+use convoy_core::topics::{ALERTS_FILTER, STATUS_FILTER};
 use convoy_core::VehicleId;
 use convoy_limits::Gate;
 use convoy_registry::phones::valid_phone_name;
@@ -77,8 +78,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::door::observer_acl::is_observer_upstream;
 use crate::door::packet::{ClientPacket, Connect};
-use crate::door::{CommitLedger, Door, DoorSettings, StatusLane, UpstreamSecret};
+use crate::door::{CommitLedger, Door, DoorSettings, ObserverAccounts, StatusLane, UpstreamSecret};
 use crate::metrics::BrokerMetrics;
 
 /// The credentials of a server-internal client (ingest, the alert publisher).
@@ -162,6 +164,12 @@ pub const WINDOWS_LOG: LogBounds = LogBounds { segment_bytes: 64 * 1024, segment
 /// The filter [`WINDOWS_LOG`] applies to.
 pub const WINDOWS_FILTER: &str = "convoy/v1/vehicles/+/windows";
 
+/// The log of the observers' alerts subscription (`convoy/v1/alerts/+`, the one filter they are
+/// granted): 1 MiB, about a thousand alert changes of ~1 KiB, dropped a quarter at a time. An
+/// observer reads as they come; one that falls that far behind misses the oldest, as a webhook
+/// given up on would (the alert history in the API has them all).
+pub const ALERTS_LOG: LogBounds = LogBounds { segment_bytes: 256 * 1024, segments: 4 };
+
 /// The largest packet body rumqttd and the door take: a full position batch and its topic.
 pub const MAX_PACKET_BYTES: usize = convoy_core::wire::MAX_PAYLOAD_BYTES + 1024;
 /// How long a client has for its TLS handshake and CONNECT.
@@ -191,12 +199,13 @@ pub fn is_rumqttd_disconnect_noise(meta: &tracing::Metadata<'_>) -> bool {
 
 /// Starts rumqttd on an internal loopback port (on a thread of its own) and the front door on
 /// `listeners`, admitting vehicles through `gate` (rumqttd takes as many, and the server's own
-/// clients); the door stops accepting, and closes its connections, when `shutdown` is
-/// cancelled.
+/// clients), and the alert `observers`; the door stops accepting, and closes its connections,
+/// when `shutdown` is cancelled.
 pub async fn start(
     listeners: BrokerListeners,
     store: Store,
     internal: InternalClient,
+    observers: ObserverAccounts,
     metrics: BrokerMetrics,
     gate: Arc<Gate>,
     shutdown: CancellationToken,
@@ -237,7 +246,8 @@ pub async fn start(
     let door = Arc::new(
         Door::new(settings, store, metrics, secret)
             .with_commit_ledger(ledger.clone())
-            .with_status_lane(status_lane),
+            .with_status_lane(status_lane)
+            .with_observers(observers),
     );
     tokio::spawn(door.clone().watch_disabled(crate::door::DISABLED_CHECK_INTERVAL, shutdown.clone()));
     let door = tokio::spawn(async move {
@@ -265,6 +275,7 @@ fn custom_logs() -> HashMap<String, SegmentConfig> {
         (owntracks::FILTER.to_string(), segment(OWNTRACKS_LOG)),
         (COMMAND_FILTER.to_string(), segment(COMMAND_LOG)),
         (WINDOWS_FILTER.to_string(), segment(WINDOWS_LOG)),
+        (ALERTS_FILTER.to_string(), segment(ALERTS_LOG)),
     ])
 }
 
@@ -334,9 +345,10 @@ fn start_rumqttd(
     Ok(listen)
 }
 
-/// Who may log in to rumqttd: the server's internal client, or a vehicle or phone the door let
-/// in (its client id, and the door's password for it; a phone's client id and user name are
-/// both `owntracks:USER`, see `door::phone_acl::PhoneTree::upstream_id`).
+/// Who may log in to rumqttd: the server's internal client, or a vehicle, phone or observer the
+/// door let in (its client id, and the door's password for it; a phone's client id and user
+/// name are both `owntracks:USER`, see `door::phone_acl::PhoneTree::upstream_id`; an
+/// observer's are `observer:NAME` and `observer:NAME:{its client id}`).
 fn authorise(
     internal: &InternalClient,
     secret: &UpstreamSecret,
@@ -346,6 +358,9 @@ fn authorise(
 ) -> bool {
     if user == internal.username {
         return constant_time_eq(password.as_bytes(), internal.password.as_bytes());
+    }
+    if user.starts_with(crate::door::observer_acl::OBSERVER_PREFIX) {
+        return is_observer_upstream(user, client_id) && secret.verify(user, password);
     }
     if let Some(phone) = user.strip_prefix("owntracks:") {
         return valid_phone_name(phone) && client_id == user && secret.verify(user, password);
@@ -423,6 +438,11 @@ mod tests {
         assert!(!authorise(&internal, &secret, "ana pixel", "owntracks:ana", &phone_password));
         assert!(!authorise(&internal, &secret, "owntracks:bo", "owntracks:bo", &phone_password));
         assert!(!authorise(&internal, &secret, "owntracks:ana", "owntracks:ana", "the phone's own secret"));
+        let observer_password = secret.password_for("observer:ops");
+        assert!(authorise(&internal, &secret, "observer:ops:mosq-1", "observer:ops", &observer_password));
+        assert!(!authorise(&internal, &secret, "convoy-ingest", "observer:ops", &observer_password));
+        assert!(!authorise(&internal, &secret, "observer:ops:1", "observer:ops", "the observer's own"));
+        assert!(!authorise(&internal, &secret, "observer:bo:1", "observer:bo", &observer_password));
     }
 
     #[test]
@@ -436,6 +456,7 @@ mod tests {
             owntracks::FILTER,
             "owntracks/ana/pixel/cmd",
             "convoy/v1/vehicles/truck-a/windows",
+            ALERTS_FILTER,
         ] {
             assert_eq!(matching(filter), 1, "{filter}");
         }

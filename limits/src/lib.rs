@@ -17,3 +17,4 @@ mod warn_limit;
 pub use budget::{Caps, Needs};
 pub use gate::{Admitted, Busy, Gate};
 pub use metrics::ConnectionMetrics;
+pub use warn_limit::WarnLimit;

@@ -6,19 +6,19 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
-pub(crate) struct WarnLimit {
+pub struct WarnLimit {
     every: Duration,
     last: Mutex<Option<Instant>>,
     skipped: AtomicU64,
 }
 
 impl WarnLimit {
-    pub(crate) fn new(every: Duration) -> Self {
+    pub fn new(every: Duration) -> Self {
         Self { every, last: Mutex::new(None), skipped: AtomicU64::new(0) }
     }
 
     /// `Some(skipped since the last one)` when a warning may be written now.
-    pub(crate) fn ready(&self) -> Option<u64> {
+    pub fn ready(&self) -> Option<u64> {
         let now = Instant::now();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_some_and(|last| now.duration_since(last) < self.every) {

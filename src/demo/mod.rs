@@ -140,10 +140,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let logins: String =
         demo.logins.iter().map(|(user, password)| format!("\n  {user:<8} {password}")).collect();
     say(&format!(
-        "Convoy demo is running.\n  map:  http://{}/\n  API:  http://{}/api/v1/openapi.json\n  data: {}\nLog in as (user, password):{logins}\nPress Ctrl-C to stop.",
+        "Convoy demo is running.\n  map:  http://{}/\n  API:  http://{}/api/v1/openapi.json\n  data: {}\nLog in as (user, password):{logins}\n{}\nPress Ctrl-C to stop.",
         demo.http_addr,
         demo.http_addr,
         options.data_dir.display(),
+        demo.watch_alerts(),
     ));
     crate::server::stop_requested().await?;
     say("Stopping...");
@@ -163,6 +164,10 @@ pub struct Demo {
     pub http_addr: SocketAddr,
     /// The demo's people and their passwords: admin, escort (assigned to the move), auditor.
     pub logins: Vec<(&'static str, String)>,
+    /// The embedded broker's plain listener.
+    pub mqtt_addr: SocketAddr,
+    /// The alert observer's password file (its user name is `observer:DEMO_OBSERVER`).
+    pub observer_password_file: PathBuf,
     server: crate::server::RunningServer,
     /// Stops the server; cancelled only once the vehicles are stopped.
     server_shutdown: CancellationToken,
@@ -172,6 +177,17 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// How to watch the alerts from outside, as the banner prints it.
+    pub fn watch_alerts(&self) -> String {
+        format!(
+            "Watch the alerts on MQTT (read-only observer {DEMO_OBSERVER:?}):\n  mosquitto_sub -h {} -p {} -u observer:{DEMO_OBSERVER} -P \"$(cat {})\" -t '{}' -v",
+            self.mqtt_addr.ip(),
+            self.mqtt_addr.port(),
+            self.observer_password_file.display(),
+            convoy_core::topics::ALERTS_FILTER,
+        )
+    }
+
     /// Stops the vehicles first (each agent sends what it has spooled, reports itself offline
     /// and says goodbye to the broker, which is still there), then the server.
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -215,6 +231,12 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
     config.access.auditor_delay_minutes = DEMO_AUDITOR_DELAY_MINUTES;
     // Real streets under the fleet, drawn by Convoy from an extract built into the binary.
     config.base_map = Some(crate::base_map::BaseMapSource::EmbeddedPbf(DEMO_BASE_MAP));
+    // A read-only observer, so that the alerts can be watched with mosquitto_sub.
+    let observer_password_file = demo_observer_password(data_dir)?;
+    config.mqtt_observers = crate::config::observer_accounts(&[crate::config::ObserverEntry {
+        name: DEMO_OBSERVER.to_string(),
+        password_file: observer_password_file.clone(),
+    }])?;
     // Not a child of `shutdown`: the server outlives the vehicles (see `Demo::stop`).
     let server_shutdown = CancellationToken::new();
     let server = crate::server::start(&config, server_shutdown.clone()).await?;
@@ -290,7 +312,16 @@ pub async fn start(options: &DemoOptions, shutdown: CancellationToken) -> anyhow
         checkpoints.await;
         Ok(())
     }));
-    Ok(Demo { http_addr: server.http_addr, logins, server, server_shutdown, agents, vehicles_shutdown })
+    Ok(Demo {
+        http_addr: server.http_addr,
+        logins,
+        mqtt_addr: mqtt_listen,
+        observer_password_file,
+        server,
+        server_shutdown,
+        agents,
+        vehicles_shutdown,
+    })
 }
 
 /// Runs a vehicle's agent; during its script's silent span the agent is stopped (the vehicle
@@ -436,6 +467,19 @@ async fn demo_signing_key(
         convoy_store::KeyAdded::Added | convoy_store::KeyAdded::KeyExists => Ok(key),
         other => anyhow::bail!("registering {vehicle}'s demo key: {other:?}"),
     }
+}
+
+/// The demo's alert observer: its name on the broker (`observer:alerts`).
+pub const DEMO_OBSERVER: &str = "alerts";
+
+/// The demo observer's password file: made at random the first time, kept (owner only) in the
+/// data directory, read by the server as a `[[mqtt_observers]]` entry's `password_file`.
+fn demo_observer_password(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let file = data_dir.join("demo-observer.password");
+    if !file.exists() {
+        write_private(&file, &convoy_registry::credentials::random_password())?;
+    }
+    Ok(file)
 }
 
 /// A demo vehicle's MQTT password, registered the first time and kept in the data directory.

@@ -1,4 +1,4 @@
-//! Who a CONNECT is, and whether it may in: a vehicle or an OwnTracks phone.
+//! Who a CONNECT is, and whether it may in: a vehicle, an OwnTracks phone or an alert observer.
 //!
 //! - **A vehicle**: client id `convoy-agent-{id}`, the vehicle id as user name, its password
 //!   checked against its salted HMAC (or, for vehicles registered by earlier versions, argon2,
@@ -6,6 +6,9 @@
 //! - **An OwnTracks phone**: any other client id (the apps choose their own). The user name is
 //!   its OwnTracks user, the password its secret (`convoy_registry::verify_phone_secret`), a
 //!   will only on its own location topic ([`PhoneTree`]).
+//! - **An alert observer**: the user name `observer:NAME` (told apart by it before the client
+//!   id), NAME one of the server's `[[mqtt_observers]]`, its password checked as a vehicle's
+//!   (a salted HMAC, [`ObserverAccounts::verify`]); no last will ([`super::observer_acl`]).
 //!
 //! A disabled vehicle is refused after its password is checked (`vehicle_disabled`, answered
 //! "not authorised"); a wrong password of one is `bad_credentials` as any other.
@@ -20,6 +23,7 @@ use convoy_registry::phones::valid_phone_name;
 use convoy_registry::vehicle_key::{StoredVehicleHash, DUMMY_VEHICLE_HASH};
 use convoy_store::DeviceKind;
 
+use super::observer_acl::{ObserverTree, OBSERVER_PREFIX};
 use super::packet::Connect;
 use super::phone_acl::PhoneTree;
 use super::{refused, Door, Ended, Refusal, VehicleTree};
@@ -32,15 +36,17 @@ const AGENT_PREFIX: &str = "convoy-agent-";
 pub(super) enum Client {
     Vehicle(VehicleId),
     Phone(PhoneTree),
+    Observer(ObserverTree),
 }
 
 impl Client {
-    /// How logs name it: the vehicle id, or `owntracks:USER` (the source its fixes are stored
-    /// with).
+    /// How logs name it: the vehicle id, `owntracks:USER` (the source its fixes are stored
+    /// with), or `observer:NAME`.
     pub(super) fn label(&self) -> String {
         match self {
             Client::Vehicle(vehicle) => vehicle.to_string(),
             Client::Phone(tree) => tree.upstream_id(),
+            Client::Observer(tree) => tree.user_name(),
         }
     }
 }
@@ -55,7 +61,9 @@ impl Door {
         connect: &Connect,
         cert_names: Option<&[String]>,
     ) -> Result<Client, Refused> {
-        if connect.client_id.starts_with(AGENT_PREFIX) {
+        if let Some(name) = connect.username.as_deref().and_then(|user| user.strip_prefix(OBSERVER_PREFIX)) {
+            self.admit_observer(name, connect, cert_names).map(Client::Observer)
+        } else if connect.client_id.starts_with(AGENT_PREFIX) {
             self.admit_vehicle(connect, cert_names).await.map(Client::Vehicle)
         } else {
             self.admit_phone(connect, cert_names).await.map(Client::Phone)
@@ -160,6 +168,31 @@ impl Door {
                 let detail = format!("will on {}, {} bytes", will.topic, will.message.len());
                 return Err((name.clone(), refused(refusal, detail)));
             }
+        }
+        Ok(tree)
+    }
+}
+
+impl Door {
+    /// An alert observer: a configured name, its password, no will.
+    fn admit_observer(
+        &self,
+        name: &str,
+        connect: &Connect,
+        cert_names: Option<&[String]>,
+    ) -> Result<ObserverTree, Refused> {
+        let tree = ObserverTree::new(name);
+        let user = Some(tree.user_name());
+        let bad = |why: &str| (user.clone(), refused(Refusal::BadCredentials, why));
+        let password = password(connect).ok_or_else(|| bad("no password"))?;
+        check_certificate(cert_names, &tree.user_name())?;
+        // Checked whatever the name, so the time a refusal takes does not tell which exist.
+        if !self.observers.verify(name, &password) {
+            return Err(bad("unknown observer or wrong password"));
+        }
+        if let Some(will) = &connect.will {
+            let detail = format!("will on {}, {} bytes", will.topic, will.message.len());
+            return Err((user, refused(Refusal::WillNotAllowed, detail)));
         }
         Ok(tree)
     }

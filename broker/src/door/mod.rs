@@ -16,14 +16,20 @@
 //! OwnTracks phones come in through the same door ([`login`] tells them apart by client id):
 //! they publish their locations, subscribe to their own command topic and nothing else, and the
 //! door answers what Convoy does not read ([`phone_acl`]).
+//!
+//! Alert observers (`[[mqtt_observers]]`: `mosquitto_sub`, a dashboard) come in through it too,
+//! as `observer:NAME`: they may subscribe to the alerts and nothing else, and publish nothing
+//! ([`observer_acl`]).
 
 mod acl;
 mod disabled;
 pub mod held_acks;
 mod identity;
 mod login;
+pub mod observer_acl;
 pub mod packet;
 pub mod phone_acl;
+mod refusal;
 mod rules;
 mod status_lane;
 mod upstream;
@@ -34,7 +40,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use convoy_core::topics::VehicleTopic;
-use convoy_limits::{Admitted, Gate};
+use convoy_limits::{Admitted, Gate, WarnLimit};
 use convoy_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -46,6 +52,8 @@ pub use acl::VehicleTree;
 pub use disabled::DISABLED_CHECK_INTERVAL;
 pub use held_acks::{CommitLedger, HeldKind};
 pub use identity::certificate_names;
+pub use observer_acl::{ObserverAccount, ObserverAccounts};
+pub use refusal::Refusal;
 pub use status_lane::StatusLane;
 pub use upstream::UpstreamSecret;
 
@@ -59,109 +67,6 @@ use rules::{Pass, Rules};
 /// The largest CONNECT accepted before login (MQTT allows 256 MiB; an agent's holds its ids,
 /// password and a small status will).
 const MAX_CONNECT_BYTES: usize = 16 * 1024;
-
-/// Why the door closed a connection; the label of `convoy_gateway_mqtt_refused_total`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// A PUBLISH outside the vehicle's own topics (posing as another vehicle, or on the
-    /// server's).
-    ForeignTopic,
-    /// A PUBLISH in the vehicle's own tree on a topic Convoy does not read (only positions and
-    /// status are allowed: [`VehicleTopic`]).
-    UnknownTopic,
-    /// A retained PUBLISH on a topic that may not be retained (all but status).
-    RetainNotAllowed,
-    /// A PUBLISH larger than its kind allows (`positions_too_large`, `status_too_large`).
-    PayloadTooLarge(VehicleTopic),
-    /// A SUBSCRIBE reaching outside the vehicle's own topics.
-    ForeignSubscription,
-    /// A SUBSCRIBE or UNSUBSCRIBE in the vehicle's own tree: vehicles read nothing from the
-    /// broker, and each filter would be a log rumqttd keeps.
-    SubscriptionNotAllowed,
-    /// A CONNECT whose last will would publish outside the vehicle's own topics.
-    ForeignWill,
-    /// A CONNECT whose last will is on another of its own topics than its status.
-    WillNotAllowed,
-    /// Bytes that are not MQTT 3.1.1 a client may send.
-    MalformedPacket,
-    /// A packet larger than the broker takes.
-    PacketTooLarge,
-    /// Unknown vehicle or phone, wrong password or secret, or a vehicle's client id not
-    /// `convoy-agent-{id}`.
-    BadCredentials,
-    /// The TLS client certificate names another vehicle or phone than the user name.
-    ClientCertMismatch,
-    /// MQTT 3.1 or 5 (only 3.1.1 is spoken).
-    ProtocolVersion,
-    /// No CONNECT (or no TLS handshake) within the time allowed.
-    ConnectTimeout,
-    /// The TLS handshake failed (no or an untrusted client certificate, not TLS at all).
-    TlsHandshake,
-    /// The door's gate is full of logged-in vehicles: the new connection is closed.
-    TooManyConnections,
-    /// QoS 2 on positions or status (stored only at QoS 1, acknowledged once committed).
-    UnsupportedQos,
-    /// A phone's location larger than `MAX_PHONE_PAYLOAD_BYTES`.
-    LocationTooLarge,
-    /// A phone's subscription filter other than its own command topic: answered 0x80 in the
-    /// SUBACK, the connection stays open (counted per filter).
-    SubscriptionRefused,
-    /// A disabled vehicle with its right password (answered "not authorised"), or a vehicle
-    /// connected when it was disabled (closed within [`DISABLED_CHECK_INTERVAL`] twice over).
-    VehicleDisabled,
-}
-
-impl Refusal {
-    pub const ALL: [Refusal; 21] = [
-        Refusal::ForeignTopic,
-        Refusal::UnknownTopic,
-        Refusal::RetainNotAllowed,
-        Refusal::PayloadTooLarge(VehicleTopic::Positions),
-        Refusal::PayloadTooLarge(VehicleTopic::Status),
-        Refusal::ForeignSubscription,
-        Refusal::SubscriptionNotAllowed,
-        Refusal::ForeignWill,
-        Refusal::WillNotAllowed,
-        Refusal::MalformedPacket,
-        Refusal::PacketTooLarge,
-        Refusal::BadCredentials,
-        Refusal::ClientCertMismatch,
-        Refusal::ProtocolVersion,
-        Refusal::ConnectTimeout,
-        Refusal::TlsHandshake,
-        Refusal::TooManyConnections,
-        Refusal::UnsupportedQos,
-        Refusal::LocationTooLarge,
-        Refusal::SubscriptionRefused,
-        Refusal::VehicleDisabled,
-    ];
-
-    pub fn reason(self) -> &'static str {
-        match self {
-            Refusal::ForeignTopic => "foreign_topic",
-            Refusal::UnknownTopic => "unknown_topic",
-            Refusal::RetainNotAllowed => "retain_not_allowed",
-            Refusal::PayloadTooLarge(VehicleTopic::Positions) => "positions_too_large",
-            Refusal::PayloadTooLarge(VehicleTopic::Status) => "status_too_large",
-            Refusal::ForeignSubscription => "foreign_subscription",
-            Refusal::SubscriptionNotAllowed => "subscription_not_allowed",
-            Refusal::ForeignWill => "foreign_will",
-            Refusal::WillNotAllowed => "will_not_allowed",
-            Refusal::MalformedPacket => "malformed_packet",
-            Refusal::PacketTooLarge => "packet_too_large",
-            Refusal::BadCredentials => "bad_credentials",
-            Refusal::ClientCertMismatch => "client_cert_mismatch",
-            Refusal::ProtocolVersion => "protocol_version",
-            Refusal::ConnectTimeout => "connect_timeout",
-            Refusal::TlsHandshake => "tls_handshake",
-            Refusal::TooManyConnections => "too_many_connections",
-            Refusal::UnsupportedQos => "unsupported_qos",
-            Refusal::LocationTooLarge => "location_too_large",
-            Refusal::SubscriptionRefused => "subscription_refused",
-            Refusal::VehicleDisabled => "vehicle_disabled",
-        }
-    }
-}
 
 /// The door's limits.
 #[derive(Clone, Debug)]
@@ -189,6 +94,10 @@ pub struct Door {
     status_lane: Option<StatusLane>,
     /// The disabled vehicles, as last read ([`Door::watch_disabled`]): a connected one is closed.
     disabled: DisabledVehicles,
+    /// The alert observers who may log in.
+    observers: ObserverAccounts,
+    /// Observers' refused filters leave the connection open: warned of at most every 10 s.
+    observer_filter_warnings: Arc<WarnLimit>,
 }
 
 /// How a connection ended, when it did not end normally.
@@ -231,7 +140,23 @@ fn refused(refusal: Refusal, detail: impl Into<String>) -> Ended {
 impl Door {
     pub fn new(settings: DoorSettings, store: Store, metrics: BrokerMetrics, secret: UpstreamSecret) -> Self {
         let disabled = DisabledVehicles::new();
-        Self { settings, store, metrics, secret, ledger: None, status_lane: None, disabled }
+        Self {
+            settings,
+            store,
+            metrics,
+            secret,
+            ledger: None,
+            status_lane: None,
+            disabled,
+            observers: ObserverAccounts::default(),
+            observer_filter_warnings: Arc::new(WarnLimit::new(Duration::from_secs(10))),
+        }
+    }
+
+    /// Lets these alert observers in ([`observer_acl`]).
+    pub fn with_observers(mut self, observers: ObserverAccounts) -> Self {
+        self.observers = observers;
+        self
     }
 
     /// Reads the disabled vehicles every `every` until `shutdown`; a connected vehicle that is
@@ -464,6 +389,7 @@ impl Door {
         let rules = match &client_kind {
             Client::Vehicle(vehicle) => Rules::Vehicle(VehicleTree::new(vehicle)),
             Client::Phone(tree) => Rules::Phone(tree.clone()),
+            Client::Observer(tree) => Rules::Observer(tree.clone()),
         };
         let with_vehicle = |e: Ended| (Some(vehicle.clone()), e);
 
@@ -487,6 +413,14 @@ impl Door {
                     will.retain = false;
                 }
             }
+            Client::Observer(tree) => {
+                // In the observer's own space of client ids, and a clean session: rumqttd keeps
+                // nothing for an observer once it is gone.
+                forwarded.client_id = tree.upstream_id(&forwarded.client_id);
+                forwarded.username = Some(tree.user_name());
+                forwarded.password = Some(self.secret.password_for(&tree.user_name()).into_bytes().into());
+                forwarded.clean_session = true;
+            }
         }
         upstream
             .write_all(&ClientPacket::Connect(forwarded).encode())
@@ -502,6 +436,8 @@ impl Door {
                 events: held_tx,
                 limit: HeldAcks::limit(),
                 status_lane: self.status_lane.clone(),
+                filter_warnings: matches!(rules, Rules::Observer(_))
+                    .then(|| (self.observer_filter_warnings.clone(), vehicle.clone())),
             };
             let inbound = forward_checked(
                 &mut client_read,
@@ -511,13 +447,19 @@ impl Door {
                 &holding,
                 &self.metrics,
             );
-            let phone = matches!(rules, Rules::Phone(_));
+            let answers_itself = matches!(rules, Rules::Phone(_) | Rules::Observer(_));
             let outbound = async {
-                // A phone's connection always goes through the PUBACK queue: the door answers
-                // some of its packets itself.
-                if self.ledger.is_some() || phone {
-                    self.forward_holding(&mut upstream_read, &mut client_write, held_rx, &vehicle, phone)
-                        .await
+                // A phone's or an observer's connection always goes through the PUBACK queue:
+                // the door answers some of its packets itself.
+                if self.ledger.is_some() || answers_itself {
+                    self.forward_holding(
+                        &mut upstream_read,
+                        &mut client_write,
+                        held_rx,
+                        &vehicle,
+                        answers_itself,
+                    )
+                    .await
                 } else {
                     tokio::io::copy(&mut upstream_read, &mut client_write).await.map(|_| ())
                 }
@@ -554,7 +496,7 @@ impl Door {
         client: &mut W,
         mut events: mpsc::UnboundedReceiver<AckEvent>,
         vehicle: &str,
-        phone: bool,
+        answers_subscriptions: bool,
     ) -> std::io::Result<()>
     where
         R: AsyncRead + Unpin,
@@ -578,7 +520,7 @@ impl Door {
                         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
                     {
                         let packet = from_broker.split_to(len);
-                        let answered_by_door = phone && !phone_acl::from_broker(packet[0]);
+                        let answered_by_door = answers_subscriptions && !phone_acl::from_broker(packet[0]);
                         if !answered_by_door && !puback.is_some_and(|id| acks.broker_acked(id)) {
                             out.extend_from_slice(&packet);
                         }
@@ -641,6 +583,10 @@ struct Holding {
     events: mpsc::UnboundedSender<AckEvent>,
     limit: Arc<Semaphore>,
     status_lane: Option<StatusLane>,
+    /// An observer's refused filters are warned of (at most every 10 s); a phone's only at
+    /// debug level (the apps ask for their friends' topics by default). With the observer's
+    /// `observer:NAME`.
+    filter_warnings: Option<(Arc<WarnLimit>, String)>,
 }
 
 /// Copies the client's packets to the broker, each checked first ([`Rules`]); returns at the
@@ -717,6 +663,31 @@ where
                             .with_label_values(&[Refusal::SubscriptionRefused.reason()])
                             .inc_by(refused as u64);
                         tracing::debug!(refused, filters, "subscription filters answered 0x80");
+                        let warning = holding
+                            .filter_warnings
+                            .as_ref()
+                            .and_then(|(limit, user)| limit.ready().map(|skipped| (skipped, user)));
+                        if let (Some((skipped, user)), ClientPacket::Subscribe { filters, .. }) =
+                            (warning, &packet)
+                        {
+                            // The filters are the client's choice: bounded, and escaped by `?`.
+                            let asked: String = filters
+                                .iter()
+                                .map(|(filter, _)| filter.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .chars()
+                                .take(200)
+                                .collect();
+                            tracing::warn!(
+                                reason = Refusal::SubscriptionRefused.reason(),
+                                observer = user.as_str(),
+                                refused,
+                                filters = ?asked,
+                                unwritten_since_last = skipped,
+                                "an alert observer's subscription refused: only convoy/v1/alerts/+ is granted"
+                            );
+                        }
                     }
                     let _ = holding.events.send(AckEvent::Reply(reply));
                     if let Some(forward) = forward {

@@ -37,7 +37,8 @@ use super::Refusal;
 pub const ANSWERED_SUBTOPICS: [&str; 8] =
     ["event", "info", "waypoint", "waypoints", "status", "step", "beacon", "dump"];
 
-/// The most filters a phone's SUBSCRIBE or UNSUBSCRIBE may hold (the apps send four).
+/// The most filters a phone's (or an observer's) SUBSCRIBE or UNSUBSCRIBE may hold (the apps
+/// send four): the door's answer then fits in a packet of one byte of remaining length.
 pub const MAX_PHONE_FILTERS: usize = 32;
 
 /// SUBACK's return code for a refused filter (MQTT 3.1.1, section 3.9.3).
@@ -121,13 +122,25 @@ pub fn answer_subscribe(
     packet_id: u16,
     filters: &[(String, u8)],
 ) -> (Vec<u8>, Option<Vec<u8>>, usize) {
-    let codes: Vec<u8> = filters
+    answer_subscribe_by(|filter, qos| tree.grants(filter).then_some(qos), packet_id, filters)
+}
+
+/// The door's answer to a SUBSCRIBE it answers itself (a phone's or an observer's): `grant`
+/// says the QoS a filter is granted at, if it is. Returns the SUBACK, the SUBSCRIBE of the
+/// granted filters to forward to rumqttd (`None` if none is) and how many filters were refused.
+pub fn answer_subscribe_by(
+    grant: impl Fn(&str, u8) -> Option<u8>,
+    packet_id: u16,
+    filters: &[(String, u8)],
+) -> (Vec<u8>, Option<Vec<u8>>, usize) {
+    let grants: Vec<Option<u8>> = filters.iter().map(|(filter, qos)| grant(filter, *qos)).collect();
+    let codes: Vec<u8> = grants.iter().map(|granted| granted.unwrap_or(SUBSCRIPTION_FAILURE)).collect();
+    let refused = grants.iter().filter(|granted| granted.is_none()).count();
+    let granted: Vec<(String, u8)> = filters
         .iter()
-        .map(|(filter, qos)| if tree.grants(filter) { *qos } else { SUBSCRIPTION_FAILURE })
+        .zip(&grants)
+        .filter_map(|((filter, _), granted)| granted.map(|qos| (filter.clone(), qos)))
         .collect();
-    let refused = codes.iter().filter(|code| **code == SUBSCRIPTION_FAILURE).count();
-    let granted: Vec<(String, u8)> =
-        filters.iter().filter(|(filter, _)| tree.grants(filter)).cloned().collect();
     let forward =
         (!granted.is_empty()).then(|| ClientPacket::Subscribe { packet_id, filters: granted }.encode());
     (ack(SUBACK << 4, packet_id, &codes), forward, refused)
@@ -140,13 +153,23 @@ pub fn answer_unsubscribe(
     packet_id: u16,
     filters: &[String],
 ) -> (Vec<u8>, Option<Vec<u8>>) {
-    let own: Vec<String> = filters.iter().filter(|filter| tree.grants(filter)).cloned().collect();
+    answer_unsubscribe_by(|filter| tree.grants(filter), packet_id, filters)
+}
+
+/// The door's UNSUBACK for an UNSUBSCRIBE it answers itself, and the UNSUBSCRIBE of the
+/// filters `may_hold` says the client may have subscribed to, to forward (`None` if none).
+pub fn answer_unsubscribe_by(
+    may_hold: impl Fn(&str) -> bool,
+    packet_id: u16,
+    filters: &[String],
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    let own: Vec<String> = filters.iter().filter(|filter| may_hold(filter)).cloned().collect();
     let forward = (!own.is_empty()).then(|| ClientPacket::Unsubscribe { packet_id, filters: own }.encode());
     (ack(UNSUBACK << 4, packet_id, &[]), forward)
 }
 
-/// Whether a packet rumqttd sends on a phone's connection goes on to the phone: not its
-/// SUBACKs and UNSUBACKs, which the door has answered itself.
+/// Whether a packet rumqttd sends on a phone's (or an observer's) connection goes on to the
+/// client: not its SUBACKs and UNSUBACKs, which the door has answered itself.
 pub fn from_broker(first_byte: u8) -> bool {
     !matches!(first_byte >> 4, SUBACK | UNSUBACK)
 }

@@ -1,7 +1,9 @@
 //! Which packets a logged-in client may send after its CONNECT, and what the door does with
-//! each: a vehicle's rules are [`VehicleTree`]'s, a phone's [`PhoneTree`]'s. A refusal's
+//! each: a vehicle's rules are [`VehicleTree`]'s, a phone's [`PhoneTree`]'s, an alert
+//! observer's [`ObserverTree`]'s. A refusal's
 //! detail holds the topic or filter the client chose: `Door::count` escapes it.
 
+use super::observer_acl::ObserverTree;
 use super::packet::{ClientPacket, Frame};
 use super::phone_acl::{self, PhonePublish, PhoneTree, MAX_PHONE_FILTERS};
 use super::{refused, Ended, Refusal, VehicleTree};
@@ -11,6 +13,7 @@ use super::{refused, Ended, Refusal, VehicleTree};
 pub(super) enum Rules {
     Vehicle(VehicleTree),
     Phone(PhoneTree),
+    Observer(ObserverTree),
 }
 
 /// What the door does with a packet it allows.
@@ -21,8 +24,8 @@ pub(super) enum Pass {
     /// Forwards it with the retain flag cleared (a phone's location: rumqttd would keep it).
     ClearRetain,
     /// Answers the client with `reply` and forwards `forward` instead, if any (a phone's
-    /// SUBSCRIBE or UNSUBSCRIBE, of which only its command topic goes on); `refused` filters
-    /// are counted.
+    /// SUBSCRIBE or UNSUBSCRIBE, of which only its command topic goes on; an observer's, of
+    /// which only the alerts filter goes on); `refused` filters are counted.
     Replace { reply: Vec<u8>, forward: Option<Vec<u8>>, refused: usize },
     /// Forwards nothing and acknowledges a QoS 1 PUBLISH in its turn (a phone's publish on a
     /// sub-topic Convoy does not read).
@@ -36,6 +39,7 @@ impl Rules {
         let pass = match self {
             Rules::Vehicle(tree) => check_vehicle(&packet, tree)?,
             Rules::Phone(tree) => check_phone(&packet, tree)?,
+            Rules::Observer(tree) => check_observer(&packet, tree)?,
         };
         Ok((packet, pass))
     }
@@ -120,6 +124,44 @@ fn check_phone(packet: &ClientPacket, tree: &PhoneTree) -> Result<Pass, Ended> {
             let (reply, forward) = phone_acl::answer_unsubscribe(tree, *packet_id, filters);
             Ok(Pass::Replace { reply, forward, refused: 0 })
         }
+        _ => Ok(Pass::AsIs),
+    }
+}
+
+/// [`ObserverTree`] has the rules: the alerts filter to read, nothing to publish.
+fn check_observer(packet: &ClientPacket, tree: &ObserverTree) -> Result<Pass, Ended> {
+    match packet {
+        ClientPacket::Connect(_) => Err(refused(Refusal::MalformedPacket, "a second CONNECT")),
+        ClientPacket::Publish { retain, topic, payload, .. } => Err(refused(
+            Refusal::ObserverPublish,
+            format!("{topic}, {} bytes, retain {retain}", payload.len()),
+        )),
+        ClientPacket::Subscribe { packet_id, filters } => {
+            if filters.len() > MAX_PHONE_FILTERS {
+                return Err(refused(
+                    Refusal::MalformedPacket,
+                    format!("SUBSCRIBE of {} filters", filters.len()),
+                ));
+            }
+            let (reply, forward, refused) =
+                phone_acl::answer_subscribe_by(|filter, qos| tree.grant(filter, qos), *packet_id, filters);
+            Ok(Pass::Replace { reply, forward, refused })
+        }
+        ClientPacket::Unsubscribe { packet_id, filters } => {
+            if filters.len() > MAX_PHONE_FILTERS {
+                return Err(refused(
+                    Refusal::MalformedPacket,
+                    format!("UNSUBSCRIBE of {} filters", filters.len()),
+                ));
+            }
+            let (reply, forward) = phone_acl::answer_unsubscribe_by(
+                |filter| tree.grant(filter, 0).is_some(),
+                *packet_id,
+                filters,
+            );
+            Ok(Pass::Replace { reply, forward, refused: 0 })
+        }
+        // PUBACKs of the alerts it receives, pings, DISCONNECT.
         _ => Ok(Pass::AsIs),
     }
 }
