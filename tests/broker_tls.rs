@@ -2,7 +2,10 @@
 //! `convoy` binary, Mosquitto with a TLS listener that demands client certificates, SQLite, and
 //! certificates made here. What a vehicle publishes over TLS is stored; a broker whose
 //! certificate chains to another CA is refused, and so is ingest without a client certificate,
-//! each saying why in the log.
+//! each saying why in the log. `convoy serve` with that broker stores over TLS too, and its
+//! alert publisher connects there the same way.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -175,6 +178,50 @@ async fn ingest_refuses_a_broker_of_another_ca_and_is_refused_without_a_client_c
         assert!(!written.contains("ingest subscribed"), "{written}");
         stop(child);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_a_tls_broker_stores_over_tls_and_its_alert_publisher_connects() {
+    let captured = common::Captured::install("convoy_alerts=info");
+    let pki = pki();
+    let broker = Mosquitto::start_tls(&pki.ca, &pki.broker, &[]);
+    let tls = TlsFiles {
+        ca_file: pki.ca.ca_file.clone(),
+        client_cert: Some((pki.ingest.cert_file.clone(), pki.ingest.key_file.clone())),
+    };
+    let server = common::TestServer::start_configured(
+        common::Backend::Sqlite,
+        common::BrokerKind::Embedded,
+        |config| {
+            config.broker = convoy::config::BrokerChoice::External {
+                host: "127.0.0.1".into(),
+                port: broker.port,
+                username: None,
+                password: None,
+                tls: Some(tls),
+            };
+        },
+    )
+    .await;
+    let vehicle = VehicleId::new("truck-07").unwrap();
+    server.store.add_vehicle(&vehicle, "no login: published with a certificate").await.unwrap();
+    publish_over_tls(&pki, broker.port, &vehicle, fixes(3)).await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let track =
+            server.store.track(&vehicle, Utc::now() - chrono::Duration::hours(1), Utc::now()).await.unwrap();
+        if track.len() == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} of 3 fixes stored", track.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while !captured.lines().iter().any(|line| line.contains("alert publisher connected to the broker")) {
+        assert!(Instant::now() < deadline, "the alert publisher did not connect:\n{:#?}", captured.lines());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await;
 }
 
 #[test]
