@@ -257,8 +257,11 @@ impl ServerConfigFile {
                     self.broker_client_cert_file.as_deref(),
                     self.broker_client_key_file.as_deref(),
                 )?;
+                if url.starts_with("mqtts://") && tls.is_none() {
+                    bail!("broker {url:?} needs broker_ca_file: the CA that signed the broker's certificate");
+                }
                 let address = convoy_agent::config::BrokerAddress::parse(url, tls)
-                    .map_err(|e| anyhow::anyhow!("{e} (or \"embedded\")"))?;
+                    .map_err(|e| anyhow::anyhow!("{e:#} (or \"embedded\")"))?;
                 if address.tls.is_none() && self.broker_ca_file.is_some() {
                     bail!("broker_ca_file is for a TLS broker: write the broker as mqtts://HOST:PORT");
                 }
@@ -413,7 +416,7 @@ mod tests {
             format!("{:#}", toml::from_str::<ServerConfigFile>(text).unwrap().resolve().unwrap_err())
         };
         let no_ca = error("broker = \"mqtts://broker.example:8884\"");
-        assert!(no_ca.contains("ca_file"), "{no_ca}");
+        assert!(no_ca.contains("needs broker_ca_file"), "{no_ca}");
         let plain_with_ca = error("broker = \"mqtt://broker.example\"\nbroker_ca_file = \"ca.pem\"");
         assert!(plain_with_ca.contains("mqtts://"), "{plain_with_ca}");
         let cert_alone =

@@ -235,5 +235,5 @@ fn a_tls_broker_without_its_ca_stops_the_start_naming_the_key() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ca_file"), "{stderr}");
+    assert!(stderr.contains("needs broker_ca_file"), "{stderr}");
 }

@@ -3,6 +3,7 @@
 
 use convoy_testkit::{CertFiles, Mosquitto, TestCa};
 
+use super::mqtt::subscriber;
 use super::*;
 
 /// A CA with a server certificate for 127.0.0.1 and a client certificate for the notifier, and
@@ -42,32 +43,6 @@ fn mqtt_over_tls(name: &str, port: u16, ca_file: &Path, client: &CertFiles) -> N
         max_attempts: 2,
         first_backoff_ms: 100,
     }
-}
-
-/// A subscriber to the alerts on the broker's plain loopback listener.
-async fn subscriber(port: u16) -> mpsc::UnboundedReceiver<rumqttc::Publish> {
-    let (client, mut eventloop) =
-        rumqttc::AsyncClient::new(rumqttc::MqttOptions::new("test-subscriber", "127.0.0.1", port), 10);
-    client.subscribe("external/convoy/alerts/#", rumqttc::QoS::AtLeastOnce).await.unwrap();
-    let (publishes_tx, publishes) = mpsc::unbounded_channel();
-    let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let _client = client;
-        loop {
-            match eventloop.poll().await {
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
-                    let _ = subscribed_tx.send(());
-                }
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) => {
-                    let _ = publishes_tx.send(publish);
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(5), subscribed.recv()).await.expect("no SUBACK");
-    publishes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
