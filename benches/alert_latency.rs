@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
             port: mosquitto.port,
             username: None,
             password: None,
+            tls: None,
         },
         "127.0.0.1:0".parse()?,
     );

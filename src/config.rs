@@ -10,6 +10,7 @@ use convoy_core::rules::RuleSettings;
 use convoy_gateway::tls::TlsFiles;
 use convoy_gateway::{AccessSettings, HttpSettings, MoveSettings, WebSettings};
 use convoy_store::Retention;
+pub use convoy_tls_client::TlsFiles as BrokerTls;
 use serde::Deserialize;
 
 /// The resolved configuration of `convoy serve`.
@@ -164,8 +165,14 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub enum BrokerChoice {
     /// The embedded rumqttd, listening on this address.
     Embedded { listen: SocketAddr },
-    /// An external broker (Mosquitto, EMQX).
-    External { host: String, port: u16, username: Option<String>, password: Option<String> },
+    /// An external broker (Mosquitto, EMQX); over TLS (`mqtts://`) with these files.
+    External {
+        host: String,
+        port: u16,
+        username: Option<String>,
+        password: Option<String>,
+        tls: Option<BrokerTls>,
+    },
 }
 
 /// The file form; every key may also come from a flag.
@@ -176,8 +183,16 @@ pub struct ServerConfigFile {
     pub data_dir: Option<PathBuf>,
     /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`; default: SQLite in the data directory.
     pub database: Option<String>,
-    /// `embedded` (default) or `mqtt://HOST:PORT`.
+    /// `embedded` (default), `mqtt://HOST:PORT` or `mqtts://HOST:PORT` (TLS, port 8883 by
+    /// default; needs `broker_ca_file`).
     pub broker: Option<String>,
+    /// The CA that signed an `mqtts://` broker's certificate (PEM): the only one trusted.
+    pub broker_ca_file: Option<PathBuf>,
+    /// The server's client certificate (PEM), for a broker that asks for one; with
+    /// `broker_client_key_file`.
+    pub broker_client_cert_file: Option<PathBuf>,
+    /// The key of `broker_client_cert_file` (PEM).
+    pub broker_client_key_file: Option<PathBuf>,
     /// Where the embedded broker listens (default 127.0.0.1:1883).
     pub mqtt_listen: Option<SocketAddr>,
     /// Where the HTTP API listens (default 127.0.0.1:8080).
@@ -256,15 +271,20 @@ impl ServerConfigFile {
                 listen: self.mqtt_listen.unwrap_or_else(|| "127.0.0.1:1883".parse().unwrap()),
             },
             url => {
-                let Some(rest) = url.strip_prefix("mqtt://") else {
-                    bail!("broker {url:?} must be \"embedded\" or mqtt://HOST:PORT");
-                };
-                let (host, port) = match rest.rsplit_once(':') {
-                    Some((h, p)) => {
-                        (h.to_string(), p.parse().with_context(|| format!("bad port in {url:?}"))?)
-                    }
-                    None => (rest.to_string(), 1883),
-                };
+                let tls = BrokerTls::from_keys(
+                    "broker_",
+                    self.broker_ca_file.as_deref(),
+                    self.broker_client_cert_file.as_deref(),
+                    self.broker_client_key_file.as_deref(),
+                )?;
+                if url.starts_with("mqtts://") && tls.is_none() {
+                    bail!("broker {url:?} needs broker_ca_file: the CA that signed the broker's certificate");
+                }
+                let address = convoy_agent::config::BrokerAddress::parse(url, tls)
+                    .map_err(|e| anyhow::anyhow!("{e:#} (or \"embedded\")"))?;
+                if address.tls.is_none() && self.broker_ca_file.is_some() {
+                    bail!("broker_ca_file is for a TLS broker: write the broker as mqtts://HOST:PORT");
+                }
                 let password = match &self.broker_password_file {
                     Some(path) => Some(
                         std::fs::read_to_string(path)
@@ -274,7 +294,13 @@ impl ServerConfigFile {
                     ),
                     None => None,
                 };
-                BrokerChoice::External { host, port, username: self.broker_username, password }
+                BrokerChoice::External {
+                    host: address.host,
+                    port: address.port,
+                    username: self.broker_username.clone(),
+                    password,
+                    tls: address.tls,
+                }
             }
         };
         let http_listen = self.http_listen.unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap());
@@ -403,10 +429,42 @@ mod tests {
         let file = ServerConfigFile { broker: Some("mqtt://10.1.2.3:1884".into()), ..Default::default() };
         assert_eq!(
             file.resolve().unwrap().broker,
-            BrokerChoice::External { host: "10.1.2.3".into(), port: 1884, username: None, password: None }
+            BrokerChoice::External {
+                host: "10.1.2.3".into(),
+                port: 1884,
+                username: None,
+                password: None,
+                tls: None
+            }
         );
         let bad = ServerConfigFile { broker: Some("amqp://x".into()), ..Default::default() };
         assert!(bad.resolve().is_err());
+    }
+
+    #[test]
+    fn a_tls_broker_needs_its_ca_and_takes_a_client_certificate() {
+        let file: ServerConfigFile = toml::from_str(
+            "broker = \"mqtts://broker.example\"\nbroker_ca_file = \"ca.pem\"\n\
+             broker_client_cert_file = \"convoy.pem\"\nbroker_client_key_file = \"convoy.key\"\n",
+        )
+        .unwrap();
+        let BrokerChoice::External { host, port, tls: Some(tls), .. } = file.resolve().unwrap().broker else {
+            panic!("an external broker over TLS");
+        };
+        assert_eq!((host.as_str(), port), ("broker.example", 8883));
+        assert_eq!(tls.ca_file, PathBuf::from("ca.pem"));
+        assert_eq!(tls.client_cert, Some(("convoy.pem".into(), "convoy.key".into())));
+
+        let error = |text: &str| {
+            format!("{:#}", toml::from_str::<ServerConfigFile>(text).unwrap().resolve().unwrap_err())
+        };
+        let no_ca = error("broker = \"mqtts://broker.example:8884\"");
+        assert!(no_ca.contains("needs broker_ca_file"), "{no_ca}");
+        let plain_with_ca = error("broker = \"mqtt://broker.example\"\nbroker_ca_file = \"ca.pem\"");
+        assert!(plain_with_ca.contains("mqtts://"), "{plain_with_ca}");
+        let cert_alone =
+            error("broker = \"mqtts://b\"\nbroker_ca_file = \"ca.pem\"\nbroker_client_cert_file = \"c.pem\"");
+        assert!(cert_alone.contains("go together"), "{cert_alone}");
     }
 
     #[test]

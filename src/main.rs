@@ -44,9 +44,11 @@ enum Command {
         /// TOML configuration file (see deploy/convoy.toml).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// `embedded` or mqtt://HOST:PORT.
+        /// `embedded`, mqtt://HOST:PORT or mqtts://HOST:PORT.
         #[arg(long)]
         broker: Option<String>,
+        #[command(flatten)]
+        broker_tls: BrokerTlsArgs,
         /// Where the embedded broker listens.
         #[arg(long)]
         mqtt_listen: Option<SocketAddr>,
@@ -61,9 +63,11 @@ enum Command {
         /// TOML configuration file (see deploy/convoy.toml).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The external broker, mqtt://HOST:PORT.
+        /// The external broker, mqtt://HOST:PORT or mqtts://HOST:PORT.
         #[arg(long)]
         broker: Option<String>,
+        #[command(flatten)]
+        broker_tls: BrokerTlsArgs,
         /// MQTT client id (stable per process: the broker keeps its session).
         #[arg(long)]
         client_id: Option<String>,
@@ -228,6 +232,29 @@ pub(crate) struct StorageArgs {
     pub(crate) database: Option<String>,
 }
 
+/// TLS to an external broker (`mqtts://`); each flag overrides the file's key of the same name.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BrokerTlsArgs {
+    /// The CA that signed the broker's certificate (PEM): the only one trusted.
+    #[arg(long)]
+    broker_ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) for a broker that asks for one.
+    #[arg(long, requires = "broker_client_key_file")]
+    broker_client_cert_file: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, requires = "broker_client_cert_file")]
+    broker_client_key_file: Option<PathBuf>,
+}
+
+impl BrokerTlsArgs {
+    fn into_config_file(self, mut file: ServerConfigFile) -> ServerConfigFile {
+        file.broker_ca_file = self.broker_ca_file.or(file.broker_ca_file);
+        file.broker_client_cert_file = self.broker_client_cert_file.or(file.broker_client_cert_file);
+        file.broker_client_key_file = self.broker_client_key_file.or(file.broker_client_key_file);
+        file
+    }
+}
+
 impl StorageArgs {
     pub(crate) fn into_config_file(self, mut file: ServerConfigFile) -> ServerConfigFile {
         file.data_dir = self.data_dir.or(file.data_dir);
@@ -274,16 +301,16 @@ async fn main() -> anyhow::Result<()> {
             convoy::connection_budget::raise_open_files_limit();
             convoy::demo::run(DemoOptions { data_dir, http_listen }).await
         }
-        Command::Serve { storage, config, broker, mqtt_listen, http_listen } => {
-            let mut file = ServerConfigFile::load_or_default(config.as_deref())?;
+        Command::Serve { storage, config, broker, broker_tls, mqtt_listen, http_listen } => {
+            let mut file = broker_tls.into_config_file(ServerConfigFile::load_or_default(config.as_deref())?);
             file.broker = broker.or(file.broker);
             file.mqtt_listen = mqtt_listen.or(file.mqtt_listen);
             file.http_listen = http_listen.or(file.http_listen);
             let config = storage.into_config_file(file).resolve()?;
             serve(config).await
         }
-        Command::Ingest { storage, config, broker, client_id, share_group } => {
-            let mut file = ServerConfigFile::load_or_default(config.as_deref())?;
+        Command::Ingest { storage, config, broker, broker_tls, client_id, share_group } => {
+            let mut file = broker_tls.into_config_file(ServerConfigFile::load_or_default(config.as_deref())?);
             file.broker = broker.or(file.broker);
             file.ingest_client_id = client_id.or(file.ingest_client_id);
             file.ingest_share_group = share_group.or(file.ingest_share_group);

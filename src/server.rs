@@ -113,13 +113,13 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
             ingest.password = Some(internal.password.clone());
             (ingest, Some((embedded, internal)))
         }
-        BrokerChoice::External { host, port, username, password } => {
+        BrokerChoice::External { .. } => {
             anyhow::ensure!(
                 config.mqtt_tls.is_none(),
                 "[mqtt_tls] is for the embedded broker; with an external broker, configure TLS there \
                  (see deploy/mosquitto.conf)"
             );
-            (external_ingest_config(config, host, *port, username, password), None)
+            (external_ingest_config(config)?, None)
         }
     };
     let (mqtt_addr, mqtts_addr, internal_mqtt, door) = match embedded {
@@ -142,6 +142,7 @@ pub async fn start(config: &ServerConfig, shutdown: CancellationToken) -> anyhow
         client_id: format!("{}-alerts", ingest_config.client_id),
         username: ingest_config.username.clone(),
         password: ingest_config.password.clone(),
+        tls: ingest_config.tls.clone(),
     };
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
@@ -518,13 +519,13 @@ const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 /// `convoy ingest`: only the ingest role, against an external broker, for sites that run several
 /// ingest processes sharing one subscription. Runs until `shutdown` is cancelled.
 pub async fn run_ingest(config: &ServerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let BrokerChoice::External { host, port, username, password } = &config.broker else {
+    let BrokerChoice::External { host, port, .. } = &config.broker else {
         anyhow::bail!("convoy ingest needs an external broker (--broker mqtt://HOST:PORT)");
     };
     let store =
         Store::open(&config.database).await.with_context(|| format!("opening {}", config.database))?;
     let metrics = IngestMetrics::new(&Registry::new())?;
-    let mut ingest = external_ingest_config(config, host, *port, username, password);
+    let mut ingest = external_ingest_config(config)?;
     ingest.retention = config.retention;
     tracing::info!(backend = store.backend(), broker = %format!("{host}:{port}"), "ingest running");
     // Alert rules run with `convoy serve`, which has every vehicle's fixes; an ingest-only
@@ -541,19 +542,17 @@ pub async fn run_ingest(config: &ServerConfig, shutdown: CancellationToken) -> a
     result
 }
 
-fn external_ingest_config(
-    config: &ServerConfig,
-    host: &str,
-    port: u16,
-    username: &Option<String>,
-    password: &Option<String>,
-) -> IngestConfig {
-    let mut ingest = IngestConfig::new(host, port);
+fn external_ingest_config(config: &ServerConfig) -> anyhow::Result<IngestConfig> {
+    let BrokerChoice::External { host, port, username, password, tls } = &config.broker else {
+        anyhow::bail!("an external broker is needed (mqtt://HOST:PORT or mqtts://HOST:PORT)");
+    };
+    let mut ingest = IngestConfig::new(host, *port);
     ingest.client_id = config.ingest_client_id.clone();
     ingest.share_group = config.ingest_share_group.clone();
     ingest.username = username.clone();
     ingest.password = password.clone();
-    ingest
+    ingest.tls = tls.clone();
+    Ok(ingest)
 }
 
 /// Ingest tells the embedded broker's door when it is subscribed (the door lets vehicles in only

@@ -574,6 +574,7 @@ async fn on_mosquitto_with_the_shipped_acl_a_phone_stores_only_on_its_own_topic(
             port,
             username: Some("convoy-ingest".into()),
             password: Some("the server's broker password".into()),
+            tls: None,
         };
     })
     .await;

@@ -11,7 +11,7 @@ use convoy_core::live::LiveEvent;
 use convoy_core::plan::MovePlan;
 use convoy_core::time_zone::Tz;
 use convoy_core::topics::alerts_topic;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -89,14 +89,11 @@ impl Announcer {
 pub(crate) fn start_mqtt(
     target: &MqttTarget,
     stop: CancellationToken,
-) -> (AsyncClient, tokio::task::JoinHandle<()>) {
-    let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
+) -> anyhow::Result<(AsyncClient, tokio::task::JoinHandle<()>)> {
+    let mut options = target.options()?;
     options.set_keep_alive(Duration::from_secs(15));
     // Not a clean session: QoS 1 alerts queued while the broker is away go out when it returns.
     options.set_clean_session(false);
-    if let Some(user) = &target.username {
-        options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
-    }
     let (client, mut eventloop) = AsyncClient::new(options, 10_000);
     let poller = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
@@ -123,5 +120,5 @@ pub(crate) fn start_mqtt(
             }
         }
     });
-    (client, poller)
+    Ok((client, poller))
 }

@@ -61,6 +61,23 @@ pub struct MqttTarget {
     pub client_id: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// MQTT over TLS, with the broker's pinned CA and an optional client certificate.
+    pub tls: Option<convoy_tls_client::TlsFiles>,
+}
+
+impl MqttTarget {
+    /// The client's options: where, who, and TLS if configured (a TLS file that cannot be read
+    /// stops the start, naming it).
+    pub fn options(&self) -> anyhow::Result<rumqttc::MqttOptions> {
+        let mut options = rumqttc::MqttOptions::new(self.client_id.clone(), self.host.clone(), self.port);
+        if let Some(user) = &self.username {
+            options.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
+        }
+        if let Some(files) = &self.tls {
+            options.set_transport(convoy_tls_client::mqtt_transport(files)?);
+        }
+        Ok(options)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +104,7 @@ pub async fn run(
     // children of `shutdown`.
     let helpers_stop = CancellationToken::new();
     let deliveries = tokio::spawn(record_deliveries(store.clone(), delivery_rx, helpers_stop.clone()));
-    let mqtt = config.mqtt.as_ref().map(|target| start_mqtt(target, helpers_stop.clone()));
+    let mqtt = config.mqtt.as_ref().map(|target| start_mqtt(target, helpers_stop.clone())).transpose()?;
     let mut announcer = Announcer {
         mqtt: mqtt.as_ref().map(|(client, _)| client.clone()),
         live,

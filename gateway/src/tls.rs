@@ -1,12 +1,13 @@
 //! TLS for the server's listeners (HTTPS and MQTT over TLS), from PEM files: rustls with the
 //! ring provider, TLS 1.2 and 1.3 only.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use convoy_tls_client::read_certs;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::PrivateKeyDer;
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
 
@@ -48,13 +49,4 @@ pub fn server_config(files: &TlsFiles) -> anyhow::Result<Arc<rustls::ServerConfi
         format!("certificate {} and key {}", files.cert_file.display(), files.key_file.display())
     })?;
     Ok(Arc::new(config))
-}
-
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("parsing {}", path.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{} holds no PEM certificate", path.display());
-    Ok(certs)
 }

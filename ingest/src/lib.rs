@@ -36,6 +36,8 @@ pub use verify::{IntegrityRefusal, REASONS as INTEGRITY_REASONS};
 pub struct IngestConfig {
     pub broker_host: String,
     pub broker_port: u16,
+    /// MQTT over TLS to the broker, with its pinned CA and an optional client certificate.
+    pub tls: Option<convoy_tls_client::TlsFiles>,
     /// Stable, so the broker keeps the session (and its unacknowledged messages) across restarts.
     pub client_id: String,
     pub username: Option<String>,
@@ -85,6 +87,7 @@ impl IngestConfig {
         Self {
             broker_host: broker_host.into(),
             broker_port,
+            tls: None,
             client_id: "convoy-ingest".into(),
             username: None,
             password: None,
@@ -126,6 +129,9 @@ pub async fn run(
     options.set_manual_acks(true);
     options.set_keep_alive(Duration::from_secs(15));
     options.set_max_packet_size(convoy_core::wire::MAX_PAYLOAD_BYTES + 1024, 64 * 1024);
+    if let Some(files) = &config.tls {
+        options.set_transport(convoy_tls_client::mqtt_transport(files)?);
+    }
     if let Some(user) = &config.username {
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use convoy_alerts::service::MqttTarget;
 use convoy_store::Store;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -37,11 +37,8 @@ pub async fn run(
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut options = MqttOptions::new(target.client_id.clone(), target.host.clone(), target.port);
+    let mut options = target.options()?;
     options.set_keep_alive(Duration::from_secs(15));
-    if let Some(user) = &target.username {
-        options.set_credentials(user.clone(), target.password.clone().unwrap_or_default());
-    }
     let (client, eventloop) = AsyncClient::new(options, 1_000);
     let (connected_tx, mut connected) = mpsc::unbounded_channel();
     let poller = tokio::spawn(poll_broker(eventloop, connected_tx, shutdown.clone()));

@@ -106,6 +106,7 @@ impl TestServer {
                     port: mosquitto.port,
                     username: None,
                     password: None,
+                    tls: None,
                 };
                 (choice, Some(mosquitto), addr)
             }

@@ -21,7 +21,8 @@ pub mod rollover;
 pub mod sampler;
 pub mod seq;
 pub mod spool;
-pub mod tls;
+/// TLS to the broker: the shared builder (`convoy-tls-client`).
+pub use convoy_tls_client as tls;
 
 use std::sync::Arc;
 

@@ -96,10 +96,7 @@ pub async fn run(
     options.set_max_packet_size(convoy_core::wire::MAX_PAYLOAD_BYTES + 1024, 64 * 1024);
     options.set_inflight(MAX_BATCHES_IN_FLIGHT as u16 + 8);
     if let Some(files) = &config.broker.tls {
-        let tls = crate::tls::client_config(files)?;
-        options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(
-            Arc::new(tls),
-        )));
+        options.set_transport(crate::tls::mqtt_transport(files)?);
     }
     if let Some(user) = &config.username {
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());

@@ -9,6 +9,7 @@
 //! Passwords, webhook and robot secrets and their URLs are [`Secret`]s, so the derived `Debug` shows
 //! everything else and none of them.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::Error as _;
@@ -55,6 +56,10 @@ pub enum NotifierConfig {
         /// Upgrade the connection with STARTTLS (required when set).
         #[serde(default)]
         starttls: bool,
+        /// With `starttls`: the CA that signed the relay's certificate (PEM), trusted instead of
+        /// the built-in public roots.
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
         #[serde(default = "default_email_timeout_ms")]
         timeout_ms: u64,
         #[serde(default = "default_max_attempts")]
@@ -75,6 +80,15 @@ pub enum NotifierConfig {
         username: Option<String>,
         #[serde(default)]
         password: Option<Secret>,
+        /// MQTT over TLS to this broker: the CA that signed its certificate (PEM), the only one
+        /// trusted. Unset: plain MQTT.
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
+        /// A client certificate (PEM) for a broker that asks for one, with `client_key_file`.
+        #[serde(default)]
+        client_cert_file: Option<PathBuf>,
+        #[serde(default)]
+        client_key_file: Option<PathBuf>,
         #[serde(default = "default_mqtt_timeout_ms")]
         timeout_ms: u64,
         #[serde(default = "default_max_attempts")]
@@ -229,6 +243,7 @@ mod tests {
             username: Some("user".into()),
             password: Some("hunter2".into()),
             starttls: true,
+            ca_file: None,
             timeout_ms: 1,
             max_attempts: 1,
             first_backoff_ms: 1,
@@ -252,6 +267,9 @@ mod tests {
             client_id: "convoy-ext".into(),
             username: Some("convoy".into()),
             password: Some("mqttpass".into()),
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
             timeout_ms: 1,
             max_attempts: 1,
             first_backoff_ms: 1,

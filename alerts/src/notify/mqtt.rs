@@ -4,6 +4,9 @@
 //! The connection is kept by a task of its own that reconnects with backoff. It uses a clean
 //! session, so rumqttc never republishes behind the notifier's back: a publish that was not
 //! acknowledged is retried by the notifier, as an attempt of its own.
+//!
+//! With `ca_file` it speaks MQTT over TLS, through the builder the agent and ingest use
+//! (`convoy-tls-client`): the broker's certificate must chain to that CA.
 
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ pub(super) struct MqttSettings<'a> {
     pub client_id: &'a str,
     pub username: Option<&'a str>,
     pub password: Option<&'a str>,
+    pub tls: Option<convoy_tls_client::TlsFiles>,
     pub timeout: Duration,
 }
 
@@ -73,6 +77,9 @@ impl Mqtt {
             }
             (None, None) => {}
             _ => anyhow::bail!("set both username and password, or neither"),
+        }
+        if let Some(files) = &settings.tls {
+            options.set_transport(convoy_tls_client::mqtt_transport(files)?);
         }
         let (client, mut eventloop) = AsyncClient::new(options, 16);
         let (connection_tx, connection) =

@@ -35,6 +35,7 @@ impl Transport {
                 username,
                 password,
                 starttls,
+                ca_file,
                 timeout_ms,
                 ..
             } => Transport::Email(email::Email::new(email::EmailSettings {
@@ -45,6 +46,7 @@ impl Transport {
                 username: username.as_deref(),
                 password: password.as_ref().map(|password| password.expose()),
                 starttls: *starttls,
+                ca_file: ca_file.as_deref(),
                 timeout: Duration::from_millis(*timeout_ms),
             })?),
             NotifierConfig::Mqtt {
@@ -54,6 +56,9 @@ impl Transport {
                 client_id,
                 username,
                 password,
+                ca_file,
+                client_cert_file,
+                client_key_file,
                 timeout_ms,
                 ..
             } => Transport::Mqtt(mqtt::Mqtt::new(mqtt::MqttSettings {
@@ -63,6 +68,12 @@ impl Transport {
                 client_id,
                 username: username.as_deref(),
                 password: password.as_ref().map(|password| password.expose()),
+                tls: convoy_tls_client::TlsFiles::from_keys(
+                    "",
+                    ca_file.as_deref(),
+                    client_cert_file.as_deref(),
+                    client_key_file.as_deref(),
+                )?,
                 timeout: Duration::from_millis(*timeout_ms),
             })?),
             NotifierConfig::Dingtalk { url, secret, timeout_ms, .. } => Transport::Robot(Robot::new(

@@ -30,6 +30,7 @@ mod hook;
 mod mqtt;
 mod queue;
 mod smtp;
+mod tls;
 mod webhook;
 
 use hook::*;
@@ -78,6 +79,7 @@ fn email(name: &str, port: u16) -> NotifierConfig {
         username: None,
         password: None,
         starttls: false,
+        ca_file: None,
         timeout_ms: 5_000,
         max_attempts: 3,
         first_backoff_ms: 200,

@@ -11,22 +11,25 @@ fn mqtt(name: &str, port: u16, max_attempts: u32) -> NotifierConfig {
         client_id: format!("convoy-notifier-{}", std::process::id()),
         username: None,
         password: None,
+        ca_file: None,
+        client_cert_file: None,
+        client_key_file: None,
         timeout_ms: 1_000,
         max_attempts,
         first_backoff_ms: 200,
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_publishes_the_json_at_qos_1_on_the_vehicle_topic() {
-    let broker = convoy_testkit::Mosquitto::start();
-    let mut options = rumqttc::MqttOptions::new("test-subscriber", "127.0.0.1", broker.port);
+/// A subscriber to the alerts on the broker's plain listener on `port`: what it receives.
+pub(super) async fn subscriber(port: u16) -> mpsc::UnboundedReceiver<rumqttc::Publish> {
+    let mut options = rumqttc::MqttOptions::new("test-subscriber", "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(10));
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
     client.subscribe("external/convoy/alerts/#", rumqttc::QoS::AtLeastOnce).await.unwrap();
-    let (publishes_tx, mut publishes) = mpsc::unbounded_channel();
+    let (publishes_tx, publishes) = mpsc::unbounded_channel();
     let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
     tokio::spawn(async move {
+        let _client = client; // the subscription lives as long as this task
         loop {
             match eventloop.poll().await {
                 Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
@@ -41,6 +44,13 @@ async fn mqtt_publishes_the_json_at_qos_1_on_the_vehicle_topic() {
         }
     });
     tokio::time::timeout(Duration::from_secs(5), subscribed.recv()).await.expect("no SUBACK");
+    publishes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_publishes_the_json_at_qos_1_on_the_vehicle_topic() {
+    let broker = convoy_testkit::Mosquitto::start();
+    let mut publishes = subscriber(broker.port).await;
 
     let (tx, mut log) = Log::new();
     let notifiers = Notifiers::start(vec![mqtt("external", broker.port, 6)], tx, never_shut_down()).unwrap();

@@ -1,4 +1,5 @@
-//! An SMTP server: aiosmtpd (Python), writing each message it receives to a directory.
+//! An SMTP server: aiosmtpd (Python), writing each message it receives to a directory; with a
+//! certificate and key, it requires STARTTLS before anything else.
 
 use super::*;
 
@@ -9,6 +10,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 outdir, port = sys.argv[1], int(sys.argv[2])
+tls = {}
+if len(sys.argv) > 4:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    tls = {"tls_context": context, "require_starttls": True}
 
 class Save:
     def __init__(self):
@@ -21,7 +28,7 @@ class Save:
         with open(base + ".json", "w") as f:
             # As a mail reader shows it: the subject and text decoded (RFC 2047, charset, transfer encoding).
             message = message_from_bytes(envelope.original_content, policy=policy.default)
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "login": login,
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "login": login, "tls": bool(session.ssl),
                        "subject": str(message["subject"]), "text": message.get_content()}, f)
         with open(base + ".tmp", "wb") as f:
             f.write(envelope.original_content)
@@ -35,7 +42,7 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=False, handled=False)  # handled=False: the server answers 535
 
 controller = Controller(Save(), hostname="127.0.0.1", port=port,
-                        authenticator=authenticate, auth_require_tls=False)
+                        authenticator=authenticate, auth_require_tls=False, **tls)
 controller.start()
 print("ready", flush=True)
 threading.Event().wait()
@@ -76,6 +83,15 @@ pub(crate) struct Smtp {
 
 impl Smtp {
     pub(crate) fn start() -> Smtp {
+        Self::start_with(None)
+    }
+
+    /// A server that requires STARTTLS with this certificate and key.
+    pub(crate) fn start_with_starttls(certificate: &convoy_testkit::CertFiles) -> Smtp {
+        Self::start_with(Some(certificate))
+    }
+
+    fn start_with(certificate: Option<&convoy_testkit::CertFiles>) -> Smtp {
         let python = python_with_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("smtp_server.py");
@@ -88,6 +104,7 @@ impl Smtp {
             .arg(&script)
             .arg(&mail)
             .arg(port.to_string())
+            .args(certificate.iter().flat_map(|c| [&c.cert_file, &c.key_file]))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

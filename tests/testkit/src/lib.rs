@@ -71,6 +71,20 @@ impl Mosquitto {
         Self::start_on(free_port(), extra)
     }
 
+    /// Starts Mosquitto whose listener speaks TLS with `server`'s certificate and demands a
+    /// client certificate signed by `ca`; `extra` lines follow (another listener, say).
+    pub fn start_tls(ca: &TestCa, server: &CertFiles, extra: &[&str]) -> Mosquitto {
+        ca.make_readable();
+        let mut lines = vec![
+            format!("cafile {}", ca.ca_file.display()),
+            format!("certfile {}", server.cert_file.display()),
+            format!("keyfile {}", server.key_file.display()),
+            "require_certificate true".to_string(),
+        ];
+        lines.extend(extra.iter().map(|line| line.to_string()));
+        Self::start_with(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// Starts Mosquitto with its persistence on: sessions and queued messages survive
     /// [`Mosquitto::restart`], as with the broker configuration in deploy/.
     pub fn start_persistent() -> Mosquitto {

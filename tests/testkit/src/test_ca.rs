@@ -35,6 +35,19 @@ impl TestCa {
         TestCa { dir: dir.to_path_buf(), cert, key, ca_file }
     }
 
+    /// Lets every user read the directory's certificates and keys: Mosquitto, started as root,
+    /// drops to a user of its own that must read them.
+    pub fn make_readable(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755)).unwrap();
+        for entry in fs::read_dir(&self.dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+    }
+
     /// A server certificate valid for 127.0.0.1 and localhost.
     pub fn server(&self, name: &str) -> CertFiles {
         let sans = vec![
