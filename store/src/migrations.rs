@@ -64,11 +64,17 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
 /// Serialises concurrent migrations from several processes.
 const MIGRATION_LOCK_KEY: i64 = 0x636f_6e76_6f79; // "convoy"
 
-/// Applies the SQLite versions the database lacks, each in its own transaction.
+/// Applies the SQLite versions the database lacks, each in its own transaction. Each one takes
+/// the write lock first (IMMEDIATE) and reads the version again under it: two processes opening
+/// the same new file at once apply each version once, the second waiting for the first.
 pub(crate) fn apply_sqlite(conn: &mut Connection) -> Result<()> {
     let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (index, migration) in SQLITE.iter().enumerate().skip(applied.max(0) as usize) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if applied > index as i64 {
+            continue;
+        }
         tx.execute_batch(migration.sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
@@ -124,6 +130,24 @@ mod tests {
                 "{dir} migration {name} is number {}",
                 index + 1
             );
+        }
+    }
+
+    /// Two processes (here: two stores, each with its own connection) opening the same new file
+    /// at once: both open, each version applied once (the second waits for the first's lock).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_stores_opening_a_new_file_at_once_both_open_and_migrate_it_once() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("race-{round}.db"));
+            let (a, b) = tokio::join!(
+                crate::sqlite::SqliteStore::open(&path),
+                crate::sqlite::SqliteStore::open(&path)
+            );
+            assert!(a.is_ok() && b.is_ok(), "round {round}: {:?} / {:?}", a.err(), b.err());
+            let conn = Connection::open(&path).unwrap();
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, SQLITE.len() as i64);
         }
     }
 

@@ -37,12 +37,14 @@ impl SqliteStore {
         let path = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let mut conn = Connection::open(&path)?;
+            // First, so that a second process opening the same file waits for the first's
+            // locks (WAL switch, migrations) instead of failing at once.
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             // Ingest acknowledges a message to the broker once its batch is committed, so a
             // commit must survive a power cut too: FULL syncs the WAL at every commit.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
             migrations::apply_sqlite(&mut conn)?;
             Ok(conn)
         })
