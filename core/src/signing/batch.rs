@@ -25,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{link, ChainHash, GENESIS};
+use super::chain::{link_in, ChainHash, GENESIS, MAX_FIX_BYTES};
 use super::keys::{KeyError, KeyId, PublicKey, Purpose, SecretKey, Signature};
 use crate::position::Position;
 use crate::vehicle::VehicleId;
@@ -120,13 +120,14 @@ pub fn chain_links(
     let mut prevs = Vec::with_capacity(positions.len());
     let mut head = *prev;
     let mut last_seq = None;
+    let mut buffer = Vec::with_capacity(MAX_FIX_BYTES);
     for p in positions {
         if last_seq.is_some_and(|last| p.seq <= last) {
             return None;
         }
         last_seq = Some(p.seq);
         prevs.push(head);
-        head = link(&head, vehicle, p);
+        head = link_in(&mut buffer, &head, vehicle, p);
     }
     last_seq.map(|_| (prevs, head))
 }

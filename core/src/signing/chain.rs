@@ -84,33 +84,32 @@ pub fn fix_bytes(prev: &ChainHash, vehicle: &VehicleId, fix: &Position, out: &mu
     out.extend_from_slice(&fix.t.timestamp_millis().to_be_bytes());
     push_f64(out, fix.lat);
     push_f64(out, fix.lon);
-    let mut mask = 0u8;
-    let mut rest = Vec::with_capacity(48);
-    for (bit, value) in [(1, fix.alt_m), (2, fix.speed_mps), (4, fix.course_deg)] {
-        if let Some(v) = value {
-            mask |= bit;
-            push_f64(&mut rest, v);
-        }
+    // The mask first, then the fields it names in its bits' order.
+    let present = [
+        (1, fix.alt_m.is_some()),
+        (2, fix.speed_mps.is_some()),
+        (4, fix.course_deg.is_some()),
+        (8, fix.fix.is_some()),
+        (16, fix.sats.is_some()),
+        (32, fix.hdop.is_some()),
+        (64, fix.accuracy_m.is_some()),
+    ];
+    out.push(present.iter().filter(|(_, is)| *is).fold(0u8, |mask, (bit, _)| mask | bit));
+    for value in [fix.alt_m, fix.speed_mps, fix.course_deg].into_iter().flatten() {
+        push_f64(out, value);
     }
     if let Some(mode) = fix.fix {
-        mask |= 8;
-        rest.push(match mode {
+        out.push(match mode {
             FixMode::TwoD => 2,
             FixMode::ThreeD => 3,
         });
     }
     if let Some(sats) = fix.sats {
-        mask |= 16;
-        rest.extend_from_slice(&sats.to_be_bytes());
+        out.extend_from_slice(&sats.to_be_bytes());
     }
-    for (bit, value) in [(32, fix.hdop), (64, fix.accuracy_m)] {
-        if let Some(v) = value {
-            mask |= bit;
-            push_f64(&mut rest, v);
-        }
+    for value in [fix.hdop, fix.accuracy_m].into_iter().flatten() {
+        push_f64(out, value);
     }
-    out.push(mask);
-    out.extend_from_slice(&rest);
 }
 
 fn push_f64(out: &mut Vec<u8>, value: f64) {
@@ -118,11 +117,26 @@ fn push_f64(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(&value.to_be_bytes());
 }
 
+/// The longest canonical bytes of a fix: domain, prev, a 64-byte id with its length, seq, t,
+/// lat, lon, the mask and every optional field.
+pub(crate) const MAX_FIX_BYTES: usize = 14 + 32 + 1 + 64 + 8 * 4 + 1 + 8 * 3 + 1 + 4 + 8 * 2;
+
 /// The chain hash of `fix`, linked to `prev`.
 pub fn link(prev: &ChainHash, vehicle: &VehicleId, fix: &Position) -> ChainHash {
-    let mut bytes = Vec::with_capacity(160);
-    fix_bytes(prev, vehicle, fix, &mut bytes);
-    ChainHash(Sha256::digest(&bytes).into())
+    link_in(&mut Vec::with_capacity(MAX_FIX_BYTES), prev, vehicle, fix)
+}
+
+/// [`link`] with `buffer` for the canonical bytes, so that a walk along many fixes (ingest
+/// hashes every fix it stores) allocates once.
+pub(crate) fn link_in(
+    buffer: &mut Vec<u8>,
+    prev: &ChainHash,
+    vehicle: &VehicleId,
+    fix: &Position,
+) -> ChainHash {
+    buffer.clear();
+    fix_bytes(prev, vehicle, fix, buffer);
+    ChainHash(Sha256::digest(&buffer[..]).into())
 }
 
 #[cfg(test)]
