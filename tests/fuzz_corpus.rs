@@ -33,8 +33,7 @@ fn fuzz_dir() -> PathBuf {
 /// The files of `fuzz/KIND/TARGET/` (none if the folder does not exist), sorted.
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(fuzz_dir().join(kind).join(target)) else { return Vec::new() };
-    let mut files: Vec<PathBuf> =
-        entries.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
     files.sort();
     files
 }
@@ -61,7 +60,7 @@ fn replay<T>(target: &str, entry: impl Fn(&[u8]) -> T) -> Vec<(PathBuf, T)> {
 }
 
 /// The seeds among the replayed inputs; there must be some.
-fn seeds<T>(target: &str, replayed: &[(PathBuf, T)]) -> Vec<(String, &T)> {
+fn seeds<'a, T>(target: &str, replayed: &'a [(PathBuf, T)]) -> Vec<(String, &'a T)> {
     let seeds: Vec<(String, &T)> = replayed
         .iter()
         .filter(|(path, _)| is_seed(path))
@@ -87,9 +86,12 @@ fn nmea_stream_corpus_replays_and_real_logs_give_epochs() {
     let replayed = replay("nmea_stream", convoy_agent::fuzzing::nmea_stream);
     let seeds = seeds("nmea_stream", &replayed);
     for (name, outcome) in &seeds {
-        assert!(outcome.fixes + outcome.no_fix_epochs > 0, "{name}: no epoch in a real log: {outcome:?}");
+        // Some receivers' logs are all set aside (gpsd's hp58534a has bad checksums).
+        let read = outcome.fixes + outcome.no_fix_epochs + outcome.rejected;
+        assert!(read > 0, "{name}: nothing read from a real log: {outcome:?}");
     }
-    assert!(seeds.iter().any(|(_, o)| o.fixes > 0), "no real log gave a fix");
+    let fixes = seeds.iter().filter(|(_, o)| o.fixes > 0).count();
+    assert!(fixes * 2 > seeds.len(), "most real logs give fixes: {seeds:?}");
 }
 
 #[test]

@@ -30,8 +30,11 @@ pub struct LiveOutcome {
 /// judged as the feed judges it. Never panics.
 pub fn live_client(data: &[u8]) -> LiveOutcome {
     let mut parts = data.splitn(3, |&b| b == b'\n');
-    let (query, authorization, frames) =
-        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (query, authorization, frames) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     let mut outcome = LiveOutcome::default();
     // A request target that is not a URI never reaches the handler (the HTTP server refuses it).
     if let Ok(uri) = format!("/api/v1/live?{}", String::from_utf8_lossy(query)).parse::<Uri>() {
@@ -52,7 +55,8 @@ pub fn live_client(data: &[u8]) -> LiveOutcome {
     }
     let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_INCOMING_BYTES));
     let client = Client { frames, answered: Vec::new() };
-    let mut socket = tungstenite::WebSocket::from_raw_socket(client, tungstenite::protocol::Role::Server, Some(config));
+    let mut socket =
+        tungstenite::WebSocket::from_raw_socket(client, tungstenite::protocol::Role::Server, Some(config));
     while let Ok(message) = socket.read() {
         assert!(message.len() <= MAX_INCOMING_BYTES, "a message over the limit was read");
         outcome.messages += 1;

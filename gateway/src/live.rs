@@ -137,7 +137,10 @@ pub(crate) enum Credential<'a> {
 
 /// The caller's credential from the query and headers: a ticket first, then a token in the
 /// query, then the bearer header; 401 when there is none.
-pub(crate) fn credential<'a>(query: &'a LiveQuery, headers: &'a HeaderMap) -> Result<Credential<'a>, ApiError> {
+pub(crate) fn credential<'a>(
+    query: &'a LiveQuery,
+    headers: &'a HeaderMap,
+) -> Result<Credential<'a>, ApiError> {
     match (&query.ticket, &query.token) {
         (Some(ticket), _) => Ok(Credential::Ticket(ticket.trim())),
         (None, Some(token)) => Ok(Credential::Token(token.trim())),

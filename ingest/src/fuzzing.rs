@@ -32,7 +32,8 @@ pub fn wire_message(data: &[u8]) -> WireOutcome {
     let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
     let decoded = PositionBatch::decode(data, now);
     if let Ok(batch) = &decoded {
-        let again = PositionBatch::decode(&batch.encode(), now).expect("an accepted batch re-encoded decodes");
+        let again =
+            PositionBatch::decode(&batch.encode(), now).expect("an accepted batch re-encoded decodes");
         assert_eq!(&again, batch);
     }
     let vehicle = match &decoded {
@@ -40,7 +41,8 @@ pub fn wire_message(data: &[u8]) -> WireOutcome {
         Err(_) => VehicleId::new("truck-07").unwrap(),
     };
     let registered = HashSet::from([vehicle.clone()]);
-    let as_positions = check(&Publish::new(positions_topic(&vehicle), QoS::AtLeastOnce, data), &registered, now);
+    let as_positions =
+        check(&Publish::new(positions_topic(&vehicle), QoS::AtLeastOnce, data), &registered, now);
     let batch = match (&decoded, as_positions) {
         (Ok(batch), Verdict::Agent(positions, signed)) => {
             assert_eq!(positions.positions, batch.positions);
@@ -54,20 +56,21 @@ pub fn wire_message(data: &[u8]) -> WireOutcome {
         }
         (decoded, _) => panic!("ingest and the wire decoder disagree on {decoded:?}"),
     };
-    let status_kept = match check(&Publish::new(status_topic(&vehicle), QoS::AtLeastOnce, data), &registered, now) {
-        Verdict::Status(status) => {
-            assert_eq!(status.vehicle, vehicle);
-            true
-        }
-        Verdict::Nothing => {
-            assert!(data.is_empty(), "only an empty status is taken as nothing");
-            false
-        }
-        Verdict::Reject { reason, .. } => {
-            assert!(INGEST_REJECTION_REASONS.contains(&reason), "{reason}");
-            false
-        }
-        _ => panic!("a status became positions"),
-    };
+    let status_kept =
+        match check(&Publish::new(status_topic(&vehicle), QoS::AtLeastOnce, data), &registered, now) {
+            Verdict::Status(status) => {
+                assert_eq!(status.vehicle, vehicle);
+                true
+            }
+            Verdict::Nothing => {
+                assert!(data.is_empty(), "only an empty status is taken as nothing");
+                false
+            }
+            Verdict::Reject { reason, .. } => {
+                assert!(INGEST_REJECTION_REASONS.contains(&reason), "{reason}");
+                false
+            }
+            _ => panic!("a status became positions"),
+        };
     WireOutcome { batch, signed: decoded.is_ok_and(|b| b.signed.is_some()), status_kept }
 }

@@ -66,9 +66,12 @@ fn main() -> anyhow::Result<()> {
     let mut connect = Connect::new("convoy-agent-truck-07");
     connect.set_login("truck-07", "a-vehicle-password");
     connect.write(&mut session)?;
-    Subscribe::new(windows_topic(&vehicle), QoS::AtLeastOnce).write(&mut session)?;
+    // rumqttc numbers packets as it sends them (its state machine); 1 as the first would be.
+    let mut subscribe = Subscribe::new(windows_topic(&vehicle), QoS::AtLeastOnce);
+    subscribe.pkid = 1;
+    subscribe.write(&mut session)?;
     let mut publish = Publish::new(positions_topic(&vehicle), QoS::AtLeastOnce, signed.encode());
-    publish.pkid = 1;
+    publish.pkid = 2;
     publish.write(&mut session)?;
     PubAck::new(7).write(&mut session)?;
     PingReq.write(&mut session)?;
