@@ -6,6 +6,8 @@
 
 pub mod alert;
 pub mod custody;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gcj02;
 pub mod geometry;
 pub mod language;

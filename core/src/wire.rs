@@ -323,6 +323,14 @@ mod tests {
     }
 
     #[test]
+    fn a_time_finer_than_a_millisecond_is_cut_to_it_and_reads_back_the_same() {
+        let text = with_position(r#"{"seq":1,"t":"2026-11-28T09:15:02.0001Z","lat":1.5,"lon":2.5}"#);
+        let batch = decode(&text).unwrap();
+        assert_eq!(batch.positions[0].t, Utc.with_ymd_and_hms(2026, 11, 28, 9, 15, 2).unwrap());
+        assert_eq!(PositionBatch::decode(&batch.encode(), now()).unwrap(), batch);
+    }
+
+    #[test]
     fn optional_fields_may_be_absent_and_stay_absent() {
         let text = with_position(r#"{"seq":1,"t":"2026-11-28T09:15:02.000Z","lat":1.5,"lon":2.5}"#);
         let batch = decode(&text).unwrap();

@@ -6,6 +6,8 @@
 //!   decompressed size, compression ratio).
 //! - [`verify`]: the checks, and the verdict a person reads.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod reader;
 pub mod verify;
 

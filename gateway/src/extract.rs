@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::Query;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -117,16 +117,22 @@ pub(crate) struct ApiQuery<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
 where
-    Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query")),
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        api_query(&parts.uri).map(ApiQuery)
+    }
+}
+
+/// The query string of `uri` as [`ApiQuery`] reads it (also what the fuzz target `live_client`
+/// runs).
+pub(crate) fn api_query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, ApiError> {
+    match Query::<T>::try_from_uri(uri) {
+        Ok(Query(value)) => Ok(value),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).with_reason("bad_query")),
     }
 }
 

@@ -16,6 +16,8 @@ mod evidence;
 mod export;
 mod extract;
 pub mod forwarded;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod holds;
 mod listener;

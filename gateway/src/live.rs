@@ -59,7 +59,7 @@ const CATCH_UP_EVERY: Duration = Duration::from_secs(5);
 /// or a team change reaches an open feed).
 const RESCOPE_EVERY: Duration = Duration::from_secs(10);
 /// The largest message a client may send (it has nothing to say but pongs and close).
-const MAX_INCOMING_BYTES: usize = 4096;
+pub(crate) const MAX_INCOMING_BYTES: usize = 4096;
 /// A send that takes longer than this closes the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -99,16 +99,12 @@ pub(crate) async fn live_feed(
 ) -> Result<Response, ApiError> {
     // The token's hash: checked again while the feed is open (logout, revocation and expiry
     // close it).
-    let token_hash = match (&query.ticket, &query.token) {
-        (Some(ticket), _) => state
+    let token_hash = match credential(&query, &headers)? {
+        Credential::Ticket(ticket) => state
             .live_tickets
-            .redeem(ticket.trim())
+            .redeem(ticket)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid, used or expired ticket"))?,
-        (None, Some(token)) => credentials::token_hash(token.trim()),
-        (None, None) => credentials::token_hash(
-            bearer_token(&headers)
-                .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?,
-        ),
+        Credential::Token(token) => credentials::token_hash(token),
     };
     let user = state
         .store
@@ -128,6 +124,36 @@ pub(crate) async fn live_feed(
             tracing::debug!(error = %e, "live feed closed");
         }
     }))
+}
+
+/// How the caller of the feed says who they are.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credential<'a> {
+    /// A one-use ticket (`?ticket=`), trimmed.
+    Ticket(&'a str),
+    /// The bearer token, from `?token=` (trimmed) or the `Authorization` header.
+    Token(&'a str),
+}
+
+/// The caller's credential from the query and headers: a ticket first, then a token in the
+/// query, then the bearer header; 401 when there is none.
+pub(crate) fn credential<'a>(
+    query: &'a LiveQuery,
+    headers: &'a HeaderMap,
+) -> Result<Credential<'a>, ApiError> {
+    match (&query.ticket, &query.token) {
+        (Some(ticket), _) => Ok(Credential::Ticket(ticket.trim())),
+        (None, Some(token)) => Ok(Credential::Token(token.trim())),
+        (None, None) => bearer_token(headers)
+            .map(Credential::Token)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token")),
+    }
+}
+
+/// What a client's message means to the feed: it has nothing to say but pongs and close, so
+/// a close ends the feed and anything else only shows the client is still there.
+pub(crate) fn closes(message: &Message) -> bool {
+    matches!(message, Message::Close(_))
 }
 
 /// Where a feed reads what it sends on connect and after skipping: the store, and the progress
@@ -231,7 +257,8 @@ async fn serve_client(
                 tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Vec::new().into()))).await??;
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None => return Ok(()),
+                Some(Ok(message)) if closes(&message) => return Ok(()),
+                None => return Ok(()),
                 Some(Ok(_)) => last_heard = Instant::now(),
                 Some(Err(e)) => return Err(e.into()),
             },

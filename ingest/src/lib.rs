@@ -11,6 +11,8 @@
 //! Ingest knows the broker and the store; it knows nothing of HTTP or of the gateway.
 
 mod direct;
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod phones;
 mod verify;

@@ -8,6 +8,8 @@ pub mod config;
 pub mod decoder;
 pub mod epoch;
 pub mod framer;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key_file;
 pub mod log_writer;
 pub mod metrics;

@@ -23,6 +23,8 @@
 
 mod acl;
 mod disabled;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod held_acks;
 mod identity;
 mod login;

@@ -28,7 +28,7 @@
 //! it were appended now. That starts a new chain segment at the upgrade; from then on every fix
 //! links to the one before it.
 
-mod record;
+pub(crate) mod record;
 #[cfg(test)]
 mod tests;
 
@@ -498,25 +498,8 @@ impl ChainWalk<'_> {
 /// appends continue after whole records.
 fn scan_segment(path: &Path, is_last: bool, recovery: &mut Recovery) -> anyhow::Result<Scan> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut records = Vec::new();
-    let mut offset = 0;
-    let mut end_of_good = 0;
-    while offset < bytes.len() {
-        match record::decode(&bytes[offset..]) {
-            Ok((record, len)) => {
-                records.push(record);
-                offset += len;
-                end_of_good = offset;
-            }
-            Err(_) => match find_record(&bytes, offset + 1) {
-                Some(next) => {
-                    recovery.corrupt_records += 1;
-                    offset = next;
-                }
-                None => break,
-            },
-        }
-    }
+    let SegmentBytes { records, corrupt, end_of_good } = scan_bytes(&bytes);
+    recovery.corrupt_records += corrupt;
     let tail = (bytes.len() - end_of_good) as u64;
     if tail > 0 && is_last {
         recovery.truncated_bytes += tail;
@@ -527,6 +510,40 @@ fn scan_segment(path: &Path, is_last: bool, recovery: &mut Recovery) -> anyhow::
         recovery.corrupt_records += 1;
     }
     Ok(Scan { records, valid_bytes: end_of_good as u64 })
+}
+
+/// What a segment's bytes hold: its whole records, how many damaged ones were skipped, and
+/// where the last whole record ends.
+pub(crate) struct SegmentBytes {
+    pub records: Vec<Record>,
+    pub corrupt: u64,
+    pub end_of_good: usize,
+}
+
+/// Reads every whole record of a segment's bytes, skipping damaged ones (no I/O: the fuzz
+/// target `spool_segment` runs it on any bytes).
+pub(crate) fn scan_bytes(bytes: &[u8]) -> SegmentBytes {
+    let mut records = Vec::new();
+    let mut corrupt = 0;
+    let mut offset = 0;
+    let mut end_of_good = 0;
+    while offset < bytes.len() {
+        match record::decode(&bytes[offset..]) {
+            Ok((record, len)) => {
+                records.push(record);
+                offset += len;
+                end_of_good = offset;
+            }
+            Err(_) => match find_record(bytes, offset + 1) {
+                Some(next) => {
+                    corrupt += 1;
+                    offset = next;
+                }
+                None => break,
+            },
+        }
+    }
+    SegmentBytes { records, corrupt, end_of_good }
 }
 
 /// The offset of the next whole record at or after `from`.
