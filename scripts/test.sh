@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Convoy test on a fresh Debian machine with only Rust installed:
-# installs what the tests need (PostgreSQL, Mosquitto, socat, Node.js and npm, aiosmtpd, Chromium) from
+# installs what the tests need (PostgreSQL, Mosquitto, socat, openssl, Node.js and npm, aiosmtpd, Chromium) from
 # Debian's packages and the npm packages of the TimescaleDB test server (tests/timescale), of the
 # browser tests (tests/browser) and of the web page's checks (tests/web), starts PostgreSQL in
 # a temporary directory on a free loopback port, runs the web page's type check and unit tests,
@@ -24,6 +24,8 @@ missing=()
 [ -n "$(postgres_bin)" ] || missing+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+# The TLS scan of the listeners (tests/tls_scan.rs) runs Debian's `openssl s_client`.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 { command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 # A real SMTP server for the email notifier's tests (Debian's python3, not another on PATH).
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
