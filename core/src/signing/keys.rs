@@ -118,9 +118,12 @@ impl<'de> serde::Deserialize<'de> for KeyId {
     }
 }
 
-/// An Ed25519 public key.
+/// An Ed25519 public key, with its id worked out once (ingest compares ids for every batch).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PublicKey(ed25519_dalek::VerifyingKey);
+pub struct PublicKey {
+    key: ed25519_dalek::VerifyingKey,
+    id: KeyId,
+}
 
 impl PublicKey {
     /// Reads `ed25519:BASE64`; surrounding white space is ignored. Weak keys (of small order)
@@ -136,34 +139,41 @@ impl PublicKey {
         if key.is_weak() {
             return Err(KeyError::BadPublicKey);
         }
-        Ok(PublicKey(key))
+        Ok(PublicKey::of(key))
+    }
+
+    fn of(key: ed25519_dalek::VerifyingKey) -> Self {
+        let digest = Sha256::digest(key.as_bytes());
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        PublicKey { key, id: KeyId(id) }
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+        self.key.as_bytes()
     }
 
+    /// The first 8 bytes of the SHA-256 of the key.
     pub fn id(&self) -> KeyId {
-        let digest = Sha256::digest(self.0.as_bytes());
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&digest[..8]);
-        KeyId(id)
+        self.id
     }
 
     /// Checks `signature` over `message` made for `purpose` (strict verification: no
     /// malleable signatures).
     pub fn verify(&self, purpose: Purpose, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
-        self.0.verify_strict(&purpose.message(message), &signature.0).map_err(|_| KeyError::SignatureMismatch)
+        self.key
+            .verify_strict(&purpose.message(message), &signature.0)
+            .map_err(|_| KeyError::SignatureMismatch)
     }
 
     pub(crate) fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
-        &self.0
+        &self.key
     }
 }
 
 impl std::fmt::Display for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{PUBLIC_PREFIX}{}", STANDARD.encode(self.0.as_bytes()))
+        write!(f, "{PUBLIC_PREFIX}{}", STANDARD.encode(self.key.as_bytes()))
     }
 }
 
@@ -258,7 +268,7 @@ impl SecretKey {
     }
 
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        PublicKey::of(self.0.verifying_key())
     }
 
     pub fn sign(&self, purpose: Purpose, message: &[u8]) -> Signature {

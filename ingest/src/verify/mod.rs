@@ -97,6 +97,14 @@ pub(crate) struct VerifyCost {
     pub signatures: u64,
 }
 
+impl VerifyCost {
+    /// Checks one claim's signature on its own, counted.
+    fn check(&mut self, claim: &Claim) -> bool {
+        self.signatures += 1;
+        claim.head.verify(&claim.key.key).is_ok()
+    }
+}
+
 /// Each vehicle's newest chain head ingest accepted: the fix before a live batch's first is
 /// almost always the last one accepted, so it is linked without asking the store. A head kept
 /// here whose commit then fails is harmless: a failed commit is retried until it is stored.
@@ -242,18 +250,16 @@ fn verify_signatures(runs: Vec<Run>, checked: &mut Checked) -> Vec<(Claim, bool)
     let all_hold = pairs.is_empty() || SignedHead::verify_all(&pairs).is_ok();
     let mut good = Vec::new();
     for run in runs {
-        if all_hold || {
-            checked.cost.signatures += 1;
-            run.last().head.verify(&run.last().key.key).is_ok()
-        } {
+        if all_hold || checked.cost.check(run.last()) {
             let last = run.0.len() - 1;
             good.extend(run.0.into_iter().enumerate().map(|(i, claim)| (claim, i == last)));
             continue;
         }
-        let split = run.0.len() > 1;
+        // The last one failed; alone, it is refused as it is. In a longer run, the others may
+        // hold on their own.
+        let alone = run.0.len() == 1;
         for claim in run.0 {
-            checked.cost.signatures += u64::from(split);
-            if split && claim.head.verify(&claim.key.key).is_ok() {
+            if !alone && checked.cost.check(&claim) {
                 good.push((claim, true));
             } else {
                 checked.refused.push((claim.candidate.message, refusal(&claim.candidate, "bad_signature")));
